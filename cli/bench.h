@@ -1,0 +1,56 @@
+/* The benchmark harness behind `vkrec bench`: warm-up, repeated timed runs, median/min/max, device
+ * timestamps beside wall time, a CPU peer measured in the same run, and a stable JSON contract:
+ *   {"vkrec": VERSION, "device": {"name","vendor","type","driver",...}, "results": [
+ *     {"suite","name","params":{...},"unit","median","min","max","runs",
+ *      "device_median" (optional), "peer": {"name","median"} | null, "ratio": number | null}]}
+ * For time units ("s", "ms", "us") ratio = peer.median / median, otherwise median / peer.median, so
+ * a ratio above 1 always means vkrec is ahead. */
+#ifndef VKR_BENCH_H
+#define VKR_BENCH_H
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+
+#include "vkr_runtime.h"
+
+/* State shared by all suites of one `vkrec bench` run. */
+typedef struct vkr_bench {
+    vkr_device* dev;   /* the Vulkan device under test */
+    unsigned runs;     /* timed repetitions per measurement */
+    unsigned warmup;   /* untimed repetitions first */
+    bool quiet;        /* no table on stdout */
+    cJSON* results;    /* JSON array collecting results */
+} vkr_bench;
+
+/* One timed body: does the work once; may report the device time it measured in seconds (or < 0). */
+typedef vkr_status (*vkr_bench_fn)(void* user, double* out_device_s);
+
+/* Summary of repeated measurements, already converted to the result's unit. */
+typedef struct vkr_bench_stats {
+    double median; /* median value */
+    double min;    /* smallest value */
+    double max;    /* largest value */
+    unsigned runs; /* number of samples */
+} vkr_bench_stats;
+
+/* How a time in seconds becomes the reported value. */
+typedef struct vkr_bench_unit {
+    const char* name; /* "us", "ms", "s", "GB/s", "GFLOP/s", "items/s", ... */
+    double work;      /* for rates: units of work per run (bytes/1e9, flops/1e9, items); for times:
+                         divisor, e.g. dispatches per run for "us per dispatch" */
+} vkr_bench_unit;
+
+/* Runs `fn` warmup + runs times; fills wall and (when every run reported one) device statistics. */
+vkr_status vkr_bench_measure(const vkr_bench* b, vkr_bench_fn fn, void* user, vkr_bench_unit unit,
+                             vkr_bench_stats* out_wall, vkr_bench_stats* out_device, bool* out_has_device);
+/* Records one result (params is adopted by the JSON tree; peer may be NULL) and prints its row. */
+void vkr_bench_report(vkr_bench* b, const char* suite, const char* name, cJSON* params, vkr_bench_unit unit,
+                      const vkr_bench_stats* wall, const vkr_bench_stats* device, const char* peer_name,
+                      const vkr_bench_stats* peer);
+/* True for time units, where smaller is better. */
+bool vkr_bench_unit_is_time(const char* unit);
+
+/* Suites (bench_runtime.c and later files). */
+vkr_status vkr_bench_suite_dispatch(vkr_bench* b);
+vkr_status vkr_bench_suite_copy(vkr_bench* b);
+
+#endif

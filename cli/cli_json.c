@@ -1,0 +1,67 @@
+#include "cli_json.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+cJSON* cli_device_json(const vkr_device_info* d) {
+    char api[32];
+    vkr_format_version(d->api_version, api, sizeof api);
+    cJSON* o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "index", d->index);
+    cJSON_AddStringToObject(o, "name", d->name);
+    cJSON_AddStringToObject(o, "vendor", d->vendor);
+    cJSON_AddNumberToObject(o, "vendor_id", d->vendor_id);
+    cJSON_AddNumberToObject(o, "device_id", d->device_id);
+    cJSON_AddStringToObject(o, "type", vkr_device_type_name(d->type));
+    char driver[600];
+    snprintf(driver, sizeof driver, "%s%s%s", d->driver_name, d->driver_info[0] ? " " : "", d->driver_info);
+    cJSON_AddStringToObject(o, "driver", driver);
+    cJSON_AddStringToObject(o, "api_version", api);
+    cJSON* heaps = cJSON_AddArrayToObject(o, "memory_heaps");
+    for (uint32_t h = 0; h < d->heap_count; h++) {
+        cJSON* ho = cJSON_CreateObject();
+        cJSON_AddNumberToObject(ho, "bytes", (double)d->heap_size[h]);
+        cJSON_AddBoolToObject(ho, "device_local", d->heap_device_local[h]);
+        cJSON_AddItemToArray(heaps, ho);
+    }
+    cJSON_AddBoolToObject(o, "host_visible_device_local", d->host_visible_device_local);
+    cJSON_AddNumberToObject(o, "subgroup_size", d->subgroup_size);
+    cJSON_AddNumberToObject(o, "shared_memory_bytes", d->shared_memory_bytes);
+    cJSON_AddNumberToObject(o, "max_workgroup_invocations", d->max_workgroup_invocations);
+    cJSON_AddBoolToObject(o, "fp16", d->fp16);
+    cJSON_AddBoolToObject(o, "int8", d->int8);
+    cJSON_AddBoolToObject(o, "storage16", d->storage16);
+    cJSON_AddBoolToObject(o, "cooperative_matrix", d->cooperative_matrix);
+    cJSON_AddBoolToObject(o, "timestamps", d->timestamps);
+    cJSON_AddNumberToObject(o, "timestamp_period_ns", d->timestamp_period_ns);
+    return o;
+}
+
+vkr_status cli_write_json(const cJSON* json, const char* path) {
+    char* text = cJSON_Print(json);
+    if (!text) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory printing JSON");
+    size_t n = strlen(path) + 16;
+    char* tmp = malloc(n);
+    if (!tmp) {
+        free(text);
+        return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
+    }
+    snprintf(tmp, n, "%s.tmp", path);
+    vkr_status s = VKR_OK;
+    FILE* f = fopen(tmp, "w");
+    if (!f) {
+        s = vkr_fail(VKR_ERR_IO, "cannot write %s: %s", tmp, strerror(errno));
+    } else {
+        bool ok = fputs(text, f) >= 0 && fputc('\n', f) != EOF;
+        ok = fclose(f) == 0 && ok;
+        if (!ok || rename(tmp, path) != 0) {
+            s = vkr_fail(VKR_ERR_IO, "cannot write %s: %s", path, strerror(errno));
+            remove(tmp);
+        }
+    }
+    free(tmp);
+    free(text);
+    return s;
+}

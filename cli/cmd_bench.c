@@ -1,0 +1,79 @@
+/* vkrec bench: headless benchmark mode. */
+#include <stdio.h>
+#include <string.h>
+
+#include "bench.h"
+#include "cli.h"
+#include "cli_json.h"
+
+typedef struct bench_suite {
+    const char* name;
+    const char* what;
+    vkr_status (*run)(vkr_bench* b);
+} bench_suite;
+
+static const bench_suite suites[] = {
+    {"dispatch", "us per dispatch inside one recorded sequence; us per submit+wait round trip", vkr_bench_suite_dispatch},
+    {"copy", "host->device and device->host GB/s beside memcpy", vkr_bench_suite_copy},
+};
+enum { suite_count = sizeof suites / sizeof suites[0] };
+
+int cli_cmd_bench(int argc, char** argv) {
+    const char* json_path = NULL;
+    const char* selector = NULL;
+    unsigned runs = 7, warmup = 2;
+    bool quiet = false;
+    bool selected[suite_count] = {0};
+    bool any = false;
+    for (int i = 1; i < argc; i++) {
+        const char* a = argv[i];
+        if (strcmp(a, "--json") == 0) {
+            if (!(json_path = cli_value("bench", argc, argv, &i))) return CLI_USAGE;
+        } else if (strcmp(a, "--device") == 0) {
+            if (!(selector = cli_value("bench", argc, argv, &i))) return CLI_USAGE;
+        } else if (strcmp(a, "--runs") == 0 || strcmp(a, "--warmup") == 0) {
+            const char* v = cli_value("bench", argc, argv, &i);
+            if (!v) return CLI_USAGE;
+            if (strcmp(a, "--warmup") == 0 && strcmp(v, "0") == 0) warmup = 0;
+            else if (!cli_parse_uint("bench", a, v, a[2] == 'r' ? &runs : &warmup)) return CLI_USAGE;
+        } else if (strcmp(a, "--quiet") == 0) {
+            quiet = true;
+        } else if (strcmp(a, "--list") == 0) {
+            for (int k = 0; k < suite_count; k++) printf("%-10s %s\n", suites[k].name, suites[k].what);
+            return CLI_OK;
+        } else if (a[0] == '-') {
+            return cli_usage_error("bench", "unknown option '%s'", a);
+        } else {
+            int k = 0;
+            while (k < suite_count && strcmp(suites[k].name, a) != 0) k++;
+            if (k == suite_count) return cli_usage_error("bench", "unknown suite '%s' ('vkrec bench --list' lists them)", a);
+            selected[k] = any = true;
+        }
+    }
+    if (quiet) vkr_log_set_level(VKR_LOG_ERROR);
+    vkr_instance* inst = NULL;
+    vkr_device* dev = NULL;
+    vkr_status s = cli_open_device(selector, &inst, &dev);
+    if (s != VKR_OK) return cli_fail("bench", s);
+
+    const vkr_device_info* info = vkr_device_get_info(dev);
+    cJSON* root = cJSON_CreateObject();
+    cJSON_AddStringToObject(root, "vkrec", vkr_version());
+    cJSON_AddItemToObject(root, "device", cli_device_json(info));
+    vkr_bench b = {.dev = dev, .runs = runs, .warmup = warmup, .quiet = quiet,
+                   .results = cJSON_AddArrayToObject(root, "results")};
+    if (!quiet) printf("vkrec bench on %s (%s), %u runs after %u warm-up\n", info->name, vkr_device_type_name(info->type),
+                       runs, warmup);
+    for (int k = 0; k < suite_count && s == VKR_OK; k++)
+        if (!any || selected[k]) s = suites[k].run(&b);
+    int rc = CLI_OK;
+    if (s != VKR_OK) rc = cli_fail("bench", s);
+    if (rc == CLI_OK && json_path) {
+        s = cli_write_json(root, json_path);
+        if (s != VKR_OK) rc = cli_fail("bench", s);
+        else if (!quiet) printf("wrote %s\n", json_path);
+    }
+    cJSON_Delete(root);
+    cli_close_device(inst, dev);
+    return rc;
+}

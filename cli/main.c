@@ -1,0 +1,128 @@
+/* vkrec: generative cross-domain recommendation on Vulkan compute. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const cli_command commands[] = {
+    {"devices", "list Vulkan devices and their capabilities",
+     "usage: vkrec devices [--json]\n"
+     "  Lists every Vulkan device: vendor, type, driver, API version, memory heaps, subgroup size,\n"
+     "  shared memory, fp16/int8/16-bit storage, cooperative matrix, timestamps. The device vkrec\n"
+     "  picks by default is marked with '*' (discrete > integrated > virtual > CPU; override with\n"
+     "  --device INDEX|NAME or VKR_DEVICE).\n"
+     "  --json   print the same as a JSON array\n",
+     cli_cmd_devices},
+    {"bench", "headless benchmarks with a CPU peer in the same run, JSON out",
+     "usage: vkrec bench [SUITE...] [--json FILE] [--device INDEX|NAME] [--runs N] [--warmup N] [--quiet]\n"
+     "  Runs benchmark suites (all when none is named) and prints median/min/max per result, with the\n"
+     "  CPU peer measured in the same run and the ratio (above 1 means vkrec is ahead).\n"
+     "  --json FILE   also write results as JSON (written to FILE.tmp, then renamed)\n"
+     "  --runs N      timed repetitions per result (default 7)\n"
+     "  --warmup N    untimed repetitions first (default 2)\n"
+     "  --list        list the suites and exit\n"
+     "  --quiet       print nothing but errors\n",
+     cli_cmd_bench},
+};
+static const size_t command_count = sizeof commands / sizeof commands[0];
+
+static const cli_command* find_command(const char* name) {
+    for (size_t i = 0; i < command_count; i++)
+        if (strcmp(commands[i].name, name) == 0) return &commands[i];
+    return NULL;
+}
+
+static void print_overview(FILE* f) {
+    fprintf(f, "vkrec %s: generative cross-domain recommendation on Vulkan compute\n\n", vkr_version());
+    fprintf(f, "usage: vkrec COMMAND [OPTIONS]\n\ncommands:\n");
+    for (size_t i = 0; i < command_count; i++) fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "  %-10s %s\n", "help", "show help for a command");
+    fprintf(f, "\nenvironment: VKR_DEVICE (device index or name), VKR_VALIDATE=1 (validation layer),\n"
+               "VKR_PROFILE=1 (per-kernel timing table at exit), VKR_TIMEOUT (seconds per submission)\n");
+}
+
+int cli_usage_error(const char* command, const char* fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "vkrec %s: ", command);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, " (see 'vkrec help %s')\n", command);
+    va_end(ap);
+    return CLI_USAGE;
+}
+
+int cli_fail(const char* command, vkr_status status) {
+    fprintf(stderr, "vkrec %s: %s: %s\n", command, vkr_status_name(status), vkr_last_error());
+    return CLI_FAILED;
+}
+
+const char* cli_value(const char* command, int argc, char** argv, int* i) {
+    if (*i + 1 >= argc) {
+        cli_usage_error(command, "option %s needs a value", argv[*i]);
+        return NULL;
+    }
+    return argv[++*i];
+}
+
+bool cli_parse_uint(const char* command, const char* option, const char* text, unsigned* out) {
+    char* end = NULL;
+    unsigned long v = strtoul(text, &end, 10);
+    if (!*text || *end || v == 0 || v > 1000000000ul || text[0] == '-') {
+        cli_usage_error(command, "%s expects a positive integer, got '%s'", option, text);
+        return false;
+    }
+    *out = (unsigned)v;
+    return true;
+}
+
+vkr_status cli_open_device(const char* selector, vkr_instance** out_instance, vkr_device** out_device) {
+    return vkr_open_default(selector, out_instance, out_device);
+}
+
+void cli_close_device(vkr_instance* instance, vkr_device* device) {
+    vkr_device_destroy(device);
+    if (instance && vkr_instance_validation_enabled(instance) &&
+        (vkr_instance_validation_errors(instance) || vkr_instance_validation_warnings(instance)))
+        fprintf(stderr, "vkrec: validation reported %llu error(s) and %llu warning(s)\n",
+                (unsigned long long)vkr_instance_validation_errors(instance),
+                (unsigned long long)vkr_instance_validation_warnings(instance));
+    vkr_instance_destroy(instance);
+}
+
+int main(int argc, char** argv) {
+    if (argc < 2) {
+        print_overview(stderr);
+        return CLI_USAGE;
+    }
+    const char* cmd = argv[1];
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+        printf("vkrec %s\n", vkr_version());
+        return CLI_OK;
+    }
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+        if (argc < 3) {
+            print_overview(stdout);
+            return CLI_OK;
+        }
+        const cli_command* c = find_command(argv[2]);
+        if (!c) {
+            fprintf(stderr, "vkrec help: unknown command '%s'; 'vkrec help' lists them\n", argv[2]);
+            return CLI_USAGE;
+        }
+        fputs(c->usage, stdout);
+        return CLI_OK;
+    }
+    const cli_command* c = find_command(cmd);
+    if (!c) {
+        fprintf(stderr, "vkrec: unknown command '%s'; 'vkrec help' lists them\n", cmd);
+        return CLI_USAGE;
+    }
+    for (int i = 2; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            fputs(c->usage, stdout);
+            return CLI_OK;
+        }
+    return c->run(argc - 1, argv + 1);
+}

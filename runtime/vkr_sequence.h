@@ -48,6 +48,8 @@ vkr_status vkr_sequence_submit_async(vkr_sequence* sequence);
 vkr_status vkr_sequence_wait(vkr_sequence* sequence);
 /* Discards everything recorded and returns to the recording state. */
 vkr_status vkr_sequence_reset(vkr_sequence* sequence);
+/* The device the sequence records for. */
+vkr_device* vkr_sequence_device(const vkr_sequence* sequence);
 /* Dispatches recorded. */
 uint32_t vkr_sequence_dispatch_count(const vkr_sequence* sequence);
 /* Barriers inserted while recording. */

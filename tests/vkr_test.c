@@ -1,0 +1,45 @@
+#include "vkr_test.h"
+
+#include <stdio.h>
+
+void vkr_test_open(vkr_test_env* env, const vkr_device_options* options) {
+    env->instance = NULL;
+    env->device = NULL;
+    vkr_instance_options io = {.validation = VKR_VALIDATION_ON};
+    VKR_ASSERT_OK(vkr_instance_create(&io, &env->instance));
+    uint32_t index = 0;
+    VKR_ASSERT_OK(vkr_instance_pick_device(env->instance, NULL, &index));
+    VKR_ASSERT_OK(vkr_device_create(env->instance, index, options, &env->device));
+}
+
+void vkr_test_close(vkr_test_env* env) {
+    vkr_device_destroy(env->device);
+    uint64_t errors = vkr_instance_validation_errors(env->instance);
+    uint64_t warnings = vkr_instance_validation_warnings(env->instance);
+    vkr_instance_destroy(env->instance);
+    env->device = NULL;
+    env->instance = NULL;
+    if (errors || warnings) fail_msg("validation reported %llu error(s) and %llu warning(s)", (unsigned long long)errors,
+                                     (unsigned long long)warnings);
+}
+
+void vkr_test_fill_random(float* v, size_t n, uint32_t seed) {
+    uint32_t s = seed * 2654435761u + 12345u;
+    for (size_t i = 0; i < n; i++) {
+        s ^= s << 13;
+        s ^= s >> 17;
+        s ^= s << 5;
+        v[i] = (float)(s >> 8) / (float)(1u << 23) - 1.0f;
+    }
+}
+
+double vkr_test_nmse(const float* a, const float* b, size_t n) {
+    double num = 0, den = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = (double)a[i] - (double)b[i];
+        num += d * d;
+        den += (double)b[i] * (double)b[i];
+    }
+    if (den == 0) return num == 0 ? 0 : num;
+    return num / den;
+}

@@ -1,0 +1,37 @@
+/* Shared test fixture: a validated device on the default adapter (lavapipe in CI). Every test
+ * that opens the device ends with vkr_test_close(), which fails the test on any validation error
+ * or warning reported while it ran. */
+#ifndef VKR_TEST_H
+#define VKR_TEST_H
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "vkr_runtime.h"
+
+/* An instance and device with validation forced on. */
+typedef struct vkr_test_env {
+    vkr_instance* instance;
+    vkr_device* device;
+} vkr_test_env;
+
+/* Opens the validated device (optionally with options); fails the test with the error message. */
+void vkr_test_open(vkr_test_env* env, const vkr_device_options* options);
+/* Destroys the device and instance and asserts that validation stayed silent. */
+void vkr_test_close(vkr_test_env* env);
+/* Asserts status == VKR_OK, printing vkr_last_error() otherwise. */
+#define VKR_ASSERT_OK(expr)                                                                     \
+    do {                                                                                        \
+        vkr_status vkr_t_ = (expr);                                                             \
+        if (vkr_t_ != VKR_OK) fail_msg("%s -> %s: %s", #expr, vkr_status_name(vkr_t_), vkr_last_error()); \
+    } while (0)
+/* Deterministic pseudo-random floats in [-1, 1). */
+void vkr_test_fill_random(float* v, size_t n, uint32_t seed);
+
+/* Normalized mean squared error sum((a-b)^2) / sum(b^2) of `a` against reference `b` (ggml's
+ * backend-op metric); 0 when both are all zero. */
+double vkr_test_nmse(const float* a, const float* b, size_t n);
+
+#endif

@@ -430,6 +430,7 @@ vkr_status vkr_sequence_submit(vkr_sequence* seq) {
     return vkr_sequence_wait(seq);
 }
 
+vkr_device* vkr_sequence_device(const vkr_sequence* seq) { return seq ? seq->dev : NULL; }
 uint32_t vkr_sequence_dispatch_count(const vkr_sequence* seq) { return seq ? seq->dispatch_count : 0; }
 uint32_t vkr_sequence_barrier_count(const vkr_sequence* seq) { return seq ? seq->barrier_count : 0; }
 uint32_t vkr_sequence_submission_count(const vkr_sequence* seq) { return seq ? seq->chunk_count : 0; }

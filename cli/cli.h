@@ -31,5 +31,7 @@ void cli_close_device(vkr_instance* instance, vkr_device* device);
 
 int cli_cmd_devices(int argc, char** argv);
 int cli_cmd_bench(int argc, char** argv);
+int cli_cmd_prepare(int argc, char** argv);
+int cli_cmd_stats(int argc, char** argv);
 
 #endif

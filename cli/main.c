@@ -25,6 +25,30 @@ static const cli_command commands[] = {
      "  --list        list the suites and exit\n"
      "  --quiet       print nothing but errors\n",
      cli_cmd_bench},
+    {"prepare", "read a cross-domain release or dump, preprocess, write a dataset directory",
+     "usage: vkrec prepare --format llmcdsr|c2dsr|amazon|csv [OPTIONS] SRC... --out DIR\n"
+     "  Sources: llmcdsr/c2dsr: the release directory (titles from its derived/*.tsv when present);\n"
+     "  amazon: --domain NAME=REVIEWS[,META] per domain (JSON lines, .gz or plain, 2014/2018 fields);\n"
+     "  csv: INTERACTIONS (user,item,timestamp,domain) [ITEMS (item,domain,title[,text])], comma or tab.\n"
+     "  Steps: time sort (stable), dedupe, k-core + overlap filters, split; dataset.json says what was done.\n"
+     "  --split given|loo     keep the release's split (llmcdsr, c2dsr) or leave-one-out (default)\n"
+     "  --target D            target domain: leave-one-out on D's events; given split keeps D targets\n"
+     "  --no-filter           turn off the k-core and overlap filters (raw counts)\n"
+     "  --min-item N          k-core: interactions per item (default 10)\n"
+     "  --min-user N          k-core: interactions per user in each domain used (default 3)\n"
+     "  --overlap-only, --no-overlap-only   keep only users in every domain (default: on for 2+ domains)\n"
+     "  --keep-duplicates     keep repeated (user, item) interactions\n"
+     "  --max-len N           history window later stages use (default 50, 0: unlimited)\n"
+     "  --domain-names A,B    names of a release's two domains (default A,B)\n"
+     "  --force               replace DIR when it already holds a dataset\n"
+     "  --quiet               print nothing but errors\n",
+     cli_cmd_prepare},
+    {"stats", "counts of a prepared dataset (users, items, interactions, overlap, splits, text)",
+     "usage: vkrec stats DIR [--json]\n"
+     "  Prints users, items and interactions per domain, overlapping users, average sequence length per\n"
+     "  domain, split sizes and item-text coverage of a dataset written by vkrec prepare.\n"
+     "  --json   print the same as JSON (users, interactions, overlap_users, domains[...], splits)\n",
+     cli_cmd_stats},
 };
 static const size_t command_count = sizeof commands / sizeof commands[0];
 

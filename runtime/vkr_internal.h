@@ -102,8 +102,6 @@ struct vkr_device {
     uint32_t profile_cap;
 };
 
-/* Grows *ptr (an array of `elem` bytes with capacity *cap) to hold at least `need` elements. */
-vkr_status vkr_grow(void** ptr, uint32_t* cap, uint32_t need, size_t elem);
 /* Waits on a fence with the device's timeout; reports device loss and timeouts clearly. */
 vkr_status vkr_wait_fence(vkr_device* device, VkFence fence, const char* what);
 /* Returns the profile slot for a kernel name, creating it. */

@@ -1,6 +1,7 @@
 /* vkrec runtime: the one header to include for the Vulkan compute runtime. */
 #ifndef VKR_RUNTIME_H
 #define VKR_RUNTIME_H
+#include "vkr_array.h"
 #include "vkr_device.h"
 #include "vkr_instance.h"
 #include "vkr_kernel.h"

@@ -1,0 +1,457 @@
+#include "vkr_exec.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "vkr_graph_ops.h"
+#include "vkr_ops_nn.h"
+
+/* Persistent homes of non-arena tensors, plus the arena. */
+enum { SLOT_ARENA = 0, SLOT_PARAM, SLOT_PARAM_GRAD, SLOT_INPUT, SLOT_CONST, SLOT_STEP, SLOT_COUNT };
+
+#define VKR_EXEC_ALIGN 256u
+#define VKR_STEP_INF UINT32_MAX
+
+typedef struct vkr_slot {
+    vkr_buffer buffer; /* GPU */
+    uint8_t* host;     /* CPU */
+    uint64_t bytes;
+} vkr_slot;
+
+struct vkr_exec_ctx {
+    vkr_exec* ex;
+};
+
+struct vkr_exec {
+    vkr_graph* graph;
+    vkr_device* dev;
+    bool gpu;
+    bool backward;
+    bool training;
+    const vkr_exec_optimizer* optimizer;
+    vkr_slot slots[SLOT_COUNT];
+    vkr_sequence* seq;
+    vkr_kernel* step_kernel;
+    uint64_t steps;
+    uint64_t arena_bytes;
+    uint64_t unplanned_bytes;
+    vkr_exec_ctx ctx;
+    /* planning scratch, per tensor index */
+    uint32_t* root;
+    bool* zeroed;
+};
+
+static uint64_t vkr_align(uint64_t v) { return (v + VKR_EXEC_ALIGN - 1) / VKR_EXEC_ALIGN * VKR_EXEC_ALIGN; }
+
+static const vkr_tensor* vkr_root(const vkr_tensor* t) {
+    while (t->view_of) t = t->view_of;
+    return t;
+}
+
+/* ---- planning ---------------------------------------------------------------------------- */
+
+typedef struct vkr_interval {
+    uint32_t tensor; /* root tensor index */
+    uint32_t start;
+    uint32_t end;
+    uint64_t bytes;
+} vkr_interval;
+
+static int vkr_interval_by_size(const void* a, const void* b) {
+    const vkr_interval *x = a, *y = b;
+    if (x->bytes != y->bytes) return x->bytes < y->bytes ? 1 : -1;
+    return (x->tensor > y->tensor) - (x->tensor < y->tensor);
+}
+
+static bool vkr_is_node(const vkr_tensor* t) { return t->role == VKR_ROLE_ACTIVATION && t->op && !t->aux_of; }
+
+/* Greedy by size: each interval takes the lowest offset that does not collide with an already
+ * placed interval alive at the same time. */
+static uint64_t vkr_place(vkr_interval* iv, uint32_t n, uint64_t* offsets) {
+    qsort(iv, n, sizeof *iv, vkr_interval_by_size);
+    uint64_t total = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t off = 0;
+        bool moved = true;
+        while (moved) {
+            moved = false;
+            for (uint32_t j = 0; j < i; j++) {
+                if (iv[j].end < iv[i].start || iv[i].end < iv[j].start) continue;
+                uint64_t o = offsets[iv[j].tensor];
+                if (off < o + iv[j].bytes && o < off + iv[i].bytes) {
+                    off = o + iv[j].bytes;
+                    moved = true;
+                }
+            }
+        }
+        offsets[iv[i].tensor] = off;
+        if (off + iv[i].bytes > total) total = off + iv[i].bytes;
+    }
+    return total;
+}
+
+static vkr_status vkr_plan(vkr_exec* ex) {
+    vkr_graph* g = ex->graph;
+    uint32_t count = vkr_graph_tensor_count(g);
+    uint32_t* pos = malloc(count * sizeof *pos);       /* node position, or VKR_STEP_INF */
+    uint32_t* start = malloc(count * sizeof *start);   /* activation interval per root */
+    uint32_t* end = malloc(count * sizeof *end);
+    uint32_t* gstart = malloc(count * sizeof *gstart); /* gradient interval per root activation */
+    uint32_t* gend = malloc(count * sizeof *gend);
+    uint64_t* offsets = calloc(count * 2, sizeof *offsets);
+    vkr_interval* iv = malloc(count * 2 * sizeof *iv);
+    ex->root = malloc(count * sizeof *ex->root);
+    ex->zeroed = calloc(count, sizeof *ex->zeroed);
+    vkr_status s = VKR_OK;
+    if (!pos || !start || !end || !gstart || !gend || !offsets || !iv || !ex->root || !ex->zeroed) {
+        s = vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory planning the graph");
+        goto done;
+    }
+    uint32_t nodes = 0;
+    for (uint32_t i = 0; i < count; i++) {
+        vkr_tensor* t = vkr_graph_tensor(g, i);
+        ex->root[i] = vkr_root(t)->index;
+        pos[i] = vkr_is_node(t) ? nodes++ : VKR_STEP_INF;
+        start[i] = gstart[i] = VKR_STEP_INF;
+        end[i] = gend[i] = 0;
+    }
+    /* steps: forward node p -> p; seeding -> nodes; backward of node p -> 2*nodes - p */
+#define BWD(p) (2 * nodes - (p))
+    for (uint32_t i = 0; i < count; i++) {
+        vkr_tensor* t = vkr_graph_tensor(g, i);
+        if (t->role != VKR_ROLE_ACTIVATION) continue;
+        uint32_t r = ex->root[i];
+        uint32_t p = t->aux_of ? pos[t->aux_of->index] : pos[i];
+        if (p == VKR_STEP_INF) continue;
+        if (p < start[r]) start[r] = p;
+        if (p > end[r]) end[r] = p;
+        bool bwd_runs = ex->backward && (t->aux_of ? t->aux_of->requires_grad : t->requires_grad);
+        if (bwd_runs && BWD(p) > end[r]) end[r] = BWD(p); /* its own backward reads it */
+        if (t->keep || (ex->backward && t == vkr_graph_loss(g))) end[r] = VKR_STEP_INF;
+        if (!t->aux_of && ex->backward && t->grad) { /* the gradient is read by the node's own backward */
+            uint32_t gr = ex->root[t->grad->index];
+            if (BWD(p) > gend[gr]) gend[gr] = BWD(p);
+            if (t == vkr_graph_loss(g) && nodes < gstart[gr]) gstart[gr] = nodes;
+        }
+        for (uint32_t k = 0; k < t->src_count && !t->aux_of; k++) {
+            const vkr_tensor* src = t->src[k];
+            if (!src) continue;
+            uint32_t sr = ex->root[src->index];
+            if (p > end[sr]) end[sr] = p;
+            if (ex->backward && t->requires_grad) {
+                if (BWD(p) > end[sr]) end[sr] = BWD(p);
+                if (src->grad) {
+                    uint32_t gr = ex->root[src->grad->index];
+                    if (BWD(p) < gstart[gr]) gstart[gr] = BWD(p);
+                    if (BWD(p) > gend[gr]) gend[gr] = BWD(p);
+                }
+            }
+        }
+    }
+#undef BWD
+    /* persistent slots and the arena's intervals */
+    uint32_t n_iv = 0;
+    for (uint32_t i = 0; i < count; i++) {
+        vkr_tensor* t = vkr_graph_tensor(g, i);
+        if (t->view_of) continue;
+        uint32_t slot = SLOT_ARENA;
+        if (t->role == VKR_ROLE_PARAM) slot = SLOT_PARAM;
+        else if (t->role == VKR_ROLE_INPUT) slot = SLOT_INPUT;
+        else if (t->role == VKR_ROLE_CONST) slot = SLOT_CONST;
+        else if (t->role == VKR_ROLE_GRAD) {
+            /* gradients of parameters persist; of activations they live in the arena */
+            bool of_param = false;
+            for (uint32_t j = 0; j < count && !of_param; j++) {
+                vkr_tensor* o = vkr_graph_tensor(g, j);
+                of_param = o->grad == t && o->role != VKR_ROLE_ACTIVATION;
+            }
+            slot = of_param ? SLOT_PARAM_GRAD : SLOT_ARENA;
+        }
+        t->storage = slot;
+        uint64_t bytes = vkr_align(vkr_tensor_bytes(t));
+        if (slot != SLOT_ARENA) {
+            t->offset = ex->slots[slot].bytes;
+            ex->slots[slot].bytes += bytes;
+            continue;
+        }
+        uint32_t a = VKR_STEP_INF, b = 0;
+        if (t->role == VKR_ROLE_GRAD) {
+            if (!ex->backward) continue;
+            a = gstart[i];
+            b = gend[i];
+        } else {
+            a = start[i];
+            b = end[i];
+        }
+        if (a == VKR_STEP_INF) continue; /* never produced or read: needs no storage */
+        if (b < a) b = a;
+        ex->unplanned_bytes += bytes;
+        iv[n_iv++] = (vkr_interval){i, a, b, bytes};
+    }
+    ex->arena_bytes = vkr_place(iv, n_iv, offsets);
+    ex->slots[SLOT_ARENA].bytes = ex->arena_bytes;
+    for (uint32_t k = 0; k < n_iv; k++) vkr_graph_tensor(g, iv[k].tensor)->offset = offsets[iv[k].tensor];
+    for (uint32_t i = 0; i < count; i++) { /* views share their root's storage */
+        vkr_tensor* t = vkr_graph_tensor(g, i);
+        if (!t->view_of) continue;
+        const vkr_tensor* r = vkr_root(t);
+        t->storage = r->storage;
+        t->offset = r->offset;
+    }
+    ex->slots[SLOT_STEP].bytes = VKR_EXEC_ALIGN;
+done:
+    free(pos);
+    free(start);
+    free(end);
+    free(gstart);
+    free(gend);
+    free(offsets);
+    free(iv);
+    return s;
+}
+
+/* ---- context for op implementations ------------------------------------------------------- */
+
+bool vkr_ctx_gpu(const vkr_exec_ctx* ctx) { return ctx->ex->gpu; }
+vkr_sequence* vkr_ctx_sequence(vkr_exec_ctx* ctx) { return ctx->ex->seq; }
+uint64_t vkr_ctx_step(const vkr_exec_ctx* ctx) { return ctx->ex->steps; }
+bool vkr_ctx_training(const vkr_exec_ctx* ctx) { return ctx->ex->training; }
+uint64_t vkr_ctx_seed(const vkr_exec_ctx* ctx) { return vkr_graph_seed(ctx->ex->graph); }
+
+vkr_range vkr_ctx_range(vkr_exec_ctx* ctx, const vkr_tensor* t) {
+    if (!t) return (vkr_range){0};
+    const vkr_slot* s = &ctx->ex->slots[t->storage];
+    return (vkr_range){&s->buffer, t->offset, vkr_tensor_bytes(t)};
+}
+
+void* vkr_ctx_host(vkr_exec_ctx* ctx, const vkr_tensor* t) {
+    if (!t) return NULL;
+    return ctx->ex->slots[t->storage].host + t->offset;
+}
+
+vkr_range vkr_ctx_step_range(vkr_exec_ctx* ctx) {
+    return (vkr_range){&ctx->ex->slots[SLOT_STEP].buffer, 0, 4};
+}
+
+/* ---- the step program, shared by both backends ------------------------------------------ */
+
+/* Adds "<op> node <name>: " in front of an op's error. */
+static vkr_status vkr_fail_on(vkr_status s, const char* op, const vkr_tensor* t) {
+    return s == VKR_OK ? s : vkr_fail_context(s, "%s node %s: ", op, t->name);
+}
+
+static vkr_status vkr_fill(vkr_exec* ex, const vkr_tensor* t, uint32_t pattern) {
+    if (ex->gpu) {
+        vkr_range r = vkr_ctx_range(&ex->ctx, t);
+        return vkr_sequence_fill(ex->seq, r.buffer, r.offset, r.size, pattern);
+    }
+    uint32_t* p = vkr_ctx_host(&ex->ctx, t);
+    for (uint64_t i = 0; i < t->numel; i++) p[i] = pattern;
+    return VKR_OK;
+}
+
+static vkr_status vkr_zero_grad_once(vkr_exec* ex, const vkr_tensor* grad) {
+    uint32_t r = ex->root[grad->index];
+    if (ex->zeroed[r]) return VKR_OK;
+    ex->zeroed[r] = true;
+    return vkr_fill(ex, vkr_graph_tensor(ex->graph, r), 0);
+}
+
+static vkr_status vkr_program(vkr_exec* ex) {
+    vkr_graph* g = ex->graph;
+    uint32_t count = vkr_graph_tensor_count(g);
+    for (uint32_t i = 0; i < count; i++) {
+        vkr_tensor* t = vkr_graph_tensor(g, i);
+        if (!vkr_is_node(t)) continue;
+        const vkr_op_impl* impl = vkr_op_get(t->op);
+        if (!impl) return vkr_fail(VKR_ERR_UNSUPPORTED, "graph node %s has unknown op %u", t->name, t->op);
+        if (impl->forward) VKR_TRY(vkr_fail_on(impl->forward(&ex->ctx, t), impl->name, t));
+    }
+    if (ex->backward) {
+        memset(ex->zeroed, 0, count * sizeof *ex->zeroed);
+        if (ex->slots[SLOT_PARAM_GRAD].bytes) {
+            if (ex->gpu)
+                VKR_TRY(vkr_sequence_fill(ex->seq, &ex->slots[SLOT_PARAM_GRAD].buffer, 0,
+                                          ex->slots[SLOT_PARAM_GRAD].bytes, 0));
+            else
+                memset(ex->slots[SLOT_PARAM_GRAD].host, 0, ex->slots[SLOT_PARAM_GRAD].bytes);
+            for (uint32_t i = 0; i < count; i++) {
+                vkr_tensor* t = vkr_graph_tensor(g, i);
+                if (t->storage == SLOT_PARAM_GRAD && t->role == VKR_ROLE_GRAD) ex->zeroed[ex->root[i]] = true;
+            }
+        }
+        vkr_tensor* loss = vkr_graph_loss(g);
+        ex->zeroed[ex->root[loss->grad->index]] = true;
+        const float one = 1.0f;
+        uint32_t one_bits;
+        memcpy(&one_bits, &one, 4);
+        VKR_TRY(vkr_fill(ex, loss->grad, one_bits));
+        for (uint32_t i = count; i-- > 0;) {
+            vkr_tensor* t = vkr_graph_tensor(g, i);
+            if (!vkr_is_node(t) || !t->requires_grad) continue;
+            const vkr_op_impl* impl = vkr_op_get(t->op);
+            if (!impl->backward) continue;
+            for (uint32_t k = 0; k < t->src_count; k++)
+                if (t->src[k] && t->src[k]->grad) VKR_TRY(vkr_zero_grad_once(ex, t->src[k]->grad));
+            VKR_TRY(vkr_fail_on(impl->backward(&ex->ctx, t), impl->name, t));
+        }
+    }
+    if (ex->gpu) {
+        vkr_range step = vkr_ctx_step_range(&ex->ctx);
+        VKR_TRY(vkr_sequence_dispatch(ex->seq, ex->step_kernel, &step, 1, NULL, 0, 1, 1, 1));
+    }
+    return VKR_OK;
+}
+
+/* ---- lifecycle ------------------------------------------------------------------------------ */
+
+vkr_status vkr_exec_create(vkr_graph* g, const vkr_exec_options* options, vkr_exec** out) {
+    if (!out) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_exec_create: out_exec is NULL");
+    *out = NULL;
+    if (!g) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_exec_create: graph is NULL");
+    if (vkr_graph_status(g) != VKR_OK)
+        return vkr_fail(vkr_graph_status(g), "the graph has an error: %s", vkr_graph_error(g));
+    vkr_exec_options o = options ? *options : (vkr_exec_options){0};
+    vkr_exec* ex = calloc(1, sizeof *ex);
+    if (!ex) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory creating an executor");
+    ex->graph = g;
+    ex->dev = o.device;
+    ex->gpu = o.device != NULL;
+    ex->backward = !o.no_backward && vkr_graph_loss(g) != NULL;
+    ex->training = o.training;
+    ex->optimizer = ex->backward ? o.optimizer : NULL;
+    ex->ctx.ex = ex;
+    vkr_status s = vkr_plan(ex);
+    for (int k = 0; k < SLOT_COUNT && s == VKR_OK; k++) {
+        vkr_slot* sl = &ex->slots[k];
+        if (!sl->bytes) continue;
+        if (ex->gpu) {
+            s = vkr_buffer_create(ex->dev, sl->bytes, VKR_MEMORY_DEVICE, &sl->buffer);
+        } else {
+            sl->host = calloc(1, sl->bytes);
+            if (!sl->host)
+                s = vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory: %.1f MiB for graph storage",
+                             (double)sl->bytes / 1048576.0);
+        }
+    }
+    if (s == VKR_OK && ex->gpu) { /* zero persistent storage so unset constants read as zeros */
+        vkr_sequence* init = NULL;
+        s = vkr_sequence_create(ex->dev, &init);
+        for (int k = 0; k < SLOT_COUNT && s == VKR_OK; k++)
+            if (ex->slots[k].bytes) s = vkr_sequence_fill(init, &ex->slots[k].buffer, 0, ex->slots[k].bytes, 0);
+        if (s == VKR_OK) s = vkr_sequence_submit(init);
+        vkr_sequence_destroy(init);
+    }
+    if (s == VKR_OK && ex->gpu) {
+        vkr_kernel_desc d = {.shader = "graph_step", .binding_count = 1, .access = {VKR_READ_WRITE}};
+        s = vkr_kernel_get(ex->dev, &d, &ex->step_kernel);
+        if (s == VKR_OK) s = vkr_sequence_create(ex->dev, &ex->seq);
+        if (s == VKR_OK) s = vkr_program(ex);
+    }
+    if (s != VKR_OK) {
+        vkr_exec_destroy(ex);
+        return s;
+    }
+    *out = ex;
+    return VKR_OK;
+}
+
+void vkr_exec_destroy(vkr_exec* ex) {
+    if (!ex) return;
+    vkr_sequence_destroy(ex->seq);
+    for (int k = 0; k < SLOT_COUNT; k++) {
+        if (ex->gpu) vkr_buffer_destroy(ex->dev, &ex->slots[k].buffer);
+        free(ex->slots[k].host);
+    }
+    free(ex->root);
+    free(ex->zeroed);
+    free(ex);
+}
+
+static vkr_status vkr_check_io(const vkr_exec* ex, const vkr_tensor* t, uint64_t bytes, const char* what) {
+    if (!ex || !t) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: NULL executor or tensor", what);
+    if (t->index >= vkr_graph_tensor_count(ex->graph) || vkr_graph_tensor(ex->graph, t->index) != t)
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: tensor %s is not in this executor's graph", what, t->name);
+    if (bytes != vkr_tensor_bytes(t))
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: tensor %s holds %llu bytes, %llu given", what, t->name,
+                        (unsigned long long)vkr_tensor_bytes(t), (unsigned long long)bytes);
+    return VKR_OK;
+}
+
+/* Rebuilds host-derived inputs of `t` (embedding inverse indices) after t was written. */
+static vkr_status vkr_exec_derive(vkr_exec* ex, const vkr_tensor* t, const void* data) {
+    uint32_t count = vkr_graph_tensor_count(ex->graph);
+    for (uint32_t i = 0; i < count; i++) {
+        vkr_tensor* c = vkr_graph_tensor(ex->graph, i);
+        if (c->op != VKR_OP_CSR || c->src[0] != t || c->role == VKR_ROLE_ACTIVATION) continue;
+        const vkr_embedding_params* p = (const vkr_embedding_params*)c->params;
+        int32_t* csr = malloc(vkr_tensor_bytes(c));
+        if (!csr) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory building %s", c->name);
+        vkr_status s = vkr_embedding_csr_build(p, data, csr);
+        if (s == VKR_OK && ex->gpu) {
+            vkr_range r = vkr_ctx_range(&ex->ctx, c);
+            s = vkr_buffer_upload(ex->dev, r.buffer, r.offset, csr, vkr_tensor_bytes(c));
+        } else if (s == VKR_OK) {
+            memcpy(vkr_ctx_host(&ex->ctx, c), csr, vkr_tensor_bytes(c));
+        }
+        free(csr);
+        if (s != VKR_OK) return vkr_fail_context(s, "ids written to %s: ", t->name);
+    }
+    return VKR_OK;
+}
+
+vkr_status vkr_exec_write(vkr_exec* ex, const vkr_tensor* t, const void* data, uint64_t bytes) {
+    VKR_TRY(vkr_check_io(ex, t, bytes, "vkr_exec_write"));
+    if (t->role == VKR_ROLE_ACTIVATION || t->role == VKR_ROLE_GRAD)
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_exec_write: %s is computed by the graph, not set by the host",
+                        t->name);
+    if (ex->gpu) {
+        vkr_range r = vkr_ctx_range(&ex->ctx, t);
+        VKR_TRY(vkr_buffer_upload(ex->dev, r.buffer, r.offset, data, bytes));
+    } else {
+        memcpy(vkr_ctx_host(&ex->ctx, t), data, bytes);
+    }
+    return vkr_exec_derive(ex, t, data);
+}
+
+vkr_status vkr_exec_read(vkr_exec* ex, const vkr_tensor* t, void* data, uint64_t bytes) {
+    VKR_TRY(vkr_check_io(ex, t, bytes, "vkr_exec_read"));
+    const vkr_tensor* r = vkr_root(t);
+    bool readable = r->storage != SLOT_ARENA || t->keep || r->keep || t == vkr_graph_loss(ex->graph);
+    if (!readable)
+        return vkr_fail(VKR_ERR_STATE, "vkr_exec_read: %s may have been overwritten; mark it with vkr_graph_keep", t->name);
+    if (r->role == VKR_ROLE_GRAD && r->storage == SLOT_ARENA)
+        return vkr_fail(VKR_ERR_STATE, "vkr_exec_read: gradients of activations are not kept (%s)", t->name);
+    if (ex->gpu) {
+        vkr_range rg = vkr_ctx_range(&ex->ctx, t);
+        return vkr_buffer_download(ex->dev, rg.buffer, rg.offset, data, bytes);
+    }
+    memcpy(data, vkr_ctx_host(&ex->ctx, t), bytes);
+    return VKR_OK;
+}
+
+vkr_status vkr_exec_run(vkr_exec* ex) {
+    if (!ex) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_exec_run: executor is NULL");
+    if (ex->gpu) VKR_TRY(vkr_sequence_submit(ex->seq));
+    else VKR_TRY(vkr_program(ex));
+    ex->steps++;
+    return VKR_OK;
+}
+
+uint64_t vkr_exec_steps(const vkr_exec* ex) { return ex ? ex->steps : 0; }
+
+vkr_status vkr_exec_set_steps(vkr_exec* ex, uint64_t steps) {
+    if (!ex) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_exec_set_steps: executor is NULL");
+    if (steps > UINT32_MAX) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_exec_set_steps: %llu steps is too many",
+                                            (unsigned long long)steps);
+    ex->steps = steps;
+    if (ex->gpu) {
+        uint32_t v = (uint32_t)steps;
+        return vkr_buffer_upload(ex->dev, &ex->slots[SLOT_STEP].buffer, 0, &v, 4);
+    }
+    return VKR_OK;
+}
+
+bool vkr_exec_on_gpu(const vkr_exec* ex) { return ex && ex->gpu; }
+uint64_t vkr_exec_arena_bytes(const vkr_exec* ex) { return ex ? ex->arena_bytes : 0; }
+uint64_t vkr_exec_unplanned_bytes(const vkr_exec* ex) { return ex ? ex->unplanned_bytes : 0; }

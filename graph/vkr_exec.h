@@ -1,0 +1,74 @@
+/* Executing a graph on the GPU (one recorded sequence, replayed per step) or on the CPU reference
+ * backend (the same ops' plain C implementations), with no change to the model.
+ *
+ * Contract: vkr_exec_create plans storage once: parameters, their gradients, inputs and constants
+ * get persistent homes; activations and activation gradients share one arena, assigned by lifetime
+ * (a tensor's bytes are reused once its last reader has run). On the GPU it then records forward,
+ * backward (when the graph has a loss with gradients) and, when an optimizer is attached, the
+ * parameter update into one sequence. vkr_exec_run uploads only the inputs set since the last run,
+ * replays the sequence and waits: no host round trip inside a step. Tensors marked with
+ * vkr_graph_keep, parameters and gradients of parameters can be read after a run; other activations
+ * may have been overwritten by the planner. */
+#ifndef VKR_EXEC_H
+#define VKR_EXEC_H
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vkr_graph.h"
+
+typedef struct vkr_exec vkr_exec;
+typedef struct vkr_exec_ctx vkr_exec_ctx;
+
+/* Optimizer step recorded after backward; attach with vkr_exec_options.optimizer. */
+typedef struct vkr_exec_optimizer vkr_exec_optimizer;
+
+/* Options for vkr_exec_create; zero-initialize for defaults. */
+typedef struct vkr_exec_options {
+    vkr_device* device;       /* GPU device; NULL runs on the CPU reference backend */
+    bool no_backward;         /* run forward only even if the graph has a loss (evaluation) */
+    bool training;            /* dropout active (otherwise dropout is the identity) */
+    const vkr_exec_optimizer* optimizer; /* parameter update after backward, or NULL */
+} vkr_exec_options;
+
+/* Plans storage and (on the GPU) records the step. The graph must outlive the executor. */
+vkr_status vkr_exec_create(vkr_graph* graph, const vkr_exec_options* options, vkr_exec** out_exec);
+/* Frees the executor (the graph is untouched). */
+void vkr_exec_destroy(vkr_exec* exec);
+/* Copies host data into an input, constant or parameter (bytes must equal the tensor's size). */
+vkr_status vkr_exec_write(vkr_exec* exec, const vkr_tensor* tensor, const void* data, uint64_t bytes);
+/* Copies a tensor (kept activation, parameter, gradient, input) to host memory. */
+vkr_status vkr_exec_read(vkr_exec* exec, const vkr_tensor* tensor, void* data, uint64_t bytes);
+/* Runs one step: forward, backward and update as configured. */
+vkr_status vkr_exec_run(vkr_exec* exec);
+/* Number of steps run so far (dropout masks and optimizer steps derive from it). */
+uint64_t vkr_exec_steps(const vkr_exec* exec);
+/* Sets the step counter (resuming from a checkpoint). */
+vkr_status vkr_exec_set_steps(vkr_exec* exec, uint64_t steps);
+/* True on the GPU backend. */
+bool vkr_exec_on_gpu(const vkr_exec* exec);
+/* Bytes of the activation arena after planning (for reports and planner tests). */
+uint64_t vkr_exec_arena_bytes(const vkr_exec* exec);
+/* Bytes the activations would need without reuse (sum of their sizes). */
+uint64_t vkr_exec_unplanned_bytes(const vkr_exec* exec);
+
+/* ---- for op implementations ---- */
+
+/* True when the op should record GPU work (else run the CPU reference). */
+bool vkr_ctx_gpu(const vkr_exec_ctx* ctx);
+/* The sequence being recorded (GPU). */
+vkr_sequence* vkr_ctx_sequence(vkr_exec_ctx* ctx);
+/* The GPU range of a tensor ({0} for NULL). */
+vkr_range vkr_ctx_range(vkr_exec_ctx* ctx, const vkr_tensor* t);
+/* Host pointer of a tensor's data (CPU; NULL for NULL). */
+void* vkr_ctx_host(vkr_exec_ctx* ctx, const vkr_tensor* t);
+/* The step counter buffer on the GPU: one uint32 incremented after every run (ops that need a fresh
+ * random stream per step read it). */
+vkr_range vkr_ctx_step_range(vkr_exec_ctx* ctx);
+/* Steps completed before the current one (CPU backend). */
+uint64_t vkr_ctx_step(const vkr_exec_ctx* ctx);
+/* True when dropout and other training-only behaviour is on. */
+bool vkr_ctx_training(const vkr_exec_ctx* ctx);
+/* The graph's seed. */
+uint64_t vkr_ctx_seed(const vkr_exec_ctx* ctx);
+
+#endif

@@ -1,0 +1,150 @@
+/* The map and reduce-to engines (see vkr_ops_ew_internal.h): CPU references and GPU recorders. */
+#include <string.h>
+
+#include "vkr_ops_ew_internal.h"
+
+/* ---- map ---- */
+
+static float vkr_ew_map_apply(vkr_ew_map_op op, float a, float b) {
+    switch (op) {
+        case VKR_EW_MAP_ADD: return a + b;
+        case VKR_EW_MAP_SUB: return a - b;
+        case VKR_EW_MAP_MUL: return a * b;
+        case VKR_EW_MAP_DIV: return a / b;
+        default: return a;
+    }
+}
+
+void vkr_ew_ref_map(const vkr_ew_map* m, const float* a, const float* b, float* y) {
+    uint32_t as[4], bs[4];
+    vkr_ew_broadcast_strides(m->a_shape, as);
+    vkr_ew_broadcast_strides(m->b_shape, bs);
+    const int64_t n = (int64_t)vkr_shape_numel(m->out);
+#pragma omp parallel for
+    for (int64_t o = 0; o < n; o++) {
+        float bv = m->op == VKR_EW_MAP_A ? 0.0f : b[vkr_ew_broadcast_index(m->out, bs, (uint32_t)o)];
+        float v = m->alpha * vkr_ew_map_apply(m->op, a[vkr_ew_broadcast_index(m->out, as, (uint32_t)o)], bv);
+        y[o] = m->accumulate ? y[o] + v : v;
+    }
+}
+
+/* Push constants of ew_map.comp. */
+typedef struct vkr_ew_map_push {
+    uint32_t dims[4], a_stride[4], b_stride[4];
+    uint32_t n, op;
+    float alpha;
+    uint32_t same;
+} vkr_ew_map_push;
+
+static bool vkr_shape_eq(const uint32_t a[4], const uint32_t b[4]) {
+    return memcmp(a, b, 4 * sizeof *a) == 0;
+}
+
+vkr_status vkr_ew_gpu_map(vkr_sequence* seq, const vkr_ew_map* m, vkr_range a, vkr_range b, vkr_range y) {
+    vkr_ew_map_push push = {.n = (uint32_t)vkr_shape_numel(m->out), .op = (uint32_t)m->op, .alpha = m->alpha};
+    memcpy(push.dims, m->out, sizeof push.dims);
+    vkr_ew_broadcast_strides(m->a_shape, push.a_stride);
+    vkr_ew_broadcast_strides(m->b_shape, push.b_stride);
+    push.same = vkr_shape_eq(m->a_shape, m->out) && (m->op == VKR_EW_MAP_A || vkr_shape_eq(m->b_shape, m->out));
+    vkr_kernel_desc d = {.shader = "ew_map", .binding_count = 3,
+                         .access = {VKR_READ, VKR_READ, m->accumulate ? VKR_READ_WRITE : VKR_WRITE},
+                         .push_bytes = sizeof push, .spec_count = 2, .spec = {VKR_EW_WG, m->accumulate}};
+    const vkr_range r[3] = {a, b, y};
+    return vkr_ew_dispatch(seq, &d, r, &push, (push.n + VKR_EW_WG - 1) / VKR_EW_WG);
+}
+
+/* ---- reduce-to ---- */
+
+static double vkr_ew_term_value(vkr_ew_term term, double dy, double a, double b) {
+    switch (term) {
+        case VKR_EW_TERM_DY: return dy;
+        case VKR_EW_TERM_DY_B: return dy * b;
+        case VKR_EW_TERM_DY_A: return dy * a;
+        case VKR_EW_TERM_DY_OVER_B: return dy / b;
+        default: return dy * a / (b * b);
+    }
+}
+
+/* Extents of the summed dims (1 elsewhere) and their element count. */
+static uint32_t vkr_ew_summed_dims(const vkr_ew_reduce* r, uint32_t rdims[4]) {
+    uint32_t nr = 1;
+    for (int d = 0; d < 4; d++) {
+        rdims[d] = r->target[d] == 1 ? r->out[d] : 1;
+        nr *= rdims[d];
+    }
+    return nr;
+}
+
+void vkr_ew_ref_reduce(const vkr_ew_reduce* r, const float* dy, const float* a, const float* b, float* g) {
+    uint32_t rdims[4], as[4], bs[4], os[4];
+    const uint32_t nr = vkr_ew_summed_dims(r, rdims);
+    vkr_ew_broadcast_strides(r->a_shape, as);
+    vkr_ew_broadcast_strides(r->b_shape, bs);
+    vkr_ew_broadcast_strides(r->out, os);
+    const bool uses_a = r->term == VKR_EW_TERM_DY_A || r->term == VKR_EW_TERM_DY_A_OVER_BB;
+    const bool uses_b = r->term != VKR_EW_TERM_DY && r->term != VKR_EW_TERM_DY_A;
+    const int64_t nt = (int64_t)vkr_shape_numel(r->target);
+#pragma omp parallel for
+    for (int64_t t = 0; t < nt; t++) {
+        /* dy's coordinates of term (t, k) are t's coordinates plus k's over the summed dims; the two
+         * never overlap because a summed dim has target extent 1. */
+        uint32_t tc[4], rem = (uint32_t)t;
+        for (int d = 3; d >= 0; d--) {
+            tc[d] = rem % r->target[d];
+            rem /= r->target[d];
+        }
+        double sum = 0;
+        for (uint32_t k = 0; k < nr; k++) {
+            uint32_t o = 0, ia = 0, ib = 0, kr = k;
+            for (int d = 3; d >= 0; d--) {
+                uint32_t c = tc[d] + kr % rdims[d];
+                kr /= rdims[d];
+                o += c * os[d];
+                ia += c * as[d];
+                ib += c * bs[d];
+            }
+            sum += vkr_ew_term_value(r->term, dy[o], uses_a ? a[ia] : 0.0, uses_b ? b[ib] : 0.0);
+        }
+        float v = (float)(r->alpha * sum);
+        g[t] = r->accumulate ? g[t] + v : v;
+    }
+}
+
+/* Push constants of ew_reduce.comp. */
+typedef struct vkr_ew_reduce_push {
+    uint32_t dims[4], target[4], a_stride[4], b_stride[4];
+    uint32_t nt, nr, term, term2;
+    float alpha, alpha2;
+} vkr_ew_reduce_push;
+
+#define VKR_EW_TERM_NONE 0xffffffffu
+
+vkr_status vkr_ew_gpu_reduce(vkr_sequence* seq, const vkr_ew_reduce* r, const vkr_ew_reduce* second, vkr_range dy,
+                             vkr_range a, vkr_range b, vkr_range g, vkr_range g2) {
+    uint32_t rdims[4];
+    vkr_ew_reduce_push push = {.nt = (uint32_t)vkr_shape_numel(r->target), .nr = vkr_ew_summed_dims(r, rdims),
+                               .term = (uint32_t)r->term, .term2 = VKR_EW_TERM_NONE, .alpha = r->alpha};
+    memcpy(push.dims, r->out, sizeof push.dims);
+    memcpy(push.target, r->target, sizeof push.target);
+    vkr_ew_broadcast_strides(r->a_shape, push.a_stride);
+    vkr_ew_broadcast_strides(r->b_shape, push.b_stride);
+    if (second) {
+        if (push.nr != 1 || second->accumulate != r->accumulate)
+            return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "ew_reduce: a paired reduction must sum nothing and share the "
+                                                      "accumulate flag");
+        push.term2 = (uint32_t)second->term;
+        push.alpha2 = second->alpha;
+    } else {
+        g2 = g; /* never written; binding it to g keeps the recorded accesses exact */
+    }
+    /* One workgroup per target when each target sums many terms and there are too few targets to
+     * fill a GPU with one invocation each; otherwise one invocation per target. */
+    const bool per_group = push.nr >= 64 && push.nt < 16384;
+    const uint32_t wg = per_group ? VKR_EW_REDUCE_WG : VKR_EW_WG;
+    const vkr_access gacc = r->accumulate ? VKR_READ_WRITE : VKR_WRITE;
+    vkr_kernel_desc d = {.shader = "ew_reduce", .binding_count = 5,
+                         .access = {VKR_READ, VKR_READ, VKR_READ, gacc, gacc}, .push_bytes = sizeof push,
+                         .spec_count = 3, .spec = {wg, r->accumulate, per_group}};
+    const vkr_range ranges[5] = {dy, a, b, g, g2};
+    return vkr_ew_dispatch(seq, &d, ranges, &push, per_group ? push.nt : (push.nt + wg - 1) / wg);
+}

@@ -1,0 +1,85 @@
+/* Shape helpers and the argument checks and dispatch plumbing shared by the elementwise ops. */
+#include <string.h>
+
+#include "vkr_ops_ew_internal.h"
+
+uint64_t vkr_shape_numel(const uint32_t shape[4]) {
+    return (uint64_t)shape[0] * shape[1] * shape[2] * shape[3];
+}
+
+vkr_status vkr_broadcast_shape(const uint32_t a[4], const uint32_t b[4], const char* what, uint32_t out_shape[4]) {
+    if (!out_shape) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: out_shape is NULL", what);
+    memset(out_shape, 0, 4 * sizeof *out_shape);
+    if (!a || !b) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: shape is NULL", what);
+    for (int d = 0; d < 4; d++) {
+        if (a[d] != b[d] && a[d] != 1 && b[d] != 1)
+            return vkr_fail(VKR_ERR_INVALID_ARGUMENT,
+                            "%s: shapes [%u,%u,%u,%u] and [%u,%u,%u,%u] do not broadcast (dim %d: %u vs %u)", what,
+                            a[0], a[1], a[2], a[3], b[0], b[1], b[2], b[3], d, a[d], b[d]);
+    }
+    for (int d = 0; d < 4; d++) out_shape[d] = a[d] > b[d] ? a[d] : b[d];
+    return VKR_OK;
+}
+
+vkr_status vkr_ew_check_shape(const uint32_t shape[4], const char* op, const char* name) {
+    for (int d = 0; d < 4; d++)
+        if (shape[d] == 0)
+            return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: %s shape [%u,%u,%u,%u] has a zero dim", op, name, shape[0],
+                            shape[1], shape[2], shape[3]);
+    if (vkr_shape_numel(shape) > UINT32_MAX)
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: %s shape [%u,%u,%u,%u] has 2^32 or more elements", op, name,
+                        shape[0], shape[1], shape[2], shape[3]);
+    return VKR_OK;
+}
+
+vkr_status vkr_ew_range(vkr_range r, uint64_t count, const char* op, const char* name, vkr_range* out) {
+    memset(out, 0, sizeof *out);
+    if (!r.buffer || !r.buffer->vk) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: %s has no buffer", op, name);
+    if (r.offset > r.buffer->size)
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: %s offset %llu is past its %llu-byte buffer", op, name,
+                        (unsigned long long)r.offset, (unsigned long long)r.buffer->size);
+    VkDeviceSize avail = r.size ? r.size : r.buffer->size - r.offset;
+    if (r.size > r.buffer->size - r.offset)
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: %s range [%llu, +%llu) is outside its %llu-byte buffer", op,
+                        name, (unsigned long long)r.offset, (unsigned long long)r.size,
+                        (unsigned long long)r.buffer->size);
+    if (avail < count * sizeof(float))
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: %s holds %llu bytes, %llu floats (%llu bytes) are needed", op,
+                        name, (unsigned long long)avail, (unsigned long long)count,
+                        (unsigned long long)(count * sizeof(float)));
+    *out = (vkr_range){r.buffer, r.offset, count * sizeof(float)};
+    return VKR_OK;
+}
+
+void vkr_ew_broadcast_strides(const uint32_t shape[4], uint32_t strides[4]) {
+    uint32_t s = 1;
+    for (int d = 3; d >= 0; d--) {
+        strides[d] = shape[d] == 1 ? 0 : s;
+        s *= shape[d];
+    }
+}
+
+uint32_t vkr_ew_broadcast_index(const uint32_t out[4], const uint32_t strides[4], uint32_t o) {
+    uint32_t idx = 0;
+    for (int d = 3; d >= 0; d--) {
+        idx += (o % out[d]) * strides[d];
+        o /= out[d];
+    }
+    return idx;
+}
+
+vkr_status vkr_ew_dispatch(vkr_sequence* seq, const vkr_kernel_desc* desc, const vkr_range* ranges, const void* push,
+                           uint64_t groups) {
+    if (!seq) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: sequence is NULL", desc->shader);
+    vkr_device* dev = vkr_sequence_device(seq);
+    const uint32_t* max = vkr_device_get_info(dev)->max_workgroup_count;
+    uint64_t gx = groups < max[0] ? groups : max[0];
+    uint64_t gy = (groups + gx - 1) / gx;
+    if (gy > max[1])
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: %llu workgroups exceed the device's %u x %u grid", desc->shader,
+                        (unsigned long long)groups, max[0], max[1]);
+    vkr_kernel* k = NULL;
+    VKR_TRY(vkr_kernel_get(dev, desc, &k));
+    return vkr_sequence_dispatch(seq, k, ranges, desc->binding_count, push, desc->push_bytes, (uint32_t)gx,
+                                 (uint32_t)gy, 1);
+}

@@ -1,0 +1,105 @@
+/* Inverted dropout with a counter-based mask: Philox4x32-10 of the element's block index, keyed by
+ * the seed, compared with an integer threshold. Integer-only mask logic and a scale computed once
+ * on the host make CPU and GPU (shaders/ew_dropout.comp) agree bit for bit. */
+#include <math.h>
+
+#include "vkr_ops_ew_internal.h"
+
+void vkr_philox4x32_10(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4]) {
+    uint32_t c0 = ctr[0], c1 = ctr[1], c2 = ctr[2], c3 = ctr[3], k0 = key[0], k1 = key[1];
+    for (int round = 0; round < 10; round++) {
+        uint64_t m0 = (uint64_t)0xD2511F53u * c0, m1 = (uint64_t)0xCD9E8D57u * c2;
+        uint32_t n0 = (uint32_t)(m1 >> 32) ^ c1 ^ k0, n2 = (uint32_t)(m0 >> 32) ^ c3 ^ k1;
+        c1 = (uint32_t)m1;
+        c3 = (uint32_t)m0;
+        c0 = n0;
+        c2 = n2;
+        k0 += 0x9E3779B9u;
+        k1 += 0xBB67AE85u;
+    }
+    out[0] = c0;
+    out[1] = c1;
+    out[2] = c2;
+    out[3] = c3;
+}
+
+/* Mask threshold and keep scale derived from p (validated). */
+typedef struct vkr_dropout_consts {
+    uint32_t threshold; /* keep iff the random word >= threshold */
+    float scale;        /* 1 / (1 - p) */
+} vkr_dropout_consts;
+
+static vkr_status vkr_dropout_check(const vkr_dropout_params* p, const char* op, vkr_dropout_consts* c) {
+    if (!p) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: params is NULL", op);
+    if (p->n == 0) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: n is 0", op);
+    if (!(p->p >= 0.0f && p->p < 1.0f))
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: drop probability p = %g is not in [0, 1)", op, (double)p->p);
+    double t = nearbyint((double)p->p * 4294967296.0);
+    c->threshold = t >= 4294967295.0 ? UINT32_MAX : (uint32_t)t;
+    c->scale = (float)(1.0 / (1.0 - (double)p->p));
+    return VKR_OK;
+}
+
+/* y (=|+=) mask(x) * scale. */
+static void vkr_dropout_ref_apply(const vkr_dropout_params* p, const vkr_dropout_consts* c, const float* x, float* y,
+                                  bool accumulate) {
+    const uint32_t key[2] = {(uint32_t)p->seed, (uint32_t)(p->seed >> 32)};
+    const int64_t blocks = ((int64_t)p->n + 3) / 4;
+#pragma omp parallel for
+    for (int64_t blk = 0; blk < blocks; blk++) {
+        const uint32_t ctr[4] = {(uint32_t)blk, 0, 0, 0};
+        uint32_t r[4];
+        vkr_philox4x32_10(ctr, key, r);
+        for (uint32_t j = 0; j < 4 && (uint64_t)blk * 4 + j < p->n; j++) {
+            const size_t i = (size_t)blk * 4 + j;
+            float v = r[j] >= c->threshold ? x[i] * c->scale : 0.0f;
+            y[i] = accumulate ? y[i] + v : v;
+        }
+    }
+}
+
+vkr_status vkr_ref_dropout(const vkr_dropout_params* p, const float* x, float* y) {
+    vkr_dropout_consts c;
+    VKR_TRY(vkr_dropout_check(p, "vkr_ref_dropout", &c));
+    if (!x || !y) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_ref_dropout: x and y must not be NULL");
+    vkr_dropout_ref_apply(p, &c, x, y, false);
+    return VKR_OK;
+}
+
+vkr_status vkr_ref_dropout_backward(const vkr_dropout_params* p, const float* dy, float* dx) {
+    vkr_dropout_consts c;
+    VKR_TRY(vkr_dropout_check(p, "vkr_ref_dropout_backward", &c));
+    if (!dy || !dx) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_ref_dropout_backward: dy and dx must not be NULL");
+    vkr_dropout_ref_apply(p, &c, dy, dx, true);
+    return VKR_OK;
+}
+
+/* Push constants of ew_dropout.comp. */
+typedef struct vkr_dropout_push {
+    uint32_t n, threshold;
+    float scale;
+    uint32_t key0, key1;
+} vkr_dropout_push;
+
+static vkr_status vkr_dropout_gpu_apply(vkr_sequence* seq, const vkr_dropout_params* p, vkr_range x, vkr_range y,
+                                        bool accumulate, const char* op) {
+    vkr_dropout_consts c;
+    VKR_TRY(vkr_dropout_check(p, op, &c));
+    VKR_TRY(vkr_ew_range(x, p->n, op, accumulate ? "dy" : "x", &x));
+    VKR_TRY(vkr_ew_range(y, p->n, op, accumulate ? "dx" : "y", &y));
+    vkr_dropout_push push = {p->n, c.threshold, c.scale, (uint32_t)p->seed, (uint32_t)(p->seed >> 32)};
+    vkr_kernel_desc d = {.shader = "ew_dropout", .binding_count = 2,
+                         .access = {VKR_READ, accumulate ? VKR_READ_WRITE : VKR_WRITE}, .push_bytes = sizeof push,
+                         .spec_count = 2, .spec = {VKR_EW_WG, accumulate}};
+    const vkr_range r[2] = {x, y};
+    const uint64_t blocks = ((uint64_t)p->n + 3) / 4;
+    return vkr_ew_dispatch(seq, &d, r, &push, (blocks + VKR_EW_WG - 1) / VKR_EW_WG);
+}
+
+vkr_status vkr_gpu_dropout(vkr_sequence* seq, const vkr_dropout_params* p, vkr_range x, vkr_range y) {
+    return vkr_dropout_gpu_apply(seq, p, x, y, false, "vkr_gpu_dropout");
+}
+
+vkr_status vkr_gpu_dropout_backward(vkr_sequence* seq, const vkr_dropout_params* p, vkr_range dy, vkr_range dx) {
+    return vkr_dropout_gpu_apply(seq, p, dy, dx, true, "vkr_gpu_dropout_backward");
+}

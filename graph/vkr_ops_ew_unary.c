@@ -1,0 +1,107 @@
+/* Scale, relu, leaky relu, gelu (tanh approximation), sigmoid and tanh: forward and backward. The
+ * formulas mirror shaders/ew_unary.glsl. */
+#include <math.h>
+
+#include "vkr_ops_ew_internal.h"
+
+#define VKR_GELU_K 0.7978845608028654f /* sqrt(2 / pi) */
+#define VKR_GELU_C 0.044715f
+
+static float vkr_unary_f(vkr_unary_op op, float x, float alpha) {
+    switch (op) {
+        case VKR_UNARY_SCALE: return alpha * x;
+        case VKR_UNARY_RELU: return x > 0.0f ? x : 0.0f;
+        case VKR_UNARY_LEAKY_RELU: return x > 0.0f ? x : alpha * x;
+        case VKR_UNARY_GELU: return 0.5f * x * (1.0f + tanhf(VKR_GELU_K * (x + VKR_GELU_C * x * x * x)));
+        case VKR_UNARY_SIGMOID: return 1.0f / (1.0f + expf(-x));
+        default: return tanhf(x);
+    }
+}
+
+/* dy/dx from the saved tensor s (x or y, per vkr_unary_grad_needs). */
+static float vkr_unary_df(vkr_unary_op op, float s, float alpha) {
+    switch (op) {
+        case VKR_UNARY_SCALE: return alpha;
+        case VKR_UNARY_RELU: return s > 0.0f ? 1.0f : 0.0f;
+        case VKR_UNARY_LEAKY_RELU: return s > 0.0f ? 1.0f : alpha;
+        case VKR_UNARY_GELU: {
+            float t = tanhf(VKR_GELU_K * (s + VKR_GELU_C * s * s * s));
+            return 0.5f * (1.0f + t) + 0.5f * s * (1.0f - t * t) * VKR_GELU_K * (1.0f + 3.0f * VKR_GELU_C * s * s);
+        }
+        case VKR_UNARY_SIGMOID: return s * (1.0f - s);
+        default: return 1.0f - s * s;
+    }
+}
+
+vkr_unary_grad_input vkr_unary_grad_needs(vkr_unary_op op) {
+    switch (op) {
+        case VKR_UNARY_SCALE: return VKR_UNARY_GRAD_NONE;
+        case VKR_UNARY_SIGMOID:
+        case VKR_UNARY_TANH: return VKR_UNARY_GRAD_Y;
+        default: return VKR_UNARY_GRAD_X;
+    }
+}
+
+static vkr_status vkr_unary_check(const vkr_unary_params* p, const char* op) {
+    if (!p) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: params is NULL", op);
+    if ((unsigned)p->op >= VKR_UNARY_COUNT)
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: unknown unary op %d", op, (int)p->op);
+    if (p->n == 0) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: n is 0", op);
+    return VKR_OK;
+}
+
+vkr_status vkr_ref_unary(const vkr_unary_params* p, const float* x, float* y) {
+    VKR_TRY(vkr_unary_check(p, "vkr_ref_unary"));
+    if (!x || !y) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_ref_unary: x and y must not be NULL");
+    const int64_t n = p->n;
+#pragma omp parallel for
+    for (int64_t i = 0; i < n; i++) y[i] = vkr_unary_f(p->op, x[i], p->alpha);
+    return VKR_OK;
+}
+
+vkr_status vkr_ref_unary_backward(const vkr_unary_params* p, const float* saved, const float* dy, float* dx) {
+    VKR_TRY(vkr_unary_check(p, "vkr_ref_unary_backward"));
+    if (!dy || !dx) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_ref_unary_backward: dy and dx must not be NULL");
+    const bool needs = vkr_unary_grad_needs(p->op) != VKR_UNARY_GRAD_NONE;
+    if (needs && !saved)
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_ref_unary_backward: saved is NULL but op %d needs %s", (int)p->op,
+                        vkr_unary_grad_needs(p->op) == VKR_UNARY_GRAD_X ? "x" : "y");
+    const int64_t n = p->n;
+#pragma omp parallel for
+    for (int64_t i = 0; i < n; i++) dx[i] += vkr_unary_df(p->op, needs ? saved[i] : 0.0f, p->alpha) * dy[i];
+    return VKR_OK;
+}
+
+/* Push constants of ew_unary.comp and ew_unary_grad.comp. */
+typedef struct vkr_unary_push {
+    uint32_t n, op;
+    float alpha;
+} vkr_unary_push;
+
+vkr_status vkr_gpu_unary(vkr_sequence* seq, const vkr_unary_params* p, vkr_range x, vkr_range y) {
+    static const char* op = "vkr_gpu_unary";
+    VKR_TRY(vkr_unary_check(p, op));
+    VKR_TRY(vkr_ew_range(x, p->n, op, "x", &x));
+    VKR_TRY(vkr_ew_range(y, p->n, op, "y", &y));
+    vkr_unary_push push = {p->n, (uint32_t)p->op, p->alpha};
+    vkr_kernel_desc d = {.shader = "ew_unary", .binding_count = 2, .access = {VKR_READ, VKR_WRITE},
+                         .push_bytes = sizeof push, .spec_count = 1, .spec = {VKR_EW_WG}};
+    const vkr_range r[2] = {x, y};
+    return vkr_ew_dispatch(seq, &d, r, &push, (p->n + VKR_EW_WG - 1) / VKR_EW_WG);
+}
+
+vkr_status vkr_gpu_unary_backward(vkr_sequence* seq, const vkr_unary_params* p, vkr_range saved, vkr_range dy,
+                                  vkr_range dx) {
+    static const char* op = "vkr_gpu_unary_backward";
+    VKR_TRY(vkr_unary_check(p, op));
+    VKR_TRY(vkr_ew_range(dy, p->n, op, "dy", &dy));
+    VKR_TRY(vkr_ew_range(dx, p->n, op, "dx", &dx));
+    /* scale reads nothing saved: bind dy there, a read that adds no barrier */
+    if (vkr_unary_grad_needs(p->op) != VKR_UNARY_GRAD_NONE) VKR_TRY(vkr_ew_range(saved, p->n, op, "saved", &saved));
+    else saved = dy;
+    vkr_unary_push push = {p->n, (uint32_t)p->op, p->alpha};
+    vkr_kernel_desc d = {.shader = "ew_unary_grad", .binding_count = 3, .access = {VKR_READ, VKR_READ, VKR_READ_WRITE},
+                         .push_bytes = sizeof push, .spec_count = 1, .spec = {VKR_EW_WG}};
+    const vkr_range r[3] = {saved, dy, dx};
+    return vkr_ew_dispatch(seq, &d, r, &push, (p->n + VKR_EW_WG - 1) / VKR_EW_WG);
+}

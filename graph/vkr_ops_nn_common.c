@@ -1,0 +1,71 @@
+/* Plumbing shared by the nn ops (checks, dispatch, workgroup widths) and the sum-to-scalar op. */
+#include <string.h>
+
+#include "vkr_ops_nn_internal.h"
+
+vkr_status vkr_nn_check_dims(const char* op, const char* a_name, uint32_t a, const char* b_name, uint32_t b) {
+    if (a == 0) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: %s must be >= 1", op, a_name);
+    if (b == 0) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: %s must be >= 1", op, b_name);
+    if ((uint64_t)a * b > UINT32_MAX)
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: %s x %s = %u x %u has 2^32 or more elements", op, a_name, b_name,
+                        a, b);
+    return VKR_OK;
+}
+
+vkr_status vkr_nn_range(vkr_range r, uint64_t count, const char* op, const char* name, vkr_range* out) {
+    memset(out, 0, sizeof *out);
+    if (!r.buffer || !r.buffer->vk) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: %s has no buffer", op, name);
+    if (r.offset > r.buffer->size || r.size > r.buffer->size - r.offset)
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: %s range [%llu, +%llu) is outside its %llu-byte buffer", op,
+                        name, (unsigned long long)r.offset, (unsigned long long)r.size,
+                        (unsigned long long)r.buffer->size);
+    VkDeviceSize avail = r.size ? r.size : r.buffer->size - r.offset;
+    if (avail < count * 4)
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: %s holds %llu bytes, %llu elements (%llu bytes) are needed", op,
+                        name, (unsigned long long)avail, (unsigned long long)count, (unsigned long long)(count * 4));
+    *out = (vkr_range){r.buffer, r.offset, count * 4};
+    return VKR_OK;
+}
+
+/* Narrow rows waste fewer idle invocations with 64; wide rows want the parallelism of 256. */
+uint32_t vkr_nn_row_wg(uint32_t cols) { return cols <= 1024 ? 64u : 256u; }
+
+vkr_status vkr_nn_dispatch(vkr_sequence* seq, const vkr_kernel_desc* desc, const vkr_range* ranges, const void* push,
+                           uint64_t groups) {
+    if (!seq) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: sequence is NULL", desc->shader);
+    vkr_device* dev = vkr_sequence_device(seq);
+    const uint32_t* max = vkr_device_get_info(dev)->max_workgroup_count;
+    uint64_t gx = groups < max[0] ? groups : max[0];
+    uint64_t gy = (groups + gx - 1) / gx;
+    if (gy > max[1])
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: %llu workgroups exceed the device's %u x %u grid", desc->shader,
+                        (unsigned long long)groups, max[0], max[1]);
+    vkr_kernel* k = NULL;
+    VKR_TRY(vkr_kernel_get(dev, desc, &k));
+    return vkr_sequence_dispatch(seq, k, ranges, desc->binding_count, push, desc->push_bytes, (uint32_t)gx,
+                                 (uint32_t)gy, 1);
+}
+
+vkr_status vkr_ref_sum_scalar(const vkr_sum_params* p, const float* x, float* out) {
+    if (!p || !x || !out) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_ref_sum_scalar: NULL argument");
+    if (p->n == 0) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "sum_scalar: n must be >= 1");
+    double s = 0;
+    for (uint32_t i = 0; i < p->n; i++) s += x[i];
+    *out = (float)(s * p->scale);
+    return VKR_OK;
+}
+
+vkr_status vkr_gpu_sum_scalar(vkr_sequence* seq, const vkr_sum_params* p, vkr_range x, vkr_range out) {
+    if (!p) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_gpu_sum_scalar: params is NULL");
+    if (p->n == 0) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "sum_scalar: n must be >= 1");
+    vkr_range r[2];
+    VKR_TRY(vkr_nn_range(x, p->n, "sum_scalar", "x", &r[0]));
+    VKR_TRY(vkr_nn_range(out, 1, "sum_scalar", "out", &r[1]));
+    struct {
+        uint32_t n;
+        float scale;
+    } push = {p->n, p->scale};
+    vkr_kernel_desc d = {.shader = "nn_sum", .binding_count = 2, .access = {VKR_READ, VKR_WRITE},
+                         .push_bytes = sizeof push, .spec_count = 1, .spec = {VKR_NN_WG}};
+    return vkr_nn_dispatch(seq, &d, r, &push, 1);
+}

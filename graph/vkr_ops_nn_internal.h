@@ -1,0 +1,35 @@
+/* Internal to the vkr_ops_nn*.c files: argument checks, the dispatch helper, workgroup widths, and
+ * the ranking key shared by the CPU references and the selection shaders (nn_common.glsl). */
+#ifndef VKR_OPS_NN_INTERNAL_H
+#define VKR_OPS_NN_INTERNAL_H
+#include "vkr_ops_nn.h"
+
+/* Workgroup size of the one-workgroup reductions, the flat elementwise kernels and top-k. */
+#define VKR_NN_WG 256u
+
+/* Fails unless a and b are >= 1 and a*b < 2^32 (shaders index with uint); names label the error. */
+vkr_status vkr_nn_check_dims(const char* op, const char* a_name, uint32_t a, const char* b_name, uint32_t b);
+/* Checks that `r` is bound, lies within its buffer and holds `count` 4-byte (float or int32)
+ * elements; returns it trimmed to exactly those bytes, so barriers track only what is touched. */
+vkr_status vkr_nn_range(vkr_range r, uint64_t count, const char* op, const char* name, vkr_range* out);
+/* Workgroup width (a power of two) of a row kernel over rows of `cols` elements. */
+uint32_t vkr_nn_row_wg(uint32_t cols);
+/* Gets the kernel for `desc` and records `groups` workgroups folded into a 2-D grid that respects
+ * maxComputeWorkGroupCount (shaders recover the linear id with nn_group()). */
+vkr_status vkr_nn_dispatch(vkr_sequence* seq, const vkr_kernel_desc* desc, const vkr_range* ranges, const void* push,
+                           uint64_t groups);
+
+/* Key whose unsigned order is the ranking order of floats: NaN (any) highest, then +inf ... -inf,
+ * with -0.0 == +0.0. Pure bit manipulation, so it is identical on every device (no FTZ effects). */
+static inline uint32_t vkr_nn_rank_key(float v) {
+    union {
+        float f;
+        uint32_t u;
+    } b = {.f = v};
+    uint32_t mag = b.u & 0x7FFFFFFFu;
+    if (mag > 0x7F800000u) return 0xFFFFFFFFu; /* NaN */
+    if (mag == 0) return 0x80000000u;          /* both zeros */
+    return (b.u & 0x80000000u) ? ~b.u : (b.u | 0x80000000u);
+}
+
+#endif

@@ -1,0 +1,24 @@
+#version 460
+// big[.] (=|+=) part[.]: concat forward (overwrite) and slice backward (accumulate). See
+// ew_concat.glsl for the layout.
+#extension GL_GOOGLE_include_directive : require
+#include "ew_common.glsl"
+
+layout(constant_id = 1) const uint ACCUMULATE = 0; // 1: big += part
+
+layout(std430, binding = 0) buffer Big { float big[]; };
+layout(std430, binding = 1) readonly buffer PartA { float pa[]; };
+layout(std430, binding = 2) readonly buffer PartB { float pb[]; };
+
+#include "ew_concat.glsl"
+
+void main() {
+    uint i = ew_global_index();
+    if (i >= p.a_n + p.b_n) return;
+    bool in_a;
+    uint s, bi;
+    ew_concat_locate(i, in_a, s, bi);
+    float v = in_a ? pa[s] : pb[s];
+    if (ACCUMULATE != 0u) v += big[bi];
+    big[bi] = v;
+}

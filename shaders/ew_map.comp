@@ -1,0 +1,44 @@
+#version 460
+// Map engine: y[o] (=|+=) alpha * op(a[.], b[.]) over y's dims, a and b broadcast to them through
+// strides that are 0 on their size-1 dims. Binary forward ops and reduce backward use it.
+#extension GL_GOOGLE_include_directive : require
+#include "ew_common.glsl"
+
+layout(constant_id = 1) const uint ACCUMULATE = 0; // 1: y += result (y is read and written)
+
+layout(std430, binding = 0) readonly buffer A { float a[]; };
+layout(std430, binding = 1) readonly buffer B { float b[]; };
+layout(std430, binding = 2) buffer Y { float y[]; };
+
+layout(push_constant) uniform Push {
+    uvec4 dims;     // y's dims
+    uvec4 a_stride; // a's broadcast strides
+    uvec4 b_stride; // b's broadcast strides
+    uint n;         // y's element count
+    uint op;        // vkr_ew_map_op: 0 add, 1 sub, 2 mul, 3 div, 4 a
+    float alpha;    // factor applied to the result
+    uint same;      // 1: a, b and y all have y's shape, so indices are o itself
+} p;
+
+void main() {
+    uint o = ew_global_index();
+    if (o >= p.n) return;
+    uint ia = o, ib = o;
+    if (p.same == 0u) {
+        uvec4 c = ew_coords(o, p.dims);
+        ia = ew_offset(c, p.a_stride);
+        ib = ew_offset(c, p.b_stride);
+    }
+    float va = a[ia];
+    float v;
+    switch (p.op) {
+        case 0u: v = va + b[ib]; break;
+        case 1u: v = va - b[ib]; break;
+        case 2u: v = va * b[ib]; break;
+        case 3u: v = va / b[ib]; break;
+        default: v = va; break;
+    }
+    v *= p.alpha;
+    if (ACCUMULATE != 0u) v += y[o];
+    y[o] = v;
+}

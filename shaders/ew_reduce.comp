@@ -1,0 +1,95 @@
+#version 460
+// Reduce-to engine: g[t] (=|+=) alpha * sum of term(dy[o], a[.], b[.]) over every o of dy's dims
+// that maps to t of the target dims (target dims are dy's dims with 1 on the summed dims). Binary
+// backward (gradients of broadcast inputs) and axis sum/mean use it.
+//
+// Determinism: the order of every sum is fixed by the shapes and the spec constants. With
+// PER_GROUP = 0 each invocation sums its target's terms in ascending order; with PER_GROUP = 1 a
+// workgroup owns one target, invocation i sums terms i, i + WG, ..., then a fixed shared-memory
+// tree combines the partial sums.
+//
+// Pair mode (term1 != NONE, only with nothing summed): g2 gets a second term of the same element,
+// so the two gradients of a non-broadcast binary op cost one pass over dy.
+#extension GL_GOOGLE_include_directive : require
+#include "ew_common.glsl"
+
+layout(constant_id = 1) const uint ACCUMULATE = 0; // 1: g += result
+layout(constant_id = 2) const uint PER_GROUP = 0;  // 1: one workgroup per target element
+
+layout(std430, binding = 0) readonly buffer DY { float dy[]; };
+layout(std430, binding = 1) readonly buffer A { float a[]; };
+layout(std430, binding = 2) readonly buffer B { float b[]; };
+layout(std430, binding = 3) buffer G { float g[]; };
+layout(std430, binding = 4) buffer G2 { float g2[]; };
+
+const uint TERM_NONE = 0xffffffffu;
+
+layout(push_constant) uniform Push {
+    uvec4 dims;     // dy's dims
+    uvec4 target;   // g's dims
+    uvec4 a_stride; // a's broadcast strides over dy's coordinates
+    uvec4 b_stride; // b's broadcast strides over dy's coordinates
+    uint nt;        // target elements
+    uint nr;        // terms summed per target
+    uint term;      // vkr_ew_term for g
+    uint term2;     // vkr_ew_term for g2, or TERM_NONE
+    float alpha;    // factor applied to g's sum
+    float alpha2;   // factor applied to g2's sum
+} p;
+
+shared float partial[PER_GROUP != 0u ? gl_WorkGroupSize.x : 1u];
+
+// One summand: vkr_ew_term codes 0 dy, 1 dy*b, 2 dy*a, 3 dy/b, 4 dy*a/(b*b).
+float term_value(uint term, uint o, uint ia, uint ib) {
+    float d = dy[o];
+    switch (term) {
+        case 0u: return d;
+        case 1u: return d * b[ib];
+        case 2u: return d * a[ia];
+        case 3u: return d / b[ib];
+        default: { float vb = b[ib]; return d * a[ia] / (vb * vb); }
+    }
+}
+
+void store(uint t, float sum) {
+    float v = p.alpha * sum;
+    if (ACCUMULATE != 0u) v += g[t];
+    g[t] = v;
+}
+
+void main() {
+    uint t = PER_GROUP != 0u ? ew_group_index() : ew_global_index();
+    if (t >= p.nt) return; // uniform across the workgroup in PER_GROUP mode
+    // Summed dims are those where the target is 1; their extents come from dy's dims.
+    uvec4 rdims = uvec4(p.target.x == 1u ? p.dims.x : 1u, p.target.y == 1u ? p.dims.y : 1u,
+                        p.target.z == 1u ? p.dims.z : 1u, p.target.w == 1u ? p.dims.w : 1u);
+    uvec4 tc = ew_coords(t, p.target);
+    uvec4 ostride = ew_strides(p.dims);
+    uint o0 = ew_offset(tc, ostride), a0 = ew_offset(tc, p.a_stride), b0 = ew_offset(tc, p.b_stride);
+
+    uint first = PER_GROUP != 0u ? gl_LocalInvocationIndex : 0u;
+    uint step = PER_GROUP != 0u ? gl_WorkGroupSize.x : 1u;
+    float sum = 0.0;
+    for (uint r = first; r < p.nr; r += step) {
+        uvec4 rc = ew_coords(r, rdims);
+        sum += term_value(p.term, o0 + ew_offset(rc, ostride), a0 + ew_offset(rc, p.a_stride),
+                          b0 + ew_offset(rc, p.b_stride));
+    }
+    if (PER_GROUP != 0u) {
+        partial[gl_LocalInvocationIndex] = sum;
+        barrier();
+        for (uint s = gl_WorkGroupSize.x / 2u; s > 0u; s >>= 1u) {
+            if (gl_LocalInvocationIndex < s)
+                partial[gl_LocalInvocationIndex] += partial[gl_LocalInvocationIndex + s];
+            barrier();
+        }
+        if (gl_LocalInvocationIndex == 0u) store(t, partial[0]);
+        return;
+    }
+    store(t, sum);
+    if (p.term2 != TERM_NONE) {
+        float v = p.alpha2 * term_value(p.term2, o0, a0, b0);
+        if (ACCUMULATE != 0u) v += g2[t];
+        g2[t] = v;
+    }
+}

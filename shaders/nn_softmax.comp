@@ -1,0 +1,53 @@
+#version 460
+#extension GL_GOOGLE_include_directive : require
+// Softmax (LOG = 0) or log-softmax (LOG = 1) of scale * x over each row, one workgroup per row.
+// The same kernel is the attention core: with q_len/heads set it applies the causal mask (query i
+// sees key j iff j + q_len <= i + cols) and the per-batch key-padding mask (int32 [batch, cols],
+// 0 = padding). Excluded entries are 0; a row with nothing visible is all zeros.
+layout(local_size_x_id = 0) in;
+layout(constant_id = 1) const uint LOG = 0u;
+#include "nn_common.glsl"
+#include "nn_reduce.glsl"
+layout(std430, binding = 0) readonly buffer X { float x[]; };
+layout(std430, binding = 1) readonly buffer Mask { int key_mask[]; };
+layout(std430, binding = 2) writeonly buffer Y { float y[]; };
+layout(push_constant) uniform Push {
+    uint rows;     // rows of x
+    uint cols;     // row length (keys)
+    uint q_len;    // rows per (batch, head) block; 1 without masks
+    uint heads;    // heads per batch entry; 1 without masks
+    float scale;   // multiplies x
+    uint causal;   // 1: causal mask
+    uint has_mask; // 1: key_mask is bound and used
+} p;
+
+bool visible(uint row, uint j) {
+    uint i = row % p.q_len;
+    if (p.causal != 0u && j + p.q_len > i + p.cols) return false;
+    if (p.has_mask != 0u && key_mask[(row / p.q_len / p.heads) * p.cols + j] == 0) return false;
+    return true;
+}
+
+void main() {
+    uint row = nn_group();
+    if (row >= p.rows) return; // uniform across the workgroup
+    uint t = gl_LocalInvocationID.x, base = row * p.cols;
+    const float NEG_INF = uintBitsToFloat(0xFF800000u);
+    float m = NEG_INF;
+    for (uint j = t; j < p.cols; j += gl_WorkGroupSize.x)
+        if (visible(row, j)) m = max(m, p.scale * x[base + j]);
+    m = nn_max(m);
+    float s = 0.0;
+    for (uint j = t; j < p.cols; j += gl_WorkGroupSize.x)
+        if (visible(row, j)) s += exp(p.scale * x[base + j] - m);
+    s = nn_sum(s);
+    float log_s = log(s);
+    for (uint j = t; j < p.cols; j += gl_WorkGroupSize.x) {
+        float v = 0.0;
+        if (s > 0.0 && visible(row, j)) {
+            float z = p.scale * x[base + j] - m;
+            v = LOG != 0u ? z - log_s : exp(z) / s;
+        }
+        y[base + j] = v;
+    }
+}

@@ -1,0 +1,26 @@
+#version 460
+#extension GL_GOOGLE_include_directive : require
+// Cross-entropy mean by one workgroup in a fixed order: loss[0] = sum of counted row losses / number
+// of counted rows (0 when none), and stats[2 * rows] = that count for the backward.
+layout(local_size_x_id = 0) in;
+#include "nn_reduce.glsl"
+#include "nn_xent.glsl"
+layout(std430, binding = 0) writeonly buffer Loss { float loss[]; };
+layout(std430, binding = 2) buffer Stats { float stats[]; };
+
+void main() {
+    uint t = gl_LocalInvocationID.x;
+    float s = 0.0, n = 0.0;
+    for (uint r = t; r < p.rows; r += gl_WorkGroupSize.x) {
+        if (nn_xent_class(r) >= 0) {
+            s += stats[r];
+            n += 1.0;
+        }
+    }
+    s = nn_sum(s);
+    n = nn_sum(n);
+    if (t == 0u) {
+        loss[0] = n > 0.0 ? s / n : 0.0;
+        stats[2u * p.rows] = n;
+    }
+}

@@ -33,5 +33,6 @@ int cli_cmd_devices(int argc, char** argv);
 int cli_cmd_bench(int argc, char** argv);
 int cli_cmd_prepare(int argc, char** argv);
 int cli_cmd_stats(int argc, char** argv);
+int cli_cmd_embed(int argc, char** argv);
 
 #endif

@@ -15,6 +15,8 @@ typedef struct bench_suite {
 static const bench_suite suites[] = {
     {"dispatch", "us per dispatch inside one recorded sequence; us per submit+wait round trip", vkr_bench_suite_dispatch},
     {"copy", "host->device and device->host GB/s beside memcpy", vkr_bench_suite_copy},
+    {"peak", "device fp32 FMA GFLOP/s (register-only vec4 chains) beside a C FMA loop", vkr_bench_suite_peak},
+    {"matmul", "matmul GFLOP/s (square, recommender shapes; fp32, fp16) beside OpenBLAS sgemm", vkr_bench_suite_matmul},
 };
 enum { suite_count = sizeof suites / sizeof suites[0] };
 

@@ -49,6 +49,20 @@ static const cli_command commands[] = {
      "  domain, split sizes and item-text coverage of a dataset written by vkrec prepare.\n"
      "  --json   print the same as JSON (users, interactions, overlap_users, domains[...], splits)\n",
      cli_cmd_stats},
+    {"embed", "item embeddings (TF-IDF or co-occurrence + randomized SVD on the GPU, or import)",
+     "usage: vkrec embed DIR [--source auto|text|cooc] [--dim N] [--import FILE.npy [--ids FILE]] [--quiet]\n"
+     "  Writes DIR/item_emb.npy (items x dim float32, row i = item i, rows L2-normalized) and item_emb.json.\n"
+     "  text: TF-IDF of titles and text (word uni- and bi-grams, sublinear tf), truncated SVD;\n"
+     "  cooc: PPMI item-item co-occurrence of training interactions, truncated SVD;\n"
+     "  auto (default): text where an item has it, co-occurrence otherwise (counts are printed).\n"
+     "  --dim N            embedding size (default 64)\n"
+     "  --import FILE.npy  take float32/float16 items x d vectors from any encoder instead\n"
+     "  --ids FILE         with --import: line k is the item key of row k (default: rows in item order)\n"
+     "  --window N         co-occurrence window in events (default 5)\n"
+     "  --min-df N, --max-features N   TF-IDF vocabulary (defaults 2 and 65536)\n"
+     "  --power-iters N, --seed N      randomized SVD (defaults 4 and 1)\n"
+     "  --device INDEX|NAME            Vulkan device (default: VKR_DEVICE or the best)\n",
+     cli_cmd_embed},
 };
 static const size_t command_count = sizeof commands / sizeof commands[0];
 

@@ -1,4 +1,5 @@
 #include "vkr_exec.h"
+#include "vkr_exec_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -6,44 +7,9 @@
 #include "vkr_graph_ops.h"
 #include "vkr_ops_nn.h"
 
-/* Persistent homes of non-arena tensors, plus the arena. */
-enum { SLOT_ARENA = 0, SLOT_PARAM, SLOT_PARAM_GRAD, SLOT_INPUT, SLOT_CONST, SLOT_STEP, SLOT_COUNT };
-
-#define VKR_EXEC_ALIGN 256u
-#define VKR_STEP_INF UINT32_MAX
-
-typedef struct vkr_slot {
-    vkr_buffer buffer; /* GPU */
-    uint8_t* host;     /* CPU */
-    uint64_t bytes;
-} vkr_slot;
-
-struct vkr_exec_ctx {
-    vkr_exec* ex;
-};
-
-struct vkr_exec {
-    vkr_graph* graph;
-    vkr_device* dev;
-    bool gpu;
-    bool backward;
-    bool training;
-    const vkr_exec_optimizer* optimizer;
-    vkr_slot slots[SLOT_COUNT];
-    vkr_sequence* seq;
-    vkr_kernel* step_kernel;
-    uint64_t steps;
-    uint64_t arena_bytes;
-    uint64_t unplanned_bytes;
-    vkr_exec_ctx ctx;
-    /* planning scratch, per tensor index */
-    uint32_t* root;
-    bool* zeroed;
-};
-
 static uint64_t vkr_align(uint64_t v) { return (v + VKR_EXEC_ALIGN - 1) / VKR_EXEC_ALIGN * VKR_EXEC_ALIGN; }
 
-static const vkr_tensor* vkr_root(const vkr_tensor* t) {
+const vkr_tensor* vkr_root(const vkr_tensor* t) {
     while (t->view_of) t = t->view_of;
     return t;
 }
@@ -295,6 +261,7 @@ static vkr_status vkr_program(vkr_exec* ex) {
                 if (t->src[k] && t->src[k]->grad) VKR_TRY(vkr_zero_grad_once(ex, t->src[k]->grad));
             VKR_TRY(vkr_fail_on(impl->backward(&ex->ctx, t), impl->name, t));
         }
+        if (ex->optim_config) VKR_TRY(vkr_exec_optim_step(ex));
     }
     if (ex->gpu) {
         vkr_range step = vkr_ctx_step_range(&ex->ctx);
@@ -319,7 +286,15 @@ vkr_status vkr_exec_create(vkr_graph* g, const vkr_exec_options* options, vkr_ex
     ex->gpu = o.device != NULL;
     ex->backward = !o.no_backward && vkr_graph_loss(g) != NULL;
     ex->training = o.training;
-    ex->optimizer = ex->backward ? o.optimizer : NULL;
+    if (ex->backward && o.optimizer) {
+        ex->optim_copy = *o.optimizer;
+        ex->optim_config = &ex->optim_copy;
+    }
+    for (uint32_t k = 0; k < VKR_OPTIM_MAX_GROUPS; k++) {
+        ex->group_lr[k] = k < o.group_count && o.group_lr_mult ? o.group_lr_mult[k] : 1.0f;
+        ex->group_wd[k] = k < o.group_count && o.group_weight_decay ? o.group_weight_decay[k]
+                                                                   : (o.optimizer ? o.optimizer->weight_decay : 0.0f);
+    }
     ex->ctx.ex = ex;
     vkr_status s = vkr_plan(ex);
     for (int k = 0; k < SLOT_COUNT && s == VKR_OK; k++) {
@@ -342,6 +317,7 @@ vkr_status vkr_exec_create(vkr_graph* g, const vkr_exec_options* options, vkr_ex
         if (s == VKR_OK) s = vkr_sequence_submit(init);
         vkr_sequence_destroy(init);
     }
+    if (s == VKR_OK && ex->optim_config) s = vkr_exec_optim_init(ex);
     if (s == VKR_OK && ex->gpu) {
         vkr_kernel_desc d = {.shader = "graph_step", .binding_count = 1, .access = {VKR_READ_WRITE}};
         s = vkr_kernel_get(ex->dev, &d, &ex->step_kernel);
@@ -359,6 +335,7 @@ vkr_status vkr_exec_create(vkr_graph* g, const vkr_exec_options* options, vkr_ex
 void vkr_exec_destroy(vkr_exec* ex) {
     if (!ex) return;
     vkr_sequence_destroy(ex->seq);
+    vkr_exec_optim_free(ex);
     for (int k = 0; k < SLOT_COUNT; k++) {
         if (ex->gpu) vkr_buffer_destroy(ex->dev, &ex->slots[k].buffer);
         free(ex->slots[k].host);

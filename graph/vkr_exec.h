@@ -15,19 +15,20 @@
 #include <stdint.h>
 
 #include "vkr_graph.h"
+#include "vkr_optim.h"
 
 typedef struct vkr_exec vkr_exec;
 typedef struct vkr_exec_ctx vkr_exec_ctx;
-
-/* Optimizer step recorded after backward; attach with vkr_exec_options.optimizer. */
-typedef struct vkr_exec_optimizer vkr_exec_optimizer;
 
 /* Options for vkr_exec_create; zero-initialize for defaults. */
 typedef struct vkr_exec_options {
     vkr_device* device;       /* GPU device; NULL runs on the CPU reference backend */
     bool no_backward;         /* run forward only even if the graph has a loss (evaluation) */
     bool training;            /* dropout active (otherwise dropout is the identity) */
-    const vkr_exec_optimizer* optimizer; /* parameter update after backward, or NULL */
+    const vkr_optim_config* optimizer; /* parameter update after backward, or NULL */
+    uint32_t group_count;     /* entries in group_lr_mult / group_weight_decay (may be 0) */
+    const float* group_lr_mult;      /* learning-rate multiplier per parameter group (NULL: all 1) */
+    const float* group_weight_decay; /* weight decay per group (NULL: the config's) */
 } vkr_exec_options;
 
 /* Plans storage and (on the GPU) records the step. The graph must outlive the executor. */
@@ -44,6 +45,17 @@ vkr_status vkr_exec_run(vkr_exec* exec);
 uint64_t vkr_exec_steps(const vkr_exec* exec);
 /* Sets the step counter (resuming from a checkpoint). */
 vkr_status vkr_exec_set_steps(vkr_exec* exec, uint64_t steps);
+/* Fills every parameter from its initializer (vkr_graph_param_init), seeded by `seed` and the
+ * parameter's name: the same seed gives bitwise the same weights on every machine and backend. */
+vkr_status vkr_exec_init_params(vkr_exec* exec, uint64_t seed);
+/* Writes parameters, optimizer moments and the step counters to a safetensors checkpoint
+ * atomically; `metadata` is a NULL-terminated key, value, key, value... list (may be NULL). */
+vkr_status vkr_exec_save(vkr_exec* exec, const char* path, const char* const* metadata);
+/* Loads a checkpoint written by vkr_exec_save (or any file with matching parameter names, shapes
+ * and dtypes): parameters always; moments and step counters when present and an optimizer is attached. */
+vkr_status vkr_exec_load(vkr_exec* exec, const char* path);
+/* The optimizer's scalar state after the last run (step, lr, grad norm, clip scale). */
+vkr_status vkr_exec_optim_scalars(vkr_exec* exec, vkr_optim_scalars* out_scalars);
 /* True on the GPU backend. */
 bool vkr_exec_on_gpu(const vkr_exec* exec);
 /* Bytes of the activation arena after planning (for reports and planner tests). */

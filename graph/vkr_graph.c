@@ -109,6 +109,16 @@ vkr_tensor* vkr_graph_param(vkr_graph* g, const char* name, uint32_t ndim, const
     return t;
 }
 
+vkr_tensor* vkr_graph_param_init(vkr_graph* g, const char* name, uint32_t ndim, const uint32_t* shape, uint32_t group,
+                                 vkr_init_kind init, float init_scale) {
+    vkr_tensor* t = vkr_graph_param(g, name, ndim, shape, group);
+    if (t) {
+        t->init = init;
+        t->init_scale = init_scale;
+    }
+    return t;
+}
+
 vkr_tensor* vkr_graph_keep(vkr_tensor* t) {
     if (t) t->keep = true;
     return t;

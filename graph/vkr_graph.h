@@ -35,6 +35,15 @@ typedef enum vkr_role {
     VKR_ROLE_GRAD            /* gradient of another tensor */
 } vkr_role;
 
+/* How vkr_exec_init_params fills a parameter. */
+typedef enum vkr_init_kind {
+    VKR_INIT_ZEROS = 0,     /* all zero (biases, LayerNorm beta) */
+    VKR_INIT_ONES,          /* all one (LayerNorm gamma) */
+    VKR_INIT_NORMAL,        /* normal(0, init_scale) (embeddings) */
+    VKR_INIT_XAVIER,        /* Glorot uniform over [fan_in, fan_out] = the first two dims */
+    VKR_INIT_KAIMING        /* He uniform with fan_in = the first dim (ReLU layers) */
+} vkr_init_kind;
+
 typedef struct vkr_tensor vkr_tensor;
 typedef struct vkr_graph vkr_graph;
 
@@ -58,6 +67,8 @@ struct vkr_tensor {
     vkr_tensor* grad;                /* its gradient (same shape), after vkr_graph_backward */
     bool keep;                       /* the host reads it after a run: never overwritten by the planner */
     uint32_t group;                  /* parameter group (per-group learning rates) */
+    vkr_init_kind init;              /* parameter initializer */
+    float init_scale;                /* standard deviation (NORMAL) or gain (XAVIER, KAIMING) */
     /* storage, assigned by the executor's planner */
     uint32_t storage;                /* storage slot (internal) */
     uint64_t offset;                 /* byte offset within the slot */
@@ -86,6 +97,9 @@ vkr_tensor* vkr_graph_input(vkr_graph* graph, const char* name, vkr_dtype dtype,
 vkr_tensor* vkr_graph_const(vkr_graph* graph, const char* name, vkr_dtype dtype, uint32_t ndim, const uint32_t* shape);
 /* A trainable fp32 parameter in parameter group `group` (0 is the default group). */
 vkr_tensor* vkr_graph_param(vkr_graph* graph, const char* name, uint32_t ndim, const uint32_t* shape, uint32_t group);
+/* A trainable parameter with an initializer for vkr_exec_init_params. */
+vkr_tensor* vkr_graph_param_init(vkr_graph* graph, const char* name, uint32_t ndim, const uint32_t* shape,
+                                 uint32_t group, vkr_init_kind init, float init_scale);
 /* Marks a tensor the host will read after runs (outputs, metrics). Returns it. */
 vkr_tensor* vkr_graph_keep(vkr_tensor* tensor);
 /* Adds gradients for everything `loss` (a 1-element fp32 tensor) depends on through parameters. */

@@ -75,9 +75,13 @@ static void vkr_mm_config_subgroup(const vkr_device_info* info, const vkr_matmul
                                    vkr_mm_config* cfg) {
     uint32_t sg = 8;
     while (sg > 1 && (info->subgroup_size % sg != 0)) sg >>= 1;
+    /* Unaligned B or C rows take scalar loads and stores, each of which lavapipe expands into a
+     * per-lane loop: a smaller block keeps that kernel's LLVM compile time to about a second. */
+    bool aligned = (flags & VKR_MM_VEC_B) && (flags & VKR_MM_VEC_C);
+    uint32_t max_tn4 = aligned ? 4 : 2, max_rows = aligned ? 16 : 8;
     uint32_t tn4 = vkr_ceil_div(p->N, sg * 4);
-    if (tn4 > 4) tn4 = 4;
-    uint32_t tm = sg * vkr_ceil_div(p->M < 16 ? p->M : 16, sg);
+    if (tn4 > max_tn4) tn4 = max_tn4;
+    uint32_t tm = sg * vkr_ceil_div(p->M < max_rows ? p->M : max_rows, sg);
     if (tm > 4 * sg) tm = 4 * sg; /* each lane holds at most 4 rows (one vec4) in the K tail */
     uint32_t sgx = 1, wg = 2 * sg;
     *cfg = (vkr_mm_config){.shader = p->dtype == VKR_MATMUL_F16 ? "matmul_sg_f16" : "matmul_sg",

@@ -20,7 +20,7 @@ void vkr_ew_ref_map(const vkr_ew_map* m, const float* a, const float* b, float* 
     vkr_ew_broadcast_strides(m->a_shape, as);
     vkr_ew_broadcast_strides(m->b_shape, bs);
     const int64_t n = (int64_t)vkr_shape_numel(m->out);
-#pragma omp parallel for
+#pragma omp parallel for if (n >= VKR_EW_OMP_MIN)
     for (int64_t o = 0; o < n; o++) {
         float bv = m->op == VKR_EW_MAP_A ? 0.0f : b[vkr_ew_broadcast_index(m->out, bs, (uint32_t)o)];
         float v = m->alpha * vkr_ew_map_apply(m->op, a[vkr_ew_broadcast_index(m->out, as, (uint32_t)o)], bv);
@@ -84,7 +84,7 @@ void vkr_ew_ref_reduce(const vkr_ew_reduce* r, const float* dy, const float* a, 
     const bool uses_a = r->term == VKR_EW_TERM_DY_A || r->term == VKR_EW_TERM_DY_A_OVER_BB;
     const bool uses_b = r->term != VKR_EW_TERM_DY && r->term != VKR_EW_TERM_DY_A;
     const int64_t nt = (int64_t)vkr_shape_numel(r->target);
-#pragma omp parallel for
+#pragma omp parallel for if (nt * nr >= VKR_EW_OMP_MIN)
     for (int64_t t = 0; t < nt; t++) {
         /* dy's coordinates of term (t, k) are t's coordinates plus k's over the summed dims; the two
          * never overlap because a summed dim has target extent 1. */
@@ -115,7 +115,22 @@ typedef struct vkr_ew_reduce_push {
     uint32_t dims[4], target[4], a_stride[4], b_stride[4];
     uint32_t nt, nr, term, term2;
     float alpha, alpha2;
+    uint32_t linear, lin_dy, lin_a, lin_b;
 } vkr_ew_reduce_push;
+
+/* Whether offsets along the summed dims (extents rdims) with strides `st` are r * step for the flat
+ * term index r, i.e. each summed dim's stride is the next summed dim's stride times its extent. */
+static bool vkr_ew_linear(const uint32_t rdims[4], const uint32_t st[4], uint32_t* step) {
+    int inner = -1;
+    for (int d = 3; d >= 0; d--) {
+        if (rdims[d] == 1) continue;
+        if (inner >= 0 && st[d] != st[inner] * rdims[inner]) return false;
+        if (inner < 0) *step = st[d];
+        inner = d;
+    }
+    if (inner < 0) *step = 0;
+    return true;
+}
 
 #define VKR_EW_TERM_NONE 0xffffffffu
 
@@ -128,6 +143,10 @@ vkr_status vkr_ew_gpu_reduce(vkr_sequence* seq, const vkr_ew_reduce* r, const vk
     memcpy(push.target, r->target, sizeof push.target);
     vkr_ew_broadcast_strides(r->a_shape, push.a_stride);
     vkr_ew_broadcast_strides(r->b_shape, push.b_stride);
+    uint32_t ostride[4];
+    vkr_ew_broadcast_strides(r->out, ostride);
+    push.linear = vkr_ew_linear(rdims, ostride, &push.lin_dy) && vkr_ew_linear(rdims, push.a_stride, &push.lin_a) &&
+                  vkr_ew_linear(rdims, push.b_stride, &push.lin_b);
     if (second) {
         if (push.nr != 1 || second->accumulate != r->accumulate)
             return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "ew_reduce: a paired reduction must sum nothing and share the "
@@ -139,8 +158,16 @@ vkr_status vkr_ew_gpu_reduce(vkr_sequence* seq, const vkr_ew_reduce* r, const vk
     }
     /* One workgroup per target when each target sums many terms and there are too few targets to
      * fill a GPU with one invocation each; otherwise one invocation per target. */
-    const bool per_group = push.nr >= 64 && push.nt < 16384;
-    const uint32_t wg = per_group ? VKR_EW_REDUCE_WG : VKR_EW_WG;
+    const bool per_group = push.nr >= 64 && (push.nt < 16384 || push.nr > VKR_EW_MAX_LOOP);
+    uint32_t wg = VKR_EW_WG;
+    if (per_group) {
+        const uint32_t cap = vkr_device_get_info(vkr_sequence_device(seq))->max_workgroup_invocations;
+        wg = 64;
+        while ((push.nr + wg - 1) / wg > VKR_EW_MAX_LOOP && wg * 4 <= cap && wg < 1024) wg *= 4;
+        if ((push.nr + wg - 1) / wg > VKR_EW_MAX_LOOP)
+            return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "ew_reduce: %u terms per element exceed %u per invocation with "
+                            "the device's %u-invocation workgroups", push.nr, VKR_EW_MAX_LOOP, cap);
+    }
     const vkr_access gacc = r->accumulate ? VKR_READ_WRITE : VKR_WRITE;
     vkr_kernel_desc d = {.shader = "ew_reduce", .binding_count = 5,
                          .access = {VKR_READ, VKR_READ, VKR_READ, gacc, gacc}, .push_bytes = sizeof push,

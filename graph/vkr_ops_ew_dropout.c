@@ -45,7 +45,7 @@ static void vkr_dropout_ref_apply(const vkr_dropout_params* p, const vkr_dropout
                                   bool accumulate) {
     const uint32_t key[2] = {(uint32_t)p->seed, (uint32_t)(p->seed >> 32)};
     const int64_t blocks = ((int64_t)p->n + 3) / 4;
-#pragma omp parallel for
+#pragma omp parallel for if (blocks * 4 >= VKR_EW_OMP_MIN)
     for (int64_t blk = 0; blk < blocks; blk++) {
         const uint32_t ctr[4] = {(uint32_t)blk, 0, 0, 0};
         uint32_t r[4];

@@ -12,8 +12,12 @@
 
 /* Workgroup size of the elementwise kernels (spec constant 0). */
 #define VKR_EW_WG 256u
-/* Workgroup size of ew_reduce when one workgroup reduces one target element. */
-#define VKR_EW_REDUCE_WG 64u
+/* Most loop iterations one invocation may run: lavapipe (Mesa 22) silently cuts every loop short
+ * once an invocation has run 65535 loop iterations in total, so kernels stay well below. */
+#define VKR_EW_MAX_LOOP 32768u
+
+/* Elements below which the CPU references stay single-threaded (an OpenMP fork costs more). */
+#define VKR_EW_OMP_MIN 32768
 
 /* Checks a 4-D shape (every dim >= 1, numel < 2^32); `op` and `name` label the error. */
 vkr_status vkr_ew_check_shape(const uint32_t shape[4], const char* op, const char* name);

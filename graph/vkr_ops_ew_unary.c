@@ -54,7 +54,7 @@ vkr_status vkr_ref_unary(const vkr_unary_params* p, const float* x, float* y) {
     VKR_TRY(vkr_unary_check(p, "vkr_ref_unary"));
     if (!x || !y) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_ref_unary: x and y must not be NULL");
     const int64_t n = p->n;
-#pragma omp parallel for
+#pragma omp parallel for if (n >= VKR_EW_OMP_MIN)
     for (int64_t i = 0; i < n; i++) y[i] = vkr_unary_f(p->op, x[i], p->alpha);
     return VKR_OK;
 }
@@ -67,7 +67,7 @@ vkr_status vkr_ref_unary_backward(const vkr_unary_params* p, const float* saved,
         return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_ref_unary_backward: saved is NULL but op %d needs %s", (int)p->op,
                         vkr_unary_grad_needs(p->op) == VKR_UNARY_GRAD_X ? "x" : "y");
     const int64_t n = p->n;
-#pragma omp parallel for
+#pragma omp parallel for if (n >= VKR_EW_OMP_MIN)
     for (int64_t i = 0; i < n; i++) dx[i] += vkr_unary_df(p->op, needs ? saved[i] : 0.0f, p->alpha) * dy[i];
     return VKR_OK;
 }

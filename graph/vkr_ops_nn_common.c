@@ -27,8 +27,15 @@ vkr_status vkr_nn_range(vkr_range r, uint64_t count, const char* op, const char*
     return VKR_OK;
 }
 
-/* Narrow rows waste fewer idle invocations with 64; wide rows want the parallelism of 256. */
-uint32_t vkr_nn_row_wg(uint32_t cols) { return cols <= 1024 ? 64u : 256u; }
+/* Several narrow rows share a workgroup (lavapipe pays tens of microseconds per workgroup, and GPUs
+ * would idle most lanes); wide rows get up to 256 invocations each. */
+vkr_nn_rows vkr_nn_row_layout(uint32_t rows, uint32_t cols) {
+    uint32_t lanes = 1;
+    while (lanes < VKR_NN_WG && (uint64_t)lanes * 8 < cols) lanes *= 2;
+    uint32_t wg = lanes < 64 ? 64 : lanes;
+    uint32_t per_group = wg / lanes;
+    return (vkr_nn_rows){wg, lanes, ((uint64_t)rows + per_group - 1) / per_group};
+}
 
 vkr_status vkr_nn_dispatch(vkr_sequence* seq, const vkr_kernel_desc* desc, const vkr_range* ranges, const void* push,
                            uint64_t groups) {
@@ -66,6 +73,6 @@ vkr_status vkr_gpu_sum_scalar(vkr_sequence* seq, const vkr_sum_params* p, vkr_ra
         float scale;
     } push = {p->n, p->scale};
     vkr_kernel_desc d = {.shader = "nn_sum", .binding_count = 2, .access = {VKR_READ, VKR_WRITE},
-                         .push_bytes = sizeof push, .spec_count = 1, .spec = {VKR_NN_WG}};
+                         .push_bytes = sizeof push, .spec_count = 2, .spec = {VKR_NN_WG, VKR_NN_WG}};
     return vkr_nn_dispatch(seq, &d, r, &push, 1);
 }

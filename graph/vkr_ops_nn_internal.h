@@ -12,8 +12,16 @@ vkr_status vkr_nn_check_dims(const char* op, const char* a_name, uint32_t a, con
 /* Checks that `r` is bound, lies within its buffer and holds `count` 4-byte (float or int32)
  * elements; returns it trimmed to exactly those bytes, so barriers track only what is touched. */
 vkr_status vkr_nn_range(vkr_range r, uint64_t count, const char* op, const char* name, vkr_range* out);
-/* Workgroup width (a power of two) of a row kernel over rows of `cols` elements. */
-uint32_t vkr_nn_row_wg(uint32_t cols);
+/* How a row kernel (shaders/nn_reduce.glsl) covers a [rows, cols] matrix: spec constant 0 = wg,
+ * spec constant 1 = lanes, and `groups` workgroups. */
+typedef struct vkr_nn_rows {
+    uint32_t wg;     /* invocations per workgroup, a power of two >= lanes */
+    uint32_t lanes;  /* invocations per row, a power of two */
+    uint64_t groups; /* workgroups to dispatch: ceil(rows / (wg / lanes)) */
+} vkr_nn_rows;
+
+/* The row layout for rows of `cols` elements: about 8 elements per lane, up to 256 lanes. */
+vkr_nn_rows vkr_nn_row_layout(uint32_t rows, uint32_t cols);
 /* Gets the kernel for `desc` and records `groups` workgroups folded into a 2-D grid that respects
  * maxComputeWorkGroupCount (shaders recover the linear id with nn_group()). */
 vkr_status vkr_nn_dispatch(vkr_sequence* seq, const vkr_kernel_desc* desc, const vkr_range* ranges, const void* push,

@@ -87,10 +87,11 @@ vkr_status vkr_gpu_layernorm(vkr_sequence* seq, const vkr_layernorm_params* p, v
         uint32_t rows, cols;
         float eps;
     } push = {p->rows, p->cols, p->eps};
+    vkr_nn_rows L = vkr_nn_row_layout(p->rows, p->cols);
     vkr_kernel_desc d = {.shader = "nn_layernorm", .binding_count = 5,
                          .access = {VKR_READ, VKR_READ, VKR_READ, VKR_WRITE, VKR_WRITE}, .push_bytes = sizeof push,
-                         .spec_count = 1, .spec = {vkr_nn_row_wg(p->cols)}};
-    return vkr_nn_dispatch(seq, &d, r, &push, p->rows);
+                         .spec_count = 2, .spec = {L.wg, L.lanes}};
+    return vkr_nn_dispatch(seq, &d, r, &push, L.groups);
 }
 
 vkr_status vkr_gpu_layernorm_bwd(vkr_sequence* seq, const vkr_layernorm_params* p, vkr_range x, vkr_range gamma,
@@ -110,10 +111,11 @@ vkr_status vkr_gpu_layernorm_bwd(vkr_sequence* seq, const vkr_layernorm_params* 
         uint32_t rows, cols;
     } push = {p->rows, p->cols};
     vkr_range rows_r[5] = {rx, rg, rs, rdy, rdx};
+    vkr_nn_rows L = vkr_nn_row_layout(p->rows, p->cols);
     vkr_kernel_desc drow = {.shader = "nn_layernorm_bwd", .binding_count = 5,
                             .access = {VKR_READ, VKR_READ, VKR_READ, VKR_READ, VKR_READ_WRITE},
-                            .push_bytes = sizeof push, .spec_count = 1, .spec = {vkr_nn_row_wg(p->cols)}};
-    VKR_TRY(vkr_nn_dispatch(seq, &drow, rows_r, &push, p->rows));
+                            .push_bytes = sizeof push, .spec_count = 2, .spec = {L.wg, L.lanes}};
+    VKR_TRY(vkr_nn_dispatch(seq, &drow, rows_r, &push, L.groups));
     vkr_range cols_r[5] = {rx, rs, rdy, rdg, rdb};
     vkr_kernel_desc dcol = {.shader = "nn_layernorm_bwd_params", .binding_count = 5,
                             .access = {VKR_READ, VKR_READ, VKR_READ, VKR_READ_WRITE, VKR_READ_WRITE},

@@ -126,13 +126,14 @@ static vkr_status gpu_xent_fwd(vkr_sequence* seq, const xent_job* j, const char*
     VKR_TRY(vkr_nn_range(loss, 1, op, "loss", &rloss));
     xent_push push = {j->rows, j->classes, j->ignore_index, j->scale, j->diagonal};
     vkr_range rows_r[3] = {rl, rt, rs};
+    vkr_nn_rows L = vkr_nn_row_layout(j->rows, j->classes);
     vkr_kernel_desc drow = {.shader = "nn_xent", .binding_count = 3, .access = {VKR_READ, VKR_READ, VKR_WRITE},
-                            .push_bytes = sizeof push, .spec_count = 1, .spec = {vkr_nn_row_wg(j->classes)}};
-    VKR_TRY(vkr_nn_dispatch(seq, &drow, rows_r, &push, j->rows));
+                            .push_bytes = sizeof push, .spec_count = 2, .spec = {L.wg, L.lanes}};
+    VKR_TRY(vkr_nn_dispatch(seq, &drow, rows_r, &push, L.groups));
     vkr_range mean_r[3] = {rloss, rt, rs};
     vkr_kernel_desc dmean = {.shader = "nn_xent_mean", .binding_count = 3,
                              .access = {VKR_WRITE, VKR_READ, VKR_READ_WRITE}, .push_bytes = sizeof push,
-                             .spec_count = 1, .spec = {VKR_NN_WG}};
+                             .spec_count = 2, .spec = {VKR_NN_WG, VKR_NN_WG}};
     return vkr_nn_dispatch(seq, &dmean, mean_r, &push, 1);
 }
 
@@ -143,10 +144,11 @@ static vkr_status gpu_xent_bwd(vkr_sequence* seq, const xent_job* j, const char*
     VKR_TRY(vkr_nn_range(loss_grad, 1, op, "loss_grad", &r[3]));
     VKR_TRY(vkr_nn_range(dlogits, (uint64_t)j->rows * j->classes, op, j->diagonal ? "dsim" : "dlogits", &r[4]));
     xent_push push = {j->rows, j->classes, j->ignore_index, j->scale, j->diagonal};
+    vkr_nn_rows L = vkr_nn_row_layout(j->rows, j->classes);
     vkr_kernel_desc d = {.shader = "nn_xent_bwd", .binding_count = 5,
                          .access = {VKR_READ, VKR_READ, VKR_READ, VKR_READ, VKR_READ_WRITE}, .push_bytes = sizeof push,
-                         .spec_count = 1, .spec = {vkr_nn_row_wg(j->classes)}};
-    return vkr_nn_dispatch(seq, &d, r, &push, j->rows);
+                         .spec_count = 2, .spec = {L.wg, L.lanes}};
+    return vkr_nn_dispatch(seq, &d, r, &push, L.groups);
 }
 
 size_t vkr_xent_stats_floats(uint32_t rows) { return 2 * (size_t)rows + 1; }
@@ -301,7 +303,7 @@ static vkr_status gpu_pw_fwd(vkr_sequence* seq, pw_kind k, const vkr_pointwise_l
     VKR_TRY(vkr_nn_range(loss, 1, nm->op, "loss", &r[2]));
     uint32_t push = p->n;
     vkr_kernel_desc d = {.shader = "nn_loss", .binding_count = 3, .access = {VKR_READ, VKR_READ, VKR_WRITE},
-                         .push_bytes = sizeof push, .spec_count = 2, .spec = {VKR_NN_WG, k}};
+                         .push_bytes = sizeof push, .spec_count = 3, .spec = {VKR_NN_WG, VKR_NN_WG, k}};
     return vkr_nn_dispatch(seq, &d, r, &push, 1);
 }
 
@@ -312,7 +314,8 @@ static bool ranges_overlap(const vkr_range* x, const vkr_range* y) {
     return x0 < y0 + y->size && y0 < x0 + x->size;
 }
 
-/* db.buffer is NULL except for BPR; the other kinds bind b in its place, read-only and unused. */
+/* db.buffer is NULL except for BPR. The other kinds bind da in its place: the shader declares the
+ * binding writable (so validation counts it as written), but only BPR writes it. */
 static vkr_status gpu_pw_bwd(vkr_sequence* seq, pw_kind k, const vkr_pointwise_loss_params* p, vkr_range a,
                              vkr_range b, vkr_range loss_grad, vkr_range da, vkr_range db) {
     const pw_names* nm = &pw_bwd_names[k];
@@ -327,13 +330,12 @@ static vkr_status gpu_pw_bwd(vkr_sequence* seq, pw_kind k, const vkr_pointwise_l
         if (ranges_overlap(&r[3], &r[4]))
             return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: dpos and dneg overlap", nm->op);
     } else {
-        r[4] = r[1];
+        r[4] = r[3];
     }
     uint32_t push = p->n;
     vkr_kernel_desc d = {.shader = "nn_loss_bwd", .binding_count = 5,
-                         .access = {VKR_READ, VKR_READ, VKR_READ, VKR_READ_WRITE,
-                                    k == PW_BPR ? VKR_READ_WRITE : VKR_READ},
-                         .push_bytes = sizeof push, .spec_count = 2, .spec = {VKR_NN_WG, k}};
+                         .access = {VKR_READ, VKR_READ, VKR_READ, VKR_READ_WRITE, VKR_READ_WRITE},
+                         .push_bytes = sizeof push, .spec_count = 3, .spec = {VKR_NN_WG, 1, k}};
     return vkr_nn_dispatch(seq, &d, r, &push, (p->n + VKR_NN_WG - 1) / VKR_NN_WG);
 }
 

@@ -149,9 +149,10 @@ static vkr_status gpu_softmax_fwd(vkr_sequence* seq, const softmax_job* j, const
         float scale;
         uint32_t causal, has_mask;
     } push = {j->rows, j->cols, j->q_len, j->heads, j->scale, j->causal, has_mask};
+    vkr_nn_rows L = vkr_nn_row_layout(j->rows, j->cols);
     vkr_kernel_desc d = {.shader = "nn_softmax", .binding_count = 3, .access = {VKR_READ, VKR_READ, VKR_WRITE},
-                         .push_bytes = sizeof push, .spec_count = 2, .spec = {vkr_nn_row_wg(j->cols), j->log}};
-    return vkr_nn_dispatch(seq, &d, r, &push, j->rows);
+                         .push_bytes = sizeof push, .spec_count = 3, .spec = {L.wg, L.lanes, j->log}};
+    return vkr_nn_dispatch(seq, &d, r, &push, L.groups);
 }
 
 static vkr_status gpu_softmax_bwd(vkr_sequence* seq, const softmax_job* j, const char* op, vkr_range y,
@@ -165,9 +166,10 @@ static vkr_status gpu_softmax_bwd(vkr_sequence* seq, const softmax_job* j, const
         uint32_t rows, cols;
         float scale;
     } push = {j->rows, j->cols, j->scale};
+    vkr_nn_rows L = vkr_nn_row_layout(j->rows, j->cols);
     vkr_kernel_desc d = {.shader = "nn_softmax_bwd", .binding_count = 3, .access = {VKR_READ, VKR_READ, VKR_READ_WRITE},
-                         .push_bytes = sizeof push, .spec_count = 2, .spec = {vkr_nn_row_wg(j->cols), j->log}};
-    return vkr_nn_dispatch(seq, &d, r, &push, j->rows);
+                         .push_bytes = sizeof push, .spec_count = 3, .spec = {L.wg, L.lanes, j->log}};
+    return vkr_nn_dispatch(seq, &d, r, &push, L.groups);
 }
 
 vkr_status vkr_gpu_softmax(vkr_sequence* seq, const vkr_rowwise_params* p, vkr_range x, vkr_range y) {

@@ -21,7 +21,8 @@
  *             min + (peak-min)*(1+cos(pi*p))/2 or linear min + (peak-min)*(1-p), p = (t-warmup)/(total-warmup);
  *             min after total; constant: peak after warm-up
  *   clipping: norm = sqrt(sum of g^2 over all parameters); scale = min(1, clip_norm/(norm+1e-6));
- *             a non-finite norm gives scale 0 (the step leaves parameters to weight decay only)
+ *             a non-finite norm gives scale 0 and every gradient then counts as 0 for that step
+ *             (moments decay, weight decay applies); without clipping, non-finite values propagate
  * Parameters, gradients and optimizer state are float32. The optimizer owns its moment buffers
  * and scalar state; parameter and gradient buffers belong to the caller and must outlive it. */
 #ifndef VKR_OPTIM_H

@@ -71,14 +71,18 @@ void vkr_optim_cpu_clip(const vkr_optim_config* c, vkr_optim_scalars* s, uint32_
     s->clip_scale = isfinite(norm) ? (float)(scale < 1.0 ? scale : 1.0) : 0.0f;
 }
 
+/* Scale 0 marks a non-finite global norm: the gradient then counts as 0 (0 * NaN would be NaN). */
+static float vkr_clipped(float g, float scale) { return scale == 0.0f ? 0.0f : g * scale; }
+
 void vkr_optim_cpu_update(const vkr_optim_config* c, const vkr_optim_scalars* s, float lr_mult, float wd, float* param,
                           const float* grad, float* m, float* v, size_t count) {
     float lr = s->lr * lr_mult;
     float scale = s->clip_scale;
+
     if (c->kind == VKR_OPTIM_SGD) {
         for (size_t i = 0; i < count; i++) {
             float p = param[i];
-            float g = grad[i] * scale + wd * p;
+            float g = vkr_clipped(grad[i], scale) + wd * p;
             if (c->momentum > 0.0f) {
                 m[i] = c->momentum * m[i] + g;
                 g = m[i];
@@ -92,7 +96,7 @@ void vkr_optim_cpu_update(const vkr_optim_config* c, const vkr_optim_scalars* s,
     float decay = 1.0f - lr * wd;
     for (size_t i = 0; i < count; i++) {
         float p = param[i];
-        float g = grad[i] * scale;
+        float g = vkr_clipped(grad[i], scale);
         if (c->kind == VKR_OPTIM_ADAMW) p = p * decay;
         else g = g + wd * p;
         m[i] = c->beta1 * m[i] + (1.0f - c->beta1) * g;

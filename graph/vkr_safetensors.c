@@ -202,13 +202,13 @@ static vkr_status vkr_st_parse(vkr_st_file* f) {
         }
         vkr_st_tensor* t = &f->tensors[f->count];
         t->name = vkr_strdup(item->string);
-        if (!t->name) s = vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
-        else if (!t->name[0]) s = vkr_fail(VKR_ERR_FORMAT, "%s: a tensor has an empty name", file);
-        else {
-            f->by_name[f->count] = t;
-            f->count++; /* counted before validation so that close frees its name */
-            s = vkr_st_parse_tensor(f, item, t, data_size);
+        if (!t->name) {
+            s = vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
+            break;
         }
+        f->by_name[f->count++] = t; /* counted before validation so that close frees its name */
+        s = t->name[0] ? vkr_st_parse_tensor(f, item, t, data_size)
+                       : vkr_fail(VKR_ERR_FORMAT, "%s: a tensor has an empty name", file);
     }
     cJSON_Delete(root);
     if (s != VKR_OK) return s;

@@ -6,7 +6,9 @@
 // Determinism: the order of every sum is fixed by the shapes and the spec constants. With
 // PER_GROUP = 0 each invocation sums its target's terms in ascending order; with PER_GROUP = 1 a
 // workgroup owns one target, invocation i sums terms i, i + WG, ..., then a fixed shared-memory
-// tree combines the partial sums.
+// tree combines the partial sums. The host sizes workgroups so that no invocation loops more than
+// 32768 times: lavapipe (Mesa 22) silently ends every loop of an invocation once the invocation has
+// run 65535 loop iterations in total.
 //
 // Pair mode (term1 != NONE, only with nothing summed): g2 gets a second term of the same element,
 // so the two gradients of a non-broadcast binary op cost one pass over dy.
@@ -35,6 +37,10 @@ layout(push_constant) uniform Push {
     uint term2;     // vkr_ew_term for g2, or TERM_NONE
     float alpha;    // factor applied to g's sum
     float alpha2;   // factor applied to g2's sum
+    uint linear;    // 1: term r sits at r * lin_* past the target's first term in dy, a and b
+    uint lin_dy;    // dy's step per term when linear
+    uint lin_a;     // a's step per term when linear
+    uint lin_b;     // b's step per term when linear
 } p;
 
 shared float partial[PER_GROUP != 0u ? gl_WorkGroupSize.x : 1u];
@@ -70,10 +76,15 @@ void main() {
     uint first = PER_GROUP != 0u ? gl_LocalInvocationIndex : 0u;
     uint step = PER_GROUP != 0u ? gl_WorkGroupSize.x : 1u;
     float sum = 0.0;
-    for (uint r = first; r < p.nr; r += step) {
-        uvec4 rc = ew_coords(r, rdims);
-        sum += term_value(p.term, o0 + ew_offset(rc, ostride), a0 + ew_offset(rc, p.a_stride),
-                          b0 + ew_offset(rc, p.b_stride));
+    if (p.linear != 0u) { // the common case (sums over adjacent dims): no divisions per term
+        for (uint r = first; r < p.nr; r += step)
+            sum += term_value(p.term, o0 + r * p.lin_dy, a0 + r * p.lin_a, b0 + r * p.lin_b);
+    } else {
+        for (uint r = first; r < p.nr; r += step) {
+            uvec4 rc = ew_coords(r, rdims);
+            sum += term_value(p.term, o0 + ew_offset(rc, ostride), a0 + ew_offset(rc, p.a_stride),
+                              b0 + ew_offset(rc, p.b_stride));
+        }
     }
     if (PER_GROUP != 0u) {
         partial[gl_LocalInvocationIndex] = sum;

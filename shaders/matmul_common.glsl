@@ -39,7 +39,8 @@ layout(std430, binding = 0) readonly buffer A1 { STORE_T a1[]; };
 layout(std430, binding = 0) readonly buffer A4 { STORE_T4 a4[]; };
 layout(std430, binding = 1) readonly buffer B1 { STORE_T b1[]; };
 layout(std430, binding = 1) readonly buffer B4 { STORE_T4 b4[]; };
-layout(std430, binding = 2) readonly buffer Bias { float bias[]; };
+layout(std430, binding = 2) readonly buffer Bias1 { float bias1[]; };
+layout(std430, binding = 2) readonly buffer Bias4 { vec4 bias4[]; };
 layout(std430, binding = 3) buffer C1 { float c1[]; };
 layout(std430, binding = 3) buffer C4 { vec4 c4[]; };
 
@@ -53,24 +54,10 @@ vec4 load_a4(uint base, uint i, uint k) {
     return vec4(load_a(base, i, k), load_a(base, i, k + 1), load_a(base, i, k + 2), load_a(base, i, k + 3));
 }
 
-// Writes one result: alpha * acc (+ bias[j]) (+ the old C when accumulating).
-float finish(float acc, uint base, uint i, uint j) {
+// Writes one result: alpha * acc (+ bias_j) (+ the old C when accumulating).
+float finish(float acc, float bias_j, uint base, uint i, uint j) {
     float v = p.alpha * acc;
-    if (HAS_BIAS) v += bias[j];
+    if (HAS_BIAS) v += bias_j;
     if (ACCUMULATE) v += c1[base + i * p.ldc + j];
     return v;
-}
-
-// Stores the 4 results at C[i][j..j+3], skipping columns >= N; rows >= M are skipped by the caller.
-void store_c4(uint base, uint i, uint j, vec4 acc) {
-    if (VEC_C && j + 3u < p.N) {
-        uint idx = (base + i * p.ldc + j) >> 2;
-        vec4 v = p.alpha * acc;
-        if (HAS_BIAS) v += vec4(bias[j], bias[j + 1u], bias[j + 2u], bias[j + 3u]);
-        if (ACCUMULATE) v += c4[idx];
-        c4[idx] = v;
-        return;
-    }
-    for (uint t = 0; t < 4u; t++)
-        if (j + t < p.N) c1[base + i * p.ldc + j + t] = finish(acc[t], base, i, j + t);
 }

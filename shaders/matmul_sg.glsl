@@ -39,30 +39,29 @@ void main() {
     for (uint j = 0; j < TN; j++) bcol[j] = min(col0 + j, p.N - 1u);
     // vec4 loads along n need the whole vec4 inside the row; N % 4 == 0 whenever VEC_B is set.
     uint bcol4[TN4];
-    for (uint n = 0; n < TN4; n++) bcol4[n] = min(col0 + 4u * n, p.N - 4u);
+    for (uint n = 0; n < TN4; n++) bcol4[n] = min(col0 + 4u * n, max(p.N, 4u) - 4u);
 
     vec4 acc[TM][TN4];
     for (uint m = 0; m < TM; m++)
         for (uint n = 0; n < TN4; n++) acc[m][n] = vec4(0.0);
 
-    uint k4_end = p.K & ~3u;
+    // K in chunks of 4 with vec4 loads of B, then one k at a time. Shapes whose B rows are not
+    // vec4-aligned take the one-at-a-time loop for all of K: it is slower, but a fully unrolled
+    // chunk of scalar loads costs lavapipe seconds of LLVM compile time.
+    uint k4_end = VEC_B ? p.K & ~3u : 0u;
     for (uint k = 0; k < k4_end; k += 4u) {
         // bv[t][n] = op(B)[k + t][col0 + 4n .. +3]
         vec4 bv[4][TN4];
         if (!TRANS_B && VEC_B) {
             for (uint t = 0; t < 4u; t++)
                 for (uint n = 0; n < TN4; n++) bv[t][n] = vec4(b4[(base_b + (k + t) * p.ldb + bcol4[n]) >> 2]);
-        } else if (TRANS_B && VEC_B) {
+        } else {
             // One vec4 along k per column, transposed in registers.
             for (uint n = 0; n < TN4; n++)
                 for (uint c = 0; c < 4u; c++) {
                     vec4 w = vec4(b4[(base_b + bcol[4u * n + c] * p.ldb + k) >> 2]);
                     for (uint t = 0; t < 4u; t++) bv[t][n][c] = w[t];
                 }
-        } else {
-            for (uint t = 0; t < 4u; t++)
-                for (uint n = 0; n < TN4; n++)
-                    for (uint c = 0; c < 4u; c++) bv[t][n][c] = load_b(base_b, k + t, bcol[4u * n + c]);
         }
         vec4 av[RPL];
         for (uint r = 0; r < RPL; r++) av[r] = load_a4(base_a, arow[r], k);
@@ -89,12 +88,26 @@ void main() {
         }
     }
 
+    // Epilogue. With VEC_C, N % 4 == 0, so a vec4 that starts inside a row ends inside it too.
+    vec4 bias_v[TN4];
+    for (uint n = 0; n < TN4; n++)
+        bias_v[n] = !HAS_BIAS ? vec4(0.0) : VEC_C ? bias4[bcol4[n] >> 2]
+                  : vec4(bias1[bcol[4u * n]], bias1[bcol[4u * n + 1u]], bias1[bcol[4u * n + 2u]], bias1[bcol[4u * n + 3u]]);
     for (uint m = 0; m < TM; m++) {
         uint i = row0 + m;
         if (i >= p.M) break;
         for (uint n = 0; n < TN4; n++) {
             uint j = col0 + 4u * n;
-            if (j < p.N) store_c4(base_c, i, j, acc[m][n]);
+            if (j >= p.N) break;
+            if (VEC_C) {
+                uint idx = (base_c + i * p.ldc + j) >> 2;
+                vec4 v = p.alpha * acc[m][n] + bias_v[n];
+                if (ACCUMULATE) v += c4[idx];
+                c4[idx] = v;
+            } else {
+                for (uint t = 0; t < 4u; t++)
+                    if (j + t < p.N) c1[base_c + i * p.ldc + j + t] = finish(acc[m][n][t], bias_v[n][t], base_c, i, j + t);
+            }
         }
     }
 }

@@ -58,7 +58,7 @@ void main() {
         if (gi >= p.M) break;
         for (uint j = 0; j < TN; j++) {
             uint gj = col0 + tx + j * TX;
-            if (gj < p.N) c1[base_c + gi * p.ldc + gj] = finish(acc[i][j], base_c, gi, gj);
+            if (gj < p.N) c1[base_c + gi * p.ldc + gj] = finish(acc[i][j], HAS_BIAS ? bias1[gj] : 0.0, base_c, gi, gj);
         }
     }
 }

@@ -1,4 +1,6 @@
 // Helpers shared by the nn_*.comp kernels (no shared memory here; see nn_reduce.glsl).
+#ifndef NN_COMMON_GLSL
+#define NN_COMMON_GLSL
 
 // Linear workgroup id: the host folds large dispatches into a 2-D grid (vkr_nn_dispatch).
 uint nn_group() { return gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x; }
@@ -29,3 +31,4 @@ float nn_sigmoid(float v) {
     float e = exp(v);
     return e / (1.0 + e);
 }
+#endif

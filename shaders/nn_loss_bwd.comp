@@ -2,9 +2,9 @@
 #extension GL_GOOGLE_include_directive : require
 // Backward of the mean pointwise loss, one invocation per pair, accumulating
 // da += loss_grad / n * dloss/da and, for BPR only, db += loss_grad / n * dloss/db (for the other
-// kinds binding 4 is a placeholder that is never written).
+// kinds binding 4 aliases da and is never touched).
 layout(local_size_x_id = 0) in;
-layout(constant_id = 1) const uint KIND = 0u;
+layout(constant_id = 2) const uint KIND = 0u;
 #include "nn_common.glsl"
 #include "nn_loss.glsl"
 layout(std430, binding = 0) readonly buffer A { float a[]; };

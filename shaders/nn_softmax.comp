@@ -1,12 +1,12 @@
 #version 460
 #extension GL_GOOGLE_include_directive : require
-// Softmax (LOG = 0) or log-softmax (LOG = 1) of scale * x over each row, one workgroup per row.
-// The same kernel is the attention core: with q_len/heads set it applies the causal mask (query i
-// sees key j iff j + q_len <= i + cols) and the per-batch key-padding mask (int32 [batch, cols],
-// 0 = padding). Excluded entries are 0; a row with nothing visible is all zeros.
+// Softmax (LOG = 0) or log-softmax (LOG = 1) of scale * x over each row (row layout of
+// nn_reduce.glsl). The same kernel is the attention core: with q_len/heads set it applies the
+// causal mask (query i sees key j iff j + q_len <= i + cols) and the per-batch key-padding mask
+// (int32 [batch, cols], 0 = padding). Excluded entries are 0; a row with nothing visible is all
+// zeros.
 layout(local_size_x_id = 0) in;
-layout(constant_id = 1) const uint LOG = 0u;
-#include "nn_common.glsl"
+layout(constant_id = 2) const uint LOG = 0u;
 #include "nn_reduce.glsl"
 layout(std430, binding = 0) readonly buffer X { float x[]; };
 layout(std430, binding = 1) readonly buffer Mask { int key_mask[]; };
@@ -29,20 +29,21 @@ bool visible(uint row, uint j) {
 }
 
 void main() {
-    uint row = nn_group();
-    if (row >= p.rows) return; // uniform across the workgroup
-    uint t = gl_LocalInvocationID.x, base = row * p.cols;
-    const float NEG_INF = uintBitsToFloat(0xFF800000u);
-    float m = NEG_INF;
-    for (uint j = t; j < p.cols; j += gl_WorkGroupSize.x)
-        if (visible(row, j)) m = max(m, p.scale * x[base + j]);
+    uint row = nn_row(), lane = nn_lane(), base = row * p.cols;
+    bool live = row < p.rows;
+    float m = uintBitsToFloat(0xFF800000u); // -inf
+    if (live)
+        for (uint j = lane; j < p.cols; j += NN_LANES)
+            if (visible(row, j)) m = max(m, p.scale * x[base + j]);
     m = nn_max(m);
     float s = 0.0;
-    for (uint j = t; j < p.cols; j += gl_WorkGroupSize.x)
-        if (visible(row, j)) s += exp(p.scale * x[base + j] - m);
+    if (live)
+        for (uint j = lane; j < p.cols; j += NN_LANES)
+            if (visible(row, j)) s += exp(p.scale * x[base + j] - m);
     s = nn_sum(s);
+    if (!live) return;
     float log_s = log(s);
-    for (uint j = t; j < p.cols; j += gl_WorkGroupSize.x) {
+    for (uint j = lane; j < p.cols; j += NN_LANES) {
         float v = 0.0;
         if (s > 0.0 && visible(row, j)) {
             float z = p.scale * x[base + j] - m;

@@ -16,7 +16,7 @@ void main() {
     float decay = 1.0 - lr * pc.wd;
     OPTIM_FOR_EACH(i) {
         float p = param[i];
-        float g = grad[i] * scale;
+        float g = clipped_grad(i, scale);
         if (DECOUPLED != 0) p = p * decay;
         else g = g + pc.wd * p;
         float m = pc.beta1 * m1[i] + (1.0 - pc.beta1) * g;

@@ -20,6 +20,10 @@ layout(push_constant) uniform Push {
     float eps;      // Adam: denominator epsilon
 } pc;
 
+// The clipped gradient. Scale 0 marks a non-finite global norm: the gradient is then treated as 0
+// (0 * NaN would still be NaN).
+float clipped_grad(uint i, float scale) { return scale == 0.0 ? 0.0 : grad[i] * scale; }
+
 // Grid-stride loop bounds: dispatches are capped at 65535 groups, large tensors loop.
 #define OPTIM_FOR_EACH(i) \
     for (uint i = gl_GlobalInvocationID.x; i < pc.n; i += gl_NumWorkGroups.x * gl_WorkGroupSize.x)

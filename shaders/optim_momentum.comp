@@ -11,7 +11,7 @@ void main() {
     float mu = pc.beta1;
     OPTIM_FOR_EACH(i) {
         float p = param[i];
-        float g = grad[i] * scale + pc.wd * p;
+        float g = clipped_grad(i, scale) + pc.wd * p;
         float b = mu * buf[i] + g;
         buf[i] = b;
         param[i] = p - lr * b;

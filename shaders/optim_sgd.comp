@@ -9,7 +9,7 @@ void main() {
     float scale = st.clip_scale;
     OPTIM_FOR_EACH(i) {
         float p = param[i];
-        float g = grad[i] * scale + pc.wd * p;
+        float g = clipped_grad(i, scale) + pc.wd * p;
         param[i] = p - lr * g;
     }
 }

@@ -1,10 +1,6 @@
 /* Helpers shared by the test_ops_nn*.c tests: device buffers from host arrays, one-shot sequences,
- * closeness assertions, and a finite-difference gradient check of the CPU references.
- *
- * The gradient check perturbs one float input element by +-h, recomputes a scalar loss in double
- * (usually L = sum w * y, so dL/dy = w) through the float CPU reference (which accumulates in
- * double), and compares the central difference, divided by the step the float perturbation really
- * made, with the analytic gradient. */
+ * closeness assertions, and an asserting wrapper of the shared finite-difference gradient check
+ * (vkr_gradcheck.h), which the tests run on the CPU references (they accumulate in double). */
 #ifndef TEST_OPS_NN_H
 #define TEST_OPS_NN_H
 #include <math.h>
@@ -12,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vkr_gradcheck.h"
 #include "vkr_ops_nn.h"
 #include "vkr_test.h"
 
@@ -69,35 +66,13 @@ static inline void nn_run(vkr_sequence* s) {
     vkr_sequence_destroy(s);
 }
 
-/* sum y * w in double. */
-static inline double nn_dot(const float* y, const float* w, size_t n) {
-    double s = 0;
-    for (size_t i = 0; i < n; i++) s += (double)y[i] * w[i];
-    return s;
-}
-
-/* Recomputes the scalar loss from the current inputs. */
-typedef double (*nn_loss_fn)(void* user);
-
-/* Checks analytic dL/dx[i] against central differences at up to 48 evenly spaced elements of x;
- * fails with the first mismatch. */
-static inline void nn_gradcheck(nn_loss_fn loss, void* user, float* x, const float* grad, size_t n, double h,
-                                const char* what) {
-    size_t points = n < 48 ? n : 48;
-    for (size_t j = 0; j < points; j++) {
-        size_t i = points == 1 ? 0 : j * (n - 1) / (points - 1);
-        float saved = x[i];
-        float plus = (float)(saved + h), minus = (float)(saved - h);
-        x[i] = plus;
-        double lp = loss(user);
-        x[i] = minus;
-        double lm = loss(user);
-        x[i] = saved;
-        double fd = (lp - lm) / ((double)plus - (double)minus);
-        double an = grad[i];
-        if (fabs(fd - an) > 2e-4 + 2e-3 * fmax(fabs(fd), fabs(an)))
-            fail_msg("%s: gradient of element %zu: analytic %.8g, finite difference %.8g", what, i, an, fd);
-    }
+/* Fails unless the analytic gradients of `inputs` match central differences of `loss` (the shared
+ * vkr_gradcheck with default tolerances and perturbation h). */
+static inline void nn_gradcheck(vkr_gradcheck_loss_fn loss, void* user, const vkr_gradcheck_input* inputs,
+                                size_t count, double h) {
+    vkr_gradcheck_options o = {.h = h};
+    size_t bad = vkr_gradcheck(loss, user, inputs, count, &o);
+    if (bad) fail_msg("gradient check of %s: %zu element(s) out of tolerance", inputs[0].name, bad);
 }
 
 #endif

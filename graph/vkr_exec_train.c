@@ -1,0 +1,273 @@
+/* The executor's training side: optimizer state and steps on both backends, and checkpoints. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vkr_exec_internal.h"
+#include "vkr_init.h"
+#include "vkr_safetensors.h"
+
+static bool vkr_trainable(const vkr_tensor* t) { return t->role == VKR_ROLE_PARAM && t->grad; }
+
+static bool vkr_uses_v(const vkr_optim_config* c) { return c->kind != VKR_OPTIM_SGD; }
+static bool vkr_uses_m(const vkr_optim_config* c) { return c->kind != VKR_OPTIM_SGD || c->momentum > 0; }
+
+vkr_status vkr_exec_optim_init(vkr_exec* ex) {
+    const vkr_optim_config* c = ex->optim_config;
+    VKR_TRY(vkr_optim_config_check(c));
+    uint32_t count = vkr_graph_tensor_count(ex->graph);
+    for (uint32_t i = 0; i < count; i++) {
+        const vkr_tensor* t = vkr_graph_tensor(ex->graph, i);
+        if (vkr_trainable(t) && t->group >= VKR_OPTIM_MAX_GROUPS)
+            return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "parameter %s is in group %u; at most %d groups", t->name, t->group,
+                            VKR_OPTIM_MAX_GROUPS);
+    }
+    ex->optim_index = calloc(count, sizeof *ex->optim_index);
+    if (!ex->optim_index) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory for optimizer state");
+    if (ex->gpu) {
+        VKR_TRY(vkr_optim_create(ex->dev, c, &ex->optim));
+        for (uint32_t k = 0; k < VKR_OPTIM_MAX_GROUPS; k++)
+            VKR_TRY(vkr_optim_set_group(ex->optim, k, ex->group_lr[k], ex->group_wd[k]));
+        for (uint32_t i = 0; i < count; i++) {
+            const vkr_tensor* t = vkr_graph_tensor(ex->graph, i);
+            if (!vkr_trainable(t)) continue;
+            VKR_TRY(vkr_optim_add_param(ex->optim, vkr_ctx_range(&ex->ctx, t), vkr_ctx_range(&ex->ctx, t->grad), t->numel,
+                                        t->group, &ex->optim_index[i]));
+        }
+        return VKR_OK;
+    }
+    ex->cpu_scalars = vkr_optim_scalars_init();
+    ex->cpu_m = calloc(count, sizeof *ex->cpu_m);
+    ex->cpu_v = calloc(count, sizeof *ex->cpu_v);
+    if (!ex->cpu_m || !ex->cpu_v) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory for optimizer state");
+    for (uint32_t i = 0; i < count; i++) {
+        const vkr_tensor* t = vkr_graph_tensor(ex->graph, i);
+        if (!vkr_trainable(t)) continue;
+        if (vkr_uses_m(c) && !(ex->cpu_m[i] = calloc(t->numel, sizeof(float))))
+            return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory for optimizer state");
+        if (vkr_uses_v(c) && !(ex->cpu_v[i] = calloc(t->numel, sizeof(float))))
+            return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory for optimizer state");
+    }
+    return VKR_OK;
+}
+
+void vkr_exec_optim_free(vkr_exec* ex) {
+    vkr_optim_destroy(ex->optim);
+    uint32_t count = vkr_graph_tensor_count(ex->graph);
+    for (uint32_t i = 0; ex->cpu_m && i < count; i++) free(ex->cpu_m[i]);
+    for (uint32_t i = 0; ex->cpu_v && i < count; i++) free(ex->cpu_v[i]);
+    free(ex->cpu_m);
+    free(ex->cpu_v);
+    free(ex->optim_index);
+}
+
+vkr_status vkr_exec_optim_step(vkr_exec* ex) {
+    if (ex->gpu) return vkr_gpu_optim_step(ex->seq, ex->optim);
+    const vkr_optim_config* c = ex->optim_config;
+    uint32_t count = vkr_graph_tensor_count(ex->graph);
+    vkr_optim_cpu_tick(c, &ex->cpu_scalars);
+    if (c->clip_norm > 0) {
+        const float** grads = malloc(count * sizeof *grads);
+        uint64_t* counts = malloc(count * sizeof *counts);
+        if (!grads || !counts) {
+            free(grads);
+            free(counts);
+            return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory clipping gradients");
+        }
+        uint32_t n = 0;
+        for (uint32_t i = 0; i < count; i++) {
+            const vkr_tensor* t = vkr_graph_tensor(ex->graph, i);
+            if (!vkr_trainable(t)) continue;
+            grads[n] = vkr_ctx_host(&ex->ctx, t->grad);
+            counts[n++] = t->numel;
+        }
+        vkr_optim_cpu_clip(c, &ex->cpu_scalars, n, grads, counts);
+        free(grads);
+        free(counts);
+    }
+    for (uint32_t i = 0; i < count; i++) {
+        const vkr_tensor* t = vkr_graph_tensor(ex->graph, i);
+        if (!vkr_trainable(t)) continue;
+        vkr_optim_cpu_update(c, &ex->cpu_scalars, ex->group_lr[t->group], ex->group_wd[t->group],
+                             vkr_ctx_host(&ex->ctx, t), vkr_ctx_host(&ex->ctx, t->grad), ex->cpu_m[i], ex->cpu_v[i],
+                             t->numel);
+    }
+    return VKR_OK;
+}
+
+vkr_status vkr_exec_optim_scalars(vkr_exec* ex, vkr_optim_scalars* out) {
+    if (!out) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_exec_optim_scalars: out_scalars is NULL");
+    memset(out, 0, sizeof *out);
+    if (!ex || !ex->optim_config) return vkr_fail(VKR_ERR_STATE, "the executor has no optimizer");
+    if (ex->gpu) return vkr_optim_read_scalars(ex->optim, out);
+    *out = ex->cpu_scalars;
+    return VKR_OK;
+}
+
+/* ---- checkpoints ----------------------------------------------------------------------------- */
+
+/* Host copies of everything a checkpoint holds, owned until the write finishes. */
+typedef struct vkr_ckpt_buffers {
+    void** data;
+    uint32_t count;
+    uint32_t cap;
+} vkr_ckpt_buffers;
+
+static void* vkr_ckpt_alloc(vkr_ckpt_buffers* b, uint64_t bytes) {
+    if (vkr_grow((void**)&b->data, &b->cap, b->count + 1, sizeof *b->data) != VKR_OK) return NULL;
+    void* p = malloc(bytes ? bytes : 1);
+    if (p) b->data[b->count++] = p;
+    return p;
+}
+
+static void vkr_ckpt_free(vkr_ckpt_buffers* b) {
+    for (uint32_t i = 0; i < b->count; i++) free(b->data[i]);
+    free(b->data);
+}
+
+static void vkr_moment_name(char* out, size_t n, const char* param, uint32_t which) {
+    snprintf(out, n, "optim.%s.%s", which ? "v" : "m", param);
+}
+
+/* Copies moment `which` of parameter tensor index i to host memory `dst`. */
+static vkr_status vkr_moment_get(vkr_exec* ex, uint32_t i, uint32_t which, void* dst, uint64_t bytes) {
+    if (!ex->gpu) {
+        memcpy(dst, which ? ex->cpu_v[i] : ex->cpu_m[i], bytes);
+        return VKR_OK;
+    }
+    const vkr_buffer* b = vkr_optim_moment(ex->optim, ex->optim_index[i], which);
+    return vkr_buffer_download(ex->dev, b, 0, dst, bytes);
+}
+
+static vkr_status vkr_moment_set(vkr_exec* ex, uint32_t i, uint32_t which, const void* src, uint64_t bytes) {
+    if (!ex->gpu) {
+        memcpy(which ? ex->cpu_v[i] : ex->cpu_m[i], src, bytes);
+        return VKR_OK;
+    }
+    const vkr_buffer* b = vkr_optim_moment(ex->optim, ex->optim_index[i], which);
+    return vkr_buffer_upload(ex->dev, b, 0, src, bytes);
+}
+
+static bool vkr_has_moment(const vkr_exec* ex, uint32_t which) {
+    return ex->optim_config && (which ? vkr_uses_v(ex->optim_config) : vkr_uses_m(ex->optim_config));
+}
+
+vkr_status vkr_exec_save(vkr_exec* ex, const char* path, const char* const* metadata) {
+    if (!ex || !path) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_exec_save: NULL executor or path");
+    vkr_st_writer* w = NULL;
+    VKR_TRY(vkr_st_writer_create(&w));
+    vkr_ckpt_buffers bufs = {0};
+    vkr_status s = VKR_OK;
+    uint32_t count = vkr_graph_tensor_count(ex->graph);
+    for (uint32_t i = 0; i < count && s == VKR_OK; i++) {
+        const vkr_tensor* t = vkr_graph_tensor(ex->graph, i);
+        if (t->role != VKR_ROLE_PARAM) continue;
+        uint64_t shape[VKR_MAX_DIMS];
+        for (uint32_t d = 0; d < t->ndim; d++) shape[d] = t->shape[d];
+        uint64_t bytes = vkr_tensor_bytes(t);
+        void* p = vkr_ckpt_alloc(&bufs, bytes);
+        if (!p) s = vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory saving %s", t->name);
+        if (s == VKR_OK) s = vkr_exec_read(ex, t, p, bytes);
+        if (s == VKR_OK) s = vkr_st_writer_add(w, t->name, VKR_ELEM_F32, t->ndim, shape, p);
+        for (uint32_t which = 0; which < 2 && s == VKR_OK && vkr_trainable(t); which++) {
+            if (!vkr_has_moment(ex, which)) continue;
+            char name[160];
+            vkr_moment_name(name, sizeof name, t->name, which);
+            void* m = vkr_ckpt_alloc(&bufs, bytes);
+            if (!m) s = vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory saving %s", name);
+            if (s == VKR_OK) s = vkr_moment_get(ex, i, which, m, bytes);
+            if (s == VKR_OK) s = vkr_st_writer_add(w, name, VKR_ELEM_F32, t->ndim, shape, m);
+        }
+    }
+    if (s == VKR_OK && ex->optim_config) {
+        vkr_optim_scalars* sc = vkr_ckpt_alloc(&bufs, sizeof *sc);
+        if (!sc) s = vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory saving optimizer state");
+        if (s == VKR_OK) s = vkr_exec_optim_scalars(ex, sc);
+        uint64_t words = sizeof *sc / 4;
+        if (s == VKR_OK) s = vkr_st_writer_add(w, "optim.scalars", VKR_ELEM_U32, 1, &words, sc);
+    }
+    char steps[32];
+    snprintf(steps, sizeof steps, "%" PRIu64, ex->steps);
+    if (s == VKR_OK) s = vkr_st_writer_set_metadata(w, "vkrec.steps", steps);
+    if (s == VKR_OK) s = vkr_st_writer_set_metadata(w, "vkrec.version", vkr_version());
+    for (uint32_t k = 0; s == VKR_OK && metadata && metadata[k] && metadata[k + 1]; k += 2)
+        s = vkr_st_writer_set_metadata(w, metadata[k], metadata[k + 1]);
+    if (s == VKR_OK) s = vkr_st_writer_write(w, path);
+    vkr_st_writer_destroy(w);
+    vkr_ckpt_free(&bufs);
+    return s;
+}
+
+vkr_status vkr_exec_load(vkr_exec* ex, const char* path) {
+    if (!ex || !path) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_exec_load: NULL executor or path");
+    vkr_st_file* f = NULL;
+    VKR_TRY(vkr_st_open(path, &f));
+    vkr_status s = VKR_OK;
+    void* buf = NULL;
+    uint32_t count = vkr_graph_tensor_count(ex->graph);
+    for (uint32_t i = 0; i < count && s == VKR_OK; i++) {
+        const vkr_tensor* t = vkr_graph_tensor(ex->graph, i);
+        if (t->role != VKR_ROLE_PARAM) continue;
+        uint64_t shape[VKR_MAX_DIMS];
+        for (uint32_t d = 0; d < t->ndim; d++) shape[d] = t->shape[d];
+        uint64_t bytes = vkr_tensor_bytes(t);
+        free(buf);
+        buf = malloc(bytes);
+        if (!buf) s = vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory loading %s", t->name);
+        if (s == VKR_OK) s = vkr_st_load(f, t->name, VKR_ELEM_F32, t->ndim, shape, buf, bytes);
+        if (s == VKR_OK) s = vkr_exec_write(ex, t, buf, bytes);
+        for (uint32_t which = 0; which < 2 && s == VKR_OK && vkr_trainable(t); which++) {
+            char name[160];
+            vkr_moment_name(name, sizeof name, t->name, which);
+            if (!vkr_has_moment(ex, which) || !vkr_st_find(f, name)) continue;
+            s = vkr_st_load(f, name, VKR_ELEM_F32, t->ndim, shape, buf, bytes);
+            if (s == VKR_OK) s = vkr_moment_set(ex, i, which, buf, bytes);
+        }
+    }
+    if (s == VKR_OK && ex->optim_config && vkr_st_find(f, "optim.scalars")) {
+        vkr_optim_scalars sc;
+        uint64_t words = sizeof sc / 4;
+        s = vkr_st_load(f, "optim.scalars", VKR_ELEM_U32, 1, &words, &sc, sizeof sc);
+        if (s == VKR_OK && ex->gpu) s = vkr_buffer_upload(ex->dev, vkr_optim_scalar_buffer(ex->optim), 0, &sc, sizeof sc);
+        else if (s == VKR_OK) ex->cpu_scalars = sc;
+    }
+    const char* steps = s == VKR_OK ? vkr_st_metadata_get(f, "vkrec.steps") : NULL;
+    if (steps) {
+        char* end = NULL;
+        unsigned long long v = strtoull(steps, &end, 10);
+        s = (*end || !*steps) ? vkr_fail(VKR_ERR_FORMAT, "%s: metadata vkrec.steps '%s' is not a number", path, steps)
+                              : vkr_exec_set_steps(ex, v);
+    }
+    free(buf);
+    vkr_st_close(f);
+    if (s != VKR_OK && !strstr(vkr_last_error(), path)) return vkr_fail_context(s, "loading %s: ", path);
+    return s;
+}
+
+vkr_status vkr_exec_init_params(vkr_exec* ex, uint64_t seed) {
+    if (!ex) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_exec_init_params: executor is NULL");
+    uint32_t count = vkr_graph_tensor_count(ex->graph);
+    vkr_status s = VKR_OK;
+    for (uint32_t i = 0; i < count && s == VKR_OK; i++) {
+        const vkr_tensor* t = vkr_graph_tensor(ex->graph, i);
+        if (t->role != VKR_ROLE_PARAM) continue;
+        float* w = malloc(vkr_tensor_bytes(t));
+        if (!w) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory initializing %s", t->name);
+        uint64_t ps = vkr_init_seed(seed, t->name);
+        uint64_t fan_in = t->shape[0], fan_out = t->ndim > 1 ? t->shape[1] : t->shape[0];
+        float scale = t->init_scale > 0 ? t->init_scale : 1.0f;
+        switch (t->init) {
+            case VKR_INIT_ZEROS: memset(w, 0, vkr_tensor_bytes(t)); break;
+            case VKR_INIT_ONES:
+                for (uint64_t j = 0; j < t->numel; j++) w[j] = 1.0f;
+                break;
+            case VKR_INIT_NORMAL: s = vkr_init_normal(w, t->numel, 0.0f, scale, ps); break;
+            case VKR_INIT_XAVIER: s = vkr_init_xavier_uniform(w, t->numel, fan_in, fan_out, scale, ps); break;
+            case VKR_INIT_KAIMING: s = vkr_init_kaiming_uniform(w, t->numel, fan_in, scale, ps); break;
+        }
+        if (s == VKR_OK) s = vkr_exec_write(ex, t, w, vkr_tensor_bytes(t));
+        free(w);
+    }
+    return s;
+}

@@ -1,0 +1,240 @@
+/* Tokenizer and TF-IDF matrix construction. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vkr_data_raw.h"
+#include "vkr_text.h"
+
+static vkr_status oom(void) { return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory building text features"); }
+
+vkr_status vkr_csr_alloc(uint32_t rows, uint32_t cols, uint32_t nnz, vkr_csr* out) {
+    memset(out, 0, sizeof *out);
+    out->row_ptr = calloc((size_t)rows + 1, sizeof *out->row_ptr);
+    out->col = malloc(((size_t)nnz + 1) * sizeof *out->col);
+    out->val = malloc(((size_t)nnz + 1) * sizeof *out->val);
+    if (!out->row_ptr || !out->col || !out->val) {
+        vkr_csr_free(out);
+        return oom();
+    }
+    out->rows = rows;
+    out->cols = cols;
+    out->nnz = nnz;
+    return VKR_OK;
+}
+
+void vkr_csr_free(vkr_csr* m) {
+    free(m->row_ptr);
+    free(m->col);
+    free(m->val);
+    memset(m, 0, sizeof *m);
+}
+
+vkr_status vkr_csr_transpose(const vkr_csr* m, vkr_csr* out) {
+    VKR_TRY(vkr_csr_alloc(m->cols, m->rows, m->nnz, out));
+    for (uint32_t k = 0; k < m->nnz; k++) out->row_ptr[m->col[k] + 1]++;
+    for (uint32_t c = 0; c < m->cols; c++) out->row_ptr[c + 1] += out->row_ptr[c];
+    uint32_t* next = malloc(((size_t)m->cols + 1) * sizeof *next);
+    if (!next) {
+        vkr_csr_free(out);
+        return oom();
+    }
+    memcpy(next, out->row_ptr, (size_t)m->cols * sizeof *next);
+    for (uint32_t r = 0; r < m->rows; r++)
+        for (uint32_t k = m->row_ptr[r]; k < m->row_ptr[r + 1]; k++) {
+            uint32_t dst = next[m->col[k]]++;
+            out->col[dst] = r;
+            out->val[dst] = m->val[k];
+        }
+    free(next);
+    return VKR_OK;
+}
+
+static bool is_word_byte(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c >= 0x80; }
+
+static bool is_stop(const char* t, uint32_t n) {
+    static const char* const stop[] = {"an", "and", "are", "as", "at", "be", "by", "for", "from", "in", "is", "it",
+                                       "of", "on", "or", "the", "to", "with", "amp", "quot", "nbsp"};
+    for (size_t k = 0; k < sizeof stop / sizeof stop[0]; k++)
+        if (strlen(stop[k]) == n && memcmp(stop[k], t, n) == 0) return true;
+    return false;
+}
+
+uint32_t vkr_text_tokens(const char* text, void (*fn)(const char* tok, uint32_t n, void* user), void* user) {
+    char tok[64];
+    uint32_t count = 0;
+    const unsigned char* p = (const unsigned char*)(text ? text : "");
+    while (*p) {
+        if (*p == '&') { /* an entity is a separator: skip "&name;" or "&#123;" */
+            const unsigned char* q = p + 1;
+            while ((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') || *q == '#') q++;
+            p = *q == ';' ? q + 1 : p + 1;
+            continue;
+        }
+        if (!is_word_byte(*p)) {
+            p++;
+            continue;
+        }
+        uint32_t n = 0;
+        bool digits = true;
+        for (; is_word_byte(*p); p++) {
+            unsigned char c = *p;
+            if (c >= 'A' && c <= 'Z') c = (unsigned char)(c - 'A' + 'a');
+            digits &= c >= '0' && c <= '9';
+            if (n < sizeof tok) tok[n++] = (char)c; /* very long runs are truncated, not split */
+        }
+        if (n < 2 || digits || is_stop(tok, n)) continue;
+        fn(tok, n, user);
+        count++;
+    }
+    return count;
+}
+
+/* Collects the term ids of one document. */
+typedef struct doc_terms {
+    vkr_strmap* vocab;
+    uint32_t* ids;
+    uint32_t n, cap;
+    bool bigrams;
+    char prev[64];
+    uint32_t prev_n;
+    vkr_status status;
+} doc_terms;
+
+static void add_term(doc_terms* d, const char* t, uint32_t n) {
+    if (d->status != VKR_OK) return;
+    uint32_t id = 0;
+    d->status = vkr_strmap_intern(d->vocab, t, n, &id, NULL);
+    if (d->status != VKR_OK) return;
+    if (d->n == d->cap) {
+        uint32_t cap = d->cap ? d->cap * 2 : 64;
+        uint32_t* p = realloc(d->ids, cap * sizeof *p);
+        if (!p) {
+            d->status = oom();
+            return;
+        }
+        d->ids = p;
+        d->cap = cap;
+    }
+    d->ids[d->n++] = id;
+}
+
+static void on_token(const char* tok, uint32_t n, void* user) {
+    doc_terms* d = user;
+    add_term(d, tok, n);
+    if (d->bigrams && d->prev_n) {
+        char bi[129];
+        memcpy(bi, d->prev, d->prev_n);
+        bi[d->prev_n] = ' ';
+        memcpy(bi + d->prev_n + 1, tok, n);
+        add_term(d, bi, d->prev_n + 1 + n);
+    }
+    memcpy(d->prev, tok, n);
+    d->prev_n = n;
+}
+
+static int cmp_u32(const void* a, const void* b) {
+    uint32_t x = *(const uint32_t*)a, y = *(const uint32_t*)b;
+    return x < y ? -1 : x > y;
+}
+
+static int cmp_u64(const void* a, const void* b) {
+    uint64_t x = *(const uint64_t*)a, y = *(const uint64_t*)b;
+    return x < y ? -1 : x > y;
+}
+
+vkr_status vkr_tfidf(const char* const* docs, uint32_t n_docs, const vkr_tfidf_options* opt, vkr_csr* out) {
+    memset(out, 0, sizeof *out);
+    uint32_t min_df = opt && opt->min_df ? opt->min_df : 2;
+    uint32_t max_features = opt && opt->max_features ? opt->max_features : 65536;
+    vkr_strmap vocab = {0};
+    doc_terms d = {.vocab = &vocab, .bigrams = !(opt && opt->unigrams_only)};
+    /* Pass 1: term ids per document (sorted), kept in one list with offsets. */
+    uint64_t* doc_off = calloc((size_t)n_docs + 1, sizeof *doc_off);
+    uint32_t* all = NULL;
+    uint64_t all_n = 0, all_cap = 0;
+    if (!doc_off) return oom();
+    for (uint32_t i = 0; i < n_docs && d.status == VKR_OK; i++) {
+        d.n = 0;
+        d.prev_n = 0;
+        vkr_text_tokens(docs[i], on_token, &d);
+        if (d.status != VKR_OK) break;
+        qsort(d.ids, d.n, sizeof *d.ids, cmp_u32);
+        if (all_n + d.n > all_cap) {
+            uint64_t cap = all_cap ? all_cap * 2 : 4096;
+            while (cap < all_n + d.n) cap *= 2;
+            uint32_t* p = realloc(all, cap * sizeof *p);
+            if (!p) {
+                d.status = oom();
+                break;
+            }
+            all = p;
+            all_cap = cap;
+        }
+        memcpy(all + all_n, d.ids, d.n * sizeof *d.ids);
+        all_n += d.n;
+        doc_off[i + 1] = all_n;
+    }
+    vkr_status s = d.status;
+    free(d.ids);
+    uint32_t nv = vocab.count;
+    uint32_t* df = calloc((size_t)nv + 1, sizeof *df);
+    uint32_t* order = malloc(((size_t)nv + 1) * sizeof *order);
+    uint32_t* col_of = malloc(((size_t)nv + 1) * sizeof *col_of);
+    if (s == VKR_OK && (!df || !order || !col_of)) s = oom();
+    if (s == VKR_OK && all_n > UINT32_MAX) s = vkr_fail(VKR_ERR_INVALID_ARGUMENT, "text features exceed 2^32 entries");
+    uint32_t kept = 0;
+    if (s == VKR_OK) {
+        for (uint32_t i = 0; i < n_docs; i++)
+            for (uint64_t k = doc_off[i]; k < doc_off[i + 1]; k++)
+                if (k == doc_off[i] || all[k] != all[k - 1]) df[all[k]]++;
+        /* Rank candidates by decreasing df, then first seen: key (~df, id) sorts ascending. */
+        uint64_t* rank = malloc(((size_t)nv + 1) * sizeof *rank);
+        uint32_t cand = 0;
+        for (uint32_t t = 0; rank && t < nv; t++)
+            if (df[t] >= min_df) rank[cand++] = (uint64_t)(UINT32_MAX - df[t]) << 32 | t;
+        if (rank) qsort(rank, cand, sizeof *rank, cmp_u64);
+        kept = cand < max_features ? cand : max_features;
+        for (uint32_t k = 0; rank && k < kept; k++) order[k] = (uint32_t)rank[k];
+        if (!rank) s = oom(), kept = 0;
+        free(rank);
+        /* Columns in first-seen order among the kept terms, for a deterministic layout. */
+        qsort(order, kept, sizeof *order, cmp_u32);
+        for (uint32_t t = 0; t < nv; t++) col_of[t] = UINT32_MAX;
+        for (uint32_t k = 0; k < kept; k++) col_of[order[k]] = k;
+    }
+    uint32_t nnz = 0;
+    for (uint32_t i = 0; s == VKR_OK && i < n_docs; i++)
+        for (uint64_t k = doc_off[i]; k < doc_off[i + 1]; k++)
+            nnz += (k == doc_off[i] || all[k] != all[k - 1]) && col_of[all[k]] != UINT32_MAX;
+    if (s == VKR_OK) s = vkr_csr_alloc(n_docs, kept, nnz, out);
+    if (s == VKR_OK) {
+        uint32_t pos = 0;
+        for (uint32_t i = 0; i < n_docs; i++) {
+            uint32_t start = pos;
+            for (uint64_t k = doc_off[i]; k < doc_off[i + 1];) {
+                uint64_t e = k;
+                while (e < doc_off[i + 1] && all[e] == all[k]) e++;
+                uint32_t c = col_of[all[k]];
+                if (c != UINT32_MAX) {
+                    double idf = log((1.0 + n_docs) / (1.0 + df[all[k]])) + 1.0;
+                    out->col[pos] = c;
+                    out->val[pos++] = (float)((1.0 + log((double)(e - k))) * idf);
+                }
+                k = e;
+            }
+            /* Kept term ids are sorted and columns follow id order, so columns are increasing. */
+            double norm = 0;
+            for (uint32_t k = start; k < pos; k++) norm += (double)out->val[k] * out->val[k];
+            for (uint32_t k = start; k < pos && norm > 0; k++) out->val[k] = (float)(out->val[k] / sqrt(norm));
+            out->row_ptr[i + 1] = pos;
+        }
+    }
+    free(doc_off);
+    free(all);
+    free(df);
+    free(order);
+    free(col_of);
+    vkr_strmap_free(&vocab);
+    return s;
+}

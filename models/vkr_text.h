@@ -1,0 +1,45 @@
+/* Item text to sparse features: tokenizer and TF-IDF (word uni- and bi-grams, sublinear tf).
+ *
+ * Contract: tokens are maximal runs of ASCII letters/digits and non-ASCII bytes (so UTF-8 words
+ * stay whole), ASCII lowercased; HTML entities (&amp; &#39; ...) separate tokens; tokens of one
+ * byte, pure numbers and a short English stop list are dropped. Bigrams join adjacent kept tokens.
+ * A term is kept when it occurs in at least min_df documents; when more than max_features remain,
+ * those with the highest document frequency win (ties: first seen). Weights are
+ * (1 + ln tf) * (ln((1 + n) / (1 + df)) + 1), and each non-empty row is L2-normalized; a document
+ * without kept terms is an empty row. */
+#ifndef VKR_TEXT_H
+#define VKR_TEXT_H
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vkr_runtime.h"
+
+/* A sparse matrix in compressed sparse row form (host memory). */
+typedef struct vkr_csr {
+    uint32_t rows;     /* number of rows */
+    uint32_t cols;     /* number of columns */
+    uint32_t nnz;      /* stored entries */
+    uint32_t* row_ptr; /* [rows+1] start of each row in col/val */
+    uint32_t* col;     /* [nnz] column of each entry, increasing within a row */
+    float* val;        /* [nnz] value of each entry */
+} vkr_csr;
+
+/* TF-IDF settings. */
+typedef struct vkr_tfidf_options {
+    uint32_t min_df;       /* keep terms in at least this many documents (default 2) */
+    uint32_t max_features; /* keep at most this many terms (default 65536) */
+    bool unigrams_only;    /* skip bigrams */
+} vkr_tfidf_options;
+
+/* Allocates an empty rows x cols matrix with room for nnz entries; out is zeroed on entry. */
+vkr_status vkr_csr_alloc(uint32_t rows, uint32_t cols, uint32_t nnz, vkr_csr* out);
+/* Frees and zeroes. */
+void vkr_csr_free(vkr_csr* m);
+/* Builds the transpose (columns become rows, order kept). */
+vkr_status vkr_csr_transpose(const vkr_csr* m, vkr_csr* out);
+/* Calls fn(token, length, user) for each kept token of text (without bigrams); returns the count. */
+uint32_t vkr_text_tokens(const char* text, void (*fn)(const char* tok, uint32_t n, void* user), void* user);
+/* Builds the n_docs x vocabulary TF-IDF matrix of docs (NULL entries are empty documents). */
+vkr_status vkr_tfidf(const char* const* docs, uint32_t n_docs, const vkr_tfidf_options* options, vkr_csr* out);
+
+#endif

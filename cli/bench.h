@@ -52,7 +52,11 @@ bool vkr_bench_unit_is_time(const char* unit);
 /* Suites (bench_runtime.c and later files). */
 vkr_status vkr_bench_suite_dispatch(vkr_bench* b);
 vkr_status vkr_bench_suite_copy(vkr_bench* b);
+vkr_status vkr_bench_suite_train(vkr_bench* b);
 vkr_status vkr_bench_suite_peak(vkr_bench* b);   /* bench_matmul.c */
 vkr_status vkr_bench_suite_matmul(vkr_bench* b); /* bench_matmul.c */
+vkr_status vkr_bench_suite_data(vkr_bench* b);   /* bench_data.c */
+vkr_status vkr_bench_suite_embed(vkr_bench* b);  /* bench_data.c */
+vkr_status vkr_bench_suite_optim(vkr_bench* b);  /* bench_optim.c */
 
 #endif

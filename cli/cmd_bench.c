@@ -17,6 +17,10 @@ static const bench_suite suites[] = {
     {"copy", "host->device and device->host GB/s beside memcpy", vkr_bench_suite_copy},
     {"peak", "device fp32 FMA GFLOP/s (register-only vec4 chains) beside a C FMA loop", vkr_bench_suite_peak},
     {"matmul", "matmul GFLOP/s (square, recommender shapes; fp32, fp16) beside OpenBLAS sgemm", vkr_bench_suite_matmul},
+    {"data", "vkrec prepare throughput (events/s) on the shared Food-Kitchen releases", vkr_bench_suite_data},
+    {"embed", "TF-IDF + randomized SVD of all items: GPU beside the CPU reference path", vkr_bench_suite_embed},
+    {"train", "SASRec training sequences/s (BCE and CE losses) on GPU and CPU backends beside PyTorch", vkr_bench_suite_train},
+    {"optim", "optimizer step GB/s (AdamW+clip, SGD; 4M params) beside the CPU reference; safetensors GB/s", vkr_bench_suite_optim},
 };
 enum { suite_count = sizeof suites / sizeof suites[0] };
 

@@ -30,6 +30,7 @@ typedef enum vkr_op_kind {
     VKR_OP_BCE_LOGITS,  /* mean binary cross-entropy with logits */
     VKR_OP_BPR,         /* mean -log sigmoid(pos - neg) */
     VKR_OP_MSE,         /* mean squared error */
+    VKR_OP_LINEAR_XENT, /* cross-entropy of h @ W^T, computed in row chunks without materializing all logits */
     VKR_OP_CSR,         /* host-derived input: inverse index of an embedding's ids (not a node) */
     VKR_OP_COUNT
 } vkr_op_kind;
@@ -86,6 +87,11 @@ vkr_tensor* vkr_op_embedding(vkr_graph* g, vkr_tensor* table, vkr_tensor* idx);
 vkr_tensor* vkr_op_attn_softmax(vkr_graph* g, vkr_tensor* scores, vkr_tensor* key_mask, float scale, bool causal);
 /* Mean cross-entropy of logits [R, C] against int32 targets [R], skipping ignore_index. */
 vkr_tensor* vkr_op_cross_entropy(vkr_graph* g, vkr_tensor* logits, vkr_tensor* targets, int32_t ignore_index);
+/* Mean cross-entropy of the logits h @ table^T (h [..., D], table [V, D]) against int32 targets,
+ * skipping ignore_index. Rows are processed in chunks whose logits fit one storage binding, and the
+ * backward recomputes each chunk's logits, so memory stays O(chunk x V) instead of O(rows x V). */
+vkr_tensor* vkr_op_linear_xent(vkr_graph* g, vkr_tensor* h, vkr_tensor* table, vkr_tensor* targets,
+                               int32_t ignore_index);
 /* Mean binary cross-entropy of logits against targets in [0, 1] (same shape). */
 vkr_tensor* vkr_op_bce_logits(vkr_graph* g, vkr_tensor* logits, vkr_tensor* targets);
 /* Mean BPR loss -log sigmoid(pos - neg) (same shape). */

@@ -19,5 +19,6 @@ int32_t* vkr_ops_i(vkr_exec_ctx* ctx, const vkr_tensor* t);
 /* Implementation tables of the two op families. */
 extern const vkr_op_impl vkr_ops_basic_impl[VKR_OP_COUNT];
 extern const vkr_op_impl vkr_ops_nn_impl[VKR_OP_COUNT];
+extern const vkr_op_impl vkr_ops_linear_xent_impl;
 
 #endif

@@ -42,14 +42,6 @@ static vkr_ew_reduce vkr_binary_grad(const vkr_binary_params* p, const uint32_t 
     return r;
 }
 
-static bool vkr_term_uses_a(vkr_ew_term t) {
-    return t == VKR_EW_TERM_DY_A || t == VKR_EW_TERM_DY_A_OVER_BB;
-}
-
-static bool vkr_term_uses_b(vkr_ew_term t) {
-    return t != VKR_EW_TERM_DY && t != VKR_EW_TERM_DY_A;
-}
-
 vkr_status vkr_ref_binary(const vkr_binary_params* p, const float* a, const float* b, float* y) {
     uint32_t out[4];
     VKR_TRY(vkr_binary_check(p, "vkr_ref_binary", out));
@@ -69,7 +61,7 @@ vkr_status vkr_ref_binary_backward(const vkr_binary_params* p, const float* a, c
     for (int which = 0; which < 2; which++) {
         if (!grads[which]) continue;
         vkr_ew_reduce r = vkr_binary_grad(p, out, which);
-        if ((vkr_term_uses_a(r.term) && !a) || (vkr_term_uses_b(r.term) && !b))
+        if ((vkr_ew_term_uses_a(r.term) && !a) || (vkr_ew_term_uses_b(r.term) && !b))
             return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: %s needs the forward inputs (a or b is NULL)", op,
                             which == 0 ? "da" : "db");
     }
@@ -102,8 +94,8 @@ vkr_status vkr_gpu_binary_backward(vkr_sequence* seq, const vkr_binary_params* p
     vkr_ew_reduce r[2] = {vkr_binary_grad(p, out, 0), vkr_binary_grad(p, out, 1)};
     bool need_a = false, need_b = false;
     for (int which = 0; which < 2; which++) {
-        need_a |= want[which] && vkr_term_uses_a(r[which].term);
-        need_b |= want[which] && vkr_term_uses_b(r[which].term);
+        need_a |= want[which] && vkr_ew_term_uses_a(r[which].term);
+        need_b |= want[which] && vkr_ew_term_uses_b(r[which].term);
     }
     /* Inputs no term reads are bound to dy's range: declared as reads, they add no barrier. */
     if (need_a) VKR_TRY(vkr_ew_range(a, vkr_shape_numel(p->a_shape), op, "a", &a));

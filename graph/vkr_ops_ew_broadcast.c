@@ -33,7 +33,6 @@ typedef struct vkr_ew_map_push {
     uint32_t dims[4], a_stride[4], b_stride[4];
     uint32_t n, op;
     float alpha;
-    uint32_t same;
 } vkr_ew_map_push;
 
 static bool vkr_shape_eq(const uint32_t a[4], const uint32_t b[4]) {
@@ -45,10 +44,10 @@ vkr_status vkr_ew_gpu_map(vkr_sequence* seq, const vkr_ew_map* m, vkr_range a, v
     memcpy(push.dims, m->out, sizeof push.dims);
     vkr_ew_broadcast_strides(m->a_shape, push.a_stride);
     vkr_ew_broadcast_strides(m->b_shape, push.b_stride);
-    push.same = vkr_shape_eq(m->a_shape, m->out) && (m->op == VKR_EW_MAP_A || vkr_shape_eq(m->b_shape, m->out));
+    const bool same = vkr_shape_eq(m->a_shape, m->out) && (m->op == VKR_EW_MAP_A || vkr_shape_eq(m->b_shape, m->out));
     vkr_kernel_desc d = {.shader = "ew_map", .binding_count = 3,
                          .access = {VKR_READ, VKR_READ, m->accumulate ? VKR_READ_WRITE : VKR_WRITE},
-                         .push_bytes = sizeof push, .spec_count = 2, .spec = {VKR_EW_WG, m->accumulate}};
+                         .push_bytes = sizeof push, .spec_count = 3, .spec = {VKR_EW_WG, m->accumulate, same}};
     const vkr_range r[3] = {a, b, y};
     return vkr_ew_dispatch(seq, &d, r, &push, (push.n + VKR_EW_WG - 1) / VKR_EW_WG);
 }
@@ -75,14 +74,21 @@ static uint32_t vkr_ew_summed_dims(const vkr_ew_reduce* r, uint32_t rdims[4]) {
     return nr;
 }
 
+bool vkr_ew_term_uses_a(vkr_ew_term term) {
+    return term == VKR_EW_TERM_DY_A || term == VKR_EW_TERM_DY_A_OVER_BB;
+}
+
+bool vkr_ew_term_uses_b(vkr_ew_term term) {
+    return term != VKR_EW_TERM_DY && term != VKR_EW_TERM_DY_A;
+}
+
 void vkr_ew_ref_reduce(const vkr_ew_reduce* r, const float* dy, const float* a, const float* b, float* g) {
     uint32_t rdims[4], as[4], bs[4], os[4];
     const uint32_t nr = vkr_ew_summed_dims(r, rdims);
     vkr_ew_broadcast_strides(r->a_shape, as);
     vkr_ew_broadcast_strides(r->b_shape, bs);
     vkr_ew_broadcast_strides(r->out, os);
-    const bool uses_a = r->term == VKR_EW_TERM_DY_A || r->term == VKR_EW_TERM_DY_A_OVER_BB;
-    const bool uses_b = r->term != VKR_EW_TERM_DY && r->term != VKR_EW_TERM_DY_A;
+    const bool uses_a = vkr_ew_term_uses_a(r->term), uses_b = vkr_ew_term_uses_b(r->term);
     const int64_t nt = (int64_t)vkr_shape_numel(r->target);
 #pragma omp parallel for if (nt * nr >= VKR_EW_OMP_MIN)
     for (int64_t t = 0; t < nt; t++) {
@@ -115,7 +121,7 @@ typedef struct vkr_ew_reduce_push {
     uint32_t dims[4], target[4], a_stride[4], b_stride[4];
     uint32_t nt, nr, term, term2;
     float alpha, alpha2;
-    uint32_t linear, lin_dy, lin_a, lin_b;
+    uint32_t lin_dy, lin_a, lin_b;
 } vkr_ew_reduce_push;
 
 /* Whether offsets along the summed dims (extents rdims) with strides `st` are r * step for the flat
@@ -143,10 +149,17 @@ vkr_status vkr_ew_gpu_reduce(vkr_sequence* seq, const vkr_ew_reduce* r, const vk
     memcpy(push.target, r->target, sizeof push.target);
     vkr_ew_broadcast_strides(r->a_shape, push.a_stride);
     vkr_ew_broadcast_strides(r->b_shape, push.b_stride);
-    uint32_t ostride[4];
+    /* indexing mode (spec constant 3 of ew_reduce.comp): 0 direct, 1 linear, 2 general */
+    const bool uses_a = vkr_ew_term_uses_a(r->term) || (second && vkr_ew_term_uses_a(second->term));
+    const bool uses_b = vkr_ew_term_uses_b(r->term) || (second && vkr_ew_term_uses_b(second->term));
+    uint32_t mode = 2, ostride[4];
     vkr_ew_broadcast_strides(r->out, ostride);
-    push.linear = vkr_ew_linear(rdims, ostride, &push.lin_dy) && vkr_ew_linear(rdims, push.a_stride, &push.lin_a) &&
-                  vkr_ew_linear(rdims, push.b_stride, &push.lin_b);
+    if (vkr_shape_eq(r->target, r->out) && (!uses_a || vkr_shape_eq(r->a_shape, r->out)) &&
+        (!uses_b || vkr_shape_eq(r->b_shape, r->out)))
+        mode = 0;
+    else if (vkr_ew_linear(rdims, ostride, &push.lin_dy) && vkr_ew_linear(rdims, push.a_stride, &push.lin_a) &&
+             vkr_ew_linear(rdims, push.b_stride, &push.lin_b))
+        mode = 1;
     if (second) {
         if (push.nr != 1 || second->accumulate != r->accumulate)
             return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "ew_reduce: a paired reduction must sum nothing and share the "
@@ -171,7 +184,7 @@ vkr_status vkr_ew_gpu_reduce(vkr_sequence* seq, const vkr_ew_reduce* r, const vk
     const vkr_access gacc = r->accumulate ? VKR_READ_WRITE : VKR_WRITE;
     vkr_kernel_desc d = {.shader = "ew_reduce", .binding_count = 5,
                          .access = {VKR_READ, VKR_READ, VKR_READ, gacc, gacc}, .push_bytes = sizeof push,
-                         .spec_count = 3, .spec = {wg, r->accumulate, per_group}};
+                         .spec_count = 4, .spec = {wg, r->accumulate, per_group, mode}};
     const vkr_range ranges[5] = {dy, a, b, g, g2};
     return vkr_ew_dispatch(seq, &d, ranges, &push, per_group ? push.nt : (push.nt + wg - 1) / wg);
 }

@@ -67,6 +67,11 @@ typedef enum vkr_ew_term {
     VKR_EW_TERM_DY_A_OVER_BB /* dy * a / (b * b) */
 } vkr_ew_term;
 
+/* Whether a term reads a. */
+bool vkr_ew_term_uses_a(vkr_ew_term term);
+/* Whether a term reads b. */
+bool vkr_ew_term_uses_b(vkr_ew_term term);
+
 /* One reduce-to: g (shape `target`) = alpha * sum of term over the dims where target is 1 and `out`
  * is not; dy has shape `out`, a and b are broadcast to it. */
 typedef struct vkr_ew_reduce {

@@ -10,6 +10,8 @@
  *   bounds: what they do with an out-of-range index is documented per op.
  * - Forward outputs are overwritten. Backward functions ACCUMULATE into the input gradients
  *   (dx += ...), so gradients of a tensor used twice simply add up.
+ * - Row-wise kernels give each row a power-of-two number of invocations (about 8 elements each,
+ *   up to 256) and pack several narrow rows into one workgroup; large dispatches fold into 2-D grids.
  * - Deterministic: no float atomics and fixed-order reductions, so a GPU result is bitwise
  *   reproducible on the same device. Losses write the mean over counted items to a 1-float buffer;
  *   their backward takes the upstream gradient of that scalar as a 1-float device buffer
@@ -52,12 +54,12 @@ vkr_status vkr_ref_softmax_bwd(const vkr_rowwise_params* p, const float* y, cons
 vkr_status vkr_ref_log_softmax(const vkr_rowwise_params* p, const float* x, float* y);
 /* dx += dy - exp(y) * sum(dy) per row, from the forward output y. */
 vkr_status vkr_ref_log_softmax_bwd(const vkr_rowwise_params* p, const float* y, const float* dy, float* dx);
-/* GPU softmax: one workgroup per row. */
+/* GPU softmax (one dispatch). */
 vkr_status vkr_gpu_softmax(vkr_sequence* seq, const vkr_rowwise_params* p, vkr_range x, vkr_range y);
 /* GPU softmax backward (accumulates into dx). */
 vkr_status vkr_gpu_softmax_bwd(vkr_sequence* seq, const vkr_rowwise_params* p, vkr_range y, vkr_range dy,
                                vkr_range dx);
-/* GPU log-softmax: one workgroup per row. */
+/* GPU log-softmax (one dispatch). */
 vkr_status vkr_gpu_log_softmax(vkr_sequence* seq, const vkr_rowwise_params* p, vkr_range x, vkr_range y);
 /* GPU log-softmax backward (accumulates into dx). */
 vkr_status vkr_gpu_log_softmax_bwd(vkr_sequence* seq, const vkr_rowwise_params* p, vkr_range y, vkr_range dy,
@@ -110,7 +112,7 @@ vkr_status vkr_ref_layernorm(const vkr_layernorm_params* p, const float* x, cons
 /* Accumulates dx, dgamma and dbeta from dy and the saved stats. */
 vkr_status vkr_ref_layernorm_bwd(const vkr_layernorm_params* p, const float* x, const float* gamma,
                                  const float* stats, const float* dy, float* dx, float* dgamma, float* dbeta);
-/* GPU layer norm: one workgroup per row. */
+/* GPU layer norm (one dispatch). */
 vkr_status vkr_gpu_layernorm(vkr_sequence* seq, const vkr_layernorm_params* p, vkr_range x, vkr_range gamma,
                              vkr_range beta, vkr_range y, vkr_range stats);
 /* GPU layer-norm backward: a row kernel for dx and a fixed-order column reduction for dgamma/dbeta
@@ -201,7 +203,8 @@ vkr_status vkr_gpu_infonce_bwd(vkr_sequence* seq, const vkr_infonce_params* p, v
 /* ---- Pointwise losses: BCE-with-logits, BPR, MSE --------------------------------------------
  * Each is the mean over n pairs (a[i], b[i]); the forward is one fused workgroup (per-pair loss and
  * fixed-order sum, one dispatch), the backward one invocation per pair. Targets are constants:
- *   BCE:  a = logit, b = target in [0, 1]; max(a, 0) - a*b + log1p(exp(-|a|)); grad a: sigmoid(a) - b
+ *   BCE:  a = logit, b = target in [0, 1]; max(a, 0) - a*b + log1p(exp(-|a|)); grad a: sigmoid(a) - b;
+ *         a negative target marks an ignored pair (padding): loss 0 and gradient 0, still counted in n
  *   BPR:  a = positive score, b = negative score; -log sigmoid(a - b) = softplus(b - a);
  *         grad a: -sigmoid(b - a), grad b: +sigmoid(b - a)
  *   MSE:  a = prediction, b = target; (a - b)^2; grad a: 2 (a - b) */

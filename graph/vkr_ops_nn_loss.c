@@ -248,14 +248,14 @@ static double sigmoid(double v) { return v >= 0 ? 1 / (1 + exp(-v)) : exp(v) / (
 
 /* Same formulas as nn_loss_value in nn_loss.glsl, in double. */
 static double pw_value(pw_kind k, double a, double b) {
-    if (k == PW_BCE) return fmax(a, 0) - a * b + log1p_exp_neg(fabs(a));
+    if (k == PW_BCE) return b < 0 ? 0 : fmax(a, 0) - a * b + log1p_exp_neg(fabs(a));
     if (k == PW_BPR) return fmax(b - a, 0) + log1p_exp_neg(fabs(b - a));
     return (a - b) * (a - b);
 }
 
 /* d loss / d a; for BPR d loss / d b is its negation. */
 static double pw_grad_a(pw_kind k, double a, double b) {
-    if (k == PW_BCE) return sigmoid(a) - b;
+    if (k == PW_BCE) return b < 0 ? 0 : sigmoid(a) - b;
     if (k == PW_BPR) return -sigmoid(b - a);
     return 2 * (a - b);
 }

@@ -8,7 +8,8 @@
 
 #define VKR_OPTIM_WG 256u          /* workgroup size of every optimizer kernel */
 #define VKR_OPTIM_MAX_GROUPS_X 65535u /* the smallest maxComputeWorkGroupCount[0] Vulkan allows */
-#define VKR_OPTIM_NORM_ITEMS 8u    /* gradient elements per thread in the norm pass (at least) */
+#define VKR_OPTIM_UPDATE_GROUPS 1024u /* update grids stride beyond this: enough to fill any GPU, cheap on CPUs */
+#define VKR_OPTIM_NORM_ITEMS 32u   /* gradient elements per thread in the norm pass (at least) */
 
 _Static_assert(sizeof(vkr_optim_scalars) == 32, "vkr_optim_scalars must match the shaders' 32-byte layout");
 
@@ -250,7 +251,7 @@ vkr_status vkr_gpu_optim_update(vkr_sequence* seq, vkr_optim* o, uint32_t i) {
                                   o->cfg.kind == VKR_OPTIM_SGD ? o->cfg.momentum : o->cfg.beta1, o->cfg.beta2,
                                   o->cfg.eps};
     uint32_t groups = (e->count + VKR_OPTIM_WG - 1) / VKR_OPTIM_WG;
-    if (groups > VKR_OPTIM_MAX_GROUPS_X) groups = VKR_OPTIM_MAX_GROUPS_X;
+    if (groups > VKR_OPTIM_UPDATE_GROUPS) groups = VKR_OPTIM_UPDATE_GROUPS;
     return vkr_sequence_dispatch(seq, k, r, 3 + moments, &push, sizeof push, groups, 1, 1);
 }
 

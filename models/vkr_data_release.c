@@ -108,8 +108,8 @@ static vkr_status read_u64_line(vkr_lines* l, uint64_t* out) {
     if (!ok) return vkr_fail(VKR_ERR_FORMAT, "%s: expected two lines with item counts", l->path);
     size_t n = l->len;
     while (n && (l->buf[n - 1] == ' ' || l->buf[n - 1] == '\t')) n--;
-    if (!vkr_parse_u64(l->buf, n, out) || *out == 0 || *out > (1u << 28))
-        return line_error(l, "expected an item count (a positive integer up to 2^28)");
+    if (!vkr_parse_u64(l->buf, n, out) || *out == 0 || *out > (1u << 24))
+        return line_error(l, "expected an item count (a positive integer up to 2^24)");
     return VKR_OK;
 }
 
@@ -190,7 +190,7 @@ static vkr_status c2dsr_list(vkr_raw* raw, const char* path, uint64_t** out_asin
         field(l.buf, '\t', &r1);
         size_t n2 = field(r1, '\t', &r2), n3 = field(r2, '\t', &r3);
         uint64_t local = 0;
-        if (*r3 != 0 || n2 == 0 || !vkr_parse_u64(r2, n3, &local) || local > (1u << 28)) {
+        if (*r3 != 0 || n2 == 0 || !vkr_parse_u64(r2, n3, &local) || local >= (1u << 24)) {
             s = line_error(&l, "expected 'orig_id<TAB>ASIN<TAB>local_idx'");
             break;
         }

@@ -5,6 +5,10 @@
 #include "ew_common.glsl"
 
 layout(constant_id = 1) const uint ACCUMULATE = 0; // 1: y += result (y is read and written)
+// 1: a, b and y all have y's shape, so indices are o itself. A spec constant rather than a push
+// constant: llvmpipe executes untaken branches (masked), so the broadcast path's divisions would
+// cost the plain path too.
+layout(constant_id = 2) const uint SAME = 0;
 
 layout(std430, binding = 0) readonly buffer A { float a[]; };
 layout(std430, binding = 1) readonly buffer B { float b[]; };
@@ -17,14 +21,13 @@ layout(push_constant) uniform Push {
     uint n;         // y's element count
     uint op;        // vkr_ew_map_op: 0 add, 1 sub, 2 mul, 3 div, 4 a
     float alpha;    // factor applied to the result
-    uint same;      // 1: a, b and y all have y's shape, so indices are o itself
 } p;
 
 void main() {
     uint o = ew_global_index();
     if (o >= p.n) return;
     uint ia = o, ib = o;
-    if (p.same == 0u) {
+    if (SAME == 0u) {
         uvec4 c = ew_coords(o, p.dims);
         ia = ew_offset(c, p.a_stride);
         ib = ew_offset(c, p.b_stride);

@@ -10,13 +10,21 @@
 // 32768 times: lavapipe (Mesa 22) silently ends every loop of an invocation once the invocation has
 // run 65535 loop iterations in total.
 //
-// Pair mode (term1 != NONE, only with nothing summed): g2 gets a second term of the same element,
+// The indexing mode is a spec constant, not a push-constant branch: llvmpipe runs the code behind
+// an untaken or returned-from branch anyway (masked), which made the general path's divisions cost
+// every elementwise gradient 5-8x.
+//
+// Pair mode (term2 != NONE, only with nothing summed): g2 gets a second term of the same element,
 // so the two gradients of a non-broadcast binary op cost one pass over dy.
 #extension GL_GOOGLE_include_directive : require
 #include "ew_common.glsl"
 
 layout(constant_id = 1) const uint ACCUMULATE = 0; // 1: g += result
 layout(constant_id = 2) const uint PER_GROUP = 0;  // 1: one workgroup per target element
+// 0 direct: nothing summed and dy, a, b, g share one shape, so every index is t;
+// 1 linear: term r of target t sits r * lin_* past t's first term (sums over adjacent dims);
+// 2 general: coordinates are decomposed per term.
+layout(constant_id = 3) const uint MODE = 2;
 
 layout(std430, binding = 0) readonly buffer DY { float dy[]; };
 layout(std430, binding = 1) readonly buffer A { float a[]; };
@@ -37,10 +45,9 @@ layout(push_constant) uniform Push {
     uint term2;     // vkr_ew_term for g2, or TERM_NONE
     float alpha;    // factor applied to g's sum
     float alpha2;   // factor applied to g2's sum
-    uint linear;    // 1: term r sits at r * lin_* past the target's first term in dy, a and b
-    uint lin_dy;    // dy's step per term when linear
-    uint lin_a;     // a's step per term when linear
-    uint lin_b;     // b's step per term when linear
+    uint lin_dy;    // MODE 1: dy's step per term
+    uint lin_a;     // MODE 1: a's step per term
+    uint lin_b;     // MODE 1: b's step per term
 } p;
 
 shared float partial[PER_GROUP != 0u ? gl_WorkGroupSize.x : 1u];
@@ -63,9 +70,20 @@ void store(uint t, float sum) {
     g[t] = v;
 }
 
+void store2(uint t, float sum) {
+    float v = p.alpha2 * sum;
+    if (ACCUMULATE != 0u) v += g2[t];
+    g2[t] = v;
+}
+
 void main() {
     uint t = PER_GROUP != 0u ? ew_group_index() : ew_global_index();
     if (t >= p.nt) return; // uniform across the workgroup in PER_GROUP mode
+    if (MODE == 0u) {
+        store(t, term_value(p.term, t, t, t));
+        if (p.term2 != TERM_NONE) store2(t, term_value(p.term2, t, t, t));
+        return;
+    }
     // Summed dims are those where the target is 1; their extents come from dy's dims.
     uvec4 rdims = uvec4(p.target.x == 1u ? p.dims.x : 1u, p.target.y == 1u ? p.dims.y : 1u,
                         p.target.z == 1u ? p.dims.z : 1u, p.target.w == 1u ? p.dims.w : 1u);
@@ -76,11 +94,10 @@ void main() {
     uint first = PER_GROUP != 0u ? gl_LocalInvocationIndex : 0u;
     uint step = PER_GROUP != 0u ? gl_WorkGroupSize.x : 1u;
     float sum = 0.0;
-    if (p.linear != 0u) { // the common case (sums over adjacent dims): no divisions per term
-        for (uint r = first; r < p.nr; r += step)
+    for (uint r = first; r < p.nr; r += step) {
+        if (MODE == 1u) {
             sum += term_value(p.term, o0 + r * p.lin_dy, a0 + r * p.lin_a, b0 + r * p.lin_b);
-    } else {
-        for (uint r = first; r < p.nr; r += step) {
+        } else {
             uvec4 rc = ew_coords(r, rdims);
             sum += term_value(p.term, o0 + ew_offset(rc, ostride), a0 + ew_offset(rc, p.a_stride),
                               b0 + ew_offset(rc, p.b_stride));
@@ -98,9 +115,5 @@ void main() {
         return;
     }
     store(t, sum);
-    if (p.term2 != TERM_NONE) {
-        float v = p.alpha2 * term_value(p.term2, o0, a0, b0);
-        if (ACCUMULATE != 0u) v += g2[t];
-        g2[t] = v;
-    }
+    if (p.term2 != TERM_NONE) store2(t, term_value(p.term2, o0, a0, b0));
 }

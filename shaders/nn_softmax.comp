@@ -21,31 +21,36 @@ layout(push_constant) uniform Push {
     uint has_mask; // 1: key_mask is bound and used
 } p;
 
-bool visible(uint row, uint j) {
-    uint i = row % p.q_len;
-    if (p.causal != 0u && j + p.q_len > i + p.cols) return false;
-    if (p.has_mask != 0u && key_mask[(row / p.q_len / p.heads) * p.cols + j] == 0) return false;
-    return true;
+// Key j is visible when it is before the causal end and not padding. vis_end and mask_base are
+// per-row values computed once (integer division per element is slow on some devices).
+bool visible(uint j, uint vis_end, uint mask_base) {
+    return j < vis_end && (p.has_mask == 0u || key_mask[mask_base + j] != 0);
 }
 
 void main() {
     uint row = nn_row(), lane = nn_lane(), base = row * p.cols;
     bool live = row < p.rows;
+    uint vis_end = p.cols, mask_base = 0u;
+    if (live) {
+        uint i = row % p.q_len; // query position; it sees keys j with j + q_len <= i + cols
+        if (p.causal != 0u) vis_end = i + p.cols + 1u > p.q_len ? min(p.cols, i + p.cols + 1u - p.q_len) : 0u;
+        mask_base = (row / p.q_len / p.heads) * p.cols;
+    }
     float m = uintBitsToFloat(0xFF800000u); // -inf
     if (live)
-        for (uint j = lane; j < p.cols; j += NN_LANES)
-            if (visible(row, j)) m = max(m, p.scale * x[base + j]);
+        for (uint j = lane; j < vis_end; j += NN_LANES)
+            if (visible(j, vis_end, mask_base)) m = max(m, p.scale * x[base + j]);
     m = nn_max(m);
     float s = 0.0;
     if (live)
-        for (uint j = lane; j < p.cols; j += NN_LANES)
-            if (visible(row, j)) s += exp(p.scale * x[base + j] - m);
+        for (uint j = lane; j < vis_end; j += NN_LANES)
+            if (visible(j, vis_end, mask_base)) s += exp(p.scale * x[base + j] - m);
     s = nn_sum(s);
     if (!live) return;
     float log_s = log(s);
     for (uint j = lane; j < p.cols; j += NN_LANES) {
         float v = 0.0;
-        if (s > 0.0 && visible(row, j)) {
+        if (s > 0.0 && visible(j, vis_end, mask_base)) {
             float z = p.scale * x[base + j] - m;
             v = LOG != 0u ? z - log_s : exp(z) / s;
         }

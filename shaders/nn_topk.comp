@@ -4,8 +4,8 @@
 // 1. Radix select: four passes of 8-bit digits (most significant first) narrow down the key T of
 //    the k-th ranked element; a shared histogram (integer atomics) and a suffix scan pick the digit.
 // 2. Gather: elements with key > T (fewer than k) go to any free slot; of those with key == T the
-//    `want` lowest indices are taken (all of them when there are exactly that many, else in index
-//    order through a chunked scan).
+//    `want` lowest indices are taken (all of them when there are exactly that many, else by rank
+//    in index order from a scan of per-invocation counts over contiguous segments).
 // 3. A bitonic sort of the k winners in shared memory by (key desc, index asc), a total order, so
 //    the output does not depend on the gather's slot order.
 layout(local_size_x = 256) in;
@@ -78,27 +78,28 @@ void main() {
             }
         }
     } else {
-        uint taken = 0u; // ties gathered so far; uniform
-        for (uint c0 = 0u; c0 < p.cols; c0 += WG) {
-            uint c = c0 + t;
-            uint key = c < p.cols ? nn_rank_key(x[base + c]) : 0u;
-            if (c < p.cols && key > T) {
+        // Ties must be taken by lowest index, so each invocation owns a contiguous segment: count
+        // its ties (gathering keys > T on the way), scan the counts, then place its ties by rank.
+        uint seg = (p.cols + WG - 1u) / WG, first = min(t * seg, p.cols), last = min(first + seg, p.cols);
+        uint mine = 0u;
+        for (uint c = first; c < last; c++) {
+            uint key = nn_rank_key(x[base + c]);
+            if (key > T) {
                 uint s = atomicAdd(slots, 1u);
                 win_key[s] = key;
                 win_idx[s] = c;
             }
-            if (taken < want) {
-                uint tie = c < p.cols && key == T ? 1u : 0u;
-                hist[t] = tie;
-                barrier();
-                scan_hist(false);
-                uint rank = taken + hist[t] - tie;
-                if (tie == 1u && rank < want) {
-                    win_key[greater + rank] = T;
-                    win_idx[greater + rank] = c;
-                }
-                taken += hist[WG - 1u];
-                barrier();
+            mine += key == T ? 1u : 0u;
+        }
+        hist[t] = mine;
+        barrier();
+        scan_hist(false);
+        uint rank = hist[t] - mine; // ties in earlier segments
+        for (uint c = first; c < last && rank < want; c++) {
+            if (nn_rank_key(x[base + c]) == T) {
+                win_key[greater + rank] = T;
+                win_idx[greater + rank] = c;
+                rank++;
             }
         }
     }

@@ -224,12 +224,64 @@ static void test_construction_errors_are_sticky(void** state) {
     vkr_graph_destroy(g);
 }
 
+/* The chunked classifier equals matmul + cross-entropy, on both backends, across chunk borders. */
+static void test_linear_xent_matches_unchunked(void** state) {
+    (void)state;
+    enum { R = 300, DD = 8, VV = 70001 }; /* 70001 classes: 192 rows per 64 MiB chunk, so 2 chunks */
+    vkr_test_env env;
+    vkr_test_open(&env, NULL);
+    float* h = malloc(R * DD * 4);
+    float* w = malloc((size_t)VV * DD * 4);
+    int32_t tg[R];
+    vkr_test_fill_random(h, R * DD, 1);
+    vkr_test_fill_random(w, (size_t)VV * DD, 2);
+    for (int i = 0; i < R; i++) tg[i] = i % 7 == 0 ? -100 : (int32_t)((i * 7919) % VV);
+    float loss[3], *dh[3], *dw[3];
+    for (int variant = 0; variant < 3; variant++) { /* 0: reference graph on CPU, 1: fused CPU, 2: fused GPU */
+        vkr_graph* g = NULL;
+        VKR_ASSERT_OK(vkr_graph_create(1, &g));
+        vkr_tensor* th = vkr_graph_param(g, "h", 2, (uint32_t[]){R, DD}, 0);
+        vkr_tensor* tw = vkr_graph_param(g, "w", 2, (uint32_t[]){VV, DD}, 0);
+        vkr_tensor* tt = vkr_graph_input(g, "t", VKR_I32, 1, (uint32_t[]){R});
+        vkr_tensor* l = variant == 0 ? vkr_op_cross_entropy(g, vkr_op_matmul(g, th, tw, NULL, false, true), tt, -100)
+                                     : vkr_op_linear_xent(g, th, tw, tt, -100);
+        VKR_ASSERT_OK(vkr_graph_backward(g, l));
+        vkr_exec* ex = NULL;
+        VKR_ASSERT_OK(vkr_exec_create(g, &(vkr_exec_options){.device = variant == 2 ? env.device : NULL}, &ex));
+        VKR_ASSERT_OK(vkr_exec_write(ex, th, h, R * DD * 4));
+        VKR_ASSERT_OK(vkr_exec_write(ex, tw, w, (size_t)VV * DD * 4));
+        VKR_ASSERT_OK(vkr_exec_write(ex, tt, tg, sizeof tg));
+        VKR_ASSERT_OK(vkr_exec_run(ex));
+        VKR_ASSERT_OK(vkr_exec_read(ex, l, &loss[variant], 4));
+        dh[variant] = malloc(R * DD * 4);
+        dw[variant] = malloc((size_t)VV * DD * 4);
+        VKR_ASSERT_OK(vkr_exec_read(ex, th->grad, dh[variant], R * DD * 4));
+        VKR_ASSERT_OK(vkr_exec_read(ex, tw->grad, dw[variant], (size_t)VV * DD * 4));
+        vkr_exec_destroy(ex);
+        vkr_graph_destroy(g);
+    }
+    for (int v = 1; v < 3; v++) {
+        assert_float_equal(loss[v], loss[0], 1e-4 * fabsf(loss[0]));
+        if (vkr_test_nmse(dh[v], dh[0], R * DD) > 1e-9) fail_msg("variant %d: dh NMSE %g", v, vkr_test_nmse(dh[v], dh[0], R * DD));
+        if (vkr_test_nmse(dw[v], dw[0], (size_t)VV * DD) > 1e-9)
+            fail_msg("variant %d: dw NMSE %g", v, vkr_test_nmse(dw[v], dw[0], (size_t)VV * DD));
+    }
+    for (int v = 0; v < 3; v++) {
+        free(dh[v]);
+        free(dw[v]);
+    }
+    free(h);
+    free(w);
+    vkr_test_close(&env);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gpu_matches_cpu),
         cmocka_unit_test(test_block_gradients_match_finite_differences),
         cmocka_unit_test(test_planner_reuses_memory),
         cmocka_unit_test(test_construction_errors_are_sticky),
+        cmocka_unit_test(test_linear_xent_matches_unchunked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -177,8 +177,10 @@ static const char* const pw_names[] = {"bce_logits", "bpr", "mse"};
 static void pw_inputs(int kind, uint32_t n, uint32_t seed, float** a, float** b) {
     *a = nn_rand(n, seed, kind == 0 ? -40.0f : -4.0f, kind == 0 ? 40.0f : 4.0f);
     *b = nn_rand(n, seed + 1, kind == 0 ? 0.0f : -4.0f, kind == 0 ? 1.0f : 4.0f);
-    if (kind == 0)
+    if (kind == 0) {
         for (uint32_t i = 0; i < n; i += 3) (*b)[i] = (float)(i % 2); /* hard labels too */
+        for (uint32_t i = 1; i < n; i += 5) (*b)[i] = -1.0f;          /* ignored pairs (padding) */
+    }
 }
 
 static void test_pointwise_losses_gpu(void** state) {
@@ -199,6 +201,8 @@ static void test_pointwise_losses_gpu(void** state) {
             float ref_loss, loss, g = -0.6f;
             VKR_ASSERT_OK(ref_pw(kind, &p, a, b, &ref_loss));
             for (int rep = 0; rep < 2; rep++) VKR_ASSERT_OK(ref_pw_bwd(kind, &p, a, b, g, da_ref, db_ref));
+            for (uint32_t i = 0; kind == 0 && i < n; i++)
+                if (b[i] < 0) assert_true(da_ref[i] == da0[i]); /* ignored pairs pass no gradient */
 
             vkr_buffer ba = nn_buf(dev, a, n * 4u), bb = nn_buf(dev, b, n * 4u), bl = nn_buf(dev, NULL, 4);
             vkr_buffer bg = nn_buf(dev, &g, 4), bda = nn_buf(dev, da0, n * 4u), bdb = nn_buf(dev, db0, n * 4u);

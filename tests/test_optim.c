@@ -8,8 +8,9 @@
 #include "vkr_optim.h"
 #include "vkr_test.h"
 
-/* Sizes: one element, odd, prime, and one large enough for many norm-pass workgroups. */
-static const uint32_t k_sizes[] = {1, 257, 1031, 70001};
+/* Sizes: one element, odd, prime, and one larger than an update grid (1024 x 256), so that the
+ * grid-stride loop and many norm-pass workgroups are exercised. */
+static const uint32_t k_sizes[] = {1, 257, 1031, 300007};
 #define NPARAM (sizeof k_sizes / sizeof k_sizes[0])
 #define PARAM_OFFSET 256 /* parameter 2 lives at this byte offset inside a larger buffer */
 

@@ -1,0 +1,120 @@
+/* `vkrec bench train`: sequences/s of a SASRec training step (2 blocks, hidden 64, 1 head, batch
+ * 256, length 50, 10,000 items) with both losses, on the GPU backend and on the CPU backend, beside
+ * the same model in PyTorch on the CPU (bench/sasrec_torch.py) when python3 with torch is present. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "vkr_exec.h"
+#include "vkr_sasrec.h"
+
+typedef struct train_body {
+    vkr_exec* ex;
+} train_body;
+
+static vkr_status run_step(void* user, double* out_device_s) {
+    *out_device_s = -1;
+    return vkr_exec_run(((train_body*)user)->ex);
+}
+
+/* Fills a batch of random ids (a fixed stream, so every backend sees the same data). */
+static vkr_status write_batch(vkr_exec* ex, const vkr_sasrec* m, const vkr_sasrec_config* c) {
+    uint32_t n = c->batch * c->max_len;
+    int32_t* ids = malloc(4ull * n * 4);
+    float* labels = malloc(2ull * n * sizeof *labels);
+    if (!ids || !labels) {
+        free(ids);
+        free(labels);
+        return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory for a benchmark batch");
+    }
+    uint64_t s = 88172645463325252ull;
+    for (uint32_t i = 0; i < 4 * n; i++) {
+        s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+        ids[i] = i >= n && i < 2 * n ? 1 : (int32_t)(1 + s % c->items); /* mask = 1 everywhere */
+    }
+    for (uint32_t i = 0; i < n; i++) labels[i] = 1.0f, labels[n + i] = 0.0f;
+    vkr_status st = vkr_exec_write(ex, m->seq, ids, 4ull * n);
+    if (st == VKR_OK) st = vkr_exec_write(ex, m->mask, ids + n, 4ull * n);
+    if (st == VKR_OK) st = vkr_exec_write(ex, m->pos, ids + 2 * n, 4ull * n);
+    if (st == VKR_OK && m->neg) st = vkr_exec_write(ex, m->neg, ids + 3 * n, 4ull * n);
+    if (st == VKR_OK && m->pos_label) st = vkr_exec_write(ex, m->pos_label, labels, 4ull * n);
+    if (st == VKR_OK && m->neg_label) st = vkr_exec_write(ex, m->neg_label, labels + n, 4ull * n);
+    const float scale = 1.0f; /* every label is real here */
+    if (st == VKR_OK && m->loss_scale) st = vkr_exec_write(ex, m->loss_scale, &scale, 4);
+    free(ids);
+    free(labels);
+    return st;
+}
+
+/* Runs bench/sasrec_torch.py next to the executable's source tree; 0 when unavailable. */
+static double torch_peer(const vkr_sasrec_config* c, const char* loss) {
+    const char* script = getenv("VKR_BENCH_DIR");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/sasrec_torch.py", script && *script ? script : VKR_SOURCE_DIR "/bench");
+    if (access(path, R_OK) != 0 || access("/usr/bin/python3", X_OK) != 0) return 0;
+    long threads = sysconf(_SC_NPROCESSORS_ONLN);
+    char cmd[1400];
+    snprintf(cmd, sizeof cmd,
+             "/usr/bin/python3 '%s' --loss %s --batch %u --len %u --items %u --hidden %u --blocks %u --threads %ld "
+             "--steps 3 --warmup 1 2>/dev/null",
+             path, loss, c->batch, c->max_len, c->items, c->hidden, c->blocks, threads > 0 ? threads : 1);
+    FILE* p = popen(cmd, "r");
+    if (!p) return 0;
+    char line[512] = "";
+    double v = 0;
+    if (fgets(line, sizeof line, p)) {
+        const char* at = strstr(line, "\"seq_per_s\":");
+        if (at) v = strtod(at + 12, NULL);
+    }
+    pclose(p);
+    return v;
+}
+
+static vkr_status bench_one(vkr_bench* b, vkr_device* dev, const vkr_sasrec_config* c, const char* loss, double peer) {
+    vkr_sasrec m;
+    VKR_TRY(vkr_sasrec_build(c, true, 1, &m));
+    vkr_optim_config oc = {.kind = VKR_OPTIM_ADAM, .schedule = {.peak_lr = 1e-3f}, .beta1 = 0.9f, .beta2 = 0.98f,
+                           .eps = 1e-8f};
+    vkr_exec* ex = NULL;
+    vkr_status s = vkr_exec_create(m.graph, &(vkr_exec_options){.device = dev, .optimizer = &oc, .training = true}, &ex);
+    if (s == VKR_OK) s = vkr_exec_init_params(ex, 1);
+    if (s == VKR_OK) s = write_batch(ex, &m, c);
+    vkr_bench slow = *b; /* a step takes seconds on a CPU driver: fewer repetitions */
+    slow.runs = b->runs < 3 ? b->runs : 3;
+    slow.warmup = 1;
+    vkr_bench_stats wall;
+    vkr_bench_unit unit = {"seq/s", c->batch};
+    train_body body = {ex};
+    if (s == VKR_OK) s = vkr_bench_measure(&slow, run_step, &body, unit, &wall, NULL, NULL);
+    if (s == VKR_OK) {
+        cJSON* p = cJSON_CreateObject();
+        cJSON_AddStringToObject(p, "loss", loss);
+        cJSON_AddStringToObject(p, "backend", dev ? "gpu" : "cpu");
+        cJSON_AddNumberToObject(p, "batch", c->batch);
+        cJSON_AddNumberToObject(p, "len", c->max_len);
+        cJSON_AddNumberToObject(p, "items", c->items);
+        cJSON_AddNumberToObject(p, "hidden", c->hidden);
+        char name[64];
+        snprintf(name, sizeof name, "sasrec_%s_%s", loss, dev ? "gpu" : "cpu");
+        vkr_bench_stats ps = {peer, peer, peer, 1};
+        vkr_bench_report(b, "train", name, p, unit, &wall, NULL, "pytorch-cpu", peer > 0 ? &ps : NULL);
+    }
+    vkr_exec_destroy(ex);
+    vkr_sasrec_destroy(&m);
+    return s;
+}
+
+vkr_status vkr_bench_suite_train(vkr_bench* b) {
+    vkr_sasrec_config c = {.items = 10000, .max_len = 50, .batch = 256, .hidden = 64, .blocks = 2, .heads = 1,
+                           .dropout = 0.2f};
+    static const char* const losses[] = {"bce", "ce"};
+    for (int l = 0; l < 2; l++) {
+        c.loss = l ? VKR_SASREC_CE : VKR_SASREC_BCE;
+        double peer = torch_peer(&c, losses[l]);
+        VKR_TRY(bench_one(b, b->dev, &c, losses[l], peer));
+        VKR_TRY(bench_one(b, NULL, &c, losses[l], peer));
+    }
+    return VKR_OK;
+}

@@ -1,0 +1,67 @@
+#include "vkr_sasrec.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "vkr_transformer.h"
+
+vkr_status vkr_sasrec_build(const vkr_sasrec_config* c, bool train, uint64_t seed, vkr_sasrec* m) {
+    if (!m) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_sasrec_build: out is NULL");
+    memset(m, 0, sizeof *m);
+    if (!c || c->items == 0 || c->max_len == 0 || c->batch == 0 || c->hidden == 0 || c->blocks == 0)
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_sasrec_build: items, max_len, batch, hidden and blocks must be positive");
+    VKR_TRY(vkr_graph_create(seed, &m->graph));
+    vkr_graph* g = m->graph;
+    uint32_t B = c->batch, T = c->max_len, D = c->hidden, V = c->items + 1;
+    uint32_t bt[2] = {B, T};
+    m->seq = vkr_graph_input(g, "seq", VKR_I32, 2, bt);
+    m->mask = vkr_graph_input(g, "mask", VKR_I32, 2, bt);
+    vkr_tensor* item = vkr_graph_param_init(g, "item_emb", 2, (uint32_t[]){V, D}, 0, VKR_INIT_NORMAL, 1.0f / sqrtf((float)D));
+    vkr_tensor* posemb = vkr_graph_param_init(g, "pos_emb", 2, (uint32_t[]){T, D}, 0, VKR_INIT_NORMAL, 1.0f / sqrtf((float)D));
+    vkr_tensor* x = vkr_op_scale(g, vkr_op_embedding(g, item, m->seq), sqrtf((float)D));
+    x = vkr_op_add(g, x, posemb);
+    if (train && c->dropout > 0) x = vkr_op_dropout(g, x, c->dropout);
+    vkr_tf_config tc = {.blocks = c->blocks, .hidden = D, .heads = c->heads ? c->heads : 1, .ffn_mult = 1,
+                        .dropout = train ? c->dropout : 0.0f, .causal = true};
+    vkr_tensor* h = vkr_tf_encoder(g, "enc", &tc, x, m->mask); /* [B, T, D] */
+    if (!train) {
+        vkr_tensor* last = vkr_op_reshape(g, vkr_op_slice(g, h, 1, T - 1, 1), 2, (uint32_t[]){B, D});
+        m->scores = vkr_graph_keep(vkr_op_matmul(g, last, item, NULL, false, true));
+    } else if (c->loss == VKR_SASREC_CE) {
+        m->pos = vkr_graph_input(g, "pos", VKR_I32, 2, bt);
+        m->loss = vkr_op_linear_xent(g, vkr_op_reshape(g, h, 2, (uint32_t[]){B * T, D}), item,
+                                     vkr_op_reshape(g, m->pos, 1, (uint32_t[]){B * T}), 0);
+    } else {
+        m->pos = vkr_graph_input(g, "pos", VKR_I32, 2, bt);
+        m->neg = vkr_graph_input(g, "neg", VKR_I32, 2, bt);
+        uint32_t n = B * T;
+        m->pos_label = vkr_graph_input(g, "pos_label", VKR_F32, 1, &n);
+        m->neg_label = vkr_graph_input(g, "neg_label", VKR_F32, 1, &n);
+        vkr_tensor* pe = vkr_op_embedding(g, item, m->pos);
+        vkr_tensor* ne = vkr_op_embedding(g, item, m->neg);
+        vkr_tensor* pl = vkr_op_reshape(g, vkr_op_sum(g, vkr_op_mul(g, h, pe), -1), 1, &n);
+        vkr_tensor* nl = vkr_op_reshape(g, vkr_op_sum(g, vkr_op_mul(g, h, ne), -1), 1, &n);
+        vkr_tensor* logits = vkr_op_concat(g, pl, nl, 0);
+        vkr_tensor* labels = vkr_op_concat(g, m->pos_label, m->neg_label, 0);
+        uint32_t one = 1;
+        m->loss_scale = vkr_graph_input(g, "loss_scale", VKR_F32, 1, &one);
+        m->loss = vkr_op_mul(g, vkr_op_bce_logits(g, logits, labels), m->loss_scale);
+    }
+    if (train && m->loss) vkr_graph_keep(m->loss);
+    vkr_status s = vkr_graph_status(g);
+    if (s == VKR_OK && train) s = vkr_graph_backward(g, m->loss);
+    if (s != VKR_OK) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", vkr_graph_status(g) != VKR_OK ? vkr_graph_error(g) : vkr_last_error());
+        vkr_sasrec_destroy(m);
+        return vkr_fail(s, "SASRec: %s", msg);
+    }
+    return VKR_OK;
+}
+
+void vkr_sasrec_destroy(vkr_sasrec* m) {
+    if (!m) return;
+    vkr_graph_destroy(m->graph);
+    memset(m, 0, sizeof *m);
+}

@@ -1,0 +1,55 @@
+/* SASRec (Kang & McAuley, ICDM 2018): a causal transformer over item-id sequences, the ID-based
+ * baseline of the generative recommender, with both losses used in the literature.
+ *
+ * Contract: item ids are 1..items, 0 is padding; sequences are left-padded to max_len so the last
+ * position is the most recent item. vkr_sasrec_build makes one graph for one batch shape: for
+ * training, inputs seq/mask/pos (next item per position, 0 where there is none) and, for the BCE
+ * loss, neg (one sampled negative per position); for scoring, `scores` = the last position's
+ * logits over every item id [batch, items + 1] (column 0 is padding). The item embedding is shared
+ * between input and output (as in SASRec). */
+#ifndef VKR_SASREC_H
+#define VKR_SASREC_H
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vkr_graph_ops.h"
+
+/* Training objective. */
+typedef enum vkr_sasrec_loss {
+    VKR_SASREC_BCE = 0, /* binary cross-entropy, one sampled negative per position (the original) */
+    VKR_SASREC_CE       /* full softmax cross-entropy over all items (the stronger variant) */
+} vkr_sasrec_loss;
+
+/* Model and batch shape. */
+typedef struct vkr_sasrec_config {
+    uint32_t items;   /* item ids 1..items */
+    uint32_t max_len; /* sequence length T */
+    uint32_t batch;   /* sequences per batch B */
+    uint32_t hidden;  /* width D (64 in the paper) */
+    uint32_t blocks;  /* transformer blocks (2) */
+    uint32_t heads;   /* attention heads (1) */
+    float dropout;    /* dropout rate (0.2 in the paper for dense data, 0.5 sparse) */
+    vkr_sasrec_loss loss; /* objective */
+} vkr_sasrec_config;
+
+/* A built SASRec graph and its named tensors. */
+typedef struct vkr_sasrec {
+    vkr_graph* graph;    /* owns everything below */
+    vkr_tensor* seq;     /* int32 [B, T] input item ids */
+    vkr_tensor* mask;    /* int32 [B, T] 1 for real positions */
+    vkr_tensor* pos;     /* int32 [B, T] next item per position, 0 when none (training) */
+    vkr_tensor* neg;     /* int32 [B, T] sampled negatives (BCE training) */
+    vkr_tensor* pos_label; /* fp32 [B*T] 1 where pos is real, -1 (ignored) elsewhere (BCE training) */
+    vkr_tensor* neg_label; /* fp32 [B*T] 0 where pos is real, -1 elsewhere (BCE training) */
+    vkr_tensor* loss_scale; /* fp32 [1] = 2*B*T / (labels not ignored): the BCE kernel averages over all
+                               pairs with ignored ones contributing 0, this makes it the mean over real ones */
+    vkr_tensor* loss;    /* training loss (NULL when built for scoring) */
+    vkr_tensor* scores;  /* fp32 [B, items + 1] last-position logits (scoring) */
+} vkr_sasrec;
+
+/* Builds the training graph (train) or the scoring graph; out is zeroed on entry. */
+vkr_status vkr_sasrec_build(const vkr_sasrec_config* config, bool train, uint64_t seed, vkr_sasrec* out);
+/* Destroys the graph. */
+void vkr_sasrec_destroy(vkr_sasrec* model);
+
+#endif

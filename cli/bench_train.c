@@ -35,6 +35,8 @@ static vkr_status write_batch(vkr_exec* ex, const vkr_sasrec* m, const vkr_sasre
         ids[i] = i >= n && i < 2 * n ? 1 : (int32_t)(1 + s % c->items); /* mask = 1 everywhere */
     }
     for (uint32_t i = 0; i < n; i++) labels[i] = 1.0f, labels[n + i] = 0.0f;
+    if (c->loss == VKR_SASREC_CE) /* CE targets are candidate indices: item id - 1 */
+        for (uint32_t i = 2 * n; i < 3 * n; i++) ids[i] -= 1;
     vkr_status st = vkr_exec_write(ex, m->seq, ids, 4ull * n);
     if (st == VKR_OK) st = vkr_exec_write(ex, m->mask, ids + n, 4ull * n);
     if (st == VKR_OK) st = vkr_exec_write(ex, m->pos, ids + 2 * n, 4ull * n);

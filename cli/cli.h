@@ -30,6 +30,7 @@ vkr_status cli_open_device(const char* selector, vkr_instance** out_instance, vk
 void cli_close_device(vkr_instance* instance, vkr_device* device);
 
 int cli_cmd_devices(int argc, char** argv);
+int cli_cmd_train(int argc, char** argv);
 int cli_cmd_bench(int argc, char** argv);
 int cli_cmd_prepare(int argc, char** argv);
 int cli_cmd_stats(int argc, char** argv);

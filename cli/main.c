@@ -15,6 +15,19 @@ static const cli_command commands[] = {
      "  --device INDEX|NAME or VKR_DEVICE).\n"
      "  --json   print the same as a JSON array\n",
      cli_cmd_devices},
+    {"train", "train a recommender (pop, sasrec) per target domain and evaluate it (HR/NDCG/MRR)",
+     "usage: vkrec train DIR [--model pop|sasrec] [--target D] [--loss bce|ce] [--input target|mixed]\n"
+     "                 [--protocol full,sampled:100,sampled:999] [--split test|valid] [--epochs N]\n"
+     "                 [--batch N] [--hidden N] [--blocks N] [--heads N] [--max-len N] [--dropout P]\n"
+     "                 [--lr X] [--patience N] [--seed N] [--ckpt DIR [--resume]] [--json FILE]\n"
+     "                 [--device INDEX|NAME|cpu] [--quiet]\n"
+     "  Trains on the dataset's training interactions for each target domain (or --target only),\n"
+     "  validates every epoch (full-ranking HR@10; early stopping with --patience, best parameters\n"
+     "  kept), then evaluates the split under each protocol: full ranks the target against every item\n"
+     "  of its domain; sampled:N against N negatives the user never interacted with (seeded). Ties\n"
+     "  count against the target. --ckpt keeps best/last checkpoints (safetensors); --resume continues\n"
+     "  from the last one exactly. --device cpu runs on the CPU reference backend.\n",
+     cli_cmd_train},
     {"bench", "headless benchmarks with a CPU peer in the same run, JSON out",
      "usage: vkrec bench [SUITE...] [--json FILE] [--device INDEX|NAME] [--runs N] [--warmup N] [--quiet]\n"
      "  Runs benchmark suites (all when none is named) and prints median/min/max per result, with the\n"

@@ -2,10 +2,12 @@
 #include <string.h>
 
 #include "vkr_graph_ops_internal.h"
+#include "vkr_graph_ops_quant.h"
 
 const vkr_op_impl* vkr_op_get(uint32_t op) {
     if (op == VKR_OP_NONE || op >= VKR_OP_COUNT) return NULL;
     if (op == VKR_OP_LINEAR_XENT) return &vkr_ops_linear_xent_impl;
+    if (op == VKR_OP_QUANT) return &vkr_ops_quant_impl;
     if (vkr_ops_basic_impl[op].name) return &vkr_ops_basic_impl[op];
     if (vkr_ops_nn_impl[op].name) return &vkr_ops_nn_impl[op];
     return NULL;

@@ -31,6 +31,7 @@ typedef enum vkr_op_kind {
     VKR_OP_BPR,         /* mean -log sigmoid(pos - neg) */
     VKR_OP_MSE,         /* mean squared error */
     VKR_OP_LINEAR_XENT, /* cross-entropy of h @ W^T, computed in row chunks without materializing all logits */
+    VKR_OP_QUANT,       /* residual quantization: codes, straight-through lookup, codebook loss (vkr_graph_ops_quant.h) */
     VKR_OP_CSR,         /* host-derived input: inverse index of an embedding's ids (not a node) */
     VKR_OP_COUNT
 } vkr_op_kind;

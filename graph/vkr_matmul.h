@@ -16,7 +16,9 @@
  *   bytes a call touches are bound, so matrices may share a buffer. C must not overlap A, B or bias.
  * - Shapes too large for one dispatch (maxComputeWorkGroupCount) are split into several dispatches.
  * - Invalid arguments return VKR_ERR_INVALID_ARGUMENT with a message naming the argument; nothing
- *   is recorded then. */
+ *   is recorded then.
+ * - There is no VK_KHR_cooperative_matrix kernel: glslang 12.0 and the Vulkan 1.3.239 headers this
+ *   project builds with predate the extension (`vkrec bench matmul` records the skip and why). */
 #ifndef VKR_MATMUL_H
 #define VKR_MATMUL_H
 #include <stdbool.h>

@@ -8,8 +8,9 @@
  * - Forward outputs are overwritten. Backward functions ACCUMULATE into input gradients (dx += ...):
  *   the autograd executor zero-fills gradient buffers once per step and several consumers add into
  *   the same gradient.
- * - GPU recorders validate their parameters and ranges, then record one dispatch (binary backward
- *   with two broadcast inputs: two) into the sequence; nothing runs until the sequence is submitted.
+ * - GPU recorders validate their parameters and ranges, then record one dispatch into the sequence
+ *   (binary backward: two when both gradients are wanted and an input was broadcast); nothing runs
+ *   until the sequence is submitted.
  *   A vkr_range with size 0 means "to the end of its buffer"; only the first numel*4 bytes are bound,
  *   so tensors may share a buffer. Inputs and outputs of one call must not overlap unless stated.
  *   An optional range is absent when its .buffer is NULL.

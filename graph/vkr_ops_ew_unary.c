@@ -64,8 +64,8 @@ vkr_status vkr_ref_unary_backward(const vkr_unary_params* p, const float* saved,
     if (!dy || !dx) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_ref_unary_backward: dy and dx must not be NULL");
     const bool needs = vkr_unary_grad_needs(p->op) != VKR_UNARY_GRAD_NONE;
     if (needs && !saved)
-        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_ref_unary_backward: saved is NULL but op %d needs %s", (int)p->op,
-                        vkr_unary_grad_needs(p->op) == VKR_UNARY_GRAD_X ? "x" : "y");
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_ref_unary_backward: saved is NULL but op %d needs %s",
+                        (int)p->op, vkr_unary_grad_needs(p->op) == VKR_UNARY_GRAD_X ? "x" : "y");
     const int64_t n = p->n;
 #pragma omp parallel for if (n >= VKR_EW_OMP_MIN)
     for (int64_t i = 0; i < n; i++) dx[i] += vkr_unary_df(p->op, needs ? saved[i] : 0.0f, p->alpha) * dy[i];

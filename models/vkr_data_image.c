@@ -92,7 +92,7 @@ static vkr_status bind_strtab(const image_view* v, const char* name, uint64_t n,
     if (t->off[0] != 0 || t->off[n] != nchars)
         return vkr_fail(VKR_ERR_FORMAT, "%s: %s does not span %s", v->what, a, b);
     for (uint64_t k = 0; k < n; k++)
-        if (t->off[k + 1] <= t->off[k] || t->chars[t->off[k + 1] - 1] != 0)
+        if (t->off[k + 1] <= t->off[k] || t->off[k + 1] > nchars || t->chars[t->off[k + 1] - 1] != 0)
             return vkr_fail(VKR_ERR_FORMAT, "%s: string %llu of %s is not NUL-terminated", v->what,
                             (unsigned long long)k, name);
     return VKR_OK;
@@ -165,9 +165,9 @@ vkr_status vkr_dataset_validate(const vkr_dataset* d) {
         return vkr_fail(VKR_ERR_FORMAT, "target domain %d out of range", d->target_domain);
     if (d->item_begin[0] != 0 || d->item_begin[d->domain_count] != d->item_count)
         return vkr_fail(VKR_ERR_FORMAT, "domain item ranges do not cover the %u items", d->item_count);
+    for (uint32_t k = 0; k < d->domain_count; k++)
+        if (d->item_begin[k + 1] < d->item_begin[k]) return vkr_fail(VKR_ERR_FORMAT, "domain item ranges are not increasing");
     for (uint32_t k = 0; k < d->domain_count; k++) {
-        if (d->item_begin[k + 1] < d->item_begin[k])
-            return vkr_fail(VKR_ERR_FORMAT, "domain item ranges are not increasing");
         for (uint32_t i = d->item_begin[k]; i < d->item_begin[k + 1]; i++)
             if (d->item_domain[i] != k) return vkr_fail(VKR_ERR_FORMAT, "item %u is not in the domain its id range says", i);
     }
@@ -239,6 +239,8 @@ static vkr_status read_meta(vkr_dataset* d, const cJSON* j, const char* path) {
             !cJSON_IsNumber(items) || first->valuedouble < 0 || items->valuedouble < 0 ||
             first->valuedouble + items->valuedouble > UINT32_MAX)
             return vkr_fail(VKR_ERR_FORMAT, "%s: domain %u lacks a valid name, item_begin or items", path, k);
+        if (k > 0 && (uint32_t)first->valuedouble != d->item_begin[k])
+            return vkr_fail(VKR_ERR_FORMAT, "%s: domain %u does not start where domain %u ends", path, k, k - 1);
         strcpy(d->domain_name[k], name->valuestring);
         d->item_begin[k] = (uint32_t)first->valuedouble;
         d->item_begin[k + 1] = (uint32_t)(first->valuedouble + items->valuedouble);

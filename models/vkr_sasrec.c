@@ -25,13 +25,20 @@ vkr_status vkr_sasrec_build(const vkr_sasrec_config* c, bool train, uint64_t see
     vkr_tf_config tc = {.blocks = c->blocks, .hidden = D, .heads = c->heads ? c->heads : 1, .ffn_mult = 1,
                         .dropout = train ? c->dropout : 0.0f, .causal = true};
     vkr_tensor* h = vkr_tf_encoder(g, "enc", &tc, x, m->mask); /* [B, T, D] */
+    uint32_t out_begin = c->out_count ? c->out_begin : 1, out_count = c->out_count ? c->out_count : c->items;
+    if (out_begin + (uint64_t)out_count > V) {
+        vkr_sasrec_destroy(m);
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "SASRec: candidate rows [%u, +%u) exceed the %u-row table", out_begin,
+                        out_count, V);
+    }
+    vkr_tensor* cand = out_begin == 0 && out_count == V ? item : vkr_op_slice(g, item, 0, out_begin, out_count);
     if (!train) {
         vkr_tensor* last = vkr_op_reshape(g, vkr_op_slice(g, h, 1, T - 1, 1), 2, (uint32_t[]){B, D});
-        m->scores = vkr_graph_keep(vkr_op_matmul(g, last, item, NULL, false, true));
+        m->scores = vkr_graph_keep(vkr_op_matmul(g, last, cand, NULL, false, true));
     } else if (c->loss == VKR_SASREC_CE) {
         m->pos = vkr_graph_input(g, "pos", VKR_I32, 2, bt);
-        m->loss = vkr_op_linear_xent(g, vkr_op_reshape(g, h, 2, (uint32_t[]){B * T, D}), item,
-                                     vkr_op_reshape(g, m->pos, 1, (uint32_t[]){B * T}), 0);
+        m->loss = vkr_op_linear_xent(g, vkr_op_reshape(g, h, 2, (uint32_t[]){B * T, D}), cand,
+                                     vkr_op_reshape(g, m->pos, 1, (uint32_t[]){B * T}), -1);
     } else {
         m->pos = vkr_graph_input(g, "pos", VKR_I32, 2, bt);
         m->neg = vkr_graph_input(g, "neg", VKR_I32, 2, bt);

@@ -3,10 +3,11 @@
  *
  * Contract: item ids are 1..items, 0 is padding; sequences are left-padded to max_len so the last
  * position is the most recent item. vkr_sasrec_build makes one graph for one batch shape: for
- * training, inputs seq/mask/pos (next item per position, 0 where there is none) and, for the BCE
- * loss, neg (one sampled negative per position); for scoring, `scores` = the last position's
- * logits over every item id [batch, items + 1] (column 0 is padding). The item embedding is shared
- * between input and output (as in SASRec). */
+ * training, inputs seq/mask and pos: for CE the next item per position as a candidate index
+ * (0..out_count-1, -1 where there is none); for BCE the next item's id (0 where none) plus neg
+ * (one sampled negative id per position) and labels; for scoring, `scores` = the last position's
+ * logits over the candidates [batch, out_count]. The item embedding is shared between input and
+ * output (as in SASRec); candidates are a slice of it, so one domain's items can be the outputs. */
 #ifndef VKR_SASREC_H
 #define VKR_SASREC_H
 #include <stdbool.h>
@@ -30,6 +31,9 @@ typedef struct vkr_sasrec_config {
     uint32_t heads;   /* attention heads (1) */
     float dropout;    /* dropout rate (0.2 in the paper for dense data, 0.5 sparse) */
     vkr_sasrec_loss loss; /* objective */
+    uint32_t out_begin; /* candidates are table rows [out_begin, out_begin + out_count): one domain's
+                           items (0 and 0: every item id 1..items) */
+    uint32_t out_count; /* number of candidate rows */
 } vkr_sasrec_config;
 
 /* A built SASRec graph and its named tensors. */
@@ -44,7 +48,7 @@ typedef struct vkr_sasrec {
     vkr_tensor* loss_scale; /* fp32 [1] = 2*B*T / (labels not ignored): the BCE kernel averages over all
                                pairs with ignored ones contributing 0, this makes it the mean over real ones */
     vkr_tensor* loss;    /* training loss (NULL when built for scoring) */
-    vkr_tensor* scores;  /* fp32 [B, items + 1] last-position logits (scoring) */
+    vkr_tensor* scores;  /* fp32 [B, out_count] last-position logits over the candidates (scoring) */
 } vkr_sasrec;
 
 /* Builds the training graph (train) or the scoring graph; out is zeroed on entry. */

@@ -5,8 +5,6 @@
 // (N x K when TRANS_B), C is M x N. lda/ldb/ldc are the storage row lengths. Batch item z starts at
 // z * stride_x elements (stride 0 broadcasts). Every load index is clamped into the matrix by the
 // caller, so loads never leave the bound ranges; out-of-range results are simply not stored.
-#extension GL_EXT_shader_16bit_storage : require
-
 layout(push_constant) uniform Push {
     uint M, N, K;
     uint lda, ldb, ldc;
@@ -26,6 +24,7 @@ const bool VEC_B = (FLAGS & 32u) != 0u; // B storage rows are vec4-aligned (ldb,
 const bool VEC_C = (FLAGS & 64u) != 0u; // C rows are vec4-aligned (ldc, base % 4 == 0)
 
 #ifdef MATMUL_F16
+#extension GL_EXT_shader_16bit_storage : require
 #define STORE_T float16_t
 #define STORE_T4 f16vec4
 #else

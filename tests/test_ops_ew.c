@@ -676,6 +676,66 @@ static void test_large_grid(void** state) {
     expect_no_validation_messages();
 }
 
+/* ---- accumulation semantics of the references (the GPU tests compare against them) ---- */
+
+/* after == g0 + once elementwise, exactly (both sides do the same float add). */
+static void expect_accumulated(const char* what, const float* after, const float* g0, const float* once, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (after[i] != g0[i] + once[i])
+            fail_msg("%s[%zu]: %.9g after accumulating onto %.9g, expected %.9g", what, i, (double)after[i],
+                     (double)g0[i], (double)(g0[i] + once[i]));
+}
+
+static void test_reference_backward_accumulates(void** state) {
+    (void)state;
+    enum { N = 60 };
+    float *x = rnd(N, 131), *x2 = rnd(N, 132), *dy = rnd(N, 133), *g0 = rnd(N, 134);
+    float *once = calloc(N, sizeof *once), *once2 = calloc(N, sizeof *once2), *after = dup(g0, N), *after2 = dup(g0, N);
+    push_from_zero(x2, N, 1.0f);
+#define CHECK_ACCUMULATES(what, n, call_once, call_after)  \
+    do {                                                   \
+        memset(once, 0, N * sizeof *once);                 \
+        memcpy(after, g0, N * sizeof *after);              \
+        VKR_ASSERT_OK(call_once);                          \
+        VKR_ASSERT_OK(call_after);                         \
+        expect_accumulated(what, after, g0, once, n);      \
+    } while (0)
+    const vkr_binary_params bp = {VKR_BINARY_DIV, {3, 1, 4, 5}, {1, 1, 4, 1}}; /* a 60, b 4 */
+    memset(once2, 0, N * sizeof *once2);
+    memcpy(after2, g0, N * sizeof *after2);
+    CHECK_ACCUMULATES("binary da", N, vkr_ref_binary_backward(&bp, x, x2, dy, once, once2),
+                      vkr_ref_binary_backward(&bp, x, x2, dy, after, after2));
+    expect_accumulated("binary db", after2, g0, once2, 4);
+    for (size_t i = 0; i < sizeof unary_ops / sizeof unary_ops[0]; i++) {
+        vkr_unary_params up = unary_ops[i];
+        up.n = N;
+        CHECK_ACCUMULATES("unary dx", N, vkr_ref_unary_backward(&up, x, dy, once),
+                          vkr_ref_unary_backward(&up, x, dy, after));
+    }
+    const vkr_reduce_params rp = {{3, 4, 5, 1}, 1, true};
+    CHECK_ACCUMULATES("mean dx", N, vkr_ref_reduce_backward(&rp, dy, once), vkr_ref_reduce_backward(&rp, dy, after));
+    const vkr_dropout_params dp = {N, 0.4f, 5};
+    CHECK_ACCUMULATES("dropout dx", N, vkr_ref_dropout_backward(&dp, dy, once),
+                      vkr_ref_dropout_backward(&dp, dy, after));
+    const vkr_slice_params sp = {{3, 4, 5, 1}, 2, 1, 3};
+    CHECK_ACCUMULATES("slice dx", N, vkr_ref_slice_backward(&sp, dy, once), vkr_ref_slice_backward(&sp, dy, after));
+    const vkr_concat_params cp = {{3, 4, 2, 1}, {3, 4, 3, 1}, 2}; /* dy 60 -> da 24, db 36 */
+    memset(once2, 0, N * sizeof *once2);
+    memcpy(after2, g0, N * sizeof *after2);
+    CHECK_ACCUMULATES("concat da", 24, vkr_ref_concat_backward(&cp, dy, once, once2),
+                      vkr_ref_concat_backward(&cp, dy, after, after2));
+    expect_accumulated("concat db", after2, g0, once2, 36);
+#undef CHECK_ACCUMULATES
+    /* twice from zero is exactly double */
+    memset(once, 0, N * sizeof *once);
+    memset(after, 0, N * sizeof *after);
+    VKR_ASSERT_OK(vkr_ref_unary_backward(&(vkr_unary_params){VKR_UNARY_GELU, N, 0}, x, dy, once));
+    VKR_ASSERT_OK(vkr_ref_unary_backward(&(vkr_unary_params){VKR_UNARY_GELU, N, 0}, x, dy, after));
+    VKR_ASSERT_OK(vkr_ref_unary_backward(&(vkr_unary_params){VKR_UNARY_GELU, N, 0}, x, dy, after));
+    for (size_t i = 0; i < N; i++) assert_true(after[i] == 2.0f * once[i]);
+    free(x), free(x2), free(dy), free(g0), free(once), free(once2), free(after), free(after2);
+}
+
 /* ---- argument validation ---- */
 
 static void expect_invalid(vkr_status s, const char* needle) {
@@ -738,6 +798,7 @@ int main(void) {
         cmocka_unit_test(test_dropout_seed_reproducible),
         cmocka_unit_test(test_dropout_gradcheck),
         cmocka_unit_test(test_large_grid),
+        cmocka_unit_test(test_reference_backward_accumulates),
         cmocka_unit_test(test_invalid_arguments),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

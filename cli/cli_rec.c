@@ -1,0 +1,82 @@
+#include "cli_rec.h"
+
+#include <string.h>
+#include <sys/stat.h>
+
+void cli_rec_table_header(FILE* t) {
+    fprintf(t, "%-18s %-8s %-12s %7s %7s %7s %8s %8s %7s\n", "model", "domain", "protocol", "examples", "HR@5", "HR@10",
+            "NDCG@5", "NDCG@10", "MRR");
+}
+
+static void cli_rec_report(const vkr_dataset* ds, const cli_rec_job* job, const char* label, uint32_t domain, uint32_t k,
+                           const vkr_metrics* m, double train_s, cJSON* results, FILE* table, cJSON* extra) {
+    double v[5];
+    vkr_metrics_means(m, v);
+    if (table)
+        fprintf(table, "%-18s %-8s %-12s %7llu %7.4f %7.4f %8.4f %8.4f %7.4f\n", label, ds->domain_name[domain],
+                job->protocol_names[k], (unsigned long long)m->count, v[0], v[1], v[2], v[3], v[4]);
+    if (!results) return;
+    cJSON* o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "model", label);
+    cJSON_AddStringToObject(o, "domain", ds->domain_name[domain]);
+    cJSON_AddStringToObject(o, "protocol", job->protocol_names[k]);
+    cJSON_AddStringToObject(o, "split", job->split);
+    cJSON_AddNumberToObject(o, "examples", (double)m->count);
+    static const char* const names[5] = {"hr5", "hr10", "ndcg5", "ndcg10", "mrr"};
+    for (int i = 0; i < 5; i++) cJSON_AddNumberToObject(o, names[i], v[i]);
+    cJSON_AddNumberToObject(o, "train_seconds", train_s);
+    if (extra) cJSON_AddItemToObject(o, "training", cJSON_Duplicate(extra, true));
+    cJSON_AddItemToArray(results, o);
+}
+
+vkr_status cli_rec_run(const vkr_dataset* ds, vkr_device* dev, const cli_rec_job* job, uint32_t domain, cJSON* results,
+                       FILE* table) {
+    const uint32_t* pairs = strcmp(job->split, "valid") == 0 ? ds->valid : ds->test;
+    uint32_t count = strcmp(job->split, "valid") == 0 ? ds->valid_count : ds->test_count;
+    vkr_scorer scorer;
+    vkr_pop pop = {0};
+    vkr_sasrec_model sm = {0};
+    char label[48];
+    double train_s = 0;
+    cJSON* extra = NULL;
+    vkr_status s = VKR_OK;
+    if (strcmp(job->model, "pop") == 0) {
+        snprintf(label, sizeof label, "pop");
+        s = vkr_pop_fit(ds, domain, &pop);
+        scorer = vkr_pop_scorer(&pop);
+    } else if (strcmp(job->model, "sasrec") == 0) {
+        vkr_sasrec_train t = job->sasrec;
+        t.domain = domain;
+        t.quiet = job->quiet;
+        char dir[1024];
+        if (job->ckpt_root) {
+            snprintf(dir, sizeof dir, "%s/sasrec-%s-%s-%s", job->ckpt_root, t.loss == VKR_SASREC_CE ? "ce" : "bce",
+                     t.mixed_input ? "mixed" : "target", ds->domain_name[domain]);
+            mkdir(job->ckpt_root, 0755);
+            mkdir(dir, 0755);
+            t.ckpt_dir = dir;
+        }
+        snprintf(label, sizeof label, "sasrec-%s%s", t.loss == VKR_SASREC_CE ? "ce" : "bce", t.mixed_input ? "-mixed" : "");
+        if (!job->quiet) fprintf(stderr, "training %s for %s on %s\n", label, ds->domain_name[domain], dev ? "the GPU" : "the CPU");
+        s = vkr_sasrec_fit(ds, dev, &t, &sm);
+        scorer = vkr_sasrec_scorer(&sm);
+        train_s = sm.train_seconds;
+        extra = cJSON_CreateObject();
+        cJSON_AddNumberToObject(extra, "epochs", sm.epochs_run);
+        cJSON_AddNumberToObject(extra, "best_epoch", sm.best_epoch);
+        cJSON_AddNumberToObject(extra, "best_valid_hr10", sm.best_valid_hr10);
+        cJSON_AddNumberToObject(extra, "seq_per_s", sm.seq_per_s);
+        cJSON_AddNumberToObject(extra, "last_loss", sm.last_loss);
+    } else {
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "--model '%s': expected pop or sasrec", job->model);
+    }
+    for (uint32_t k = 0; k < job->protocol_count && s == VKR_OK; k++) {
+        vkr_metrics m;
+        s = vkr_evaluate(ds, domain, pairs, count, &scorer, &job->protocols[k], &m);
+        if (s == VKR_OK) cli_rec_report(ds, job, label, domain, k, &m, train_s, results, table, extra);
+    }
+    cJSON_Delete(extra);
+    vkr_pop_free(&pop);
+    vkr_sasrec_model_free(&sm);
+    return s;
+}

@@ -1,0 +1,141 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "vkr_rec.h"
+
+vkr_status vkr_protocol_parse(const char* text, vkr_protocol* out) {
+    memset(out, 0, sizeof *out);
+    out->seed = 2024;
+    if (!text || strcmp(text, "full") == 0) return VKR_OK;
+    if (strncmp(text, "sampled:", 8) == 0) {
+        char* end = NULL;
+        unsigned long n = strtoul(text + 8, &end, 10);
+        if (end && *end == '\0' && n > 0 && n < 1000000 && text[8] != '-') {
+            out->negatives = (uint32_t)n;
+            return VKR_OK;
+        }
+    }
+    return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "--protocol '%s': expected 'full' or 'sampled:N' (e.g. sampled:100)", text);
+}
+
+/* SplitMix64: a counter-based stream so each example's negatives depend only on (seed, user, pos). */
+static uint64_t vkr_mix(uint64_t x) {
+    x += 0x9E3779B97F4A7C15ull;
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+    return x ^ (x >> 31);
+}
+
+static int vkr_cmp_u32(const void* a, const void* b) {
+    uint32_t x = *(const uint32_t*)a, y = *(const uint32_t*)b;
+    return (x > y) - (x < y);
+}
+
+/* Draws `want` distinct local indices of the domain that the user never interacted with. */
+static uint32_t vkr_sample_negatives(const vkr_dataset* ds, uint32_t domain, uint32_t user, uint32_t pos, uint64_t seed,
+                                     uint32_t want, uint32_t* seen, uint32_t* out) {
+    uint32_t begin = ds->item_begin[domain], n_items = ds->item_begin[domain + 1] - begin;
+    uint32_t len = vkr_dataset_user_len(ds, user), n_seen = 0;
+    for (uint32_t i = 0; i < len; i++) {
+        uint32_t it = ds->seq_item[ds->seq_begin[user] + i];
+        if (it >= begin && it < begin + n_items) seen[n_seen++] = it - begin;
+    }
+    qsort(seen, n_seen, sizeof *seen, vkr_cmp_u32);
+    uint32_t got = 0;
+    uint64_t state = vkr_mix(seed ^ vkr_mix(((uint64_t)user << 32) | pos));
+    for (uint64_t tries = 0; got < want && tries < 64ull * want + 1024; tries++) {
+        state = vkr_mix(state);
+        uint32_t c = (uint32_t)(state % n_items);
+        if (bsearch(&c, seen, n_seen, sizeof *seen, vkr_cmp_u32)) continue;
+        bool dup = false;
+        for (uint32_t k = 0; k < got && !dup; k++) dup = out[k] == c;
+        if (!dup) out[got++] = c;
+    }
+    return got;
+}
+
+vkr_status vkr_evaluate(const vkr_dataset* ds, uint32_t domain, const uint32_t* pairs, uint32_t count,
+                        const vkr_scorer* sc, const vkr_protocol* pr, vkr_metrics* out) {
+    memset(out, 0, sizeof *out);
+    if (!ds || !sc || !pr || domain >= ds->domain_count)
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_evaluate: bad dataset, scorer or domain");
+    uint32_t begin = ds->item_begin[domain], n_items = ds->item_begin[domain + 1] - begin;
+    uint32_t batch = sc->batch ? sc->batch : 64;
+    uint32_t* sel = malloc((size_t)batch * 2 * sizeof *sel);
+    float* scores = malloc((size_t)batch * n_items * sizeof *scores);
+    uint32_t* neg = malloc(((size_t)pr->negatives + 1) * sizeof *neg);
+    uint32_t max_len = 0;
+    for (uint32_t u = 0; u < ds->user_count; u++)
+        if (vkr_dataset_user_len(ds, u) > max_len) max_len = vkr_dataset_user_len(ds, u);
+    uint32_t* seen = malloc(((size_t)max_len + 1) * sizeof *seen);
+    float* sub = malloc(((size_t)pr->negatives + 1) * sizeof *sub);
+    vkr_status s = VKR_OK;
+    if (!sel || !scores || !neg || !seen || !sub) s = vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory evaluating");
+    uint32_t i = 0;
+    while (s == VKR_OK && i < count) {
+        uint32_t n = 0;
+        for (; i < count && n < batch; i++) {
+            uint32_t u = pairs[2 * i], p = pairs[2 * i + 1];
+            uint32_t it = ds->seq_item[ds->seq_begin[u] + p];
+            if (it < begin || it >= begin + n_items) continue;
+            sel[2 * n] = u;
+            sel[2 * n + 1] = p;
+            n++;
+        }
+        if (n == 0) break;
+        s = sc->score(sc->self, sel, n, scores);
+        for (uint32_t k = 0; s == VKR_OK && k < n; k++) {
+            uint32_t u = sel[2 * k], p = sel[2 * k + 1];
+            uint32_t t = ds->seq_item[ds->seq_begin[u] + p] - begin;
+            const float* row = scores + (size_t)k * n_items;
+            if (pr->negatives == 0) {
+                vkr_metrics_add(out, vkr_rank_of(row, n_items, t));
+                continue;
+            }
+            uint32_t got = vkr_sample_negatives(ds, domain, u, p, pr->seed, pr->negatives, seen, neg);
+            sub[0] = row[t];
+            for (uint32_t j = 0; j < got; j++) sub[j + 1] = row[neg[j]];
+            vkr_metrics_add(out, vkr_rank_of(sub, got + 1, 0));
+        }
+    }
+    free(sel);
+    free(scores);
+    free(neg);
+    free(seen);
+    free(sub);
+    return s;
+}
+
+/* ---- most popular ---- */
+
+vkr_status vkr_pop_fit(const vkr_dataset* ds, uint32_t domain, vkr_pop* out) {
+    memset(out, 0, sizeof *out);
+    if (!ds || domain >= ds->domain_count) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "pop: bad dataset or domain");
+    uint32_t begin = ds->item_begin[domain], n = ds->item_begin[domain + 1] - begin;
+    out->ds = ds;
+    out->domain = domain;
+    out->counts = calloc(n ? n : 1, sizeof *out->counts);
+    if (!out->counts) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory fitting pop");
+    for (uint32_t u = 0; u < ds->user_count; u++)
+        for (uint32_t i = 0; i < ds->train_len[u]; i++) {
+            uint32_t it = ds->seq_item[ds->seq_begin[u] + i];
+            if (it >= begin && it < begin + n) out->counts[it - begin] += 1.0f;
+        }
+    return VKR_OK;
+}
+
+static vkr_status vkr_pop_score(void* self, const uint32_t* pairs, uint32_t n, float* scores) {
+    (void)pairs;
+    const vkr_pop* p = self;
+    uint32_t items = p->ds->item_begin[p->domain + 1] - p->ds->item_begin[p->domain];
+    for (uint32_t k = 0; k < n; k++) memcpy(scores + (size_t)k * items, p->counts, items * sizeof *scores);
+    return VKR_OK;
+}
+
+vkr_scorer vkr_pop_scorer(vkr_pop* pop) { return (vkr_scorer){pop, 256, vkr_pop_score}; }
+
+void vkr_pop_free(vkr_pop* pop) {
+    if (!pop) return;
+    free(pop->counts);
+    memset(pop, 0, sizeof *pop);
+}

@@ -1,0 +1,103 @@
+/* Recommenders over a prepared dataset: evaluation protocols, the popularity floor and SASRec
+ * training with early stopping and exact resume.
+ *
+ * Contract: every model is evaluated through a vkr_scorer that fills, for a batch of examples
+ * (user, position), one score per item of the target domain; evaluation turns scores into the
+ * target's rank under the chosen protocol. "full" ranks the target against every item of its
+ * domain (the honest default). "sampled:N" ranks it against N negatives drawn uniformly from its
+ * domain's items the user never interacted with, seeded per example, so every model sees the same
+ * candidates. Examples whose target lies in another domain are skipped. */
+#ifndef VKR_REC_H
+#define VKR_REC_H
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vkr_data.h"
+#include "vkr_metrics.h"
+#include "vkr_sasrec.h"
+
+/* How candidates are chosen. */
+typedef struct vkr_protocol {
+    uint32_t negatives; /* 0: full ranking; N: target plus N sampled negatives */
+    uint64_t seed;      /* negative sampling seed */
+} vkr_protocol;
+
+/* Parses "full" or "sampled:N"; INVALID_ARGUMENT naming the text otherwise. */
+vkr_status vkr_protocol_parse(const char* text, vkr_protocol* out);
+
+/* Scores a batch of examples over the items of one domain. */
+typedef struct vkr_scorer {
+    void* self;     /* the model */
+    uint32_t batch; /* examples per call (the last call may pass fewer) */
+    /* scores[i * n_items + j] = score of item item_begin[domain] + j for example i */
+    vkr_status (*score)(void* self, const uint32_t* pairs, uint32_t n, float* scores);
+} vkr_scorer;
+
+/* Evaluates `count` (user, position) pairs whose target is in `domain`; *out is zeroed on entry. */
+vkr_status vkr_evaluate(const vkr_dataset* ds, uint32_t domain, const uint32_t* pairs, uint32_t count,
+                        const vkr_scorer* scorer, const vkr_protocol* protocol, vkr_metrics* out);
+
+/* ---- most popular ---- */
+
+/* Popularity in the training interactions of one domain. */
+typedef struct vkr_pop {
+    const vkr_dataset* ds; /* dataset */
+    uint32_t domain;       /* target domain */
+    float* counts;         /* [domain items] training interactions per item */
+} vkr_pop;
+
+/* Counts training interactions per item of `domain`. */
+vkr_status vkr_pop_fit(const vkr_dataset* ds, uint32_t domain, vkr_pop* out);
+/* The scorer view of a fitted popularity model. */
+vkr_scorer vkr_pop_scorer(vkr_pop* pop);
+/* Frees the counts. */
+void vkr_pop_free(vkr_pop* pop);
+
+/* ---- SASRec ---- */
+
+/* Training settings. */
+typedef struct vkr_sasrec_train {
+    uint32_t domain;      /* target domain */
+    bool mixed_input;     /* history over every domain (else the target domain's events only) */
+    vkr_sasrec_loss loss; /* BCE (1 negative) or full-softmax CE */
+    uint32_t max_len;     /* history window (e.g. 50) */
+    uint32_t batch;       /* training sequences per step */
+    uint32_t hidden;      /* width */
+    uint32_t blocks;      /* transformer blocks */
+    uint32_t heads;       /* attention heads */
+    float dropout;        /* dropout rate */
+    float lr;             /* Adam learning rate */
+    uint32_t epochs;      /* most epochs */
+    uint32_t patience;    /* stop after this many epochs without a better validation HR@10 (0: never) */
+    uint64_t seed;        /* initialization, shuffling, negatives and dropout */
+    const char* ckpt_dir; /* where best.safetensors and last.safetensors go (NULL: nowhere) */
+    bool resume;          /* continue from ckpt_dir/last.safetensors when present */
+    bool quiet;           /* no progress lines */
+    uint32_t eval_batch;  /* examples per scoring call */
+} vkr_sasrec_train;
+
+/* A trained SASRec and what its training measured. */
+typedef struct vkr_sasrec_model {
+    const vkr_dataset* ds;  /* dataset */
+    vkr_sasrec_train cfg;   /* settings it was trained with */
+    vkr_device* dev;        /* GPU, or NULL for the CPU backend */
+    vkr_sasrec score_graph; /* scoring graph */
+    void* score_exec;       /* vkr_exec* of the scoring graph, holding the best parameters */
+    uint32_t epochs_run;    /* epochs trained (including resumed ones) */
+    uint32_t best_epoch;    /* epoch of the best validation HR@10 (1-based) */
+    double best_valid_hr10; /* that HR@10 */
+    double train_seconds;   /* wall time spent training in this process */
+    double seq_per_s;       /* training sequences per second */
+    float last_loss;        /* mean loss of the last epoch */
+} vkr_sasrec_model;
+
+/* Sets the paper's defaults (2 blocks, hidden 64, 1 head, len 50, batch 128, dropout 0.2, lr 1e-3). */
+void vkr_sasrec_train_defaults(vkr_sasrec_train* t);
+/* Trains on the training interactions, validating each epoch (full protocol, HR@10), keeping the best. */
+vkr_status vkr_sasrec_fit(const vkr_dataset* ds, vkr_device* dev, const vkr_sasrec_train* cfg, vkr_sasrec_model* out);
+/* The scorer view (best parameters). */
+vkr_scorer vkr_sasrec_scorer(vkr_sasrec_model* m);
+/* Frees the model. */
+void vkr_sasrec_model_free(vkr_sasrec_model* m);
+
+#endif

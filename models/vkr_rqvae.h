@@ -1,0 +1,115 @@
+/* The semantic-ID tokenizer: an RQ-VAE over item embeddings (TIGER / LC-Rec), optionally with
+ * GenCDR's domain adapters, trained on the GPU (or the CPU reference backend).
+ *
+ * Model: encoder MLP input -> hidden... -> latent (ReLU between layers), L residual codebooks of K
+ * codes over the latent (vkr_graph_ops_quant.h: straight-through estimator, codebook loss +
+ * beta x commitment), decoder MLP mirrored. Loss = MSE(reconstruction, input) + RQ loss.
+ * Adapters (GenCDR): every encoder layer gets one LoRA per domain, W x + b + g * (B_d A_d x) for an
+ * item of domain d (A: NORMAL(1/sqrt(in)), B: zeros, rank r), where the router gate
+ * g = sigmoid(w_d . x + b_d) mixes the universal and the domain path per item.
+ *
+ * Training (vkr_rqvae_train): one graph executor runs forward, backward and Adam per step.
+ *  1. universal phase (`epochs`): encoder, decoder and codebooks train; adapters and router are
+ *     frozen (learning-rate multiplier 0). Codebooks start from GPU k-means (vkr_kmeans.h) on the
+ *     latents of up to VKR_RQVAE_KMEANS_ROWS items, level by level on the residuals. Every
+ *     `reseed_every` epochs during the first 80% of the phase, codes no item uses are re-seeded with
+ *     the residuals of random items at that level.
+ *  2. adapter phase (`adapter_epochs`, only with adapters): only adapters and router train; every
+ *     universal weight and the codebooks stay bitwise unchanged.
+ * Then every item is encoded, collisions get the extra level (vkr_quantize.h), and the statistics
+ * are computed. Parameter groups: 0 universal, 1 codebooks, 2 adapters and router.
+ * Deterministic for a seed on a given device. */
+#ifndef VKR_RQVAE_H
+#define VKR_RQVAE_H
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vkr_graph_ops_quant.h"
+#include "vkr_quantize.h"
+
+#define VKR_RQVAE_MAX_HIDDEN 4       /* most hidden layers per MLP */
+#define VKR_RQVAE_KMEANS_ROWS 65536u /* most latents the k-means initialization clusters */
+#define VKR_RQVAE_MAX_DOMAINS 16u    /* most domains with adapters */
+
+/* Architecture. Zero fields take the defaults in brackets. */
+typedef struct vkr_rqvae_config {
+    uint32_t input_dim;                        /* item embedding width (required) */
+    uint32_t hidden[VKR_RQVAE_MAX_HIDDEN];     /* encoder hidden widths [512, 256, 128] */
+    uint32_t hidden_count;                     /* used entries of hidden [3 when hidden[0] is 0] */
+    uint32_t latent;                           /* latent width D [32] */
+    uint32_t levels;                           /* codebooks L [3] */
+    uint32_t codes;                            /* codes per codebook K [256] */
+    float beta;                                /* commitment weight [0.25]; negative means 0 */
+    bool adapters;                             /* GenCDR per-domain LoRA adapters + router */
+    uint32_t domains;                          /* domains (adapters; >= 1 then) */
+    uint32_t lora_rank;                        /* adapter rank r [8] */
+} vkr_rqvae_config;
+
+/* Progress of training, passed to the callback after every epoch. */
+typedef struct vkr_rqvae_progress {
+    const char* phase;    /* "universal" or "adapters" */
+    uint32_t epoch;       /* 1-based epoch within the phase */
+    uint32_t epochs;      /* epochs of the phase */
+    double loss;          /* mean training loss of the epoch */
+    double items_per_s;   /* training throughput of the epoch */
+    double eta_s;         /* estimated seconds left in the whole run */
+    uint32_t reseeded;    /* dead codes re-seeded after this epoch */
+} vkr_rqvae_progress;
+
+/* Training settings. Zero fields take the defaults in brackets. */
+typedef struct vkr_rqvae_train_options {
+    vkr_device* device;      /* GPU; NULL runs on the CPU reference backend */
+    uint32_t batch;          /* items per step [256, at most the item count] */
+    uint32_t epochs;         /* universal-phase epochs [100] */
+    uint32_t adapter_epochs; /* adapter-phase epochs with adapters [epochs / 4] */
+    float lr;                /* Adam learning rate [1e-3] */
+    float adapter_lr;        /* adapter-phase learning rate [lr] */
+    uint32_t kmeans_iters;   /* Lloyd iterations of the initialization [20] */
+    uint32_t reseed_every;   /* epochs between dead-code checks [5] */
+    uint64_t seed;           /* weights, shuffling, k-means (0 is a valid seed) */
+    void (*progress)(void* user, const vkr_rqvae_progress* p); /* per-epoch callback, or NULL */
+    void* user;              /* passed to progress */
+} vkr_rqvae_train_options;
+
+/* One parameter's final values. */
+typedef struct vkr_rqvae_param {
+    char name[64];     /* graph/checkpoint name, e.g. "enc0.w" */
+    uint32_t ndim;     /* dims */
+    uint64_t shape[4]; /* dims, outermost first */
+    uint64_t numel;    /* elements */
+    uint32_t group;    /* 0 universal, 1 codebooks, 2 adapters and router */
+    float* data;       /* numel values (owned) */
+} vkr_rqvae_param;
+
+/* What training produced. */
+typedef struct vkr_rqvae_result {
+    vkr_rqvae_config config;  /* the configuration with defaults filled in */
+    uint32_t items;           /* n */
+    vkr_rqvae_param* params;  /* final parameters */
+    uint32_t param_count;     /* entries of params */
+    int32_t* codes;           /* [n, L] final codes */
+    uint16_t* ids;            /* [n, L+1] unique semantic IDs */
+    vkr_semid_stats stats;    /* utilization, perplexity, collisions */
+    double recon_loss;        /* mean squared reconstruction error over items and dims */
+    double quant_loss;        /* RQ loss over all items (codebook + beta x commitment) */
+    uint32_t kmeans_empty;    /* codes left empty by the k-means initialization (all levels) */
+    uint32_t reseeded;        /* dead codes re-seeded during training (all levels) */
+    uint32_t steps;           /* optimizer steps taken (both phases) */
+    double seconds;           /* wall time */
+} vkr_rqvae_result;
+
+/* Fills the defaults of a configuration into *out and checks it (INVALID_ARGUMENT names the field). */
+vkr_status vkr_rqvae_config_resolve(const vkr_rqvae_config* config, vkr_rqvae_config* out);
+/* Trains the tokenizer on emb (n x config.input_dim, row i = item i) and encodes every item.
+ * item_domain (n entries < domains) is required with adapters, else ignored (may be NULL).
+ * out_result is zeroed on entry; free it with vkr_rqvae_result_free. */
+vkr_status vkr_rqvae_train(const vkr_rqvae_config* config, const vkr_rqvae_train_options* options, const float* emb,
+                           uint32_t n, const uint8_t* item_domain, vkr_rqvae_result* out_result);
+/* Frees everything a result owns and zeroes it. */
+void vkr_rqvae_result_free(vkr_rqvae_result* result);
+/* The parameter called `name`, or NULL. */
+const vkr_rqvae_param* vkr_rqvae_result_param(const vkr_rqvae_result* result, const char* name);
+/* Writes the parameters and the configuration (as metadata) to a safetensors file atomically. */
+vkr_status vkr_rqvae_save(const vkr_rqvae_result* result, const char* path);
+
+#endif

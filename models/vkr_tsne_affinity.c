@@ -1,0 +1,197 @@
+/* Input affinities of t-SNE: the kNN graph by GPU brute force, the per-point binary search on the
+ * device, and the host-side symmetrization into CSR. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "vkr_matmul.h"
+#include "vkr_ops_ew.h"
+#include "vkr_ops_nn.h"
+#include "vkr_tsne_internal.h"
+
+uint32_t vkr_tsne_neighbours(float perplexity, uint32_t n) {
+    uint32_t k = (uint32_t)(3.0f * perplexity) + 1;
+    return n < 2 ? 0 : (k < n - 1 ? k : n - 1);
+}
+
+/* Rows per kNN block: the block's distance matrix stays under 64 MiB and the binding limit, and
+ * blocks start at multiples of 64 rows so every offset meets any storage alignment (<= 256). */
+static uint32_t knn_block_rows(const vkr_device* device, uint32_t n) {
+    uint64_t budget = vkr_device_get_info(device)->max_storage_buffer_range / 2;
+    if (budget > (64u << 20)) budget = 64u << 20;
+    uint64_t rows = budget / ((uint64_t)n * 4);
+    rows = rows / 64 * 64;
+    if (rows < 64) rows = 64;
+    return rows >= n ? n : (uint32_t)rows;
+}
+
+vkr_status vkr_tsne_knn(vkr_device* device, const float* x, uint32_t n, uint32_t d, uint32_t k, int32_t* idx,
+                        float* dist) {
+    if (!device || !x || !idx || !dist) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_tsne_knn: NULL argument");
+    if (n < 2 || d == 0 || k == 0 || k >= n || k + 1 > VKR_TOPK_MAX_K)
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_tsne_knn: need n >= 2, d >= 1, 1 <= k < n and k < %u (n %u, d %u, k %u)",
+                        VKR_TOPK_MAX_K, n, d, k);
+    uint32_t kk = k + 1, block = knn_block_rows(device, n);
+    if ((uint64_t)block * n * 4 > vkr_device_get_info(device)->max_storage_buffer_range)
+        return vkr_fail(VKR_ERR_UNSUPPORTED, "vkr_tsne_knn: %u points need distance rows larger than the device binds", n);
+    vkr_buffer bx = {0}, bd = {0}, bv = {0}, bi = {0};
+    vkr_sequence* seq = NULL;
+    float* vals = malloc(sizeof *vals * n * kk);
+    int32_t* inds = malloc(sizeof *inds * n * kk);
+    vkr_status s = vals && inds ? VKR_OK : vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "vkr_tsne_knn: out of host memory");
+    if (s == VKR_OK) s = vkr_buffer_create(device, (uint64_t)n * d * 4, VKR_MEMORY_DEVICE, &bx);
+    if (s == VKR_OK) s = vkr_buffer_create(device, (uint64_t)block * n * 4, VKR_MEMORY_DEVICE, &bd);
+    if (s == VKR_OK) s = vkr_buffer_create(device, (uint64_t)n * kk * 4, VKR_MEMORY_DEVICE, &bv);
+    if (s == VKR_OK) s = vkr_buffer_create(device, (uint64_t)n * kk * 4, VKR_MEMORY_DEVICE, &bi);
+    if (s == VKR_OK) s = vkr_buffer_upload(device, &bx, 0, x, (uint64_t)n * d * 4);
+    if (s == VKR_OK) s = vkr_sequence_create(device, &seq);
+    for (uint32_t r0 = 0; s == VKR_OK && r0 < n; r0 += block) {
+        uint32_t rows = n - r0 < block ? n - r0 : block;
+        vkr_sqdist_params sp = {rows, n, d};
+        vkr_range dr = {&bd, 0, (uint64_t)rows * n * 4};
+        s = vkr_gpu_sqdist(seq, &sp, (vkr_range){&bx, (uint64_t)r0 * d * 4, (uint64_t)rows * d * 4},
+                           (vkr_range){&bx, 0, 0}, dr);
+        vkr_unary_params up = {VKR_UNARY_SCALE, rows * n, -1.0f};
+        if (s == VKR_OK) s = vkr_gpu_unary(seq, &up, dr, dr);
+        vkr_topk_params tp = {rows, n, kk};
+        if (s == VKR_OK)
+            s = vkr_gpu_topk(seq, &tp, dr, (vkr_range){&bv, (uint64_t)r0 * kk * 4, (uint64_t)rows * kk * 4},
+                             (vkr_range){&bi, (uint64_t)r0 * kk * 4, (uint64_t)rows * kk * 4});
+    }
+    if (s == VKR_OK) s = vkr_sequence_submit(seq);
+    if (s == VKR_OK) s = vkr_buffer_download(device, &bv, 0, vals, (uint64_t)n * kk * 4);
+    if (s == VKR_OK) s = vkr_buffer_download(device, &bi, 0, inds, (uint64_t)n * kk * 4);
+    /* Drop the point itself (usually first; a lower-index duplicate may precede it), else the last. */
+    for (uint32_t i = 0; s == VKR_OK && i < n; i++) {
+        uint32_t out = 0;
+        for (uint32_t t = 0; t < kk && out < k; t++) {
+            if (inds[(size_t)i * kk + t] == (int32_t)i) continue;
+            idx[(size_t)i * k + out] = inds[(size_t)i * kk + t];
+            float v = -vals[(size_t)i * kk + t];
+            dist[(size_t)i * k + out++] = v > 0 ? v : 0;
+        }
+    }
+    vkr_sequence_destroy(seq);
+    vkr_buffer_destroy(device, &bx);
+    vkr_buffer_destroy(device, &bd);
+    vkr_buffer_destroy(device, &bv);
+    vkr_buffer_destroy(device, &bi);
+    free(vals);
+    free(inds);
+    return s;
+}
+
+typedef struct sym_entry {
+    uint32_t col;
+    float val;
+} sym_entry;
+
+static int sym_cmp(const void* a, const void* b) {
+    const sym_entry *x = a, *y = b;
+    return (x->col > y->col) - (x->col < y->col);
+}
+
+void vkr_tsne_p_free(vkr_tsne_p* p) {
+    free(p->row_ptr);
+    free(p->col);
+    free(p->val);
+    memset(p, 0, sizeof *p);
+}
+
+vkr_status vkr_tsne_symmetrize(uint32_t n, uint32_t k, const int32_t* idx, const float* cond, vkr_tsne_p* out_p) {
+    memset(out_p, 0, sizeof *out_p);
+    if (!idx || !cond || n == 0 || k == 0)
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_tsne_symmetrize: need n, k >= 1 and both arrays");
+    uint64_t total = 2 * (uint64_t)n * k;
+    if (total > UINT32_MAX) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_tsne_symmetrize: n x k is too large");
+    for (uint64_t e = 0; e < (uint64_t)n * k; e++)
+        if (idx[e] < 0 || (uint32_t)idx[e] >= n || (uint32_t)idx[e] == e / k)
+            return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_tsne_symmetrize: neighbour %lld of point %llu is out of range "
+                            "or the point itself", (long long)idx[e], (unsigned long long)(e / k));
+    uint32_t* start = calloc((size_t)n + 1, sizeof *start);
+    uint32_t* fill = calloc((size_t)n, sizeof *fill);
+    sym_entry* ent = malloc(sizeof *ent * total);
+    vkr_tsne_p p = {.n = n};
+    p.row_ptr = calloc((size_t)n + 1, sizeof *p.row_ptr);
+    if (!start || !fill || !ent || !p.row_ptr) {
+        free(start), free(fill), free(ent), free(p.row_ptr);
+        return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "vkr_tsne_symmetrize: out of host memory");
+    }
+    /* Every conditional entry (i, j) lands in row i and, transposed, in row j. */
+    for (uint64_t e = 0; e < (uint64_t)n * k; e++) {
+        start[e / k + 1]++;
+        start[idx[e] + 1]++;
+    }
+    for (uint32_t i = 0; i < n; i++) start[i + 1] += start[i];
+    for (uint64_t e = 0; e < (uint64_t)n * k; e++) {
+        uint32_t i = (uint32_t)(e / k), j = (uint32_t)idx[e];
+        ent[start[i] + fill[i]++] = (sym_entry){j, cond[e]};
+        ent[start[j] + fill[j]++] = (sym_entry){i, cond[e]};
+    }
+    /* Sort each row by column and merge the two halves of each pair. */
+    double scale = 1.0 / (2.0 * n);
+    uint64_t nnz = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        sym_entry* row = ent + start[i];
+        uint32_t len = start[i + 1] - start[i];
+        qsort(row, len, sizeof *row, sym_cmp);
+        p.row_ptr[i] = (uint32_t)nnz;
+        for (uint32_t t = 0; t < len; t++) {
+            double v = row[t].val;
+            while (t + 1 < len && row[t + 1].col == row[t].col) v += row[++t].val;
+            ent[nnz++] = (sym_entry){row[t].col, (float)(v * scale)};
+        }
+    }
+    p.row_ptr[n] = (uint32_t)nnz;
+    p.nnz = nnz;
+    p.col = malloc(sizeof *p.col * (nnz ? nnz : 1));
+    p.val = malloc(sizeof *p.val * (nnz ? nnz : 1));
+    vkr_status s = VKR_OK;
+    if (!p.col || !p.val) {
+        s = vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "vkr_tsne_symmetrize: out of host memory");
+    } else {
+        for (uint64_t e = 0; e < nnz; e++) {
+            p.col[e] = ent[e].col;
+            p.val[e] = ent[e].val;
+        }
+    }
+    free(start);
+    free(fill);
+    free(ent);
+    if (s != VKR_OK) {
+        vkr_tsne_p_free(&p);
+        return s;
+    }
+    *out_p = p;
+    return VKR_OK;
+}
+
+vkr_status vkr_tsne_affinities(vkr_device* device, const float* x, uint32_t n, uint32_t d, float perplexity,
+                               vkr_tsne_p* out_p) {
+    memset(out_p, 0, sizeof *out_p);
+    if (!(perplexity >= 1.0f))
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "t-SNE: perplexity must be >= 1 (got %g)", (double)perplexity);
+    uint32_t k = vkr_tsne_neighbours(perplexity, n);
+    if (k == 0) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "t-SNE needs at least 2 points (got %u)", n);
+    int32_t* idx = malloc(sizeof *idx * n * k);
+    float* dist = malloc(sizeof *dist * n * k);
+    float* cond = malloc(sizeof *cond * n * k);
+    vkr_buffer bd = {0}, bc = {0};
+    vkr_sequence* seq = NULL;
+    vkr_status s = idx && dist && cond ? VKR_OK : vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "t-SNE: out of host memory");
+    if (s == VKR_OK) s = vkr_tsne_knn(device, x, n, d, k, idx, dist);
+    if (s == VKR_OK) s = vkr_buffer_create(device, (uint64_t)n * k * 4, VKR_MEMORY_DEVICE, &bd);
+    if (s == VKR_OK) s = vkr_buffer_create(device, (uint64_t)n * k * 4, VKR_MEMORY_DEVICE, &bc);
+    if (s == VKR_OK) s = vkr_buffer_upload(device, &bd, 0, dist, (uint64_t)n * k * 4);
+    if (s == VKR_OK) s = vkr_sequence_create(device, &seq);
+    if (s == VKR_OK) s = vkr_gpu_tsne_sigma(seq, n, k, perplexity, (vkr_range){&bd, 0, 0}, (vkr_range){&bc, 0, 0});
+    if (s == VKR_OK) s = vkr_sequence_submit(seq);
+    if (s == VKR_OK) s = vkr_buffer_download(device, &bc, 0, cond, (uint64_t)n * k * 4);
+    if (s == VKR_OK) s = vkr_tsne_symmetrize(n, k, idx, cond, out_p);
+    vkr_sequence_destroy(seq);
+    vkr_buffer_destroy(device, &bd);
+    vkr_buffer_destroy(device, &bc);
+    free(idx);
+    free(dist);
+    free(cond);
+    return s;
+}

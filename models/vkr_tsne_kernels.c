@@ -1,0 +1,104 @@
+/* GPU recorders of the t-SNE kernels other than the FFT repulsion: binary search, attraction,
+ * exact repulsion and the optimizer step. */
+#include <math.h>
+#include <string.h>
+
+#include "vkr_tsne_internal.h"
+
+vkr_status vkr_tsne_range(vkr_range r, uint64_t bytes, const char* op, const char* name, vkr_range* out) {
+    memset(out, 0, sizeof *out);
+    if (!r.buffer || !r.buffer->vk) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: %s has no buffer", op, name);
+    if (r.offset > r.buffer->size || r.size > r.buffer->size - r.offset)
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: %s range is outside its %llu-byte buffer", op, name,
+                        (unsigned long long)r.buffer->size);
+    VkDeviceSize avail = r.size ? r.size : r.buffer->size - r.offset;
+    if (avail < bytes)
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: %s holds %llu bytes, %llu are needed", op, name,
+                        (unsigned long long)avail, (unsigned long long)bytes);
+    *out = (vkr_range){r.buffer, r.offset, bytes};
+    return VKR_OK;
+}
+
+vkr_status vkr_tsne_dispatch(vkr_sequence* seq, const vkr_kernel_desc* desc, const vkr_range* ranges,
+                             const void* push, uint64_t invocations, uint32_t wg) {
+    if (!seq) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: sequence is NULL", desc->shader);
+    vkr_device* dev = vkr_sequence_device(seq);
+    const uint32_t* max = vkr_device_get_info(dev)->max_workgroup_count;
+    uint64_t groups = (invocations + wg - 1) / wg;
+    if (groups == 0) groups = 1;
+    uint64_t gx = groups < max[0] ? groups : max[0];
+    uint64_t gy = (groups + gx - 1) / gx;
+    if (gy > max[1])
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: %llu workgroups exceed the device's grid", desc->shader,
+                        (unsigned long long)groups);
+    vkr_kernel* k = NULL;
+    VKR_TRY(vkr_kernel_get(dev, desc, &k));
+    return vkr_sequence_dispatch(seq, k, ranges, desc->binding_count, push, desc->push_bytes, (uint32_t)gx,
+                                 (uint32_t)gy, 1);
+}
+
+vkr_status vkr_gpu_tsne_sigma(vkr_sequence* seq, uint32_t n, uint32_t k, float perplexity, vkr_range dist,
+                              vkr_range cond) {
+    const char* op = "tsne_sigma";
+    if (n == 0 || k == 0) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: n and k must be >= 1", op);
+    if (!(perplexity >= 1.0f)) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: perplexity must be >= 1", op);
+    uint64_t bytes = (uint64_t)n * k * 4;
+    vkr_range r[2];
+    VKR_TRY(vkr_tsne_range(dist, bytes, op, "dist", &r[0]));
+    VKR_TRY(vkr_tsne_range(cond, bytes, op, "cond", &r[1]));
+    vkr_kernel_desc d = {.shader = "tsne_sigma", .binding_count = 2, .access = {VKR_READ, VKR_WRITE},
+                         .push_bytes = 12};
+    struct { uint32_t n, k; float log_perp; } push = {n, k, logf(perplexity)};
+    return vkr_tsne_dispatch(seq, &d, r, &push, n, 64);
+}
+
+vkr_status vkr_gpu_tsne_attract(vkr_sequence* seq, uint32_t n, vkr_range row_ptr, vkr_range col, vkr_range val,
+                                vkr_range y, vkr_range attr) {
+    const char* op = "tsne_attract";
+    if (n == 0) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: n must be >= 1", op);
+    vkr_range r[5];
+    VKR_TRY(vkr_tsne_range(row_ptr, ((uint64_t)n + 1) * 4, op, "row_ptr", &r[0]));
+    /* nnz is only known on the device: bind col and val whole (the kernel reads row_ptr's ranges). */
+    VKR_TRY(vkr_tsne_range(col, 4, op, "col", &r[1]));
+    VKR_TRY(vkr_tsne_range(val, 4, op, "val", &r[2]));
+    r[1].size = col.size ? col.size : col.buffer->size - col.offset;
+    r[2].size = val.size ? val.size : val.buffer->size - val.offset;
+    VKR_TRY(vkr_tsne_range(y, (uint64_t)n * 8, op, "y", &r[3]));
+    VKR_TRY(vkr_tsne_range(attr, (uint64_t)n * 8, op, "attr", &r[4]));
+    vkr_kernel_desc d = {.shader = "tsne_attract", .binding_count = 5,
+                         .access = {VKR_READ, VKR_READ, VKR_READ, VKR_READ, VKR_WRITE}, .push_bytes = 4};
+    return vkr_tsne_dispatch(seq, &d, r, &n, n, 64);
+}
+
+vkr_status vkr_gpu_tsne_repulse_exact(vkr_sequence* seq, uint32_t n, vkr_range y, vkr_range rep, vkr_range zrow) {
+    const char* op = "tsne_repulse";
+    if (n == 0) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: n must be >= 1", op);
+    vkr_range r[3];
+    VKR_TRY(vkr_tsne_range(y, (uint64_t)n * 8, op, "y", &r[0]));
+    VKR_TRY(vkr_tsne_range(rep, (uint64_t)n * 8, op, "rep", &r[1]));
+    VKR_TRY(vkr_tsne_range(zrow, (uint64_t)n * 4, op, "zrow", &r[2]));
+    /* Wider tiles amortize the barriers; a CPU driver prefers fewer, larger workgroups too. */
+    uint32_t wg = 128;
+    vkr_kernel_desc d = {.shader = "tsne_repulse", .binding_count = 3, .access = {VKR_READ, VKR_WRITE, VKR_WRITE},
+                         .push_bytes = 4, .spec_count = 1, .spec = {wg}};
+    return vkr_tsne_dispatch(seq, &d, r, &n, n, wg);
+}
+
+vkr_status vkr_gpu_tsne_step(vkr_sequence* seq, const vkr_tsne_step_params* p, vkr_range attr, vkr_range rep,
+                             vkr_range z, vkr_range y, vkr_range update, vkr_range gains) {
+    const char* op = "tsne_step";
+    if (!p || p->n == 0) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: n must be >= 1", op);
+    uint64_t bytes = (uint64_t)p->n * 8;
+    vkr_range r[6];
+    VKR_TRY(vkr_tsne_range(attr, bytes, op, "attr", &r[0]));
+    VKR_TRY(vkr_tsne_range(rep, bytes, op, "rep", &r[1]));
+    VKR_TRY(vkr_tsne_range(z, 4, op, "z", &r[2]));
+    VKR_TRY(vkr_tsne_range(y, bytes, op, "y", &r[3]));
+    VKR_TRY(vkr_tsne_range(update, bytes, op, "update", &r[4]));
+    VKR_TRY(vkr_tsne_range(gains, bytes, op, "gains", &r[5]));
+    vkr_kernel_desc d = {.shader = "tsne_step", .binding_count = 6,
+                         .access = {VKR_READ, VKR_READ, VKR_READ, VKR_READ_WRITE, VKR_READ_WRITE, VKR_READ_WRITE},
+                         .push_bytes = 16};
+    struct { uint32_t count; float a, m, lr; } push = {p->n * 2, p->exaggeration, p->momentum, p->learning_rate};
+    return vkr_tsne_dispatch(seq, &d, r, &push, (uint64_t)p->n * 2, 64);
+}

@@ -286,7 +286,8 @@ vkr_tensor* vkr_op_dropout(vkr_graph* g, vkr_tensor* x, float p) {
     return vkr_graph_node(g, VKR_OP_DROPOUT, VKR_F32, x->ndim, x->shape, SRCS(x), 1, &dp, sizeof dp);
 }
 
-/* The mask seed: the graph's seed, the node and the step, so masks differ per node and per step. */
+/* The mask seed: the graph's seed and the node; the step is the Philox stream word, so masks differ
+ * per node and per step (on the GPU the step is read from the executor's step counter). */
 static vkr_dropout_params vkr_dropout_for(vkr_exec_ctx* ctx, const vkr_tensor* t) {
     vkr_dropout_params p = *(const vkr_dropout_params*)t->params;
     p.seed = vkr_ctx_seed(ctx) * 0x9E3779B97F4A7C15ull + (uint64_t)t->index * 0xBF58476D1CE4E5B9ull;
@@ -297,15 +298,18 @@ static vkr_dropout_params vkr_dropout_for(vkr_exec_ctx* ctx, const vkr_tensor* t
 static vkr_status vkr_dropout_fwd(vkr_exec_ctx* ctx, vkr_tensor* t) {
     vkr_dropout_params p = vkr_dropout_for(ctx, t);
     if (vkr_ctx_gpu(ctx))
-        return vkr_gpu_dropout(vkr_ctx_sequence(ctx), &p, vkr_ctx_range(ctx, t->src[0]), vkr_ctx_range(ctx, t));
+        return vkr_gpu_dropout_stepped(vkr_ctx_sequence(ctx), &p, vkr_ctx_step_range(ctx), vkr_ctx_range(ctx, t->src[0]),
+                                       vkr_ctx_range(ctx, t));
+    p.stream = (uint32_t)vkr_ctx_step(ctx);
     return vkr_ref_dropout(&p, vkr_ops_f(ctx, t->src[0]), vkr_ops_f(ctx, t));
 }
 
 static vkr_status vkr_dropout_bwd(vkr_exec_ctx* ctx, vkr_tensor* t) {
     vkr_dropout_params p = vkr_dropout_for(ctx, t);
     if (vkr_ctx_gpu(ctx))
-        return vkr_gpu_dropout_backward(vkr_ctx_sequence(ctx), &p, vkr_ctx_range(ctx, t->grad),
-                                        vkr_ctx_range(ctx, vkr_ops_grad(t, 0)));
+        return vkr_gpu_dropout_backward_stepped(vkr_ctx_sequence(ctx), &p, vkr_ctx_step_range(ctx),
+                                                vkr_ctx_range(ctx, t->grad), vkr_ctx_range(ctx, vkr_ops_grad(t, 0)));
+    p.stream = (uint32_t)vkr_ctx_step(ctx);
     return vkr_ref_dropout_backward(&p, vkr_ops_f(ctx, t->grad), vkr_ops_f(ctx, vkr_ops_grad(t, 0)));
 }
 

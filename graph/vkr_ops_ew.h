@@ -128,12 +128,13 @@ vkr_status vkr_gpu_reduce_backward(vkr_sequence* seq, const vkr_reduce_params* p
 /* ---- dropout ---- */
 
 /* Inverted dropout over n elements: element i is kept iff word (i % 4) of
- * Philox4x32-10(counter = {i / 4, 0, 0, 0}, key = {seed, seed >> 32}) >= threshold, where
+ * Philox4x32-10(counter = {i / 4, stream, 0, 0}, key = {seed, seed >> 32}) >= threshold, where
  * threshold = round(p * 2^32); kept elements are scaled by 1 / (1 - p), dropped ones become 0. */
 typedef struct vkr_dropout_params {
     uint32_t n;    /* element count (>= 1) */
     float p;       /* drop probability in [0, 1) */
-    uint64_t seed; /* mask seed: the same seed gives the same mask; use a new one per call and step */
+    uint64_t seed; /* mask seed: the same seed gives the same mask; use a new one per call site */
+    uint32_t stream; /* Philox counter word 1, e.g. the training step, so masks differ per step */
 } vkr_dropout_params;
 
 /* Philox4x32-10 (Salmon et al., SC'11): out = the 10-round bijection of ctr under key. */
@@ -146,6 +147,13 @@ vkr_status vkr_ref_dropout_backward(const vkr_dropout_params* p, const float* dy
 vkr_status vkr_gpu_dropout(vkr_sequence* seq, const vkr_dropout_params* p, vkr_range x, vkr_range y);
 /* GPU: records dx += mask(dy) * 1/(1-p). */
 vkr_status vkr_gpu_dropout_backward(vkr_sequence* seq, const vkr_dropout_params* p, vkr_range dy, vkr_range dx);
+/* GPU: as vkr_gpu_dropout, but the stream word is read from the uint32 at `step` when the sequence
+ * runs, so one recorded training step draws a fresh mask on every replay (p->stream is ignored). */
+vkr_status vkr_gpu_dropout_stepped(vkr_sequence* seq, const vkr_dropout_params* p, vkr_range step, vkr_range x,
+                                   vkr_range y);
+/* GPU: the backward of vkr_gpu_dropout_stepped (the same step value gives the same mask). */
+vkr_status vkr_gpu_dropout_backward_stepped(vkr_sequence* seq, const vkr_dropout_params* p, vkr_range step,
+                                            vkr_range dy, vkr_range dx);
 
 /* ---- concat and slice ---- */
 

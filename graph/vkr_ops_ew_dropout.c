@@ -47,7 +47,7 @@ static void vkr_dropout_ref_apply(const vkr_dropout_params* p, const vkr_dropout
     const int64_t blocks = ((int64_t)p->n + 3) / 4;
 #pragma omp parallel for if (blocks * 4 >= VKR_EW_OMP_MIN)
     for (int64_t blk = 0; blk < blocks; blk++) {
-        const uint32_t ctr[4] = {(uint32_t)blk, 0, 0, 0};
+        const uint32_t ctr[4] = {(uint32_t)blk, p->stream, 0, 0};
         uint32_t r[4];
         vkr_philox4x32_10(ctr, key, r);
         for (uint32_t j = 0; j < 4 && (uint64_t)blk * 4 + j < p->n; j++) {
@@ -78,28 +78,43 @@ vkr_status vkr_ref_dropout_backward(const vkr_dropout_params* p, const float* dy
 typedef struct vkr_dropout_push {
     uint32_t n, threshold;
     float scale;
-    uint32_t key0, key1;
+    uint32_t key0, key1, stream;
 } vkr_dropout_push;
 
-static vkr_status vkr_dropout_gpu_apply(vkr_sequence* seq, const vkr_dropout_params* p, vkr_range x, vkr_range y,
-                                        bool accumulate, const char* op) {
+/* Records one dropout dispatch; with step.buffer set the stream word is read from it on the GPU. */
+static vkr_status vkr_dropout_gpu_apply(vkr_sequence* seq, const vkr_dropout_params* p, vkr_range step, vkr_range x,
+                                        vkr_range y, bool accumulate, const char* op) {
     vkr_dropout_consts c;
     VKR_TRY(vkr_dropout_check(p, op, &c));
     VKR_TRY(vkr_ew_range(x, p->n, op, accumulate ? "dy" : "x", &x));
     VKR_TRY(vkr_ew_range(y, p->n, op, accumulate ? "dx" : "y", &y));
-    vkr_dropout_push push = {p->n, c.threshold, c.scale, (uint32_t)p->seed, (uint32_t)(p->seed >> 32)};
-    vkr_kernel_desc d = {.shader = "ew_dropout", .binding_count = 2,
-                         .access = {VKR_READ, accumulate ? VKR_READ_WRITE : VKR_WRITE}, .push_bytes = sizeof push,
-                         .spec_count = 2, .spec = {VKR_EW_WG, accumulate}};
-    const vkr_range r[2] = {x, y};
+    bool stepped = step.buffer != NULL;
+    if (stepped) VKR_TRY(vkr_ew_range(step, 1, op, "step", &step));
+    vkr_dropout_push push = {p->n, c.threshold, c.scale, (uint32_t)p->seed, (uint32_t)(p->seed >> 32), p->stream};
+    vkr_kernel_desc d = {.shader = "ew_dropout", .binding_count = 3,
+                         .access = {VKR_READ, accumulate ? VKR_READ_WRITE : VKR_WRITE, VKR_READ},
+                         .push_bytes = sizeof push, .spec_count = 3, .spec = {VKR_EW_WG, accumulate, stepped}};
+    const vkr_range r[3] = {x, y, stepped ? step : x}; /* unstepped: binding 2 is bound but never read */
     const uint64_t blocks = ((uint64_t)p->n + 3) / 4;
     return vkr_ew_dispatch(seq, &d, r, &push, (blocks + VKR_EW_WG - 1) / VKR_EW_WG);
 }
 
 vkr_status vkr_gpu_dropout(vkr_sequence* seq, const vkr_dropout_params* p, vkr_range x, vkr_range y) {
-    return vkr_dropout_gpu_apply(seq, p, x, y, false, "vkr_gpu_dropout");
+    return vkr_dropout_gpu_apply(seq, p, (vkr_range){0}, x, y, false, "vkr_gpu_dropout");
+}
+
+vkr_status vkr_gpu_dropout_stepped(vkr_sequence* seq, const vkr_dropout_params* p, vkr_range step, vkr_range x,
+                                   vkr_range y) {
+    if (!step.buffer) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_gpu_dropout_stepped: step has no buffer");
+    return vkr_dropout_gpu_apply(seq, p, step, x, y, false, "vkr_gpu_dropout_stepped");
+}
+
+vkr_status vkr_gpu_dropout_backward_stepped(vkr_sequence* seq, const vkr_dropout_params* p, vkr_range step,
+                                            vkr_range dy, vkr_range dx) {
+    if (!step.buffer) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_gpu_dropout_backward_stepped: step has no buffer");
+    return vkr_dropout_gpu_apply(seq, p, step, dy, dx, true, "vkr_gpu_dropout_backward_stepped");
 }
 
 vkr_status vkr_gpu_dropout_backward(vkr_sequence* seq, const vkr_dropout_params* p, vkr_range dy, vkr_range dx) {
-    return vkr_dropout_gpu_apply(seq, p, dy, dx, true, "vkr_gpu_dropout_backward");
+    return vkr_dropout_gpu_apply(seq, p, (vkr_range){0}, dy, dx, true, "vkr_gpu_dropout_backward");
 }

@@ -544,7 +544,7 @@ static void test_philox_known_answers(void** state) {
 }
 
 static void dropout_case(uint32_t n, float prob, uint64_t seed) {
-    const vkr_dropout_params p = {n, prob, seed};
+    const vkr_dropout_params p = {n, prob, seed, 0};
     float *x = rnd(n, 91), *dy = rnd(n, 92), *g = rnd(n, 93), *y = malloc(n * sizeof *y), *rg = dup(g, n);
     float *out = malloc(n * sizeof *out), *og = malloc(n * sizeof *og), *inplace = malloc(n * sizeof *inplace);
     for (uint32_t i = 0; i < n; i++) x[i] += 2.0f; /* never 0, so y == 0 means dropped */
@@ -592,11 +592,40 @@ static void test_dropout_gpu_matches_reference(void** state) {
     expect_no_validation_messages();
 }
 
+/* A stepped GPU dropout reads its stream word from a buffer: it matches the CPU with that stream,
+ * and a different step gives a different mask (what a replayed training step relies on). */
+static void test_dropout_stepped_stream(void** state) {
+    (void)state;
+    const uint32_t n = 1003;
+    float *x = rnd(n, 111), *want = malloc(n * sizeof *want), *got = malloc(n * sizeof *got), *other = malloc(n * 4);
+    for (uint32_t i = 0; i < n; i++) x[i] += 2.0f;
+    arena m;
+    arena_open(&m, 3 * (size_t)n + 64, 3);
+    vkr_range X = arena_put(&m, x, n), Y = arena_put(&m, x, n), S = arena_put(&m, x, 1);
+    const uint32_t step = 7;
+    VKR_ASSERT_OK(vkr_buffer_upload(env.device, S.buffer, S.offset, &step, 4));
+    vkr_dropout_params p = {n, 0.3f, 99, 0};
+    vkr_sequence* q = seq_new();
+    VKR_ASSERT_OK(vkr_gpu_dropout_stepped(q, &p, S, X, Y));
+    seq_run(q);
+    arena_get(&m, Y, got, n);
+    p.stream = step;
+    VKR_ASSERT_OK(vkr_ref_dropout(&p, x, want));
+    assert_memory_equal(got, want, n * sizeof *got);
+    p.stream = step + 1;
+    VKR_ASSERT_OK(vkr_ref_dropout(&p, x, other));
+    assert_true(memcmp(other, want, n * sizeof *want) != 0);
+    assert_int_equal(vkr_gpu_dropout_stepped(q, &p, (vkr_range){0}, X, Y), VKR_ERR_INVALID_ARGUMENT);
+    vkr_buffer_destroy(env.device, &m.buf);
+    free(x), free(want), free(got), free(other);
+    expect_no_validation_messages();
+}
+
 static void test_dropout_seed_reproducible(void** state) {
     (void)state;
     const uint32_t n = 4096;
     float *x = rnd(n, 101), *y1 = malloc(n * sizeof *y1), *y2 = malloc(n * sizeof *y2), *y3 = malloc(n * sizeof *y3);
-    const vkr_dropout_params p = {n, 0.5f, 42}, other = {n, 0.5f, 43}, high = {n, 0.5f, 42ull | (1ull << 40)};
+    const vkr_dropout_params p = {n, 0.5f, 42, 0}, other = {n, 0.5f, 43, 0}, high = {n, 0.5f, 42ull | (1ull << 40), 0};
     VKR_ASSERT_OK(vkr_ref_dropout(&p, x, y1));
     VKR_ASSERT_OK(vkr_ref_dropout(&p, x, y2));
     assert_memory_equal(y1, y2, n * sizeof *y1);
@@ -714,7 +743,7 @@ static void test_reference_backward_accumulates(void** state) {
     }
     const vkr_reduce_params rp = {{3, 4, 5, 1}, 1, true};
     CHECK_ACCUMULATES("mean dx", N, vkr_ref_reduce_backward(&rp, dy, once), vkr_ref_reduce_backward(&rp, dy, after));
-    const vkr_dropout_params dp = {N, 0.4f, 5};
+    const vkr_dropout_params dp = {N, 0.4f, 5, 0};
     CHECK_ACCUMULATES("dropout dx", N, vkr_ref_dropout_backward(&dp, dy, once),
                       vkr_ref_dropout_backward(&dp, dy, after));
     const vkr_slice_params sp = {{3, 4, 5, 1}, 2, 1, 3};
@@ -760,9 +789,9 @@ static void test_invalid_arguments(void** state) {
     expect_invalid(vkr_ref_binary_backward(&big, NULL, v, v, NULL, v), "needs the forward inputs");
     const vkr_reduce_params axis = {{1, 1, 1, 4}, 4, false};
     expect_invalid(vkr_ref_reduce(&axis, v, v), "axis 4");
-    const vkr_dropout_params p1 = {4, 1.0f, 0};
+    const vkr_dropout_params p1 = {4, 1.0f, 0, 0};
     expect_invalid(vkr_gpu_dropout(q, &p1, r, r), "not in [0, 1)");
-    const vkr_dropout_params pnan = {4, NAN, 0};
+    const vkr_dropout_params pnan = {4, NAN, 0, 0};
     expect_invalid(vkr_ref_dropout(&pnan, v, v), "not in [0, 1)");
     const vkr_slice_params sl = {{1, 1, 1, 4}, 3, 2, 3};
     expect_invalid(vkr_gpu_slice(q, &sl, r, r), "outside axis 3");
@@ -796,6 +825,7 @@ int main(void) {
         cmocka_unit_test(test_philox_known_answers),
         cmocka_unit_test(test_dropout_gpu_matches_reference),
         cmocka_unit_test(test_dropout_seed_reproducible),
+        cmocka_unit_test(test_dropout_stepped_stream),
         cmocka_unit_test(test_dropout_gradcheck),
         cmocka_unit_test(test_large_grid),
         cmocka_unit_test(test_reference_backward_accumulates),

@@ -14,7 +14,7 @@ build: deps
 
 demo: build
 	./$(BUILD)/cli/vkrec devices
-	./$(BUILD)/cli/vkrec bench --json $(BUILD)/bench.json
+	./$(BUILD)/cli/vkrec run --out $(BUILD)/run
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)

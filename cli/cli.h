@@ -31,9 +31,15 @@ void cli_close_device(vkr_instance* instance, vkr_device* device);
 
 int cli_cmd_devices(int argc, char** argv);
 int cli_cmd_train(int argc, char** argv);
+int cli_cmd_run(int argc, char** argv);
 int cli_cmd_bench(int argc, char** argv);
 int cli_cmd_prepare(int argc, char** argv);
 int cli_cmd_stats(int argc, char** argv);
 int cli_cmd_embed(int argc, char** argv);
+int cli_cmd_tokenize(int argc, char** argv);
+int cli_cmd_trie(int argc, char** argv);
+int cli_cmd_tsne(int argc, char** argv);
+int cli_cmd_align(int argc, char** argv);
+int cli_cmd_view(int argc, char** argv);
 
 #endif

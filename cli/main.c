@@ -15,6 +15,16 @@ static const cli_command commands[] = {
      "  --device INDEX|NAME or VKR_DEVICE).\n"
      "  --json   print the same as a JSON array\n",
      cli_cmd_devices},
+    {"run", "the main job: prepare, embed, train and evaluate every model, write a report",
+     "usage: vkrec run [SRC|DATASET] [--out RUN_DIR] [--device INDEX|NAME|cpu] [--epochs N] [--quiet]\n"
+     "                 [any option of vkrec train]\n"
+     "  Runs the whole pipeline on SRC (an LLMCDSR-style release; default: the bundled sample in\n"
+     "  assets/food-kitchen-sample) or on an existing dataset directory: prepare (leave-one-out, no\n"
+     "  filters), embed item titles, train pop and SASRec (BCE and full-softmax CE) for every target\n"
+     "  domain with per-epoch validation, and evaluate the test split under full, sampled:100 and\n"
+     "  sampled:999. Writes RUN_DIR/report.md (metrics table, settings, timings, device) and\n"
+     "  RUN_DIR/metrics.json (default RUN_DIR: ./run).\n",
+     cli_cmd_run},
     {"train", "train a recommender (pop, sasrec) per target domain and evaluate it (HR/NDCG/MRR)",
      "usage: vkrec train DIR [--model pop|sasrec] [--target D] [--loss bce|ce] [--input target|mixed]\n"
      "                 [--protocol full,sampled:100,sampled:999] [--split test|valid] [--epochs N]\n"
@@ -76,6 +86,74 @@ static const cli_command commands[] = {
      "  --power-iters N, --seed N      randomized SVD (defaults 4 and 1)\n"
      "  --device INDEX|NAME            Vulkan device (default: VKR_DEVICE or the best)\n",
      cli_cmd_embed},
+    {"tokenize", "semantic IDs: RQ-VAE tokenizer (GPU k-means init, optional domain adapters) on item embeddings",
+     "usage: vkrec tokenize DIR [--levels L] [--codes K] [--adapters] [--epochs N] [--quiet] [OPTIONS]\n"
+     "  Trains an RQ-VAE on DIR/item_emb.npy (vkrec embed) and writes DIR/semantic_ids.npy (uint16 items x\n"
+     "  (L+1), row i = item i: L codes plus a token that tells apart items sharing a path, so every ID is\n"
+     "  unique), DIR/tokenizer.safetensors (weights) and DIR/tokenizer.json (settings, utilization and\n"
+     "  perplexity per level, collision rate, losses). Codebooks start from GPU k-means; dead codes are\n"
+     "  re-seeded during training.\n"
+     "  --levels L          residual codebooks (default 3)\n"
+     "  --codes K           codes per codebook (default 256)\n"
+     "  --latent D          latent width (default 32)\n"
+     "  --hidden A,B,...    encoder hidden widths, decoder mirrored (default 512,256,128)\n"
+     "  --beta B            commitment weight (default 0.25)\n"
+     "  --adapters          GenCDR: per-domain LoRA adapters + router, trained after the universal model\n"
+     "  --rank R            adapter rank (default 8)\n"
+     "  --epochs N          universal-phase epochs (default 100)\n"
+     "  --adapter-epochs N  adapter-phase epochs (default epochs/4)\n"
+     "  --batch N, --lr F, --kmeans-iters N, --seed N   training (defaults 256, 0.001, 20, 0)\n"
+     "  --device INDEX|NAME Vulkan device (default: VKR_DEVICE or the best)\n"
+     "  --quiet             print nothing but errors\n",
+     cli_cmd_tokenize},
+    {"trie", "prefix trie of the semantic IDs (global or one domain): node counts, branching, lookups",
+     "usage: vkrec trie DIR [--domain NAME|INDEX] [--json] [--item I] [--path T1,T2,...]\n"
+     "  Builds the trie of DIR/semantic_ids.npy (vkrec tokenize) over all items or one domain's, and\n"
+     "  prints nodes per level, mean and largest branching per level, depth and items per code path.\n"
+     "  --domain D    the trie of domain D (name or index) instead of the global one\n"
+     "  --json        print the same as JSON\n"
+     "  --item I      also print item I's semantic ID (found through the trie)\n"
+     "  --path T,...  also look up the item with this full ID (an error if it is no item's ID)\n",
+     cli_cmd_trie},
+    {"tsne", "2-D t-SNE map of an embedding matrix on the GPU (.npy + CSV)",
+     "usage: vkrec tsne INPUT [--out MAP.npy] [OPTIONS]\n"
+     "  INPUT: an N x D .npy (float32/float16) or a directory with item_emb.npy; a dataset directory adds\n"
+     "  each item's key, domain and title to the CSV. Writes MAP.npy (N x 2 float32) and MAP.csv\n"
+     "  (item,key,domain,title,x,y); default MAP: INPUT/tsne.npy for a directory.\n"
+     "  kNN graph (3 x perplexity neighbours, GPU brute force), per-point sigma search, symmetric sparse P,\n"
+     "  early exaggeration, momentum 0.5 -> 0.8, gains; prints the final KL divergence.\n"
+     "  --perplexity P      target perplexity (default 30)\n"
+     "  --iters N           iterations (default 1000); --early-iters N with exaggeration (default 250)\n"
+     "  --exaggeration A    early exaggeration (default 12)\n"
+     "  --lr R              learning rate on the true gradient (default auto: max(N/48, 50))\n"
+     "  --method M          exact (O(N^2) tiles), fft (FFT interpolation, O(N)), auto (default)\n"
+     "  --init I            pca (default) or random; --seed N (default 1)\n"
+     "  --emb FILE          embedding file inside a directory INPUT (default item_emb.npy)\n"
+     "  --data DIR          dataset directory for labels (default: INPUT when it is one)\n"
+     "  --device INDEX|NAME, --quiet\n",
+     cli_cmd_tsne},
+    {"align", "domain-alignment measure: how mixed the domains are among nearest neighbours",
+     "usage: vkrec align INPUT [--map MAP.npy]... [--k K] [--data DIR] [--json FILE] [--quiet]\n"
+     "  For every item, the fraction of its K nearest neighbours (default 10) from another domain, averaged\n"
+     "  per domain and overall, and divided by the value expected under perfect mixing (a random\n"
+     "  neighbour set): 0 = domains fully separated, 1 = perfectly mixed. Computed in the embedding space\n"
+     "  of INPUT (as for vkrec tsne) and in each 2-D map given (INPUT/tsne.npy when present by default).\n"
+     "  --emb FILE   embedding file inside a directory INPUT (default item_emb.npy)\n"
+     "  --json FILE  also write the numbers as JSON\n",
+     cli_cmd_align},
+    {"view", "interactive viewer of t-SNE maps and the semantic-ID trie (SDL2), or headless PNG",
+     "usage: vkrec view RUN_DIR [--data DIR] [--screenshot OUT.png [--panel map|trie]] [--size WxH]\n"
+     "  Map panel: items of every RUN_DIR/tsne*.npy map coloured by domain; wheel zooms, drag or arrows pan,\n"
+     "  hover shows title and id, click selects an item and highlights its nearest neighbours, '/' searches\n"
+     "  titles, v switches maps, +/- point size, [ ] opacity, r resets the view, Tab switches panels.\n"
+     "  Trie panel: the prefix tree of RUN_DIR/semantic_ids.npy (levels left to right, node size by item\n"
+     "  count, colour by domain mix); click a node to expand or collapse it; u cycles users of\n"
+     "  RUN_DIR/beams.json to overlay their beam-search paths and scores.\n"
+     "  --screenshot OUT.png  render without a window (no display needed) and exit\n"
+     "  --panel map|trie      panel to start with or to render (default map)\n"
+     "  --size WxH            window or image size (default 1280x800)\n"
+     "  --data DIR            dataset directory for titles and domains (default RUN_DIR)\n",
+     cli_cmd_view},
 };
 static const size_t command_count = sizeof commands / sizeof commands[0];
 

@@ -10,7 +10,9 @@
 #include "vkr_ops_ew.h"
 #include "vkr_ops_nn_internal.h"
 
-#define Q_ROWS 64u  /* rows per workgroup of quant_assign / quant_norms / quant_rq_residuals */
+#define Q_ROWS 64u  /* rows per workgroup of quant_norms / quant_rq_residuals */
+#define Q_ASSIGN_TM 16u /* rows per virtual subgroup of quant_assign (QA_TM) */
+#define Q_WG 64u        /* invocations per workgroup of quant_assign */
 #define Q_ALIGN 64u /* floats: scratch sub-ranges start 256-byte aligned */
 
 static uint64_t q_up(uint64_t v) { return (v + Q_ALIGN - 1) / Q_ALIGN * Q_ALIGN; }
@@ -87,11 +89,18 @@ vkr_status vkr_gpu_quant_assign(vkr_sequence* seq, const vkr_quant_assign_params
     VKR_TRY(vkr_nn_range(dist, p->n, op, "dist", &r[4]));
     if (with_resid) VKR_TRY(vkr_nn_range(resid, (uint64_t)p->n * p->d, op, "resid", &r[5]));
     uint32_t push[6] = {p->n, p->k, p->d, p->c_base, p->code_stride, p->code_offset};
+    /* vec4 loads when every row starts 16-byte aligned */
+    uint32_t vec = p->d % 4 == 0 && r[0].offset % 16 == 0 && r[1].offset % 16 == 0;
+    /* lanes per virtual subgroup: 8, or the largest power of two dividing the device's subgroup */
+    uint32_t sg = 8, real = vkr_device_get_info(vkr_sequence_device(seq))->subgroup_size;
+    while (sg > 1 && (real == 0 || real % sg != 0)) sg >>= 1;
+    if (real > Q_WG || Q_WG % (real ? real : 1) != 0)
+        return vkr_fail(VKR_ERR_UNSUPPORTED, "quant_assign: subgroup size %u does not divide %u", real, Q_WG);
     vkr_kernel_desc desc = {.shader = with_resid ? "quant_assign_res" : "quant_assign",
                             .binding_count = with_resid ? 6 : 5,
                             .access = {VKR_READ, VKR_READ, VKR_READ, VKR_WRITE, VKR_WRITE, VKR_WRITE},
-                            .push_bytes = sizeof push};
-    return vkr_nn_dispatch(seq, &desc, r, push, q_div_up(p->n, Q_ROWS));
+                            .push_bytes = sizeof push, .spec_count = 2, .spec = {sg, vec}};
+    return vkr_nn_dispatch(seq, &desc, r, push, q_div_up(p->n, (uint64_t)(Q_WG / sg) * Q_ASSIGN_TM));
 }
 
 /* ---- sums of rows grouped by code ------------------------------------------------------------ */

@@ -27,7 +27,7 @@ typedef struct vkr_mm_push {
 /* Tile configuration of one launch: spec constants plus the C block one workgroup covers. */
 typedef struct vkr_mm_config {
     const char* shader;   /* embedded kernel name */
-    uint32_t spec[8];     /* spec constants 0.. (0: workgroup size, 1: FLAGS) */
+    uint32_t spec[8];     /* spec constants 0.. (0: workgroup size, 1: FLAGS, then per kernel) */
     uint32_t spec_count;  /* number used */
     uint32_t rows, cols;  /* C block per workgroup */
 } vkr_mm_config;
@@ -39,7 +39,10 @@ static vkr_status vkr_mm_range(vkr_range r, uint64_t bytes, const char* what, co
         return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: range %s offset %llu is past the end of its %llu-byte buffer",
                         what, name, (unsigned long long)r.offset, (unsigned long long)r.buffer->size);
     uint64_t avail = r.size ? r.size : r.buffer->size - r.offset;
-    if (r.offset + avail > r.buffer->size) avail = r.buffer->size - r.offset;
+    if (avail > r.buffer->size - r.offset)
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: range %s (offset %llu, size %llu) overruns its %llu-byte buffer",
+                        what, name, (unsigned long long)r.offset, (unsigned long long)r.size,
+                        (unsigned long long)r.buffer->size);
     if (bytes > avail)
         return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: range %s holds %llu bytes but the shapes need %llu", what, name,
                         (unsigned long long)avail, (unsigned long long)bytes);
@@ -84,9 +87,11 @@ static void vkr_mm_config_subgroup(const vkr_device_info* info, const vkr_matmul
     uint32_t tm = sg * vkr_ceil_div(p->M < max_rows ? p->M : max_rows, sg);
     if (tm > 4 * sg) tm = 4 * sg; /* each lane holds at most 4 rows (one vec4) in the K tail */
     uint32_t sgx = 1, wg = 2 * sg;
+    /* CPU drivers run exactly their reported subgroup width; GPUs may pick another per pipeline. */
+    uint32_t shuffle = !(info->type == VKR_DEVICE_CPU && info->subgroup_size == sg);
     *cfg = (vkr_mm_config){.shader = p->dtype == VKR_MATMUL_F16 ? "matmul_sg_f16" : "matmul_sg",
-                           .spec = {wg, flags, tm, tn4, sgx, sg},
-                           .spec_count = 6,
+                           .spec = {wg, flags, tm, tn4, sgx, sg, shuffle},
+                           .spec_count = 7,
                            .rows = tm * (wg / sg / sgx),
                            .cols = sgx * sg * tn4 * 4};
 }

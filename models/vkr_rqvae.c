@@ -488,6 +488,7 @@ vkr_status vkr_rqvae_train(const vkr_rqvae_config* config, const vkr_rqvae_train
     if (!(o.lr > 0)) o.lr = 1e-3f;
     if (!(o.adapter_lr > 0)) o.adapter_lr = o.lr;
     out->config = c;
+    out->options = o;
     out->items = n;
     rq_trainer t = {.c = &c, .o = &o, .emb = emb, .dom = item_domain, .n = n, .r = out, .start = rq_now(),
                     .total_epochs = (double)o.epochs + o.adapter_epochs};

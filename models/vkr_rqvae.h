@@ -84,6 +84,7 @@ typedef struct vkr_rqvae_param {
 /* What training produced. */
 typedef struct vkr_rqvae_result {
     vkr_rqvae_config config;  /* the configuration with defaults filled in */
+    vkr_rqvae_train_options options; /* the training settings with defaults filled in */
     uint32_t items;           /* n */
     vkr_rqvae_param* params;  /* final parameters */
     uint32_t param_count;     /* entries of params */

@@ -59,11 +59,14 @@ vkr_status vkr_gpu_tsne_fft(vkr_sequence* seq, uint32_t grid, uint32_t count, ui
     if (sign != 1 && sign != -1) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: sign must be +1 or -1", op);
     vkr_range r;
     VKR_TRY(vkr_tsne_range(data, (uint64_t)count * grid * grid * 8, op, "data", &r));
-    vkr_kernel_desc d = {.shader = "tsne_fft", .binding_count = 1, .access = {VKR_READ_WRITE}, .push_bytes = 16};
-    struct { uint32_t L, log2L, columns; float sign; } push = {grid, log2_u32(grid), columns ? 1u : 0u, (float)sign};
+    vkr_kernel_desc d = {.shader = "tsne_fft", .binding_count = 1, .access = {VKR_READ_WRITE}, .push_bytes = 24};
+    uint32_t group_lines = VKR_TSNE_FFT_MAX_GRID / grid;
+    if (group_lines > lines) group_lines = lines;
+    struct { uint32_t L, log2L, columns; float sign; uint32_t lines, group_lines; } push = {
+        grid, log2_u32(grid), columns ? 1u : 0u, (float)sign, lines, group_lines};
     vkr_kernel* k = NULL;
     VKR_TRY(vkr_kernel_get(vkr_sequence_device(seq), &d, &k));
-    return vkr_sequence_dispatch(seq, k, &r, 1, &push, sizeof push, lines, count, 1);
+    return vkr_sequence_dispatch(seq, k, &r, 1, &push, sizeof push, (lines + group_lines - 1) / group_lines, count, 1);
 }
 
 vkr_status vkr_gpu_tsne_repulse_fft(vkr_sequence* seq, vkr_tsne_fft* fft, vkr_range y, vkr_range rep,

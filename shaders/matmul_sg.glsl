@@ -13,13 +13,16 @@ layout(constant_id = 2) const uint TM = 16; // rows per subgroup, a multiple of 
 layout(constant_id = 3) const uint TN4 = 2; // vec4 columns per lane
 layout(constant_id = 4) const uint SGX = 1; // subgroups side by side along N in a workgroup
 layout(constant_id = 5) const uint SG = 8;  // lanes per (virtual) subgroup; divides the real size
+layout(constant_id = 6) const bool SHUFFLE = true; // the real subgroup may be wider than SG
 const uint RPL = TM / SG;                   // rows of op(A) each lane loads
 const uint TN = TN4 * 4u;
 
-// Value `v` of lane `src` within this lane's group of SG lanes. When the real subgroup is wider
-// than SG (a GPU with 32/64 lanes) several virtual subgroups share it and a shuffle is needed.
+// Value `v` of lane `src` within this lane's group of SG lanes. When the real subgroup may be
+// wider than SG (a GPU with 32/64 lanes) several virtual subgroups share it and a shuffle is needed;
+// the host clears SHUFFLE where the subgroup is known to be exactly SG wide, which also spares
+// lavapipe compiling the dead shuffle path (a third of the compile time).
 vec4 from_lane(vec4 v, uint src) {
-    if (gl_SubgroupSize == SG) return subgroupBroadcast(v, src);
+    if (!SHUFFLE || gl_SubgroupSize == SG) return subgroupBroadcast(v, src);
     return subgroupShuffle(v, (gl_SubgroupInvocationID & ~(SG - 1u)) + src);
 }
 

@@ -1,0 +1,211 @@
+/* vkrec run: the main job. Prepare (the bundled sample by default), embed, train and evaluate every
+ * model for every target domain, write RUN_DIR/report.md and RUN_DIR/metrics.json. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "cli_json.h"
+#include "cli_rec.h"
+
+/* One timed stage of the run. */
+typedef struct run_stage {
+    char name[48];
+    double seconds;
+} run_stage;
+
+typedef struct run_state {
+    run_stage stages[16];
+    uint32_t n;
+} run_state;
+
+static void stage_done(run_state* r, const char* name, double t0) {
+    if (r->n < 16) {
+        snprintf(r->stages[r->n].name, sizeof r->stages[r->n].name, "%s", name);
+        r->stages[r->n++].seconds = vkr_now_s() - t0;
+    }
+}
+
+/* Runs another vkrec command in-process with a NULL-terminated argument list. */
+static int run_cli(int (*cmd)(int, char**), const char* const* args) {
+    char* argv[32];
+    int argc = 0;
+    while (args[argc] && argc < 31) {
+        argv[argc] = (char*)args[argc];
+        argc++;
+    }
+    argv[argc] = NULL;
+    return cmd(argc, argv);
+}
+
+static bool is_dataset(const char* dir) {
+    char p[1100];
+    snprintf(p, sizeof p, "%s/dataset.json", dir);
+    return access(p, R_OK) == 0;
+}
+
+static const char* default_sample(char* buf, size_t n) {
+    const char* env = getenv("VKR_ASSETS");
+    snprintf(buf, n, "%s/food-kitchen-sample", env && *env ? env : VKR_SOURCE_DIR "/assets");
+    return buf;
+}
+
+static void write_report(const char* out, const vkr_dataset* ds, const vkr_device_info* dev, const cli_rec_job* job,
+                         const run_state* r, const cJSON* results, const char* source) {
+    char path[1100], tmp[1120];
+    snprintf(path, sizeof path, "%s/report.md", out);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE* f = fopen(tmp, "w");
+    if (!f) return;
+    fprintf(f, "# vkrec run report\n\n");
+    fprintf(f, "- vkrec %s; data: `%s`\n", vkr_version(), source);
+    fprintf(f, "- device: %s (%s, %s)\n", dev ? dev->name : "CPU reference backend",
+            dev ? vkr_device_type_name(dev->type) : "host", dev ? dev->driver_name : "OpenBLAS");
+    fprintf(f, "- dataset: %u users, %u items, %llu interactions, %u domains (", ds->user_count, ds->item_count,
+            (unsigned long long)ds->event_count, ds->domain_count);
+    for (uint32_t d = 0; d < ds->domain_count; d++)
+        fprintf(f, "%s%s %u items", d ? ", " : "", ds->domain_name[d], ds->item_begin[d + 1] - ds->item_begin[d]);
+    fprintf(f, "); split %s\n", ds->split == VKR_SPLIT_LOO ? "leave-one-out" : "given");
+    fprintf(f, "- SASRec: %u blocks, hidden %u, %u head(s), max_len %u, batch %u, dropout %.2f, lr %g, up to %u epochs, "
+               "patience %u, seed %llu\n",
+            job->sasrec.blocks, job->sasrec.hidden, job->sasrec.heads, job->sasrec.max_len, job->sasrec.batch,
+            (double)job->sasrec.dropout, (double)job->sasrec.lr, job->sasrec.epochs, job->sasrec.patience,
+            (unsigned long long)job->sasrec.seed);
+    fprintf(f, "- evaluation: %s split; full = target against every item of its domain, sampled:N = against N "
+               "negatives the user never interacted with; ties count against the target\n\n",
+            job->split);
+    fprintf(f, "## Metrics\n\n| model | domain | protocol | examples | HR@5 | HR@10 | NDCG@5 | NDCG@10 | MRR |\n");
+    fprintf(f, "|---|---|---|---:|---:|---:|---:|---:|---:|\n");
+    const cJSON* it = NULL;
+    cJSON_ArrayForEach(it, results) {
+        fprintf(f, "| %s | %s | %s | %.0f | %.4f | %.4f | %.4f | %.4f | %.4f |\n",
+                cJSON_GetObjectItem(it, "model")->valuestring, cJSON_GetObjectItem(it, "domain")->valuestring,
+                cJSON_GetObjectItem(it, "protocol")->valuestring, cJSON_GetObjectItem(it, "examples")->valuedouble,
+                cJSON_GetObjectItem(it, "hr5")->valuedouble, cJSON_GetObjectItem(it, "hr10")->valuedouble,
+                cJSON_GetObjectItem(it, "ndcg5")->valuedouble, cJSON_GetObjectItem(it, "ndcg10")->valuedouble,
+                cJSON_GetObjectItem(it, "mrr")->valuedouble);
+    }
+    fprintf(f, "\n## Timings\n\n| stage | seconds |\n|---|---:|\n");
+    double total = 0;
+    for (uint32_t i = 0; i < r->n; i++) {
+        fprintf(f, "| %s | %.1f |\n", r->stages[i].name, r->stages[i].seconds);
+        total += r->stages[i].seconds;
+    }
+    fprintf(f, "| total | %.1f |\n", total);
+    bool ok = fclose(f) == 0;
+    if (ok) rename(tmp, path);
+}
+
+int cli_cmd_run(int argc, char** argv) {
+    cli_rec_job job;
+    cli_rec_job_defaults(&job);
+    /* demo-sized defaults: the bundled sample's histories are short */
+    job.sasrec.max_len = 20;
+    job.sasrec.epochs = 4;
+    job.sasrec.patience = 2;
+    const char* src = NULL;
+    const char* out = "run";
+    const char* selector = NULL;
+    for (int i = 1; i < argc; i++) {
+        bool consumed = false;
+        if (cli_rec_parse_option("run", argc, argv, &i, &job, &consumed) != CLI_OK) return CLI_USAGE;
+        if (consumed) continue;
+        const char* a = argv[i];
+        if (strcmp(a, "--out") == 0) {
+            if (!(out = cli_value("run", argc, argv, &i))) return CLI_USAGE;
+        } else if (strcmp(a, "--device") == 0) {
+            if (!(selector = cli_value("run", argc, argv, &i))) return CLI_USAGE;
+        } else if (a[0] == '-') {
+            return cli_usage_error("run", "unknown option '%s'", a);
+        } else if (!src) {
+            src = a;
+        } else {
+            return cli_usage_error("run", "unexpected argument '%s'", a);
+        }
+    }
+    if (job.quiet) vkr_log_set_level(VKR_LOG_ERROR);
+    if (mkdir(out, 0755) != 0 && errno != EEXIST) {
+        fprintf(stderr, "vkrec run: cannot create %s: %s\n", out, strerror(errno));
+        return CLI_FAILED;
+    }
+    run_state rs = {0};
+    char sample[1024], data_dir[1100];
+    if (!src) src = default_sample(sample, sizeof sample);
+    double t0 = vkr_now_s();
+    if (is_dataset(src)) {
+        snprintf(data_dir, sizeof data_dir, "%s", src);
+    } else {
+        snprintf(data_dir, sizeof data_dir, "%s/data", out);
+        if (!job.quiet) printf("== prepare %s -> %s\n", src, data_dir);
+        const char* args[] = {"prepare", "--format", "llmcdsr", src, "--no-filter", "--domain-names", "Food,Kitchen",
+                              "--out", data_dir, "--force", job.quiet ? "--quiet" : NULL, NULL};
+        if (run_cli(cli_cmd_prepare, args) != CLI_OK) return CLI_FAILED;
+        stage_done(&rs, "prepare", t0);
+    }
+    vkr_instance* inst = NULL;
+    vkr_device* dev = NULL;
+    vkr_status s = cli_open_backend(selector, &inst, &dev);
+    if (s != VKR_OK) return cli_fail("run", s);
+    t0 = vkr_now_s();
+    if (!job.quiet) printf("== embed %s\n", data_dir);
+    const char* eargs[] = {"embed", data_dir, "--device", selector ? selector : "", job.quiet ? "--quiet" : NULL, NULL};
+    if (!selector || strcmp(selector, "cpu") == 0) eargs[2] = job.quiet ? "--quiet" : NULL, eargs[3] = NULL;
+    if (run_cli(cli_cmd_embed, eargs) != CLI_OK) {
+        cli_close_device(inst, dev);
+        return CLI_FAILED;
+    }
+    stage_done(&rs, "embed", t0);
+    vkr_dataset ds;
+    s = vkr_dataset_load(data_dir, &ds);
+    if (s != VKR_OK) {
+        cli_close_device(inst, dev);
+        return cli_fail("run", s);
+    }
+    cJSON* results = cJSON_CreateArray();
+    char ckpt[1100];
+    snprintf(ckpt, sizeof ckpt, "%s/checkpoints", out);
+    job.ckpt_root = ckpt;
+    if (!job.quiet) {
+        printf("== train and evaluate (%s split)\n", job.split);
+        cli_rec_table_header(stdout);
+    }
+    static const struct {
+        const char* model;
+        vkr_sasrec_loss loss;
+        const char* stage;
+    } plan[] = {{"pop", VKR_SASREC_BCE, "pop"}, {"sasrec", VKR_SASREC_BCE, "sasrec-bce"}, {"sasrec", VKR_SASREC_CE, "sasrec-ce"}};
+    for (size_t k = 0; k < sizeof plan / sizeof plan[0] && s == VKR_OK; k++) {
+        t0 = vkr_now_s();
+        job.model = plan[k].model;
+        job.sasrec.loss = plan[k].loss;
+        for (uint32_t d = 0; d < ds.domain_count && s == VKR_OK; d++)
+            s = cli_rec_run(&ds, dev, &job, d, results, job.quiet ? NULL : stdout);
+        stage_done(&rs, plan[k].stage, t0);
+    }
+    int rc = CLI_OK;
+    if (s != VKR_OK) rc = cli_fail("run", s);
+    if (rc == CLI_OK) {
+        char path[1100];
+        snprintf(path, sizeof path, "%s/metrics.json", out);
+        cJSON* root = cJSON_CreateObject();
+        cJSON_AddStringToObject(root, "vkrec", vkr_version());
+        if (dev) cJSON_AddItemToObject(root, "device", cli_device_json(vkr_device_get_info(dev)));
+        else cJSON_AddStringToObject(root, "device", "cpu");
+        cJSON_AddStringToObject(root, "data", src);
+        cJSON_AddItemToObject(root, "results", cJSON_Duplicate(results, true));
+        cJSON* timings = cJSON_AddObjectToObject(root, "seconds");
+        for (uint32_t i = 0; i < rs.n; i++) cJSON_AddNumberToObject(timings, rs.stages[i].name, rs.stages[i].seconds);
+        s = cli_write_json(root, path);
+        cJSON_Delete(root);
+        if (s != VKR_OK) rc = cli_fail("run", s);
+        write_report(out, &ds, dev ? vkr_device_get_info(dev) : NULL, &job, &rs, results, src);
+        if (rc == CLI_OK && !job.quiet) printf("wrote %s/report.md and %s\n", out, path);
+    }
+    cJSON_Delete(results);
+    vkr_dataset_free(&ds);
+    cli_close_device(inst, dev);
+    return rc;
+}

@@ -1,0 +1,57 @@
+/* vkrec view: the SDL2 viewer of maps and the semantic-ID trie, or a headless PNG of the same drawing. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#ifdef VKR_HAVE_VIEWER
+#include "vkr_viewer.h"
+#endif
+
+int cli_cmd_view(int argc, char** argv) {
+    const char* cmd = "view";
+#ifndef VKR_HAVE_VIEWER
+    (void)argc;
+    (void)argv;
+    fprintf(stderr, "vkrec %s: this build has no viewer (SDL2, SDL2_ttf, cglm or libpng were missing at configure "
+                    "time; scripts/install-deps.sh installs them)\n", cmd);
+    return CLI_FAILED;
+#else
+    vkr_viewer_options o = {.width = 1280, .height = 800, .panel = VKR_PANEL_MAP};
+    const char* run_dir = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char* a = argv[i];
+        const char* v = NULL;
+        if (strcmp(a, "--screenshot") == 0) {
+            if (!(o.screenshot = cli_value(cmd, argc, argv, &i))) return CLI_USAGE;
+        } else if (strcmp(a, "--data") == 0) {
+            if (!(o.data_dir = cli_value(cmd, argc, argv, &i))) return CLI_USAGE;
+        } else if (strcmp(a, "--panel") == 0) {
+            if (!(v = cli_value(cmd, argc, argv, &i))) return CLI_USAGE;
+            if (strcmp(v, "map") == 0) o.panel = VKR_PANEL_MAP;
+            else if (strcmp(v, "trie") == 0) o.panel = VKR_PANEL_TRIE;
+            else return cli_usage_error(cmd, "--panel expects map or trie, got '%s'", v);
+        } else if (strcmp(a, "--size") == 0) {
+            if (!(v = cli_value(cmd, argc, argv, &i))) return CLI_USAGE;
+            unsigned w = 0, h = 0;
+            char tail = 0;
+            if (sscanf(v, "%ux%u%c", &w, &h, &tail) != 2 || w < 320 || h < 240 || w > 8192 || h > 8192)
+                return cli_usage_error(cmd, "--size expects WxH between 320x240 and 8192x8192, got '%s'", v);
+            o.width = w;
+            o.height = h;
+        } else if (a[0] == '-') {
+            return cli_usage_error(cmd, "unknown option '%s'", a);
+        } else if (run_dir) {
+            return cli_usage_error(cmd, "one run directory expected (got '%s' and '%s')", run_dir, a);
+        } else {
+            run_dir = a;
+        }
+    }
+    if (!run_dir) return cli_usage_error(cmd, "a run directory is required");
+    o.run_dir = run_dir;
+    vkr_status s = o.screenshot ? vkr_viewer_screenshot(&o) : vkr_viewer_run(&o);
+    if (s != VKR_OK) return cli_fail(cmd, s);
+    if (o.screenshot) printf("wrote %s\n", o.screenshot);
+    return CLI_OK;
+#endif
+}

@@ -1,0 +1,195 @@
+#include "vkr_fit.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "vkr_safetensors.h"
+
+uint64_t vkr_mix64(uint64_t x) {
+    x += 0x9E3779B97F4A7C15ull;
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+    return x ^ (x >> 31);
+}
+
+vkr_status vkr_copy_params(vkr_exec* dst, vkr_graph* dst_graph, vkr_exec* src, vkr_graph* src_graph) {
+    for (uint32_t i = 0; i < vkr_graph_tensor_count(dst_graph); i++) {
+        vkr_tensor* t = vkr_graph_tensor(dst_graph, i);
+        if (t->role != VKR_ROLE_PARAM) continue;
+        vkr_tensor* from = vkr_graph_find(src_graph, t->name);
+        if (!from || from->numel != t->numel)
+            return vkr_fail(VKR_ERR_NOT_FOUND, "parameter %s is missing from the source graph", t->name);
+        void* buf = malloc(vkr_tensor_bytes(t));
+        if (!buf) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory copying %s", t->name);
+        vkr_status s = vkr_exec_read(src, from, buf, vkr_tensor_bytes(t));
+        if (s == VKR_OK) s = vkr_exec_write(dst, t, buf, vkr_tensor_bytes(t));
+        free(buf);
+        VKR_TRY(s);
+    }
+    return VKR_OK;
+}
+
+/* Host copies of the scoring graph's parameters (the best so far). */
+typedef struct vkr_snapshot {
+    float** data;
+    uint32_t count;
+} vkr_snapshot;
+
+static vkr_status vkr_snapshot_take(vkr_snapshot* s, vkr_exec* ex, vkr_graph* g) {
+    if (!s->data) {
+        s->count = vkr_graph_tensor_count(g);
+        s->data = calloc(s->count ? s->count : 1, sizeof *s->data);
+        if (!s->data) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory keeping the best parameters");
+    }
+    for (uint32_t i = 0; i < s->count; i++) {
+        vkr_tensor* t = vkr_graph_tensor(g, i);
+        if (t->role != VKR_ROLE_PARAM) continue;
+        if (!s->data[i] && !(s->data[i] = malloc(vkr_tensor_bytes(t))))
+            return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory keeping the best parameters");
+        VKR_TRY(vkr_exec_read(ex, t, s->data[i], vkr_tensor_bytes(t)));
+    }
+    return VKR_OK;
+}
+
+static vkr_status vkr_snapshot_restore(const vkr_snapshot* s, vkr_exec* ex, vkr_graph* g) {
+    for (uint32_t i = 0; s->data && i < s->count; i++)
+        if (s->data[i]) VKR_TRY(vkr_exec_write(ex, vkr_graph_tensor(g, i), s->data[i], vkr_tensor_bytes(vkr_graph_tensor(g, i))));
+    return VKR_OK;
+}
+
+static void vkr_snapshot_free(vkr_snapshot* s) {
+    for (uint32_t i = 0; s->data && i < s->count; i++) free(s->data[i]);
+    free(s->data);
+}
+
+typedef struct vkr_loop_state {
+    uint32_t epoch;
+    uint32_t bad;
+} vkr_loop_state;
+
+/* Restores the loop from ckpt_dir/last.safetensors (and the best parameters from best.safetensors). */
+static vkr_status vkr_fit_resume(const vkr_fit_model* m, const vkr_fit_options* o, vkr_fit_report* r, vkr_loop_state* st,
+                                 vkr_snapshot* best) {
+    char path[1200];
+    snprintf(path, sizeof path, "%s/last.safetensors", o->ckpt_dir);
+    if (access(path, R_OK) != 0) return VKR_OK;
+    VKR_TRY(vkr_exec_load(m->train_exec, path));
+    vkr_st_file* f = NULL;
+    VKR_TRY(vkr_st_open(path, &f));
+    const char* e = vkr_st_metadata_get(f, "epoch");
+    const char* bh = vkr_st_metadata_get(f, "best_hr10");
+    const char* be = vkr_st_metadata_get(f, "best_epoch");
+    const char* bd = vkr_st_metadata_get(f, "bad_epochs");
+    vkr_status s = VKR_OK;
+    if (!e || !bh || !be || !bd) s = vkr_fail(VKR_ERR_FORMAT, "%s lacks the training-loop metadata", path);
+    else {
+        st->epoch = (uint32_t)strtoul(e, NULL, 10);
+        r->best_hr10 = strtod(bh, NULL);
+        r->best_epoch = (uint32_t)strtoul(be, NULL, 10);
+        st->bad = (uint32_t)strtoul(bd, NULL, 10);
+    }
+    vkr_st_close(f);
+    if (s == VKR_OK && r->best_epoch) {
+        snprintf(path, sizeof path, "%s/best.safetensors", o->ckpt_dir);
+        s = vkr_exec_load(m->score_exec, path);
+        if (s == VKR_OK) s = vkr_snapshot_take(best, m->score_exec, m->score_graph);
+    }
+    r->epochs_run = st->epoch;
+    if (s == VKR_OK && !o->quiet)
+        fprintf(stderr, "resuming from epoch %u (best HR@10 %.4f at epoch %u)\n", st->epoch, r->best_hr10, r->best_epoch);
+    return s;
+}
+
+static vkr_status vkr_fit_save_last(const vkr_fit_model* m, const vkr_fit_options* o, const vkr_fit_report* r,
+                                    const vkr_loop_state* st) {
+    char e[16], bh[32], be[16], bd[16], path[1200];
+    snprintf(e, sizeof e, "%u", st->epoch);
+    snprintf(bh, sizeof bh, "%.17g", r->best_hr10);
+    snprintf(be, sizeof be, "%u", r->best_epoch);
+    snprintf(bd, sizeof bd, "%u", st->bad);
+    const char* meta[] = {"epoch", e, "best_hr10", bh, "best_epoch", be, "bad_epochs", bd, NULL};
+    snprintf(path, sizeof path, "%s/last.safetensors", o->ckpt_dir);
+    return vkr_exec_save(m->train_exec, path, meta);
+}
+
+vkr_status vkr_fit(const vkr_fit_model* m, const vkr_fit_options* o, vkr_fit_report* r) {
+    memset(r, 0, sizeof *r);
+    if (!m || !o || m->units == 0 || m->batch == 0)
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_fit: no training units or a zero batch");
+    uint32_t* order = malloc((size_t)m->units * sizeof *order);
+    if (!order) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory for the training order");
+    vkr_snapshot best = {0};
+    vkr_loop_state st = {0};
+    r->best_hr10 = -1;
+    vkr_status s = VKR_OK;
+    if (o->ckpt_dir && o->resume) s = vkr_fit_resume(m, o, r, &st, &best);
+    bool tty = !o->quiet && isatty(STDERR_FILENO);
+    uint32_t steps = (m->units + m->batch - 1) / m->batch;
+    double t0 = vkr_now_s();
+    uint64_t units_done = 0;
+    for (; s == VKR_OK && st.epoch < o->epochs; st.epoch++) {
+        for (uint32_t i = 0; i < m->units; i++) order[i] = i;
+        uint64_t rng = vkr_mix64(o->seed ^ (0xE90C0000ull + st.epoch));
+        for (uint32_t i = m->units; i > 1; i--) { /* Fisher-Yates on the (seed, epoch) stream */
+            rng = vkr_mix64(rng);
+            uint32_t j = (uint32_t)(rng % i), tmp = order[i - 1];
+            order[i - 1] = order[j];
+            order[j] = tmp;
+        }
+        double e0 = vkr_now_s(), loss_sum = 0;
+        uint32_t loss_n = 0;
+        for (uint32_t k = 0; s == VKR_OK && k < steps; k++) {
+            uint32_t n = m->units - k * m->batch < m->batch ? m->units - k * m->batch : m->batch;
+            bool want = k % 8 == 7 || k + 1 == steps; /* reading the loss is a device round trip */
+            float loss = 0;
+            s = m->step(m->self, order + (size_t)k * m->batch, n, vkr_mix64(o->seed ^ ((uint64_t)st.epoch << 32 | k)), want,
+                        &loss);
+            units_done += n;
+            if (s != VKR_OK || !want) continue;
+            loss_sum += loss;
+            loss_n++;
+            if (tty) {
+                double el = vkr_now_s() - e0, rate = (double)(k + 1) * m->batch / (el > 0 ? el : 1e-9);
+                fprintf(stderr, "\r  epoch %u/%u  step %u/%u  loss %.4f  %.0f units/s  ETA %.0fs   ", st.epoch + 1,
+                        o->epochs, k + 1, steps, loss, rate, (double)(steps - k - 1) * m->batch / rate);
+            }
+        }
+        if (s != VKR_OK) break;
+        r->last_loss = loss_n ? (float)(loss_sum / loss_n) : 0.0f;
+        r->epochs_run = st.epoch + 1;
+        double hr10 = 0;
+        s = m->validate(m->self, &hr10);
+        if (s != VKR_OK) break;
+        bool better = hr10 > r->best_hr10;
+        if (better) {
+            r->best_hr10 = hr10;
+            r->best_epoch = st.epoch + 1;
+            st.bad = 0;
+            s = vkr_snapshot_take(&best, m->score_exec, m->score_graph);
+            if (s == VKR_OK && o->ckpt_dir) {
+                char path[1200];
+                snprintf(path, sizeof path, "%s/best.safetensors", o->ckpt_dir);
+                s = vkr_exec_save(m->score_exec, path, NULL);
+            }
+        } else {
+            st.bad++;
+        }
+        if (!o->quiet)
+            fprintf(stderr, "%sepoch %u/%u  loss %.4f  valid HR@10 %.4f%s  %.1fs\n", tty ? "\r" : "", st.epoch + 1,
+                    o->epochs, r->last_loss, hr10, better ? "  best" : "", vkr_now_s() - e0);
+        struct vkr_loop_state next = {st.epoch + 1, st.bad};
+        if (s == VKR_OK && o->ckpt_dir) s = vkr_fit_save_last(m, o, r, &next);
+        if (o->patience && st.bad >= o->patience) {
+            st.epoch++;
+            break;
+        }
+    }
+    r->seconds = vkr_now_s() - t0;
+    r->units_per_s = r->seconds > 0 ? (double)units_done / r->seconds : 0;
+    if (s == VKR_OK) s = vkr_snapshot_restore(&best, m->score_exec, m->score_graph);
+    vkr_snapshot_free(&best);
+    free(order);
+    return s;
+}

@@ -58,6 +58,8 @@ vkr_status vkr_bench_suite_matmul(vkr_bench* b); /* bench_matmul.c */
 vkr_status vkr_bench_suite_data(vkr_bench* b);   /* bench_data.c */
 vkr_status vkr_bench_suite_embed(vkr_bench* b);  /* bench_data.c */
 vkr_status vkr_bench_suite_optim(vkr_bench* b);  /* bench_optim.c */
+vkr_status vkr_bench_suite_tsne(vkr_bench* b);   /* bench_tsne.c */
 vkr_status vkr_bench_suite_quantize(vkr_bench* b); /* bench_quantize.c */
+vkr_status vkr_bench_suite_beam(vkr_bench* b);   /* bench_beam.c */
 
 #endif

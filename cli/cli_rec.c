@@ -1,5 +1,6 @@
 #include "cli_rec.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -68,7 +69,7 @@ vkr_status cli_rec_run(const vkr_dataset* ds, vkr_device* dev, const cli_rec_job
         cJSON_AddNumberToObject(extra, "seq_per_s", sm.seq_per_s);
         cJSON_AddNumberToObject(extra, "last_loss", sm.last_loss);
     } else {
-        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "--model '%s': expected pop or sasrec", job->model);
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "--model '%s': expected pop, sasrec or gencdr", job->model);
     }
     for (uint32_t k = 0; k < job->protocol_count && s == VKR_OK; k++) {
         vkr_metrics m;
@@ -78,5 +79,54 @@ vkr_status cli_rec_run(const vkr_dataset* ds, vkr_device* dev, const cli_rec_job
     cJSON_Delete(extra);
     vkr_pop_free(&pop);
     vkr_sasrec_model_free(&sm);
+    return s;
+}
+
+vkr_status cli_rec_run_gencdr(const vkr_dataset* ds, vkr_device* dev, const cli_rec_job* job, cJSON* results,
+                              FILE* table) {
+    uint16_t* ids = NULL;
+    uint32_t depth = 0;
+    VKR_TRY(vkr_gencdr_load_ids(job->data_dir, ds, &ids, &depth));
+    vkr_gencdr_train t = job->gencdr;
+    t.quiet = job->quiet;
+    char dir[1024];
+    if (job->ckpt_root) {
+        snprintf(dir, sizeof dir, "%s/gencdr", job->ckpt_root);
+        mkdir(job->ckpt_root, 0755);
+        mkdir(dir, 0755);
+        t.ckpt_dir = dir;
+    }
+    if (!job->quiet) fprintf(stderr, "training gencdr (all domains, %u-token semantic IDs) on %s\n", depth,
+                             dev ? "the GPU" : "the CPU");
+    vkr_gencdr_model m;
+    vkr_status s = vkr_gencdr_fit(ds, dev, ids, depth, &t, &m);
+    free(ids);
+    cJSON* extra = NULL;
+    if (s == VKR_OK) {
+        extra = cJSON_CreateObject();
+        cJSON_AddNumberToObject(extra, "epochs", m.epochs_run);
+        cJSON_AddNumberToObject(extra, "best_epoch", m.best_epoch);
+        cJSON_AddNumberToObject(extra, "best_valid_hr10_sampled100", m.best_valid_hr10);
+        cJSON_AddNumberToObject(extra, "seq_per_s", m.seq_per_s);
+        cJSON_AddNumberToObject(extra, "last_loss", m.last_loss);
+    }
+    for (uint32_t d = 0; d < ds->domain_count && s == VKR_OK; d++) {
+        vkr_scorer sc = vkr_gencdr_scorer(&m, d);
+        const uint32_t* pairs = strcmp(job->split, "valid") == 0 ? ds->valid : ds->test;
+        uint32_t count = strcmp(job->split, "valid") == 0 ? ds->valid_count : ds->test_count;
+        for (uint32_t k = 0; k < job->protocol_count && s == VKR_OK; k++) {
+            vkr_metrics mt;
+            s = vkr_evaluate(ds, d, pairs, count, &sc, &job->protocols[k], &mt);
+            if (s == VKR_ERR_UNSUPPORTED) { /* e.g. full ranking without beam search */
+                if (table) fprintf(table, "%-18s %-8s %-12s   (skipped: %s)\n", "gencdr", ds->domain_name[d],
+                                   job->protocol_names[k], vkr_last_error());
+                s = VKR_OK;
+                continue;
+            }
+            if (s == VKR_OK) cli_rec_report(ds, job, "gencdr", d, k, &mt, m.train_seconds, results, table, extra);
+        }
+    }
+    cJSON_Delete(extra);
+    vkr_gencdr_model_free(&m);
     return s;
 }

@@ -5,14 +5,17 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "vkr_gencdr.h"
 #include "vkr_rec.h"
 
 #define CLI_MAX_PROTOCOLS 4
 
 /* What to train and how to evaluate it. */
 typedef struct cli_rec_job {
-    const char* model;               /* "pop" or "sasrec" */
+    const char* model;               /* "pop", "sasrec" or "gencdr" */
     vkr_sasrec_train sasrec;         /* SASRec settings (domain is set per run) */
+    vkr_gencdr_train gencdr;         /* GenCDR settings */
+    const char* data_dir;            /* dataset directory (GenCDR reads semantic_ids.npy there) */
     const char* split;               /* "valid" or "test" */
     uint32_t protocol_count;         /* protocols to report */
     vkr_protocol protocols[CLI_MAX_PROTOCOLS]; /* each protocol */
@@ -32,6 +35,10 @@ void cli_rec_job_defaults(cli_rec_job* job);
 int cli_rec_parse_option(const char* cmd, int argc, char** argv, int* i, cli_rec_job* job, bool* consumed);
 /* Opens the GPU named by selector, or nothing for "cpu" (the CPU reference backend). */
 vkr_status cli_open_backend(const char* selector, vkr_instance** inst, vkr_device** dev);
+/* Trains one GenCDR model for every domain and evaluates it per target domain (rows and JSON as
+ * cli_rec_run). Protocols the model cannot run are reported as skipped. */
+vkr_status cli_rec_run_gencdr(const vkr_dataset* ds, vkr_device* dev, const cli_rec_job* job, cJSON* results,
+                              FILE* table);
 /* Prints the table header matching cli_rec_run's rows. */
 void cli_rec_table_header(FILE* table);
 

@@ -48,14 +48,14 @@ int cli_rec_parse_option(const char* cmd, int argc, char** argv, int* i, cli_rec
                strcmp(a, "--patience") == 0 || strcmp(a, "--seed") == 0) {
         const char* x = VALUE();
         if (!x || !cli_parse_uint(cmd, a, x, &v)) return CLI_USAGE;
-        if (strcmp(a, "--epochs") == 0) job->sasrec.epochs = v;
-        else if (strcmp(a, "--batch") == 0) job->sasrec.batch = v;
-        else if (strcmp(a, "--hidden") == 0) job->sasrec.hidden = v;
-        else if (strcmp(a, "--blocks") == 0) job->sasrec.blocks = v;
-        else if (strcmp(a, "--heads") == 0) job->sasrec.heads = v;
-        else if (strcmp(a, "--max-len") == 0) job->sasrec.max_len = v;
-        else if (strcmp(a, "--patience") == 0) job->sasrec.patience = v;
-        else job->sasrec.seed = v;
+        if (strcmp(a, "--epochs") == 0) job->sasrec.epochs = job->gencdr.epochs = v;
+        else if (strcmp(a, "--batch") == 0) job->sasrec.batch = job->gencdr.batch = v;
+        else if (strcmp(a, "--hidden") == 0) job->sasrec.hidden = job->gencdr.hidden = v;
+        else if (strcmp(a, "--blocks") == 0) job->sasrec.blocks = job->gencdr.blocks = v;
+        else if (strcmp(a, "--heads") == 0) job->sasrec.heads = job->gencdr.heads = v;
+        else if (strcmp(a, "--max-len") == 0) job->sasrec.max_len = job->gencdr.max_len = v;
+        else if (strcmp(a, "--patience") == 0) job->sasrec.patience = job->gencdr.patience = v;
+        else job->sasrec.seed = job->gencdr.seed = v;
     } else if (strcmp(a, "--lr") == 0 || strcmp(a, "--dropout") == 0) {
         const char* x = VALUE();
         if (!x) return CLI_USAGE;
@@ -63,8 +63,8 @@ int cli_rec_parse_option(const char* cmd, int argc, char** argv, int* i, cli_rec
         double d = strtod(x, &end);
         if (*end || !(d >= 0) || d >= (strcmp(a, "--lr") == 0 ? 10 : 1))
             return cli_usage_error(cmd, "%s: bad value '%s'", a, x);
-        if (strcmp(a, "--lr") == 0) job->sasrec.lr = (float)d;
-        else job->sasrec.dropout = (float)d;
+        if (strcmp(a, "--lr") == 0) job->sasrec.lr = job->gencdr.lr = (float)d;
+        else job->sasrec.dropout = job->gencdr.dropout = (float)d;
     } else if (strcmp(a, "--quiet") == 0) {
         job->quiet = true;
     } else {
@@ -85,6 +85,7 @@ void cli_rec_job_defaults(cli_rec_job* job) {
         snprintf(job->protocol_names[k], 32, "%s", defaults[k]);
     }
     job->protocol_count = 3;
+    vkr_gencdr_train_defaults(&job->gencdr);
 }
 
 /* Opens the requested backend: "cpu" means the CPU reference backend (no Vulkan needed). */
@@ -127,10 +128,12 @@ int cli_cmd_train(int argc, char** argv) {
         }
     }
     if (!dir) return cli_usage_error("train", "missing the dataset directory");
-    if (strcmp(job.model, "pop") && strcmp(job.model, "sasrec"))
-        return cli_usage_error("train", "--model expects pop or sasrec, got '%s'", job.model);
+    if (strcmp(job.model, "pop") && strcmp(job.model, "sasrec") && strcmp(job.model, "gencdr"))
+        return cli_usage_error("train", "--model expects pop, sasrec or gencdr, got '%s'", job.model);
+    job.data_dir = dir;
     if (resume && !job.ckpt_root) return cli_usage_error("train", "--resume needs --ckpt DIR");
     job.sasrec.resume = resume;
+    job.gencdr.resume = resume;
     if (job.quiet) vkr_log_set_level(VKR_LOG_ERROR);
     vkr_dataset ds;
     vkr_status s = vkr_dataset_load(dir, &ds);
@@ -150,7 +153,9 @@ int cli_cmd_train(int argc, char** argv) {
     if (strcmp(job.model, "pop") != 0) s = cli_open_backend(selector, &inst, &dev);
     cJSON* results = cJSON_CreateArray();
     if (s == VKR_OK) cli_rec_table_header(stdout);
-    for (uint32_t d = first; d < last && s == VKR_OK; d++) s = cli_rec_run(&ds, dev, &job, d, results, stdout);
+    if (s == VKR_OK && strcmp(job.model, "gencdr") == 0) s = cli_rec_run_gencdr(&ds, dev, &job, results, stdout);
+    for (uint32_t d = first; d < last && s == VKR_OK && strcmp(job.model, "gencdr") != 0; d++)
+        s = cli_rec_run(&ds, dev, &job, d, results, stdout);
     int rc = s == VKR_OK ? CLI_OK : cli_fail("train", s);
     if (rc == CLI_OK && json) {
         s = cli_write_json(results, json);

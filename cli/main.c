@@ -25,8 +25,8 @@ static const cli_command commands[] = {
      "  sampled:999. Writes RUN_DIR/report.md (metrics table, settings, timings, device) and\n"
      "  RUN_DIR/metrics.json (default RUN_DIR: ./run).\n",
      cli_cmd_run},
-    {"train", "train a recommender (pop, sasrec) per target domain and evaluate it (HR/NDCG/MRR)",
-     "usage: vkrec train DIR [--model pop|sasrec] [--target D] [--loss bce|ce] [--input target|mixed]\n"
+    {"train", "train a recommender (pop, sasrec, gencdr) per target domain and evaluate it (HR/NDCG/MRR)",
+     "usage: vkrec train DIR [--model pop|sasrec|gencdr] [--target D] [--loss bce|ce] [--input target|mixed]\n"
      "                 [--protocol full,sampled:100,sampled:999] [--split test|valid] [--epochs N]\n"
      "                 [--batch N] [--hidden N] [--blocks N] [--heads N] [--max-len N] [--dropout P]\n"
      "                 [--lr X] [--patience N] [--seed N] [--ckpt DIR [--resume]] [--json FILE]\n"
@@ -36,7 +36,8 @@ static const cli_command commands[] = {
      "  kept), then evaluates the split under each protocol: full ranks the target against every item\n"
      "  of its domain; sampled:N against N negatives the user never interacted with (seeded). Ties\n"
      "  count against the target. --ckpt keeps best/last checkpoints (safetensors); --resume continues\n"
-     "  from the last one exactly. --device cpu runs on the CPU reference backend.\n",
+     "  from the last one exactly. --device cpu runs on the CPU reference backend.\n"
+     "  gencdr needs DIR/semantic_ids.npy (vkrec tokenize DIR); one model serves every domain.\n",
      cli_cmd_train},
     {"bench", "headless benchmarks with a CPU peer in the same run, JSON out",
      "usage: vkrec bench [SUITE...] [--json FILE] [--device INDEX|NAME] [--runs N] [--warmup N] [--quiet]\n"
@@ -100,7 +101,7 @@ static const cli_command commands[] = {
      "  --beta B            commitment weight (default 0.25)\n"
      "  --adapters          GenCDR: per-domain LoRA adapters + router, trained after the universal model\n"
      "  --rank R            adapter rank (default 8)\n"
-     "  --epochs N          universal-phase epochs (default 100)\n"
+     "  --epochs N          universal-phase epochs (default: about 3000 steps, 10..200 epochs)\n"
      "  --adapter-epochs N  adapter-phase epochs (default epochs/4)\n"
      "  --batch N, --lr F, --kmeans-iters N, --seed N   training (defaults 256, 0.001, 20, 0)\n"
      "  --device INDEX|NAME Vulkan device (default: VKR_DEVICE or the best)\n"

@@ -176,8 +176,11 @@ vkr_status vkr_gpu_quant_segsum(vkr_sequence* seq, const vkr_quant_segsum_params
     VKR_TRY(vkr_nn_range(x, (uint64_t)p->n * p->d, op, "x", &r1[0]));
     VKR_TRY(vkr_nn_range(codes, (uint64_t)(p->n - 1) * p->code_stride + p->code_offset + 1, op, "codes", &r1[1]));
     uint32_t push1[5] = {p->n, p->k, p->d, p->code_stride, p->code_offset};
+    /* one invocation per column (rounded up to 8, at most 64): every invocation walks every row */
+    uint32_t wg = (p->d + 7) / 8 * 8;
     vkr_kernel_desc d1 = {.shader = "quant_segsum", .binding_count = 4,
-                          .access = {VKR_READ, VKR_READ, VKR_WRITE, VKR_WRITE}, .push_bytes = sizeof push1};
+                          .access = {VKR_READ, VKR_READ, VKR_WRITE, VKR_WRITE}, .push_bytes = sizeof push1,
+                          .spec_count = 1, .spec = {wg < 64 ? wg : 64}};
     VKR_TRY(vkr_nn_dispatch(seq, &d1, r1, push1, blocks));
     vkr_range r2[5] = {psum, pcount, psum, {0}, {0}};
     if (p->mode == VKR_SEGSUM_ACCUM) VKR_TRY(vkr_nn_range(scale, 1, op, "scale", &r2[2]));

@@ -13,6 +13,7 @@ enum {
     VKR_MM_VEC_A = 16u,
     VKR_MM_VEC_B = 32u,
     VKR_MM_VEC_C = 64u,
+    VKR_MM_K_MUL4 = 128u,
 };
 
 /* Push constants of the matmul kernels (matmul_common.glsl). */
@@ -176,6 +177,7 @@ vkr_status vkr_gpu_matmul(vkr_sequence* seq, const vkr_matmul_params* p, vkr_ran
     if (!p->trans_a && lda % 4 == 0 && p->stride_a % 4 == 0) flags |= VKR_MM_VEC_A;
     if (ldb % 4 == 0 && p->stride_b % 4 == 0) flags |= VKR_MM_VEC_B;
     if (p->N % 4 == 0 && p->stride_c % 4 == 0) flags |= VKR_MM_VEC_C;
+    if (p->K % 4 == 0) flags |= VKR_MM_K_MUL4;
 
     vkr_mm_config cfg = {0};
     if (vkr_mm_pick_variant(info, p) == VKR_MATMUL_SUBGROUP) vkr_mm_config_subgroup(info, p, flags, &cfg);

@@ -59,18 +59,28 @@ vkr_status vkr_evaluate(const vkr_dataset* ds, uint32_t domain, const uint32_t* 
     memset(out, 0, sizeof *out);
     if (!ds || !sc || !pr || domain >= ds->domain_count)
         return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_evaluate: bad dataset, scorer or domain");
+    bool full = pr->negatives == 0;
+    bool by_candidates = !full && sc->score_candidates && pr->negatives + 1 <= sc->max_candidates;
+    if (full ? !sc->score && !sc->rank_full : !sc->score && !by_candidates)
+        return vkr_fail(VKR_ERR_UNSUPPORTED, "this model cannot be evaluated under the %s protocol",
+                        full ? "full" : "sampled");
     uint32_t begin = ds->item_begin[domain], n_items = ds->item_begin[domain + 1] - begin;
     uint32_t batch = sc->batch ? sc->batch : 64;
+    uint32_t c = pr->negatives + 1;
     uint32_t* sel = malloc((size_t)batch * 2 * sizeof *sel);
-    float* scores = malloc((size_t)batch * n_items * sizeof *scores);
-    uint32_t* neg = malloc(((size_t)pr->negatives + 1) * sizeof *neg);
+    size_t row = by_candidates ? c : n_items;
+    float* scores = malloc((size_t)batch * row * sizeof *scores);
+    uint32_t* cand = malloc((size_t)batch * c * sizeof *cand);
+    uint32_t* got = malloc((size_t)batch * sizeof *got);
+    uint64_t* ranks = malloc((size_t)batch * sizeof *ranks);
     uint32_t max_len = 0;
     for (uint32_t u = 0; u < ds->user_count; u++)
         if (vkr_dataset_user_len(ds, u) > max_len) max_len = vkr_dataset_user_len(ds, u);
     uint32_t* seen = malloc(((size_t)max_len + 1) * sizeof *seen);
-    float* sub = malloc(((size_t)pr->negatives + 1) * sizeof *sub);
+    float* sub = malloc((size_t)c * sizeof *sub);
     vkr_status s = VKR_OK;
-    if (!sel || !scores || !neg || !seen || !sub) s = vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory evaluating");
+    if (!sel || !scores || !cand || !got || !ranks || !seen || !sub)
+        s = vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory evaluating");
     uint32_t i = 0;
     while (s == VKR_OK && i < count) {
         uint32_t n = 0;
@@ -83,24 +93,35 @@ vkr_status vkr_evaluate(const vkr_dataset* ds, uint32_t domain, const uint32_t* 
             n++;
         }
         if (n == 0) break;
-        s = sc->score(sc->self, sel, n, scores);
-        for (uint32_t k = 0; s == VKR_OK && k < n; k++) {
+        /* candidates: the target first, then its negatives (sampled protocols) */
+        for (uint32_t k = 0; !full && k < n; k++) {
             uint32_t u = sel[2 * k], p = sel[2 * k + 1];
-            uint32_t t = ds->seq_item[ds->seq_begin[u] + p] - begin;
-            const float* row = scores + (size_t)k * n_items;
-            if (pr->negatives == 0) {
-                vkr_metrics_add(out, vkr_rank_of(row, n_items, t));
+            cand[(size_t)k * c] = ds->seq_item[ds->seq_begin[u] + p] - begin;
+            got[k] = 1 + vkr_sample_negatives(ds, domain, u, p, pr->seed, pr->negatives, seen, cand + (size_t)k * c + 1);
+            for (uint32_t j = got[k]; j < c; j++) cand[(size_t)k * c + j] = cand[(size_t)k * c]; /* padding, ignored */
+        }
+        if (full && !sc->score) {
+            s = sc->rank_full(sc->self, sel, n, ranks);
+            for (uint32_t k = 0; s == VKR_OK && k < n; k++) vkr_metrics_add(out, ranks[k]);
+            continue;
+        }
+        s = by_candidates ? sc->score_candidates(sc->self, sel, n, cand, c, scores) : sc->score(sc->self, sel, n, scores);
+        for (uint32_t k = 0; s == VKR_OK && k < n; k++) {
+            const float* r = scores + (size_t)k * row;
+            if (full) {
+                uint32_t u = sel[2 * k], p = sel[2 * k + 1];
+                vkr_metrics_add(out, vkr_rank_of(r, n_items, ds->seq_item[ds->seq_begin[u] + p] - begin));
                 continue;
             }
-            uint32_t got = vkr_sample_negatives(ds, domain, u, p, pr->seed, pr->negatives, seen, neg);
-            sub[0] = row[t];
-            for (uint32_t j = 0; j < got; j++) sub[j + 1] = row[neg[j]];
-            vkr_metrics_add(out, vkr_rank_of(sub, got + 1, 0));
+            for (uint32_t j = 0; j < got[k]; j++) sub[j] = by_candidates ? r[j] : r[cand[(size_t)k * c + j]];
+            vkr_metrics_add(out, vkr_rank_of(sub, got[k], 0));
         }
     }
     free(sel);
     free(scores);
-    free(neg);
+    free(cand);
+    free(got);
+    free(ranks);
     free(seen);
     free(sub);
     return s;
@@ -132,7 +153,7 @@ static vkr_status vkr_pop_score(void* self, const uint32_t* pairs, uint32_t n, f
     return VKR_OK;
 }
 
-vkr_scorer vkr_pop_scorer(vkr_pop* pop) { return (vkr_scorer){pop, 256, vkr_pop_score}; }
+vkr_scorer vkr_pop_scorer(vkr_pop* pop) { return (vkr_scorer){.self = pop, .batch = 256, .score = vkr_pop_score}; }
 
 void vkr_pop_free(vkr_pop* pop) {
     if (!pop) return;

@@ -25,12 +25,20 @@ typedef struct vkr_protocol {
 /* Parses "full" or "sampled:N"; INVALID_ARGUMENT naming the text otherwise. */
 vkr_status vkr_protocol_parse(const char* text, vkr_protocol* out);
 
-/* Scores a batch of examples over the items of one domain. */
+/* Scores a batch of examples; a model provides `score` (every item of the domain) or
+ * `score_candidates` (given items) or both, and may provide `rank_full` instead of `score`. */
 typedef struct vkr_scorer {
     void* self;     /* the model */
     uint32_t batch; /* examples per call (the last call may pass fewer) */
-    /* scores[i * n_items + j] = score of item item_begin[domain] + j for example i */
+    /* scores[i * n_items + j] = score of item item_begin[domain] + j for example i (may be NULL) */
     vkr_status (*score)(void* self, const uint32_t* pairs, uint32_t n, float* scores);
+    /* scores[i * c + j] = score of local item cand[i * c + j] for example i (may be NULL) */
+    vkr_status (*score_candidates)(void* self, const uint32_t* pairs, uint32_t n, const uint32_t* cand, uint32_t c,
+                                   float* scores);
+    /* ranks[i] = 0-based rank of example i's target among all items of the domain, or VKR_RANK_MISSING
+     * when the model's search did not reach it (generative decoding); used when `score` is NULL */
+    vkr_status (*rank_full)(void* self, const uint32_t* pairs, uint32_t n, uint64_t* ranks);
+    uint32_t max_candidates; /* most candidates score_candidates accepts per example */
 } vkr_scorer;
 
 /* Evaluates `count` (user, position) pairs whose target is in `domain`; *out is zeroed on entry. */

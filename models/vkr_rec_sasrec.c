@@ -136,7 +136,9 @@ static vkr_status vkr_sasrec_score(void* self, const uint32_t* pairs, uint32_t n
     return s;
 }
 
-vkr_scorer vkr_sasrec_scorer(vkr_sasrec_model* m) { return (vkr_scorer){m, m->cfg.eval_batch, vkr_sasrec_score}; }
+vkr_scorer vkr_sasrec_scorer(vkr_sasrec_model* m) {
+    return (vkr_scorer){.self = m, .batch = m->cfg.eval_batch, .score = vkr_sasrec_score};
+}
 
 /* ---- training ---- */
 

@@ -482,7 +482,11 @@ vkr_status vkr_rqvae_train(const vkr_rqvae_config* config, const vkr_rqvae_train
     vkr_rqvae_train_options o = *options;
     if (!o.batch) o.batch = 256;
     if (o.batch > n) o.batch = n;
-    if (!o.epochs) o.epochs = 100;
+    if (!o.epochs) { /* about VKR_RQVAE_DEFAULT_STEPS steps, 10..200 epochs */
+        uint32_t per_epoch = (n + o.batch - 1) / o.batch;
+        o.epochs = (VKR_RQVAE_DEFAULT_STEPS + per_epoch - 1) / per_epoch;
+        o.epochs = o.epochs < 10 ? 10 : o.epochs > 200 ? 200 : o.epochs;
+    }
     if (!o.adapter_epochs) o.adapter_epochs = o.epochs / 4 ? o.epochs / 4 : 1;
     if (!c.adapters) o.adapter_epochs = 0;
     if (!(o.lr > 0)) o.lr = 1e-3f;

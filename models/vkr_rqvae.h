@@ -30,6 +30,7 @@
 #define VKR_RQVAE_MAX_HIDDEN 4       /* most hidden layers per MLP */
 #define VKR_RQVAE_KMEANS_ROWS 65536u /* most latents the k-means initialization clusters */
 #define VKR_RQVAE_MAX_DOMAINS 16u    /* most domains with adapters */
+#define VKR_RQVAE_DEFAULT_STEPS 3000u /* the default epoch count aims at about this many steps */
 
 /* Architecture. Zero fields take the defaults in brackets. */
 typedef struct vkr_rqvae_config {
@@ -60,7 +61,7 @@ typedef struct vkr_rqvae_progress {
 typedef struct vkr_rqvae_train_options {
     vkr_device* device;      /* GPU; NULL runs on the CPU reference backend */
     uint32_t batch;          /* items per step [256, at most the item count] */
-    uint32_t epochs;         /* universal-phase epochs [100] */
+    uint32_t epochs;         /* universal-phase epochs [about VKR_RQVAE_DEFAULT_STEPS steps, 10..200] */
     uint32_t adapter_epochs; /* adapter-phase epochs with adapters [epochs / 4] */
     float lr;                /* Adam learning rate [1e-3] */
     float adapter_lr;        /* adapter-phase learning rate [lr] */

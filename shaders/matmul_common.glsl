@@ -22,6 +22,7 @@ const bool HAS_BIAS = (FLAGS & 8u) != 0u;
 const bool VEC_A = (FLAGS & 16u) != 0u; // A rows along k are vec4-aligned (lda, base % 4 == 0)
 const bool VEC_B = (FLAGS & 32u) != 0u; // B storage rows are vec4-aligned (ldb, base % 4 == 0)
 const bool VEC_C = (FLAGS & 64u) != 0u; // C rows are vec4-aligned (ldc, base % 4 == 0)
+const bool K_MUL4 = (FLAGS & 128u) != 0u; // K % 4 == 0: no K tail to compile
 
 #ifdef MATMUL_F16
 #extension GL_EXT_shader_16bit_storage : require

@@ -48,9 +48,10 @@ void main() {
     for (uint m = 0; m < TM; m++)
         for (uint n = 0; n < TN4; n++) acc[m][n] = vec4(0.0);
 
-    // K in chunks of 4 with vec4 loads of B, then one k at a time. Shapes whose B rows are not
-    // vec4-aligned take the one-at-a-time loop for all of K: it is slower, but a fully unrolled
-    // chunk of scalar loads costs lavapipe seconds of LLVM compile time.
+    // K in chunks of 4 with vec4 loads of B, then one k at a time for the tail (not compiled at all
+    // when K % 4 == 0). Shapes whose B rows are not vec4-aligned take the one-at-a-time loop for all
+    // of K: it is slower, but a fully unrolled chunk of scalar loads costs lavapipe seconds of LLVM
+    // compile time.
     uint k4_end = VEC_B ? p.K & ~3u : 0u;
     for (uint k = 0; k < k4_end; k += 4u) {
         // bv[t][n] = op(B)[k + t][col0 + 4n .. +3]
@@ -78,7 +79,7 @@ void main() {
             }
         }
     }
-    for (uint k = k4_end; k < p.K; k++) {
+    for (uint k = k4_end; k < (VEC_B && K_MUL4 ? 0u : p.K); k++) {
         vec4 bv[TN4];
         for (uint n = 0; n < TN4; n++)
             for (uint c = 0; c < 4u; c++) bv[n][c] = load_b(base_b, k, bcol[4u * n + c]);

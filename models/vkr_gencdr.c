@@ -1,0 +1,473 @@
+#include "vkr_gencdr.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vkr_exec.h"
+#include "vkr_fit.h"
+#include "vkr_npy.h"
+#include "vkr_transformer.h"
+
+void vkr_gencdr_train_defaults(vkr_gencdr_train* t) {
+    memset(t, 0, sizeof *t);
+    t->max_len = 20;
+    t->batch = 128;
+    t->hidden = 64;
+    t->blocks = 2;
+    t->heads = 2;
+    t->lora_rank = 8;
+    t->dropout = 0.1f;
+    t->lr = 2e-3f;
+    t->epochs = 20;
+    t->patience = 3;
+    t->seed = 42;
+    t->eval_users = 16;
+    t->candidates = 101;
+}
+
+vkr_status vkr_gencdr_load_ids(const char* dir, const vkr_dataset* ds, uint16_t** out_ids, uint32_t* out_depth) {
+    *out_ids = NULL;
+    *out_depth = 0;
+    char path[1100];
+    snprintf(path, sizeof path, "%s/semantic_ids.npy", dir);
+    vkr_npy_array a;
+    VKR_TRY(vkr_npy_load(path, &a));
+    vkr_status s = VKR_OK;
+    if (a.dtype != VKR_ELEM_U16 || a.ndim != 2 || a.shape[0] != ds->item_count || a.shape[1] == 0 ||
+        a.shape[1] > VKR_GENCDR_MAX_DEPTH)
+        s = vkr_fail(VKR_ERR_FORMAT, "%s: expected uint16 [%u, 1..%d], found a %u-dim %s array", path, ds->item_count,
+                     VKR_GENCDR_MAX_DEPTH, a.ndim, vkr_elem_name(a.dtype));
+    if (s == VKR_OK) {
+        *out_ids = a.data;
+        *out_depth = (uint32_t)a.shape[1];
+        a.data = NULL;
+    }
+    vkr_npy_free(&a);
+    return s;
+}
+
+/* ---- graphs ---------------------------------------------------------------------------------- */
+
+/* Inputs shared by the training and scoring graphs; R rows of output states. */
+typedef struct gencdr_inputs {
+    vkr_tensor *hist_tok, *hist_dom, *mask, *out_dom, *onehot;
+} gencdr_inputs;
+
+/* A built graph: training (loss) or scoring (total log-likelihood per candidate). */
+typedef struct gencdr_graph {
+    vkr_graph* g;
+    gencdr_inputs in;
+    vkr_tensor* tok[VKR_GENCDR_MAX_DEPTH];  /* training: [R] next item's token per level; scoring: [B, C] */
+    vkr_tensor* code[VKR_GENCDR_MAX_DEPTH]; /* training: [R] next item's code per level (-1: none) */
+    vkr_tensor* hot[VKR_GENCDR_MAX_DEPTH];  /* scoring: [B*C, vocab] one-hot of each candidate's code */
+    vkr_tensor* loss;                       /* training loss */
+    vkr_tensor* loglik;                     /* scoring: [B*C, 1] */
+    uint32_t rows, cand;                    /* B and C */
+} gencdr_graph;
+
+static uint32_t gencdr_tokens(const vkr_gencdr_model* m) { return m->offset[m->depth - 1] + m->vocab[m->depth - 1]; }
+
+/* The fused state: encoder over the history, the target-domain token, adapters through a gate.
+ * train: [B*T, D] (every position); else [B, D] (the last position). */
+static vkr_tensor* gencdr_state(vkr_graph* g, const vkr_gencdr_model* m, uint32_t B, bool train, gencdr_inputs* in,
+                                vkr_tensor* code_emb) {
+    const vkr_gencdr_train* c = &m->cfg;
+    uint32_t T = c->max_len, D = c->hidden, nd = m->ds->domain_count, R = train ? B * T : B;
+    in->hist_tok = vkr_graph_input(g, "hist_tok", VKR_I32, 3, (uint32_t[]){B, T, m->depth});
+    in->hist_dom = vkr_graph_input(g, "hist_dom", VKR_I32, 2, (uint32_t[]){B, T});
+    in->mask = vkr_graph_input(g, "mask", VKR_I32, 2, (uint32_t[]){B, T});
+    in->out_dom = vkr_graph_input(g, "out_dom", VKR_I32, 1, &R);
+    in->onehot = vkr_graph_input(g, "onehot", VKR_F32, 2, (uint32_t[]){R, nd});
+    float s = 1.0f / sqrtf((float)D);
+    vkr_tensor* dom = vkr_graph_param_init(g, "dom_emb", 2, (uint32_t[]){nd + 1, D}, 0, VKR_INIT_NORMAL, s);
+    vkr_tensor* pos = vkr_graph_param_init(g, "pos_emb", 2, (uint32_t[]){T, D}, 0, VKR_INIT_NORMAL, s);
+    vkr_tensor* tdom = vkr_graph_param_init(g, "target_dom_emb", 2, (uint32_t[]){nd + 1, D}, 0, VKR_INIT_NORMAL, s);
+    vkr_tensor* items = vkr_op_sum(g, vkr_op_embedding(g, code_emb, in->hist_tok), 2); /* [B, T, 1, D] */
+    vkr_tensor* x = vkr_op_add(g, vkr_op_reshape(g, items, 3, (uint32_t[]){B, T, D}), vkr_op_embedding(g, dom, in->hist_dom));
+    x = vkr_op_add(g, x, pos);
+    if (train && c->dropout > 0) x = vkr_op_dropout(g, x, c->dropout);
+    vkr_tf_config tc = {.blocks = c->blocks, .hidden = D, .heads = c->heads, .ffn_mult = 2,
+                        .dropout = train ? c->dropout : 0.0f, .causal = true};
+    vkr_tensor* h = vkr_tf_encoder(g, "enc", &tc, x, in->mask);
+    h = train ? vkr_op_reshape(g, h, 2, (uint32_t[]){R, D})
+              : vkr_op_reshape(g, vkr_op_slice(g, h, 1, T - 1, 1), 2, (uint32_t[]){B, D});
+    h = vkr_op_add(g, h, vkr_op_embedding(g, tdom, in->out_dom));
+    if (!c->lora_rank) return h;
+    /* interest fusion: h + gate(h) * LoRA_d(h) for the row's target domain d */
+    vkr_tensor* gate = vkr_op_sigmoid(g, vkr_tf_linear(g, "fuse.gate", h, D, 1, true, 1));
+    vkr_tensor* adapted = NULL;
+    for (uint32_t d = 0; d < nd; d++) {
+        char name[VKR_NAME_BYTES];
+        snprintf(name, sizeof name, "fuse.lora%u.a", d);
+        vkr_tensor* a = vkr_graph_param_init(g, name, 2, (uint32_t[]){D, c->lora_rank}, 1, VKR_INIT_XAVIER, 1.0f);
+        snprintf(name, sizeof name, "fuse.lora%u.b", d);
+        vkr_tensor* b = vkr_graph_param_init(g, name, 2, (uint32_t[]){c->lora_rank, D}, 1, VKR_INIT_ZEROS, 0);
+        vkr_tensor* ad = vkr_op_matmul(g, vkr_op_matmul(g, h, a, NULL, false, false), b, NULL, false, false);
+        ad = vkr_op_mul(g, ad, vkr_op_slice(g, in->onehot, 1, d, 1));
+        adapted = adapted ? vkr_op_add(g, adapted, ad) : ad;
+    }
+    return vkr_op_add(g, h, vkr_op_mul(g, gate, adapted));
+}
+
+/* Logits of level l from decoder inputs z [rows, D]. */
+static vkr_tensor* gencdr_level_logits(vkr_graph* g, const vkr_gencdr_model* m, uint32_t l, vkr_tensor* z) {
+    char name[VKR_NAME_BYTES];
+    uint32_t D = m->cfg.hidden;
+    snprintf(name, sizeof name, "dec%u.fc", l);
+    vkr_tensor* u = vkr_op_gelu(g, vkr_tf_linear(g, name, z, D, D, true, 0));
+    snprintf(name, sizeof name, "dec%u.out", l);
+    return vkr_tf_linear(g, name, u, D, m->vocab[l], true, 0);
+}
+
+static vkr_status gencdr_build(const vkr_gencdr_model* m, bool train, uint32_t B, uint32_t C, gencdr_graph* out) {
+    memset(out, 0, sizeof *out);
+    VKR_TRY(vkr_graph_create(m->cfg.seed, &out->g));
+    vkr_graph* g = out->g;
+    uint32_t D = m->cfg.hidden, T = m->cfg.max_len, R = train ? B * T : B;
+    out->rows = B;
+    out->cand = C;
+    vkr_tensor* code_emb = vkr_graph_param_init(g, "code_emb", 2, (uint32_t[]){gencdr_tokens(m), D}, 0, VKR_INIT_NORMAL,
+                                                1.0f / sqrtf((float)D));
+    vkr_tensor* lvl = vkr_graph_param_init(g, "level_emb", 2, (uint32_t[]){m->depth, D}, 0, VKR_INIT_NORMAL, 0.02f);
+    vkr_tensor* h = gencdr_state(g, m, B, train, &out->in, code_emb); /* [R, D] */
+    vkr_tensor* base = train ? h : vkr_op_add(g, vkr_op_reshape(g, h, 3, (uint32_t[]){B, 1, D}),
+                                              vkr_graph_const(g, "expand", VKR_F32, 3, (uint32_t[]){1, C, 1}));
+    vkr_tensor* prefix = NULL;
+    vkr_tensor* total = NULL;
+    for (uint32_t l = 0; l < m->depth; l++) {
+        vkr_tensor* z = vkr_op_add(g, base, vkr_op_slice(g, lvl, 0, l, 1));
+        if (prefix) z = vkr_op_add(g, z, prefix);
+        if (!train) z = vkr_op_reshape(g, z, 2, (uint32_t[]){B * C, D});
+        vkr_tensor* logits = gencdr_level_logits(g, m, l, z);
+        char name[32];
+        if (train) {
+            snprintf(name, sizeof name, "next_code%u", l);
+            out->code[l] = vkr_graph_input(g, name, VKR_I32, 1, &R);
+            vkr_tensor* ce = vkr_op_cross_entropy(g, logits, out->code[l], -1);
+            total = total ? vkr_op_add(g, total, ce) : ce;
+        } else {
+            snprintf(name, sizeof name, "cand_hot%u", l);
+            out->hot[l] = vkr_graph_input(g, name, VKR_F32, 2, (uint32_t[]){B * C, m->vocab[l]});
+            vkr_tensor* lp = vkr_op_sum(g, vkr_op_mul(g, vkr_op_log_softmax(g, logits), out->hot[l]), 1);
+            total = total ? vkr_op_add(g, total, lp) : lp;
+        }
+        if (l + 1 == m->depth) break;
+        snprintf(name, sizeof name, "%s_tok%u", train ? "next" : "cand", l);
+        out->tok[l] = train ? vkr_graph_input(g, name, VKR_I32, 1, &R)
+                            : vkr_graph_input(g, name, VKR_I32, 2, (uint32_t[]){B, C});
+        vkr_tensor* e = vkr_op_embedding(g, code_emb, out->tok[l]); /* [R, D] or [B, C, D] */
+        prefix = prefix ? vkr_op_add(g, prefix, e) : e;
+    }
+    if (train) {
+        out->loss = vkr_graph_keep(vkr_op_scale(g, total, 1.0f / (float)m->depth));
+        if (vkr_graph_status(g) == VKR_OK) VKR_TRY(vkr_graph_backward(g, out->loss));
+    } else {
+        out->loglik = vkr_graph_keep(total);
+    }
+    if (vkr_graph_status(g) != VKR_OK) {
+        vkr_status s = vkr_graph_status(g);
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", vkr_graph_error(g));
+        vkr_graph_destroy(g);
+        out->g = NULL;
+        return vkr_fail(s, "GenCDR: %s", msg);
+    }
+    return VKR_OK;
+}
+
+/* ---- batches --------------------------------------------------------------------------------- */
+
+/* Host buffers for one batch of either graph. */
+typedef struct gencdr_host {
+    int32_t *hist_tok, *hist_dom, *mask, *out_dom;
+    float* onehot;
+    int32_t* tok[VKR_GENCDR_MAX_DEPTH];
+    int32_t* code[VKR_GENCDR_MAX_DEPTH];
+    float* hot[VKR_GENCDR_MAX_DEPTH];
+    uint32_t* items; /* scratch: a user's events */
+} gencdr_host;
+
+static vkr_status gencdr_host_alloc(gencdr_host* h, const vkr_gencdr_model* m, const gencdr_graph* gg, bool train,
+                                    uint32_t longest) {
+    uint32_t B = gg->rows, T = m->cfg.max_len, C = gg->cand, nd = m->ds->domain_count;
+    size_t R = train ? (size_t)B * T : B, rc = (size_t)B * C;
+    h->hist_tok = calloc((size_t)B * T * m->depth, 4);
+    h->hist_dom = calloc((size_t)B * T, 4);
+    h->mask = calloc((size_t)B * T, 4);
+    h->out_dom = calloc(R, 4);
+    h->onehot = calloc(R * nd, 4);
+    h->items = calloc((size_t)longest + 1, 4);
+    bool ok = h->hist_tok && h->hist_dom && h->mask && h->out_dom && h->onehot && h->items;
+    for (uint32_t l = 0; l < m->depth && ok; l++) {
+        h->tok[l] = calloc(train ? R : rc, 4);
+        if (train) h->code[l] = calloc(R, 4);
+        else h->hot[l] = calloc(rc * m->vocab[l], 4);
+        ok = h->tok[l] && (train ? h->code[l] != NULL : h->hot[l] != NULL);
+    }
+    return ok ? VKR_OK : vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory for a GenCDR batch");
+}
+
+static void gencdr_host_free(gencdr_host* h, uint32_t depth) {
+    free(h->hist_tok);
+    free(h->hist_dom);
+    free(h->mask);
+    free(h->out_dom);
+    free(h->onehot);
+    free(h->items);
+    for (uint32_t l = 0; l < depth; l++) free(h->tok[l]), free(h->code[l]), free(h->hot[l]);
+    memset(h, 0, sizeof *h);
+}
+
+/* Row b of the history inputs from `n` events (the most recent T), left-padded. */
+static void gencdr_fill_history(const vkr_gencdr_model* m, gencdr_host* h, uint32_t b, const uint32_t* ev, uint32_t n) {
+    uint32_t T = m->cfg.max_len, first = n > T ? n - T : 0, pad = T - (n - first);
+    for (uint32_t k = 0; k < T; k++) {
+        size_t o = (size_t)b * T + k;
+        bool real = k >= pad;
+        uint32_t it = real ? ev[first + k - pad] : 0;
+        h->mask[o] = real;
+        h->hist_dom[o] = real ? (int32_t)m->ds->item_domain[it] + 1 : 0;
+        for (uint32_t l = 0; l < m->depth; l++)
+            h->hist_tok[o * m->depth + l] = real ? (int32_t)(m->offset[l] + m->ids[(size_t)it * m->depth + l]) : 0;
+    }
+}
+
+/* ---- training -------------------------------------------------------------------------------- */
+
+typedef struct gencdr_job {
+    vkr_gencdr_model* m;
+    gencdr_graph train;
+    vkr_exec* tex;
+    gencdr_host h;
+    uint32_t* users;
+} gencdr_job;
+
+static vkr_status gencdr_write(vkr_exec* ex, const vkr_tensor* t, const void* data) {
+    return vkr_exec_write(ex, t, data, vkr_tensor_bytes(t));
+}
+
+static vkr_status gencdr_step(void* self, const uint32_t* units, uint32_t n, uint64_t rng, bool want, float* loss) {
+    (void)rng;
+    gencdr_job* j = self;
+    const vkr_gencdr_model* m = j->m;
+    const vkr_dataset* ds = m->ds;
+    uint32_t B = j->train.rows, T = m->cfg.max_len, nd = ds->domain_count;
+    gencdr_host* h = &j->h;
+    memset(h->onehot, 0, (size_t)B * T * nd * 4);
+    for (uint32_t b = 0; b < B; b++) {
+        uint32_t len = 0;
+        const uint32_t* ev = NULL;
+        if (b < n) {
+            uint32_t u = j->users[units[b]];
+            ev = ds->seq_item + ds->seq_begin[u];
+            len = ds->train_len[u];
+        }
+        /* inputs: events [0, len-1); labels: the event after each input position */
+        uint32_t n_in = len ? len - 1 : 0;
+        gencdr_fill_history(m, h, b, ev, n_in);
+        uint32_t first = n_in > T ? n_in - T : 0, pad = T - (n_in - first);
+        for (uint32_t k = 0; k < T; k++) {
+            size_t o = (size_t)b * T + k;
+            bool real = k >= pad;
+            uint32_t next = real ? ev[first + k - pad + 1] : 0;
+            h->out_dom[o] = real ? (int32_t)ds->item_domain[next] + 1 : 0;
+            if (real) h->onehot[o * nd + ds->item_domain[next]] = 1.0f;
+            for (uint32_t l = 0; l < m->depth; l++) {
+                uint16_t code = real ? m->ids[(size_t)next * m->depth + l] : 0;
+                h->code[l][o] = real ? code : -1;
+                h->tok[l][o] = real ? (int32_t)(m->offset[l] + code) : 0;
+            }
+        }
+    }
+    const gencdr_graph* gg = &j->train;
+    VKR_TRY(gencdr_write(j->tex, gg->in.hist_tok, h->hist_tok));
+    VKR_TRY(gencdr_write(j->tex, gg->in.hist_dom, h->hist_dom));
+    VKR_TRY(gencdr_write(j->tex, gg->in.mask, h->mask));
+    VKR_TRY(gencdr_write(j->tex, gg->in.out_dom, h->out_dom));
+    VKR_TRY(gencdr_write(j->tex, gg->in.onehot, h->onehot));
+    for (uint32_t l = 0; l < m->depth; l++) {
+        VKR_TRY(gencdr_write(j->tex, gg->code[l], h->code[l]));
+        if (gg->tok[l]) VKR_TRY(gencdr_write(j->tex, gg->tok[l], h->tok[l]));
+    }
+    VKR_TRY(vkr_exec_run(j->tex));
+    return want ? vkr_exec_read(j->tex, gg->loss, loss, 4) : VKR_OK;
+}
+
+/* ---- scoring --------------------------------------------------------------------------------- */
+
+typedef struct gencdr_scoring {
+    gencdr_graph gg;
+    vkr_exec* ex;
+    gencdr_host h;
+    float* out;
+} gencdr_scoring;
+
+/* Scores candidates [k0, k0 + C) of every example (the graph holds C per user; more run in chunks). */
+static vkr_status gencdr_score_chunk(vkr_gencdr_model* m, const uint32_t* pairs, uint32_t n, const uint32_t* cand,
+                                     uint32_t c, uint32_t k0, float* scores) {
+    gencdr_scoring* sc = m->score;
+    const vkr_dataset* ds = m->ds;
+    uint32_t B = sc->gg.rows, C = sc->gg.cand, nd = ds->domain_count, d = m->domain, begin = ds->item_begin[d];
+    gencdr_host* h = &sc->h;
+    memset(h->onehot, 0, (size_t)B * nd * 4);
+    for (uint32_t l = 0; l < m->depth; l++) memset(h->hot[l], 0, (size_t)B * C * m->vocab[l] * 4);
+    for (uint32_t b = 0; b < B; b++) {
+        uint32_t src = b < n ? b : 0; /* pad the batch by repeating the first example */
+        uint32_t u = pairs[2 * src], p = pairs[2 * src + 1];
+        gencdr_fill_history(m, h, b, ds->seq_item + ds->seq_begin[u], p);
+        h->out_dom[b] = (int32_t)d + 1;
+        h->onehot[(size_t)b * nd + d] = 1.0f;
+        for (uint32_t k = 0; k < C; k++) {
+            uint32_t kk = k0 + k < c ? k0 + k : k0; /* pad the chunk by repeating its first candidate */
+            uint32_t item = begin + cand[(size_t)src * c + kk];
+            size_t row = (size_t)b * C + k;
+            for (uint32_t l = 0; l < m->depth; l++) {
+                uint16_t code = m->ids[(size_t)item * m->depth + l];
+                h->tok[l][row] = (int32_t)(m->offset[l] + code);
+                h->hot[l][row * m->vocab[l] + code] = 1.0f;
+            }
+        }
+    }
+    const gencdr_graph* gg = &sc->gg;
+    VKR_TRY(gencdr_write(sc->ex, gg->in.hist_tok, h->hist_tok));
+    VKR_TRY(gencdr_write(sc->ex, gg->in.hist_dom, h->hist_dom));
+    VKR_TRY(gencdr_write(sc->ex, gg->in.mask, h->mask));
+    VKR_TRY(gencdr_write(sc->ex, gg->in.out_dom, h->out_dom));
+    VKR_TRY(gencdr_write(sc->ex, gg->in.onehot, h->onehot));
+    for (uint32_t l = 0; l < m->depth; l++) {
+        VKR_TRY(gencdr_write(sc->ex, gg->hot[l], h->hot[l]));
+        if (gg->tok[l]) VKR_TRY(gencdr_write(sc->ex, gg->tok[l], h->tok[l]));
+    }
+    VKR_TRY(vkr_exec_run(sc->ex));
+    VKR_TRY(vkr_exec_read(sc->ex, gg->loglik, sc->out, vkr_tensor_bytes(gg->loglik)));
+    for (uint32_t b = 0; b < n; b++)
+        for (uint32_t k = 0; k < C && k0 + k < c; k++) scores[(size_t)b * c + k0 + k] = sc->out[(size_t)b * C + k];
+    return VKR_OK;
+}
+
+static vkr_status gencdr_score_candidates(void* self, const uint32_t* pairs, uint32_t n, const uint32_t* cand,
+                                          uint32_t c, float* scores) {
+    vkr_gencdr_model* m = self;
+    gencdr_scoring* sc = m->score;
+    if (n > sc->gg.rows)
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "GenCDR scoring: %u examples exceed the graph's %u", n, sc->gg.rows);
+    for (uint32_t k0 = 0; k0 < c; k0 += sc->gg.cand) VKR_TRY(gencdr_score_chunk(m, pairs, n, cand, c, k0, scores));
+    return VKR_OK;
+}
+
+vkr_scorer vkr_gencdr_scorer(vkr_gencdr_model* m, uint32_t domain) {
+    m->domain = domain;
+    gencdr_scoring* sc = m->score;
+    return (vkr_scorer){.self = m, .batch = sc ? sc->gg.rows : 1, .score_candidates = gencdr_score_candidates,
+                        .max_candidates = UINT32_MAX};
+}
+
+static vkr_status gencdr_validate(void* self, double* hr10) {
+    gencdr_job* j = self;
+    vkr_gencdr_model* m = j->m;
+    gencdr_scoring* sc = m->score;
+    VKR_TRY(vkr_copy_params(sc->ex, sc->gg.g, j->tex, j->train.g));
+    vkr_protocol pr;
+    VKR_TRY(vkr_protocol_parse("sampled:100", &pr));
+    double sum = 0;
+    for (uint32_t d = 0; d < m->ds->domain_count; d++) {
+        vkr_metrics vm;
+        vkr_scorer s = vkr_gencdr_scorer(m, d);
+        VKR_TRY(vkr_evaluate(m->ds, d, m->ds->valid, m->ds->valid_count, &s, &pr, &vm));
+        double v[5];
+        vkr_metrics_means(&vm, v);
+        sum += v[1];
+    }
+    *hr10 = sum / m->ds->domain_count;
+    return VKR_OK;
+}
+
+static void gencdr_scoring_free(gencdr_scoring* sc, uint32_t depth) {
+    if (!sc) return;
+    vkr_exec_destroy(sc->ex);
+    vkr_graph_destroy(sc->gg.g);
+    gencdr_host_free(&sc->h, depth);
+    free(sc->out);
+    free(sc);
+}
+
+vkr_status vkr_gencdr_fit(const vkr_dataset* ds, vkr_device* dev, const uint16_t* ids, uint32_t depth,
+                          const vkr_gencdr_train* cfg, vkr_gencdr_model* m) {
+    memset(m, 0, sizeof *m);
+    if (!ds || !ids || !cfg || depth == 0 || depth > VKR_GENCDR_MAX_DEPTH)
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "GenCDR: bad dataset, semantic IDs or depth %u", depth);
+    if (cfg->batch == 0 || cfg->max_len == 0 || cfg->hidden == 0 || cfg->heads == 0 || cfg->hidden % cfg->heads ||
+        cfg->eval_users == 0 || cfg->candidates < 2)
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "GenCDR: batch, max_len, hidden (divisible by heads), eval_users "
+                        "must be positive and candidates >= 2");
+    m->ds = ds;
+    m->cfg = *cfg;
+    m->dev = dev;
+    m->depth = depth;
+    m->ids = malloc((size_t)ds->item_count * depth * sizeof *m->ids);
+    if (!m->ids) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory for semantic IDs");
+    memcpy(m->ids, ids, (size_t)ds->item_count * depth * sizeof *m->ids);
+    for (uint32_t l = 0; l < depth; l++) {
+        uint32_t mx = 0;
+        for (uint32_t i = 0; i < ds->item_count; i++)
+            if (ids[(size_t)i * depth + l] > mx) mx = ids[(size_t)i * depth + l];
+        m->vocab[l] = mx + 1;
+        m->offset[l] = l ? m->offset[l - 1] + m->vocab[l - 1] : 1; /* token 0 is padding */
+    }
+    gencdr_job j = {.m = m};
+    uint32_t n_users = 0, longest = 0;
+    j.users = malloc((size_t)ds->user_count * sizeof *j.users);
+    if (!j.users) {
+        vkr_gencdr_model_free(m);
+        return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory listing users");
+    }
+    for (uint32_t u = 0; u < ds->user_count; u++) {
+        if (ds->train_len[u] >= 2) j.users[n_users++] = u;
+        if (vkr_dataset_user_len(ds, u) > longest) longest = vkr_dataset_user_len(ds, u);
+    }
+    vkr_status s = n_users ? VKR_OK : vkr_fail(VKR_ERR_INVALID_ARGUMENT, "GenCDR: no user has two training events");
+    if (s == VKR_OK) s = gencdr_build(m, true, cfg->batch, 1, &j.train);
+    vkr_optim_config oc = {.kind = VKR_OPTIM_ADAMW, .schedule = {.peak_lr = cfg->lr}, .beta1 = 0.9f, .beta2 = 0.98f,
+                           .eps = 1e-8f, .weight_decay = 0.01f, .clip_norm = 1.0f};
+    if (s == VKR_OK)
+        s = vkr_exec_create(j.train.g, &(vkr_exec_options){.device = dev, .optimizer = &oc, .training = true}, &j.tex);
+    if (s == VKR_OK) s = vkr_exec_init_params(j.tex, cfg->seed);
+    if (s == VKR_OK) s = gencdr_host_alloc(&j.h, m, &j.train, true, longest);
+    gencdr_scoring* sc = calloc(1, sizeof *sc);
+    m->score = sc;
+    if (s == VKR_OK && !sc) s = vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
+    if (s == VKR_OK) s = gencdr_build(m, false, cfg->eval_users, cfg->candidates, &sc->gg);
+    if (s == VKR_OK) s = vkr_exec_create(sc->gg.g, &(vkr_exec_options){.device = dev}, &sc->ex);
+    if (s == VKR_OK) s = gencdr_host_alloc(&sc->h, m, &sc->gg, false, longest);
+    if (s == VKR_OK && !(sc->out = malloc((size_t)cfg->eval_users * cfg->candidates * 4)))
+        s = vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
+    vkr_fit_model fm = {.self = &j, .units = n_users, .batch = cfg->batch, .step = gencdr_step, .validate = gencdr_validate,
+                        .train_exec = j.tex, .score_exec = sc ? sc->ex : NULL, .score_graph = sc ? sc->gg.g : NULL};
+    vkr_fit_options fo = {.epochs = cfg->epochs, .patience = cfg->patience, .seed = cfg->seed, .ckpt_dir = cfg->ckpt_dir,
+                          .resume = cfg->resume, .quiet = cfg->quiet};
+    vkr_fit_report rep;
+    if (s == VKR_OK) s = vkr_fit(&fm, &fo, &rep);
+    if (s == VKR_OK) {
+        m->epochs_run = rep.epochs_run;
+        m->best_epoch = rep.best_epoch;
+        m->best_valid_hr10 = rep.best_hr10;
+        m->train_seconds = rep.seconds;
+        m->seq_per_s = rep.units_per_s;
+        m->last_loss = rep.last_loss;
+    }
+    gencdr_host_free(&j.h, depth);
+    vkr_exec_destroy(j.tex);
+    vkr_graph_destroy(j.train.g);
+    free(j.users);
+    if (s != VKR_OK) vkr_gencdr_model_free(m);
+    return s;
+}
+
+void vkr_gencdr_model_free(vkr_gencdr_model* m) {
+    if (!m) return;
+    gencdr_scoring_free(m->score, m->depth);
+    free(m->ids);
+    memset(m, 0, sizeof *m);
+}

@@ -1,0 +1,76 @@
+/* GenCDR-style generative cross-domain recommender: a causal transformer over the user's
+ * mixed-domain history in which every item enters as the sum of its semantic-ID code embeddings
+ * plus a domain embedding; at each position a target-domain token selects what comes next, a
+ * universal state is refined by per-domain LoRA adapters through a learned gate (interest fusion),
+ * and the next item's semantic ID is decoded level by level (teacher-forced cross-entropy per
+ * level; each level conditions on the codes before it).
+ *
+ * Contract: one model is trained for all domains at once (targets of every domain, each with its
+ * domain's adapter), and evaluated per target domain. Candidates are scored by the log-likelihood
+ * of their whole semantic ID under the decoder (full softmax per level), which is what the
+ * sampled protocols use; the full protocol ranks every item of the domain by the same likelihood.
+ * Item histories are one position per item (not one per code token), which keeps sequences short;
+ * the decoding of a new ID is autoregressive over its codes. */
+#ifndef VKR_GENCDR_H
+#define VKR_GENCDR_H
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vkr_data.h"
+#include "vkr_rec.h"
+
+#define VKR_GENCDR_MAX_DEPTH 8
+
+/* Settings. */
+typedef struct vkr_gencdr_train {
+    uint32_t max_len;    /* history window in items */
+    uint32_t batch;      /* training sequences per step */
+    uint32_t hidden;     /* width */
+    uint32_t blocks;     /* transformer blocks */
+    uint32_t heads;      /* attention heads */
+    uint32_t lora_rank;  /* rank of each domain adapter (0: no adapters, universal only) */
+    float dropout;       /* dropout rate */
+    float lr;            /* AdamW peak learning rate */
+    uint32_t epochs;     /* most epochs */
+    uint32_t patience;   /* early stopping patience (0: never) */
+    uint64_t seed;       /* initialization, shuffling, dropout */
+    const char* ckpt_dir; /* best/last checkpoints (NULL: none) */
+    bool resume;         /* continue from ckpt_dir/last.safetensors */
+    bool quiet;          /* no progress */
+    uint32_t eval_users; /* users per scoring call */
+    uint32_t candidates; /* candidates per user in one scoring pass (more are scored in chunks) */
+} vkr_gencdr_train;
+
+/* A trained model. */
+typedef struct vkr_gencdr_model {
+    const vkr_dataset* ds;   /* dataset */
+    vkr_gencdr_train cfg;    /* settings */
+    vkr_device* dev;         /* GPU or NULL (CPU backend) */
+    uint32_t depth;          /* tokens per semantic ID */
+    uint32_t vocab[VKR_GENCDR_MAX_DEPTH];   /* codes per level */
+    uint32_t offset[VKR_GENCDR_MAX_DEPTH];  /* token of code c at level l: offset[l] + c (0 is padding) */
+    uint16_t* ids;           /* [items, depth] semantic IDs (owned copy) */
+    void* score;             /* scoring state (private) */
+    uint32_t domain;         /* domain the next scores are for (vkr_gencdr_scorer) */
+    uint32_t epochs_run;     /* epochs trained */
+    uint32_t best_epoch;     /* epoch of the best validation HR@10 */
+    double best_valid_hr10;  /* mean over domains of validation HR@10 (sampled:100) */
+    double train_seconds;    /* training wall time */
+    double seq_per_s;        /* training sequences per second */
+    float last_loss;         /* mean loss of the last epoch */
+} vkr_gencdr_model;
+
+/* Defaults: 2 blocks, hidden 64, 2 heads, LoRA rank 8, len 20, batch 128, dropout 0.1, lr 2e-3. */
+void vkr_gencdr_train_defaults(vkr_gencdr_train* t);
+/* Trains on every domain's training interactions; ids [items, depth] from the tokenizer. */
+vkr_status vkr_gencdr_fit(const vkr_dataset* ds, vkr_device* dev, const uint16_t* ids, uint32_t depth,
+                          const vkr_gencdr_train* cfg, vkr_gencdr_model* out);
+/* The scorer for target domain `domain`: each example's candidates are its domain's items, scored
+ * by the semantic-ID log-likelihood (sampled protocols pass up to cfg.candidates of them). */
+vkr_scorer vkr_gencdr_scorer(vkr_gencdr_model* m, uint32_t domain);
+/* Frees the model. */
+void vkr_gencdr_model_free(vkr_gencdr_model* m);
+/* Reads DIR/semantic_ids.npy (uint16 [items, depth]) into a malloc'd array checked against the dataset. */
+vkr_status vkr_gencdr_load_ids(const char* dir, const vkr_dataset* ds, uint16_t** out_ids, uint32_t* out_depth);
+
+#endif

@@ -1,0 +1,235 @@
+/* The RQ-VAE tokenizer: level-1 codes recover synthetic clusters, IDs are unique after
+ * disambiguation, adapter training changes only adapter and router weights, statistics are exact on
+ * a hand-made assignment, and malformed input gives a clear error. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "vkr_npy.h"
+#include "vkr_quantize.h"
+#include "vkr_rqvae.h"
+#include "vkr_test.h"
+
+static vkr_test_env env;
+
+static int setup(void** state) {
+    (void)state;
+    vkr_test_open(&env, NULL);
+    return 0;
+}
+
+static int teardown(void** state) {
+    (void)state;
+    vkr_test_close(&env);
+    return 0;
+}
+
+/* n items around `clusters` centers in d dims (item i in cluster i % clusters, domain i % 2). */
+static float* clustered(uint32_t n, uint32_t d, uint32_t clusters, int32_t* truth, uint8_t* domain) {
+    float* centers = malloc((size_t)clusters * d * 4);
+    vkr_test_fill_random(centers, (size_t)clusters * d, 77);
+    float* x = malloc((size_t)n * d * 4);
+    vkr_test_fill_random(x, (size_t)n * d, 78);
+    for (uint32_t i = 0; i < n; i++) {
+        truth[i] = (int32_t)(i % clusters);
+        domain[i] = (uint8_t)(i % 2);
+        for (uint32_t k = 0; k < d; k++)
+            x[(size_t)i * d + k] = centers[(size_t)truth[i] * d + k] + 0.08f * x[(size_t)i * d + k];
+    }
+    free(centers);
+    return x;
+}
+
+/* Every row of ids [n, width] differs from every other. */
+static void assert_unique(const uint16_t* ids, uint32_t n, uint32_t width) {
+    uint32_t* order = malloc(n * 4);
+    vkr_semantic_ids_order(ids, n, width, order);
+    for (uint32_t r = 1; r < n; r++)
+        assert_true(memcmp(ids + (size_t)order[r - 1] * width, ids + (size_t)order[r] * width, width * 2) != 0);
+    free(order);
+}
+
+static void level1_recovers_clusters(void** state) {
+    (void)state;
+    const uint32_t n = 400, d = 16, clusters = 8;
+    int32_t truth[400];
+    uint8_t domain[400];
+    float* x = clustered(n, d, clusters, truth, domain);
+    vkr_rqvae_config c = {.input_dim = d, .hidden = {32}, .hidden_count = 1, .latent = 8, .levels = 2, .codes = 8};
+    vkr_rqvae_train_options o = {.device = env.device, .batch = 100, .epochs = 40, .lr = 3e-3f, .seed = 3};
+    vkr_rqvae_result r;
+    VKR_ASSERT_OK(vkr_rqvae_train(&c, &o, x, n, NULL, &r));
+    /* purity of level 1: share of items whose code's majority cluster is their own */
+    uint32_t tab[8][8] = {{0}};
+    for (uint32_t i = 0; i < n; i++) tab[r.codes[(size_t)i * 2]][truth[i]]++;
+    uint32_t good = 0;
+    for (uint32_t k = 0; k < 8; k++) {
+        uint32_t best = 0;
+        for (uint32_t t = 0; t < 8; t++) best = tab[k][t] > best ? tab[k][t] : best;
+        good += best;
+    }
+    double purity = (double)good / n;
+    printf("level-1 purity %.3f, recon %.5f, collisions %.3f\n", purity, r.recon_loss, r.stats.collision_rate);
+    assert_true(purity >= 0.95); /* measured 1.0; k-means initialization alone finds the clusters */
+    assert_true(r.recon_loss < 0.05);
+    assert_int_equal(r.stats.levels, 2);
+    assert_int_equal(r.stats.items, n);
+    assert_unique(r.ids, n, 3);
+    /* the extra token numbers the items of each shared path 0, 1, ... */
+    for (uint32_t i = 0; i < n; i++) assert_true(r.ids[(size_t)i * 3 + 2] < r.stats.max_per_path);
+    /* the checkpoint holds every parameter */
+    char path[] = "/tmp/vkr_test_rqvae_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    VKR_ASSERT_OK(vkr_rqvae_save(&r, path));
+    unlink(path);
+    vkr_rqvae_result_free(&r);
+    free(x);
+}
+
+/* Two runs with the same seed and universal phase, one and three adapter epochs: every universal
+ * weight and the codebooks match bitwise, and adapters and router moved. */
+static void adapters_train_only_adapters(void** state) {
+    (void)state;
+    const uint32_t n = 96, d = 12;
+    int32_t truth[96];
+    uint8_t domain[96];
+    float* x = clustered(n, d, 6, truth, domain);
+    vkr_rqvae_config c = {.input_dim = d, .hidden = {24, 16}, .hidden_count = 2, .latent = 6, .levels = 2,
+                          .codes = 6, .adapters = true, .domains = 2, .lora_rank = 2};
+    vkr_rqvae_result r[2];
+    for (int k = 0; k < 2; k++) {
+        vkr_rqvae_train_options o = {.device = env.device, .batch = 32, .epochs = 4, .adapter_epochs = k ? 3 : 1,
+                                     .lr = 3e-3f, .seed = 9};
+        VKR_ASSERT_OK(vkr_rqvae_train(&c, &o, x, n, domain, &r[k]));
+    }
+    assert_int_equal(r[0].param_count, r[1].param_count);
+    uint32_t adapters = 0;
+    for (uint32_t i = 0; i < r[0].param_count; i++) {
+        const vkr_rqvae_param *a = &r[0].params[i], *b = &r[1].params[i];
+        assert_string_equal(a->name, b->name);
+        bool same = memcmp(a->data, b->data, a->numel * 4) == 0;
+        bool is_adapter = strstr(a->name, "lora") || strstr(a->name, "router");
+        assert_int_equal(a->group, is_adapter ? 2 : strcmp(a->name, "codebooks") == 0 ? 1 : 0);
+        if (!is_adapter) {
+            if (!same) fail_msg("universal parameter %s changed during adapter training", a->name);
+        } else {
+            adapters++;
+            if (strstr(a->name, "lora_a")) continue; /* its gradient is 0 until lora_b moves: may barely change */
+            if (same) fail_msg("adapter parameter %s did not train", a->name);
+        }
+    }
+    assert_int_equal(adapters, 2 * 3 + 2); /* lora_a, lora_b per encoder layer, router w and b */
+    const vkr_rqvae_param* lb = vkr_rqvae_result_param(&r[1], "enc0.lora_b");
+    assert_non_null(lb);
+    double norm = 0;
+    for (uint64_t e = 0; e < lb->numel; e++) norm += fabs(lb->data[e]);
+    assert_true(norm > 0); /* starts at zero */
+    vkr_rqvae_result_free(&r[0]);
+    vkr_rqvae_result_free(&r[1]);
+    free(x);
+}
+
+/* The CPU reference backend trains the same model (a tiny run). */
+static void cpu_backend_runs(void** state) {
+    (void)state;
+    const uint32_t n = 40, d = 6;
+    int32_t truth[40];
+    uint8_t domain[40];
+    float* x = clustered(n, d, 4, truth, domain);
+    vkr_rqvae_config c = {.input_dim = d, .hidden = {8}, .hidden_count = 1, .latent = 4, .levels = 3, .codes = 4,
+                          .adapters = true, .domains = 2};
+    vkr_rqvae_train_options o = {.batch = 16, .epochs = 2, .adapter_epochs = 1, .seed = 1};
+    vkr_rqvae_result r;
+    VKR_ASSERT_OK(vkr_rqvae_train(&c, &o, x, n, domain, &r));
+    assert_unique(r.ids, n, 4);
+    assert_int_equal(r.steps, 3 * 3);
+    vkr_rqvae_result_free(&r);
+    free(x);
+}
+
+static void stats_and_disambiguation(void** state) {
+    (void)state;
+    /* 5 items, 2 levels of 4 codes; items 0, 2, 4 share path (1, 3) */
+    const int32_t codes[10] = {1, 3, 0, 0, 1, 3, 2, 3, 1, 3};
+    uint16_t ids[15];
+    vkr_semid_stats st;
+    VKR_ASSERT_OK(vkr_semantic_ids_build(codes, 5, 2, 4, ids, &st));
+    const uint16_t want[15] = {1, 3, 0, 0, 0, 0, 1, 3, 1, 2, 3, 0, 1, 3, 2};
+    assert_memory_equal(ids, want, sizeof want);
+    assert_int_equal(st.distinct_paths, 3);
+    assert_float_equal(st.collision_rate, 0.4, 1e-12);
+    assert_int_equal(st.max_per_path, 3);
+    assert_int_equal(st.used[0], 3); /* codes 0, 1, 2 */
+    assert_int_equal(st.used[1], 2); /* codes 0, 3 */
+    assert_float_equal(st.utilization[0], 0.75, 1e-12);
+    /* level 2: code 3 four times, code 0 once: exp(-(0.8 ln 0.8 + 0.2 ln 0.2)) */
+    assert_float_equal(st.perplexity[1], exp(-(0.8 * log(0.8) + 0.2 * log(0.2))), 1e-12);
+    const int32_t bad[2] = {0, 4};
+    assert_int_equal(vkr_semantic_ids_build(bad, 1, 2, 4, ids, &st), VKR_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(vkr_last_error(), "outside [0, 4)"));
+}
+
+static void malformed_input_is_refused(void** state) {
+    (void)state;
+    float x[8 * 4];
+    vkr_test_fill_random(x, 32, 1);
+    uint8_t dom[8] = {0, 1, 0, 1, 0, 1, 0, 5};
+    vkr_rqvae_config c = {.input_dim = 4, .hidden = {4}, .hidden_count = 1, .latent = 2, .codes = 2,
+                          .adapters = true, .domains = 2};
+    vkr_rqvae_train_options o = {.epochs = 1};
+    vkr_rqvae_result r;
+    assert_int_equal(vkr_rqvae_train(&c, &o, x, 8, dom, &r), VKR_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(vkr_last_error(), "item 7 has domain 5"));
+    dom[7] = 1;
+    x[5] = NAN;
+    assert_int_equal(vkr_rqvae_train(&c, &o, x, 8, dom, &r), VKR_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(vkr_last_error(), "item 1"));
+    x[5] = 0;
+    c.levels = 9;
+    assert_int_equal(vkr_rqvae_train(&c, &o, x, 8, dom, &r), VKR_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(vkr_last_error(), "levels"));
+    c.levels = 0;
+    c.input_dim = 0;
+    assert_int_equal(vkr_rqvae_train(&c, &o, x, 8, dom, &r), VKR_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(vkr_last_error(), "input_dim"));
+    /* semantic_ids.npy: wrong dtype, wrong item count, duplicate IDs */
+    char dir[] = "/tmp/vkr_test_semid_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[128];
+    snprintf(path, sizeof path, "%s/semantic_ids.npy", dir);
+    uint16_t* ids = NULL;
+    uint32_t n = 0, w = 0;
+    const int32_t wrong[6] = {0, 1, 2, 3, 4, 5};
+    VKR_ASSERT_OK(vkr_npy_save(path, VKR_ELEM_I32, 2, (uint64_t[]){3, 2}, wrong));
+    assert_int_equal(vkr_semantic_ids_load(dir, 3, &ids, &n, &w), VKR_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(vkr_last_error(), "semantic_ids.npy"));
+    const uint16_t dup[6] = {1, 0, 2, 0, 1, 0};
+    VKR_ASSERT_OK(vkr_semantic_ids_save(dir, dup, 3, 2));
+    assert_int_equal(vkr_semantic_ids_load(dir, 4, &ids, &n, &w), VKR_ERR_INVALID_ARGUMENT);
+    assert_int_equal(vkr_semantic_ids_load(dir, 3, &ids, &n, &w), VKR_ERR_FORMAT);
+    assert_non_null(strstr(vkr_last_error(), "items 0 and 2 have the same semantic ID"));
+    const uint16_t good[6] = {1, 0, 2, 0, 1, 1};
+    VKR_ASSERT_OK(vkr_semantic_ids_save(dir, good, 3, 2));
+    VKR_ASSERT_OK(vkr_semantic_ids_load(dir, 3, &ids, &n, &w));
+    assert_int_equal(n, 3);
+    assert_int_equal(w, 2);
+    assert_memory_equal(ids, good, sizeof good);
+    free(ids);
+    unlink(path);
+    rmdir(dir);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(level1_recovers_clusters),
+        cmocka_unit_test(adapters_train_only_adapters),
+        cmocka_unit_test(cpu_backend_runs),
+        cmocka_unit_test(stats_and_disambiguation),
+        cmocka_unit_test(malformed_input_is_refused),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,315 @@
+/* The viewer application: loading, input handling, the window loop and headless screenshots. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "vkr_viewer_internal.h"
+
+#ifndef VKR_FONT_DIR
+#define VKR_FONT_DIR "assets/fonts"
+#endif
+
+/* Opens the bundled font: $VKR_ASSETS/fonts first (tests, relocated installs), then the source tree. */
+static vkr_status open_fonts(vkr_viewer* v) {
+    if (!TTF_WasInit() && TTF_Init() != 0) return vkr_fail(VKR_ERR_UNSUPPORTED, "SDL_ttf: %s", TTF_GetError());
+    char path[4200];
+    const char* assets = getenv("VKR_ASSETS");
+    snprintf(path, sizeof path, "%s/fonts/DejaVuSans.ttf", assets ? assets : "");
+    if (!assets || access(path, R_OK) != 0) snprintf(path, sizeof path, "%s/DejaVuSans.ttf", VKR_FONT_DIR);
+    v->font = TTF_OpenFont(path, 14);
+    v->font_small = TTF_OpenFont(path, 12);
+    if (!v->font || !v->font_small) return vkr_fail(VKR_ERR_IO, "cannot open the viewer's font %s: %s", path, TTF_GetError());
+    return VKR_OK;
+}
+
+static void reset_view(vkr_viewer* v) {
+    v->zoom = 1;
+    v->point_radius = v->n > 50000 ? 1.2f : v->n > 5000 ? 2.0f : 3.0f;
+    v->opacity = v->n > 50000 ? 0.5f : 0.8f;
+    if (v->map_count) {
+        v->pan[0] = 0.5f * (v->map_lo[v->map][0] + v->map_hi[v->map][0]);
+        v->pan[1] = 0.5f * (v->map_lo[v->map][1] + v->map_hi[v->map][1]);
+    }
+    v->trie_zoom = 1;
+    v->trie_pan = 0;
+}
+
+vkr_status vkr_viewer_open(const vkr_viewer_options* options, vkr_viewer** out) {
+    *out = NULL;
+    if (!options || !options->run_dir) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "viewer: no run directory given");
+    if (options->width < 320 || options->height < 240 || options->width > 8192 || options->height > 8192)
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "viewer: size %ux%u is outside 320x240 .. 8192x8192", options->width,
+                        options->height);
+    vkr_viewer* v = calloc(1, sizeof *v);
+    if (!v) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "viewer: out of host memory");
+    v->opt = *options;
+    snprintf(v->run_dir, sizeof v->run_dir, "%s", options->run_dir);
+    v->opt.run_dir = v->run_dir;
+    v->hovered = v->selected = v->beam_user = -1;
+    vkr_status s = viewer_load(v);
+    if (s == VKR_OK) s = open_fonts(v);
+    if (s != VKR_OK) {
+        vkr_viewer_close(v);
+        return s;
+    }
+    v->panel = options->panel == VKR_PANEL_TRIE ? VKR_PANEL_TRIE : VKR_PANEL_MAP;
+    v->win_w = options->width;
+    v->win_h = options->height;
+    reset_view(v);
+    trie_layout(v);
+    *out = v;
+    return VKR_OK;
+}
+
+void vkr_viewer_close(vkr_viewer* v) {
+    if (!v) return;
+    if (v->font) TTF_CloseFont(v->font);
+    if (v->font_small) TTF_CloseFont(v->font_small);
+    if (v->window) {
+        SDL_DestroyWindow(v->window);
+        SDL_QuitSubSystem(SDL_INIT_VIDEO);
+    }
+    free(v->frame);
+    viewer_unload(v);
+    free(v);
+}
+
+vkr_status vkr_viewer_render(vkr_viewer* v, uint32_t* pixels, uint32_t width, uint32_t height, uint32_t pitch) {
+    if (!v || !pixels || width == 0 || height == 0 || pitch < width * 4 || pitch % 4)
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_viewer_render: bad target");
+    canvas c = {pixels, width, height, pitch / 4};
+    if (v->panel == VKR_PANEL_TRIE) trie_draw(v, &c);
+    else map_draw(v, &c);
+    v->frames++;
+    return VKR_OK;
+}
+
+void vkr_viewer_get_state(const vkr_viewer* v, vkr_viewer_state* s) {
+    memset(s, 0, sizeof *s);
+    s->panel = v->panel;
+    s->map = v->map;
+    s->map_count = v->map_count;
+    s->zoom = v->zoom;
+    s->pan_x = v->pan[0];
+    s->pan_y = v->pan[1];
+    s->hovered = v->hovered;
+    s->selected = v->selected;
+    s->neighbours = v->neighbour_count;
+    s->matches = v->match_count;
+    s->trie_visible = 0;
+    for (uint32_t i = 0; i < v->node_count; i++) s->trie_visible += v->nodes[i].visible;
+    s->beam_user = v->beam_user >= 0 ? v->users[v->beam_user].user : -1;
+    s->frames = v->frames;
+}
+
+/* Zooms the map by `factor` keeping the map point under screen (x, y) in place. */
+static void zoom_map_at(vkr_viewer* v, float factor, int x, int y) {
+    if (!v->map_count) return;
+    mat3 m, inv;
+    map_transform(v, v->win_w, v->win_h, m);
+    glm_mat3_inv(m, inv);
+    vec3 before, scr = {(float)x, (float)y, 1};
+    glm_mat3_mulv(inv, scr, before);
+    v->zoom = fminf(fmaxf(v->zoom * factor, 0.2f), 500.0f);
+    map_transform(v, v->win_w, v->win_h, m);
+    glm_mat3_inv(m, inv);
+    vec3 after;
+    glm_mat3_mulv(inv, scr, after);
+    v->pan[0] += before[0] - after[0];
+    v->pan[1] += before[1] - after[1];
+}
+
+/* Pans the map by a screen offset. */
+static void pan_map(vkr_viewer* v, float dx, float dy) {
+    if (!v->map_count) return;
+    mat3 m;
+    map_transform(v, v->win_w, v->win_h, m);
+    v->pan[0] -= dx / m[0][0];
+    v->pan[1] -= dy / m[1][1];
+}
+
+static void zoom(vkr_viewer* v, float factor, int x, int y) {
+    if (v->panel == VKR_PANEL_MAP) zoom_map_at(v, factor, x, y);
+    else v->trie_zoom = fminf(fmaxf(v->trie_zoom * factor, 0.25f), 40.0f);
+}
+
+static void pan(vkr_viewer* v, float dx, float dy) {
+    if (v->panel == VKR_PANEL_MAP) pan_map(v, dx, dy);
+    else v->trie_pan = fmaxf(v->trie_pan - dy / 10.0f, -5.0f);
+}
+
+static bool handle_key(vkr_viewer* v, SDL_Keycode key) {
+    if (v->searching) {
+        if (key == SDLK_ESCAPE) v->search[0] = 0;
+        if (key == SDLK_ESCAPE || key == SDLK_RETURN) {
+            v->searching = false;
+            SDL_StopTextInput();
+        } else if (key == SDLK_BACKSPACE && v->search[0]) {
+            v->search[strlen(v->search) - 1] = 0;
+        }
+        map_search_update(v);
+        return true;
+    }
+    int cx = (int)v->win_w / 2, cy = (int)v->win_h / 2;
+    switch (key) {
+    case SDLK_q:
+    case SDLK_ESCAPE: return false;
+    case SDLK_TAB: v->panel = v->panel == VKR_PANEL_MAP ? VKR_PANEL_TRIE : VKR_PANEL_MAP; break;
+    case SDLK_v:
+        if (v->map_count) {
+            v->map = (v->map + 1) % v->map_count;
+            reset_view(v);
+            map_select(v, v->selected);
+        }
+        break;
+    case SDLK_PLUS: case SDLK_EQUALS: case SDLK_KP_PLUS: zoom(v, 1.25f, cx, cy); break;
+    case SDLK_MINUS: case SDLK_KP_MINUS: zoom(v, 0.8f, cx, cy); break;
+    case SDLK_LEFT: pan(v, 60, 0); break;
+    case SDLK_RIGHT: pan(v, -60, 0); break;
+    case SDLK_UP: pan(v, 0, 60); break;
+    case SDLK_DOWN: pan(v, 0, -60); break;
+    case SDLK_COMMA: v->point_radius = fmaxf(v->point_radius / 1.25f, 0.5f); break;
+    case SDLK_PERIOD: v->point_radius = fminf(v->point_radius * 1.25f, 20.0f); break;
+    case SDLK_LEFTBRACKET: v->opacity = fmaxf(v->opacity - 0.1f, 0.1f); break;
+    case SDLK_RIGHTBRACKET: v->opacity = fminf(v->opacity + 0.1f, 1.0f); break;
+    case SDLK_r: reset_view(v); break;
+    case SDLK_SLASH:
+        v->searching = true;
+        v->search[0] = 0;
+        SDL_StartTextInput();
+        break;
+    case SDLK_u:
+        if (v->user_count) {
+            v->beam_user = (v->beam_user + 1) % (int64_t)v->user_count;
+            trie_show_beams(v);
+        }
+        break;
+    default: break;
+    }
+    return true;
+}
+
+bool vkr_viewer_handle_event(vkr_viewer* v, const SDL_Event* e) {
+    switch (e->type) {
+    case SDL_QUIT: return false;
+    case SDL_KEYDOWN: return handle_key(v, e->key.keysym.sym);
+    case SDL_TEXTINPUT:
+        if (v->searching && strlen(v->search) + strlen(e->text.text) < VIEWER_SEARCH_MAX) {
+            strcat(v->search, e->text.text);
+            map_search_update(v);
+        }
+        return true;
+    case SDL_MOUSEWHEEL: zoom(v, e->wheel.y > 0 ? 1.2f : e->wheel.y < 0 ? 1 / 1.2f : 1, v->mouse_x, v->mouse_y); return true;
+    case SDL_MOUSEBUTTONDOWN:
+        if (e->button.button == SDL_BUTTON_LEFT) {
+            v->dragging = true;
+            v->drag_x = v->mouse_x = e->button.x;
+            v->drag_y = v->mouse_y = e->button.y;
+        }
+        return true;
+    case SDL_MOUSEMOTION:
+        if (v->dragging) pan(v, (float)(e->motion.x - v->mouse_x), (float)(e->motion.y - v->mouse_y));
+        v->mouse_x = e->motion.x;
+        v->mouse_y = e->motion.y;
+        v->hovered = v->panel == VKR_PANEL_MAP && !v->dragging ? map_pick(v, v->win_w, v->win_h, v->mouse_x, v->mouse_y) : -1;
+        return true;
+    case SDL_MOUSEBUTTONUP:
+        if (e->button.button == SDL_BUTTON_LEFT && v->dragging) {
+            v->dragging = false;
+            /* A press and release in (nearly) the same place is a click, not a drag. */
+            if (abs(e->button.x - v->drag_x) + abs(e->button.y - v->drag_y) <= 3) {
+                if (v->panel == VKR_PANEL_MAP) map_select(v, map_pick(v, v->win_w, v->win_h, e->button.x, e->button.y));
+                else trie_click(v, v->win_w, v->win_h, e->button.x, e->button.y);
+            }
+        }
+        return true;
+    case SDL_WINDOWEVENT:
+        if (e->window.event == SDL_WINDOWEVENT_SIZE_CHANGED && e->window.data1 >= 64 && e->window.data2 >= 64) {
+            v->win_w = (uint32_t)e->window.data1;
+            v->win_h = (uint32_t)e->window.data2;
+        }
+        return true;
+    default: return true;
+    }
+}
+
+vkr_status vkr_viewer_window_open(vkr_viewer* v) {
+    if (v->window) return VKR_OK;
+    if (SDL_InitSubSystem(SDL_INIT_VIDEO) != 0)
+        return vkr_fail(VKR_ERR_UNSUPPORTED, "cannot open a window: %s (no display? --screenshot renders without one)",
+                        SDL_GetError());
+    char title[4200];
+    snprintf(title, sizeof title, "vkrec view %s", v->run_dir);
+    v->window = SDL_CreateWindow(title, SDL_WINDOWPOS_UNDEFINED, SDL_WINDOWPOS_UNDEFINED, (int)v->win_w, (int)v->win_h,
+                                 SDL_WINDOW_RESIZABLE);
+    if (!v->window) {
+        vkr_status s = vkr_fail(VKR_ERR_UNSUPPORTED, "cannot create a window: %s", SDL_GetError());
+        SDL_QuitSubSystem(SDL_INIT_VIDEO);
+        return s;
+    }
+    int w = 0, h = 0;
+    SDL_GetWindowSize(v->window, &w, &h);
+    v->win_w = (uint32_t)w;
+    v->win_h = (uint32_t)h;
+    return VKR_OK;
+}
+
+SDL_Surface* vkr_viewer_window_surface(vkr_viewer* v) { return v->window ? SDL_GetWindowSurface(v->window) : NULL; }
+
+vkr_status vkr_viewer_window_frame(vkr_viewer* v, bool* out_quit) {
+    *out_quit = false;
+    if (!v->window) return vkr_fail(VKR_ERR_STATE, "viewer: the window is not open");
+    SDL_Event e;
+    while (SDL_PollEvent(&e))
+        if (!vkr_viewer_handle_event(v, &e)) *out_quit = true;
+    SDL_Surface* dst = SDL_GetWindowSurface(v->window);
+    if (!dst) return vkr_fail(VKR_ERR_UNSUPPORTED, "window surface: %s", SDL_GetError());
+    v->win_w = (uint32_t)dst->w;
+    v->win_h = (uint32_t)dst->h;
+    free(v->frame);
+    v->frame = malloc((size_t)v->win_w * v->win_h * 4);
+    if (!v->frame) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "viewer: out of host memory for a frame");
+    VKR_TRY(vkr_viewer_render(v, v->frame, v->win_w, v->win_h, v->win_w * 4));
+    SDL_Surface* src = SDL_CreateRGBSurfaceWithFormatFrom(v->frame, (int)v->win_w, (int)v->win_h, 32, (int)v->win_w * 4,
+                                                          SDL_PIXELFORMAT_ARGB8888);
+    if (!src) return vkr_fail(VKR_ERR_UNSUPPORTED, "frame surface: %s", SDL_GetError());
+    int rc = SDL_BlitSurface(src, NULL, dst, NULL);
+    SDL_FreeSurface(src);
+    if (rc != 0 || SDL_UpdateWindowSurface(v->window) != 0)
+        return vkr_fail(VKR_ERR_UNSUPPORTED, "presenting a frame: %s", SDL_GetError());
+    return VKR_OK;
+}
+
+vkr_status vkr_viewer_run(const vkr_viewer_options* options) {
+    vkr_viewer* v = NULL;
+    VKR_TRY(vkr_viewer_open(options, &v));
+    vkr_status s = vkr_viewer_window_open(v);
+    bool quit = false;
+    while (s == VKR_OK && !quit) {
+        s = vkr_viewer_window_frame(v, &quit);
+        /* Sleep until the next input instead of spinning; the event stays queued for the next frame. */
+        if (s == VKR_OK && !quit) SDL_WaitEventTimeout(NULL, 100);
+    }
+    vkr_viewer_close(v);
+    return s;
+}
+
+vkr_status vkr_viewer_screenshot(const vkr_viewer_options* options) {
+    if (!options || !options->screenshot) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "viewer: no screenshot path given");
+    vkr_viewer* v = NULL;
+    VKR_TRY(vkr_viewer_open(options, &v));
+    uint32_t* px = malloc((size_t)options->width * options->height * 4);
+    vkr_status s = px ? VKR_OK : vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "viewer: out of host memory for the image");
+    if (s == VKR_OK && v->panel == VKR_PANEL_TRIE && v->user_count) {
+        /* The report's trie picture shows the first user's beams when there are any. */
+        v->beam_user = 0;
+        trie_show_beams(v);
+    }
+    if (s == VKR_OK) s = vkr_viewer_render(v, px, options->width, options->height, options->width * 4);
+    if (s == VKR_OK) s = vkr_viewer_write_png(options->screenshot, px, options->width, options->height, options->width * 4);
+    free(px);
+    vkr_viewer_close(v);
+    return s;
+}

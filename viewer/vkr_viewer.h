@@ -1,0 +1,86 @@
+/* The vkrec viewer: t-SNE maps and the semantic-ID trie of a run directory, in an SDL2 window or
+ * rendered headless to PNG.
+ *
+ * Run directory (RUN_DIR) contents read:
+ *   - tsne*.npy: N x 2 float32 maps (vkrec tsne), one "embedding view" each, named after the file
+ *     (tsne.npy -> "tsne", tsne_text.npy -> "text"); N must equal the dataset's items.
+ *   - dataset.json + data.bin (or --data DIR): item titles and domains; without one, items are
+ *     labelled by row and all in one domain.
+ *   - semantic_ids.npy: items x (L+1) uint16 codes (the tokenizer's output; last column disambiguates)
+ *     for the trie panel.
+ *   - beams.json (optional), written by the recommender's beam search:
+ *       {"users": [{"user": 12, "beams": [{"path": [3, 17, 200], "score": -1.25, "item": 345}, ...]}]}
+ *     path = code per level from the root, score = the beam's log-probability, item = the recommended
+ *     item (optional). The trie panel overlays one user's beams at a time.
+ * At least a map or semantic_ids.npy must exist. Missing or malformed files give a clear error.
+ *
+ * Drawing: every frame is rasterized by the viewer itself into a 32-bit ARGB buffer (points, lines,
+ * rectangles, discs; text through SDL2_ttf), so the window and the headless PNG are pixel-identical
+ * for the same state and headless rendering needs no display. View transforms use cglm. */
+#ifndef VKR_VIEWER_H
+#define VKR_VIEWER_H
+#include <SDL2/SDL.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vkr_runtime.h"
+
+/* Which panel is shown. */
+typedef enum vkr_panel {
+    VKR_PANEL_MAP = 0, /* scatter of a t-SNE map */
+    VKR_PANEL_TRIE     /* prefix tree of semantic IDs */
+} vkr_panel;
+
+/* Viewer settings. */
+typedef struct vkr_viewer_options {
+    const char* run_dir;    /* directory to show */
+    const char* data_dir;   /* dataset directory (NULL: run_dir when it holds one) */
+    const char* screenshot; /* PNG path for vkr_viewer_screenshot */
+    uint32_t width, height; /* window or image size in pixels */
+    vkr_panel panel;        /* initial panel */
+} vkr_viewer_options;
+
+/* What a test may observe of the viewer's state. */
+typedef struct vkr_viewer_state {
+    vkr_panel panel;      /* shown panel */
+    uint32_t map;         /* index of the shown map */
+    uint32_t map_count;   /* maps loaded */
+    float zoom;           /* map zoom (1 = whole map fits) */
+    float pan_x, pan_y;   /* map centre in map units */
+    int64_t hovered;      /* item under the mouse, or -1 */
+    int64_t selected;     /* selected item, or -1 */
+    uint32_t neighbours;  /* highlighted neighbours of the selection */
+    uint32_t matches;     /* items matching the search text */
+    uint32_t trie_visible; /* trie nodes currently laid out */
+    int64_t beam_user;    /* user whose beams are overlaid, or -1 */
+    uint32_t frames;      /* frames drawn */
+} vkr_viewer_state;
+
+/* An open viewer: data loaded, no window yet. */
+typedef struct vkr_viewer vkr_viewer;
+
+/* Loads the run directory; out_viewer is NULL on failure. */
+vkr_status vkr_viewer_open(const vkr_viewer_options* options, vkr_viewer** out_viewer);
+/* Frees everything (closes the window if open). */
+void vkr_viewer_close(vkr_viewer* viewer);
+/* Draws the current state into `pixels` (ARGB8888, width x height, pitch in bytes). */
+vkr_status vkr_viewer_render(vkr_viewer* viewer, uint32_t* pixels, uint32_t width, uint32_t height, uint32_t pitch);
+/* Applies one input event (mouse, wheel, keys, text); returns false when it asks to quit. */
+bool vkr_viewer_handle_event(vkr_viewer* viewer, const SDL_Event* event);
+/* Copies the observable state. */
+void vkr_viewer_get_state(const vkr_viewer* viewer, vkr_viewer_state* out_state);
+/* Opens the window (SDL video must be available: a clear error otherwise). */
+vkr_status vkr_viewer_window_open(vkr_viewer* viewer);
+/* Handles pending events and presents one frame; *out_quit is set when the user closed the window. */
+vkr_status vkr_viewer_window_frame(vkr_viewer* viewer, bool* out_quit);
+/* The window's current surface (valid after a frame), for tests that read back what was shown. */
+SDL_Surface* vkr_viewer_window_surface(vkr_viewer* viewer);
+/* Writes ARGB8888 pixels as an 8-bit RGB PNG (libpng), atomically. */
+vkr_status vkr_viewer_write_png(const char* path, const uint32_t* pixels, uint32_t width, uint32_t height,
+                                uint32_t pitch);
+/* Interactive session: opens the run, the window, loops until closed. */
+vkr_status vkr_viewer_run(const vkr_viewer_options* options);
+/* Headless: opens the run, renders options->panel at options->width x height into options->screenshot. */
+vkr_status vkr_viewer_screenshot(const vkr_viewer_options* options);
+
+#endif

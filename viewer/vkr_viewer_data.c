@@ -1,0 +1,249 @@
+/* Loading a run directory for the viewer: dataset labels, t-SNE maps, semantic IDs (as a prefix
+ * tree) and the recommender's beams.json. */
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "vkr_npy.h"
+#include "vkr_tsne_io.h"
+#include "vkr_viewer_internal.h"
+
+const char* viewer_title(const vkr_viewer* v, uint32_t i, char* buf, size_t size) {
+    const char* t = v->has_dataset ? vkr_strtab_get(&v->dataset.item_title, i) : "";
+    if (t[0]) snprintf(buf, size, "%s", t);
+    else if (v->has_dataset) snprintf(buf, size, "item %s", vkr_strtab_get(&v->dataset.item_key, i));
+    else snprintf(buf, size, "item %u", i);
+    return buf;
+}
+
+uint32_t viewer_domain(const vkr_viewer* v, uint32_t i) { return v->has_dataset ? v->dataset.item_domain[i] : 0; }
+
+static int name_cmp(const void* a, const void* b) { return strcmp(*(char* const*)a, *(char* const*)b); }
+
+/* Every RUN_DIR/tsne*.npy, in name order. */
+static vkr_status load_maps(vkr_viewer* v) {
+    DIR* dir = opendir(v->run_dir);
+    if (!dir) return vkr_fail(VKR_ERR_IO, "cannot open run directory %s", v->run_dir);
+    char* names[64];
+    uint32_t count = 0;
+    struct dirent* e;
+    while ((e = readdir(dir)) && count < 64) {
+        size_t len = strlen(e->d_name);
+        if (strncmp(e->d_name, "tsne", 4) == 0 && len > 8 && strcmp(e->d_name + len - 4, ".npy") == 0)
+            names[count++] = strdup(e->d_name);
+    }
+    closedir(dir);
+    qsort(names, count, sizeof *names, name_cmp);
+    vkr_status s = VKR_OK;
+    for (uint32_t k = 0; k < count; k++) {
+        if (s == VKR_OK && names[k] && v->map_count < VIEWER_MAX_MAPS) {
+            char path[4400];
+            snprintf(path, sizeof path, "%s/%s", v->run_dir, names[k]);
+            uint32_t m = v->map_count, rows = 0;
+            s = vkr_tsne_load_map(path, v->n, &v->maps[m], &rows);
+            if (s == VKR_OK) {
+                if (!v->n) v->n = rows;
+                /* "tsne.npy" -> "tsne", "tsne_text.npy" -> "text" */
+                const char* base = names[k][4] == '_' ? names[k] + 5 : names[k];
+                snprintf(v->map_name[m], sizeof v->map_name[m], "%.*s", (int)(strlen(base) - 4), base);
+                float* y = v->maps[m];
+                v->map_lo[m][0] = v->map_hi[m][0] = y[0];
+                v->map_lo[m][1] = v->map_hi[m][1] = y[1];
+                for (uint32_t i = 0; i < rows; i++)
+                    for (int a = 0; a < 2; a++) {
+                        if (!isfinite(y[2 * i + a])) {
+                            s = vkr_fail(VKR_ERR_FORMAT, "%s: row %u is not finite", path, i);
+                            break;
+                        }
+                        v->map_lo[m][a] = fminf(v->map_lo[m][a], y[2 * i + a]);
+                        v->map_hi[m][a] = fmaxf(v->map_hi[m][a], y[2 * i + a]);
+                    }
+                v->map_count++;
+            }
+        }
+        free(names[k]);
+    }
+    return s;
+}
+
+/* Finds or adds the child of `parent` with `code`. */
+static uint32_t trie_child(vkr_viewer* v, uint32_t parent, uint32_t code, uint32_t* cap) {
+    uint32_t prev = UINT32_MAX;
+    for (uint32_t c = v->nodes[parent].first_child; c != UINT32_MAX; c = v->nodes[c].next_sibling) {
+        if (v->nodes[c].code == code) return c;
+        if (v->nodes[c].code > code) break;
+        prev = c;
+    }
+    if (v->node_count == *cap) {
+        uint32_t ncap = *cap * 2;
+        trie_node* grown = realloc(v->nodes, sizeof *grown * ncap);
+        if (!grown) return UINT32_MAX;
+        v->nodes = grown;
+        *cap = ncap;
+    }
+    uint32_t id = v->node_count++;
+    trie_node* t = &v->nodes[id];
+    memset(t, 0, sizeof *t);
+    t->code = code;
+    t->depth = v->nodes[parent].depth + 1;
+    t->first_child = UINT32_MAX;
+    t->parent = parent;
+    /* Keep children sorted by code. */
+    if (prev == UINT32_MAX) {
+        t->next_sibling = v->nodes[parent].first_child;
+        v->nodes[parent].first_child = id;
+    } else {
+        t->next_sibling = v->nodes[prev].next_sibling;
+        v->nodes[prev].next_sibling = id;
+    }
+    return id;
+}
+
+static vkr_status load_trie(vkr_viewer* v) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/semantic_ids.npy", v->run_dir);
+    if (access(path, R_OK) != 0) {
+        snprintf(v->trie_note, sizeof v->trie_note, "no semantic_ids.npy in the run directory (vkrec tokenize writes it)");
+        return VKR_OK;
+    }
+    vkr_npy_array a;
+    VKR_TRY(vkr_npy_load(path, &a));
+    if (a.dtype != VKR_ELEM_U16 || a.ndim != 2 || a.shape[1] < 1 || a.shape[1] > VIEWER_MAX_LEVELS ||
+        (v->n && a.shape[0] != v->n) || a.shape[0] == 0 || a.shape[0] > UINT32_MAX) {
+        vkr_npy_free(&a);
+        return vkr_fail(VKR_ERR_FORMAT, "%s: expected uint16 items x levels (levels <= %d%s)", path, VIEWER_MAX_LEVELS,
+                        v->n ? ", one row per item" : "");
+    }
+    if (!v->n) v->n = (uint32_t)a.shape[0];
+    v->levels = (uint32_t)a.shape[1];
+    uint32_t cap = 1024;
+    v->nodes = malloc(sizeof *v->nodes * cap);
+    if (!v->nodes) {
+        vkr_npy_free(&a);
+        return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory for the trie");
+    }
+    memset(&v->nodes[0], 0, sizeof v->nodes[0]);
+    v->nodes[0].first_child = v->nodes[0].next_sibling = UINT32_MAX;
+    v->nodes[0].expanded = true;
+    v->node_count = 1;
+    const uint16_t* ids = a.data;
+    for (uint32_t i = 0; i < v->n; i++) {
+        uint32_t node = 0, dom = viewer_domain(v, i);
+        for (uint32_t l = 0;; l++) {
+            trie_node* t = &v->nodes[node];
+            t->count++;
+            t->item = i;
+            if (t->domain_count[dom] < UINT16_MAX) t->domain_count[dom]++;
+            if (l == v->levels) break;
+            node = trie_child(v, node, ids[(size_t)i * v->levels + l], &cap);
+            if (node == UINT32_MAX) {
+                vkr_npy_free(&a);
+                return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory for the trie");
+            }
+        }
+    }
+    vkr_npy_free(&a);
+    return VKR_OK;
+}
+
+static vkr_status load_beams(vkr_viewer* v) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/beams.json", v->run_dir);
+    FILE* f = fopen(path, "rb");
+    if (!f) return VKR_OK; /* optional */
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char* text = size >= 0 && size < (64l << 20) ? malloc((size_t)size + 1) : NULL;
+    size_t got = text ? fread(text, 1, (size_t)size, f) : 0;
+    fclose(f);
+    if (!text || got != (size_t)size) {
+        free(text);
+        return vkr_fail(VKR_ERR_IO, "cannot read %s", path);
+    }
+    text[size] = 0;
+    cJSON* root = cJSON_Parse(text);
+    free(text);
+    cJSON* users = cJSON_GetObjectItem(root, "users");
+    vkr_status s = cJSON_IsArray(users) ? VKR_OK : vkr_fail(VKR_ERR_FORMAT, "%s: expected {\"users\": [...]}", path);
+    int nu = s == VKR_OK ? cJSON_GetArraySize(users) : 0;
+    v->users = nu ? calloc((size_t)nu, sizeof *v->users) : NULL;
+    if (nu && !v->users) s = vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory for %s", path);
+    for (int u = 0; s == VKR_OK && u < nu; u++) {
+        cJSON* ju = cJSON_GetArrayItem(users, u);
+        cJSON* id = cJSON_GetObjectItem(ju, "user");
+        cJSON* beams = cJSON_GetObjectItem(ju, "beams");
+        if (!cJSON_IsNumber(id) || !cJSON_IsArray(beams)) {
+            s = vkr_fail(VKR_ERR_FORMAT, "%s: user entry %d needs \"user\" (number) and \"beams\" (array)", path, u);
+            break;
+        }
+        beam_user* bu = &v->users[v->user_count++];
+        bu->user = (int64_t)id->valuedouble;
+        int nb = cJSON_GetArraySize(beams);
+        bu->beams = nb ? calloc((size_t)nb, sizeof *bu->beams) : NULL;
+        if (nb && !bu->beams) s = vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory for %s", path);
+        for (int b = 0; s == VKR_OK && b < nb; b++) {
+            cJSON* jb = cJSON_GetArrayItem(beams, b);
+            cJSON* p = cJSON_GetObjectItem(jb, "path");
+            cJSON* sc = cJSON_GetObjectItem(jb, "score");
+            cJSON* it = cJSON_GetObjectItem(jb, "item");
+            int len = cJSON_GetArraySize(p);
+            if (!cJSON_IsArray(p) || len < 1 || len > VIEWER_MAX_LEVELS || !cJSON_IsNumber(sc)) {
+                s = vkr_fail(VKR_ERR_FORMAT, "%s: user %lld beam %d needs \"path\" (1..%d codes) and \"score\"", path,
+                             (long long)bu->user, b, VIEWER_MAX_LEVELS);
+                break;
+            }
+            beam* bm = &bu->beams[bu->count++];
+            bm->len = (uint32_t)len;
+            for (int l = 0; l < len; l++) {
+                cJSON* c = cJSON_GetArrayItem(p, l);
+                if (!cJSON_IsNumber(c) || c->valuedouble < 0 || c->valuedouble > 65535) {
+                    s = vkr_fail(VKR_ERR_FORMAT, "%s: beam codes must be integers in [0, 65535]", path);
+                    break;
+                }
+                bm->path[l] = (uint32_t)c->valuedouble;
+            }
+            bm->score = sc->valuedouble;
+            bm->item = cJSON_IsNumber(it) && it->valuedouble >= 0 && it->valuedouble < v->n ? (int64_t)it->valuedouble : -1;
+        }
+    }
+    cJSON_Delete(root);
+    return s;
+}
+
+vkr_status viewer_load(vkr_viewer* v) {
+    const char* data = v->opt.data_dir;
+    char probe[4200];
+    snprintf(probe, sizeof probe, "%s/dataset.json", v->run_dir);
+    if (!data && access(probe, R_OK) == 0) data = v->run_dir;
+    if (data) {
+        VKR_TRY(vkr_dataset_load(data, &v->dataset));
+        v->has_dataset = true;
+        v->n = v->dataset.item_count;
+        v->domain_count = v->dataset.domain_count;
+    } else {
+        v->domain_count = 1;
+    }
+    VKR_TRY(load_maps(v));
+    VKR_TRY(load_trie(v));
+    if (v->map_count == 0 && v->node_count == 0)
+        return vkr_fail(VKR_ERR_NOT_FOUND, "%s has neither a t-SNE map (tsne*.npy: run vkrec tsne) nor semantic_ids.npy",
+                        v->run_dir);
+    VKR_TRY(load_beams(v));
+    v->match = calloc(v->n ? v->n : 1, 1);
+    if (!v->match) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
+    return VKR_OK;
+}
+
+void viewer_unload(vkr_viewer* v) {
+    for (uint32_t m = 0; m < v->map_count; m++) free(v->maps[m]);
+    for (uint32_t u = 0; u < v->user_count; u++) free(v->users[u].beams);
+    free(v->users);
+    free(v->nodes);
+    free(v->match);
+    if (v->has_dataset) vkr_dataset_free(&v->dataset);
+}

@@ -15,15 +15,16 @@ static const cli_command commands[] = {
      "  --device INDEX|NAME or VKR_DEVICE).\n"
      "  --json   print the same as a JSON array\n",
      cli_cmd_devices},
-    {"run", "the main job: prepare, embed, train and evaluate every model, write a report",
+    {"run", "the main job: prepare, embed, tokenize, train and evaluate every model, write a report",
      "usage: vkrec run [SRC|DATASET] [--out RUN_DIR] [--device INDEX|NAME|cpu] [--epochs N] [--quiet]\n"
      "                 [any option of vkrec train]\n"
      "  Runs the whole pipeline on SRC (an LLMCDSR-style release; default: the bundled sample in\n"
      "  assets/food-kitchen-sample) or on an existing dataset directory: prepare (leave-one-out, no\n"
-     "  filters), embed item titles, train pop and SASRec (BCE and full-softmax CE) for every target\n"
-     "  domain with per-epoch validation, and evaluate the test split under full, sampled:100 and\n"
-     "  sampled:999. Writes RUN_DIR/report.md (metrics table, settings, timings, device) and\n"
-     "  RUN_DIR/metrics.json (default RUN_DIR: ./run).\n",
+     "  filters), embed item titles, learn semantic IDs (RQ-VAE with domain adapters), train pop and\n"
+     "  SASRec (BCE and full-softmax CE) for every target domain and one GenCDR for all domains, with\n"
+     "  per-epoch validation, and evaluate the test split under full, sampled:100 and sampled:999.\n"
+     "  Writes RUN_DIR/report.md (metrics table, settings, timings, device) and RUN_DIR/metrics.json\n"
+     "  (default RUN_DIR: ./run). --tokenizer-epochs N sets the RQ-VAE schedule (default 12).\n",
      cli_cmd_run},
     {"train", "train a recommender (pop, sasrec, gencdr) per target domain and evaluate it (HR/NDCG/MRR)",
      "usage: vkrec train DIR [--model pop|sasrec|gencdr] [--target D] [--loss bce|ce] [--input target|mixed]\n"
@@ -146,7 +147,7 @@ static const cli_command commands[] = {
      "usage: vkrec view RUN_DIR [--data DIR] [--screenshot OUT.png [--panel map|trie]] [--size WxH]\n"
      "  Map panel: items of every RUN_DIR/tsne*.npy map coloured by domain; wheel zooms, drag or arrows pan,\n"
      "  hover shows title and id, click selects an item and highlights its nearest neighbours, '/' searches\n"
-     "  titles, v switches maps, +/- point size, [ ] opacity, r resets the view, Tab switches panels.\n"
+     "  titles, v switches maps, +/- zoom, , and . point size, [ ] opacity, r resets, Tab switches panels.\n"
      "  Trie panel: the prefix tree of RUN_DIR/semantic_ids.npy (levels left to right, node size by item\n"
      "  count, colour by domain mix); click a node to expand or collapse it; u cycles users of\n"
      "  RUN_DIR/beams.json to overlay their beam-search paths and scores.\n"

@@ -11,20 +11,9 @@
 #include "vkr_transformer.h"
 
 void vkr_gencdr_train_defaults(vkr_gencdr_train* t) {
-    memset(t, 0, sizeof *t);
-    t->max_len = 20;
-    t->batch = 128;
-    t->hidden = 64;
-    t->blocks = 2;
-    t->heads = 2;
-    t->lora_rank = 8;
-    t->dropout = 0.1f;
-    t->lr = 2e-3f;
-    t->epochs = 20;
-    t->patience = 3;
-    t->seed = 42;
-    t->eval_users = 16;
-    t->candidates = 101;
+    *t = (vkr_gencdr_train){.max_len = 20, .batch = 128, .hidden = 64, .blocks = 2, .heads = 2, .lora_rank = 8,
+                            .dropout = 0.1f, .lr = 2e-3f, .epochs = 20, .patience = 3, .seed = 42, .eval_users = 16,
+                            .candidates = 101};
 }
 
 vkr_status vkr_gencdr_load_ids(const char* dir, const vkr_dataset* ds, uint16_t** out_ids, uint32_t* out_depth) {

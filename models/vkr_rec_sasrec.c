@@ -11,19 +11,8 @@
 #include "vkr_rec.h"
 
 void vkr_sasrec_train_defaults(vkr_sasrec_train* t) {
-    memset(t, 0, sizeof *t);
-    t->loss = VKR_SASREC_BCE;
-    t->max_len = 50;
-    t->batch = 128;
-    t->hidden = 64;
-    t->blocks = 2;
-    t->heads = 1;
-    t->dropout = 0.2f;
-    t->lr = 1e-3f;
-    t->epochs = 20;
-    t->patience = 3;
-    t->seed = 42;
-    t->eval_batch = 128;
+    *t = (vkr_sasrec_train){.loss = VKR_SASREC_BCE, .max_len = 50, .batch = 128, .hidden = 64, .blocks = 2, .heads = 1,
+                            .dropout = 0.2f, .lr = 1e-3f, .epochs = 20, .patience = 3, .seed = 42, .eval_batch = 128};
 }
 
 static vkr_sasrec_config vkr_model_config(const vkr_dataset* ds, const vkr_sasrec_train* t, uint32_t batch) {

@@ -12,25 +12,12 @@
 #include "vkr_kmeans.h"
 #include "vkr_test.h"
 
-static vkr_test_env env;
-
-static int setup(void** state) {
-    (void)state;
-    vkr_test_open(&env, NULL);
-    return 0;
-}
-
-static int teardown(void** state) {
-    (void)state;
-    vkr_test_close(&env);
-    return 0;
-}
 
 /* A device buffer holding `floats` values, initialized from `init` (or zeros). */
 static vkr_range dev_buf(vkr_buffer* b, uint64_t floats, const void* init) {
-    VKR_ASSERT_OK(vkr_buffer_create(env.device, floats * 4 + 4, VKR_MEMORY_DEVICE, b));
+    VKR_ASSERT_OK(vkr_buffer_create(vkr_test_shared.device, floats * 4 + 4, VKR_MEMORY_DEVICE, b));
     void* zeros = calloc(floats + 1, 4);
-    VKR_ASSERT_OK(vkr_buffer_upload(env.device, b, 0, init ? init : zeros, floats * 4));
+    VKR_ASSERT_OK(vkr_buffer_upload(vkr_test_shared.device, b, 0, init ? init : zeros, floats * 4));
     free(zeros);
     return (vkr_range){b, 0, floats * 4};
 }
@@ -65,13 +52,13 @@ static void check_assign(const assign_case* tc) {
     vkr_range rcodes = dev_buf(&bcodes, codes_n, NULL), rd = dev_buf(&bd, tc->n, NULL);
     vkr_range rr = tc->resid ? dev_buf(&br, xn, NULL) : (vkr_range){0};
     vkr_sequence* seq = NULL;
-    VKR_ASSERT_OK(vkr_sequence_create(env.device, &seq));
+    VKR_ASSERT_OK(vkr_sequence_create(vkr_test_shared.device, &seq));
     VKR_ASSERT_OK(vkr_gpu_quant_norms(seq, tc->c_base + tc->k, tc->d, rc, rn));
     VKR_ASSERT_OK(vkr_gpu_quant_assign(seq, &p, rx, rc, rn, rcodes, rd, rr));
     VKR_ASSERT_OK(vkr_sequence_submit(seq));
-    VKR_ASSERT_OK(vkr_buffer_download(env.device, &bcodes, 0, gpu_codes, codes_n * 4));
-    VKR_ASSERT_OK(vkr_buffer_download(env.device, &bd, 0, gpu_dist, tc->n * 4));
-    if (tc->resid) VKR_ASSERT_OK(vkr_buffer_download(env.device, &br, 0, gpu_res, xn * 4));
+    VKR_ASSERT_OK(vkr_buffer_download(vkr_test_shared.device, &bcodes, 0, gpu_codes, codes_n * 4));
+    VKR_ASSERT_OK(vkr_buffer_download(vkr_test_shared.device, &bd, 0, gpu_dist, tc->n * 4));
+    if (tc->resid) VKR_ASSERT_OK(vkr_buffer_download(vkr_test_shared.device, &br, 0, gpu_res, xn * 4));
     uint32_t differ = 0;
     for (uint32_t i = 0; i < tc->n; i++) {
         for (uint32_t s = 0; s < tc->stride; s++)
@@ -92,8 +79,8 @@ static void check_assign(const assign_case* tc) {
     assert_true(differ * 100 <= tc->n); /* near-ties are rare with random data */
     vkr_sequence_destroy(seq);
     vkr_buffer* bufs[5] = {&bx, &bc, &bn, &bcodes, &bd};
-    for (int i = 0; i < 5; i++) vkr_buffer_destroy(env.device, bufs[i]);
-    if (tc->resid) vkr_buffer_destroy(env.device, &br);
+    for (int i = 0; i < 5; i++) vkr_buffer_destroy(vkr_test_shared.device, bufs[i]);
+    if (tc->resid) vkr_buffer_destroy(vkr_test_shared.device, &br);
     free(x), free(c), free(ref_codes), free(gpu_codes), free(ref_dist), free(gpu_dist), free(ref_res), free(gpu_res);
 }
 
@@ -123,11 +110,11 @@ static void assign_rejects_bad_arguments(void** state) {
     vkr_buffer b;
     vkr_range r = dev_buf(&b, 4, NULL);
     vkr_sequence* seq = NULL;
-    VKR_ASSERT_OK(vkr_sequence_create(env.device, &seq));
+    VKR_ASSERT_OK(vkr_sequence_create(vkr_test_shared.device, &seq));
     assert_int_equal(vkr_gpu_quant_assign(seq, &p, r, r, r, r, r, (vkr_range){0}), VKR_ERR_INVALID_ARGUMENT);
     assert_non_null(strstr(vkr_last_error(), "x"));
     vkr_sequence_destroy(seq);
-    vkr_buffer_destroy(env.device, &b);
+    vkr_buffer_destroy(vkr_test_shared.device, &b);
 }
 
 /* ---- grouped sums ---- */
@@ -154,17 +141,17 @@ static void check_segsum(uint32_t n, uint32_t k, uint32_t d, uint32_t stride, vk
     vkr_range rs = dev_buf(&bs, vkr_quant_segsum_scratch(&p), NULL), rsc = dev_buf(&bsc, 1, &scale);
     vkr_range ro = dev_buf(&bo, on, out0), rcnt = dev_buf(&bcnt, k, NULL);
     vkr_sequence* seq = NULL;
-    VKR_ASSERT_OK(vkr_sequence_create(env.device, &seq));
+    VKR_ASSERT_OK(vkr_sequence_create(vkr_test_shared.device, &seq));
     VKR_ASSERT_OK(vkr_gpu_quant_segsum(seq, &p, rx, rc, rs, mode == VKR_SEGSUM_ACCUM ? rsc : (vkr_range){0}, ro, rcnt));
     VKR_ASSERT_OK(vkr_sequence_submit(seq));
-    VKR_ASSERT_OK(vkr_buffer_download(env.device, &bo, 0, gpu, on * 4));
-    VKR_ASSERT_OK(vkr_buffer_download(env.device, &bcnt, 0, gpu_counts, k * 4));
+    VKR_ASSERT_OK(vkr_buffer_download(vkr_test_shared.device, &bo, 0, gpu, on * 4));
+    VKR_ASSERT_OK(vkr_buffer_download(vkr_test_shared.device, &bcnt, 0, gpu_counts, k * 4));
     assert_memory_equal(gpu, out0, (size_t)d * 4); /* row 0 is below out_base: untouched */
     assert_true(vkr_test_nmse(gpu, ref, on) < 1e-10);
     assert_memory_equal(gpu_counts, ref_counts, k * 4);
     vkr_sequence_destroy(seq);
     vkr_buffer* bufs[6] = {&bx, &bc, &bs, &bsc, &bo, &bcnt};
-    for (int i = 0; i < 6; i++) vkr_buffer_destroy(env.device, bufs[i]);
+    for (int i = 0; i < 6; i++) vkr_buffer_destroy(vkr_test_shared.device, bufs[i]);
     free(x), free(codes), free(out0), free(ref), free(gpu), free(ref_counts), free(gpu_counts);
 }
 
@@ -196,16 +183,16 @@ static void rq_encode_matches_reference(void** state) {
         vkr_range rz = dev_buf(&bz, zn, z), rc = dev_buf(&bc, cn, c), rs = dev_buf(&bs, vkr_rq_encode_scratch(p), NULL);
         vkr_range rk = dev_buf(&bk, kn, NULL);
         vkr_sequence* seq = NULL;
-        VKR_ASSERT_OK(vkr_sequence_create(env.device, &seq));
+        VKR_ASSERT_OK(vkr_sequence_create(vkr_test_shared.device, &seq));
         VKR_ASSERT_OK(vkr_gpu_rq_encode(seq, p, rz, rc, rs, rk));
         VKR_ASSERT_OK(vkr_sequence_submit(seq));
-        VKR_ASSERT_OK(vkr_buffer_download(env.device, &bk, 0, gpu, kn * 4));
+        VKR_ASSERT_OK(vkr_buffer_download(vkr_test_shared.device, &bk, 0, gpu, kn * 4));
         uint32_t same = 0;
         for (size_t i = 0; i < p->rows; i++) same += memcmp(gpu + i * p->levels, ref + i * p->levels, p->levels * 4) == 0;
         assert_true(same * 100 >= p->rows * 99); /* a near-tie changes a whole row's later levels */
         vkr_sequence_destroy(seq);
         vkr_buffer* bufs[4] = {&bz, &bc, &bs, &bk};
-        for (int i = 0; i < 4; i++) vkr_buffer_destroy(env.device, bufs[i]);
+        for (int i = 0; i < 4; i++) vkr_buffer_destroy(vkr_test_shared.device, bufs[i]);
         free(z), free(c), free(ref), free(gpu);
     }
 }
@@ -284,7 +271,7 @@ static void rq_ops_gpu_matches_cpu(void** state) {
         op_model m;
         op_build(&m, B, L, K, D);
         vkr_exec* ex = NULL;
-        VKR_ASSERT_OK(vkr_exec_create(m.g, &(vkr_exec_options){.device = gpu ? env.device : NULL}, &ex));
+        VKR_ASSERT_OK(vkr_exec_create(m.g, &(vkr_exec_options){.device = gpu ? vkr_test_shared.device : NULL}, &ex));
         VKR_ASSERT_OK(vkr_exec_write(ex, m.x, x, B * D * 4));
         VKR_ASSERT_OK(vkr_exec_write(ex, m.w, w, D * D * 4));
         VKR_ASSERT_OK(vkr_exec_write(ex, m.cb, cb, L * K * D * 4));
@@ -370,7 +357,7 @@ static void kmeans_recovers_clusters(void** state) {
         float c[8 * 12];
         int32_t* assign = malloc(n * 4);
         vkr_kmeans_report rep;
-        VKR_ASSERT_OK(vkr_kmeans(gpu ? env.device : NULL, x, n, d, &o, c, assign, &rep));
+        VKR_ASSERT_OK(vkr_kmeans(gpu ? vkr_test_shared.device : NULL, x, n, d, &o, c, assign, &rep));
         assert_int_equal(rep.runs, 2);
         assert_int_equal(rep.empty, 0);
         assert_true(purity(assign, truth, n, clusters, clusters) == 1.0);
@@ -382,10 +369,10 @@ static void kmeans_recovers_clusters(void** state) {
     vkr_kmeans_options o = {.k = 6, .iters = 3, .init = VKR_KMEANS_RANDOM};
     float c[6 * 12];
     vkr_kmeans_report rep;
-    VKR_ASSERT_OK(vkr_kmeans(env.device, x, 4, d, &o, c, NULL, &rep));
+    VKR_ASSERT_OK(vkr_kmeans(vkr_test_shared.device, x, 4, d, &o, c, NULL, &rep));
     assert_int_equal(rep.empty, 2);
     assert_float_equal(rep.inertia, 0, 1e-6);
-    assert_int_equal(vkr_kmeans(env.device, x, 0, d, &o, c, NULL, &rep), VKR_ERR_INVALID_ARGUMENT);
+    assert_int_equal(vkr_kmeans(vkr_test_shared.device, x, 0, d, &o, c, NULL, &rep), VKR_ERR_INVALID_ARGUMENT);
     free(x);
     free(truth);
 }
@@ -401,5 +388,5 @@ int main(void) {
         cmocka_unit_test(rq_ops_reject_bad_shapes),
         cmocka_unit_test(kmeans_recovers_clusters),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, vkr_test_group_open, vkr_test_group_close);
 }

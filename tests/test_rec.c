@@ -97,6 +97,18 @@ static void test_evaluate_pop(void** state) {
     vkr_dataset_free(&ds);
 }
 
+/* Two fresh checkpoint directories (uninterrupted run, resumed run). */
+static void make_dirs(char* a, char* b) {
+    assert_non_null(mkdtemp(a));
+    assert_non_null(mkdtemp(b));
+}
+
+static void remove_dirs(const char* a, const char* b) {
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "rm -rf %s %s", a, b);
+    assert_int_equal(system(cmd), 0);
+}
+
 static void tiny_config(vkr_sasrec_train* t, const char* ckpt) {
     vkr_sasrec_train_defaults(t);
     t->max_len = 8;
@@ -122,8 +134,7 @@ static void test_sasrec_resume_equals_uninterrupted(void** state) {
     vkr_dataset ds;
     VKR_ASSERT_OK(vkr_dataset_load(dir, &ds));
     char a_dir[] = "/tmp/vkrec-ckpt-a-XXXXXX", b_dir[] = "/tmp/vkrec-ckpt-b-XXXXXX";
-    assert_non_null(mkdtemp(a_dir));
-    assert_non_null(mkdtemp(b_dir));
+    make_dirs(a_dir, b_dir);
     vkr_sasrec_train t;
     vkr_sasrec_model whole, part;
     tiny_config(&t, a_dir);
@@ -148,9 +159,7 @@ static void test_sasrec_resume_equals_uninterrupted(void** state) {
     vkr_sasrec_model_free(&part);
     vkr_dataset_free(&ds);
     vkr_test_close(&env);
-    char cmd[256];
-    snprintf(cmd, sizeof cmd, "rm -rf %s %s", a_dir, b_dir);
-    assert_int_equal(system(cmd), 0);
+    remove_dirs(a_dir, b_dir);
 }
 
 /* GenCDR on base-16 digit IDs: one epoch lifts sampled:100 HR@10 well above chance in both domains,
@@ -170,8 +179,7 @@ static void test_gencdr_trains_and_resumes(void** state) {
         ids[3 * i + 2] = (uint16_t)(i % 16);
     }
     char a_dir[] = "/tmp/vkrec-gen-a-XXXXXX", b_dir[] = "/tmp/vkrec-gen-b-XXXXXX";
-    assert_non_null(mkdtemp(a_dir));
-    assert_non_null(mkdtemp(b_dir));
+    make_dirs(a_dir, b_dir);
     vkr_gencdr_train t;
     vkr_gencdr_train_defaults(&t);
     t.max_len = 8, t.hidden = 16, t.blocks = 1, t.lora_rank = 4, t.batch = 64, t.epochs = 2, t.patience = 0;
@@ -206,9 +214,7 @@ static void test_gencdr_trains_and_resumes(void** state) {
     free(ids);
     vkr_dataset_free(&ds);
     vkr_test_close(&env);
-    char cmd[256];
-    snprintf(cmd, sizeof cmd, "rm -rf %s %s", a_dir, b_dir);
-    assert_int_equal(system(cmd), 0);
+    remove_dirs(a_dir, b_dir);
 }
 
 static int cleanup(void** state) {

@@ -12,19 +12,6 @@
 #include "vkr_rqvae.h"
 #include "vkr_test.h"
 
-static vkr_test_env env;
-
-static int setup(void** state) {
-    (void)state;
-    vkr_test_open(&env, NULL);
-    return 0;
-}
-
-static int teardown(void** state) {
-    (void)state;
-    vkr_test_close(&env);
-    return 0;
-}
 
 /* n items around `clusters` centers in d dims (item i in cluster i % clusters, domain i % 2). */
 static float* clustered(uint32_t n, uint32_t d, uint32_t clusters, int32_t* truth, uint8_t* domain) {
@@ -58,7 +45,7 @@ static void level1_recovers_clusters(void** state) {
     uint8_t domain[400];
     float* x = clustered(n, d, clusters, truth, domain);
     vkr_rqvae_config c = {.input_dim = d, .hidden = {32}, .hidden_count = 1, .latent = 8, .levels = 2, .codes = 8};
-    vkr_rqvae_train_options o = {.device = env.device, .batch = 100, .epochs = 40, .lr = 3e-3f, .seed = 3};
+    vkr_rqvae_train_options o = {.device = vkr_test_shared.device, .batch = 100, .epochs = 40, .lr = 3e-3f, .seed = 3};
     vkr_rqvae_result r;
     VKR_ASSERT_OK(vkr_rqvae_train(&c, &o, x, n, NULL, &r));
     /* purity of level 1: share of items whose code's majority cluster is their own */
@@ -102,7 +89,7 @@ static void adapters_train_only_adapters(void** state) {
                           .codes = 6, .adapters = true, .domains = 2, .lora_rank = 2};
     vkr_rqvae_result r[2];
     for (int k = 0; k < 2; k++) {
-        vkr_rqvae_train_options o = {.device = env.device, .batch = 32, .epochs = 4, .adapter_epochs = k ? 3 : 1,
+        vkr_rqvae_train_options o = {.device = vkr_test_shared.device, .batch = 32, .epochs = 4, .adapter_epochs = k ? 3 : 1,
                                      .lr = 3e-3f, .seed = 9};
         VKR_ASSERT_OK(vkr_rqvae_train(&c, &o, x, n, domain, &r[k]));
     }
@@ -231,5 +218,5 @@ int main(void) {
         cmocka_unit_test(stats_and_disambiguation),
         cmocka_unit_test(malformed_input_is_refused),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, vkr_test_group_open, vkr_test_group_close);
 }

@@ -11,19 +11,6 @@
 #include "vkr_test.h"
 #include "vkr_transformer.h"
 
-static vkr_test_env env;
-
-static int setup(void** state) {
-    (void)state;
-    vkr_test_open(&env, NULL);
-    return 0;
-}
-
-static int teardown(void** state) {
-    (void)state;
-    vkr_test_close(&env);
-    return 0;
-}
 
 /* ---- XOR --------------------------------------------------------------------------------- */
 
@@ -71,7 +58,7 @@ static void test_xor_cpu(void** state) {
 
 static void test_xor_gpu(void** state) {
     (void)state;
-    xor_learns(env.device);
+    xor_learns(vkr_test_shared.device);
 }
 
 /* ---- toy next-token transformer ------------------------------------------------------------ */
@@ -162,7 +149,7 @@ static void test_transformer_overfits_cpu(void** state) {
 
 static void test_transformer_overfits_gpu(void** state) {
     (void)state;
-    toy_overfits(env.device);
+    toy_overfits(vkr_test_shared.device);
 }
 
 /* ---- determinism and resume -------------------------------------------------------------- */
@@ -184,7 +171,7 @@ static void test_same_seed_same_losses(void** state) {
     (void)state;
     float a[6], b[6];
     for (int backend = 0; backend < 2; backend++) {
-        vkr_device* dev = backend ? env.device : NULL;
+        vkr_device* dev = backend ? vkr_test_shared.device : NULL;
         losses(dev, 0.1f, 6, a);
         losses(dev, 0.1f, 6, b);
         assert_memory_equal(a, b, sizeof a); /* bitwise */
@@ -257,7 +244,7 @@ static void test_resume_equals_uninterrupted_cpu(void** state) {
 
 static void test_resume_equals_uninterrupted_gpu(void** state) {
     (void)state;
-    resume_matches(env.device);
+    resume_matches(vkr_test_shared.device);
 }
 
 int main(void) {
@@ -270,5 +257,5 @@ int main(void) {
         cmocka_unit_test(test_resume_equals_uninterrupted_cpu),
         cmocka_unit_test(test_resume_equals_uninterrupted_gpu),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, vkr_test_group_open, vkr_test_group_close);
 }

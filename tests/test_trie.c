@@ -9,19 +9,6 @@
 #include "vkr_test.h"
 #include "vkr_trie.h"
 
-static vkr_test_env env;
-
-static int setup(void** state) {
-    (void)state;
-    vkr_test_open(&env, NULL);
-    return 0;
-}
-
-static int teardown(void** state) {
-    (void)state;
-    vkr_test_close(&env);
-    return 0;
-}
 
 enum { N = 600, LEVELS = 3, K = 6, W = LEVELS + 1 };
 
@@ -141,11 +128,11 @@ static void gpu_image_matches_layout(void** state) {
     vkr_trie t;
     VKR_ASSERT_OK(vkr_trie_build(ids, N, W, domain, 1, &t));
     vkr_trie_gpu g;
-    VKR_ASSERT_OK(vkr_trie_upload(env.device, &t, &g));
+    VKR_ASSERT_OK(vkr_trie_upload(vkr_test_shared.device, &t, &g));
     uint32_t words = vkr_trie_packed_words(&t);
     assert_int_equal(g.words, words);
     uint32_t* img = malloc(words * 4);
-    VKR_ASSERT_OK(vkr_buffer_download(env.device, &g.buf, 0, img, words * 4));
+    VKR_ASSERT_OK(vkr_buffer_download(vkr_test_shared.device, &g.buf, 0, img, words * 4));
     /* the documented header */
     assert_int_equal(img[0], VKR_TRIE_MAGIC);
     assert_int_equal(img[1], W);
@@ -173,7 +160,7 @@ static void gpu_image_matches_layout(void** state) {
     assert_int_equal(img[11], t.mask0_words);
     assert_int_equal(img[13], t.mask1_words);
     free(img);
-    vkr_trie_gpu_free(env.device, &g);
+    vkr_trie_gpu_free(vkr_test_shared.device, &g);
     vkr_trie_free(&t);
 }
 
@@ -208,5 +195,5 @@ int main(void) {
         cmocka_unit_test(gpu_image_matches_layout),
         cmocka_unit_test(malformed_input_is_refused),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, vkr_test_group_open, vkr_test_group_close);
 }

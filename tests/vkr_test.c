@@ -23,6 +23,20 @@ void vkr_test_close(vkr_test_env* env) {
                                      (unsigned long long)warnings);
 }
 
+vkr_test_env vkr_test_shared;
+
+int vkr_test_group_open(void** state) {
+    (void)state;
+    vkr_test_open(&vkr_test_shared, NULL);
+    return 0;
+}
+
+int vkr_test_group_close(void** state) {
+    (void)state;
+    vkr_test_close(&vkr_test_shared);
+    return 0;
+}
+
 void vkr_test_fill_random(float* v, size_t n, uint32_t seed) {
     uint32_t s = seed * 2654435761u + 12345u;
     for (size_t i = 0; i < n; i++) {

@@ -21,6 +21,12 @@ typedef struct vkr_test_env {
 void vkr_test_open(vkr_test_env* env, const vkr_device_options* options);
 /* Destroys the device and instance and asserts that validation stayed silent. */
 void vkr_test_close(vkr_test_env* env);
+/* One validated device shared by every test of a group (cmocka group setup/teardown). */
+extern vkr_test_env vkr_test_shared;
+/* Group setup: opens vkr_test_shared. */
+int vkr_test_group_open(void** state);
+/* Group teardown: closes vkr_test_shared, failing on any validation message. */
+int vkr_test_group_close(void** state);
 /* Asserts status == VKR_OK, printing vkr_last_error() otherwise. */
 #define VKR_ASSERT_OK(expr)                                                                     \
     do {                                                                                        \

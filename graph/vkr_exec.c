@@ -432,3 +432,10 @@ vkr_status vkr_exec_set_steps(vkr_exec* ex, uint64_t steps) {
 bool vkr_exec_on_gpu(const vkr_exec* ex) { return ex && ex->gpu; }
 uint64_t vkr_exec_arena_bytes(const vkr_exec* ex) { return ex ? ex->arena_bytes : 0; }
 uint64_t vkr_exec_unplanned_bytes(const vkr_exec* ex) { return ex ? ex->unplanned_bytes : 0; }
+
+vkr_range vkr_exec_tensor_range(vkr_exec* ex, const vkr_tensor* t) {
+    if (!ex || !t || !ex->gpu) return (vkr_range){0};
+    const vkr_tensor* r = vkr_root(t);
+    if (r->storage == SLOT_ARENA && !t->keep && !r->keep) return (vkr_range){0};
+    return vkr_ctx_range(&ex->ctx, t);
+}

@@ -58,6 +58,9 @@ vkr_status vkr_exec_load(vkr_exec* exec, const char* path);
 vkr_status vkr_exec_optim_scalars(vkr_exec* exec, vkr_optim_scalars* out_scalars);
 /* True on the GPU backend. */
 bool vkr_exec_on_gpu(const vkr_exec* exec);
+/* The device range holding a kept tensor, for kernels recorded outside the executor ({0} on the
+ * CPU backend or when the tensor may be overwritten: mark it with vkr_graph_keep). */
+vkr_range vkr_exec_tensor_range(vkr_exec* exec, const vkr_tensor* tensor);
 /* Bytes of the activation arena after planning (for reports and planner tests). */
 uint64_t vkr_exec_arena_bytes(const vkr_exec* exec);
 /* Bytes the activations would need without reuse (sum of their sizes). */

@@ -8,12 +8,21 @@
 #include "vkr_exec.h"
 #include "vkr_fit.h"
 #include "vkr_npy.h"
+#include "vkr_beam.h"
 #include "vkr_transformer.h"
+#include "vkr_trie.h"
+
+/* Full ranking by constrained beam search (the end of this file). */
+typedef struct gencdr_beam gencdr_beam;
+static vkr_status gencdr_rank_full(void* self, const uint32_t* pairs, uint32_t n, uint64_t* ranks);
+static vkr_status gencdr_beam_init(vkr_gencdr_model* m, uint32_t width, uint32_t longest);
+static void gencdr_beam_free(gencdr_beam* bm, vkr_device* dev, uint32_t depth);
+
 
 void vkr_gencdr_train_defaults(vkr_gencdr_train* t) {
     *t = (vkr_gencdr_train){.max_len = 20, .batch = 128, .hidden = 64, .blocks = 2, .heads = 2, .lora_rank = 8,
                             .dropout = 0.1f, .lr = 2e-3f, .epochs = 20, .patience = 3, .seed = 42, .eval_users = 16,
-                            .candidates = 101};
+                            .candidates = 101, .beam = 20};
 }
 
 vkr_status vkr_gencdr_load_ids(const char* dir, const vkr_dataset* ds, uint16_t** out_ids, uint32_t* out_depth) {
@@ -350,7 +359,7 @@ vkr_scorer vkr_gencdr_scorer(vkr_gencdr_model* m, uint32_t domain) {
     m->domain = domain;
     gencdr_scoring* sc = m->score;
     return (vkr_scorer){.self = m, .batch = sc ? sc->gg.rows : 1, .score_candidates = gencdr_score_candidates,
-                        .max_candidates = UINT32_MAX};
+                        .rank_full = m->beam ? gencdr_rank_full : NULL, .max_candidates = UINT32_MAX};
 }
 
 static vkr_status gencdr_validate(void* self, double* hr10) {
@@ -446,6 +455,7 @@ vkr_status vkr_gencdr_fit(const vkr_dataset* ds, vkr_device* dev, const uint16_t
         m->seq_per_s = rep.units_per_s;
         m->last_loss = rep.last_loss;
     }
+    if (s == VKR_OK && cfg->beam) s = gencdr_beam_init(m, cfg->beam, longest);
     gencdr_host_free(&j.h, depth);
     vkr_exec_destroy(j.tex);
     vkr_graph_destroy(j.train.g);
@@ -456,7 +466,229 @@ vkr_status vkr_gencdr_fit(const vkr_dataset* ds, vkr_device* dev, const uint16_t
 
 void vkr_gencdr_model_free(vkr_gencdr_model* m) {
     if (!m) return;
+    gencdr_beam_free(m->beam, m->dev, m->depth);
     gencdr_scoring_free(m->score, m->depth);
     free(m->ids);
     memset(m, 0, sizeof *m);
+}
+
+/* ---- full ranking by constrained beam search --------------------------------------------------- */
+
+/* The decoder of one level over R beam rows: base state + level embedding + prefix code embeddings. */
+typedef struct gencdr_level {
+    vkr_graph* g;
+    vkr_exec* ex;
+    vkr_tensor* base;                       /* [R, D] the fused user state, repeated per beam */
+    vkr_tensor* tok[VKR_GENCDR_MAX_DEPTH];  /* [R] prefix tokens (offset-coded; 0 for dead beams) */
+    vkr_tensor* logits;                     /* [R, vocab] */
+} gencdr_level;
+
+/* Beam-search state for one model. */
+struct gencdr_beam {
+    uint32_t users, width;                  /* users per call, beams per user */
+    vkr_graph* state_g;                     /* encoder + fusion for `users` rows */
+    vkr_exec* state_ex;
+    gencdr_inputs state_in;
+    vkr_tensor* fused;                      /* [users, D] */
+    gencdr_level level[VKR_GENCDR_MAX_DEPTH];
+    vkr_trie trie[VKR_DATA_MAX_DOMAINS];    /* one per domain */
+    uint32_t* packed[VKR_DATA_MAX_DOMAINS]; /* packed images (CPU steps) */
+    vkr_trie_gpu gpu_trie[VKR_DATA_MAX_DOMAINS];
+    vkr_buffer st_i[2], st_f[2];            /* device beam state, ping-pong */
+    int32_t* host_i;                        /* host beam state */
+    float* host_f;
+    float* host_fused;
+    float* host_base;
+    int32_t* host_tok;
+    float* host_logits;
+    gencdr_host h;                          /* history inputs */
+};
+
+static vkr_status gencdr_beam_graphs(vkr_gencdr_model* m, gencdr_beam* bm) {
+    uint32_t D = m->cfg.hidden, B = bm->users, W = bm->width;
+    VKR_TRY(vkr_graph_create(m->cfg.seed, &bm->state_g));
+    vkr_graph* g = bm->state_g;
+    vkr_tensor* code_emb = vkr_graph_param_init(g, "code_emb", 2, (uint32_t[]){gencdr_tokens(m), D}, 0, VKR_INIT_ZEROS, 0);
+    bm->fused = vkr_graph_keep(gencdr_state(g, m, B, false, &bm->state_in, code_emb));
+    VKR_TRY(vkr_graph_status(g) == VKR_OK ? VKR_OK : vkr_fail(vkr_graph_status(g), "GenCDR beam: %s", vkr_graph_error(g)));
+    for (uint32_t l = 0; l < m->depth; l++) {
+        gencdr_level* lv = &bm->level[l];
+        uint32_t R = B * (l ? W : 1);
+        VKR_TRY(vkr_graph_create(m->cfg.seed, &lv->g));
+        vkr_graph* lg = lv->g;
+        vkr_tensor* ce = vkr_graph_param_init(lg, "code_emb", 2, (uint32_t[]){gencdr_tokens(m), D}, 0, VKR_INIT_ZEROS, 0);
+        vkr_tensor* lvl = vkr_graph_param_init(lg, "level_emb", 2, (uint32_t[]){m->depth, D}, 0, VKR_INIT_ZEROS, 0);
+        lv->base = vkr_graph_input(lg, "base", VKR_F32, 2, (uint32_t[]){R, D});
+        vkr_tensor* z = vkr_op_add(lg, lv->base, vkr_op_slice(lg, lvl, 0, l, 1));
+        for (uint32_t j = 0; j < l; j++) {
+            char name[32];
+            snprintf(name, sizeof name, "beam_tok%u", j);
+            lv->tok[j] = vkr_graph_input(lg, name, VKR_I32, 1, &R);
+            z = vkr_op_add(lg, z, vkr_op_embedding(lg, ce, lv->tok[j]));
+        }
+        lv->logits = vkr_graph_keep(gencdr_level_logits(lg, m, l, z));
+        if (vkr_graph_status(lg) != VKR_OK) return vkr_fail(vkr_graph_status(lg), "GenCDR beam: %s", vkr_graph_error(lg));
+    }
+    return VKR_OK;
+}
+
+static void gencdr_beam_free(gencdr_beam* bm, vkr_device* dev, uint32_t depth) {
+    if (!bm) return;
+    vkr_exec_destroy(bm->state_ex);
+    vkr_graph_destroy(bm->state_g);
+    for (uint32_t l = 0; l < depth; l++) {
+        vkr_exec_destroy(bm->level[l].ex);
+        vkr_graph_destroy(bm->level[l].g);
+    }
+    for (uint32_t d = 0; d < VKR_DATA_MAX_DOMAINS; d++) {
+        vkr_trie_free(&bm->trie[d]);
+        free(bm->packed[d]);
+        if (dev) vkr_trie_gpu_free(dev, &bm->gpu_trie[d]);
+    }
+    for (int k = 0; k < 2 && dev; k++) {
+        vkr_buffer_destroy(dev, &bm->st_i[k]);
+        vkr_buffer_destroy(dev, &bm->st_f[k]);
+    }
+    free(bm->host_i);
+    free(bm->host_f);
+    free(bm->host_fused);
+    free(bm->host_base);
+    free(bm->host_tok);
+    free(bm->host_logits);
+    gencdr_host_free(&bm->h, depth);
+    free(bm);
+}
+
+/* Builds the per-level decoders, the domain tries and the beam buffers, and loads the trained
+ * (best) parameters from the scoring executor. */
+static vkr_status gencdr_beam_init(vkr_gencdr_model* m, uint32_t width, uint32_t longest) {
+    gencdr_scoring* sc = m->score;
+    gencdr_beam* bm = calloc(1, sizeof *bm);
+    if (!bm) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory for beam search");
+    m->beam = bm;
+    bm->users = m->cfg.eval_users;
+    bm->width = width;
+    const vkr_dataset* ds = m->ds;
+    uint32_t B = bm->users, W = width, D = m->cfg.hidden, vmax = 0;
+    for (uint32_t l = 0; l < m->depth; l++) vmax = m->vocab[l] > vmax ? m->vocab[l] : vmax;
+    VKR_TRY(gencdr_beam_graphs(m, bm));
+    vkr_exec_options eo = {.device = m->dev};
+    VKR_TRY(vkr_exec_create(bm->state_g, &eo, &bm->state_ex));
+    VKR_TRY(vkr_copy_params(bm->state_ex, bm->state_g, sc->ex, sc->gg.g));
+    for (uint32_t l = 0; l < m->depth; l++) {
+        VKR_TRY(vkr_exec_create(bm->level[l].g, &eo, &bm->level[l].ex));
+        VKR_TRY(vkr_copy_params(bm->level[l].ex, bm->level[l].g, sc->ex, sc->gg.g));
+    }
+    for (uint32_t d = 0; d < ds->domain_count; d++) {
+        VKR_TRY(vkr_trie_build(m->ids, ds->item_count, m->depth, ds->item_domain, (int)d, &bm->trie[d]));
+        bm->packed[d] = malloc((size_t)vkr_trie_packed_words(&bm->trie[d]) * 4);
+        if (!bm->packed[d]) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory packing a trie");
+        VKR_TRY(vkr_trie_pack(&bm->trie[d], bm->packed[d]));
+        if (m->dev) VKR_TRY(vkr_trie_upload(m->dev, &bm->trie[d], &bm->gpu_trie[d]));
+    }
+    size_t si = (size_t)B * W * (2 + m->depth), sf = (size_t)B * W;
+    bm->host_i = malloc(si * 4);
+    bm->host_f = malloc(sf * 4);
+    bm->host_fused = malloc((size_t)B * D * 4);
+    bm->host_base = malloc((size_t)B * W * D * 4);
+    bm->host_tok = malloc((size_t)B * W * 4);
+    bm->host_logits = malloc((size_t)B * W * vmax * 4);
+    if (!bm->host_i || !bm->host_f || !bm->host_fused || !bm->host_base || !bm->host_tok || !bm->host_logits)
+        return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory for beam search");
+    for (int k = 0; k < 2 && m->dev; k++) {
+        VKR_TRY(vkr_buffer_create(m->dev, si * 4, VKR_MEMORY_DEVICE, &bm->st_i[k]));
+        VKR_TRY(vkr_buffer_create(m->dev, sf * 4, VKR_MEMORY_DEVICE, &bm->st_f[k]));
+    }
+    gencdr_graph shape = {.rows = B, .cand = 1};
+    return gencdr_host_alloc(&bm->h, m, &shape, false, longest);
+}
+
+/* One level: decoder logits for every beam row, then the constrained step (GPU kernel, or the CPU
+ * reference on the CPU backend) from host state host_i/host_f (in_width beams) to width beams. */
+static vkr_status gencdr_beam_level(vkr_gencdr_model* m, gencdr_beam* bm, uint32_t l, uint32_t d) {
+    uint32_t B = bm->users, W = bm->width, in_w = l ? W : 1, D = m->cfg.hidden, R = B * in_w;
+    gencdr_level* lv = &bm->level[l];
+    size_t row_i = 2 + m->depth;
+    for (uint32_t r = 0; r < R; r++) memcpy(bm->host_base + (size_t)r * D, bm->host_fused + (size_t)(r / in_w) * D, D * 4);
+    VKR_TRY(vkr_exec_write(lv->ex, lv->base, bm->host_base, (uint64_t)R * D * 4));
+    for (uint32_t j = 0; j < l; j++) {
+        for (uint32_t r = 0; r < R; r++) {
+            const int32_t* st = bm->host_i + (size_t)r * row_i;
+            bm->host_tok[r] = st[1] ? (int32_t)m->offset[j] + st[2 + j] : 0;
+        }
+        VKR_TRY(vkr_exec_write(lv->ex, lv->tok[j], bm->host_tok, (uint64_t)R * 4));
+    }
+    VKR_TRY(vkr_exec_run(lv->ex));
+    vkr_beam_params p = {.batch = B, .width = W, .in_width = in_w, .depth = m->depth, .level = l, .vocab = m->vocab[l]};
+    size_t si = (size_t)B * W * row_i, sf = (size_t)B * W;
+    if (!m->dev) {
+        int32_t* out_i = malloc(si * 4);
+        float* out_f = malloc(sf * 4);
+        vkr_status s = out_i && out_f ? VKR_OK : vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
+        if (s == VKR_OK) s = vkr_exec_read(lv->ex, lv->logits, bm->host_logits, vkr_tensor_bytes(lv->logits));
+        if (s == VKR_OK) s = vkr_ref_beam_step(&p, bm->packed[d], bm->host_logits, bm->host_i, bm->host_f, out_i, out_f);
+        if (s == VKR_OK) memcpy(bm->host_i, out_i, si * 4), memcpy(bm->host_f, out_f, sf * 4);
+        free(out_i);
+        free(out_f);
+        return s;
+    }
+    /* the logits stay on the device: the step reads them where the decoder wrote them */
+    VKR_TRY(vkr_buffer_upload(m->dev, &bm->st_i[0], 0, bm->host_i, (size_t)R * row_i * 4));
+    VKR_TRY(vkr_buffer_upload(m->dev, &bm->st_f[0], 0, bm->host_f, (size_t)R * 4));
+    vkr_sequence* seq = NULL;
+    VKR_TRY(vkr_sequence_create(m->dev, &seq));
+    vkr_range trie = {&bm->gpu_trie[d].buf, 0, 0};
+    vkr_status s = vkr_gpu_beam_step(seq, &p, trie, vkr_exec_tensor_range(lv->ex, lv->logits),
+                                     (vkr_range){&bm->st_i[0], 0, (uint64_t)R * row_i * 4},
+                                     (vkr_range){&bm->st_f[0], 0, (uint64_t)R * 4}, (vkr_range){&bm->st_i[1], 0, si * 4},
+                                     (vkr_range){&bm->st_f[1], 0, sf * 4});
+    if (s == VKR_OK) s = vkr_sequence_submit(seq);
+    vkr_sequence_destroy(seq);
+    if (s == VKR_OK) s = vkr_buffer_download(m->dev, &bm->st_i[1], 0, bm->host_i, si * 4);
+    if (s == VKR_OK) s = vkr_buffer_download(m->dev, &bm->st_f[1], 0, bm->host_f, sf * 4);
+    return s;
+}
+
+static vkr_status gencdr_rank_full(void* self, const uint32_t* pairs, uint32_t n, uint64_t* ranks) {
+    vkr_gencdr_model* m = self;
+    gencdr_beam* bm = m->beam;
+    const vkr_dataset* ds = m->ds;
+    uint32_t B = bm->users, W = bm->width, d = m->domain, nd = ds->domain_count;
+    if (n > B) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "GenCDR beam: %u examples exceed %u per call", n, B);
+    gencdr_host* h = &bm->h;
+    memset(h->onehot, 0, (size_t)B * nd * 4);
+    for (uint32_t b = 0; b < B; b++) {
+        uint32_t src = b < n ? b : 0;
+        gencdr_fill_history(m, h, b, ds->seq_item + ds->seq_begin[pairs[2 * src]], pairs[2 * src + 1]);
+        h->out_dom[b] = (int32_t)d + 1;
+        h->onehot[(size_t)b * nd + d] = 1.0f;
+    }
+    const gencdr_inputs* in = &bm->state_in;
+    VKR_TRY(gencdr_write(bm->state_ex, in->hist_tok, h->hist_tok));
+    VKR_TRY(gencdr_write(bm->state_ex, in->hist_dom, h->hist_dom));
+    VKR_TRY(gencdr_write(bm->state_ex, in->mask, h->mask));
+    VKR_TRY(gencdr_write(bm->state_ex, in->out_dom, h->out_dom));
+    VKR_TRY(gencdr_write(bm->state_ex, in->onehot, h->onehot));
+    VKR_TRY(vkr_exec_run(bm->state_ex));
+    VKR_TRY(vkr_exec_read(bm->state_ex, bm->fused, bm->host_fused, vkr_tensor_bytes(bm->fused)));
+    VKR_TRY(vkr_beam_init_host(B, m->depth, bm->host_i, bm->host_f));
+    for (uint32_t l = 0; l < m->depth; l++) VKR_TRY(gencdr_beam_level(m, bm, l, d));
+    vkr_beam_params p = {.batch = B, .width = W, .in_width = W, .depth = m->depth, .level = m->depth - 1,
+                         .vocab = m->vocab[m->depth - 1]};
+    int32_t* items = malloc((size_t)B * W * 4);
+    float* scores = malloc((size_t)B * W * 4);
+    vkr_status s = items && scores ? VKR_OK : vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
+    if (s == VKR_OK) s = vkr_beam_items(&p, bm->packed[d], bm->host_i, bm->host_f, items, scores);
+    for (uint32_t b = 0; s == VKR_OK && b < n; b++) {
+        int32_t target = (int32_t)ds->seq_item[ds->seq_begin[pairs[2 * b]] + pairs[2 * b + 1]];
+        ranks[b] = VKR_RANK_MISSING;
+        for (uint32_t w = 0; w < W; w++)
+            if (items[(size_t)b * W + w] == target) {
+                ranks[b] = w;
+                break;
+            }
+    }
+    free(items);
+    free(scores);
+    return s;
 }

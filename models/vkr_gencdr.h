@@ -8,7 +8,9 @@
  * Contract: one model is trained for all domains at once (targets of every domain, each with its
  * domain's adapter), and evaluated per target domain. Candidates are scored by the log-likelihood
  * of their whole semantic ID under the decoder (full softmax per level), which is what the
- * sampled protocols use; the full protocol ranks every item of the domain by the same likelihood.
+ * sampled protocols use. The full protocol decodes with a constrained beam search over the target
+ * domain's trie (log-softmax restricted to valid children at each level; the step runs on the GPU):
+ * a target is ranked by its position among the beam's items, and one outside the beam is a miss.
  * Item histories are one position per item (not one per code token), which keeps sequences short;
  * the decoding of a new ID is autoregressive over its codes. */
 #ifndef VKR_GENCDR_H
@@ -39,6 +41,7 @@ typedef struct vkr_gencdr_train {
     bool quiet;          /* no progress */
     uint32_t eval_users; /* users per scoring call */
     uint32_t candidates; /* candidates per user in one scoring pass (more are scored in chunks) */
+    uint32_t beam;       /* beam width of the constrained search behind the full protocol (0: no full ranking) */
 } vkr_gencdr_train;
 
 /* A trained model. */
@@ -51,6 +54,7 @@ typedef struct vkr_gencdr_model {
     uint32_t offset[VKR_GENCDR_MAX_DEPTH];  /* token of code c at level l: offset[l] + c (0 is padding) */
     uint16_t* ids;           /* [items, depth] semantic IDs (owned copy) */
     void* score;             /* scoring state (private) */
+    void* beam;              /* beam-search state (private) */
     uint32_t domain;         /* domain the next scores are for (vkr_gencdr_scorer) */
     uint32_t epochs_run;     /* epochs trained */
     uint32_t best_epoch;     /* epoch of the best validation HR@10 */
@@ -60,7 +64,7 @@ typedef struct vkr_gencdr_model {
     float last_loss;         /* mean loss of the last epoch */
 } vkr_gencdr_model;
 
-/* Defaults: 2 blocks, hidden 64, 2 heads, LoRA rank 8, len 20, batch 128, dropout 0.1, lr 2e-3. */
+/* Defaults: 2 blocks, hidden 64, 2 heads, LoRA rank 8, len 20, batch 128, dropout 0.1, lr 2e-3, beam 20. */
 void vkr_gencdr_train_defaults(vkr_gencdr_train* t);
 /* Trains on every domain's training interactions; ids [items, depth] from the tokenizer. */
 vkr_status vkr_gencdr_fit(const vkr_dataset* ds, vkr_device* dev, const uint16_t* ids, uint32_t depth,

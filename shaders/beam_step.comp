@@ -228,8 +228,8 @@ void main() {
         sh_score[b] = score;
         sh_mkey[b] = 0u;
     }
-    // logsumexp per beam. Few beams (level 0 has one, with every code as a child): a team of
-    // invocations per beam takes its blocks of LSE_BLOCK children in turn (max by atomicMax of
+    // logsumexp per beam. Few beams (level 0 has one, with every code as a child): a team of 4 or
+    // more invocations per beam takes its blocks of LSE_BLOCK children in turn (max by atomicMax of
     // keys, then block sums into the key cache, free until the candidates' keys go there), and
     // the beam's first invocation adds the block sums in order. Otherwise each beam's invocation
     // computes the same blocks alone, with no extra barrier (the team path is a loop that runs
@@ -237,7 +237,7 @@ void main() {
     uint blocks = (p.vocab + LSE_BLOCK - 1u) / LSE_BLOCK; // most blocks of a beam
     uint team = 1u;
     while (team * 2u * p.in_width <= WG && team < blocks && p.in_width * blocks <= CACHE) team *= 2u;
-    uint solo = team == 1u ? p.in_width : 0u;
+    uint solo = team < 4u ? p.in_width : 0u; // a team of 2 does not pay for its 3 barriers
     for (uint b = t; b < solo; b += WG) {
         float m = key_float(blocks_max_key(b, 0u, 1u)), s = 0.0;
         for (uint k = 0u; k < beam_blocks(b, m); k++) s = beam_add(s, block_sum(b, k, m));

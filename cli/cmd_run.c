@@ -210,7 +210,16 @@ int cli_cmd_run(int argc, char** argv) {
     if (s == VKR_OK) {
         t0 = vkr_now_s();
         job.model = "gencdr";
-        s = cli_rec_run_gencdr(&ds, dev, &job, results, job.quiet ? NULL : stdout);
+        cli_rec_job gj = job;
+        if (!job.protocols_given) { /* scoring 1000 IDs per user is minutes on a CPU driver: the demo stops at 100 */
+            gj.protocol_count = 0;
+            for (uint32_t k = 0; k < job.protocol_count; k++)
+                if (job.protocols[k].negatives <= 100) {
+                    gj.protocols[gj.protocol_count] = job.protocols[k];
+                    memcpy(gj.protocol_names[gj.protocol_count++], job.protocol_names[k], 32);
+                }
+        }
+        s = cli_rec_run_gencdr(&ds, dev, &gj, results, job.quiet ? NULL : stdout);
         stage_done(&rs, "gencdr", t0);
     }
     int rc = CLI_OK;

@@ -30,6 +30,7 @@ int cli_rec_parse_option(const char* cmd, int argc, char** argv, int* i, cli_rec
         const char* x = VALUE();
         if (!x) return CLI_USAGE;
         job->protocol_count = 0;
+        job->protocols_given = true;
         char buf[256];
         snprintf(buf, sizeof buf, "%s", x);
         for (char* tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {

@@ -24,7 +24,9 @@ static const cli_command commands[] = {
      "  SASRec (BCE and full-softmax CE) for every target domain and one GenCDR for all domains, with\n"
      "  per-epoch validation, and evaluate the test split under full, sampled:100 and sampled:999.\n"
      "  Writes RUN_DIR/report.md (metrics table, settings, timings, device) and RUN_DIR/metrics.json\n"
-     "  (default RUN_DIR: ./run). --tokenizer-epochs N sets the RQ-VAE schedule (default 12).\n",
+     "  (default RUN_DIR: ./run). --tokenizer-epochs N sets the RQ-VAE schedule (default 12).\n"
+     "  GenCDR scores a sampled candidate by the likelihood of its whole semantic ID, so without\n"
+     "  --protocol the demo evaluates it under full and sampled:100 only (sampled:999 is 10x the work).\n",
      cli_cmd_run},
     {"train", "train a recommender (pop, sasrec, gencdr) per target domain and evaluate it (HR/NDCG/MRR)",
      "usage: vkrec train DIR [--model pop|sasrec|gencdr] [--target D] [--loss bce|ce] [--input target|mixed]\n"

@@ -4,9 +4,10 @@
  * The peer does what faiss's IndexFlatL2 / Clustering do on the CPU: inner products of blocks of
  * 4096 queries against all codes with BLAS sgemm (OpenBLAS here), argmin of |c|^2 - 2 x.c per row
  * on OpenMP threads, and the centroid update with every thread owning a range of centroids. faiss
- * itself cannot be called: Debian's libfaiss-dev ships only a static C++ library (its C API headers
- * come without the C API symbols) and the Python bindings are not installed, and this build is
- * C-only; the peer is named accordingly in the results. */
+ * itself is run as a separate C++ program when it could be built (bench/faiss_peer.cpp, CMake finds
+ * a C++ compiler and Debian's libfaiss.a); otherwise this C peer stands in. faiss's C API cannot be
+ * used: Debian's libfaiss-dev ships only a static C++ library (its C API headers come without the
+ * C API symbols) and the Python bindings are not installed. The peer is named in the results. */
 #include <cblas.h>
 #include <omp.h>
 #include <stdio.h>
@@ -102,7 +103,25 @@ static vkr_status run_cpu_iteration(void* user, double* out_device_s) {
     return VKR_OK;
 }
 
-static const char peer_name[] = "OpenBLAS sgemm + argmin (faiss IndexFlatL2 method; faiss not callable from C here)";
+static const char peer_name[] = "OpenBLAS sgemm + argmin (faiss IndexFlatL2 method)";
+
+/* Runs the faiss peer (bench/faiss_peer.cpp) when it was built: assignment rate and one k-means
+ * iteration in ms on the same data. False when unavailable. */
+static bool faiss_peer(unsigned runs, double* assign_rate, double* iter_ms) {
+#ifdef VKR_FAISS_PEER
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "'%s' %u %u %u %u 2>/dev/null", VKR_FAISS_PEER, QB_N, QB_D, QB_K, runs ? runs : 1);
+    FILE* p = popen(cmd, "r");
+    if (!p) return false;
+    char line[256] = "";
+    bool ok = fgets(line, sizeof line, p) && sscanf(line, "{\"assign_vectors_per_s\": %lf, \"kmeans_iteration_ms\": %lf}",
+                                                   assign_rate, iter_ms) == 2;
+    return pclose(p) == 0 && ok && *assign_rate > 0 && *iter_ms > 0;
+#else
+    (void)runs, (void)assign_rate, (void)iter_ms;
+    return false;
+#endif
+}
 
 vkr_status vkr_bench_suite_quantize(vkr_bench* b) {
     qbench q = {.n = QB_N, .d = QB_D, .k = QB_K};
@@ -126,6 +145,9 @@ vkr_status vkr_bench_suite_quantize(vkr_bench* b) {
     cJSON* params = NULL;
     vkr_bench_stats wall, dev, peer;
     bool has_dev = false;
+    double faiss_rate = 0, faiss_ms = 0;
+    bool faiss = s == VKR_OK && faiss_peer(b->runs, &faiss_rate, &faiss_ms);
+    const char* pname = faiss ? "faiss IndexFlatL2 / Clustering (CPU)" : peer_name;
     /* assignment alone: norms + the fused kernel */
     if (s == VKR_OK) s = vkr_sequence_create(b->dev, &q.seq);
     if (s == VKR_OK) s = vkr_gpu_quant_norms(q.seq, QB_K, QB_D, g.c, g.norms);
@@ -133,13 +155,14 @@ vkr_status vkr_bench_suite_quantize(vkr_bench* b) {
     if (s == VKR_OK) s = vkr_gpu_quant_assign(q.seq, &ap, g.x, g.c, g.norms, g.codes, g.dist, (vkr_range){0});
     vkr_bench_unit rate = {"vectors/s", QB_N};
     if (s == VKR_OK) s = vkr_bench_measure(b, run_gpu, &q, rate, &wall, &dev, &has_dev);
-    if (s == VKR_OK) s = vkr_bench_measure(b, run_cpu_assign, &q, rate, &peer, NULL, NULL);
+    if (s == VKR_OK && !faiss) s = vkr_bench_measure(b, run_cpu_assign, &q, rate, &peer, NULL, NULL);
+    if (faiss) peer = (vkr_bench_stats){faiss_rate, faiss_rate, faiss_rate, b->runs};
     if (s == VKR_OK) {
         params = cJSON_CreateObject();
         cJSON_AddNumberToObject(params, "n", QB_N);
         cJSON_AddNumberToObject(params, "d", QB_D);
         cJSON_AddNumberToObject(params, "k", QB_K);
-        vkr_bench_report(b, "quantize", "assign", params, rate, &wall, has_dev ? &dev : NULL, peer_name, &peer);
+        vkr_bench_report(b, "quantize", "assign", params, rate, &wall, has_dev ? &dev : NULL, pname, &peer);
     }
     vkr_sequence_destroy(q.seq);
     /* one Lloyd iteration: norms, assignment, grouped mean (the centroids drift between runs on
@@ -149,13 +172,14 @@ vkr_status vkr_bench_suite_quantize(vkr_bench* b) {
     if (s == VKR_OK) memcpy(q.cent, c, (size_t)QB_K * QB_D * sizeof *c);
     vkr_bench_unit ms = {"ms", 1};
     if (s == VKR_OK) s = vkr_bench_measure(b, run_gpu, &q, ms, &wall, &dev, &has_dev);
-    if (s == VKR_OK) s = vkr_bench_measure(b, run_cpu_iteration, &q, ms, &peer, NULL, NULL);
+    if (s == VKR_OK && !faiss) s = vkr_bench_measure(b, run_cpu_iteration, &q, ms, &peer, NULL, NULL);
+    if (faiss) peer = (vkr_bench_stats){faiss_ms, faiss_ms, faiss_ms, b->runs};
     if (s == VKR_OK) {
         params = cJSON_CreateObject();
         cJSON_AddNumberToObject(params, "n", QB_N);
         cJSON_AddNumberToObject(params, "d", QB_D);
         cJSON_AddNumberToObject(params, "k", QB_K);
-        vkr_bench_report(b, "quantize", "kmeans_iteration", params, ms, &wall, has_dev ? &dev : NULL, peer_name, &peer);
+        vkr_bench_report(b, "quantize", "kmeans_iteration", params, ms, &wall, has_dev ? &dev : NULL, pname, &peer);
     }
     vkr_sequence_destroy(q.seq);
     vkr_kmeans_gpu_destroy(&g);

@@ -33,7 +33,7 @@ static vkr_status load_maps(vkr_viewer* v) {
     struct dirent* e;
     while ((e = readdir(dir)) && count < 64) {
         size_t len = strlen(e->d_name);
-        if (strncmp(e->d_name, "tsne", 4) == 0 && len > 8 && strcmp(e->d_name + len - 4, ".npy") == 0)
+        if (strncmp(e->d_name, "tsne", 4) == 0 && len >= 8 && strcmp(e->d_name + len - 4, ".npy") == 0)
             names[count++] = strdup(e->d_name);
     }
     closedir(dir);

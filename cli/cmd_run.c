@@ -10,6 +10,8 @@
 #include "cli.h"
 #include "cli_json.h"
 #include "cli_rec.h"
+#include "vkr_align.h"
+#include "vkr_npy.h"
 
 /* One timed stage of the run. */
 typedef struct run_stage {
@@ -54,7 +56,7 @@ static const char* default_sample(char* buf, size_t n) {
 }
 
 static void write_report(const char* out, const vkr_dataset* ds, const vkr_device_info* dev, const cli_rec_job* job,
-                         const run_state* r, const cJSON* results, const char* source) {
+                         const run_state* r, const cJSON* results, const char* source, const vkr_align_result* align) {
     char path[1100], tmp[1120];
     snprintf(path, sizeof path, "%s/report.md", out);
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
@@ -94,6 +96,11 @@ static void write_report(const char* out, const vkr_dataset* ds, const vkr_devic
                 cJSON_GetObjectItem(it, "ndcg5")->valuedouble, cJSON_GetObjectItem(it, "ndcg10")->valuedouble,
                 cJSON_GetObjectItem(it, "mrr")->valuedouble);
     }
+    fprintf(f, "\n## Domain alignment of the item embeddings\n\n");
+    fprintf(f, "Share of each item's %u nearest neighbours from another domain, divided by the share under perfect "
+               "mixing (0: domains apart, 1: mixed as chance): overall %.3f", align->k, align->overall);
+    for (uint32_t d = 0; d < ds->domain_count; d++) fprintf(f, "; %s %.3f", ds->domain_name[d], align->mixing[d]);
+    fprintf(f, ".\n");
     fprintf(f, "\n## Timings\n\n| stage | seconds |\n|---|---:|\n");
     double total = 0;
     for (uint32_t i = 0; i < r->n; i++) {
@@ -186,6 +193,25 @@ int cli_cmd_run(int argc, char** argv) {
         return cli_fail("run", s);
     }
     job.data_dir = data_dir;
+    /* how mixed the domains are in the item-embedding space (k = 10 nearest neighbours) */
+    vkr_align_result align = {0};
+    char emb_path[1100];
+    snprintf(emb_path, sizeof emb_path, "%s/item_emb.npy", data_dir);
+    vkr_npy_array emb;
+    s = vkr_npy_load_f32(emb_path, &emb);
+    if (s == VKR_OK && (emb.ndim != 2 || emb.shape[0] != ds.item_count))
+        s = vkr_fail(VKR_ERR_FORMAT, "%s does not hold one row per item", emb_path);
+    if (s == VKR_OK)
+        s = dev ? vkr_align_compute(dev, emb.data, ds.item_count, (uint32_t)emb.shape[1], ds.item_domain, ds.domain_count, 10,
+                                    &align)
+                : vkr_ref_align_compute(emb.data, ds.item_count, (uint32_t)emb.shape[1], ds.item_domain, ds.domain_count,
+                                        10, &align);
+    vkr_npy_free(&emb);
+    if (s != VKR_OK) {
+        vkr_dataset_free(&ds);
+        cli_close_device(inst, dev);
+        return cli_fail("run", s);
+    }
     cJSON* results = cJSON_CreateArray();
     char ckpt[1100];
     snprintf(ckpt, sizeof ckpt, "%s/checkpoints", out);
@@ -233,12 +259,16 @@ int cli_cmd_run(int argc, char** argv) {
         else cJSON_AddStringToObject(root, "device", "cpu");
         cJSON_AddStringToObject(root, "data", src);
         cJSON_AddItemToObject(root, "results", cJSON_Duplicate(results, true));
+        cJSON* al = cJSON_AddObjectToObject(root, "alignment_item_emb");
+        cJSON_AddNumberToObject(al, "k", align.k);
+        cJSON_AddNumberToObject(al, "overall", align.overall);
+        for (uint32_t d = 0; d < ds.domain_count; d++) cJSON_AddNumberToObject(al, ds.domain_name[d], align.mixing[d]);
         cJSON* timings = cJSON_AddObjectToObject(root, "seconds");
         for (uint32_t i = 0; i < rs.n; i++) cJSON_AddNumberToObject(timings, rs.stages[i].name, rs.stages[i].seconds);
         s = cli_write_json(root, path);
         cJSON_Delete(root);
         if (s != VKR_OK) rc = cli_fail("run", s);
-        write_report(out, &ds, dev ? vkr_device_get_info(dev) : NULL, &job, &rs, results, src);
+        write_report(out, &ds, dev ? vkr_device_get_info(dev) : NULL, &job, &rs, results, src, &align);
         if (rc == CLI_OK && !job.quiet) printf("wrote %s/report.md and %s\n", out, path);
     }
     cJSON_Delete(results);

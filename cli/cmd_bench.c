@@ -21,7 +21,7 @@ static const bench_suite suites[] = {
     {"embed", "TF-IDF + randomized SVD of all items: GPU beside the CPU reference path", vkr_bench_suite_embed},
     {"train", "SASRec training sequences/s (BCE and CE losses) on GPU and CPU backends beside PyTorch", vkr_bench_suite_train},
     {"optim", "optimizer step GB/s (AdamW+clip, SGD; 4M params) beside the CPU reference; safetensors GB/s", vkr_bench_suite_optim},
-    {"quantize", "nearest-codeword vectors/s (100k x 32 -> 256 codes) and k-means iteration time beside an OpenBLAS peer", vkr_bench_suite_quantize},
+    {"quantize", "nearest-codeword vectors/s (100k x 32 -> 256 codes) and k-means iteration time beside faiss (or OpenBLAS)", vkr_bench_suite_quantize},
     {"tsne", "t-SNE seconds and KL at N = 2k/5k/10k (64-d mixture) beside scikit-learn TSNE (one run each)", vkr_bench_suite_tsne},
     {"beam", "constrained beam-search decode users/s (W = 10/20/50, batch 256, depth 4) beside the CPU reference", vkr_bench_suite_beam},
 };

@@ -73,7 +73,7 @@ vkr_status vkr_gpu_quant_norms(vkr_sequence* seq, uint32_t rows, uint32_t d, vkr
     uint32_t push[2] = {rows, d};
     vkr_kernel_desc desc = {.shader = "quant_norms", .binding_count = 2, .access = {VKR_READ, VKR_WRITE},
                             .push_bytes = sizeof push};
-    return vkr_nn_dispatch(seq, &desc, r, push, q_div_up(rows, Q_ROWS));
+    return vkr_sequence_dispatch_grid(seq, &desc, r, push, q_div_up(rows, Q_ROWS));
 }
 
 vkr_status vkr_gpu_quant_assign(vkr_sequence* seq, const vkr_quant_assign_params* p, vkr_range x, vkr_range c,
@@ -100,7 +100,7 @@ vkr_status vkr_gpu_quant_assign(vkr_sequence* seq, const vkr_quant_assign_params
                             .binding_count = with_resid ? 6 : 5,
                             .access = {VKR_READ, VKR_READ, VKR_READ, VKR_WRITE, VKR_WRITE, VKR_WRITE},
                             .push_bytes = sizeof push, .spec_count = 2, .spec = {sg, vec}};
-    return vkr_nn_dispatch(seq, &desc, r, push, q_div_up(p->n, (uint64_t)(Q_WG / sg) * Q_ASSIGN_TM));
+    return vkr_sequence_dispatch_grid(seq, &desc, r, push, q_div_up(p->n, (uint64_t)(Q_WG / sg) * Q_ASSIGN_TM));
 }
 
 /* ---- sums of rows grouped by code ------------------------------------------------------------ */
@@ -181,7 +181,7 @@ vkr_status vkr_gpu_quant_segsum(vkr_sequence* seq, const vkr_quant_segsum_params
     vkr_kernel_desc d1 = {.shader = "quant_segsum", .binding_count = 4,
                           .access = {VKR_READ, VKR_READ, VKR_WRITE, VKR_WRITE}, .push_bytes = sizeof push1,
                           .spec_count = 1, .spec = {wg < 64 ? wg : 64}};
-    VKR_TRY(vkr_nn_dispatch(seq, &d1, r1, push1, blocks));
+    VKR_TRY(vkr_sequence_dispatch_grid(seq, &d1, r1, push1, blocks));
     vkr_range r2[5] = {psum, pcount, psum, {0}, {0}};
     if (p->mode == VKR_SEGSUM_ACCUM) VKR_TRY(vkr_nn_range(scale, 1, op, "scale", &r2[2]));
     else r2[2] = q_sub(psum, 0, 1); /* unread in MEAN mode; any bound range */
@@ -194,7 +194,7 @@ vkr_status vkr_gpu_quant_segsum(vkr_sequence* seq, const vkr_quant_segsum_params
     vkr_kernel_desc d2 = {.shader = "quant_segsum_reduce", .binding_count = 5,
                           .access = {VKR_READ, VKR_READ, VKR_READ, VKR_READ_WRITE, VKR_WRITE},
                           .push_bytes = sizeof push2};
-    return vkr_nn_dispatch(seq, &d2, r2, &push2, q_div_up((uint64_t)p->k * p->d, 64));
+    return vkr_sequence_dispatch_grid(seq, &d2, r2, &push2, q_div_up((uint64_t)p->k * p->d, 64));
 }
 
 /* ---- residual quantization ------------------------------------------------------------------- */
@@ -410,7 +410,7 @@ static vkr_status q_residual_kernel(vkr_sequence* seq, const vkr_rq_params* p, u
     uint32_t push[6] = {p->rows, p->levels, p->codes, p->dim, mode, (uint32_t)lstride};
     vkr_kernel_desc d = {.shader = "quant_rq_residuals", .binding_count = 5,
                          .access = {VKR_READ, VKR_READ, VKR_READ, VKR_WRITE, VKR_WRITE}, .push_bytes = sizeof push};
-    return vkr_nn_dispatch(seq, &d, r, push, q_div_up(p->rows, Q_ROWS));
+    return vkr_sequence_dispatch_grid(seq, &d, r, push, q_div_up(p->rows, Q_ROWS));
 }
 
 static vkr_status q_fwd(vkr_exec_ctx* ctx, vkr_tensor* t) {
@@ -461,7 +461,7 @@ static vkr_status q_loss_bwd_gpu(vkr_exec_ctx* ctx, vkr_tensor* t) {
         } push = {(uint32_t)nd, p->rq.levels, (uint32_t)lstride, norm * p->rq.beta};
         vkr_kernel_desc d = {.shader = "quant_rq_grad_z", .binding_count = 3,
                              .access = {VKR_READ, VKR_READ, VKR_READ_WRITE}, .push_bytes = sizeof push};
-        VKR_TRY(vkr_nn_dispatch(seq, &d, r, &push, q_div_up(nd, 256)));
+        VKR_TRY(vkr_sequence_dispatch_grid(seq, &d, r, &push, q_div_up(nd, 256)));
     }
     if (dc.buffer) {
         vkr_quant_segsum_params sp = {.n = p->rq.rows, .k = p->rq.codes, .d = p->rq.dim, .code_stride = p->rq.levels,

@@ -49,7 +49,7 @@ vkr_status vkr_ew_gpu_map(vkr_sequence* seq, const vkr_ew_map* m, vkr_range a, v
                          .access = {VKR_READ, VKR_READ, m->accumulate ? VKR_READ_WRITE : VKR_WRITE},
                          .push_bytes = sizeof push, .spec_count = 3, .spec = {VKR_EW_WG, m->accumulate, same}};
     const vkr_range r[3] = {a, b, y};
-    return vkr_ew_dispatch(seq, &d, r, &push, (push.n + VKR_EW_WG - 1) / VKR_EW_WG);
+    return vkr_sequence_dispatch_grid(seq, &d, r, &push, (push.n + VKR_EW_WG - 1) / VKR_EW_WG);
 }
 
 /* ---- reduce-to ---- */
@@ -186,5 +186,5 @@ vkr_status vkr_ew_gpu_reduce(vkr_sequence* seq, const vkr_ew_reduce* r, const vk
                          .access = {VKR_READ, VKR_READ, VKR_READ, gacc, gacc}, .push_bytes = sizeof push,
                          .spec_count = 4, .spec = {wg, r->accumulate, per_group, mode}};
     const vkr_range ranges[5] = {dy, a, b, g, g2};
-    return vkr_ew_dispatch(seq, &d, ranges, &push, per_group ? push.nt : (push.nt + wg - 1) / wg);
+    return vkr_sequence_dispatch_grid(seq, &d, ranges, &push, per_group ? push.nt : (push.nt + wg - 1) / wg);
 }

@@ -68,18 +68,3 @@ uint32_t vkr_ew_broadcast_index(const uint32_t out[4], const uint32_t strides[4]
     return idx;
 }
 
-vkr_status vkr_ew_dispatch(vkr_sequence* seq, const vkr_kernel_desc* desc, const vkr_range* ranges, const void* push,
-                           uint64_t groups) {
-    if (!seq) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: sequence is NULL", desc->shader);
-    vkr_device* dev = vkr_sequence_device(seq);
-    const uint32_t* max = vkr_device_get_info(dev)->max_workgroup_count;
-    uint64_t gx = groups < max[0] ? groups : max[0];
-    uint64_t gy = (groups + gx - 1) / gx;
-    if (gy > max[1])
-        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: %llu workgroups exceed the device's %u x %u grid", desc->shader,
-                        (unsigned long long)groups, max[0], max[1]);
-    vkr_kernel* k = NULL;
-    VKR_TRY(vkr_kernel_get(dev, desc, &k));
-    return vkr_sequence_dispatch(seq, k, ranges, desc->binding_count, push, desc->push_bytes, (uint32_t)gx,
-                                 (uint32_t)gy, 1);
-}

@@ -69,7 +69,7 @@ static vkr_status vkr_move_gpu(vkr_sequence* seq, vkr_axis_view v, vkr_range big
     d.access[1] = d.access[2] = scatter ? VKR_READ : write;
     const vkr_range r[3] = {big, data[0], data[1]};
     const uint64_t n = (uint64_t)push.a_n + push.b_n;
-    return vkr_ew_dispatch(seq, &d, r, &push, (n + VKR_EW_WG - 1) / VKR_EW_WG);
+    return vkr_sequence_dispatch_grid(seq, &d, r, &push, (n + VKR_EW_WG - 1) / VKR_EW_WG);
 }
 
 /* ---- concat ---- */

@@ -96,7 +96,7 @@ static vkr_status vkr_dropout_gpu_apply(vkr_sequence* seq, const vkr_dropout_par
                          .push_bytes = sizeof push, .spec_count = 3, .spec = {VKR_EW_WG, accumulate, stepped}};
     const vkr_range r[3] = {x, y, stepped ? step : x}; /* unstepped: binding 2 is bound but never read */
     const uint64_t blocks = ((uint64_t)p->n + 3) / 4;
-    return vkr_ew_dispatch(seq, &d, r, &push, (blocks + VKR_EW_WG - 1) / VKR_EW_WG);
+    return vkr_sequence_dispatch_grid(seq, &d, r, &push, (blocks + VKR_EW_WG - 1) / VKR_EW_WG);
 }
 
 vkr_status vkr_gpu_dropout(vkr_sequence* seq, const vkr_dropout_params* p, vkr_range x, vkr_range y) {

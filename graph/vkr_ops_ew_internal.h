@@ -29,10 +29,6 @@ vkr_status vkr_ew_range(vkr_range r, uint64_t count, const char* op, const char*
 void vkr_ew_broadcast_strides(const uint32_t shape[4], uint32_t strides[4]);
 /* Index into `shape` (broadcast as above) of flat element `o` of `out`. */
 uint32_t vkr_ew_broadcast_index(const uint32_t out[4], const uint32_t strides[4], uint32_t o);
-/* Gets the kernel `desc` (spec constant 0 = its workgroup size) and records a dispatch of `groups`
- * workgroups, folded into a 2-D grid where needed to stay within maxComputeWorkGroupCount[0]. */
-vkr_status vkr_ew_dispatch(vkr_sequence* seq, const vkr_kernel_desc* desc, const vkr_range* ranges, const void* push,
-                           uint64_t groups);
 
 /* Operators of the map engine (shader ew_map.comp uses the same codes). */
 typedef enum vkr_ew_map_op {

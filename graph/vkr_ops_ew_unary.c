@@ -87,7 +87,7 @@ vkr_status vkr_gpu_unary(vkr_sequence* seq, const vkr_unary_params* p, vkr_range
     vkr_kernel_desc d = {.shader = "ew_unary", .binding_count = 2, .access = {VKR_READ, VKR_WRITE},
                          .push_bytes = sizeof push, .spec_count = 1, .spec = {VKR_EW_WG}};
     const vkr_range r[2] = {x, y};
-    return vkr_ew_dispatch(seq, &d, r, &push, (p->n + VKR_EW_WG - 1) / VKR_EW_WG);
+    return vkr_sequence_dispatch_grid(seq, &d, r, &push, (p->n + VKR_EW_WG - 1) / VKR_EW_WG);
 }
 
 vkr_status vkr_gpu_unary_backward(vkr_sequence* seq, const vkr_unary_params* p, vkr_range saved, vkr_range dy,
@@ -103,5 +103,5 @@ vkr_status vkr_gpu_unary_backward(vkr_sequence* seq, const vkr_unary_params* p, 
     vkr_kernel_desc d = {.shader = "ew_unary_grad", .binding_count = 3, .access = {VKR_READ, VKR_READ, VKR_READ_WRITE},
                          .push_bytes = sizeof push, .spec_count = 1, .spec = {VKR_EW_WG}};
     const vkr_range r[3] = {saved, dy, dx};
-    return vkr_ew_dispatch(seq, &d, r, &push, (p->n + VKR_EW_WG - 1) / VKR_EW_WG);
+    return vkr_sequence_dispatch_grid(seq, &d, r, &push, (p->n + VKR_EW_WG - 1) / VKR_EW_WG);
 }

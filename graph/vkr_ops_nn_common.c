@@ -37,22 +37,6 @@ vkr_nn_rows vkr_nn_row_layout(uint32_t rows, uint32_t cols) {
     return (vkr_nn_rows){wg, lanes, ((uint64_t)rows + per_group - 1) / per_group};
 }
 
-vkr_status vkr_nn_dispatch(vkr_sequence* seq, const vkr_kernel_desc* desc, const vkr_range* ranges, const void* push,
-                           uint64_t groups) {
-    if (!seq) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: sequence is NULL", desc->shader);
-    vkr_device* dev = vkr_sequence_device(seq);
-    const uint32_t* max = vkr_device_get_info(dev)->max_workgroup_count;
-    uint64_t gx = groups < max[0] ? groups : max[0];
-    uint64_t gy = (groups + gx - 1) / gx;
-    if (gy > max[1])
-        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: %llu workgroups exceed the device's %u x %u grid", desc->shader,
-                        (unsigned long long)groups, max[0], max[1]);
-    vkr_kernel* k = NULL;
-    VKR_TRY(vkr_kernel_get(dev, desc, &k));
-    return vkr_sequence_dispatch(seq, k, ranges, desc->binding_count, push, desc->push_bytes, (uint32_t)gx,
-                                 (uint32_t)gy, 1);
-}
-
 vkr_status vkr_ref_sum_scalar(const vkr_sum_params* p, const float* x, float* out) {
     if (!p || !x || !out) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_ref_sum_scalar: NULL argument");
     if (p->n == 0) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "sum_scalar: n must be >= 1");
@@ -74,5 +58,5 @@ vkr_status vkr_gpu_sum_scalar(vkr_sequence* seq, const vkr_sum_params* p, vkr_ra
     } push = {p->n, p->scale};
     vkr_kernel_desc d = {.shader = "nn_sum", .binding_count = 2, .access = {VKR_READ, VKR_WRITE},
                          .push_bytes = sizeof push, .spec_count = 2, .spec = {VKR_NN_WG, VKR_NN_WG}};
-    return vkr_nn_dispatch(seq, &d, r, &push, 1);
+    return vkr_sequence_dispatch_grid(seq, &d, r, &push, 1);
 }

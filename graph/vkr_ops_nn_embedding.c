@@ -96,7 +96,7 @@ vkr_status vkr_gpu_embedding(vkr_sequence* seq, const vkr_embedding_params* p, v
     } push = {p->vocab, p->dim, p->count};
     vkr_kernel_desc d = {.shader = "nn_embedding", .binding_count = 3, .access = {VKR_READ, VKR_READ, VKR_WRITE},
                          .push_bytes = sizeof push, .spec_count = 1, .spec = {VKR_NN_WG}};
-    return vkr_nn_dispatch(seq, &d, r, &push, (n + VKR_NN_WG - 1) / VKR_NN_WG);
+    return vkr_sequence_dispatch_grid(seq, &d, r, &push, (n + VKR_NN_WG - 1) / VKR_NN_WG);
 }
 
 vkr_status vkr_gpu_embedding_bwd(vkr_sequence* seq, const vkr_embedding_params* p, vkr_range csr, vkr_range dout,
@@ -113,5 +113,5 @@ vkr_status vkr_gpu_embedding_bwd(vkr_sequence* seq, const vkr_embedding_params* 
                          .access = {VKR_READ, VKR_READ, VKR_READ_WRITE}, .push_bytes = sizeof push, .spec_count = 1,
                          .spec = {EMB_BWD_WG}};
     /* One workgroup per possible distinct id; those past the batch's count exit at once. */
-    return vkr_nn_dispatch(seq, &d, r, &push, p->count);
+    return vkr_sequence_dispatch_grid(seq, &d, r, &push, p->count);
 }

@@ -22,10 +22,6 @@ typedef struct vkr_nn_rows {
 
 /* The row layout for rows of `cols` elements: about 8 elements per lane, up to 256 lanes. */
 vkr_nn_rows vkr_nn_row_layout(uint32_t rows, uint32_t cols);
-/* Gets the kernel for `desc` and records `groups` workgroups folded into a 2-D grid that respects
- * maxComputeWorkGroupCount (shaders recover the linear id with nn_group()). */
-vkr_status vkr_nn_dispatch(vkr_sequence* seq, const vkr_kernel_desc* desc, const vkr_range* ranges, const void* push,
-                           uint64_t groups);
 
 /* Key whose unsigned order is the ranking order of floats: NaN (any) highest, then +inf ... -inf,
  * with -0.0 == +0.0. Pure bit manipulation, so it is identical on every device (no FTZ effects). */

@@ -91,7 +91,7 @@ vkr_status vkr_gpu_layernorm(vkr_sequence* seq, const vkr_layernorm_params* p, v
     vkr_kernel_desc d = {.shader = "nn_layernorm", .binding_count = 5,
                          .access = {VKR_READ, VKR_READ, VKR_READ, VKR_WRITE, VKR_WRITE}, .push_bytes = sizeof push,
                          .spec_count = 2, .spec = {L.wg, L.lanes}};
-    return vkr_nn_dispatch(seq, &d, r, &push, L.groups);
+    return vkr_sequence_dispatch_grid(seq, &d, r, &push, L.groups);
 }
 
 vkr_status vkr_gpu_layernorm_bwd(vkr_sequence* seq, const vkr_layernorm_params* p, vkr_range x, vkr_range gamma,
@@ -115,10 +115,10 @@ vkr_status vkr_gpu_layernorm_bwd(vkr_sequence* seq, const vkr_layernorm_params* 
     vkr_kernel_desc drow = {.shader = "nn_layernorm_bwd", .binding_count = 5,
                             .access = {VKR_READ, VKR_READ, VKR_READ, VKR_READ, VKR_READ_WRITE},
                             .push_bytes = sizeof push, .spec_count = 2, .spec = {L.wg, L.lanes}};
-    VKR_TRY(vkr_nn_dispatch(seq, &drow, rows_r, &push, L.groups));
+    VKR_TRY(vkr_sequence_dispatch_grid(seq, &drow, rows_r, &push, L.groups));
     vkr_range cols_r[5] = {rx, rs, rdy, rdg, rdb};
     vkr_kernel_desc dcol = {.shader = "nn_layernorm_bwd_params", .binding_count = 5,
                             .access = {VKR_READ, VKR_READ, VKR_READ, VKR_READ_WRITE, VKR_READ_WRITE},
                             .push_bytes = sizeof push};
-    return vkr_nn_dispatch(seq, &dcol, cols_r, &push, (p->cols + LN_PARAM_COLS - 1) / LN_PARAM_COLS);
+    return vkr_sequence_dispatch_grid(seq, &dcol, cols_r, &push, (p->cols + LN_PARAM_COLS - 1) / LN_PARAM_COLS);
 }

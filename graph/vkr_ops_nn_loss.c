@@ -129,12 +129,12 @@ static vkr_status gpu_xent_fwd(vkr_sequence* seq, const xent_job* j, const char*
     vkr_nn_rows L = vkr_nn_row_layout(j->rows, j->classes);
     vkr_kernel_desc drow = {.shader = "nn_xent", .binding_count = 3, .access = {VKR_READ, VKR_READ, VKR_WRITE},
                             .push_bytes = sizeof push, .spec_count = 2, .spec = {L.wg, L.lanes}};
-    VKR_TRY(vkr_nn_dispatch(seq, &drow, rows_r, &push, L.groups));
+    VKR_TRY(vkr_sequence_dispatch_grid(seq, &drow, rows_r, &push, L.groups));
     vkr_range mean_r[3] = {rloss, rt, rs};
     vkr_kernel_desc dmean = {.shader = "nn_xent_mean", .binding_count = 3,
                              .access = {VKR_WRITE, VKR_READ, VKR_READ_WRITE}, .push_bytes = sizeof push,
                              .spec_count = 2, .spec = {VKR_NN_WG, VKR_NN_WG}};
-    return vkr_nn_dispatch(seq, &dmean, mean_r, &push, 1);
+    return vkr_sequence_dispatch_grid(seq, &dmean, mean_r, &push, 1);
 }
 
 static vkr_status gpu_xent_bwd(vkr_sequence* seq, const xent_job* j, const char* op, vkr_range logits,
@@ -148,7 +148,7 @@ static vkr_status gpu_xent_bwd(vkr_sequence* seq, const xent_job* j, const char*
     vkr_kernel_desc d = {.shader = "nn_xent_bwd", .binding_count = 5,
                          .access = {VKR_READ, VKR_READ, VKR_READ, VKR_READ, VKR_READ_WRITE}, .push_bytes = sizeof push,
                          .spec_count = 2, .spec = {L.wg, L.lanes}};
-    return vkr_nn_dispatch(seq, &d, r, &push, L.groups);
+    return vkr_sequence_dispatch_grid(seq, &d, r, &push, L.groups);
 }
 
 size_t vkr_xent_stats_floats(uint32_t rows) { return 2 * (size_t)rows + 1; }
@@ -304,7 +304,7 @@ static vkr_status gpu_pw_fwd(vkr_sequence* seq, pw_kind k, const vkr_pointwise_l
     uint32_t push = p->n;
     vkr_kernel_desc d = {.shader = "nn_loss", .binding_count = 3, .access = {VKR_READ, VKR_READ, VKR_WRITE},
                          .push_bytes = sizeof push, .spec_count = 3, .spec = {VKR_NN_WG, VKR_NN_WG, k}};
-    return vkr_nn_dispatch(seq, &d, r, &push, 1);
+    return vkr_sequence_dispatch_grid(seq, &d, r, &push, 1);
 }
 
 /* True when two trimmed ranges share bytes of one VkBuffer. */
@@ -336,7 +336,7 @@ static vkr_status gpu_pw_bwd(vkr_sequence* seq, pw_kind k, const vkr_pointwise_l
     vkr_kernel_desc d = {.shader = "nn_loss_bwd", .binding_count = 5,
                          .access = {VKR_READ, VKR_READ, VKR_READ, VKR_READ_WRITE, VKR_READ_WRITE},
                          .push_bytes = sizeof push, .spec_count = 3, .spec = {VKR_NN_WG, 1, k}};
-    return vkr_nn_dispatch(seq, &d, r, &push, (p->n + VKR_NN_WG - 1) / VKR_NN_WG);
+    return vkr_sequence_dispatch_grid(seq, &d, r, &push, (p->n + VKR_NN_WG - 1) / VKR_NN_WG);
 }
 
 vkr_status vkr_ref_bce_logits(const vkr_pointwise_loss_params* p, const float* logits, const float* targets,

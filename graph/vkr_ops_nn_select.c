@@ -32,7 +32,7 @@ vkr_status vkr_gpu_argmax(vkr_sequence* seq, const vkr_rowwise_params* p, vkr_ra
     vkr_nn_rows L = vkr_nn_row_layout(p->rows, p->cols);
     vkr_kernel_desc d = {.shader = "nn_argmax", .binding_count = 2, .access = {VKR_READ, VKR_WRITE},
                          .push_bytes = sizeof push, .spec_count = 2, .spec = {L.wg, L.lanes}};
-    return vkr_nn_dispatch(seq, &d, r, &push, L.groups);
+    return vkr_sequence_dispatch_grid(seq, &d, r, &push, L.groups);
 }
 
 static vkr_status check_topk(const vkr_topk_params* p, const char* op) {
@@ -86,5 +86,5 @@ vkr_status vkr_gpu_topk(vkr_sequence* seq, const vkr_topk_params* p, vkr_range x
     } push = {p->rows, p->cols, p->k};
     vkr_kernel_desc d = {.shader = "nn_topk", .binding_count = 3, .access = {VKR_READ, VKR_WRITE, VKR_WRITE},
                          .push_bytes = sizeof push};
-    return vkr_nn_dispatch(seq, &d, r, &push, p->rows);
+    return vkr_sequence_dispatch_grid(seq, &d, r, &push, p->rows);
 }

@@ -152,7 +152,7 @@ static vkr_status gpu_softmax_fwd(vkr_sequence* seq, const softmax_job* j, const
     vkr_nn_rows L = vkr_nn_row_layout(j->rows, j->cols);
     vkr_kernel_desc d = {.shader = "nn_softmax", .binding_count = 3, .access = {VKR_READ, VKR_READ, VKR_WRITE},
                          .push_bytes = sizeof push, .spec_count = 3, .spec = {L.wg, L.lanes, j->log}};
-    return vkr_nn_dispatch(seq, &d, r, &push, L.groups);
+    return vkr_sequence_dispatch_grid(seq, &d, r, &push, L.groups);
 }
 
 static vkr_status gpu_softmax_bwd(vkr_sequence* seq, const softmax_job* j, const char* op, vkr_range y,
@@ -169,7 +169,7 @@ static vkr_status gpu_softmax_bwd(vkr_sequence* seq, const softmax_job* j, const
     vkr_nn_rows L = vkr_nn_row_layout(j->rows, j->cols);
     vkr_kernel_desc d = {.shader = "nn_softmax_bwd", .binding_count = 3, .access = {VKR_READ, VKR_READ, VKR_READ_WRITE},
                          .push_bytes = sizeof push, .spec_count = 3, .spec = {L.wg, L.lanes, j->log}};
-    return vkr_nn_dispatch(seq, &d, r, &push, L.groups);
+    return vkr_sequence_dispatch_grid(seq, &d, r, &push, L.groups);
 }
 
 vkr_status vkr_gpu_softmax(vkr_sequence* seq, const vkr_rowwise_params* p, vkr_range x, vkr_range y) {

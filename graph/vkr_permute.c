@@ -61,7 +61,7 @@ vkr_status vkr_ref_permute_backward(const vkr_permute_params* p, const float* dy
 static vkr_status vkr_permute_gpu(vkr_sequence* seq, const vkr_permute_params* p, vkr_range x, vkr_range y,
                                   bool accumulate) {
     struct {
-        uint32_t y_shape[4], x_strides[4], n, accumulate, row_groups;
+        uint32_t y_shape[4], x_strides[4], n, accumulate;
     } push;
     VKR_TRY(vkr_permute_layout(p, push.y_shape, push.x_strides));
     uint64_t n = (uint64_t)push.y_shape[0] * push.y_shape[1] * push.y_shape[2] * push.y_shape[3];
@@ -71,15 +71,10 @@ static vkr_status vkr_permute_gpu(vkr_sequence* seq, const vkr_permute_params* p
         return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "permute: ranges hold fewer than %llu floats", (unsigned long long)n);
     push.n = (uint32_t)n;
     push.accumulate = accumulate;
-    uint32_t groups = (uint32_t)((n + 255) / 256);
-    push.row_groups = groups < 65535 ? groups : 65535;
-    uint32_t rows = (groups + push.row_groups - 1) / push.row_groups;
     vkr_kernel_desc d = {.shader = "graph_permute", .binding_count = 2,
                          .access = {VKR_READ, accumulate ? VKR_READ_WRITE : VKR_WRITE}, .push_bytes = sizeof push};
-    vkr_kernel* k = NULL;
-    VKR_TRY(vkr_kernel_get(vkr_sequence_device(seq), &d, &k));
     vkr_range r[2] = {{x.buffer, x.offset, n * 4}, {y.buffer, y.offset, n * 4}};
-    return vkr_sequence_dispatch(seq, k, r, 2, &push, sizeof push, push.row_groups, rows, 1);
+    return vkr_sequence_dispatch_grid(seq, &d, r, &push, (n + 255) / 256);
 }
 
 vkr_status vkr_gpu_permute(vkr_sequence* seq, const vkr_permute_params* p, vkr_range x, vkr_range y) {

@@ -305,6 +305,21 @@ vkr_status vkr_sequence_dispatch(vkr_sequence* seq, vkr_kernel* k, const vkr_ran
     return VKR_OK;
 }
 
+vkr_status vkr_sequence_dispatch_grid(vkr_sequence* seq, const vkr_kernel_desc* desc, const vkr_range* ranges,
+                                      const void* push, uint64_t groups) {
+    if (!seq || !desc) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_sequence_dispatch_grid: NULL sequence or kernel");
+    const uint32_t* max = seq->dev->info.max_workgroup_count;
+    uint64_t gx = groups < max[0] ? groups : max[0];
+    uint64_t gy = gx ? (groups + gx - 1) / gx : 0;
+    if (gy > max[1])
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: %llu workgroups exceed the device's %u x %u grid", desc->shader,
+                        (unsigned long long)groups, max[0], max[1]);
+    vkr_kernel* k = NULL;
+    VKR_TRY(vkr_kernel_get(seq->dev, desc, &k));
+    return vkr_sequence_dispatch(seq, k, ranges, desc->binding_count, push, desc->push_bytes, (uint32_t)gx,
+                                 (uint32_t)gy, 1);
+}
+
 static vkr_status vkr_check_copy_range(const vkr_buffer* b, VkDeviceSize off, VkDeviceSize size, const char* what) {
     if (!b || !b->vk) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: buffer is NULL or destroyed", what);
     if (off > b->size || size > b->size - off)

@@ -32,6 +32,12 @@ void vkr_sequence_destroy(vkr_sequence* sequence);
 vkr_status vkr_sequence_dispatch(vkr_sequence* sequence, vkr_kernel* kernel, const vkr_range* ranges,
                                  uint32_t n, const void* push, uint32_t push_bytes, uint32_t groups_x,
                                  uint32_t groups_y, uint32_t groups_z);
+/* Gets the kernel for `desc` and records `groups` workgroups folded into a 2-D grid:
+ * x = min(groups, maxComputeWorkGroupCount[0]), y = ceil(groups / x). Shaders recover the linear
+ * group id as gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x and skip ids >= groups.
+ * `ranges` has desc->binding_count entries and `push` desc->push_bytes bytes. */
+vkr_status vkr_sequence_dispatch_grid(vkr_sequence* sequence, const vkr_kernel_desc* desc, const vkr_range* ranges,
+                                      const void* push, uint64_t groups);
 /* Records a buffer-to-buffer copy of `size` bytes. */
 vkr_status vkr_sequence_copy(vkr_sequence* sequence, const vkr_buffer* src, VkDeviceSize src_offset,
                              const vkr_buffer* dst, VkDeviceSize dst_offset, VkDeviceSize size);

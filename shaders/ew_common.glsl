@@ -1,5 +1,5 @@
 // Shared by the ew_*.comp kernels: flat indices over a 2-D grid of 1-D workgroups (the host folds
-// more than maxComputeWorkGroupCount[0] groups into rows, see vkr_ew_dispatch) and 4-D coordinates.
+// more than maxComputeWorkGroupCount[0] groups into rows, see vkr_sequence_dispatch_grid) and 4-D coordinates.
 #ifndef EW_COMMON_GLSL
 #define EW_COMMON_GLSL
 

@@ -10,11 +10,10 @@ layout(push_constant) uniform Push {
     uvec4 x_strides; // stride in x of each output axis (x's stride of axis perm[i])
     uint n;          // elements
     uint accumulate;
-    uint row_groups; // workgroups per row of the 2-D grid
 } p;
 
 void main() {
-    uint i = (gl_WorkGroupID.y * p.row_groups + gl_WorkGroupID.x) * 256u + gl_LocalInvocationID.x;
+    uint i = (gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x) * 256u + gl_LocalInvocationID.x;
     if (i >= p.n) return;
     uint r = i;
     uint c3 = r % p.y_shape.w; r /= p.y_shape.w;

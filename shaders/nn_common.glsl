@@ -2,7 +2,7 @@
 #ifndef NN_COMMON_GLSL
 #define NN_COMMON_GLSL
 
-// Linear workgroup id: the host folds large dispatches into a 2-D grid (vkr_nn_dispatch).
+// Linear workgroup id: the host folds large dispatches into a 2-D grid (vkr_sequence_dispatch_grid).
 uint nn_group() { return gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x; }
 
 // Ranking key whose unsigned order is the float order used by argmax/top-k: any NaN highest, then

@@ -9,6 +9,17 @@ void cli_rec_table_header(FILE* t) {
             "NDCG@5", "NDCG@10", "MRR");
 }
 
+/* The training figures that go with every result row of a trained model. */
+static cJSON* cli_fit_json(const vkr_fit_report* r, const char* hr10_key) {
+    cJSON* o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "epochs", r->epochs_run);
+    cJSON_AddNumberToObject(o, "best_epoch", r->best_epoch);
+    cJSON_AddNumberToObject(o, hr10_key, r->best_hr10);
+    cJSON_AddNumberToObject(o, "seq_per_s", r->units_per_s);
+    cJSON_AddNumberToObject(o, "last_loss", r->last_loss);
+    return o;
+}
+
 static void cli_rec_report(const vkr_dataset* ds, const cli_rec_job* job, const char* label, uint32_t domain, uint32_t k,
                            const vkr_metrics* m, double train_s, cJSON* results, FILE* table, cJSON* extra) {
     double v[5];
@@ -61,13 +72,8 @@ vkr_status cli_rec_run(const vkr_dataset* ds, vkr_device* dev, const cli_rec_job
         if (!job->quiet) fprintf(stderr, "training %s for %s on %s\n", label, ds->domain_name[domain], dev ? "the GPU" : "the CPU");
         s = vkr_sasrec_fit(ds, dev, &t, &sm);
         scorer = vkr_sasrec_scorer(&sm);
-        train_s = sm.train_seconds;
-        extra = cJSON_CreateObject();
-        cJSON_AddNumberToObject(extra, "epochs", sm.epochs_run);
-        cJSON_AddNumberToObject(extra, "best_epoch", sm.best_epoch);
-        cJSON_AddNumberToObject(extra, "best_valid_hr10", sm.best_valid_hr10);
-        cJSON_AddNumberToObject(extra, "seq_per_s", sm.seq_per_s);
-        cJSON_AddNumberToObject(extra, "last_loss", sm.last_loss);
+        train_s = sm.fit.seconds;
+        extra = cli_fit_json(&sm.fit, "best_valid_hr10");
     } else {
         return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "--model '%s': expected pop, sasrec or gencdr", job->model);
     }
@@ -102,14 +108,7 @@ vkr_status cli_rec_run_gencdr(const vkr_dataset* ds, vkr_device* dev, const cli_
     vkr_status s = vkr_gencdr_fit(ds, dev, ids, depth, &t, &m);
     free(ids);
     cJSON* extra = NULL;
-    if (s == VKR_OK) {
-        extra = cJSON_CreateObject();
-        cJSON_AddNumberToObject(extra, "epochs", m.epochs_run);
-        cJSON_AddNumberToObject(extra, "best_epoch", m.best_epoch);
-        cJSON_AddNumberToObject(extra, "best_valid_hr10_sampled100", m.best_valid_hr10);
-        cJSON_AddNumberToObject(extra, "seq_per_s", m.seq_per_s);
-        cJSON_AddNumberToObject(extra, "last_loss", m.last_loss);
-    }
+    if (s == VKR_OK) extra = cli_fit_json(&m.fit, "best_valid_hr10_sampled100");
     for (uint32_t d = 0; d < ds->domain_count && s == VKR_OK; d++) {
         vkr_scorer sc = vkr_gencdr_scorer(&m, d);
         const uint32_t* pairs = strcmp(job->split, "valid") == 0 ? ds->valid : ds->test;
@@ -123,7 +122,7 @@ vkr_status cli_rec_run_gencdr(const vkr_dataset* ds, vkr_device* dev, const cli_
                 s = VKR_OK;
                 continue;
             }
-            if (s == VKR_OK) cli_rec_report(ds, job, "gencdr", d, k, &mt, m.train_seconds, results, table, extra);
+            if (s == VKR_OK) cli_rec_report(ds, job, "gencdr", d, k, &mt, m.fit.seconds, results, table, extra);
         }
     }
     cJSON_Delete(extra);

@@ -445,16 +445,7 @@ vkr_status vkr_gencdr_fit(const vkr_dataset* ds, vkr_device* dev, const uint16_t
                         .train_exec = j.tex, .score_exec = sc ? sc->ex : NULL, .score_graph = sc ? sc->gg.g : NULL};
     vkr_fit_options fo = {.epochs = cfg->epochs, .patience = cfg->patience, .seed = cfg->seed, .ckpt_dir = cfg->ckpt_dir,
                           .resume = cfg->resume, .quiet = cfg->quiet};
-    vkr_fit_report rep;
-    if (s == VKR_OK) s = vkr_fit(&fm, &fo, &rep);
-    if (s == VKR_OK) {
-        m->epochs_run = rep.epochs_run;
-        m->best_epoch = rep.best_epoch;
-        m->best_valid_hr10 = rep.best_hr10;
-        m->train_seconds = rep.seconds;
-        m->seq_per_s = rep.units_per_s;
-        m->last_loss = rep.last_loss;
-    }
+    if (s == VKR_OK) s = vkr_fit(&fm, &fo, &m->fit);
     if (s == VKR_OK && cfg->beam) s = gencdr_beam_init(m, cfg->beam, longest);
     gencdr_host_free(&j.h, depth);
     vkr_exec_destroy(j.tex);

@@ -56,12 +56,7 @@ typedef struct vkr_gencdr_model {
     void* score;             /* scoring state (private) */
     void* beam;              /* beam-search state (private) */
     uint32_t domain;         /* domain the next scores are for (vkr_gencdr_scorer) */
-    uint32_t epochs_run;     /* epochs trained */
-    uint32_t best_epoch;     /* epoch of the best validation HR@10 */
-    double best_valid_hr10;  /* mean over domains of validation HR@10 (sampled:100) */
-    double train_seconds;    /* training wall time */
-    double seq_per_s;        /* training sequences per second */
-    float last_loss;         /* mean loss of the last epoch */
+    vkr_fit_report fit;      /* what training measured (best_hr10: sampled:100 HR@10, mean over domains) */
 } vkr_gencdr_model;
 
 /* Defaults: 2 blocks, hidden 64, 2 heads, LoRA rank 8, len 20, batch 128, dropout 0.1, lr 2e-3, beam 20. */

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "vkr_data.h"
+#include "vkr_fit.h"
 #include "vkr_metrics.h"
 #include "vkr_sasrec.h"
 
@@ -91,12 +92,7 @@ typedef struct vkr_sasrec_model {
     vkr_device* dev;        /* GPU, or NULL for the CPU backend */
     vkr_sasrec score_graph; /* scoring graph */
     void* score_exec;       /* vkr_exec* of the scoring graph, holding the best parameters */
-    uint32_t epochs_run;    /* epochs trained (including resumed ones) */
-    uint32_t best_epoch;    /* epoch of the best validation HR@10 (1-based) */
-    double best_valid_hr10; /* that HR@10 */
-    double train_seconds;   /* wall time spent training in this process */
-    double seq_per_s;       /* training sequences per second */
-    float last_loss;        /* mean loss of the last epoch */
+    vkr_fit_report fit;     /* what training measured (best_hr10: full-protocol validation HR@10) */
 } vkr_sasrec_model;
 
 /* Sets the paper's defaults (2 blocks, hidden 64, 1 head, len 50, batch 128, dropout 0.2, lr 1e-3). */

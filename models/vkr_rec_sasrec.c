@@ -234,16 +234,7 @@ vkr_status vkr_sasrec_fit(const vkr_dataset* ds, vkr_device* dev, const vkr_sasr
                         .score_graph = m->score_graph.graph};
     vkr_fit_options fo = {.epochs = cfg->epochs, .patience = cfg->patience, .seed = cfg->seed, .ckpt_dir = cfg->ckpt_dir,
                           .resume = cfg->resume, .quiet = cfg->quiet};
-    vkr_fit_report rep;
-    if (s == VKR_OK) s = vkr_fit(&fm, &fo, &rep);
-    if (s == VKR_OK) {
-        m->epochs_run = rep.epochs_run;
-        m->best_epoch = rep.best_epoch;
-        m->best_valid_hr10 = rep.best_hr10;
-        m->train_seconds = rep.seconds;
-        m->seq_per_s = rep.units_per_s;
-        m->last_loss = rep.last_loss;
-    }
+    if (s == VKR_OK) s = vkr_fit(&fm, &fo, &m->fit);
     vkr_batch_free(&j.bt);
     vkr_exec_destroy(j.tex);
     vkr_sasrec_destroy(&j.train);

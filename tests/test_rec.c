@@ -146,9 +146,9 @@ static void test_sasrec_resume_equals_uninterrupted(void** state) {
     t.epochs = 2;
     t.resume = true;
     VKR_ASSERT_OK(vkr_sasrec_fit(&ds, env.device, &t, &part));
-    assert_int_equal(part.epochs_run, 2);
-    assert_true(part.best_valid_hr10 == whole.best_valid_hr10);
-    assert_int_equal(part.best_epoch, whole.best_epoch);
+    assert_int_equal(part.fit.epochs_run, 2);
+    assert_true(part.fit.best_hr10 == whole.fit.best_hr10);
+    assert_int_equal(part.fit.best_epoch, whole.fit.best_epoch);
     vkr_protocol full = {0};
     vkr_metrics mw, mp;
     vkr_scorer sw = vkr_sasrec_scorer(&whole), sp = vkr_sasrec_scorer(&part);
@@ -192,7 +192,7 @@ static void test_gencdr_trains_and_resumes(void** state) {
     vkr_gencdr_model_free(&part);
     t.epochs = 2, t.resume = true;
     VKR_ASSERT_OK(vkr_gencdr_fit(&ds, env.device, ids, 3, &t, &part));
-    assert_true(part.best_valid_hr10 == whole.best_valid_hr10);
+    assert_true(part.fit.best_hr10 == whole.fit.best_hr10);
     vkr_protocol sampled, full;
     VKR_ASSERT_OK(vkr_protocol_parse("sampled:100", &sampled));
     VKR_ASSERT_OK(vkr_protocol_parse("full", &full));

@@ -31,6 +31,7 @@ void cli_close_device(vkr_instance* instance, vkr_device* device);
 
 int cli_cmd_devices(int argc, char** argv);
 int cli_cmd_train(int argc, char** argv);
+int cli_cmd_recommend(int argc, char** argv);
 int cli_cmd_run(int argc, char** argv);
 int cli_cmd_bench(int argc, char** argv);
 int cli_cmd_prepare(int argc, char** argv);

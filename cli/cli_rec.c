@@ -1,5 +1,10 @@
+/* realpath() is X/Open, beyond the project-wide POSIX level */
+#define _XOPEN_SOURCE 700
 #include "cli_rec.h"
+#include "cli_json.h"
 
+#include <limits.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -7,6 +12,36 @@
 void cli_rec_table_header(FILE* t) {
     fprintf(t, "%-18s %-8s %-12s %7s %7s %7s %8s %8s %7s\n", "model", "domain", "protocol", "examples", "HR@5", "HR@10",
             "NDCG@5", "NDCG@10", "MRR");
+}
+
+/* What a checkpoint says about its model, so `vkrec recommend --ckpt` can rebuild it alone. */
+typedef struct cli_meta {
+    char val[16][PATH_MAX];   /* values */
+    const char* kv[2 * 16 + 1]; /* key, value, ..., NULL */
+    uint32_t n;               /* entries */
+} cli_meta;
+
+static void cli_meta_add(cli_meta* m, const char* key, const char* fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(m->val[m->n], sizeof m->val[m->n], fmt, ap);
+    va_end(ap);
+    m->kv[2 * m->n] = key;
+    m->kv[2 * m->n + 1] = m->val[m->n];
+    m->kv[2 * ++m->n] = NULL;
+}
+
+/* The model-independent entries: kind, dataset (absolute path) and the shared sizes. */
+static void cli_meta_common(cli_meta* m, const char* model, const char* data_dir, uint32_t max_len, uint32_t hidden,
+                            uint32_t blocks, uint32_t heads) {
+    char abs[PATH_MAX];
+    m->n = 0;
+    cli_meta_add(m, "vkrec.model", "%s", model);
+    cli_meta_add(m, "vkrec.data", "%s", data_dir && realpath(data_dir, abs) ? abs : data_dir ? data_dir : "");
+    cli_meta_add(m, "vkrec.max_len", "%u", max_len);
+    cli_meta_add(m, "vkrec.hidden", "%u", hidden);
+    cli_meta_add(m, "vkrec.blocks", "%u", blocks);
+    cli_meta_add(m, "vkrec.heads", "%u", heads);
 }
 
 /* The training figures that go with every result row of a trained model. */
@@ -69,6 +104,12 @@ vkr_status cli_rec_run(const vkr_dataset* ds, vkr_device* dev, const cli_rec_job
             t.ckpt_dir = dir;
         }
         snprintf(label, sizeof label, "sasrec-%s%s", t.loss == VKR_SASREC_CE ? "ce" : "bce", t.mixed_input ? "-mixed" : "");
+        static cli_meta meta; /* large: kept off the stack */
+        cli_meta_common(&meta, "sasrec", job->data_dir, t.max_len, t.hidden, t.blocks, t.heads);
+        cli_meta_add(&meta, "vkrec.domain", "%s", ds->domain_name[domain]);
+        cli_meta_add(&meta, "vkrec.loss", "%s", t.loss == VKR_SASREC_CE ? "ce" : "bce");
+        cli_meta_add(&meta, "vkrec.input", "%s", t.mixed_input ? "mixed" : "target");
+        t.metadata = meta.kv;
         if (!job->quiet) fprintf(stderr, "training %s for %s on %s\n", label, ds->domain_name[domain], dev ? "the GPU" : "the CPU");
         s = vkr_sasrec_fit(ds, dev, &t, &sm);
         scorer = vkr_sasrec_scorer(&sm);
@@ -88,6 +129,44 @@ vkr_status cli_rec_run(const vkr_dataset* ds, vkr_device* dev, const cli_rec_job
     return s;
 }
 
+/* The viewer's beams.json: for the first `n` test examples, every beam the decoder kept for the
+ * target's domain ({"users": [{"user", "domain", "target", "beams": [{"path", "score", "item"}]}]}). */
+static vkr_status cli_write_beams(const vkr_dataset* ds, vkr_gencdr_model* m, uint32_t n, const char* path) {
+    cJSON* root = cJSON_CreateObject();
+    cJSON* users = cJSON_AddArrayToObject(root, "users");
+    uint32_t w = m->cfg.beam;
+    int32_t* items = malloc((size_t)w * sizeof *items);
+    float* scores = malloc((size_t)w * sizeof *scores);
+    vkr_status s = items && scores ? VKR_OK : vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory for beams");
+    for (uint32_t e = 0; s == VKR_OK && e < ds->test_count && e < n; e++) {
+        const uint32_t* pair = ds->test + 2 * e;
+        uint32_t target = ds->seq_item[ds->seq_begin[pair[0]] + pair[1]], d = ds->item_domain[target];
+        vkr_scorer sc = vkr_gencdr_scorer(m, d);
+        s = sc.top_items(sc.self, pair, 1, items, scores, &w);
+        cJSON* u = cJSON_CreateObject();
+        cJSON_AddNumberToObject(u, "user", pair[0]);
+        cJSON_AddStringToObject(u, "domain", ds->domain_name[d]);
+        cJSON_AddNumberToObject(u, "target", target);
+        cJSON* beams = cJSON_AddArrayToObject(u, "beams");
+        for (uint32_t b = 0; s == VKR_OK && b < w && items[b] >= 0; b++) {
+            uint32_t it = ds->item_begin[d] + (uint32_t)items[b];
+            cJSON* jb = cJSON_CreateObject();
+            cJSON* p = cJSON_AddArrayToObject(jb, "path");
+            for (uint32_t l = 0; l < m->depth; l++)
+                cJSON_AddItemToArray(p, cJSON_CreateNumber(m->ids[(size_t)it * m->depth + l]));
+            cJSON_AddNumberToObject(jb, "score", scores[b]);
+            cJSON_AddNumberToObject(jb, "item", it);
+            cJSON_AddItemToArray(beams, jb);
+        }
+        cJSON_AddItemToArray(users, u);
+    }
+    if (s == VKR_OK) s = cli_write_json(root, path);
+    cJSON_Delete(root);
+    free(items);
+    free(scores);
+    return s;
+}
+
 vkr_status cli_rec_run_gencdr(const vkr_dataset* ds, vkr_device* dev, const cli_rec_job* job, cJSON* results,
                               FILE* table) {
     uint16_t* ids = NULL;
@@ -102,6 +181,11 @@ vkr_status cli_rec_run_gencdr(const vkr_dataset* ds, vkr_device* dev, const cli_
         mkdir(dir, 0755);
         t.ckpt_dir = dir;
     }
+    static cli_meta meta;
+    cli_meta_common(&meta, "gencdr", job->data_dir, t.max_len, t.hidden, t.blocks, t.heads);
+    cli_meta_add(&meta, "vkrec.lora_rank", "%u", t.lora_rank);
+    cli_meta_add(&meta, "vkrec.beam", "%u", t.beam);
+    t.metadata = meta.kv;
     if (!job->quiet) fprintf(stderr, "training gencdr (all domains, %u-token semantic IDs) on %s\n", depth,
                              dev ? "the GPU" : "the CPU");
     vkr_gencdr_model m;
@@ -125,6 +209,7 @@ vkr_status cli_rec_run_gencdr(const vkr_dataset* ds, vkr_device* dev, const cli_
             if (s == VKR_OK) cli_rec_report(ds, job, "gencdr", d, k, &mt, m.fit.seconds, results, table, extra);
         }
     }
+    if (s == VKR_OK && job->beams_json && m.beam) s = cli_write_beams(ds, &m, 32, job->beams_json);
     cJSON_Delete(extra);
     vkr_gencdr_model_free(&m);
     return s;

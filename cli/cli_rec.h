@@ -21,6 +21,7 @@ typedef struct cli_rec_job {
     vkr_protocol protocols[CLI_MAX_PROTOCOLS]; /* each protocol */
     char protocol_names[CLI_MAX_PROTOCOLS][32]; /* their spellings */
     const char* ckpt_root;           /* checkpoint directory root (NULL: none) */
+    const char* beams_json;          /* GenCDR: write the beams of some test users here for the viewer (NULL: no) */
     bool protocols_given;            /* --protocol was on the command line */
     bool quiet;                      /* no progress */
 } cli_rec_job;

@@ -245,6 +245,9 @@ int cli_cmd_run(int argc, char** argv) {
                     memcpy(gj.protocol_names[gj.protocol_count++], job.protocol_names[k], 32);
                 }
         }
+        char beams[1100];
+        snprintf(beams, sizeof beams, "%s/beams.json", out);
+        gj.beams_json = beams; /* the viewer's trie panel overlays these */
         s = cli_rec_run_gencdr(&ds, dev, &gj, results, job.quiet ? NULL : stdout);
         stage_done(&rs, "gencdr", t0);
     }

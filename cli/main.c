@@ -42,6 +42,17 @@ static const cli_command commands[] = {
      "  from the last one exactly. --device cpu runs on the CPU reference backend.\n"
      "  gencdr needs DIR/semantic_ids.npy (vkrec tokenize DIR); one model serves every domain.\n",
      cli_cmd_train},
+    {"recommend", "a user's top items from a trained model's checkpoint, with titles",
+     "usage: vkrec recommend --ckpt FILE|DIR --user U [--k N] [--domain D] [--data DIR] [--json FILE]\n"
+     "                       [--device INDEX|NAME|cpu] [--quiet]\n"
+     "  Rebuilds the model a `vkrec train --ckpt` checkpoint describes (its metadata names the model,\n"
+     "  sizes and dataset; DIR means DIR/best.safetensors) and prints the user's N best items (default\n"
+     "  10) after all of the user's events, skipping items the user already has, with their titles.\n"
+     "  U is a user id of the dataset or #INDEX. SASRec ranks its target domain's items; GenCDR decodes\n"
+     "  by constrained beam search for every domain, or only --domain D.\n"
+     "  --data DIR   the dataset, when it moved since training\n"
+     "  --json FILE  also write the lists as JSON\n",
+     cli_cmd_recommend},
     {"bench", "headless benchmarks with a CPU peer in the same run, JSON out",
      "usage: vkrec bench [SUITE...] [--json FILE] [--device INDEX|NAME] [--runs N] [--warmup N] [--quiet]\n"
      "  Runs benchmark suites (all when none is named) and prints median/min/max per result, with the\n"
@@ -131,6 +142,8 @@ static const cli_command commands[] = {
      "  --exaggeration A    early exaggeration (default 12)\n"
      "  --lr R              learning rate on the true gradient (default auto: max(N/48, 50))\n"
      "  --method M          exact (O(N^2) tiles), fft (FFT interpolation, O(N)), auto (default)\n"
+     "  --max-grid L        cap on the FFT grid side, a power of two in [64, 1024] (default 256 on a CPU\n"
+     "                      driver, 1024 on a GPU)\n"
      "  --init I            pca (default) or random; --seed N (default 1)\n"
      "  --emb FILE          embedding file inside a directory INPUT (default item_emb.npy)\n"
      "  --data DIR          dataset directory for labels (default: INPUT when it is one)\n"

@@ -415,6 +415,18 @@ vkr_status vkr_exec_run(vkr_exec* ex) {
     return VKR_OK;
 }
 
+vkr_status vkr_exec_record(vkr_exec* ex, vkr_sequence* seq) {
+    if (!ex || !seq) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_exec_record: executor or sequence is NULL");
+    if (!ex->gpu || ex->backward)
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_exec_record: only forward-only GPU executors can be recorded");
+    /* the ops record into the context's sequence: point it at the caller's for one programming pass */
+    vkr_sequence* own = ex->seq;
+    ex->seq = seq;
+    vkr_status s = vkr_program(ex);
+    ex->seq = own;
+    return s;
+}
+
 uint64_t vkr_exec_steps(const vkr_exec* ex) { return ex ? ex->steps : 0; }
 
 vkr_status vkr_exec_set_steps(vkr_exec* ex, uint64_t steps) {

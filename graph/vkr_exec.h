@@ -41,6 +41,10 @@ vkr_status vkr_exec_write(vkr_exec* exec, const vkr_tensor* tensor, const void* 
 vkr_status vkr_exec_read(vkr_exec* exec, const vkr_tensor* tensor, void* data, uint64_t bytes);
 /* Runs one step: forward, backward and update as configured. */
 vkr_status vkr_exec_run(vkr_exec* exec);
+/* Records the forward pass of a GPU executor with no backward into `seq`, a caller's sequence, so
+ * several graphs and other kernels run in one submission replayed as a whole (the sequence then
+ * reads and writes this executor's storage: it must not outlive the executor). */
+vkr_status vkr_exec_record(vkr_exec* exec, vkr_sequence* seq);
 /* Number of steps run so far (dropout masks and optimizer steps derive from it). */
 uint64_t vkr_exec_steps(const vkr_exec* exec);
 /* Sets the step counter (resuming from a checkpoint). */

@@ -278,6 +278,17 @@ vkr_status vkr_beam_items(const vkr_beam_params* p, const uint32_t* trie_words, 
     return VKR_OK;
 }
 
+vkr_status vkr_ref_beam_tokens(uint32_t rows, uint32_t depth, uint32_t count, const uint32_t* offset,
+                               const int32_t* state_i, int32_t* tok) {
+    if (depth == 0 || depth > VKR_TRIE_MAX_DEPTH || count > depth || !offset || !state_i || !tok)
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "beam_tokens: depth %u, count %u or a NULL array", depth, count);
+    for (uint32_t r = 0; r < rows; r++) {
+        const int32_t* st = state_i + (size_t)r * (2 + depth);
+        for (uint32_t j = 0; j < count; j++) tok[(size_t)r * count + j] = st[1] ? (int32_t)offset[j] + st[2 + j] : 0;
+    }
+    return VKR_OK;
+}
+
 vkr_status vkr_beam_init_host(uint32_t batch, uint32_t depth, int32_t* state_i, float* state_f) {
     vkr_beam_params p = {.batch = batch, .width = 1, .in_width = 1, .depth = depth};
     VKR_TRY(check_shape(&p, "beam_init", false));

@@ -75,6 +75,15 @@ vkr_status vkr_gpu_beam_step(vkr_sequence* seq, const vkr_beam_params* p, vkr_ra
 vkr_status vkr_beam_items(const vkr_beam_params* p, const uint32_t* trie_words, const int32_t* state_i,
                           const float* state_f, int32_t* out_items, float* out_scores);
 
+/* The prefix tokens of every beam for the next level's decoder: tok[r][j] = offset[j] + code j of
+ * beam row r (rows = users x beams, state layout as above) when the beam is alive, else 0, for
+ * j < count <= depth. */
+vkr_status vkr_ref_beam_tokens(uint32_t rows, uint32_t depth, uint32_t count, const uint32_t* offset,
+                               const int32_t* state_i, int32_t* tok);
+/* GPU: records vkr_ref_beam_tokens (shaders/beam_tokens.comp) from `state_i` into `tok`. */
+vkr_status vkr_gpu_beam_tokens(vkr_sequence* seq, uint32_t rows, uint32_t depth, uint32_t count, const uint32_t* offset,
+                               vkr_range state_i, vkr_range tok);
+
 /* Level-0 input state: one alive root beam per user (in_width = 1), score 0, tokens 0. */
 vkr_status vkr_beam_init_host(uint32_t batch, uint32_t depth, int32_t* state_i, float* state_f);
 

@@ -9,17 +9,17 @@
 
 /* Checks that `r` is bound and holds `count` 4-byte elements inside its buffer; returns it trimmed
  * to exactly those bytes, so barriers track only what the step touches. */
-static vkr_status beam_range(vkr_range r, uint64_t count, const char* name, vkr_range* out) {
+static vkr_status beam_range(const char* kernel, vkr_range r, uint64_t count, const char* name, vkr_range* out) {
     memset(out, 0, sizeof *out);
-    if (!r.buffer || !r.buffer->vk) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "beam_step: %s has no buffer", name);
+    if (!r.buffer || !r.buffer->vk) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: %s has no buffer", kernel, name);
     if (r.offset > r.buffer->size || r.size > r.buffer->size - r.offset)
-        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "beam_step: %s range [%llu, +%llu) is outside its %llu-byte buffer",
-                        name, (unsigned long long)r.offset, (unsigned long long)r.size,
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: %s range [%llu, +%llu) is outside its %llu-byte buffer",
+                        kernel, name, (unsigned long long)r.offset, (unsigned long long)r.size,
                         (unsigned long long)r.buffer->size);
     VkDeviceSize avail = r.size ? r.size : r.buffer->size - r.offset;
     if (avail < count * 4)
-        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "beam_step: %s holds %llu bytes, %llu elements (%llu bytes) are needed",
-                        name, (unsigned long long)avail, (unsigned long long)count, (unsigned long long)(count * 4));
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: %s holds %llu bytes, %llu elements (%llu bytes) are needed",
+                        kernel, name, (unsigned long long)avail, (unsigned long long)count, (unsigned long long)(count * 4));
     *out = (vkr_range){r.buffer, r.offset, count * 4};
     return VKR_OK;
 }
@@ -44,13 +44,13 @@ vkr_status vkr_gpu_beam_step(vkr_sequence* seq, const vkr_beam_params* p, vkr_ra
     const uint32_t S = 2 + p->depth;
     vkr_range r[6];
     /* the trie binds from its header to the end of its buffer: section offsets count from there */
-    VKR_TRY(beam_range((vkr_range){trie.buffer, trie.offset, 0}, VKR_TRIE_HEADER_WORDS, "trie", &r[0]));
+    VKR_TRY(beam_range("beam_step", (vkr_range){trie.buffer, trie.offset, 0}, VKR_TRIE_HEADER_WORDS, "trie", &r[0]));
     r[0].size = r[0].buffer->size - r[0].offset;
-    VKR_TRY(beam_range(logits, (uint64_t)p->batch * p->in_width * p->vocab, "logits", &r[1]));
-    VKR_TRY(beam_range(in_i, (uint64_t)p->batch * p->in_width * S, "in_i", &r[2]));
-    VKR_TRY(beam_range(in_f, (uint64_t)p->batch * p->in_width, "in_f", &r[3]));
-    VKR_TRY(beam_range(out_i, (uint64_t)p->batch * p->width * S, "out_i", &r[4]));
-    VKR_TRY(beam_range(out_f, (uint64_t)p->batch * p->width, "out_f", &r[5]));
+    VKR_TRY(beam_range("beam_step", logits, (uint64_t)p->batch * p->in_width * p->vocab, "logits", &r[1]));
+    VKR_TRY(beam_range("beam_step", in_i, (uint64_t)p->batch * p->in_width * S, "in_i", &r[2]));
+    VKR_TRY(beam_range("beam_step", in_f, (uint64_t)p->batch * p->in_width, "in_f", &r[3]));
+    VKR_TRY(beam_range("beam_step", out_i, (uint64_t)p->batch * p->width * S, "out_i", &r[4]));
+    VKR_TRY(beam_range("beam_step", out_f, (uint64_t)p->batch * p->width, "out_f", &r[5]));
     static const char* const names[6] = {"trie", "logits", "in_i", "in_f", "out_i", "out_f"};
     for (int o = 4; o < 6; o++)
         for (int i = 0; i < o; i++)
@@ -82,4 +82,22 @@ vkr_status vkr_gpu_beam_step(vkr_sequence* seq, const vkr_beam_params* p, vkr_ra
     vkr_kernel* k = NULL;
     VKR_TRY(vkr_kernel_get(dev, &d, &k));
     return vkr_sequence_dispatch(seq, k, r, 6, &push, sizeof push, gx, gy, 1);
+}
+
+vkr_status vkr_gpu_beam_tokens(vkr_sequence* seq, uint32_t rows, uint32_t depth, uint32_t count, const uint32_t* offset,
+                               vkr_range state_i, vkr_range tok) {
+    if (!seq || depth == 0 || depth > VKR_TRIE_MAX_DEPTH || count == 0 || count > depth || count > 8 || !offset)
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "beam_tokens: NULL sequence or offsets, depth %u, count %u", depth,
+                        count);
+    vkr_range r[2];
+    VKR_TRY(beam_range("beam_tokens", state_i, (uint64_t)rows * (2 + depth), "state_i", &r[0]));
+    VKR_TRY(beam_range("beam_tokens", tok, (uint64_t)rows * count, "tok", &r[1]));
+    if (ranges_overlap(&r[1], &r[0])) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "beam_tokens: tok overlaps state_i");
+    struct {
+        uint32_t rows, depth, count, offset[8];
+    } push = {rows, depth, count, {0}};
+    memcpy(push.offset, offset, count * sizeof *offset);
+    vkr_kernel_desc d = {.shader = "beam_tokens", .binding_count = 2, .access = {VKR_READ, VKR_WRITE},
+                         .push_bytes = sizeof push};
+    return vkr_sequence_dispatch_grid(seq, &d, r, &push, (rows + 63) / 64);
 }

@@ -127,6 +127,14 @@ static inline uint32_t vkr_dataset_user_len(const vkr_dataset* d, uint32_t u) {
 }
 /* Domain index by name, or -1. */
 int vkr_dataset_domain_index(const vkr_dataset* dataset, const char* name);
+/* Events of the user with the most (sizes history scratch buffers). */
+static inline uint32_t vkr_dataset_longest(const vkr_dataset* d) {
+    uint32_t longest = 0;
+    for (uint32_t u = 0; u < d->user_count; u++)
+        if (vkr_dataset_user_len(d, u) > longest) longest = vkr_dataset_user_len(d, u);
+    return longest;
+}
+
 /* Writes into out_items (capacity max_len, 0: unlimited) the most recent events of user u before
  * position pos whose domain bit is set in domain_mask, oldest first; returns how many. With
  * max_len = 0 the caller's buffer must hold pos items. */

@@ -1,3 +1,4 @@
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -159,4 +160,55 @@ void vkr_pop_free(vkr_pop* pop) {
     if (!pop) return;
     free(pop->counts);
     memset(pop, 0, sizeof *pop);
+}
+
+/* True when the user interacted with global item `it`. */
+static bool vkr_user_has(const vkr_dataset* ds, uint32_t user, uint32_t it) {
+    const uint32_t* ev = ds->seq_item + ds->seq_begin[user];
+    for (uint32_t i = 0; i < vkr_dataset_user_len(ds, user); i++)
+        if (ev[i] == it) return true;
+    return false;
+}
+
+vkr_status vkr_recommend(const vkr_dataset* ds, uint32_t domain, uint32_t user, const vkr_scorer* sc, uint32_t k,
+                         uint32_t* items, float* scores, uint32_t* out_count) {
+    *out_count = 0;
+    if (!ds || !sc || !items || !scores || domain >= ds->domain_count || user >= ds->user_count)
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_recommend: bad dataset, scorer, domain or user %u", user);
+    uint32_t begin = ds->item_begin[domain], n_items = ds->item_begin[domain + 1] - begin;
+    uint32_t pair[2] = {user, vkr_dataset_user_len(ds, user)}, n = 0;
+    vkr_status s = VKR_OK;
+    if (sc->score) {
+        float* all = malloc((size_t)n_items * sizeof *all);
+        if (!all) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory for %u scores", n_items);
+        s = sc->score(sc->self, pair, 1, all);
+        /* selection of the k best unseen items: k is small, so k passes over the scores */
+        for (; s == VKR_OK && n < k; n++) {
+            int64_t best = -1;
+            for (uint32_t j = 0; j < n_items; j++)
+                if (all[j] == all[j] && (best < 0 || all[j] > all[best]) && !vkr_user_has(ds, user, begin + j)) best = j;
+            if (best < 0) break;
+            items[n] = begin + (uint32_t)best;
+            scores[n] = all[best];
+            all[best] = NAN; /* taken */
+        }
+        free(all);
+    } else if (sc->top_items) {
+        uint32_t w = sc->top_width;
+        int32_t* top = malloc((size_t)w * sizeof *top);
+        float* ts = malloc((size_t)w * sizeof *ts);
+        s = top && ts ? sc->top_items(sc->self, pair, 1, top, ts, &w)
+                      : vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory for %u items", w);
+        for (uint32_t j = 0; s == VKR_OK && j < w && n < k; j++)
+            if (top[j] >= 0 && !vkr_user_has(ds, user, begin + (uint32_t)top[j])) {
+                items[n] = begin + (uint32_t)top[j];
+                scores[n++] = ts[j];
+            }
+        free(top);
+        free(ts);
+    } else {
+        s = vkr_fail(VKR_ERR_UNSUPPORTED, "vkr_recommend: the model neither scores every item nor decodes");
+    }
+    if (s == VKR_OK) *out_count = n;
+    return s;
 }

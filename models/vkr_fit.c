@@ -109,7 +109,13 @@ static vkr_status vkr_fit_save_last(const vkr_fit_model* m, const vkr_fit_option
     snprintf(bh, sizeof bh, "%.17g", r->best_hr10);
     snprintf(be, sizeof be, "%u", r->best_epoch);
     snprintf(bd, sizeof bd, "%u", st->bad);
-    const char* meta[] = {"epoch", e, "best_hr10", bh, "best_epoch", be, "bad_epochs", bd, NULL};
+    const char* meta[9 + VKR_FIT_MAX_METADATA] = {"epoch", e, "best_hr10", bh, "best_epoch", be, "bad_epochs", bd};
+    uint32_t n = 8;
+    for (uint32_t k = 0; o->metadata && o->metadata[k] && n + 2 <= 8 + VKR_FIT_MAX_METADATA; k += 2) {
+        meta[n++] = o->metadata[k];
+        meta[n++] = o->metadata[k + 1];
+    }
+    meta[n] = NULL;
     snprintf(path, sizeof path, "%s/last.safetensors", o->ckpt_dir);
     return vkr_exec_save(m->train_exec, path, meta);
 }
@@ -171,7 +177,7 @@ vkr_status vkr_fit(const vkr_fit_model* m, const vkr_fit_options* o, vkr_fit_rep
             if (s == VKR_OK && o->ckpt_dir) {
                 char path[1200];
                 snprintf(path, sizeof path, "%s/best.safetensors", o->ckpt_dir);
-                s = vkr_exec_save(m->score_exec, path, NULL);
+                s = vkr_exec_save(m->score_exec, path, o->metadata);
             }
         } else {
             st.bad++;

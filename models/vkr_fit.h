@@ -26,6 +26,8 @@ typedef struct vkr_fit_model {
     vkr_graph* score_graph; /* its graph */
 } vkr_fit_model;
 
+#define VKR_FIT_MAX_METADATA 32 /* most metadata entries (keys + values) a model passes */
+
 /* Loop settings. */
 typedef struct vkr_fit_options {
     uint32_t epochs;      /* most epochs */
@@ -34,6 +36,7 @@ typedef struct vkr_fit_options {
     const char* ckpt_dir; /* best.safetensors and last.safetensors go here (NULL: nowhere) */
     bool resume;          /* continue from ckpt_dir/last.safetensors when present */
     bool quiet;           /* no progress output */
+    const char* const* metadata; /* key, value, ..., NULL: describes the model in both checkpoints (may be NULL) */
 } vkr_fit_options;
 
 /* What the loop measured. */

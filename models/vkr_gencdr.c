@@ -16,7 +16,10 @@
 typedef struct gencdr_beam gencdr_beam;
 static vkr_status gencdr_rank_full(void* self, const uint32_t* pairs, uint32_t n, uint64_t* ranks);
 static vkr_status gencdr_beam_init(vkr_gencdr_model* m, uint32_t width, uint32_t longest);
+static vkr_status gencdr_beam_sync(vkr_gencdr_model* m);
 static void gencdr_beam_free(gencdr_beam* bm, vkr_device* dev, uint32_t depth);
+static vkr_status gencdr_top_items(void* self, const uint32_t* pairs, uint32_t n, int32_t* items, float* scores,
+                                   uint32_t* out_width);
 
 
 void vkr_gencdr_train_defaults(vkr_gencdr_train* t) {
@@ -359,7 +362,8 @@ vkr_scorer vkr_gencdr_scorer(vkr_gencdr_model* m, uint32_t domain) {
     m->domain = domain;
     gencdr_scoring* sc = m->score;
     return (vkr_scorer){.self = m, .batch = sc ? sc->gg.rows : 1, .score_candidates = gencdr_score_candidates,
-                        .rank_full = m->beam ? gencdr_rank_full : NULL, .max_candidates = UINT32_MAX};
+                        .rank_full = m->beam ? gencdr_rank_full : NULL, .top_items = m->beam ? gencdr_top_items : NULL,
+                        .top_width = m->beam ? m->cfg.beam : 0, .max_candidates = UINT32_MAX};
 }
 
 static vkr_status gencdr_validate(void* self, double* hr10) {
@@ -391,8 +395,8 @@ static void gencdr_scoring_free(gencdr_scoring* sc, uint32_t depth) {
     free(sc);
 }
 
-vkr_status vkr_gencdr_fit(const vkr_dataset* ds, vkr_device* dev, const uint16_t* ids, uint32_t depth,
-                          const vkr_gencdr_train* cfg, vkr_gencdr_model* m) {
+vkr_status vkr_gencdr_open(const vkr_dataset* ds, vkr_device* dev, const uint16_t* ids, uint32_t depth,
+                           const vkr_gencdr_train* cfg, vkr_gencdr_model* m) {
     memset(m, 0, sizeof *m);
     if (!ds || !ids || !cfg || depth == 0 || depth > VKR_GENCDR_MAX_DEPTH)
         return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "GenCDR: bad dataset, semantic IDs or depth %u", depth);
@@ -400,6 +404,8 @@ vkr_status vkr_gencdr_fit(const vkr_dataset* ds, vkr_device* dev, const uint16_t
         cfg->eval_users == 0 || cfg->candidates < 2)
         return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "GenCDR: batch, max_len, hidden (divisible by heads), eval_users "
                         "must be positive and candidates >= 2");
+    if (cfg->beam > VKR_BEAM_MAX_WIDTH)
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "GenCDR: beam width %u exceeds %u", cfg->beam, VKR_BEAM_MAX_WIDTH);
     m->ds = ds;
     m->cfg = *cfg;
     m->dev = dev;
@@ -414,45 +420,59 @@ vkr_status vkr_gencdr_fit(const vkr_dataset* ds, vkr_device* dev, const uint16_t
         m->vocab[l] = mx + 1;
         m->offset[l] = l ? m->offset[l - 1] + m->vocab[l - 1] : 1; /* token 0 is padding */
     }
+    uint32_t longest = vkr_dataset_longest(ds);
+    gencdr_scoring* sc = calloc(1, sizeof *sc);
+    m->score = sc;
+    vkr_status s = sc ? VKR_OK : vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
+    if (s == VKR_OK) s = gencdr_build(m, false, cfg->eval_users, cfg->candidates, &sc->gg);
+    if (s == VKR_OK) s = vkr_exec_create(sc->gg.g, &(vkr_exec_options){.device = dev}, &sc->ex);
+    if (s == VKR_OK) s = vkr_exec_init_params(sc->ex, cfg->seed);
+    if (s == VKR_OK) s = gencdr_host_alloc(&sc->h, m, &sc->gg, false, longest);
+    if (s == VKR_OK && !(sc->out = malloc((size_t)cfg->eval_users * cfg->candidates * 4)))
+        s = vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
+    if (s == VKR_OK && cfg->beam) s = gencdr_beam_init(m, cfg->beam, longest);
+    if (s == VKR_OK && cfg->beam) s = gencdr_beam_sync(m);
+    if (s != VKR_OK) vkr_gencdr_model_free(m);
+    return s;
+}
+
+vkr_status vkr_gencdr_fit(const vkr_dataset* ds, vkr_device* dev, const uint16_t* ids, uint32_t depth,
+                          const vkr_gencdr_train* cfg, vkr_gencdr_model* m) {
+    VKR_TRY(vkr_gencdr_open(ds, dev, ids, depth, cfg, m));
     gencdr_job j = {.m = m};
-    uint32_t n_users = 0, longest = 0;
+    uint32_t n_users = 0;
     j.users = malloc((size_t)ds->user_count * sizeof *j.users);
-    if (!j.users) {
-        vkr_gencdr_model_free(m);
-        return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory listing users");
-    }
-    for (uint32_t u = 0; u < ds->user_count; u++) {
+    vkr_status s = j.users ? VKR_OK : vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory listing users");
+    for (uint32_t u = 0; s == VKR_OK && u < ds->user_count; u++)
         if (ds->train_len[u] >= 2) j.users[n_users++] = u;
-        if (vkr_dataset_user_len(ds, u) > longest) longest = vkr_dataset_user_len(ds, u);
-    }
-    vkr_status s = n_users ? VKR_OK : vkr_fail(VKR_ERR_INVALID_ARGUMENT, "GenCDR: no user has two training events");
+    if (s == VKR_OK && !n_users) s = vkr_fail(VKR_ERR_INVALID_ARGUMENT, "GenCDR: no user has two training events");
     if (s == VKR_OK) s = gencdr_build(m, true, cfg->batch, 1, &j.train);
     vkr_optim_config oc = {.kind = VKR_OPTIM_ADAMW, .schedule = {.peak_lr = cfg->lr}, .beta1 = 0.9f, .beta2 = 0.98f,
                            .eps = 1e-8f, .weight_decay = 0.01f, .clip_norm = 1.0f};
     if (s == VKR_OK)
         s = vkr_exec_create(j.train.g, &(vkr_exec_options){.device = dev, .optimizer = &oc, .training = true}, &j.tex);
     if (s == VKR_OK) s = vkr_exec_init_params(j.tex, cfg->seed);
-    if (s == VKR_OK) s = gencdr_host_alloc(&j.h, m, &j.train, true, longest);
-    gencdr_scoring* sc = calloc(1, sizeof *sc);
-    m->score = sc;
-    if (s == VKR_OK && !sc) s = vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
-    if (s == VKR_OK) s = gencdr_build(m, false, cfg->eval_users, cfg->candidates, &sc->gg);
-    if (s == VKR_OK) s = vkr_exec_create(sc->gg.g, &(vkr_exec_options){.device = dev}, &sc->ex);
-    if (s == VKR_OK) s = gencdr_host_alloc(&sc->h, m, &sc->gg, false, longest);
-    if (s == VKR_OK && !(sc->out = malloc((size_t)cfg->eval_users * cfg->candidates * 4)))
-        s = vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
+    if (s == VKR_OK) s = gencdr_host_alloc(&j.h, m, &j.train, true, vkr_dataset_longest(ds));
+    gencdr_scoring* sc = m->score;
     vkr_fit_model fm = {.self = &j, .units = n_users, .batch = cfg->batch, .step = gencdr_step, .validate = gencdr_validate,
-                        .train_exec = j.tex, .score_exec = sc ? sc->ex : NULL, .score_graph = sc ? sc->gg.g : NULL};
+                        .train_exec = j.tex, .score_exec = sc->ex, .score_graph = sc->gg.g};
     vkr_fit_options fo = {.epochs = cfg->epochs, .patience = cfg->patience, .seed = cfg->seed, .ckpt_dir = cfg->ckpt_dir,
-                          .resume = cfg->resume, .quiet = cfg->quiet};
+                          .resume = cfg->resume, .quiet = cfg->quiet, .metadata = cfg->metadata};
     if (s == VKR_OK) s = vkr_fit(&fm, &fo, &m->fit);
-    if (s == VKR_OK && cfg->beam) s = gencdr_beam_init(m, cfg->beam, longest);
+    if (s == VKR_OK && m->beam) s = gencdr_beam_sync(m);
     gencdr_host_free(&j.h, depth);
     vkr_exec_destroy(j.tex);
     vkr_graph_destroy(j.train.g);
     free(j.users);
     if (s != VKR_OK) vkr_gencdr_model_free(m);
     return s;
+}
+
+vkr_status vkr_gencdr_load(vkr_gencdr_model* m, const char* path) {
+    if (!m || !m->score || !path) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_gencdr_load: no model or path");
+    gencdr_scoring* sc = m->score;
+    VKR_TRY(vkr_exec_load(sc->ex, path));
+    return m->beam ? gencdr_beam_sync(m) : VKR_OK;
 }
 
 void vkr_gencdr_model_free(vkr_gencdr_model* m) {
@@ -465,16 +485,21 @@ void vkr_gencdr_model_free(vkr_gencdr_model* m) {
 
 /* ---- full ranking by constrained beam search --------------------------------------------------- */
 
-/* The decoder of one level over R beam rows: base state + level embedding + prefix code embeddings. */
+/* The decoder of one level over R = users x in_width beam rows: the user's fused state + level
+ * embedding + the beam's prefix code embeddings. */
 typedef struct gencdr_level {
     vkr_graph* g;
     vkr_exec* ex;
-    vkr_tensor* base;                       /* [R, D] the fused user state, repeated per beam */
-    vkr_tensor* tok[VKR_GENCDR_MAX_DEPTH];  /* [R] prefix tokens (offset-coded; 0 for dead beams) */
-    vkr_tensor* logits;                     /* [R, vocab] */
+    vkr_tensor* fused;  /* [users, 1, D] the fused user states */
+    vkr_tensor* prefix; /* [R, level] prefix tokens (offset-coded; 0 for dead beams); NULL at level 0 */
+    vkr_tensor* logits; /* [R, vocab] */
 } gencdr_level;
 
-/* Beam-search state for one model. */
+/* Beam-search state for one model. On the GPU one recorded sequence per target domain runs the
+ * whole decode (encoder, then per level: decoder, restricted log-softmax and top-W step, prefix
+ * tokens for the next level) with the beams in device memory; the host uploads histories and the
+ * root beams and reads back the final beams. The CPU backend runs the same graphs and the
+ * reference step level by level. */
 struct gencdr_beam {
     uint32_t users, width;                  /* users per call, beams per user */
     vkr_graph* state_g;                     /* encoder + fusion for `users` rows */
@@ -483,15 +508,17 @@ struct gencdr_beam {
     vkr_tensor* fused;                      /* [users, D] */
     gencdr_level level[VKR_GENCDR_MAX_DEPTH];
     vkr_trie trie[VKR_DATA_MAX_DOMAINS];    /* one per domain */
-    uint32_t* packed[VKR_DATA_MAX_DOMAINS]; /* packed images (CPU steps) */
+    uint32_t* packed[VKR_DATA_MAX_DOMAINS]; /* packed images (CPU steps, item lookup) */
     vkr_trie_gpu gpu_trie[VKR_DATA_MAX_DOMAINS];
+    vkr_sequence* seq[VKR_DATA_MAX_DOMAINS]; /* GPU: the whole decode per domain, recorded on first use */
     vkr_buffer st_i[2], st_f[2];            /* device beam state, ping-pong */
-    int32_t* host_i;                        /* host beam state */
-    float* host_f;
-    float* host_fused;
-    float* host_base;
-    int32_t* host_tok;
-    float* host_logits;
+    int32_t *host_i, *out_i;                /* host beam state (root and final beams; every level on the CPU) */
+    float *host_f, *out_f;
+    float* host_fused;                      /* CPU backend: [users, D] */
+    int32_t* host_tok;                      /* CPU backend: prefix tokens */
+    float* host_logits;                     /* CPU backend: [users * width, vocab] */
+    int32_t* items;                         /* [users, width] decoded items (-1: none) */
+    float* scores;                          /* [users, width] their log-likelihoods */
     gencdr_host h;                          /* history inputs */
 };
 
@@ -504,19 +531,19 @@ static vkr_status gencdr_beam_graphs(vkr_gencdr_model* m, gencdr_beam* bm) {
     VKR_TRY(vkr_graph_status(g) == VKR_OK ? VKR_OK : vkr_fail(vkr_graph_status(g), "GenCDR beam: %s", vkr_graph_error(g)));
     for (uint32_t l = 0; l < m->depth; l++) {
         gencdr_level* lv = &bm->level[l];
-        uint32_t R = B * (l ? W : 1);
+        uint32_t in_w = l ? W : 1, R = B * in_w;
         VKR_TRY(vkr_graph_create(m->cfg.seed, &lv->g));
         vkr_graph* lg = lv->g;
         vkr_tensor* ce = vkr_graph_param_init(lg, "code_emb", 2, (uint32_t[]){gencdr_tokens(m), D}, 0, VKR_INIT_ZEROS, 0);
         vkr_tensor* lvl = vkr_graph_param_init(lg, "level_emb", 2, (uint32_t[]){m->depth, D}, 0, VKR_INIT_ZEROS, 0);
-        lv->base = vkr_graph_input(lg, "base", VKR_F32, 2, (uint32_t[]){R, D});
-        vkr_tensor* z = vkr_op_add(lg, lv->base, vkr_op_slice(lg, lvl, 0, l, 1));
-        for (uint32_t j = 0; j < l; j++) {
-            char name[32];
-            snprintf(name, sizeof name, "beam_tok%u", j);
-            lv->tok[j] = vkr_graph_input(lg, name, VKR_I32, 1, &R);
-            z = vkr_op_add(lg, z, vkr_op_embedding(lg, ce, lv->tok[j]));
+        lv->fused = vkr_graph_input(lg, "fused", VKR_F32, 3, (uint32_t[]){B, 1, D});
+        vkr_tensor* z = lv->fused; /* [B, in_w, D] by broadcasting once the prefix is added */
+        if (l) {
+            lv->prefix = vkr_graph_input(lg, "prefix", VKR_I32, 2, (uint32_t[]){R, l});
+            vkr_tensor* e = vkr_op_sum(lg, vkr_op_embedding(lg, ce, lv->prefix), 1); /* [R, 1, D] */
+            z = vkr_op_add(lg, z, vkr_op_reshape(lg, e, 3, (uint32_t[]){B, in_w, D}));
         }
+        z = vkr_op_add(lg, vkr_op_reshape(lg, z, 2, (uint32_t[]){R, D}), vkr_op_slice(lg, lvl, 0, l, 1));
         lv->logits = vkr_graph_keep(gencdr_level_logits(lg, m, l, z));
         if (vkr_graph_status(lg) != VKR_OK) return vkr_fail(vkr_graph_status(lg), "GenCDR beam: %s", vkr_graph_error(lg));
     }
@@ -525,16 +552,17 @@ static vkr_status gencdr_beam_graphs(vkr_gencdr_model* m, gencdr_beam* bm) {
 
 static void gencdr_beam_free(gencdr_beam* bm, vkr_device* dev, uint32_t depth) {
     if (!bm) return;
+    for (uint32_t d = 0; d < VKR_DATA_MAX_DOMAINS; d++) {
+        vkr_sequence_destroy(bm->seq[d]);
+        vkr_trie_free(&bm->trie[d]);
+        free(bm->packed[d]);
+        if (dev) vkr_trie_gpu_free(dev, &bm->gpu_trie[d]);
+    }
     vkr_exec_destroy(bm->state_ex);
     vkr_graph_destroy(bm->state_g);
     for (uint32_t l = 0; l < depth; l++) {
         vkr_exec_destroy(bm->level[l].ex);
         vkr_graph_destroy(bm->level[l].g);
-    }
-    for (uint32_t d = 0; d < VKR_DATA_MAX_DOMAINS; d++) {
-        vkr_trie_free(&bm->trie[d]);
-        free(bm->packed[d]);
-        if (dev) vkr_trie_gpu_free(dev, &bm->gpu_trie[d]);
     }
     for (int k = 0; k < 2 && dev; k++) {
         vkr_buffer_destroy(dev, &bm->st_i[k]);
@@ -542,18 +570,20 @@ static void gencdr_beam_free(gencdr_beam* bm, vkr_device* dev, uint32_t depth) {
     }
     free(bm->host_i);
     free(bm->host_f);
+    free(bm->out_i);
+    free(bm->out_f);
     free(bm->host_fused);
-    free(bm->host_base);
     free(bm->host_tok);
     free(bm->host_logits);
+    free(bm->items);
+    free(bm->scores);
     gencdr_host_free(&bm->h, depth);
     free(bm);
 }
 
-/* Builds the per-level decoders, the domain tries and the beam buffers, and loads the trained
- * (best) parameters from the scoring executor. */
+/* Builds the per-level decoders, the domain tries and the beam buffers (parameters come from the
+ * scoring executor by gencdr_beam_sync). */
 static vkr_status gencdr_beam_init(vkr_gencdr_model* m, uint32_t width, uint32_t longest) {
-    gencdr_scoring* sc = m->score;
     gencdr_beam* bm = calloc(1, sizeof *bm);
     if (!bm) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory for beam search");
     m->beam = bm;
@@ -565,11 +595,7 @@ static vkr_status gencdr_beam_init(vkr_gencdr_model* m, uint32_t width, uint32_t
     VKR_TRY(gencdr_beam_graphs(m, bm));
     vkr_exec_options eo = {.device = m->dev};
     VKR_TRY(vkr_exec_create(bm->state_g, &eo, &bm->state_ex));
-    VKR_TRY(vkr_copy_params(bm->state_ex, bm->state_g, sc->ex, sc->gg.g));
-    for (uint32_t l = 0; l < m->depth; l++) {
-        VKR_TRY(vkr_exec_create(bm->level[l].g, &eo, &bm->level[l].ex));
-        VKR_TRY(vkr_copy_params(bm->level[l].ex, bm->level[l].g, sc->ex, sc->gg.g));
-    }
+    for (uint32_t l = 0; l < m->depth; l++) VKR_TRY(vkr_exec_create(bm->level[l].g, &eo, &bm->level[l].ex));
     for (uint32_t d = 0; d < ds->domain_count; d++) {
         VKR_TRY(vkr_trie_build(m->ids, ds->item_count, m->depth, ds->item_domain, (int)d, &bm->trie[d]));
         bm->packed[d] = malloc((size_t)vkr_trie_packed_words(&bm->trie[d]) * 4);
@@ -580,12 +606,18 @@ static vkr_status gencdr_beam_init(vkr_gencdr_model* m, uint32_t width, uint32_t
     size_t si = (size_t)B * W * (2 + m->depth), sf = (size_t)B * W;
     bm->host_i = malloc(si * 4);
     bm->host_f = malloc(sf * 4);
-    bm->host_fused = malloc((size_t)B * D * 4);
-    bm->host_base = malloc((size_t)B * W * D * 4);
-    bm->host_tok = malloc((size_t)B * W * 4);
-    bm->host_logits = malloc((size_t)B * W * vmax * 4);
-    if (!bm->host_i || !bm->host_f || !bm->host_fused || !bm->host_base || !bm->host_tok || !bm->host_logits)
-        return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory for beam search");
+    bm->out_i = malloc(si * 4);
+    bm->out_f = malloc(sf * 4);
+    bm->items = malloc(sf * 4);
+    bm->scores = malloc(sf * 4);
+    bool ok = bm->host_i && bm->host_f && bm->out_i && bm->out_f && bm->items && bm->scores;
+    if (ok && !m->dev) {
+        bm->host_fused = malloc((size_t)B * D * 4);
+        bm->host_tok = malloc((size_t)B * W * m->depth * 4);
+        bm->host_logits = malloc((size_t)B * W * vmax * 4);
+        ok = bm->host_fused && bm->host_tok && bm->host_logits;
+    }
+    if (!ok) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory for beam search");
     for (int k = 0; k < 2 && m->dev; k++) {
         VKR_TRY(vkr_buffer_create(m->dev, si * 4, VKR_MEMORY_DEVICE, &bm->st_i[k]));
         VKR_TRY(vkr_buffer_create(m->dev, sf * 4, VKR_MEMORY_DEVICE, &bm->st_f[k]));
@@ -594,62 +626,97 @@ static vkr_status gencdr_beam_init(vkr_gencdr_model* m, uint32_t width, uint32_t
     return gencdr_host_alloc(&bm->h, m, &shape, false, longest);
 }
 
-/* One level: decoder logits for every beam row, then the constrained step (GPU kernel, or the CPU
- * reference on the CPU backend) from host state host_i/host_f (in_width beams) to width beams. */
-static vkr_status gencdr_beam_level(vkr_gencdr_model* m, gencdr_beam* bm, uint32_t l, uint32_t d) {
-    uint32_t B = bm->users, W = bm->width, in_w = l ? W : 1, D = m->cfg.hidden, R = B * in_w;
-    gencdr_level* lv = &bm->level[l];
-    size_t row_i = 2 + m->depth;
-    for (uint32_t r = 0; r < R; r++) memcpy(bm->host_base + (size_t)r * D, bm->host_fused + (size_t)(r / in_w) * D, D * 4);
-    VKR_TRY(vkr_exec_write(lv->ex, lv->base, bm->host_base, (uint64_t)R * D * 4));
-    for (uint32_t j = 0; j < l; j++) {
-        for (uint32_t r = 0; r < R; r++) {
-            const int32_t* st = bm->host_i + (size_t)r * row_i;
-            bm->host_tok[r] = st[1] ? (int32_t)m->offset[j] + st[2 + j] : 0;
-        }
-        VKR_TRY(vkr_exec_write(lv->ex, lv->tok[j], bm->host_tok, (uint64_t)R * 4));
-    }
-    VKR_TRY(vkr_exec_run(lv->ex));
-    vkr_beam_params p = {.batch = B, .width = W, .in_width = in_w, .depth = m->depth, .level = l, .vocab = m->vocab[l]};
-    size_t si = (size_t)B * W * row_i, sf = (size_t)B * W;
-    if (!m->dev) {
-        int32_t* out_i = malloc(si * 4);
-        float* out_f = malloc(sf * 4);
-        vkr_status s = out_i && out_f ? VKR_OK : vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
-        if (s == VKR_OK) s = vkr_exec_read(lv->ex, lv->logits, bm->host_logits, vkr_tensor_bytes(lv->logits));
-        if (s == VKR_OK) s = vkr_ref_beam_step(&p, bm->packed[d], bm->host_logits, bm->host_i, bm->host_f, out_i, out_f);
-        if (s == VKR_OK) memcpy(bm->host_i, out_i, si * 4), memcpy(bm->host_f, out_f, sf * 4);
-        free(out_i);
-        free(out_f);
-        return s;
-    }
-    /* the logits stay on the device: the step reads them where the decoder wrote them */
-    VKR_TRY(vkr_buffer_upload(m->dev, &bm->st_i[0], 0, bm->host_i, (size_t)R * row_i * 4));
-    VKR_TRY(vkr_buffer_upload(m->dev, &bm->st_f[0], 0, bm->host_f, (size_t)R * 4));
-    vkr_sequence* seq = NULL;
-    VKR_TRY(vkr_sequence_create(m->dev, &seq));
-    vkr_range trie = {&bm->gpu_trie[d].buf, 0, 0};
-    vkr_status s = vkr_gpu_beam_step(seq, &p, trie, vkr_exec_tensor_range(lv->ex, lv->logits),
-                                     (vkr_range){&bm->st_i[0], 0, (uint64_t)R * row_i * 4},
-                                     (vkr_range){&bm->st_f[0], 0, (uint64_t)R * 4}, (vkr_range){&bm->st_i[1], 0, si * 4},
-                                     (vkr_range){&bm->st_f[1], 0, sf * 4});
-    if (s == VKR_OK) s = vkr_sequence_submit(seq);
-    vkr_sequence_destroy(seq);
-    if (s == VKR_OK) s = vkr_buffer_download(m->dev, &bm->st_i[1], 0, bm->host_i, si * 4);
-    if (s == VKR_OK) s = vkr_buffer_download(m->dev, &bm->st_f[1], 0, bm->host_f, sf * 4);
-    return s;
+/* Copies the scoring executor's (trained or loaded) parameters into the beam graphs. */
+static vkr_status gencdr_beam_sync(vkr_gencdr_model* m) {
+    gencdr_scoring* sc = m->score;
+    gencdr_beam* bm = m->beam;
+    VKR_TRY(vkr_copy_params(bm->state_ex, bm->state_g, sc->ex, sc->gg.g));
+    for (uint32_t l = 0; l < m->depth; l++) VKR_TRY(vkr_copy_params(bm->level[l].ex, bm->level[l].g, sc->ex, sc->gg.g));
+    return VKR_OK;
 }
 
-static vkr_status gencdr_rank_full(void* self, const uint32_t* pairs, uint32_t n, uint64_t* ranks) {
-    vkr_gencdr_model* m = self;
+static vkr_beam_params gencdr_beam_params(const vkr_gencdr_model* m, uint32_t l) {
+    const gencdr_beam* bm = m->beam;
+    return (vkr_beam_params){.batch = bm->users, .width = bm->width, .in_width = l ? bm->width : 1, .depth = m->depth,
+                             .level = l, .vocab = m->vocab[l]};
+}
+
+/* Records the whole decode for target domain d: encoder; per level, the fused states copied to the
+ * decoder, the prefix tokens from the beams, the decoder and the step; beams ping-pong between
+ * st[0] and st[1] and end in st[depth % 2]. */
+static vkr_status gencdr_beam_record(vkr_gencdr_model* m, uint32_t d) {
+    gencdr_beam* bm = m->beam;
+    uint32_t S = 2 + m->depth;
+    vkr_sequence* seq = NULL;
+    VKR_TRY(vkr_sequence_create(m->dev, &seq));
+    vkr_status s = vkr_exec_record(bm->state_ex, seq);
+    vkr_range fused = vkr_exec_tensor_range(bm->state_ex, bm->fused);
+    for (uint32_t l = 0; s == VKR_OK && l < m->depth; l++) {
+        gencdr_level* lv = &bm->level[l];
+        vkr_beam_params p = gencdr_beam_params(m, l);
+        uint64_t rows = (uint64_t)p.batch * p.in_width;
+        vkr_range dst = vkr_exec_tensor_range(lv->ex, lv->fused);
+        s = vkr_sequence_copy(seq, fused.buffer, fused.offset, dst.buffer, dst.offset, vkr_tensor_bytes(lv->fused));
+        vkr_range in_i = {&bm->st_i[l % 2], 0, rows * S * 4}, in_f = {&bm->st_f[l % 2], 0, rows * 4};
+        if (s == VKR_OK && l)
+            s = vkr_gpu_beam_tokens(seq, (uint32_t)rows, m->depth, l, m->offset, in_i,
+                                    vkr_exec_tensor_range(lv->ex, lv->prefix));
+        if (s == VKR_OK) s = vkr_exec_record(lv->ex, seq);
+        uint64_t out_rows = (uint64_t)p.batch * p.width;
+        if (s == VKR_OK)
+            s = vkr_gpu_beam_step(seq, &p, (vkr_range){&bm->gpu_trie[d].buf, 0, 0},
+                                  vkr_exec_tensor_range(lv->ex, lv->logits), in_i, in_f,
+                                  (vkr_range){&bm->st_i[(l + 1) % 2], 0, out_rows * S * 4},
+                                  (vkr_range){&bm->st_f[(l + 1) % 2], 0, out_rows * 4});
+    }
+    if (s != VKR_OK) {
+        vkr_sequence_destroy(seq);
+        return vkr_fail_context(s, "recording the GenCDR decode: ");
+    }
+    bm->seq[d] = seq;
+    return VKR_OK;
+}
+
+/* The CPU backend's decode, level by level, after the encoder ran. */
+static vkr_status gencdr_beam_levels_cpu(vkr_gencdr_model* m, uint32_t d) {
+    gencdr_beam* bm = m->beam;
+    VKR_TRY(vkr_exec_read(bm->state_ex, bm->fused, bm->host_fused, vkr_tensor_bytes(bm->fused)));
+    for (uint32_t l = 0; l < m->depth; l++) {
+        gencdr_level* lv = &bm->level[l];
+        vkr_beam_params p = gencdr_beam_params(m, l);
+        uint32_t rows = p.batch * p.in_width;
+        VKR_TRY(vkr_exec_write(lv->ex, lv->fused, bm->host_fused, vkr_tensor_bytes(lv->fused)));
+        if (l) {
+            VKR_TRY(vkr_ref_beam_tokens(rows, m->depth, l, m->offset, bm->host_i, bm->host_tok));
+            VKR_TRY(vkr_exec_write(lv->ex, lv->prefix, bm->host_tok, vkr_tensor_bytes(lv->prefix)));
+        }
+        VKR_TRY(vkr_exec_run(lv->ex));
+        VKR_TRY(vkr_exec_read(lv->ex, lv->logits, bm->host_logits, vkr_tensor_bytes(lv->logits)));
+        VKR_TRY(vkr_ref_beam_step(&p, bm->packed[d], bm->host_logits, bm->host_i, bm->host_f, bm->out_i, bm->out_f));
+        int32_t* ti = bm->host_i;
+        float* tf = bm->host_f;
+        bm->host_i = bm->out_i, bm->host_f = bm->out_f;
+        bm->out_i = ti, bm->out_f = tf;
+    }
+    /* the final beams are in host_i/host_f; out_i/out_f hold them for gencdr_decode */
+    size_t S = 2 + m->depth, rows = (size_t)bm->users * bm->width;
+    memcpy(bm->out_i, bm->host_i, rows * S * 4);
+    memcpy(bm->out_f, bm->host_f, rows * 4);
+    return VKR_OK;
+}
+
+/* Decodes the next item of domain d for n <= users examples (user, history length): fills
+ * bm->items/scores [users, width] with up to `width` distinct items of d, best first. */
+static vkr_status gencdr_decode(vkr_gencdr_model* m, const uint32_t* pairs, uint32_t n, uint32_t d) {
     gencdr_beam* bm = m->beam;
     const vkr_dataset* ds = m->ds;
-    uint32_t B = bm->users, W = bm->width, d = m->domain, nd = ds->domain_count;
+    uint32_t B = bm->users, W = bm->width, nd = ds->domain_count, S = 2 + m->depth;
     if (n > B) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "GenCDR beam: %u examples exceed %u per call", n, B);
+    if (d >= nd) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "GenCDR beam: domain %u of %u", d, nd);
     gencdr_host* h = &bm->h;
     memset(h->onehot, 0, (size_t)B * nd * 4);
     for (uint32_t b = 0; b < B; b++) {
-        uint32_t src = b < n ? b : 0;
+        uint32_t src = b < n ? b : 0; /* pad the batch by repeating the first example */
         gencdr_fill_history(m, h, b, ds->seq_item + ds->seq_begin[pairs[2 * src]], pairs[2 * src + 1]);
         h->out_dom[b] = (int32_t)d + 1;
         h->onehot[(size_t)b * nd + d] = 1.0f;
@@ -660,26 +727,50 @@ static vkr_status gencdr_rank_full(void* self, const uint32_t* pairs, uint32_t n
     VKR_TRY(gencdr_write(bm->state_ex, in->mask, h->mask));
     VKR_TRY(gencdr_write(bm->state_ex, in->out_dom, h->out_dom));
     VKR_TRY(gencdr_write(bm->state_ex, in->onehot, h->onehot));
-    VKR_TRY(vkr_exec_run(bm->state_ex));
-    VKR_TRY(vkr_exec_read(bm->state_ex, bm->fused, bm->host_fused, vkr_tensor_bytes(bm->fused)));
     VKR_TRY(vkr_beam_init_host(B, m->depth, bm->host_i, bm->host_f));
-    for (uint32_t l = 0; l < m->depth; l++) VKR_TRY(gencdr_beam_level(m, bm, l, d));
-    vkr_beam_params p = {.batch = B, .width = W, .in_width = W, .depth = m->depth, .level = m->depth - 1,
-                         .vocab = m->vocab[m->depth - 1]};
-    int32_t* items = malloc((size_t)B * W * 4);
-    float* scores = malloc((size_t)B * W * 4);
-    vkr_status s = items && scores ? VKR_OK : vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
-    if (s == VKR_OK) s = vkr_beam_items(&p, bm->packed[d], bm->host_i, bm->host_f, items, scores);
-    for (uint32_t b = 0; s == VKR_OK && b < n; b++) {
+    if (m->dev) {
+        if (!bm->seq[d]) VKR_TRY(gencdr_beam_record(m, d));
+        VKR_TRY(vkr_buffer_upload(m->dev, &bm->st_i[0], 0, bm->host_i, (size_t)B * S * 4));
+        VKR_TRY(vkr_buffer_upload(m->dev, &bm->st_f[0], 0, bm->host_f, (size_t)B * 4));
+        VKR_TRY(vkr_sequence_submit(bm->seq[d]));
+        uint32_t fin = m->depth % 2;
+        VKR_TRY(vkr_buffer_download(m->dev, &bm->st_i[fin], 0, bm->out_i, (size_t)B * W * S * 4));
+        VKR_TRY(vkr_buffer_download(m->dev, &bm->st_f[fin], 0, bm->out_f, (size_t)B * W * 4));
+    } else {
+        VKR_TRY(vkr_exec_run(bm->state_ex));
+        VKR_TRY(gencdr_beam_levels_cpu(m, d));
+    }
+    vkr_beam_params p = gencdr_beam_params(m, m->depth - 1);
+    return vkr_beam_items(&p, bm->packed[d], bm->out_i, bm->out_f, bm->items, bm->scores);
+}
+
+static vkr_status gencdr_rank_full(void* self, const uint32_t* pairs, uint32_t n, uint64_t* ranks) {
+    vkr_gencdr_model* m = self;
+    gencdr_beam* bm = m->beam;
+    const vkr_dataset* ds = m->ds;
+    VKR_TRY(gencdr_decode(m, pairs, n, m->domain));
+    for (uint32_t b = 0; b < n; b++) {
         int32_t target = (int32_t)ds->seq_item[ds->seq_begin[pairs[2 * b]] + pairs[2 * b + 1]];
         ranks[b] = VKR_RANK_MISSING;
-        for (uint32_t w = 0; w < W; w++)
-            if (items[(size_t)b * W + w] == target) {
+        for (uint32_t w = 0; w < bm->width; w++)
+            if (bm->items[(size_t)b * bm->width + w] == target) {
                 ranks[b] = w;
                 break;
             }
     }
-    free(items);
-    free(scores);
-    return s;
+    return VKR_OK;
+}
+
+static vkr_status gencdr_top_items(void* self, const uint32_t* pairs, uint32_t n, int32_t* items, float* scores,
+                                   uint32_t* out_width) {
+    vkr_gencdr_model* m = self;
+    gencdr_beam* bm = m->beam;
+    VKR_TRY(gencdr_decode(m, pairs, n, m->domain));
+    uint32_t begin = m->ds->item_begin[m->domain];
+    for (size_t k = 0; k < (size_t)n * bm->width; k++) {
+        items[k] = bm->items[k] >= 0 ? bm->items[k] - (int32_t)begin : -1;
+        scores[k] = bm->scores[k];
+    }
+    *out_width = bm->width;
+    return VKR_OK;
 }

@@ -42,6 +42,7 @@ typedef struct vkr_gencdr_train {
     uint32_t eval_users; /* users per scoring call */
     uint32_t candidates; /* candidates per user in one scoring pass (more are scored in chunks) */
     uint32_t beam;       /* beam width of the constrained search behind the full protocol (0: no full ranking) */
+    const char* const* metadata; /* key, value, ..., NULL: stored in the checkpoints (may be NULL) */
 } vkr_gencdr_train;
 
 /* A trained model. */
@@ -61,6 +62,12 @@ typedef struct vkr_gencdr_model {
 
 /* Defaults: 2 blocks, hidden 64, 2 heads, LoRA rank 8, len 20, batch 128, dropout 0.1, lr 2e-3, beam 20. */
 void vkr_gencdr_train_defaults(vkr_gencdr_train* t);
+/* Builds an untrained model (parameters from cfg->seed, beam search when cfg->beam > 0), e.g. to
+ * vkr_gencdr_load a checkpoint into; out is zeroed on entry. */
+vkr_status vkr_gencdr_open(const vkr_dataset* ds, vkr_device* dev, const uint16_t* ids, uint32_t depth,
+                           const vkr_gencdr_train* cfg, vkr_gencdr_model* out);
+/* Loads parameters written by training (CKPT/best.safetensors) into an opened model. */
+vkr_status vkr_gencdr_load(vkr_gencdr_model* m, const char* path);
 /* Trains on every domain's training interactions; ids [items, depth] from the tokenizer. */
 vkr_status vkr_gencdr_fit(const vkr_dataset* ds, vkr_device* dev, const uint16_t* ids, uint32_t depth,
                           const vkr_gencdr_train* cfg, vkr_gencdr_model* out);

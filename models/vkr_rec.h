@@ -39,12 +39,23 @@ typedef struct vkr_scorer {
     /* ranks[i] = 0-based rank of example i's target among all items of the domain, or VKR_RANK_MISSING
      * when the model's search did not reach it (generative decoding); used when `score` is NULL */
     vkr_status (*rank_full)(void* self, const uint32_t* pairs, uint32_t n, uint64_t* ranks);
+    /* items[i * top_width + j] = the j-th best local item of the domain for example i (-1 past the
+     * last), scores its log-likelihood; generative decoding (may be NULL) */
+    vkr_status (*top_items)(void* self, const uint32_t* pairs, uint32_t n, int32_t* items, float* scores,
+                            uint32_t* out_width);
+    uint32_t top_width;      /* items per example top_items returns */
     uint32_t max_candidates; /* most candidates score_candidates accepts per example */
 } vkr_scorer;
 
 /* Evaluates `count` (user, position) pairs whose target is in `domain`; *out is zeroed on entry. */
 vkr_status vkr_evaluate(const vkr_dataset* ds, uint32_t domain, const uint32_t* pairs, uint32_t count,
                         const vkr_scorer* scorer, const vkr_protocol* protocol, vkr_metrics* out);
+
+/* The k best items of `domain` for `user` after all of the user's events, best first, skipping
+ * items the user already interacted with (global item ids and scores; fewer when the model's
+ * search returns fewer). Uses the scorer's `score` (every item) or `top_items` (decoding). */
+vkr_status vkr_recommend(const vkr_dataset* ds, uint32_t domain, uint32_t user, const vkr_scorer* scorer, uint32_t k,
+                         uint32_t* items, float* scores, uint32_t* out_count);
 
 /* ---- most popular ---- */
 
@@ -83,6 +94,7 @@ typedef struct vkr_sasrec_train {
     bool resume;          /* continue from ckpt_dir/last.safetensors when present */
     bool quiet;           /* no progress lines */
     uint32_t eval_batch;  /* examples per scoring call */
+    const char* const* metadata; /* key, value, ..., NULL: stored in the checkpoints (may be NULL) */
 } vkr_sasrec_train;
 
 /* A trained SASRec and what its training measured. */
@@ -97,6 +109,11 @@ typedef struct vkr_sasrec_model {
 
 /* Sets the paper's defaults (2 blocks, hidden 64, 1 head, len 50, batch 128, dropout 0.2, lr 1e-3). */
 void vkr_sasrec_train_defaults(vkr_sasrec_train* t);
+/* Builds an untrained scoring model (parameters from cfg->seed), e.g. to vkr_sasrec_load a
+ * checkpoint into; out is zeroed on entry. */
+vkr_status vkr_sasrec_open(const vkr_dataset* ds, vkr_device* dev, const vkr_sasrec_train* cfg, vkr_sasrec_model* out);
+/* Loads parameters written by training (CKPT/best.safetensors) into an opened model. */
+vkr_status vkr_sasrec_load(vkr_sasrec_model* m, const char* path);
 /* Trains on the training interactions, validating each epoch (full protocol, HR@10), keeping the best. */
 vkr_status vkr_sasrec_fit(const vkr_dataset* ds, vkr_device* dev, const vkr_sasrec_train* cfg, vkr_sasrec_model* out);
 /* The scorer view (best parameters). */

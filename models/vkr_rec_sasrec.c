@@ -191,7 +191,7 @@ static vkr_status vkr_sasrec_validate(void* self, double* hr10) {
     return VKR_OK;
 }
 
-vkr_status vkr_sasrec_fit(const vkr_dataset* ds, vkr_device* dev, const vkr_sasrec_train* cfg, vkr_sasrec_model* m) {
+vkr_status vkr_sasrec_open(const vkr_dataset* ds, vkr_device* dev, const vkr_sasrec_train* cfg, vkr_sasrec_model* m) {
     memset(m, 0, sizeof *m);
     if (!ds || !cfg || cfg->domain >= ds->domain_count)
         return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "SASRec: bad dataset or target domain");
@@ -200,22 +200,36 @@ vkr_status vkr_sasrec_fit(const vkr_dataset* ds, vkr_device* dev, const vkr_sasr
     m->ds = ds;
     m->cfg = *cfg;
     m->dev = dev;
+    vkr_sasrec_config sc = vkr_model_config(ds, cfg, cfg->eval_batch);
+    vkr_status s = vkr_sasrec_build(&sc, false, cfg->seed, &m->score_graph);
+    if (s == VKR_OK)
+        s = vkr_exec_create(m->score_graph.graph, &(vkr_exec_options){.device = dev}, (vkr_exec**)&m->score_exec);
+    if (s == VKR_OK) s = vkr_exec_init_params(m->score_exec, cfg->seed);
+    if (s != VKR_OK) vkr_sasrec_model_free(m);
+    return s;
+}
+
+vkr_status vkr_sasrec_load(vkr_sasrec_model* m, const char* path) {
+    if (!m || !m->score_exec || !path) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_sasrec_load: no model or path");
+    return vkr_exec_load(m->score_exec, path);
+}
+
+vkr_status vkr_sasrec_fit(const vkr_dataset* ds, vkr_device* dev, const vkr_sasrec_train* cfg, vkr_sasrec_model* m) {
+    VKR_TRY(vkr_sasrec_open(ds, dev, cfg, m));
     uint32_t d = cfg->domain;
     vkr_sasrec_job j = {.m = m};
     /* training users: someone with at least one labelled position */
     j.users = malloc((size_t)ds->user_count * sizeof *j.users);
-    uint32_t n_users = 0, longest = 0;
-    if (!j.users) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory listing users");
-    for (uint32_t u = 0; u < ds->user_count; u++) {
+    uint32_t n_users = 0;
+    vkr_status s = j.users ? VKR_OK : vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory listing users");
+    for (uint32_t u = 0; s == VKR_OK && u < ds->user_count; u++) {
         uint32_t L = ds->train_len[u], in_d = 0, first_d = UINT32_MAX;
         for (uint32_t i = 0; i < L; i++)
             if (vkr_in_domain(ds, ds->seq_item[ds->seq_begin[u] + i], d)) in_d++, first_d = first_d == UINT32_MAX ? i : first_d;
         bool ok = cfg->mixed_input ? (in_d >= 1 && (in_d >= 2 || first_d > 0)) : in_d >= 2;
         if (ok) j.users[n_users++] = u;
-        if (vkr_dataset_user_len(ds, u) > longest) longest = vkr_dataset_user_len(ds, u);
     }
-    vkr_status s = VKR_OK;
-    if (n_users == 0)
+    if (s == VKR_OK && n_users == 0)
         s = vkr_fail(VKR_ERR_INVALID_ARGUMENT, "SASRec: no user has training interactions in domain %s", ds->domain_name[d]);
     vkr_sasrec_config mc = vkr_model_config(ds, cfg, cfg->batch);
     if (s == VKR_OK) s = vkr_sasrec_build(&mc, true, cfg->seed, &j.train);
@@ -224,16 +238,12 @@ vkr_status vkr_sasrec_fit(const vkr_dataset* ds, vkr_device* dev, const vkr_sasr
     if (s == VKR_OK)
         s = vkr_exec_create(j.train.graph, &(vkr_exec_options){.device = dev, .optimizer = &oc, .training = true}, &j.tex);
     if (s == VKR_OK) s = vkr_exec_init_params(j.tex, cfg->seed);
-    vkr_sasrec_config sc = vkr_model_config(ds, cfg, cfg->eval_batch);
-    if (s == VKR_OK) s = vkr_sasrec_build(&sc, false, cfg->seed, &m->score_graph);
-    if (s == VKR_OK)
-        s = vkr_exec_create(m->score_graph.graph, &(vkr_exec_options){.device = dev}, (vkr_exec**)&m->score_exec);
-    if (s == VKR_OK) s = vkr_batch_alloc(&j.bt, cfg->batch, cfg->max_len, longest);
+    if (s == VKR_OK) s = vkr_batch_alloc(&j.bt, cfg->batch, cfg->max_len, vkr_dataset_longest(ds));
     vkr_fit_model fm = {.self = &j, .units = n_users, .batch = cfg->batch, .step = vkr_sasrec_step,
                         .validate = vkr_sasrec_validate, .train_exec = j.tex, .score_exec = m->score_exec,
                         .score_graph = m->score_graph.graph};
     vkr_fit_options fo = {.epochs = cfg->epochs, .patience = cfg->patience, .seed = cfg->seed, .ckpt_dir = cfg->ckpt_dir,
-                          .resume = cfg->resume, .quiet = cfg->quiet};
+                          .resume = cfg->resume, .quiet = cfg->quiet, .metadata = cfg->metadata};
     if (s == VKR_OK) s = vkr_fit(&fm, &fo, &m->fit);
     vkr_batch_free(&j.bt);
     vkr_exec_destroy(j.tex);

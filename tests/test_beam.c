@@ -594,6 +594,52 @@ static void test_child_logprobs_accuracy(void** state) {
 }
 
 /* Clear errors for malformed parameters; nothing is recorded. */
+/* Prefix tokens for the next level's decoder: GPU == reference on awkward row counts (1, one short
+ * of a workgroup, one past, many), with dead beams zeroed; bad arguments are refused. */
+static void test_prefix_tokens(void** state) {
+    (void)state;
+    static const uint32_t rows_list[] = {1, 63, 65, 1001};
+    static const uint32_t offset[8] = {1, 300, 600, 900, 1200, 1500, 1800, 2100};
+    uint32_t seed = 7;
+    for (size_t t = 0; t < sizeof rows_list / sizeof *rows_list; t++) {
+        uint32_t rows = rows_list[t], depth = 4, S = 2 + depth;
+        for (uint32_t count = 1; count < depth; count++) {
+            int32_t* st = malloc((size_t)rows * S * 4);
+            int32_t* want = malloc((size_t)rows * count * 4);
+            int32_t* got = malloc((size_t)rows * count * 4);
+            for (size_t i = 0; i < (size_t)rows * S; i++) st[i] = (int32_t)(rng_next(&seed) % 256);
+            for (uint32_t r = 0; r < rows; r++) st[(size_t)r * S + 1] = r % 3 != 1; /* every third beam dead */
+            VKR_ASSERT_OK(vkr_ref_beam_tokens(rows, depth, count, offset, st, want));
+            for (uint32_t r = 0; r < rows; r++)
+                for (uint32_t j = 0; j < count; j++) {
+                    int32_t expect = r % 3 != 1 ? (int32_t)offset[j] + st[(size_t)r * S + 2 + j] : 0;
+                    assert_int_equal(want[(size_t)r * count + j], expect);
+                }
+            vkr_buffer bs, bt;
+            upload_new(&bs, st, (size_t)rows * S * 4);
+            upload_new(&bt, NULL, (size_t)rows * count * 4);
+            vkr_sequence* seq = NULL;
+            VKR_ASSERT_OK(vkr_sequence_create(env.device, &seq));
+            VKR_ASSERT_OK(vkr_gpu_beam_tokens(seq, rows, depth, count, offset, (vkr_range){&bs, 0, 0},
+                                              (vkr_range){&bt, 0, 0}));
+            VKR_ASSERT_OK(vkr_sequence_submit(seq));
+            VKR_ASSERT_OK(vkr_buffer_download(env.device, &bt, 0, got, (size_t)rows * count * 4));
+            assert_memory_equal(got, want, (size_t)rows * count * 4);
+            /* a token array too small for the rows, and too many tokens, are refused */
+            assert_int_equal(vkr_gpu_beam_tokens(seq, rows + 1, depth, count, offset, (vkr_range){&bs, 0, 0},
+                                                 (vkr_range){&bt, 0, 0}),
+                             VKR_ERR_INVALID_ARGUMENT);
+            assert_int_equal(vkr_ref_beam_tokens(rows, depth, depth + 1, offset, st, want), VKR_ERR_INVALID_ARGUMENT);
+            vkr_sequence_destroy(seq);
+            vkr_buffer_destroy(env.device, &bs);
+            vkr_buffer_destroy(env.device, &bt);
+            free(st);
+            free(want);
+            free(got);
+        }
+    }
+}
+
 static void test_bad_params(void** state) {
     (void)state;
     static const uint32_t k[1] = {4};
@@ -674,6 +720,7 @@ int main(void) {
         cmocka_unit_test(test_tie_rule),
         cmocka_unit_test(test_malformed_state_and_trie),
         cmocka_unit_test(test_child_logprobs_accuracy),
+        cmocka_unit_test(test_prefix_tokens),
         cmocka_unit_test(test_bad_params),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

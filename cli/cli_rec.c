@@ -185,6 +185,7 @@ vkr_status cli_rec_run_gencdr(const vkr_dataset* ds, vkr_device* dev, const cli_
     cli_meta_common(&meta, "gencdr", job->data_dir, t.max_len, t.hidden, t.blocks, t.heads);
     cli_meta_add(&meta, "vkrec.lora_rank", "%u", t.lora_rank);
     cli_meta_add(&meta, "vkrec.beam", "%u", t.beam);
+    cli_meta_add(&meta, "vkrec.item_ids", "%u", t.item_ids ? 1u : 0u);
     t.metadata = meta.kv;
     if (!job->quiet) fprintf(stderr, "training gencdr (all domains, %u-token semantic IDs) on %s\n", depth,
                              dev ? "the GPU" : "the CPU");
@@ -192,7 +193,7 @@ vkr_status cli_rec_run_gencdr(const vkr_dataset* ds, vkr_device* dev, const cli_
     vkr_status s = vkr_gencdr_fit(ds, dev, ids, depth, &t, &m);
     free(ids);
     cJSON* extra = NULL;
-    if (s == VKR_OK) extra = cli_fit_json(&m.fit, "best_valid_hr10_sampled100");
+    if (s == VKR_OK) extra = cli_fit_json(&m.fit, m.beam ? "best_valid_hr10" : "best_valid_hr10_sampled100");
     for (uint32_t d = 0; d < ds->domain_count && s == VKR_OK; d++) {
         vkr_scorer sc = vkr_gencdr_scorer(&m, d);
         const uint32_t* pairs = strcmp(job->split, "valid") == 0 ? ds->valid : ds->test;

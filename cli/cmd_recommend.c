@@ -17,7 +17,7 @@ typedef struct rec_ckpt {
     char domain[64];     /* SASRec: its target domain */
     char loss[8];        /* SASRec: bce or ce */
     char input[8];       /* SASRec: target or mixed */
-    unsigned max_len, hidden, blocks, heads, lora_rank, beam; /* sizes */
+    unsigned max_len, hidden, blocks, heads, lora_rank, beam, item_ids; /* sizes and GenCDR's input kind */
 } rec_ckpt;
 
 /* Reads the metadata vkrec train wrote; FORMAT naming the file and key when one is missing. */
@@ -40,7 +40,7 @@ static vkr_status rec_ckpt_read(const char* arg, rec_ckpt* c) {
         {"vkrec.input", c->input, sizeof c->input, NULL, false},  {"vkrec.max_len", NULL, 0, &c->max_len, true},
         {"vkrec.hidden", NULL, 0, &c->hidden, true},               {"vkrec.blocks", NULL, 0, &c->blocks, true},
         {"vkrec.heads", NULL, 0, &c->heads, true},                 {"vkrec.lora_rank", NULL, 0, &c->lora_rank, false},
-        {"vkrec.beam", NULL, 0, &c->beam, false},
+        {"vkrec.beam", NULL, 0, &c->beam, false},         {"vkrec.item_ids", NULL, 0, &c->item_ids, false},
     };
     vkr_status s = VKR_OK;
     for (size_t k = 0; k < sizeof fields / sizeof *fields && s == VKR_OK; k++) {
@@ -118,6 +118,7 @@ static vkr_status rec_model_open(const rec_ckpt* c, const vkr_dataset* ds, vkr_d
     vkr_gencdr_train_defaults(&t);
     t.max_len = c->max_len, t.hidden = c->hidden, t.blocks = c->blocks, t.heads = c->heads, t.lora_rank = c->lora_rank;
     t.beam = c->beam ? c->beam : t.beam;
+    t.item_ids = c->item_ids != 0;
     t.eval_users = 1;
     vkr_status s = vkr_gencdr_open(ds, dev, ids, depth, &t, &rm->gencdr);
     free(ids);

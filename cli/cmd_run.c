@@ -78,10 +78,11 @@ static void write_report(const char* out, const vkr_dataset* ds, const vkr_devic
             (unsigned long long)job->sasrec.seed);
     fprintf(f, "- GenCDR: %u blocks, hidden %u, %u heads, LoRA rank %u per domain with a learned gate, max_len %u, "
                "batch %u, dropout %.2f, lr %g, up to %u epochs; semantic IDs from the RQ-VAE (see data/tokenizer.json); "
-               "validated by sampled:100 HR@10 averaged over domains; candidates scored by semantic-ID "
-               "log-likelihood; full ranking needs constrained beam search and is reported when available\n",
+               "validated by full-protocol HR@10 averaged over domains; full ranking by constrained beam search of "
+               "width %u over the target domain's trie (a target outside the beam is a miss); sampled candidates "
+               "scored by semantic-ID log-likelihood\n",
             job->gencdr.blocks, job->gencdr.hidden, job->gencdr.heads, job->gencdr.lora_rank, job->gencdr.max_len,
-            job->gencdr.batch, (double)job->gencdr.dropout, (double)job->gencdr.lr, job->gencdr.epochs);
+            job->gencdr.batch, (double)job->gencdr.dropout, (double)job->gencdr.lr, job->gencdr.epochs, job->gencdr.beam);
     fprintf(f, "- evaluation: %s split; full = target against every item of its domain, sampled:N = against N "
                "negatives the user never interacted with; ties count against the target\n\n",
             job->split);

@@ -23,8 +23,8 @@ static vkr_status gencdr_top_items(void* self, const uint32_t* pairs, uint32_t n
 
 
 void vkr_gencdr_train_defaults(vkr_gencdr_train* t) {
-    *t = (vkr_gencdr_train){.max_len = 20, .batch = 128, .hidden = 64, .blocks = 2, .heads = 2, .lora_rank = 8,
-                            .dropout = 0.1f, .lr = 2e-3f, .epochs = 20, .patience = 3, .seed = 42, .eval_users = 16,
+    *t = (vkr_gencdr_train){.max_len = 20, .batch = 64, .hidden = 64, .blocks = 2, .heads = 2, .lora_rank = 8,
+                            .dropout = 0.1f, .lr = 2e-3f, .epochs = 20, .patience = 3, .seed = 42, .eval_users = 64,
                             .candidates = 101, .beam = 20};
 }
 
@@ -54,6 +54,7 @@ vkr_status vkr_gencdr_load_ids(const char* dir, const vkr_dataset* ds, uint16_t*
 /* Inputs shared by the training and scoring graphs; R rows of output states. */
 typedef struct gencdr_inputs {
     vkr_tensor *hist_tok, *hist_dom, *mask, *out_dom, *onehot;
+    vkr_tensor* hist_item; /* [B, T] item id + 1 (0: padding) when cfg.item_ids, else NULL */
 } gencdr_inputs;
 
 /* A built graph: training (loss) or scoring (total log-likelihood per candidate). */
@@ -87,6 +88,12 @@ static vkr_tensor* gencdr_state(vkr_graph* g, const vkr_gencdr_model* m, uint32_
     vkr_tensor* tdom = vkr_graph_param_init(g, "target_dom_emb", 2, (uint32_t[]){nd + 1, D}, 0, VKR_INIT_NORMAL, s);
     vkr_tensor* items = vkr_op_sum(g, vkr_op_embedding(g, code_emb, in->hist_tok), 2); /* [B, T, 1, D] */
     vkr_tensor* x = vkr_op_add(g, vkr_op_reshape(g, items, 3, (uint32_t[]){B, T, D}), vkr_op_embedding(g, dom, in->hist_dom));
+    if (c->item_ids) { /* hybrid input: a per-item embedding beside the shared code embeddings */
+        in->hist_item = vkr_graph_input(g, "hist_item", VKR_I32, 2, (uint32_t[]){B, T});
+        vkr_tensor* ie = vkr_graph_param_init(g, "item_emb", 2, (uint32_t[]){m->ds->item_count + 1, D}, 0,
+                                              VKR_INIT_NORMAL, s);
+        x = vkr_op_add(g, x, vkr_op_embedding(g, ie, in->hist_item));
+    }
     x = vkr_op_add(g, x, pos);
     if (train && c->dropout > 0) x = vkr_op_dropout(g, x, c->dropout);
     vkr_tf_config tc = {.blocks = c->blocks, .hidden = D, .heads = c->heads, .ffn_mult = 2,
@@ -182,7 +189,7 @@ static vkr_status gencdr_build(const vkr_gencdr_model* m, bool train, uint32_t B
 
 /* Host buffers for one batch of either graph. */
 typedef struct gencdr_host {
-    int32_t *hist_tok, *hist_dom, *mask, *out_dom;
+    int32_t *hist_tok, *hist_dom, *hist_item, *mask, *out_dom;
     float* onehot;
     int32_t* tok[VKR_GENCDR_MAX_DEPTH];
     int32_t* code[VKR_GENCDR_MAX_DEPTH];
@@ -196,11 +203,12 @@ static vkr_status gencdr_host_alloc(gencdr_host* h, const vkr_gencdr_model* m, c
     size_t R = train ? (size_t)B * T : B, rc = (size_t)B * C;
     h->hist_tok = calloc((size_t)B * T * m->depth, 4);
     h->hist_dom = calloc((size_t)B * T, 4);
+    h->hist_item = calloc((size_t)B * T, 4);
     h->mask = calloc((size_t)B * T, 4);
     h->out_dom = calloc(R, 4);
     h->onehot = calloc(R * nd, 4);
     h->items = calloc((size_t)longest + 1, 4);
-    bool ok = h->hist_tok && h->hist_dom && h->mask && h->out_dom && h->onehot && h->items;
+    bool ok = h->hist_tok && h->hist_dom && h->hist_item && h->mask && h->out_dom && h->onehot && h->items;
     for (uint32_t l = 0; l < m->depth && ok; l++) {
         h->tok[l] = calloc(train ? R : rc, 4);
         if (train) h->code[l] = calloc(R, 4);
@@ -213,6 +221,7 @@ static vkr_status gencdr_host_alloc(gencdr_host* h, const vkr_gencdr_model* m, c
 static void gencdr_host_free(gencdr_host* h, uint32_t depth) {
     free(h->hist_tok);
     free(h->hist_dom);
+    free(h->hist_item);
     free(h->mask);
     free(h->out_dom);
     free(h->onehot);
@@ -230,6 +239,7 @@ static void gencdr_fill_history(const vkr_gencdr_model* m, gencdr_host* h, uint3
         uint32_t it = real ? ev[first + k - pad] : 0;
         h->mask[o] = real;
         h->hist_dom[o] = real ? (int32_t)m->ds->item_domain[it] + 1 : 0;
+        h->hist_item[o] = real ? (int32_t)it + 1 : 0;
         for (uint32_t l = 0; l < m->depth; l++)
             h->hist_tok[o * m->depth + l] = real ? (int32_t)(m->offset[l] + m->ids[(size_t)it * m->depth + l]) : 0;
     }
@@ -247,6 +257,16 @@ typedef struct gencdr_job {
 
 static vkr_status gencdr_write(vkr_exec* ex, const vkr_tensor* t, const void* data) {
     return vkr_exec_write(ex, t, data, vkr_tensor_bytes(t));
+}
+
+/* Uploads the history and target-domain inputs of one batch. */
+static vkr_status gencdr_write_inputs(vkr_exec* ex, const gencdr_inputs* in, const gencdr_host* h) {
+    VKR_TRY(gencdr_write(ex, in->hist_tok, h->hist_tok));
+    VKR_TRY(gencdr_write(ex, in->hist_dom, h->hist_dom));
+    if (in->hist_item) VKR_TRY(gencdr_write(ex, in->hist_item, h->hist_item));
+    VKR_TRY(gencdr_write(ex, in->mask, h->mask));
+    VKR_TRY(gencdr_write(ex, in->out_dom, h->out_dom));
+    return gencdr_write(ex, in->onehot, h->onehot);
 }
 
 static vkr_status gencdr_step(void* self, const uint32_t* units, uint32_t n, uint64_t rng, bool want, float* loss) {
@@ -283,11 +303,7 @@ static vkr_status gencdr_step(void* self, const uint32_t* units, uint32_t n, uin
         }
     }
     const gencdr_graph* gg = &j->train;
-    VKR_TRY(gencdr_write(j->tex, gg->in.hist_tok, h->hist_tok));
-    VKR_TRY(gencdr_write(j->tex, gg->in.hist_dom, h->hist_dom));
-    VKR_TRY(gencdr_write(j->tex, gg->in.mask, h->mask));
-    VKR_TRY(gencdr_write(j->tex, gg->in.out_dom, h->out_dom));
-    VKR_TRY(gencdr_write(j->tex, gg->in.onehot, h->onehot));
+    VKR_TRY(gencdr_write_inputs(j->tex, &gg->in, h));
     for (uint32_t l = 0; l < m->depth; l++) {
         VKR_TRY(gencdr_write(j->tex, gg->code[l], h->code[l]));
         if (gg->tok[l]) VKR_TRY(gencdr_write(j->tex, gg->tok[l], h->tok[l]));
@@ -332,11 +348,7 @@ static vkr_status gencdr_score_chunk(vkr_gencdr_model* m, const uint32_t* pairs,
         }
     }
     const gencdr_graph* gg = &sc->gg;
-    VKR_TRY(gencdr_write(sc->ex, gg->in.hist_tok, h->hist_tok));
-    VKR_TRY(gencdr_write(sc->ex, gg->in.hist_dom, h->hist_dom));
-    VKR_TRY(gencdr_write(sc->ex, gg->in.mask, h->mask));
-    VKR_TRY(gencdr_write(sc->ex, gg->in.out_dom, h->out_dom));
-    VKR_TRY(gencdr_write(sc->ex, gg->in.onehot, h->onehot));
+    VKR_TRY(gencdr_write_inputs(sc->ex, &gg->in, h));
     for (uint32_t l = 0; l < m->depth; l++) {
         VKR_TRY(gencdr_write(sc->ex, gg->hot[l], h->hot[l]));
         if (gg->tok[l]) VKR_TRY(gencdr_write(sc->ex, gg->tok[l], h->tok[l]));
@@ -366,13 +378,16 @@ vkr_scorer vkr_gencdr_scorer(vkr_gencdr_model* m, uint32_t domain) {
                         .top_width = m->beam ? m->cfg.beam : 0, .max_candidates = UINT32_MAX};
 }
 
+/* Validation HR@10 averaged over domains: full ranking by beam search when the model has one (what
+ * the full protocol reports, and cheaper than scoring 101 candidates per user), else sampled:100. */
 static vkr_status gencdr_validate(void* self, double* hr10) {
     gencdr_job* j = self;
     vkr_gencdr_model* m = j->m;
     gencdr_scoring* sc = m->score;
     VKR_TRY(vkr_copy_params(sc->ex, sc->gg.g, j->tex, j->train.g));
+    if (m->beam) VKR_TRY(gencdr_beam_sync(m));
     vkr_protocol pr;
-    VKR_TRY(vkr_protocol_parse("sampled:100", &pr));
+    VKR_TRY(vkr_protocol_parse(m->beam ? "full" : "sampled:100", &pr));
     double sum = 0;
     for (uint32_t d = 0; d < m->ds->domain_count; d++) {
         vkr_metrics vm;
@@ -721,12 +736,7 @@ static vkr_status gencdr_decode(vkr_gencdr_model* m, const uint32_t* pairs, uint
         h->out_dom[b] = (int32_t)d + 1;
         h->onehot[(size_t)b * nd + d] = 1.0f;
     }
-    const gencdr_inputs* in = &bm->state_in;
-    VKR_TRY(gencdr_write(bm->state_ex, in->hist_tok, h->hist_tok));
-    VKR_TRY(gencdr_write(bm->state_ex, in->hist_dom, h->hist_dom));
-    VKR_TRY(gencdr_write(bm->state_ex, in->mask, h->mask));
-    VKR_TRY(gencdr_write(bm->state_ex, in->out_dom, h->out_dom));
-    VKR_TRY(gencdr_write(bm->state_ex, in->onehot, h->onehot));
+    VKR_TRY(gencdr_write_inputs(bm->state_ex, &bm->state_in, h));
     VKR_TRY(vkr_beam_init_host(B, m->depth, bm->host_i, bm->host_f));
     if (m->dev) {
         if (!bm->seq[d]) VKR_TRY(gencdr_beam_record(m, d));

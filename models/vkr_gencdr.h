@@ -31,6 +31,7 @@ typedef struct vkr_gencdr_train {
     uint32_t blocks;     /* transformer blocks */
     uint32_t heads;      /* attention heads */
     uint32_t lora_rank;  /* rank of each domain adapter (0: no adapters, universal only) */
+    bool item_ids;       /* hybrid input: add a learned per-item embedding to each history item's codes */
     float dropout;       /* dropout rate */
     float lr;            /* AdamW peak learning rate */
     uint32_t epochs;     /* most epochs */
@@ -57,10 +58,11 @@ typedef struct vkr_gencdr_model {
     void* score;             /* scoring state (private) */
     void* beam;              /* beam-search state (private) */
     uint32_t domain;         /* domain the next scores are for (vkr_gencdr_scorer) */
-    vkr_fit_report fit;      /* what training measured (best_hr10: sampled:100 HR@10, mean over domains) */
+    vkr_fit_report fit;      /* what training measured (best_hr10: validation HR@10, mean over domains, full
+                              * protocol by beam search, or sampled:100 without beam search) */
 } vkr_gencdr_model;
 
-/* Defaults: 2 blocks, hidden 64, 2 heads, LoRA rank 8, len 20, batch 128, dropout 0.1, lr 2e-3, beam 20. */
+/* Defaults: 2 blocks, hidden 64, 2 heads, LoRA rank 8, len 20, batch 64, dropout 0.1, lr 2e-3, beam 20. */
 void vkr_gencdr_train_defaults(vkr_gencdr_train* t);
 /* Builds an untrained model (parameters from cfg->seed, beam search when cfg->beam > 0), e.g. to
  * vkr_gencdr_load a checkpoint into; out is zeroed on entry. */

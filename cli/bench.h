@@ -12,6 +12,8 @@
 
 #include "vkr_runtime.h"
 
+#define VKR_BENCH_MAX_SIZES 8 /* most --sizes values */
+
 /* State shared by all suites of one `vkrec bench` run. */
 typedef struct vkr_bench {
     vkr_device* dev;   /* the Vulkan device under test */
@@ -19,6 +21,8 @@ typedef struct vkr_bench {
     unsigned warmup;   /* untimed repetitions first */
     bool quiet;        /* no table on stdout */
     cJSON* results;    /* JSON array collecting results */
+    uint32_t sizes[VKR_BENCH_MAX_SIZES]; /* --sizes: problem sizes for suites that take them (tsne) */
+    uint32_t size_count; /* entries of sizes; 0: each suite's own */
 } vkr_bench;
 
 /* One timed body: does the work once; may report the device time it measured in seconds (or < 0). */

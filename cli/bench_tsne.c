@@ -2,7 +2,8 @@
  * mixture at N = 2,000 / 5,000 / 10,000, with the final KL, beside scikit-learn's TSNE run by
  * bench/tsne_sklearn.py (/usr/bin/python3) in the same run. Both KLs are also evaluated exactly
  * under vkrec's P (the same P definition as scikit-learn's), so the quality comparison does not
- * depend on either side's estimate. One timed run per size (each takes seconds to minutes). */
+ * depend on either side's estimate. One timed run per size (each takes seconds to minutes);
+ * `vkrec bench tsne --sizes 1000,2000` runs other sizes (e.g. a quick check). */
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,9 +136,15 @@ static vkr_status bench_size(vkr_bench* b, uint32_t n, const char* dir) {
 vkr_status vkr_bench_suite_tsne(vkr_bench* b) {
     char dir[] = "/tmp/vkrec-bench-tsne-XXXXXX";
     if (!mkdtemp(dir)) return vkr_fail(VKR_ERR_IO, "tsne bench: cannot create a temporary directory");
-    static const uint32_t sizes[] = {2000, 5000, 10000};
+    static const uint32_t standard[] = {2000, 5000, 10000};
+    const uint32_t* sizes = b->size_count ? b->sizes : standard;
+    uint32_t count = b->size_count ? b->size_count : (uint32_t)(sizeof standard / sizeof standard[0]);
     vkr_status s = VKR_OK;
-    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0] && s == VKR_OK; i++) s = bench_size(b, sizes[i], dir);
+    for (uint32_t i = 0; i < count && s == VKR_OK; i++) {
+        /* Fewer points than clusters x perplexity would make a degenerate benchmark. */
+        if (sizes[i] < 100) s = vkr_fail(VKR_ERR_INVALID_ARGUMENT, "tsne bench: size %u < 100", sizes[i]);
+        else s = bench_size(b, sizes[i], dir);
+    }
     rmdir(dir);
     return s;
 }

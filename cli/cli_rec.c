@@ -167,6 +167,19 @@ static vkr_status cli_write_beams(const vkr_dataset* ds, vkr_gencdr_model* m, ui
     return s;
 }
 
+static vkr_status cli_gencdr_vectors(vkr_gencdr_model* m, cli_gencdr_views* v) {
+    size_t bytes = (size_t)m->ds->item_count * m->cfg.hidden * sizeof(float);
+    v->dim = m->cfg.hidden;
+    v->codes = malloc(bytes);
+    v->fused = malloc(bytes);
+    v->ids = m->cfg.item_ids ? malloc(bytes) : NULL;
+    if (!v->codes || !v->fused || (m->cfg.item_ids && !v->ids))
+        return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory for the item vectors");
+    VKR_TRY(vkr_gencdr_item_vectors(m, VKR_GENCDR_VIEW_CODES, v->codes));
+    VKR_TRY(vkr_gencdr_item_vectors(m, VKR_GENCDR_VIEW_FUSED, v->fused));
+    return v->ids ? vkr_gencdr_item_vectors(m, VKR_GENCDR_VIEW_IDS, v->ids) : VKR_OK;
+}
+
 vkr_status cli_rec_run_gencdr(const vkr_dataset* ds, vkr_device* dev, const cli_rec_job* job, cJSON* results,
                               FILE* table) {
     uint16_t* ids = NULL;
@@ -211,6 +224,7 @@ vkr_status cli_rec_run_gencdr(const vkr_dataset* ds, vkr_device* dev, const cli_
         }
     }
     if (s == VKR_OK && job->beams_json && m.beam) s = cli_write_beams(ds, &m, 32, job->beams_json);
+    if (s == VKR_OK && job->views_out) s = cli_gencdr_vectors(&m, job->views_out);
     cJSON_Delete(extra);
     vkr_gencdr_model_free(&m);
     return s;

@@ -10,6 +10,15 @@
 
 #define CLI_MAX_PROTOCOLS 4
 
+/* GenCDR's item vectors handed back to the main job for its maps (malloc'd, items x dim; ids NULL
+ * when the model has no per-item embedding). */
+typedef struct cli_gencdr_views {
+    float* codes; /* sum of the item's semantic-ID code embeddings */
+    float* ids;   /* the per-item embedding */
+    float* fused; /* the encoder's input: codes + domain (+ item) embedding */
+    uint32_t dim; /* columns */
+} cli_gencdr_views;
+
 /* What to train and how to evaluate it. */
 typedef struct cli_rec_job {
     const char* model;               /* "pop", "sasrec" or "gencdr" */
@@ -22,6 +31,7 @@ typedef struct cli_rec_job {
     char protocol_names[CLI_MAX_PROTOCOLS][32]; /* their spellings */
     const char* ckpt_root;           /* checkpoint directory root (NULL: none) */
     const char* beams_json;          /* GenCDR: write the beams of some test users here for the viewer (NULL: no) */
+    cli_gencdr_views* views_out;     /* GenCDR: receives the trained item vectors (NULL: not wanted) */
     bool protocols_given;            /* --protocol was on the command line */
     bool quiet;                      /* no progress */
 } cli_rec_job;

@@ -1,5 +1,6 @@
 /* vkrec bench: headless benchmark mode. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "bench.h"
@@ -27,12 +28,36 @@ static const bench_suite suites[] = {
 };
 enum { suite_count = sizeof suites / sizeof suites[0] };
 
+/* Parses --sizes N,N,... (positive, at most VKR_BENCH_MAX_SIZES values); prints why on failure. */
+static bool parse_sizes(const char* text, uint32_t* sizes, uint32_t* out_count) {
+    uint32_t count = 0;
+    const char* p = text;
+    while (*p) {
+        char* end = NULL;
+        unsigned long v = strtoul(p, &end, 10);
+        if (end == p || v == 0 || v > 10000000 || (*end && *end != ',') || count == VKR_BENCH_MAX_SIZES) {
+            cli_usage_error("bench", "--sizes expects up to %d positive integers separated by commas, got '%s'",
+                            VKR_BENCH_MAX_SIZES, text);
+            return false;
+        }
+        sizes[count++] = (uint32_t)v;
+        p = *end ? end + 1 : end;
+    }
+    if (count == 0) {
+        cli_usage_error("bench", "--sizes expects at least one size");
+        return false;
+    }
+    *out_count = count;
+    return true;
+}
+
 int cli_cmd_bench(int argc, char** argv) {
     const char* json_path = NULL;
     const char* selector = NULL;
     unsigned runs = 7, warmup = 2;
     bool quiet = false;
     bool selected[suite_count] = {0};
+    uint32_t sizes[VKR_BENCH_MAX_SIZES] = {0}, size_count = 0;
     bool any = false;
     for (int i = 1; i < argc; i++) {
         const char* a = argv[i];
@@ -45,6 +70,9 @@ int cli_cmd_bench(int argc, char** argv) {
             if (!v) return CLI_USAGE;
             if (strcmp(a, "--warmup") == 0 && strcmp(v, "0") == 0) warmup = 0;
             else if (!cli_parse_uint("bench", a, v, a[2] == 'r' ? &runs : &warmup)) return CLI_USAGE;
+        } else if (strcmp(a, "--sizes") == 0) {
+            const char* v = cli_value("bench", argc, argv, &i);
+            if (!v || !parse_sizes(v, sizes, &size_count)) return CLI_USAGE;
         } else if (strcmp(a, "--quiet") == 0) {
             quiet = true;
         } else if (strcmp(a, "--list") == 0) {
@@ -70,7 +98,8 @@ int cli_cmd_bench(int argc, char** argv) {
     cJSON_AddStringToObject(root, "vkrec", vkr_version());
     cJSON_AddItemToObject(root, "device", cli_device_json(info));
     vkr_bench b = {.dev = dev, .runs = runs, .warmup = warmup, .quiet = quiet,
-                   .results = cJSON_AddArrayToObject(root, "results")};
+                   .results = cJSON_AddArrayToObject(root, "results"), .size_count = size_count};
+    memcpy(b.sizes, sizes, sizeof sizes);
     if (!quiet) printf("vkrec bench on %s (%s), %u runs after %u warm-up\n", info->name, vkr_device_type_name(info->type),
                        runs, warmup);
     for (int k = 0; k < suite_count && s == VKR_OK; k++)

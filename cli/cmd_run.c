@@ -10,7 +10,7 @@
 #include "cli.h"
 #include "cli_json.h"
 #include "cli_rec.h"
-#include "vkr_align.h"
+#include "run_maps.h"
 #include "vkr_npy.h"
 
 /* One timed stage of the run. */
@@ -56,7 +56,7 @@ static const char* default_sample(char* buf, size_t n) {
 }
 
 static void write_report(const char* out, const vkr_dataset* ds, const vkr_device_info* dev, const cli_rec_job* job,
-                         const run_state* r, const cJSON* results, const char* source, const vkr_align_result* align) {
+                         const run_state* r, const cJSON* results, const char* source, const char* maps_md) {
     char path[1100], tmp[1120];
     snprintf(path, sizeof path, "%s/report.md", out);
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
@@ -76,12 +76,14 @@ static void write_report(const char* out, const vkr_dataset* ds, const vkr_devic
             job->sasrec.blocks, job->sasrec.hidden, job->sasrec.heads, job->sasrec.max_len, job->sasrec.batch,
             (double)job->sasrec.dropout, (double)job->sasrec.lr, job->sasrec.epochs, job->sasrec.patience,
             (unsigned long long)job->sasrec.seed);
-    fprintf(f, "- GenCDR: %u blocks, hidden %u, %u heads, LoRA rank %u per domain with a learned gate, max_len %u, "
+    fprintf(f, "- GenCDR: %u blocks, hidden %u, %u heads, LoRA rank %u per domain with a learned gate, history items as "
+               "%s, max_len %u, "
                "batch %u, dropout %.2f, lr %g, up to %u epochs; semantic IDs from the RQ-VAE (see data/tokenizer.json); "
                "validated by full-protocol HR@10 averaged over domains; full ranking by constrained beam search of "
                "width %u over the target domain's trie (a target outside the beam is a miss); sampled candidates "
                "scored by semantic-ID log-likelihood\n",
-            job->gencdr.blocks, job->gencdr.hidden, job->gencdr.heads, job->gencdr.lora_rank, job->gencdr.max_len,
+            job->gencdr.blocks, job->gencdr.hidden, job->gencdr.heads, job->gencdr.lora_rank,
+            job->gencdr.item_ids ? "code embeddings + a per-item embedding" : "code embeddings only", job->gencdr.max_len,
             job->gencdr.batch, (double)job->gencdr.dropout, (double)job->gencdr.lr, job->gencdr.epochs, job->gencdr.beam);
     fprintf(f, "- evaluation: %s split; full = target against every item of its domain, sampled:N = against N "
                "negatives the user never interacted with; ties count against the target\n\n",
@@ -97,11 +99,7 @@ static void write_report(const char* out, const vkr_dataset* ds, const vkr_devic
                 cJSON_GetObjectItem(it, "ndcg5")->valuedouble, cJSON_GetObjectItem(it, "ndcg10")->valuedouble,
                 cJSON_GetObjectItem(it, "mrr")->valuedouble);
     }
-    fprintf(f, "\n## Domain alignment of the item embeddings\n\n");
-    fprintf(f, "Share of each item's %u nearest neighbours from another domain, divided by the share under perfect "
-               "mixing (0: domains apart, 1: mixed as chance): overall %.3f", align->k, align->overall);
-    for (uint32_t d = 0; d < ds->domain_count; d++) fprintf(f, "; %s %.3f", ds->domain_name[d], align->mixing[d]);
-    fprintf(f, ".\n");
+    fprintf(f, "\n%s", maps_md ? maps_md : "");
     fprintf(f, "\n## Timings\n\n| stage | seconds |\n|---|---:|\n");
     double total = 0;
     for (uint32_t i = 0; i < r->n; i++) {
@@ -194,21 +192,15 @@ int cli_cmd_run(int argc, char** argv) {
         return cli_fail("run", s);
     }
     job.data_dir = data_dir;
-    /* how mixed the domains are in the item-embedding space (k = 10 nearest neighbours) */
-    vkr_align_result align = {0};
+    /* the text view of the items, mapped beside the model's views at the end */
     char emb_path[1100];
     snprintf(emb_path, sizeof emb_path, "%s/item_emb.npy", data_dir);
     vkr_npy_array emb;
     s = vkr_npy_load_f32(emb_path, &emb);
     if (s == VKR_OK && (emb.ndim != 2 || emb.shape[0] != ds.item_count))
         s = vkr_fail(VKR_ERR_FORMAT, "%s does not hold one row per item", emb_path);
-    if (s == VKR_OK)
-        s = dev ? vkr_align_compute(dev, emb.data, ds.item_count, (uint32_t)emb.shape[1], ds.item_domain, ds.domain_count, 10,
-                                    &align)
-                : vkr_ref_align_compute(emb.data, ds.item_count, (uint32_t)emb.shape[1], ds.item_domain, ds.domain_count,
-                                        10, &align);
-    vkr_npy_free(&emb);
     if (s != VKR_OK) {
+        vkr_npy_free(&emb);
         vkr_dataset_free(&ds);
         cli_close_device(inst, dev);
         return cli_fail("run", s);
@@ -234,6 +226,7 @@ int cli_cmd_run(int argc, char** argv) {
             s = cli_rec_run(&ds, dev, &job, d, results, job.quiet ? NULL : stdout);
         stage_done(&rs, plan[k].stage, t0);
     }
+    cli_gencdr_views views = {0};
     if (s == VKR_OK) {
         t0 = vkr_now_s();
         job.model = "gencdr";
@@ -249,9 +242,31 @@ int cli_cmd_run(int argc, char** argv) {
         char beams[1100];
         snprintf(beams, sizeof beams, "%s/beams.json", out);
         gj.beams_json = beams; /* the viewer's trie panel overlays these */
+        gj.views_out = &views;
         s = cli_rec_run_gencdr(&ds, dev, &gj, results, job.quiet ? NULL : stdout);
         stage_done(&rs, "gencdr", t0);
     }
+    /* t-SNE maps and domain alignment of each view of the items: text, and what GenCDR learned */
+    char* maps_md = NULL;
+    size_t maps_len = 0;
+    cJSON* maps_json = cJSON_CreateObject();
+    if (s == VKR_OK) {
+        t0 = vkr_now_s();
+        if (!job.quiet) printf("== maps\n");
+        run_map_view mv[4] = {{"text", emb.data, (uint32_t)emb.shape[1]}, {"semantic-ID", views.codes, views.dim}};
+        uint32_t nv = 2;
+        if (views.ids) mv[nv++] = (run_map_view){"ID", views.ids, views.dim};
+        mv[nv++] = (run_map_view){"fused", views.fused, views.dim};
+        FILE* mf = open_memstream(&maps_md, &maps_len);
+        s = mf ? run_maps_write(dev, out, data_dir, &ds, mv, nv, job.quiet, maps_json, mf)
+               : vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "cannot buffer the maps section");
+        if (mf) fclose(mf);
+        stage_done(&rs, "maps", t0);
+    }
+    vkr_npy_free(&emb);
+    free(views.codes);
+    free(views.ids);
+    free(views.fused);
     int rc = CLI_OK;
     if (s != VKR_OK) rc = cli_fail("run", s);
     if (rc == CLI_OK) {
@@ -263,19 +278,19 @@ int cli_cmd_run(int argc, char** argv) {
         else cJSON_AddStringToObject(root, "device", "cpu");
         cJSON_AddStringToObject(root, "data", src);
         cJSON_AddItemToObject(root, "results", cJSON_Duplicate(results, true));
-        cJSON* al = cJSON_AddObjectToObject(root, "alignment_item_emb");
-        cJSON_AddNumberToObject(al, "k", align.k);
-        cJSON_AddNumberToObject(al, "overall", align.overall);
-        for (uint32_t d = 0; d < ds.domain_count; d++) cJSON_AddNumberToObject(al, ds.domain_name[d], align.mixing[d]);
+        cJSON* maps = cJSON_DetachItemFromObject(maps_json, "maps");
+        if (maps) cJSON_AddItemToObject(root, "maps", maps);
         cJSON* timings = cJSON_AddObjectToObject(root, "seconds");
         for (uint32_t i = 0; i < rs.n; i++) cJSON_AddNumberToObject(timings, rs.stages[i].name, rs.stages[i].seconds);
         s = cli_write_json(root, path);
         cJSON_Delete(root);
         if (s != VKR_OK) rc = cli_fail("run", s);
-        write_report(out, &ds, dev ? vkr_device_get_info(dev) : NULL, &job, &rs, results, src, &align);
+        write_report(out, &ds, dev ? vkr_device_get_info(dev) : NULL, &job, &rs, results, src, maps_md);
         if (rc == CLI_OK && !job.quiet) printf("wrote %s/report.md and %s\n", out, path);
     }
     cJSON_Delete(results);
+    cJSON_Delete(maps_json);
+    free(maps_md);
     vkr_dataset_free(&ds);
     cli_close_device(inst, dev);
     return rc;

@@ -66,8 +66,8 @@ int cli_rec_parse_option(const char* cmd, int argc, char** argv, int* i, cli_rec
             return cli_usage_error(cmd, "%s: bad value '%s'", a, x);
         if (strcmp(a, "--lr") == 0) job->sasrec.lr = job->gencdr.lr = (float)d;
         else job->sasrec.dropout = job->gencdr.dropout = (float)d;
-    } else if (strcmp(a, "--item-ids") == 0) {
-        job->gencdr.item_ids = true;
+    } else if (strcmp(a, "--codes-only") == 0) {
+        job->gencdr.item_ids = false;
     } else if (strcmp(a, "--quiet") == 0) {
         job->quiet = true;
     } else {

@@ -43,10 +43,12 @@ int cli_cmd_tsne(int argc, char** argv) {
             if (!(v = cli_value(cmd, argc, argv, &i))) return CLI_USAGE;
             float* dst = a[2] == 'p' ? &o.perplexity : a[2] == 'l' ? &o.learning_rate : &o.exaggeration;
             if (!parse_float(cmd, a, v, dst)) return CLI_USAGE;
-        } else if (strcmp(a, "--iters") == 0 || strcmp(a, "--seed") == 0 || strcmp(a, "--early-iters") == 0) {
+        } else if (strcmp(a, "--iters") == 0 || strcmp(a, "--seed") == 0 || strcmp(a, "--early-iters") == 0 ||
+                   strcmp(a, "--max-grid") == 0) {
             if (!(v = cli_value(cmd, argc, argv, &i)) || !cli_parse_uint(cmd, a, v, &u)) return CLI_USAGE;
             if (a[2] == 'i') o.iterations = u;
             else if (a[2] == 's') o.seed = u;
+            else if (a[2] == 'm') o.fft_max_grid = u;
             else o.exaggeration_iters = u;
         } else if (strcmp(a, "--method") == 0) {
             if (!(v = cli_value(cmd, argc, argv, &i))) return CLI_USAGE;

@@ -24,6 +24,8 @@ int cli_cmd_view(int argc, char** argv) {
         const char* v = NULL;
         if (strcmp(a, "--screenshot") == 0) {
             if (!(o.screenshot = cli_value(cmd, argc, argv, &i))) return CLI_USAGE;
+        } else if (strcmp(a, "--map") == 0) {
+            if (!(o.map = cli_value(cmd, argc, argv, &i))) return CLI_USAGE;
         } else if (strcmp(a, "--data") == 0) {
             if (!(o.data_dir = cli_value(cmd, argc, argv, &i))) return CLI_USAGE;
         } else if (strcmp(a, "--panel") == 0) {

@@ -40,7 +40,10 @@ static const cli_command commands[] = {
      "  of its domain; sampled:N against N negatives the user never interacted with (seeded). Ties\n"
      "  count against the target. --ckpt keeps best/last checkpoints (safetensors); --resume continues\n"
      "  from the last one exactly. --device cpu runs on the CPU reference backend.\n"
-     "  gencdr needs DIR/semantic_ids.npy (vkrec tokenize DIR); one model serves every domain.\n",
+     "  gencdr needs DIR/semantic_ids.npy (vkrec tokenize DIR); one model serves every domain; it ranks\n"
+     "  by constrained beam search (full) or ID log-likelihood (sampled). Each history item enters as\n"
+     "  its code embeddings plus a learned per-item embedding (hybrid input; outputs stay semantic\n"
+     "  IDs); --codes-only drops the per-item embedding (pure semantic-ID input, the ablation).\n",
      cli_cmd_train},
     {"recommend", "a user's top items from a trained model's checkpoint, with titles",
      "usage: vkrec recommend --ckpt FILE|DIR --user U [--k N] [--domain D] [--data DIR] [--json FILE]\n"
@@ -60,6 +63,7 @@ static const cli_command commands[] = {
      "  --json FILE   also write results as JSON (written to FILE.tmp, then renamed)\n"
      "  --runs N      timed repetitions per result (default 7)\n"
      "  --warmup N    untimed repetitions first (default 2)\n"
+     "  --sizes N,... problem sizes for suites that take them (tsne: points, default 2000,5000,10000)\n"
      "  --list        list the suites and exit\n"
      "  --quiet       print nothing but errors\n",
      cli_cmd_bench},
@@ -159,8 +163,8 @@ static const cli_command commands[] = {
      "  --json FILE  also write the numbers as JSON\n",
      cli_cmd_align},
     {"view", "interactive viewer of t-SNE maps and the semantic-ID trie (SDL2), or headless PNG",
-     "usage: vkrec view RUN_DIR [--data DIR] [--screenshot OUT.png [--panel map|trie]] [--size WxH]\n"
-     "  Map panel: items of every RUN_DIR/tsne*.npy map coloured by domain; wheel zooms, drag or arrows pan,\n"
+     "usage: vkrec view RUN_DIR [--data DIR] [--screenshot OUT.png [--panel map|trie]] [--map NAME] [--size WxH]\n"
+     "  Map panel: items of every RUN_DIR/tsne*.npy and RUN_DIR/maps/NAME.npy map coloured by domain; wheel zooms, drag or arrows pan,\n"
      "  hover shows title and id, click selects an item and highlights its nearest neighbours, '/' searches\n"
      "  titles, v switches maps, +/- zoom, , and . point size, [ ] opacity, r resets, Tab switches panels.\n"
      "  Trie panel: the prefix tree of RUN_DIR/semantic_ids.npy (levels left to right, node size by item\n"
@@ -168,8 +172,9 @@ static const cli_command commands[] = {
      "  RUN_DIR/beams.json to overlay their beam-search paths and scores.\n"
      "  --screenshot OUT.png  render without a window (no display needed) and exit\n"
      "  --panel map|trie      panel to start with or to render (default map)\n"
+     "  --map NAME            map to start with or to render (tsne_text.npy and maps/text.npy: text)\n"
      "  --size WxH            window or image size (default 1280x800)\n"
-     "  --data DIR            dataset directory for titles and domains (default RUN_DIR)\n",
+     "  --data DIR            dataset directory for titles and domains (default RUN_DIR, else RUN_DIR/data)\n",
      cli_cmd_view},
 };
 static const size_t command_count = sizeof commands / sizeof commands[0];

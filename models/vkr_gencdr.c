@@ -24,8 +24,8 @@ static vkr_status gencdr_top_items(void* self, const uint32_t* pairs, uint32_t n
 
 void vkr_gencdr_train_defaults(vkr_gencdr_train* t) {
     *t = (vkr_gencdr_train){.max_len = 20, .batch = 64, .hidden = 64, .blocks = 2, .heads = 2, .lora_rank = 8,
-                            .dropout = 0.1f, .lr = 2e-3f, .epochs = 20, .patience = 3, .seed = 42, .eval_users = 64,
-                            .candidates = 101, .beam = 20};
+                            .item_ids = true, .dropout = 0.1f, .lr = 2e-3f, .epochs = 20, .patience = 3, .seed = 42,
+                            .eval_users = 64, .candidates = 101, .beam = 20};
 }
 
 vkr_status vkr_gencdr_load_ids(const char* dir, const vkr_dataset* ds, uint16_t** out_ids, uint32_t* out_depth) {
@@ -488,6 +488,45 @@ vkr_status vkr_gencdr_load(vkr_gencdr_model* m, const char* path) {
     gencdr_scoring* sc = m->score;
     VKR_TRY(vkr_exec_load(sc->ex, path));
     return m->beam ? gencdr_beam_sync(m) : VKR_OK;
+}
+
+/* Reads parameter `name` of the scoring graph into a new host array. */
+static vkr_status gencdr_read_param(gencdr_scoring* sc, const char* name, float** out) {
+    *out = NULL;
+    vkr_tensor* t = vkr_graph_find(sc->gg.g, name);
+    if (!t) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "GenCDR: the model has no parameter %s", name);
+    if (!(*out = malloc(vkr_tensor_bytes(t)))) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory for %s", name);
+    vkr_status s = vkr_exec_read(sc->ex, t, *out, vkr_tensor_bytes(t));
+    if (s != VKR_OK) free(*out), *out = NULL;
+    return s;
+}
+
+vkr_status vkr_gencdr_item_vectors(vkr_gencdr_model* m, vkr_gencdr_view view, float* out) {
+    if (!m || !m->score || !out || view > VKR_GENCDR_VIEW_FUSED)
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_gencdr_item_vectors: no model, output or a bad view");
+    if (view == VKR_GENCDR_VIEW_IDS && !m->cfg.item_ids)
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_gencdr_item_vectors: the model has no item embeddings (item_ids)");
+    uint32_t D = m->cfg.hidden, n = m->ds->item_count;
+    float *codes = NULL, *dom = NULL, *ids = NULL;
+    vkr_status s = view != VKR_GENCDR_VIEW_IDS ? gencdr_read_param(m->score, "code_emb", &codes) : VKR_OK;
+    if (s == VKR_OK && view == VKR_GENCDR_VIEW_FUSED) s = gencdr_read_param(m->score, "dom_emb", &dom);
+    if (s == VKR_OK && view != VKR_GENCDR_VIEW_CODES && m->cfg.item_ids) s = gencdr_read_param(m->score, "item_emb", &ids);
+    for (uint32_t i = 0; s == VKR_OK && i < n; i++) {
+        float* row = out + (size_t)i * D;
+        memset(row, 0, D * sizeof *row);
+        for (uint32_t l = 0; codes && l < m->depth; l++) {
+            const float* e = codes + (size_t)(m->offset[l] + m->ids[(size_t)i * m->depth + l]) * D;
+            for (uint32_t k = 0; k < D; k++) row[k] += e[k];
+        }
+        /* the inputs' index 0 is padding: domain d and item i sit at d + 1 and i + 1 */
+        const float* de = dom ? dom + (size_t)(m->ds->item_domain[i] + 1) * D : NULL;
+        const float* ie = ids ? ids + (size_t)(i + 1) * D : NULL;
+        for (uint32_t k = 0; k < D; k++) row[k] += (de ? de[k] : 0.0f) + (ie ? ie[k] : 0.0f);
+    }
+    free(codes);
+    free(dom);
+    free(ids);
+    return s;
 }
 
 void vkr_gencdr_model_free(vkr_gencdr_model* m) {

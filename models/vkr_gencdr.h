@@ -62,7 +62,8 @@ typedef struct vkr_gencdr_model {
                               * protocol by beam search, or sampled:100 without beam search) */
 } vkr_gencdr_model;
 
-/* Defaults: 2 blocks, hidden 64, 2 heads, LoRA rank 8, len 20, batch 64, dropout 0.1, lr 2e-3, beam 20. */
+/* Defaults: 2 blocks, hidden 64, 2 heads, LoRA rank 8, item embeddings on, len 20, batch 64, dropout 0.1,
+ * lr 2e-3, beam 20. */
 void vkr_gencdr_train_defaults(vkr_gencdr_train* t);
 /* Builds an untrained model (parameters from cfg->seed, beam search when cfg->beam > 0), e.g. to
  * vkr_gencdr_load a checkpoint into; out is zeroed on entry. */
@@ -76,6 +77,15 @@ vkr_status vkr_gencdr_fit(const vkr_dataset* ds, vkr_device* dev, const uint16_t
 /* The scorer for target domain `domain`: each example's candidates are its domain's items, scored
  * by the semantic-ID log-likelihood (sampled protocols pass up to cfg.candidates of them). */
 vkr_scorer vkr_gencdr_scorer(vkr_gencdr_model* m, uint32_t domain);
+/* What vkr_gencdr_item_vectors reads out of the model's input layer. */
+typedef enum vkr_gencdr_view {
+    VKR_GENCDR_VIEW_CODES = 0, /* sum of the item's semantic-ID code embeddings (shared by all domains) */
+    VKR_GENCDR_VIEW_IDS,       /* the per-item embedding (models trained with item_ids only) */
+    VKR_GENCDR_VIEW_FUSED      /* what the encoder sees: codes + domain embedding (+ item embedding) */
+} vkr_gencdr_view;
+/* Writes one row of cfg.hidden floats per item (items x hidden, row i = item i) into out;
+ * INVALID_ARGUMENT for VKR_GENCDR_VIEW_IDS on a model without item embeddings. */
+vkr_status vkr_gencdr_item_vectors(vkr_gencdr_model* m, vkr_gencdr_view view, float* out);
 /* Frees the model. */
 void vkr_gencdr_model_free(vkr_gencdr_model* m);
 /* Reads DIR/semantic_ids.npy (uint16 [items, depth]) into a malloc'd array checked against the dataset. */

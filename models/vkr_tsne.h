@@ -3,7 +3,9 @@
  *
  * Algorithm (the steps and defaults of scikit-learn's TSNE, so the two can be compared):
  *   1. kNN graph: k = min(N-1, floor(3 * perplexity) + 1) neighbours per point by GPU brute force
- *      (blocks of rows: pairwise squared distances, negated, top-k).
+ *      (blocks of rows: pairwise squared distances, negated, top-k). On a CPU driver, from
+ *      VKR_TSNE_KNN_HOST_MIN points, the host computes it instead (OpenBLAS X X^T by blocks, a bounded
+ *      list per row, candidates' distances recomputed directly): the same cores, ~10x faster.
  *   2. Per-point binary search for the Gaussian precision beta_i = 1/(2 sigma_i^2) so that the
  *      conditional P_{j|i} over the k neighbours has entropy log(perplexity) (GPU, one invocation
  *      per point; squared distances; at most 100 steps, tolerance 1e-5 nats).
@@ -18,16 +20,20 @@
  *   5. Initialization: PCA (default; the top two principal components scaled so that the first has
  *      standard deviation 1e-4) or Gaussian noise of standard deviation 1e-4; both seeded.
  * Repulsion (the sum over all pairs) is computed either
- *   - exactly (VKR_TSNE_EXACT): a tiled O(N^2) shader, one invocation per point, or
+ *   - exactly (VKR_TSNE_EXACT): a tiled O(N^2) shader, several points per invocation (16 on a CPU
+ *     driver, 2 on a GPU) so each point read from a tile feeds several pair evaluations, or
  *   - by FFT-accelerated interpolation (VKR_TSNE_FFT, Linderman et al. 2019, "FIt-SNE"): the
  *     bounding square of Y is cut into nb x nb boxes with 3 x 3 equispaced interpolation nodes each;
  *     per box, the point charges (1, y_x, y_y, |y|^2) are spread to its nodes with Lagrange weights;
  *     the node potentials are the convolution of those charges with the kernel q^2 over the uniform
  *     node grid (circulant embedding in an L x L grid, L = 2^m >= 2 * 3 nb, two complex 2-D FFTs
  *     carrying two real channels each, since the kernel's transform is real), interpolated back to
- *     the points. O(N + L^2 log L) per iteration. nb follows the spread of Y (boxes at most one unit
- *     wide while L <= VKR_TSNE_FFT_MAX_GRID), re-chosen every VKR_TSNE_CHUNK iterations.
- *   VKR_TSNE_AUTO picks EXACT up to 4,096 points on a CPU driver and 32,768 on a GPU, FFT beyond.
+ *     the points. The 1-D FFTs run in shared memory on a GPU and one line per invocation on a CPU
+ *     driver (grids up to VKR_TSNE_FFT_MAX_GRID_CPU), where uniform indexing vectorizes. O(N + L^2 log L) per iteration. nb follows the spread of Y (boxes at most one unit
+ *     wide while L <= the cap: VKR_TSNE_FFT_MAX_GRID on a GPU, VKR_TSNE_FFT_MAX_GRID_CPU on a CPU
+ *     driver, where wider boxes cost far less KL than the larger FFT costs time), re-chosen every
+ *     VKR_TSNE_CHUNK iterations.
+ *   VKR_TSNE_AUTO picks EXACT up to 6,144 points on a CPU driver and 32,768 on a GPU, FFT beyond.
  * The final KL divergence is exact (an O(N^2) pass for Z) when N <= VKR_TSNE_EXACT_KL_MAX and uses
  * the method's own Z otherwise.
  *
@@ -44,9 +50,11 @@
 
 #define VKR_TSNE_CHUNK 10               /* iterations recorded per submission */
 #define VKR_TSNE_EXACT_KL_MAX 20000     /* exact final KL up to this many points */
-#define VKR_TSNE_FFT_MIN_GRID 128       /* smallest FFT grid side */
+#define VKR_TSNE_FFT_MIN_GRID 64        /* smallest FFT grid side */
 #define VKR_TSNE_FFT_MAX_GRID 1024      /* largest FFT grid side (the FFT runs in shared memory) */
+#define VKR_TSNE_FFT_MAX_GRID_CPU 256   /* default cap on a CPU driver, where the FFT dominates */
 #define VKR_TSNE_INTERP_NODES 3         /* interpolation nodes per box and dimension */
+#define VKR_TSNE_KNN_HOST_MIN 512       /* fewest points for the host kNN on a CPU driver */
 
 /* How repulsive forces are computed. */
 typedef enum vkr_tsne_method {
@@ -78,6 +86,7 @@ typedef struct vkr_tsne_options {
     vkr_tsne_callback callback;  /* optional observer of intermediate layouts */
     void* callback_user;         /* passed to callback */
     uint32_t callback_every;     /* iterations between callbacks [VKR_TSNE_CHUNK] */
+    uint32_t fft_max_grid;       /* largest FFT grid side, a power of two [vkr_tsne_fft_max_grid(device)] */
 } vkr_tsne_options;
 
 /* What vkr_tsne_run did. */
@@ -172,8 +181,10 @@ void vkr_tsne_fft_destroy(vkr_device* device, vkr_tsne_fft* fft);
 /* Records the FFT-interpolated repulsion: rep (n x 2) and zrow (n) as for the exact kernel. */
 vkr_status vkr_gpu_tsne_repulse_fft(vkr_sequence* seq, vkr_tsne_fft* fft, vkr_range y, vkr_range rep,
                                     vkr_range zrow);
-/* Grid side for a layout whose larger extent is `extent` (boxes at most 1 unit wide, within limits). */
-uint32_t vkr_tsne_fft_grid_for(float extent);
+/* Grid side for a layout whose larger extent is `extent` (boxes at most 1 unit wide, L <= max_grid). */
+uint32_t vkr_tsne_fft_grid_for(float extent, uint32_t max_grid);
+/* The default grid cap of a device: VKR_TSNE_FFT_MAX_GRID_CPU on a CPU driver, else VKR_TSNE_FFT_MAX_GRID. */
+uint32_t vkr_tsne_fft_max_grid(const vkr_device* device);
 /* CPU reference of the repulsion (exact, double): rep (n x 2) and zrow (n). */
 vkr_status vkr_ref_tsne_repulse(uint32_t n, const float* y, double* rep, double* zrow);
 /* CPU reference of one complex FFT of length len (power of two) in place, sign -1 forward, +1 inverse

@@ -4,18 +4,25 @@
 
 #include "vkr_tsne_internal.h"
 
+#define FFT_LINE_GROUP 32 /* lines per workgroup of tsne_fft_line.comp (its local_size_x) */
+
 static uint32_t log2_u32(uint32_t v) {
     uint32_t l = 0;
     while ((1u << l) < v) l++;
     return l;
 }
 
-uint32_t vkr_tsne_fft_grid_for(float extent) {
+uint32_t vkr_tsne_fft_grid_for(float extent, uint32_t max_grid) {
     /* Boxes at most one unit wide: the kernel varies on the unit scale, and 3 nodes per box then
      * interpolate it to about 1e-3 (FIt-SNE's default of one interval per unit). */
     uint32_t grid = VKR_TSNE_FFT_MIN_GRID;
-    while (grid < VKR_TSNE_FFT_MAX_GRID && (float)(grid / (2 * VKR_TSNE_INTERP_NODES)) < extent) grid *= 2;
+    while (grid < max_grid && grid < VKR_TSNE_FFT_MAX_GRID && (float)(grid / (2 * VKR_TSNE_INTERP_NODES)) < extent)
+        grid *= 2;
     return grid;
+}
+
+uint32_t vkr_tsne_fft_max_grid(const vkr_device* device) {
+    return vkr_device_get_info(device)->type == VKR_DEVICE_CPU ? VKR_TSNE_FFT_MAX_GRID_CPU : VKR_TSNE_FFT_MAX_GRID;
 }
 
 vkr_status vkr_tsne_fft_create(vkr_device* device, uint32_t n, uint32_t grid, vkr_tsne_fft* out_fft) {
@@ -59,13 +66,23 @@ vkr_status vkr_gpu_tsne_fft(vkr_sequence* seq, uint32_t grid, uint32_t count, ui
     if (sign != 1 && sign != -1) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: sign must be +1 or -1", op);
     vkr_range r;
     VKR_TRY(vkr_tsne_range(data, (uint64_t)count * grid * grid * 8, op, "data", &r));
-    vkr_kernel_desc d = {.shader = "tsne_fft", .binding_count = 1, .access = {VKR_READ_WRITE}, .push_bytes = 24};
-    uint32_t group_lines = VKR_TSNE_FFT_MAX_GRID / grid;
-    if (group_lines > lines) group_lines = lines;
+    /* A CPU driver runs the line-per-invocation variant (uniform indexing vectorizes there) up to
+     * its default grid cap, which bounds the private array; larger grids and GPUs the shared one. */
+    vkr_device* dev = vkr_sequence_device(seq);
+    bool per_line = vkr_device_get_info(dev)->type == VKR_DEVICE_CPU && grid <= VKR_TSNE_FFT_MAX_GRID_CPU;
+    vkr_kernel_desc d = {.shader = per_line ? "tsne_fft_line" : "tsne_fft", .binding_count = 1,
+                         .access = {VKR_READ_WRITE}, .push_bytes = 24};
+    uint32_t group_lines = per_line ? FFT_LINE_GROUP : VKR_TSNE_FFT_MAX_GRID / grid;
+    if (per_line) {
+        d.spec_count = 1;
+        d.spec[0] = grid; /* the private array's length: one pipeline per grid side */
+    } else if (group_lines > lines) {
+        group_lines = lines;
+    }
     struct { uint32_t L, log2L, columns; float sign; uint32_t lines, group_lines; } push = {
         grid, log2_u32(grid), columns ? 1u : 0u, (float)sign, lines, group_lines};
     vkr_kernel* k = NULL;
-    VKR_TRY(vkr_kernel_get(vkr_sequence_device(seq), &d, &k));
+    VKR_TRY(vkr_kernel_get(dev, &d, &k));
     return vkr_sequence_dispatch(seq, k, &r, 1, &push, sizeof push, (lines + group_lines - 1) / group_lines, count, 1);
 }
 

@@ -55,7 +55,7 @@ vkr_status vkr_gpu_tsne_sigma(vkr_sequence* seq, uint32_t n, uint32_t k, float p
 vkr_status vkr_gpu_tsne_attract(vkr_sequence* seq, uint32_t n, vkr_range row_ptr, vkr_range col, vkr_range val,
                                 vkr_range y, vkr_range attr) {
     const char* op = "tsne_attract";
-    if (n == 0) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: n must be >= 1", op);
+    if (!seq || n == 0) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: need a sequence and n >= 1", op);
     vkr_range r[5];
     VKR_TRY(vkr_tsne_range(row_ptr, ((uint64_t)n + 1) * 4, op, "row_ptr", &r[0]));
     /* nnz is only known on the device: bind col and val whole (the kernel reads row_ptr's ranges). */
@@ -65,23 +65,30 @@ vkr_status vkr_gpu_tsne_attract(vkr_sequence* seq, uint32_t n, vkr_range row_ptr
     r[2].size = val.size ? val.size : val.buffer->size - val.offset;
     VKR_TRY(vkr_tsne_range(y, (uint64_t)n * 8, op, "y", &r[3]));
     VKR_TRY(vkr_tsne_range(attr, (uint64_t)n * 8, op, "attr", &r[4]));
+    /* Lanes per row: 8 covers a row of 3 x perplexity (+ transposed) entries in a few strides; fewer
+     * only where the subgroup itself is narrower. */
+    uint32_t sg = vkr_device_get_info(vkr_sequence_device(seq))->subgroup_size;
+    uint32_t lanes = sg >= 8 ? 8 : sg >= 4 ? 4 : sg >= 2 ? 2 : 1;
     vkr_kernel_desc d = {.shader = "tsne_attract", .binding_count = 5,
-                         .access = {VKR_READ, VKR_READ, VKR_READ, VKR_READ, VKR_WRITE}, .push_bytes = 4};
-    return vkr_tsne_dispatch(seq, &d, r, &n, n, 64);
+                         .access = {VKR_READ, VKR_READ, VKR_READ, VKR_READ, VKR_WRITE}, .push_bytes = 4,
+                         .spec_count = 1, .spec = {lanes}};
+    return vkr_tsne_dispatch(seq, &d, r, &n, (uint64_t)n * lanes, 64);
 }
 
 vkr_status vkr_gpu_tsne_repulse_exact(vkr_sequence* seq, uint32_t n, vkr_range y, vkr_range rep, vkr_range zrow) {
     const char* op = "tsne_repulse";
-    if (n == 0) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: n must be >= 1", op);
+    if (!seq || n == 0) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: need a sequence and n >= 1", op);
     vkr_range r[3];
     VKR_TRY(vkr_tsne_range(y, (uint64_t)n * 8, op, "y", &r[0]));
     VKR_TRY(vkr_tsne_range(rep, (uint64_t)n * 8, op, "rep", &r[1]));
     VKR_TRY(vkr_tsne_range(zrow, (uint64_t)n * 4, op, "zrow", &r[2]));
-    /* Wider tiles amortize the barriers; a CPU driver prefers fewer, larger workgroups too. */
-    uint32_t wg = 128;
+    /* Register blocking (points per invocation) pays most on a CPU driver, where the per-tile
+     * barriers are coroutine switches and SIMD lanes are few; a GPU wants more, smaller threads. */
+    bool cpu = vkr_device_get_info(vkr_sequence_device(seq))->type == VKR_DEVICE_CPU;
+    uint32_t wg = 64, ppi = cpu ? 16 : 2;
     vkr_kernel_desc d = {.shader = "tsne_repulse", .binding_count = 3, .access = {VKR_READ, VKR_WRITE, VKR_WRITE},
-                         .push_bytes = 4, .spec_count = 1, .spec = {wg}};
-    return vkr_tsne_dispatch(seq, &d, r, &n, n, wg);
+                         .push_bytes = 4, .spec_count = 2, .spec = {wg, ppi}};
+    return vkr_tsne_dispatch(seq, &d, r, &n, ((uint64_t)n + ppi - 1) / ppi, wg);
 }
 
 vkr_status vkr_gpu_tsne_step(vkr_sequence* seq, const vkr_tsne_step_params* p, vkr_range attr, vkr_range rep,

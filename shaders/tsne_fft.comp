@@ -29,7 +29,8 @@ void main() {
     for (uint s = 0u; s < p.log2L; s++) {
         uint ns = 1u << s;
         for (uint q = t; q < (total >> 1); q += 64u) {
-            uint g = q / half_len, j = q - g * half_len, off = g * p.L;
+            // Shifts, not q / half_len: a vector integer division is scalarized on a CPU driver.
+            uint g = q >> (p.log2L - 1u), j = q & (half_len - 1u), off = g << p.log2L;
             uint k = j & (ns - 1u);
             vec2 a = buf[src][off + j], b = buf[src][off + j + half_len];
             vec2 w = tw[k << (p.log2L - 1u - s)]; // angle pi k / ns = 2 pi (k L / 2ns) / L

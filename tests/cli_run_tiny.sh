@@ -13,7 +13,10 @@ trap 'rm -rf "$d"' EXIT
 r=$d/run
 grep -q '| sasrec-ce | Kitchen | sampled:999 |' "$r/report.md"
 grep -q '| gencdr | Food | full |' "$r/report.md"
-grep -q 'Domain alignment' "$r/report.md"
+grep -q '## Embedding maps' "$r/report.md"
+grep -q '| fused | ' "$r/report.md"
+for v in text semantic-ID ID fused; do test -s "$r/maps/$v.npy"; test -s "$r/maps/$v.png"; done
+grep -q '"maps"' "$r/metrics.json"
 grep -q '"hr10"' "$r/metrics.json"
 grep -q '"beams"' "$r/beams.json"
 # GenCDR: the one-submission GPU decode and the CPU backend's level-by-level decode agree

@@ -50,6 +50,10 @@ static void test_knn(void** state) {
     knn_case(67, 5, 13, false);
     knn_case(131, 17, 91, true);
     knn_case(300, 3, 64, false);
+    /* From VKR_TSNE_KNN_HOST_MIN points a CPU driver takes the host path: duplicates, ties, k = n - 1. */
+    knn_case(VKR_TSNE_KNN_HOST_MIN, 64, 91, true);
+    knn_case(VKR_TSNE_KNN_HOST_MIN, 2, VKR_TSNE_KNN_HOST_MIN - 1, false);
+    knn_case(1000, 64, 5, false);
     /* Bad arguments are refused with a message. */
     float x[4] = {0};
     int32_t i[4];
@@ -210,7 +214,7 @@ static void repulse_case(uint32_t n, float extent, bool fft, double tol, double 
     vkr_sequence* seq = NULL;
     VKR_ASSERT_OK(vkr_sequence_create(env.device, &seq));
     if (fft) {
-        VKR_ASSERT_OK(vkr_tsne_fft_create(env.device, n, vkr_tsne_fft_grid_for(extent), &f));
+        VKR_ASSERT_OK(vkr_tsne_fft_create(env.device, n, vkr_tsne_fft_grid_for(extent, VKR_TSNE_FFT_MAX_GRID), &f));
         VKR_ASSERT_OK(vkr_gpu_tsne_repulse_fft(seq, &f, (vkr_range){&L.y, 0, 0}, (vkr_range){&L.rep, 0, 0},
                                                (vkr_range){&L.zrow, 0, 0}));
     } else {
@@ -244,6 +248,10 @@ static void test_repulse_exact(void** state) {
     repulse_case(127, 3.0f, false, 1e-10, 1e-6);
     repulse_case(129, 30.0f, false, 1e-10, 1e-6);
     repulse_case(1031, 10.0f, false, 1e-9, 1e-6);
+    /* Around one workgroup's points (64 invocations x 16 points on a CPU driver, x 2 on a GPU). */
+    repulse_case(1023, 5.0f, false, 1e-9, 1e-6);
+    repulse_case(1025, 5.0f, false, 1e-9, 1e-6);
+    repulse_case(2049, 20.0f, false, 1e-9, 1e-6);
 }
 
 static void test_repulse_fft(void** state) {
@@ -259,8 +267,9 @@ static void test_repulse_fft(void** state) {
 
 static void test_fft_lines(void** state) {
     (void)state;
-    uint32_t sizes[] = {2, 8, 128};
-    for (size_t c = 0; c < 3; c++) {
+    /* On a CPU driver sizes up to 256 run the line-per-invocation kernel, 512 the shared-memory one. */
+    uint32_t sizes[] = {2, 8, 128, 512};
+    for (size_t c = 0; c < sizeof sizes / sizeof sizes[0]; c++) {
         uint32_t L = sizes[c];
         size_t plane = (size_t)L * L * 2;
         float *data = malloc(sizeof(float) * 2 * plane), *want = malloc(sizeof(float) * 2 * plane);
@@ -294,6 +303,50 @@ static void test_fft_lines(void** state) {
         vkr_buffer_destroy(env.device, &b);
         free(data), free(want), free(got);
     }
+}
+
+/* Only the first `lines` rows (columns) are transformed, the rest untouched: 37 lines are one full
+ * and one partial workgroup of the line kernel; L = 512 takes the shared-memory kernel. */
+static void fft_partial_case(uint32_t L, uint32_t lines, bool columns) {
+    size_t plane = (size_t)L * L * 2;
+    float *data = malloc(sizeof(float) * plane), *want = malloc(sizeof(float) * plane), *got = malloc(sizeof(float) * plane);
+    float* line = malloc(sizeof(float) * 2 * L);
+    vkr_test_fill_random(data, plane, L + lines);
+    memcpy(want, data, sizeof(float) * plane);
+    for (uint32_t l = 0; l < lines; l++) {
+        for (uint32_t e = 0; e < L; e++) {
+            size_t at = columns ? (size_t)e * L + l : (size_t)l * L + e;
+            line[2 * e] = want[2 * at];
+            line[2 * e + 1] = want[2 * at + 1];
+        }
+        VKR_ASSERT_OK(vkr_ref_tsne_fft1d(line, L, 1));
+        for (uint32_t e = 0; e < L; e++) {
+            size_t at = columns ? (size_t)e * L + l : (size_t)l * L + e;
+            want[2 * at] = line[2 * e];
+            want[2 * at + 1] = line[2 * e + 1];
+        }
+    }
+    vkr_buffer b = {0};
+    VKR_ASSERT_OK(vkr_buffer_create(env.device, sizeof(float) * plane, VKR_MEMORY_DEVICE, &b));
+    VKR_ASSERT_OK(vkr_buffer_upload(env.device, &b, 0, data, sizeof(float) * plane));
+    vkr_sequence* seq = NULL;
+    VKR_ASSERT_OK(vkr_sequence_create(env.device, &seq));
+    VKR_ASSERT_OK(vkr_gpu_tsne_fft(seq, L, 1, lines, columns, 1, (vkr_range){&b, 0, 0}));
+    VKR_ASSERT_OK(vkr_sequence_submit(seq));
+    VKR_ASSERT_OK(vkr_buffer_download(env.device, &b, 0, got, sizeof(float) * plane));
+    double err = vkr_test_nmse(got, want, plane);
+    if (err > 1e-11) fail_msg("fft %u of %u %s: nmse %g", lines, L, columns ? "columns" : "rows", err);
+    vkr_sequence_destroy(seq);
+    vkr_buffer_destroy(env.device, &b);
+    free(data), free(want), free(got), free(line);
+}
+
+static void test_fft_partial(void** state) {
+    (void)state;
+    fft_partial_case(64, 37, false);
+    fft_partial_case(64, 37, true);
+    fft_partial_case(256, 1, true);
+    fft_partial_case(512, 37, false);
 }
 
 /* Attraction + exact repulsion + Z + step on the device against the CPU reference gradient/step. */
@@ -387,6 +440,8 @@ static void test_gradient_gpu(void** state) {
     step_case(2);
     step_case(37);
     step_case(130);
+    /* Rows shared by 8 lanes: more rows than one workgroup holds, not a multiple of it. */
+    step_case(1001);
 }
 
 /* Smallest distance between points of different clusters over the mean distance of a point to its
@@ -455,7 +510,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_knn),          cmocka_unit_test(test_sigma),        cmocka_unit_test(test_affinities),
         cmocka_unit_test(test_gradient_fd),  cmocka_unit_test(test_repulse_exact), cmocka_unit_test(test_repulse_fft),
-        cmocka_unit_test(test_fft_lines),    cmocka_unit_test(test_gradient_gpu), cmocka_unit_test(test_run_exact),
+        cmocka_unit_test(test_fft_lines),    cmocka_unit_test(test_fft_partial),    cmocka_unit_test(test_gradient_gpu), cmocka_unit_test(test_run_exact),
         cmocka_unit_test(test_run_fft),      cmocka_unit_test(test_bad_input),
     };
     return cmocka_run_group_tests(tests, open_env, close_env);

@@ -54,6 +54,14 @@ vkr_status vkr_viewer_open(const vkr_viewer_options* options, vkr_viewer** out) 
         vkr_viewer_close(v);
         return s;
     }
+    if (options->map) {
+        while (v->map < v->map_count && strcmp(v->map_name[v->map], options->map) != 0) v->map++;
+        if (v->map == v->map_count) {
+            vkr_viewer_close(v);
+            return vkr_fail(VKR_ERR_NOT_FOUND, "viewer: %s has no map named '%s' (tsne*.npy, maps/NAME.npy)",
+                            options->run_dir, options->map);
+        }
+    }
     v->panel = options->panel == VKR_PANEL_TRIE ? VKR_PANEL_TRIE : VKR_PANEL_MAP;
     v->win_w = options->width;
     v->win_h = options->height;

@@ -3,11 +3,14 @@
  *
  * Run directory (RUN_DIR) contents read:
  *   - tsne*.npy: N x 2 float32 maps (vkrec tsne), one "embedding view" each, named after the file
- *     (tsne.npy -> "tsne", tsne_text.npy -> "text"); N must equal the dataset's items.
- *   - dataset.json + data.bin (or --data DIR): item titles and domains; without one, items are
- *     labelled by row and all in one domain.
- *   - semantic_ids.npy: items x (L+1) uint16 codes (the tokenizer's output; last column disambiguates)
- *     for the trie panel.
+ *     (tsne.npy -> "tsne", tsne_text.npy -> "text"); then maps/NAME.npy (the views the main job
+ *     writes, e.g. maps/text.npy, maps/fused.npy -> "text", "fused"). N must equal the dataset's
+ *     items; at most 8 maps, in that order (v cycles through them).
+ *   - the dataset (dataset.json + data.bin): --data DIR, else RUN_DIR itself, else RUN_DIR/data (where
+ *     `vkrec run SRC` prepares it): item titles and domains; without one, items are labelled by row
+ *     and all in one domain.
+ *   - semantic_ids.npy (in RUN_DIR, else in the dataset directory): items x (L+1) uint16 codes (the
+ *     tokenizer's output; last column disambiguates) for the trie panel.
  *   - beams.json (optional), written by the recommender's beam search:
  *       {"users": [{"user": 12, "beams": [{"path": [3, 17, 200], "score": -1.25, "item": 345}, ...]}]}
  *     path = code per level from the root, score = the beam's log-probability, item = the recommended
@@ -38,6 +41,7 @@ typedef struct vkr_viewer_options {
     const char* screenshot; /* PNG path for vkr_viewer_screenshot */
     uint32_t width, height; /* window or image size in pixels */
     vkr_panel panel;        /* initial panel */
+    const char* map;        /* name of the map shown first (NULL: the first loaded) */
 } vkr_viewer_options;
 
 /* What a test may observe of the viewer's state. */

@@ -24,16 +24,20 @@ uint32_t viewer_domain(const vkr_viewer* v, uint32_t i) { return v->has_dataset 
 
 static int name_cmp(const void* a, const void* b) { return strcmp(*(char* const*)a, *(char* const*)b); }
 
-/* Every RUN_DIR/tsne*.npy, in name order. */
-static vkr_status load_maps(vkr_viewer* v) {
-    DIR* dir = opendir(v->run_dir);
-    if (!dir) return vkr_fail(VKR_ERR_IO, "cannot open run directory %s", v->run_dir);
+/* Adds the maps of directory `dir_path` in name order: files `prefix`*.npy, each named after the file
+ * without the prefix, a following '_' and the extension ("tsne_text.npy" with prefix "tsne" ->
+ * "text"; a bare "tsne.npy" -> "tsne"). A missing directory is an error only when `required`. */
+static vkr_status load_map_dir(vkr_viewer* v, const char* dir_path, const char* prefix, bool required) {
+    DIR* dir = opendir(dir_path);
+    if (!dir) return required ? vkr_fail(VKR_ERR_IO, "cannot open run directory %s", dir_path) : VKR_OK;
     char* names[64];
     uint32_t count = 0;
+    size_t plen = strlen(prefix);
     struct dirent* e;
     while ((e = readdir(dir)) && count < 64) {
         size_t len = strlen(e->d_name);
-        if (strncmp(e->d_name, "tsne", 4) == 0 && len >= 8 && strcmp(e->d_name + len - 4, ".npy") == 0)
+        if (strncmp(e->d_name, prefix, plen) == 0 && len >= plen + 4 && e->d_name[0] != '.' &&
+            strcmp(e->d_name + len - 4, ".npy") == 0)
             names[count++] = strdup(e->d_name);
     }
     closedir(dir);
@@ -42,13 +46,12 @@ static vkr_status load_maps(vkr_viewer* v) {
     for (uint32_t k = 0; k < count; k++) {
         if (s == VKR_OK && names[k] && v->map_count < VIEWER_MAX_MAPS) {
             char path[4400];
-            snprintf(path, sizeof path, "%s/%s", v->run_dir, names[k]);
+            snprintf(path, sizeof path, "%s/%s", dir_path, names[k]);
             uint32_t m = v->map_count, rows = 0;
             s = vkr_tsne_load_map(path, v->n, &v->maps[m], &rows);
             if (s == VKR_OK) {
                 if (!v->n) v->n = rows;
-                /* "tsne.npy" -> "tsne", "tsne_text.npy" -> "text" */
-                const char* base = names[k][4] == '_' ? names[k] + 5 : names[k];
+                const char* base = plen && names[k][plen] == '_' ? names[k] + plen + 1 : names[k];
                 snprintf(v->map_name[m], sizeof v->map_name[m], "%.*s", (int)(strlen(base) - 4), base);
                 float* y = v->maps[m];
                 v->map_lo[m][0] = v->map_hi[m][0] = y[0];
@@ -68,6 +71,14 @@ static vkr_status load_maps(vkr_viewer* v) {
         free(names[k]);
     }
     return s;
+}
+
+/* RUN_DIR/tsne*.npy (vkrec tsne), then RUN_DIR/maps/NAME.npy (the main job's views). */
+static vkr_status load_maps(vkr_viewer* v) {
+    VKR_TRY(load_map_dir(v, v->run_dir, "tsne", true));
+    char maps[4200];
+    snprintf(maps, sizeof maps, "%s/maps", v->run_dir);
+    return load_map_dir(v, maps, "", false);
 }
 
 /* Finds or adds the child of `parent` with `code`. */
@@ -106,6 +117,8 @@ static uint32_t trie_child(vkr_viewer* v, uint32_t parent, uint32_t code, uint32
 static vkr_status load_trie(vkr_viewer* v) {
     char path[4200];
     snprintf(path, sizeof path, "%s/semantic_ids.npy", v->run_dir);
+    /* vkrec tokenize writes the IDs beside the dataset, which a run directory may only point to. */
+    if (access(path, R_OK) != 0 && v->has_dataset) snprintf(path, sizeof path, "%s/semantic_ids.npy", v->data_dir);
     if (access(path, R_OK) != 0) {
         snprintf(v->trie_note, sizeof v->trie_note, "no semantic_ids.npy in the run directory (vkrec tokenize writes it)");
         return VKR_OK;
@@ -217,10 +230,15 @@ static vkr_status load_beams(vkr_viewer* v) {
 
 vkr_status viewer_load(vkr_viewer* v) {
     const char* data = v->opt.data_dir;
-    char probe[4200];
+    char probe[4200], nested[4200];
     snprintf(probe, sizeof probe, "%s/dataset.json", v->run_dir);
+    snprintf(nested, sizeof nested, "%s/data", v->run_dir);
     if (!data && access(probe, R_OK) == 0) data = v->run_dir;
+    /* A run directory of `vkrec run SRC` holds the dataset it prepared in RUN_DIR/data. */
+    snprintf(probe, sizeof probe, "%s/data/dataset.json", v->run_dir);
+    if (!data && access(probe, R_OK) == 0) data = nested;
     if (data) {
+        snprintf(v->data_dir, sizeof v->data_dir, "%s", data);
         VKR_TRY(vkr_dataset_load(data, &v->dataset));
         v->has_dataset = true;
         v->n = v->dataset.item_count;
@@ -231,7 +249,8 @@ vkr_status viewer_load(vkr_viewer* v) {
     VKR_TRY(load_maps(v));
     VKR_TRY(load_trie(v));
     if (v->map_count == 0 && v->node_count == 0)
-        return vkr_fail(VKR_ERR_NOT_FOUND, "%s has neither a t-SNE map (tsne*.npy: run vkrec tsne) nor semantic_ids.npy",
+        return vkr_fail(VKR_ERR_NOT_FOUND, "%s has neither a t-SNE map (tsne*.npy: run vkrec tsne; maps/NAME.npy) nor "
+                        "semantic_ids.npy",
                         v->run_dir);
     VKR_TRY(load_beams(v));
     v->match = calloc(v->n ? v->n : 1, 1);

@@ -52,6 +52,7 @@ typedef struct beam_user {
 struct vkr_viewer {
     vkr_viewer_options opt;
     char run_dir[4096];
+    char data_dir[4096];                /* the dataset's directory, when has_dataset */
     /* data */
     uint32_t n;                         /* items */
     bool has_dataset;

@@ -56,7 +56,8 @@ static cJSON* cli_fit_json(const vkr_fit_report* r, const char* hr10_key) {
 }
 
 static void cli_rec_report(const vkr_dataset* ds, const cli_rec_job* job, const char* label, uint32_t domain, uint32_t k,
-                           const vkr_metrics* m, double train_s, cJSON* results, FILE* table, cJSON* extra) {
+                           const vkr_metrics* m, double train_s, double eval_s, cJSON* results, FILE* table,
+                           cJSON* extra) {
     double v[5];
     vkr_metrics_means(m, v);
     if (table)
@@ -72,6 +73,8 @@ static void cli_rec_report(const vkr_dataset* ds, const cli_rec_job* job, const 
     static const char* const names[5] = {"hr5", "hr10", "ndcg5", "ndcg10", "mrr"};
     for (int i = 0; i < 5; i++) cJSON_AddNumberToObject(o, names[i], v[i]);
     cJSON_AddNumberToObject(o, "train_seconds", train_s);
+    cJSON_AddNumberToObject(o, "eval_seconds", eval_s);
+    cJSON_AddNumberToObject(o, "eval_examples_per_s", eval_s > 0 ? (double)m->count / eval_s : 0);
     if (extra) cJSON_AddItemToObject(o, "training", cJSON_Duplicate(extra, true));
     cJSON_AddItemToArray(results, o);
 }
@@ -120,8 +123,9 @@ vkr_status cli_rec_run(const vkr_dataset* ds, vkr_device* dev, const cli_rec_job
     }
     for (uint32_t k = 0; k < job->protocol_count && s == VKR_OK; k++) {
         vkr_metrics m;
+        double t0 = vkr_now_s();
         s = vkr_evaluate(ds, domain, pairs, count, &scorer, &job->protocols[k], &m);
-        if (s == VKR_OK) cli_rec_report(ds, job, label, domain, k, &m, train_s, results, table, extra);
+        if (s == VKR_OK) cli_rec_report(ds, job, label, domain, k, &m, train_s, vkr_now_s() - t0, results, table, extra);
     }
     cJSON_Delete(extra);
     vkr_pop_free(&pop);
@@ -213,6 +217,7 @@ vkr_status cli_rec_run_gencdr(const vkr_dataset* ds, vkr_device* dev, const cli_
         uint32_t count = strcmp(job->split, "valid") == 0 ? ds->valid_count : ds->test_count;
         for (uint32_t k = 0; k < job->protocol_count && s == VKR_OK; k++) {
             vkr_metrics mt;
+            double t0 = vkr_now_s();
             s = vkr_evaluate(ds, d, pairs, count, &sc, &job->protocols[k], &mt);
             if (s == VKR_ERR_UNSUPPORTED) { /* e.g. full ranking without beam search */
                 if (table) fprintf(table, "%-18s %-8s %-12s   (skipped: %s)\n", "gencdr", ds->domain_name[d],
@@ -220,7 +225,8 @@ vkr_status cli_rec_run_gencdr(const vkr_dataset* ds, vkr_device* dev, const cli_
                 s = VKR_OK;
                 continue;
             }
-            if (s == VKR_OK) cli_rec_report(ds, job, "gencdr", d, k, &mt, m.fit.seconds, results, table, extra);
+            if (s == VKR_OK)
+                cli_rec_report(ds, job, "gencdr", d, k, &mt, m.fit.seconds, vkr_now_s() - t0, results, table, extra);
         }
     }
     if (s == VKR_OK && job->beams_json && m.beam) s = cli_write_beams(ds, &m, 32, job->beams_json);

@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "cli_json.h"
 #include "cli_rec.h"
+#include "vkr_beam.h"
 
 /* Parses the options shared by `train` and `run` into job; returns CLI_OK, or CLI_USAGE after a message.
  * Unknown options are left to the caller: *consumed tells whether argv[*i] was one of ours. */
@@ -66,6 +67,11 @@ int cli_rec_parse_option(const char* cmd, int argc, char** argv, int* i, cli_rec
             return cli_usage_error(cmd, "%s: bad value '%s'", a, x);
         if (strcmp(a, "--lr") == 0) job->sasrec.lr = job->gencdr.lr = (float)d;
         else job->sasrec.dropout = job->gencdr.dropout = (float)d;
+    } else if (strcmp(a, "--beam") == 0) {
+        const char* x = VALUE();
+        if (!x || !cli_parse_uint(cmd, a, x, &v)) return CLI_USAGE;
+        if (v > VKR_BEAM_MAX_WIDTH) return cli_usage_error(cmd, "--beam %u exceeds %u", v, VKR_BEAM_MAX_WIDTH);
+        job->gencdr.beam = v;
     } else if (strcmp(a, "--codes-only") == 0) {
         job->gencdr.item_ids = false;
     } else if (strcmp(a, "--quiet") == 0) {

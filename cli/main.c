@@ -33,7 +33,7 @@ static const cli_command commands[] = {
      "                 [--protocol full,sampled:100,sampled:999] [--split test|valid] [--epochs N]\n"
      "                 [--batch N] [--hidden N] [--blocks N] [--heads N] [--max-len N] [--dropout P]\n"
      "                 [--lr X] [--patience N] [--seed N] [--ckpt DIR [--resume]] [--json FILE]\n"
-     "                 [--device INDEX|NAME|cpu] [--quiet]\n"
+     "                 [--beam W] [--codes-only] [--device INDEX|NAME|cpu] [--quiet]\n"
      "  Trains on the dataset's training interactions for each target domain (or --target only),\n"
      "  validates every epoch (full-ranking HR@10; early stopping with --patience, best parameters\n"
      "  kept), then evaluates the split under each protocol: full ranks the target against every item\n"
@@ -43,7 +43,8 @@ static const cli_command commands[] = {
      "  gencdr needs DIR/semantic_ids.npy (vkrec tokenize DIR); one model serves every domain; it ranks\n"
      "  by constrained beam search (full) or ID log-likelihood (sampled). Each history item enters as\n"
      "  its code embeddings plus a learned per-item embedding (hybrid input; outputs stay semantic\n"
-     "  IDs); --codes-only drops the per-item embedding (pure semantic-ID input, the ablation).\n",
+     "  IDs); --codes-only drops the per-item embedding (pure semantic-ID input, the ablation);\n"
+     "  --beam W sets the beam width of the full ranking and of recommendations (default 20, up to 256).\n",
      cli_cmd_train},
     {"recommend", "a user's top items from a trained model's checkpoint, with titles",
      "usage: vkrec recommend --ckpt FILE|DIR --user U [--k N] [--domain D] [--data DIR] [--json FILE]\n"
@@ -164,6 +165,7 @@ static const cli_command commands[] = {
      cli_cmd_align},
     {"view", "interactive viewer of t-SNE maps and the semantic-ID trie (SDL2), or headless PNG",
      "usage: vkrec view RUN_DIR [--data DIR] [--screenshot OUT.png [--panel map|trie]] [--map NAME] [--size WxH]\n"
+     "                          [--live [--emb FILE] [--iters N] [--device INDEX|NAME]]\n"
      "  Map panel: items of every RUN_DIR/tsne*.npy and RUN_DIR/maps/NAME.npy map coloured by domain; wheel zooms, drag or arrows pan,\n"
      "  hover shows title and id, click selects an item and highlights its nearest neighbours, '/' searches\n"
      "  titles, v switches maps, +/- zoom, , and . point size, [ ] opacity, r resets, Tab switches panels.\n"
@@ -173,6 +175,10 @@ static const cli_command commands[] = {
      "  --screenshot OUT.png  render without a window (no display needed) and exit\n"
      "  --panel map|trie      panel to start with or to render (default map)\n"
      "  --map NAME            map to start with or to render (tsne_text.npy and maps/text.npy: text)\n"
+     "  --live                run t-SNE of the dataset's embedding on the GPU and redraw its map as it\n"
+     "                        converges (every 10 iterations; closing the window stops it); with\n"
+     "                        --screenshot, headless: the final map. --emb FILE (default item_emb.npy),\n"
+     "                        --iters N (default 1000), --device INDEX|NAME\n"
      "  --size WxH            window or image size (default 1280x800)\n"
      "  --data DIR            dataset directory for titles and domains (default RUN_DIR, else RUN_DIR/data)\n",
      cli_cmd_view},

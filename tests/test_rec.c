@@ -162,6 +162,53 @@ static void test_sasrec_resume_equals_uninterrupted(void** state) {
     remove_dirs(a_dir, b_dir);
 }
 
+/* The trained checkpoint decoded with beam width 100 in one GPU submission and level by level on the
+ * CPU backend: every list holds distinct items of the requested domain, -1 only after the last, in
+ * non-increasing score order, and both backends agree (identical items but for near-ties). */
+static void check_decoding(const vkr_dataset* ds, const uint16_t* ids, const vkr_gencdr_train* trained,
+                           const char* ckpt_dir, vkr_device* dev) {
+    vkr_gencdr_train t = *trained;
+    t.beam = 100, t.eval_users = 8, t.resume = false, t.ckpt_dir = NULL;
+    char path[256];
+    snprintf(path, sizeof path, "%s/best.safetensors", ckpt_dir);
+    vkr_gencdr_model gpu, cpu;
+    VKR_ASSERT_OK(vkr_gencdr_open(ds, dev, ids, 3, &t, &gpu));
+    VKR_ASSERT_OK(vkr_gencdr_load(&gpu, path));
+    VKR_ASSERT_OK(vkr_gencdr_open(ds, NULL, ids, 3, &t, &cpu));
+    VKR_ASSERT_OK(vkr_gencdr_load(&cpu, path));
+    int32_t items[2][8 * 100];
+    float scores[2][8 * 100];
+    uint32_t same = 0, total = 0;
+    for (uint32_t d = 0; d < ds->domain_count; d++) {
+        vkr_scorer sg = vkr_gencdr_scorer(&gpu, d), sc = vkr_gencdr_scorer(&cpu, d);
+        assert_int_equal(sg.top_width, 100);
+        uint32_t wg = 0, wc = 0, n_items = ds->item_begin[d + 1] - ds->item_begin[d];
+        VKR_ASSERT_OK(sg.top_items(sg.self, ds->test, 8, items[0], scores[0], &wg));
+        VKR_ASSERT_OK(sc.top_items(sc.self, ds->test, 8, items[1], scores[1], &wc));
+        assert_int_equal(wg, 100);
+        assert_int_equal(wc, 100);
+        for (uint32_t b = 0; b < 8; b++)
+            for (int k = 0; k < 2; k++) {
+                const int32_t* row = items[k] + b * 100;
+                const float* sr = scores[k] + b * 100;
+                for (uint32_t w = 0; w < 100; w++) {
+                    if (row[w] < 0) { /* a short list: everything after is empty too */
+                        for (uint32_t r = w; r < 100; r++) assert_int_equal(row[r], -1);
+                        break;
+                    }
+                    assert_true((uint32_t)row[w] < n_items);
+                    if (w) assert_true(sr[w] <= sr[w - 1]);
+                    for (uint32_t r = 0; r < w; r++) assert_int_not_equal(row[r], row[w]);
+                }
+            }
+        for (uint32_t i = 0; i < 8 * 100; i++) same += items[0][i] == items[1][i], total++;
+    }
+    print_message("GPU and CPU decodes agree on %u of %u list positions\n", same, total);
+    if (same < total * 95 / 100) fail_msg("GPU and CPU decodes differ on %u of %u positions", total - same, total);
+    vkr_gencdr_model_free(&gpu);
+    vkr_gencdr_model_free(&cpu);
+}
+
 /* GenCDR on base-16 digit IDs: training lifts sampled:100 HR@10 well above chance in both domains,
  * resuming equals the uninterrupted run, and full ranking by constrained beam search returns ranks. */
 static void test_gencdr_trains_and_resumes(void** state) {
@@ -214,6 +261,7 @@ static void test_gencdr_trains_and_resumes(void** state) {
     }
     vkr_gencdr_model_free(&whole);
     vkr_gencdr_model_free(&part);
+    check_decoding(&ds, ids, &t, a_dir, env.device);
     free(ids);
     vkr_dataset_free(&ds);
     vkr_test_close(&env);

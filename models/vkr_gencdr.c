@@ -247,13 +247,14 @@ static void gencdr_fill_history(const vkr_gencdr_model* m, gencdr_host* h, uint3
 
 /* ---- training -------------------------------------------------------------------------------- */
 
-typedef struct gencdr_job {
-    vkr_gencdr_model* m;
-    gencdr_graph train;
-    vkr_exec* tex;
-    gencdr_host h;
-    uint32_t* users;
-} gencdr_job;
+struct vkr_gencdr_trainer {
+    vkr_gencdr_model* m; /* the model whose scoring parameters validation refreshes */
+    gencdr_graph train;  /* training graph (loss, backward) */
+    vkr_exec* tex;       /* its executor with the optimizer */
+    gencdr_host h;       /* batch buffers */
+    uint32_t* users;     /* training units: users with at least two training events */
+    uint32_t n_users;    /* their count */
+};
 
 static vkr_status gencdr_write(vkr_exec* ex, const vkr_tensor* t, const void* data) {
     return vkr_exec_write(ex, t, data, vkr_tensor_bytes(t));
@@ -271,7 +272,7 @@ static vkr_status gencdr_write_inputs(vkr_exec* ex, const gencdr_inputs* in, con
 
 static vkr_status gencdr_step(void* self, const uint32_t* units, uint32_t n, uint64_t rng, bool want, float* loss) {
     (void)rng;
-    gencdr_job* j = self;
+    vkr_gencdr_trainer* j = self;
     const vkr_gencdr_model* m = j->m;
     const vkr_dataset* ds = m->ds;
     uint32_t B = j->train.rows, T = m->cfg.max_len, nd = ds->domain_count;
@@ -381,7 +382,7 @@ vkr_scorer vkr_gencdr_scorer(vkr_gencdr_model* m, uint32_t domain) {
 /* Validation HR@10 averaged over domains: full ranking by beam search when the model has one (what
  * the full protocol reports, and cheaper than scoring 101 candidates per user), else sampled:100. */
 static vkr_status gencdr_validate(void* self, double* hr10) {
-    gencdr_job* j = self;
+    vkr_gencdr_trainer* j = self;
     vkr_gencdr_model* m = j->m;
     gencdr_scoring* sc = m->score;
     VKR_TRY(vkr_copy_params(sc->ex, sc->gg.g, j->tex, j->train.g));
@@ -451,34 +452,71 @@ vkr_status vkr_gencdr_open(const vkr_dataset* ds, vkr_device* dev, const uint16_
     return s;
 }
 
-vkr_status vkr_gencdr_fit(const vkr_dataset* ds, vkr_device* dev, const uint16_t* ids, uint32_t depth,
-                          const vkr_gencdr_train* cfg, vkr_gencdr_model* m) {
-    VKR_TRY(vkr_gencdr_open(ds, dev, ids, depth, cfg, m));
-    gencdr_job j = {.m = m};
-    uint32_t n_users = 0;
-    j.users = malloc((size_t)ds->user_count * sizeof *j.users);
-    vkr_status s = j.users ? VKR_OK : vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory listing users");
+void vkr_gencdr_trainer_destroy(vkr_gencdr_trainer* j) {
+    if (!j) return;
+    gencdr_host_free(&j->h, j->m->depth);
+    vkr_exec_destroy(j->tex);
+    vkr_graph_destroy(j->train.g);
+    free(j->users);
+    free(j);
+}
+
+vkr_status vkr_gencdr_trainer_create(vkr_gencdr_model* m, vkr_gencdr_trainer** out) {
+    *out = NULL;
+    if (!m || !m->score) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_gencdr_trainer_create: no opened model");
+    const vkr_dataset* ds = m->ds;
+    const vkr_gencdr_train* cfg = &m->cfg;
+    vkr_gencdr_trainer* j = calloc(1, sizeof *j);
+    if (!j) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory for a GenCDR trainer");
+    j->m = m;
+    j->users = malloc((size_t)ds->user_count * sizeof *j->users);
+    vkr_status s = j->users ? VKR_OK : vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory listing users");
     for (uint32_t u = 0; s == VKR_OK && u < ds->user_count; u++)
-        if (ds->train_len[u] >= 2) j.users[n_users++] = u;
-    if (s == VKR_OK && !n_users) s = vkr_fail(VKR_ERR_INVALID_ARGUMENT, "GenCDR: no user has two training events");
-    if (s == VKR_OK) s = gencdr_build(m, true, cfg->batch, 1, &j.train);
+        if (ds->train_len[u] >= 2) j->users[j->n_users++] = u;
+    if (s == VKR_OK && !j->n_users) s = vkr_fail(VKR_ERR_INVALID_ARGUMENT, "GenCDR: no user has two training events");
+    if (s == VKR_OK) s = gencdr_build(m, true, cfg->batch, 1, &j->train);
     vkr_optim_config oc = {.kind = VKR_OPTIM_ADAMW, .schedule = {.peak_lr = cfg->lr}, .beta1 = 0.9f, .beta2 = 0.98f,
                            .eps = 1e-8f, .weight_decay = 0.01f, .clip_norm = 1.0f};
     if (s == VKR_OK)
-        s = vkr_exec_create(j.train.g, &(vkr_exec_options){.device = dev, .optimizer = &oc, .training = true}, &j.tex);
-    if (s == VKR_OK) s = vkr_exec_init_params(j.tex, cfg->seed);
-    if (s == VKR_OK) s = gencdr_host_alloc(&j.h, m, &j.train, true, vkr_dataset_longest(ds));
+        s = vkr_exec_create(j->train.g, &(vkr_exec_options){.device = m->dev, .optimizer = &oc, .training = true},
+                            &j->tex);
+    if (s == VKR_OK) s = vkr_exec_init_params(j->tex, cfg->seed);
+    if (s == VKR_OK) s = gencdr_host_alloc(&j->h, m, &j->train, true, vkr_dataset_longest(ds));
+    if (s != VKR_OK) {
+        vkr_gencdr_trainer_destroy(j);
+        return s;
+    }
+    *out = j;
+    return VKR_OK;
+}
+
+uint32_t vkr_gencdr_trainer_units(const vkr_gencdr_trainer* t) { return t ? t->n_users : 0; }
+
+vkr_status vkr_gencdr_trainer_step(vkr_gencdr_trainer* t, const uint32_t* units, uint32_t n, float* loss) {
+    if (!t || !units || n == 0 || n > t->train.rows)
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_gencdr_trainer_step: 1..%u units expected, %u given",
+                        t ? t->train.rows : 0, n);
+    for (uint32_t k = 0; k < n; k++)
+        if (units[k] >= t->n_users)
+            return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_gencdr_trainer_step: unit %u of %u", units[k], t->n_users);
+    float dummy;
+    return gencdr_step(t, units, n, 0, loss != NULL, loss ? loss : &dummy);
+}
+
+vkr_status vkr_gencdr_fit(const vkr_dataset* ds, vkr_device* dev, const uint16_t* ids, uint32_t depth,
+                          const vkr_gencdr_train* cfg, vkr_gencdr_model* m) {
+    VKR_TRY(vkr_gencdr_open(ds, dev, ids, depth, cfg, m));
+    vkr_gencdr_trainer* j = NULL;
+    vkr_status s = vkr_gencdr_trainer_create(m, &j);
     gencdr_scoring* sc = m->score;
-    vkr_fit_model fm = {.self = &j, .units = n_users, .batch = cfg->batch, .step = gencdr_step, .validate = gencdr_validate,
-                        .train_exec = j.tex, .score_exec = sc->ex, .score_graph = sc->gg.g};
+    vkr_fit_model fm = {.self = j, .units = j ? j->n_users : 0, .batch = cfg->batch, .step = gencdr_step,
+                        .validate = gencdr_validate, .train_exec = j ? j->tex : NULL, .score_exec = sc->ex,
+                        .score_graph = sc->gg.g};
     vkr_fit_options fo = {.epochs = cfg->epochs, .patience = cfg->patience, .seed = cfg->seed, .ckpt_dir = cfg->ckpt_dir,
                           .resume = cfg->resume, .quiet = cfg->quiet, .metadata = cfg->metadata};
     if (s == VKR_OK) s = vkr_fit(&fm, &fo, &m->fit);
     if (s == VKR_OK && m->beam) s = gencdr_beam_sync(m);
-    gencdr_host_free(&j.h, depth);
-    vkr_exec_destroy(j.tex);
-    vkr_graph_destroy(j.train.g);
-    free(j.users);
+    vkr_gencdr_trainer_destroy(j);
     if (s != VKR_OK) vkr_gencdr_model_free(m);
     return s;
 }

@@ -77,6 +77,18 @@ vkr_status vkr_gencdr_fit(const vkr_dataset* ds, vkr_device* dev, const uint16_t
 /* The scorer for target domain `domain`: each example's candidates are its domain's items, scored
  * by the semantic-ID log-likelihood (sampled protocols pass up to cfg.candidates of them). */
 vkr_scorer vkr_gencdr_scorer(vkr_gencdr_model* m, uint32_t domain);
+/* A training-step driver over an opened model (what vkr_gencdr_fit runs each step; benchmarks use it
+ * alone). */
+typedef struct vkr_gencdr_trainer vkr_gencdr_trainer;
+/* Builds the training graph and its optimizer for m (m must outlive it); out is NULL on failure. */
+vkr_status vkr_gencdr_trainer_create(vkr_gencdr_model* m, vkr_gencdr_trainer** out);
+/* Training units: users with at least two training events (step takes indices below this). */
+uint32_t vkr_gencdr_trainer_units(const vkr_gencdr_trainer* t);
+/* One optimizer step on units[0..n) (n <= cfg.batch); loss (may be NULL) receives the batch loss. */
+vkr_status vkr_gencdr_trainer_step(vkr_gencdr_trainer* t, const uint32_t* units, uint32_t n, float* loss);
+/* Frees the trainer. */
+void vkr_gencdr_trainer_destroy(vkr_gencdr_trainer* t);
+
 /* What vkr_gencdr_item_vectors reads out of the model's input layer. */
 typedef enum vkr_gencdr_view {
     VKR_GENCDR_VIEW_CODES = 0, /* sum of the item's semantic-ID code embeddings (shared by all domains) */

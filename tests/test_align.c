@@ -7,20 +7,6 @@
 
 #include "vkr_align.h"
 
-static vkr_test_env env;
-
-static int open_env(void** state) {
-    (void)state;
-    vkr_test_open(&env, NULL);
-    return 0;
-}
-
-static int close_env(void** state) {
-    (void)state;
-    vkr_test_close(&env);
-    return 0;
-}
-
 /* Two far-apart blobs, one per domain: no neighbour from the other domain. */
 static void test_unmixed(void** state) {
     (void)state;
@@ -33,7 +19,7 @@ static void test_unmixed(void** state) {
         if (dom[i]) x[(size_t)i * d] += 100;
     }
     vkr_align_result g, r;
-    VKR_ASSERT_OK(vkr_align_compute(env.device, x, n, d, dom, 2, 10, &g));
+    VKR_ASSERT_OK(vkr_align_compute(vkr_test_shared.device, x, n, d, dom, 2, 10, &g));
     VKR_ASSERT_OK(vkr_ref_align_compute(x, n, d, dom, 2, 10, &r));
     assert_true(g.overall == 0 && r.overall == 0);
     assert_int_equal(g.items[0], 40);
@@ -53,7 +39,7 @@ static void test_alternating(void** state) {
         dom[i] = (uint8_t)(i % 2);
     }
     vkr_align_result g;
-    VKR_ASSERT_OK(vkr_align_compute(env.device, x, n, 1, dom, 2, 2, &g));
+    VKR_ASSERT_OK(vkr_align_compute(vkr_test_shared.device, x, n, 1, dom, 2, 2, &g));
     /* Interior points: both neighbours other-domain; end points: one of two. */
     double raw = (48.0 + 2 * 0.5) / 50;
     assert_true(fabs(g.overall_raw - raw) < 1e-12);
@@ -74,7 +60,7 @@ static void test_random_mix(void** state) {
         dom[i] = (uint8_t)((s >> 16) % 3 == 0 ? 0 : (s >> 16) % 3 == 1 ? 1 : 2);
     }
     vkr_align_result g;
-    VKR_ASSERT_OK(vkr_align_compute(env.device, x, n, d, dom, 3, 15, &g));
+    VKR_ASSERT_OK(vkr_align_compute(vkr_test_shared.device, x, n, d, dom, 3, 15, &g));
     if (fabs(g.overall - 1) > 0.08) fail_msg("random mix: overall %g", g.overall);
     for (int c = 0; c < 3; c++)
         if (fabs(g.mixing[c] - 1) > 0.1) fail_msg("random mix: domain %d %g", c, g.mixing[c]);
@@ -86,12 +72,12 @@ static void test_bad_input(void** state) {
     float x[4] = {0, 1, 2, 3};
     uint8_t one[4] = {0, 0, 0, 0}, bad[4] = {0, 1, 5, 0};
     vkr_align_result r;
-    assert_int_equal(vkr_align_compute(env.device, x, 4, 1, one, 1, 2, &r), VKR_ERR_INVALID_ARGUMENT);
-    assert_int_equal(vkr_align_compute(env.device, x, 4, 1, bad, 2, 2, &r), VKR_ERR_INVALID_ARGUMENT);
-    assert_int_equal(vkr_align_compute(env.device, x, 1, 4, one, 2, 2, &r), VKR_ERR_INVALID_ARGUMENT);
+    assert_int_equal(vkr_align_compute(vkr_test_shared.device, x, 4, 1, one, 1, 2, &r), VKR_ERR_INVALID_ARGUMENT);
+    assert_int_equal(vkr_align_compute(vkr_test_shared.device, x, 4, 1, bad, 2, 2, &r), VKR_ERR_INVALID_ARGUMENT);
+    assert_int_equal(vkr_align_compute(vkr_test_shared.device, x, 1, 4, one, 2, 2, &r), VKR_ERR_INVALID_ARGUMENT);
     /* k larger than the other points is clamped. */
     uint8_t two[4] = {0, 1, 0, 1};
-    VKR_ASSERT_OK(vkr_align_compute(env.device, x, 4, 1, two, 2, 50, &r));
+    VKR_ASSERT_OK(vkr_align_compute(vkr_test_shared.device, x, 4, 1, two, 2, 50, &r));
     assert_int_equal(r.k, 3);
 }
 
@@ -102,5 +88,5 @@ int main(void) {
         cmocka_unit_test(test_random_mix),
         cmocka_unit_test(test_bad_input),
     };
-    return cmocka_run_group_tests(tests, open_env, close_env);
+    return cmocka_run_group_tests(tests, vkr_test_group_open, vkr_test_group_close);
 }

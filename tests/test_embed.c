@@ -11,20 +11,6 @@
 #include "vkr_embed.h"
 #include "vkr_npy.h"
 
-static vkr_test_env env;
-
-static int open_env(void** state) {
-    (void)state;
-    vkr_test_open(&env, NULL);
-    return 0;
-}
-
-static int close_env(void** state) {
-    (void)state;
-    vkr_test_close(&env);
-    return 0;
-}
-
 /* A random sparse rows x cols matrix with about `density` of entries set; row `dense_row` (if
  * < rows) is full and every third row is empty. */
 static void random_csr(uint32_t rows, uint32_t cols, double density, uint32_t dense_row, uint32_t seed, vkr_csr* m) {
@@ -57,10 +43,10 @@ static void spmm_case(uint32_t rows, uint32_t cols, uint32_t n, double density) 
     uint32_t nz = a.nnz ? a.nnz : 1;
     uint64_t bytes[5] = {4ull * (rows + 1), 4ull * nz, 4ull * nz, 4ull * cols * n, 4ull * rows * n};
     const void* src[4] = {a.row_ptr, a.col, a.val, x};
-    for (int k = 0; k < 5; k++) VKR_ASSERT_OK(vkr_buffer_create(env.device, bytes[k], VKR_MEMORY_DEVICE, &b[k]));
-    for (int k = 0; k < 4; k++) VKR_ASSERT_OK(vkr_buffer_upload(env.device, &b[k], 0, src[k], bytes[k]));
+    for (int k = 0; k < 5; k++) VKR_ASSERT_OK(vkr_buffer_create(vkr_test_shared.device, bytes[k], VKR_MEMORY_DEVICE, &b[k]));
+    for (int k = 0; k < 4; k++) VKR_ASSERT_OK(vkr_buffer_upload(vkr_test_shared.device, &b[k], 0, src[k], bytes[k]));
     vkr_sequence* seq = NULL;
-    VKR_ASSERT_OK(vkr_sequence_create(env.device, &seq));
+    VKR_ASSERT_OK(vkr_sequence_create(vkr_test_shared.device, &seq));
     vkr_spmm_params p = {rows, cols, n, a.nnz};
     /* A too-small output range is refused before anything is recorded. */
     if (rows * n > 1)
@@ -70,11 +56,11 @@ static void spmm_case(uint32_t rows, uint32_t cols, uint32_t n, double density) 
     VKR_ASSERT_OK(vkr_gpu_spmm(seq, &p, (vkr_range){&b[0], 0, 0}, (vkr_range){&b[1], 0, 0}, (vkr_range){&b[2], 0, 0},
                                (vkr_range){&b[3], 0, 0}, (vkr_range){&b[4], 0, 0}));
     VKR_ASSERT_OK(vkr_sequence_submit(seq));
-    VKR_ASSERT_OK(vkr_buffer_download(env.device, &b[4], 0, got, bytes[4]));
+    VKR_ASSERT_OK(vkr_buffer_download(vkr_test_shared.device, &b[4], 0, got, bytes[4]));
     double err = vkr_test_nmse(got, want, (size_t)rows * n);
     if (err > 1e-12) fail_msg("spmm %u x %u x %u: nmse %g", rows, cols, n, err);
     vkr_sequence_destroy(seq);
-    for (int k = 0; k < 5; k++) vkr_buffer_destroy(env.device, &b[k]);
+    for (int k = 0; k < 5; k++) vkr_buffer_destroy(vkr_test_shared.device, &b[k]);
     vkr_csr_free(&a);
     free(x);
     free(want);
@@ -147,9 +133,9 @@ static void check_block_svd(vkr_device* dev, uint32_t dim) {
 
 static void test_svd_known_spectrum(void** state) {
     (void)state;
-    check_block_svd(env.device, 4);
+    check_block_svd(vkr_test_shared.device, 4);
     check_block_svd(NULL, 4);
-    check_block_svd(env.device, 9); /* more columns than the rank: extra directions are zero */
+    check_block_svd(vkr_test_shared.device, 9); /* more columns than the rank: extra directions are zero */
 }
 
 static void test_tfidf(void** state) {
@@ -221,7 +207,7 @@ static void test_text_embedding_neighbours(void** state) {
     vkr_embed_options o = {.source = VKR_EMBED_TEXT, .svd = {.dim = 32}};
     float* e = malloc(sizeof(float) * d.item_count * 32);
     vkr_embed_report rep;
-    VKR_ASSERT_OK(vkr_embed_items(env.device, &d, &o, e, &rep));
+    VKR_ASSERT_OK(vkr_embed_items(vkr_test_shared.device, &d, &o, e, &rep));
     assert_true(rep.text_items > d.item_count * 9 / 10);
     /* Pairs drawn deterministically; pairs sharing a word against all other pairs. */
     double shared = 0, other = 0;
@@ -254,7 +240,7 @@ static void test_cooc_and_auto(void** state) {
     float* e = malloc(sizeof(float) * d.item_count * dim);
     vkr_embed_options o = {.source = VKR_EMBED_COOC, .svd = {.dim = dim}};
     vkr_embed_report rep;
-    VKR_ASSERT_OK(vkr_embed_items(env.device, &d, &o, e, &rep));
+    VKR_ASSERT_OK(vkr_embed_items(vkr_test_shared.device, &d, &o, e, &rep));
     assert_int_equal(rep.cooc_items + rep.zero_items, d.item_count);
     /* Items adjacent in a training sequence against random pairs. */
     double adj = 0, rnd = 0;
@@ -272,7 +258,7 @@ static void test_cooc_and_auto(void** state) {
     fprintf(stderr, "mean cosine: adjacent %.3f, random %.3f (%u pairs)\n", adj / na, rnd / na, na);
     assert_true(adj / na > rnd / na + 0.1);
     o.source = VKR_EMBED_AUTO;
-    VKR_ASSERT_OK(vkr_embed_items(env.device, &d, &o, e, &rep));
+    VKR_ASSERT_OK(vkr_embed_items(vkr_test_shared.device, &d, &o, e, &rep));
     assert_int_equal(rep.text_items + rep.cooc_items + rep.zero_items, d.item_count);
     assert_true(rep.text_items > 0);
     free(e);
@@ -336,5 +322,5 @@ int main(void) {
         cmocka_unit_test(test_cooc_and_auto),
         cmocka_unit_test(test_import),
     };
-    return cmocka_run_group_tests(tests, open_env, close_env);
+    return cmocka_run_group_tests(tests, vkr_test_group_open, vkr_test_group_close);
 }

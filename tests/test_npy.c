@@ -8,22 +8,16 @@
 #include "vkr_npy.h"
 #include "vkr_test.h"
 
-static char g_dir[256];
-
-static int setup(void** state) {
+static int group_open(void** state) {
     (void)state;
-    snprintf(g_dir, sizeof g_dir, "/tmp/vkr_npy_XXXXXX");
-    return mkdtemp(g_dir) ? 0 : -1;
+    return vkr_test_tmpdir_open("vkr_npy");
 }
 
-static int teardown(void** state) {
+static int group_close(void** state) {
     (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return vkr_test_tmpdir_close();
 }
 
-static void path_in(char* buf, size_t size, const char* name) { snprintf(buf, size, "%s/%s", g_dir, name); }
 
 static bool have_numpy(void) {
     if (system("/usr/bin/python3 -c 'import numpy' >/dev/null 2>&1") == 0) return true;
@@ -42,7 +36,7 @@ static size_t read_file(const char* path, uint8_t* buf, size_t cap) {
 static void test_round_trip(void** state) {
     (void)state;
     char path[300];
-    path_in(path, sizeof path, "a.npy");
+    vkr_test_tmpdir_path(path, sizeof path, "a.npy");
     /* Every dtype, at several ranks (scalar, 1-D, 2-D, 3-D, 4-D) and with an empty array. */
     static const vkr_elem_type types[] = {VKR_ELEM_F32, VKR_ELEM_F16, VKR_ELEM_F64, VKR_ELEM_I16,
                                           VKR_ELEM_I32, VKR_ELEM_I64, VKR_ELEM_U16, VKR_ELEM_U32,
@@ -91,7 +85,7 @@ static void test_round_trip(void** state) {
 static void test_f16_to_f32(void** state) {
     (void)state;
     char path[300];
-    path_in(path, sizeof path, "h.npy");
+    vkr_test_tmpdir_path(path, sizeof path, "h.npy");
     const float want[6] = {0.0f, -1.5f, 3.140625f, 65504.0f, -0.0001220703125f, 1024.0f};
     uint16_t h[6];
     for (int i = 0; i < 6; i++) h[i] = vkr_float_to_half(want[i]);
@@ -224,8 +218,8 @@ static void test_numpy_interop(void** state) {
     (void)state;
     if (!have_numpy()) return;
     char ours[300], script[300];
-    path_in(ours, sizeof ours, "ours.npy");
-    path_in(script, sizeof script, "np.py");
+    vkr_test_tmpdir_path(ours, sizeof ours, "ours.npy");
+    vkr_test_tmpdir_path(script, sizeof script, "np.py");
     float emb[4 * 3];
     for (int i = 0; i < 12; i++) emb[i] = (float)i * 0.5f - 2.0f;
     const uint64_t s43[2] = {4, 3};
@@ -247,21 +241,21 @@ static void test_numpy_interop(void** state) {
           fp);
     fclose(fp);
     char cmd[700];
-    snprintf(cmd, sizeof cmd, "/usr/bin/python3 '%s' '%s'", script, g_dir);
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 '%s' '%s'", script, vkr_test_tmpdir());
     assert_int_equal(system(cmd), 0);
 
     char p[300];
     vkr_npy_array a;
-    path_in(p, sizeof p, "f4.npy");
+    vkr_test_tmpdir_path(p, sizeof p, "f4.npy");
     VKR_ASSERT_OK(vkr_npy_load(p, &a));
     assert_int_equal(a.dtype, VKR_ELEM_F32);
     for (int i = 0; i < 6; i++) assert_true(((float*)a.data)[i] == (float)i / 4.0f);
     vkr_npy_free(&a);
-    path_in(p, sizeof p, "f2.npy");
+    vkr_test_tmpdir_path(p, sizeof p, "f2.npy");
     VKR_ASSERT_OK(vkr_npy_load_f32(p, &a));
     assert_true(((float*)a.data)[0] == 1.5f && ((float*)a.data)[1] == -2.0f && ((float*)a.data)[2] == 0.25f);
     vkr_npy_free(&a);
-    path_in(p, sizeof p, "u2.npy");
+    vkr_test_tmpdir_path(p, sizeof p, "u2.npy");
     VKR_ASSERT_OK(vkr_npy_load(p, &a));
     assert_int_equal(a.dtype, VKR_ELEM_U16);
     assert_int_equal(a.shape[1], 4);
@@ -270,13 +264,13 @@ static void test_numpy_interop(void** state) {
     for (int v = 2; v <= 3; v++) {
         char name[16];
         snprintf(name, sizeof name, "v%d.npy", v);
-        path_in(p, sizeof p, name);
+        vkr_test_tmpdir_path(p, sizeof p, name);
         VKR_ASSERT_OK(vkr_npy_load(p, &a));
         assert_int_equal(a.dtype, VKR_ELEM_I64);
         assert_int_equal(((int64_t*)a.data)[4], 4);
         vkr_npy_free(&a);
     }
-    path_in(p, sizeof p, "fortran.npy");
+    vkr_test_tmpdir_path(p, sizeof p, "fortran.npy");
     assert_int_equal(vkr_npy_load(p, &a), VKR_ERR_FORMAT);
     assert_non_null(strstr(vkr_last_error(), "fortran_order is True"));
 }
@@ -286,5 +280,5 @@ int main(void) {
         cmocka_unit_test(test_round_trip), cmocka_unit_test(test_f16_to_f32),   cmocka_unit_test(test_versions),
         cmocka_unit_test(test_rejects),    cmocka_unit_test(test_numpy_interop),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, group_open, group_close);
 }

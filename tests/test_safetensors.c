@@ -9,22 +9,16 @@
 #include "vkr_safetensors.h"
 #include "vkr_test.h"
 
-static char g_dir[256];
-
-static int setup(void** state) {
+static int group_open(void** state) {
     (void)state;
-    snprintf(g_dir, sizeof g_dir, "/tmp/vkr_st_XXXXXX");
-    return mkdtemp(g_dir) ? 0 : -1;
+    return vkr_test_tmpdir_open("vkr_st");
 }
 
-static int teardown(void** state) {
+static int group_close(void** state) {
     (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return vkr_test_tmpdir_close();
 }
 
-static void path_in(char* buf, size_t size, const char* name) { snprintf(buf, size, "%s/%s", g_dir, name); }
 
 /* The fixture every round trip uses: several dtypes and ranks, a scalar and an empty tensor. */
 typedef struct fixture {
@@ -72,7 +66,7 @@ static void test_round_trip(void** state) {
     fixture f;
     fixture_fill(&f);
     char path[300];
-    path_in(path, sizeof path, "model.safetensors");
+    vkr_test_tmpdir_path(path, sizeof path, "model.safetensors");
     write_fixture(path, &f);
 
     vkr_st_file* st;
@@ -143,7 +137,7 @@ static void test_truncations(void** state) {
     fixture f;
     fixture_fill(&f);
     char path[300];
-    path_in(path, sizeof path, "trunc.safetensors");
+    vkr_test_tmpdir_path(path, sizeof path, "trunc.safetensors");
     write_fixture(path, &f);
     FILE* fp = fopen(path, "rb");
     assert_non_null(fp);
@@ -256,8 +250,8 @@ static void test_rejects(void** state) {
 static void test_atomic_replace(void** state) {
     (void)state;
     char path[300], old[300];
-    path_in(path, sizeof path, "ckpt.safetensors");
-    path_in(old, sizeof old, "ckpt.old");
+    vkr_test_tmpdir_path(path, sizeof path, "ckpt.safetensors");
+    vkr_test_tmpdir_path(old, sizeof old, "ckpt.old");
     float a = 1.0f, b = 2.0f;
     const uint64_t s1[1] = {1};
     vkr_st_writer* w;
@@ -282,7 +276,7 @@ static void test_atomic_replace(void** state) {
     assert_true(got == 2.0f);
 
     char dir[300], tmp[400];
-    path_in(dir, sizeof dir, "a_directory");
+    vkr_test_tmpdir_path(dir, sizeof dir, "a_directory");
     assert_int_equal(mkdir(dir, 0755), 0);
     assert_int_equal(vkr_st_writer_write(w, dir), VKR_ERR_IO);
     assert_non_null(strstr(vkr_last_error(), "cannot rename"));
@@ -305,9 +299,9 @@ static void test_python_interop(void** state) {
     fixture f;
     fixture_fill(&f);
     char path[300], py_path[300], script[300];
-    path_in(path, sizeof path, "for_python.safetensors");
-    path_in(py_path, sizeof py_path, "from_python.safetensors");
-    path_in(script, sizeof script, "check.py");
+    vkr_test_tmpdir_path(path, sizeof path, "for_python.safetensors");
+    vkr_test_tmpdir_path(py_path, sizeof py_path, "from_python.safetensors");
+    vkr_test_tmpdir_path(script, sizeof script, "check.py");
     write_fixture(path, &f);
     FILE* fp = fopen(script, "w");
     assert_non_null(fp);
@@ -382,5 +376,5 @@ int main(void) {
         cmocka_unit_test(test_rejects),          cmocka_unit_test(test_atomic_replace),
         cmocka_unit_test(test_python_interop),   cmocka_unit_test(test_half_conversion),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, group_open, group_close);
 }

@@ -1,6 +1,7 @@
 #include "vkr_test.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 
 void vkr_test_open(vkr_test_env* env, const vkr_device_options* options) {
     env->instance = NULL;
@@ -57,3 +58,20 @@ double vkr_test_nmse(const float* a, const float* b, size_t n) {
     if (den == 0) return num == 0 ? 0 : num;
     return num / den;
 }
+
+static char vkr_test_dir[256];
+
+int vkr_test_tmpdir_open(const char* prefix) {
+    snprintf(vkr_test_dir, sizeof vkr_test_dir, "/tmp/%s_XXXXXX", prefix);
+    return mkdtemp(vkr_test_dir) ? 0 : -1;
+}
+
+int vkr_test_tmpdir_close(void) {
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", vkr_test_dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+const char* vkr_test_tmpdir(void) { return vkr_test_dir; }
+
+void vkr_test_tmpdir_path(char* buf, size_t size, const char* name) { snprintf(buf, size, "%s/%s", vkr_test_dir, name); }

@@ -33,6 +33,14 @@ int vkr_test_group_close(void** state);
         vkr_status vkr_t_ = (expr);                                                             \
         if (vkr_t_ != VKR_OK) fail_msg("%s -> %s: %s", #expr, vkr_status_name(vkr_t_), vkr_last_error()); \
     } while (0)
+/* A fresh directory /tmp/PREFIX_XXXXXX for a group's files (cmocka group setup); 0 or -1. */
+int vkr_test_tmpdir_open(const char* prefix);
+/* Removes that directory and everything in it; 0 or -1. */
+int vkr_test_tmpdir_close(void);
+/* The directory made by vkr_test_tmpdir_open. */
+const char* vkr_test_tmpdir(void);
+/* buf = <the directory>/name. */
+void vkr_test_tmpdir_path(char* buf, size_t size, const char* name);
 /* Deterministic pseudo-random floats in [-1, 1). */
 void vkr_test_fill_random(float* v, size_t n, uint32_t seed);
 

@@ -270,6 +270,25 @@ static vkr_status vkr_program(vkr_exec* ex) {
     return VKR_OK;
 }
 
+/* Lists, per tensor, the host-derived inputs built from it. Only the backward reads them (the
+ * embedding gradient's inverse index), so forward-only executors skip them altogether. */
+static vkr_status vkr_exec_derive_plan(vkr_exec* ex) {
+    if (!ex->backward) return VKR_OK;
+    uint32_t count = vkr_graph_tensor_count(ex->graph);
+    ex->derive_first = malloc((size_t)count * sizeof *ex->derive_first);
+    ex->derive_next = malloc((size_t)count * sizeof *ex->derive_next);
+    if (!ex->derive_first || !ex->derive_next)
+        return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory planning derived inputs");
+    for (uint32_t i = 0; i < count; i++) ex->derive_first[i] = ex->derive_next[i] = UINT32_MAX;
+    for (uint32_t i = count; i-- > 0;) {
+        const vkr_tensor* c = vkr_graph_tensor(ex->graph, i);
+        if (c->op != VKR_OP_CSR || c->role == VKR_ROLE_ACTIVATION) continue;
+        ex->derive_next[i] = ex->derive_first[c->src[0]->index];
+        ex->derive_first[c->src[0]->index] = i;
+    }
+    return VKR_OK;
+}
+
 /* ---- lifecycle ------------------------------------------------------------------------------ */
 
 vkr_status vkr_exec_create(vkr_graph* g, const vkr_exec_options* options, vkr_exec** out) {
@@ -297,6 +316,7 @@ vkr_status vkr_exec_create(vkr_graph* g, const vkr_exec_options* options, vkr_ex
     }
     ex->ctx.ex = ex;
     vkr_status s = vkr_plan(ex);
+    if (s == VKR_OK) s = vkr_exec_derive_plan(ex);
     for (int k = 0; k < SLOT_COUNT && s == VKR_OK; k++) {
         vkr_slot* sl = &ex->slots[k];
         if (!sl->bytes) continue;
@@ -342,6 +362,8 @@ void vkr_exec_destroy(vkr_exec* ex) {
     }
     free(ex->root);
     free(ex->zeroed);
+    free(ex->derive_first);
+    free(ex->derive_next);
     free(ex);
 }
 
@@ -357,10 +379,9 @@ static vkr_status vkr_check_io(const vkr_exec* ex, const vkr_tensor* t, uint64_t
 
 /* Rebuilds host-derived inputs of `t` (embedding inverse indices) after t was written. */
 static vkr_status vkr_exec_derive(vkr_exec* ex, const vkr_tensor* t, const void* data) {
-    uint32_t count = vkr_graph_tensor_count(ex->graph);
-    for (uint32_t i = 0; i < count; i++) {
+    if (!ex->derive_first) return VKR_OK;
+    for (uint32_t i = ex->derive_first[t->index]; i != UINT32_MAX; i = ex->derive_next[i]) {
         vkr_tensor* c = vkr_graph_tensor(ex->graph, i);
-        if (c->op != VKR_OP_CSR || c->src[0] != t || c->role == VKR_ROLE_ACTIVATION) continue;
         const vkr_embedding_params* p = (const vkr_embedding_params*)c->params;
         int32_t* csr = malloc(vkr_tensor_bytes(c));
         if (!csr) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory building %s", c->name);

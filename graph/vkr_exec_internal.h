@@ -45,6 +45,10 @@ struct vkr_exec {
     /* planning scratch, per tensor index */
     uint32_t* root;
     bool* zeroed;
+    /* host-derived inputs (embedding inverse indices), per tensor index: the first one built from
+     * it and the next one built from the same source (UINT32_MAX ends a list); NULL without backward */
+    uint32_t* derive_first;
+    uint32_t* derive_next;
 };
 
 /* The tensor whose storage t shares (t itself unless a view). */

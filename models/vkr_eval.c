@@ -74,10 +74,7 @@ vkr_status vkr_evaluate(const vkr_dataset* ds, uint32_t domain, const uint32_t* 
     uint32_t* cand = malloc((size_t)batch * c * sizeof *cand);
     uint32_t* got = malloc((size_t)batch * sizeof *got);
     uint64_t* ranks = malloc((size_t)batch * sizeof *ranks);
-    uint32_t max_len = 0;
-    for (uint32_t u = 0; u < ds->user_count; u++)
-        if (vkr_dataset_user_len(ds, u) > max_len) max_len = vkr_dataset_user_len(ds, u);
-    uint32_t* seen = malloc(((size_t)max_len + 1) * sizeof *seen);
+    uint32_t* seen = malloc(((size_t)vkr_dataset_longest(ds) + 1) * sizeof *seen);
     float* sub = malloc((size_t)c * sizeof *sub);
     vkr_status s = VKR_OK;
     if (!sel || !scores || !cand || !got || !ranks || !seen || !sub)

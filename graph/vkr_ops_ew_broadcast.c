@@ -15,15 +15,23 @@ static float vkr_ew_map_apply(vkr_ew_map_op op, float a, float b) {
     }
 }
 
+/* Index of output element o in an operand with broadcast strides st: o itself when the operand has
+ * the output's shape (the common case, no division), else the general coordinate walk. */
+static inline uint32_t vkr_ew_operand_index(bool same, const uint32_t out[4], const uint32_t st[4], uint32_t o) {
+    return same ? o : vkr_ew_broadcast_index(out, st, o);
+}
+
 void vkr_ew_ref_map(const vkr_ew_map* m, const float* a, const float* b, float* y) {
     uint32_t as[4], bs[4];
     vkr_ew_broadcast_strides(m->a_shape, as);
     vkr_ew_broadcast_strides(m->b_shape, bs);
+    const bool a_same = memcmp(m->a_shape, m->out, sizeof m->out) == 0;
+    const bool b_same = memcmp(m->b_shape, m->out, sizeof m->out) == 0;
     const int64_t n = (int64_t)vkr_shape_numel(m->out);
 #pragma omp parallel for if (n >= VKR_EW_OMP_MIN)
     for (int64_t o = 0; o < n; o++) {
-        float bv = m->op == VKR_EW_MAP_A ? 0.0f : b[vkr_ew_broadcast_index(m->out, bs, (uint32_t)o)];
-        float v = m->alpha * vkr_ew_map_apply(m->op, a[vkr_ew_broadcast_index(m->out, as, (uint32_t)o)], bv);
+        float bv = m->op == VKR_EW_MAP_A ? 0.0f : b[vkr_ew_operand_index(b_same, m->out, bs, (uint32_t)o)];
+        float v = m->alpha * vkr_ew_map_apply(m->op, a[vkr_ew_operand_index(a_same, m->out, as, (uint32_t)o)], bv);
         y[o] = m->accumulate ? y[o] + v : v;
     }
 }
@@ -82,6 +90,20 @@ bool vkr_ew_term_uses_b(vkr_ew_term term) {
     return term != VKR_EW_TERM_DY && term != VKR_EW_TERM_DY_A;
 }
 
+/* Whether offsets along the summed dims (extents rdims) with strides `st` are r * step for the flat
+ * term index r, i.e. each summed dim's stride is the next summed dim's stride times its extent. */
+static bool vkr_ew_linear(const uint32_t rdims[4], const uint32_t st[4], uint32_t* step) {
+    int inner = -1;
+    for (int d = 3; d >= 0; d--) {
+        if (rdims[d] == 1) continue;
+        if (inner >= 0 && st[d] != st[inner] * rdims[inner]) return false;
+        if (inner < 0) *step = st[d];
+        inner = d;
+    }
+    if (inner < 0) *step = 0;
+    return true;
+}
+
 void vkr_ew_ref_reduce(const vkr_ew_reduce* r, const float* dy, const float* a, const float* b, float* g) {
     uint32_t rdims[4], as[4], bs[4], os[4];
     const uint32_t nr = vkr_ew_summed_dims(r, rdims);
@@ -89,25 +111,61 @@ void vkr_ew_ref_reduce(const vkr_ew_reduce* r, const float* dy, const float* a, 
     vkr_ew_broadcast_strides(r->b_shape, bs);
     vkr_ew_broadcast_strides(r->out, os);
     const bool uses_a = vkr_ew_term_uses_a(r->term), uses_b = vkr_ew_term_uses_b(r->term);
+    /* when each operand's offsets over the summed dims are k * step (the usual row or column sums),
+     * the inner loop strides instead of decomposing k into coordinates */
+    uint32_t step_o = 0, step_a = 0, step_b = 0;
+    const bool linear = vkr_ew_linear(rdims, os, &step_o) && vkr_ew_linear(rdims, as, &step_a) &&
+                        vkr_ew_linear(rdims, bs, &step_b);
     const int64_t nt = (int64_t)vkr_shape_numel(r->target);
+    /* sums over leading dims of row-major [nr, nt] operands (bias and scale gradients): rows outer,
+     * a block of columns inner, so reads are contiguous instead of one stride-nt walk per column */
+    const bool a_same = !uses_a || memcmp(r->a_shape, r->out, sizeof r->out) == 0;
+    const bool b_same = !uses_b || memcmp(r->b_shape, r->out, sizeof r->out) == 0;
+    if (linear && step_o == (uint32_t)nt && a_same && b_same) {
+        enum { BLOCK = 16 };
+        const int64_t blocks = (nt + BLOCK - 1) / BLOCK;
+#pragma omp parallel for if (nt * nr >= VKR_EW_OMP_MIN)
+        for (int64_t blk = 0; blk < blocks; blk++) {
+            const int64_t t0 = blk * BLOCK, w = nt - t0 < BLOCK ? nt - t0 : BLOCK;
+            double acc[BLOCK] = {0};
+            for (uint32_t k = 0; k < nr; k++) {
+                const size_t row = (size_t)k * (size_t)nt + (size_t)t0;
+                for (int64_t j = 0; j < w; j++)
+                    acc[j] += vkr_ew_term_value(r->term, dy[row + j], uses_a ? a[row + j] : 0.0, uses_b ? b[row + j] : 0.0);
+            }
+            for (int64_t j = 0; j < w; j++) {
+                float v = (float)(r->alpha * acc[j]);
+                g[t0 + j] = r->accumulate ? g[t0 + j] + v : v;
+            }
+        }
+        return;
+    }
 #pragma omp parallel for if (nt * nr >= VKR_EW_OMP_MIN)
     for (int64_t t = 0; t < nt; t++) {
         /* dy's coordinates of term (t, k) are t's coordinates plus k's over the summed dims; the two
          * never overlap because a summed dim has target extent 1. */
-        uint32_t tc[4], rem = (uint32_t)t;
+        uint32_t tc[4], rem = (uint32_t)t, o0 = 0, a0 = 0, b0 = 0;
         for (int d = 3; d >= 0; d--) {
             tc[d] = rem % r->target[d];
             rem /= r->target[d];
+            o0 += tc[d] * os[d];
+            a0 += tc[d] * as[d];
+            b0 += tc[d] * bs[d];
         }
         double sum = 0;
         for (uint32_t k = 0; k < nr; k++) {
-            uint32_t o = 0, ia = 0, ib = 0, kr = k;
-            for (int d = 3; d >= 0; d--) {
-                uint32_t c = tc[d] + kr % rdims[d];
-                kr /= rdims[d];
-                o += c * os[d];
-                ia += c * as[d];
-                ib += c * bs[d];
+            uint32_t o = o0, ia = a0, ib = b0;
+            if (linear) {
+                o += k * step_o, ia += k * step_a, ib += k * step_b;
+            } else {
+                uint32_t kr = k;
+                for (int d = 3; d >= 0; d--) {
+                    uint32_t c = kr % rdims[d];
+                    kr /= rdims[d];
+                    o += c * os[d];
+                    ia += c * as[d];
+                    ib += c * bs[d];
+                }
             }
             sum += vkr_ew_term_value(r->term, dy[o], uses_a ? a[ia] : 0.0, uses_b ? b[ib] : 0.0);
         }
@@ -124,19 +182,6 @@ typedef struct vkr_ew_reduce_push {
     uint32_t lin_dy, lin_a, lin_b;
 } vkr_ew_reduce_push;
 
-/* Whether offsets along the summed dims (extents rdims) with strides `st` are r * step for the flat
- * term index r, i.e. each summed dim's stride is the next summed dim's stride times its extent. */
-static bool vkr_ew_linear(const uint32_t rdims[4], const uint32_t st[4], uint32_t* step) {
-    int inner = -1;
-    for (int d = 3; d >= 0; d--) {
-        if (rdims[d] == 1) continue;
-        if (inner >= 0 && st[d] != st[inner] * rdims[inner]) return false;
-        if (inner < 0) *step = st[d];
-        inner = d;
-    }
-    if (inner < 0) *step = 0;
-    return true;
-}
 
 #define VKR_EW_TERM_NONE 0xffffffffu
 

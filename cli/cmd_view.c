@@ -5,7 +5,29 @@
 
 #include "cli.h"
 #ifdef VKR_HAVE_VIEWER
+#include "vkr_tsne_io.h"
 #include "vkr_viewer.h"
+
+/* --live: t-SNE of the dataset's embedding (emb: file name inside it, NULL for item_emb.npy) on the
+ * device `selector` picks, drawn as it converges. */
+static int view_live(const char* cmd, const vkr_viewer_options* o, const char* emb, const char* selector,
+                     const vkr_tsne_options* tsne) {
+    char buf[4200];
+    const char* data = vkr_viewer_dataset_dir(o, buf, sizeof buf);
+    if (!data)
+        return cli_usage_error(cmd, "--live needs a dataset with item embeddings: %s has none (give --data DIR)",
+                               o->run_dir);
+    vkr_tsne_input in;
+    vkr_status s = vkr_tsne_input_load(data, emb, data, &in);
+    if (s != VKR_OK) return cli_fail(cmd, s);
+    vkr_instance* inst = NULL;
+    vkr_device* dev = NULL;
+    s = cli_open_device(selector, &inst, &dev);
+    if (s == VKR_OK) s = vkr_viewer_live(o, dev, in.x, in.n, in.d, tsne);
+    vkr_tsne_input_free(&in);
+    if (dev) cli_close_device(inst, dev);
+    return s == VKR_OK ? CLI_OK : cli_fail(cmd, s);
+}
 #endif
 
 int cli_cmd_view(int argc, char** argv) {
@@ -18,12 +40,24 @@ int cli_cmd_view(int argc, char** argv) {
     return CLI_FAILED;
 #else
     vkr_viewer_options o = {.width = 1280, .height = 800, .panel = VKR_PANEL_MAP};
-    const char* run_dir = NULL;
+    const char *run_dir = NULL, *emb = NULL, *selector = NULL;
+    bool live = false;
+    vkr_tsne_options tsne = {0};
     for (int i = 1; i < argc; i++) {
         const char* a = argv[i];
         const char* v = NULL;
         if (strcmp(a, "--screenshot") == 0) {
             if (!(o.screenshot = cli_value(cmd, argc, argv, &i))) return CLI_USAGE;
+        } else if (strcmp(a, "--live") == 0) {
+            live = true;
+        } else if (strcmp(a, "--emb") == 0) {
+            if (!(emb = cli_value(cmd, argc, argv, &i))) return CLI_USAGE;
+        } else if (strcmp(a, "--device") == 0) {
+            if (!(selector = cli_value(cmd, argc, argv, &i))) return CLI_USAGE;
+        } else if (strcmp(a, "--iters") == 0) {
+            unsigned u = 0;
+            if (!(v = cli_value(cmd, argc, argv, &i)) || !cli_parse_uint(cmd, a, v, &u)) return CLI_USAGE;
+            tsne.iterations = u;
         } else if (strcmp(a, "--map") == 0) {
             if (!(o.map = cli_value(cmd, argc, argv, &i))) return CLI_USAGE;
         } else if (strcmp(a, "--data") == 0) {
@@ -51,6 +85,12 @@ int cli_cmd_view(int argc, char** argv) {
     }
     if (!run_dir) return cli_usage_error(cmd, "a run directory is required");
     o.run_dir = run_dir;
+    if ((emb || selector || tsne.iterations) && !live) return cli_usage_error(cmd, "--emb, --device and --iters need --live");
+    if (live) {
+        int rc = view_live(cmd, &o, emb, selector, &tsne);
+        if (rc == CLI_OK && o.screenshot) printf("wrote %s\n", o.screenshot);
+        return rc;
+    }
     vkr_status s = o.screenshot ? vkr_viewer_screenshot(&o) : vkr_viewer_run(&o);
     if (s != VKR_OK) return cli_fail(cmd, s);
     if (o.screenshot) printf("wrote %s\n", o.screenshot);

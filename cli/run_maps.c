@@ -77,7 +77,7 @@ static vkr_status map_view(vkr_device* dev, const char* run_dir, const char* dat
     VKR_TRY(vkr_align_compute(dev, view->emb, n, view->dim, ds->item_domain, ds->domain_count, RUN_MAPS_K, &r->emb));
     float* y = malloc(sizeof(float) * 2 * n);
     if (!y) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "maps: out of host memory for %u points", n);
-    vkr_tsne_options o = {.iterations = RUN_MAPS_ITERATIONS};
+    vkr_tsne_options o = {.iterations = RUN_MAPS_ITERATIONS, .fft_max_grid = RUN_MAPS_MAX_GRID};
     vkr_status s = vkr_tsne_run(dev, view->emb, n, view->dim, &o, y, &r->tsne);
     if (s == VKR_OK) s = vkr_align_compute(dev, y, n, 2, ds->item_domain, ds->domain_count, RUN_MAPS_K, &r->map);
     char npy[4400], csv[4400], png[4400];
@@ -139,8 +139,8 @@ static void write_section(FILE* f, const vkr_device* dev, const vkr_dataset* ds,
                "view's embedding space and in its 2-D t-SNE map. ", ds->item_count, RUN_MAPS_K);
     if (dev)
         fprintf(f, "Maps: t-SNE with %d iterations (half the usual 1000, to keep the job short; 250 with early "
-                   "exaggeration), perplexity 30, on %s; `vkrec view RUN_DIR` shows them all.\n\n",
-                RUN_MAPS_ITERATIONS, vkr_device_get_info(dev)->name);
+                   "exaggeration), perplexity 30, FFT grid at most %d, on %s; `vkrec view RUN_DIR` shows them "
+                   "all.\n\n", RUN_MAPS_ITERATIONS, RUN_MAPS_MAX_GRID, vkr_device_get_info(dev)->name);
     else
         fprintf(f, "Maps skipped: t-SNE needs a Vulkan device and this run used the CPU backend.\n\n");
     fprintf(f, "| view | dim | embedding: overall |");

@@ -6,7 +6,7 @@
 // q_ij = 1 / (1 + |y_i - y_j|^2), over row i of the symmetric P in CSR form. A cluster of SG
 // consecutive lanes of one subgroup shares a row: the lanes stride through its entries together and
 // sum by shuffles. One invocation per row made every lane loop to the longest row among its
-// neighbours with scattered loads, which on a CPU driver cost ~20x the arithmetic.
+// neighbours (lavapipe, N = 5,000: ~7 ms per call that way, ~4.5 ms this way).
 layout(local_size_x = 64) in;
 #include "tsne_common.glsl"
 layout(std430, binding = 0) readonly buffer RowPtr { uint row_ptr[]; };

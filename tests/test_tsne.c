@@ -267,7 +267,7 @@ static void test_repulse_fft(void** state) {
 
 static void test_fft_lines(void** state) {
     (void)state;
-    /* On a CPU driver sizes up to 256 run the line-per-invocation kernel, 512 the shared-memory one. */
+    /* On a CPU driver sizes up to 512 run the line-per-invocation kernel (fft_partial_case takes 1024). */
     uint32_t sizes[] = {2, 8, 128, 512};
     for (size_t c = 0; c < sizeof sizes / sizeof sizes[0]; c++) {
         uint32_t L = sizes[c];
@@ -306,7 +306,7 @@ static void test_fft_lines(void** state) {
 }
 
 /* Only the first `lines` rows (columns) are transformed, the rest untouched: 37 lines are one full
- * and one partial workgroup of the line kernel; L = 512 takes the shared-memory kernel. */
+ * and one partial workgroup of the line kernel; L = 1024 takes the shared-memory kernel everywhere. */
 static void fft_partial_case(uint32_t L, uint32_t lines, bool columns) {
     size_t plane = (size_t)L * L * 2;
     float *data = malloc(sizeof(float) * plane), *want = malloc(sizeof(float) * plane), *got = malloc(sizeof(float) * plane);
@@ -346,7 +346,7 @@ static void test_fft_partial(void** state) {
     fft_partial_case(64, 37, false);
     fft_partial_case(64, 37, true);
     fft_partial_case(256, 1, true);
-    fft_partial_case(512, 37, false);
+    fft_partial_case(1024, 37, false);
 }
 
 /* Attraction + exact repulsion + Z + step on the device against the CPU reference gradient/step. */
@@ -498,9 +498,43 @@ static void test_run_fft(void** state) {
     run_case(VKR_TSNE_FFT, VKR_TSNE_INIT_RANDOM, 400, 240);
 }
 
+/* Callback bookkeeping: the iterations seen; stops the run once `stop_at` is reached. */
+typedef struct callback_log {
+    uint32_t calls, last, stop_at;
+    bool ordered;
+} callback_log;
+
+static bool log_callback(void* user, uint32_t iteration, const float* y, uint32_t n) {
+    callback_log* c = user;
+    c->ordered = c->ordered && iteration > c->last && y && n == 300;
+    c->last = iteration;
+    c->calls++;
+    return iteration < c->stop_at;
+}
+
+static void test_callback(void** state) {
+    (void)state;
+    uint32_t n = 300, d = 8;
+    float *x = malloc(sizeof(float) * n * d), *y = malloc(sizeof(float) * 2 * n);
+    VKR_ASSERT_OK(vkr_tsne_gaussian_mixture(n, d, 3, 8.0f, 5, x, NULL));
+    callback_log c = {.stop_at = 60, .ordered = true};
+    vkr_tsne_options o = {.iterations = 200, .callback = log_callback, .callback_user = &c, .callback_every = 20};
+    vkr_tsne_report rep;
+    VKR_ASSERT_OK(vkr_tsne_run(env.device, x, n, d, &o, y, &rep));
+    /* Called at 20, 40, 60; false at 60 stops the run there with that layout. */
+    assert_int_equal(c.calls, 3);
+    assert_true(c.ordered);
+    assert_int_equal(rep.iterations, 60);
+    assert_true(rep.kl > 0);
+    free(x), free(y);
+}
+
 static void test_bad_input(void** state) {
     (void)state;
     float x[6] = {0, 1, NAN, 3, 4, 5}, y[6];
+    float ok[6] = {0, 1, 2, 3, 4, 5};
+    vkr_tsne_options grid = {.fft_max_grid = 100}; /* not a power of two */
+    assert_int_equal(vkr_tsne_run(env.device, ok, 3, 2, &grid, y, NULL), VKR_ERR_INVALID_ARGUMENT);
     assert_int_equal(vkr_tsne_run(env.device, x, 3, 2, NULL, y, NULL), VKR_ERR_INVALID_ARGUMENT);
     assert_int_equal(vkr_tsne_run(env.device, x, 1, 2, NULL, y, NULL), VKR_ERR_INVALID_ARGUMENT);
     assert_int_equal(vkr_tsne_run(NULL, x, 3, 2, NULL, y, NULL), VKR_ERR_INVALID_ARGUMENT);
@@ -508,10 +542,11 @@ static void test_bad_input(void** state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_knn),          cmocka_unit_test(test_sigma),        cmocka_unit_test(test_affinities),
+        cmocka_unit_test(test_knn),          cmocka_unit_test(test_sigma),         cmocka_unit_test(test_affinities),
         cmocka_unit_test(test_gradient_fd),  cmocka_unit_test(test_repulse_exact), cmocka_unit_test(test_repulse_fft),
-        cmocka_unit_test(test_fft_lines),    cmocka_unit_test(test_fft_partial),    cmocka_unit_test(test_gradient_gpu), cmocka_unit_test(test_run_exact),
-        cmocka_unit_test(test_run_fft),      cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_fft_lines),    cmocka_unit_test(test_fft_partial),   cmocka_unit_test(test_gradient_gpu),
+        cmocka_unit_test(test_run_exact),    cmocka_unit_test(test_run_fft),       cmocka_unit_test(test_callback),
+        cmocka_unit_test(test_bad_input),
     };
     return cmocka_run_group_tests(tests, open_env, close_env);
 }

@@ -36,7 +36,8 @@ static void reset_view(vkr_viewer* v) {
     v->trie_pan = 0;
 }
 
-vkr_status vkr_viewer_open(const vkr_viewer_options* options, vkr_viewer** out) {
+/* vkr_viewer_open, with a live map of live_n points shown first when live_n > 0. */
+static vkr_status open_viewer(const vkr_viewer_options* options, uint32_t live_n, vkr_viewer** out) {
     *out = NULL;
     if (!options || !options->run_dir) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "viewer: no run directory given");
     if (options->width < 320 || options->height < 240 || options->width > 8192 || options->height > 8192)
@@ -48,13 +49,16 @@ vkr_status vkr_viewer_open(const vkr_viewer_options* options, vkr_viewer** out) 
     snprintf(v->run_dir, sizeof v->run_dir, "%s", options->run_dir);
     v->opt.run_dir = v->run_dir;
     v->hovered = v->selected = v->beam_user = -1;
+    v->live_n = live_n;
     vkr_status s = viewer_load(v);
     if (s == VKR_OK) s = open_fonts(v);
     if (s != VKR_OK) {
         vkr_viewer_close(v);
         return s;
     }
-    if (options->map) {
+    if (live_n) {
+        v->map = v->live_map;
+    } else if (options->map) {
         while (v->map < v->map_count && strcmp(v->map_name[v->map], options->map) != 0) v->map++;
         if (v->map == v->map_count) {
             vkr_viewer_close(v);
@@ -69,6 +73,10 @@ vkr_status vkr_viewer_open(const vkr_viewer_options* options, vkr_viewer** out) 
     trie_layout(v);
     *out = v;
     return VKR_OK;
+}
+
+vkr_status vkr_viewer_open(const vkr_viewer_options* options, vkr_viewer** out) {
+    return open_viewer(options, 0, out);
 }
 
 void vkr_viewer_close(vkr_viewer* v) {
@@ -290,16 +298,86 @@ vkr_status vkr_viewer_window_frame(vkr_viewer* v, bool* out_quit) {
     return VKR_OK;
 }
 
-vkr_status vkr_viewer_run(const vkr_viewer_options* options) {
-    vkr_viewer* v = NULL;
-    VKR_TRY(vkr_viewer_open(options, &v));
-    vkr_status s = vkr_viewer_window_open(v);
+/* Shows frames in the open window until it is closed. */
+static vkr_status window_loop(vkr_viewer* v) {
+    vkr_status s = VKR_OK;
     bool quit = false;
     while (s == VKR_OK && !quit) {
         s = vkr_viewer_window_frame(v, &quit);
         /* Sleep until the next input instead of spinning; the event stays queued for the next frame. */
         if (s == VKR_OK && !quit) SDL_WaitEventTimeout(NULL, 100);
     }
+    return s;
+}
+
+vkr_status vkr_viewer_run(const vkr_viewer_options* options) {
+    vkr_viewer* v = NULL;
+    VKR_TRY(vkr_viewer_open(options, &v));
+    vkr_status s = vkr_viewer_window_open(v);
+    if (s == VKR_OK) s = window_loop(v);
+    vkr_viewer_close(v);
+    return s;
+}
+
+/* State of a live t-SNE session between callbacks. */
+typedef struct live_session {
+    vkr_viewer* v;
+    uint32_t* px;      /* headless frame (options->screenshot), else NULL */
+    vkr_status status; /* first drawing failure */
+    bool quit;         /* the window was closed */
+} live_session;
+
+/* The t-SNE callback: the new layout becomes the live map, recentred, and one frame is drawn. */
+static bool live_frame(void* user, uint32_t iteration, const float* y, uint32_t n) {
+    live_session* L = user;
+    vkr_viewer* v = L->v;
+    uint32_t m = v->live_map;
+    memcpy(v->maps[m], y, sizeof(float) * 2 * n);
+    if (!viewer_map_bounds(v, m)) {
+        L->status = vkr_fail(VKR_ERR_STATE, "live t-SNE: the layout is not finite at iteration %u", iteration);
+        return false;
+    }
+    snprintf(v->map_name[m], sizeof v->map_name[m], "t-SNE, iteration %u", iteration);
+    if (v->map == m) {
+        /* Follow the growing layout unless the user zoomed in on part of it. */
+        if (v->zoom == 1) {
+            v->pan[0] = 0.5f * (v->map_lo[m][0] + v->map_hi[m][0]);
+            v->pan[1] = 0.5f * (v->map_lo[m][1] + v->map_hi[m][1]);
+        }
+        if (v->selected >= 0) map_select(v, v->selected);
+    }
+    if (L->px) L->status = vkr_viewer_render(v, L->px, v->win_w, v->win_h, v->win_w * 4);
+    else L->status = vkr_viewer_window_frame(v, &L->quit);
+    return L->status == VKR_OK && !L->quit;
+}
+
+vkr_status vkr_viewer_live(const vkr_viewer_options* options, vkr_device* device, const float* x, uint32_t n,
+                           uint32_t d, const vkr_tsne_options* tsne) {
+    if (!options || !device || !x || n < 2 || d == 0)
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_viewer_live: need options, a device and >= 2 points");
+    vkr_viewer* v = NULL;
+    VKR_TRY(open_viewer(options, n, &v));
+    live_session L = {.v = v};
+    vkr_status s = VKR_OK;
+    if (options->screenshot) {
+        L.px = malloc((size_t)v->win_w * v->win_h * 4);
+        if (!L.px) s = vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "viewer: out of host memory for the image");
+    } else {
+        s = vkr_viewer_window_open(v);
+    }
+    vkr_tsne_options o = tsne ? *tsne : (vkr_tsne_options){0};
+    o.callback = live_frame;
+    o.callback_user = &L;
+    float* y = s == VKR_OK ? malloc(sizeof(float) * 2 * n) : NULL;
+    if (s == VKR_OK && !y) s = vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "viewer: out of host memory for the layout");
+    if (s == VKR_OK) s = vkr_tsne_run(device, x, n, d, &o, y, NULL);
+    if (s == VKR_OK) s = L.status;
+    if (s == VKR_OK && L.px)
+        s = vkr_viewer_write_png(options->screenshot, L.px, v->win_w, v->win_h, v->win_w * 4);
+    else if (s == VKR_OK && !L.quit)
+        s = window_loop(v);
+    free(y);
+    free(L.px);
     vkr_viewer_close(v);
     return s;
 }

@@ -24,9 +24,11 @@
 #define VKR_VIEWER_H
 #include <SDL2/SDL.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "vkr_runtime.h"
+#include "vkr_tsne.h"
 
 /* Which panel is shown. */
 typedef enum vkr_panel {
@@ -63,6 +65,9 @@ typedef struct vkr_viewer_state {
 /* An open viewer: data loaded, no window yet. */
 typedef struct vkr_viewer vkr_viewer;
 
+/* The dataset directory a viewer with `options` reads: data_dir, else run_dir when it holds
+ * dataset.json, else run_dir/data when that does (in buf); NULL when there is none. */
+const char* vkr_viewer_dataset_dir(const vkr_viewer_options* options, char* buf, size_t size);
 /* Loads the run directory; out_viewer is NULL on failure. */
 vkr_status vkr_viewer_open(const vkr_viewer_options* options, vkr_viewer** out_viewer);
 /* Frees everything (closes the window if open). */
@@ -86,5 +91,12 @@ vkr_status vkr_viewer_write_png(const char* path, const uint32_t* pixels, uint32
 vkr_status vkr_viewer_run(const vkr_viewer_options* options);
 /* Headless: opens the run, renders options->panel at options->width x height into options->screenshot. */
 vkr_status vkr_viewer_screenshot(const vkr_viewer_options* options);
+/* Live t-SNE: opens the run with an extra map of X (n x d, row i = item i) shown first, and redraws it
+ * from vkr_tsne_run's callback (every tsne->callback_every iterations) on `device` while the user
+ * explores it in the window; closing the window stops t-SNE. With options->screenshot it draws the
+ * frames headless and writes the last one as the PNG. tsne may be NULL (defaults); its callback is
+ * replaced. */
+vkr_status vkr_viewer_live(const vkr_viewer_options* options, vkr_device* device, const float* x, uint32_t n,
+                           uint32_t d, const vkr_tsne_options* tsne);
 
 #endif

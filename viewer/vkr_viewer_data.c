@@ -24,6 +24,19 @@ uint32_t viewer_domain(const vkr_viewer* v, uint32_t i) { return v->has_dataset 
 
 static int name_cmp(const void* a, const void* b) { return strcmp(*(char* const*)a, *(char* const*)b); }
 
+bool viewer_map_bounds(vkr_viewer* v, uint32_t m) {
+    const float* y = v->maps[m];
+    v->map_lo[m][0] = v->map_hi[m][0] = y[0];
+    v->map_lo[m][1] = v->map_hi[m][1] = y[1];
+    for (uint32_t i = 0; i < v->n; i++)
+        for (int a = 0; a < 2; a++) {
+            if (!isfinite(y[2 * i + a])) return false;
+            v->map_lo[m][a] = fminf(v->map_lo[m][a], y[2 * i + a]);
+            v->map_hi[m][a] = fmaxf(v->map_hi[m][a], y[2 * i + a]);
+        }
+    return true;
+}
+
 /* Adds the maps of directory `dir_path` in name order: files `prefix`*.npy, each named after the file
  * without the prefix, a following '_' and the extension ("tsne_text.npy" with prefix "tsne" ->
  * "text"; a bare "tsne.npy" -> "tsne"). A missing directory is an error only when `required`. */
@@ -53,19 +66,8 @@ static vkr_status load_map_dir(vkr_viewer* v, const char* dir_path, const char* 
                 if (!v->n) v->n = rows;
                 const char* base = plen && names[k][plen] == '_' ? names[k] + plen + 1 : names[k];
                 snprintf(v->map_name[m], sizeof v->map_name[m], "%.*s", (int)(strlen(base) - 4), base);
-                float* y = v->maps[m];
-                v->map_lo[m][0] = v->map_hi[m][0] = y[0];
-                v->map_lo[m][1] = v->map_hi[m][1] = y[1];
-                for (uint32_t i = 0; i < rows; i++)
-                    for (int a = 0; a < 2; a++) {
-                        if (!isfinite(y[2 * i + a])) {
-                            s = vkr_fail(VKR_ERR_FORMAT, "%s: row %u is not finite", path, i);
-                            break;
-                        }
-                        v->map_lo[m][a] = fminf(v->map_lo[m][a], y[2 * i + a]);
-                        v->map_hi[m][a] = fmaxf(v->map_hi[m][a], y[2 * i + a]);
-                    }
                 v->map_count++;
+                if (!viewer_map_bounds(v, m)) s = vkr_fail(VKR_ERR_FORMAT, "%s: a coordinate is not finite", path);
             }
         }
         free(names[k]);
@@ -228,15 +230,20 @@ static vkr_status load_beams(vkr_viewer* v) {
     return s;
 }
 
-vkr_status viewer_load(vkr_viewer* v) {
-    const char* data = v->opt.data_dir;
-    char probe[4200], nested[4200];
-    snprintf(probe, sizeof probe, "%s/dataset.json", v->run_dir);
-    snprintf(nested, sizeof nested, "%s/data", v->run_dir);
-    if (!data && access(probe, R_OK) == 0) data = v->run_dir;
+const char* vkr_viewer_dataset_dir(const vkr_viewer_options* options, char* buf, size_t size) {
+    if (options->data_dir) return options->data_dir;
+    snprintf(buf, size, "%s/dataset.json", options->run_dir);
+    if (access(buf, R_OK) == 0) return options->run_dir;
     /* A run directory of `vkrec run SRC` holds the dataset it prepared in RUN_DIR/data. */
-    snprintf(probe, sizeof probe, "%s/data/dataset.json", v->run_dir);
-    if (!data && access(probe, R_OK) == 0) data = nested;
+    snprintf(buf, size, "%s/data/dataset.json", options->run_dir);
+    if (access(buf, R_OK) != 0) return NULL;
+    snprintf(buf, size, "%s/data", options->run_dir);
+    return buf;
+}
+
+vkr_status viewer_load(vkr_viewer* v) {
+    char buf[4200];
+    const char* data = vkr_viewer_dataset_dir(&v->opt, buf, sizeof buf);
     if (data) {
         snprintf(v->data_dir, sizeof v->data_dir, "%s", data);
         VKR_TRY(vkr_dataset_load(data, &v->dataset));
@@ -248,6 +255,20 @@ vkr_status viewer_load(vkr_viewer* v) {
     }
     VKR_TRY(load_maps(v));
     VKR_TRY(load_trie(v));
+    if (v->live_n) {
+        /* The live map: zeros until the first t-SNE callback, then its layouts. */
+        if (v->n && v->n != v->live_n)
+            return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "viewer: %u live points, but %s has %u items", v->live_n,
+                            v->run_dir, v->n);
+        if (v->map_count == VIEWER_MAX_MAPS) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "viewer: no room for the live map");
+        v->n = v->live_n;
+        v->live_map = v->map_count;
+        v->maps[v->live_map] = calloc((size_t)v->n * 2, sizeof(float));
+        if (!v->maps[v->live_map]) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory for the live map");
+        snprintf(v->map_name[v->live_map], sizeof v->map_name[v->live_map], "t-SNE (starting)");
+        v->map_count++;
+        viewer_map_bounds(v, v->live_map);
+    }
     if (v->map_count == 0 && v->node_count == 0)
         return vkr_fail(VKR_ERR_NOT_FOUND, "%s has neither a t-SNE map (tsne*.npy: run vkrec tsne; maps/NAME.npy) nor "
                         "semantic_ids.npy",

@@ -59,6 +59,8 @@ struct vkr_viewer {
     vkr_dataset dataset;
     uint32_t domain_count;              /* 1 without a dataset */
     uint32_t map_count;
+    uint32_t live_n;                    /* points of the live t-SNE map (0: none) */
+    uint32_t live_map;                  /* its index, when live_n */
     float* maps[VIEWER_MAX_MAPS];       /* n x 2 each */
     char map_name[VIEWER_MAX_MAPS][64];
     float map_lo[VIEWER_MAX_MAPS][2], map_hi[VIEWER_MAX_MAPS][2];
@@ -116,6 +118,8 @@ int text_width(TTF_Font* font, const char* text);
 /* ---- data (vkr_viewer_data.c) ---- */
 /* Loads dataset, maps, semantic IDs (trie) and beams of v->opt.run_dir. */
 vkr_status viewer_load(vkr_viewer* v);
+/* Sets map m's bounding box from its points; false when a coordinate is not finite. */
+bool viewer_map_bounds(vkr_viewer* v, uint32_t m);
 /* Frees what viewer_load loaded. */
 void viewer_unload(vkr_viewer* v);
 /* Title of item i ("item i" without a dataset) into buf. */

@@ -153,7 +153,7 @@ static vkr_status cli_write_beams(const vkr_dataset* ds, vkr_gencdr_model* m, ui
         cJSON_AddNumberToObject(u, "target", target);
         cJSON* beams = cJSON_AddArrayToObject(u, "beams");
         for (uint32_t b = 0; s == VKR_OK && b < w && items[b] >= 0; b++) {
-            uint32_t it = ds->item_begin[d] + (uint32_t)items[b];
+            uint32_t it = (uint32_t)items[b];
             cJSON* jb = cJSON_CreateObject();
             cJSON* p = cJSON_AddArrayToObject(jb, "path");
             for (uint32_t l = 0; l < m->depth; l++)
@@ -203,6 +203,7 @@ vkr_status cli_rec_run_gencdr(const vkr_dataset* ds, vkr_device* dev, const cli_
     cli_meta_add(&meta, "vkrec.lora_rank", "%u", t.lora_rank);
     cli_meta_add(&meta, "vkrec.beam", "%u", t.beam);
     cli_meta_add(&meta, "vkrec.item_ids", "%u", t.item_ids ? 1u : 0u);
+    cli_meta_add(&meta, "vkrec.global_trie", "%u", t.global_trie ? 1u : 0u);
     t.metadata = meta.kv;
     if (!job->quiet) fprintf(stderr, "training gencdr (all domains, %u-token semantic IDs) on %s\n", depth,
                              dev ? "the GPU" : "the CPU");

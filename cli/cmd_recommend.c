@@ -17,7 +17,7 @@ typedef struct rec_ckpt {
     char domain[64];     /* SASRec: its target domain */
     char loss[8];        /* SASRec: bce or ce */
     char input[8];       /* SASRec: target or mixed */
-    unsigned max_len, hidden, blocks, heads, lora_rank, beam, item_ids; /* sizes and GenCDR's input kind */
+    unsigned max_len, hidden, blocks, heads, lora_rank, beam, item_ids, global_trie; /* sizes, GenCDR's kind */
 } rec_ckpt;
 
 /* Reads the metadata vkrec train wrote; FORMAT naming the file and key when one is missing. */
@@ -41,6 +41,7 @@ static vkr_status rec_ckpt_read(const char* arg, rec_ckpt* c) {
         {"vkrec.hidden", NULL, 0, &c->hidden, true},               {"vkrec.blocks", NULL, 0, &c->blocks, true},
         {"vkrec.heads", NULL, 0, &c->heads, true},                 {"vkrec.lora_rank", NULL, 0, &c->lora_rank, false},
         {"vkrec.beam", NULL, 0, &c->beam, false},         {"vkrec.item_ids", NULL, 0, &c->item_ids, false},
+        {"vkrec.global_trie", NULL, 0, &c->global_trie, false},
     };
     vkr_status s = VKR_OK;
     for (size_t k = 0; k < sizeof fields / sizeof *fields && s == VKR_OK; k++) {
@@ -119,6 +120,7 @@ static vkr_status rec_model_open(const rec_ckpt* c, const vkr_dataset* ds, vkr_d
     t.max_len = c->max_len, t.hidden = c->hidden, t.blocks = c->blocks, t.heads = c->heads, t.lora_rank = c->lora_rank;
     t.beam = c->beam ? c->beam : t.beam;
     t.item_ids = c->item_ids != 0;
+    t.global_trie = c->global_trie != 0;
     t.eval_users = 1;
     vkr_status s = vkr_gencdr_open(ds, dev, ids, depth, &t, &rm->gencdr);
     free(ids);
@@ -199,7 +201,9 @@ int cli_cmd_recommend(int argc, char** argv) {
         s = vkr_recommend(&ds, d, user, &sc, k, items, scores, &n);
         if (s != VKR_OK) break;
         printf("top %u %s items by %s (%s):\n", n, ds.domain_name[d], c.model,
-               rm.generative ? "constrained beam search, score = log-likelihood of the semantic ID" : "score = logit");
+               !rm.generative           ? "score = logit"
+               : c.global_trie          ? "beam search over every domain's IDs, score = log-likelihood of the ID"
+                                        : "constrained beam search, score = log-likelihood of the semantic ID");
         cJSON* list = cJSON_CreateObject();
         cJSON_AddStringToObject(list, "domain", ds.domain_name[d]);
         cJSON* arr = cJSON_AddArrayToObject(list, "items");

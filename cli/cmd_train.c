@@ -72,6 +72,19 @@ int cli_rec_parse_option(const char* cmd, int argc, char** argv, int* i, cli_rec
         if (!x || !cli_parse_uint(cmd, a, x, &v)) return CLI_USAGE;
         if (v > VKR_BEAM_MAX_WIDTH) return cli_usage_error(cmd, "--beam %u exceeds %u", v, VKR_BEAM_MAX_WIDTH);
         job->gencdr.beam = v;
+    } else if (strcmp(a, "--trie") == 0) {
+        const char* x = VALUE();
+        if (!x) return CLI_USAGE;
+        if (strcmp(x, "global") && strcmp(x, "domain"))
+            return cli_usage_error(cmd, "--trie expects domain or global, got '%s'", x);
+        job->gencdr.global_trie = strcmp(x, "global") == 0;
+    } else if (strcmp(a, "--lora-rank") == 0) {
+        const char* x = VALUE();
+        if (!x) return CLI_USAGE;
+        char* end = NULL;
+        unsigned long r = strtoul(x, &end, 10);
+        if (!*x || *end || r > 256) return cli_usage_error(cmd, "--lora-rank expects 0..256 (0: no adapters), got '%s'", x);
+        job->gencdr.lora_rank = (uint32_t)r;
     } else if (strcmp(a, "--codes-only") == 0) {
         job->gencdr.item_ids = false;
     } else if (strcmp(a, "--quiet") == 0) {

@@ -33,7 +33,8 @@ static const cli_command commands[] = {
      "                 [--protocol full,sampled:100,sampled:999] [--split test|valid] [--epochs N]\n"
      "                 [--batch N] [--hidden N] [--blocks N] [--heads N] [--max-len N] [--dropout P]\n"
      "                 [--lr X] [--patience N] [--seed N] [--ckpt DIR [--resume]] [--json FILE]\n"
-     "                 [--beam W] [--codes-only] [--device INDEX|NAME|cpu] [--quiet]\n"
+     "                 [--beam W] [--trie domain|global] [--lora-rank R] [--codes-only]\n"
+     "                 [--device INDEX|NAME|cpu] [--quiet]\n"
      "  Trains on the dataset's training interactions for each target domain (or --target only),\n"
      "  validates every epoch (full-ranking HR@10; early stopping with --patience, best parameters\n"
      "  kept), then evaluates the split under each protocol: full ranks the target against every item\n"
@@ -44,7 +45,9 @@ static const cli_command commands[] = {
      "  by constrained beam search (full) or ID log-likelihood (sampled). Each history item enters as\n"
      "  its code embeddings plus a learned per-item embedding (hybrid input; outputs stay semantic\n"
      "  IDs); --codes-only drops the per-item embedding (pure semantic-ID input, the ablation);\n"
-     "  --beam W sets the beam width of the full ranking and of recommendations (default 20, up to 256).\n",
+     "  --beam W sets the beam width of the full ranking and of recommendations (default 20, up to 256);\n"
+     "  --trie global decodes over every domain's IDs instead of the target domain's (--trie domain);\n"
+     "  --lora-rank R sets the rank of the per-domain adapters (default 8; 0: universal model only).\n",
      cli_cmd_train},
     {"recommend", "a user's top items from a trained model's checkpoint, with titles",
      "usage: vkrec recommend --ckpt FILE|DIR --user U [--k N] [--domain D] [--data DIR] [--json FILE]\n"

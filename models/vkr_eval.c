@@ -197,8 +197,8 @@ vkr_status vkr_recommend(const vkr_dataset* ds, uint32_t domain, uint32_t user, 
         s = top && ts ? sc->top_items(sc->self, pair, 1, top, ts, &w)
                       : vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory for %u items", w);
         for (uint32_t j = 0; s == VKR_OK && j < w && n < k; j++)
-            if (top[j] >= 0 && !vkr_user_has(ds, user, begin + (uint32_t)top[j])) {
-                items[n] = begin + (uint32_t)top[j];
+            if (top[j] >= 0 && !vkr_user_has(ds, user, (uint32_t)top[j])) {
+                items[n] = (uint32_t)top[j];
                 scores[n++] = ts[j];
             }
         free(top);

@@ -688,8 +688,9 @@ static vkr_status gencdr_beam_init(vkr_gencdr_model* m, uint32_t width, uint32_t
     vkr_exec_options eo = {.device = m->dev};
     VKR_TRY(vkr_exec_create(bm->state_g, &eo, &bm->state_ex));
     for (uint32_t l = 0; l < m->depth; l++) VKR_TRY(vkr_exec_create(bm->level[l].g, &eo, &bm->level[l].ex));
-    for (uint32_t d = 0; d < ds->domain_count; d++) {
-        VKR_TRY(vkr_trie_build(m->ids, ds->item_count, m->depth, ds->item_domain, (int)d, &bm->trie[d]));
+    for (uint32_t d = 0; d < (m->cfg.global_trie ? 1 : ds->domain_count); d++) {
+        int which = m->cfg.global_trie ? -1 : (int)d; /* -1: every domain's items */
+        VKR_TRY(vkr_trie_build(m->ids, ds->item_count, m->depth, ds->item_domain, which, &bm->trie[d]));
         bm->packed[d] = malloc((size_t)vkr_trie_packed_words(&bm->trie[d]) * 4);
         if (!bm->packed[d]) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory packing a trie");
         VKR_TRY(vkr_trie_pack(&bm->trie[d], bm->packed[d]));
@@ -727,15 +728,18 @@ static vkr_status gencdr_beam_sync(vkr_gencdr_model* m) {
     return VKR_OK;
 }
 
+/* The trie decoding for target domain d runs over: d's own, or the global one (slot 0). */
+static uint32_t gencdr_trie_slot(const vkr_gencdr_model* m, uint32_t d) { return m->cfg.global_trie ? 0 : d; }
+
 static vkr_beam_params gencdr_beam_params(const vkr_gencdr_model* m, uint32_t l) {
     const gencdr_beam* bm = m->beam;
     return (vkr_beam_params){.batch = bm->users, .width = bm->width, .in_width = l ? bm->width : 1, .depth = m->depth,
                              .level = l, .vocab = m->vocab[l]};
 }
 
-/* Records the whole decode for target domain d: encoder; per level, the fused states copied to the
- * decoder, the prefix tokens from the beams, the decoder and the step; beams ping-pong between
- * st[0] and st[1] and end in st[depth % 2]. */
+/* Records the whole decode over trie slot d (the target domain itself is an input): encoder; per
+ * level, the fused states copied to the decoder, the prefix tokens from the beams, the decoder and
+ * the step; beams ping-pong between st[0] and st[1] and end in st[depth % 2]. */
 static vkr_status gencdr_beam_record(vkr_gencdr_model* m, uint32_t d) {
     gencdr_beam* bm = m->beam;
     uint32_t S = 2 + m->depth;
@@ -769,7 +773,7 @@ static vkr_status gencdr_beam_record(vkr_gencdr_model* m, uint32_t d) {
     return VKR_OK;
 }
 
-/* The CPU backend's decode, level by level, after the encoder ran. */
+/* The CPU backend's decode over trie slot d, level by level, after the encoder ran. */
 static vkr_status gencdr_beam_levels_cpu(vkr_gencdr_model* m, uint32_t d) {
     gencdr_beam* bm = m->beam;
     VKR_TRY(vkr_exec_read(bm->state_ex, bm->fused, bm->host_fused, vkr_tensor_bytes(bm->fused)));
@@ -797,14 +801,16 @@ static vkr_status gencdr_beam_levels_cpu(vkr_gencdr_model* m, uint32_t d) {
     return VKR_OK;
 }
 
-/* Decodes the next item of domain d for n <= users examples (user, history length): fills
- * bm->items/scores [users, width] with up to `width` distinct items of d, best first. */
+/* Decodes the next item for target domain d for n <= users examples (user, history length): fills
+ * bm->items/scores [users, width] with up to `width` distinct items (global ids) of d, or of any
+ * domain with the global trie, best first. */
 static vkr_status gencdr_decode(vkr_gencdr_model* m, const uint32_t* pairs, uint32_t n, uint32_t d) {
     gencdr_beam* bm = m->beam;
     const vkr_dataset* ds = m->ds;
     uint32_t B = bm->users, W = bm->width, nd = ds->domain_count, S = 2 + m->depth;
     if (n > B) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "GenCDR beam: %u examples exceed %u per call", n, B);
     if (d >= nd) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "GenCDR beam: domain %u of %u", d, nd);
+    uint32_t slot = gencdr_trie_slot(m, d);
     gencdr_host* h = &bm->h;
     memset(h->onehot, 0, (size_t)B * nd * 4);
     for (uint32_t b = 0; b < B; b++) {
@@ -816,19 +822,19 @@ static vkr_status gencdr_decode(vkr_gencdr_model* m, const uint32_t* pairs, uint
     VKR_TRY(gencdr_write_inputs(bm->state_ex, &bm->state_in, h));
     VKR_TRY(vkr_beam_init_host(B, m->depth, bm->host_i, bm->host_f));
     if (m->dev) {
-        if (!bm->seq[d]) VKR_TRY(gencdr_beam_record(m, d));
+        if (!bm->seq[slot]) VKR_TRY(gencdr_beam_record(m, slot));
         VKR_TRY(vkr_buffer_upload(m->dev, &bm->st_i[0], 0, bm->host_i, (size_t)B * S * 4));
         VKR_TRY(vkr_buffer_upload(m->dev, &bm->st_f[0], 0, bm->host_f, (size_t)B * 4));
-        VKR_TRY(vkr_sequence_submit(bm->seq[d]));
+        VKR_TRY(vkr_sequence_submit(bm->seq[slot]));
         uint32_t fin = m->depth % 2;
         VKR_TRY(vkr_buffer_download(m->dev, &bm->st_i[fin], 0, bm->out_i, (size_t)B * W * S * 4));
         VKR_TRY(vkr_buffer_download(m->dev, &bm->st_f[fin], 0, bm->out_f, (size_t)B * W * 4));
     } else {
         VKR_TRY(vkr_exec_run(bm->state_ex));
-        VKR_TRY(gencdr_beam_levels_cpu(m, d));
+        VKR_TRY(gencdr_beam_levels_cpu(m, slot));
     }
     vkr_beam_params p = gencdr_beam_params(m, m->depth - 1);
-    return vkr_beam_items(&p, bm->packed[d], bm->out_i, bm->out_f, bm->items, bm->scores);
+    return vkr_beam_items(&p, bm->packed[slot], bm->out_i, bm->out_f, bm->items, bm->scores);
 }
 
 static vkr_status gencdr_rank_full(void* self, const uint32_t* pairs, uint32_t n, uint64_t* ranks) {
@@ -853,11 +859,8 @@ static vkr_status gencdr_top_items(void* self, const uint32_t* pairs, uint32_t n
     vkr_gencdr_model* m = self;
     gencdr_beam* bm = m->beam;
     VKR_TRY(gencdr_decode(m, pairs, n, m->domain));
-    uint32_t begin = m->ds->item_begin[m->domain];
-    for (size_t k = 0; k < (size_t)n * bm->width; k++) {
-        items[k] = bm->items[k] >= 0 ? bm->items[k] - (int32_t)begin : -1;
-        scores[k] = bm->scores[k];
-    }
+    memcpy(items, bm->items, (size_t)n * bm->width * sizeof *items);
+    memcpy(scores, bm->scores, (size_t)n * bm->width * sizeof *scores);
     *out_width = bm->width;
     return VKR_OK;
 }

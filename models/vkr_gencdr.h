@@ -32,6 +32,7 @@ typedef struct vkr_gencdr_train {
     uint32_t heads;      /* attention heads */
     uint32_t lora_rank;  /* rank of each domain adapter (0: no adapters, universal only) */
     bool item_ids;       /* hybrid input: add a learned per-item embedding to each history item's codes */
+    bool global_trie;    /* decode over every domain's items (the global trie), not only the target domain's */
     float dropout;       /* dropout rate */
     float lr;            /* AdamW peak learning rate */
     uint32_t epochs;     /* most epochs */

@@ -39,8 +39,9 @@ typedef struct vkr_scorer {
     /* ranks[i] = 0-based rank of example i's target among all items of the domain, or VKR_RANK_MISSING
      * when the model's search did not reach it (generative decoding); used when `score` is NULL */
     vkr_status (*rank_full)(void* self, const uint32_t* pairs, uint32_t n, uint64_t* ranks);
-    /* items[i * top_width + j] = the j-th best local item of the domain for example i (-1 past the
-     * last), scores its log-likelihood; generative decoding (may be NULL) */
+    /* items[i * top_width + j] = the j-th best item (global id; of the domain unless the model
+     * decodes over every domain) for example i (-1 past the last), scores its log-likelihood;
+     * generative decoding (may be NULL) */
     vkr_status (*top_items)(void* self, const uint32_t* pairs, uint32_t n, int32_t* items, float* scores,
                             uint32_t* out_width);
     uint32_t top_width;      /* items per example top_items returns */

@@ -163,12 +163,13 @@ static void test_sasrec_resume_equals_uninterrupted(void** state) {
 }
 
 /* The trained checkpoint decoded with beam width 100 in one GPU submission and level by level on the
- * CPU backend: every list holds distinct items of the requested domain, -1 only after the last, in
- * non-increasing score order, and both backends agree (identical items but for near-ties). */
+ * CPU backend: every list holds distinct valid items (of the requested domain unless `global`), -1
+ * only after the last, in non-increasing score order, and both backends agree (identical items but
+ * for near-ties). */
 static void check_decoding(const vkr_dataset* ds, const uint16_t* ids, const vkr_gencdr_train* trained,
-                           const char* ckpt_dir, vkr_device* dev) {
+                           const char* ckpt_dir, vkr_device* dev, bool global) {
     vkr_gencdr_train t = *trained;
-    t.beam = 100, t.eval_users = 8, t.resume = false, t.ckpt_dir = NULL;
+    t.beam = 100, t.eval_users = 8, t.resume = false, t.ckpt_dir = NULL, t.global_trie = global;
     char path[256];
     snprintf(path, sizeof path, "%s/best.safetensors", ckpt_dir);
     vkr_gencdr_model gpu, cpu;
@@ -182,7 +183,7 @@ static void check_decoding(const vkr_dataset* ds, const uint16_t* ids, const vkr
     for (uint32_t d = 0; d < ds->domain_count; d++) {
         vkr_scorer sg = vkr_gencdr_scorer(&gpu, d), sc = vkr_gencdr_scorer(&cpu, d);
         assert_int_equal(sg.top_width, 100);
-        uint32_t wg = 0, wc = 0, n_items = ds->item_begin[d + 1] - ds->item_begin[d];
+        uint32_t wg = 0, wc = 0;
         VKR_ASSERT_OK(sg.top_items(sg.self, ds->test, 8, items[0], scores[0], &wg));
         VKR_ASSERT_OK(sc.top_items(sc.self, ds->test, 8, items[1], scores[1], &wc));
         assert_int_equal(wg, 100);
@@ -196,14 +197,16 @@ static void check_decoding(const vkr_dataset* ds, const uint16_t* ids, const vkr
                         for (uint32_t r = w; r < 100; r++) assert_int_equal(row[r], -1);
                         break;
                     }
-                    assert_true((uint32_t)row[w] < n_items);
+                    assert_true((uint32_t)row[w] < ds->item_count);
+                    if (!global) assert_int_equal(ds->item_domain[row[w]], d);
                     if (w) assert_true(sr[w] <= sr[w - 1]);
                     for (uint32_t r = 0; r < w; r++) assert_int_not_equal(row[r], row[w]);
                 }
             }
         for (uint32_t i = 0; i < 8 * 100; i++) same += items[0][i] == items[1][i], total++;
     }
-    print_message("GPU and CPU decodes agree on %u of %u list positions\n", same, total);
+    print_message("%s trie: GPU and CPU decodes agree on %u of %u list positions\n", global ? "global" : "domain", same,
+                  total);
     if (same < total * 95 / 100) fail_msg("GPU and CPU decodes differ on %u of %u positions", total - same, total);
     vkr_gencdr_model_free(&gpu);
     vkr_gencdr_model_free(&cpu);
@@ -261,7 +264,8 @@ static void test_gencdr_trains_and_resumes(void** state) {
     }
     vkr_gencdr_model_free(&whole);
     vkr_gencdr_model_free(&part);
-    check_decoding(&ds, ids, &t, a_dir, env.device);
+    check_decoding(&ds, ids, &t, a_dir, env.device, false);
+    check_decoding(&ds, ids, &t, a_dir, env.device, true);
     free(ids);
     vkr_dataset_free(&ds);
     vkr_test_close(&env);

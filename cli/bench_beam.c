@@ -1,13 +1,20 @@
 /* Suite "beam": constrained beam-search decoding throughput in users/s for W = 10, 20, 50 at
  * batch 256 over a depth-4 trie (3 levels of 256 codes + the disambiguation level) of 10k random
- * distinct items: the four per-level steps only, with every level's logits given. The GPU records
- * the four chained steps once and replays them; the peer is the CPU reference (one thread) doing
- * the same four steps in the same run. The GPU's final beams are checked against the reference. */
+ * distinct items, two ways:
+ *   decode_wW: the four per-level steps only, with every level's logits given. The GPU records the
+ *     four chained steps once and replays them; the peer is the CPU reference (one thread) doing
+ *     the same four steps in the same run. The GPU's final beams are checked against the reference.
+ *   gencdr_wW: GenCDR's whole decode at its default sizes (encoder over 20-item histories, per-level
+ *     decoder, step, prefix tokens) as one recorded submission per batch, histories uploaded and
+ *     final beams read back each time; the peer is the same model on the CPU backend (OpenBLAS +
+ *     OpenMP, level by level). Untrained weights: the work does not depend on their values. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bench.h"
+#include "bench_synth.h"
+#include "vkr_gencdr.h"
 #include "vkr_beam.h"
 #include "vkr_quantize.h"
 #include "vkr_trie.h"
@@ -120,6 +127,62 @@ static vkr_status bench_width(vkr_bench* b, const vkr_trie* trie, const vkr_trie
     return s;
 }
 
+/* GenCDR's decode for the first `users` examples of a synthetic dataset. */
+typedef struct gbench {
+    vkr_scorer sc;
+    uint32_t* pairs; /* (user, history length) */
+    int32_t* items;
+    float* scores;
+} gbench;
+
+static vkr_status run_decode(void* user, double* out_device_s) {
+    gbench* g = user;
+    uint32_t w = 0;
+    *out_device_s = -1;
+    return g->sc.top_items(g->sc.self, g->pairs, BB_BATCH, g->items, g->scores, &w);
+}
+
+static vkr_status bench_gencdr_width(vkr_bench* b, const synth_data* sd, uint32_t W) {
+    vkr_gencdr_train t;
+    vkr_gencdr_train_defaults(&t);
+    t.beam = W, t.eval_users = BB_BATCH;
+    vkr_gencdr_model gpu = {0}, cpu = {0};
+    gbench g[2] = {0};
+    vkr_status s = vkr_gencdr_open(&sd->ds, b->dev, sd->ids, BB_DEPTH, &t, &gpu);
+    if (s == VKR_OK) s = vkr_gencdr_open(&sd->ds, NULL, sd->ids, BB_DEPTH, &t, &cpu);
+    for (int k = 0; k < 2 && s == VKR_OK; k++) {
+        g[k].sc = vkr_gencdr_scorer(k ? &cpu : &gpu, 0);
+        g[k].pairs = malloc((size_t)BB_BATCH * 2 * sizeof *g[k].pairs);
+        g[k].items = malloc((size_t)BB_BATCH * W * sizeof *g[k].items);
+        g[k].scores = malloc((size_t)BB_BATCH * W * sizeof *g[k].scores);
+        if (!g[k].pairs || !g[k].items || !g[k].scores) s = vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "bench beam: out of host memory");
+        for (uint32_t u = 0; s == VKR_OK && u < BB_BATCH; u++) g[k].pairs[2 * u] = u, g[k].pairs[2 * u + 1] = 20;
+    }
+    vkr_bench slow = *b; /* the CPU backend's decode takes seconds */
+    slow.runs = b->runs < 3 ? b->runs : 3;
+    slow.warmup = 1;
+    vkr_bench_unit rate = {"users/s", BB_BATCH};
+    vkr_bench_stats wall, peer;
+    if (s == VKR_OK) s = vkr_bench_measure(&slow, run_decode, &g[0], rate, &wall, NULL, NULL);
+    if (s == VKR_OK) s = vkr_bench_measure(&slow, run_decode, &g[1], rate, &peer, NULL, NULL);
+    if (s == VKR_OK) {
+        cJSON* params = cJSON_CreateObject();
+        cJSON_AddNumberToObject(params, "width", W);
+        cJSON_AddNumberToObject(params, "batch", BB_BATCH);
+        cJSON_AddNumberToObject(params, "depth", BB_DEPTH);
+        cJSON_AddNumberToObject(params, "items", sd->ds.item_count / 2);
+        cJSON_AddNumberToObject(params, "hidden", t.hidden);
+        cJSON_AddNumberToObject(params, "history", 20);
+        char name[16];
+        snprintf(name, sizeof name, "gencdr_w%u", W);
+        vkr_bench_report(b, "beam", name, params, rate, &wall, NULL, "GenCDR on the CPU backend", &peer);
+    }
+    for (int k = 0; k < 2; k++) free(g[k].pairs), free(g[k].items), free(g[k].scores);
+    vkr_gencdr_model_free(&gpu);
+    vkr_gencdr_model_free(&cpu);
+    return s;
+}
+
 vkr_status vkr_bench_suite_beam(vkr_bench* b) {
     int32_t* codes = malloc((size_t)BB_ITEMS * BB_LEVELS * sizeof *codes);
     uint16_t* ids = malloc((size_t)BB_ITEMS * BB_DEPTH * sizeof *ids);
@@ -142,6 +205,11 @@ vkr_status vkr_bench_suite_beam(vkr_bench* b) {
     static const uint32_t widths[] = {10, 20, 50};
     for (size_t i = 0; i < sizeof widths / sizeof widths[0] && s == VKR_OK; i++)
         s = bench_width(b, &trie, &tg, words, widths[i]);
+    synth_data sd = {0};
+    if (s == VKR_OK) s = bench_synth_make(BB_BATCH, 21, 2 * BB_ITEMS, &sd);
+    for (size_t i = 0; i < sizeof widths / sizeof widths[0] && s == VKR_OK; i++)
+        s = bench_gencdr_width(b, &sd, widths[i]);
+    bench_synth_free(&sd);
     vkr_trie_gpu_free(b->dev, &tg);
     vkr_trie_free(&trie);
     free(words);

@@ -1,18 +1,23 @@
 /* GenCDR-style generative cross-domain recommender: a causal transformer over the user's
  * mixed-domain history in which every item enters as the sum of its semantic-ID code embeddings
- * plus a domain embedding; at each position a target-domain token selects what comes next, a
- * universal state is refined by per-domain LoRA adapters through a learned gate (interest fusion),
- * and the next item's semantic ID is decoded level by level (teacher-forced cross-entropy per
- * level; each level conditions on the codes before it).
+ * plus a domain embedding (plus, by default, a learned per-item embedding: the hybrid input); at
+ * each position a target-domain token selects what comes next, a universal state is refined by
+ * per-domain LoRA adapters through a learned gate (interest fusion), and the next item's semantic
+ * ID is decoded level by level (teacher-forced cross-entropy per level; each level conditions on
+ * the codes before it).
  *
  * Contract: one model is trained for all domains at once (targets of every domain, each with its
  * domain's adapter), and evaluated per target domain. Candidates are scored by the log-likelihood
  * of their whole semantic ID under the decoder (full softmax per level), which is what the
- * sampled protocols use. The full protocol decodes with a constrained beam search over the target
- * domain's trie (log-softmax restricted to valid children at each level; the step runs on the GPU):
- * a target is ranked by its position among the beam's items, and one outside the beam is a miss.
- * Item histories are one position per item (not one per code token), which keeps sequences short;
- * the decoding of a new ID is autoregressive over its codes. */
+ * sampled protocols use. The full protocol and recommendations decode with a constrained beam
+ * search over the target domain's trie (or the global one): log-softmax restricted to valid
+ * children at each level, top-W over beams x children. On the GPU the whole decode of a batch of
+ * users is one recorded submission (encoder once per user, then per level: decoder, step, next
+ * prefix tokens), replayed with only the histories uploaded and the final beams read back; the
+ * encoder state is computed once and reused by every level and beam, which is what a KV cache
+ * buys an autoregressive decoder. A target is ranked by its position among the beam's items, and
+ * one outside the beam is a miss. Item histories are one position per item (not one per code
+ * token), which keeps sequences short. */
 #ifndef VKR_GENCDR_H
 #define VKR_GENCDR_H
 #include <stdbool.h>

@@ -145,22 +145,33 @@ static vkr_status gencdr_build(const vkr_gencdr_model* m, bool train, uint32_t B
     vkr_tensor* prefix = NULL;
     vkr_tensor* total = NULL;
     for (uint32_t l = 0; l < m->depth; l++) {
-        vkr_tensor* z = vkr_op_add(g, base, vkr_op_slice(g, lvl, 0, l, 1));
-        if (prefix) z = vkr_op_add(g, z, prefix);
-        if (!train) z = vkr_op_reshape(g, z, 2, (uint32_t[]){B * C, D});
-        vkr_tensor* logits = gencdr_level_logits(g, m, l, z);
         char name[32];
-        if (train) {
-            snprintf(name, sizeof name, "next_code%u", l);
-            out->code[l] = vkr_graph_input(g, name, VKR_I32, 1, &R);
-            vkr_tensor* ce = vkr_op_cross_entropy(g, logits, out->code[l], -1);
-            total = total ? vkr_op_add(g, total, ce) : ce;
+        vkr_tensor* lp = NULL; /* this level's term: the cross-entropy, or [B*C, 1] log-probabilities of the codes */
+        if (!train && l == 0) {
+            /* the first level has no prefix: its distribution is the same for every candidate of a
+             * user, so it is computed once per user and each candidate picks its code from it */
+            vkr_tensor* z0 = vkr_op_add(g, h, vkr_op_slice(g, lvl, 0, 0, 1));
+            vkr_tensor* lp0 = vkr_op_log_softmax(g, gencdr_level_logits(g, m, 0, z0));
+            out->hot[0] = vkr_graph_input(g, "cand_hot0", VKR_F32, 2, (uint32_t[]){B * C, m->vocab[0]});
+            vkr_tensor* hot = vkr_op_reshape(g, out->hot[0], 3, (uint32_t[]){B, C, m->vocab[0]});
+            vkr_tensor* pick = vkr_op_mul(g, vkr_op_reshape(g, lp0, 3, (uint32_t[]){B, 1, m->vocab[0]}), hot);
+            lp = vkr_op_reshape(g, vkr_op_sum(g, pick, 2), 2, (uint32_t[]){B * C, 1});
         } else {
-            snprintf(name, sizeof name, "cand_hot%u", l);
-            out->hot[l] = vkr_graph_input(g, name, VKR_F32, 2, (uint32_t[]){B * C, m->vocab[l]});
-            vkr_tensor* lp = vkr_op_sum(g, vkr_op_mul(g, vkr_op_log_softmax(g, logits), out->hot[l]), 1);
-            total = total ? vkr_op_add(g, total, lp) : lp;
+            vkr_tensor* z = vkr_op_add(g, base, vkr_op_slice(g, lvl, 0, l, 1));
+            if (prefix) z = vkr_op_add(g, z, prefix);
+            if (!train) z = vkr_op_reshape(g, z, 2, (uint32_t[]){B * C, D});
+            vkr_tensor* logits = gencdr_level_logits(g, m, l, z);
+            if (train) {
+                snprintf(name, sizeof name, "next_code%u", l);
+                out->code[l] = vkr_graph_input(g, name, VKR_I32, 1, &R);
+                lp = vkr_op_cross_entropy(g, logits, out->code[l], -1); /* the training loss term */
+            } else {
+                snprintf(name, sizeof name, "cand_hot%u", l);
+                out->hot[l] = vkr_graph_input(g, name, VKR_F32, 2, (uint32_t[]){B * C, m->vocab[l]});
+                lp = vkr_op_sum(g, vkr_op_mul(g, vkr_op_log_softmax(g, logits), out->hot[l]), 1);
+            }
         }
+        total = total ? vkr_op_add(g, total, lp) : lp;
         if (l + 1 == m->depth) break;
         snprintf(name, sizeof name, "%s_tok%u", train ? "next" : "cand", l);
         out->tok[l] = train ? vkr_graph_input(g, name, VKR_I32, 1, &R)

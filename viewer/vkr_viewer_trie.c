@@ -114,12 +114,13 @@ void trie_show_beams(vkr_viewer* v) {
     uint32_t nodes[VIEWER_MAX_LEVELS + 1], len;
     for (uint32_t b = 0; b < u->count; b++) {
         follow(v, &u->beams[b], false, nodes, &len);
-        /* A node with very many children (the disambiguation level) stays collapsed: the path ends
-         * there, labelled with the recommended item, instead of flooding the panel with leaves. */
+        /* The last inner node of a path (its children are the disambiguation level) stays collapsed
+         * when it has very many children: the path ends there, labelled with the recommended item,
+         * instead of flooding the panel with leaves. Wide nodes higher up (the root) do expand. */
         for (uint32_t k = 0; k + 1 < len; k++) {
             uint32_t children = 0;
             for (uint32_t c = v->nodes[nodes[k]].first_child; c != UINT32_MAX; c = v->nodes[c].next_sibling) children++;
-            if (children > 32) break;
+            if (children > 32 && k + 2 == len) break;
             v->nodes[nodes[k]].expanded = true;
         }
     }

@@ -195,6 +195,12 @@ vkr_status vkr_tsne_run(vkr_device* device, const float* x, uint32_t n, uint32_t
     for (uint64_t e = 0; e < (uint64_t)n * d; e++)
         if (!isfinite(x[e]))
             return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "t-SNE: input row %llu has a non-finite value", (unsigned long long)(e / d));
+    /* every argument is checked before the affinities are allocated */
+    if (o.fft_max_grid == 0) o.fft_max_grid = vkr_tsne_fft_max_grid(device);
+    if (o.fft_max_grid < VKR_TSNE_FFT_MIN_GRID || o.fft_max_grid > VKR_TSNE_FFT_MAX_GRID ||
+        (o.fft_max_grid & (o.fft_max_grid - 1)))
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "t-SNE: the FFT grid cap %u is not a power of two in [%u, %u]",
+                        o.fft_max_grid, VKR_TSNE_FFT_MIN_GRID, VKR_TSNE_FFT_MAX_GRID);
     double t0 = vkr_now_s();
     vkr_tsne_p p = {0};
     VKR_TRY(vkr_tsne_affinities(device, x, n, d, o.perplexity, &p));
@@ -203,11 +209,6 @@ vkr_status vkr_tsne_run(vkr_device* device, const float* x, uint32_t n, uint32_t
     rep.k = vkr_tsne_neighbours(o.perplexity, n);
     rep.nnz = p.nnz;
     rep.learning_rate = o.learning_rate;
-    if (o.fft_max_grid == 0) o.fft_max_grid = vkr_tsne_fft_max_grid(device);
-    if (o.fft_max_grid < VKR_TSNE_FFT_MIN_GRID || o.fft_max_grid > VKR_TSNE_FFT_MAX_GRID ||
-        (o.fft_max_grid & (o.fft_max_grid - 1)))
-        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "t-SNE: the FFT grid cap %u is not a power of two in [%u, %u]",
-                        o.fft_max_grid, VKR_TSNE_FFT_MIN_GRID, VKR_TSNE_FFT_MAX_GRID);
     tsne_state st = {.dev = device, .n = n, .method = vkr_tsne_resolve_method(device, o.method, n),
                      .max_grid = o.fft_max_grid};
     rep.method = st.method;

@@ -1,6 +1,9 @@
+/* realpath() is X/Open, beyond the project-wide POSIX level */
+#define _XOPEN_SOURCE 700
 /* vkrec run: the main job. Prepare (the bundled sample by default), embed, tokenize, train and
  * evaluate every model for every target domain, write RUN_DIR/report.md and RUN_DIR/metrics.json. */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -277,6 +280,8 @@ int cli_cmd_run(int argc, char** argv) {
         if (dev) cJSON_AddItemToObject(root, "device", cli_device_json(vkr_device_get_info(dev)));
         else cJSON_AddStringToObject(root, "device", "cpu");
         cJSON_AddStringToObject(root, "data", src);
+        char abs[PATH_MAX]; /* where the dataset lies, for `vkrec view RUN_DIR` */
+        cJSON_AddStringToObject(root, "dataset_dir", realpath(data_dir, abs) ? abs : data_dir);
         cJSON_AddItemToObject(root, "results", cJSON_Duplicate(results, true));
         cJSON* maps = cJSON_DetachItemFromObject(maps_json, "maps");
         if (maps) cJSON_AddItemToObject(root, "maps", maps);

@@ -184,7 +184,8 @@ static const cli_command commands[] = {
      "                        --screenshot, headless: the final map. --emb FILE (default item_emb.npy),\n"
      "                        --iters N (default 1000), --device INDEX|NAME\n"
      "  --size WxH            window or image size (default 1280x800)\n"
-     "  --data DIR            dataset directory for titles and domains (default RUN_DIR, else RUN_DIR/data)\n",
+     "  --data DIR            dataset directory for titles and domains (default RUN_DIR, else RUN_DIR/data,\n"
+     "                        else the dataset_dir RUN_DIR/metrics.json names)\n",
      cli_cmd_view},
 };
 static const size_t command_count = sizeof commands / sizeof commands[0];

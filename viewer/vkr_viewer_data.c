@@ -236,9 +236,33 @@ const char* vkr_viewer_dataset_dir(const vkr_viewer_options* options, char* buf,
     if (access(buf, R_OK) == 0) return options->run_dir;
     /* A run directory of `vkrec run SRC` holds the dataset it prepared in RUN_DIR/data. */
     snprintf(buf, size, "%s/data/dataset.json", options->run_dir);
-    if (access(buf, R_OK) != 0) return NULL;
-    snprintf(buf, size, "%s/data", options->run_dir);
-    return buf;
+    if (access(buf, R_OK) == 0) {
+        snprintf(buf, size, "%s/data", options->run_dir);
+        return buf;
+    }
+    /* `vkrec run DATASET` names the dataset it used in RUN_DIR/metrics.json. */
+    snprintf(buf, size, "%s/metrics.json", options->run_dir);
+    FILE* f = fopen(buf, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long bytes = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char* text = bytes > 0 && bytes < (16l << 20) ? malloc((size_t)bytes + 1) : NULL;
+    size_t got = text ? fread(text, 1, (size_t)bytes, f) : 0;
+    fclose(f);
+    cJSON* root = text ? cJSON_ParseWithLength(text, got) : NULL;
+    free(text);
+    const cJSON* dir = cJSON_GetObjectItem(root, "dataset_dir");
+    const char* found = NULL;
+    if (cJSON_IsString(dir)) {
+        snprintf(buf, size, "%s/dataset.json", dir->valuestring);
+        if (access(buf, R_OK) == 0) {
+            snprintf(buf, size, "%s", dir->valuestring);
+            found = buf;
+        }
+    }
+    cJSON_Delete(root);
+    return found;
 }
 
 vkr_status viewer_load(vkr_viewer* v) {

@@ -179,11 +179,15 @@ vkr_status vkr_recommend(const vkr_dataset* ds, uint32_t domain, uint32_t user, 
         float* all = malloc((size_t)n_items * sizeof *all);
         if (!all) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory for %u scores", n_items);
         s = sc->score(sc->self, pair, 1, all);
-        /* selection of the k best unseen items: k is small, so k passes over the scores */
+        /* the user's own items of the domain are taken out once (NaN never wins), then the k best
+         * remaining are selected: k is small, so k passes over the scores */
+        const uint32_t* ev = ds->seq_item + ds->seq_begin[user];
+        for (uint32_t i = 0; s == VKR_OK && i < pair[1]; i++)
+            if (ev[i] >= begin && ev[i] < begin + n_items) all[ev[i] - begin] = NAN;
         for (; s == VKR_OK && n < k; n++) {
             int64_t best = -1;
             for (uint32_t j = 0; j < n_items; j++)
-                if (all[j] == all[j] && (best < 0 || all[j] > all[best]) && !vkr_user_has(ds, user, begin + j)) best = j;
+                if (all[j] == all[j] && (best < 0 || all[j] > all[best])) best = j;
             if (best < 0) break;
             items[n] = begin + (uint32_t)best;
             scores[n] = all[best];

@@ -800,15 +800,12 @@ static vkr_status gencdr_beam_levels_cpu(vkr_gencdr_model* m, uint32_t d) {
         VKR_TRY(vkr_exec_run(lv->ex));
         VKR_TRY(vkr_exec_read(lv->ex, lv->logits, bm->host_logits, vkr_tensor_bytes(lv->logits)));
         VKR_TRY(vkr_ref_beam_step(&p, bm->packed[d], bm->host_logits, bm->host_i, bm->host_f, bm->out_i, bm->out_f));
+        if (l + 1 == m->depth) break; /* the final beams stay in out_i/out_f for gencdr_decode */
         int32_t* ti = bm->host_i;
         float* tf = bm->host_f;
         bm->host_i = bm->out_i, bm->host_f = bm->out_f;
         bm->out_i = ti, bm->out_f = tf;
     }
-    /* the final beams are in host_i/host_f; out_i/out_f hold them for gencdr_decode */
-    size_t S = 2 + m->depth, rows = (size_t)bm->users * bm->width;
-    memcpy(bm->out_i, bm->host_i, rows * S * 4);
-    memcpy(bm->out_f, bm->host_f, rows * 4);
     return VKR_OK;
 }
 

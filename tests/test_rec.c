@@ -97,6 +97,48 @@ static void test_evaluate_pop(void** state) {
     vkr_dataset_free(&ds);
 }
 
+/* Recommendations from a model that scores every item: the k best by score in descending order,
+ * none the user already has, and every better-scored item of the domain skipped only because the
+ * user has it (checked against the popularity counts directly). */
+static void test_recommend_skips_seen(void** state) {
+    (void)state;
+    const char* dir = sample_dataset();
+    if (!dir) skip();
+    vkr_dataset ds;
+    VKR_ASSERT_OK(vkr_dataset_load(dir, &ds));
+    vkr_pop pop;
+    VKR_ASSERT_OK(vkr_pop_fit(&ds, 0, &pop));
+    vkr_scorer sc = vkr_pop_scorer(&pop);
+    uint32_t begin = ds.item_begin[0], n_items = ds.item_begin[1] - begin, checked = 0;
+    for (uint32_t u = 0; u < ds.user_count && checked < 50; u++) {
+        const uint32_t* ev = ds.seq_item + ds.seq_begin[u];
+        uint32_t len = vkr_dataset_user_len(&ds, u), seen_here = 0;
+        for (uint32_t i = 0; i < len; i++) seen_here += ev[i] >= begin && ev[i] < begin + n_items;
+        if (!seen_here) continue; /* only users whose own items must be skipped */
+        checked++;
+        uint32_t items[10], n = 0;
+        float scores[10];
+        VKR_ASSERT_OK(vkr_recommend(&ds, 0, u, &sc, 10, items, scores, &n));
+        assert_int_equal(n, 10);
+        for (uint32_t r = 0; r < n; r++) {
+            assert_true(items[r] >= begin && items[r] < begin + n_items);
+            for (uint32_t i = 0; i < len; i++) assert_int_not_equal(items[r], ev[i]);
+            assert_true(scores[r] == pop.counts[items[r] - begin]);
+            if (r) assert_true(scores[r] <= scores[r - 1]);
+        }
+        /* nothing unseen scores above the last recommended item */
+        for (uint32_t j = 0; j < n_items; j++) {
+            bool has = false, listed = false;
+            for (uint32_t i = 0; i < len; i++) has |= ev[i] == begin + j;
+            for (uint32_t r = 0; r < n; r++) listed |= items[r] == begin + j;
+            if (!has && !listed) assert_true(pop.counts[j] <= scores[n - 1]);
+        }
+    }
+    assert_int_equal(checked, 50);
+    vkr_pop_free(&pop);
+    vkr_dataset_free(&ds);
+}
+
 /* Two fresh checkpoint directories (uninterrupted run, resumed run). */
 static void make_dirs(char* a, char* b) {
     assert_non_null(mkdtemp(a));
@@ -288,6 +330,7 @@ int main(void) {
         cmocka_unit_test(test_metrics_hand_computed),
         cmocka_unit_test(test_protocol_parse),
         cmocka_unit_test(test_evaluate_pop),
+        cmocka_unit_test(test_recommend_skips_seen),
         cmocka_unit_test(test_sasrec_resume_equals_uninterrupted),
         cmocka_unit_test(test_gencdr_trains_and_resumes),
     };

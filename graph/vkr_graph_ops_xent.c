@@ -210,4 +210,4 @@ static vkr_status vkr_linear_xent_bwd(vkr_exec_ctx* ctx, vkr_tensor* t) {
     return vkr_ctx_gpu(ctx) ? vkr_linear_xent_bwd_gpu(ctx, t) : vkr_linear_xent_cpu(ctx, t, true);
 }
 
-const vkr_op_impl vkr_ops_linear_xent_impl = {"linear_xent", vkr_linear_xent_fwd, vkr_linear_xent_bwd};
+const vkr_op_impl vkr_op_linear_xent_impl = {"linear_xent", vkr_linear_xent_fwd, vkr_linear_xent_bwd};

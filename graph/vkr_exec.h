@@ -57,6 +57,9 @@ vkr_status vkr_exec_save(vkr_exec* exec, const char* path, const char* const* me
 /* Loads a checkpoint written by vkr_exec_save (or any file with matching parameter names, shapes
  * and dtypes): parameters always; moments and step counters when present and an optimizer is attached. */
 vkr_status vkr_exec_load(vkr_exec* exec, const char* path);
+/* Copies every parameter of dst's graph from the same-named parameter of src's graph (through host
+ * memory, so the two may run on different backends): e.g. trained weights into a scoring graph. */
+vkr_status vkr_exec_copy_params(vkr_exec* dst, vkr_exec* src);
 /* The optimizer's scalar state after the last run (step, lr, grad norm, clip scale). */
 vkr_status vkr_exec_optim_scalars(vkr_exec* exec, vkr_optim_scalars* out_scalars);
 /* True on the GPU backend. */

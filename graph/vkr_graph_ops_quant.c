@@ -94,8 +94,8 @@ static vkr_status q_fwd(vkr_exec_ctx* ctx, vkr_tensor* t) {
         return vkr_ref_rq_lookup(&p->rq, vkr_ops_f(ctx, z), vkr_ops_f(ctx, cb), vkr_ops_i(ctx, codes), vkr_ops_f(ctx, t));
     case Q_LOSS:
         if (gpu)
-            return vkr_gpu_rq_loss(seq, &p->rq, vkr_ctx_range(ctx, z), vkr_ctx_range(ctx, cb), vkr_ctx_range(ctx, codes),
-                                   vkr_ctx_range(ctx, t->aux), vkr_ctx_range(ctx, t));
+            return vkr_gpu_rq_loss(seq, &p->rq, vkr_ctx_range(ctx, z), vkr_ctx_range(ctx, cb),
+                                   vkr_ctx_range(ctx, codes), vkr_ctx_range(ctx, t->aux), vkr_ctx_range(ctx, t));
         return vkr_ref_rq_loss(&p->rq, vkr_ops_f(ctx, z), vkr_ops_f(ctx, cb), vkr_ops_i(ctx, codes), vkr_ops_f(ctx, t));
     }
     return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "quant op: unknown kind %d", (int)p->kind);

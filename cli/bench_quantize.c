@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "bench.h"
-#include "vkr_graph_ops_quant.h"
+#include "vkr_ops_quant.h"
 #include "vkr_kmeans.h"
 
 #define QB_N 100000u

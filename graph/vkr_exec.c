@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vkr_graph_ops.h"
+#include "vkr_graph_ops_internal.h"
 #include "vkr_ops_nn.h"
 
 static uint64_t vkr_align(uint64_t v) { return (v + VKR_EXEC_ALIGN - 1) / VKR_EXEC_ALIGN * VKR_EXEC_ALIGN; }

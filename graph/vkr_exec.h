@@ -18,7 +18,6 @@
 #include "vkr_optim.h"
 
 typedef struct vkr_exec vkr_exec;
-typedef struct vkr_exec_ctx vkr_exec_ctx;
 
 /* Options for vkr_exec_create; zero-initialize for defaults. */
 typedef struct vkr_exec_options {
@@ -58,6 +57,9 @@ vkr_status vkr_exec_save(vkr_exec* exec, const char* path, const char* const* me
 /* Loads a checkpoint written by vkr_exec_save (or any file with matching parameter names, shapes
  * and dtypes): parameters always; moments and step counters when present and an optimizer is attached. */
 vkr_status vkr_exec_load(vkr_exec* exec, const char* path);
+/* Copies every parameter of dst's graph from the same-named parameter of src's graph (through host
+ * memory, so the two may run on different backends): e.g. trained weights into a scoring graph. */
+vkr_status vkr_exec_copy_params(vkr_exec* dst, vkr_exec* src);
 /* The optimizer's scalar state after the last run (step, lr, grad norm, clip scale). */
 vkr_status vkr_exec_optim_scalars(vkr_exec* exec, vkr_optim_scalars* out_scalars);
 /* True on the GPU backend. */
@@ -69,25 +71,5 @@ vkr_range vkr_exec_tensor_range(vkr_exec* exec, const vkr_tensor* tensor);
 uint64_t vkr_exec_arena_bytes(const vkr_exec* exec);
 /* Bytes the activations would need without reuse (sum of their sizes). */
 uint64_t vkr_exec_unplanned_bytes(const vkr_exec* exec);
-
-/* ---- for op implementations ---- */
-
-/* True when the op should record GPU work (else run the CPU reference). */
-bool vkr_ctx_gpu(const vkr_exec_ctx* ctx);
-/* The sequence being recorded (GPU). */
-vkr_sequence* vkr_ctx_sequence(vkr_exec_ctx* ctx);
-/* The GPU range of a tensor ({0} for NULL). */
-vkr_range vkr_ctx_range(vkr_exec_ctx* ctx, const vkr_tensor* t);
-/* Host pointer of a tensor's data (CPU; NULL for NULL). */
-void* vkr_ctx_host(vkr_exec_ctx* ctx, const vkr_tensor* t);
-/* The step counter buffer on the GPU: one uint32 incremented after every run (ops that need a fresh
- * random stream per step read it). */
-vkr_range vkr_ctx_step_range(vkr_exec_ctx* ctx);
-/* Steps completed before the current one (CPU backend). */
-uint64_t vkr_ctx_step(const vkr_exec_ctx* ctx);
-/* True when dropout and other training-only behaviour is on. */
-bool vkr_ctx_training(const vkr_exec_ctx* ctx);
-/* The graph's seed. */
-uint64_t vkr_ctx_seed(const vkr_exec_ctx* ctx);
 
 #endif

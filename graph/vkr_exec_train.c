@@ -1,4 +1,5 @@
-/* The executor's training side: optimizer state and steps on both backends, and checkpoints. */
+/* The executor's training side: optimizer state and steps on both backends, checkpoints, and
+ * parameter initialization and copies. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -268,6 +269,24 @@ vkr_status vkr_exec_init_params(vkr_exec* ex, uint64_t seed) {
         }
         if (s == VKR_OK) s = vkr_exec_write(ex, t, w, vkr_tensor_bytes(t));
         free(w);
+    }
+    return s;
+}
+
+vkr_status vkr_exec_copy_params(vkr_exec* dst, vkr_exec* src) {
+    if (!dst || !src) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_exec_copy_params: NULL executor");
+    vkr_status s = VKR_OK;
+    for (uint32_t i = 0; i < vkr_graph_tensor_count(dst->graph) && s == VKR_OK; i++) {
+        const vkr_tensor* t = vkr_graph_tensor(dst->graph, i);
+        if (t->role != VKR_ROLE_PARAM) continue;
+        const vkr_tensor* from = vkr_graph_find(src->graph, t->name);
+        if (!from || from->numel != t->numel)
+            return vkr_fail(VKR_ERR_NOT_FOUND, "parameter %s is missing from the source graph", t->name);
+        void* buf = malloc(vkr_tensor_bytes(t));
+        if (!buf) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory copying %s", t->name);
+        s = vkr_exec_read(src, from, buf, vkr_tensor_bytes(t));
+        if (s == VKR_OK) s = vkr_exec_write(dst, t, buf, vkr_tensor_bytes(t));
+        free(buf);
     }
     return s;
 }

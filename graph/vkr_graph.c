@@ -1,4 +1,5 @@
 #include "vkr_graph.h"
+#include "vkr_graph_internal.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -107,18 +107,10 @@ vkr_status vkr_graph_backward(vkr_graph* graph, vkr_tensor* loss);
 /* The loss passed to vkr_graph_backward, or NULL. */
 vkr_tensor* vkr_graph_loss(const vkr_graph* graph);
 
-/* ---- for op implementations (vkr_graph_ops*.c) ---- */
-
-/* Records an error on the graph (first one wins) and returns NULL. */
+/* Records an error on the graph (first one wins) and returns NULL: for op constructors and for
+ * model builders that reject their own arguments the same sticky way. */
 vkr_tensor* vkr_graph_fail(vkr_graph* graph, vkr_status status, const char* fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* A new node computing `op` over `srcs` with output shape and dtype; params copied (may be NULL). */
-vkr_tensor* vkr_graph_node(vkr_graph* graph, uint32_t op, vkr_dtype dtype, uint32_t ndim, const uint32_t* shape,
-                           const vkr_tensor* const* srcs, uint32_t src_count, const void* params, size_t params_bytes);
-/* An extra fp32 tensor written by `node`'s forward and read by its backward (e.g. saved statistics). */
-vkr_tensor* vkr_graph_aux(vkr_graph* graph, vkr_tensor* node, uint32_t ndim, const uint32_t* shape, vkr_dtype dtype);
-/* Shape as 4 dims padded with leading ones (the ops' convention: e.g. [T, D] -> [1, 1, T, D]). */
-void vkr_tensor_shape4(const vkr_tensor* t, uint32_t out[4]);
 /* Bytes of storage the tensor needs. */
 uint64_t vkr_tensor_bytes(const vkr_tensor* t);
 

@@ -1,17 +1,31 @@
 /* The op table and helpers shared by the op families. */
-#include <string.h>
-
 #include "vkr_graph_ops_internal.h"
-#include "vkr_graph_ops_quant.h"
 
-const vkr_op_impl* vkr_op_get(uint32_t op) {
-    if (op == VKR_OP_NONE || op >= VKR_OP_COUNT) return NULL;
-    if (op == VKR_OP_LINEAR_XENT) return &vkr_ops_linear_xent_impl;
-    if (op == VKR_OP_QUANT) return &vkr_ops_quant_impl;
-    if (vkr_ops_basic_impl[op].name) return &vkr_ops_basic_impl[op];
-    if (vkr_ops_nn_impl[op].name) return &vkr_ops_nn_impl[op];
-    return NULL;
-}
+const vkr_op_impl* const vkr_op_table[VKR_OP_COUNT] = {
+    [VKR_OP_RESHAPE] = &vkr_op_reshape_impl,
+    [VKR_OP_MATMUL] = &vkr_op_matmul_impl,
+    [VKR_OP_BINARY] = &vkr_op_binary_impl,
+    [VKR_OP_UNARY] = &vkr_op_unary_impl,
+    [VKR_OP_REDUCE] = &vkr_op_reduce_impl,
+    [VKR_OP_DROPOUT] = &vkr_op_dropout_impl,
+    [VKR_OP_CONCAT] = &vkr_op_concat_impl,
+    [VKR_OP_SLICE] = &vkr_op_slice_impl,
+    [VKR_OP_PERMUTE] = &vkr_op_permute_impl,
+    [VKR_OP_SOFTMAX] = &vkr_op_softmax_impl,
+    [VKR_OP_LOG_SOFTMAX] = &vkr_op_log_softmax_impl,
+    [VKR_OP_LAYERNORM] = &vkr_op_layernorm_impl,
+    [VKR_OP_EMBEDDING] = &vkr_op_embedding_impl,
+    [VKR_OP_ATTN_SOFTMAX] = &vkr_op_attn_softmax_impl,
+    [VKR_OP_CROSS_ENTROPY] = &vkr_op_cross_entropy_impl,
+    [VKR_OP_BCE_LOGITS] = &vkr_op_bce_logits_impl,
+    [VKR_OP_BPR] = &vkr_op_bpr_impl,
+    [VKR_OP_MSE] = &vkr_op_mse_impl,
+    [VKR_OP_LINEAR_XENT] = &vkr_op_linear_xent_impl,
+    [VKR_OP_QUANT] = &vkr_op_quant_impl,
+    [VKR_OP_CSR] = &vkr_op_csr_impl,
+};
+
+const vkr_op_impl* vkr_op_get(uint32_t op) { return op < VKR_OP_COUNT ? vkr_op_table[op] : NULL; }
 
 bool vkr_ops_missing(const vkr_graph* g, const vkr_tensor* const* srcs, uint32_t n) {
     if (!g || vkr_graph_status(g) != VKR_OK) return true;

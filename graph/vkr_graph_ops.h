@@ -1,12 +1,12 @@
-/* Graph ops: constructors that add nodes to a graph, and the table of their implementations.
+/* Graph tier: the graph-op constructors models build their graphs with (the RQ ops are in
+ * vkr_graph_ops_quant.h). Their implementations live behind graph/internal/vkr_graph_ops_internal.h.
  *
  * Contract: every constructor checks shapes and dtypes and records a clear error on the graph
  * (vkr_graph_status) instead of returning a node; operands may be views. Each op kind has a forward
- * and, when differentiable, a backward implementation for both backends; backward implementations
- * ACCUMULATE into the gradients of operands that require one. */
+ * and, when differentiable, a backward implementation for both backends (the executor, vkr_exec.h,
+ * runs them); backward implementations ACCUMULATE into the gradients of operands that require one. */
 #ifndef VKR_GRAPH_OPS_H
 #define VKR_GRAPH_OPS_H
-#include "vkr_exec.h"
 #include "vkr_graph.h"
 
 /* Op kinds; 0 marks a leaf (input, parameter, constant). */
@@ -99,15 +99,5 @@ vkr_tensor* vkr_op_bce_logits(vkr_graph* g, vkr_tensor* logits, vkr_tensor* targ
 vkr_tensor* vkr_op_bpr(vkr_graph* g, vkr_tensor* pos, vkr_tensor* neg);
 /* Mean squared error (same shape). */
 vkr_tensor* vkr_op_mse(vkr_graph* g, vkr_tensor* pred, vkr_tensor* target);
-
-/* Forward and backward of one op kind. */
-typedef struct vkr_op_impl {
-    const char* name;                                          /* e.g. "matmul" */
-    vkr_status (*forward)(vkr_exec_ctx* ctx, vkr_tensor* node);  /* computes node from its operands */
-    vkr_status (*backward)(vkr_exec_ctx* ctx, vkr_tensor* node); /* accumulates operand grads; NULL if none */
-} vkr_op_impl;
-
-/* The implementation of op kind `op`, or NULL. */
-const vkr_op_impl* vkr_op_get(uint32_t op);
 
 #endif

@@ -405,14 +405,12 @@ static vkr_status vkr_permute_bwd(vkr_exec_ctx* ctx, vkr_tensor* t) {
     return vkr_ref_permute_backward(p, vkr_ops_f(ctx, t->grad), vkr_ops_f(ctx, vkr_ops_grad(t, 0)));
 }
 
-const vkr_op_impl vkr_ops_basic_impl[VKR_OP_COUNT] = {
-    [VKR_OP_RESHAPE] = {"reshape", NULL, NULL}, /* a view: its gradient is a view too */
-    [VKR_OP_MATMUL] = {"matmul", vkr_matmul_fwd, vkr_matmul_bwd},
-    [VKR_OP_BINARY] = {"binary", vkr_binary_fwd, vkr_binary_bwd},
-    [VKR_OP_UNARY] = {"unary", vkr_unary_fwd, vkr_unary_bwd},
-    [VKR_OP_REDUCE] = {"reduce", vkr_reduce_fwd, vkr_reduce_bwd},
-    [VKR_OP_DROPOUT] = {"dropout", vkr_dropout_fwd, vkr_dropout_bwd},
-    [VKR_OP_CONCAT] = {"concat", vkr_concat_fwd, vkr_concat_bwd},
-    [VKR_OP_SLICE] = {"slice", vkr_slice_fwd, vkr_slice_bwd},
-    [VKR_OP_PERMUTE] = {"permute", vkr_permute_fwd, vkr_permute_bwd},
-};
+const vkr_op_impl vkr_op_reshape_impl = {"reshape", NULL, NULL}; /* a view: its gradient is a view too */
+const vkr_op_impl vkr_op_matmul_impl = {"matmul", vkr_matmul_fwd, vkr_matmul_bwd};
+const vkr_op_impl vkr_op_binary_impl = {"binary", vkr_binary_fwd, vkr_binary_bwd};
+const vkr_op_impl vkr_op_unary_impl = {"unary", vkr_unary_fwd, vkr_unary_bwd};
+const vkr_op_impl vkr_op_reduce_impl = {"reduce", vkr_reduce_fwd, vkr_reduce_bwd};
+const vkr_op_impl vkr_op_dropout_impl = {"dropout", vkr_dropout_fwd, vkr_dropout_bwd};
+const vkr_op_impl vkr_op_concat_impl = {"concat", vkr_concat_fwd, vkr_concat_bwd};
+const vkr_op_impl vkr_op_slice_impl = {"slice", vkr_slice_fwd, vkr_slice_bwd};
+const vkr_op_impl vkr_op_permute_impl = {"permute", vkr_permute_fwd, vkr_permute_bwd};

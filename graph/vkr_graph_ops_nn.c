@@ -249,14 +249,13 @@ static vkr_status vkr_pointwise_bwd(vkr_exec_ctx* ctx, vkr_tensor* t) {
     return da ? vkr_ref_mse_bwd(p, a, b, dl, da) : VKR_OK;
 }
 
-const vkr_op_impl vkr_ops_nn_impl[VKR_OP_COUNT] = {
-    [VKR_OP_SOFTMAX] = {"softmax", vkr_softmax_fwd, vkr_softmax_bwd},
-    [VKR_OP_LOG_SOFTMAX] = {"log_softmax", vkr_softmax_fwd, vkr_softmax_bwd},
-    [VKR_OP_LAYERNORM] = {"layernorm", vkr_layernorm_fwd, vkr_layernorm_bwd},
-    [VKR_OP_EMBEDDING] = {"embedding", vkr_embedding_fwd, vkr_embedding_bwd},
-    [VKR_OP_ATTN_SOFTMAX] = {"attn_softmax", vkr_attn_fwd, vkr_attn_bwd},
-    [VKR_OP_CROSS_ENTROPY] = {"cross_entropy", vkr_xent_fwd, vkr_xent_bwd},
-    [VKR_OP_BCE_LOGITS] = {"bce_logits", vkr_pointwise_fwd, vkr_pointwise_bwd},
-    [VKR_OP_BPR] = {"bpr", vkr_pointwise_fwd, vkr_pointwise_bwd},
-    [VKR_OP_MSE] = {"mse", vkr_pointwise_fwd, vkr_pointwise_bwd},
-};
+const vkr_op_impl vkr_op_softmax_impl = {"softmax", vkr_softmax_fwd, vkr_softmax_bwd};
+const vkr_op_impl vkr_op_log_softmax_impl = {"log_softmax", vkr_softmax_fwd, vkr_softmax_bwd};
+const vkr_op_impl vkr_op_layernorm_impl = {"layernorm", vkr_layernorm_fwd, vkr_layernorm_bwd};
+const vkr_op_impl vkr_op_embedding_impl = {"embedding", vkr_embedding_fwd, vkr_embedding_bwd};
+const vkr_op_impl vkr_op_attn_softmax_impl = {"attn_softmax", vkr_attn_fwd, vkr_attn_bwd};
+const vkr_op_impl vkr_op_cross_entropy_impl = {"cross_entropy", vkr_xent_fwd, vkr_xent_bwd};
+const vkr_op_impl vkr_op_bce_logits_impl = {"bce_logits", vkr_pointwise_fwd, vkr_pointwise_bwd};
+const vkr_op_impl vkr_op_bpr_impl = {"bpr", vkr_pointwise_fwd, vkr_pointwise_bwd};
+const vkr_op_impl vkr_op_mse_impl = {"mse", vkr_pointwise_fwd, vkr_pointwise_bwd};
+const vkr_op_impl vkr_op_csr_impl = {"csr", NULL, NULL}; /* a host-derived input: the executor builds it */

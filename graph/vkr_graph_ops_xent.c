@@ -78,19 +78,11 @@ static void vkr_logits_mm(vkr_matmul_params* q, const vkr_xent_plan* p, uint32_t
     q->alpha = 1.0f;
 }
 
-static vkr_status vkr_combine(vkr_exec_ctx* ctx, const vkr_xent_plan* p, vkr_range aux, vkr_range out, vkr_range up,
-                              bool backward) {
-    struct {
-        uint32_t chunks, stride, count_at, last_count_at, backward, slot;
-    } push = {p->chunks, p->stats_stride, 2 * p->chunk, 2 * vkr_chunk_rows(p, p->chunks - 1), backward, XENT_ALIGN};
-    vkr_kernel_desc d = {.shader = "graph_xent_combine", .binding_count = 4,
-                         .access = {VKR_READ, VKR_READ, VKR_WRITE, VKR_READ}, .push_bytes = sizeof push};
-    vkr_kernel* k = NULL;
-    vkr_sequence* seq = vkr_ctx_sequence(ctx);
-    VKR_TRY(vkr_kernel_get(vkr_sequence_device(seq), &d, &k));
-    vkr_range r[4] = {vkr_sub(aux, p->off_stats, (uint64_t)p->chunks * p->stats_stride), vkr_sub(aux, p->off_means, (uint64_t)p->chunks * XENT_ALIGN),
-                      out, up};
-    return vkr_sequence_dispatch(seq, k, r, 4, &push, sizeof push, 1, 1, 1);
+/* The combine kernel's view of the plan's chunks. */
+static vkr_xent_combine_params vkr_combine_params(const vkr_xent_plan* p) {
+    return (vkr_xent_combine_params){.chunks = p->chunks, .chunk_rows = p->chunk,
+                                     .last_rows = vkr_chunk_rows(p, p->chunks - 1), .stats_stride = p->stats_stride,
+                                     .slot = XENT_ALIGN};
 }
 
 static vkr_status vkr_linear_xent_fwd_gpu(vkr_exec_ctx* ctx, vkr_tensor* t) {
@@ -110,8 +102,9 @@ static vkr_status vkr_linear_xent_fwd_gpu(vkr_exec_ctx* ctx, vkr_tensor* t) {
                                       vkr_sub(aux, p->off_stats + (uint64_t)k * p->stats_stride, vkr_xent_stats_floats(rows)),
                                       vkr_sub(aux, p->off_means + (uint64_t)k * XENT_ALIGN, 1)));
     }
-    vkr_range means = vkr_sub(aux, p->off_means, (uint64_t)p->chunks * XENT_ALIGN);
-    return vkr_combine(ctx, p, aux, vkr_ctx_range(ctx, t), means, false);
+    vkr_xent_combine_params cp = vkr_combine_params(p);
+    return vkr_gpu_xent_combine(seq, &cp, vkr_sub(aux, p->off_stats, (uint64_t)p->chunks * p->stats_stride),
+                                vkr_sub(aux, p->off_means, (uint64_t)p->chunks * XENT_ALIGN), vkr_ctx_range(ctx, t));
 }
 
 static vkr_status vkr_linear_xent_bwd_gpu(vkr_exec_ctx* ctx, vkr_tensor* t) {
@@ -121,7 +114,10 @@ static vkr_status vkr_linear_xent_bwd_gpu(vkr_exec_ctx* ctx, vkr_tensor* t) {
     vkr_range dh = vkr_ctx_range(ctx, vkr_ops_grad(t, 0)), dw = vkr_ctx_range(ctx, vkr_ops_grad(t, 1));
     vkr_range aux = vkr_ctx_range(ctx, t->aux);
     vkr_range grads = vkr_sub(aux, p->off_grads, (uint64_t)p->chunks * XENT_ALIGN);
-    VKR_TRY(vkr_combine(ctx, p, aux, grads, vkr_ctx_range(ctx, t->grad), true));
+    vkr_xent_combine_params cp = vkr_combine_params(p);
+    VKR_TRY(vkr_gpu_xent_combine_bwd(seq, &cp, vkr_sub(aux, p->off_stats, (uint64_t)p->chunks * p->stats_stride),
+                                     vkr_sub(aux, p->off_means, (uint64_t)p->chunks * XENT_ALIGN),
+                                     vkr_ctx_range(ctx, t->grad), grads));
     for (uint32_t k = 0; k < p->chunks; k++) {
         uint32_t rows = vkr_chunk_rows(p, k);
         vkr_range hk = vkr_sub(h, (uint64_t)k * p->chunk * p->dim, (uint64_t)rows * p->dim);
@@ -210,4 +206,4 @@ static vkr_status vkr_linear_xent_bwd(vkr_exec_ctx* ctx, vkr_tensor* t) {
     return vkr_ctx_gpu(ctx) ? vkr_linear_xent_bwd_gpu(ctx, t) : vkr_linear_xent_cpu(ctx, t, true);
 }
 
-const vkr_op_impl vkr_ops_linear_xent_impl = {"linear_xent", vkr_linear_xent_fwd, vkr_linear_xent_bwd};
+const vkr_op_impl vkr_op_linear_xent_impl = {"linear_xent", vkr_linear_xent_fwd, vkr_linear_xent_bwd};

@@ -10,6 +10,7 @@
 #include "vkr_gradcheck.h"
 #include "vkr_graph_ops_quant.h"
 #include "vkr_kmeans.h"
+#include "vkr_ops_quant.h"
 #include "vkr_test.h"
 
 

@@ -1,5 +1,6 @@
 /* Training end to end on both backends: an MLP learns XOR, a 2-block causal transformer overfits a
- * toy next-token task, runs are bitwise reproducible, checkpoints round-trip and resume exactly. */
+ * toy next-token task, runs are bitwise reproducible, checkpoints round-trip and resume exactly, and
+ * parameters copy between executors. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -247,6 +248,44 @@ static void test_resume_equals_uninterrupted_gpu(void** state) {
     resume_matches(vkr_test_shared.device);
 }
 
+/* Trained weights move between executors by name, across backends, and a missing one is named. */
+static void test_copy_params_across_backends(void** state) {
+    (void)state;
+    xor_model a, b;
+    xor_build(&a);
+    xor_build(&b);
+    vkr_exec *gpu = NULL, *cpu = NULL, *part_ex = NULL;
+    VKR_ASSERT_OK(vkr_exec_create(a.g, &(vkr_exec_options){.device = vkr_test_shared.device}, &gpu));
+    VKR_ASSERT_OK(vkr_exec_create(b.g, &(vkr_exec_options){0}, &cpu));
+    VKR_ASSERT_OK(vkr_exec_init_params(gpu, 42));
+    VKR_ASSERT_OK(vkr_exec_init_params(cpu, 7));
+    VKR_ASSERT_OK(vkr_exec_copy_params(cpu, gpu));
+    float *want, *got;
+    uint64_t n, m;
+    read_params(gpu, a.g, &want, &n);
+    read_params(cpu, b.g, &got, &m);
+    assert_int_equal(n, m);
+    assert_memory_equal(want, got, n * 4);
+    /* a source graph without l2 cannot fill the destination */
+    vkr_graph* part;
+    VKR_ASSERT_OK(vkr_graph_create(3, &part));
+    vkr_tensor* x = vkr_graph_input(part, "x", VKR_F32, 2, (uint32_t[]){4, 2});
+    vkr_graph_keep(vkr_tf_linear(part, "l1", x, 2, 8, true, 0));
+    VKR_ASSERT_OK(vkr_exec_create(part, &(vkr_exec_options){0}, &part_ex));
+    vkr_log_level old = vkr_log_get_level();
+    assert_int_equal(vkr_exec_copy_params(cpu, part_ex), VKR_ERR_NOT_FOUND);
+    vkr_log_set_level(old);
+    assert_non_null(strstr(vkr_last_error(), "l2"));
+    free(want);
+    free(got);
+    vkr_exec_destroy(part_ex);
+    vkr_exec_destroy(cpu);
+    vkr_exec_destroy(gpu);
+    vkr_graph_destroy(part);
+    vkr_graph_destroy(b.g);
+    vkr_graph_destroy(a.g);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_xor_cpu),
@@ -256,6 +295,7 @@ int main(void) {
         cmocka_unit_test(test_same_seed_same_losses),
         cmocka_unit_test(test_resume_equals_uninterrupted_cpu),
         cmocka_unit_test(test_resume_equals_uninterrupted_gpu),
+        cmocka_unit_test(test_copy_params_across_backends),
     };
     return cmocka_run_group_tests(tests, vkr_test_group_open, vkr_test_group_close);
 }

@@ -189,6 +189,23 @@ vkr_status vkr_gpu_cross_entropy(vkr_sequence* seq, const vkr_xent_params* p, vk
 /* GPU cross-entropy backward; loss_grad is a 1-float buffer (accumulates into dlogits). */
 vkr_status vkr_gpu_cross_entropy_bwd(vkr_sequence* seq, const vkr_xent_params* p, vkr_range logits,
                                      vkr_range targets, vkr_range stats, vkr_range loss_grad, vkr_range dlogits);
+/* One cross-entropy split into row chunks (vkr_op_linear_xent): chunk k ran vkr_gpu_cross_entropy
+ * with its stats at k * stats_stride floats and its mean at k * slot floats. */
+typedef struct vkr_xent_combine_params {
+    uint32_t chunks;       /* chunks, >= 1 */
+    uint32_t chunk_rows;   /* rows of every chunk but the last */
+    uint32_t last_rows;    /* rows of the last chunk, 1..chunk_rows */
+    uint32_t stats_stride; /* floats between chunks' stats, >= vkr_xent_stats_floats(chunk_rows) */
+    uint32_t slot;         /* floats between chunks' means (and gradients), >= 1 */
+} vkr_xent_combine_params;
+
+/* GPU: loss (1 float) = the chunk means weighted by their counted rows, over all counted rows. */
+vkr_status vkr_gpu_xent_combine(vkr_sequence* seq, const vkr_xent_combine_params* p, vkr_range stats, vkr_range means,
+                                vkr_range loss);
+/* GPU: chunk k's gradient grads[k * slot] = loss_grad[0] * count_k / total (0 when nothing counts),
+ * the loss_grad each chunk's vkr_gpu_cross_entropy_bwd takes. */
+vkr_status vkr_gpu_xent_combine_bwd(vkr_sequence* seq, const vkr_xent_combine_params* p, vkr_range stats,
+                                    vkr_range means, vkr_range loss_grad, vkr_range grads);
 /* CPU reference InfoNCE. */
 vkr_status vkr_ref_infonce(const vkr_infonce_params* p, const float* sim, float* loss);
 /* dsim += loss_grad * d(loss)/d(sim). */

@@ -190,6 +190,43 @@ vkr_status vkr_gpu_cross_entropy_bwd(vkr_sequence* seq, const vkr_xent_params* p
     return gpu_xent_bwd(seq, &j, "cross_entropy_bwd", logits, targets, stats, loss_grad, dlogits);
 }
 
+/* Records shaders/graph_xent_combine.comp: forward (out = the loss) or backward (out = the chunks'
+ * gradients, from the upstream gradient `up`). */
+static vkr_status gpu_xent_combine(vkr_sequence* seq, const vkr_xent_combine_params* p, bool backward, vkr_range stats,
+                                   vkr_range means, vkr_range out, vkr_range up) {
+    const char* op = backward ? "xent_combine_bwd" : "xent_combine";
+    if (!p) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: params is NULL", op);
+    if (p->chunks == 0 || p->slot == 0 || p->last_rows == 0 || p->last_rows > p->chunk_rows ||
+        p->stats_stride < vkr_xent_stats_floats(p->chunk_rows))
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: bad chunking (chunks %u, rows %u/%u, stride %u, slot %u)", op,
+                        p->chunks, p->chunk_rows, p->last_rows, p->stats_stride, p->slot);
+    uint64_t slots = (uint64_t)p->chunks * p->slot;
+    vkr_range r[4];
+    VKR_TRY(vkr_nn_range(stats, (uint64_t)p->chunks * p->stats_stride, op, "stats", &r[0]));
+    VKR_TRY(vkr_nn_range(means, slots, op, "means", &r[1]));
+    VKR_TRY(vkr_nn_range(out, backward ? slots : 1, op, backward ? "grads" : "loss", &r[2]));
+    VKR_TRY(vkr_nn_range(up, 1, op, "loss_grad", &r[3]));
+    /* a chunk's counted rows sit at 2 * rows in its stats (vkr_xent_stats_floats' layout) */
+    struct {
+        uint32_t chunks, stride, count_at, last_count_at, backward, slot;
+    } push = {p->chunks, p->stats_stride, 2 * p->chunk_rows, 2 * p->last_rows, backward, p->slot};
+    vkr_kernel_desc d = {.shader = "graph_xent_combine", .binding_count = 4,
+                         .access = {VKR_READ, VKR_READ, VKR_WRITE, VKR_READ}, .push_bytes = sizeof push};
+    vkr_kernel* k = NULL;
+    VKR_TRY(vkr_kernel_get(vkr_sequence_device(seq), &d, &k));
+    return vkr_sequence_dispatch(seq, k, r, 4, &push, sizeof push, 1, 1, 1);
+}
+
+vkr_status vkr_gpu_xent_combine(vkr_sequence* seq, const vkr_xent_combine_params* p, vkr_range stats, vkr_range means,
+                                vkr_range loss) {
+    return gpu_xent_combine(seq, p, false, stats, means, loss, means);
+}
+
+vkr_status vkr_gpu_xent_combine_bwd(vkr_sequence* seq, const vkr_xent_combine_params* p, vkr_range stats,
+                                    vkr_range means, vkr_range loss_grad, vkr_range grads) {
+    return gpu_xent_combine(seq, p, true, stats, means, grads, loss_grad);
+}
+
 vkr_status vkr_ref_infonce(const vkr_infonce_params* p, const float* sim, float* loss) {
     xent_job j;
     VKR_TRY(check_infonce(p, "infonce", &j));

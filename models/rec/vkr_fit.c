@@ -14,23 +14,6 @@ uint64_t vkr_mix64(uint64_t x) {
     return x ^ (x >> 31);
 }
 
-vkr_status vkr_copy_params(vkr_exec* dst, vkr_graph* dst_graph, vkr_exec* src, vkr_graph* src_graph) {
-    for (uint32_t i = 0; i < vkr_graph_tensor_count(dst_graph); i++) {
-        vkr_tensor* t = vkr_graph_tensor(dst_graph, i);
-        if (t->role != VKR_ROLE_PARAM) continue;
-        vkr_tensor* from = vkr_graph_find(src_graph, t->name);
-        if (!from || from->numel != t->numel)
-            return vkr_fail(VKR_ERR_NOT_FOUND, "parameter %s is missing from the source graph", t->name);
-        void* buf = malloc(vkr_tensor_bytes(t));
-        if (!buf) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory copying %s", t->name);
-        vkr_status s = vkr_exec_read(src, from, buf, vkr_tensor_bytes(t));
-        if (s == VKR_OK) s = vkr_exec_write(dst, t, buf, vkr_tensor_bytes(t));
-        free(buf);
-        VKR_TRY(s);
-    }
-    return VKR_OK;
-}
-
 /* Host copies of the scoring graph's parameters (the best so far). */
 typedef struct vkr_snapshot {
     float** data;

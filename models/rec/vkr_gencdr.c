@@ -396,7 +396,7 @@ static vkr_status gencdr_validate(void* self, double* hr10) {
     vkr_gencdr_trainer* j = self;
     vkr_gencdr_model* m = j->m;
     gencdr_scoring* sc = m->score;
-    VKR_TRY(vkr_copy_params(sc->ex, sc->gg.g, j->tex, j->train.g));
+    VKR_TRY(vkr_exec_copy_params(sc->ex, j->tex));
     if (m->beam) VKR_TRY(gencdr_beam_sync(m));
     vkr_protocol pr;
     VKR_TRY(vkr_protocol_parse(m->beam ? "full" : "sampled:100", &pr));
@@ -734,8 +734,8 @@ static vkr_status gencdr_beam_init(vkr_gencdr_model* m, uint32_t width, uint32_t
 static vkr_status gencdr_beam_sync(vkr_gencdr_model* m) {
     gencdr_scoring* sc = m->score;
     gencdr_beam* bm = m->beam;
-    VKR_TRY(vkr_copy_params(bm->state_ex, bm->state_g, sc->ex, sc->gg.g));
-    for (uint32_t l = 0; l < m->depth; l++) VKR_TRY(vkr_copy_params(bm->level[l].ex, bm->level[l].g, sc->ex, sc->gg.g));
+    VKR_TRY(vkr_exec_copy_params(bm->state_ex, sc->ex));
+    for (uint32_t l = 0; l < m->depth; l++) VKR_TRY(vkr_exec_copy_params(bm->level[l].ex, sc->ex));
     return VKR_OK;
 }
 

@@ -180,7 +180,7 @@ static vkr_status vkr_sasrec_step(void* self, const uint32_t* units, uint32_t n,
 
 static vkr_status vkr_sasrec_validate(void* self, double* hr10) {
     vkr_sasrec_job* j = self;
-    VKR_TRY(vkr_copy_params(j->m->score_exec, j->m->score_graph.graph, j->tex, j->train.graph));
+    VKR_TRY(vkr_exec_copy_params(j->m->score_exec, j->tex));
     vkr_metrics vm;
     vkr_protocol full = {0};
     vkr_scorer scorer = vkr_sasrec_scorer(j->m);

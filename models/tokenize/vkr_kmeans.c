@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vkr_graph_ops_quant.h"
+#include "vkr_ops_quant.h"
 #include "vkr_init.h"
 
 #define KM_ALIGN 64u /* floats: sub-ranges start 256-byte aligned */

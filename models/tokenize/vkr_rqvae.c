@@ -11,6 +11,7 @@
 #include "vkr_exec.h"
 #include "vkr_init.h"
 #include "vkr_kmeans.h"
+#include "vkr_ops_quant.h"
 #include "vkr_safetensors.h"
 
 #define RQ_EVAL_BATCH 1024u /* rows per encoding pass */

@@ -1,8 +1,9 @@
-/* Executor internals shared by vkr_exec.c (planning, running) and vkr_exec_train.c (optimizer,
- * checkpoints). */
+/* Graph tier, internal (graph/ only): the executor's state, shared by vkr_exec.c (planning,
+ * running) and vkr_exec_train.c (optimizer, checkpoints). Nothing outside the executor reads it. */
 #ifndef VKR_EXEC_INTERNAL_H
 #define VKR_EXEC_INTERNAL_H
 #include "vkr_exec.h"
+#include "vkr_exec_ctx.h"
 
 /* Persistent homes of non-arena tensors, plus the arena. */
 enum { SLOT_ARENA = 0, SLOT_PARAM, SLOT_PARAM_GRAD, SLOT_INPUT, SLOT_CONST, SLOT_STEP, SLOT_COUNT };

@@ -1,5 +1,6 @@
-/* Internal to the vkr_ops_ew*.c files: argument checks, dispatch helpers, and the two broadcast
- * engines that binary ops, their gradients and the axis reductions are built on.
+/* Kernel tier, internal (graph/kernels/ only): what the vkr_ops_ew*.c files share: argument checks,
+ * dispatch helpers, and the two broadcast engines that binary ops, their gradients and the axis
+ * reductions are built on. Consumers use vkr_ops_ew.h.
  *
  * Engines (each a CPU reference and a GPU recorder computing the same thing):
  * - map: y[o] (=|+=) alpha * op(a[o'], b[o'']) over an output shape, where a and b are broadcast to

@@ -1,5 +1,6 @@
-/* Internal to the vkr_ops_nn*.c files: argument checks, the dispatch helper, workgroup widths, and
- * the ranking key shared by the CPU references and the selection shaders (nn_common.glsl). */
+/* Kernel tier, internal (graph/kernels/ only): what the vkr_ops_nn*.c and vkr_ops_quant.c files share:
+ * argument checks, the dispatch helper, workgroup widths, and the ranking key shared by the CPU
+ * references and the selection shaders (nn_common.glsl). Consumers use vkr_ops_nn.h. */
 #ifndef VKR_OPS_NN_INTERNAL_H
 #define VKR_OPS_NN_INTERNAL_H
 #include "vkr_ops_nn.h"

@@ -58,11 +58,10 @@ static cJSON* cli_fit_json(const vkr_fit_report* r, const char* hr10_key) {
 static void cli_rec_report(const vkr_dataset* ds, const cli_rec_job* job, const char* label, uint32_t domain, uint32_t k,
                            const vkr_metrics* m, double train_s, double eval_s, cJSON* results, FILE* table,
                            cJSON* extra) {
-    double v[5];
-    vkr_metrics_means(m, v);
+    vkr_metric_means v = vkr_metrics_means(m);
     if (table)
         fprintf(table, "%-18s %-8s %-12s %7llu %7.4f %7.4f %8.4f %8.4f %7.4f\n", label, ds->domain_name[domain],
-                job->protocol_names[k], (unsigned long long)m->count, v[0], v[1], v[2], v[3], v[4]);
+                job->protocol_names[k], (unsigned long long)m->count, v.hr5, v.hr10, v.ndcg5, v.ndcg10, v.mrr);
     if (!results) return;
     cJSON* o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "model", label);
@@ -70,8 +69,11 @@ static void cli_rec_report(const vkr_dataset* ds, const cli_rec_job* job, const 
     cJSON_AddStringToObject(o, "protocol", job->protocol_names[k]);
     cJSON_AddStringToObject(o, "split", job->split);
     cJSON_AddNumberToObject(o, "examples", (double)m->count);
-    static const char* const names[5] = {"hr5", "hr10", "ndcg5", "ndcg10", "mrr"};
-    for (int i = 0; i < 5; i++) cJSON_AddNumberToObject(o, names[i], v[i]);
+    cJSON_AddNumberToObject(o, "hr5", v.hr5);
+    cJSON_AddNumberToObject(o, "hr10", v.hr10);
+    cJSON_AddNumberToObject(o, "ndcg5", v.ndcg5);
+    cJSON_AddNumberToObject(o, "ndcg10", v.ndcg10);
+    cJSON_AddNumberToObject(o, "mrr", v.mrr);
     cJSON_AddNumberToObject(o, "train_seconds", train_s);
     cJSON_AddNumberToObject(o, "eval_seconds", eval_s);
     cJSON_AddNumberToObject(o, "eval_examples_per_s", eval_s > 0 ? (double)m->count / eval_s : 0);

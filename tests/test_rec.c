@@ -17,16 +17,15 @@ static void test_metrics_hand_computed(void** state) {
     vkr_metrics_add(&m, 4);                 /* hr5 hit, ndcg 1/log2(6), mrr 1/5 */
     vkr_metrics_add(&m, 9);                 /* hr10 only, ndcg10 1/log2(11), mrr 1/10 */
     vkr_metrics_add(&m, VKR_RANK_MISSING);  /* miss */
-    double v[5];
-    vkr_metrics_means(&m, v);
-    assert_float_equal(v[0], 2.0 / 4, 1e-12);
-    assert_float_equal(v[1], 3.0 / 4, 1e-12);
-    assert_float_equal(v[2], (1 + 1 / log2(6.0)) / 4, 1e-12);
-    assert_float_equal(v[3], (1 + 1 / log2(6.0) + 1 / log2(11.0)) / 4, 1e-12);
-    assert_float_equal(v[4], (1 + 0.2 + 0.1) / 4, 1e-12);
+    vkr_metric_means v = vkr_metrics_means(&m);
+    assert_float_equal(v.hr5, 2.0 / 4, 1e-12);
+    assert_float_equal(v.hr10, 3.0 / 4, 1e-12);
+    assert_float_equal(v.ndcg5, (1 + 1 / log2(6.0)) / 4, 1e-12);
+    assert_float_equal(v.ndcg10, (1 + 1 / log2(6.0) + 1 / log2(11.0)) / 4, 1e-12);
+    assert_float_equal(v.mrr, (1 + 0.2 + 0.1) / 4, 1e-12);
     vkr_metrics empty = {0};
-    vkr_metrics_means(&empty, v);
-    assert_true(v[0] == 0 && v[4] == 0);
+    v = vkr_metrics_means(&empty);
+    assert_true(v.hr5 == 0 && v.hr10 == 0 && v.ndcg5 == 0 && v.ndcg10 == 0 && v.mrr == 0);
     /* ranks: ties count against the target, NaN targets rank last */
     const float s[5] = {0.5f, 0.9f, 0.5f, 0.1f, 0.5f};
     assert_int_equal(vkr_rank_of(s, 5, 1), 0);
@@ -88,11 +87,9 @@ static void test_evaluate_pop(void** state) {
     VKR_ASSERT_OK(vkr_evaluate(&ds, 0, ds.test, ds.test_count, &sc, &full, &f));
     assert_true(a.count > 100);
     assert_memory_equal(&a, &b, sizeof a); /* seeded negatives */
-    double va[5], vf[5];
-    vkr_metrics_means(&a, va);
-    vkr_metrics_means(&f, vf);
-    assert_true(va[1] > 2 * 10.0 / 101); /* far above chance */
-    assert_true(vf[1] < va[1]);          /* full ranking is harder */
+    double ha = vkr_metrics_means(&a).hr10, hf = vkr_metrics_means(&f).hr10;
+    assert_true(ha > 2 * 10.0 / 101); /* far above chance */
+    assert_true(hf < ha);             /* full ranking is harder */
     vkr_pop_free(&pop);
     vkr_dataset_free(&ds);
 }
@@ -294,10 +291,9 @@ static void test_gencdr_trains_and_resumes(void** state) {
         VKR_ASSERT_OK(vkr_evaluate(&ds, d, ds.test, ds.test_count, &sw, &sampled, &mw));
         VKR_ASSERT_OK(vkr_evaluate(&ds, d, ds.test, ds.test_count, &sp, &sampled, &mp));
         assert_memory_equal(&mw, &mp, sizeof mw);
-        double v[5];
-        vkr_metrics_means(&mw, v);
-        print_message("domain %u: GenCDR sampled:100 HR@10 %g (chance 0.099)\n", d, v[1]);
-        if (!(v[1] > 1.3 * 10.0 / 101)) fail_msg("domain %u: GenCDR sampled:100 HR@10 %g is near chance", d, v[1]);
+        double hr10 = vkr_metrics_means(&mw).hr10;
+        print_message("domain %u: GenCDR sampled:100 HR@10 %g (chance 0.099)\n", d, hr10);
+        if (!(hr10 > 1.3 * 10.0 / 101)) fail_msg("domain %u: GenCDR sampled:100 HR@10 %g is near chance", d, hr10);
         vkr_metrics f, fp;
         VKR_ASSERT_OK(vkr_evaluate(&ds, d, ds.test, ds.test_count, &sw, &full, &f));
         VKR_ASSERT_OK(vkr_evaluate(&ds, d, ds.test, ds.test_count, &sp, &full, &fp));

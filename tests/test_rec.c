@@ -370,7 +370,8 @@ static void test_beams_read(void** state) {
         "{\"users\": [{\"user\": 1, \"beams\": [{\"path\": [], \"score\": 0}]}]}",
         "{\"users\": [{\"user\": 1, \"beams\": [{\"path\": [1, 2]}]}]}",
         "{\"users\": [{\"user\": 1, \"beams\": [{\"path\": [1, 70000], \"score\": 0}]}]}",
-        "{\"users\": [{\"user\": 1, \"beams\": [{\"path\": [0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16], \"score\": 0}]}]}",
+        "{\"users\": [{\"user\": 1, \"beams\": [{\"path\": [0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16],"
+        " \"score\": 0}]}]}",
     };
     for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
         td_put(dir, "beams.json", bad[k], 0);

@@ -229,14 +229,17 @@ bool vkr_viewer_handle_event(vkr_viewer* v, const SDL_Event* e) {
         if (v->dragging) pan(v, (float)(e->motion.x - v->mouse_x), (float)(e->motion.y - v->mouse_y));
         v->mouse_x = e->motion.x;
         v->mouse_y = e->motion.y;
-        v->hovered = v->panel == VKR_PANEL_MAP && !v->dragging ? vkr_viewer_map_pick(v, v->win_w, v->win_h, v->mouse_x, v->mouse_y) : -1;
+        v->hovered = v->panel == VKR_PANEL_MAP && !v->dragging
+                         ? vkr_viewer_map_pick(v, v->win_w, v->win_h, v->mouse_x, v->mouse_y)
+                         : -1;
         return true;
     case SDL_MOUSEBUTTONUP:
         if (e->button.button == SDL_BUTTON_LEFT && v->dragging) {
             v->dragging = false;
             /* A press and release in (nearly) the same place is a click, not a drag. */
             if (abs(e->button.x - v->drag_x) + abs(e->button.y - v->drag_y) <= 3) {
-                if (v->panel == VKR_PANEL_MAP) vkr_viewer_map_select(v, vkr_viewer_map_pick(v, v->win_w, v->win_h, e->button.x, e->button.y));
+                if (v->panel == VKR_PANEL_MAP)
+                    vkr_viewer_map_select(v, vkr_viewer_map_pick(v, v->win_w, v->win_h, e->button.x, e->button.y));
                 else vkr_viewer_trie_click(v, v->win_w, v->win_h, e->button.x, e->button.y);
             }
         }

@@ -191,7 +191,8 @@ vkr_status vkr_viewer_load(vkr_viewer* v) {
         if (v->n && v->n != v->live_n)
             return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "viewer: %u live points, but %s has %u items", v->live_n,
                             v->run_dir, v->n);
-        if (v->map_count == VKR_VIEWER_MAX_MAPS) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "viewer: no room for the live map");
+        if (v->map_count == VKR_VIEWER_MAX_MAPS)
+            return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "viewer: no room for the live map");
         v->n = v->live_n;
         v->live_map = v->map_count;
         v->maps[v->live_map] = calloc((size_t)v->n * 2, sizeof(float));

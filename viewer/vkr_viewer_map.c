@@ -129,7 +129,8 @@ void vkr_viewer_map_draw(vkr_viewer* v, vkr_canvas* c) {
     vkr_canvas_clear(c, 0xFAFAFA);
     char bar[512];
     if (!v->map_count) {
-        vkr_canvas_text(c, v->font, 20, MAP_TOP + 20, "no t-SNE map in the run directory: run 'vkrec tsne RUN_DIR' first", 0xA00000);
+        vkr_canvas_text(c, v->font, 20, MAP_TOP + 20,
+                        "no t-SNE map in the run directory: run 'vkrec tsne RUN_DIR' first", 0xA00000);
     } else {
         mat3 m;
         vkr_viewer_map_transform(v, c->w, c->h, m);
@@ -139,8 +140,8 @@ void vkr_viewer_map_draw(vkr_viewer* v, vkr_canvas* c) {
             float sx, sy;
             to_screen(m, p[2 * i], p[2 * i + 1], &sx, &sy);
             bool dim = filter && !v->match[i];
-            vkr_canvas_disc(c, sx, sy, v->point_radius, dim ? 0xC8C8C8 : vkr_viewer_domain_colour(vkr_viewer_domain(v, i)),
-                        dim ? v->opacity * 0.5f : v->opacity);
+            uint32_t colour = dim ? 0xC8C8C8 : vkr_viewer_domain_colour(vkr_viewer_domain(v, i));
+            vkr_canvas_disc(c, sx, sy, v->point_radius, colour, dim ? v->opacity * 0.5f : v->opacity);
         }
         if (v->selected >= 0) {
             float sx, sy;
@@ -151,10 +152,12 @@ void vkr_viewer_map_draw(vkr_viewer* v, vkr_canvas* c) {
                 to_screen(m, p[2 * j], p[2 * j + 1], &nx, &ny);
                 vkr_canvas_line(c, sx, sy, nx, ny, 1.5f, 0x303030, 0.6f);
                 vkr_canvas_disc(c, nx, ny, v->point_radius + 3, 0x000000, 1);
-                vkr_canvas_disc(c, nx, ny, v->point_radius + 1.5f, vkr_viewer_domain_colour(vkr_viewer_domain(v, j)), 1);
+                uint32_t colour = vkr_viewer_domain_colour(vkr_viewer_domain(v, j));
+                vkr_canvas_disc(c, nx, ny, v->point_radius + 1.5f, colour, 1);
             }
             vkr_canvas_disc(c, sx, sy, v->point_radius + 6, 0xD00000, 1);
-            vkr_canvas_disc(c, sx, sy, v->point_radius + 3, vkr_viewer_domain_colour(vkr_viewer_domain(v, (uint32_t)v->selected)), 1);
+            uint32_t colour = vkr_viewer_domain_colour(vkr_viewer_domain(v, (uint32_t)v->selected));
+            vkr_canvas_disc(c, sx, sy, v->point_radius + 3, colour, 1);
         }
         draw_legend(v, c);
         if (v->hovered >= 0) draw_tooltip(v, c, (uint32_t)v->hovered, v->mouse_x, v->mouse_y);
@@ -173,14 +176,15 @@ void vkr_viewer_map_draw(vkr_viewer* v, vkr_canvas* c) {
     }
     if (v->selected >= 0) {
         char title[400];
-        snprintf(bar, sizeof bar, "selected: %s [id %lld] and its %u nearest neighbours", vkr_viewer_title(v, (uint32_t)v->selected, title, sizeof title),
-                 (long long)v->selected, v->neighbour_count);
+        snprintf(bar, sizeof bar, "selected: %s [id %lld] and its %u nearest neighbours",
+                 vkr_viewer_title(v, (uint32_t)v->selected, title, sizeof title), (long long)v->selected,
+                 v->neighbour_count);
         vkr_canvas_rect(c, 0, MAP_TOP, (int)c->w, 22, 0xFFF4D6, 0.95f);
         vkr_canvas_text(c, v->font_small, 10, MAP_TOP + 4, bar, 0x402000);
     }
     vkr_canvas_rect(c, 0, (int)c->h - MAP_BOTTOM, (int)c->w, MAP_BOTTOM, 0xE8E8E8, 1);
     vkr_canvas_text(c, v->font_small, 10, (int)c->h - MAP_BOTTOM + 4,
-                "wheel/+ - zoom  drag/arrows pan  click select  / search  v map  , . point size  [ ] opacity  r reset  "
-                "Tab trie  q quit",
-                0x404040);
+                    "wheel/+ - zoom  drag/arrows pan  click select  / search  v map  , . point size  [ ] opacity  "
+                    "r reset  Tab trie  q quit",
+                    0x404040);
 }

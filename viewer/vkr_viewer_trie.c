@@ -191,7 +191,8 @@ void vkr_viewer_trie_draw(vkr_viewer* v, vkr_canvas* c) {
                              vkr_viewer_title(v, (uint32_t)bm->item, title, sizeof title));
                 else
                     snprintf(text, sizeof text, "#%u  %.3f", b + 1, bm->score);
-                vkr_canvas_rect(c, (int)px + 10, (int)py - 9, vkr_canvas_text_width(v->font_small, text) + 8, 18, 0xFFFFFF, 0.85f);
+                vkr_canvas_rect(c, (int)px + 10, (int)py - 9, vkr_canvas_text_width(v->font_small, text) + 8, 18,
+                                0xFFFFFF, 0.85f);
                 vkr_canvas_text(c, v->font_small, (int)px + 14, (int)py - 7, text, colour);
             }
         }
@@ -211,6 +212,7 @@ void vkr_viewer_trie_draw(vkr_viewer* v, vkr_canvas* c) {
     vkr_canvas_text(c, v->font, 10, 6, text, 0xF0F0F0);
     vkr_canvas_rect(c, 0, (int)c->h - TRIE_BOTTOM, (int)c->w, TRIE_BOTTOM, 0xE8E8E8, 1);
     vkr_canvas_text(c, v->font_small, 10, (int)c->h - TRIE_BOTTOM + 4,
-                "click a node: expand/collapse  wheel/+ - zoom  drag/arrows scroll  u next user's beams  Tab map  q quit",
-                0x404040);
+                    "click a node: expand/collapse  wheel/+ - zoom  drag/arrows scroll  u next user's beams  "
+                    "Tab map  q quit",
+                    0x404040);
 }

@@ -26,7 +26,8 @@ static vkr_status beams_user_json(const vkr_dataset* ds, vkr_gencdr_model* m, co
         uint32_t it = (uint32_t)items[b];
         cJSON* jb = cJSON_CreateObject();
         cJSON* p = cJSON_AddArrayToObject(jb, "path");
-        for (uint32_t l = 0; l < m->depth; l++) cJSON_AddItemToArray(p, cJSON_CreateNumber(m->ids[(size_t)it * m->depth + l]));
+        for (uint32_t l = 0; l < m->depth; l++)
+            cJSON_AddItemToArray(p, cJSON_CreateNumber(m->ids[(size_t)it * m->depth + l]));
         cJSON_AddNumberToObject(jb, "score", scores[b]);
         cJSON_AddNumberToObject(jb, "item", it);
         cJSON_AddItemToArray(beams, jb);
@@ -41,8 +42,8 @@ vkr_status vkr_beams_write(const vkr_dataset* ds, vkr_gencdr_model* m, uint32_t 
     cJSON* users = cJSON_AddArrayToObject(root, "users");
     int32_t* items = malloc((size_t)m->cfg.beam * sizeof *items);
     float* scores = malloc((size_t)m->cfg.beam * sizeof *scores);
-    vkr_status s = root && users && items && scores ? VKR_OK
-                                                     : vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory for beams");
+    vkr_status s = VKR_OK;
+    if (!root || !users || !items || !scores) s = vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory for beams");
     for (uint32_t e = 0; s == VKR_OK && e < ds->test_count && e < n; e++)
         s = beams_user_json(ds, m, ds->test + 2 * e, items, scores, users);
     char* text = s == VKR_OK ? cJSON_Print(root) : NULL;
@@ -55,54 +56,57 @@ vkr_status vkr_beams_write(const vkr_dataset* ds, vkr_gencdr_model* m, uint32_t 
     return s;
 }
 
+/* Beam b of user entry `user` from its JSON object. */
+static vkr_status beams_parse_path(const char* path, const cJSON* jb, int64_t user, int b, uint32_t item_count,
+                                   vkr_beams_path* out) {
+    const cJSON* p = cJSON_GetObjectItem(jb, "path");
+    const cJSON* sc = cJSON_GetObjectItem(jb, "score");
+    const cJSON* it = cJSON_GetObjectItem(jb, "item");
+    int len = cJSON_GetArraySize(p);
+    if (!cJSON_IsArray(p) || len < 1 || len > (int)VKR_BEAMS_MAX_LEVELS || !cJSON_IsNumber(sc))
+        return vkr_fail(VKR_ERR_FORMAT, "%s: user %lld beam %d needs \"path\" (1..%u codes) and \"score\"", path,
+                        (long long)user, b, VKR_BEAMS_MAX_LEVELS);
+    out->len = (uint32_t)len;
+    for (int l = 0; l < len; l++) {
+        const cJSON* c = cJSON_GetArrayItem(p, l);
+        if (!cJSON_IsNumber(c) || c->valuedouble < 0 || c->valuedouble > 65535)
+            return vkr_fail(VKR_ERR_FORMAT, "%s: beam codes must be integers in [0, 65535]", path);
+        out->path[l] = (uint16_t)c->valuedouble;
+    }
+    out->score = sc->valuedouble;
+    bool known = cJSON_IsNumber(it) && it->valuedouble >= 0 && it->valuedouble < item_count;
+    out->item = known ? (int64_t)it->valuedouble : -1;
+    return VKR_OK;
+}
+
+/* User entry u from its JSON object. */
+static vkr_status beams_parse_user(const char* path, const cJSON* ju, int u, uint32_t item_count, vkr_beams_user* out) {
+    const cJSON* id = cJSON_GetObjectItem(ju, "user");
+    const cJSON* beams = cJSON_GetObjectItem(ju, "beams");
+    if (!cJSON_IsNumber(id) || !cJSON_IsArray(beams))
+        return vkr_fail(VKR_ERR_FORMAT, "%s: user entry %d needs \"user\" (number) and \"beams\" (array)", path, u);
+    out->user = (int64_t)id->valuedouble;
+    int nb = cJSON_GetArraySize(beams);
+    out->beams = nb ? calloc((size_t)nb, sizeof *out->beams) : NULL;
+    if (nb && !out->beams) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory for %s", path);
+    for (int b = 0; b < nb; b++) {
+        vkr_beams_path* beam = &out->beams[out->count++];
+        VKR_TRY(beams_parse_path(path, cJSON_GetArrayItem(beams, b), out->user, b, item_count, beam));
+    }
+    return VKR_OK;
+}
+
 /* Parses the file's text (NUL-terminated) into the beams. */
 static vkr_status beams_parse(const char* path, const char* text, uint32_t item_count, vkr_beams* out) {
     cJSON* root = cJSON_Parse(text);
     if (!root) return vkr_fail(VKR_ERR_FORMAT, "%s is not valid JSON", path);
-    cJSON* users = cJSON_GetObjectItem(root, "users");
+    const cJSON* users = cJSON_GetObjectItem(root, "users");
     vkr_status s = cJSON_IsArray(users) ? VKR_OK : vkr_fail(VKR_ERR_FORMAT, "%s: expected {\"users\": [...]}", path);
     int nu = s == VKR_OK ? cJSON_GetArraySize(users) : 0;
     out->users = nu ? calloc((size_t)nu, sizeof *out->users) : NULL;
     if (nu && !out->users) s = vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory for %s", path);
-    for (int u = 0; s == VKR_OK && u < nu; u++) {
-        cJSON* ju = cJSON_GetArrayItem(users, u);
-        cJSON* id = cJSON_GetObjectItem(ju, "user");
-        cJSON* beams = cJSON_GetObjectItem(ju, "beams");
-        if (!cJSON_IsNumber(id) || !cJSON_IsArray(beams)) {
-            s = vkr_fail(VKR_ERR_FORMAT, "%s: user entry %d needs \"user\" (number) and \"beams\" (array)", path, u);
-            break;
-        }
-        vkr_beams_user* bu = &out->users[out->user_count++];
-        bu->user = (int64_t)id->valuedouble;
-        int nb = cJSON_GetArraySize(beams);
-        bu->beams = nb ? calloc((size_t)nb, sizeof *bu->beams) : NULL;
-        if (nb && !bu->beams) s = vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory for %s", path);
-        for (int b = 0; s == VKR_OK && b < nb; b++) {
-            cJSON* jb = cJSON_GetArrayItem(beams, b);
-            cJSON* p = cJSON_GetObjectItem(jb, "path");
-            cJSON* sc = cJSON_GetObjectItem(jb, "score");
-            cJSON* it = cJSON_GetObjectItem(jb, "item");
-            int len = cJSON_GetArraySize(p);
-            if (!cJSON_IsArray(p) || len < 1 || len > (int)VKR_BEAMS_MAX_LEVELS || !cJSON_IsNumber(sc)) {
-                s = vkr_fail(VKR_ERR_FORMAT, "%s: user %lld beam %d needs \"path\" (1..%u codes) and \"score\"", path,
-                             (long long)bu->user, b, VKR_BEAMS_MAX_LEVELS);
-                break;
-            }
-            vkr_beams_path* bm = &bu->beams[bu->count++];
-            bm->len = (uint32_t)len;
-            for (int l = 0; l < len; l++) {
-                cJSON* c = cJSON_GetArrayItem(p, l);
-                if (!cJSON_IsNumber(c) || c->valuedouble < 0 || c->valuedouble > 65535) {
-                    s = vkr_fail(VKR_ERR_FORMAT, "%s: beam codes must be integers in [0, 65535]", path);
-                    break;
-                }
-                bm->path[l] = (uint16_t)c->valuedouble;
-            }
-            bm->score = sc->valuedouble;
-            bool known = cJSON_IsNumber(it) && it->valuedouble >= 0 && it->valuedouble < item_count;
-            bm->item = known ? (int64_t)it->valuedouble : -1;
-        }
-    }
+    for (int u = 0; s == VKR_OK && u < nu; u++)
+        s = beams_parse_user(path, cJSON_GetArrayItem(users, u), u, item_count, &out->users[out->user_count++]);
     cJSON_Delete(root);
     return s;
 }

@@ -50,7 +50,8 @@ static vkr_status gencdr_beam_graphs(vkr_gencdr_model* m, vkr_gencdr_beam* bm) {
     uint32_t D = m->cfg.hidden, B = bm->users, W = bm->width;
     VKR_TRY(vkr_graph_create(m->cfg.seed, &bm->state_g));
     vkr_graph* g = bm->state_g;
-    vkr_tensor* code_emb = vkr_graph_param_init(g, "code_emb", 2, (uint32_t[]){vkr_gencdr_tokens(m), D}, 0, VKR_INIT_ZEROS, 0);
+    uint32_t tokens = vkr_gencdr_tokens(m);
+    vkr_tensor* code_emb = vkr_graph_param_init(g, "code_emb", 2, (uint32_t[]){tokens, D}, 0, VKR_INIT_ZEROS, 0);
     bm->fused = vkr_graph_keep(vkr_gencdr_state(g, m, B, false, &bm->state_in, code_emb));
     VKR_TRY(vkr_graph_status(g) == VKR_OK ? VKR_OK : vkr_fail(vkr_graph_status(g), "GenCDR beam: %s", vkr_graph_error(g)));
     for (uint32_t l = 0; l < m->depth; l++) {
@@ -58,7 +59,7 @@ static vkr_status gencdr_beam_graphs(vkr_gencdr_model* m, vkr_gencdr_beam* bm) {
         uint32_t in_w = l ? W : 1, R = B * in_w;
         VKR_TRY(vkr_graph_create(m->cfg.seed, &lv->g));
         vkr_graph* lg = lv->g;
-        vkr_tensor* ce = vkr_graph_param_init(lg, "code_emb", 2, (uint32_t[]){vkr_gencdr_tokens(m), D}, 0, VKR_INIT_ZEROS, 0);
+        vkr_tensor* ce = vkr_graph_param_init(lg, "code_emb", 2, (uint32_t[]){tokens, D}, 0, VKR_INIT_ZEROS, 0);
         vkr_tensor* lvl = vkr_graph_param_init(lg, "level_emb", 2, (uint32_t[]){m->depth, D}, 0, VKR_INIT_ZEROS, 0);
         lv->fused = vkr_graph_input(lg, "fused", VKR_F32, 3, (uint32_t[]){B, 1, D});
         vkr_tensor* z = lv->fused; /* [B, in_w, D] by broadcasting once the prefix is added */

@@ -43,7 +43,7 @@ struct vkr_gencdr_beam {
     float* host_logits;                     /* CPU backend: [users * width, vocab] */
     int32_t* items;                         /* [users, width] decoded items (-1: none) */
     float* scores;                          /* [users, width] their log-likelihoods */
-    vkr_gencdr_host h;                          /* history inputs */
+    vkr_gencdr_host h;                      /* history inputs */
 };
 
 static vkr_status gencdr_beam_graphs(vkr_gencdr_model* m, vkr_gencdr_beam* bm) {

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "vkr_beams_io.h"
+
 void cli_rec_table_header(FILE* t) {
     fprintf(t, "%-18s %-8s %-12s %7s %7s %7s %8s %8s %7s\n", "model", "domain", "protocol", "examples", "HR@5", "HR@10",
             "NDCG@5", "NDCG@10", "MRR");
@@ -58,11 +60,10 @@ static cJSON* cli_fit_json(const vkr_fit_report* r, const char* hr10_key) {
 static void cli_rec_report(const vkr_dataset* ds, const cli_rec_job* job, const char* label, uint32_t domain, uint32_t k,
                            const vkr_metrics* m, double train_s, double eval_s, cJSON* results, FILE* table,
                            cJSON* extra) {
-    double v[5];
-    vkr_metrics_means(m, v);
+    vkr_metric_means v = vkr_metrics_means(m);
     if (table)
         fprintf(table, "%-18s %-8s %-12s %7llu %7.4f %7.4f %8.4f %8.4f %7.4f\n", label, ds->domain_name[domain],
-                job->protocol_names[k], (unsigned long long)m->count, v[0], v[1], v[2], v[3], v[4]);
+                job->protocol_names[k], (unsigned long long)m->count, v.hr5, v.hr10, v.ndcg5, v.ndcg10, v.mrr);
     if (!results) return;
     cJSON* o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "model", label);
@@ -70,8 +71,11 @@ static void cli_rec_report(const vkr_dataset* ds, const cli_rec_job* job, const 
     cJSON_AddStringToObject(o, "protocol", job->protocol_names[k]);
     cJSON_AddStringToObject(o, "split", job->split);
     cJSON_AddNumberToObject(o, "examples", (double)m->count);
-    static const char* const names[5] = {"hr5", "hr10", "ndcg5", "ndcg10", "mrr"};
-    for (int i = 0; i < 5; i++) cJSON_AddNumberToObject(o, names[i], v[i]);
+    cJSON_AddNumberToObject(o, "hr5", v.hr5);
+    cJSON_AddNumberToObject(o, "hr10", v.hr10);
+    cJSON_AddNumberToObject(o, "ndcg5", v.ndcg5);
+    cJSON_AddNumberToObject(o, "ndcg10", v.ndcg10);
+    cJSON_AddNumberToObject(o, "mrr", v.mrr);
     cJSON_AddNumberToObject(o, "train_seconds", train_s);
     cJSON_AddNumberToObject(o, "eval_seconds", eval_s);
     cJSON_AddNumberToObject(o, "eval_examples_per_s", eval_s > 0 ? (double)m->count / eval_s : 0);
@@ -130,44 +134,6 @@ vkr_status cli_rec_run(const vkr_dataset* ds, vkr_device* dev, const cli_rec_job
     cJSON_Delete(extra);
     vkr_pop_free(&pop);
     vkr_sasrec_model_free(&sm);
-    return s;
-}
-
-/* The viewer's beams.json: for the first `n` test examples, every beam the decoder kept for the
- * target's domain ({"users": [{"user", "domain", "target", "beams": [{"path", "score", "item"}]}]}). */
-static vkr_status cli_write_beams(const vkr_dataset* ds, vkr_gencdr_model* m, uint32_t n, const char* path) {
-    cJSON* root = cJSON_CreateObject();
-    cJSON* users = cJSON_AddArrayToObject(root, "users");
-    uint32_t w = m->cfg.beam;
-    int32_t* items = malloc((size_t)w * sizeof *items);
-    float* scores = malloc((size_t)w * sizeof *scores);
-    vkr_status s = items && scores ? VKR_OK : vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory for beams");
-    for (uint32_t e = 0; s == VKR_OK && e < ds->test_count && e < n; e++) {
-        const uint32_t* pair = ds->test + 2 * e;
-        uint32_t target = ds->seq_item[ds->seq_begin[pair[0]] + pair[1]], d = ds->item_domain[target];
-        vkr_scorer sc = vkr_gencdr_scorer(m, d);
-        s = sc.top_items(sc.self, pair, 1, items, scores, &w);
-        cJSON* u = cJSON_CreateObject();
-        cJSON_AddNumberToObject(u, "user", pair[0]);
-        cJSON_AddStringToObject(u, "domain", ds->domain_name[d]);
-        cJSON_AddNumberToObject(u, "target", target);
-        cJSON* beams = cJSON_AddArrayToObject(u, "beams");
-        for (uint32_t b = 0; s == VKR_OK && b < w && items[b] >= 0; b++) {
-            uint32_t it = (uint32_t)items[b];
-            cJSON* jb = cJSON_CreateObject();
-            cJSON* p = cJSON_AddArrayToObject(jb, "path");
-            for (uint32_t l = 0; l < m->depth; l++)
-                cJSON_AddItemToArray(p, cJSON_CreateNumber(m->ids[(size_t)it * m->depth + l]));
-            cJSON_AddNumberToObject(jb, "score", scores[b]);
-            cJSON_AddNumberToObject(jb, "item", it);
-            cJSON_AddItemToArray(beams, jb);
-        }
-        cJSON_AddItemToArray(users, u);
-    }
-    if (s == VKR_OK) s = cli_write_json(root, path);
-    cJSON_Delete(root);
-    free(items);
-    free(scores);
     return s;
 }
 
@@ -230,7 +196,7 @@ vkr_status cli_rec_run_gencdr(const vkr_dataset* ds, vkr_device* dev, const cli_
                 cli_rec_report(ds, job, "gencdr", d, k, &mt, m.fit.seconds, vkr_now_s() - t0, results, table, extra);
         }
     }
-    if (s == VKR_OK && job->beams_json && m.beam) s = cli_write_beams(ds, &m, 32, job->beams_json);
+    if (s == VKR_OK && job->beams_json && m.beam) s = vkr_beams_write(ds, &m, 32, job->beams_json);
     if (s == VKR_OK && job->views_out) s = cli_gencdr_vectors(&m, job->views_out);
     cJSON_Delete(extra);
     vkr_gencdr_model_free(&m);

@@ -1,14 +1,17 @@
-/* Recommender evaluation and training: metrics on hand-computed cases, the protocols, and SASRec
- * training with exact resume on the bundled sample. */
+/* Recommender evaluation and training: metrics on hand-computed cases, the protocols, SASRec
+ * training with exact resume on the bundled sample, GenCDR's decode and the beams.json it writes. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "vkr_test.h"
+
+#include "test_data_util.h"
+#include "vkr_beams_io.h"
 #include "vkr_gencdr.h"
 #include "vkr_rec.h"
-#include "vkr_test.h"
 
 static void test_metrics_hand_computed(void** state) {
     (void)state;
@@ -17,16 +20,15 @@ static void test_metrics_hand_computed(void** state) {
     vkr_metrics_add(&m, 4);                 /* hr5 hit, ndcg 1/log2(6), mrr 1/5 */
     vkr_metrics_add(&m, 9);                 /* hr10 only, ndcg10 1/log2(11), mrr 1/10 */
     vkr_metrics_add(&m, VKR_RANK_MISSING);  /* miss */
-    double v[5];
-    vkr_metrics_means(&m, v);
-    assert_float_equal(v[0], 2.0 / 4, 1e-12);
-    assert_float_equal(v[1], 3.0 / 4, 1e-12);
-    assert_float_equal(v[2], (1 + 1 / log2(6.0)) / 4, 1e-12);
-    assert_float_equal(v[3], (1 + 1 / log2(6.0) + 1 / log2(11.0)) / 4, 1e-12);
-    assert_float_equal(v[4], (1 + 0.2 + 0.1) / 4, 1e-12);
+    vkr_metric_means v = vkr_metrics_means(&m);
+    assert_float_equal(v.hr5, 2.0 / 4, 1e-12);
+    assert_float_equal(v.hr10, 3.0 / 4, 1e-12);
+    assert_float_equal(v.ndcg5, (1 + 1 / log2(6.0)) / 4, 1e-12);
+    assert_float_equal(v.ndcg10, (1 + 1 / log2(6.0) + 1 / log2(11.0)) / 4, 1e-12);
+    assert_float_equal(v.mrr, (1 + 0.2 + 0.1) / 4, 1e-12);
     vkr_metrics empty = {0};
-    vkr_metrics_means(&empty, v);
-    assert_true(v[0] == 0 && v[4] == 0);
+    v = vkr_metrics_means(&empty);
+    assert_true(v.hr5 == 0 && v.hr10 == 0 && v.ndcg5 == 0 && v.ndcg10 == 0 && v.mrr == 0);
     /* ranks: ties count against the target, NaN targets rank last */
     const float s[5] = {0.5f, 0.9f, 0.5f, 0.1f, 0.5f};
     assert_int_equal(vkr_rank_of(s, 5, 1), 0);
@@ -88,11 +90,9 @@ static void test_evaluate_pop(void** state) {
     VKR_ASSERT_OK(vkr_evaluate(&ds, 0, ds.test, ds.test_count, &sc, &full, &f));
     assert_true(a.count > 100);
     assert_memory_equal(&a, &b, sizeof a); /* seeded negatives */
-    double va[5], vf[5];
-    vkr_metrics_means(&a, va);
-    vkr_metrics_means(&f, vf);
-    assert_true(va[1] > 2 * 10.0 / 101); /* far above chance */
-    assert_true(vf[1] < va[1]);          /* full ranking is harder */
+    double ha = vkr_metrics_means(&a).hr10, hf = vkr_metrics_means(&f).hr10;
+    assert_true(ha > 2 * 10.0 / 101); /* far above chance */
+    assert_true(hf < ha);             /* full ranking is harder */
     vkr_pop_free(&pop);
     vkr_dataset_free(&ds);
 }
@@ -204,6 +204,31 @@ static void test_sasrec_resume_equals_uninterrupted(void** state) {
     remove_dirs(a_dir, b_dir);
 }
 
+/* beams.json written from a model's decode reads back as what the decode returned: the first
+ * examples' users, each beam's path the semantic ID of its item, best first. */
+static void check_beams_json(const vkr_dataset* ds, const uint16_t* ids, vkr_gencdr_model* m, const char* dir) {
+    char path[256];
+    snprintf(path, sizeof path, "%s/beams.json", dir);
+    VKR_ASSERT_OK(vkr_beams_write(ds, m, 5, path));
+    vkr_beams b;
+    VKR_ASSERT_OK(vkr_beams_read(path, ds->item_count, &b));
+    assert_int_equal(b.user_count, ds->test_count < 5 ? ds->test_count : 5);
+    for (uint32_t u = 0; u < b.user_count; u++) {
+        const vkr_beams_user* bu = &b.users[u];
+        assert_int_equal(bu->user, ds->test[2 * u]);
+        assert_true(bu->count > 0 && bu->count <= m->cfg.beam);
+        for (uint32_t k = 0; k < bu->count; k++) {
+            const vkr_beams_path* p = &bu->beams[k];
+            assert_true(p->item >= 0 && p->item < ds->item_count);
+            assert_int_equal(p->len, 3);
+            assert_memory_equal(p->path, ids + 3 * p->item, 3 * sizeof *ids);
+            if (k) assert_true(p->score <= bu->beams[k - 1].score);
+        }
+    }
+    vkr_beams_free(&b);
+    remove(path);
+}
+
 /* The trained checkpoint decoded with beam width 100 in one GPU submission and level by level on the
  * CPU backend: every list holds distinct valid items (of the requested domain unless `global`), -1
  * only after the last, in non-increasing score order, and both backends agree (identical items but
@@ -249,6 +274,7 @@ static void check_decoding(const vkr_dataset* ds, const uint16_t* ids, const vkr
     }
     print_message("%s trie: GPU and CPU decodes agree on %u of %u list positions\n", global ? "global" : "domain", same,
                   total);
+    if (!global) check_beams_json(ds, ids, &cpu, ckpt_dir);
     if (same < total * 95 / 100) fail_msg("GPU and CPU decodes differ on %u of %u positions", total - same, total);
     vkr_gencdr_model_free(&gpu);
     vkr_gencdr_model_free(&cpu);
@@ -294,10 +320,9 @@ static void test_gencdr_trains_and_resumes(void** state) {
         VKR_ASSERT_OK(vkr_evaluate(&ds, d, ds.test, ds.test_count, &sw, &sampled, &mw));
         VKR_ASSERT_OK(vkr_evaluate(&ds, d, ds.test, ds.test_count, &sp, &sampled, &mp));
         assert_memory_equal(&mw, &mp, sizeof mw);
-        double v[5];
-        vkr_metrics_means(&mw, v);
-        print_message("domain %u: GenCDR sampled:100 HR@10 %g (chance 0.099)\n", d, v[1]);
-        if (!(v[1] > 1.3 * 10.0 / 101)) fail_msg("domain %u: GenCDR sampled:100 HR@10 %g is near chance", d, v[1]);
+        double hr10 = vkr_metrics_means(&mw).hr10;
+        print_message("domain %u: GenCDR sampled:100 HR@10 %g (chance 0.099)\n", d, hr10);
+        if (!(hr10 > 1.3 * 10.0 / 101)) fail_msg("domain %u: GenCDR sampled:100 HR@10 %g is near chance", d, hr10);
         vkr_metrics f, fp;
         VKR_ASSERT_OK(vkr_evaluate(&ds, d, ds.test, ds.test_count, &sw, &full, &f));
         VKR_ASSERT_OK(vkr_evaluate(&ds, d, ds.test, ds.test_count, &sp, &full, &fp));
@@ -312,6 +337,52 @@ static void test_gencdr_trains_and_resumes(void** state) {
     vkr_dataset_free(&ds);
     vkr_test_close(&env);
     remove_dirs(a_dir, b_dir);
+}
+
+/* The beams.json reader takes the viewer's minimal entries (no domain or target; a missing or
+ * unknown item reads as -1) and refuses malformed files with FORMAT errors naming the file. */
+static void test_beams_read(void** state) {
+    (void)state;
+    char dir[512], path[600];
+    td_mkdtemp(dir);
+    snprintf(path, sizeof path, "%s/beams.json", dir);
+    td_put(dir, "beams.json",
+           "{\"users\": [{\"user\": 3, \"beams\": [{\"path\": [1, 0], \"score\": -0.5, \"item\": 2},"
+           " {\"path\": [4], \"score\": -0.75}, {\"path\": [0, 1, 2], \"score\": -1, \"item\": 99}]}]}", 0);
+    vkr_beams b;
+    VKR_ASSERT_OK(vkr_beams_read(path, 10, &b));
+    assert_int_equal(b.user_count, 1);
+    assert_int_equal(b.users[0].user, 3);
+    assert_int_equal(b.users[0].count, 3);
+    const vkr_beams_path* p = b.users[0].beams;
+    assert_int_equal(p[0].len, 2);
+    assert_int_equal(p[0].path[0], 1);
+    assert_int_equal(p[0].path[1], 0);
+    assert_true(p[0].score == -0.5);
+    assert_int_equal(p[0].item, 2);
+    assert_int_equal(p[1].item, -1);
+    assert_int_equal(p[2].item, -1);
+    vkr_beams_free(&b);
+    static const char* const bad[] = {
+        "not json",
+        "{\"beams\": []}",
+        "{\"users\": [{\"beams\": []}]}",
+        "{\"users\": [{\"user\": 1, \"beams\": [{\"path\": [], \"score\": 0}]}]}",
+        "{\"users\": [{\"user\": 1, \"beams\": [{\"path\": [1, 2]}]}]}",
+        "{\"users\": [{\"user\": 1, \"beams\": [{\"path\": [1, 70000], \"score\": 0}]}]}",
+        "{\"users\": [{\"user\": 1, \"beams\": [{\"path\": [0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16],"
+        " \"score\": 0}]}]}",
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        td_put(dir, "beams.json", bad[k], 0);
+        assert_int_equal(vkr_beams_read(path, 10, &b), VKR_ERR_FORMAT);
+        assert_non_null(strstr(vkr_last_error(), path));
+        assert_int_equal(b.user_count, 0);
+        assert_null(b.users);
+    }
+    remove(path);
+    assert_int_equal(vkr_beams_read(path, 10, &b), VKR_ERR_NOT_FOUND);
+    rmdir(dir);
 }
 
 static int cleanup(void** state) {
@@ -333,6 +404,7 @@ int main(void) {
         cmocka_unit_test(test_recommend_skips_seen),
         cmocka_unit_test(test_sasrec_resume_equals_uninterrupted),
         cmocka_unit_test(test_gencdr_trains_and_resumes),
+        cmocka_unit_test(test_beams_read),
     };
     return cmocka_run_group_tests(tests, NULL, cleanup);
 }

@@ -72,10 +72,14 @@ static void check_trie(const vkr_trie* t, const uint16_t* ids, const uint8_t* do
         assert_memory_equal(path, ids + i * W, sizeof path);
         VKR_ASSERT_OK(vkr_trie_lookup(t, path, &item));
         assert_int_equal(item, i);
+        uint32_t step = 0; /* the same path child by child */
         for (uint32_t len = 0; len <= W; len++) {
             uint32_t node = 0;
             VKR_ASSERT_OK(vkr_trie_find(t, path, len, &node));
             assert_true(node >= t->level_begin[len] && node < t->level_begin[len + 1]);
+            assert_int_equal(step, node);
+            assert_int_equal(vkr_trie_node_depth(t, node), len);
+            if (len < W) step = vkr_trie_child(t, step, path[len]);
         }
     }
     /* paths that are no kept item's prefix are rejected, at every position */
@@ -89,9 +93,13 @@ static void check_trie(const vkr_trie* t, const uint16_t* ids, const uint8_t* do
         int32_t item = -1;
         vkr_status s = vkr_trie_lookup(t, path, &item);
         assert_int_equal(s, present ? VKR_OK : VKR_ERR_NOT_FOUND);
+        uint32_t node = 0;
+        for (uint32_t p = 0; p < W && node != UINT32_MAX; p++) node = vkr_trie_child(t, node, path[p]);
+        assert_int_equal(node != UINT32_MAX, present);
         rejected += !present;
     }
     assert_true(rejected > 1000);
+    assert_int_equal(vkr_trie_child(t, t->node_count, 0), UINT32_MAX);
     /* dense masks against brute force */
     for (uint32_t t0 = 0; t0 < t->vocab[0]; t0++) {
         bool any0 = false;

@@ -102,8 +102,8 @@ static void test_headless(void** state) {
     uint32_t* px = malloc(640 * 480 * 4);
     VKR_ASSERT_OK(vkr_viewer_render(v, px, 640, 480, 640 * 4));
     /* Both domain colours (legend discs and points at their centres) and the dark status bar. */
-    assert_true(count_colour(px, 640 * 480, viewer_domain_colour(0)) > 30);
-    assert_true(count_colour(px, 640 * 480, viewer_domain_colour(1)) > 30);
+    assert_true(count_colour(px, 640 * 480, vkr_viewer_domain_colour(0)) > 30);
+    assert_true(count_colour(px, 640 * 480, vkr_viewer_domain_colour(1)) > 30);
     assert_true(count_colour(px, 640 * 480, 0x2B2B2B) > 640 * 10);
     /* The trie panel draws nodes in mixed colours. */
     vkr_viewer_state st;
@@ -274,7 +274,7 @@ static void test_window(void** state) {
     assert_true(st.zoom > zoom0 * 1.1f);
     /* Hover over item 0's screen position, then click it: selected with its neighbours. */
     mat3 m;
-    map_transform(v, 640, 480, m);
+    vkr_viewer_map_transform(v, 640, 480, m);
     const float* p = v->maps[0];
     int sx = (int)(m[0][0] * p[0] + m[1][0] * p[1] + m[2][0]), sy = (int)(m[0][1] * p[0] + m[1][1] * p[1] + m[2][1]);
     push((SDL_Event){.motion = {.type = SDL_MOUSEMOTION, .x = sx, .y = sy}});
@@ -286,7 +286,7 @@ static void test_window(void** state) {
     frame(v);
     vkr_viewer_get_state(v, &st);
     assert_true(st.selected == st.hovered);
-    assert_int_equal(st.neighbours, VIEWER_NEIGHBOURS);
+    assert_int_equal(st.neighbours, VKR_VIEWER_NEIGHBOURS);
     assert_window_matches(v);
     /* Drag pans. */
     float pan0 = st.pan_x;

@@ -50,7 +50,7 @@ static vkr_status open_viewer(const vkr_viewer_options* options, uint32_t live_n
     v->opt.run_dir = v->run_dir;
     v->hovered = v->selected = v->beam_user = -1;
     v->live_n = live_n;
-    vkr_status s = viewer_load(v);
+    vkr_status s = vkr_viewer_load(v);
     if (s == VKR_OK) s = open_fonts(v);
     if (s != VKR_OK) {
         vkr_viewer_close(v);
@@ -70,7 +70,7 @@ static vkr_status open_viewer(const vkr_viewer_options* options, uint32_t live_n
     v->win_w = options->width;
     v->win_h = options->height;
     reset_view(v);
-    trie_layout(v);
+    vkr_viewer_trie_layout(v);
     *out = v;
     return VKR_OK;
 }
@@ -88,16 +88,16 @@ void vkr_viewer_close(vkr_viewer* v) {
         SDL_QuitSubSystem(SDL_INIT_VIDEO);
     }
     free(v->frame);
-    viewer_unload(v);
+    vkr_viewer_unload(v);
     free(v);
 }
 
 vkr_status vkr_viewer_render(vkr_viewer* v, uint32_t* pixels, uint32_t width, uint32_t height, uint32_t pitch) {
     if (!v || !pixels || width == 0 || height == 0 || pitch < width * 4 || pitch % 4)
         return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_viewer_render: bad target");
-    canvas c = {pixels, width, height, pitch / 4};
-    if (v->panel == VKR_PANEL_TRIE) trie_draw(v, &c);
-    else map_draw(v, &c);
+    vkr_canvas c = {pixels, width, height, pitch / 4};
+    if (v->panel == VKR_PANEL_TRIE) vkr_viewer_trie_draw(v, &c);
+    else vkr_viewer_map_draw(v, &c);
     v->frames++;
     return VKR_OK;
 }
@@ -115,8 +115,8 @@ void vkr_viewer_get_state(const vkr_viewer* v, vkr_viewer_state* s) {
     s->neighbours = v->neighbour_count;
     s->matches = v->match_count;
     s->trie_visible = 0;
-    for (uint32_t i = 0; i < v->node_count; i++) s->trie_visible += v->nodes[i].visible;
-    s->beam_user = v->beam_user >= 0 ? v->users[v->beam_user].user : -1;
+    for (uint32_t i = 0; i < v->trie.node_count; i++) s->trie_visible += v->nodes[i].visible;
+    s->beam_user = v->beam_user >= 0 ? v->beams.users[v->beam_user].user : -1;
     s->frames = v->frames;
 }
 
@@ -124,12 +124,12 @@ void vkr_viewer_get_state(const vkr_viewer* v, vkr_viewer_state* s) {
 static void zoom_map_at(vkr_viewer* v, float factor, int x, int y) {
     if (!v->map_count) return;
     mat3 m, inv;
-    map_transform(v, v->win_w, v->win_h, m);
+    vkr_viewer_map_transform(v, v->win_w, v->win_h, m);
     glm_mat3_inv(m, inv);
     vec3 before, scr = {(float)x, (float)y, 1};
     glm_mat3_mulv(inv, scr, before);
     v->zoom = fminf(fmaxf(v->zoom * factor, 0.2f), 500.0f);
-    map_transform(v, v->win_w, v->win_h, m);
+    vkr_viewer_map_transform(v, v->win_w, v->win_h, m);
     glm_mat3_inv(m, inv);
     vec3 after;
     glm_mat3_mulv(inv, scr, after);
@@ -141,7 +141,7 @@ static void zoom_map_at(vkr_viewer* v, float factor, int x, int y) {
 static void pan_map(vkr_viewer* v, float dx, float dy) {
     if (!v->map_count) return;
     mat3 m;
-    map_transform(v, v->win_w, v->win_h, m);
+    vkr_viewer_map_transform(v, v->win_w, v->win_h, m);
     v->pan[0] -= dx / m[0][0];
     v->pan[1] -= dy / m[1][1];
 }
@@ -165,7 +165,7 @@ static bool handle_key(vkr_viewer* v, SDL_Keycode key) {
         } else if (key == SDLK_BACKSPACE && v->search[0]) {
             v->search[strlen(v->search) - 1] = 0;
         }
-        map_search_update(v);
+        vkr_viewer_map_search_update(v);
         return true;
     }
     int cx = (int)v->win_w / 2, cy = (int)v->win_h / 2;
@@ -177,7 +177,7 @@ static bool handle_key(vkr_viewer* v, SDL_Keycode key) {
         if (v->map_count) {
             v->map = (v->map + 1) % v->map_count;
             reset_view(v);
-            map_select(v, v->selected);
+            vkr_viewer_map_select(v, v->selected);
         }
         break;
     case SDLK_PLUS: case SDLK_EQUALS: case SDLK_KP_PLUS: zoom(v, 1.25f, cx, cy); break;
@@ -197,9 +197,9 @@ static bool handle_key(vkr_viewer* v, SDL_Keycode key) {
         SDL_StartTextInput();
         break;
     case SDLK_u:
-        if (v->user_count) {
-            v->beam_user = (v->beam_user + 1) % (int64_t)v->user_count;
-            trie_show_beams(v);
+        if (v->beams.user_count) {
+            v->beam_user = (v->beam_user + 1) % (int64_t)v->beams.user_count;
+            vkr_viewer_trie_show_beams(v);
         }
         break;
     default: break;
@@ -212,9 +212,9 @@ bool vkr_viewer_handle_event(vkr_viewer* v, const SDL_Event* e) {
     case SDL_QUIT: return false;
     case SDL_KEYDOWN: return handle_key(v, e->key.keysym.sym);
     case SDL_TEXTINPUT:
-        if (v->searching && strlen(v->search) + strlen(e->text.text) < VIEWER_SEARCH_MAX) {
+        if (v->searching && strlen(v->search) + strlen(e->text.text) < VKR_VIEWER_SEARCH_MAX) {
             strcat(v->search, e->text.text);
-            map_search_update(v);
+            vkr_viewer_map_search_update(v);
         }
         return true;
     case SDL_MOUSEWHEEL: zoom(v, e->wheel.y > 0 ? 1.2f : e->wheel.y < 0 ? 1 / 1.2f : 1, v->mouse_x, v->mouse_y); return true;
@@ -229,15 +229,18 @@ bool vkr_viewer_handle_event(vkr_viewer* v, const SDL_Event* e) {
         if (v->dragging) pan(v, (float)(e->motion.x - v->mouse_x), (float)(e->motion.y - v->mouse_y));
         v->mouse_x = e->motion.x;
         v->mouse_y = e->motion.y;
-        v->hovered = v->panel == VKR_PANEL_MAP && !v->dragging ? map_pick(v, v->win_w, v->win_h, v->mouse_x, v->mouse_y) : -1;
+        v->hovered = v->panel == VKR_PANEL_MAP && !v->dragging
+                         ? vkr_viewer_map_pick(v, v->win_w, v->win_h, v->mouse_x, v->mouse_y)
+                         : -1;
         return true;
     case SDL_MOUSEBUTTONUP:
         if (e->button.button == SDL_BUTTON_LEFT && v->dragging) {
             v->dragging = false;
             /* A press and release in (nearly) the same place is a click, not a drag. */
             if (abs(e->button.x - v->drag_x) + abs(e->button.y - v->drag_y) <= 3) {
-                if (v->panel == VKR_PANEL_MAP) map_select(v, map_pick(v, v->win_w, v->win_h, e->button.x, e->button.y));
-                else trie_click(v, v->win_w, v->win_h, e->button.x, e->button.y);
+                if (v->panel == VKR_PANEL_MAP)
+                    vkr_viewer_map_select(v, vkr_viewer_map_pick(v, v->win_w, v->win_h, e->button.x, e->button.y));
+                else vkr_viewer_trie_click(v, v->win_w, v->win_h, e->button.x, e->button.y);
             }
         }
         return true;
@@ -333,7 +336,7 @@ static bool live_frame(void* user, uint32_t iteration, const float* y, uint32_t 
     vkr_viewer* v = L->v;
     uint32_t m = v->live_map;
     memcpy(v->maps[m], y, sizeof(float) * 2 * n);
-    if (!viewer_map_bounds(v, m)) {
+    if (!vkr_viewer_map_bounds(v, m)) {
         L->status = vkr_fail(VKR_ERR_STATE, "live t-SNE: the layout is not finite at iteration %u", iteration);
         return false;
     }
@@ -344,7 +347,7 @@ static bool live_frame(void* user, uint32_t iteration, const float* y, uint32_t 
             v->pan[0] = 0.5f * (v->map_lo[m][0] + v->map_hi[m][0]);
             v->pan[1] = 0.5f * (v->map_lo[m][1] + v->map_hi[m][1]);
         }
-        if (v->selected >= 0) map_select(v, v->selected);
+        if (v->selected >= 0) vkr_viewer_map_select(v, v->selected);
     }
     if (L->px) L->status = vkr_viewer_render(v, L->px, v->win_w, v->win_h, v->win_w * 4);
     else L->status = vkr_viewer_window_frame(v, &L->quit);
@@ -388,10 +391,10 @@ vkr_status vkr_viewer_screenshot(const vkr_viewer_options* options) {
     VKR_TRY(vkr_viewer_open(options, &v));
     uint32_t* px = malloc((size_t)options->width * options->height * 4);
     vkr_status s = px ? VKR_OK : vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "viewer: out of host memory for the image");
-    if (s == VKR_OK && v->panel == VKR_PANEL_TRIE && v->user_count) {
+    if (s == VKR_OK && v->panel == VKR_PANEL_TRIE && v->beams.user_count) {
         /* The report's trie picture shows the first user's beams when there are any. */
         v->beam_user = 0;
-        trie_show_beams(v);
+        vkr_viewer_trie_show_beams(v);
     }
     if (s == VKR_OK) s = vkr_viewer_render(v, px, options->width, options->height, options->width * 4);
     if (s == VKR_OK) s = vkr_viewer_write_png(options->screenshot, px, options->width, options->height, options->width * 4);

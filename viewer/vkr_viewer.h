@@ -10,11 +10,11 @@
  *     `vkrec run SRC` prepares it): item titles and domains; without one, items are labelled by row
  *     and all in one domain.
  *   - semantic_ids.npy (in RUN_DIR, else in the dataset directory): items x (L+1) uint16 codes (the
- *     tokenizer's output; last column disambiguates) for the trie panel.
- *   - beams.json (optional), written by the recommender's beam search:
- *       {"users": [{"user": 12, "beams": [{"path": [3, 17, 200], "score": -1.25, "item": 345}, ...]}]}
- *     path = code per level from the root, score = the beam's log-probability, item = the recommended
- *     item (optional). The trie panel overlays one user's beams at a time.
+ *     tokenizer's output; last column disambiguates, so every row is distinct; L+1 <= VKR_TRIE_MAX_DEPTH)
+ *     for the trie panel, built with vkr_trie.h.
+ *   - beams.json (optional), written by the recommender's beam search (schema: vkr_beams_io.h): per
+ *     user, beam paths (a code per level from the root), scores and recommended items. The trie
+ *     panel overlays one user's beams at a time.
  * At least a map or semantic_ids.npy must exist. Missing or malformed files give a clear error.
  *
  * Drawing: every frame is rasterized by the viewer itself into a 32-bit ARGB buffer (points, lines,

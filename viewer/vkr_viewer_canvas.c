@@ -8,7 +8,7 @@
 
 #include "vkr_viewer_internal.h"
 
-uint32_t viewer_domain_colour(uint32_t d) {
+uint32_t vkr_viewer_domain_colour(uint32_t d) {
     /* Distinct, colour-blind-friendly first pair (orange, blue), then a qualitative palette. */
     static const uint32_t palette[] = {0xE69F00, 0x0072B2, 0x009E73, 0xCC79A7, 0xD55E00, 0x56B4E9, 0xF0E442, 0x999999};
     return palette[d % (sizeof palette / sizeof palette[0])];
@@ -27,26 +27,26 @@ static inline void blend(uint32_t* p, uint32_t rgb, float a) {
     *p = 0xFF000000u | (r << 16) | (g << 8) | bl;
 }
 
-void canvas_clear(canvas* c, uint32_t rgb) {
+void vkr_canvas_clear(vkr_canvas* c, uint32_t rgb) {
     for (uint32_t y = 0; y < c->h; y++)
         for (uint32_t x = 0; x < c->w; x++) c->px[(size_t)y * c->stride + x] = 0xFF000000u | rgb;
 }
 
-void canvas_rect(canvas* c, int x, int y, int w, int h, uint32_t rgb, float alpha) {
+void vkr_canvas_rect(vkr_canvas* c, int x, int y, int w, int h, uint32_t rgb, float alpha) {
     int x0 = x < 0 ? 0 : x, y0 = y < 0 ? 0 : y;
     int x1 = x + w > (int)c->w ? (int)c->w : x + w, y1 = y + h > (int)c->h ? (int)c->h : y + h;
     for (int yy = y0; yy < y1; yy++)
         for (int xx = x0; xx < x1; xx++) blend(&c->px[(size_t)yy * c->stride + xx], rgb, alpha);
 }
 
-void canvas_frame(canvas* c, int x, int y, int w, int h, uint32_t rgb) {
-    canvas_rect(c, x, y, w, 1, rgb, 1);
-    canvas_rect(c, x, y + h - 1, w, 1, rgb, 1);
-    canvas_rect(c, x, y, 1, h, rgb, 1);
-    canvas_rect(c, x + w - 1, y, 1, h, rgb, 1);
+void vkr_canvas_frame(vkr_canvas* c, int x, int y, int w, int h, uint32_t rgb) {
+    vkr_canvas_rect(c, x, y, w, 1, rgb, 1);
+    vkr_canvas_rect(c, x, y + h - 1, w, 1, rgb, 1);
+    vkr_canvas_rect(c, x, y, 1, h, rgb, 1);
+    vkr_canvas_rect(c, x + w - 1, y, 1, h, rgb, 1);
 }
 
-void canvas_disc(canvas* c, float cx, float cy, float r, uint32_t rgb, float alpha) {
+void vkr_canvas_disc(vkr_canvas* c, float cx, float cy, float r, uint32_t rgb, float alpha) {
     if (cx + r < 0 || cy + r < 0 || cx - r >= (float)c->w || cy - r >= (float)c->h) return;
     int x0 = (int)floorf(cx - r), x1 = (int)ceilf(cx + r), y0 = (int)floorf(cy - r), y1 = (int)ceilf(cy + r);
     if (x0 < 0) x0 = 0;
@@ -63,23 +63,23 @@ void canvas_disc(canvas* c, float cx, float cy, float r, uint32_t rgb, float alp
         }
 }
 
-void canvas_line(canvas* c, float x0, float y0, float x1, float y1, float width, uint32_t rgb, float alpha) {
+void vkr_canvas_line(vkr_canvas* c, float x0, float y0, float x1, float y1, float width, uint32_t rgb, float alpha) {
     float len = hypotf(x1 - x0, y1 - y0);
     int steps = (int)ceilf(len / fmaxf(width * 0.5f, 0.5f));
     if (steps > 4096) steps = 4096;
     for (int s = 0; s <= steps; s++) {
         float t = steps ? (float)s / (float)steps : 0;
-        canvas_disc(c, x0 + (x1 - x0) * t, y0 + (y1 - y0) * t, width * 0.5f, rgb, alpha);
+        vkr_canvas_disc(c, x0 + (x1 - x0) * t, y0 + (y1 - y0) * t, width * 0.5f, rgb, alpha);
     }
 }
 
-int text_width(TTF_Font* font, const char* text) {
+int vkr_canvas_text_width(TTF_Font* font, const char* text) {
     int w = 0, h = 0;
     if (!font || !text[0] || TTF_SizeUTF8(font, text, &w, &h) != 0) return 0;
     return w;
 }
 
-int canvas_text(canvas* c, TTF_Font* font, int x, int y, const char* text, uint32_t rgb) {
+int vkr_canvas_text(vkr_canvas* c, TTF_Font* font, int x, int y, const char* text, uint32_t rgb) {
     if (!font || !text[0]) return 0;
     SDL_Color col = {(uint8_t)(rgb >> 16), (uint8_t)(rgb >> 8), (uint8_t)rgb, 255};
     SDL_Surface* s = TTF_RenderUTF8_Blended(font, text, col);

@@ -12,7 +12,7 @@
 #include "vkr_tsne_io.h"
 #include "vkr_viewer_internal.h"
 
-const char* viewer_title(const vkr_viewer* v, uint32_t i, char* buf, size_t size) {
+const char* vkr_viewer_title(const vkr_viewer* v, uint32_t i, char* buf, size_t size) {
     const char* t = v->has_dataset ? vkr_strtab_get(&v->dataset.item_title, i) : "";
     if (t[0]) snprintf(buf, size, "%s", t);
     else if (v->has_dataset) snprintf(buf, size, "item %s", vkr_strtab_get(&v->dataset.item_key, i));
@@ -20,11 +20,11 @@ const char* viewer_title(const vkr_viewer* v, uint32_t i, char* buf, size_t size
     return buf;
 }
 
-uint32_t viewer_domain(const vkr_viewer* v, uint32_t i) { return v->has_dataset ? v->dataset.item_domain[i] : 0; }
+uint32_t vkr_viewer_domain(const vkr_viewer* v, uint32_t i) { return v->has_dataset ? v->dataset.item_domain[i] : 0; }
 
 static int name_cmp(const void* a, const void* b) { return strcmp(*(char* const*)a, *(char* const*)b); }
 
-bool viewer_map_bounds(vkr_viewer* v, uint32_t m) {
+bool vkr_viewer_map_bounds(vkr_viewer* v, uint32_t m) {
     const float* y = v->maps[m];
     v->map_lo[m][0] = v->map_hi[m][0] = y[0];
     v->map_lo[m][1] = v->map_hi[m][1] = y[1];
@@ -57,7 +57,7 @@ static vkr_status load_map_dir(vkr_viewer* v, const char* dir_path, const char* 
     qsort(names, count, sizeof *names, name_cmp);
     vkr_status s = VKR_OK;
     for (uint32_t k = 0; k < count; k++) {
-        if (s == VKR_OK && names[k] && v->map_count < VIEWER_MAX_MAPS) {
+        if (s == VKR_OK && names[k] && v->map_count < VKR_VIEWER_MAX_MAPS) {
             char path[4400];
             snprintf(path, sizeof path, "%s/%s", dir_path, names[k]);
             uint32_t m = v->map_count, rows = 0;
@@ -67,7 +67,7 @@ static vkr_status load_map_dir(vkr_viewer* v, const char* dir_path, const char* 
                 const char* base = plen && names[k][plen] == '_' ? names[k] + plen + 1 : names[k];
                 snprintf(v->map_name[m], sizeof v->map_name[m], "%.*s", (int)(strlen(base) - 4), base);
                 v->map_count++;
-                if (!viewer_map_bounds(v, m)) s = vkr_fail(VKR_ERR_FORMAT, "%s: a coordinate is not finite", path);
+                if (!vkr_viewer_map_bounds(v, m)) s = vkr_fail(VKR_ERR_FORMAT, "%s: a coordinate is not finite", path);
             }
         }
         free(names[k]);
@@ -83,39 +83,8 @@ static vkr_status load_maps(vkr_viewer* v) {
     return load_map_dir(v, maps, "", false);
 }
 
-/* Finds or adds the child of `parent` with `code`. */
-static uint32_t trie_child(vkr_viewer* v, uint32_t parent, uint32_t code, uint32_t* cap) {
-    uint32_t prev = UINT32_MAX;
-    for (uint32_t c = v->nodes[parent].first_child; c != UINT32_MAX; c = v->nodes[c].next_sibling) {
-        if (v->nodes[c].code == code) return c;
-        if (v->nodes[c].code > code) break;
-        prev = c;
-    }
-    if (v->node_count == *cap) {
-        uint32_t ncap = *cap * 2;
-        trie_node* grown = realloc(v->nodes, sizeof *grown * ncap);
-        if (!grown) return UINT32_MAX;
-        v->nodes = grown;
-        *cap = ncap;
-    }
-    uint32_t id = v->node_count++;
-    trie_node* t = &v->nodes[id];
-    memset(t, 0, sizeof *t);
-    t->code = code;
-    t->depth = v->nodes[parent].depth + 1;
-    t->first_child = UINT32_MAX;
-    t->parent = parent;
-    /* Keep children sorted by code. */
-    if (prev == UINT32_MAX) {
-        t->next_sibling = v->nodes[parent].first_child;
-        v->nodes[parent].first_child = id;
-    } else {
-        t->next_sibling = v->nodes[prev].next_sibling;
-        v->nodes[prev].next_sibling = id;
-    }
-    return id;
-}
-
+/* The trie of every item's semantic ID and the panel's state of each node (depth, items below per
+ * domain; the root expanded). */
 static vkr_status load_trie(vkr_viewer* v) {
     char path[4200];
     snprintf(path, sizeof path, "%s/semantic_ids.npy", v->run_dir);
@@ -127,107 +96,45 @@ static vkr_status load_trie(vkr_viewer* v) {
     }
     vkr_npy_array a;
     VKR_TRY(vkr_npy_load(path, &a));
-    if (a.dtype != VKR_ELEM_U16 || a.ndim != 2 || a.shape[1] < 1 || a.shape[1] > VIEWER_MAX_LEVELS ||
+    if (a.dtype != VKR_ELEM_U16 || a.ndim != 2 || a.shape[1] < 1 || a.shape[1] > VKR_TRIE_MAX_DEPTH ||
         (v->n && a.shape[0] != v->n) || a.shape[0] == 0 || a.shape[0] > UINT32_MAX) {
         vkr_npy_free(&a);
-        return vkr_fail(VKR_ERR_FORMAT, "%s: expected uint16 items x levels (levels <= %d%s)", path, VIEWER_MAX_LEVELS,
+        return vkr_fail(VKR_ERR_FORMAT, "%s: expected uint16 items x levels (levels <= %u%s)", path, VKR_TRIE_MAX_DEPTH,
                         v->n ? ", one row per item" : "");
     }
     if (!v->n) v->n = (uint32_t)a.shape[0];
-    v->levels = (uint32_t)a.shape[1];
-    uint32_t cap = 1024;
-    v->nodes = malloc(sizeof *v->nodes * cap);
-    if (!v->nodes) {
-        vkr_npy_free(&a);
-        return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory for the trie");
-    }
-    memset(&v->nodes[0], 0, sizeof v->nodes[0]);
-    v->nodes[0].first_child = v->nodes[0].next_sibling = UINT32_MAX;
-    v->nodes[0].expanded = true;
-    v->node_count = 1;
-    const uint16_t* ids = a.data;
-    for (uint32_t i = 0; i < v->n; i++) {
-        uint32_t node = 0, dom = viewer_domain(v, i);
-        for (uint32_t l = 0;; l++) {
-            trie_node* t = &v->nodes[node];
-            t->count++;
-            t->item = i;
-            if (t->domain_count[dom] < UINT16_MAX) t->domain_count[dom]++;
-            if (l == v->levels) break;
-            node = trie_child(v, node, ids[(size_t)i * v->levels + l], &cap);
-            if (node == UINT32_MAX) {
-                vkr_npy_free(&a);
-                return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory for the trie");
-            }
+    vkr_status s = vkr_trie_build(a.data, v->n, (uint32_t)a.shape[1], NULL, -1, &v->trie);
+    vkr_npy_free(&a);
+    if (s != VKR_OK) return vkr_fail_context(s, "%s: ", path);
+    const vkr_trie* t = &v->trie;
+    v->nodes = calloc(t->node_count, sizeof *v->nodes);
+    if (!v->nodes) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory for the trie");
+    /* Reverse breadth-first order reaches every node after all of its children. */
+    for (uint32_t i = t->node_count; i-- > 0;) {
+        vkr_viewer_trie_node* nd = &v->nodes[i];
+        nd->depth = vkr_trie_node_depth(t, i);
+        if (t->leaf_item[i] >= 0) {
+            nd->count = 1;
+            nd->domain_count[vkr_viewer_domain(v, (uint32_t)t->leaf_item[i])] = 1;
+        }
+        if (i == 0) break;
+        vkr_viewer_trie_node* parent = &v->nodes[t->parent[i]];
+        parent->count += nd->count;
+        for (uint32_t d = 0; d < v->domain_count; d++) {
+            uint32_t sum = (uint32_t)parent->domain_count[d] + nd->domain_count[d];
+            parent->domain_count[d] = (uint16_t)(sum < UINT16_MAX ? sum : UINT16_MAX);
         }
     }
-    vkr_npy_free(&a);
+    v->nodes[0].expanded = true;
     return VKR_OK;
 }
 
+/* RUN_DIR/beams.json, when there is one. */
 static vkr_status load_beams(vkr_viewer* v) {
     char path[4200];
     snprintf(path, sizeof path, "%s/beams.json", v->run_dir);
-    FILE* f = fopen(path, "rb");
-    if (!f) return VKR_OK; /* optional */
-    fseek(f, 0, SEEK_END);
-    long size = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char* text = size >= 0 && size < (64l << 20) ? malloc((size_t)size + 1) : NULL;
-    size_t got = text ? fread(text, 1, (size_t)size, f) : 0;
-    fclose(f);
-    if (!text || got != (size_t)size) {
-        free(text);
-        return vkr_fail(VKR_ERR_IO, "cannot read %s", path);
-    }
-    text[size] = 0;
-    cJSON* root = cJSON_Parse(text);
-    free(text);
-    cJSON* users = cJSON_GetObjectItem(root, "users");
-    vkr_status s = cJSON_IsArray(users) ? VKR_OK : vkr_fail(VKR_ERR_FORMAT, "%s: expected {\"users\": [...]}", path);
-    int nu = s == VKR_OK ? cJSON_GetArraySize(users) : 0;
-    v->users = nu ? calloc((size_t)nu, sizeof *v->users) : NULL;
-    if (nu && !v->users) s = vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory for %s", path);
-    for (int u = 0; s == VKR_OK && u < nu; u++) {
-        cJSON* ju = cJSON_GetArrayItem(users, u);
-        cJSON* id = cJSON_GetObjectItem(ju, "user");
-        cJSON* beams = cJSON_GetObjectItem(ju, "beams");
-        if (!cJSON_IsNumber(id) || !cJSON_IsArray(beams)) {
-            s = vkr_fail(VKR_ERR_FORMAT, "%s: user entry %d needs \"user\" (number) and \"beams\" (array)", path, u);
-            break;
-        }
-        beam_user* bu = &v->users[v->user_count++];
-        bu->user = (int64_t)id->valuedouble;
-        int nb = cJSON_GetArraySize(beams);
-        bu->beams = nb ? calloc((size_t)nb, sizeof *bu->beams) : NULL;
-        if (nb && !bu->beams) s = vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory for %s", path);
-        for (int b = 0; s == VKR_OK && b < nb; b++) {
-            cJSON* jb = cJSON_GetArrayItem(beams, b);
-            cJSON* p = cJSON_GetObjectItem(jb, "path");
-            cJSON* sc = cJSON_GetObjectItem(jb, "score");
-            cJSON* it = cJSON_GetObjectItem(jb, "item");
-            int len = cJSON_GetArraySize(p);
-            if (!cJSON_IsArray(p) || len < 1 || len > VIEWER_MAX_LEVELS || !cJSON_IsNumber(sc)) {
-                s = vkr_fail(VKR_ERR_FORMAT, "%s: user %lld beam %d needs \"path\" (1..%d codes) and \"score\"", path,
-                             (long long)bu->user, b, VIEWER_MAX_LEVELS);
-                break;
-            }
-            beam* bm = &bu->beams[bu->count++];
-            bm->len = (uint32_t)len;
-            for (int l = 0; l < len; l++) {
-                cJSON* c = cJSON_GetArrayItem(p, l);
-                if (!cJSON_IsNumber(c) || c->valuedouble < 0 || c->valuedouble > 65535) {
-                    s = vkr_fail(VKR_ERR_FORMAT, "%s: beam codes must be integers in [0, 65535]", path);
-                    break;
-                }
-                bm->path[l] = (uint32_t)c->valuedouble;
-            }
-            bm->score = sc->valuedouble;
-            bm->item = cJSON_IsNumber(it) && it->valuedouble >= 0 && it->valuedouble < v->n ? (int64_t)it->valuedouble : -1;
-        }
-    }
-    cJSON_Delete(root);
-    return s;
+    if (access(path, F_OK) != 0) return VKR_OK; /* optional */
+    return vkr_beams_read(path, v->n, &v->beams);
 }
 
 const char* vkr_viewer_dataset_dir(const vkr_viewer_options* options, char* buf, size_t size) {
@@ -265,7 +172,7 @@ const char* vkr_viewer_dataset_dir(const vkr_viewer_options* options, char* buf,
     return found;
 }
 
-vkr_status viewer_load(vkr_viewer* v) {
+vkr_status vkr_viewer_load(vkr_viewer* v) {
     char buf[4200];
     const char* data = vkr_viewer_dataset_dir(&v->opt, buf, sizeof buf);
     if (data) {
@@ -284,16 +191,17 @@ vkr_status viewer_load(vkr_viewer* v) {
         if (v->n && v->n != v->live_n)
             return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "viewer: %u live points, but %s has %u items", v->live_n,
                             v->run_dir, v->n);
-        if (v->map_count == VIEWER_MAX_MAPS) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "viewer: no room for the live map");
+        if (v->map_count == VKR_VIEWER_MAX_MAPS)
+            return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "viewer: no room for the live map");
         v->n = v->live_n;
         v->live_map = v->map_count;
         v->maps[v->live_map] = calloc((size_t)v->n * 2, sizeof(float));
         if (!v->maps[v->live_map]) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory for the live map");
         snprintf(v->map_name[v->live_map], sizeof v->map_name[v->live_map], "t-SNE (starting)");
         v->map_count++;
-        viewer_map_bounds(v, v->live_map);
+        vkr_viewer_map_bounds(v, v->live_map);
     }
-    if (v->map_count == 0 && v->node_count == 0)
+    if (v->map_count == 0 && v->trie.node_count == 0)
         return vkr_fail(VKR_ERR_NOT_FOUND, "%s has neither a t-SNE map (tsne*.npy: run vkrec tsne; maps/NAME.npy) nor "
                         "semantic_ids.npy",
                         v->run_dir);
@@ -303,10 +211,10 @@ vkr_status viewer_load(vkr_viewer* v) {
     return VKR_OK;
 }
 
-void viewer_unload(vkr_viewer* v) {
+void vkr_viewer_unload(vkr_viewer* v) {
     for (uint32_t m = 0; m < v->map_count; m++) free(v->maps[m]);
-    for (uint32_t u = 0; u < v->user_count; u++) free(v->users[u].beams);
-    free(v->users);
+    vkr_beams_free(&v->beams);
+    vkr_trie_free(&v->trie);
     free(v->nodes);
     free(v->match);
     if (v->has_dataset) vkr_dataset_free(&v->dataset);

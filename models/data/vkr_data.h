@@ -80,9 +80,9 @@ typedef struct vkr_dataset {
     vkr_strtab item_title;                                  /* title, "" when unknown */
     vkr_strtab item_text;                                   /* extra text (description, categories), "" if none */
     vkr_strtab user_key;                                    /* original user id (reviewer id, "file:uid") */
-    void* meta;                                             /* parsed dataset.json (cJSON*), or NULL */
-    void* mapping;                                          /* mmap of data.bin (private) */
-    void* owned;                                            /* image of an in-memory dataset (private) */
+    struct cJSON* meta;                                     /* parsed dataset.json, or NULL */
+    uint8_t* mapping;                                       /* mmap of data.bin (private) */
+    uint8_t* owned;                                         /* image of an in-memory dataset (private) */
     size_t mapping_bytes;                                   /* bytes of the data.bin image, mapped or owned */
 } vkr_dataset;
 
@@ -144,8 +144,8 @@ uint32_t vkr_dataset_history(const vkr_dataset* dataset, uint32_t user, uint32_t
 void vkr_dataset_stats_compute(const vkr_dataset* dataset, vkr_dataset_stats* out_stats);
 /* Prints the statistics as a human-readable report. */
 void vkr_dataset_stats_print(const vkr_dataset* dataset, const vkr_dataset_stats* stats, FILE* out);
-/* The statistics as a JSON object (cJSON*): users, items, interactions, overlap_users, splits and
+/* The statistics as a JSON object: users, items, interactions, overlap_users, splits and
  * domains [{name, items, interactions, users, avg_len, text_coverage, ...}]. Caller deletes it. */
-void* vkr_dataset_stats_json(const vkr_dataset* dataset, const vkr_dataset_stats* stats);
+struct cJSON* vkr_dataset_stats_json(const vkr_dataset* dataset, const vkr_dataset_stats* stats);
 
 #endif

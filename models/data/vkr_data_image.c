@@ -15,7 +15,7 @@ enum { NAME_BYTES = 24, HEADER_BYTES = 24, ENTRY_BYTES = 48, ALIGN = 64 };
 
 static uint64_t align_up(uint64_t v) { return (v + ALIGN - 1) / ALIGN * ALIGN; }
 
-vkr_status vkr_data_image_build(const vkr_image_section* sec, uint32_t count, void** out_image, size_t* out_bytes) {
+vkr_status vkr_data_image_build(const vkr_image_section* sec, uint32_t count, uint8_t** out_image, size_t* out_bytes) {
     *out_image = NULL;
     *out_bytes = 0;
     uint64_t off = align_up(HEADER_BYTES + (uint64_t)count * ENTRY_BYTES);

@@ -15,7 +15,7 @@ typedef struct vkr_image_section {
 } vkr_image_section;
 
 /* Packs sections into a freshly allocated image (header, table, 64-byte aligned arrays). */
-vkr_status vkr_data_image_build(const vkr_image_section* sections, uint32_t count, void** out_image,
+vkr_status vkr_data_image_build(const vkr_image_section* sections, uint32_t count, uint8_t** out_image,
                                 size_t* out_bytes);
 /* Points the dataset's arrays into `image` (checking header, table and sizes; `what` names the file
  * in errors) and sets item/user/event/example counts. Domain fields must already be set. */

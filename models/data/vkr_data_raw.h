@@ -46,16 +46,16 @@ void vkr_strmap_free(vkr_strmap* map);
 
 /* Reads a text file (gzip-compressed or plain) line by line, tracking the line number. */
 typedef struct vkr_lines {
-    void* gz;          /* gzFile */
-    const char* path;  /* for messages */
-    char* buf;         /* current line, NUL-terminated, without CR/LF */
-    size_t len;        /* its length */
-    size_t cap;        /* allocated */
-    uint64_t line;     /* 1-based number of the current line */
-    char* chunk;       /* read-ahead buffer */
-    size_t chunk_len;  /* bytes in chunk */
-    size_t chunk_pos;  /* next byte */
-    bool eof;          /* no more input */
+    struct gzFile_s* gz;  /* the open file (zlib's gzFile) */
+    const char* path;     /* for messages */
+    char* buf;            /* current line, NUL-terminated, without CR/LF */
+    size_t len;           /* its length */
+    size_t cap;           /* allocated */
+    uint64_t line;        /* 1-based number of the current line */
+    char* chunk;          /* read-ahead buffer */
+    size_t chunk_len;     /* bytes in chunk */
+    size_t chunk_pos;     /* next byte */
+    bool eof;             /* no more input */
 } vkr_lines;
 
 /* Opens path (gz or plain); out_lines is zeroed on entry. */

@@ -66,7 +66,7 @@ void vkr_dataset_stats_print(const vkr_dataset* d, const vkr_dataset_stats* st, 
     }
 }
 
-void* vkr_dataset_stats_json(const vkr_dataset* d, const vkr_dataset_stats* st) {
+cJSON* vkr_dataset_stats_json(const vkr_dataset* d, const vkr_dataset_stats* st) {
     cJSON* j = cJSON_CreateObject();
     cJSON_AddNumberToObject(j, "users", st->users);
     cJSON_AddNumberToObject(j, "items", st->items);

@@ -128,10 +128,10 @@ vkr_status vkr_lines_next(vkr_lines* l, bool* out_ok) {
     for (;;) {
         if (l->chunk_pos == l->chunk_len) {
             if (l->eof) break;
-            int n = gzread((gzFile)l->gz, l->chunk, CHUNK_BYTES);
+            int n = gzread(l->gz, l->chunk, CHUNK_BYTES);
             if (n < 0) {
                 int err = 0;
-                const char* msg = gzerror((gzFile)l->gz, &err);
+                const char* msg = gzerror(l->gz, &err);
                 return vkr_fail(VKR_ERR_IO, "%s:%llu: read error: %s", l->path, (unsigned long long)l->line + 1,
                                 err == Z_ERRNO ? strerror(errno) : msg);
             }
@@ -165,7 +165,7 @@ vkr_status vkr_lines_next(vkr_lines* l, bool* out_ok) {
 }
 
 void vkr_lines_close(vkr_lines* l) {
-    if (l->gz) gzclose((gzFile)l->gz);
+    if (l->gz) gzclose(l->gz);
     free(l->buf);
     free(l->chunk);
     memset(l, 0, sizeof *l);

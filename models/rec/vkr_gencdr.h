@@ -52,6 +52,11 @@ typedef struct vkr_gencdr_train {
     const char* const* metadata; /* key, value, ..., NULL: stored in the checkpoints (may be NULL) */
 } vkr_gencdr_train;
 
+/* Private states of a model: sampled scoring (vkr_gencdr_internal.h) and the beam-search decode
+ * (vkr_gencdr_decode.c). */
+typedef struct vkr_gencdr_scoring vkr_gencdr_scoring;
+typedef struct vkr_gencdr_beam vkr_gencdr_beam;
+
 /* A trained model. */
 typedef struct vkr_gencdr_model {
     const vkr_dataset* ds;   /* dataset */
@@ -61,8 +66,8 @@ typedef struct vkr_gencdr_model {
     uint32_t vocab[VKR_GENCDR_MAX_DEPTH];   /* codes per level */
     uint32_t offset[VKR_GENCDR_MAX_DEPTH];  /* token of code c at level l: offset[l] + c (0 is padding) */
     uint16_t* ids;           /* [items, depth] semantic IDs (owned copy) */
-    void* score;             /* scoring state (private) */
-    void* beam;              /* beam-search state (private) */
+    vkr_gencdr_scoring* score; /* scoring state (private) */
+    vkr_gencdr_beam* beam;     /* beam-search state (private; NULL without beam search) */
     uint32_t domain;         /* domain the next scores are for (vkr_gencdr_scorer) */
     vkr_fit_report fit;      /* what training measured (best_hr10: validation HR@10, mean over domains, full
                               * protocol by beam search, or sampled:100 without beam search) */

@@ -20,14 +20,11 @@ void vkr_metrics_merge(vkr_metrics* m, const vkr_metrics* o) {
     m->mrr += o->mrr;
 }
 
-void vkr_metrics_means(const vkr_metrics* m, double out[5]) {
-    double n = m->count ? (double)m->count : 1.0;
-    double z = m->count ? 1.0 : 0.0;
-    out[0] = z * m->hr5 / n;
-    out[1] = z * m->hr10 / n;
-    out[2] = z * m->ndcg5 / n;
-    out[3] = z * m->ndcg10 / n;
-    out[4] = z * m->mrr / n;
+vkr_metric_means vkr_metrics_means(const vkr_metrics* m) {
+    if (!m->count) return (vkr_metric_means){0};
+    double n = (double)m->count;
+    return (vkr_metric_means){
+        .hr5 = m->hr5 / n, .hr10 = m->hr10 / n, .ndcg5 = m->ndcg5 / n, .ndcg10 = m->ndcg10 / n, .mrr = m->mrr / n};
 }
 
 uint64_t vkr_rank_of(const float* scores, uint32_t n, uint32_t t) {

@@ -20,12 +20,21 @@ typedef struct vkr_metrics {
     double mrr;     /* sum of 1/(rank+1) */
 } vkr_metrics;
 
+/* Mean metrics over an accumulator's examples. */
+typedef struct vkr_metric_means {
+    double hr5;    /* hit rate at 5 */
+    double hr10;   /* hit rate at 10 */
+    double ndcg5;  /* NDCG at 5 */
+    double ndcg10; /* NDCG at 10 */
+    double mrr;    /* mean reciprocal rank */
+} vkr_metric_means;
+
 /* Adds one example with its target's rank. */
 void vkr_metrics_add(vkr_metrics* m, uint64_t rank);
 /* Adds another accumulator's sums. */
 void vkr_metrics_merge(vkr_metrics* m, const vkr_metrics* other);
-/* Mean values (hr5, hr10, ndcg5, ndcg10, mrr) in out[5]; zeros when empty. */
-void vkr_metrics_means(const vkr_metrics* m, double out[5]);
+/* Mean values of the sums; zeros when empty. */
+vkr_metric_means vkr_metrics_means(const vkr_metrics* m);
 /* Rank of the target among n scores (target at index t): candidates scoring higher or equal, other
  * than the target itself. A NaN target score ranks last. */
 uint64_t vkr_rank_of(const float* scores, uint32_t n, uint32_t t);

@@ -104,7 +104,7 @@ typedef struct vkr_sasrec_model {
     vkr_sasrec_train cfg;   /* settings it was trained with */
     vkr_device* dev;        /* GPU, or NULL for the CPU backend */
     vkr_sasrec score_graph; /* scoring graph */
-    void* score_exec;       /* vkr_exec* of the scoring graph, holding the best parameters */
+    vkr_exec* score_exec;   /* executor of the scoring graph, holding the best parameters */
     vkr_fit_report fit;     /* what training measured (best_hr10: full-protocol validation HR@10) */
 } vkr_sasrec_model;
 

@@ -185,9 +185,7 @@ static vkr_status vkr_sasrec_validate(void* self, double* hr10) {
     vkr_protocol full = {0};
     vkr_scorer scorer = vkr_sasrec_scorer(j->m);
     VKR_TRY(vkr_evaluate(j->m->ds, j->m->cfg.domain, j->m->ds->valid, j->m->ds->valid_count, &scorer, &full, &vm));
-    double v[5];
-    vkr_metrics_means(&vm, v);
-    *hr10 = v[1];
+    *hr10 = vkr_metrics_means(&vm).hr10;
     return VKR_OK;
 }
 
@@ -203,7 +201,7 @@ vkr_status vkr_sasrec_open(const vkr_dataset* ds, vkr_device* dev, const vkr_sas
     vkr_sasrec_config sc = vkr_model_config(ds, cfg, cfg->eval_batch);
     vkr_status s = vkr_sasrec_build(&sc, false, cfg->seed, &m->score_graph);
     if (s == VKR_OK)
-        s = vkr_exec_create(m->score_graph.graph, &(vkr_exec_options){.device = dev}, (vkr_exec**)&m->score_exec);
+        s = vkr_exec_create(m->score_graph.graph, &(vkr_exec_options){.device = dev}, &m->score_exec);
     if (s == VKR_OK) s = vkr_exec_init_params(m->score_exec, cfg->seed);
     if (s != VKR_OK) vkr_sasrec_model_free(m);
     return s;

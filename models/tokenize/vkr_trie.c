@@ -137,8 +137,8 @@ vkr_status vkr_trie_build(const uint16_t* ids, uint32_t n, uint32_t depth, const
     return s;
 }
 
-/* The child of `v` reached by `token`, or UINT32_MAX (binary search over the sorted edges). */
-static uint32_t trie_child(const vkr_trie* t, uint32_t v, uint32_t token) {
+uint32_t vkr_trie_child(const vkr_trie* t, uint32_t v, uint32_t token) {
+    if (!t || v >= t->node_count) return UINT32_MAX;
     uint32_t lo = t->first_child[v], hi = lo + t->child_count[v];
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo) / 2;
@@ -157,13 +157,19 @@ vkr_status vkr_trie_find(const vkr_trie* t, const uint16_t* prefix, uint32_t len
                         t->depth);
     uint32_t v = 0;
     for (uint32_t p = 0; p < len; p++) {
-        v = trie_child(t, v, prefix[p]);
+        v = vkr_trie_child(t, v, prefix[p]);
         if (v == UINT32_MAX)
             return vkr_fail(VKR_ERR_NOT_FOUND, "trie: no item's ID starts with this path (token %u at position %u)",
                             prefix[p], p);
     }
     *out_node = v;
     return VKR_OK;
+}
+
+uint32_t vkr_trie_node_depth(const vkr_trie* t, uint32_t node) {
+    uint32_t d = 0;
+    while (d < t->depth && node >= t->level_begin[d + 1]) d++;
+    return d;
 }
 
 vkr_status vkr_trie_lookup(const vkr_trie* t, const uint16_t* path, int32_t* out_item) {

@@ -79,6 +79,11 @@ vkr_status vkr_trie_build(const uint16_t* ids, uint32_t n, uint32_t depth, const
 void vkr_trie_free(vkr_trie* trie);
 /* The node reached by `prefix` (len tokens, len <= depth); NOT_FOUND when it is no item's prefix. */
 vkr_status vkr_trie_find(const vkr_trie* trie, const uint16_t* prefix, uint32_t len, uint32_t* out_node);
+/* The child of `node` reached by `token` (binary search over its sorted edges), or UINT32_MAX when
+ * there is none or `node` is out of range. */
+uint32_t vkr_trie_child(const vkr_trie* trie, uint32_t node, uint32_t token);
+/* The depth of `node` (0: the root, depth: a leaf); node must be below node_count. */
+uint32_t vkr_trie_node_depth(const vkr_trie* trie, uint32_t node);
 /* The item whose whole ID is `path` (depth tokens); NOT_FOUND otherwise. */
 vkr_status vkr_trie_lookup(const vkr_trie* trie, const uint16_t* path, int32_t* out_item);
 /* The ID of `item` (depth tokens into path); NOT_FOUND when the item is not in this trie. */

@@ -1,0 +1,199 @@
+/* GenCDR's graphs (training and sampled scoring, and the pieces the beam decoders share) and the
+ * host buffers that feed them. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vkr_gencdr_internal.h"
+#include "vkr_transformer.h"
+
+uint32_t vkr_gencdr_tokens(const vkr_gencdr_model* m) { return m->offset[m->depth - 1] + m->vocab[m->depth - 1]; }
+
+/* The fused state: encoder over the history, the target-domain token, adapters through a gate.
+ * train: [B*T, D] (every position); else [B, D] (the last position). */
+vkr_tensor* vkr_gencdr_state(vkr_graph* g, const vkr_gencdr_model* m, uint32_t B, bool train, vkr_gencdr_inputs* in,
+                             vkr_tensor* code_emb) {
+    const vkr_gencdr_train* c = &m->cfg;
+    uint32_t T = c->max_len, D = c->hidden, nd = m->ds->domain_count, R = train ? B * T : B;
+    in->hist_tok = vkr_graph_input(g, "hist_tok", VKR_I32, 3, (uint32_t[]){B, T, m->depth});
+    in->hist_dom = vkr_graph_input(g, "hist_dom", VKR_I32, 2, (uint32_t[]){B, T});
+    in->mask = vkr_graph_input(g, "mask", VKR_I32, 2, (uint32_t[]){B, T});
+    in->out_dom = vkr_graph_input(g, "out_dom", VKR_I32, 1, &R);
+    in->onehot = vkr_graph_input(g, "onehot", VKR_F32, 2, (uint32_t[]){R, nd});
+    float s = 1.0f / sqrtf((float)D);
+    vkr_tensor* dom = vkr_graph_param_init(g, "dom_emb", 2, (uint32_t[]){nd + 1, D}, 0, VKR_INIT_NORMAL, s);
+    vkr_tensor* pos = vkr_graph_param_init(g, "pos_emb", 2, (uint32_t[]){T, D}, 0, VKR_INIT_NORMAL, s);
+    vkr_tensor* tdom = vkr_graph_param_init(g, "target_dom_emb", 2, (uint32_t[]){nd + 1, D}, 0, VKR_INIT_NORMAL, s);
+    vkr_tensor* items = vkr_op_sum(g, vkr_op_embedding(g, code_emb, in->hist_tok), 2); /* [B, T, 1, D] */
+    vkr_tensor* x = vkr_op_add(g, vkr_op_reshape(g, items, 3, (uint32_t[]){B, T, D}), vkr_op_embedding(g, dom, in->hist_dom));
+    if (c->item_ids) { /* hybrid input: a per-item embedding beside the shared code embeddings */
+        in->hist_item = vkr_graph_input(g, "hist_item", VKR_I32, 2, (uint32_t[]){B, T});
+        vkr_tensor* ie = vkr_graph_param_init(g, "item_emb", 2, (uint32_t[]){m->ds->item_count + 1, D}, 0,
+                                              VKR_INIT_NORMAL, s);
+        x = vkr_op_add(g, x, vkr_op_embedding(g, ie, in->hist_item));
+    }
+    x = vkr_op_add(g, x, pos);
+    if (train && c->dropout > 0) x = vkr_op_dropout(g, x, c->dropout);
+    vkr_tf_config tc = {.blocks = c->blocks, .hidden = D, .heads = c->heads, .ffn_mult = 2,
+                        .dropout = train ? c->dropout : 0.0f, .causal = true};
+    vkr_tensor* h = vkr_tf_encoder(g, "enc", &tc, x, in->mask);
+    h = train ? vkr_op_reshape(g, h, 2, (uint32_t[]){R, D})
+              : vkr_op_reshape(g, vkr_op_slice(g, h, 1, T - 1, 1), 2, (uint32_t[]){B, D});
+    h = vkr_op_add(g, h, vkr_op_embedding(g, tdom, in->out_dom));
+    if (!c->lora_rank) return h;
+    /* interest fusion: h + gate(h) * LoRA_d(h) for the row's target domain d */
+    vkr_tensor* gate = vkr_op_sigmoid(g, vkr_tf_linear(g, "fuse.gate", h, D, 1, true, 1));
+    vkr_tensor* adapted = NULL;
+    for (uint32_t d = 0; d < nd; d++) {
+        char name[VKR_NAME_BYTES];
+        snprintf(name, sizeof name, "fuse.lora%u.a", d);
+        vkr_tensor* a = vkr_graph_param_init(g, name, 2, (uint32_t[]){D, c->lora_rank}, 1, VKR_INIT_XAVIER, 1.0f);
+        snprintf(name, sizeof name, "fuse.lora%u.b", d);
+        vkr_tensor* b = vkr_graph_param_init(g, name, 2, (uint32_t[]){c->lora_rank, D}, 1, VKR_INIT_ZEROS, 0);
+        vkr_tensor* ad = vkr_op_matmul(g, vkr_op_matmul(g, h, a, NULL, false, false), b, NULL, false, false);
+        ad = vkr_op_mul(g, ad, vkr_op_slice(g, in->onehot, 1, d, 1));
+        adapted = adapted ? vkr_op_add(g, adapted, ad) : ad;
+    }
+    return vkr_op_add(g, h, vkr_op_mul(g, gate, adapted));
+}
+
+/* Logits of level l from decoder inputs z [rows, D]. */
+vkr_tensor* vkr_gencdr_level_logits(vkr_graph* g, const vkr_gencdr_model* m, uint32_t l, vkr_tensor* z) {
+    char name[VKR_NAME_BYTES];
+    uint32_t D = m->cfg.hidden;
+    snprintf(name, sizeof name, "dec%u.fc", l);
+    vkr_tensor* u = vkr_op_gelu(g, vkr_tf_linear(g, name, z, D, D, true, 0));
+    snprintf(name, sizeof name, "dec%u.out", l);
+    return vkr_tf_linear(g, name, u, D, m->vocab[l], true, 0);
+}
+
+vkr_status vkr_gencdr_build(const vkr_gencdr_model* m, bool train, uint32_t B, uint32_t C, vkr_gencdr_graph* out) {
+    memset(out, 0, sizeof *out);
+    VKR_TRY(vkr_graph_create(m->cfg.seed, &out->g));
+    vkr_graph* g = out->g;
+    uint32_t D = m->cfg.hidden, T = m->cfg.max_len, R = train ? B * T : B;
+    out->rows = B;
+    out->cand = C;
+    vkr_tensor* code_emb = vkr_graph_param_init(g, "code_emb", 2, (uint32_t[]){vkr_gencdr_tokens(m), D}, 0,
+                                                VKR_INIT_NORMAL, 1.0f / sqrtf((float)D));
+    vkr_tensor* lvl = vkr_graph_param_init(g, "level_emb", 2, (uint32_t[]){m->depth, D}, 0, VKR_INIT_NORMAL, 0.02f);
+    vkr_tensor* h = vkr_gencdr_state(g, m, B, train, &out->in, code_emb); /* [R, D] */
+    vkr_tensor* base = train ? h : vkr_op_add(g, vkr_op_reshape(g, h, 3, (uint32_t[]){B, 1, D}),
+                                              vkr_graph_const(g, "expand", VKR_F32, 3, (uint32_t[]){1, C, 1}));
+    vkr_tensor* prefix = NULL;
+    vkr_tensor* total = NULL;
+    for (uint32_t l = 0; l < m->depth; l++) {
+        char name[32];
+        vkr_tensor* lp = NULL; /* this level's term: the cross-entropy, or [B*C, 1] log-probabilities of the codes */
+        if (!train && l == 0) {
+            /* the first level has no prefix: its distribution is the same for every candidate of a
+             * user, so it is computed once per user and each candidate picks its code from it */
+            vkr_tensor* z0 = vkr_op_add(g, h, vkr_op_slice(g, lvl, 0, 0, 1));
+            vkr_tensor* lp0 = vkr_op_log_softmax(g, vkr_gencdr_level_logits(g, m, 0, z0));
+            out->hot[0] = vkr_graph_input(g, "cand_hot0", VKR_F32, 2, (uint32_t[]){B * C, m->vocab[0]});
+            vkr_tensor* hot = vkr_op_reshape(g, out->hot[0], 3, (uint32_t[]){B, C, m->vocab[0]});
+            vkr_tensor* pick = vkr_op_mul(g, vkr_op_reshape(g, lp0, 3, (uint32_t[]){B, 1, m->vocab[0]}), hot);
+            lp = vkr_op_reshape(g, vkr_op_sum(g, pick, 2), 2, (uint32_t[]){B * C, 1});
+        } else {
+            vkr_tensor* z = vkr_op_add(g, base, vkr_op_slice(g, lvl, 0, l, 1));
+            if (prefix) z = vkr_op_add(g, z, prefix);
+            if (!train) z = vkr_op_reshape(g, z, 2, (uint32_t[]){B * C, D});
+            vkr_tensor* logits = vkr_gencdr_level_logits(g, m, l, z);
+            if (train) {
+                snprintf(name, sizeof name, "next_code%u", l);
+                out->code[l] = vkr_graph_input(g, name, VKR_I32, 1, &R);
+                lp = vkr_op_cross_entropy(g, logits, out->code[l], -1); /* the training loss term */
+            } else {
+                snprintf(name, sizeof name, "cand_hot%u", l);
+                out->hot[l] = vkr_graph_input(g, name, VKR_F32, 2, (uint32_t[]){B * C, m->vocab[l]});
+                lp = vkr_op_sum(g, vkr_op_mul(g, vkr_op_log_softmax(g, logits), out->hot[l]), 1);
+            }
+        }
+        total = total ? vkr_op_add(g, total, lp) : lp;
+        if (l + 1 == m->depth) break;
+        snprintf(name, sizeof name, "%s_tok%u", train ? "next" : "cand", l);
+        out->tok[l] = train ? vkr_graph_input(g, name, VKR_I32, 1, &R)
+                            : vkr_graph_input(g, name, VKR_I32, 2, (uint32_t[]){B, C});
+        vkr_tensor* e = vkr_op_embedding(g, code_emb, out->tok[l]); /* [R, D] or [B, C, D] */
+        prefix = prefix ? vkr_op_add(g, prefix, e) : e;
+    }
+    if (train) {
+        out->loss = vkr_graph_keep(vkr_op_scale(g, total, 1.0f / (float)m->depth));
+        if (vkr_graph_status(g) == VKR_OK) VKR_TRY(vkr_graph_backward(g, out->loss));
+    } else {
+        out->loglik = vkr_graph_keep(total);
+    }
+    if (vkr_graph_status(g) != VKR_OK) {
+        vkr_status s = vkr_graph_status(g);
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", vkr_graph_error(g));
+        vkr_graph_destroy(g);
+        out->g = NULL;
+        return vkr_fail(s, "GenCDR: %s", msg);
+    }
+    return VKR_OK;
+}
+
+vkr_status vkr_gencdr_host_alloc(vkr_gencdr_host* h, const vkr_gencdr_model* m, const vkr_gencdr_graph* gg, bool train,
+                                 uint32_t longest) {
+    uint32_t B = gg->rows, T = m->cfg.max_len, C = gg->cand, nd = m->ds->domain_count;
+    size_t R = train ? (size_t)B * T : B, rc = (size_t)B * C;
+    h->hist_tok = calloc((size_t)B * T * m->depth, 4);
+    h->hist_dom = calloc((size_t)B * T, 4);
+    h->hist_item = calloc((size_t)B * T, 4);
+    h->mask = calloc((size_t)B * T, 4);
+    h->out_dom = calloc(R, 4);
+    h->onehot = calloc(R * nd, 4);
+    h->items = calloc((size_t)longest + 1, 4);
+    bool ok = h->hist_tok && h->hist_dom && h->hist_item && h->mask && h->out_dom && h->onehot && h->items;
+    for (uint32_t l = 0; l < m->depth && ok; l++) {
+        h->tok[l] = calloc(train ? R : rc, 4);
+        if (train) h->code[l] = calloc(R, 4);
+        else h->hot[l] = calloc(rc * m->vocab[l], 4);
+        ok = h->tok[l] && (train ? h->code[l] != NULL : h->hot[l] != NULL);
+    }
+    return ok ? VKR_OK : vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory for a GenCDR batch");
+}
+
+void vkr_gencdr_host_free(vkr_gencdr_host* h, uint32_t depth) {
+    free(h->hist_tok);
+    free(h->hist_dom);
+    free(h->hist_item);
+    free(h->mask);
+    free(h->out_dom);
+    free(h->onehot);
+    free(h->items);
+    for (uint32_t l = 0; l < depth; l++) free(h->tok[l]), free(h->code[l]), free(h->hot[l]);
+    memset(h, 0, sizeof *h);
+}
+
+/* Row b of the history inputs from `n` events (the most recent T), left-padded. */
+void vkr_gencdr_fill_history(const vkr_gencdr_model* m, vkr_gencdr_host* h, uint32_t b, const uint32_t* ev,
+                             uint32_t n) {
+    uint32_t T = m->cfg.max_len, first = n > T ? n - T : 0, pad = T - (n - first);
+    for (uint32_t k = 0; k < T; k++) {
+        size_t o = (size_t)b * T + k;
+        bool real = k >= pad;
+        uint32_t it = real ? ev[first + k - pad] : 0;
+        h->mask[o] = real;
+        h->hist_dom[o] = real ? (int32_t)m->ds->item_domain[it] + 1 : 0;
+        h->hist_item[o] = real ? (int32_t)it + 1 : 0;
+        for (uint32_t l = 0; l < m->depth; l++)
+            h->hist_tok[o * m->depth + l] = real ? (int32_t)(m->offset[l] + m->ids[(size_t)it * m->depth + l]) : 0;
+    }
+}
+
+vkr_status vkr_gencdr_write(vkr_exec* ex, const vkr_tensor* t, const void* data) {
+    return vkr_exec_write(ex, t, data, vkr_tensor_bytes(t));
+}
+
+/* Uploads the history and target-domain inputs of one batch. */
+vkr_status vkr_gencdr_write_inputs(vkr_exec* ex, const vkr_gencdr_inputs* in, const vkr_gencdr_host* h) {
+    VKR_TRY(vkr_gencdr_write(ex, in->hist_tok, h->hist_tok));
+    VKR_TRY(vkr_gencdr_write(ex, in->hist_dom, h->hist_dom));
+    if (in->hist_item) VKR_TRY(vkr_gencdr_write(ex, in->hist_item, h->hist_item));
+    VKR_TRY(vkr_gencdr_write(ex, in->mask, h->mask));
+    VKR_TRY(vkr_gencdr_write(ex, in->out_dom, h->out_dom));
+    return vkr_gencdr_write(ex, in->onehot, h->onehot);
+}

@@ -1,4 +1,4 @@
-/* Shared pieces of the vkrec command line: the command table, argument helpers, device opening. */
+/* Shared pieces of the vkrec command line: the command table, usage errors, backend opening. */
 #ifndef VKR_CLI_H
 #define VKR_CLI_H
 #include <stdbool.h>

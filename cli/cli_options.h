@@ -126,6 +126,8 @@ extern const cli_option cli_opt_seed;      /* --seed N */
 
 /* .options and .option_count of a spec from the array A. */
 #define CLI_OWN_OPTIONS(A) .options = A, .option_count = sizeof A / sizeof *A
+/* .positionals and .positional_count of a spec from the array A. */
+#define CLI_POSITIONALS(A) .positionals = A, .positional_count = sizeof A / sizeof *A
 #define CLI_FIELD_(B, TYPE, FIELD) .base = CLI_BASE_##B, .offset = offsetof(TYPE, FIELD)
 /* Table entries: B is COMMON, COMMAND or SHARED; TYPE.FIELD the destination. */
 #define CLI_FLAG(B, NAME, TYPE, FIELD, HELP) {.name = NAME, .kind = CLI_OPT_FLAG, CLI_FIELD_(B, TYPE, FIELD), .help = HELP}

@@ -65,8 +65,7 @@ const cli_spec cli_align_spec = {
         "  per domain and overall, and divided by the value expected under perfect mixing (a random\n"
         "  neighbour set): 0 = domains fully separated, 1 = perfectly mixed. Computed in the embedding space\n"
         "  of INPUT (as for vkrec tsne) and in each 2-D map given (INPUT/tsne.npy when present by default).",
-    .positionals = align_positionals,
-    .positional_count = 1,
+    CLI_POSITIONALS(align_positionals),
     CLI_OWN_OPTIONS(align_opts),
     .shared = align_shared,
 };

@@ -51,8 +51,7 @@ const cli_spec cli_bench_spec = {
     .description = "  Runs benchmark suites (all when none is named) and prints median/min/max per result, with the\n"
                    "  CPU peer measured in the same run and the ratio (above 1 means vkrec is ahead).\n"
                    "  --json FILE is written to FILE.tmp, then renamed.",
-    .positionals = bench_positionals,
-    .positional_count = 1,
+    CLI_POSITIONALS(bench_positionals),
     CLI_OWN_OPTIONS(bench_opts),
     .shared = bench_shared,
 };

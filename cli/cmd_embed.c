@@ -45,8 +45,7 @@ const cli_spec cli_embed_spec = {
                    "  cooc: PPMI item-item co-occurrence of training interactions, truncated SVD;\n"
                    "  auto (default): text where an item has it, co-occurrence otherwise (counts are printed).\n"
                    "  --seed seeds the randomized SVD's test matrix.",
-    .positionals = embed_positionals,
-    .positional_count = 1,
+    CLI_POSITIONALS(embed_positionals),
     CLI_OWN_OPTIONS(embed_opts),
     .shared = embed_shared,
     .defaults = (const char* const[]){"--seed", "1", NULL},

@@ -83,8 +83,7 @@ const cli_spec cli_prepare_spec = {
                    "  amazon: --domain NAME=REVIEWS[,META] per domain (JSON lines, .gz or plain, 2014/2018 fields);\n"
                    "  csv: INTERACTIONS (user,item,timestamp,domain) [ITEMS (item,domain,title[,text])], comma or tab.\n"
                    "  Steps: time sort (stable), dedupe, k-core + overlap filters, split; dataset.json says what was done.",
-    .positionals = prepare_positionals,
-    .positional_count = 1,
+    CLI_POSITIONALS(prepare_positionals),
     CLI_OWN_OPTIONS(prepare_opts),
     .shared = prepare_shared,
 };

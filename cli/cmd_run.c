@@ -1,7 +1,9 @@
 /* realpath() is X/Open, beyond the project-wide POSIX level */
 #define _XOPEN_SOURCE 700
 /* vkrec run: the main job. Prepare (the bundled sample by default), embed, tokenize, train and
- * evaluate every model for every target domain, write RUN_DIR/report.md and RUN_DIR/metrics.json. */
+ * evaluate every model for every target domain, map the item views, write RUN_DIR/report.md and
+ * RUN_DIR/metrics.json. It composes the stage functions of cli_stages.h on one backend it opens
+ * itself (--device, or the CPU reference backend for --device cpu), so every stage runs on it. */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -14,27 +16,8 @@
 #include "cli_json.h"
 #include "cli_rec.h"
 #include "cli_stages.h"
+#include "run_report.h"
 #include "vkr_npy.h"
-
-/* One timed stage of the run. */
-typedef struct run_stage {
-    char name[48];       /* "embed", "sasrec-bce", ... */
-    const char* backend; /* what it ran on: a device name, "cpu" (the CPU reference backend) or "host" */
-    double seconds;      /* wall time */
-} run_stage;
-
-typedef struct run_state {
-    run_stage stages[16];
-    uint32_t n;
-} run_state;
-
-static void stage_done(run_state* r, const char* name, const char* backend, double t0) {
-    if (r->n < 16) {
-        snprintf(r->stages[r->n].name, sizeof r->stages[r->n].name, "%s", name);
-        r->stages[r->n].backend = backend;
-        r->stages[r->n++].seconds = vkr_now_s() - t0;
-    }
-}
 
 static bool is_dataset(const char* dir) {
     char p[1100];
@@ -46,67 +29,6 @@ static const char* default_sample(char* buf, size_t n) {
     const char* env = getenv("VKR_ASSETS");
     snprintf(buf, n, "%s/food-kitchen-sample", env && *env ? env : VKR_SOURCE_DIR "/assets");
     return buf;
-}
-
-static vkr_status write_report(const char* out, const vkr_dataset* ds, const vkr_device_info* dev, const cli_rec_job* job,
-                         const run_state* r, const cJSON* results, const char* source, const char* maps_md) {
-    char path[1100], tmp[1120];
-    snprintf(path, sizeof path, "%s/report.md", out);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE* f = fopen(tmp, "w");
-    if (!f) return vkr_fail(VKR_ERR_IO, "cannot write %s: %s", tmp, strerror(errno));
-    fprintf(f, "# vkrec run report\n\n");
-    fprintf(f, "- vkrec %s; data: `%s`\n", vkr_version(), source);
-    fprintf(f, "- device: %s (%s, %s)\n", dev ? dev->name : "CPU reference backend",
-            dev ? vkr_device_type_name(dev->type) : "host", dev ? dev->driver_name : "OpenBLAS");
-    fprintf(f, "- dataset: %u users, %u items, %llu interactions, %u domains (", ds->user_count, ds->item_count,
-            (unsigned long long)ds->event_count, ds->domain_count);
-    for (uint32_t d = 0; d < ds->domain_count; d++)
-        fprintf(f, "%s%s %u items", d ? ", " : "", ds->domain_name[d], ds->item_begin[d + 1] - ds->item_begin[d]);
-    fprintf(f, "); split %s\n", ds->split == VKR_SPLIT_LOO ? "leave-one-out" : "given");
-    fprintf(f, "- SASRec: %u blocks, hidden %u, %u head(s), max_len %u, batch %u, dropout %.2f, lr %g, up to %u epochs, "
-               "patience %u, seed %llu\n",
-            job->sasrec.blocks, job->sasrec.hidden, job->sasrec.heads, job->sasrec.max_len, job->sasrec.batch,
-            (double)job->sasrec.dropout, (double)job->sasrec.lr, job->sasrec.epochs, job->sasrec.patience,
-            (unsigned long long)job->sasrec.seed);
-    fprintf(f, "- GenCDR: %u blocks, hidden %u, %u heads, LoRA rank %u per domain with a learned gate, history items as "
-               "%s, max_len %u, "
-               "batch %u, dropout %.2f, lr %g, up to %u epochs; semantic IDs from the RQ-VAE (see data/tokenizer.json); "
-               "validated by full-protocol HR@10 averaged over domains; full ranking by constrained beam search of "
-               "width %u over the target domain's trie (a target outside the beam is a miss); sampled candidates "
-               "scored by semantic-ID log-likelihood\n",
-            job->gencdr.blocks, job->gencdr.hidden, job->gencdr.heads, job->gencdr.lora_rank,
-            job->gencdr.item_ids ? "code embeddings + a per-item embedding" : "code embeddings only", job->gencdr.max_len,
-            job->gencdr.batch, (double)job->gencdr.dropout, (double)job->gencdr.lr, job->gencdr.epochs, job->gencdr.beam);
-    fprintf(f, "- evaluation: %s split; full = target against every item of its domain, sampled:N = against N "
-               "negatives the user never interacted with; ties count against the target\n\n",
-            job->split);
-    fprintf(f, "## Metrics\n\n| model | domain | protocol | examples | HR@5 | HR@10 | NDCG@5 | NDCG@10 | MRR |\n");
-    fprintf(f, "|---|---|---|---:|---:|---:|---:|---:|---:|\n");
-    const cJSON* it = NULL;
-    cJSON_ArrayForEach(it, results) {
-        fprintf(f, "| %s | %s | %s | %.0f | %.4f | %.4f | %.4f | %.4f | %.4f |\n",
-                cJSON_GetObjectItem(it, "model")->valuestring, cJSON_GetObjectItem(it, "domain")->valuestring,
-                cJSON_GetObjectItem(it, "protocol")->valuestring, cJSON_GetObjectItem(it, "examples")->valuedouble,
-                cJSON_GetObjectItem(it, "hr5")->valuedouble, cJSON_GetObjectItem(it, "hr10")->valuedouble,
-                cJSON_GetObjectItem(it, "ndcg5")->valuedouble, cJSON_GetObjectItem(it, "ndcg10")->valuedouble,
-                cJSON_GetObjectItem(it, "mrr")->valuedouble);
-    }
-    fprintf(f, "\n%s", maps_md ? maps_md : "");
-    fprintf(f, "\n## Timings\n\n| stage | backend | seconds |\n|---|---|---:|\n");
-    double total = 0;
-    for (uint32_t i = 0; i < r->n; i++) {
-        fprintf(f, "| %s | %s | %.1f |\n", r->stages[i].name, r->stages[i].backend, r->stages[i].seconds);
-        total += r->stages[i].seconds;
-    }
-    fprintf(f, "| total | | %.1f |\n", total);
-    bool written = !ferror(f);
-    if (fclose(f) != 0 || !written) {
-        remove(tmp);
-        return vkr_fail(VKR_ERR_IO, "cannot write %s: %s", tmp, strerror(errno));
-    }
-    if (rename(tmp, path) != 0) return vkr_fail(VKR_ERR_IO, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
-    return VKR_OK;
 }
 
 /* What `vkrec run` reads beside the shared recommender options. */
@@ -139,8 +61,7 @@ const cli_spec cli_run_spec = {
         "  evaluate on the CPU reference backend; the t-SNE maps need Vulkan, so there the maps stage\n"
         "  measures alignment in the embedding spaces only and the report says the maps were skipped.\n"
         "  Takes every option of vkrec train that describes the models.",
-    .positionals = run_positionals,
-    .positional_count = 1,
+    CLI_POSITIONALS(run_positionals),
     CLI_OWN_OPTIONS(run_opts),
     .group = &cli_rec_group,
     .shared = run_shared,
@@ -158,20 +79,20 @@ static vkr_status run_data_stages(vkr_device* dev, const char* src, const char* 
                                  .argc = argc, .argv = argv};
         p.prep.no_filter = true;
         VKR_TRY(cli_stage_prepare(&p));
-        stage_done(rs, "prepare", "host", t0);
+        run_stage_done(rs, "prepare", "host", t0);
     }
     t0 = vkr_now_s();
     if (!quiet) printf("== embed %s\n", data_dir);
     cli_embed_options e = {.dir = data_dir, .embed = {.source = VKR_EMBED_AUTO, .svd = {.dim = 64}}, .quiet = quiet};
     VKR_TRY(cli_stage_embed(dev, &e));
-    stage_done(rs, "embed", cli_backend_name(dev), t0);
+    run_stage_done(rs, "embed", cli_backend_name(dev), t0);
     t0 = vkr_now_s();
     if (!quiet) printf("== tokenize %s\n", data_dir);
     /* demo-sized RQ-VAE: 3 x 256 codes, GenCDR domain adapters, a short schedule */
     cli_tokenize_options t = {.dir = data_dir, .config = {.adapters = true, .hidden = {256, 128}, .hidden_count = 2},
                               .train = {.epochs = ra->tokenizer_epochs}, .quiet = quiet};
     VKR_TRY(cli_stage_tokenize(dev, &t));
-    stage_done(rs, "tokenize", cli_backend_name(dev), t0);
+    run_stage_done(rs, "tokenize", cli_backend_name(dev), t0);
     return VKR_OK;
 }
 
@@ -246,7 +167,7 @@ int cli_cmd_run(int argc, char** argv) {
         job.model = plan[k].model;
         job.sasrec.loss = plan[k].loss;
         s = cli_stage_train(dev, &ds, &job, 0, ds.domain_count, results, job.quiet ? NULL : stdout);
-        stage_done(&rs, plan[k].stage, plan[k].model[0] == 'p' ? "host" : cli_backend_name(dev), t0);
+        run_stage_done(&rs, plan[k].stage, plan[k].model[0] == 'p' ? "host" : cli_backend_name(dev), t0);
     }
     cli_gencdr_views views = {0};
     if (s == VKR_OK) {
@@ -266,7 +187,7 @@ int cli_cmd_run(int argc, char** argv) {
         gj.beams_json = beams; /* the viewer's trie panel overlays these */
         gj.views_out = &views;
         s = cli_stage_train(dev, &ds, &gj, 0, ds.domain_count, results, job.quiet ? NULL : stdout);
-        stage_done(&rs, "gencdr", cli_backend_name(dev), t0);
+        run_stage_done(&rs, "gencdr", cli_backend_name(dev), t0);
     }
     /* t-SNE maps and domain alignment of each view of the items: text, and what GenCDR learned */
     char* maps_md = NULL;
@@ -283,7 +204,7 @@ int cli_cmd_run(int argc, char** argv) {
         s = mf ? cli_stage_maps(dev, out, data_dir, &ds, mv, nv, job.quiet, maps_json, mf)
                : vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "cannot buffer the maps section");
         if (mf) fclose(mf);
-        stage_done(&rs, "maps", cli_backend_name(dev), t0);
+        run_stage_done(&rs, "maps", cli_backend_name(dev), t0);
     }
     vkr_npy_free(&emb);
     free(views.codes);
@@ -311,7 +232,7 @@ int cli_cmd_run(int argc, char** argv) {
         s = cli_write_json(root, path);
         cJSON_Delete(root);
         if (s == VKR_OK)
-            s = write_report(out, &ds, dev ? vkr_device_get_info(dev) : NULL, &job, &rs, results, src, maps_md);
+            s = run_report_write(out, &ds, dev ? vkr_device_get_info(dev) : NULL, &job, &rs, results, src, maps_md);
         if (s != VKR_OK) rc = cli_fail("run", s);
         if (rc == CLI_OK && !job.quiet) printf("wrote %s/report.md and %s\n", out, path);
     }

@@ -14,8 +14,7 @@ const cli_spec cli_stats_spec = {
     .description = "  Prints users, items and interactions per domain, overlapping users, average sequence length per\n"
                    "  domain, split sizes and item-text coverage of a dataset written by vkrec prepare.\n"
                    "  --json prints the same as JSON (users, interactions, overlap_users, domains[...], splits).",
-    .positionals = stats_positionals,
-    .positional_count = 1,
+    CLI_POSITIONALS(stats_positionals),
     .shared = stats_shared,
 };
 

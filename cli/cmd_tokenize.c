@@ -110,8 +110,7 @@ const cli_spec cli_tokenize_spec = {
         "  unique), DIR/tokenizer.safetensors (weights) and DIR/tokenizer.json (settings, utilization and\n"
         "  perplexity per level, collision rate, losses). Codebooks start from GPU k-means; dead codes are\n"
         "  re-seeded during training.",
-    .positionals = tokenize_positionals,
-    .positional_count = 1,
+    CLI_POSITIONALS(tokenize_positionals),
     CLI_OWN_OPTIONS(tokenize_opts),
     .shared = tokenize_shared,
     .defaults = (const char* const[]){"--seed", "0", NULL},

@@ -1,4 +1,5 @@
-/* vkrec train: train a recommender for one or every target domain and evaluate it. */
+/* vkrec train: train a recommender for one or every target domain and evaluate it; also the
+ * recommender options it shares with `vkrec run` (cli_rec_group). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,8 +129,7 @@ const cli_spec cli_train_spec = {
         "  by constrained beam search (full) or ID log-likelihood (sampled). Each history item enters as\n"
         "  its code embeddings plus a learned per-item embedding (hybrid input; outputs stay semantic\n"
         "  IDs); --codes-only drops the per-item embedding (pure semantic-ID input, the ablation).",
-    .positionals = train_positionals,
-    .positional_count = 1,
+    CLI_POSITIONALS(train_positionals),
     CLI_OWN_OPTIONS(train_opts),
     .group = &cli_rec_group,
     .shared = train_shared,

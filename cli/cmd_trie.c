@@ -55,8 +55,7 @@ const cli_spec cli_trie_spec = {
     .name = "trie",
     .description = "  Builds the trie of DIR/semantic_ids.npy (vkrec tokenize) over all items or one domain's, and\n"
                    "  prints nodes per level, mean and largest branching per level, depth and items per code path.",
-    .positionals = trie_positionals,
-    .positional_count = 1,
+    CLI_POSITIONALS(trie_positionals),
     CLI_OWN_OPTIONS(trie_opts),
     .shared = trie_shared,
 };

@@ -51,8 +51,7 @@ const cli_spec cli_tsne_spec = {
         "  (item,key,domain,title,x,y). kNN graph (3 x perplexity neighbours, GPU brute force), per-point\n"
         "  sigma search, symmetric sparse P, early exaggeration, momentum 0.5 -> 0.8, gains; prints the\n"
         "  final KL divergence.",
-    .positionals = tsne_positionals,
-    .positional_count = 1,
+    CLI_POSITIONALS(tsne_positionals),
     CLI_OWN_OPTIONS(tsne_opts),
     .shared = tsne_shared,
     .defaults = (const char* const[]){"--seed", "1", NULL},

@@ -83,8 +83,7 @@ const cli_spec cli_view_spec = {
         "  left to right, node size by item count, colour by domain mix); click a node to expand or\n"
         "  collapse it; u cycles users of RUN_DIR/beams.json to overlay their beam-search paths and scores.\n"
         "  --device goes with --live.",
-    .positionals = view_positionals,
-    .positional_count = 1,
+    CLI_POSITIONALS(view_positionals),
     CLI_OWN_OPTIONS(view_opts),
     .shared = view_shared,
 };

@@ -7,8 +7,9 @@
 
 #include "cli.h"
 
-const cli_option cli_opt_device = CLI_STRING(COMMON, "--device", "INDEX|NAME|cpu", cli_common, device, NULL,
-                                             "device (default: VKR_DEVICE or the best); cpu: the CPU reference backend");
+const cli_option cli_opt_device =
+    CLI_STRING(COMMON, "--device", "INDEX|NAME|cpu", cli_common, device, NULL,
+               "device (default: VKR_DEVICE or the best); cpu: the CPU reference backend");
 const cli_option cli_opt_gpu = CLI_STRING(COMMON, "--device", "INDEX|NAME", cli_common, device, NULL,
                                           "Vulkan device (default: VKR_DEVICE or the best)");
 const cli_option cli_opt_quiet = CLI_FLAG(COMMON, "--quiet", cli_common, quiet, "print nothing but errors");
@@ -59,8 +60,8 @@ static int set_float(const char* cmd, const cli_option* o, const char* value, fl
               ((o->open & CLI_MAX_OPEN) ? v < o->max : v <= o->max);
     if (!ok)
         return cli_usage_error(cmd, "%s expects a number in %c%g, %g%c, got '%s'", o->name,
-                               (o->open & CLI_MIN_OPEN) ? '(' : '[', o->min, o->max, (o->open & CLI_MAX_OPEN) ? ')' : ']',
-                               value);
+                               (o->open & CLI_MIN_OPEN) ? '(' : '[', o->min, o->max,
+                               (o->open & CLI_MAX_OPEN) ? ')' : ']', value);
     *out = (float)v;
     return CLI_OK;
 }
@@ -124,7 +125,9 @@ static int set_value(const char* cmd, const cli_option* o, const char* value, ch
         break;
     }
     if (rc == CLI_OK && o->twin) {
-        size_t size = o->kind == CLI_OPT_FLOAT ? sizeof(float) : o->kind == CLI_OPT_UINT ? sizeof(uint32_t) : sizeof(bool);
+        size_t size = o->kind == CLI_OPT_FLOAT  ? sizeof(float)
+                      : o->kind == CLI_OPT_UINT ? sizeof(uint32_t)
+                                                : sizeof(bool);
         memcpy(base + o->twin_offset, dest, size);
     }
     return rc;

@@ -82,7 +82,8 @@ typedef struct cli_option {
     const char* help; /* one line */
 } cli_option;
 
-/* One positional argument (several values when max > 1: destination cli_str_list, else const char*). */
+/* One positional argument (several values when max > 1: destination cli_str_list, else const char*); a spec
+ * declares at most CLI_LIST_MAX of them. */
 typedef struct cli_positional {
     const char* name; /* placeholder in the usage line ("DIR") */
     const char* what; /* for "... is required" ("a dataset directory") */
@@ -130,7 +131,8 @@ extern const cli_option cli_opt_seed;      /* --seed N */
 #define CLI_POSITIONALS(A) .positionals = A, .positional_count = sizeof A / sizeof *A
 #define CLI_FIELD_(B, TYPE, FIELD) .base = CLI_BASE_##B, .offset = offsetof(TYPE, FIELD)
 /* Table entries: B is COMMON, COMMAND or SHARED; TYPE.FIELD the destination. */
-#define CLI_FLAG(B, NAME, TYPE, FIELD, HELP) {.name = NAME, .kind = CLI_OPT_FLAG, CLI_FIELD_(B, TYPE, FIELD), .help = HELP}
+#define CLI_FLAG(B, NAME, TYPE, FIELD, HELP)                                                                           \
+    {.name = NAME, .kind = CLI_OPT_FLAG, CLI_FIELD_(B, TYPE, FIELD), .help = HELP}
 #define CLI_UINT(B, NAME, META, TYPE, FIELD, MIN, MAX, DEF, HELP)                                                      \
     {.name = NAME, .metavar = META, .kind = CLI_OPT_UINT, CLI_FIELD_(B, TYPE, FIELD), .min = MIN, .max = MAX,          \
      .def = DEF, .help = HELP}

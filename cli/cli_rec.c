@@ -56,8 +56,9 @@ static cJSON* cli_fit_json(const vkr_fit_report* r, const char* hr10_key) {
     return o;
 }
 
-vkr_status cli_stage_evaluate(const vkr_dataset* ds, const vkr_scorer* scorer, const cli_rec_job* job, const char* label,
-                              uint32_t domain, double train_s, const cJSON* fit, cJSON* results, FILE* table) {
+vkr_status cli_stage_evaluate(const vkr_dataset* ds, const vkr_scorer* scorer, const cli_rec_job* job,
+                              const char* label, uint32_t domain, double train_s, const cJSON* fit, cJSON* results,
+                              FILE* table) {
     const bool valid = strcmp(job->split, "valid") == 0;
     const uint32_t* pairs = valid ? ds->valid : ds->test;
     uint32_t count = valid ? ds->valid_count : ds->test_count;
@@ -233,8 +234,8 @@ static vkr_status train_gencdr(const vkr_dataset* ds, vkr_device* dev, const cli
     return s;
 }
 
-vkr_status cli_stage_train(vkr_device* dev, const vkr_dataset* ds, const cli_rec_job* job, uint32_t first, uint32_t last,
-                           cJSON* results, FILE* table) {
+vkr_status cli_stage_train(vkr_device* dev, const vkr_dataset* ds, const cli_rec_job* job, uint32_t first,
+                           uint32_t last, cJSON* results, FILE* table) {
     if (strcmp(job->model, "gencdr") == 0) return train_gencdr(ds, dev, job, results, table);
     vkr_status s = VKR_OK;
     for (uint32_t d = first; d < last && s == VKR_OK; d++) s = train_domain(ds, dev, job, d, results, table);

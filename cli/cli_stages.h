@@ -61,8 +61,9 @@ vkr_status cli_stage_train(vkr_device* device, const vkr_dataset* ds, const cli_
  * object per protocol to results ({"model", "domain", "protocol", "split", "examples", "hr5", "hr10",
  * "ndcg5", "ndcg10", "mrr", "train_seconds", ..., "training": fit}) and prints a row to table (may be
  * NULL); a protocol the scorer cannot run is reported as skipped. */
-vkr_status cli_stage_evaluate(const vkr_dataset* ds, const vkr_scorer* scorer, const cli_rec_job* job, const char* label,
-                              uint32_t domain, double train_seconds, const cJSON* fit, cJSON* results, FILE* table);
+vkr_status cli_stage_evaluate(const vkr_dataset* ds, const vkr_scorer* scorer, const cli_rec_job* job,
+                              const char* label, uint32_t domain, double train_seconds, const cJSON* fit,
+                              cJSON* results, FILE* table);
 /* The maps stage is cli_stage_maps (run_maps.h). */
 
 #endif

@@ -55,7 +55,8 @@ static const cli_option align_opts[] = {
                 "a 2-D map to measure too, repeatable (default INPUT/tsne.npy when present)"),
     CLI_UINT(COMMAND, "--k", "K", align_args, k, 1, 1000, "10", "nearest neighbours per item"),
     CLI_STRING(COMMAND, "--emb", "FILE", align_args, emb, "item_emb.npy", "embedding file inside a directory INPUT"),
-    CLI_STRING(COMMAND, "--data", "DIR", align_args, data, NULL, "dataset directory for domains (default: INPUT when it is one)"),
+    CLI_STRING(COMMAND, "--data", "DIR", align_args, data, NULL,
+               "dataset directory for domains (default: INPUT when it is one)"),
 };
 static const cli_option* const align_shared[] = {&cli_opt_json_file, &cli_opt_gpu, &cli_opt_quiet, NULL};
 const cli_spec cli_align_spec = {

@@ -30,8 +30,10 @@ static const cli_option embed_opts[] = {
                "take float32/float16 items x d vectors from any encoder instead"),
     CLI_STRING(COMMAND, "--ids", "FILE", embed_args, o.ids, NULL,
                "with --import: line k is the item key of row k (default: rows in item order)"),
-    CLI_UINT(COMMAND, "--window", "N", embed_args, o.embed.window, 1, CLI_UINT_LIMIT, "5", "co-occurrence window in events"),
-    CLI_UINT(COMMAND, "--min-df", "N", embed_args, o.embed.tfidf.min_df, 1, CLI_UINT_LIMIT, "2", "TF-IDF: least documents per term"),
+    CLI_UINT(COMMAND, "--window", "N", embed_args, o.embed.window, 1, CLI_UINT_LIMIT, "5",
+             "co-occurrence window in events"),
+    CLI_UINT(COMMAND, "--min-df", "N", embed_args, o.embed.tfidf.min_df, 1, CLI_UINT_LIMIT, "2",
+             "TF-IDF: least documents per term"),
     CLI_UINT(COMMAND, "--max-features", "N", embed_args, o.embed.tfidf.max_features, 1, CLI_UINT_LIMIT, "65536",
              "TF-IDF vocabulary size"),
     CLI_UINT(COMMAND, "--power-iters", "N", embed_args, o.embed.svd.power_iters, 1, CLI_UINT_LIMIT, "4",
@@ -40,11 +42,12 @@ static const cli_option embed_opts[] = {
 static const cli_option* const embed_shared[] = {&cli_opt_seed, &cli_opt_device, &cli_opt_quiet, NULL};
 const cli_spec cli_embed_spec = {
     .name = "embed",
-    .description = "  Writes DIR/item_emb.npy (items x dim float32, row i = item i, rows L2-normalized) and item_emb.json.\n"
-                   "  text: TF-IDF of titles and text (word uni- and bi-grams, sublinear tf), truncated SVD;\n"
-                   "  cooc: PPMI item-item co-occurrence of training interactions, truncated SVD;\n"
-                   "  auto (default): text where an item has it, co-occurrence otherwise (counts are printed).\n"
-                   "  --seed seeds the randomized SVD's test matrix.",
+    .description =
+        "  Writes DIR/item_emb.npy (items x dim float32, row i = item i, rows L2-normalized) and item_emb.json.\n"
+        "  text: TF-IDF of titles and text (word uni- and bi-grams, sublinear tf), truncated SVD;\n"
+        "  cooc: PPMI item-item co-occurrence of training interactions, truncated SVD;\n"
+        "  auto (default): text where an item has it, co-occurrence otherwise (counts are printed).\n"
+        "  --seed seeds the randomized SVD's test matrix.",
     CLI_POSITIONALS(embed_positionals),
     CLI_OWN_OPTIONS(embed_opts),
     .shared = embed_shared,
@@ -107,7 +110,8 @@ vkr_status cli_stage_embed(vkr_device* dev, const cli_embed_options* opt) {
         snprintf(path, sizeof path, "%s/item_emb.json", dir);
         s = cli_write_json(info, path);
     }
-    if (s == VKR_OK && !quiet) printf("wrote %s/item_emb.npy (%u x %u float32, row i = item i)\n", dir, d.item_count, dim);
+    if (s == VKR_OK && !quiet)
+        printf("wrote %s/item_emb.npy (%u x %u float32, row i = item i)\n", dir, d.item_count, dim);
     cJSON_Delete(info);
     free(emb);
     vkr_dataset_free(&d);

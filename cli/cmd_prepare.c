@@ -61,14 +61,17 @@ static const cli_option prepare_opts[] = {
                "leave-one-out, or keep the release's split (llmcdsr, c2dsr)"),
     CLI_STRING(COMMAND, "--target", "D", prepare_args, o.prep.target, NULL,
                "target domain: leave-one-out on D's events; given split keeps D targets"),
-    CLI_FLAG(COMMAND, "--no-filter", prepare_args, o.prep.no_filter, "turn off the k-core and overlap filters (raw counts)"),
+    CLI_FLAG(COMMAND, "--no-filter", prepare_args, o.prep.no_filter,
+             "turn off the k-core and overlap filters (raw counts)"),
     CLI_UINT(COMMAND, "--min-item", "N", prepare_args, o.prep.min_item, 1, CLI_UINT_LIMIT, "10",
              "k-core: interactions per item"),
     CLI_UINT(COMMAND, "--min-user", "N", prepare_args, o.prep.min_user, 1, CLI_UINT_LIMIT, "3",
              "k-core: interactions per user in each domain used"),
-    CLI_FLAG(COMMAND, "--overlap-only", prepare_args, overlap_on, "keep only users in every domain (default: on for 2+ domains)"),
+    CLI_FLAG(COMMAND, "--overlap-only", prepare_args, overlap_on,
+             "keep only users in every domain (default: on for 2+ domains)"),
     CLI_FLAG(COMMAND, "--no-overlap-only", prepare_args, overlap_off, "keep users missing from a domain"),
-    CLI_FLAG(COMMAND, "--keep-duplicates", prepare_args, o.prep.keep_duplicates, "keep repeated (user, item) interactions"),
+    CLI_FLAG(COMMAND, "--keep-duplicates", prepare_args, o.prep.keep_duplicates,
+             "keep repeated (user, item) interactions"),
     CLI_UINT(COMMAND, "--max-len", "N", prepare_args, o.prep.max_len, 0, CLI_UINT_LIMIT, "50",
              "history window later stages use (0: unlimited)"),
     CLI_STRINGS(COMMAND, "--domain", "NAME=REVIEWS[,META]", prepare_args, o.amazon, MAX_AMAZON,
@@ -79,10 +82,11 @@ static const cli_option prepare_opts[] = {
 static const cli_option* const prepare_shared[] = {&cli_opt_quiet, NULL};
 const cli_spec cli_prepare_spec = {
     .name = "prepare",
-    .description = "  Sources: llmcdsr/c2dsr: the release directory (titles from its derived/*.tsv when present);\n"
-                   "  amazon: --domain NAME=REVIEWS[,META] per domain (JSON lines, .gz or plain, 2014/2018 fields);\n"
-                   "  csv: INTERACTIONS (user,item,timestamp,domain) [ITEMS (item,domain,title[,text])], comma or tab.\n"
-                   "  Steps: time sort (stable), dedupe, k-core + overlap filters, split; dataset.json says what was done.",
+    .description =
+        "  Sources: llmcdsr/c2dsr: the release directory (titles from its derived/*.tsv when present);\n"
+        "  amazon: --domain NAME=REVIEWS[,META] per domain (JSON lines, .gz or plain, 2014/2018 fields);\n"
+        "  csv: INTERACTIONS (user,item,timestamp,domain) [ITEMS (item,domain,title[,text])], comma or tab.\n"
+        "  Steps: time sort (stable), dedupe, k-core + overlap filters, split; dataset.json says what was done.",
     CLI_POSITIONALS(prepare_positionals),
     CLI_OWN_OPTIONS(prepare_opts),
     .shared = prepare_shared,
@@ -96,12 +100,14 @@ static int prepare_check(prepare_args* a) {
     if (!o->out) return cli_usage_error(cmd, "--out DIR is required");
     const char* format = o->format;
     bool release = strcmp(format, "llmcdsr") == 0 || strcmp(format, "c2dsr") == 0;
-    if (release && o->sources.count != 1) return cli_usage_error(cmd, "--format %s takes one release directory", format);
+    if (release && o->sources.count != 1)
+        return cli_usage_error(cmd, "--format %s takes one release directory", format);
     if (strcmp(format, "csv") == 0 && o->sources.count < 1)
         return cli_usage_error(cmd, "--format csv takes INTERACTIONS [ITEMS]");
     if (strcmp(format, "amazon") == 0 && (o->sources.count != 0 || o->amazon.count == 0))
         return cli_usage_error(cmd, "--format amazon takes one --domain NAME=REVIEWS[,META] per domain");
-    if (o->amazon.count && strcmp(format, "amazon") != 0) return cli_usage_error(cmd, "--domain belongs to --format amazon");
+    if (o->amazon.count && strcmp(format, "amazon") != 0)
+        return cli_usage_error(cmd, "--domain belongs to --format amazon");
     for (uint32_t k = 0; k < o->amazon.count; k++) {
         const char* v = o->amazon.v[k];
         const char* eq = strchr(v, '=');

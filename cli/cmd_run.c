@@ -69,8 +69,8 @@ const cli_spec cli_run_spec = {
 };
 
 /* prepare, embed and tokenize of the main job: leaves the dataset, its embeddings and IDs in data_dir. */
-static vkr_status run_data_stages(vkr_device* dev, const char* src, const char* data_dir, const run_args* ra, bool quiet,
-                                  int argc, char** argv, run_state* rs) {
+static vkr_status run_data_stages(vkr_device* dev, const char* src, const char* data_dir, const run_args* ra,
+                                  bool quiet, int argc, char** argv, run_state* rs) {
     double t0 = vkr_now_s();
     if (!is_dataset(src)) {
         if (!quiet) printf("== prepare %s -> %s\n", src, data_dir);
@@ -105,7 +105,8 @@ int cli_cmd_run(int argc, char** argv) {
     rec.job.sasrec.max_len = rec.job.gencdr.max_len = 20;
     rec.job.sasrec.epochs = rec.job.gencdr.epochs = 4;
     rec.job.sasrec.patience = rec.job.gencdr.patience = 2;
-    if (cli_parse(&cli_run_spec, argc, argv, (void* const[CLI_BASE_COUNT]){&com, &ra, &rec}) != CLI_OK) return CLI_USAGE;
+    if (cli_parse(&cli_run_spec, argc, argv, (void* const[CLI_BASE_COUNT]){&com, &ra, &rec}) != CLI_OK)
+        return CLI_USAGE;
     cli_rec_args_apply(&rec, &com);
     cli_rec_job job = rec.job;
     const char* out = ra.out;

@@ -35,18 +35,23 @@ static const char* const trie_choices[] = {"domain", "global", NULL};
 
 /* A number set in both the SASRec and the GenCDR settings. */
 #define REC_BOTH(KIND, NAME, META, FIELD, MIN, MAX, OPEN, DEF, HELP)                                                   \
-    {.name = NAME, .metavar = META, .kind = KIND, .base = CLI_BASE_SHARED, .offset = offsetof(cli_rec_args, job.sasrec.FIELD), \
-     .twin = true, .twin_offset = offsetof(cli_rec_args, job.gencdr.FIELD), .min = MIN, .max = MAX, .open = OPEN,     \
-     .def = DEF, .help = HELP}
+    {                                                                                                                  \
+        .name = NAME, .metavar = META, .kind = KIND, .base = CLI_BASE_SHARED,                                          \
+        .offset = offsetof(cli_rec_args, job.sasrec.FIELD), .twin = true,                                              \
+        .twin_offset = offsetof(cli_rec_args, job.gencdr.FIELD), .min = MIN, .max = MAX, .open = OPEN, .def = DEF,     \
+        .help = HELP                                                                                                   \
+    }
 static const cli_option rec_options[] = {
-    CLI_CHOICE(SHARED, "--loss", cli_rec_args, loss, loss_choices, "bce", "SASRec loss: sampled BCE or full-softmax CE"),
+    CLI_CHOICE(SHARED, "--loss", cli_rec_args, loss, loss_choices, "bce",
+               "SASRec loss: sampled BCE or full-softmax CE"),
     CLI_CHOICE(SHARED, "--input", cli_rec_args, input, input_choices, "target",
                "SASRec history: the target domain's items or every domain's"),
     CLI_CUSTOM(SHARED, "--protocol", "P,...", cli_rec_args, job, parse_protocols, "full,sampled:100,sampled:999",
                "full ranks against every item of the domain; sampled:N against N unseen negatives (seeded)"),
     CLI_CHOICE(SHARED, "--split", cli_rec_args, split, split_choices, "test", "the split to evaluate"),
     REC_BOTH(CLI_OPT_UINT, "--epochs", "N", epochs, 1, CLI_UINT_LIMIT, 0, "20", "most epochs"),
-    REC_BOTH(CLI_OPT_UINT, "--batch", "N", batch, 1, CLI_UINT_LIMIT, 0, "128; GenCDR 64", "training sequences per step"),
+    REC_BOTH(CLI_OPT_UINT, "--batch", "N", batch, 1, CLI_UINT_LIMIT, 0, "128; GenCDR 64",
+             "training sequences per step"),
     REC_BOTH(CLI_OPT_UINT, "--hidden", "N", hidden, 1, CLI_UINT_LIMIT, 0, "64", "model width"),
     REC_BOTH(CLI_OPT_UINT, "--blocks", "N", blocks, 1, CLI_UINT_LIMIT, 0, "2", "transformer blocks"),
     REC_BOTH(CLI_OPT_UINT, "--heads", "N", heads, 1, CLI_UINT_LIMIT, 0, "1; GenCDR 2", "attention heads"),
@@ -141,7 +146,8 @@ int cli_cmd_train(int argc, char** argv) {
     train_args t = {0};
     cli_rec_args ra;
     cli_rec_args_init(&ra);
-    if (cli_parse(&cli_train_spec, argc, argv, (void* const[CLI_BASE_COUNT]){&com, &t, &ra}) != CLI_OK) return CLI_USAGE;
+    if (cli_parse(&cli_train_spec, argc, argv, (void* const[CLI_BASE_COUNT]){&com, &t, &ra}) != CLI_OK)
+        return CLI_USAGE;
     cli_rec_args_apply(&ra, &com);
     cli_rec_job job = ra.job;
     const char* dir = t.dir;

@@ -44,7 +44,8 @@ typedef struct trie_args {
 
 static const cli_positional trie_positionals[] = {{"DIR", "a dataset directory", offsetof(trie_args, dir), 1, 1}};
 static const cli_option trie_opts[] = {
-    CLI_STRING(COMMAND, "--domain", "NAME|INDEX", trie_args, domain, NULL, "the trie of this domain instead of the global one"),
+    CLI_STRING(COMMAND, "--domain", "NAME|INDEX", trie_args, domain, NULL,
+               "the trie of this domain instead of the global one"),
     CLI_UINT(COMMAND, "--item", "I", trie_args, item, 0, CLI_UINT_LIMIT, NULL,
              "also print item I's semantic ID (found through the trie)"),
     CLI_STRING(COMMAND, "--path", "T1,T2,...", trie_args, path, NULL,

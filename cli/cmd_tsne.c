@@ -26,7 +26,8 @@ static const cli_positional tsne_positionals[] = {
 #define TSNE_POSITIVE(NAME, META, FIELD, DEF, HELP) \
     CLI_FLOAT(COMMAND, NAME, META, tsne_args, o.FIELD, 0, 1e9, CLI_MIN_OPEN, DEF, HELP)
 static const cli_option tsne_opts[] = {
-    CLI_STRING(COMMAND, "--out", "MAP.npy", tsne_args, out, "INPUT/tsne.npy for a directory", "the map; MAP.csv beside it"),
+    CLI_STRING(COMMAND, "--out", "MAP.npy", tsne_args, out, "INPUT/tsne.npy for a directory",
+               "the map; MAP.csv beside it"),
     TSNE_POSITIVE("--perplexity", "P", perplexity, "30", "target perplexity"),
     CLI_UINT(COMMAND, "--iters", "N", tsne_args, o.iterations, 1, CLI_UINT_LIMIT, "1000", "iterations"),
     CLI_UINT(COMMAND, "--early-iters", "N", tsne_args, o.exaggeration_iters, 1, CLI_UINT_LIMIT, "250",
@@ -35,11 +36,13 @@ static const cli_option tsne_opts[] = {
     TSNE_POSITIVE("--lr", "R", learning_rate, "auto: max(N/48, 50)", "learning rate on the true gradient"),
     CLI_CHOICE(COMMAND, "--method", tsne_args, method, method_choices, "auto",
                "exact (O(N^2) tiles) or fft (FFT interpolation, O(N))"),
-    CLI_UINT(COMMAND, "--max-grid", "L", tsne_args, o.fft_max_grid, 1, CLI_UINT_LIMIT, "512 on a CPU driver, 1024 on a GPU",
-             "cap on the FFT grid side, a power of two in [64, 1024]; 256 halves the time on a CPU at a slightly higher KL"),
+    CLI_UINT(
+        COMMAND, "--max-grid", "L", tsne_args, o.fft_max_grid, 1, CLI_UINT_LIMIT, "512 on a CPU driver, 1024 on a GPU",
+        "cap on the FFT grid side, a power of two in [64, 1024]; 256 halves the time on a CPU at a slightly higher KL"),
     CLI_CHOICE(COMMAND, "--init", tsne_args, init, init_choices, "pca", "initial layout"),
     CLI_STRING(COMMAND, "--emb", "FILE", tsne_args, emb, "item_emb.npy", "embedding file inside a directory INPUT"),
-    CLI_STRING(COMMAND, "--data", "DIR", tsne_args, data, NULL, "dataset directory for labels (default: INPUT when it is one)"),
+    CLI_STRING(COMMAND, "--data", "DIR", tsne_args, data, NULL,
+               "dataset directory for labels (default: INPUT when it is one)"),
 };
 #undef TSNE_POSITIVE
 static const cli_option* const tsne_shared[] = {&cli_opt_seed, &cli_opt_gpu, &cli_opt_quiet, NULL};

@@ -57,7 +57,8 @@ typedef struct view_args {
 static const char* const panel_choices[] = {"map", "trie", NULL};
 static const cli_positional view_positionals[] = {{"RUN_DIR", "a run directory", offsetof(view_args, run_dir), 1, 1}};
 static const cli_option view_opts[] = {
-    CLI_STRING(COMMAND, "--screenshot", "OUT.png", view_args, screenshot, NULL, "render without a window (no display needed) and exit"),
+    CLI_STRING(COMMAND, "--screenshot", "OUT.png", view_args, screenshot, NULL,
+               "render without a window (no display needed) and exit"),
     CLI_CHOICE(COMMAND, "--panel", view_args, panel, panel_choices, "map", "panel to start with or to render"),
     CLI_STRING(COMMAND, "--map", "NAME", view_args, map, NULL,
                "map to start with or to render (tsne_text.npy and maps/text.npy: text)"),

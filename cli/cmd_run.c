@@ -161,14 +161,17 @@ int cli_cmd_run(int argc, char** argv) {
         const char* model;
         vkr_sasrec_loss loss;
         const char* stage;
-    } plan[] = {{"pop", VKR_SASREC_BCE, "pop"}, {"sasrec", VKR_SASREC_BCE, "sasrec-bce"}, {"sasrec", VKR_SASREC_CE, "sasrec-ce"}};
+        bool on_host; /* counts popularity on the host, whatever the backend */
+    } plan[] = {{"pop", VKR_SASREC_BCE, "pop", true},
+                {"sasrec", VKR_SASREC_BCE, "sasrec-bce", false},
+                {"sasrec", VKR_SASREC_CE, "sasrec-ce", false}};
     double t0 = 0;
     for (size_t k = 0; k < sizeof plan / sizeof plan[0] && s == VKR_OK; k++) {
         t0 = vkr_now_s();
         job.model = plan[k].model;
         job.sasrec.loss = plan[k].loss;
         s = cli_stage_train(dev, &ds, &job, 0, ds.domain_count, results, job.quiet ? NULL : stdout);
-        run_stage_done(&rs, plan[k].stage, plan[k].model[0] == 'p' ? "host" : cli_backend_name(dev), t0);
+        run_stage_done(&rs, plan[k].stage, plan[k].on_host ? "host" : cli_backend_name(dev), t0);
     }
     cli_gencdr_views views = {0};
     if (s == VKR_OK) {

@@ -70,7 +70,7 @@ typedef struct cli_option {
     cli_opt_kind kind;   /* how the value is read */
     cli_base base;       /* struct the offsets are relative to */
     size_t offset;       /* destination */
-    bool twin;           /* the value is also stored at twin_offset (train: SASRec's and GenCDR's settings) */
+    bool twin;           /* UINT, FLOAT, FLAG: also stored at twin_offset (SASRec's and GenCDR's settings) */
     size_t twin_offset;  /* second destination when twin */
     double min, max;     /* UINT, UINTS, FLOAT: accepted range */
     unsigned open;       /* FLOAT: CLI_MIN_OPEN | CLI_MAX_OPEN */

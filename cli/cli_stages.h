@@ -30,6 +30,8 @@ typedef struct cli_prepare_options {
     char** argv;              /* ... (argc entries) */
 } cli_prepare_options;
 
+#define CLI_EMBED_DIM 64 /* default embedding size of the embed stage */
+
 /* Item embeddings of a dataset into DIR/item_emb.npy and item_emb.json. */
 typedef struct cli_embed_options {
     const char* dir;        /* dataset directory */

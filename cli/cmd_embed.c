@@ -121,7 +121,7 @@ vkr_status cli_stage_embed(vkr_device* dev, const cli_embed_options* opt) {
 int cli_cmd_embed(int argc, char** argv) {
     const char* cmd = "embed";
     cli_common com = {0};
-    embed_args a = {.o.embed = {.source = VKR_EMBED_AUTO, .svd = {.dim = 64}}};
+    embed_args a = {.o.embed = {.source = VKR_EMBED_AUTO, .svd = {.dim = CLI_EMBED_DIM}}};
     if (cli_parse(&cli_embed_spec, argc, argv, (void* const[CLI_BASE_COUNT]){&com, &a}) != CLI_OK) return CLI_USAGE;
     if (a.o.ids && !a.o.import) return cli_usage_error(cmd, "--ids goes with --import");
     a.o.embed.source = (vkr_embed_source)a.source;

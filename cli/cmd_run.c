@@ -83,7 +83,8 @@ static vkr_status run_data_stages(vkr_device* dev, const char* src, const char* 
     }
     t0 = vkr_now_s();
     if (!quiet) printf("== embed %s\n", data_dir);
-    cli_embed_options e = {.dir = data_dir, .embed = {.source = VKR_EMBED_AUTO, .svd = {.dim = 64}}, .quiet = quiet};
+    cli_embed_options e = {.dir = data_dir, .embed = {.source = VKR_EMBED_AUTO, .svd = {.dim = CLI_EMBED_DIM}},
+                           .quiet = quiet};
     VKR_TRY(cli_stage_embed(dev, &e));
     run_stage_done(rs, "embed", cli_backend_name(dev), t0);
     t0 = vkr_now_s();

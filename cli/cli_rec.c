@@ -2,6 +2,7 @@
 #define _XOPEN_SOURCE 700
 #include "cli_rec.h"
 #include "cli_json.h"
+#include "cli_stages.h"
 
 #include <limits.h>
 #include <stdarg.h>
@@ -57,36 +58,51 @@ static cJSON* cli_fit_json(const vkr_fit_report* r, const char* hr10_key) {
     return o;
 }
 
-static void cli_rec_report(const vkr_dataset* ds, const cli_rec_job* job, const char* label, uint32_t domain, uint32_t k,
-                           const vkr_metrics* m, double train_s, double eval_s, cJSON* results, FILE* table,
-                           cJSON* extra) {
-    vkr_metric_means v = vkr_metrics_means(m);
-    if (table)
-        fprintf(table, "%-18s %-8s %-12s %7llu %7.4f %7.4f %8.4f %8.4f %7.4f\n", label, ds->domain_name[domain],
-                job->protocol_names[k], (unsigned long long)m->count, v.hr5, v.hr10, v.ndcg5, v.ndcg10, v.mrr);
-    if (!results) return;
-    cJSON* o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "model", label);
-    cJSON_AddStringToObject(o, "domain", ds->domain_name[domain]);
-    cJSON_AddStringToObject(o, "protocol", job->protocol_names[k]);
-    cJSON_AddStringToObject(o, "split", job->split);
-    cJSON_AddNumberToObject(o, "examples", (double)m->count);
-    cJSON_AddNumberToObject(o, "hr5", v.hr5);
-    cJSON_AddNumberToObject(o, "hr10", v.hr10);
-    cJSON_AddNumberToObject(o, "ndcg5", v.ndcg5);
-    cJSON_AddNumberToObject(o, "ndcg10", v.ndcg10);
-    cJSON_AddNumberToObject(o, "mrr", v.mrr);
-    cJSON_AddNumberToObject(o, "train_seconds", train_s);
-    cJSON_AddNumberToObject(o, "eval_seconds", eval_s);
-    cJSON_AddNumberToObject(o, "eval_examples_per_s", eval_s > 0 ? (double)m->count / eval_s : 0);
-    if (extra) cJSON_AddItemToObject(o, "training", cJSON_Duplicate(extra, true));
-    cJSON_AddItemToArray(results, o);
+vkr_status cli_stage_evaluate(const vkr_dataset* ds, const vkr_scorer* scorer, const cli_rec_job* job,
+                              const char* label, uint32_t domain, double train_s, const cJSON* fit, cJSON* results,
+                              FILE* table) {
+    const bool valid = strcmp(job->split, "valid") == 0;
+    const uint32_t* pairs = valid ? ds->valid : ds->test;
+    uint32_t count = valid ? ds->valid_count : ds->test_count;
+    for (uint32_t k = 0; k < job->protocol_count; k++) {
+        vkr_metrics m;
+        double t0 = vkr_now_s();
+        vkr_status s = vkr_evaluate(ds, domain, pairs, count, scorer, &job->protocols[k], &m);
+        if (s == VKR_ERR_UNSUPPORTED) { /* e.g. GenCDR's full ranking without beam search */
+            if (table) fprintf(table, "%-18s %-8s %-12s   (skipped: %s)\n", label, ds->domain_name[domain],
+                               job->protocol_names[k], vkr_last_error());
+            continue;
+        }
+        if (s != VKR_OK) return s;
+        double eval_s = vkr_now_s() - t0;
+        vkr_metric_means v = vkr_metrics_means(&m);
+        if (table)
+            fprintf(table, "%-18s %-8s %-12s %7llu %7.4f %7.4f %8.4f %8.4f %7.4f\n", label, ds->domain_name[domain],
+                    job->protocol_names[k], (unsigned long long)m.count, v.hr5, v.hr10, v.ndcg5, v.ndcg10, v.mrr);
+        if (!results) continue;
+        cJSON* o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "model", label);
+        cJSON_AddStringToObject(o, "domain", ds->domain_name[domain]);
+        cJSON_AddStringToObject(o, "protocol", job->protocol_names[k]);
+        cJSON_AddStringToObject(o, "split", job->split);
+        cJSON_AddNumberToObject(o, "examples", (double)m.count);
+        cJSON_AddNumberToObject(o, "hr5", v.hr5);
+        cJSON_AddNumberToObject(o, "hr10", v.hr10);
+        cJSON_AddNumberToObject(o, "ndcg5", v.ndcg5);
+        cJSON_AddNumberToObject(o, "ndcg10", v.ndcg10);
+        cJSON_AddNumberToObject(o, "mrr", v.mrr);
+        cJSON_AddNumberToObject(o, "train_seconds", train_s);
+        cJSON_AddNumberToObject(o, "eval_seconds", eval_s);
+        cJSON_AddNumberToObject(o, "eval_examples_per_s", eval_s > 0 ? (double)m.count / eval_s : 0);
+        if (fit) cJSON_AddItemToObject(o, "training", cJSON_Duplicate(fit, true));
+        cJSON_AddItemToArray(results, o);
+    }
+    return VKR_OK;
 }
 
-vkr_status cli_rec_run(const vkr_dataset* ds, vkr_device* dev, const cli_rec_job* job, uint32_t domain, cJSON* results,
-                       FILE* table) {
-    const uint32_t* pairs = strcmp(job->split, "valid") == 0 ? ds->valid : ds->test;
-    uint32_t count = strcmp(job->split, "valid") == 0 ? ds->valid_count : ds->test_count;
+/* Trains pop or SASRec for target `domain` and evaluates it. */
+static vkr_status train_domain(const vkr_dataset* ds, vkr_device* dev, const cli_rec_job* job, uint32_t domain,
+                               cJSON* results, FILE* table) {
     vkr_scorer scorer;
     vkr_pop pop = {0};
     vkr_sasrec_model sm = {0};
@@ -125,12 +141,7 @@ vkr_status cli_rec_run(const vkr_dataset* ds, vkr_device* dev, const cli_rec_job
     } else {
         return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "--model '%s': expected pop, sasrec or gencdr", job->model);
     }
-    for (uint32_t k = 0; k < job->protocol_count && s == VKR_OK; k++) {
-        vkr_metrics m;
-        double t0 = vkr_now_s();
-        s = vkr_evaluate(ds, domain, pairs, count, &scorer, &job->protocols[k], &m);
-        if (s == VKR_OK) cli_rec_report(ds, job, label, domain, k, &m, train_s, vkr_now_s() - t0, results, table, extra);
-    }
+    if (s == VKR_OK) s = cli_stage_evaluate(ds, &scorer, job, label, domain, train_s, extra, results, table);
     cJSON_Delete(extra);
     vkr_pop_free(&pop);
     vkr_sasrec_model_free(&sm);
@@ -150,8 +161,9 @@ static vkr_status cli_gencdr_vectors(vkr_gencdr_model* m, cli_gencdr_views* v) {
     return v->ids ? vkr_gencdr_item_vectors(m, VKR_GENCDR_VIEW_IDS, v->ids) : VKR_OK;
 }
 
-vkr_status cli_rec_run_gencdr(const vkr_dataset* ds, vkr_device* dev, const cli_rec_job* job, cJSON* results,
-                              FILE* table) {
+/* Trains one GenCDR model for every domain and evaluates it per target domain. */
+static vkr_status train_gencdr(const vkr_dataset* ds, vkr_device* dev, const cli_rec_job* job, cJSON* results,
+                               FILE* table) {
     uint16_t* ids = NULL;
     uint32_t depth = 0;
     VKR_TRY(vkr_gencdr_load_ids(job->data_dir, ds, &ids, &depth));
@@ -180,25 +192,19 @@ vkr_status cli_rec_run_gencdr(const vkr_dataset* ds, vkr_device* dev, const cli_
     if (s == VKR_OK) extra = cli_fit_json(&m.fit, m.beam ? "best_valid_hr10" : "best_valid_hr10_sampled100");
     for (uint32_t d = 0; d < ds->domain_count && s == VKR_OK; d++) {
         vkr_scorer sc = vkr_gencdr_scorer(&m, d);
-        const uint32_t* pairs = strcmp(job->split, "valid") == 0 ? ds->valid : ds->test;
-        uint32_t count = strcmp(job->split, "valid") == 0 ? ds->valid_count : ds->test_count;
-        for (uint32_t k = 0; k < job->protocol_count && s == VKR_OK; k++) {
-            vkr_metrics mt;
-            double t0 = vkr_now_s();
-            s = vkr_evaluate(ds, d, pairs, count, &sc, &job->protocols[k], &mt);
-            if (s == VKR_ERR_UNSUPPORTED) { /* e.g. full ranking without beam search */
-                if (table) fprintf(table, "%-18s %-8s %-12s   (skipped: %s)\n", "gencdr", ds->domain_name[d],
-                                   job->protocol_names[k], vkr_last_error());
-                s = VKR_OK;
-                continue;
-            }
-            if (s == VKR_OK)
-                cli_rec_report(ds, job, "gencdr", d, k, &mt, m.fit.seconds, vkr_now_s() - t0, results, table, extra);
-        }
+        s = cli_stage_evaluate(ds, &sc, job, "gencdr", d, m.fit.seconds, extra, results, table);
     }
     if (s == VKR_OK && job->beams_json && m.beam) s = vkr_beams_write(ds, &m, 32, job->beams_json);
     if (s == VKR_OK && job->views_out) s = cli_gencdr_vectors(&m, job->views_out);
     cJSON_Delete(extra);
     vkr_gencdr_model_free(&m);
+    return s;
+}
+
+vkr_status cli_stage_train(vkr_device* dev, const vkr_dataset* ds, const cli_rec_job* job, uint32_t first,
+                           uint32_t last, cJSON* results, FILE* table) {
+    if (strcmp(job->model, "gencdr") == 0) return train_gencdr(ds, dev, job, results, table);
+    vkr_status s = VKR_OK;
+    for (uint32_t d = first; d < last && s == VKR_OK; d++) s = train_domain(ds, dev, job, d, results, table);
     return s;
 }

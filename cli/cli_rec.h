@@ -1,10 +1,12 @@
-/* Training and evaluating recommenders from the command line: shared by `vkrec train` and `vkrec run`. */
+/* Training and evaluating recommenders from the command line: the job `vkrec train` and `vkrec run` describe,
+ * their shared options, and the table both print (the stages themselves: cli_stages.h). */
 #ifndef VKR_CLI_REC_H
 #define VKR_CLI_REC_H
 #include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "cli_options.h"
 #include "vkr_gencdr.h"
 #include "vkr_rec.h"
 
@@ -36,22 +38,23 @@ typedef struct cli_rec_job {
     bool quiet;                      /* no progress */
 } cli_rec_job;
 
-/* Trains job.model for target `domain` and evaluates it; appends one JSON object per protocol to
- * `results` ({"model", "domain", "protocol", "split", "examples", "hr5", "hr10", "ndcg5", "ndcg10",
- * "mrr", "train_seconds", ...}) and prints one table row per protocol to `table` (may be NULL). */
-vkr_status cli_rec_run(const vkr_dataset* ds, vkr_device* dev, const cli_rec_job* job, uint32_t domain, cJSON* results,
-                       FILE* table);
-/* Fills job with the defaults (SASRec paper settings, test split, full + sampled:100 + sampled:999). */
-void cli_rec_job_defaults(cli_rec_job* job);
-/* Parses one option shared by `train` and `run`; *consumed tells whether argv[*i] was one. */
-int cli_rec_parse_option(const char* cmd, int argc, char** argv, int* i, cli_rec_job* job, bool* consumed);
-/* Opens the GPU named by selector, or nothing for "cpu" (the CPU reference backend). */
-vkr_status cli_open_backend(const char* selector, vkr_instance** inst, vkr_device** dev);
-/* Trains one GenCDR model for every domain and evaluates it per target domain (rows and JSON as
- * cli_rec_run). Protocols the model cannot run are reported as skipped. */
-vkr_status cli_rec_run_gencdr(const vkr_dataset* ds, vkr_device* dev, const cli_rec_job* job, cJSON* results,
-                              FILE* table);
-/* Prints the table header matching cli_rec_run's rows. */
+/* The recommender options `train` and `run` share, as parsed (CLI_BASE_SHARED of cli_rec_group). */
+typedef struct cli_rec_args {
+    cli_rec_job job; /* numbers go straight into the SASRec and GenCDR settings */
+    int loss;        /* --loss: index of bce|ce (the vkr_sasrec_loss order) */
+    int input;       /* --input: index of target|mixed */
+    int split;       /* --split: index of test|valid */
+    int trie;        /* --trie: index of domain|global */
+    bool codes_only; /* --codes-only */
+} cli_rec_args;
+
+/* The options of cli_rec_args, declared once for `train` and `run`. */
+extern const cli_option_group cli_rec_group;
+/* Fills args with the job defaults (SASRec paper settings, test split, full + sampled:100 + sampled:999). */
+void cli_rec_args_init(cli_rec_args* args);
+/* Moves the parsed choices, and the common seed and quiet, into args->job. */
+void cli_rec_args_apply(cli_rec_args* args, const cli_common* common);
+/* Prints the table header matching cli_stage_evaluate's rows. */
 void cli_rec_table_header(FILE* table);
 
 #endif

@@ -39,42 +39,49 @@ static cJSON* result_json(const char* what, const char* path, const vkr_dataset*
     return j;
 }
 
+/* What `vkrec align` reads from its command line. */
+typedef struct align_args {
+    const char* input; /* .npy or directory */
+    cli_str_list maps; /* --map */
+    uint32_t k;        /* --k */
+    const char* emb;   /* --emb */
+    const char* data;  /* --data */
+} align_args;
+
+static const cli_positional align_positionals[] = {
+    {"INPUT", "an input (.npy file or directory)", offsetof(align_args, input), 1, 1}};
+static const cli_option align_opts[] = {
+    CLI_STRINGS(COMMAND, "--map", "MAP.npy", align_args, maps, ALIGN_MAX_MAPS,
+                "a 2-D map to measure too, repeatable (default INPUT/tsne.npy when present)"),
+    CLI_UINT(COMMAND, "--k", "K", align_args, k, 1, 1000, "10", "nearest neighbours per item"),
+    CLI_STRING(COMMAND, "--emb", "FILE", align_args, emb, "item_emb.npy", "embedding file inside a directory INPUT"),
+    CLI_STRING(COMMAND, "--data", "DIR", align_args, data, NULL,
+               "dataset directory for domains (default: INPUT when it is one)"),
+};
+static const cli_option* const align_shared[] = {&cli_opt_json_file, &cli_opt_gpu, &cli_opt_quiet, NULL};
+const cli_spec cli_align_spec = {
+    .name = "align",
+    .description =
+        "  For every item, the fraction of its K nearest neighbours (default 10) from another domain, averaged\n"
+        "  per domain and overall, and divided by the value expected under perfect mixing (a random\n"
+        "  neighbour set): 0 = domains fully separated, 1 = perfectly mixed. Computed in the embedding space\n"
+        "  of INPUT (as for vkrec tsne) and in each 2-D map given (INPUT/tsne.npy when present by default).",
+    CLI_POSITIONALS(align_positionals),
+    CLI_OWN_OPTIONS(align_opts),
+    .shared = align_shared,
+};
+
 int cli_cmd_align(int argc, char** argv) {
     const char* cmd = "align";
-    const char *input = NULL, *emb = NULL, *data = NULL, *json = NULL, *selector = NULL;
+    cli_common com = {0};
+    align_args a = {.k = 10};
+    if (cli_parse(&cli_align_spec, argc, argv, (void* const[CLI_BASE_COUNT]){&com, &a}) != CLI_OK) return CLI_USAGE;
+    const char *input = a.input, *emb = a.emb, *data = a.data, *json = com.json_file, *selector = com.device;
     const char* maps[ALIGN_MAX_MAPS];
-    int map_count = 0;
-    unsigned k = 10;
-    bool quiet = false;
-    for (int i = 1; i < argc; i++) {
-        const char* a = argv[i];
-        const char* v = NULL;
-        if (strcmp(a, "--map") == 0) {
-            if (!(v = cli_value(cmd, argc, argv, &i))) return CLI_USAGE;
-            if (map_count == ALIGN_MAX_MAPS) return cli_usage_error(cmd, "at most %d maps", ALIGN_MAX_MAPS);
-            maps[map_count++] = v;
-        } else if (strcmp(a, "--k") == 0) {
-            if (!(v = cli_value(cmd, argc, argv, &i)) || !cli_parse_uint(cmd, a, v, &k)) return CLI_USAGE;
-        } else if (strcmp(a, "--emb") == 0) {
-            if (!(emb = cli_value(cmd, argc, argv, &i))) return CLI_USAGE;
-        } else if (strcmp(a, "--data") == 0) {
-            if (!(data = cli_value(cmd, argc, argv, &i))) return CLI_USAGE;
-        } else if (strcmp(a, "--json") == 0) {
-            if (!(json = cli_value(cmd, argc, argv, &i))) return CLI_USAGE;
-        } else if (strcmp(a, "--device") == 0) {
-            if (!(selector = cli_value(cmd, argc, argv, &i))) return CLI_USAGE;
-        } else if (strcmp(a, "--quiet") == 0) {
-            quiet = true;
-        } else if (a[0] == '-') {
-            return cli_usage_error(cmd, "unknown option '%s'", a);
-        } else if (input) {
-            return cli_usage_error(cmd, "one input expected (got '%s' and '%s')", input, a);
-        } else {
-            input = a;
-        }
-    }
-    if (!input) return cli_usage_error(cmd, "an input (.npy file or directory) is required");
-    if (k > 1000) return cli_usage_error(cmd, "--k must be at most 1000");
+    int map_count = (int)a.maps.count;
+    for (int m = 0; m < map_count; m++) maps[m] = a.maps.v[m];
+    const unsigned k = a.k;
+    const bool quiet = com.quiet;
     if (quiet) vkr_log_set_level(VKR_LOG_ERROR);
     char default_map[4200];
     snprintf(default_map, sizeof default_map, "%s/tsne.npy", input);

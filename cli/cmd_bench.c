@@ -28,69 +28,57 @@ static const bench_suite suites[] = {
 };
 enum { suite_count = sizeof suites / sizeof suites[0] };
 
-/* Parses --sizes N,N,... (positive, at most VKR_BENCH_MAX_SIZES values); prints why on failure. */
-static bool parse_sizes(const char* text, uint32_t* sizes, uint32_t* out_count) {
-    uint32_t count = 0;
-    const char* p = text;
-    while (*p) {
-        char* end = NULL;
-        unsigned long v = strtoul(p, &end, 10);
-        if (end == p || v == 0 || v > 10000000 || (*end && *end != ',') || count == VKR_BENCH_MAX_SIZES) {
-            cli_usage_error("bench", "--sizes expects up to %d positive integers separated by commas, got '%s'",
-                            VKR_BENCH_MAX_SIZES, text);
-            return false;
-        }
-        sizes[count++] = (uint32_t)v;
-        p = *end ? end + 1 : end;
-    }
-    if (count == 0) {
-        cli_usage_error("bench", "--sizes expects at least one size");
-        return false;
-    }
-    *out_count = count;
-    return true;
-}
+/* What `vkrec bench` reads from its command line. */
+typedef struct bench_args {
+    cli_str_list suites; /* suites named (none: all) */
+    uint32_t runs;       /* --runs */
+    uint32_t warmup;     /* --warmup */
+    cli_uint_list sizes; /* --sizes */
+    bool list;           /* --list */
+} bench_args;
+
+static const cli_positional bench_positionals[] = {{"SUITE", "a suite", offsetof(bench_args, suites), 0, suite_count}};
+static const cli_option bench_opts[] = {
+    CLI_UINT(COMMAND, "--runs", "N", bench_args, runs, 1, CLI_UINT_LIMIT, "7", "timed repetitions per result"),
+    CLI_UINT(COMMAND, "--warmup", "N", bench_args, warmup, 0, CLI_UINT_LIMIT, "2", "untimed repetitions first"),
+    CLI_UINTS(COMMAND, "--sizes", "N,...", bench_args, sizes, 1, 10000000, VKR_BENCH_MAX_SIZES, NULL,
+              "problem sizes for suites that take them (tsne: points, default 2000,5000,10000)"),
+    CLI_FLAG(COMMAND, "--list", bench_args, list, "list the suites and exit"),
+};
+static const cli_option* const bench_shared[] = {&cli_opt_json_file, &cli_opt_gpu, &cli_opt_quiet, NULL};
+const cli_spec cli_bench_spec = {
+    .name = "bench",
+    .description = "  Runs benchmark suites (all when none is named) and prints median/min/max per result, with the\n"
+                   "  CPU peer measured in the same run and the ratio (above 1 means vkrec is ahead).\n"
+                   "  --json FILE is written to FILE.tmp, then renamed.",
+    CLI_POSITIONALS(bench_positionals),
+    CLI_OWN_OPTIONS(bench_opts),
+    .shared = bench_shared,
+};
 
 int cli_cmd_bench(int argc, char** argv) {
-    const char* json_path = NULL;
-    const char* selector = NULL;
-    unsigned runs = 7, warmup = 2;
-    bool quiet = false;
-    bool selected[suite_count] = {0};
-    uint32_t sizes[VKR_BENCH_MAX_SIZES] = {0}, size_count = 0;
-    bool any = false;
-    for (int i = 1; i < argc; i++) {
-        const char* a = argv[i];
-        if (strcmp(a, "--json") == 0) {
-            if (!(json_path = cli_value("bench", argc, argv, &i))) return CLI_USAGE;
-        } else if (strcmp(a, "--device") == 0) {
-            if (!(selector = cli_value("bench", argc, argv, &i))) return CLI_USAGE;
-        } else if (strcmp(a, "--runs") == 0 || strcmp(a, "--warmup") == 0) {
-            const char* v = cli_value("bench", argc, argv, &i);
-            if (!v) return CLI_USAGE;
-            if (strcmp(a, "--warmup") == 0 && strcmp(v, "0") == 0) warmup = 0;
-            else if (!cli_parse_uint("bench", a, v, a[2] == 'r' ? &runs : &warmup)) return CLI_USAGE;
-        } else if (strcmp(a, "--sizes") == 0) {
-            const char* v = cli_value("bench", argc, argv, &i);
-            if (!v || !parse_sizes(v, sizes, &size_count)) return CLI_USAGE;
-        } else if (strcmp(a, "--quiet") == 0) {
-            quiet = true;
-        } else if (strcmp(a, "--list") == 0) {
-            for (int k = 0; k < suite_count; k++) printf("%-10s %s\n", suites[k].name, suites[k].what);
-            return CLI_OK;
-        } else if (a[0] == '-') {
-            return cli_usage_error("bench", "unknown option '%s'", a);
-        } else {
-            int k = 0;
-            while (k < suite_count && strcmp(suites[k].name, a) != 0) k++;
-            if (k == suite_count) return cli_usage_error("bench", "unknown suite '%s' ('vkrec bench --list' lists them)", a);
-            selected[k] = any = true;
-        }
+    cli_common com = {0};
+    bench_args a = {.runs = 7, .warmup = 2};
+    if (cli_parse(&cli_bench_spec, argc, argv, (void* const[CLI_BASE_COUNT]){&com, &a}) != CLI_OK) return CLI_USAGE;
+    if (a.list) {
+        for (int k = 0; k < suite_count; k++) printf("%-10s %s\n", suites[k].name, suites[k].what);
+        return CLI_OK;
     }
+    bool selected[suite_count] = {0}, any = a.suites.count > 0;
+    for (uint32_t j = 0; j < a.suites.count; j++) {
+        int k = 0;
+        while (k < suite_count && strcmp(suites[k].name, a.suites.v[j]) != 0) k++;
+        if (k == suite_count)
+            return cli_usage_error("bench", "unknown suite '%s' ('vkrec bench --list' lists them)", a.suites.v[j]);
+        selected[k] = true;
+    }
+    const char* json_path = com.json_file;
+    const unsigned runs = a.runs, warmup = a.warmup;
+    const bool quiet = com.quiet;
     if (quiet) vkr_log_set_level(VKR_LOG_ERROR);
     vkr_instance* inst = NULL;
     vkr_device* dev = NULL;
-    vkr_status s = cli_open_device(selector, &inst, &dev);
+    vkr_status s = cli_open_device(com.device, &inst, &dev);
     if (s != VKR_OK) return cli_fail("bench", s);
 
     const vkr_device_info* info = vkr_device_get_info(dev);
@@ -98,8 +86,8 @@ int cli_cmd_bench(int argc, char** argv) {
     cJSON_AddStringToObject(root, "vkrec", vkr_version());
     cJSON_AddItemToObject(root, "device", cli_device_json(info));
     vkr_bench b = {.dev = dev, .runs = runs, .warmup = warmup, .quiet = quiet,
-                   .results = cJSON_AddArrayToObject(root, "results"), .size_count = size_count};
-    memcpy(b.sizes, sizes, sizeof sizes);
+                   .results = cJSON_AddArrayToObject(root, "results"), .size_count = a.sizes.count};
+    memcpy(b.sizes, a.sizes.v, sizeof b.sizes);
     if (!quiet) printf("vkrec bench on %s (%s), %u runs after %u warm-up\n", info->name, vkr_device_type_name(info->type),
                        runs, warmup);
     for (int k = 0; k < suite_count && s == VKR_OK; k++)

@@ -26,15 +26,21 @@ static void print_device(const vkr_device_info* d, bool picked) {
     else printf("no\n");
 }
 
+static const cli_option* const devices_shared[] = {&cli_opt_json, &cli_opt_gpu, NULL};
+const cli_spec cli_devices_spec = {
+    .name = "devices",
+    .description = "  Lists every Vulkan device: vendor, type, driver, API version, memory heaps, subgroup size,\n"
+                   "  shared memory, fp16/int8/16-bit storage, cooperative matrix, timestamps. The device vkrec\n"
+                   "  picks by default is marked with '*' (discrete > integrated > virtual > CPU; override with\n"
+                   "  --device INDEX|NAME or VKR_DEVICE).",
+    .shared = devices_shared,
+};
+
 int cli_cmd_devices(int argc, char** argv) {
-    bool json = false;
-    const char* selector = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--json") == 0) json = true;
-        else if (strcmp(argv[i], "--device") == 0) {
-            if (!(selector = cli_value("devices", argc, argv, &i))) return CLI_USAGE;
-        } else return cli_usage_error("devices", "unknown option '%s'", argv[i]);
-    }
+    cli_common com = {0};
+    if (cli_parse(&cli_devices_spec, argc, argv, (void* const[CLI_BASE_COUNT]){&com}) != CLI_OK) return CLI_USAGE;
+    const bool json = com.json;
+    const char* selector = com.device;
     vkr_instance* inst = NULL;
     vkr_instance_options opts = {.validation = VKR_VALIDATION_FROM_ENV};
     vkr_status s = vkr_instance_create(&opts, &inst);

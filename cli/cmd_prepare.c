@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_stages.h"
 #include "vkr_data_prep.h"
 
 enum { MAX_AMAZON = VKR_DATA_MAX_DOMAINS };
@@ -39,96 +40,120 @@ static void print_report(const vkr_raw* raw, const vkr_prep_report* r, const vkr
     }
 }
 
-int cli_cmd_prepare(int argc, char** argv) {
+/* What `vkrec prepare` reads from its command line. */
+typedef struct prepare_args {
+    cli_prepare_options o;           /* the stage's options */
+    int format;                      /* --format: index into format_choices, -1 when not given */
+    int split;                       /* --split: index into split_choices (the vkr_split_mode order) */
+    bool overlap_on, overlap_off;    /* --overlap-only, --no-overlap-only */
+    const char* domain_names;        /* --domain-names A,B */
+    char names[2][VKR_DATA_NAME_MAX]; /* its two names */
+} prepare_args;
+
+static const char* const format_choices[] = {"llmcdsr", "c2dsr", "amazon", "csv", NULL};
+static const char* const split_choices[] = {"loo", "given", NULL};
+static const cli_positional prepare_positionals[] = {
+    {"SRC", "a source", offsetof(prepare_args, o.sources), 0, 2}};
+static const cli_option prepare_opts[] = {
+    CLI_CHOICE(COMMAND, "--format", prepare_args, format, format_choices, NULL, "what SRC is (required)"),
+    CLI_STRING(COMMAND, "--out", "DIR", prepare_args, o.out, NULL, "the dataset directory to write (required)"),
+    CLI_CHOICE(COMMAND, "--split", prepare_args, split, split_choices, "loo",
+               "leave-one-out, or keep the release's split (llmcdsr, c2dsr)"),
+    CLI_STRING(COMMAND, "--target", "D", prepare_args, o.prep.target, NULL,
+               "target domain: leave-one-out on D's events; given split keeps D targets"),
+    CLI_FLAG(COMMAND, "--no-filter", prepare_args, o.prep.no_filter,
+             "turn off the k-core and overlap filters (raw counts)"),
+    CLI_UINT(COMMAND, "--min-item", "N", prepare_args, o.prep.min_item, 1, CLI_UINT_LIMIT, "10",
+             "k-core: interactions per item"),
+    CLI_UINT(COMMAND, "--min-user", "N", prepare_args, o.prep.min_user, 1, CLI_UINT_LIMIT, "3",
+             "k-core: interactions per user in each domain used"),
+    CLI_FLAG(COMMAND, "--overlap-only", prepare_args, overlap_on,
+             "keep only users in every domain (default: on for 2+ domains)"),
+    CLI_FLAG(COMMAND, "--no-overlap-only", prepare_args, overlap_off, "keep users missing from a domain"),
+    CLI_FLAG(COMMAND, "--keep-duplicates", prepare_args, o.prep.keep_duplicates,
+             "keep repeated (user, item) interactions"),
+    CLI_UINT(COMMAND, "--max-len", "N", prepare_args, o.prep.max_len, 0, CLI_UINT_LIMIT, "50",
+             "history window later stages use (0: unlimited)"),
+    CLI_STRINGS(COMMAND, "--domain", "NAME=REVIEWS[,META]", prepare_args, o.amazon, MAX_AMAZON,
+                "amazon: one domain's reviews (and metadata), repeated per domain"),
+    CLI_STRING(COMMAND, "--domain-names", "A,B", prepare_args, domain_names, "A,B", "names of a release's two domains"),
+    CLI_FLAG(COMMAND, "--force", prepare_args, o.force, "replace DIR when it already holds a dataset"),
+};
+static const cli_option* const prepare_shared[] = {&cli_opt_quiet, NULL};
+const cli_spec cli_prepare_spec = {
+    .name = "prepare",
+    .description =
+        "  Sources: llmcdsr/c2dsr: the release directory (titles from its derived/*.tsv when present);\n"
+        "  amazon: --domain NAME=REVIEWS[,META] per domain (JSON lines, .gz or plain, 2014/2018 fields);\n"
+        "  csv: INTERACTIONS (user,item,timestamp,domain) [ITEMS (item,domain,title[,text])], comma or tab.\n"
+        "  Steps: time sort (stable), dedupe, k-core + overlap filters, split; dataset.json says what was done.",
+    CLI_POSITIONALS(prepare_positionals),
+    CLI_OWN_OPTIONS(prepare_opts),
+    .shared = prepare_shared,
+};
+
+/* Checks what goes together; fills a->o.names. CLI_OK or CLI_USAGE after a message. */
+static int prepare_check(prepare_args* a) {
     const char* cmd = "prepare";
-    const char* format = NULL;
-    const char* out = NULL;
-    const char* names_arg = NULL;
-    const char* srcs[2] = {NULL, NULL};
-    int nsrc = 0;
-    char* amazon[MAX_AMAZON];
-    int namazon = 0;
-    bool force = false, quiet = false;
-    vkr_prep_options o = vkr_prep_options_default();
-    for (int i = 1; i < argc; i++) {
-        const char* a = argv[i];
-        const char* v = NULL;
-        unsigned n = 0;
-        if (strcmp(a, "--format") == 0) {
-            if (!(format = cli_value(cmd, argc, argv, &i))) return CLI_USAGE;
-        } else if (strcmp(a, "--out") == 0) {
-            if (!(out = cli_value(cmd, argc, argv, &i))) return CLI_USAGE;
-        } else if (strcmp(a, "--split") == 0) {
-            if (!(v = cli_value(cmd, argc, argv, &i))) return CLI_USAGE;
-            if (strcmp(v, "given") == 0) o.split = VKR_SPLIT_GIVEN;
-            else if (strcmp(v, "loo") == 0) o.split = VKR_SPLIT_LOO;
-            else return cli_usage_error(cmd, "--split expects given or loo, got '%s'", v);
-        } else if (strcmp(a, "--no-filter") == 0) {
-            o.no_filter = true;
-        } else if (strcmp(a, "--min-item") == 0 || strcmp(a, "--min-user") == 0) {
-            if (!(v = cli_value(cmd, argc, argv, &i)) || !cli_parse_uint(cmd, a, v, &n)) return CLI_USAGE;
-            *(a[6] == 'i' ? &o.min_item : &o.min_user) = n;
-        } else if (strcmp(a, "--overlap-only") == 0) {
-            o.overlap = VKR_OVERLAP_ON;
-        } else if (strcmp(a, "--no-overlap-only") == 0) {
-            o.overlap = VKR_OVERLAP_OFF;
-        } else if (strcmp(a, "--keep-duplicates") == 0) {
-            o.keep_duplicates = true;
-        } else if (strcmp(a, "--max-len") == 0) {
-            if (!(v = cli_value(cmd, argc, argv, &i))) return CLI_USAGE;
-            if (strcmp(v, "0") == 0) o.max_len = 0;
-            else if (!cli_parse_uint(cmd, a, v, &n)) return CLI_USAGE;
-            else o.max_len = n;
-        } else if (strcmp(a, "--target") == 0) {
-            if (!(o.target = cli_value(cmd, argc, argv, &i))) return CLI_USAGE;
-        } else if (strcmp(a, "--domain") == 0) {
-            if (!(v = cli_value(cmd, argc, argv, &i))) return CLI_USAGE;
-            if (namazon == MAX_AMAZON) return cli_usage_error(cmd, "at most %d --domain options", MAX_AMAZON);
-            if (!strchr(v, '=') || strchr(v, '=') == v || !strchr(v, '=')[1])
-                return cli_usage_error(cmd, "--domain expects NAME=REVIEWS[,META], got '%s'", v);
-            amazon[namazon++] = (char*)v;
-        } else if (strcmp(a, "--domain-names") == 0) {
-            if (!(names_arg = cli_value(cmd, argc, argv, &i))) return CLI_USAGE;
-        } else if (strcmp(a, "--force") == 0) {
-            force = true;
-        } else if (strcmp(a, "--quiet") == 0) {
-            quiet = true;
-        } else if (a[0] == '-') {
-            return cli_usage_error(cmd, "unknown option '%s'", a);
-        } else {
-            if (nsrc == 2) return cli_usage_error(cmd, "too many sources (at '%s')", a);
-            srcs[nsrc++] = a;
-        }
-    }
-    if (!format) return cli_usage_error(cmd, "--format is required (llmcdsr, c2dsr, amazon or csv)");
-    if (!out) return cli_usage_error(cmd, "--out DIR is required");
+    const cli_prepare_options* o = &a->o;
+    if (a->format < 0) return cli_usage_error(cmd, "--format is required (llmcdsr, c2dsr, amazon or csv)");
+    if (!o->out) return cli_usage_error(cmd, "--out DIR is required");
+    const char* format = o->format;
     bool release = strcmp(format, "llmcdsr") == 0 || strcmp(format, "c2dsr") == 0;
-    if (release && nsrc != 1) return cli_usage_error(cmd, "--format %s takes one release directory", format);
-    if (strcmp(format, "csv") == 0 && nsrc < 1) return cli_usage_error(cmd, "--format csv takes INTERACTIONS [ITEMS]");
-    if (strcmp(format, "amazon") == 0 && (nsrc != 0 || namazon == 0))
+    if (release && o->sources.count != 1)
+        return cli_usage_error(cmd, "--format %s takes one release directory", format);
+    if (strcmp(format, "csv") == 0 && o->sources.count < 1)
+        return cli_usage_error(cmd, "--format csv takes INTERACTIONS [ITEMS]");
+    if (strcmp(format, "amazon") == 0 && (o->sources.count != 0 || o->amazon.count == 0))
         return cli_usage_error(cmd, "--format amazon takes one --domain NAME=REVIEWS[,META] per domain");
-    if (!release && strcmp(format, "csv") != 0 && strcmp(format, "amazon") != 0)
-        return cli_usage_error(cmd, "unknown format '%s' (llmcdsr, c2dsr, amazon or csv)", format);
-    if (namazon && strcmp(format, "amazon") != 0) return cli_usage_error(cmd, "--domain belongs to --format amazon");
-    char names_buf[2 * VKR_DATA_NAME_MAX] = "";
-    const char* names[2] = {NULL, NULL};
-    if (names_arg) {
-        if (!release) return cli_usage_error(cmd, "--domain-names renames the A and B domains of a release");
-        snprintf(names_buf, sizeof names_buf, "%s", names_arg);
-        char* comma = strchr(names_buf, ',');
-        if (!comma) return cli_usage_error(cmd, "--domain-names expects A_NAME,B_NAME");
-        *comma = 0;
-        names[0] = names_buf;
-        names[1] = comma + 1;
+    if (o->amazon.count && strcmp(format, "amazon") != 0)
+        return cli_usage_error(cmd, "--domain belongs to --format amazon");
+    for (uint32_t k = 0; k < o->amazon.count; k++) {
+        const char* v = o->amazon.v[k];
+        const char* eq = strchr(v, '=');
+        if (!eq || eq == v || !eq[1]) return cli_usage_error(cmd, "--domain expects NAME=REVIEWS[,META], got '%s'", v);
     }
-    if (quiet) vkr_log_set_level(VKR_LOG_ERROR);
+    if (a->domain_names) {
+        if (!release) return cli_usage_error(cmd, "--domain-names renames the A and B domains of a release");
+        const char* comma = strchr(a->domain_names, ',');
+        if (!comma) return cli_usage_error(cmd, "--domain-names expects A_NAME,B_NAME");
+        snprintf(a->names[0], sizeof a->names[0], "%.*s", (int)(comma - a->domain_names), a->domain_names);
+        snprintf(a->names[1], sizeof a->names[1], "%s", comma + 1);
+        a->o.names[0] = a->names[0];
+        a->o.names[1] = a->names[1];
+    }
+    return CLI_OK;
+}
+
+int cli_cmd_prepare(int argc, char** argv) {
+    prepare_args a = {.o = {.prep = vkr_prep_options_default(), .argc = argc, .argv = argv}, .format = -1};
+    cli_common com = {0};
+    if (cli_parse(&cli_prepare_spec, argc, argv, (void* const[CLI_BASE_COUNT]){&com, &a}) != CLI_OK) return CLI_USAGE;
+    a.o.quiet = com.quiet;
+    if (a.format >= 0) a.o.format = format_choices[a.format];
+    a.o.prep.split = (vkr_split_mode)a.split;
+    if (a.overlap_on) a.o.prep.overlap = VKR_OVERLAP_ON;
+    if (a.overlap_off) a.o.prep.overlap = VKR_OVERLAP_OFF;
+    if (prepare_check(&a) != CLI_OK) return CLI_USAGE;
+    if (com.quiet) vkr_log_set_level(VKR_LOG_ERROR);
+    vkr_status s = cli_stage_prepare(&a.o);
+    return s == VKR_OK ? CLI_OK : cli_fail("prepare", s);
+}
+
+vkr_status cli_stage_prepare(const cli_prepare_options* opt) {
+    const char* format = opt->format;
+    const bool quiet = opt->quiet;
+    const char* const* srcs = opt->sources.v;
+    const int nsrc = (int)opt->sources.count;
+    const bool release = strcmp(format, "llmcdsr") == 0 || strcmp(format, "c2dsr") == 0;
+    const char* const* names = opt->names;
     bool tty = !quiet && isatty(fileno(stderr));
 
     cJSON* source = cJSON_CreateObject();
     cJSON_AddStringToObject(source, "format", format);
     cJSON* paths = cJSON_AddArrayToObject(source, "paths");
     cJSON* argv_json = cJSON_AddArrayToObject(source, "command");
-    for (int k = 0; k < argc; k++) cJSON_AddItemToArray(argv_json, cJSON_CreateString(argv[k]));
+    for (int k = 0; k < opt->argc; k++) cJSON_AddItemToArray(argv_json, cJSON_CreateString(opt->argv[k]));
     vkr_raw raw = {0};
     vkr_status s = VKR_OK;
     if (tty) fprintf(stderr, "reading %s data...\r", format);
@@ -143,9 +168,9 @@ int cli_cmd_prepare(int argc, char** argv) {
         for (int k = 0; k < nsrc; k++) cJSON_AddItemToArray(paths, cJSON_CreateString(srcs[k]));
         s = vkr_parse_csv(&raw, srcs[0], srcs[1]);
     } else {
-        for (int k = 0; k < namazon && s == VKR_OK; k++) {
+        for (uint32_t k = 0; k < opt->amazon.count && s == VKR_OK; k++) {
             char spec[4200];
-            snprintf(spec, sizeof spec, "%s", amazon[k]);
+            snprintf(spec, sizeof spec, "%s", opt->amazon.v[k]);
             cJSON_AddItemToArray(paths, cJSON_CreateString(spec));
             char* eq = strchr(spec, '=');
             *eq = 0;
@@ -160,23 +185,21 @@ int cli_cmd_prepare(int argc, char** argv) {
     vkr_prep_report rep;
     if (s == VKR_OK) {
         if (tty) fprintf(stderr, "preprocessing %llu interactions...\r", (unsigned long long)raw.event_count);
-        s = vkr_data_prepare(&raw, &o, &d, &rep);
+        s = vkr_data_prepare(&raw, &opt->prep, &d, &rep);
     }
     double t_prep = vkr_now_s() - t0 - t_read;
-    if (s == VKR_OK) s = vkr_dataset_write(&d, out, source, force);
+    if (s == VKR_OK) s = vkr_dataset_write(&d, opt->out, source, opt->force);
     if (tty) fprintf(stderr, "%60s\r", "");
-    int rc = CLI_OK;
-    if (s != VKR_OK) rc = cli_fail(cmd, s);
-    else if (!quiet) {
+    if (s == VKR_OK && !quiet) {
         print_report(&raw, &rep, &d);
         vkr_dataset_stats st;
         vkr_dataset_stats_compute(&d, &st);
         vkr_dataset_stats_print(&d, &st, stdout);
-        printf("wrote %s (read %.2f s, preprocessed %.2f s, %.0f interactions/s)\n", out, t_read, t_prep,
+        printf("wrote %s (read %.2f s, preprocessed %.2f s, %.0f interactions/s)\n", opt->out, t_read, t_prep,
                (double)rep.raw_events / (t_read + t_prep > 0 ? t_read + t_prep : 1));
     }
     vkr_dataset_free(&d);
     vkr_raw_free(&raw);
     cJSON_Delete(source);
-    return rc;
+    return s;
 }

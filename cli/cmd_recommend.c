@@ -133,31 +133,43 @@ static void rec_model_free(rec_model* rm) {
     vkr_gencdr_model_free(&rm->gencdr);
 }
 
+/* What `vkrec recommend` reads from its command line. */
+typedef struct recommend_args {
+    const char* ckpt;   /* --ckpt */
+    const char* user;   /* --user */
+    uint32_t k;         /* --k */
+    const char* domain; /* --domain */
+    const char* data;   /* --data */
+} recommend_args;
+
+static const cli_option recommend_opts[] = {
+    CLI_STRING(COMMAND, "--ckpt", "FILE|DIR", recommend_args, ckpt, NULL,
+               "a `vkrec train --ckpt` checkpoint (DIR: DIR/best.safetensors; required)"),
+    CLI_STRING(COMMAND, "--user", "U", recommend_args, user, NULL, "a user id of the dataset or #INDEX (required)"),
+    CLI_UINT(COMMAND, "--k", "N", recommend_args, k, 1, 1000, "10", "items per list"),
+    CLI_STRING(COMMAND, "--domain", "D", recommend_args, domain, NULL, "GenCDR: only this domain's list"),
+    CLI_STRING(COMMAND, "--data", "DIR", recommend_args, data, NULL, "the dataset, when it moved since training"),
+};
+static const cli_option* const recommend_shared[] = {&cli_opt_json_file, &cli_opt_device, &cli_opt_quiet, NULL};
+const cli_spec cli_recommend_spec = {
+    .name = "recommend",
+    .description =
+        "  Rebuilds the model a `vkrec train --ckpt` checkpoint describes (its metadata names the model,\n"
+        "  sizes and dataset) and prints the user's N best items after all of the user's events, skipping\n"
+        "  items the user already has, with their titles. SASRec ranks its target domain's items; GenCDR\n"
+        "  decodes by constrained beam search for every domain, or only --domain D.",
+    CLI_OWN_OPTIONS(recommend_opts),
+    .shared = recommend_shared,
+};
+
 int cli_cmd_recommend(int argc, char** argv) {
-    const char *ckpt = NULL, *user_text = NULL, *domain_name = NULL, *data = NULL, *selector = NULL, *json = NULL;
-    unsigned k = 10;
-    for (int i = 1; i < argc; i++) {
-        const char* a = argv[i];
-        const char** slot = strcmp(a, "--ckpt") == 0     ? &ckpt
-                            : strcmp(a, "--user") == 0   ? &user_text
-                            : strcmp(a, "--domain") == 0 ? &domain_name
-                            : strcmp(a, "--data") == 0   ? &data
-                            : strcmp(a, "--device") == 0 ? &selector
-                            : strcmp(a, "--json") == 0   ? &json
-                                                         : NULL;
-        if (slot) {
-            if (!(*slot = cli_value("recommend", argc, argv, &i))) return CLI_USAGE;
-        } else if (strcmp(a, "--k") == 0) {
-            const char* v = cli_value("recommend", argc, argv, &i);
-            if (!v || !cli_parse_uint("recommend", a, v, &k)) return CLI_USAGE;
-        } else if (strcmp(a, "--quiet") == 0) {
-            vkr_log_set_level(VKR_LOG_ERROR);
-        } else {
-            return cli_usage_error("recommend", "unknown argument '%s'", a);
-        }
-    }
+    cli_common com = {0};
+    recommend_args a = {.k = 10};
+    if (cli_parse(&cli_recommend_spec, argc, argv, (void* const[CLI_BASE_COUNT]){&com, &a}) != CLI_OK) return CLI_USAGE;
+    const char *ckpt = a.ckpt, *user_text = a.user, *domain_name = a.domain, *data = a.data, *json = com.json_file;
+    const unsigned k = a.k;
     if (!ckpt || !user_text) return cli_usage_error("recommend", "needs --ckpt FILE and --user U");
-    if (k == 0 || k > 1000) return cli_usage_error("recommend", "--k must be 1..1000");
+    if (com.quiet) vkr_log_set_level(VKR_LOG_ERROR);
     rec_ckpt c;
     vkr_status s = rec_ckpt_read(ckpt, &c);
     if (s != VKR_OK) return cli_fail("recommend", s);
@@ -177,7 +189,7 @@ int cli_cmd_recommend(int argc, char** argv) {
     vkr_instance* inst = NULL;
     vkr_device* dev = NULL;
     rec_model rm = {0};
-    if (rc == CLI_OK) s = cli_open_backend(selector, &inst, &dev);
+    if (rc == CLI_OK) s = cli_open_backend(com.device, &inst, &dev);
     if (rc == CLI_OK && s == VKR_OK) s = rec_model_open(&c, &ds, dev, &rm);
     uint32_t* items = malloc(k * sizeof *items);
     float* scores = malloc(k * sizeof *scores);

@@ -1,7 +1,9 @@
 /* realpath() is X/Open, beyond the project-wide POSIX level */
 #define _XOPEN_SOURCE 700
 /* vkrec run: the main job. Prepare (the bundled sample by default), embed, tokenize, train and
- * evaluate every model for every target domain, write RUN_DIR/report.md and RUN_DIR/metrics.json. */
+ * evaluate every model for every target domain, map the item views, write RUN_DIR/report.md and
+ * RUN_DIR/metrics.json. It composes the stage functions of cli_stages.h on one backend it opens
+ * itself (--device, or the CPU reference backend for --device cpu), so every stage runs on it. */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -13,38 +15,9 @@
 #include "cli.h"
 #include "cli_json.h"
 #include "cli_rec.h"
-#include "run_maps.h"
+#include "cli_stages.h"
+#include "run_report.h"
 #include "vkr_npy.h"
-
-/* One timed stage of the run. */
-typedef struct run_stage {
-    char name[48];
-    double seconds;
-} run_stage;
-
-typedef struct run_state {
-    run_stage stages[16];
-    uint32_t n;
-} run_state;
-
-static void stage_done(run_state* r, const char* name, double t0) {
-    if (r->n < 16) {
-        snprintf(r->stages[r->n].name, sizeof r->stages[r->n].name, "%s", name);
-        r->stages[r->n++].seconds = vkr_now_s() - t0;
-    }
-}
-
-/* Runs another vkrec command in-process with a NULL-terminated argument list. */
-static int run_cli(int (*cmd)(int, char**), const char* const* args) {
-    char* argv[32];
-    int argc = 0;
-    while (args[argc] && argc < 31) {
-        argv[argc] = (char*)args[argc];
-        argc++;
-    }
-    argv[argc] = NULL;
-    return cmd(argc, argv);
-}
 
 static bool is_dataset(const char* dir) {
     char p[1100];
@@ -58,94 +31,87 @@ static const char* default_sample(char* buf, size_t n) {
     return buf;
 }
 
-static void write_report(const char* out, const vkr_dataset* ds, const vkr_device_info* dev, const cli_rec_job* job,
-                         const run_state* r, const cJSON* results, const char* source, const char* maps_md) {
-    char path[1100], tmp[1120];
-    snprintf(path, sizeof path, "%s/report.md", out);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE* f = fopen(tmp, "w");
-    if (!f) return;
-    fprintf(f, "# vkrec run report\n\n");
-    fprintf(f, "- vkrec %s; data: `%s`\n", vkr_version(), source);
-    fprintf(f, "- device: %s (%s, %s)\n", dev ? dev->name : "CPU reference backend",
-            dev ? vkr_device_type_name(dev->type) : "host", dev ? dev->driver_name : "OpenBLAS");
-    fprintf(f, "- dataset: %u users, %u items, %llu interactions, %u domains (", ds->user_count, ds->item_count,
-            (unsigned long long)ds->event_count, ds->domain_count);
-    for (uint32_t d = 0; d < ds->domain_count; d++)
-        fprintf(f, "%s%s %u items", d ? ", " : "", ds->domain_name[d], ds->item_begin[d + 1] - ds->item_begin[d]);
-    fprintf(f, "); split %s\n", ds->split == VKR_SPLIT_LOO ? "leave-one-out" : "given");
-    fprintf(f, "- SASRec: %u blocks, hidden %u, %u head(s), max_len %u, batch %u, dropout %.2f, lr %g, up to %u epochs, "
-               "patience %u, seed %llu\n",
-            job->sasrec.blocks, job->sasrec.hidden, job->sasrec.heads, job->sasrec.max_len, job->sasrec.batch,
-            (double)job->sasrec.dropout, (double)job->sasrec.lr, job->sasrec.epochs, job->sasrec.patience,
-            (unsigned long long)job->sasrec.seed);
-    fprintf(f, "- GenCDR: %u blocks, hidden %u, %u heads, LoRA rank %u per domain with a learned gate, history items as "
-               "%s, max_len %u, "
-               "batch %u, dropout %.2f, lr %g, up to %u epochs; semantic IDs from the RQ-VAE (see data/tokenizer.json); "
-               "validated by full-protocol HR@10 averaged over domains; full ranking by constrained beam search of "
-               "width %u over the target domain's trie (a target outside the beam is a miss); sampled candidates "
-               "scored by semantic-ID log-likelihood\n",
-            job->gencdr.blocks, job->gencdr.hidden, job->gencdr.heads, job->gencdr.lora_rank,
-            job->gencdr.item_ids ? "code embeddings + a per-item embedding" : "code embeddings only", job->gencdr.max_len,
-            job->gencdr.batch, (double)job->gencdr.dropout, (double)job->gencdr.lr, job->gencdr.epochs, job->gencdr.beam);
-    fprintf(f, "- evaluation: %s split; full = target against every item of its domain, sampled:N = against N "
-               "negatives the user never interacted with; ties count against the target\n\n",
-            job->split);
-    fprintf(f, "## Metrics\n\n| model | domain | protocol | examples | HR@5 | HR@10 | NDCG@5 | NDCG@10 | MRR |\n");
-    fprintf(f, "|---|---|---|---:|---:|---:|---:|---:|---:|\n");
-    const cJSON* it = NULL;
-    cJSON_ArrayForEach(it, results) {
-        fprintf(f, "| %s | %s | %s | %.0f | %.4f | %.4f | %.4f | %.4f | %.4f |\n",
-                cJSON_GetObjectItem(it, "model")->valuestring, cJSON_GetObjectItem(it, "domain")->valuestring,
-                cJSON_GetObjectItem(it, "protocol")->valuestring, cJSON_GetObjectItem(it, "examples")->valuedouble,
-                cJSON_GetObjectItem(it, "hr5")->valuedouble, cJSON_GetObjectItem(it, "hr10")->valuedouble,
-                cJSON_GetObjectItem(it, "ndcg5")->valuedouble, cJSON_GetObjectItem(it, "ndcg10")->valuedouble,
-                cJSON_GetObjectItem(it, "mrr")->valuedouble);
+/* What `vkrec run` reads beside the shared recommender options. */
+typedef struct run_args {
+    const char* src;           /* release or dataset directory */
+    const char* out;           /* RUN_DIR */
+    uint32_t tokenizer_epochs; /* --tokenizer-epochs */
+} run_args;
+
+static const cli_positional run_positionals[] = {
+    {"SRC|DATASET", "a release or dataset directory", offsetof(run_args, src), 0, 1}};
+static const cli_option run_opts[] = {
+    CLI_STRING(COMMAND, "--out", "RUN_DIR", run_args, out, "run", "where the report, metrics, maps and checkpoints go"),
+    CLI_UINT(COMMAND, "--tokenizer-epochs", "N", run_args, tokenizer_epochs, 1, CLI_UINT_LIMIT, "12",
+             "the RQ-VAE schedule"),
+};
+static const cli_option* const run_shared[] = {&cli_opt_seed, &cli_opt_device, &cli_opt_quiet, NULL};
+const cli_spec cli_run_spec = {
+    .name = "run",
+    .description =
+        "  Runs the whole pipeline on SRC (an LLMCDSR-style release; default: the bundled sample in\n"
+        "  assets/food-kitchen-sample) or on an existing dataset directory: prepare (leave-one-out, no\n"
+        "  filters), embed item titles, learn semantic IDs (RQ-VAE with domain adapters), train pop and\n"
+        "  SASRec (BCE and full-softmax CE) for every target domain and one GenCDR for all domains, with\n"
+        "  per-epoch validation, and evaluate the test split under full, sampled:100 and sampled:999.\n"
+        "  Writes RUN_DIR/report.md (metrics table, settings, timings and backend per stage, device) and\n"
+        "  RUN_DIR/metrics.json. GenCDR scores a sampled candidate by the likelihood of its whole semantic\n"
+        "  ID, so without --protocol the demo evaluates it under full and sampled:100 only (sampled:999 is\n"
+        "  10x the work). One device serves every stage: --device cpu runs embed, tokenize, train and\n"
+        "  evaluate on the CPU reference backend; the t-SNE maps need Vulkan, so there the maps stage\n"
+        "  measures alignment in the embedding spaces only and the report says the maps were skipped.\n"
+        "  Takes every option of vkrec train that describes the models.",
+    CLI_POSITIONALS(run_positionals),
+    CLI_OWN_OPTIONS(run_opts),
+    .group = &cli_rec_group,
+    .shared = run_shared,
+    .defaults = (const char* const[]){"--seed", "42", "--epochs", "4", "--max-len", "20", "--patience", "2", NULL},
+};
+
+/* prepare, embed and tokenize of the main job: leaves the dataset, its embeddings and IDs in data_dir. */
+static vkr_status run_data_stages(vkr_device* dev, const char* src, const char* data_dir, const run_args* ra,
+                                  bool quiet, int argc, char** argv, run_state* rs) {
+    double t0 = vkr_now_s();
+    if (!is_dataset(src)) {
+        if (!quiet) printf("== prepare %s -> %s\n", src, data_dir);
+        cli_prepare_options p = {.format = "llmcdsr", .sources = {1, {src}}, .names = {"Food", "Kitchen"},
+                                 .out = data_dir, .prep = vkr_prep_options_default(), .force = true, .quiet = quiet,
+                                 .argc = argc, .argv = argv};
+        p.prep.no_filter = true;
+        VKR_TRY(cli_stage_prepare(&p));
+        run_stage_done(rs, "prepare", "host", t0);
     }
-    fprintf(f, "\n%s", maps_md ? maps_md : "");
-    fprintf(f, "\n## Timings\n\n| stage | seconds |\n|---|---:|\n");
-    double total = 0;
-    for (uint32_t i = 0; i < r->n; i++) {
-        fprintf(f, "| %s | %.1f |\n", r->stages[i].name, r->stages[i].seconds);
-        total += r->stages[i].seconds;
-    }
-    fprintf(f, "| total | %.1f |\n", total);
-    bool ok = fclose(f) == 0;
-    if (ok) rename(tmp, path);
+    t0 = vkr_now_s();
+    if (!quiet) printf("== embed %s\n", data_dir);
+    cli_embed_options e = {.dir = data_dir, .embed = {.source = VKR_EMBED_AUTO, .svd = {.dim = CLI_EMBED_DIM}},
+                           .quiet = quiet};
+    VKR_TRY(cli_stage_embed(dev, &e));
+    run_stage_done(rs, "embed", cli_backend_name(dev), t0);
+    t0 = vkr_now_s();
+    if (!quiet) printf("== tokenize %s\n", data_dir);
+    /* demo-sized RQ-VAE: 3 x 256 codes, GenCDR domain adapters, a short schedule */
+    cli_tokenize_options t = {.dir = data_dir, .config = {.adapters = true, .hidden = {256, 128}, .hidden_count = 2},
+                              .train = {.epochs = ra->tokenizer_epochs}, .quiet = quiet};
+    VKR_TRY(cli_stage_tokenize(dev, &t));
+    run_stage_done(rs, "tokenize", cli_backend_name(dev), t0);
+    return VKR_OK;
 }
 
 int cli_cmd_run(int argc, char** argv) {
-    cli_rec_job job;
-    cli_rec_job_defaults(&job);
+    cli_common com = {0};
+    run_args ra = {.out = "run", .tokenizer_epochs = 12};
+    cli_rec_args rec;
+    cli_rec_args_init(&rec);
     /* demo-sized defaults: the bundled sample's histories are short */
-    job.sasrec.max_len = job.gencdr.max_len = 20;
-    job.sasrec.epochs = job.gencdr.epochs = 4;
-    job.sasrec.patience = job.gencdr.patience = 2;
-    const char* src = NULL;
-    const char* out = "run";
-    const char* tok_epochs = "12";
-    const char* selector = NULL;
-    for (int i = 1; i < argc; i++) {
-        bool consumed = false;
-        if (cli_rec_parse_option("run", argc, argv, &i, &job, &consumed) != CLI_OK) return CLI_USAGE;
-        if (consumed) continue;
-        const char* a = argv[i];
-        if (strcmp(a, "--out") == 0) {
-            if (!(out = cli_value("run", argc, argv, &i))) return CLI_USAGE;
-        } else if (strcmp(a, "--device") == 0) {
-            if (!(selector = cli_value("run", argc, argv, &i))) return CLI_USAGE;
-        } else if (strcmp(a, "--tokenizer-epochs") == 0) {
-            unsigned v;
-            if (!(tok_epochs = cli_value("run", argc, argv, &i)) || !cli_parse_uint("run", a, tok_epochs, &v))
-                return CLI_USAGE;
-        } else if (a[0] == '-') {
-            return cli_usage_error("run", "unknown option '%s'", a);
-        } else if (!src) {
-            src = a;
-        } else {
-            return cli_usage_error("run", "unexpected argument '%s'", a);
-        }
-    }
+    rec.job.sasrec.max_len = rec.job.gencdr.max_len = 20;
+    rec.job.sasrec.epochs = rec.job.gencdr.epochs = 4;
+    rec.job.sasrec.patience = rec.job.gencdr.patience = 2;
+    if (cli_parse(&cli_run_spec, argc, argv, (void* const[CLI_BASE_COUNT]){&com, &ra, &rec}) != CLI_OK)
+        return CLI_USAGE;
+    cli_rec_args_apply(&rec, &com);
+    cli_rec_job job = rec.job;
+    const char* out = ra.out;
+    const char* src = ra.src;
     if (job.quiet) vkr_log_set_level(VKR_LOG_ERROR);
     if (mkdir(out, 0755) != 0 && errno != EEXIST) {
         fprintf(stderr, "vkrec run: cannot create %s: %s\n", out, strerror(errno));
@@ -154,40 +120,16 @@ int cli_cmd_run(int argc, char** argv) {
     run_state rs = {0};
     char sample[1024], data_dir[1100];
     if (!src) src = default_sample(sample, sizeof sample);
-    double t0 = vkr_now_s();
-    if (is_dataset(src)) {
-        snprintf(data_dir, sizeof data_dir, "%s", src);
-    } else {
-        snprintf(data_dir, sizeof data_dir, "%s/data", out);
-        if (!job.quiet) printf("== prepare %s -> %s\n", src, data_dir);
-        const char* args[] = {"prepare", "--format", "llmcdsr", src, "--no-filter", "--domain-names", "Food,Kitchen",
-                              "--out", data_dir, "--force", job.quiet ? "--quiet" : NULL, NULL};
-        if (run_cli(cli_cmd_prepare, args) != CLI_OK) return CLI_FAILED;
-        stage_done(&rs, "prepare", t0);
-    }
+    if (is_dataset(src)) snprintf(data_dir, sizeof data_dir, "%s", src);
+    else snprintf(data_dir, sizeof data_dir, "%s/data", out);
     vkr_instance* inst = NULL;
     vkr_device* dev = NULL;
-    vkr_status s = cli_open_backend(selector, &inst, &dev);
-    if (s != VKR_OK) return cli_fail("run", s);
-    t0 = vkr_now_s();
-    if (!job.quiet) printf("== embed %s\n", data_dir);
-    const char* eargs[] = {"embed", data_dir, "--device", selector ? selector : "", job.quiet ? "--quiet" : NULL, NULL};
-    if (!selector || strcmp(selector, "cpu") == 0) eargs[2] = job.quiet ? "--quiet" : NULL, eargs[3] = NULL;
-    if (run_cli(cli_cmd_embed, eargs) != CLI_OK) {
+    vkr_status s = cli_open_backend(com.device, &inst, &dev);
+    if (s == VKR_OK) s = run_data_stages(dev, src, data_dir, &ra, job.quiet, argc, argv, &rs);
+    if (s != VKR_OK) {
         cli_close_device(inst, dev);
-        return CLI_FAILED;
+        return cli_fail("run", s);
     }
-    stage_done(&rs, "embed", t0);
-    t0 = vkr_now_s();
-    if (!job.quiet) printf("== tokenize %s\n", data_dir);
-    /* demo-sized RQ-VAE: 3 x 256 codes, GenCDR domain adapters, a short schedule */
-    const char* targs[] = {"tokenize", data_dir, "--adapters", "--hidden", "256,128", "--epochs", tok_epochs,
-                           job.quiet ? "--quiet" : NULL, NULL};
-    if (run_cli(cli_cmd_tokenize, targs) != CLI_OK) {
-        cli_close_device(inst, dev);
-        return CLI_FAILED;
-    }
-    stage_done(&rs, "tokenize", t0);
     vkr_dataset ds;
     s = vkr_dataset_load(data_dir, &ds);
     if (s != VKR_OK) {
@@ -220,14 +162,17 @@ int cli_cmd_run(int argc, char** argv) {
         const char* model;
         vkr_sasrec_loss loss;
         const char* stage;
-    } plan[] = {{"pop", VKR_SASREC_BCE, "pop"}, {"sasrec", VKR_SASREC_BCE, "sasrec-bce"}, {"sasrec", VKR_SASREC_CE, "sasrec-ce"}};
+        bool on_host; /* counts popularity on the host, whatever the backend */
+    } plan[] = {{"pop", VKR_SASREC_BCE, "pop", true},
+                {"sasrec", VKR_SASREC_BCE, "sasrec-bce", false},
+                {"sasrec", VKR_SASREC_CE, "sasrec-ce", false}};
+    double t0 = 0;
     for (size_t k = 0; k < sizeof plan / sizeof plan[0] && s == VKR_OK; k++) {
         t0 = vkr_now_s();
         job.model = plan[k].model;
         job.sasrec.loss = plan[k].loss;
-        for (uint32_t d = 0; d < ds.domain_count && s == VKR_OK; d++)
-            s = cli_rec_run(&ds, dev, &job, d, results, job.quiet ? NULL : stdout);
-        stage_done(&rs, plan[k].stage, t0);
+        s = cli_stage_train(dev, &ds, &job, 0, ds.domain_count, results, job.quiet ? NULL : stdout);
+        run_stage_done(&rs, plan[k].stage, plan[k].on_host ? "host" : cli_backend_name(dev), t0);
     }
     cli_gencdr_views views = {0};
     if (s == VKR_OK) {
@@ -246,8 +191,8 @@ int cli_cmd_run(int argc, char** argv) {
         snprintf(beams, sizeof beams, "%s/beams.json", out);
         gj.beams_json = beams; /* the viewer's trie panel overlays these */
         gj.views_out = &views;
-        s = cli_rec_run_gencdr(&ds, dev, &gj, results, job.quiet ? NULL : stdout);
-        stage_done(&rs, "gencdr", t0);
+        s = cli_stage_train(dev, &ds, &gj, 0, ds.domain_count, results, job.quiet ? NULL : stdout);
+        run_stage_done(&rs, "gencdr", cli_backend_name(dev), t0);
     }
     /* t-SNE maps and domain alignment of each view of the items: text, and what GenCDR learned */
     char* maps_md = NULL;
@@ -261,10 +206,10 @@ int cli_cmd_run(int argc, char** argv) {
         if (views.ids) mv[nv++] = (run_map_view){"ID", views.ids, views.dim};
         mv[nv++] = (run_map_view){"fused", views.fused, views.dim};
         FILE* mf = open_memstream(&maps_md, &maps_len);
-        s = mf ? run_maps_write(dev, out, data_dir, &ds, mv, nv, job.quiet, maps_json, mf)
+        s = mf ? cli_stage_maps(dev, out, data_dir, &ds, mv, nv, job.quiet, maps_json, mf)
                : vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "cannot buffer the maps section");
         if (mf) fclose(mf);
-        stage_done(&rs, "maps", t0);
+        run_stage_done(&rs, "maps", cli_backend_name(dev), t0);
     }
     vkr_npy_free(&emb);
     free(views.codes);
@@ -287,10 +232,13 @@ int cli_cmd_run(int argc, char** argv) {
         if (maps) cJSON_AddItemToObject(root, "maps", maps);
         cJSON* timings = cJSON_AddObjectToObject(root, "seconds");
         for (uint32_t i = 0; i < rs.n; i++) cJSON_AddNumberToObject(timings, rs.stages[i].name, rs.stages[i].seconds);
+        cJSON* backends = cJSON_AddObjectToObject(root, "backends"); /* what each stage ran on */
+        for (uint32_t i = 0; i < rs.n; i++) cJSON_AddStringToObject(backends, rs.stages[i].name, rs.stages[i].backend);
         s = cli_write_json(root, path);
         cJSON_Delete(root);
+        if (s == VKR_OK)
+            s = run_report_write(out, &ds, dev ? vkr_device_get_info(dev) : NULL, &job, &rs, results, src, maps_md);
         if (s != VKR_OK) rc = cli_fail("run", s);
-        write_report(out, &ds, dev ? vkr_device_get_info(dev) : NULL, &job, &rs, results, src, maps_md);
         if (rc == CLI_OK && !job.quiet) printf("wrote %s/report.md and %s\n", out, path);
     }
     cJSON_Delete(results);

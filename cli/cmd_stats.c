@@ -7,16 +7,22 @@
 #include "cli.h"
 #include "vkr_data.h"
 
+static const cli_positional stats_positionals[] = {{"DIR", "a dataset directory", 0, 1, 1}};
+static const cli_option* const stats_shared[] = {&cli_opt_json, NULL};
+const cli_spec cli_stats_spec = {
+    .name = "stats",
+    .description = "  Prints users, items and interactions per domain, overlapping users, average sequence length per\n"
+                   "  domain, split sizes and item-text coverage of a dataset written by vkrec prepare.\n"
+                   "  --json prints the same as JSON (users, interactions, overlap_users, domains[...], splits).",
+    CLI_POSITIONALS(stats_positionals),
+    .shared = stats_shared,
+};
+
 int cli_cmd_stats(int argc, char** argv) {
+    cli_common com = {0};
     const char* dir = NULL;
-    bool json = false;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--json") == 0) json = true;
-        else if (argv[i][0] == '-') return cli_usage_error("stats", "unknown option '%s'", argv[i]);
-        else if (dir) return cli_usage_error("stats", "one dataset directory expected (got '%s' and '%s')", dir, argv[i]);
-        else dir = argv[i];
-    }
-    if (!dir) return cli_usage_error("stats", "a dataset directory is required");
+    if (cli_parse(&cli_stats_spec, argc, argv, (void* const[CLI_BASE_COUNT]){&com, &dir}) != CLI_OK) return CLI_USAGE;
+    const bool json = com.json;
     vkr_dataset d;
     vkr_status s = vkr_dataset_load(dir, &d);
     if (s != VKR_OK) return cli_fail("stats", s);

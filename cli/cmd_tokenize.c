@@ -8,42 +8,10 @@
 
 #include "cli.h"
 #include "cli_json.h"
+#include "cli_stages.h"
 #include "vkr_data.h"
 #include "vkr_npy.h"
 #include "vkr_rqvae.h"
-
-/* Parses a positive finite float option value. */
-static bool parse_float(const char* cmd, const char* option, const char* text, float* out) {
-    char* end = NULL;
-    double v = strtod(text, &end);
-    if (!*text || *end || !isfinite(v) || v <= 0 || v > 1e6) {
-        cli_usage_error(cmd, "%s expects a positive number, got '%s'", option, text);
-        return false;
-    }
-    *out = (float)v;
-    return true;
-}
-
-/* Parses "512,256,128" into hidden widths. */
-static bool parse_hidden(const char* cmd, const char* text, vkr_rqvae_config* c) {
-    char buf[256];
-    snprintf(buf, sizeof buf, "%s", text);
-    c->hidden_count = 0;
-    for (char* tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
-        unsigned v = 0;
-        if (c->hidden_count == VKR_RQVAE_MAX_HIDDEN) {
-            cli_usage_error(cmd, "--hidden takes at most %u widths", VKR_RQVAE_MAX_HIDDEN);
-            return false;
-        }
-        if (!cli_parse_uint(cmd, "--hidden", tok, &v)) return false;
-        c->hidden[c->hidden_count++] = v;
-    }
-    if (!c->hidden_count) {
-        cli_usage_error(cmd, "--hidden expects comma-separated widths such as 512,256,128");
-        return false;
-    }
-    return true;
-}
 
 static void format_eta(double s, char* buf, size_t size) {
     if (s >= 3600) snprintf(buf, size, "%dh%02dm", (int)(s / 3600), (int)fmod(s / 60, 60));
@@ -106,68 +74,82 @@ static cJSON* stats_json(const vkr_rqvae_result* r, const vkr_rqvae_train_option
     return j;
 }
 
+/* What `vkrec tokenize` reads from its command line. */
+typedef struct tokenize_args {
+    cli_tokenize_options o; /* the stage's options */
+    cli_uint_list hidden;   /* --hidden */
+} tokenize_args;
+
+static const cli_positional tokenize_positionals[] = {
+    {"DIR", "a dataset directory", offsetof(tokenize_args, o.dir), 1, 1}};
+static const cli_option tokenize_opts[] = {
+    CLI_UINT(COMMAND, "--levels", "L", tokenize_args, o.config.levels, 1, VKR_SEMID_MAX_LEVELS, "3",
+             "residual codebooks"),
+    CLI_UINT(COMMAND, "--codes", "K", tokenize_args, o.config.codes, 1, VKR_SEMID_MAX_CODES, "256",
+             "codes per codebook"),
+    CLI_UINT(COMMAND, "--latent", "D", tokenize_args, o.config.latent, 1, CLI_UINT_LIMIT, "32", "latent width"),
+    CLI_UINTS(COMMAND, "--hidden", "A,B,...", tokenize_args, hidden, 1, CLI_UINT_LIMIT, VKR_RQVAE_MAX_HIDDEN,
+              "512,256,128", "encoder hidden widths, decoder mirrored"),
+    CLI_FLOAT(COMMAND, "--beta", "B", tokenize_args, o.config.beta, 0, 1e6, CLI_MIN_OPEN, "0.25", "commitment weight"),
+    CLI_FLAG(COMMAND, "--adapters", tokenize_args, o.config.adapters,
+             "GenCDR: per-domain LoRA adapters + router, trained after the universal model"),
+    CLI_UINT(COMMAND, "--rank", "R", tokenize_args, o.config.lora_rank, 1, CLI_UINT_LIMIT, "8", "adapter rank"),
+    CLI_UINT(COMMAND, "--epochs", "N", tokenize_args, o.train.epochs, 1, CLI_UINT_LIMIT,
+             "about 3000 steps, 10..200 epochs", "universal-phase epochs"),
+    CLI_UINT(COMMAND, "--adapter-epochs", "N", tokenize_args, o.train.adapter_epochs, 1, CLI_UINT_LIMIT, "epochs/4",
+             "adapter-phase epochs"),
+    CLI_UINT(COMMAND, "--batch", "N", tokenize_args, o.train.batch, 1, CLI_UINT_LIMIT, "256", "items per step"),
+    CLI_FLOAT(COMMAND, "--lr", "F", tokenize_args, o.train.lr, 0, 1e6, CLI_MIN_OPEN, "0.001", "Adam learning rate"),
+    CLI_UINT(COMMAND, "--kmeans-iters", "N", tokenize_args, o.train.kmeans_iters, 1, CLI_UINT_LIMIT, "20",
+             "Lloyd iterations of the codebook initialization"),
+};
+static const cli_option* const tokenize_shared[] = {&cli_opt_seed, &cli_opt_device, &cli_opt_quiet, NULL};
+const cli_spec cli_tokenize_spec = {
+    .name = "tokenize",
+    .description =
+        "  Trains an RQ-VAE on DIR/item_emb.npy (vkrec embed) and writes DIR/semantic_ids.npy (uint16 items x\n"
+        "  (L+1), row i = item i: L codes plus a token that tells apart items sharing a path, so every ID is\n"
+        "  unique), DIR/tokenizer.safetensors (weights) and DIR/tokenizer.json (settings, utilization and\n"
+        "  perplexity per level, collision rate, losses). Codebooks start from GPU k-means; dead codes are\n"
+        "  re-seeded during training.",
+    CLI_POSITIONALS(tokenize_positionals),
+    CLI_OWN_OPTIONS(tokenize_opts),
+    .shared = tokenize_shared,
+    .defaults = (const char* const[]){"--seed", "0", NULL},
+};
+
 int cli_cmd_tokenize(int argc, char** argv) {
-    const char* cmd = "tokenize";
-    const char *dir = NULL, *selector = NULL;
-    bool quiet = false;
-    vkr_rqvae_config c = {0};
-    vkr_rqvae_train_options o = {0};
-    for (int i = 1; i < argc; i++) {
-        const char* a = argv[i];
-        const char* v = NULL;
-        unsigned n = 0;
-        if (strcmp(a, "--quiet") == 0) {
-            quiet = true;
-        } else if (strcmp(a, "--adapters") == 0) {
-            c.adapters = true;
-        } else if (strcmp(a, "--device") == 0) {
-            if (!(selector = cli_value(cmd, argc, argv, &i))) return CLI_USAGE;
-        } else if (strcmp(a, "--hidden") == 0) {
-            if (!(v = cli_value(cmd, argc, argv, &i)) || !parse_hidden(cmd, v, &c)) return CLI_USAGE;
-        } else if (strcmp(a, "--beta") == 0 || strcmp(a, "--lr") == 0) {
-            float f = 0;
-            if (!(v = cli_value(cmd, argc, argv, &i)) || !parse_float(cmd, a, v, &f)) return CLI_USAGE;
-            if (a[2] == 'b') c.beta = f;
-            else o.lr = f;
-        } else if (strcmp(a, "--levels") == 0 || strcmp(a, "--codes") == 0 || strcmp(a, "--latent") == 0 ||
-                   strcmp(a, "--rank") == 0 || strcmp(a, "--epochs") == 0 || strcmp(a, "--adapter-epochs") == 0 ||
-                   strcmp(a, "--batch") == 0 || strcmp(a, "--seed") == 0 || strcmp(a, "--kmeans-iters") == 0) {
-            if (!(v = cli_value(cmd, argc, argv, &i)) || !cli_parse_uint(cmd, a, v, &n)) return CLI_USAGE;
-            if (strcmp(a, "--levels") == 0) c.levels = n;
-            else if (strcmp(a, "--codes") == 0) c.codes = n;
-            else if (strcmp(a, "--latent") == 0) c.latent = n;
-            else if (strcmp(a, "--rank") == 0) c.lora_rank = n;
-            else if (strcmp(a, "--epochs") == 0) o.epochs = n;
-            else if (strcmp(a, "--adapter-epochs") == 0) o.adapter_epochs = n;
-            else if (strcmp(a, "--batch") == 0) o.batch = n;
-            else if (strcmp(a, "--seed") == 0) o.seed = n;
-            else o.kmeans_iters = n;
-        } else if (a[0] == '-') {
-            return cli_usage_error(cmd, "unknown option '%s'", a);
-        } else if (dir) {
-            return cli_usage_error(cmd, "one dataset directory expected (got '%s' and '%s')", dir, a);
-        } else {
-            dir = a;
-        }
-    }
-    if (!dir) return cli_usage_error(cmd, "a dataset directory is required");
-    if (c.levels > VKR_SEMID_MAX_LEVELS) return cli_usage_error(cmd, "--levels must be at most %u", VKR_SEMID_MAX_LEVELS);
-    if (c.codes > VKR_SEMID_MAX_CODES) return cli_usage_error(cmd, "--codes must be at most %u", VKR_SEMID_MAX_CODES);
-    if (quiet) vkr_log_set_level(VKR_LOG_ERROR);
+    cli_common com = {0};
+    tokenize_args a = {0};
+    if (cli_parse(&cli_tokenize_spec, argc, argv, (void* const[CLI_BASE_COUNT]){&com, &a}) != CLI_OK) return CLI_USAGE;
+    a.o.config.hidden_count = a.hidden.count;
+    memcpy(a.o.config.hidden, a.hidden.v, a.hidden.count * sizeof *a.hidden.v);
+    a.o.train.seed = com.seed;
+    a.o.quiet = com.quiet;
+    if (com.quiet) vkr_log_set_level(VKR_LOG_ERROR);
+    vkr_instance* inst = NULL;
+    vkr_device* dev = NULL;
+    vkr_status s = cli_open_backend(com.device, &inst, &dev);
+    if (s == VKR_OK) s = cli_stage_tokenize(dev, &a.o);
+    cli_close_device(inst, dev);
+    return s == VKR_OK ? CLI_OK : cli_fail("tokenize", s);
+}
+
+vkr_status cli_stage_tokenize(vkr_device* dev, const cli_tokenize_options* opt) {
+    const char* dir = opt->dir;
+    const bool quiet = opt->quiet;
+    vkr_rqvae_config c = opt->config;
+    vkr_rqvae_train_options o = opt->train;
     vkr_dataset d;
-    vkr_status s = vkr_dataset_load(dir, &d);
-    if (s != VKR_OK) return cli_fail(cmd, s);
+    VKR_TRY(vkr_dataset_load(dir, &d));
     char path[4200];
     snprintf(path, sizeof path, "%s/item_emb.npy", dir);
     vkr_npy_array emb = {0};
-    s = vkr_npy_load_f32(path, &emb);
+    vkr_status s = vkr_npy_load_f32(path, &emb);
     if (s == VKR_OK && (emb.ndim != 2 || emb.shape[0] != d.item_count || emb.shape[1] == 0 || emb.shape[1] > 65536))
         s = vkr_fail(VKR_ERR_FORMAT, "%s: expected %u x d embeddings (one row per item of the dataset), got %s", path,
                      d.item_count, vkr_shape_str(emb.ndim, emb.shape, (char[64]){0}, 64));
     if (s == VKR_OK && d.item_count == 0) s = vkr_fail(VKR_ERR_FORMAT, "%s: the dataset has no items", dir);
-    vkr_instance* inst = NULL;
-    vkr_device* dev = NULL;
-    if (s == VKR_OK) s = cli_open_device(selector, &inst, &dev);
     vkr_rqvae_result r = {0};
     if (s == VKR_OK) {
         c.input_dim = (uint32_t)emb.shape[1];
@@ -176,7 +158,7 @@ int cli_cmd_tokenize(int argc, char** argv) {
         if (!quiet && isatty(fileno(stderr))) o.progress = progress_line;
         if (!quiet)
             printf("tokenizing %u items (%u-d embeddings, %u domains%s) on %s\n", d.item_count, c.input_dim,
-                   d.domain_count, c.adapters ? ", with adapters" : "", vkr_device_get_info(dev)->name);
+                   d.domain_count, c.adapters ? ", with adapters" : "", cli_backend_name(dev));
         s = vkr_rqvae_train(&c, &o, emb.data, d.item_count, d.item_domain, &r);
         if (o.progress) fprintf(stderr, "\r%100s\r", "");
     }
@@ -186,13 +168,12 @@ int cli_cmd_tokenize(int argc, char** argv) {
         s = vkr_rqvae_save(&r, path);
     }
     if (s == VKR_OK) {
-        cJSON* j = stats_json(&r, &r.options, vkr_device_get_info(dev)->name);
+        cJSON* j = stats_json(&r, &r.options, cli_backend_name(dev));
         snprintf(path, sizeof path, "%s/tokenizer.json", dir);
         s = cli_write_json(j, path);
         cJSON_Delete(j);
     }
-    int rc = s == VKR_OK ? CLI_OK : cli_fail(cmd, s);
-    if (rc == CLI_OK && !quiet) {
+    if (s == VKR_OK && !quiet) {
         const vkr_semid_stats* st = &r.stats;
         printf("trained in %.1f s (%u steps): reconstruction MSE %.6f, quantization loss %.6f\n", r.seconds, r.steps,
                r.recon_loss, r.quant_loss);
@@ -207,6 +188,5 @@ int cli_cmd_tokenize(int argc, char** argv) {
     vkr_rqvae_result_free(&r);
     vkr_npy_free(&emb);
     vkr_dataset_free(&d);
-    if (dev) cli_close_device(inst, dev);
-    return rc;
+    return s;
 }

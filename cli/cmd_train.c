@@ -1,4 +1,5 @@
-/* vkrec train: train a recommender for one or every target domain and evaluate it. */
+/* vkrec train: train a recommender for one or every target domain and evaluate it; also the
+ * recommender options it shares with `vkrec run` (cli_rec_group). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,98 +7,74 @@
 #include "cli.h"
 #include "cli_json.h"
 #include "cli_rec.h"
+#include "cli_stages.h"
 #include "vkr_beam.h"
 
-/* Parses the options shared by `train` and `run` into job; returns CLI_OK, or CLI_USAGE after a message.
- * Unknown options are left to the caller: *consumed tells whether argv[*i] was one of ours. */
-int cli_rec_parse_option(const char* cmd, int argc, char** argv, int* i, cli_rec_job* job, bool* consumed) {
-    const char* a = argv[*i];
-    unsigned v = 0;
-    *consumed = true;
-#define VALUE() (cli_value(cmd, argc, argv, i))
-    if (strcmp(a, "--loss") == 0) {
-        const char* x = VALUE();
-        if (!x) return CLI_USAGE;
-        if (strcmp(x, "bce") == 0) job->sasrec.loss = VKR_SASREC_BCE;
-        else if (strcmp(x, "ce") == 0) job->sasrec.loss = VKR_SASREC_CE;
-        else return cli_usage_error(cmd, "--loss expects bce or ce, got '%s'", x);
-    } else if (strcmp(a, "--input") == 0) {
-        const char* x = VALUE();
-        if (!x) return CLI_USAGE;
-        if (strcmp(x, "mixed") == 0) job->sasrec.mixed_input = true;
-        else if (strcmp(x, "target") == 0) job->sasrec.mixed_input = false;
-        else return cli_usage_error(cmd, "--input expects mixed or target, got '%s'", x);
-    } else if (strcmp(a, "--protocol") == 0) {
-        const char* x = VALUE();
-        if (!x) return CLI_USAGE;
-        job->protocol_count = 0;
-        job->protocols_given = true;
-        char buf[256];
-        snprintf(buf, sizeof buf, "%s", x);
-        for (char* tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
-            if (job->protocol_count == CLI_MAX_PROTOCOLS) return cli_usage_error(cmd, "at most %d protocols", CLI_MAX_PROTOCOLS);
-            if (vkr_protocol_parse(tok, &job->protocols[job->protocol_count]) != VKR_OK)
-                return cli_usage_error(cmd, "%s", vkr_last_error());
-            snprintf(job->protocol_names[job->protocol_count++], 32, "%s", tok);
-        }
-    } else if (strcmp(a, "--split") == 0) {
-        const char* x = VALUE();
-        if (!x) return CLI_USAGE;
-        if (strcmp(x, "valid") && strcmp(x, "test")) return cli_usage_error(cmd, "--split expects valid or test");
-        job->split = x;
-    } else if (strcmp(a, "--epochs") == 0 || strcmp(a, "--batch") == 0 || strcmp(a, "--hidden") == 0 ||
-               strcmp(a, "--blocks") == 0 || strcmp(a, "--heads") == 0 || strcmp(a, "--max-len") == 0 ||
-               strcmp(a, "--patience") == 0 || strcmp(a, "--seed") == 0) {
-        const char* x = VALUE();
-        if (!x || !cli_parse_uint(cmd, a, x, &v)) return CLI_USAGE;
-        if (strcmp(a, "--epochs") == 0) job->sasrec.epochs = job->gencdr.epochs = v;
-        else if (strcmp(a, "--batch") == 0) job->sasrec.batch = job->gencdr.batch = v;
-        else if (strcmp(a, "--hidden") == 0) job->sasrec.hidden = job->gencdr.hidden = v;
-        else if (strcmp(a, "--blocks") == 0) job->sasrec.blocks = job->gencdr.blocks = v;
-        else if (strcmp(a, "--heads") == 0) job->sasrec.heads = job->gencdr.heads = v;
-        else if (strcmp(a, "--max-len") == 0) job->sasrec.max_len = job->gencdr.max_len = v;
-        else if (strcmp(a, "--patience") == 0) job->sasrec.patience = job->gencdr.patience = v;
-        else job->sasrec.seed = job->gencdr.seed = v;
-    } else if (strcmp(a, "--lr") == 0 || strcmp(a, "--dropout") == 0) {
-        const char* x = VALUE();
-        if (!x) return CLI_USAGE;
-        char* end = NULL;
-        double d = strtod(x, &end);
-        if (*end || !(d >= 0) || d >= (strcmp(a, "--lr") == 0 ? 10 : 1))
-            return cli_usage_error(cmd, "%s: bad value '%s'", a, x);
-        if (strcmp(a, "--lr") == 0) job->sasrec.lr = job->gencdr.lr = (float)d;
-        else job->sasrec.dropout = job->gencdr.dropout = (float)d;
-    } else if (strcmp(a, "--beam") == 0) {
-        const char* x = VALUE();
-        if (!x || !cli_parse_uint(cmd, a, x, &v)) return CLI_USAGE;
-        if (v > VKR_BEAM_MAX_WIDTH) return cli_usage_error(cmd, "--beam %u exceeds %u", v, VKR_BEAM_MAX_WIDTH);
-        job->gencdr.beam = v;
-    } else if (strcmp(a, "--trie") == 0) {
-        const char* x = VALUE();
-        if (!x) return CLI_USAGE;
-        if (strcmp(x, "global") && strcmp(x, "domain"))
-            return cli_usage_error(cmd, "--trie expects domain or global, got '%s'", x);
-        job->gencdr.global_trie = strcmp(x, "global") == 0;
-    } else if (strcmp(a, "--lora-rank") == 0) {
-        const char* x = VALUE();
-        if (!x) return CLI_USAGE;
-        char* end = NULL;
-        unsigned long r = strtoul(x, &end, 10);
-        if (!*x || *end || r > 256) return cli_usage_error(cmd, "--lora-rank expects 0..256 (0: no adapters), got '%s'", x);
-        job->gencdr.lora_rank = (uint32_t)r;
-    } else if (strcmp(a, "--codes-only") == 0) {
-        job->gencdr.item_ids = false;
-    } else if (strcmp(a, "--quiet") == 0) {
-        job->quiet = true;
-    } else {
-        *consumed = false;
+/* --protocol full,sampled:N,...: the protocols to report, in order. */
+static bool parse_protocols(const char* cmd, const char* option, const char* value, void* dest) {
+    cli_rec_job* job = dest;
+    job->protocol_count = 0;
+    job->protocols_given = true;
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", value);
+    for (char* tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+        if (job->protocol_count == CLI_MAX_PROTOCOLS)
+            return cli_usage_error(cmd, "%s: at most %d protocols", option, CLI_MAX_PROTOCOLS), false;
+        if (vkr_protocol_parse(tok, &job->protocols[job->protocol_count]) != VKR_OK)
+            return cli_usage_error(cmd, "%s: %s", option, vkr_last_error()), false;
+        snprintf(job->protocol_names[job->protocol_count++], 32, "%s", tok);
     }
-#undef VALUE
-    return CLI_OK;
+    if (!job->protocol_count) return cli_usage_error(cmd, "%s expects full, sampled:N, ...", option), false;
+    return true;
 }
 
-void cli_rec_job_defaults(cli_rec_job* job) {
-    memset(job, 0, sizeof *job);
+static const char* const loss_choices[] = {"bce", "ce", NULL};
+static const char* const input_choices[] = {"target", "mixed", NULL};
+static const char* const split_choices[] = {"test", "valid", NULL};
+static const char* const trie_choices[] = {"domain", "global", NULL};
+
+/* A number set in both the SASRec and the GenCDR settings. */
+#define REC_BOTH(KIND, NAME, META, FIELD, MIN, MAX, OPEN, DEF, HELP)                                                   \
+    {                                                                                                                  \
+        .name = NAME, .metavar = META, .kind = KIND, .base = CLI_BASE_SHARED,                                          \
+        .offset = offsetof(cli_rec_args, job.sasrec.FIELD), .twin = true,                                              \
+        .twin_offset = offsetof(cli_rec_args, job.gencdr.FIELD), .min = MIN, .max = MAX, .open = OPEN, .def = DEF,     \
+        .help = HELP                                                                                                   \
+    }
+static const cli_option rec_options[] = {
+    CLI_CHOICE(SHARED, "--loss", cli_rec_args, loss, loss_choices, "bce",
+               "SASRec loss: sampled BCE or full-softmax CE"),
+    CLI_CHOICE(SHARED, "--input", cli_rec_args, input, input_choices, "target",
+               "SASRec history: the target domain's items or every domain's"),
+    CLI_CUSTOM(SHARED, "--protocol", "P,...", cli_rec_args, job, parse_protocols, "full,sampled:100,sampled:999",
+               "full ranks against every item of the domain; sampled:N against N unseen negatives (seeded)"),
+    CLI_CHOICE(SHARED, "--split", cli_rec_args, split, split_choices, "test", "the split to evaluate"),
+    REC_BOTH(CLI_OPT_UINT, "--epochs", "N", epochs, 1, CLI_UINT_LIMIT, 0, "20", "most epochs"),
+    REC_BOTH(CLI_OPT_UINT, "--batch", "N", batch, 1, CLI_UINT_LIMIT, 0, "128; GenCDR 64",
+             "training sequences per step"),
+    REC_BOTH(CLI_OPT_UINT, "--hidden", "N", hidden, 1, CLI_UINT_LIMIT, 0, "64", "model width"),
+    REC_BOTH(CLI_OPT_UINT, "--blocks", "N", blocks, 1, CLI_UINT_LIMIT, 0, "2", "transformer blocks"),
+    REC_BOTH(CLI_OPT_UINT, "--heads", "N", heads, 1, CLI_UINT_LIMIT, 0, "1; GenCDR 2", "attention heads"),
+    REC_BOTH(CLI_OPT_UINT, "--max-len", "N", max_len, 1, CLI_UINT_LIMIT, 0, "50; GenCDR 20", "history window in items"),
+    REC_BOTH(CLI_OPT_FLOAT, "--dropout", "P", dropout, 0, 1, CLI_MAX_OPEN, "0.2; GenCDR 0.1", "dropout rate"),
+    REC_BOTH(CLI_OPT_FLOAT, "--lr", "X", lr, 0, 10, CLI_MAX_OPEN, "0.001; GenCDR 0.002", "AdamW peak learning rate"),
+    REC_BOTH(CLI_OPT_UINT, "--patience", "N", patience, 1, CLI_UINT_LIMIT, 0, "3",
+             "early stopping after N epochs without a better validation HR@10 (best parameters kept)"),
+    CLI_UINT(SHARED, "--beam", "W", cli_rec_args, job.gencdr.beam, 1, VKR_BEAM_MAX_WIDTH, "20",
+             "GenCDR: beam width of the full ranking and of recommendations"),
+    CLI_CHOICE(SHARED, "--trie", cli_rec_args, trie, trie_choices, "domain",
+               "GenCDR: decode over the target domain's IDs or every domain's"),
+    CLI_UINT(SHARED, "--lora-rank", "R", cli_rec_args, job.gencdr.lora_rank, 0, 256, "8",
+             "GenCDR: rank of the per-domain adapters (0: universal model only)"),
+    CLI_FLAG(SHARED, "--codes-only", cli_rec_args, codes_only,
+             "GenCDR: history items as code embeddings only (no per-item embedding; the ablation)"),
+};
+#undef REC_BOTH
+const cli_option_group cli_rec_group = {rec_options, sizeof rec_options / sizeof *rec_options};
+
+void cli_rec_args_init(cli_rec_args* a) {
+    memset(a, 0, sizeof *a);
+    cli_rec_job* job = &a->job;
     job->model = "sasrec";
     vkr_sasrec_train_defaults(&job->sasrec);
     job->split = "test";
@@ -108,50 +85,76 @@ void cli_rec_job_defaults(cli_rec_job* job) {
     }
     job->protocol_count = 3;
     vkr_gencdr_train_defaults(&job->gencdr);
+    a->loss = (int)job->sasrec.loss;
+    a->input = job->sasrec.mixed_input;
+    a->trie = job->gencdr.global_trie;
+    a->codes_only = !job->gencdr.item_ids;
 }
 
-/* Opens the requested backend: "cpu" means the CPU reference backend (no Vulkan needed). */
-vkr_status cli_open_backend(const char* selector, vkr_instance** inst, vkr_device** dev) {
-    *inst = NULL;
-    *dev = NULL;
-    if (selector && strcmp(selector, "cpu") == 0) return VKR_OK;
-    return cli_open_device(selector, inst, dev);
+void cli_rec_args_apply(cli_rec_args* a, const cli_common* com) {
+    cli_rec_job* job = &a->job;
+    job->sasrec.loss = (vkr_sasrec_loss)a->loss;
+    job->sasrec.mixed_input = a->input == 1;
+    job->split = split_choices[a->split];
+    job->gencdr.global_trie = a->trie == 1;
+    job->gencdr.item_ids = !a->codes_only;
+    if (com->seed) job->sasrec.seed = job->gencdr.seed = com->seed;
+    job->quiet = com->quiet;
 }
+
+/* What `vkrec train` reads beside the shared recommender options. */
+typedef struct train_args {
+    const char* dir;    /* the dataset */
+    int model;          /* --model: index into model_choices */
+    const char* target; /* --target */
+    const char* ckpt;   /* --ckpt */
+    bool resume;        /* --resume */
+} train_args;
+
+static const char* const model_choices[] = {"sasrec", "pop", "gencdr", NULL};
+static const cli_positional train_positionals[] = {{"DIR", "the dataset directory", offsetof(train_args, dir), 1, 1}};
+static const cli_option train_opts[] = {
+    CLI_CHOICE(COMMAND, "--model", train_args, model, model_choices, "sasrec", "the recommender"),
+    CLI_STRING(COMMAND, "--target", "D", train_args, target, NULL, "only this target domain (default: every domain)"),
+    CLI_STRING(COMMAND, "--ckpt", "DIR", train_args, ckpt, NULL, "keep best/last checkpoints (safetensors) under DIR"),
+    CLI_FLAG(COMMAND, "--resume", train_args, resume, "with --ckpt: continue from the last checkpoint exactly"),
+};
+static const cli_option* const train_shared[] = {&cli_opt_seed, &cli_opt_json_file, &cli_opt_device, &cli_opt_quiet,
+                                                 NULL};
+const cli_spec cli_train_spec = {
+    .name = "train",
+    .description =
+        "  Trains on the dataset's training interactions for each target domain (or --target only),\n"
+        "  validates every epoch (full-ranking HR@10; early stopping with --patience, best parameters\n"
+        "  kept), then evaluates the split under each protocol: full ranks the target against every item\n"
+        "  of its domain; sampled:N against N negatives the user never interacted with (seeded). Ties\n"
+        "  count against the target. --ckpt keeps best/last checkpoints (safetensors); --resume continues\n"
+        "  from the last one exactly. --device cpu runs on the CPU reference backend.\n"
+        "  gencdr needs DIR/semantic_ids.npy (vkrec tokenize DIR); one model serves every domain; it ranks\n"
+        "  by constrained beam search (full) or ID log-likelihood (sampled). Each history item enters as\n"
+        "  its code embeddings plus a learned per-item embedding (hybrid input; outputs stay semantic\n"
+        "  IDs); --codes-only drops the per-item embedding (pure semantic-ID input, the ablation).",
+    CLI_POSITIONALS(train_positionals),
+    CLI_OWN_OPTIONS(train_opts),
+    .group = &cli_rec_group,
+    .shared = train_shared,
+    .defaults = (const char* const[]){"--seed", "42", NULL},
+};
 
 int cli_cmd_train(int argc, char** argv) {
-    cli_rec_job job;
-    cli_rec_job_defaults(&job);
-    const char* dir = NULL;
-    const char* target = NULL;
-    const char* json = NULL;
-    const char* selector = NULL;
-    bool resume = false;
-    for (int i = 1; i < argc; i++) {
-        bool consumed = false;
-        if (cli_rec_parse_option("train", argc, argv, &i, &job, &consumed) != CLI_OK) return CLI_USAGE;
-        if (consumed) continue;
-        const char* a = argv[i];
-        const char** slot = strcmp(a, "--model") == 0    ? &job.model
-                            : strcmp(a, "--target") == 0 ? &target
-                            : strcmp(a, "--json") == 0   ? &json
-                            : strcmp(a, "--device") == 0 ? &selector
-                            : strcmp(a, "--ckpt") == 0   ? &job.ckpt_root
-                                                         : NULL;
-        if (slot) {
-            if (!(*slot = cli_value("train", argc, argv, &i))) return CLI_USAGE;
-        } else if (strcmp(a, "--resume") == 0) {
-            resume = true;
-        } else if (a[0] == '-') {
-            return cli_usage_error("train", "unknown option '%s'", a);
-        } else if (!dir) {
-            dir = a;
-        } else {
-            return cli_usage_error("train", "unexpected argument '%s'", a);
-        }
-    }
-    if (!dir) return cli_usage_error("train", "missing the dataset directory");
-    if (strcmp(job.model, "pop") && strcmp(job.model, "sasrec") && strcmp(job.model, "gencdr"))
-        return cli_usage_error("train", "--model expects pop, sasrec or gencdr, got '%s'", job.model);
+    cli_common com = {0};
+    train_args t = {0};
+    cli_rec_args ra;
+    cli_rec_args_init(&ra);
+    if (cli_parse(&cli_train_spec, argc, argv, (void* const[CLI_BASE_COUNT]){&com, &t, &ra}) != CLI_OK)
+        return CLI_USAGE;
+    cli_rec_args_apply(&ra, &com);
+    cli_rec_job job = ra.job;
+    const char* dir = t.dir;
+    const char* target = t.target;
+    bool resume = t.resume;
+    job.model = model_choices[t.model];
+    job.ckpt_root = t.ckpt;
     job.data_dir = dir;
     if (resume && !job.ckpt_root) return cli_usage_error("train", "--resume needs --ckpt DIR");
     job.sasrec.resume = resume;
@@ -172,15 +175,13 @@ int cli_cmd_train(int argc, char** argv) {
     }
     vkr_instance* inst = NULL;
     vkr_device* dev = NULL;
-    if (strcmp(job.model, "pop") != 0) s = cli_open_backend(selector, &inst, &dev);
+    if (strcmp(job.model, "pop") != 0) s = cli_open_backend(com.device, &inst, &dev);
     cJSON* results = cJSON_CreateArray();
     if (s == VKR_OK) cli_rec_table_header(stdout);
-    if (s == VKR_OK && strcmp(job.model, "gencdr") == 0) s = cli_rec_run_gencdr(&ds, dev, &job, results, stdout);
-    for (uint32_t d = first; d < last && s == VKR_OK && strcmp(job.model, "gencdr") != 0; d++)
-        s = cli_rec_run(&ds, dev, &job, d, results, stdout);
+    if (s == VKR_OK) s = cli_stage_train(dev, &ds, &job, first, last, results, stdout);
     int rc = s == VKR_OK ? CLI_OK : cli_fail("train", s);
-    if (rc == CLI_OK && json) {
-        s = cli_write_json(results, json);
+    if (rc == CLI_OK && com.json_file) {
+        s = cli_write_json(results, com.json_file);
         if (s != VKR_OK) rc = cli_fail("train", s);
     }
     cJSON_Delete(results);

@@ -34,26 +34,41 @@ static void print_path(const uint16_t* path, uint32_t depth) {
     for (uint32_t p = 0; p < depth; p++) printf("%s%u", p ? "," : "", path[p]);
 }
 
+/* What `vkrec trie` reads from its command line. */
+typedef struct trie_args {
+    const char* dir;    /* the dataset */
+    const char* domain; /* --domain */
+    uint32_t item;      /* --item (UINT32_MAX: not given) */
+    const char* path;   /* --path (parsed once the ID length is known) */
+} trie_args;
+
+static const cli_positional trie_positionals[] = {{"DIR", "a dataset directory", offsetof(trie_args, dir), 1, 1}};
+static const cli_option trie_opts[] = {
+    CLI_STRING(COMMAND, "--domain", "NAME|INDEX", trie_args, domain, NULL,
+               "the trie of this domain instead of the global one"),
+    CLI_UINT(COMMAND, "--item", "I", trie_args, item, 0, CLI_UINT_LIMIT, NULL,
+             "also print item I's semantic ID (found through the trie)"),
+    CLI_STRING(COMMAND, "--path", "T1,T2,...", trie_args, path, NULL,
+               "also look up the item with this full ID (an error if it is no item's ID)"),
+};
+static const cli_option* const trie_shared[] = {&cli_opt_json, NULL};
+const cli_spec cli_trie_spec = {
+    .name = "trie",
+    .description = "  Builds the trie of DIR/semantic_ids.npy (vkrec tokenize) over all items or one domain's, and\n"
+                   "  prints nodes per level, mean and largest branching per level, depth and items per code path.",
+    CLI_POSITIONALS(trie_positionals),
+    CLI_OWN_OPTIONS(trie_opts),
+    .shared = trie_shared,
+};
+
 int cli_cmd_trie(int argc, char** argv) {
     const char* cmd = "trie";
-    const char *dir = NULL, *domain_arg = NULL, *item_arg = NULL, *path_arg = NULL;
-    bool json = false;
-    for (int i = 1; i < argc; i++) {
-        const char* a = argv[i];
-        if (strcmp(a, "--json") == 0) json = true;
-        else if (strcmp(a, "--domain") == 0) {
-            if (!(domain_arg = cli_value(cmd, argc, argv, &i))) return CLI_USAGE;
-        } else if (strcmp(a, "--item") == 0) {
-            if (!(item_arg = cli_value(cmd, argc, argv, &i))) return CLI_USAGE;
-        } else if (strcmp(a, "--path") == 0) {
-            if (!(path_arg = cli_value(cmd, argc, argv, &i))) return CLI_USAGE;
-        } else if (a[0] == '-') return cli_usage_error(cmd, "unknown option '%s'", a);
-        else if (dir) return cli_usage_error(cmd, "one dataset directory expected (got '%s' and '%s')", dir, a);
-        else dir = a;
-    }
-    if (!dir) return cli_usage_error(cmd, "a dataset directory is required");
-    unsigned item = 0;
-    if (item_arg && strcmp(item_arg, "0") != 0 && !cli_parse_uint(cmd, "--item", item_arg, &item)) return CLI_USAGE;
+    cli_common com = {0};
+    trie_args a = {.item = UINT32_MAX};
+    if (cli_parse(&cli_trie_spec, argc, argv, (void* const[CLI_BASE_COUNT]){&com, &a}) != CLI_OK) return CLI_USAGE;
+    const char *dir = a.dir, *domain_arg = a.domain, *path_arg = a.path;
+    const bool json = com.json, has_item = a.item != UINT32_MAX;
+    const unsigned item = a.item;
     vkr_dataset d;
     vkr_status s = vkr_dataset_load(dir, &d);
     if (s != VKR_OK) return cli_fail(cmd, s);
@@ -76,7 +91,7 @@ int cli_cmd_trie(int argc, char** argv) {
     if (s == VKR_OK) s = vkr_trie_build(ids, n, width, d.item_domain, domain, &t);
     uint16_t found_path[VKR_TRIE_MAX_DEPTH], query[VKR_TRIE_MAX_DEPTH];
     int32_t found_item = -1;
-    if (s == VKR_OK && item_arg) s = vkr_trie_item_path(&t, item, found_path);
+    if (s == VKR_OK && has_item) s = vkr_trie_item_path(&t, item, found_path);
     if (s == VKR_OK && path_arg && !parse_path(cmd, path_arg, width, query)) {
         vkr_trie_free(&t);
         free(ids);
@@ -114,7 +129,7 @@ int cli_cmd_trie(int argc, char** argv) {
         }
         cJSON_AddNumberToObject(j, "items_per_path", st.items_per_path);
         cJSON_AddNumberToObject(j, "max_items_per_path", st.max_items_per_path);
-        if (item_arg) {
+        if (has_item) {
             cJSON* p = cJSON_AddArrayToObject(j, "item_path");
             for (uint32_t l = 0; l < width; l++) cJSON_AddItemToArray(p, cJSON_CreateNumber(found_path[l]));
         }
@@ -133,7 +148,7 @@ int cli_cmd_trie(int argc, char** argv) {
         }
         printf("items per %u-code path: mean %.3f, max %u (the last token tells them apart)\n", st.depth - 1,
                st.items_per_path, st.max_items_per_path);
-        if (item_arg) {
+        if (has_item) {
             printf("item %u (%s): ", item, vkr_strtab_get(&d.item_title, item));
             print_path(found_path, width);
             printf("\n");

@@ -8,68 +8,69 @@
 #include "vkr_tsne.h"
 #include "vkr_tsne_io.h"
 
-/* Parses a positive float option value. */
-static bool parse_float(const char* cmd, const char* opt, const char* text, float* out) {
-    char* end = NULL;
-    float v = strtof(text, &end);
-    if (!*text || *end || !(v > 0) || v > 1e9f) {
-        cli_usage_error(cmd, "%s expects a positive number, got '%s'", opt, text);
-        return false;
-    }
-    *out = v;
-    return true;
-}
+/* What `vkrec tsne` reads from its command line. */
+typedef struct tsne_args {
+    const char* input;  /* .npy or directory */
+    const char* out;    /* --out MAP.npy */
+    const char* emb;    /* --emb */
+    const char* data;   /* --data */
+    vkr_tsne_options o; /* the run's settings */
+    int method;         /* --method: index into method_choices (the vkr_tsne_method order) */
+    int init;           /* --init: index into init_choices (the vkr_tsne_init order) */
+} tsne_args;
+
+static const char* const method_choices[] = {"auto", "exact", "fft", NULL};
+static const char* const init_choices[] = {"pca", "random", NULL};
+static const cli_positional tsne_positionals[] = {
+    {"INPUT", "an input (.npy file or directory)", offsetof(tsne_args, input), 1, 1}};
+#define TSNE_POSITIVE(NAME, META, FIELD, DEF, HELP) \
+    CLI_FLOAT(COMMAND, NAME, META, tsne_args, o.FIELD, 0, 1e9, CLI_MIN_OPEN, DEF, HELP)
+static const cli_option tsne_opts[] = {
+    CLI_STRING(COMMAND, "--out", "MAP.npy", tsne_args, out, "INPUT/tsne.npy for a directory",
+               "the map; MAP.csv beside it"),
+    TSNE_POSITIVE("--perplexity", "P", perplexity, "30", "target perplexity"),
+    CLI_UINT(COMMAND, "--iters", "N", tsne_args, o.iterations, 1, CLI_UINT_LIMIT, "1000", "iterations"),
+    CLI_UINT(COMMAND, "--early-iters", "N", tsne_args, o.exaggeration_iters, 1, CLI_UINT_LIMIT, "250",
+             "iterations with early exaggeration"),
+    TSNE_POSITIVE("--exaggeration", "A", exaggeration, "12", "early exaggeration"),
+    TSNE_POSITIVE("--lr", "R", learning_rate, "auto: max(N/48, 50)", "learning rate on the true gradient"),
+    CLI_CHOICE(COMMAND, "--method", tsne_args, method, method_choices, "auto",
+               "exact (O(N^2) tiles) or fft (FFT interpolation, O(N))"),
+    CLI_UINT(
+        COMMAND, "--max-grid", "L", tsne_args, o.fft_max_grid, 1, CLI_UINT_LIMIT, "512 on a CPU driver, 1024 on a GPU",
+        "cap on the FFT grid side, a power of two in [64, 1024]; 256 halves the time on a CPU at a slightly higher KL"),
+    CLI_CHOICE(COMMAND, "--init", tsne_args, init, init_choices, "pca", "initial layout"),
+    CLI_STRING(COMMAND, "--emb", "FILE", tsne_args, emb, "item_emb.npy", "embedding file inside a directory INPUT"),
+    CLI_STRING(COMMAND, "--data", "DIR", tsne_args, data, NULL,
+               "dataset directory for labels (default: INPUT when it is one)"),
+};
+#undef TSNE_POSITIVE
+static const cli_option* const tsne_shared[] = {&cli_opt_seed, &cli_opt_gpu, &cli_opt_quiet, NULL};
+const cli_spec cli_tsne_spec = {
+    .name = "tsne",
+    .description =
+        "  INPUT: an N x D .npy (float32/float16) or a directory with item_emb.npy; a dataset directory adds\n"
+        "  each item's key, domain and title to the CSV. Writes MAP.npy (N x 2 float32) and MAP.csv\n"
+        "  (item,key,domain,title,x,y). kNN graph (3 x perplexity neighbours, GPU brute force), per-point\n"
+        "  sigma search, symmetric sparse P, early exaggeration, momentum 0.5 -> 0.8, gains; prints the\n"
+        "  final KL divergence.",
+    CLI_POSITIONALS(tsne_positionals),
+    CLI_OWN_OPTIONS(tsne_opts),
+    .shared = tsne_shared,
+    .defaults = (const char* const[]){"--seed", "1", NULL},
+};
 
 int cli_cmd_tsne(int argc, char** argv) {
     const char* cmd = "tsne";
-    const char *input = NULL, *out = NULL, *emb = NULL, *data = NULL, *selector = NULL;
-    bool quiet = false;
-    vkr_tsne_options o = {0};
-    for (int i = 1; i < argc; i++) {
-        const char* a = argv[i];
-        const char* v = NULL;
-        unsigned u = 0;
-        if (strcmp(a, "--out") == 0) {
-            if (!(out = cli_value(cmd, argc, argv, &i))) return CLI_USAGE;
-        } else if (strcmp(a, "--emb") == 0) {
-            if (!(emb = cli_value(cmd, argc, argv, &i))) return CLI_USAGE;
-        } else if (strcmp(a, "--data") == 0) {
-            if (!(data = cli_value(cmd, argc, argv, &i))) return CLI_USAGE;
-        } else if (strcmp(a, "--device") == 0) {
-            if (!(selector = cli_value(cmd, argc, argv, &i))) return CLI_USAGE;
-        } else if (strcmp(a, "--quiet") == 0) {
-            quiet = true;
-        } else if (strcmp(a, "--perplexity") == 0 || strcmp(a, "--lr") == 0 || strcmp(a, "--exaggeration") == 0) {
-            if (!(v = cli_value(cmd, argc, argv, &i))) return CLI_USAGE;
-            float* dst = a[2] == 'p' ? &o.perplexity : a[2] == 'l' ? &o.learning_rate : &o.exaggeration;
-            if (!parse_float(cmd, a, v, dst)) return CLI_USAGE;
-        } else if (strcmp(a, "--iters") == 0 || strcmp(a, "--seed") == 0 || strcmp(a, "--early-iters") == 0 ||
-                   strcmp(a, "--max-grid") == 0) {
-            if (!(v = cli_value(cmd, argc, argv, &i)) || !cli_parse_uint(cmd, a, v, &u)) return CLI_USAGE;
-            if (a[2] == 'i') o.iterations = u;
-            else if (a[2] == 's') o.seed = u;
-            else if (a[2] == 'm') o.fft_max_grid = u;
-            else o.exaggeration_iters = u;
-        } else if (strcmp(a, "--method") == 0) {
-            if (!(v = cli_value(cmd, argc, argv, &i))) return CLI_USAGE;
-            if (strcmp(v, "exact") == 0) o.method = VKR_TSNE_EXACT;
-            else if (strcmp(v, "fft") == 0) o.method = VKR_TSNE_FFT;
-            else if (strcmp(v, "auto") == 0) o.method = VKR_TSNE_AUTO;
-            else return cli_usage_error(cmd, "--method expects exact, fft or auto, got '%s'", v);
-        } else if (strcmp(a, "--init") == 0) {
-            if (!(v = cli_value(cmd, argc, argv, &i))) return CLI_USAGE;
-            if (strcmp(v, "pca") == 0) o.init = VKR_TSNE_INIT_PCA;
-            else if (strcmp(v, "random") == 0) o.init = VKR_TSNE_INIT_RANDOM;
-            else return cli_usage_error(cmd, "--init expects pca or random, got '%s'", v);
-        } else if (a[0] == '-') {
-            return cli_usage_error(cmd, "unknown option '%s'", a);
-        } else if (input) {
-            return cli_usage_error(cmd, "one input expected (got '%s' and '%s')", input, a);
-        } else {
-            input = a;
-        }
-    }
-    if (!input) return cli_usage_error(cmd, "an input (.npy file or directory) is required");
+    cli_common com = {0};
+    tsne_args a = {0};
+    if (cli_parse(&cli_tsne_spec, argc, argv, (void* const[CLI_BASE_COUNT]){&com, &a}) != CLI_OK) return CLI_USAGE;
+    const char *input = a.input, *out = a.out, *emb = a.emb, *data = a.data, *selector = com.device;
+    const bool quiet = com.quiet;
+    vkr_tsne_options o = a.o;
+    o.method = (vkr_tsne_method)a.method;
+    o.init = (vkr_tsne_init)a.init;
+    o.seed = com.seed;
     size_t in_len = strlen(input);
     bool npy_input = in_len > 4 && strcmp(input + in_len - 4, ".npy") == 0;
     if (!out && npy_input) return cli_usage_error(cmd, "--out is required for a .npy input");

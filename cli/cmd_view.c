@@ -30,60 +30,80 @@ static int view_live(const char* cmd, const vkr_viewer_options* o, const char* e
 }
 #endif
 
+/* --size WxH between 320x240 and 8192x8192 into a uint32_t[2]. */
+static bool parse_size(const char* cmd, const char* option, const char* value, void* dest) {
+    unsigned w = 0, h = 0;
+    char tail = 0;
+    if (sscanf(value, "%ux%u%c", &w, &h, &tail) != 2 || w < 320 || h < 240 || w > 8192 || h > 8192)
+        return cli_usage_error(cmd, "%s expects WxH between 320x240 and 8192x8192, got '%s'", option, value), false;
+    ((uint32_t*)dest)[0] = w;
+    ((uint32_t*)dest)[1] = h;
+    return true;
+}
+
+/* What `vkrec view` reads from its command line. */
+typedef struct view_args {
+    const char* run_dir;    /* RUN_DIR */
+    const char* data;       /* --data */
+    const char* screenshot; /* --screenshot */
+    int panel;              /* --panel: index into panel_choices (the vkr_panel order) */
+    const char* map;        /* --map */
+    uint32_t size[2];       /* --size */
+    bool live;              /* --live */
+    const char* emb;        /* --emb */
+    uint32_t iters;         /* --iters */
+} view_args;
+
+static const char* const panel_choices[] = {"map", "trie", NULL};
+static const cli_positional view_positionals[] = {{"RUN_DIR", "a run directory", offsetof(view_args, run_dir), 1, 1}};
+static const cli_option view_opts[] = {
+    CLI_STRING(COMMAND, "--screenshot", "OUT.png", view_args, screenshot, NULL,
+               "render without a window (no display needed) and exit"),
+    CLI_CHOICE(COMMAND, "--panel", view_args, panel, panel_choices, "map", "panel to start with or to render"),
+    CLI_STRING(COMMAND, "--map", "NAME", view_args, map, NULL,
+               "map to start with or to render (tsne_text.npy and maps/text.npy: text)"),
+    CLI_CUSTOM(COMMAND, "--size", "WxH", view_args, size, parse_size, "1280x800", "window or image size"),
+    CLI_STRING(COMMAND, "--data", "DIR", view_args, data, NULL,
+               "dataset directory for titles and domains (default RUN_DIR, else RUN_DIR/data, else the dataset_dir "
+               "RUN_DIR/metrics.json names)"),
+    CLI_FLAG(COMMAND, "--live", view_args, live,
+             "run t-SNE of the dataset's embedding on the GPU and redraw its map as it converges (every 10 "
+             "iterations; closing the window stops it); with --screenshot, headless: the final map"),
+    CLI_STRING(COMMAND, "--emb", "FILE", view_args, emb, "item_emb.npy", "with --live: the embedding file"),
+    CLI_UINT(COMMAND, "--iters", "N", view_args, iters, 1, CLI_UINT_LIMIT, "1000", "with --live: t-SNE iterations"),
+};
+static const cli_option* const view_shared[] = {&cli_opt_gpu, NULL};
+const cli_spec cli_view_spec = {
+    .name = "view",
+    .description =
+        "  Map panel: items of every RUN_DIR/tsne*.npy and RUN_DIR/maps/NAME.npy map coloured by domain;\n"
+        "  wheel zooms, drag or arrows pan, hover shows title and id, click selects an item and highlights\n"
+        "  its nearest neighbours, '/' searches titles, v switches maps, +/- zoom, , and . point size,\n"
+        "  [ ] opacity, r resets, Tab switches panels.\n"
+        "  Trie panel: the prefix tree of semantic_ids.npy (in RUN_DIR or the dataset directory; levels\n"
+        "  left to right, node size by item count, colour by domain mix); click a node to expand or\n"
+        "  collapse it; u cycles users of RUN_DIR/beams.json to overlay their beam-search paths and scores.\n"
+        "  --device goes with --live.",
+    CLI_POSITIONALS(view_positionals),
+    CLI_OWN_OPTIONS(view_opts),
+    .shared = view_shared,
+};
+
 int cli_cmd_view(int argc, char** argv) {
     const char* cmd = "view";
+    cli_common com = {0};
+    view_args a = {.size = {1280, 800}};
+    if (cli_parse(&cli_view_spec, argc, argv, (void* const[CLI_BASE_COUNT]){&com, &a}) != CLI_OK) return CLI_USAGE;
 #ifndef VKR_HAVE_VIEWER
-    (void)argc;
-    (void)argv;
     fprintf(stderr, "vkrec %s: this build has no viewer (SDL2, SDL2_ttf, cglm or libpng were missing at configure "
                     "time; scripts/install-deps.sh installs them)\n", cmd);
     return CLI_FAILED;
 #else
-    vkr_viewer_options o = {.width = 1280, .height = 800, .panel = VKR_PANEL_MAP};
-    const char *run_dir = NULL, *emb = NULL, *selector = NULL;
-    bool live = false;
-    vkr_tsne_options tsne = {0};
-    for (int i = 1; i < argc; i++) {
-        const char* a = argv[i];
-        const char* v = NULL;
-        if (strcmp(a, "--screenshot") == 0) {
-            if (!(o.screenshot = cli_value(cmd, argc, argv, &i))) return CLI_USAGE;
-        } else if (strcmp(a, "--live") == 0) {
-            live = true;
-        } else if (strcmp(a, "--emb") == 0) {
-            if (!(emb = cli_value(cmd, argc, argv, &i))) return CLI_USAGE;
-        } else if (strcmp(a, "--device") == 0) {
-            if (!(selector = cli_value(cmd, argc, argv, &i))) return CLI_USAGE;
-        } else if (strcmp(a, "--iters") == 0) {
-            unsigned u = 0;
-            if (!(v = cli_value(cmd, argc, argv, &i)) || !cli_parse_uint(cmd, a, v, &u)) return CLI_USAGE;
-            tsne.iterations = u;
-        } else if (strcmp(a, "--map") == 0) {
-            if (!(o.map = cli_value(cmd, argc, argv, &i))) return CLI_USAGE;
-        } else if (strcmp(a, "--data") == 0) {
-            if (!(o.data_dir = cli_value(cmd, argc, argv, &i))) return CLI_USAGE;
-        } else if (strcmp(a, "--panel") == 0) {
-            if (!(v = cli_value(cmd, argc, argv, &i))) return CLI_USAGE;
-            if (strcmp(v, "map") == 0) o.panel = VKR_PANEL_MAP;
-            else if (strcmp(v, "trie") == 0) o.panel = VKR_PANEL_TRIE;
-            else return cli_usage_error(cmd, "--panel expects map or trie, got '%s'", v);
-        } else if (strcmp(a, "--size") == 0) {
-            if (!(v = cli_value(cmd, argc, argv, &i))) return CLI_USAGE;
-            unsigned w = 0, h = 0;
-            char tail = 0;
-            if (sscanf(v, "%ux%u%c", &w, &h, &tail) != 2 || w < 320 || h < 240 || w > 8192 || h > 8192)
-                return cli_usage_error(cmd, "--size expects WxH between 320x240 and 8192x8192, got '%s'", v);
-            o.width = w;
-            o.height = h;
-        } else if (a[0] == '-') {
-            return cli_usage_error(cmd, "unknown option '%s'", a);
-        } else if (run_dir) {
-            return cli_usage_error(cmd, "one run directory expected (got '%s' and '%s')", run_dir, a);
-        } else {
-            run_dir = a;
-        }
-    }
-    if (!run_dir) return cli_usage_error(cmd, "a run directory is required");
+    vkr_viewer_options o = {.width = a.size[0], .height = a.size[1], .panel = (vkr_panel)a.panel,
+                            .screenshot = a.screenshot, .map = a.map, .data_dir = a.data};
+    const char *run_dir = a.run_dir, *emb = a.emb, *selector = com.device;
+    const bool live = a.live;
+    vkr_tsne_options tsne = {.iterations = a.iters};
     o.run_dir = run_dir;
     if ((emb || selector || tsne.iterations) && !live) return cli_usage_error(cmd, "--emb, --device and --iters need --live");
     if (live) {

@@ -36,7 +36,7 @@ static bool name_ok(const char* name) {
 }
 
 static vkr_status check_views(const char* run_dir, const vkr_dataset* ds, const run_map_view* views, uint32_t n_views) {
-    const char* op = "run_maps_write";
+    const char* op = "cli_stage_maps";
     if (!run_dir || !ds || !views || n_views == 0)
         return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: need a run directory, a dataset and at least one view", op);
     if (ds->item_count < 2 || ds->domain_count < 2)
@@ -167,7 +167,7 @@ static void write_section(FILE* f, const vkr_device* dev, const vkr_dataset* ds,
     }
 }
 
-vkr_status run_maps_write(vkr_device* dev, const char* run_dir, const char* data_dir, const vkr_dataset* ds,
+vkr_status cli_stage_maps(vkr_device* dev, const char* run_dir, const char* data_dir, const vkr_dataset* ds,
                           const run_map_view* views, uint32_t n_views, bool quiet, cJSON* json_out, FILE* report_md) {
     VKR_TRY(check_views(run_dir, ds, views, n_views));
     char maps_dir[4200];

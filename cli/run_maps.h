@@ -36,7 +36,7 @@ typedef struct run_map_view {
 /* Computes and writes the maps of `n_views` views of ds's items under run_dir (see above); data_dir is
  * ds's directory (the viewer reloads it to draw the PNGs), json_out (may be NULL) receives an object
  * "maps", report_md (may be NULL) a "## Embedding maps" section; progress on stdout unless quiet. */
-vkr_status run_maps_write(vkr_device* dev, const char* run_dir, const char* data_dir, const vkr_dataset* ds,
+vkr_status cli_stage_maps(vkr_device* dev, const char* run_dir, const char* data_dir, const vkr_dataset* ds,
                           const run_map_view* views, uint32_t n_views, bool quiet, cJSON* json_out, FILE* report_md);
 
 #endif

@@ -13,15 +13,9 @@
 #define Q_ROWS 64u  /* rows per workgroup of quant_norms / quant_rq_residuals */
 #define Q_ASSIGN_TM 16u /* rows per virtual subgroup of quant_assign (QA_TM) */
 #define Q_WG 64u        /* invocations per workgroup of quant_assign */
-#define Q_ALIGN 64u /* floats: scratch sub-ranges start 256-byte aligned */
 
-static uint64_t q_up(uint64_t v) { return (v + Q_ALIGN - 1) / Q_ALIGN * Q_ALIGN; }
 static uint64_t q_div_up(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
 
-/* A sub-range of r, in floats. */
-static vkr_range q_sub(vkr_range r, uint64_t first, uint64_t count) {
-    return (vkr_range){r.buffer, r.offset + first * 4, count * 4};
-}
 
 /* ---- nearest codeword ------------------------------------------------------------------------ */
 
@@ -68,8 +62,8 @@ vkr_status vkr_ref_quant_assign(const vkr_quant_assign_params* p, const float* x
 vkr_status vkr_gpu_quant_norms(vkr_sequence* seq, uint32_t rows, uint32_t d, vkr_range c, vkr_range norms) {
     VKR_TRY(vkr_nn_check_dims("quant_norms", "rows", rows, "d", d));
     vkr_range r[2];
-    VKR_TRY(vkr_nn_range(c, (uint64_t)rows * d, "quant_norms", "c", &r[0]));
-    VKR_TRY(vkr_nn_range(norms, rows, "quant_norms", "norms", &r[1]));
+    VKR_TRY(vkr_range_take_words(c, (uint64_t)rows * d, "quant_norms", "c", &r[0]));
+    VKR_TRY(vkr_range_take_words(norms, rows, "quant_norms", "norms", &r[1]));
     uint32_t push[2] = {rows, d};
     vkr_kernel_desc desc = {.shader = "quant_norms", .binding_count = 2, .access = {VKR_READ, VKR_WRITE},
                             .push_bytes = sizeof push};
@@ -82,12 +76,12 @@ vkr_status vkr_gpu_quant_assign(vkr_sequence* seq, const vkr_quant_assign_params
     const char* op = "quant_assign";
     bool with_resid = resid.buffer != NULL;
     vkr_range r[6];
-    VKR_TRY(vkr_nn_range(x, (uint64_t)p->n * p->d, op, "x", &r[0]));
-    VKR_TRY(vkr_nn_range(c, ((uint64_t)p->c_base + p->k) * p->d, op, "c", &r[1]));
-    VKR_TRY(vkr_nn_range(norms, (uint64_t)p->c_base + p->k, op, "norms", &r[2]));
-    VKR_TRY(vkr_nn_range(codes, (uint64_t)(p->n - 1) * p->code_stride + p->code_offset + 1, op, "codes", &r[3]));
-    VKR_TRY(vkr_nn_range(dist, p->n, op, "dist", &r[4]));
-    if (with_resid) VKR_TRY(vkr_nn_range(resid, (uint64_t)p->n * p->d, op, "resid", &r[5]));
+    VKR_TRY(vkr_range_take_words(x, (uint64_t)p->n * p->d, op, "x", &r[0]));
+    VKR_TRY(vkr_range_take_words(c, ((uint64_t)p->c_base + p->k) * p->d, op, "c", &r[1]));
+    VKR_TRY(vkr_range_take_words(norms, (uint64_t)p->c_base + p->k, op, "norms", &r[2]));
+    VKR_TRY(vkr_range_take_words(codes, (uint64_t)(p->n - 1) * p->code_stride + p->code_offset + 1, op, "codes", &r[3]));
+    VKR_TRY(vkr_range_take_words(dist, p->n, op, "dist", &r[4]));
+    if (with_resid) VKR_TRY(vkr_range_take_words(resid, (uint64_t)p->n * p->d, op, "resid", &r[5]));
     uint32_t push[6] = {p->n, p->k, p->d, p->c_base, p->code_stride, p->code_offset};
     /* vec4 loads when every row starts 16-byte aligned */
     uint32_t vec = p->d % 4 == 0 && r[0].offset % 16 == 0 && r[1].offset % 16 == 0;
@@ -125,7 +119,7 @@ static vkr_status q_check_segsum(const vkr_quant_segsum_params* p) {
 
 uint64_t vkr_quant_segsum_scratch(const vkr_quant_segsum_params* p) {
     uint64_t blocks = q_div_up(p->n, VKR_QUANT_SEG_BLOCK);
-    return q_up(blocks * p->k * p->d) + blocks * p->k;
+    return vkr_storage_align_words(blocks * p->k * p->d) + blocks * p->k;
 }
 
 vkr_status vkr_ref_quant_segsum(const vkr_quant_segsum_params* p, const float* x, const int32_t* codes,
@@ -170,11 +164,11 @@ vkr_status vkr_gpu_quant_segsum(vkr_sequence* seq, const vkr_quant_segsum_params
     uint32_t blocks = (uint32_t)q_div_up(p->n, VKR_QUANT_SEG_BLOCK);
     uint64_t psum_floats = (uint64_t)blocks * p->k * p->d;
     vkr_range s;
-    VKR_TRY(vkr_nn_range(scratch, vkr_quant_segsum_scratch(p), op, "scratch", &s));
-    vkr_range psum = q_sub(s, 0, psum_floats), pcount = q_sub(s, q_up(psum_floats), (uint64_t)blocks * p->k);
+    VKR_TRY(vkr_range_take_words(scratch, vkr_quant_segsum_scratch(p), op, "scratch", &s));
+    vkr_range psum = vkr_range_words(s, 0, psum_floats), pcount = vkr_range_words(s, vkr_storage_align_words(psum_floats), (uint64_t)blocks * p->k);
     vkr_range r1[4] = {{0}, {0}, psum, pcount};
-    VKR_TRY(vkr_nn_range(x, (uint64_t)p->n * p->d, op, "x", &r1[0]));
-    VKR_TRY(vkr_nn_range(codes, (uint64_t)(p->n - 1) * p->code_stride + p->code_offset + 1, op, "codes", &r1[1]));
+    VKR_TRY(vkr_range_take_words(x, (uint64_t)p->n * p->d, op, "x", &r1[0]));
+    VKR_TRY(vkr_range_take_words(codes, (uint64_t)(p->n - 1) * p->code_stride + p->code_offset + 1, op, "codes", &r1[1]));
     uint32_t push1[5] = {p->n, p->k, p->d, p->code_stride, p->code_offset};
     /* one invocation per column (rounded up to 8, at most 64): every invocation walks every row */
     uint32_t wg = (p->d + 7) / 8 * 8;
@@ -183,10 +177,10 @@ vkr_status vkr_gpu_quant_segsum(vkr_sequence* seq, const vkr_quant_segsum_params
                           .spec_count = 1, .spec = {wg < 64 ? wg : 64}};
     VKR_TRY(vkr_sequence_dispatch_grid(seq, &d1, r1, push1, blocks));
     vkr_range r2[5] = {psum, pcount, psum, {0}, {0}};
-    if (p->mode == VKR_SEGSUM_ACCUM) VKR_TRY(vkr_nn_range(scale, 1, op, "scale", &r2[2]));
-    else r2[2] = q_sub(psum, 0, 1); /* unread in MEAN mode; any bound range */
-    VKR_TRY(vkr_nn_range(out, ((uint64_t)p->out_base + p->k) * p->d, op, "out", &r2[3]));
-    VKR_TRY(vkr_nn_range(counts, p->k, op, "counts", &r2[4]));
+    if (p->mode == VKR_SEGSUM_ACCUM) VKR_TRY(vkr_range_take_words(scale, 1, op, "scale", &r2[2]));
+    else r2[2] = vkr_range_words(psum, 0, 1); /* unread in MEAN mode; any bound range */
+    VKR_TRY(vkr_range_take_words(out, ((uint64_t)p->out_base + p->k) * p->d, op, "out", &r2[3]));
+    VKR_TRY(vkr_range_take_words(counts, p->k, op, "counts", &r2[4]));
     struct {
         uint32_t blocks, k, d, mode, out_base;
         float alpha;
@@ -227,18 +221,18 @@ vkr_status vkr_ref_rq_encode(const vkr_rq_params* p, const float* z, const float
 }
 
 uint64_t vkr_rq_encode_scratch(const vkr_rq_params* p) {
-    return q_up((uint64_t)p->levels * p->codes) + 2 * q_up((uint64_t)p->rows * p->dim) + p->rows;
+    return vkr_storage_align_words((uint64_t)p->levels * p->codes) + 2 * vkr_storage_align_words((uint64_t)p->rows * p->dim) + p->rows;
 }
 
 vkr_status vkr_gpu_rq_encode(vkr_sequence* seq, const vkr_rq_params* p, vkr_range z, vkr_range c, vkr_range scratch,
                              vkr_range codes) {
     VKR_TRY(q_check_rq(p, "rq_encode"));
     vkr_range s;
-    VKR_TRY(vkr_nn_range(scratch, vkr_rq_encode_scratch(p), "rq_encode", "scratch", &s));
-    uint64_t nk = q_up((uint64_t)p->levels * p->codes), nd = q_up((uint64_t)p->rows * p->dim);
-    vkr_range norms = q_sub(s, 0, (uint64_t)p->levels * p->codes);
-    vkr_range buf[2] = {q_sub(s, nk, (uint64_t)p->rows * p->dim), q_sub(s, nk + nd, (uint64_t)p->rows * p->dim)};
-    vkr_range dist = q_sub(s, nk + 2 * nd, p->rows);
+    VKR_TRY(vkr_range_take_words(scratch, vkr_rq_encode_scratch(p), "rq_encode", "scratch", &s));
+    uint64_t nk = vkr_storage_align_words((uint64_t)p->levels * p->codes), nd = vkr_storage_align_words((uint64_t)p->rows * p->dim);
+    vkr_range norms = vkr_range_words(s, 0, (uint64_t)p->levels * p->codes);
+    vkr_range buf[2] = {vkr_range_words(s, nk, (uint64_t)p->rows * p->dim), vkr_range_words(s, nk + nd, (uint64_t)p->rows * p->dim)};
+    vkr_range dist = vkr_range_words(s, nk + 2 * nd, p->rows);
     VKR_TRY(vkr_gpu_quant_norms(seq, p->levels * p->codes, p->dim, c, norms));
     for (uint32_t l = 0; l < p->levels; l++) {
         vkr_quant_assign_params a = {p->rows, p->codes, p->dim, l * p->codes, p->levels, l};
@@ -386,9 +380,9 @@ vkr_tensor* vkr_op_rq_loss(vkr_graph* g, vkr_tensor* z, vkr_tensor* codebooks, v
         return vkr_graph_fail(g, VKR_ERR_INVALID_ARGUMENT, "rq_loss: beta must be finite and >= 0 (got %g)", beta);
     p.rq.beta = beta;
     vkr_quant_segsum_params sp = {.n = p.rq.rows, .k = p.rq.codes, .d = p.rq.dim, .code_stride = p.rq.levels};
-    p.off_rowsq = (uint64_t)p.rq.levels * q_up((uint64_t)p.rq.rows * p.rq.dim);
-    p.off_scratch = p.off_rowsq + q_up(p.rq.rows);
-    p.off_counts = p.off_scratch + q_up(vkr_quant_segsum_scratch(&sp));
+    p.off_rowsq = (uint64_t)p.rq.levels * vkr_storage_align_words((uint64_t)p.rq.rows * p.rq.dim);
+    p.off_scratch = p.off_rowsq + vkr_storage_align_words(p.rq.rows);
+    p.off_counts = p.off_scratch + vkr_storage_align_words(vkr_quant_segsum_scratch(&sp));
     uint64_t total = p.off_counts + p.rq.codes;
     if (total > UINT32_MAX) return vkr_graph_fail(g, VKR_ERR_INVALID_ARGUMENT, "rq_loss: scratch too large");
     vkr_tensor* t = vkr_graph_node(g, VKR_OP_QUANT, VKR_F32, 1, (uint32_t[]){1}, srcs, 3, &p, sizeof p);
@@ -399,14 +393,14 @@ vkr_tensor* vkr_op_rq_loss(vkr_graph* g, vkr_tensor* z, vkr_tensor* codebooks, v
 /* Records the residual kernel: mode 0 quantized vectors into out, mode 1 residuals + row sums. */
 static vkr_status q_residual_kernel(vkr_sequence* seq, const vkr_rq_params* p, uint32_t mode, vkr_range z, vkr_range c,
                                     vkr_range codes, vkr_range out, vkr_range rowsq) {
-    uint64_t lstride = q_up((uint64_t)p->rows * p->dim);
+    uint64_t lstride = vkr_storage_align_words((uint64_t)p->rows * p->dim);
     uint64_t out_floats = mode == 0 ? (uint64_t)p->rows * p->dim : (p->levels - 1) * lstride + (uint64_t)p->rows * p->dim;
     vkr_range r[5];
-    VKR_TRY(vkr_nn_range(z, (uint64_t)p->rows * p->dim, "rq", "z", &r[0]));
-    VKR_TRY(vkr_nn_range(c, (uint64_t)p->levels * p->codes * p->dim, "rq", "codebooks", &r[1]));
-    VKR_TRY(vkr_nn_range(codes, (uint64_t)p->rows * p->levels, "rq", "codes", &r[2]));
-    VKR_TRY(vkr_nn_range(out, out_floats, "rq", "out", &r[3]));
-    VKR_TRY(vkr_nn_range(rowsq, p->rows, "rq", "rowsq", &r[4]));
+    VKR_TRY(vkr_range_take_words(z, (uint64_t)p->rows * p->dim, "rq", "z", &r[0]));
+    VKR_TRY(vkr_range_take_words(c, (uint64_t)p->levels * p->codes * p->dim, "rq", "codebooks", &r[1]));
+    VKR_TRY(vkr_range_take_words(codes, (uint64_t)p->rows * p->levels, "rq", "codes", &r[2]));
+    VKR_TRY(vkr_range_take_words(out, out_floats, "rq", "out", &r[3]));
+    VKR_TRY(vkr_range_take_words(rowsq, p->rows, "rq", "rowsq", &r[4]));
     uint32_t push[6] = {p->rows, p->levels, p->codes, p->dim, mode, (uint32_t)lstride};
     vkr_kernel_desc d = {.shader = "quant_rq_residuals", .binding_count = 5,
                          .access = {VKR_READ, VKR_READ, VKR_READ, VKR_WRITE, VKR_WRITE}, .push_bytes = sizeof push};
@@ -433,10 +427,10 @@ static vkr_status q_fwd(vkr_exec_ctx* ctx, vkr_tensor* t) {
         if (gpu) {
             vkr_range aux = vkr_ctx_range(ctx, t->aux);
             VKR_TRY(q_residual_kernel(seq, &p->rq, 1, vkr_ctx_range(ctx, z), vkr_ctx_range(ctx, cb),
-                                      vkr_ctx_range(ctx, codes), q_sub(aux, 0, p->off_rowsq),
-                                      q_sub(aux, p->off_rowsq, p->rq.rows)));
+                                      vkr_ctx_range(ctx, codes), vkr_range_words(aux, 0, p->off_rowsq),
+                                      vkr_range_words(aux, p->off_rowsq, p->rq.rows)));
             vkr_sum_params sp = {.n = p->rq.rows, .scale = (1.0f + p->rq.beta) / ((float)p->rq.rows * p->rq.dim)};
-            return vkr_gpu_sum_scalar(seq, &sp, q_sub(aux, p->off_rowsq, p->rq.rows), vkr_ctx_range(ctx, t));
+            return vkr_gpu_sum_scalar(seq, &sp, vkr_range_words(aux, p->off_rowsq, p->rq.rows), vkr_ctx_range(ctx, t));
         }
         return vkr_ref_rq_loss(&p->rq, vkr_ops_f(ctx, z), vkr_ops_f(ctx, cb), vkr_ops_i(ctx, codes), vkr_ops_f(ctx, t));
     }
@@ -448,13 +442,13 @@ static vkr_status q_loss_bwd_gpu(vkr_exec_ctx* ctx, vkr_tensor* t) {
     vkr_sequence* seq = vkr_ctx_sequence(ctx);
     vkr_range aux = vkr_ctx_range(ctx, t->aux), g = vkr_ctx_range(ctx, t->grad);
     vkr_range dz = vkr_ctx_range(ctx, vkr_ops_grad(t, 0)), dc = vkr_ctx_range(ctx, vkr_ops_grad(t, 1));
-    uint64_t nd = (uint64_t)p->rq.rows * p->rq.dim, lstride = q_up(nd);
+    uint64_t nd = (uint64_t)p->rq.rows * p->rq.dim, lstride = vkr_storage_align_words(nd);
     float norm = 2.0f / ((float)p->rq.rows * p->rq.dim);
     if (dz.buffer) {
         vkr_range r[3];
-        VKR_TRY(vkr_nn_range(q_sub(aux, 0, p->off_rowsq), p->off_rowsq, "rq_loss", "residuals", &r[0]));
-        VKR_TRY(vkr_nn_range(g, 1, "rq_loss", "loss_grad", &r[1]));
-        VKR_TRY(vkr_nn_range(dz, nd, "rq_loss", "dz", &r[2]));
+        VKR_TRY(vkr_range_take_words(vkr_range_words(aux, 0, p->off_rowsq), p->off_rowsq, "rq_loss", "residuals", &r[0]));
+        VKR_TRY(vkr_range_take_words(g, 1, "rq_loss", "loss_grad", &r[1]));
+        VKR_TRY(vkr_range_take_words(dz, nd, "rq_loss", "dz", &r[2]));
         struct {
             uint32_t count, levels, lstride;
             float alpha;
@@ -466,12 +460,12 @@ static vkr_status q_loss_bwd_gpu(vkr_exec_ctx* ctx, vkr_tensor* t) {
     if (dc.buffer) {
         vkr_quant_segsum_params sp = {.n = p->rq.rows, .k = p->rq.codes, .d = p->rq.dim, .code_stride = p->rq.levels,
                                       .mode = VKR_SEGSUM_ACCUM, .alpha = -norm};
-        vkr_range scratch = q_sub(aux, p->off_scratch, vkr_quant_segsum_scratch(&sp));
-        vkr_range counts = q_sub(aux, p->off_counts, p->rq.codes);
+        vkr_range scratch = vkr_range_words(aux, p->off_scratch, vkr_quant_segsum_scratch(&sp));
+        vkr_range counts = vkr_range_words(aux, p->off_counts, p->rq.codes);
         for (uint32_t l = 0; l < p->rq.levels; l++) {
             sp.code_offset = l;
             sp.out_base = l * p->rq.codes;
-            VKR_TRY(vkr_gpu_quant_segsum(seq, &sp, q_sub(aux, l * lstride, nd), vkr_ctx_range(ctx, t->src[2]), scratch,
+            VKR_TRY(vkr_gpu_quant_segsum(seq, &sp, vkr_range_words(aux, l * lstride, nd), vkr_ctx_range(ctx, t->src[2]), scratch,
                                          g, dc, counts));
         }
     }

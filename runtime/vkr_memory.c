@@ -9,8 +9,6 @@
 static const VkBufferUsageFlags vkr_usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
                                             VK_BUFFER_USAGE_TRANSFER_DST_BIT;
 
-static VkDeviceSize vkr_align_up(VkDeviceSize v, VkDeviceSize a) { return (v + a - 1) / a * a; }
-
 static VkDeviceSize vkr_alignment(const vkr_device* dev) {
     VkDeviceSize a = dev->info.min_storage_offset_alignment;
     return a > 64 ? a : 64;

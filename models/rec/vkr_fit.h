@@ -53,7 +53,5 @@ typedef struct vkr_fit_report {
 vkr_status vkr_fit(const vkr_fit_model* model, const vkr_fit_options* options, vkr_fit_report* out_report);
 /* Copies every parameter of dst_graph from the same-named parameter of src_graph. */
 vkr_status vkr_copy_params(vkr_exec* dst, vkr_graph* dst_graph, vkr_exec* src, vkr_graph* src_graph);
-/* SplitMix64 finalizer: the counter-based streams of the loop and the models. */
-uint64_t vkr_mix64(uint64_t x);
 
 #endif

@@ -1,0 +1,50 @@
+#include "vkr_range.h"
+
+vkr_range vkr_range_whole(const vkr_buffer* buffer) { return (vkr_range){buffer, 0, VKR_WHOLE_SIZE}; }
+
+VkDeviceSize vkr_range_bytes(vkr_range r) {
+    if (!r.buffer || r.offset > r.buffer->size) return 0;
+    VkDeviceSize rest = r.buffer->size - r.offset;
+    return r.size == VKR_WHOLE_SIZE ? rest : r.size;
+}
+
+vkr_status vkr_range_check(vkr_range r, uint64_t need_bytes, const char* kernel, const char* binding) {
+    if (!r.buffer || !r.buffer->vk) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: %s has no buffer", kernel, binding);
+    if (r.offset > r.buffer->size)
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: %s offset %llu is past the end of its %llu-byte buffer", kernel,
+                        binding, (unsigned long long)r.offset, (unsigned long long)r.buffer->size);
+    if (r.size != VKR_WHOLE_SIZE && r.size > r.buffer->size - r.offset)
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: %s range [%llu, +%llu) overruns its %llu-byte buffer", kernel,
+                        binding, (unsigned long long)r.offset, (unsigned long long)r.size,
+                        (unsigned long long)r.buffer->size);
+    VkDeviceSize have = vkr_range_bytes(r);
+    if (have < need_bytes)
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: %s holds %llu bytes but %llu are needed", kernel, binding,
+                        (unsigned long long)have, (unsigned long long)need_bytes);
+    return VKR_OK;
+}
+
+vkr_status vkr_range_take(vkr_range r, uint64_t need_bytes, const char* kernel, const char* binding, vkr_range* out) {
+    *out = (vkr_range){0};
+    VKR_TRY(vkr_range_check(r, need_bytes, kernel, binding));
+    *out = (vkr_range){r.buffer, r.offset, need_bytes};
+    return VKR_OK;
+}
+
+vkr_status vkr_range_take_words(vkr_range r, uint64_t count, const char* kernel, const char* binding, vkr_range* out) {
+    return vkr_range_take(r, count * 4, kernel, binding, out);
+}
+
+vkr_range vkr_range_words(vkr_range r, uint64_t first, uint64_t count) {
+    return (vkr_range){r.buffer, r.offset + first * 4, count * 4};
+}
+
+bool vkr_ranges_overlap(const vkr_range* a, const vkr_range* b) {
+    if (!a->buffer || !b->buffer || a->buffer->vk != b->buffer->vk) return false;
+    VkDeviceSize a0 = a->buffer->offset + a->offset, b0 = b->buffer->offset + b->offset;
+    return a0 < b0 + vkr_range_bytes(*b) && b0 < a0 + vkr_range_bytes(*a);
+}
+
+uint64_t vkr_align_up(uint64_t value, uint64_t align) { return (value + align - 1) / align * align; }
+
+uint64_t vkr_storage_align_words(uint64_t count) { return vkr_align_up(count, VKR_STORAGE_ALIGN_WORDS); }

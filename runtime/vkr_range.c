@@ -8,20 +8,30 @@ VkDeviceSize vkr_range_bytes(vkr_range r) {
     return r.size == VKR_WHOLE_SIZE ? rest : r.size;
 }
 
-vkr_status vkr_range_check(vkr_range r, uint64_t need_bytes, const char* kernel, const char* binding) {
-    if (!r.buffer || !r.buffer->vk) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: %s has no buffer", kernel, binding);
+/* vkr_range_check for `count` elements of `elem_bytes` each; the message counts in that unit. */
+static vkr_status vkr_range_check_elems(vkr_range r, uint64_t count, uint64_t elem_bytes, const char* kernel,
+                                        const char* binding) {
+    if (!r.buffer || !r.buffer->vk)
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: range %s has no buffer", kernel, binding);
     if (r.offset > r.buffer->size)
-        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: %s offset %llu is past the end of its %llu-byte buffer", kernel,
-                        binding, (unsigned long long)r.offset, (unsigned long long)r.buffer->size);
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: range %s offset %llu is past the end of its %llu-byte buffer",
+                        kernel, binding, (unsigned long long)r.offset, (unsigned long long)r.buffer->size);
     if (r.size != VKR_WHOLE_SIZE && r.size > r.buffer->size - r.offset)
-        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: %s range [%llu, +%llu) overruns its %llu-byte buffer", kernel,
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: range %s [%llu, +%llu) overruns its %llu-byte buffer", kernel,
                         binding, (unsigned long long)r.offset, (unsigned long long)r.size,
                         (unsigned long long)r.buffer->size);
     VkDeviceSize have = vkr_range_bytes(r);
-    if (have < need_bytes)
-        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: %s holds %llu bytes but %llu are needed", kernel, binding,
-                        (unsigned long long)have, (unsigned long long)need_bytes);
-    return VKR_OK;
+    if (have / elem_bytes >= count) return VKR_OK;
+    if (elem_bytes == 1)
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: range %s holds %llu bytes but %llu are needed", kernel, binding,
+                        (unsigned long long)have, (unsigned long long)count);
+    return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: range %s holds %llu bytes but %llu elements (%llu bytes) are needed",
+                    kernel, binding, (unsigned long long)have, (unsigned long long)count,
+                    (unsigned long long)(count * elem_bytes));
+}
+
+vkr_status vkr_range_check(vkr_range r, uint64_t need_bytes, const char* kernel, const char* binding) {
+    return vkr_range_check_elems(r, need_bytes, 1, kernel, binding);
 }
 
 vkr_status vkr_range_take(vkr_range r, uint64_t need_bytes, const char* kernel, const char* binding, vkr_range* out) {
@@ -32,7 +42,10 @@ vkr_status vkr_range_take(vkr_range r, uint64_t need_bytes, const char* kernel, 
 }
 
 vkr_status vkr_range_take_words(vkr_range r, uint64_t count, const char* kernel, const char* binding, vkr_range* out) {
-    return vkr_range_take(r, count * 4, kernel, binding, out);
+    *out = (vkr_range){0};
+    VKR_TRY(vkr_range_check_elems(r, count, 4, kernel, binding));
+    *out = (vkr_range){r.buffer, r.offset, count * 4};
+    return VKR_OK;
 }
 
 vkr_range vkr_range_words(vkr_range r, uint64_t first, uint64_t count) {

@@ -242,7 +242,7 @@ static void test_ranges(void** state) {
     VKR_ASSERT_OK(vkr_range_check(whole, 1024, "k", "x"));
     VKR_ASSERT_OK(vkr_range_check((vkr_range){&b, 1000, 24}, 24, "k", "x"));
     assert_int_equal(vkr_range_check(whole, 1025, "kern", "bind"), VKR_ERR_INVALID_ARGUMENT);
-    assert_non_null(strstr(vkr_last_error(), "kern: bind"));
+    assert_non_null(strstr(vkr_last_error(), "kern: range bind"));
     assert_int_equal(vkr_range_check((vkr_range){&b, 0, 0}, 4, "kern", "bind"), VKR_ERR_INVALID_ARGUMENT);
     assert_int_equal(vkr_range_check((vkr_range){&b, 1000, 25}, 0, "kern", "bind"), VKR_ERR_INVALID_ARGUMENT);
     assert_non_null(strstr(vkr_last_error(), "overruns"));
@@ -250,7 +250,7 @@ static void test_ranges(void** state) {
                      VKR_ERR_INVALID_ARGUMENT);
     assert_int_equal(vkr_range_check((vkr_range){&b, 8, UINT64_MAX - 4}, 0, "kern", "bind"), VKR_ERR_INVALID_ARGUMENT);
     assert_int_equal(vkr_range_check((vkr_range){0}, 0, "kern", "bind"), VKR_ERR_INVALID_ARGUMENT);
-    assert_non_null(strstr(vkr_last_error(), "kern: bind has no buffer"));
+    assert_non_null(strstr(vkr_last_error(), "kern: range bind has no buffer"));
 
     vkr_range t;
     VKR_ASSERT_OK(vkr_range_take_words((vkr_range){&b, 256, VKR_WHOLE_SIZE}, 10, "k", "x", &t));

@@ -242,8 +242,8 @@ vkr_status vkr_gpu_optim_update(vkr_sequence* seq, vkr_optim* o, uint32_t i) {
     vkr_range r[5] = {vkr_range_whole(&o->scalars),
                       {e->grad.buffer, e->grad.offset, bytes},
                       {e->param.buffer, e->param.offset, bytes},
-                      {&e->moment[0], 0, 0},
-                      {&e->moment[1], 0, 0}};
+                      vkr_range_whole(&e->moment[0]),
+                      vkr_range_whole(&e->moment[1])};
     vkr_optim_update_push push = {e->count, o->lr_mult[e->group], o->wd[e->group],
                                   o->cfg.kind == VKR_OPTIM_SGD ? o->cfg.momentum : o->cfg.beta1, o->cfg.beta2,
                                   o->cfg.eps};

@@ -45,7 +45,7 @@ static vkr_status km_seed(const float* x, uint32_t n, uint32_t d, uint32_t k, vk
             for (uint32_t j = 0; j < m; j++) total += mind[j];
             uint32_t pick = c0 % m; /* all rows coincide with centroids: repeat rows */
             if (total > 0) {
-                double u = vkr_rng_uniform(seed, 1, c0) * total, acc = 0;
+                double u = vkr_rng_uniform(seed ^ 0x9E3779B97F4A7C15ull, c0, 0) * total, acc = 0;
                 pick = m - 1;
                 for (uint32_t j = 0; j < m; j++) {
                     acc += mind[j];
@@ -224,7 +224,7 @@ vkr_status vkr_kmeans(vkr_device* device, const float* x, uint32_t n, uint32_t d
     double best = INFINITY;
     for (uint32_t run = 0; run < restarts && s == VKR_OK; run++) {
         r.reseeded = 0;
-        s = km_seed(x, n, d, k, options->init, vkr_rng_u64(options->seed, 7, run), r.c);
+        s = km_seed(x, n, d, k, options->init, vkr_rng_u64(options->seed, run, 7), r.c);
         if (s == VKR_OK) s = km_lloyd(&r, iters);
         if (s != VKR_OK) break;
         double inertia = 0;

@@ -353,7 +353,7 @@ static vkr_status rq_kmeans_init(rq_trainer* t) {
     vkr_status s = VKR_OK;
     for (uint32_t l = 0; l < c->levels && s == VKR_OK; l++) {
         vkr_kmeans_options ko = {.k = c->codes, .iters = t->o->kmeans_iters ? t->o->kmeans_iters : 20,
-                                 .seed = vkr_rng_u64(t->o->seed, 13, l)};
+                                 .seed = vkr_rng_u64(t->o->seed, l, 13)};
         vkr_kmeans_report rep;
         float* level = cb + (size_t)l * c->codes * c->latent;
         s = vkr_kmeans(t->o->device, sample, rows, c->latent, &ko, level, assign, &rep);
@@ -384,7 +384,7 @@ static vkr_status rq_reseed(rq_trainer* t, uint64_t round, uint32_t* out_count) 
         rq_level_residuals(c, t->z, cb, t->codes, t->n, l, t->resid);
         for (uint32_t k = 0; k < c->codes; k++) {
             if (used[k]) continue;
-            vkr_rng rng = vkr_rng_make(vkr_rng_u64(t->o->seed, 17, round), (uint64_t)l * c->codes + k);
+            vkr_rng rng = {t->o->seed ^ round, (uint64_t)l * c->codes + k, 17};
             uint32_t item = (uint32_t)vkr_rng_next_below(&rng, t->n);
             memcpy(cb + ((size_t)l * c->codes + k) * c->latent, t->resid + (size_t)item * c->latent,
                    c->latent * sizeof *cb);

@@ -80,5 +80,4 @@ vkr_status vkr_source_read(const vkr_source* source, uint64_t offset, void* dst,
 /* Closes the file, if any, and zeroes the source. */
 void vkr_source_close(vkr_source* source);
 
-
 #endif

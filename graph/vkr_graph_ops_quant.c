@@ -16,7 +16,6 @@
 
 static uint64_t q_div_up(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
 
-
 /* ---- nearest codeword ------------------------------------------------------------------------ */
 
 static vkr_status q_check_assign(const vkr_quant_assign_params* p, const char* what) {
@@ -79,7 +78,8 @@ vkr_status vkr_gpu_quant_assign(vkr_sequence* seq, const vkr_quant_assign_params
     VKR_TRY(vkr_range_take_words(x, (uint64_t)p->n * p->d, op, "x", &r[0]));
     VKR_TRY(vkr_range_take_words(c, ((uint64_t)p->c_base + p->k) * p->d, op, "c", &r[1]));
     VKR_TRY(vkr_range_take_words(norms, (uint64_t)p->c_base + p->k, op, "norms", &r[2]));
-    VKR_TRY(vkr_range_take_words(codes, (uint64_t)(p->n - 1) * p->code_stride + p->code_offset + 1, op, "codes", &r[3]));
+    uint64_t code_words = (uint64_t)(p->n - 1) * p->code_stride + p->code_offset + 1;
+    VKR_TRY(vkr_range_take_words(codes, code_words, op, "codes", &r[3]));
     VKR_TRY(vkr_range_take_words(dist, p->n, op, "dist", &r[4]));
     if (with_resid) VKR_TRY(vkr_range_take_words(resid, (uint64_t)p->n * p->d, op, "resid", &r[5]));
     uint32_t push[6] = {p->n, p->k, p->d, p->c_base, p->code_stride, p->code_offset};
@@ -165,10 +165,12 @@ vkr_status vkr_gpu_quant_segsum(vkr_sequence* seq, const vkr_quant_segsum_params
     uint64_t psum_floats = (uint64_t)blocks * p->k * p->d;
     vkr_range s;
     VKR_TRY(vkr_range_take_words(scratch, vkr_quant_segsum_scratch(p), op, "scratch", &s));
-    vkr_range psum = vkr_range_words(s, 0, psum_floats), pcount = vkr_range_words(s, vkr_storage_align_words(psum_floats), (uint64_t)blocks * p->k);
+    vkr_range psum = vkr_range_words(s, 0, psum_floats),
+              pcount = vkr_range_words(s, vkr_storage_align_words(psum_floats), (uint64_t)blocks * p->k);
     vkr_range r1[4] = {{0}, {0}, psum, pcount};
     VKR_TRY(vkr_range_take_words(x, (uint64_t)p->n * p->d, op, "x", &r1[0]));
-    VKR_TRY(vkr_range_take_words(codes, (uint64_t)(p->n - 1) * p->code_stride + p->code_offset + 1, op, "codes", &r1[1]));
+    uint64_t code_words = (uint64_t)(p->n - 1) * p->code_stride + p->code_offset + 1;
+    VKR_TRY(vkr_range_take_words(codes, code_words, op, "codes", &r1[1]));
     uint32_t push1[5] = {p->n, p->k, p->d, p->code_stride, p->code_offset};
     /* one invocation per column (rounded up to 8, at most 64): every invocation walks every row */
     uint32_t wg = (p->d + 7) / 8 * 8;
@@ -221,7 +223,8 @@ vkr_status vkr_ref_rq_encode(const vkr_rq_params* p, const float* z, const float
 }
 
 uint64_t vkr_rq_encode_scratch(const vkr_rq_params* p) {
-    return vkr_storage_align_words((uint64_t)p->levels * p->codes) + 2 * vkr_storage_align_words((uint64_t)p->rows * p->dim) + p->rows;
+    return vkr_storage_align_words((uint64_t)p->levels * p->codes) +
+           2 * vkr_storage_align_words((uint64_t)p->rows * p->dim) + p->rows;
 }
 
 vkr_status vkr_gpu_rq_encode(vkr_sequence* seq, const vkr_rq_params* p, vkr_range z, vkr_range c, vkr_range scratch,
@@ -229,9 +232,11 @@ vkr_status vkr_gpu_rq_encode(vkr_sequence* seq, const vkr_rq_params* p, vkr_rang
     VKR_TRY(q_check_rq(p, "rq_encode"));
     vkr_range s;
     VKR_TRY(vkr_range_take_words(scratch, vkr_rq_encode_scratch(p), "rq_encode", "scratch", &s));
-    uint64_t nk = vkr_storage_align_words((uint64_t)p->levels * p->codes), nd = vkr_storage_align_words((uint64_t)p->rows * p->dim);
+    uint64_t nk = vkr_storage_align_words((uint64_t)p->levels * p->codes),
+             nd = vkr_storage_align_words((uint64_t)p->rows * p->dim);
     vkr_range norms = vkr_range_words(s, 0, (uint64_t)p->levels * p->codes);
-    vkr_range buf[2] = {vkr_range_words(s, nk, (uint64_t)p->rows * p->dim), vkr_range_words(s, nk + nd, (uint64_t)p->rows * p->dim)};
+    vkr_range buf[2] = {vkr_range_words(s, nk, (uint64_t)p->rows * p->dim),
+                        vkr_range_words(s, nk + nd, (uint64_t)p->rows * p->dim)};
     vkr_range dist = vkr_range_words(s, nk + 2 * nd, p->rows);
     VKR_TRY(vkr_gpu_quant_norms(seq, p->levels * p->codes, p->dim, c, norms));
     for (uint32_t l = 0; l < p->levels; l++) {
@@ -446,7 +451,7 @@ static vkr_status q_loss_bwd_gpu(vkr_exec_ctx* ctx, vkr_tensor* t) {
     float norm = 2.0f / ((float)p->rq.rows * p->rq.dim);
     if (dz.buffer) {
         vkr_range r[3];
-        VKR_TRY(vkr_range_take_words(vkr_range_words(aux, 0, p->off_rowsq), p->off_rowsq, "rq_loss", "residuals", &r[0]));
+        VKR_TRY(vkr_range_take_words(aux, p->off_rowsq, "rq_loss", "residuals", &r[0]));
         VKR_TRY(vkr_range_take_words(g, 1, "rq_loss", "loss_grad", &r[1]));
         VKR_TRY(vkr_range_take_words(dz, nd, "rq_loss", "dz", &r[2]));
         struct {
@@ -465,8 +470,8 @@ static vkr_status q_loss_bwd_gpu(vkr_exec_ctx* ctx, vkr_tensor* t) {
         for (uint32_t l = 0; l < p->rq.levels; l++) {
             sp.code_offset = l;
             sp.out_base = l * p->rq.codes;
-            VKR_TRY(vkr_gpu_quant_segsum(seq, &sp, vkr_range_words(aux, l * lstride, nd), vkr_ctx_range(ctx, t->src[2]), scratch,
-                                         g, dc, counts));
+            VKR_TRY(vkr_gpu_quant_segsum(seq, &sp, vkr_range_words(aux, l * lstride, nd), vkr_ctx_range(ctx, t->src[2]),
+                                         scratch, g, dc, counts));
         }
     }
     return VKR_OK;

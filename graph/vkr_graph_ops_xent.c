@@ -20,7 +20,6 @@ typedef struct vkr_xent_plan {
     uint64_t off_logits, off_dlogits, off_stats, off_means, off_grads, total; /* floats into aux */
 } vkr_xent_plan;
 
-
 vkr_tensor* vkr_op_linear_xent(vkr_graph* g, vkr_tensor* h, vkr_tensor* table, vkr_tensor* targets,
                                int32_t ignore_index) {
     const vkr_tensor* srcs[3] = {h, table, targets};
@@ -61,7 +60,6 @@ static uint32_t vkr_chunk_rows(const vkr_xent_plan* p, uint32_t k) {
     return p->rows - begin < p->chunk ? p->rows - begin : p->chunk;
 }
 
-
 static void vkr_logits_mm(vkr_matmul_params* q, const vkr_xent_plan* p, uint32_t rows) {
     memset(q, 0, sizeof *q);
     q->M = rows;
@@ -76,14 +74,15 @@ static vkr_status vkr_combine(vkr_exec_ctx* ctx, const vkr_xent_plan* p, vkr_ran
                               bool backward) {
     struct {
         uint32_t chunks, stride, count_at, last_count_at, backward, slot;
-    } push = {p->chunks, p->stats_stride, 2 * p->chunk, 2 * vkr_chunk_rows(p, p->chunks - 1), backward, VKR_STORAGE_ALIGN_WORDS};
+    } push = {p->chunks, p->stats_stride, 2 * p->chunk, 2 * vkr_chunk_rows(p, p->chunks - 1), backward,
+              VKR_STORAGE_ALIGN_WORDS};
     vkr_kernel_desc d = {.shader = "graph_xent_combine", .binding_count = 4,
                          .access = {VKR_READ, VKR_READ, VKR_WRITE, VKR_READ}, .push_bytes = sizeof push};
     vkr_kernel* k = NULL;
     vkr_sequence* seq = vkr_ctx_sequence(ctx);
     VKR_TRY(vkr_kernel_get(vkr_sequence_device(seq), &d, &k));
-    vkr_range r[4] = {vkr_range_words(aux, p->off_stats, (uint64_t)p->chunks * p->stats_stride), vkr_range_words(aux, p->off_means, (uint64_t)p->chunks * VKR_STORAGE_ALIGN_WORDS),
-                      out, up};
+    vkr_range r[4] = {vkr_range_words(aux, p->off_stats, (uint64_t)p->chunks * p->stats_stride),
+                      vkr_range_words(aux, p->off_means, (uint64_t)p->chunks * VKR_STORAGE_ALIGN_WORDS), out, up};
     return vkr_sequence_dispatch(seq, k, r, 4, &push, sizeof push, 1, 1, 1);
 }
 
@@ -100,9 +99,10 @@ static vkr_status vkr_linear_xent_fwd_gpu(vkr_exec_ctx* ctx, vkr_tensor* t) {
         VKR_TRY(vkr_gpu_matmul(seq, &q, vkr_range_words(h, (uint64_t)k * p->chunk * p->dim, (uint64_t)rows * p->dim), w,
                                (vkr_range){0}, logits));
         vkr_xent_params xp = {.rows = rows, .classes = p->vocab, .ignore_index = p->ignore_index};
-        VKR_TRY(vkr_gpu_cross_entropy(seq, &xp, logits, vkr_range_words(tg, (uint64_t)k * p->chunk, rows),
-                                      vkr_range_words(aux, p->off_stats + (uint64_t)k * p->stats_stride, vkr_xent_stats_floats(rows)),
-                                      vkr_range_words(aux, p->off_means + (uint64_t)k * VKR_STORAGE_ALIGN_WORDS, 1)));
+        VKR_TRY(vkr_gpu_cross_entropy(
+            seq, &xp, logits, vkr_range_words(tg, (uint64_t)k * p->chunk, rows),
+            vkr_range_words(aux, p->off_stats + (uint64_t)k * p->stats_stride, vkr_xent_stats_floats(rows)),
+            vkr_range_words(aux, p->off_means + (uint64_t)k * VKR_STORAGE_ALIGN_WORDS, 1)));
     }
     vkr_range means = vkr_range_words(aux, p->off_means, (uint64_t)p->chunks * VKR_STORAGE_ALIGN_WORDS);
     return vkr_combine(ctx, p, aux, vkr_ctx_range(ctx, t), means, false);
@@ -126,10 +126,10 @@ static vkr_status vkr_linear_xent_bwd_gpu(vkr_exec_ctx* ctx, vkr_tensor* t) {
         VKR_TRY(vkr_gpu_matmul(seq, &q, hk, w, (vkr_range){0}, logits));
         VKR_TRY(vkr_sequence_fill(seq, dlogits.buffer, dlogits.offset, dlogits.size, 0));
         vkr_xent_params xp = {.rows = rows, .classes = p->vocab, .ignore_index = p->ignore_index};
-        VKR_TRY(vkr_gpu_cross_entropy_bwd(seq, &xp, logits, vkr_range_words(tg, (uint64_t)k * p->chunk, rows),
-                                          vkr_range_words(aux, p->off_stats + (uint64_t)k * p->stats_stride,
-                                                  vkr_xent_stats_floats(rows)),
-                                          vkr_range_words(grads, (uint64_t)k * VKR_STORAGE_ALIGN_WORDS, 1), dlogits));
+        VKR_TRY(vkr_gpu_cross_entropy_bwd(
+            seq, &xp, logits, vkr_range_words(tg, (uint64_t)k * p->chunk, rows),
+            vkr_range_words(aux, p->off_stats + (uint64_t)k * p->stats_stride, vkr_xent_stats_floats(rows)),
+            vkr_range_words(grads, (uint64_t)k * VKR_STORAGE_ALIGN_WORDS, 1), dlogits));
         if (dh.buffer) { /* dh_k += dlogits W */
             vkr_matmul_params m = {.M = rows, .N = p->dim, .K = p->vocab, .batch = 1, .alpha = 1, .accumulate = true};
             VKR_TRY(vkr_gpu_matmul(seq, &m, dlogits, w, (vkr_range){0},

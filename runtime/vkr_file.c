@@ -13,7 +13,8 @@ vkr_status vkr_atomic_open(const char* path, vkr_atomic_file* out) {
     memset(out, 0, sizeof *out);
     if (!path || !*path) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_atomic_open: the file path is empty");
     if (strlen(path) > VKR_FILE_MAX_PATH)
-        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "file path is longer than %d bytes: %.64s...", VKR_FILE_MAX_PATH, path);
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "file path is longer than %d bytes: %.64s...", VKR_FILE_MAX_PATH,
+                        path);
     snprintf(out->path, sizeof out->path, "%s", path);
     /* mkstemp would create the file with mode 0600; O_EXCL on a pid-and-counter name is as safe and
      * lets the umask decide the mode, as it does for any other file the program writes. */

@@ -22,9 +22,9 @@
 
 /* An open atomic write: stream into `file`, then vkr_atomic_commit or vkr_atomic_abort. */
 typedef struct vkr_atomic_file {
-    FILE* file;                        /* the temporary file's stream; NULL when not open */
-    char path[VKR_FILE_MAX_PATH + 1];  /* the target path */
-    char tmp[VKR_FILE_MAX_PATH + 48];  /* the temporary file's path */
+    FILE* file;                       /* the temporary file's stream; NULL when not open */
+    char path[VKR_FILE_MAX_PATH + 1]; /* the target path */
+    char tmp[VKR_FILE_MAX_PATH + 48]; /* the temporary file's path */
 } vkr_atomic_file;
 
 /* Starts an atomic write of `path`; out_file is zeroed on entry. */

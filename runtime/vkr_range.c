@@ -14,12 +14,13 @@ static vkr_status vkr_range_check_elems(vkr_range r, uint64_t count, uint64_t el
     if (!r.buffer || !r.buffer->vk)
         return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: range %s has no buffer", kernel, binding);
     if (r.offset > r.buffer->size)
-        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: range %s offset %llu is past the end of its %llu-byte buffer",
-                        kernel, binding, (unsigned long long)r.offset, (unsigned long long)r.buffer->size);
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: range %s offset %llu is outside its %llu-byte buffer", kernel,
+                        binding, (unsigned long long)r.offset, (unsigned long long)r.buffer->size);
     if (r.size != VKR_WHOLE_SIZE && r.size > r.buffer->size - r.offset)
-        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: range %s [%llu, +%llu) overruns its %llu-byte buffer", kernel,
-                        binding, (unsigned long long)r.offset, (unsigned long long)r.size,
-                        (unsigned long long)r.buffer->size);
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: range %s [%llu, +%llu) is outside its %llu-byte buffer (overruns "
+                        "it by %llu bytes)", kernel, binding, (unsigned long long)r.offset, (unsigned long long)r.size,
+                        (unsigned long long)r.buffer->size,
+                        (unsigned long long)(r.size - (r.buffer->size - r.offset)));
     VkDeviceSize have = vkr_range_bytes(r);
     if (have / elem_bytes >= count) return VKR_OK;
     if (elem_bytes == 1)

@@ -691,7 +691,8 @@ static void test_bad_params(void** state) {
     assert_int_equal(vkr_gpu_beam_step(seq, &p, t, r, r, r, vkr_range_whole(NULL), r), VKR_ERR_INVALID_ARGUMENT);
     assert_non_null(strstr(vkr_last_error(), "out_i"));
     p.batch = 1;
-    assert_int_equal(vkr_gpu_beam_step(seq, &p, t, r, r, r, r, (vkr_range){&b, 1024, VKR_WHOLE_SIZE}), VKR_ERR_INVALID_ARGUMENT);
+    assert_int_equal(vkr_gpu_beam_step(seq, &p, t, r, r, r, r, (vkr_range){&b, 1024, VKR_WHOLE_SIZE}),
+                     VKR_ERR_INVALID_ARGUMENT);
     assert_non_null(strstr(vkr_last_error(), "overlaps"));
     assert_int_equal(vkr_gpu_beam_step(NULL, &p, t, r, r, r, r, r), VKR_ERR_INVALID_ARGUMENT);
     assert_int_equal(vkr_sequence_dispatch_count(seq), 0);

@@ -97,8 +97,10 @@ vkr_status vkr_gpu_unary_backward(vkr_sequence* seq, const vkr_unary_params* p, 
     VKR_TRY(vkr_range_take_words(dy, p->n, op, "dy", &dy));
     VKR_TRY(vkr_range_take_words(dx, p->n, op, "dx", &dx));
     /* scale reads nothing saved: bind dy there, a read that adds no barrier */
-    if (vkr_unary_grad_needs(p->op) != VKR_UNARY_GRAD_NONE) VKR_TRY(vkr_range_take_words(saved, p->n, op, "saved", &saved));
-    else saved = dy;
+    if (vkr_unary_grad_needs(p->op) != VKR_UNARY_GRAD_NONE)
+        VKR_TRY(vkr_range_take_words(saved, p->n, op, "saved", &saved));
+    else
+        saved = dy;
     vkr_unary_push push = {p->n, (uint32_t)p->op, p->alpha};
     vkr_kernel_desc d = {.shader = "ew_unary_grad", .binding_count = 3, .access = {VKR_READ, VKR_READ, VKR_READ_WRITE},
                          .push_bytes = sizeof push, .spec_count = 1, .spec = {VKR_EW_WG}};

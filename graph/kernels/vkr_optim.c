@@ -101,8 +101,9 @@ vkr_status vkr_optim_set_group(vkr_optim* o, uint32_t group, float lr_mult, floa
 static vkr_status vkr_optim_check_range(const char* what, vkr_range r, uint64_t count) {
     VKR_TRY(vkr_range_check(r, 0, "vkr_optim_add_param", what));
     if (vkr_range_bytes(r) >= count * sizeof(float)) return VKR_OK;
-    return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_optim_add_param: %s range (offset %llu, %llu bytes) does not hold %llu floats",
-                    what, (unsigned long long)r.offset, (unsigned long long)vkr_range_bytes(r), (unsigned long long)count);
+    return vkr_fail(VKR_ERR_INVALID_ARGUMENT,
+                    "vkr_optim_add_param: %s range (offset %llu, %llu bytes) does not hold %llu floats", what,
+                    (unsigned long long)r.offset, (unsigned long long)vkr_range_bytes(r), (unsigned long long)count);
 }
 
 /* Zeroes `n` buffers with one submission. */

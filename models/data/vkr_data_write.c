@@ -92,7 +92,8 @@ vkr_status vkr_dataset_write(const vkr_dataset* d, const char* dir, const void* 
         char* text = cJSON_Print(j);
         cJSON_Delete(j);
         snprintf(path, sizeof path, "%s/dataset.json", tmp);
-        s = text ? vkr_write_file_atomic(path, text, strlen(text)) : vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
+        s = text ? vkr_write_file_atomic(path, text, strlen(text))
+                 : vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
         free(text);
     }
     if (s == VKR_OK) {

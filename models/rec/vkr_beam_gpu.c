@@ -70,7 +70,8 @@ vkr_status vkr_gpu_beam_tokens(vkr_sequence* seq, uint32_t rows, uint32_t depth,
     vkr_range r[2];
     VKR_TRY(vkr_range_take_words(state_i, (uint64_t)rows * (2 + depth), "beam_tokens", "state_i", &r[0]));
     VKR_TRY(vkr_range_take_words(tok, (uint64_t)rows * count, "beam_tokens", "tok", &r[1]));
-    if (vkr_ranges_overlap(&r[1], &r[0])) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "beam_tokens: tok overlaps state_i");
+    if (vkr_ranges_overlap(&r[1], &r[0]))
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "beam_tokens: tok overlaps state_i");
     struct {
         uint32_t rows, depth, count, offset[8];
     } push = {rows, depth, count, {0}};

@@ -139,8 +139,7 @@ vkr_status vkr_fit(const vkr_fit_model* m, const vkr_fit_options* o, vkr_fit_rep
             uint32_t n = m->units - k * m->batch < m->batch ? m->units - k * m->batch : m->batch;
             bool want = k % 8 == 7 || k + 1 == steps; /* reading the loss is a device round trip */
             float loss = 0;
-            s = m->step(m->self, order + (size_t)k * m->batch, n, vkr_rng_u64(o->seed, st.epoch, k), want,
-                        &loss);
+            s = m->step(m->self, order + (size_t)k * m->batch, n, vkr_rng_u64(o->seed, st.epoch, k), want, &loss);
             units_done += n;
             if (s != VKR_OK || !want) continue;
             loss_sum += loss;

@@ -6,10 +6,19 @@
  * Writes into that stream need no individual checks: vkr_atomic_commit checks the stream's error
  * flag, then flushes, fsyncs and closes the file, renames it over the target and fsyncs the
  * directory so the rename itself is durable. Every failure returns VKR_ERR_IO with a message naming
- * the path and strerror, and removes the temporary file; an existing target is then left untouched.
+ * the path (and the system's strerror, except for a buffered write that failed earlier, whose errno
+ * is gone by the commit), and removes the temporary file; an existing target is then left untouched.
  * vkr_atomic_abort discards the temporary file. Exactly one of commit or abort must follow a
  * successful open; both leave the writer zeroed, so calling abort after commit is harmless.
- * The new file gets mode 0666 minus the umask, like fopen's. */
+ * The new file gets mode 0666 minus the umask, like fopen's.
+ *
+ * Usage (a report streamed with fprintf; a failed write surfaces as the commit's error):
+ *     vkr_atomic_file w;
+ *     VKR_TRY(vkr_atomic_open(path, &w));
+ *     fprintf(w.file, "{\"epochs\": %u}\n", epochs);
+ *     return vkr_atomic_commit(&w);
+ * Call vkr_atomic_abort(&w) instead of the commit to give up (e.g. when building the content failed);
+ * for bytes already in memory, vkr_write_file_atomic(path, data, size) does all three steps. */
 #ifndef VKR_FILE_H
 #define VKR_FILE_H
 #include <stddef.h>

@@ -4,7 +4,6 @@
 #include <png.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 #include "vkr_file.h"
 #include "vkr_viewer_internal.h"

@@ -1,6 +1,4 @@
 /* Plumbing shared by the nn ops (checks, dispatch, workgroup widths) and the sum-to-scalar op. */
-#include <string.h>
-
 #include "vkr_ops_nn_internal.h"
 
 vkr_status vkr_nn_check_dims(const char* op, const char* a_name, uint32_t a, const char* b_name, uint32_t b) {

@@ -1,7 +1,6 @@
 /* GPU recorders of the t-SNE kernels other than the FFT repulsion: binary search, attraction,
  * exact repulsion and the optimizer step. */
 #include <math.h>
-#include <string.h>
 
 #include "vkr_tsne_internal.h"
 

@@ -59,6 +59,4 @@ bool vkr_ranges_overlap(const vkr_range* a, const vkr_range* b) {
     return a0 < b0 + vkr_range_bytes(*b) && b0 < a0 + vkr_range_bytes(*a);
 }
 
-uint64_t vkr_align_up(uint64_t value, uint64_t align) { return (value + align - 1) / align * align; }
-
 uint64_t vkr_storage_align_words(uint64_t count) { return vkr_align_up(count, VKR_STORAGE_ALIGN_WORDS); }

@@ -46,8 +46,9 @@ vkr_status vkr_range_take_words(vkr_range range, uint64_t count, const char* ker
 vkr_range vkr_range_words(vkr_range range, uint64_t first, uint64_t count);
 /* True when both ranges have bytes of the same VkBuffer in common. */
 bool vkr_ranges_overlap(const vkr_range* a, const vkr_range* b);
-/* `value` rounded up to a multiple of `align` (> 0). */
-uint64_t vkr_align_up(uint64_t value, uint64_t align);
+/* `value` rounded up to a multiple of `align` (> 0). Inline, so that code built without the runtime
+ * library (the data fuzzers) can use it. */
+static inline uint64_t vkr_align_up(uint64_t value, uint64_t align) { return (value + align - 1) / align * align; }
 /* `count` 4-byte words (floats, int32s) rounded up to whole VKR_STORAGE_ALIGN_WORDS slots: where, in
  * words, the next sub-range of a scratch buffer starts. */
 uint64_t vkr_storage_align_words(uint64_t count);

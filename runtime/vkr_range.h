@@ -35,7 +35,7 @@ VkDeviceSize vkr_range_bytes(vkr_range range);
 /* Checks that `range` has a live buffer, lies within it and holds `need_bytes`; INVALID_ARGUMENT
  * naming `kernel` and `binding` otherwise. */
 vkr_status vkr_range_check(vkr_range range, uint64_t need_bytes, const char* kernel, const char* binding);
-/* vkr_range_check, then sets *out to exactly the `need_bytes` at the start of `range`. */
+/* vkr_range_check, then sets *out to exactly the `need_bytes` at the start of `range` (zeroed on entry). */
 vkr_status vkr_range_take(vkr_range range, uint64_t need_bytes, const char* kernel, const char* binding,
                           vkr_range* out);
 /* vkr_range_take for `count` 4-byte words (floats, int32s): the range trimmed to count * 4 bytes, so

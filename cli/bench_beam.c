@@ -82,9 +82,9 @@ static vkr_status bench_width(vkr_bench* b, const vkr_trie* trie, const vkr_trie
     if (s == VKR_OK) s = vkr_buffer_upload(b->dev, &bf[0], 0, q.sf[0], (uint64_t)BB_BATCH * 4);
     if (s == VKR_OK) s = vkr_sequence_create(b->dev, &q.seq);
     for (uint32_t l = 0; l < BB_DEPTH && s == VKR_OK; l++)
-        s = vkr_gpu_beam_step(q.seq, &q.p[l], (vkr_range){&tg->buf, 0, 0}, (vkr_range){&bl[l], 0, 0},
-                              (vkr_range){&bi[l], 0, 0}, (vkr_range){&bf[l], 0, 0}, (vkr_range){&bi[l + 1], 0, 0},
-                              (vkr_range){&bf[l + 1], 0, 0});
+        s = vkr_gpu_beam_step(q.seq, &q.p[l], vkr_range_whole(&tg->buf), vkr_range_whole(&bl[l]),
+                              vkr_range_whole(&bi[l]), vkr_range_whole(&bf[l]), vkr_range_whole(&bi[l + 1]),
+                              vkr_range_whole(&bf[l + 1]));
     vkr_bench_unit rate = {"users/s", BB_BATCH};
     vkr_bench_stats wall, dev, peer;
     bool has_dev = false;

@@ -98,7 +98,7 @@ static vkr_status measure_peak(vkr_bench* b, bool report, double* out_gflops) {
     vkr_status s = vkr_buffer_create(b->dev, (uint64_t)groups * PEAK_WG * 16, VKR_MEMORY_DEVICE, &out);
     if (s == VKR_OK) s = vkr_sequence_create(b->dev, &seq);
     struct { uint32_t iterations; float mul, add; } push = {iterations, 0.999f, 0.001f};
-    vkr_range r = {&out, 0, 0};
+    vkr_range r = vkr_range_whole(&out);
     if (s == VKR_OK) s = vkr_sequence_dispatch(seq, k, &r, 1, &push, sizeof push, groups, 1, 1);
     vkr_bench_unit unit = {"GFLOP/s", 2.0 * 4 * PEAK_CHAINS * (double)iterations * groups * PEAK_WG / 1e9};
     vkr_bench_stats wall = {0}, dev = {0}, peer = {0};
@@ -217,7 +217,7 @@ static vkr_status bench_shape(vkr_bench* b, const mm_shape* sh, vkr_matmul_dtype
     if (s == VKR_OK) s = vkr_sequence_create(b->dev, &seq);
     vkr_range none = {0};
     if (s == VKR_OK)
-        s = vkr_gpu_matmul(seq, &p, (vkr_range){&ba, 0, 0}, (vkr_range){&bb, 0, 0}, none, (vkr_range){&bc, 0, 0});
+        s = vkr_gpu_matmul(seq, &p, vkr_range_whole(&ba), vkr_range_whole(&bb), none, vkr_range_whole(&bc));
     vkr_bench_unit unit = {"GFLOP/s", gflop};
     mm_body body = {seq, a, bm, c, sh->M, sh->N, sh->K};
     vkr_bench_stats wall = {0}, dev = {0};

@@ -54,7 +54,7 @@ static vkr_status bench_step(vkr_bench* b, const char* name, const vkr_optim_con
     if (s == VKR_OK) s = vkr_buffer_upload(b->dev, &pb, 0, o.p, n * 4);
     if (s == VKR_OK) s = vkr_buffer_upload(b->dev, &gb, 0, o.g, n * 4);
     if (s == VKR_OK) s = vkr_optim_create(b->dev, cfg, &opt);
-    if (s == VKR_OK) s = vkr_optim_add_param(opt, (vkr_range){&pb, 0, 0}, (vkr_range){&gb, 0, 0}, n, 0, NULL);
+    if (s == VKR_OK) s = vkr_optim_add_param(opt, vkr_range_whole(&pb), vkr_range_whole(&gb), n, 0, NULL);
     if (s == VKR_OK) s = vkr_sequence_create(b->dev, &o.seq);
     if (s == VKR_OK) s = vkr_gpu_optim_step(o.seq, opt);
     vkr_bench_stats wall, dev, peer;

@@ -35,7 +35,7 @@ static vkr_status bench_dispatches(vkr_bench* b, const char* name, unsigned coun
     }
     if (s == VKR_OK) s = vkr_sequence_create(b->dev, &seq);
     struct { uint32_t n; float a; } push = {64, 0.5f};
-    vkr_range ranges[2] = {{&x, 0, 0}, {&y, 0, 0}};
+    vkr_range ranges[2] = {vkr_range_whole(&x), vkr_range_whole(&y)};
     for (unsigned i = 0; i < count && s == VKR_OK; i++)
         s = chained ? vkr_sequence_dispatch(seq, k, ranges, 2, &push, sizeof push, 1, 1, 1)
                     : vkr_sequence_dispatch(seq, k, NULL, 0, NULL, 0, 1, 1, 1);

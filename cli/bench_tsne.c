@@ -11,8 +11,8 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "vkr_clock.h"
 #include "vkr_npy.h"
-#include "vkr_timer.h"
 #include "vkr_tsne.h"
 #include "vkr_tsne_io.h"
 

@@ -1,9 +1,10 @@
 #include "cli_json.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "vkr_file.h"
 
 cJSON* cli_device_json(const vkr_device_info* d) {
     char api[32];
@@ -42,26 +43,12 @@ cJSON* cli_device_json(const vkr_device_info* d) {
 vkr_status cli_write_json(const cJSON* json, const char* path) {
     char* text = cJSON_Print(json);
     if (!text) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory printing JSON");
-    size_t n = strlen(path) + 16;
-    char* tmp = malloc(n);
-    if (!tmp) {
-        free(text);
-        return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
+    vkr_atomic_file w;
+    vkr_status s = vkr_atomic_open(path, &w);
+    if (s == VKR_OK) {
+        fprintf(w.file, "%s\n", text); /* vkr_atomic_commit reports a failed write */
+        s = vkr_atomic_commit(&w);
     }
-    snprintf(tmp, n, "%s.tmp", path);
-    vkr_status s = VKR_OK;
-    FILE* f = fopen(tmp, "w");
-    if (!f) {
-        s = vkr_fail(VKR_ERR_IO, "cannot write %s: %s", tmp, strerror(errno));
-    } else {
-        bool ok = fputs(text, f) >= 0 && fputc('\n', f) != EOF;
-        ok = fclose(f) == 0 && ok;
-        if (!ok || rename(tmp, path) != 0) {
-            s = vkr_fail(VKR_ERR_IO, "cannot write %s: %s", path, strerror(errno));
-            remove(tmp);
-        }
-    }
-    free(tmp);
     free(text);
     return s;
 }

@@ -7,8 +7,6 @@
 #include "vkr_graph_ops_internal.h"
 #include "vkr_ops_nn.h"
 
-static uint64_t vkr_align(uint64_t v) { return (v + VKR_EXEC_ALIGN - 1) / VKR_EXEC_ALIGN * VKR_EXEC_ALIGN; }
-
 const vkr_tensor* vkr_root(const vkr_tensor* t) {
     while (t->view_of) t = t->view_of;
     return t;
@@ -134,7 +132,7 @@ static vkr_status vkr_plan(vkr_exec* ex) {
             slot = of_param ? SLOT_PARAM_GRAD : SLOT_ARENA;
         }
         t->storage = slot;
-        uint64_t bytes = vkr_align(vkr_tensor_bytes(t));
+        uint64_t bytes = vkr_align_up(vkr_tensor_bytes(t), VKR_STORAGE_ALIGN);
         if (slot != SLOT_ARENA) {
             t->offset = ex->slots[slot].bytes;
             ex->slots[slot].bytes += bytes;
@@ -164,7 +162,7 @@ static vkr_status vkr_plan(vkr_exec* ex) {
         t->storage = r->storage;
         t->offset = r->offset;
     }
-    ex->slots[SLOT_STEP].bytes = VKR_EXEC_ALIGN;
+    ex->slots[SLOT_STEP].bytes = VKR_STORAGE_ALIGN;
 done:
     free(pos);
     free(start);

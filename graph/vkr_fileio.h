@@ -1,11 +1,9 @@
 /* Shared plumbing for the checkpoint and array file formats (safetensors, .npy): element types,
- * half-precision conversion, overflow-checked shape arithmetic, bounds-checked reads from a file or
- * a memory block, and atomic file replacement.
+ * half-precision conversion, overflow-checked shape arithmetic, and bounds-checked reads from a file
+ * or a memory block. Writers replace files through runtime/vkr_file.h.
  *
  * Contract: every read goes through vkr_source_read, which refuses any range outside the source,
- * so format parsers can treat the input as untrusted. vkr_file_write_atomic writes a temporary file
- * next to the target, fsyncs it and renames it over the target: a failure at any point leaves an
- * existing file untouched. Files are little-endian; the host must be too. */
+ * so format parsers can treat the input as untrusted. Files are little-endian; the host must be too. */
 #ifndef VKR_FILEIO_H
 #define VKR_FILEIO_H
 #include <stdbool.h>
@@ -81,14 +79,5 @@ void vkr_source_open_memory(const void* data, size_t size, const char* label, vk
 vkr_status vkr_source_read(const vkr_source* source, uint64_t offset, void* dst, uint64_t size);
 /* Closes the file, if any, and zeroes the source. */
 void vkr_source_close(vkr_source* source);
-
-/* One piece of a file to write. */
-typedef struct vkr_file_part {
-    const void* data; /* bytes to write */
-    uint64_t size;    /* number of bytes */
-} vkr_file_part;
-
-/* Writes the concatenated parts to `path` atomically (path.tmp.<pid>, fsync, rename). */
-vkr_status vkr_file_write_atomic(const char* path, const vkr_file_part* parts, uint32_t part_count);
 
 #endif

@@ -9,7 +9,6 @@
 #include "vkr_matmul.h"
 #include "vkr_ops_nn.h"
 
-#define XENT_ALIGN 64u                 /* floats: keeps every sub-range 256-byte aligned */
 #define XENT_CHUNK_BYTES (64ull << 20) /* logits of one chunk: within any device's binding limit */
 
 typedef struct vkr_xent_plan {
@@ -20,8 +19,6 @@ typedef struct vkr_xent_plan {
     uint32_t stats_stride;     /* floats per chunk's stats region */
     uint64_t off_logits, off_dlogits, off_stats, off_means, off_grads, total; /* floats into aux */
 } vkr_xent_plan;
-
-static uint64_t vkr_up(uint64_t v) { return (v + XENT_ALIGN - 1) / XENT_ALIGN * XENT_ALIGN; }
 
 vkr_tensor* vkr_op_linear_xent(vkr_graph* g, vkr_tensor* h, vkr_tensor* table, vkr_tensor* targets,
                                int32_t ignore_index) {
@@ -39,16 +36,16 @@ vkr_tensor* vkr_op_linear_xent(vkr_graph* g, vkr_tensor* h, vkr_tensor* table, v
     uint64_t fit = XENT_CHUNK_BYTES / (4ull * p.vocab);
     fit = fit / 64 * 64;
     if (fit == 0) return vkr_graph_fail(g, VKR_ERR_INVALID_ARGUMENT, "linear_xent: %u classes are too many", p.vocab);
-    p.chunk = p.rows < fit ? (uint32_t)vkr_up(p.rows) : (uint32_t)fit;
+    p.chunk = p.rows < fit ? (uint32_t)vkr_storage_align_words(p.rows) : (uint32_t)fit;
     p.chunks = (p.rows + p.chunk - 1) / p.chunk;
-    p.stats_stride = (uint32_t)vkr_up(vkr_xent_stats_floats(p.chunk));
-    uint64_t cv = vkr_up((uint64_t)p.chunk * p.vocab);
+    p.stats_stride = (uint32_t)vkr_storage_align_words(vkr_xent_stats_floats(p.chunk));
+    uint64_t cv = vkr_storage_align_words((uint64_t)p.chunk * p.vocab);
     p.off_logits = 0;
     p.off_dlogits = cv;
     p.off_stats = 2 * cv;
     p.off_means = p.off_stats + (uint64_t)p.chunks * p.stats_stride;
-    p.off_grads = p.off_means + (uint64_t)p.chunks * XENT_ALIGN; /* one aligned slot per chunk */
-    p.total = p.off_grads + (uint64_t)p.chunks * XENT_ALIGN;
+    p.off_grads = p.off_means + (uint64_t)p.chunks * VKR_STORAGE_ALIGN_WORDS; /* one aligned slot per chunk */
+    p.total = p.off_grads + (uint64_t)p.chunks * VKR_STORAGE_ALIGN_WORDS;
     if (p.total > UINT32_MAX) return vkr_graph_fail(g, VKR_ERR_INVALID_ARGUMENT, "linear_xent: scratch too large");
     static const uint32_t one = 1;
     vkr_tensor* t = vkr_graph_node(g, VKR_OP_LINEAR_XENT, VKR_F32, 1, &one, srcs, 3, &p, sizeof p);
@@ -61,11 +58,6 @@ vkr_tensor* vkr_op_linear_xent(vkr_graph* g, vkr_tensor* h, vkr_tensor* table, v
 static uint32_t vkr_chunk_rows(const vkr_xent_plan* p, uint32_t k) {
     uint32_t begin = k * p->chunk;
     return p->rows - begin < p->chunk ? p->rows - begin : p->chunk;
-}
-
-/* A sub-range of a tensor's GPU range, in floats. */
-static vkr_range vkr_sub(vkr_range r, uint64_t first, uint64_t count) {
-    return (vkr_range){r.buffer, r.offset + first * 4, count * 4};
 }
 
 static void vkr_logits_mm(vkr_matmul_params* q, const vkr_xent_plan* p, uint32_t rows) {
@@ -82,7 +74,7 @@ static void vkr_logits_mm(vkr_matmul_params* q, const vkr_xent_plan* p, uint32_t
 static vkr_xent_combine_params vkr_combine_params(const vkr_xent_plan* p) {
     return (vkr_xent_combine_params){.chunks = p->chunks, .chunk_rows = p->chunk,
                                      .last_rows = vkr_chunk_rows(p, p->chunks - 1), .stats_stride = p->stats_stride,
-                                     .slot = XENT_ALIGN};
+                                     .slot = VKR_STORAGE_ALIGN_WORDS};
 }
 
 static vkr_status vkr_linear_xent_fwd_gpu(vkr_exec_ctx* ctx, vkr_tensor* t) {
@@ -94,17 +86,18 @@ static vkr_status vkr_linear_xent_fwd_gpu(vkr_exec_ctx* ctx, vkr_tensor* t) {
         uint32_t rows = vkr_chunk_rows(p, k);
         vkr_matmul_params q;
         vkr_logits_mm(&q, p, rows);
-        vkr_range logits = vkr_sub(aux, p->off_logits, (uint64_t)rows * p->vocab);
-        VKR_TRY(vkr_gpu_matmul(seq, &q, vkr_sub(h, (uint64_t)k * p->chunk * p->dim, (uint64_t)rows * p->dim), w,
+        vkr_range logits = vkr_range_words(aux, p->off_logits, (uint64_t)rows * p->vocab);
+        VKR_TRY(vkr_gpu_matmul(seq, &q, vkr_range_words(h, (uint64_t)k * p->chunk * p->dim, (uint64_t)rows * p->dim), w,
                                (vkr_range){0}, logits));
         vkr_xent_params xp = {.rows = rows, .classes = p->vocab, .ignore_index = p->ignore_index};
-        VKR_TRY(vkr_gpu_cross_entropy(seq, &xp, logits, vkr_sub(tg, (uint64_t)k * p->chunk, rows),
-                                      vkr_sub(aux, p->off_stats + (uint64_t)k * p->stats_stride, vkr_xent_stats_floats(rows)),
-                                      vkr_sub(aux, p->off_means + (uint64_t)k * XENT_ALIGN, 1)));
+        VKR_TRY(vkr_gpu_cross_entropy(
+            seq, &xp, logits, vkr_range_words(tg, (uint64_t)k * p->chunk, rows),
+            vkr_range_words(aux, p->off_stats + (uint64_t)k * p->stats_stride, vkr_xent_stats_floats(rows)),
+            vkr_range_words(aux, p->off_means + (uint64_t)k * VKR_STORAGE_ALIGN_WORDS, 1)));
     }
     vkr_xent_combine_params cp = vkr_combine_params(p);
-    return vkr_gpu_xent_combine(seq, &cp, vkr_sub(aux, p->off_stats, (uint64_t)p->chunks * p->stats_stride),
-                                vkr_sub(aux, p->off_means, (uint64_t)p->chunks * XENT_ALIGN), vkr_ctx_range(ctx, t));
+    return vkr_gpu_xent_combine(seq, &cp, vkr_range_words(aux, p->off_stats, (uint64_t)p->chunks * p->stats_stride),
+                                vkr_range_words(aux, p->off_means, (uint64_t)p->chunks * VKR_STORAGE_ALIGN_WORDS), vkr_ctx_range(ctx, t));
 }
 
 static vkr_status vkr_linear_xent_bwd_gpu(vkr_exec_ctx* ctx, vkr_tensor* t) {
@@ -113,29 +106,29 @@ static vkr_status vkr_linear_xent_bwd_gpu(vkr_exec_ctx* ctx, vkr_tensor* t) {
     vkr_range h = vkr_ctx_range(ctx, t->src[0]), w = vkr_ctx_range(ctx, t->src[1]), tg = vkr_ctx_range(ctx, t->src[2]);
     vkr_range dh = vkr_ctx_range(ctx, vkr_ops_grad(t, 0)), dw = vkr_ctx_range(ctx, vkr_ops_grad(t, 1));
     vkr_range aux = vkr_ctx_range(ctx, t->aux);
-    vkr_range grads = vkr_sub(aux, p->off_grads, (uint64_t)p->chunks * XENT_ALIGN);
+    vkr_range grads = vkr_range_words(aux, p->off_grads, (uint64_t)p->chunks * VKR_STORAGE_ALIGN_WORDS);
     vkr_xent_combine_params cp = vkr_combine_params(p);
-    VKR_TRY(vkr_gpu_xent_combine_bwd(seq, &cp, vkr_sub(aux, p->off_stats, (uint64_t)p->chunks * p->stats_stride),
-                                     vkr_sub(aux, p->off_means, (uint64_t)p->chunks * XENT_ALIGN),
+    VKR_TRY(vkr_gpu_xent_combine_bwd(seq, &cp, vkr_range_words(aux, p->off_stats, (uint64_t)p->chunks * p->stats_stride),
+                                     vkr_range_words(aux, p->off_means, (uint64_t)p->chunks * VKR_STORAGE_ALIGN_WORDS),
                                      vkr_ctx_range(ctx, t->grad), grads));
     for (uint32_t k = 0; k < p->chunks; k++) {
         uint32_t rows = vkr_chunk_rows(p, k);
-        vkr_range hk = vkr_sub(h, (uint64_t)k * p->chunk * p->dim, (uint64_t)rows * p->dim);
-        vkr_range logits = vkr_sub(aux, p->off_logits, (uint64_t)rows * p->vocab);
-        vkr_range dlogits = vkr_sub(aux, p->off_dlogits, (uint64_t)rows * p->vocab);
+        vkr_range hk = vkr_range_words(h, (uint64_t)k * p->chunk * p->dim, (uint64_t)rows * p->dim);
+        vkr_range logits = vkr_range_words(aux, p->off_logits, (uint64_t)rows * p->vocab);
+        vkr_range dlogits = vkr_range_words(aux, p->off_dlogits, (uint64_t)rows * p->vocab);
         vkr_matmul_params q;
         vkr_logits_mm(&q, p, rows);
         VKR_TRY(vkr_gpu_matmul(seq, &q, hk, w, (vkr_range){0}, logits));
         VKR_TRY(vkr_sequence_fill(seq, dlogits.buffer, dlogits.offset, dlogits.size, 0));
         vkr_xent_params xp = {.rows = rows, .classes = p->vocab, .ignore_index = p->ignore_index};
-        VKR_TRY(vkr_gpu_cross_entropy_bwd(seq, &xp, logits, vkr_sub(tg, (uint64_t)k * p->chunk, rows),
-                                          vkr_sub(aux, p->off_stats + (uint64_t)k * p->stats_stride,
-                                                  vkr_xent_stats_floats(rows)),
-                                          vkr_sub(grads, (uint64_t)k * XENT_ALIGN, 1), dlogits));
+        VKR_TRY(vkr_gpu_cross_entropy_bwd(
+            seq, &xp, logits, vkr_range_words(tg, (uint64_t)k * p->chunk, rows),
+            vkr_range_words(aux, p->off_stats + (uint64_t)k * p->stats_stride, vkr_xent_stats_floats(rows)),
+            vkr_range_words(grads, (uint64_t)k * VKR_STORAGE_ALIGN_WORDS, 1), dlogits));
         if (dh.buffer) { /* dh_k += dlogits W */
             vkr_matmul_params m = {.M = rows, .N = p->dim, .K = p->vocab, .batch = 1, .alpha = 1, .accumulate = true};
             VKR_TRY(vkr_gpu_matmul(seq, &m, dlogits, w, (vkr_range){0},
-                                   vkr_sub(dh, (uint64_t)k * p->chunk * p->dim, (uint64_t)rows * p->dim)));
+                                   vkr_range_words(dh, (uint64_t)k * p->chunk * p->dim, (uint64_t)rows * p->dim)));
         }
         if (dw.buffer) { /* dW += dlogits^T h_k */
             vkr_matmul_params m = {.M = p->vocab, .N = p->dim, .K = rows, .trans_a = true, .batch = 1, .alpha = 1,

@@ -1,12 +1,9 @@
 /* Seeded weight initializers on the host (fill a float array, then upload it).
  *
- * Contract: every value is a pure function of (seed, element index): element i draws from its own
- * counter-based stream (splitmix64 finalizer of the seed and the counters), so results do not
- * depend on thread count, chunking or the order of calls, and the same seed gives bitwise-identical
- * weights on every machine. Only IEEE-exact operations (+ - * / sqrt, frexp) are used, never libm
- * transcendentals whose last bit varies between C libraries; the natural log needed for normal
- * samples is a fixed series evaluated in double, and floating-point contraction is disabled.
- * Normal samples use Marsaglia's polar method. Distribution parameters follow PyTorch's nn.init:
+ * Contract: every value is a pure function of (seed, element index): element i draws from stream i
+ * of the runtime generator (vkr_rng.h), so results do not depend on thread count, chunking or the
+ * order of calls, and the same seed gives bitwise-identical weights on every machine (vkr_rng.h
+ * states how). Distribution parameters follow PyTorch's nn.init:
  * Xavier/Glorot bound = gain*sqrt(6/(fan_in+fan_out)), std = gain*sqrt(2/(fan_in+fan_out));
  * Kaiming/He bound = gain*sqrt(3/fan), std = gain/sqrt(fan) (gain sqrt(2) for ReLU). */
 #ifndef VKR_INIT_H
@@ -19,12 +16,6 @@
 /* Recommended gain for ReLU layers (Kaiming/He). */
 #define VKR_INIT_GAIN_RELU 1.4142135623730951f
 
-/* 64 random bits for draw `draw` of element `index` under `seed`. */
-uint64_t vkr_rand_u64(uint64_t seed, uint64_t index, uint64_t draw);
-/* A double uniform in [0, 1) with 53 random bits, for draw `draw` of element `index`. */
-double vkr_rand_uniform(uint64_t seed, uint64_t index, uint64_t draw);
-/* A standard normal sample for element `index` (consumes draws from `*draw` on, advancing it). */
-double vkr_rand_normal(uint64_t seed, uint64_t index, uint64_t* draw);
 /* Derives a per-tensor seed from a base seed and a tensor name, so tensors are independent. */
 uint64_t vkr_init_seed(uint64_t base, const char* name);
 

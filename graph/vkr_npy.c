@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vkr_file.h"
+
 static const char vkr_npy_magic[6] = {'\x93', 'N', 'U', 'M', 'P', 'Y'};
 
 static const struct {
@@ -270,6 +272,9 @@ vkr_status vkr_npy_save(const char* path, vkr_elem_type dtype, uint32_t ndim, co
     memcpy(head + start, dict, (size_t)len);
     memset(head + start + len, ' ', hlen - (uint32_t)len - 1);
     head[total - 1] = '\n';
-    vkr_file_part parts[2] = {{head, total}, {data, bytes}};
-    return vkr_file_write_atomic(path, parts, 2);
+    vkr_atomic_file w;
+    VKR_TRY(vkr_atomic_open(path, &w));
+    fwrite(head, 1, total, w.file); /* vkr_atomic_commit reports a failed write */
+    if (bytes) fwrite(data, 1, bytes, w.file);
+    return vkr_atomic_commit(&w);
 }

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vkr_file.h"
+
 /* One __metadata__ entry. */
 typedef struct vkr_st_meta {
     char* key;
@@ -555,18 +557,16 @@ vkr_status vkr_st_writer_write(const vkr_st_writer* w, const char* path) {
     }
     uint8_t len_bytes[8];
     for (int i = 0; i < 8; i++) len_bytes[i] = (uint8_t)((uint64_t)h.len >> (8 * i));
-    vkr_file_part* parts = malloc(((size_t)w->count + 2) * sizeof *parts);
-    if (!parts) {
-        free(order);
-        free(h.s);
-        return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
+    vkr_atomic_file f;
+    vkr_status s = vkr_atomic_open(path, &f);
+    if (s == VKR_OK) { /* vkr_atomic_commit reports a failed write */
+        fwrite(len_bytes, 1, 8, f.file);
+        fwrite(h.s, 1, h.len, f.file);
+        for (uint32_t i = 0; i < w->count; i++)
+            if (order[i]->bytes) fwrite(order[i]->data, 1, order[i]->bytes, f.file);
+        s = vkr_atomic_commit(&f);
     }
-    parts[0] = (vkr_file_part){len_bytes, 8};
-    parts[1] = (vkr_file_part){h.s, h.len};
-    for (uint32_t i = 0; i < w->count; i++) parts[i + 2] = (vkr_file_part){order[i]->data, order[i]->bytes};
-    vkr_status s = vkr_file_write_atomic(path, parts, w->count + 2);
     free(order);
-    free(parts);
     free(h.s);
     return s;
 }

@@ -1,7 +1,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "vkr_internal.h"
 
@@ -10,12 +9,6 @@
 #endif
 
 const char* vkr_version(void) { return VKR_VERSION_STRING; }
-
-double vkr_now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 vkr_status vkr_grow(void** ptr, uint32_t* cap, uint32_t need, size_t elem) {
     if (need <= *cap) return VKR_OK;

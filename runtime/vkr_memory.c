@@ -9,8 +9,6 @@
 static const VkBufferUsageFlags vkr_usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
                                             VK_BUFFER_USAGE_TRANSFER_DST_BIT;
 
-static VkDeviceSize vkr_align_up(VkDeviceSize v, VkDeviceSize a) { return (v + a - 1) / a * a; }
-
 static VkDeviceSize vkr_alignment(const vkr_device* dev) {
     VkDeviceSize a = dev->info.min_storage_offset_alignment;
     return a > 64 ? a : 64;
@@ -296,12 +294,8 @@ void vkr_transfer_abort(vkr_transfer* t) {
 
 static vkr_status vkr_transfer_add(vkr_transfer* t, const vkr_buffer* buf, VkDeviceSize offset, const void* src,
                                    void* dst, VkDeviceSize size) {
-    if (!buf || !buf->vk) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "transfer: buffer is NULL or destroyed");
+    VKR_TRY(vkr_range_check((vkr_range){buf, offset, size}, size, "transfer", src ? "destination" : "source"));
     if (!src && !dst) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "transfer: host pointer is NULL");
-    if (offset > buf->size || size > buf->size - offset)
-        return vkr_fail(VKR_ERR_INVALID_ARGUMENT,
-                        "transfer of %llu bytes at offset %llu is outside a buffer of %llu bytes",
-                        (unsigned long long)size, (unsigned long long)offset, (unsigned long long)buf->size);
     if (size == 0) return VKR_OK;
     VKR_TRY(vkr_grow((void**)&t->ops, &t->cap, t->count + 1, sizeof *t->ops));
     t->ops[t->count++] = (vkr_transfer_op){*buf, offset, size, src, dst};

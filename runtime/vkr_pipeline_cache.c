@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
+#include "vkr_file.h"
 #include "vkr_internal.h"
 
 #define VKR_CACHE_MAGIC "VKRPCAC1"
@@ -141,17 +141,12 @@ vkr_status vkr_device_save_pipeline_cache(vkr_device* dev) {
     char* slash = strrchr(dir, '/');
     if (slash) *slash = '\0';
     vkr_status s = slash ? vkr_mkdir_p(dir) : VKR_OK;
-    char tmp[1100];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", dev->cache_path, (long)getpid());
-    FILE* f = s == VKR_OK ? fopen(tmp, "wb") : NULL;
-    if (s == VKR_OK && !f) s = vkr_fail(VKR_ERR_IO, "cannot write pipeline cache %s: %s", tmp, strerror(errno));
-    if (f) {
-        bool ok = fwrite(&h, sizeof h, 1, f) == 1 && fwrite(data, 1, size, f) == size;
-        ok = (fclose(f) == 0) && ok;
-        if (!ok || rename(tmp, dev->cache_path) != 0) {
-            s = vkr_fail(VKR_ERR_IO, "cannot write pipeline cache %s: %s", dev->cache_path, strerror(errno));
-            remove(tmp);
-        }
+    vkr_atomic_file w;
+    if (s == VKR_OK) s = vkr_atomic_open(dev->cache_path, &w);
+    if (s == VKR_OK) {
+        fwrite(&h, sizeof h, 1, w.file); /* vkr_atomic_commit reports a failed write */
+        fwrite(data, 1, size, w.file);
+        s = vkr_atomic_commit(&w);
     }
     free(data);
     if (s == VKR_OK) dev->cache_dirty = false;

@@ -207,14 +207,14 @@ static vkr_status vkr_track(vkr_sequence* seq, const vkr_touch* touches, const v
 
 static vkr_status vkr_resolve_range(const vkr_device* dev, const vkr_range* r, uint32_t index, const char* kernel,
                                     VkDeviceSize* out_offset, VkDeviceSize* out_size) {
-    if (!r->buffer || !r->buffer->vk)
-        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: binding %u has no buffer", kernel, index);
-    if (r->offset > r->buffer->size || r->size > r->buffer->size - r->offset)
-        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: binding %u range [%llu, +%llu) is outside its %llu-byte buffer",
-                        kernel, index, (unsigned long long)r->offset, (unsigned long long)r->size,
-                        (unsigned long long)r->buffer->size);
+    /* Names for the messages, fixed so that recording formats nothing unless a check fails. */
+    static const char* const names[VKR_MAX_BINDINGS] = {"binding 0", "binding 1", "binding 2", "binding 3",
+                                                        "binding 4", "binding 5", "binding 6", "binding 7",
+                                                        "binding 8", "binding 9", "binding 10", "binding 11"};
+    _Static_assert(VKR_MAX_BINDINGS == 12, "one name per binding");
+    VKR_TRY(vkr_range_check(*r, 0, kernel, names[index]));
     VkDeviceSize off = r->buffer->offset + r->offset;
-    VkDeviceSize size = r->size ? r->size : r->buffer->size - r->offset;
+    VkDeviceSize size = vkr_range_bytes(*r);
     if (off % dev->info.min_storage_offset_alignment)
         return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: binding %u offset %llu is not a multiple of the device's %llu-byte "
                         "storage alignment", kernel, index, (unsigned long long)r->offset,
@@ -320,23 +320,16 @@ vkr_status vkr_sequence_dispatch_grid(vkr_sequence* seq, const vkr_kernel_desc* 
                                  (uint32_t)gy, 1);
 }
 
-static vkr_status vkr_check_copy_range(const vkr_buffer* b, VkDeviceSize off, VkDeviceSize size, const char* what) {
-    if (!b || !b->vk) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: buffer is NULL or destroyed", what);
-    if (off > b->size || size > b->size - off)
-        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: [%llu, +%llu) is outside a %llu-byte buffer", what,
-                        (unsigned long long)off, (unsigned long long)size, (unsigned long long)b->size);
-    return VKR_OK;
-}
-
 vkr_status vkr_sequence_copy(vkr_sequence* seq, const vkr_buffer* src, VkDeviceSize src_off, const vkr_buffer* dst,
                              VkDeviceSize dst_off, VkDeviceSize size) {
     if (!seq) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_sequence_copy: sequence is NULL");
-    VKR_TRY(vkr_check_copy_range(src, src_off, size, "copy source"));
-    VKR_TRY(vkr_check_copy_range(dst, dst_off, size, "copy destination"));
+    vkr_range from = {src, src_off, size}, to = {dst, dst_off, size};
+    VKR_TRY(vkr_range_check(from, size, "copy", "source"));
+    VKR_TRY(vkr_range_check(to, size, "copy", "destination"));
     if (size == 0) return VKR_OK;
-    VkDeviceSize s0 = src->offset + src_off, d0 = dst->offset + dst_off;
-    if (src->vk == dst->vk && s0 < d0 + size && d0 < s0 + size)
+    if (vkr_ranges_overlap(&from, &to))
         return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "copy: source and destination ranges overlap");
+    VkDeviceSize s0 = src->offset + src_off, d0 = dst->offset + dst_off;
     VKR_TRY(vkr_chunk_ensure(seq));
     vkr_touch t[2] = {{src->vk, s0, s0 + size}, {dst->vk, d0, d0 + size}};
     vkr_access a[2] = {VKR_READ, VKR_WRITE};
@@ -349,7 +342,7 @@ vkr_status vkr_sequence_copy(vkr_sequence* seq, const vkr_buffer* src, VkDeviceS
 vkr_status vkr_sequence_fill(vkr_sequence* seq, const vkr_buffer* dst, VkDeviceSize offset, VkDeviceSize size,
                              uint32_t pattern) {
     if (!seq) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_sequence_fill: sequence is NULL");
-    VKR_TRY(vkr_check_copy_range(dst, offset, size, "fill"));
+    VKR_TRY(vkr_range_check((vkr_range){dst, offset, size}, size, "fill", "destination"));
     if (offset % 4 || size % 4)
         return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "fill: offset %llu and size %llu must be multiples of 4",
                         (unsigned long long)offset, (unsigned long long)size);

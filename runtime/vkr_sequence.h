@@ -13,13 +13,7 @@
 
 #include "vkr_kernel.h"
 #include "vkr_memory.h"
-
-/* A range of a buffer bound to one kernel binding. */
-typedef struct vkr_range {
-    const vkr_buffer* buffer; /* the buffer */
-    VkDeviceSize offset;      /* byte offset within the buffer */
-    VkDeviceSize size;        /* bytes; 0 means to the end of the buffer */
-} vkr_range;
+#include "vkr_range.h"
 
 /* A recorded list of commands. */
 typedef struct vkr_sequence vkr_sequence;

@@ -140,8 +140,8 @@ static void gpu_step(const vkr_beam_params* p, const vkr_buffer* trie, const flo
     upload_new(&bof, NULL, rows_out * 4);
     vkr_sequence* seq = NULL;
     VKR_ASSERT_OK(vkr_sequence_create(env.device, &seq));
-    VKR_ASSERT_OK(vkr_gpu_beam_step(seq, p, (vkr_range){trie, 0, 0}, (vkr_range){&bl, 0, 0}, (vkr_range){&bii, 0, 0},
-                                    (vkr_range){&bif, 0, 0}, (vkr_range){&boi, 0, 0}, (vkr_range){&bof, 0, 0}));
+    VKR_ASSERT_OK(vkr_gpu_beam_step(seq, p, vkr_range_whole(trie), vkr_range_whole(&bl), vkr_range_whole(&bii),
+                                    vkr_range_whole(&bif), vkr_range_whole(&boi), vkr_range_whole(&bof)));
     VKR_ASSERT_OK(vkr_sequence_submit(seq));
     vkr_sequence_destroy(seq);
     VKR_ASSERT_OK(vkr_buffer_download(env.device, &boi, 0, out_i, rows_out * S * 4));
@@ -620,14 +620,14 @@ static void test_prefix_tokens(void** state) {
             upload_new(&bt, NULL, (size_t)rows * count * 4);
             vkr_sequence* seq = NULL;
             VKR_ASSERT_OK(vkr_sequence_create(env.device, &seq));
-            VKR_ASSERT_OK(vkr_gpu_beam_tokens(seq, rows, depth, count, offset, (vkr_range){&bs, 0, 0},
-                                              (vkr_range){&bt, 0, 0}));
+            VKR_ASSERT_OK(vkr_gpu_beam_tokens(seq, rows, depth, count, offset, vkr_range_whole(&bs),
+                                              vkr_range_whole(&bt)));
             VKR_ASSERT_OK(vkr_sequence_submit(seq));
             VKR_ASSERT_OK(vkr_buffer_download(env.device, &bt, 0, got, (size_t)rows * count * 4));
             assert_memory_equal(got, want, (size_t)rows * count * 4);
             /* a token array too small for the rows, and too many tokens, are refused */
-            assert_int_equal(vkr_gpu_beam_tokens(seq, rows + 1, depth, count, offset, (vkr_range){&bs, 0, 0},
-                                                 (vkr_range){&bt, 0, 0}),
+            assert_int_equal(vkr_gpu_beam_tokens(seq, rows + 1, depth, count, offset, vkr_range_whole(&bs),
+                                                 vkr_range_whole(&bt)),
                              VKR_ERR_INVALID_ARGUMENT);
             assert_int_equal(vkr_ref_beam_tokens(rows, depth, depth + 1, offset, st, want), VKR_ERR_INVALID_ARGUMENT);
             vkr_sequence_destroy(seq);
@@ -662,7 +662,7 @@ static void test_bad_params(void** state) {
     VKR_ASSERT_OK(vkr_sequence_create(env.device, &seq));
     vkr_buffer b;
     upload_new(&b, NULL, 4096);
-    vkr_range r = {&b, 0, 0}, t = {&c.gpu.buf, 0, 0};
+    vkr_range r = vkr_range_whole(&b), t = vkr_range_whole(&c.gpu.buf);
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         assert_int_equal(vkr_ref_beam_step(&bad[i].p, c.words, logits, si, sf, oi, of), VKR_ERR_INVALID_ARGUMENT);
         if (!strstr(vkr_last_error(), bad[i].word)) fail_msg("case %zu: '%s' lacks '%s'", i, vkr_last_error(), bad[i].word);
@@ -682,16 +682,17 @@ static void test_bad_params(void** state) {
     /* GPU ranges: too small, unbound, overlapping */
     vkr_buffer small;
     upload_new(&small, NULL, 16);
-    vkr_range rs = {&small, 0, 0};
+    vkr_range rs = vkr_range_whole(&small);
     p = (vkr_beam_params){64, 1, 1, 2, 0, 8};
     assert_int_equal(vkr_gpu_beam_step(seq, &p, t, rs, r, r, r, r), VKR_ERR_INVALID_ARGUMENT);
     assert_non_null(strstr(vkr_last_error(), "logits"));
-    assert_int_equal(vkr_gpu_beam_step(seq, &p, (vkr_range){&small, 0, 0}, r, r, r, r, r), VKR_ERR_INVALID_ARGUMENT);
+    assert_int_equal(vkr_gpu_beam_step(seq, &p, vkr_range_whole(&small), r, r, r, r, r), VKR_ERR_INVALID_ARGUMENT);
     assert_non_null(strstr(vkr_last_error(), "trie"));
-    assert_int_equal(vkr_gpu_beam_step(seq, &p, t, r, r, r, (vkr_range){NULL, 0, 0}, r), VKR_ERR_INVALID_ARGUMENT);
+    assert_int_equal(vkr_gpu_beam_step(seq, &p, t, r, r, r, vkr_range_whole(NULL), r), VKR_ERR_INVALID_ARGUMENT);
     assert_non_null(strstr(vkr_last_error(), "out_i"));
     p.batch = 1;
-    assert_int_equal(vkr_gpu_beam_step(seq, &p, t, r, r, r, r, (vkr_range){&b, 1024, 0}), VKR_ERR_INVALID_ARGUMENT);
+    assert_int_equal(vkr_gpu_beam_step(seq, &p, t, r, r, r, r, (vkr_range){&b, 1024, VKR_WHOLE_SIZE}),
+                     VKR_ERR_INVALID_ARGUMENT);
     assert_non_null(strstr(vkr_last_error(), "overlaps"));
     assert_int_equal(vkr_gpu_beam_step(NULL, &p, t, r, r, r, r, r), VKR_ERR_INVALID_ARGUMENT);
     assert_int_equal(vkr_sequence_dispatch_count(seq), 0);

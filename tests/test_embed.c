@@ -50,11 +50,11 @@ static void spmm_case(uint32_t rows, uint32_t cols, uint32_t n, double density) 
     vkr_spmm_params p = {rows, cols, n, a.nnz};
     /* A too-small output range is refused before anything is recorded. */
     if (rows * n > 1)
-        assert_int_equal(vkr_gpu_spmm(seq, &p, (vkr_range){&b[0], 0, 0}, (vkr_range){&b[1], 0, 0},
-                                      (vkr_range){&b[2], 0, 0}, (vkr_range){&b[3], 0, 0}, (vkr_range){&b[4], 0, 4}),
+        assert_int_equal(vkr_gpu_spmm(seq, &p, vkr_range_whole(&b[0]), vkr_range_whole(&b[1]),
+                                      vkr_range_whole(&b[2]), vkr_range_whole(&b[3]), (vkr_range){&b[4], 0, 4}),
                          VKR_ERR_INVALID_ARGUMENT);
-    VKR_ASSERT_OK(vkr_gpu_spmm(seq, &p, (vkr_range){&b[0], 0, 0}, (vkr_range){&b[1], 0, 0}, (vkr_range){&b[2], 0, 0},
-                               (vkr_range){&b[3], 0, 0}, (vkr_range){&b[4], 0, 0}));
+    VKR_ASSERT_OK(vkr_gpu_spmm(seq, &p, vkr_range_whole(&b[0]), vkr_range_whole(&b[1]), vkr_range_whole(&b[2]),
+                               vkr_range_whole(&b[3]), vkr_range_whole(&b[4])));
     VKR_ASSERT_OK(vkr_sequence_submit(seq));
     VKR_ASSERT_OK(vkr_buffer_download(vkr_test_shared.device, &b[4], 0, got, bytes[4]));
     double err = vkr_test_nmse(got, want, (size_t)rows * n);

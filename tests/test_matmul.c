@@ -72,8 +72,8 @@ static double gpu_vs_ref(vkr_device* dev, const vkr_matmul_params* p, uint32_t s
     VKR_ASSERT_OK(vkr_buffer_upload(dev, &bc, 0, c, nc * 4));
     vkr_sequence* seq = NULL;
     VKR_ASSERT_OK(vkr_sequence_create(dev, &seq));
-    VKR_ASSERT_OK(vkr_gpu_matmul(seq, p, (vkr_range){&ba, 0, 0}, (vkr_range){&bb, 0, 0}, (vkr_range){&bbias, 0, 0},
-                                 (vkr_range){&bc, 0, 0}));
+    VKR_ASSERT_OK(vkr_gpu_matmul(seq, p, vkr_range_whole(&ba), vkr_range_whole(&bb), vkr_range_whole(&bbias),
+                                 vkr_range_whole(&bc)));
     VKR_ASSERT_OK(vkr_sequence_submit(seq));
     VKR_ASSERT_OK(vkr_buffer_download(dev, &bc, 0, c, nc * 4));
     double e = vkr_test_nmse(c, ref, nc);
@@ -247,7 +247,7 @@ static void test_sqdist(void** state) {
         VKR_ASSERT_OK(vkr_buffer_upload(env.device, &by, 0, y, ny * 4));
         vkr_sequence* seq = NULL;
         VKR_ASSERT_OK(vkr_sequence_create(env.device, &seq));
-        VKR_ASSERT_OK(vkr_gpu_sqdist(seq, &p, (vkr_range){&bx, 0, 0}, (vkr_range){&by, 0, 0}, (vkr_range){&bd, 0, 0}));
+        VKR_ASSERT_OK(vkr_gpu_sqdist(seq, &p, vkr_range_whole(&bx), vkr_range_whole(&by), vkr_range_whole(&bd)));
         VKR_ASSERT_OK(vkr_sequence_submit(seq));
         VKR_ASSERT_OK(vkr_buffer_download(env.device, &bd, 0, d, nd * 4));
         double e = vkr_test_nmse(d, ref, nd);
@@ -305,7 +305,7 @@ static void test_invalid(void** state) {
     VKR_ASSERT_OK(vkr_buffer_create(env.device, 64, VKR_MEMORY_DEVICE, &big));
     vkr_sequence* seq = NULL;
     VKR_ASSERT_OK(vkr_sequence_create(env.device, &seq));
-    vkr_range rs = {&small, 0, 0}, rb = {&big, 0, 0}, none = {0};
+    vkr_range rs = vkr_range_whole(&small), rb = vkr_range_whole(&big), none = {0};
     expect_invalid(vkr_gpu_matmul(NULL, &good, rb, rb, none, rb), "sequence");
     expect_invalid(vkr_gpu_matmul(seq, &good, rs, rb, none, rb), "range a");
     expect_invalid(vkr_gpu_matmul(seq, &good, rb, rb, none, rs), "range c");

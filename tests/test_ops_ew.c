@@ -69,7 +69,7 @@ static void arena_open(arena* a, size_t floats, size_t tensors) {
 }
 
 static vkr_range arena_put(arena* a, const float* host, size_t n) {
-    vkr_range r = {&a->buf, a->used, 0};
+    vkr_range r = {&a->buf, a->used, VKR_WHOLE_SIZE};
     VKR_ASSERT_OK(vkr_buffer_upload(env.device, &a->buf, a->used, host, n * sizeof(float)));
     a->used += (n * sizeof(float) + 255) / 256 * 256;
     return r;
@@ -679,7 +679,7 @@ static void test_large_grid(void** state) {
     VKR_ASSERT_OK(vkr_buffer_upload(env.device, &scalars, 0, &b, 4));
     VKR_ASSERT_OK(vkr_buffer_upload(env.device, &scalars, 16, &db, 4));
     vkr_sequence* q = seq_new();
-    VKR_ASSERT_OK(vkr_gpu_binary(q, &p, (vkr_range){&big0, 0, 0}, B, (vkr_range){&big1, 0, 0}));
+    VKR_ASSERT_OK(vkr_gpu_binary(q, &p, vkr_range_whole(&big0), B, vkr_range_whole(&big1)));
     seq_run(q);
     VKR_ASSERT_OK(vkr_buffer_download(env.device, &big1, 0, out, bytes));
     assert_memory_equal(out, y, bytes);
@@ -688,8 +688,8 @@ static void test_large_grid(void** state) {
     VKR_ASSERT_OK(vkr_buffer_upload(env.device, &big0, 0, out, bytes));
     VKR_ASSERT_OK(vkr_buffer_upload(env.device, &big1, 0, dy, bytes));
     q = seq_new();
-    VKR_ASSERT_OK(vkr_gpu_binary_backward(q, &p, (vkr_range){0}, (vkr_range){0}, (vkr_range){&big1, 0, 0},
-                                          (vkr_range){&big0, 0, 0}, DB));
+    VKR_ASSERT_OK(vkr_gpu_binary_backward(q, &p, (vkr_range){0}, (vkr_range){0}, vkr_range_whole(&big1),
+                                          vkr_range_whole(&big0), DB));
     seq_run(q);
     VKR_ASSERT_OK(vkr_buffer_download(env.device, &big0, 0, out, bytes));
     assert_memory_equal(out, dy, bytes);
@@ -777,7 +777,7 @@ static void test_invalid_arguments(void** state) {
     float v[64] = {0};
     vkr_buffer small = {0};
     VKR_ASSERT_OK(vkr_buffer_create(env.device, 16, VKR_MEMORY_DEVICE, &small));
-    const vkr_range r = {&small, 0, 0}, none = {0};
+    const vkr_range r = vkr_range_whole(&small), none = {0};
     vkr_sequence* q = seq_new();
     const vkr_binary_params bad = {VKR_BINARY_ADD, {1, 1, 2, 3}, {1, 1, 3, 3}};
     expect_invalid(vkr_ref_binary(&bad, v, v, v), "do not broadcast");

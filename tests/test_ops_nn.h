@@ -21,7 +21,7 @@ static inline vkr_buffer nn_buf(vkr_device* dev, const void* host, size_t bytes)
 }
 
 /* The whole buffer as a range. */
-static inline vkr_range nn_all(const vkr_buffer* b) { return (vkr_range){b, 0, 0}; }
+static inline vkr_range nn_all(const vkr_buffer* b) { return vkr_range_whole(b); }
 
 /* Downloads `bytes` of a buffer. */
 static inline void nn_get(vkr_device* dev, const vkr_buffer* b, void* host, size_t bytes) {

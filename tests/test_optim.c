@@ -59,7 +59,7 @@ static void run_compare(const vkr_optim_config* cfg, int steps) {
         vkr_test_fill_random(p[i], n, 100 + i);
         VKR_ASSERT_OK(vkr_buffer_upload(env.device, &pbuf[i], off, p[i], n * 4));
         uint32_t index;
-        VKR_ASSERT_OK(vkr_optim_add_param(opt, (vkr_range){&pbuf[i], off, n * 4}, (vkr_range){&gbuf[i], 0, 0}, n,
+        VKR_ASSERT_OK(vkr_optim_add_param(opt, (vkr_range){&pbuf[i], off, n * 4}, vkr_range_whole(&gbuf[i]), n,
                                           i % 2, &index));
         assert_int_equal(index, i);
     }
@@ -210,7 +210,7 @@ static void test_clip(void** state) {
     vkr_test_fill_random(g, n, 6);
     VKR_ASSERT_OK(vkr_buffer_upload(env.device, &pb, 0, p, n * 4));
     VKR_ASSERT_OK(vkr_buffer_upload(env.device, &gb, 0, g, n * 4));
-    VKR_ASSERT_OK(vkr_optim_add_param(opt, (vkr_range){&pb, 0, 0}, (vkr_range){&gb, 0, 0}, n, 0, NULL));
+    VKR_ASSERT_OK(vkr_optim_add_param(opt, vkr_range_whole(&pb), vkr_range_whole(&gb), n, 0, NULL));
     vkr_sequence* seq;
     VKR_ASSERT_OK(vkr_sequence_create(env.device, &seq));
     VKR_ASSERT_OK(vkr_gpu_optim_tick(seq, opt));
@@ -267,7 +267,7 @@ static void test_resume_and_reset(void** state) {
     for (uint32_t i = 0; i < n; i++) ones[i] = 1.0f;
     VKR_ASSERT_OK(vkr_buffer_upload(env.device, &pb, 0, ones, sizeof ones));
     VKR_ASSERT_OK(vkr_buffer_upload(env.device, &gb, 0, ones, sizeof ones));
-    VKR_ASSERT_OK(vkr_optim_add_param(opt, (vkr_range){&pb, 0, 0}, (vkr_range){&gb, 0, 0}, n, 0, NULL));
+    VKR_ASSERT_OK(vkr_optim_add_param(opt, vkr_range_whole(&pb), vkr_range_whole(&gb), n, 0, NULL));
     vkr_sequence* seq;
     VKR_ASSERT_OK(vkr_sequence_create(env.device, &seq));
     VKR_ASSERT_OK(vkr_gpu_optim_step(seq, opt));
@@ -334,10 +334,10 @@ static void test_config_errors(void** state) {
     VKR_ASSERT_OK(vkr_optim_create(env.device, &c, &opt));
     vkr_buffer small;
     VKR_ASSERT_OK(vkr_buffer_create(env.device, 64, VKR_MEMORY_DEVICE, &small));
-    assert_int_equal(vkr_optim_add_param(opt, (vkr_range){&small, 0, 0}, (vkr_range){&small, 0, 0}, 17, 0, NULL),
+    assert_int_equal(vkr_optim_add_param(opt, vkr_range_whole(&small), vkr_range_whole(&small), 17, 0, NULL),
                      VKR_ERR_INVALID_ARGUMENT);
     assert_non_null(strstr(vkr_last_error(), "param range (offset 0, 64 bytes) does not hold 17 floats"));
-    assert_int_equal(vkr_optim_add_param(opt, (vkr_range){&small, 0, 0}, (vkr_range){&small, 0, 0}, 4, 16, NULL),
+    assert_int_equal(vkr_optim_add_param(opt, vkr_range_whole(&small), vkr_range_whole(&small), 4, 16, NULL),
                      VKR_ERR_INVALID_ARGUMENT);
     assert_int_equal(vkr_optim_set_group(opt, 0, -1.0f, 0.0f), VKR_ERR_INVALID_ARGUMENT);
     vkr_sequence* seq;

@@ -145,7 +145,7 @@ static void test_saxpy_matches_cpu(void** state) {
         vkr_sequence* seq = NULL;
         VKR_ASSERT_OK(vkr_sequence_create(env.device, &seq));
         saxpy_push p = {n, 2.5f};
-        vkr_range r[2] = {{&bx, 0, 0}, {&by, 0, 0}};
+        vkr_range r[2] = {vkr_range_whole(&bx), vkr_range_whole(&by)};
         VKR_ASSERT_OK(vkr_sequence_dispatch(seq, k, r, 2, &p, sizeof p, (n + 63) / 64, 1, 1));
         VKR_ASSERT_OK(vkr_sequence_submit(seq));
         VKR_ASSERT_OK(vkr_buffer_download(env.device, &by, 0, got, (n + 1) * 4));
@@ -178,7 +178,7 @@ static void test_ten_thousand_dispatches(void** state) {
     vkr_sequence* seq = NULL;
     VKR_ASSERT_OK(vkr_sequence_create(env.device, &seq));
     saxpy_push p = {N, 1.0f};
-    vkr_range r[2] = {{&bx, 0, 0}, {&by, 0, 0}};
+    vkr_range r[2] = {vkr_range_whole(&bx), vkr_range_whole(&by)};
     for (int i = 0; i < D; i++) VKR_ASSERT_OK(vkr_sequence_dispatch(seq, k, r, 2, &p, sizeof p, 2, 1, 1));
     assert_int_equal(vkr_sequence_dispatch_count(seq), D);
     assert_int_equal(vkr_sequence_barrier_count(seq), D - 1);
@@ -204,7 +204,7 @@ static void test_replay_with_new_input(void** state) {
     vkr_sequence* seq = NULL;
     VKR_ASSERT_OK(vkr_sequence_create(env.device, &seq));
     saxpy_push p = {N, -1.5f};
-    vkr_range r[2] = {{&bx, 0, 0}, {&by, 0, 0}};
+    vkr_range r[2] = {vkr_range_whole(&bx), vkr_range_whole(&by)};
     VKR_ASSERT_OK(vkr_sequence_dispatch(seq, k, r, 2, &p, sizeof p, 1, 1, 1));
     for (uint32_t step = 0; step < 5; step++) {
         vkr_test_fill_random(x, N, 100 + step);
@@ -274,7 +274,7 @@ static void test_dispatch_errors(void** state) {
     vkr_sequence* seq = NULL;
     VKR_ASSERT_OK(vkr_sequence_create(env.device, &seq));
     saxpy_push p = {1, 1.0f};
-    vkr_range one[1] = {{&x, 0, 0}};
+    vkr_range one[1] = {vkr_range_whole(&x)};
     assert_int_equal(vkr_sequence_dispatch(seq, k, one, 1, &p, sizeof p, 1, 1, 1), VKR_ERR_INVALID_ARGUMENT);
     assert_non_null(strstr(vkr_last_error(), "bindings"));
     vkr_range misaligned[2] = {{&x, 4, 16}, {&x, 128, 16}};
@@ -350,7 +350,7 @@ static void test_profile_table(void** state) {
     vkr_sequence* seq = NULL;
     VKR_ASSERT_OK(vkr_sequence_create(env.device, &seq));
     saxpy_push p = {64, 1.0f};
-    vkr_range r[2] = {{&x, 0, 0}, {&y, 0, 0}};
+    vkr_range r[2] = {vkr_range_whole(&x), vkr_range_whole(&y)};
     for (int i = 0; i < 10; i++) VKR_ASSERT_OK(vkr_sequence_dispatch(seq, k, r, 2, &p, sizeof p, 1, 1, 1));
     VKR_ASSERT_OK(vkr_sequence_submit(seq));
     assert_int_equal(vkr_sequence_submission_count(seq), 3);

@@ -90,9 +90,9 @@ static void sigma_case(uint32_t n, uint32_t k, float perp) {
     vkr_sequence* seq = NULL;
     VKR_ASSERT_OK(vkr_sequence_create(env.device, &seq));
     if (n * k > 1)
-        assert_int_equal(vkr_gpu_tsne_sigma(seq, n, k, perp, (vkr_range){&bd, 0, 4}, (vkr_range){&bc, 0, 0}),
+        assert_int_equal(vkr_gpu_tsne_sigma(seq, n, k, perp, (vkr_range){&bd, 0, 4}, vkr_range_whole(&bc)),
                          VKR_ERR_INVALID_ARGUMENT);
-    VKR_ASSERT_OK(vkr_gpu_tsne_sigma(seq, n, k, perp, (vkr_range){&bd, 0, 0}, (vkr_range){&bc, 0, 0}));
+    VKR_ASSERT_OK(vkr_gpu_tsne_sigma(seq, n, k, perp, vkr_range_whole(&bd), vkr_range_whole(&bc)));
     VKR_ASSERT_OK(vkr_sequence_submit(seq));
     VKR_ASSERT_OK(vkr_buffer_download(env.device, &bc, 0, got, (uint64_t)n * k * 4));
     for (uint32_t i = 0; i < n; i++) {
@@ -215,11 +215,11 @@ static void repulse_case(uint32_t n, float extent, bool fft, double tol, double 
     VKR_ASSERT_OK(vkr_sequence_create(env.device, &seq));
     if (fft) {
         VKR_ASSERT_OK(vkr_tsne_fft_create(env.device, n, vkr_tsne_fft_grid_for(extent, VKR_TSNE_FFT_MAX_GRID), &f));
-        VKR_ASSERT_OK(vkr_gpu_tsne_repulse_fft(seq, &f, (vkr_range){&L.y, 0, 0}, (vkr_range){&L.rep, 0, 0},
-                                               (vkr_range){&L.zrow, 0, 0}));
+        VKR_ASSERT_OK(vkr_gpu_tsne_repulse_fft(seq, &f, vkr_range_whole(&L.y), vkr_range_whole(&L.rep),
+                                               vkr_range_whole(&L.zrow)));
     } else {
-        VKR_ASSERT_OK(vkr_gpu_tsne_repulse_exact(seq, n, (vkr_range){&L.y, 0, 0}, (vkr_range){&L.rep, 0, 0},
-                                                 (vkr_range){&L.zrow, 0, 0}));
+        VKR_ASSERT_OK(vkr_gpu_tsne_repulse_exact(seq, n, vkr_range_whole(&L.y), vkr_range_whole(&L.rep),
+                                                 vkr_range_whole(&L.zrow)));
     }
     VKR_ASSERT_OK(vkr_sequence_submit(seq));
     float *gr = malloc(sizeof(float) * 2 * n), *gz = malloc(sizeof(float) * n), *wr = malloc(sizeof(float) * 2 * n);
@@ -283,7 +283,7 @@ static void test_fft_lines(void** state) {
         VKR_ASSERT_OK(vkr_buffer_upload(env.device, &b, 0, data, sizeof(float) * 2 * plane));
         vkr_sequence* seq = NULL;
         VKR_ASSERT_OK(vkr_sequence_create(env.device, &seq));
-        VKR_ASSERT_OK(vkr_gpu_tsne_fft(seq, L, 2, L, false, -1, (vkr_range){&b, 0, 0}));
+        VKR_ASSERT_OK(vkr_gpu_tsne_fft(seq, L, 2, L, false, -1, vkr_range_whole(&b)));
         VKR_ASSERT_OK(vkr_sequence_submit(seq));
         float* got = malloc(sizeof(float) * 2 * plane);
         VKR_ASSERT_OK(vkr_buffer_download(env.device, &b, 0, got, sizeof(float) * 2 * plane));
@@ -291,14 +291,14 @@ static void test_fft_lines(void** state) {
         if (err > 1e-11) fail_msg("fft rows L=%u: nmse %g", L, err);
         /* Columns forward then inverse on the first grid restores it times L. */
         VKR_ASSERT_OK(vkr_sequence_reset(seq));
-        VKR_ASSERT_OK(vkr_gpu_tsne_fft(seq, L, 1, L, true, -1, (vkr_range){&b, 0, 0}));
-        VKR_ASSERT_OK(vkr_gpu_tsne_fft(seq, L, 1, L, true, 1, (vkr_range){&b, 0, 0}));
+        VKR_ASSERT_OK(vkr_gpu_tsne_fft(seq, L, 1, L, true, -1, vkr_range_whole(&b)));
+        VKR_ASSERT_OK(vkr_gpu_tsne_fft(seq, L, 1, L, true, 1, vkr_range_whole(&b)));
         VKR_ASSERT_OK(vkr_sequence_submit(seq));
         VKR_ASSERT_OK(vkr_buffer_download(env.device, &b, 0, data, sizeof(float) * plane));
         for (size_t e = 0; e < plane; e++) data[e] /= (float)L;
         err = vkr_test_nmse(data, got, plane);
         if (err > 1e-11) fail_msg("fft columns round trip L=%u: nmse %g", L, err);
-        assert_int_equal(vkr_gpu_tsne_fft(seq, 3, 1, 1, false, -1, (vkr_range){&b, 0, 0}), VKR_ERR_INVALID_ARGUMENT);
+        assert_int_equal(vkr_gpu_tsne_fft(seq, 3, 1, 1, false, -1, vkr_range_whole(&b)), VKR_ERR_INVALID_ARGUMENT);
         vkr_sequence_destroy(seq);
         vkr_buffer_destroy(env.device, &b);
         free(data), free(want), free(got);
@@ -331,7 +331,7 @@ static void fft_partial_case(uint32_t L, uint32_t lines, bool columns) {
     VKR_ASSERT_OK(vkr_buffer_upload(env.device, &b, 0, data, sizeof(float) * plane));
     vkr_sequence* seq = NULL;
     VKR_ASSERT_OK(vkr_sequence_create(env.device, &seq));
-    VKR_ASSERT_OK(vkr_gpu_tsne_fft(seq, L, 1, lines, columns, 1, (vkr_range){&b, 0, 0}));
+    VKR_ASSERT_OK(vkr_gpu_tsne_fft(seq, L, 1, lines, columns, 1, vkr_range_whole(&b)));
     VKR_ASSERT_OK(vkr_sequence_submit(seq));
     VKR_ASSERT_OK(vkr_buffer_download(env.device, &b, 0, got, sizeof(float) * plane));
     double err = vkr_test_nmse(got, want, plane);
@@ -390,11 +390,11 @@ static void step_case(uint32_t n) {
     VKR_ASSERT_OK(vkr_buffer_upload(env.device, &b[5], 0, upd, bytes[5]));
     VKR_ASSERT_OK(vkr_buffer_upload(env.device, &b[6], 0, gains, bytes[6]));
     vkr_range R[8];
-    for (int k = 0; k < 8; k++) R[k] = (vkr_range){&b[k], 0, 0};
+    for (int k = 0; k < 8; k++) R[k] = vkr_range_whole(&b[k]);
     vkr_sequence* seq = NULL;
     VKR_ASSERT_OK(vkr_sequence_create(env.device, &seq));
     VKR_ASSERT_OK(vkr_gpu_tsne_attract(seq, n, R[0], R[1], R[2], R[3], R[4]));
-    VKR_ASSERT_OK(vkr_gpu_tsne_repulse_exact(seq, n, R[3], (vkr_range){&brep, 0, 0}, R[7]));
+    VKR_ASSERT_OK(vkr_gpu_tsne_repulse_exact(seq, n, R[3], vkr_range_whole(&brep), R[7]));
     VKR_ASSERT_OK(vkr_sequence_submit(seq));
     /* Device gradient pieces against the reference gradient. */
     float* ga = malloc(sizeof(float) * 2 * n);
@@ -418,7 +418,7 @@ static void step_case(uint32_t n) {
     memset(rep, 0, sizeof(float) * 2 * n);
     VKR_ASSERT_OK(vkr_buffer_upload(env.device, &brep, 0, rep, bytes[4]));
     VKR_ASSERT_OK(vkr_sequence_reset(seq));
-    VKR_ASSERT_OK(vkr_gpu_tsne_step(seq, &sp, R[4], (vkr_range){&brep, 0, 0}, (vkr_range){&bz, 0, 0}, R[3], R[5], R[6]));
+    VKR_ASSERT_OK(vkr_gpu_tsne_step(seq, &sp, R[4], vkr_range_whole(&brep), vkr_range_whole(&bz), R[3], R[5], R[6]));
     VKR_ASSERT_OK(vkr_sequence_submit(seq));
     VKR_ASSERT_OK(vkr_buffer_download(env.device, &b[3], 0, ygot, bytes[3]));
     err = vkr_test_nmse(ygot, yref, 2 * (size_t)n);

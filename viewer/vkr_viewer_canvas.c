@@ -4,8 +4,8 @@
 #include <png.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <unistd.h>
 
+#include "vkr_file.h"
 #include "vkr_viewer_internal.h"
 
 uint32_t vkr_viewer_domain_colour(uint32_t d) {
@@ -109,10 +109,9 @@ vkr_status vkr_viewer_write_png(const char* path, const uint32_t* pixels, uint32
                                 uint32_t pitch) {
     if (!path || !pixels || width == 0 || height == 0 || pitch < width * 4)
         return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_viewer_write_png: bad image");
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    FILE* f = fopen(tmp, "wb");
-    if (!f) return vkr_fail(VKR_ERR_IO, "cannot write %s", tmp);
+    vkr_atomic_file out;
+    VKR_TRY(vkr_atomic_open(path, &out));
+    FILE* f = out.file;
     uint8_t* row = malloc((size_t)width * 3);
     png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
     png_infop info = png ? png_create_info_struct(png) : NULL;
@@ -139,10 +138,7 @@ vkr_status vkr_viewer_write_png(const char* path, const uint32_t* pixels, uint32
     ok = ok && !failed;
     if (png) png_destroy_write_struct(&png, info ? &info : NULL);
     free(row);
-    ok = fclose(f) == 0 && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        remove(tmp);
-        return vkr_fail(VKR_ERR_IO, "cannot write PNG %s", path);
-    }
-    return VKR_OK;
+    if (ok) return vkr_atomic_commit(&out);
+    vkr_atomic_abort(&out);
+    return vkr_fail(VKR_ERR_IO, "cannot write PNG %s", path);
 }

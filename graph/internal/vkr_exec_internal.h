@@ -8,7 +8,6 @@
 /* Persistent homes of non-arena tensors, plus the arena. */
 enum { SLOT_ARENA = 0, SLOT_PARAM, SLOT_PARAM_GRAD, SLOT_INPUT, SLOT_CONST, SLOT_STEP, SLOT_COUNT };
 
-#define VKR_EXEC_ALIGN 256u
 #define VKR_STEP_INF UINT32_MAX
 
 typedef struct vkr_slot {

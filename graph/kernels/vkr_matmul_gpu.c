@@ -35,20 +35,9 @@ typedef struct vkr_mm_config {
 
 /* Checks that `r` holds `bytes` and returns the exactly-sized range to bind. */
 static vkr_status vkr_mm_range(vkr_range r, uint64_t bytes, const char* what, const char* name, vkr_range* out) {
-    if (!r.buffer) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: range %s has no buffer", what, name);
-    if (r.offset > r.buffer->size)
-        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: range %s offset %llu is past the end of its %llu-byte buffer",
-                        what, name, (unsigned long long)r.offset, (unsigned long long)r.buffer->size);
-    uint64_t avail = r.size ? r.size : r.buffer->size - r.offset;
-    if (avail > r.buffer->size - r.offset)
-        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: range %s (offset %llu, size %llu) overruns its %llu-byte buffer",
-                        what, name, (unsigned long long)r.offset, (unsigned long long)r.size,
-                        (unsigned long long)r.buffer->size);
-    if (bytes > avail)
-        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: range %s holds %llu bytes but the shapes need %llu", what, name,
-                        (unsigned long long)avail, (unsigned long long)bytes);
+    VKR_TRY(vkr_range_check(r, bytes, what, name));
     /* Round fp16 spans up to whole 32-bit words where the buffer allows. */
-    uint64_t bind = (bytes + 3) & ~(uint64_t)3;
+    uint64_t bind = vkr_align_up(bytes, 4), avail = vkr_range_bytes(r);
     *out = (vkr_range){r.buffer, r.offset, bind <= avail ? bind : bytes};
     return VKR_OK;
 }

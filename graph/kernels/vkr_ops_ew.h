@@ -11,8 +11,8 @@
  * - GPU recorders validate their parameters and ranges, then record one dispatch into the sequence
  *   (binary backward: two when both gradients are wanted and an input was broadcast); nothing runs
  *   until the sequence is submitted.
- *   A vkr_range with size 0 means "to the end of its buffer"; only the first numel*4 bytes are bound,
- *   so tensors may share a buffer. Inputs and outputs of one call must not overlap unless stated.
+ *   A vkr_range of size VKR_WHOLE_SIZE reaches the end of its buffer; only the first numel*4 bytes
+ *   are bound, so tensors may share a buffer. Inputs and outputs of one call must not overlap unless stated.
  *   An optional range is absent when its .buffer is NULL.
  * - Deterministic: no atomics; every reduction runs in an order fixed by the shapes, so the same
  *   input gives bitwise the same output on the same device. GPU and CPU results agree to rounding

@@ -77,9 +77,9 @@ vkr_status vkr_gpu_binary(vkr_sequence* seq, const vkr_binary_params* p, vkr_ran
     static const char* op = "vkr_gpu_binary";
     uint32_t out[4];
     VKR_TRY(vkr_binary_check(p, op, out));
-    VKR_TRY(vkr_ew_range(a, vkr_shape_numel(p->a_shape), op, "a", &a));
-    VKR_TRY(vkr_ew_range(b, vkr_shape_numel(p->b_shape), op, "b", &b));
-    VKR_TRY(vkr_ew_range(y, vkr_shape_numel(out), op, "y", &y));
+    VKR_TRY(vkr_range_take_words(a, vkr_shape_numel(p->a_shape), op, "a", &a));
+    VKR_TRY(vkr_range_take_words(b, vkr_shape_numel(p->b_shape), op, "b", &b));
+    VKR_TRY(vkr_range_take_words(y, vkr_shape_numel(out), op, "y", &y));
     vkr_ew_map m = vkr_binary_map(p, out);
     return vkr_ew_gpu_map(seq, &m, a, b, y);
 }
@@ -89,7 +89,7 @@ vkr_status vkr_gpu_binary_backward(vkr_sequence* seq, const vkr_binary_params* p
     static const char* op = "vkr_gpu_binary_backward";
     uint32_t out[4];
     VKR_TRY(vkr_binary_check(p, op, out));
-    VKR_TRY(vkr_ew_range(dy, vkr_shape_numel(out), op, "dy", &dy));
+    VKR_TRY(vkr_range_take_words(dy, vkr_shape_numel(out), op, "dy", &dy));
     const bool want[2] = {da.buffer != NULL, db.buffer != NULL};
     vkr_ew_reduce r[2] = {vkr_binary_grad(p, out, 0), vkr_binary_grad(p, out, 1)};
     bool need_a = false, need_b = false;
@@ -98,12 +98,12 @@ vkr_status vkr_gpu_binary_backward(vkr_sequence* seq, const vkr_binary_params* p
         need_b |= want[which] && vkr_ew_term_uses_b(r[which].term);
     }
     /* Inputs no term reads are bound to dy's range: declared as reads, they add no barrier. */
-    if (need_a) VKR_TRY(vkr_ew_range(a, vkr_shape_numel(p->a_shape), op, "a", &a));
+    if (need_a) VKR_TRY(vkr_range_take_words(a, vkr_shape_numel(p->a_shape), op, "a", &a));
     else a = dy;
-    if (need_b) VKR_TRY(vkr_ew_range(b, vkr_shape_numel(p->b_shape), op, "b", &b));
+    if (need_b) VKR_TRY(vkr_range_take_words(b, vkr_shape_numel(p->b_shape), op, "b", &b));
     else b = dy;
-    if (want[0]) VKR_TRY(vkr_ew_range(da, vkr_shape_numel(p->a_shape), op, "da", &da));
-    if (want[1]) VKR_TRY(vkr_ew_range(db, vkr_shape_numel(p->b_shape), op, "db", &db));
+    if (want[0]) VKR_TRY(vkr_range_take_words(da, vkr_shape_numel(p->a_shape), op, "da", &da));
+    if (want[1]) VKR_TRY(vkr_range_take_words(db, vkr_shape_numel(p->b_shape), op, "db", &db));
     if (want[0] && want[1] && memcmp(p->a_shape, out, sizeof out) == 0 && memcmp(p->b_shape, out, sizeof out) == 0)
         return vkr_ew_gpu_reduce(seq, &r[0], &r[1], dy, a, b, da, db);
     if (want[0]) VKR_TRY(vkr_ew_gpu_reduce(seq, &r[0], NULL, dy, a, b, da, da));

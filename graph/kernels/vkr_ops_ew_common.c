@@ -32,25 +32,6 @@ vkr_status vkr_ew_check_shape(const uint32_t shape[4], const char* op, const cha
     return VKR_OK;
 }
 
-vkr_status vkr_ew_range(vkr_range r, uint64_t count, const char* op, const char* name, vkr_range* out) {
-    memset(out, 0, sizeof *out);
-    if (!r.buffer || !r.buffer->vk) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: %s has no buffer", op, name);
-    if (r.offset > r.buffer->size)
-        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: %s offset %llu is past its %llu-byte buffer", op, name,
-                        (unsigned long long)r.offset, (unsigned long long)r.buffer->size);
-    VkDeviceSize avail = r.size ? r.size : r.buffer->size - r.offset;
-    if (r.size > r.buffer->size - r.offset)
-        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: %s range [%llu, +%llu) is outside its %llu-byte buffer", op,
-                        name, (unsigned long long)r.offset, (unsigned long long)r.size,
-                        (unsigned long long)r.buffer->size);
-    if (avail < count * sizeof(float))
-        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: %s holds %llu bytes, %llu floats (%llu bytes) are needed", op,
-                        name, (unsigned long long)avail, (unsigned long long)count,
-                        (unsigned long long)(count * sizeof(float)));
-    *out = (vkr_range){r.buffer, r.offset, count * sizeof(float)};
-    return VKR_OK;
-}
-
 void vkr_ew_broadcast_strides(const uint32_t shape[4], uint32_t strides[4]) {
     uint32_t s = 1;
     for (int d = 3; d >= 0; d--) {

@@ -126,9 +126,9 @@ vkr_status vkr_gpu_concat(vkr_sequence* seq, const vkr_concat_params* p, vkr_ran
     uint32_t out[4];
     VKR_TRY(vkr_concat_shape(p, out));
     vkr_range data[2];
-    VKR_TRY(vkr_ew_range(a, vkr_shape_numel(p->a_shape), op, "a", &data[0]));
-    VKR_TRY(vkr_ew_range(b, vkr_shape_numel(p->b_shape), op, "b", &data[1]));
-    VKR_TRY(vkr_ew_range(y, vkr_shape_numel(out), op, "y", &y));
+    VKR_TRY(vkr_range_take_words(a, vkr_shape_numel(p->a_shape), op, "a", &data[0]));
+    VKR_TRY(vkr_range_take_words(b, vkr_shape_numel(p->b_shape), op, "b", &data[1]));
+    VKR_TRY(vkr_range_take_words(y, vkr_shape_numel(out), op, "y", &y));
     vkr_part parts[2];
     vkr_concat_parts(p, parts);
     return vkr_move_gpu(seq, vkr_axis_view_of(out, p->axis), y, parts, data, true, false);
@@ -139,12 +139,12 @@ vkr_status vkr_gpu_concat_backward(vkr_sequence* seq, const vkr_concat_params* p
     static const char* op = "vkr_gpu_concat_backward";
     uint32_t out[4];
     VKR_TRY(vkr_concat_shape(p, out));
-    VKR_TRY(vkr_ew_range(dy, vkr_shape_numel(out), op, "dy", &dy));
+    VKR_TRY(vkr_range_take_words(dy, vkr_shape_numel(out), op, "dy", &dy));
     vkr_part parts[2];
     vkr_concat_parts(p, parts);
     vkr_range data[2] = {{0}, {0}};
-    if (da.buffer) VKR_TRY(vkr_ew_range(da, vkr_shape_numel(p->a_shape), op, "da", &data[0]));
-    if (db.buffer) VKR_TRY(vkr_ew_range(db, vkr_shape_numel(p->b_shape), op, "db", &data[1]));
+    if (da.buffer) VKR_TRY(vkr_range_take_words(da, vkr_shape_numel(p->a_shape), op, "da", &data[0]));
+    if (db.buffer) VKR_TRY(vkr_range_take_words(db, vkr_shape_numel(p->b_shape), op, "db", &data[1]));
     if (!da.buffer && !db.buffer) return VKR_OK;
     /* A missing gradient becomes an empty part whose binding repeats the other's range. */
     for (int k = 0; k < 2; k++)
@@ -193,8 +193,8 @@ vkr_status vkr_gpu_slice(vkr_sequence* seq, const vkr_slice_params* p, vkr_range
     static const char* op = "vkr_gpu_slice";
     uint32_t ys[4];
     VKR_TRY(vkr_slice_check(p, op, ys));
-    VKR_TRY(vkr_ew_range(x, vkr_shape_numel(p->shape), op, "x", &x));
-    VKR_TRY(vkr_ew_range(y, vkr_shape_numel(ys), op, "y", &y));
+    VKR_TRY(vkr_range_take_words(x, vkr_shape_numel(p->shape), op, "x", &x));
+    VKR_TRY(vkr_range_take_words(y, vkr_shape_numel(ys), op, "y", &y));
     const vkr_part parts[2] = {{p->length, p->offset}, {0, 0}};
     const vkr_range data[2] = {y, y};
     return vkr_move_gpu(seq, vkr_axis_view_of(p->shape, p->axis), x, parts, data, false, false);
@@ -204,8 +204,8 @@ vkr_status vkr_gpu_slice_backward(vkr_sequence* seq, const vkr_slice_params* p, 
     static const char* op = "vkr_gpu_slice_backward";
     uint32_t ys[4];
     VKR_TRY(vkr_slice_check(p, op, ys));
-    VKR_TRY(vkr_ew_range(dy, vkr_shape_numel(ys), op, "dy", &dy));
-    VKR_TRY(vkr_ew_range(dx, vkr_shape_numel(p->shape), op, "dx", &dx));
+    VKR_TRY(vkr_range_take_words(dy, vkr_shape_numel(ys), op, "dy", &dy));
+    VKR_TRY(vkr_range_take_words(dx, vkr_shape_numel(p->shape), op, "dx", &dx));
     const vkr_part parts[2] = {{p->length, p->offset}, {0, 0}};
     const vkr_range data[2] = {dy, dy};
     return vkr_move_gpu(seq, vkr_axis_view_of(p->shape, p->axis), dx, parts, data, true, true);

@@ -86,10 +86,10 @@ static vkr_status vkr_dropout_gpu_apply(vkr_sequence* seq, const vkr_dropout_par
                                         vkr_range y, bool accumulate, const char* op) {
     vkr_dropout_consts c;
     VKR_TRY(vkr_dropout_check(p, op, &c));
-    VKR_TRY(vkr_ew_range(x, p->n, op, accumulate ? "dy" : "x", &x));
-    VKR_TRY(vkr_ew_range(y, p->n, op, accumulate ? "dx" : "y", &y));
+    VKR_TRY(vkr_range_take_words(x, p->n, op, accumulate ? "dy" : "x", &x));
+    VKR_TRY(vkr_range_take_words(y, p->n, op, accumulate ? "dx" : "y", &y));
     bool stepped = step.buffer != NULL;
-    if (stepped) VKR_TRY(vkr_ew_range(step, 1, op, "step", &step));
+    if (stepped) VKR_TRY(vkr_range_take_words(step, 1, op, "step", &step));
     vkr_dropout_push push = {p->n, c.threshold, c.scale, (uint32_t)p->seed, (uint32_t)(p->seed >> 32), p->stream};
     vkr_kernel_desc d = {.shader = "ew_dropout", .binding_count = 3,
                          .access = {VKR_READ, accumulate ? VKR_READ_WRITE : VKR_WRITE, VKR_READ},

@@ -54,8 +54,8 @@ vkr_status vkr_gpu_reduce(vkr_sequence* seq, const vkr_reduce_params* p, vkr_ran
     static const char* op = "vkr_gpu_reduce";
     uint32_t yshape[4];
     VKR_TRY(vkr_reduce_check(p, op, yshape));
-    VKR_TRY(vkr_ew_range(x, vkr_shape_numel(p->shape), op, "x", &x));
-    VKR_TRY(vkr_ew_range(y, vkr_shape_numel(yshape), op, "y", &y));
+    VKR_TRY(vkr_range_take_words(x, vkr_shape_numel(p->shape), op, "x", &x));
+    VKR_TRY(vkr_range_take_words(y, vkr_shape_numel(yshape), op, "y", &y));
     vkr_ew_reduce r = vkr_reduce_forward(p, yshape);
     return vkr_ew_gpu_reduce(seq, &r, NULL, x, x, x, y, y);
 }
@@ -64,8 +64,8 @@ vkr_status vkr_gpu_reduce_backward(vkr_sequence* seq, const vkr_reduce_params* p
     static const char* op = "vkr_gpu_reduce_backward";
     uint32_t yshape[4];
     VKR_TRY(vkr_reduce_check(p, op, yshape));
-    VKR_TRY(vkr_ew_range(dy, vkr_shape_numel(yshape), op, "dy", &dy));
-    VKR_TRY(vkr_ew_range(dx, vkr_shape_numel(p->shape), op, "dx", &dx));
+    VKR_TRY(vkr_range_take_words(dy, vkr_shape_numel(yshape), op, "dy", &dy));
+    VKR_TRY(vkr_range_take_words(dx, vkr_shape_numel(p->shape), op, "dx", &dx));
     vkr_ew_map m = vkr_reduce_backward(p, yshape);
     return vkr_ew_gpu_map(seq, &m, dy, dy, dx);
 }

@@ -81,8 +81,8 @@ typedef struct vkr_unary_push {
 vkr_status vkr_gpu_unary(vkr_sequence* seq, const vkr_unary_params* p, vkr_range x, vkr_range y) {
     static const char* op = "vkr_gpu_unary";
     VKR_TRY(vkr_unary_check(p, op));
-    VKR_TRY(vkr_ew_range(x, p->n, op, "x", &x));
-    VKR_TRY(vkr_ew_range(y, p->n, op, "y", &y));
+    VKR_TRY(vkr_range_take_words(x, p->n, op, "x", &x));
+    VKR_TRY(vkr_range_take_words(y, p->n, op, "y", &y));
     vkr_unary_push push = {p->n, (uint32_t)p->op, p->alpha};
     vkr_kernel_desc d = {.shader = "ew_unary", .binding_count = 2, .access = {VKR_READ, VKR_WRITE},
                          .push_bytes = sizeof push, .spec_count = 1, .spec = {VKR_EW_WG}};
@@ -94,11 +94,13 @@ vkr_status vkr_gpu_unary_backward(vkr_sequence* seq, const vkr_unary_params* p, 
                                   vkr_range dx) {
     static const char* op = "vkr_gpu_unary_backward";
     VKR_TRY(vkr_unary_check(p, op));
-    VKR_TRY(vkr_ew_range(dy, p->n, op, "dy", &dy));
-    VKR_TRY(vkr_ew_range(dx, p->n, op, "dx", &dx));
+    VKR_TRY(vkr_range_take_words(dy, p->n, op, "dy", &dy));
+    VKR_TRY(vkr_range_take_words(dx, p->n, op, "dx", &dx));
     /* scale reads nothing saved: bind dy there, a read that adds no barrier */
-    if (vkr_unary_grad_needs(p->op) != VKR_UNARY_GRAD_NONE) VKR_TRY(vkr_ew_range(saved, p->n, op, "saved", &saved));
-    else saved = dy;
+    if (vkr_unary_grad_needs(p->op) != VKR_UNARY_GRAD_NONE)
+        VKR_TRY(vkr_range_take_words(saved, p->n, op, "saved", &saved));
+    else
+        saved = dy;
     vkr_unary_push push = {p->n, (uint32_t)p->op, p->alpha};
     vkr_kernel_desc d = {.shader = "ew_unary_grad", .binding_count = 3, .access = {VKR_READ, VKR_READ, VKR_READ_WRITE},
                          .push_bytes = sizeof push, .spec_count = 1, .spec = {VKR_EW_WG}};

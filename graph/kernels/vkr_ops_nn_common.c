@@ -1,6 +1,4 @@
 /* Plumbing shared by the nn ops (checks, dispatch, workgroup widths) and the sum-to-scalar op. */
-#include <string.h>
-
 #include "vkr_ops_nn_internal.h"
 
 vkr_status vkr_nn_check_dims(const char* op, const char* a_name, uint32_t a, const char* b_name, uint32_t b) {
@@ -9,21 +7,6 @@ vkr_status vkr_nn_check_dims(const char* op, const char* a_name, uint32_t a, con
     if ((uint64_t)a * b > UINT32_MAX)
         return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: %s x %s = %u x %u has 2^32 or more elements", op, a_name, b_name,
                         a, b);
-    return VKR_OK;
-}
-
-vkr_status vkr_nn_range(vkr_range r, uint64_t count, const char* op, const char* name, vkr_range* out) {
-    memset(out, 0, sizeof *out);
-    if (!r.buffer || !r.buffer->vk) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: %s has no buffer", op, name);
-    if (r.offset > r.buffer->size || r.size > r.buffer->size - r.offset)
-        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: %s range [%llu, +%llu) is outside its %llu-byte buffer", op,
-                        name, (unsigned long long)r.offset, (unsigned long long)r.size,
-                        (unsigned long long)r.buffer->size);
-    VkDeviceSize avail = r.size ? r.size : r.buffer->size - r.offset;
-    if (avail < count * 4)
-        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: %s holds %llu bytes, %llu elements (%llu bytes) are needed", op,
-                        name, (unsigned long long)avail, (unsigned long long)count, (unsigned long long)(count * 4));
-    *out = (vkr_range){r.buffer, r.offset, count * 4};
     return VKR_OK;
 }
 
@@ -50,8 +33,8 @@ vkr_status vkr_gpu_sum_scalar(vkr_sequence* seq, const vkr_sum_params* p, vkr_ra
     if (!p) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_gpu_sum_scalar: params is NULL");
     if (p->n == 0) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "sum_scalar: n must be >= 1");
     vkr_range r[2];
-    VKR_TRY(vkr_nn_range(x, p->n, "sum_scalar", "x", &r[0]));
-    VKR_TRY(vkr_nn_range(out, 1, "sum_scalar", "out", &r[1]));
+    VKR_TRY(vkr_range_take_words(x, p->n, "sum_scalar", "x", &r[0]));
+    VKR_TRY(vkr_range_take_words(out, 1, "sum_scalar", "out", &r[1]));
     struct {
         uint32_t n;
         float scale;

@@ -88,9 +88,9 @@ vkr_status vkr_gpu_embedding(vkr_sequence* seq, const vkr_embedding_params* p, v
     VKR_TRY(check_emb(p, "embedding"));
     uint64_t n = (uint64_t)p->count * p->dim;
     vkr_range r[3];
-    VKR_TRY(vkr_nn_range(table, (uint64_t)p->vocab * p->dim, "embedding", "table", &r[0]));
-    VKR_TRY(vkr_nn_range(idx, p->count, "embedding", "idx", &r[1]));
-    VKR_TRY(vkr_nn_range(out, n, "embedding", "out", &r[2]));
+    VKR_TRY(vkr_range_take_words(table, (uint64_t)p->vocab * p->dim, "embedding", "table", &r[0]));
+    VKR_TRY(vkr_range_take_words(idx, p->count, "embedding", "idx", &r[1]));
+    VKR_TRY(vkr_range_take_words(out, n, "embedding", "out", &r[2]));
     struct {
         uint32_t vocab, dim, count;
     } push = {p->vocab, p->dim, p->count};
@@ -103,9 +103,9 @@ vkr_status vkr_gpu_embedding_bwd(vkr_sequence* seq, const vkr_embedding_params* 
                                  vkr_range dtable) {
     VKR_TRY(check_emb(p, "embedding_bwd"));
     vkr_range r[3];
-    VKR_TRY(vkr_nn_range(csr, vkr_embedding_csr_len(p->count), "embedding_bwd", "csr", &r[0]));
-    VKR_TRY(vkr_nn_range(dout, (uint64_t)p->count * p->dim, "embedding_bwd", "dout", &r[1]));
-    VKR_TRY(vkr_nn_range(dtable, (uint64_t)p->vocab * p->dim, "embedding_bwd", "dtable", &r[2]));
+    VKR_TRY(vkr_range_take_words(csr, vkr_embedding_csr_len(p->count), "embedding_bwd", "csr", &r[0]));
+    VKR_TRY(vkr_range_take_words(dout, (uint64_t)p->count * p->dim, "embedding_bwd", "dout", &r[1]));
+    VKR_TRY(vkr_range_take_words(dtable, (uint64_t)p->vocab * p->dim, "embedding_bwd", "dtable", &r[2]));
     struct {
         uint32_t vocab, dim, count;
     } push = {p->vocab, p->dim, p->count};

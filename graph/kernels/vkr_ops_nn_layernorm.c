@@ -78,11 +78,11 @@ vkr_status vkr_gpu_layernorm(vkr_sequence* seq, const vkr_layernorm_params* p, v
     VKR_TRY(check_ln(p, "layernorm"));
     uint64_t n = (uint64_t)p->rows * p->cols;
     vkr_range r[5];
-    VKR_TRY(vkr_nn_range(x, n, "layernorm", "x", &r[0]));
-    VKR_TRY(vkr_nn_range(gamma, p->cols, "layernorm", "gamma", &r[1]));
-    VKR_TRY(vkr_nn_range(beta, p->cols, "layernorm", "beta", &r[2]));
-    VKR_TRY(vkr_nn_range(y, n, "layernorm", "y", &r[3]));
-    VKR_TRY(vkr_nn_range(stats, 2ull * p->rows, "layernorm", "stats", &r[4]));
+    VKR_TRY(vkr_range_take_words(x, n, "layernorm", "x", &r[0]));
+    VKR_TRY(vkr_range_take_words(gamma, p->cols, "layernorm", "gamma", &r[1]));
+    VKR_TRY(vkr_range_take_words(beta, p->cols, "layernorm", "beta", &r[2]));
+    VKR_TRY(vkr_range_take_words(y, n, "layernorm", "y", &r[3]));
+    VKR_TRY(vkr_range_take_words(stats, 2ull * p->rows, "layernorm", "stats", &r[4]));
     struct {
         uint32_t rows, cols;
         float eps;
@@ -100,13 +100,13 @@ vkr_status vkr_gpu_layernorm_bwd(vkr_sequence* seq, const vkr_layernorm_params* 
     const char* op = "layernorm_bwd";
     uint64_t n = (uint64_t)p->rows * p->cols;
     vkr_range rx, rg, rs, rdy, rdx, rdg, rdb;
-    VKR_TRY(vkr_nn_range(x, n, op, "x", &rx));
-    VKR_TRY(vkr_nn_range(gamma, p->cols, op, "gamma", &rg));
-    VKR_TRY(vkr_nn_range(stats, 2ull * p->rows, op, "stats", &rs));
-    VKR_TRY(vkr_nn_range(dy, n, op, "dy", &rdy));
-    VKR_TRY(vkr_nn_range(dx, n, op, "dx", &rdx));
-    VKR_TRY(vkr_nn_range(dgamma, p->cols, op, "dgamma", &rdg));
-    VKR_TRY(vkr_nn_range(dbeta, p->cols, op, "dbeta", &rdb));
+    VKR_TRY(vkr_range_take_words(x, n, op, "x", &rx));
+    VKR_TRY(vkr_range_take_words(gamma, p->cols, op, "gamma", &rg));
+    VKR_TRY(vkr_range_take_words(stats, 2ull * p->rows, op, "stats", &rs));
+    VKR_TRY(vkr_range_take_words(dy, n, op, "dy", &rdy));
+    VKR_TRY(vkr_range_take_words(dx, n, op, "dx", &rdx));
+    VKR_TRY(vkr_range_take_words(dgamma, p->cols, op, "dgamma", &rdg));
+    VKR_TRY(vkr_range_take_words(dbeta, p->cols, op, "dbeta", &rdb));
     struct {
         uint32_t rows, cols;
     } push = {p->rows, p->cols};

@@ -111,19 +111,19 @@ typedef struct xent_push {
 /* Trims the logits range and the targets range (the logits stand in for diagonal targets). */
 static vkr_status xent_ranges(const xent_job* j, const char* op, vkr_range logits, vkr_range targets,
                               vkr_range stats, vkr_range* rl, vkr_range* rt, vkr_range* rs) {
-    VKR_TRY(vkr_nn_range(logits, (uint64_t)j->rows * j->classes, op, j->diagonal ? "sim" : "logits", rl));
+    VKR_TRY(vkr_range_take_words(logits, (uint64_t)j->rows * j->classes, op, j->diagonal ? "sim" : "logits", rl));
     if (j->diagonal)
         *rt = *rl;
     else
-        VKR_TRY(vkr_nn_range(targets, j->rows, op, "targets", rt));
-    return vkr_nn_range(stats, vkr_xent_stats_floats(j->rows), op, "stats", rs);
+        VKR_TRY(vkr_range_take_words(targets, j->rows, op, "targets", rt));
+    return vkr_range_take_words(stats, vkr_xent_stats_floats(j->rows), op, "stats", rs);
 }
 
 static vkr_status gpu_xent_fwd(vkr_sequence* seq, const xent_job* j, const char* op, vkr_range logits,
                                vkr_range targets, vkr_range stats, vkr_range loss) {
     vkr_range rl, rt, rs, rloss;
     VKR_TRY(xent_ranges(j, op, logits, targets, stats, &rl, &rt, &rs));
-    VKR_TRY(vkr_nn_range(loss, 1, op, "loss", &rloss));
+    VKR_TRY(vkr_range_take_words(loss, 1, op, "loss", &rloss));
     xent_push push = {j->rows, j->classes, j->ignore_index, j->scale, j->diagonal};
     vkr_range rows_r[3] = {rl, rt, rs};
     vkr_nn_rows L = vkr_nn_row_layout(j->rows, j->classes);
@@ -141,8 +141,8 @@ static vkr_status gpu_xent_bwd(vkr_sequence* seq, const xent_job* j, const char*
                                vkr_range targets, vkr_range stats, vkr_range loss_grad, vkr_range dlogits) {
     vkr_range r[5];
     VKR_TRY(xent_ranges(j, op, logits, targets, stats, &r[0], &r[1], &r[2]));
-    VKR_TRY(vkr_nn_range(loss_grad, 1, op, "loss_grad", &r[3]));
-    VKR_TRY(vkr_nn_range(dlogits, (uint64_t)j->rows * j->classes, op, j->diagonal ? "dsim" : "dlogits", &r[4]));
+    VKR_TRY(vkr_range_take_words(loss_grad, 1, op, "loss_grad", &r[3]));
+    VKR_TRY(vkr_range_take_words(dlogits, (uint64_t)j->rows * j->classes, op, j->diagonal ? "dsim" : "dlogits", &r[4]));
     xent_push push = {j->rows, j->classes, j->ignore_index, j->scale, j->diagonal};
     vkr_nn_rows L = vkr_nn_row_layout(j->rows, j->classes);
     vkr_kernel_desc d = {.shader = "nn_xent_bwd", .binding_count = 5,
@@ -202,10 +202,10 @@ static vkr_status gpu_xent_combine(vkr_sequence* seq, const vkr_xent_combine_par
                         p->chunks, p->chunk_rows, p->last_rows, p->stats_stride, p->slot);
     uint64_t slots = (uint64_t)p->chunks * p->slot;
     vkr_range r[4];
-    VKR_TRY(vkr_nn_range(stats, (uint64_t)p->chunks * p->stats_stride, op, "stats", &r[0]));
-    VKR_TRY(vkr_nn_range(means, slots, op, "means", &r[1]));
-    VKR_TRY(vkr_nn_range(out, backward ? slots : 1, op, backward ? "grads" : "loss", &r[2]));
-    VKR_TRY(vkr_nn_range(up, 1, op, "loss_grad", &r[3]));
+    VKR_TRY(vkr_range_take_words(stats, (uint64_t)p->chunks * p->stats_stride, op, "stats", &r[0]));
+    VKR_TRY(vkr_range_take_words(means, slots, op, "means", &r[1]));
+    VKR_TRY(vkr_range_take_words(out, backward ? slots : 1, op, backward ? "grads" : "loss", &r[2]));
+    VKR_TRY(vkr_range_take_words(up, 1, op, "loss_grad", &r[3]));
     /* a chunk's counted rows sit at 2 * rows in its stats (vkr_xent_stats_floats' layout) */
     struct {
         uint32_t chunks, stride, count_at, last_count_at, backward, slot;
@@ -335,20 +335,13 @@ static vkr_status gpu_pw_fwd(vkr_sequence* seq, pw_kind k, const vkr_pointwise_l
     const pw_names* nm = &pw_fwd_names[k];
     VKR_TRY(check_pw(p, nm->op));
     vkr_range r[3];
-    VKR_TRY(vkr_nn_range(a, p->n, nm->op, nm->a, &r[0]));
-    VKR_TRY(vkr_nn_range(b, p->n, nm->op, nm->b, &r[1]));
-    VKR_TRY(vkr_nn_range(loss, 1, nm->op, "loss", &r[2]));
+    VKR_TRY(vkr_range_take_words(a, p->n, nm->op, nm->a, &r[0]));
+    VKR_TRY(vkr_range_take_words(b, p->n, nm->op, nm->b, &r[1]));
+    VKR_TRY(vkr_range_take_words(loss, 1, nm->op, "loss", &r[2]));
     uint32_t push = p->n;
     vkr_kernel_desc d = {.shader = "nn_loss", .binding_count = 3, .access = {VKR_READ, VKR_READ, VKR_WRITE},
                          .push_bytes = sizeof push, .spec_count = 3, .spec = {VKR_NN_WG, VKR_NN_WG, k}};
     return vkr_sequence_dispatch_grid(seq, &d, r, &push, 1);
-}
-
-/* True when two trimmed ranges share bytes of one VkBuffer. */
-static bool ranges_overlap(const vkr_range* x, const vkr_range* y) {
-    if (x->buffer->vk != y->buffer->vk) return false;
-    VkDeviceSize x0 = x->buffer->offset + x->offset, y0 = y->buffer->offset + y->offset;
-    return x0 < y0 + y->size && y0 < x0 + x->size;
 }
 
 /* db.buffer is NULL except for BPR. The other kinds bind da in its place: the shader declares the
@@ -358,13 +351,13 @@ static vkr_status gpu_pw_bwd(vkr_sequence* seq, pw_kind k, const vkr_pointwise_l
     const pw_names* nm = &pw_bwd_names[k];
     VKR_TRY(check_pw(p, nm->op));
     vkr_range r[5];
-    VKR_TRY(vkr_nn_range(a, p->n, nm->op, nm->a, &r[0]));
-    VKR_TRY(vkr_nn_range(b, p->n, nm->op, nm->b, &r[1]));
-    VKR_TRY(vkr_nn_range(loss_grad, 1, nm->op, "loss_grad", &r[2]));
-    VKR_TRY(vkr_nn_range(da, p->n, nm->op, nm->da, &r[3]));
+    VKR_TRY(vkr_range_take_words(a, p->n, nm->op, nm->a, &r[0]));
+    VKR_TRY(vkr_range_take_words(b, p->n, nm->op, nm->b, &r[1]));
+    VKR_TRY(vkr_range_take_words(loss_grad, 1, nm->op, "loss_grad", &r[2]));
+    VKR_TRY(vkr_range_take_words(da, p->n, nm->op, nm->da, &r[3]));
     if (k == PW_BPR) {
-        VKR_TRY(vkr_nn_range(db, p->n, nm->op, nm->db, &r[4]));
-        if (ranges_overlap(&r[3], &r[4]))
+        VKR_TRY(vkr_range_take_words(db, p->n, nm->op, nm->db, &r[4]));
+        if (vkr_ranges_overlap(&r[3], &r[4]))
             return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: dpos and dneg overlap", nm->op);
     } else {
         r[4] = r[3];

@@ -24,8 +24,8 @@ vkr_status vkr_gpu_argmax(vkr_sequence* seq, const vkr_rowwise_params* p, vkr_ra
     VKR_TRY(vkr_nn_check_dims("argmax", "rows", p->rows, "cols", p->cols));
     if (p->cols > INT32_MAX) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "argmax: cols %u exceeds int32", p->cols);
     vkr_range r[2];
-    VKR_TRY(vkr_nn_range(x, (uint64_t)p->rows * p->cols, "argmax", "x", &r[0]));
-    VKR_TRY(vkr_nn_range(idx, p->rows, "argmax", "idx", &r[1]));
+    VKR_TRY(vkr_range_take_words(x, (uint64_t)p->rows * p->cols, "argmax", "x", &r[0]));
+    VKR_TRY(vkr_range_take_words(idx, p->rows, "argmax", "idx", &r[1]));
     struct {
         uint32_t rows, cols;
     } push = {p->rows, p->cols};
@@ -78,9 +78,9 @@ vkr_status vkr_gpu_topk(vkr_sequence* seq, const vkr_topk_params* p, vkr_range x
                         vkr_range indices) {
     VKR_TRY(check_topk(p, "topk"));
     vkr_range r[3];
-    VKR_TRY(vkr_nn_range(x, (uint64_t)p->rows * p->cols, "topk", "x", &r[0]));
-    VKR_TRY(vkr_nn_range(values, (uint64_t)p->rows * p->k, "topk", "values", &r[1]));
-    VKR_TRY(vkr_nn_range(indices, (uint64_t)p->rows * p->k, "topk", "indices", &r[2]));
+    VKR_TRY(vkr_range_take_words(x, (uint64_t)p->rows * p->cols, "topk", "x", &r[0]));
+    VKR_TRY(vkr_range_take_words(values, (uint64_t)p->rows * p->k, "topk", "values", &r[1]));
+    VKR_TRY(vkr_range_take_words(indices, (uint64_t)p->rows * p->k, "topk", "indices", &r[2]));
     struct {
         uint32_t rows, cols, k;
     } push = {p->rows, p->cols, p->k};

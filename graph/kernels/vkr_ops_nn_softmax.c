@@ -137,13 +137,13 @@ static vkr_status gpu_softmax_fwd(vkr_sequence* seq, const softmax_job* j, const
                                   vkr_range mask, vkr_range y) {
     vkr_range r[3];
     uint64_t n = (uint64_t)j->rows * j->cols;
-    VKR_TRY(vkr_nn_range(x, n, op, "input", &r[0]));
+    VKR_TRY(vkr_range_take_words(x, n, op, "input", &r[0]));
     bool has_mask = mask.buffer != NULL;
     if (has_mask)
-        VKR_TRY(vkr_nn_range(mask, (uint64_t)(j->rows / j->q_len / j->heads) * j->cols, op, "key_mask", &r[1]));
+        VKR_TRY(vkr_range_take_words(mask, (uint64_t)(j->rows / j->q_len / j->heads) * j->cols, op, "key_mask", &r[1]));
     else
         r[1] = r[0];
-    VKR_TRY(vkr_nn_range(y, n, op, "output", &r[2]));
+    VKR_TRY(vkr_range_take_words(y, n, op, "output", &r[2]));
     struct {
         uint32_t rows, cols, q_len, heads;
         float scale;
@@ -159,9 +159,9 @@ static vkr_status gpu_softmax_bwd(vkr_sequence* seq, const softmax_job* j, const
                                   vkr_range dy, vkr_range dx) {
     vkr_range r[3];
     uint64_t n = (uint64_t)j->rows * j->cols;
-    VKR_TRY(vkr_nn_range(y, n, op, "forward output", &r[0]));
-    VKR_TRY(vkr_nn_range(dy, n, op, "output gradient", &r[1]));
-    VKR_TRY(vkr_nn_range(dx, n, op, "input gradient", &r[2]));
+    VKR_TRY(vkr_range_take_words(y, n, op, "forward output", &r[0]));
+    VKR_TRY(vkr_range_take_words(dy, n, op, "output gradient", &r[1]));
+    VKR_TRY(vkr_range_take_words(dx, n, op, "input gradient", &r[2]));
     struct {
         uint32_t rows, cols;
         float scale;

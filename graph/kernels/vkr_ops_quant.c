@@ -10,15 +10,8 @@
 #define Q_ROWS 64u  /* rows per workgroup of quant_norms / quant_rq_residuals */
 #define Q_ASSIGN_TM 16u /* rows per virtual subgroup of quant_assign (QA_TM) */
 #define Q_WG 64u        /* invocations per workgroup of quant_assign */
-#define Q_ALIGN 64u /* floats: scratch sub-ranges start 256-byte aligned */
 
-static uint64_t q_up(uint64_t v) { return (v + Q_ALIGN - 1) / Q_ALIGN * Q_ALIGN; }
 static uint64_t q_div_up(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
-
-/* A sub-range of r, in floats. */
-static vkr_range q_sub(vkr_range r, uint64_t first, uint64_t count) {
-    return (vkr_range){r.buffer, r.offset + first * 4, count * 4};
-}
 
 /* ---- nearest codeword ------------------------------------------------------------------------ */
 
@@ -65,8 +58,8 @@ vkr_status vkr_ref_quant_assign(const vkr_quant_assign_params* p, const float* x
 vkr_status vkr_gpu_quant_norms(vkr_sequence* seq, uint32_t rows, uint32_t d, vkr_range c, vkr_range norms) {
     VKR_TRY(vkr_nn_check_dims("quant_norms", "rows", rows, "d", d));
     vkr_range r[2];
-    VKR_TRY(vkr_nn_range(c, (uint64_t)rows * d, "quant_norms", "c", &r[0]));
-    VKR_TRY(vkr_nn_range(norms, rows, "quant_norms", "norms", &r[1]));
+    VKR_TRY(vkr_range_take_words(c, (uint64_t)rows * d, "quant_norms", "c", &r[0]));
+    VKR_TRY(vkr_range_take_words(norms, rows, "quant_norms", "norms", &r[1]));
     uint32_t push[2] = {rows, d};
     vkr_kernel_desc desc = {.shader = "quant_norms", .binding_count = 2, .access = {VKR_READ, VKR_WRITE},
                             .push_bytes = sizeof push};
@@ -79,12 +72,12 @@ vkr_status vkr_gpu_quant_assign(vkr_sequence* seq, const vkr_quant_assign_params
     const char* op = "quant_assign";
     bool with_resid = resid.buffer != NULL;
     vkr_range r[6];
-    VKR_TRY(vkr_nn_range(x, (uint64_t)p->n * p->d, op, "x", &r[0]));
-    VKR_TRY(vkr_nn_range(c, ((uint64_t)p->c_base + p->k) * p->d, op, "c", &r[1]));
-    VKR_TRY(vkr_nn_range(norms, (uint64_t)p->c_base + p->k, op, "norms", &r[2]));
-    VKR_TRY(vkr_nn_range(codes, (uint64_t)(p->n - 1) * p->code_stride + p->code_offset + 1, op, "codes", &r[3]));
-    VKR_TRY(vkr_nn_range(dist, p->n, op, "dist", &r[4]));
-    if (with_resid) VKR_TRY(vkr_nn_range(resid, (uint64_t)p->n * p->d, op, "resid", &r[5]));
+    VKR_TRY(vkr_range_take_words(x, (uint64_t)p->n * p->d, op, "x", &r[0]));
+    VKR_TRY(vkr_range_take_words(c, ((uint64_t)p->c_base + p->k) * p->d, op, "c", &r[1]));
+    VKR_TRY(vkr_range_take_words(norms, (uint64_t)p->c_base + p->k, op, "norms", &r[2]));
+    VKR_TRY(vkr_range_take_words(codes, (uint64_t)(p->n - 1) * p->code_stride + p->code_offset + 1, op, "codes", &r[3]));
+    VKR_TRY(vkr_range_take_words(dist, p->n, op, "dist", &r[4]));
+    if (with_resid) VKR_TRY(vkr_range_take_words(resid, (uint64_t)p->n * p->d, op, "resid", &r[5]));
     uint32_t push[6] = {p->n, p->k, p->d, p->c_base, p->code_stride, p->code_offset};
     /* vec4 loads when every row starts 16-byte aligned */
     uint32_t vec = p->d % 4 == 0 && r[0].offset % 16 == 0 && r[1].offset % 16 == 0;
@@ -122,7 +115,7 @@ static vkr_status q_check_segsum(const vkr_quant_segsum_params* p) {
 
 uint64_t vkr_quant_segsum_scratch(const vkr_quant_segsum_params* p) {
     uint64_t blocks = q_div_up(p->n, VKR_QUANT_SEG_BLOCK);
-    return q_up(blocks * p->k * p->d) + blocks * p->k;
+    return vkr_storage_align_words(blocks * p->k * p->d) + blocks * p->k;
 }
 
 vkr_status vkr_ref_quant_segsum(const vkr_quant_segsum_params* p, const float* x, const int32_t* codes,
@@ -167,11 +160,11 @@ vkr_status vkr_gpu_quant_segsum(vkr_sequence* seq, const vkr_quant_segsum_params
     uint32_t blocks = (uint32_t)q_div_up(p->n, VKR_QUANT_SEG_BLOCK);
     uint64_t psum_floats = (uint64_t)blocks * p->k * p->d;
     vkr_range s;
-    VKR_TRY(vkr_nn_range(scratch, vkr_quant_segsum_scratch(p), op, "scratch", &s));
-    vkr_range psum = q_sub(s, 0, psum_floats), pcount = q_sub(s, q_up(psum_floats), (uint64_t)blocks * p->k);
+    VKR_TRY(vkr_range_take_words(scratch, vkr_quant_segsum_scratch(p), op, "scratch", &s));
+    vkr_range psum = vkr_range_words(s, 0, psum_floats), pcount = vkr_range_words(s, vkr_storage_align_words(psum_floats), (uint64_t)blocks * p->k);
     vkr_range r1[4] = {{0}, {0}, psum, pcount};
-    VKR_TRY(vkr_nn_range(x, (uint64_t)p->n * p->d, op, "x", &r1[0]));
-    VKR_TRY(vkr_nn_range(codes, (uint64_t)(p->n - 1) * p->code_stride + p->code_offset + 1, op, "codes", &r1[1]));
+    VKR_TRY(vkr_range_take_words(x, (uint64_t)p->n * p->d, op, "x", &r1[0]));
+    VKR_TRY(vkr_range_take_words(codes, (uint64_t)(p->n - 1) * p->code_stride + p->code_offset + 1, op, "codes", &r1[1]));
     uint32_t push1[5] = {p->n, p->k, p->d, p->code_stride, p->code_offset};
     /* one invocation per column (rounded up to 8, at most 64): every invocation walks every row */
     uint32_t wg = (p->d + 7) / 8 * 8;
@@ -180,10 +173,10 @@ vkr_status vkr_gpu_quant_segsum(vkr_sequence* seq, const vkr_quant_segsum_params
                           .spec_count = 1, .spec = {wg < 64 ? wg : 64}};
     VKR_TRY(vkr_sequence_dispatch_grid(seq, &d1, r1, push1, blocks));
     vkr_range r2[5] = {psum, pcount, psum, {0}, {0}};
-    if (p->mode == VKR_SEGSUM_ACCUM) VKR_TRY(vkr_nn_range(scale, 1, op, "scale", &r2[2]));
-    else r2[2] = q_sub(psum, 0, 1); /* unread in MEAN mode; any bound range */
-    VKR_TRY(vkr_nn_range(out, ((uint64_t)p->out_base + p->k) * p->d, op, "out", &r2[3]));
-    VKR_TRY(vkr_nn_range(counts, p->k, op, "counts", &r2[4]));
+    if (p->mode == VKR_SEGSUM_ACCUM) VKR_TRY(vkr_range_take_words(scale, 1, op, "scale", &r2[2]));
+    else r2[2] = vkr_range_words(psum, 0, 1); /* unread in MEAN mode; any bound range */
+    VKR_TRY(vkr_range_take_words(out, ((uint64_t)p->out_base + p->k) * p->d, op, "out", &r2[3]));
+    VKR_TRY(vkr_range_take_words(counts, p->k, op, "counts", &r2[4]));
     struct {
         uint32_t blocks, k, d, mode, out_base;
         float alpha;
@@ -224,18 +217,18 @@ vkr_status vkr_ref_rq_encode(const vkr_rq_params* p, const float* z, const float
 }
 
 uint64_t vkr_rq_encode_scratch(const vkr_rq_params* p) {
-    return q_up((uint64_t)p->levels * p->codes) + 2 * q_up((uint64_t)p->rows * p->dim) + p->rows;
+    return vkr_storage_align_words((uint64_t)p->levels * p->codes) + 2 * vkr_storage_align_words((uint64_t)p->rows * p->dim) + p->rows;
 }
 
 vkr_status vkr_gpu_rq_encode(vkr_sequence* seq, const vkr_rq_params* p, vkr_range z, vkr_range c, vkr_range scratch,
                              vkr_range codes) {
     VKR_TRY(vkr_rq_check(p, "rq_encode"));
     vkr_range s;
-    VKR_TRY(vkr_nn_range(scratch, vkr_rq_encode_scratch(p), "rq_encode", "scratch", &s));
-    uint64_t nk = q_up((uint64_t)p->levels * p->codes), nd = q_up((uint64_t)p->rows * p->dim);
-    vkr_range norms = q_sub(s, 0, (uint64_t)p->levels * p->codes);
-    vkr_range buf[2] = {q_sub(s, nk, (uint64_t)p->rows * p->dim), q_sub(s, nk + nd, (uint64_t)p->rows * p->dim)};
-    vkr_range dist = q_sub(s, nk + 2 * nd, p->rows);
+    VKR_TRY(vkr_range_take_words(scratch, vkr_rq_encode_scratch(p), "rq_encode", "scratch", &s));
+    uint64_t nk = vkr_storage_align_words((uint64_t)p->levels * p->codes), nd = vkr_storage_align_words((uint64_t)p->rows * p->dim);
+    vkr_range norms = vkr_range_words(s, 0, (uint64_t)p->levels * p->codes);
+    vkr_range buf[2] = {vkr_range_words(s, nk, (uint64_t)p->rows * p->dim), vkr_range_words(s, nk + nd, (uint64_t)p->rows * p->dim)};
+    vkr_range dist = vkr_range_words(s, nk + 2 * nd, p->rows);
     VKR_TRY(vkr_gpu_quant_norms(seq, p->levels * p->codes, p->dim, c, norms));
     for (uint32_t l = 0; l < p->levels; l++) {
         vkr_quant_assign_params a = {p->rows, p->codes, p->dim, l * p->codes, p->levels, l};
@@ -322,14 +315,14 @@ vkr_status vkr_ref_rq_loss_bwd(const vkr_rq_params* p, const float* z, const flo
 /* Records the residual kernel: mode 0 quantized vectors into out, mode 1 residuals + row sums. */
 static vkr_status q_residual_kernel(vkr_sequence* seq, const vkr_rq_params* p, uint32_t mode, vkr_range z, vkr_range c,
                                     vkr_range codes, vkr_range out, vkr_range rowsq) {
-    uint64_t lstride = q_up((uint64_t)p->rows * p->dim);
+    uint64_t lstride = vkr_storage_align_words((uint64_t)p->rows * p->dim);
     uint64_t out_floats = mode == 0 ? (uint64_t)p->rows * p->dim : (p->levels - 1) * lstride + (uint64_t)p->rows * p->dim;
     vkr_range r[5];
-    VKR_TRY(vkr_nn_range(z, (uint64_t)p->rows * p->dim, "rq", "z", &r[0]));
-    VKR_TRY(vkr_nn_range(c, (uint64_t)p->levels * p->codes * p->dim, "rq", "codebooks", &r[1]));
-    VKR_TRY(vkr_nn_range(codes, (uint64_t)p->rows * p->levels, "rq", "codes", &r[2]));
-    VKR_TRY(vkr_nn_range(out, out_floats, "rq", "out", &r[3]));
-    VKR_TRY(vkr_nn_range(rowsq, p->rows, "rq", "rowsq", &r[4]));
+    VKR_TRY(vkr_range_take_words(z, (uint64_t)p->rows * p->dim, "rq", "z", &r[0]));
+    VKR_TRY(vkr_range_take_words(c, (uint64_t)p->levels * p->codes * p->dim, "rq", "codebooks", &r[1]));
+    VKR_TRY(vkr_range_take_words(codes, (uint64_t)p->rows * p->levels, "rq", "codes", &r[2]));
+    VKR_TRY(vkr_range_take_words(out, out_floats, "rq", "out", &r[3]));
+    VKR_TRY(vkr_range_take_words(rowsq, p->rows, "rq", "rowsq", &r[4]));
     uint32_t push[6] = {p->rows, p->levels, p->codes, p->dim, mode, (uint32_t)lstride};
     vkr_kernel_desc d = {.shader = "quant_rq_residuals", .binding_count = 5,
                          .access = {VKR_READ, VKR_READ, VKR_READ, VKR_WRITE, VKR_WRITE}, .push_bytes = sizeof push};
@@ -352,10 +345,10 @@ typedef struct q_loss_layout {
 
 static q_loss_layout q_loss_scratch_layout(const vkr_rq_params* p) {
     vkr_quant_segsum_params sp = {.n = p->rows, .k = p->codes, .d = p->dim, .code_stride = p->levels};
-    q_loss_layout o = {.lstride = q_up((uint64_t)p->rows * p->dim)};
+    q_loss_layout o = {.lstride = vkr_storage_align_words((uint64_t)p->rows * p->dim)};
     o.rowsq = (uint64_t)p->levels * o.lstride;
-    o.segsum = o.rowsq + q_up(p->rows);
-    o.counts = o.segsum + q_up(vkr_quant_segsum_scratch(&sp));
+    o.segsum = o.rowsq + vkr_storage_align_words(p->rows);
+    o.counts = o.segsum + vkr_storage_align_words(vkr_quant_segsum_scratch(&sp));
     o.total = o.counts + p->codes;
     return o;
 }
@@ -367,10 +360,10 @@ vkr_status vkr_gpu_rq_loss(vkr_sequence* seq, const vkr_rq_params* p, vkr_range 
     VKR_TRY(vkr_rq_check(p, "rq_loss"));
     q_loss_layout o = q_loss_scratch_layout(p);
     vkr_range s;
-    VKR_TRY(vkr_nn_range(scratch, o.total, "rq_loss", "scratch", &s));
-    VKR_TRY(q_residual_kernel(seq, p, 1, z, c, codes, q_sub(s, 0, o.rowsq), q_sub(s, o.rowsq, p->rows)));
+    VKR_TRY(vkr_range_take_words(scratch, o.total, "rq_loss", "scratch", &s));
+    VKR_TRY(q_residual_kernel(seq, p, 1, z, c, codes, vkr_range_words(s, 0, o.rowsq), vkr_range_words(s, o.rowsq, p->rows)));
     vkr_sum_params sp = {.n = p->rows, .scale = (1.0f + p->beta) / ((float)p->rows * p->dim)};
-    return vkr_gpu_sum_scalar(seq, &sp, q_sub(s, o.rowsq, p->rows), loss);
+    return vkr_gpu_sum_scalar(seq, &sp, vkr_range_words(s, o.rowsq, p->rows), loss);
 }
 
 vkr_status vkr_gpu_rq_loss_bwd(vkr_sequence* seq, const vkr_rq_params* p, vkr_range codes, vkr_range scratch,
@@ -378,14 +371,14 @@ vkr_status vkr_gpu_rq_loss_bwd(vkr_sequence* seq, const vkr_rq_params* p, vkr_ra
     VKR_TRY(vkr_rq_check(p, "rq_loss_bwd"));
     q_loss_layout o = q_loss_scratch_layout(p);
     vkr_range s;
-    VKR_TRY(vkr_nn_range(scratch, o.total, "rq_loss", "scratch", &s));
+    VKR_TRY(vkr_range_take_words(scratch, o.total, "rq_loss", "scratch", &s));
     uint64_t nd = (uint64_t)p->rows * p->dim;
     float norm = 2.0f / ((float)p->rows * p->dim);
     if (dz.buffer) {
         vkr_range r[3];
-        VKR_TRY(vkr_nn_range(q_sub(s, 0, o.rowsq), o.rowsq, "rq_loss", "residuals", &r[0]));
-        VKR_TRY(vkr_nn_range(g, 1, "rq_loss", "loss_grad", &r[1]));
-        VKR_TRY(vkr_nn_range(dz, nd, "rq_loss", "dz", &r[2]));
+        VKR_TRY(vkr_range_take_words(vkr_range_words(s, 0, o.rowsq), o.rowsq, "rq_loss", "residuals", &r[0]));
+        VKR_TRY(vkr_range_take_words(g, 1, "rq_loss", "loss_grad", &r[1]));
+        VKR_TRY(vkr_range_take_words(dz, nd, "rq_loss", "dz", &r[2]));
         struct {
             uint32_t count, levels, lstride;
             float alpha;
@@ -397,12 +390,12 @@ vkr_status vkr_gpu_rq_loss_bwd(vkr_sequence* seq, const vkr_rq_params* p, vkr_ra
     if (dc.buffer) {
         vkr_quant_segsum_params sp = {.n = p->rows, .k = p->codes, .d = p->dim, .code_stride = p->levels,
                                       .mode = VKR_SEGSUM_ACCUM, .alpha = -norm};
-        vkr_range segsum = q_sub(s, o.segsum, vkr_quant_segsum_scratch(&sp));
-        vkr_range counts = q_sub(s, o.counts, p->codes);
+        vkr_range segsum = vkr_range_words(s, o.segsum, vkr_quant_segsum_scratch(&sp));
+        vkr_range counts = vkr_range_words(s, o.counts, p->codes);
         for (uint32_t l = 0; l < p->levels; l++) {
             sp.code_offset = l;
             sp.out_base = l * p->codes;
-            VKR_TRY(vkr_gpu_quant_segsum(seq, &sp, q_sub(s, l * o.lstride, nd), codes, segsum, g, dc, counts));
+            VKR_TRY(vkr_gpu_quant_segsum(seq, &sp, vkr_range_words(s, l * o.lstride, nd), codes, segsum, g, dc, counts));
         }
     }
     return VKR_OK;

@@ -99,13 +99,11 @@ vkr_status vkr_optim_set_group(vkr_optim* o, uint32_t group, float lr_mult, floa
 
 /* Checks that `r` holds `count` floats. */
 static vkr_status vkr_optim_check_range(const char* what, vkr_range r, uint64_t count) {
-    if (!r.buffer) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_optim_add_param: %s buffer is NULL", what);
-    uint64_t size = r.size ? r.size : (r.offset <= r.buffer->size ? r.buffer->size - r.offset : 0);
-    if (r.offset > r.buffer->size || size > r.buffer->size - r.offset || size < count * sizeof(float))
-        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_optim_add_param: %s range (offset %llu, %llu bytes) does not hold "
-                        "%llu floats within its %llu-byte buffer", what, (unsigned long long)r.offset,
-                        (unsigned long long)size, (unsigned long long)count, (unsigned long long)r.buffer->size);
-    return VKR_OK;
+    VKR_TRY(vkr_range_check(r, 0, "vkr_optim_add_param", what));
+    if (vkr_range_bytes(r) >= count * sizeof(float)) return VKR_OK;
+    return vkr_fail(VKR_ERR_INVALID_ARGUMENT,
+                    "vkr_optim_add_param: %s range (offset %llu, %llu bytes) does not hold %llu floats", what,
+                    (unsigned long long)r.offset, (unsigned long long)vkr_range_bytes(r), (unsigned long long)count);
 }
 
 /* Zeroes `n` buffers with one submission. */
@@ -151,7 +149,7 @@ vkr_status vkr_optim_add_param(vkr_optim* o, vkr_range param, vkr_range grad, ui
     e.part_groups = (uint32_t)((count + (uint64_t)VKR_OPTIM_WG * e.part_items - 1) / ((uint64_t)VKR_OPTIM_WG * e.part_items));
     uint64_t align = vkr_device_get_info(o->dev)->min_storage_offset_alignment / sizeof(float);
     if (align == 0) align = 1;
-    e.part_base = (uint32_t)((o->part_slots + align - 1) / align * align);
+    e.part_base = (uint32_t)vkr_align_up(o->part_slots, align);
     uint32_t moments = vkr_optim_moment_count(&o->cfg);
     vkr_status s = VKR_OK;
     for (uint32_t k = 0; k < moments && s == VKR_OK; k++)
@@ -197,7 +195,7 @@ vkr_status vkr_gpu_optim_tick(vkr_sequence* seq, vkr_optim* o) {
               o->cfg.schedule.total_steps, (uint32_t)o->cfg.schedule.decay, o->cfg.beta1, o->cfg.beta2};
     vkr_kernel* k;
     VKR_TRY(vkr_optim_kernel(o->dev, "optim_tick", 1, access, sizeof push, 0, 0, &k));
-    vkr_range r = {&o->scalars, 0, 0};
+    vkr_range r = vkr_range_whole(&o->scalars);
     return vkr_sequence_dispatch(seq, k, &r, 1, &push, sizeof push, 1, 1, 1);
 }
 
@@ -223,7 +221,7 @@ vkr_status vkr_gpu_optim_clip(vkr_sequence* seq, vkr_optim* o) {
         uint32_t push[2] = {e->count, e->part_items};
         VKR_TRY(vkr_sequence_dispatch(seq, norm, r, 2, push, sizeof push, e->part_groups, 1, 1));
     }
-    vkr_range r[2] = {{&o->partials, 0, bytes}, {&o->scalars, 0, 0}};
+    vkr_range r[2] = {{&o->partials, 0, bytes}, vkr_range_whole(&o->scalars)};
     struct {
         uint32_t count;
         float max_norm;
@@ -242,11 +240,11 @@ vkr_status vkr_gpu_optim_update(vkr_sequence* seq, vkr_optim* o, uint32_t i) {
     VKR_TRY(vkr_optim_kernel(o->dev, shader, 3 + moments, access, sizeof(vkr_optim_update_push), moments == 2 ? 2 : 1,
                              o->cfg.kind == VKR_OPTIM_ADAMW, &k));
     uint64_t bytes = (uint64_t)e->count * sizeof(float);
-    vkr_range r[5] = {{&o->scalars, 0, 0},
+    vkr_range r[5] = {vkr_range_whole(&o->scalars),
                       {e->grad.buffer, e->grad.offset, bytes},
                       {e->param.buffer, e->param.offset, bytes},
-                      {&e->moment[0], 0, 0},
-                      {&e->moment[1], 0, 0}};
+                      vkr_range_whole(&e->moment[0]),
+                      vkr_range_whole(&e->moment[1])};
     vkr_optim_update_push push = {e->count, o->lr_mult[e->group], o->wd[e->group],
                                   o->cfg.kind == VKR_OPTIM_SGD ? o->cfg.momentum : o->cfg.beta1, o->cfg.beta2,
                                   o->cfg.eps};

@@ -13,17 +13,15 @@
 
 enum { NAME_BYTES = 24, HEADER_BYTES = 24, ENTRY_BYTES = 48, ALIGN = 64 };
 
-static uint64_t align_up(uint64_t v) { return (v + ALIGN - 1) / ALIGN * ALIGN; }
-
 vkr_status vkr_data_image_build(const vkr_image_section* sec, uint32_t count, uint8_t** out_image, size_t* out_bytes) {
     *out_image = NULL;
     *out_bytes = 0;
-    uint64_t off = align_up(HEADER_BYTES + (uint64_t)count * ENTRY_BYTES);
+    uint64_t off = vkr_align_up(HEADER_BYTES + (uint64_t)count * ENTRY_BYTES, ALIGN);
     uint64_t* offs = malloc((count ? count : 1) * sizeof *offs);
     if (!offs) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory building data.bin");
     for (uint32_t i = 0; i < count; i++) {
         offs[i] = off;
-        off = align_up(off + sec[i].count * sec[i].elem_bytes);
+        off = vkr_align_up(off + sec[i].count * sec[i].elem_bytes, ALIGN);
     }
     uint8_t* img = calloc(1, off);
     if (!img) {

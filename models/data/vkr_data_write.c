@@ -9,17 +9,7 @@
 #include <unistd.h>
 
 #include "vkr_data_prep.h"
-
-/* Writes bytes to path and flushes them to disk. */
-static vkr_status write_file(const char* path, const void* data, size_t bytes) {
-    FILE* f = fopen(path, "wb");
-    if (!f) return vkr_fail(VKR_ERR_IO, "cannot create %s: %s", path, strerror(errno));
-    bool ok = fwrite(data, 1, bytes, f) == bytes && fflush(f) == 0 && fsync(fileno(f)) == 0;
-    int err = errno;
-    ok = fclose(f) == 0 && ok;
-    if (!ok) return vkr_fail(VKR_ERR_IO, "cannot write %s: %s", path, strerror(err ? err : errno));
-    return VKR_OK;
-}
+#include "vkr_file.h"
 
 /* Removes the plain files of a flat directory, then the directory; false when something remains. */
 static bool remove_flat_dir(const char* dir) {
@@ -96,13 +86,14 @@ vkr_status vkr_dataset_write(const vkr_dataset* d, const char* dir, const void* 
     snprintf(tmp, sizeof tmp, "%s.tmp-XXXXXX", target);
     if (!mkdtemp(tmp)) return vkr_fail(VKR_ERR_IO, "cannot create a directory beside %s: %s", target, strerror(errno));
     snprintf(path, sizeof path, "%s/data.bin", tmp);
-    vkr_status s = write_file(path, image, d->mapping_bytes);
+    vkr_status s = vkr_write_file_atomic(path, image, d->mapping_bytes);
     if (s == VKR_OK) {
         cJSON* j = describe(d, source);
         char* text = cJSON_Print(j);
         cJSON_Delete(j);
         snprintf(path, sizeof path, "%s/dataset.json", tmp);
-        s = text ? write_file(path, text, strlen(text)) : vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
+        s = text ? vkr_write_file_atomic(path, text, strlen(text))
+                 : vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
         free(text);
     }
     if (s == VKR_OK) {

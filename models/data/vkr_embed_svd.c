@@ -5,6 +5,7 @@
 
 #include "vkr_embed.h"
 #include "vkr_matmul.h"
+#include "vkr_rng.h"
 
 /* A dense row-major matrix living on the device (gpu) or the host. */
 typedef struct mat {
@@ -35,7 +36,7 @@ static void mat_free(svd_ctx* c, mat* m) {
     memset(m, 0, sizeof *m);
 }
 
-static vkr_range whole(const vkr_buffer* b) { return (vkr_range){b, 0, 0}; }
+static vkr_range whole(const vkr_buffer* b) { return vkr_range_whole(b); }
 
 /* Records one step into a fresh sequence and runs it. */
 typedef vkr_status (*record_fn)(vkr_sequence* seq, void* user);
@@ -191,21 +192,6 @@ static vkr_status upload_csr(svd_ctx* c, int t) {
     return VKR_OK;
 }
 
-/* Deterministic standard normal samples (xorshift64* + Box-Muller). */
-static void gaussian(float* out, uint64_t n, uint64_t seed) {
-    uint64_t s = seed * 0x9E3779B97F4A7C15ull + 0x2545F4914F6CDD1Dull;
-    for (uint64_t i = 0; i < n; i += 2) {
-        double u[2];
-        for (int k = 0; k < 2; k++) {
-            s ^= s >> 12, s ^= s << 25, s ^= s >> 27;
-            u[k] = ((double)((s * 0x2545F4914F6CDD1Dull) >> 11) + 0.5) / 9007199254740992.0;
-        }
-        double rad = sqrt(-2 * log(u[0]));
-        out[i] = (float)(rad * cos(6.283185307179586 * u[1]));
-        if (i + 1 < n) out[i + 1] = (float)(rad * sin(6.283185307179586 * u[1]));
-    }
-}
-
 vkr_status vkr_svd_embed(vkr_device* dev, const vkr_csr* a, const vkr_svd_options* o, float* out, float* sv) {
     uint32_t dim = o && o->dim ? o->dim : 64;
     uint32_t over = o && o->oversample ? o->oversample : 10;
@@ -238,7 +224,8 @@ vkr_status vkr_svd_embed(vkr_device* dev, const vkr_csr* a, const vkr_svd_option
     if (s == VKR_OK) s = mat_alloc(&c, (uint64_t)n * l, &ztmp);
     if (s == VKR_OK) s = mat_alloc(&c, (uint64_t)m * k, &e);
     if (s == VKR_OK) {
-        gaussian(omega, (uint64_t)n * l, seed);
+        vkr_rng rng = vkr_rng_make(seed, 0);
+        for (uint64_t i = 0; i < (uint64_t)n * l; i++) omega[i] = (float)vkr_rng_next_normal(&rng);
         if (dev) s = vkr_buffer_upload(dev, &z.buf, 0, omega, 4ull * n * l);
         else memcpy(z.host, omega, 4ull * n * l);
     }

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vkr_clock.h"
 #include "vkr_ops_nn.h"
-#include "vkr_timer.h"
 #include "vkr_tsne_internal.h"
 
 const char* vkr_tsne_method_name(vkr_tsne_method method) {
@@ -54,7 +54,7 @@ static void state_free(tsne_state* st) {
     for (size_t i = 0; i < sizeof b / sizeof b[0]; i++) vkr_buffer_destroy(st->dev, b[i]);
 }
 
-static vkr_range whole(const vkr_buffer* b) { return (vkr_range){b, 0, 0}; }
+static vkr_range whole(const vkr_buffer* b) { return vkr_range_whole(b); }
 
 /* Records repulsion (by `method`) and Z = sum(zrow) into z. */
 static vkr_status record_repulsion(tsne_state* st, vkr_sequence* seq, vkr_tsne_method method) {

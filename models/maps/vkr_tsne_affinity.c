@@ -128,7 +128,7 @@ vkr_status vkr_tsne_knn(vkr_device* device, const float* x, uint32_t n, uint32_t
         vkr_sqdist_params sp = {rows, n, d};
         vkr_range dr = {&bd, 0, (uint64_t)rows * n * 4};
         s = vkr_gpu_sqdist(seq, &sp, (vkr_range){&bx, (uint64_t)r0 * d * 4, (uint64_t)rows * d * 4},
-                           (vkr_range){&bx, 0, 0}, dr);
+                           vkr_range_whole(&bx), dr);
         vkr_unary_params up = {VKR_UNARY_SCALE, rows * n, -1.0f};
         if (s == VKR_OK) s = vkr_gpu_unary(seq, &up, dr, dr);
         vkr_topk_params tp = {rows, n, kk};
@@ -262,7 +262,7 @@ vkr_status vkr_tsne_affinities(vkr_device* device, const float* x, uint32_t n, u
     if (s == VKR_OK) s = vkr_buffer_create(device, (uint64_t)n * k * 4, VKR_MEMORY_DEVICE, &bc);
     if (s == VKR_OK) s = vkr_buffer_upload(device, &bd, 0, dist, (uint64_t)n * k * 4);
     if (s == VKR_OK) s = vkr_sequence_create(device, &seq);
-    if (s == VKR_OK) s = vkr_gpu_tsne_sigma(seq, n, k, perplexity, (vkr_range){&bd, 0, 0}, (vkr_range){&bc, 0, 0});
+    if (s == VKR_OK) s = vkr_gpu_tsne_sigma(seq, n, k, perplexity, vkr_range_whole(&bd), vkr_range_whole(&bc));
     if (s == VKR_OK) s = vkr_sequence_submit(seq);
     if (s == VKR_OK) s = vkr_buffer_download(device, &bc, 0, cond, (uint64_t)n * k * 4);
     if (s == VKR_OK) s = vkr_tsne_symmetrize(n, k, idx, cond, out_p);

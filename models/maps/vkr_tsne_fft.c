@@ -65,7 +65,7 @@ vkr_status vkr_gpu_tsne_fft(vkr_sequence* seq, uint32_t grid, uint32_t count, ui
         return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: count must be >= 1 and lines in [1, %u]", op, grid);
     if (sign != 1 && sign != -1) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: sign must be +1 or -1", op);
     vkr_range r;
-    VKR_TRY(vkr_tsne_range(data, (uint64_t)count * grid * grid * 8, op, "data", &r));
+    VKR_TRY(vkr_range_take(data, (uint64_t)count * grid * grid * 8, op, "data", &r));
     /* A CPU driver runs the line-per-invocation variant (uniform indexing vectorizes there) up to
      * its default grid cap, which bounds the private array; larger grids and GPUs the shared one. */
     vkr_device* dev = vkr_sequence_device(seq);
@@ -94,9 +94,9 @@ vkr_status vkr_gpu_tsne_repulse_fft(vkr_sequence* seq, vkr_tsne_fft* fft, vkr_ra
     uint32_t n = fft->n, nb = fft->boxes, L = fft->grid, nodes = nb * VKR_TSNE_INTERP_NODES;
     uint64_t boxes = (uint64_t)nb * nb, plane = (uint64_t)L * L;
     vkr_range ry, rrep, rz;
-    VKR_TRY(vkr_tsne_range(y, (uint64_t)n * 8, op, "y", &ry));
-    VKR_TRY(vkr_tsne_range(rep, (uint64_t)n * 8, op, "rep", &rrep));
-    VKR_TRY(vkr_tsne_range(zrow, (uint64_t)n * 4, op, "zrow", &rz));
+    VKR_TRY(vkr_range_take(y, (uint64_t)n * 8, op, "y", &ry));
+    VKR_TRY(vkr_range_take(rep, (uint64_t)n * 8, op, "rep", &rrep));
+    VKR_TRY(vkr_range_take(zrow, (uint64_t)n * 4, op, "zrow", &rz));
     vkr_range geom = {&fft->geom, 0, 16}, box_of = {&fft->box_of, 0, (uint64_t)n * 4};
     vkr_range counts = {&fft->counts, 0, (boxes + 1) * 4}, cursor = {&fft->cursor, 0, boxes * 4};
     vkr_range order = {&fft->order, 0, (uint64_t)n * 4}, kern = {&fft->kernel, 0, plane * 8};

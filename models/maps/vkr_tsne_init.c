@@ -4,32 +4,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vkr_rng.h"
 #include "vkr_tsne.h"
 
-/* splitmix64: a small, well-mixed seeded generator for the initial layout. */
-static uint64_t splitmix(uint64_t* s) {
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-static double gaussian(uint64_t* s) {
-    double u = ((splitmix(s) >> 11) + 0.5) / 9007199254740992.0, v = ((splitmix(s) >> 11) + 0.5) / 9007199254740992.0;
-    return sqrt(-2 * log(u)) * cos(6.283185307179586 * v);
-}
-
 static void random_layout(uint32_t n, uint64_t seed, float* y) {
-    uint64_t s = seed;
-    for (uint64_t e = 0; e < 2 * (uint64_t)n; e++) y[e] = (float)(1e-4 * gaussian(&s));
+    vkr_rng rng = vkr_rng_make(seed, 0);
+    for (uint64_t e = 0; e < 2 * (uint64_t)n; e++) y[e] = (float)(1e-4 * vkr_rng_next_normal(&rng));
 }
 
 /* Top two eigenvectors of the symmetric d x d matrix c by subspace iteration (Gram-Schmidt each
  * step); the sign of each is fixed so that its largest-magnitude component is positive. */
 static void top2_eigen(const double* c, uint32_t d, uint64_t seed, double* v) {
-    uint64_t s = seed;
+    vkr_rng rng = vkr_rng_make(seed, 0);
     double* w = malloc(sizeof *w * 2 * d);
-    for (uint32_t e = 0; e < 2 * d; e++) v[e] = gaussian(&s);
+    for (uint32_t e = 0; e < 2 * d; e++) v[e] = vkr_rng_next_normal(&rng);
     for (int it = 0; it < 500 && w; it++) {
         for (int a = 0; a < 2; a++)
             for (uint32_t r = 0; r < d; r++) {
@@ -118,12 +106,13 @@ vkr_status vkr_tsne_gaussian_mixture(uint32_t n, uint32_t d, uint32_t clusters, 
         return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_tsne_gaussian_mixture: need x and n, d, clusters >= 1");
     double* centre = malloc(sizeof *centre * clusters * d);
     if (!centre) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "vkr_tsne_gaussian_mixture: out of host memory");
-    uint64_t s = seed;
-    for (uint64_t e = 0; e < (uint64_t)clusters * d; e++) centre[e] = spread * gaussian(&s);
+    vkr_rng rng = vkr_rng_make(seed, 0);
+    for (uint64_t e = 0; e < (uint64_t)clusters * d; e++) centre[e] = spread * vkr_rng_next_normal(&rng);
     for (uint32_t i = 0; i < n; i++) {
         uint32_t c = i % clusters;
         if (labels) labels[i] = c;
-        for (uint32_t t = 0; t < d; t++) x[(size_t)i * d + t] = (float)(centre[(size_t)c * d + t] + gaussian(&s));
+        for (uint32_t t = 0; t < d; t++)
+            x[(size_t)i * d + t] = (float)(centre[(size_t)c * d + t] + vkr_rng_next_normal(&rng));
     }
     free(centre);
     return VKR_OK;

@@ -3,8 +3,6 @@
 #define VKR_TSNE_INTERNAL_H
 #include "vkr_tsne.h"
 
-/* Checks that range r of op `op` (argument `name`) holds `bytes` bytes; returns it trimmed to them. */
-vkr_status vkr_tsne_range(vkr_range r, uint64_t bytes, const char* op, const char* name, vkr_range* out);
 /* Dispatches `desc` over `invocations` invocations in workgroups of `wg`, folding into 2-D grids. */
 vkr_status vkr_tsne_dispatch(vkr_sequence* seq, const vkr_kernel_desc* desc, const vkr_range* ranges,
                              const void* push, uint64_t invocations, uint32_t wg);

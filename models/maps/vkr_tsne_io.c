@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "vkr_file.h"
 #include "vkr_npy.h"
 #include "vkr_tsne_io.h"
 
@@ -92,10 +93,9 @@ vkr_status vkr_tsne_save(const char* npy_path, const char* csv_path, const float
     uint64_t shape[2] = {n, 2};
     VKR_TRY(vkr_npy_save(npy_path, VKR_ELEM_F32, 2, shape, y));
     if (!csv_path) return VKR_OK;
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", csv_path, (long)getpid());
-    FILE* f = fopen(tmp, "w");
-    if (!f) return vkr_fail(VKR_ERR_IO, "cannot write %s", tmp);
+    vkr_atomic_file out;
+    VKR_TRY(vkr_atomic_open(csv_path, &out));
+    FILE* f = out.file; /* vkr_atomic_commit reports a failed write */
     fputs("item,key,domain,title,x,y\n", f);
     for (uint32_t i = 0; i < n; i++) {
         fprintf(f, "%u,", i);
@@ -110,11 +110,5 @@ vkr_status vkr_tsne_save(const char* npy_path, const char* csv_path, const float
         }
         fprintf(f, ",%.6g,%.6g\n", y[2 * i], y[2 * i + 1]);
     }
-    bool ok = fflush(f) == 0 && !ferror(f);
-    ok = fclose(f) == 0 && ok;
-    if (!ok || rename(tmp, csv_path) != 0) {
-        remove(tmp);
-        return vkr_fail(VKR_ERR_IO, "cannot write %s", csv_path);
-    }
-    return VKR_OK;
+    return vkr_atomic_commit(&out);
 }

@@ -1,40 +1,13 @@
 /* GPU recorders of the t-SNE kernels other than the FFT repulsion: binary search, attraction,
  * exact repulsion and the optimizer step. */
 #include <math.h>
-#include <string.h>
 
 #include "vkr_tsne_internal.h"
 
-vkr_status vkr_tsne_range(vkr_range r, uint64_t bytes, const char* op, const char* name, vkr_range* out) {
-    memset(out, 0, sizeof *out);
-    if (!r.buffer || !r.buffer->vk) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: %s has no buffer", op, name);
-    if (r.offset > r.buffer->size || r.size > r.buffer->size - r.offset)
-        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: %s range is outside its %llu-byte buffer", op, name,
-                        (unsigned long long)r.buffer->size);
-    VkDeviceSize avail = r.size ? r.size : r.buffer->size - r.offset;
-    if (avail < bytes)
-        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: %s holds %llu bytes, %llu are needed", op, name,
-                        (unsigned long long)avail, (unsigned long long)bytes);
-    *out = (vkr_range){r.buffer, r.offset, bytes};
-    return VKR_OK;
-}
-
 vkr_status vkr_tsne_dispatch(vkr_sequence* seq, const vkr_kernel_desc* desc, const vkr_range* ranges,
                              const void* push, uint64_t invocations, uint32_t wg) {
-    if (!seq) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: sequence is NULL", desc->shader);
-    vkr_device* dev = vkr_sequence_device(seq);
-    const uint32_t* max = vkr_device_get_info(dev)->max_workgroup_count;
     uint64_t groups = (invocations + wg - 1) / wg;
-    if (groups == 0) groups = 1;
-    uint64_t gx = groups < max[0] ? groups : max[0];
-    uint64_t gy = (groups + gx - 1) / gx;
-    if (gy > max[1])
-        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: %llu workgroups exceed the device's grid", desc->shader,
-                        (unsigned long long)groups);
-    vkr_kernel* k = NULL;
-    VKR_TRY(vkr_kernel_get(dev, desc, &k));
-    return vkr_sequence_dispatch(seq, k, ranges, desc->binding_count, push, desc->push_bytes, (uint32_t)gx,
-                                 (uint32_t)gy, 1);
+    return vkr_sequence_dispatch_grid(seq, desc, ranges, push, groups ? groups : 1);
 }
 
 vkr_status vkr_gpu_tsne_sigma(vkr_sequence* seq, uint32_t n, uint32_t k, float perplexity, vkr_range dist,
@@ -44,8 +17,8 @@ vkr_status vkr_gpu_tsne_sigma(vkr_sequence* seq, uint32_t n, uint32_t k, float p
     if (!(perplexity >= 1.0f)) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: perplexity must be >= 1", op);
     uint64_t bytes = (uint64_t)n * k * 4;
     vkr_range r[2];
-    VKR_TRY(vkr_tsne_range(dist, bytes, op, "dist", &r[0]));
-    VKR_TRY(vkr_tsne_range(cond, bytes, op, "cond", &r[1]));
+    VKR_TRY(vkr_range_take(dist, bytes, op, "dist", &r[0]));
+    VKR_TRY(vkr_range_take(cond, bytes, op, "cond", &r[1]));
     vkr_kernel_desc d = {.shader = "tsne_sigma", .binding_count = 2, .access = {VKR_READ, VKR_WRITE},
                          .push_bytes = 12};
     struct { uint32_t n, k; float log_perp; } push = {n, k, logf(perplexity)};
@@ -57,14 +30,14 @@ vkr_status vkr_gpu_tsne_attract(vkr_sequence* seq, uint32_t n, vkr_range row_ptr
     const char* op = "tsne_attract";
     if (!seq || n == 0) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: need a sequence and n >= 1", op);
     vkr_range r[5];
-    VKR_TRY(vkr_tsne_range(row_ptr, ((uint64_t)n + 1) * 4, op, "row_ptr", &r[0]));
+    VKR_TRY(vkr_range_take(row_ptr, ((uint64_t)n + 1) * 4, op, "row_ptr", &r[0]));
     /* nnz is only known on the device: bind col and val whole (the kernel reads row_ptr's ranges). */
-    VKR_TRY(vkr_tsne_range(col, 4, op, "col", &r[1]));
-    VKR_TRY(vkr_tsne_range(val, 4, op, "val", &r[2]));
-    r[1].size = col.size ? col.size : col.buffer->size - col.offset;
-    r[2].size = val.size ? val.size : val.buffer->size - val.offset;
-    VKR_TRY(vkr_tsne_range(y, (uint64_t)n * 8, op, "y", &r[3]));
-    VKR_TRY(vkr_tsne_range(attr, (uint64_t)n * 8, op, "attr", &r[4]));
+    VKR_TRY(vkr_range_check(col, 4, op, "col"));
+    VKR_TRY(vkr_range_check(val, 4, op, "val"));
+    r[1] = col;
+    r[2] = val;
+    VKR_TRY(vkr_range_take(y, (uint64_t)n * 8, op, "y", &r[3]));
+    VKR_TRY(vkr_range_take(attr, (uint64_t)n * 8, op, "attr", &r[4]));
     /* Lanes per row: 8 covers a row of 3 x perplexity (+ transposed) entries in a few strides; fewer
      * only where the subgroup itself is narrower. */
     uint32_t sg = vkr_device_get_info(vkr_sequence_device(seq))->subgroup_size;
@@ -79,9 +52,9 @@ vkr_status vkr_gpu_tsne_repulse_exact(vkr_sequence* seq, uint32_t n, vkr_range y
     const char* op = "tsne_repulse";
     if (!seq || n == 0) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: need a sequence and n >= 1", op);
     vkr_range r[3];
-    VKR_TRY(vkr_tsne_range(y, (uint64_t)n * 8, op, "y", &r[0]));
-    VKR_TRY(vkr_tsne_range(rep, (uint64_t)n * 8, op, "rep", &r[1]));
-    VKR_TRY(vkr_tsne_range(zrow, (uint64_t)n * 4, op, "zrow", &r[2]));
+    VKR_TRY(vkr_range_take(y, (uint64_t)n * 8, op, "y", &r[0]));
+    VKR_TRY(vkr_range_take(rep, (uint64_t)n * 8, op, "rep", &r[1]));
+    VKR_TRY(vkr_range_take(zrow, (uint64_t)n * 4, op, "zrow", &r[2]));
     /* Register blocking (points per invocation) pays most on a CPU driver, where the per-tile
      * barriers are coroutine switches and SIMD lanes are few; a GPU wants more, smaller threads. */
     bool cpu = vkr_device_get_info(vkr_sequence_device(seq))->type == VKR_DEVICE_CPU;
@@ -97,12 +70,12 @@ vkr_status vkr_gpu_tsne_step(vkr_sequence* seq, const vkr_tsne_step_params* p, v
     if (!p || p->n == 0) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: n must be >= 1", op);
     uint64_t bytes = (uint64_t)p->n * 8;
     vkr_range r[6];
-    VKR_TRY(vkr_tsne_range(attr, bytes, op, "attr", &r[0]));
-    VKR_TRY(vkr_tsne_range(rep, bytes, op, "rep", &r[1]));
-    VKR_TRY(vkr_tsne_range(z, 4, op, "z", &r[2]));
-    VKR_TRY(vkr_tsne_range(y, bytes, op, "y", &r[3]));
-    VKR_TRY(vkr_tsne_range(update, bytes, op, "update", &r[4]));
-    VKR_TRY(vkr_tsne_range(gains, bytes, op, "gains", &r[5]));
+    VKR_TRY(vkr_range_take(attr, bytes, op, "attr", &r[0]));
+    VKR_TRY(vkr_range_take(rep, bytes, op, "rep", &r[1]));
+    VKR_TRY(vkr_range_take(z, 4, op, "z", &r[2]));
+    VKR_TRY(vkr_range_take(y, bytes, op, "y", &r[3]));
+    VKR_TRY(vkr_range_take(update, bytes, op, "update", &r[4]));
+    VKR_TRY(vkr_range_take(gains, bytes, op, "gains", &r[5]));
     vkr_kernel_desc d = {.shader = "tsne_step", .binding_count = 6,
                          .access = {VKR_READ, VKR_READ, VKR_READ, VKR_READ_WRITE, VKR_READ_WRITE, VKR_READ_WRITE},
                          .push_bytes = 16};

@@ -64,8 +64,8 @@ vkr_status vkr_ref_beam_step(const vkr_beam_params* p, const uint32_t* trie_word
 /* GPU: records one step (shaders/beam_step.comp, one workgroup per user). `trie` is the uploaded
  * buffer from its header on (vkr_trie_gpu.buf at offset 0, or vkr_trie_gpu.header): only its buffer
  * and offset matter, the kernel binds up to the end of the buffer and bounds every read by it.
- * The other ranges need their element counts (size 0: to the end of the buffer); the outputs must
- * not overlap the inputs. */
+ * The other ranges need their element counts (VKR_WHOLE_SIZE: to the end of the buffer); the
+ * outputs must not overlap the inputs. */
 vkr_status vkr_gpu_beam_step(vkr_sequence* seq, const vkr_beam_params* p, vkr_range trie, vkr_range logits,
                              vkr_range in_i, vkr_range in_f, vkr_range out_i, vkr_range out_f);
 

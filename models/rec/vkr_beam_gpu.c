@@ -7,34 +7,12 @@
 /* Bytes of shared memory beam_step.comp uses besides its key cache (rounded up) */
 #define VKR_BEAM_SHARED_FIXED 10240u
 
-/* Checks that `r` is bound and holds `count` 4-byte elements inside its buffer; returns it trimmed
- * to exactly those bytes, so barriers track only what the step touches. */
-static vkr_status beam_range(const char* kernel, vkr_range r, uint64_t count, const char* name, vkr_range* out) {
-    memset(out, 0, sizeof *out);
-    if (!r.buffer || !r.buffer->vk) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: %s has no buffer", kernel, name);
-    if (r.offset > r.buffer->size || r.size > r.buffer->size - r.offset)
-        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: %s range [%llu, +%llu) is outside its %llu-byte buffer",
-                        kernel, name, (unsigned long long)r.offset, (unsigned long long)r.size,
-                        (unsigned long long)r.buffer->size);
-    VkDeviceSize avail = r.size ? r.size : r.buffer->size - r.offset;
-    if (avail < count * 4)
-        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: %s holds %llu bytes, %llu elements (%llu bytes) are needed",
-                        kernel, name, (unsigned long long)avail, (unsigned long long)count, (unsigned long long)(count * 4));
-    *out = (vkr_range){r.buffer, r.offset, count * 4};
-    return VKR_OK;
-}
-
 /* Candidate keys the kernel keeps in shared memory: the largest power of two up to 8192 that fits
  * beside its other 9.3 KiB of shared arrays (4096 on lavapipe's 32 KiB); 1 when none fits. */
 static uint32_t key_cache_entries(uint32_t shared_bytes) {
     uint32_t room = shared_bytes > VKR_BEAM_SHARED_FIXED ? (shared_bytes - VKR_BEAM_SHARED_FIXED) / 4 : 0, n = 1;
     while (n * 2 <= room && n < 8192) n *= 2;
     return n;
-}
-
-static bool ranges_overlap(const vkr_range* a, const vkr_range* b) {
-    return a->buffer->vk == b->buffer->vk && a->buffer->offset + a->offset < b->buffer->offset + b->offset + b->size &&
-           b->buffer->offset + b->offset < a->buffer->offset + a->offset + a->size;
 }
 
 vkr_status vkr_gpu_beam_step(vkr_sequence* seq, const vkr_beam_params* p, vkr_range trie, vkr_range logits,
@@ -44,17 +22,17 @@ vkr_status vkr_gpu_beam_step(vkr_sequence* seq, const vkr_beam_params* p, vkr_ra
     const uint32_t S = 2 + p->depth;
     vkr_range r[6];
     /* the trie binds from its header to the end of its buffer: section offsets count from there */
-    VKR_TRY(beam_range("beam_step", (vkr_range){trie.buffer, trie.offset, 0}, VKR_TRIE_HEADER_WORDS, "trie", &r[0]));
-    r[0].size = r[0].buffer->size - r[0].offset;
-    VKR_TRY(beam_range("beam_step", logits, (uint64_t)p->batch * p->in_width * p->vocab, "logits", &r[1]));
-    VKR_TRY(beam_range("beam_step", in_i, (uint64_t)p->batch * p->in_width * S, "in_i", &r[2]));
-    VKR_TRY(beam_range("beam_step", in_f, (uint64_t)p->batch * p->in_width, "in_f", &r[3]));
-    VKR_TRY(beam_range("beam_step", out_i, (uint64_t)p->batch * p->width * S, "out_i", &r[4]));
-    VKR_TRY(beam_range("beam_step", out_f, (uint64_t)p->batch * p->width, "out_f", &r[5]));
+    r[0] = (vkr_range){trie.buffer, trie.offset, VKR_WHOLE_SIZE};
+    VKR_TRY(vkr_range_check(r[0], 4ull * VKR_TRIE_HEADER_WORDS, "beam_step", "trie"));
+    VKR_TRY(vkr_range_take_words(logits, (uint64_t)p->batch * p->in_width * p->vocab, "beam_step", "logits", &r[1]));
+    VKR_TRY(vkr_range_take_words(in_i, (uint64_t)p->batch * p->in_width * S, "beam_step", "in_i", &r[2]));
+    VKR_TRY(vkr_range_take_words(in_f, (uint64_t)p->batch * p->in_width, "beam_step", "in_f", &r[3]));
+    VKR_TRY(vkr_range_take_words(out_i, (uint64_t)p->batch * p->width * S, "beam_step", "out_i", &r[4]));
+    VKR_TRY(vkr_range_take_words(out_f, (uint64_t)p->batch * p->width, "beam_step", "out_f", &r[5]));
     static const char* const names[6] = {"trie", "logits", "in_i", "in_f", "out_i", "out_f"};
     for (int o = 4; o < 6; o++)
         for (int i = 0; i < o; i++)
-            if (ranges_overlap(&r[o], &r[i]))
+            if (vkr_ranges_overlap(&r[o], &r[i]))
                 return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "beam_step: %s overlaps %s", names[o], names[i]);
     /* invocations per user: lavapipe pays for every instruction and barrier once per 8 of them,
      * so small candidate bounds get 32 (at most 512 per invocation and pass) or 64; GPUs gain
@@ -90,9 +68,10 @@ vkr_status vkr_gpu_beam_tokens(vkr_sequence* seq, uint32_t rows, uint32_t depth,
         return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "beam_tokens: NULL sequence or offsets, depth %u, count %u", depth,
                         count);
     vkr_range r[2];
-    VKR_TRY(beam_range("beam_tokens", state_i, (uint64_t)rows * (2 + depth), "state_i", &r[0]));
-    VKR_TRY(beam_range("beam_tokens", tok, (uint64_t)rows * count, "tok", &r[1]));
-    if (ranges_overlap(&r[1], &r[0])) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "beam_tokens: tok overlaps state_i");
+    VKR_TRY(vkr_range_take_words(state_i, (uint64_t)rows * (2 + depth), "beam_tokens", "state_i", &r[0]));
+    VKR_TRY(vkr_range_take_words(tok, (uint64_t)rows * count, "beam_tokens", "tok", &r[1]));
+    if (vkr_ranges_overlap(&r[1], &r[0]))
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "beam_tokens: tok overlaps state_i");
     struct {
         uint32_t rows, depth, count, offset[8];
     } push = {rows, depth, count, {0}};

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vkr_file.h"
 #include "vkr_fileio.h"
 #include "vkr_rec.h"
 
@@ -48,7 +49,13 @@ vkr_status vkr_beams_write(const vkr_dataset* ds, vkr_gencdr_model* m, uint32_t 
         s = beams_user_json(ds, m, ds->test + 2 * e, items, scores, users);
     char* text = s == VKR_OK ? cJSON_Print(root) : NULL;
     if (s == VKR_OK && !text) s = vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory printing %s", path);
-    if (s == VKR_OK) s = vkr_file_write_atomic(path, (vkr_file_part[]){{text, strlen(text)}, {"\n", 1}}, 2);
+    vkr_atomic_file w;
+    if (s == VKR_OK) s = vkr_atomic_open(path, &w);
+    if (s == VKR_OK) {
+        fputs(text, w.file);
+        fputc('\n', w.file);
+        s = vkr_atomic_commit(&w);
+    }
     free(text);
     cJSON_Delete(root);
     free(items);

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "vkr_rec.h"
+#include "vkr_rng.h"
 
 vkr_status vkr_protocol_parse(const char* text, vkr_protocol* out) {
     memset(out, 0, sizeof *out);
@@ -17,14 +18,6 @@ vkr_status vkr_protocol_parse(const char* text, vkr_protocol* out) {
         }
     }
     return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "--protocol '%s': expected 'full' or 'sampled:N' (e.g. sampled:100)", text);
-}
-
-/* SplitMix64: a counter-based stream so each example's negatives depend only on (seed, user, pos). */
-static uint64_t vkr_mix(uint64_t x) {
-    x += 0x9E3779B97F4A7C15ull;
-    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-    return x ^ (x >> 31);
 }
 
 static int vkr_cmp_u32(const void* a, const void* b) {
@@ -43,10 +36,9 @@ static uint32_t vkr_sample_negatives(const vkr_dataset* ds, uint32_t domain, uin
     }
     qsort(seen, n_seen, sizeof *seen, vkr_cmp_u32);
     uint32_t got = 0;
-    uint64_t state = vkr_mix(seed ^ vkr_mix(((uint64_t)user << 32) | pos));
+    vkr_rng rng = vkr_rng_make(seed, ((uint64_t)user << 32) | pos); /* negatives depend only on (seed, user, pos) */
     for (uint64_t tries = 0; got < want && tries < 64ull * want + 1024; tries++) {
-        state = vkr_mix(state);
-        uint32_t c = (uint32_t)(state % n_items);
+        uint32_t c = (uint32_t)vkr_rng_next_below(&rng, n_items);
         if (bsearch(&c, seen, n_seen, sizeof *seen, vkr_cmp_u32)) continue;
         bool dup = false;
         for (uint32_t k = 0; k < got && !dup; k++) dup = out[k] == c;

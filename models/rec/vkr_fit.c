@@ -5,14 +5,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "vkr_rng.h"
 #include "vkr_safetensors.h"
-
-uint64_t vkr_mix64(uint64_t x) {
-    x += 0x9E3779B97F4A7C15ull;
-    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-    return x ^ (x >> 31);
-}
 
 /* Host copies of the scoring graph's parameters (the best so far). */
 typedef struct vkr_snapshot {
@@ -120,21 +114,15 @@ vkr_status vkr_fit(const vkr_fit_model* m, const vkr_fit_options* o, vkr_fit_rep
     uint64_t units_done = 0;
     for (; s == VKR_OK && st.epoch < o->epochs; st.epoch++) {
         for (uint32_t i = 0; i < m->units; i++) order[i] = i;
-        uint64_t rng = vkr_mix64(o->seed ^ (0xE90C0000ull + st.epoch));
-        for (uint32_t i = m->units; i > 1; i--) { /* Fisher-Yates on the (seed, epoch) stream */
-            rng = vkr_mix64(rng);
-            uint32_t j = (uint32_t)(rng % i), tmp = order[i - 1];
-            order[i - 1] = order[j];
-            order[j] = tmp;
-        }
+        vkr_rng rng = vkr_rng_make(o->seed, 0xE90C0000ull + st.epoch); /* the (seed, epoch) stream */
+        vkr_rng_shuffle_u32(&rng, order, m->units);
         double e0 = vkr_now_s(), loss_sum = 0;
         uint32_t loss_n = 0;
         for (uint32_t k = 0; s == VKR_OK && k < steps; k++) {
             uint32_t n = m->units - k * m->batch < m->batch ? m->units - k * m->batch : m->batch;
             bool want = k % 8 == 7 || k + 1 == steps; /* reading the loss is a device round trip */
             float loss = 0;
-            s = m->step(m->self, order + (size_t)k * m->batch, n, vkr_mix64(o->seed ^ ((uint64_t)st.epoch << 32 | k)), want,
-                        &loss);
+            s = m->step(m->self, order + (size_t)k * m->batch, n, vkr_rng_u64(o->seed, st.epoch, k), want, &loss);
             units_done += n;
             if (s != VKR_OK || !want) continue;
             loss_sum += loss;

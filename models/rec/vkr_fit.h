@@ -51,7 +51,5 @@ typedef struct vkr_fit_report {
 
 /* Runs the loop; at the end score_exec holds the best parameters. out_report is zeroed on entry. */
 vkr_status vkr_fit(const vkr_fit_model* model, const vkr_fit_options* options, vkr_fit_report* out_report);
-/* SplitMix64 finalizer: the counter-based streams of the loop and the models. */
-uint64_t vkr_mix64(uint64_t x);
 
 #endif

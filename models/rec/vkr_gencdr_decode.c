@@ -189,7 +189,7 @@ static vkr_status gencdr_beam_record(vkr_gencdr_model* m, uint32_t d) {
         if (s == VKR_OK) s = vkr_exec_record(lv->ex, seq);
         uint64_t out_rows = (uint64_t)p.batch * p.width;
         if (s == VKR_OK)
-            s = vkr_gpu_beam_step(seq, &p, (vkr_range){&bm->gpu_trie[d].buf, 0, 0},
+            s = vkr_gpu_beam_step(seq, &p, vkr_range_whole(&bm->gpu_trie[d].buf),
                                   vkr_exec_tensor_range(lv->ex, lv->logits), in_i, in_f,
                                   (vkr_range){&bm->st_i[(l + 1) % 2], 0, out_rows * S * 4},
                                   (vkr_range){&bm->st_f[(l + 1) % 2], 0, out_rows * 4});

@@ -9,6 +9,7 @@
 #include "vkr_exec.h"
 #include "vkr_fit.h"
 #include "vkr_rec.h"
+#include "vkr_rng.h"
 
 void vkr_sasrec_train_defaults(vkr_sasrec_train* t) {
     *t = (vkr_sasrec_train){.loss = VKR_SASREC_BCE, .max_len = 50, .batch = 128, .hidden = 64, .blocks = 2, .heads = 1,
@@ -60,8 +61,8 @@ static uint32_t vkr_fill_row(const vkr_dataset* ds, const vkr_sasrec_train* t, v
         if (t->loss == VKR_SASREC_CE) {
             bt->pos[o] = has ? (int32_t)(next - begin) : -1;
         } else {
-            uint64_t r = vkr_mix64(neg_seed ^ o);
-            uint32_t neg = begin + (uint32_t)(r % n_items);
+            vkr_rng rng = vkr_rng_make(neg_seed, o);
+            uint32_t neg = begin + (uint32_t)vkr_rng_next_below(&rng, n_items);
             if (neg == next && n_items > 1) neg = begin + (neg - begin + 1) % n_items;
             bt->pos[o] = has ? (int32_t)next + 1 : 0;
             bt->neg[o] = has ? (int32_t)neg + 1 : 0;

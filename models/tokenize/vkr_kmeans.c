@@ -7,11 +7,7 @@
 #include <string.h>
 
 #include "vkr_ops_quant.h"
-#include "vkr_init.h"
-
-#define KM_ALIGN 64u /* floats: sub-ranges start 256-byte aligned */
-
-static uint64_t km_up(uint64_t v) { return (v + KM_ALIGN - 1) / KM_ALIGN * KM_ALIGN; }
+#include "vkr_rng.h"
 
 static double km_dist(const float* a, const float* b, uint32_t d) {
     double s = 0;
@@ -32,8 +28,9 @@ static vkr_status km_seed(const float* x, uint32_t n, uint32_t d, uint32_t k, vk
         return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "k-means: out of host memory for seeding %u rows", n);
     }
     for (uint32_t i = 0; i < n; i++) idx[i] = i;
+    vkr_rng rng = vkr_rng_make(seed, 0);
     for (uint32_t i = 0; i < m; i++) { /* partial Fisher-Yates: idx[0..m) is a uniform sample */
-        uint32_t j = i + (uint32_t)(vkr_rand_u64(seed, i, 0) % (n - i));
+        uint32_t j = i + (uint32_t)vkr_rng_next_below(&rng, n - i);
         uint32_t t = idx[i];
         idx[i] = idx[j];
         idx[j] = t;
@@ -48,7 +45,7 @@ static vkr_status km_seed(const float* x, uint32_t n, uint32_t d, uint32_t k, vk
             for (uint32_t j = 0; j < m; j++) total += mind[j];
             uint32_t pick = c0 % m; /* all rows coincide with centroids: repeat rows */
             if (total > 0) {
-                double u = vkr_rand_uniform(seed ^ 0x9E3779B97F4A7C15ull, c0, 0) * total, acc = 0;
+                double u = vkr_rng_uniform(seed ^ 0x9E3779B97F4A7C15ull, c0, 0) * total, acc = 0;
                 pick = m - 1;
                 for (uint32_t j = 0; j < m; j++) {
                     acc += mind[j];
@@ -107,7 +104,7 @@ vkr_status vkr_kmeans_gpu_create(vkr_device* device, const float* x, uint32_t n,
     uint64_t offs[7], total = 0;
     for (int i = 0; i < 7; i++) {
         offs[i] = total;
-        total += km_up(sizes[i]);
+        total += vkr_storage_align_words(sizes[i]);
     }
     *out = (vkr_kmeans_gpu){.dev = device, .n = n, .d = d, .k = k};
     vkr_status st = vkr_buffer_create(device, total * 4, VKR_MEMORY_DEVICE, &out->buf);
@@ -227,7 +224,7 @@ vkr_status vkr_kmeans(vkr_device* device, const float* x, uint32_t n, uint32_t d
     double best = INFINITY;
     for (uint32_t run = 0; run < restarts && s == VKR_OK; run++) {
         r.reseeded = 0;
-        s = km_seed(x, n, d, k, options->init, vkr_rand_u64(options->seed, run, 7), r.c);
+        s = km_seed(x, n, d, k, options->init, vkr_rng_u64(options->seed, run, 7), r.c);
         if (s == VKR_OK) s = km_lloyd(&r, iters);
         if (s != VKR_OK) break;
         double inertia = 0;

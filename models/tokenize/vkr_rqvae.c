@@ -6,22 +6,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "vkr_clock.h"
 #include "vkr_exec.h"
 #include "vkr_init.h"
 #include "vkr_kmeans.h"
 #include "vkr_ops_quant.h"
+#include "vkr_rng.h"
 #include "vkr_safetensors.h"
 
 #define RQ_EVAL_BATCH 1024u /* rows per encoding pass */
 enum { GROUP_UNIVERSAL = 0, GROUP_CODEBOOK = 1, GROUP_ADAPTER = 2, GROUP_COUNT = 3 };
-
-static double rq_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 vkr_status vkr_rqvae_config_resolve(const vkr_rqvae_config* c, vkr_rqvae_config* out) {
     if (!c || !out) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_rqvae_config_resolve: NULL argument");
@@ -346,8 +341,9 @@ static vkr_status rq_kmeans_init(rq_trainer* t) {
     if (!assign) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "rqvae: out of host memory");
     /* the first `rows` of a seeded shuffle: a uniform sample of items */
     for (uint32_t i = 0; i < t->n; i++) t->perm[i] = i;
+    vkr_rng rng = vkr_rng_make(t->o->seed, 11);
     for (uint32_t i = 0; i + 1 < t->n && i < rows; i++) {
-        uint32_t j = i + (uint32_t)(vkr_rand_u64(t->o->seed, i, 11) % (t->n - i));
+        uint32_t j = i + (uint32_t)vkr_rng_next_below(&rng, t->n - i);
         uint32_t tmp = t->perm[i];
         t->perm[i] = t->perm[j];
         t->perm[j] = tmp;
@@ -358,7 +354,7 @@ static vkr_status rq_kmeans_init(rq_trainer* t) {
     vkr_status s = VKR_OK;
     for (uint32_t l = 0; l < c->levels && s == VKR_OK; l++) {
         vkr_kmeans_options ko = {.k = c->codes, .iters = t->o->kmeans_iters ? t->o->kmeans_iters : 20,
-                                 .seed = vkr_rand_u64(t->o->seed, l, 13)};
+                                 .seed = vkr_rng_u64(t->o->seed, l, 13)};
         vkr_kmeans_report rep;
         float* level = cb + (size_t)l * c->codes * c->latent;
         s = vkr_kmeans(t->o->device, sample, rows, c->latent, &ko, level, assign, &rep);
@@ -389,7 +385,8 @@ static vkr_status rq_reseed(rq_trainer* t, uint64_t round, uint32_t* out_count) 
         rq_level_residuals(c, t->z, cb, t->codes, t->n, l, t->resid);
         for (uint32_t k = 0; k < c->codes; k++) {
             if (used[k]) continue;
-            uint32_t item = (uint32_t)(vkr_rand_u64(t->o->seed ^ round, (uint64_t)l * c->codes + k, 17) % t->n);
+            vkr_rng rng = {t->o->seed ^ round, (uint64_t)l * c->codes + k, 17};
+            uint32_t item = (uint32_t)vkr_rng_next_below(&rng, t->n);
             memcpy(cb + ((size_t)l * c->codes + k) * c->latent, t->resid + (size_t)item * c->latent,
                    c->latent * sizeof *cb);
             (*out_count)++;
@@ -414,14 +411,10 @@ static vkr_status rq_phase(rq_trainer* t, const char* phase, uint32_t epochs, fl
     uint32_t B = t->train.batch, steps = (t->n + B - 1) / B;
     uint32_t reseed_every = t->o->reseed_every ? t->o->reseed_every : 5;
     for (uint32_t e = 0; e < epochs && s == VKR_OK; e++) {
-        double t0 = rq_now(), loss_sum = 0;
+        double t0 = vkr_now_s(), loss_sum = 0;
         for (uint32_t i = 0; i < t->n; i++) t->perm[i] = i;
-        for (uint32_t i = t->n; i > 1; i--) { /* Fisher-Yates, seeded by (seed, phase step) */
-            uint32_t j = (uint32_t)(vkr_rand_u64(t->o->seed ^ 0x5DEECE66Dull, (uint64_t)t->r->steps * 131 + i, 3) % i);
-            uint32_t tmp = t->perm[i - 1];
-            t->perm[i - 1] = t->perm[j];
-            t->perm[j] = tmp;
-        }
+        vkr_rng rng = vkr_rng_make(t->o->seed ^ 0x5DEECE66Dull, t->r->steps); /* seeded by (seed, phase step) */
+        vkr_rng_shuffle_u32(&rng, t->perm, t->n);
         for (uint32_t st = 0; st < steps && s == VKR_OK; st++) {
             for (uint32_t r = 0; r < B; r++) t->idx[r] = t->perm[((uint64_t)st * B + r) % t->n];
             s = rq_batch_load(c, &t->train, ex, &t->tb, t->emb, t->dom, t->idx);
@@ -435,7 +428,7 @@ static vkr_status rq_phase(rq_trainer* t, const char* phase, uint32_t epochs, fl
             t->r->steps++;
         }
         if (s != VKR_OK) break;
-        double dt = rq_now() - t0;
+        double dt = vkr_now_s() - t0;
         uint32_t reseeded = 0;
         bool check = reseed && (e + 1) % reseed_every == 0 && (e + 1) * 5 <= epochs * 4;
         if (check || e + 1 == epochs) s = rq_params_sync(ex, t->train.g, t->r, true);
@@ -446,7 +439,7 @@ static vkr_status rq_phase(rq_trainer* t, const char* phase, uint32_t epochs, fl
         }
         t->done_epochs++;
         if (s == VKR_OK && t->o->progress) {
-            double elapsed = rq_now() - t->start;
+            double elapsed = vkr_now_s() - t->start;
             vkr_rqvae_progress p = {.phase = phase, .epoch = e + 1, .epochs = epochs, .loss = loss_sum / steps,
                                     .items_per_s = dt > 0 ? (double)steps * B / dt : 0, .reseeded = reseeded,
                                     .eta_s = elapsed / t->done_epochs * (t->total_epochs - t->done_epochs)};
@@ -495,7 +488,7 @@ vkr_status vkr_rqvae_train(const vkr_rqvae_config* config, const vkr_rqvae_train
     out->config = c;
     out->options = o;
     out->items = n;
-    rq_trainer t = {.c = &c, .o = &o, .emb = emb, .dom = item_domain, .n = n, .r = out, .start = rq_now(),
+    rq_trainer t = {.c = &c, .o = &o, .emb = emb, .dom = item_domain, .n = n, .r = out, .start = vkr_now_s(),
                     .total_epochs = (double)o.epochs + o.adapter_epochs};
     uint32_t eval_batch = n < RQ_EVAL_BATCH ? n : RQ_EVAL_BATCH;
     vkr_status s = rq_graph_build(&c, o.batch, true, o.seed, &t.train);
@@ -531,7 +524,7 @@ vkr_status vkr_rqvae_train(const vkr_rqvae_config* config, const vkr_rqvae_train
         out->codes = t.codes;
         t.codes = NULL;
     }
-    out->seconds = rq_now() - t.start;
+    out->seconds = vkr_now_s() - t.start;
     vkr_exec_destroy(t.eval_ex);
     rq_graph_destroy(&t.train);
     rq_graph_destroy(&t.eval);

@@ -7,10 +7,6 @@
 
 #include "vkr_quantize.h"
 
-#define TRIE_ALIGN 64u /* words: every packed section starts 256-byte aligned */
-
-static uint32_t trie_up(uint32_t v) { return (v + TRIE_ALIGN - 1) / TRIE_ALIGN * TRIE_ALIGN; }
-
 void vkr_trie_free(vkr_trie* t) {
     if (!t) return;
     free(t->first_child);
@@ -228,7 +224,7 @@ static void trie_layout(const vkr_trie* t, uint32_t off[10]) {
     uint32_t at = VKR_TRIE_HEADER_WORDS;
     for (int i = 0; i < 9; i++) {
         off[i] = at;
-        at += trie_up(sizes[i] ? sizes[i] : 1);
+        at += (uint32_t)vkr_storage_align_words(sizes[i] ? sizes[i] : 1);
     }
     off[9] = at;
 }

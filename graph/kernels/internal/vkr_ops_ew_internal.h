@@ -22,9 +22,6 @@
 
 /* Checks a 4-D shape (every dim >= 1, numel < 2^32); `op` and `name` label the error. */
 vkr_status vkr_ew_check_shape(const uint32_t shape[4], const char* op, const char* name);
-/* Checks that `r` has a buffer and holds `count` floats, and returns it trimmed to exactly those
- * bytes (so barriers track only what is touched); offset alignment is checked at dispatch. */
-vkr_status vkr_ew_range(vkr_range r, uint64_t count, const char* op, const char* name, vkr_range* out);
 /* Contiguous strides of `shape`, with 0 on its size-1 dims, so that an index computed from the
  * coordinates of a broadcast-compatible larger shape lands on the broadcast element. */
 void vkr_ew_broadcast_strides(const uint32_t shape[4], uint32_t strides[4]);

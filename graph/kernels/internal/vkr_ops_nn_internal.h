@@ -10,9 +10,6 @@
 
 /* Fails unless a and b are >= 1 and a*b < 2^32 (shaders index with uint); names label the error. */
 vkr_status vkr_nn_check_dims(const char* op, const char* a_name, uint32_t a, const char* b_name, uint32_t b);
-/* Checks that `r` is bound, lies within its buffer and holds `count` 4-byte (float or int32)
- * elements; returns it trimmed to exactly those bytes, so barriers track only what is touched. */
-vkr_status vkr_nn_range(vkr_range r, uint64_t count, const char* op, const char* name, vkr_range* out);
 /* How a row kernel (shaders/nn_reduce.glsl) covers a [rows, cols] matrix: spec constant 0 = wg,
  * spec constant 1 = lanes, and `groups` workgroups. */
 typedef struct vkr_nn_rows {

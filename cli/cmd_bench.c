@@ -50,7 +50,7 @@ const cli_spec cli_bench_spec = {
     .name = "bench",
     .description = "  Runs benchmark suites (all when none is named) and prints median/min/max per result, with the\n"
                    "  CPU peer measured in the same run and the ratio (above 1 means vkrec is ahead).\n"
-                   "  --json FILE is written to FILE.tmp, then renamed.",
+                   "  --json FILE is written to a temporary file beside it, then renamed.",
     CLI_POSITIONALS(bench_positionals),
     CLI_OWN_OPTIONS(bench_opts),
     .shared = bench_shared,

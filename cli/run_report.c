@@ -1,9 +1,9 @@
 /* The main job's record: stage timings and backends, and RUN_DIR/report.md (see run_report.h). */
 #include "run_report.h"
 
-#include <errno.h>
 #include <stdio.h>
-#include <string.h>
+
+#include "vkr_file.h"
 
 void run_stage_done(run_state* r, const char* name, const char* backend, double t0) {
     if (r->n < RUN_MAX_STAGES) {
@@ -15,11 +15,11 @@ void run_stage_done(run_state* r, const char* name, const char* backend, double 
 
 vkr_status run_report_write(const char* out, const vkr_dataset* ds, const vkr_device_info* dev, const cli_rec_job* job,
                          const run_state* r, const cJSON* results, const char* source, const char* maps_md) {
-    char path[1100], tmp[1120];
+    char path[1100];
     snprintf(path, sizeof path, "%s/report.md", out);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE* f = fopen(tmp, "w");
-    if (!f) return vkr_fail(VKR_ERR_IO, "cannot write %s: %s", tmp, strerror(errno));
+    vkr_atomic_file w;
+    VKR_TRY(vkr_atomic_open(path, &w));
+    FILE* f = w.file;
     fprintf(f, "# vkrec run report\n\n");
     fprintf(f, "- vkrec %s; data: `%s`\n", vkr_version(), source);
     fprintf(f, "- device: %s (%s, %s)\n", dev ? dev->name : "CPU reference backend",
@@ -68,12 +68,6 @@ vkr_status run_report_write(const char* out, const vkr_dataset* ds, const vkr_de
         total += r->stages[i].seconds;
     }
     fprintf(f, "| total | | %.1f |\n", total);
-    bool written = !ferror(f);
-    if (fclose(f) != 0 || !written) {
-        remove(tmp);
-        return vkr_fail(VKR_ERR_IO, "cannot write %s: %s", tmp, strerror(errno));
-    }
-    if (rename(tmp, path) != 0) return vkr_fail(VKR_ERR_IO, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
-    return VKR_OK;
+    return vkr_atomic_commit(&w);
 }
 

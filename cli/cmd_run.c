@@ -97,6 +97,137 @@ static vkr_status run_data_stages(vkr_device* dev, const char* src, const char* 
     return VKR_OK;
 }
 
+/* Everything the main job holds between its stages. */
+typedef struct run_job {
+    const char* out;           /* RUN_DIR */
+    const char* src;           /* the release or dataset it started from */
+    char data_dir[1100];       /* the prepared dataset */
+    vkr_device* dev;           /* the one backend (NULL: CPU reference backend) */
+    cli_rec_job rec;           /* models and protocols */
+    vkr_dataset ds;            /* the loaded dataset */
+    vkr_npy_array emb;         /* the text view of the items */
+    cli_gencdr_views views;    /* GenCDR's learned item views */
+    cJSON* results;            /* one object per model, domain and protocol */
+    cJSON* maps_json;          /* {"maps": ...} from the maps stage */
+    char* maps_md;             /* the report's maps section */
+    run_state rs;              /* stage timings and backends */
+} run_job;
+
+/* Loads the prepared dataset and its text embedding (one row per item). */
+static vkr_status run_load(run_job* r) {
+    VKR_TRY(vkr_dataset_load(r->data_dir, &r->ds));
+    char path[1200];
+    snprintf(path, sizeof path, "%s/item_emb.npy", r->data_dir);
+    VKR_TRY(vkr_npy_load_f32(path, &r->emb));
+    if (r->emb.ndim != 2 || r->emb.shape[0] != r->ds.item_count)
+        return vkr_fail(VKR_ERR_FORMAT, "%s does not hold one row per item", path);
+    return VKR_OK;
+}
+
+/* Trains and evaluates pop, SASRec (BCE, CE) for every target domain, then one GenCDR for all. */
+static vkr_status run_models(run_job* r) {
+    cli_rec_job job = r->rec;
+    char ckpt[1200];
+    snprintf(ckpt, sizeof ckpt, "%s/checkpoints", r->out);
+    job.ckpt_root = ckpt;
+    FILE* table = job.quiet ? NULL : stdout;
+    if (table) {
+        printf("== train and evaluate (%s split)\n", job.split);
+        cli_rec_table_header(stdout);
+    }
+    static const struct {
+        const char* model;
+        vkr_sasrec_loss loss;
+        const char* stage;
+        bool on_host; /* counts popularity on the host, whatever the backend */
+    } plan[] = {{"pop", VKR_SASREC_BCE, "pop", true},
+                {"sasrec", VKR_SASREC_BCE, "sasrec-bce", false},
+                {"sasrec", VKR_SASREC_CE, "sasrec-ce", false}};
+    for (size_t k = 0; k < sizeof plan / sizeof plan[0]; k++) {
+        double t0 = vkr_now_s();
+        job.model = plan[k].model;
+        job.sasrec.loss = plan[k].loss;
+        VKR_TRY(cli_stage_train(r->dev, &r->ds, &job, 0, r->ds.domain_count, r->results, table));
+        run_stage_done(&r->rs, plan[k].stage, plan[k].on_host ? "host" : cli_backend_name(r->dev), t0);
+    }
+    double t0 = vkr_now_s();
+    job.model = "gencdr";
+    if (!job.protocols_given) { /* scoring 1000 IDs per user is minutes on a CPU driver: the demo stops at 100 */
+        uint32_t kept = 0;
+        for (uint32_t k = 0; k < job.protocol_count; k++)
+            if (job.protocols[k].negatives <= 100) {
+                job.protocols[kept] = job.protocols[k];
+                memmove(job.protocol_names[kept++], job.protocol_names[k], 32);
+            }
+        job.protocol_count = kept;
+    }
+    char beams[1200];
+    snprintf(beams, sizeof beams, "%s/beams.json", r->out);
+    job.beams_json = beams; /* the viewer's trie panel overlays these */
+    job.views_out = &r->views;
+    VKR_TRY(cli_stage_train(r->dev, &r->ds, &job, 0, r->ds.domain_count, r->results, table));
+    run_stage_done(&r->rs, "gencdr", cli_backend_name(r->dev), t0);
+    return VKR_OK;
+}
+
+/* t-SNE maps and domain alignment of each view of the items: text, and what GenCDR learned. */
+static vkr_status run_maps(run_job* r) {
+    double t0 = vkr_now_s();
+    if (!r->rec.quiet) printf("== maps\n");
+    const cli_gencdr_views* v = &r->views;
+    run_map_view mv[4] = {{"text", r->emb.data, (uint32_t)r->emb.shape[1]}, {"semantic-ID", v->codes, v->dim}};
+    uint32_t nv = 2;
+    if (v->ids) mv[nv++] = (run_map_view){"ID", v->ids, v->dim};
+    mv[nv++] = (run_map_view){"fused", v->fused, v->dim};
+    size_t len = 0;
+    FILE* mf = open_memstream(&r->maps_md, &len);
+    if (!mf) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "cannot buffer the maps section");
+    vkr_status s = cli_stage_maps(r->dev, r->out, r->data_dir, &r->ds, mv, nv, r->rec.quiet, r->maps_json, mf);
+    fclose(mf);
+    run_stage_done(&r->rs, "maps", cli_backend_name(r->dev), t0);
+    return s;
+}
+
+/* RUN_DIR/metrics.json (results, maps, timings and backend per stage), then RUN_DIR/report.md. */
+static vkr_status run_write(run_job* r) {
+    char path[1200];
+    snprintf(path, sizeof path, "%s/metrics.json", r->out);
+    cJSON* root = cJSON_CreateObject();
+    cJSON_AddStringToObject(root, "vkrec", vkr_version());
+    if (r->dev) cJSON_AddItemToObject(root, "device", cli_device_json(vkr_device_get_info(r->dev)));
+    else cJSON_AddStringToObject(root, "device", "cpu");
+    cJSON_AddStringToObject(root, "data", r->src);
+    char abs[PATH_MAX]; /* where the dataset lies, for `vkrec view RUN_DIR` */
+    cJSON_AddStringToObject(root, "dataset_dir", realpath(r->data_dir, abs) ? abs : r->data_dir);
+    cJSON_AddItemToObject(root, "results", cJSON_Duplicate(r->results, true));
+    cJSON* maps = cJSON_DetachItemFromObject(r->maps_json, "maps");
+    if (maps) cJSON_AddItemToObject(root, "maps", maps);
+    cJSON* timings = cJSON_AddObjectToObject(root, "seconds");
+    cJSON* backends = cJSON_AddObjectToObject(root, "backends"); /* what each stage ran on */
+    for (uint32_t i = 0; i < r->rs.n; i++) {
+        cJSON_AddNumberToObject(timings, r->rs.stages[i].name, r->rs.stages[i].seconds);
+        cJSON_AddStringToObject(backends, r->rs.stages[i].name, r->rs.stages[i].backend);
+    }
+    vkr_status s = cli_write_json(root, path);
+    cJSON_Delete(root);
+    VKR_TRY(s);
+    VKR_TRY(run_report_write(r->out, &r->ds, r->dev ? vkr_device_get_info(r->dev) : NULL, &r->rec, &r->rs,
+                             r->results, r->src, r->maps_md));
+    if (!r->rec.quiet) printf("wrote %s/report.md and %s\n", r->out, path);
+    return VKR_OK;
+}
+
+static void run_job_free(run_job* r) {
+    vkr_npy_free(&r->emb);
+    free(r->views.codes);
+    free(r->views.ids);
+    free(r->views.fused);
+    cJSON_Delete(r->results);
+    cJSON_Delete(r->maps_json);
+    free(r->maps_md);
+    vkr_dataset_free(&r->ds);
+}
+
 int cli_cmd_run(int argc, char** argv) {
     cli_common com = {0};
     run_args ra = {.out = "run", .tokenizer_epochs = 12};
@@ -109,142 +240,29 @@ int cli_cmd_run(int argc, char** argv) {
     if (cli_parse(&cli_run_spec, argc, argv, (void* const[CLI_BASE_COUNT]){&com, &ra, &rec}) != CLI_OK)
         return CLI_USAGE;
     cli_rec_args_apply(&rec, &com);
-    cli_rec_job job = rec.job;
-    const char* out = ra.out;
-    const char* src = ra.src;
-    if (job.quiet) vkr_log_set_level(VKR_LOG_ERROR);
-    if (mkdir(out, 0755) != 0 && errno != EEXIST) {
-        fprintf(stderr, "vkrec run: cannot create %s: %s\n", out, strerror(errno));
+    run_job r = {.out = ra.out, .src = ra.src, .rec = rec.job};
+    if (r.rec.quiet) vkr_log_set_level(VKR_LOG_ERROR);
+    if (mkdir(r.out, 0755) != 0 && errno != EEXIST) {
+        fprintf(stderr, "vkrec run: cannot create %s: %s\n", r.out, strerror(errno));
         return CLI_FAILED;
     }
-    run_state rs = {0};
-    char sample[1024], data_dir[1100];
-    if (!src) src = default_sample(sample, sizeof sample);
-    if (is_dataset(src)) snprintf(data_dir, sizeof data_dir, "%s", src);
-    else snprintf(data_dir, sizeof data_dir, "%s/data", out);
+    char sample[1024];
+    if (!r.src) r.src = default_sample(sample, sizeof sample);
+    if (is_dataset(r.src)) snprintf(r.data_dir, sizeof r.data_dir, "%s", r.src);
+    else snprintf(r.data_dir, sizeof r.data_dir, "%s/data", r.out);
+    r.rec.data_dir = r.data_dir;
+    r.results = cJSON_CreateArray();
+    r.maps_json = cJSON_CreateObject();
     vkr_instance* inst = NULL;
-    vkr_device* dev = NULL;
-    vkr_status s = cli_open_backend(com.device, &inst, &dev);
-    if (s == VKR_OK) s = run_data_stages(dev, src, data_dir, &ra, job.quiet, argc, argv, &rs);
-    if (s != VKR_OK) {
-        cli_close_device(inst, dev);
-        return cli_fail("run", s);
-    }
-    vkr_dataset ds;
-    s = vkr_dataset_load(data_dir, &ds);
-    if (s != VKR_OK) {
-        cli_close_device(inst, dev);
-        return cli_fail("run", s);
-    }
-    job.data_dir = data_dir;
-    /* the text view of the items, mapped beside the model's views at the end */
-    char emb_path[1100];
-    snprintf(emb_path, sizeof emb_path, "%s/item_emb.npy", data_dir);
-    vkr_npy_array emb;
-    s = vkr_npy_load_f32(emb_path, &emb);
-    if (s == VKR_OK && (emb.ndim != 2 || emb.shape[0] != ds.item_count))
-        s = vkr_fail(VKR_ERR_FORMAT, "%s does not hold one row per item", emb_path);
-    if (s != VKR_OK) {
-        vkr_npy_free(&emb);
-        vkr_dataset_free(&ds);
-        cli_close_device(inst, dev);
-        return cli_fail("run", s);
-    }
-    cJSON* results = cJSON_CreateArray();
-    char ckpt[1100];
-    snprintf(ckpt, sizeof ckpt, "%s/checkpoints", out);
-    job.ckpt_root = ckpt;
-    if (!job.quiet) {
-        printf("== train and evaluate (%s split)\n", job.split);
-        cli_rec_table_header(stdout);
-    }
-    static const struct {
-        const char* model;
-        vkr_sasrec_loss loss;
-        const char* stage;
-        bool on_host; /* counts popularity on the host, whatever the backend */
-    } plan[] = {{"pop", VKR_SASREC_BCE, "pop", true},
-                {"sasrec", VKR_SASREC_BCE, "sasrec-bce", false},
-                {"sasrec", VKR_SASREC_CE, "sasrec-ce", false}};
-    double t0 = 0;
-    for (size_t k = 0; k < sizeof plan / sizeof plan[0] && s == VKR_OK; k++) {
-        t0 = vkr_now_s();
-        job.model = plan[k].model;
-        job.sasrec.loss = plan[k].loss;
-        s = cli_stage_train(dev, &ds, &job, 0, ds.domain_count, results, job.quiet ? NULL : stdout);
-        run_stage_done(&rs, plan[k].stage, plan[k].on_host ? "host" : cli_backend_name(dev), t0);
-    }
-    cli_gencdr_views views = {0};
-    if (s == VKR_OK) {
-        t0 = vkr_now_s();
-        job.model = "gencdr";
-        cli_rec_job gj = job;
-        if (!job.protocols_given) { /* scoring 1000 IDs per user is minutes on a CPU driver: the demo stops at 100 */
-            gj.protocol_count = 0;
-            for (uint32_t k = 0; k < job.protocol_count; k++)
-                if (job.protocols[k].negatives <= 100) {
-                    gj.protocols[gj.protocol_count] = job.protocols[k];
-                    memcpy(gj.protocol_names[gj.protocol_count++], job.protocol_names[k], 32);
-                }
-        }
-        char beams[1100];
-        snprintf(beams, sizeof beams, "%s/beams.json", out);
-        gj.beams_json = beams; /* the viewer's trie panel overlays these */
-        gj.views_out = &views;
-        s = cli_stage_train(dev, &ds, &gj, 0, ds.domain_count, results, job.quiet ? NULL : stdout);
-        run_stage_done(&rs, "gencdr", cli_backend_name(dev), t0);
-    }
-    /* t-SNE maps and domain alignment of each view of the items: text, and what GenCDR learned */
-    char* maps_md = NULL;
-    size_t maps_len = 0;
-    cJSON* maps_json = cJSON_CreateObject();
-    if (s == VKR_OK) {
-        t0 = vkr_now_s();
-        if (!job.quiet) printf("== maps\n");
-        run_map_view mv[4] = {{"text", emb.data, (uint32_t)emb.shape[1]}, {"semantic-ID", views.codes, views.dim}};
-        uint32_t nv = 2;
-        if (views.ids) mv[nv++] = (run_map_view){"ID", views.ids, views.dim};
-        mv[nv++] = (run_map_view){"fused", views.fused, views.dim};
-        FILE* mf = open_memstream(&maps_md, &maps_len);
-        s = mf ? cli_stage_maps(dev, out, data_dir, &ds, mv, nv, job.quiet, maps_json, mf)
-               : vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "cannot buffer the maps section");
-        if (mf) fclose(mf);
-        run_stage_done(&rs, "maps", cli_backend_name(dev), t0);
-    }
-    vkr_npy_free(&emb);
-    free(views.codes);
-    free(views.ids);
-    free(views.fused);
-    int rc = CLI_OK;
-    if (s != VKR_OK) rc = cli_fail("run", s);
-    if (rc == CLI_OK) {
-        char path[1100];
-        snprintf(path, sizeof path, "%s/metrics.json", out);
-        cJSON* root = cJSON_CreateObject();
-        cJSON_AddStringToObject(root, "vkrec", vkr_version());
-        if (dev) cJSON_AddItemToObject(root, "device", cli_device_json(vkr_device_get_info(dev)));
-        else cJSON_AddStringToObject(root, "device", "cpu");
-        cJSON_AddStringToObject(root, "data", src);
-        char abs[PATH_MAX]; /* where the dataset lies, for `vkrec view RUN_DIR` */
-        cJSON_AddStringToObject(root, "dataset_dir", realpath(data_dir, abs) ? abs : data_dir);
-        cJSON_AddItemToObject(root, "results", cJSON_Duplicate(results, true));
-        cJSON* maps = cJSON_DetachItemFromObject(maps_json, "maps");
-        if (maps) cJSON_AddItemToObject(root, "maps", maps);
-        cJSON* timings = cJSON_AddObjectToObject(root, "seconds");
-        for (uint32_t i = 0; i < rs.n; i++) cJSON_AddNumberToObject(timings, rs.stages[i].name, rs.stages[i].seconds);
-        cJSON* backends = cJSON_AddObjectToObject(root, "backends"); /* what each stage ran on */
-        for (uint32_t i = 0; i < rs.n; i++) cJSON_AddStringToObject(backends, rs.stages[i].name, rs.stages[i].backend);
-        s = cli_write_json(root, path);
-        cJSON_Delete(root);
-        if (s == VKR_OK)
-            s = run_report_write(out, &ds, dev ? vkr_device_get_info(dev) : NULL, &job, &rs, results, src, maps_md);
-        if (s != VKR_OK) rc = cli_fail("run", s);
-        if (rc == CLI_OK && !job.quiet) printf("wrote %s/report.md and %s\n", out, path);
-    }
-    cJSON_Delete(results);
-    cJSON_Delete(maps_json);
-    free(maps_md);
-    vkr_dataset_free(&ds);
-    cli_close_device(inst, dev);
+    vkr_status s = r.results && r.maps_json ? cli_open_backend(com.device, &inst, &r.dev)
+                                            : vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
+    if (s == VKR_OK) s = run_data_stages(r.dev, r.src, r.data_dir, &ra, r.rec.quiet, argc, argv, &r.rs);
+    if (s == VKR_OK) s = run_load(&r);
+    if (s == VKR_OK) s = run_models(&r);
+    if (s == VKR_OK) s = run_maps(&r);
+    if (s == VKR_OK) s = run_write(&r);
+    int rc = s == VKR_OK ? CLI_OK : cli_fail("run", s);
+    run_job_free(&r);
+    cli_close_device(inst, r.dev);
     return rc;
 }

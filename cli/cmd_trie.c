@@ -61,105 +61,122 @@ const cli_spec cli_trie_spec = {
     .shared = trie_shared,
 };
 
+/* The trie of one scope and the answers to the command line's lookups. */
+typedef struct trie_report {
+    const vkr_dataset* d;                      /* the dataset (titles) */
+    const vkr_trie* t;                         /* the trie */
+    vkr_trie_stats st;                         /* its statistics */
+    const char* scope;                         /* "all domains" or the domain's name */
+    uint32_t width;                            /* tokens per ID */
+    bool has_item;                             /* --item was given */
+    uint32_t item;                             /* --item */
+    uint16_t item_path[VKR_TRIE_MAX_DEPTH];    /* its ID */
+    bool has_path;                             /* --path was given */
+    uint16_t query[VKR_TRIE_MAX_DEPTH];        /* --path */
+    int32_t path_item;                         /* the item with that ID */
+} trie_report;
+
+/* --domain as a name or an index; -1 (the global trie) when not given, -2 after a usage error. */
+static int trie_domain(const char* cmd, const vkr_dataset* d, const char* arg) {
+    if (!arg) return -1;
+    int domain = vkr_dataset_domain_index(d, arg);
+    char* end = NULL;
+    unsigned long v = strtoul(arg, &end, 10);
+    if (domain < 0 && *arg && !*end && v < d->domain_count) domain = (int)v;
+    if (domain < 0) {
+        cli_usage_error(cmd, "--domain '%s' is neither a domain name nor an index below %u", arg, d->domain_count);
+        return -2;
+    }
+    return domain;
+}
+
+static void trie_print_json(const trie_report* r) {
+    const vkr_trie_stats* st = &r->st;
+    cJSON* j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "scope", r->scope);
+    cJSON_AddNumberToObject(j, "items", st->items);
+    cJSON_AddNumberToObject(j, "depth", st->depth);
+    cJSON_AddNumberToObject(j, "nodes_total", r->t->node_count);
+    cJSON* levels = cJSON_AddArrayToObject(j, "levels");
+    for (uint32_t l = 0; l <= st->depth; l++) {
+        cJSON* e = cJSON_CreateObject();
+        cJSON_AddNumberToObject(e, "depth", l);
+        cJSON_AddNumberToObject(e, "nodes", st->nodes[l]);
+        if (l < st->depth) {
+            cJSON_AddNumberToObject(e, "mean_children", st->mean_children[l]);
+            cJSON_AddNumberToObject(e, "max_children", st->max_children[l]);
+            cJSON_AddNumberToObject(e, "vocab", r->t->vocab[l]);
+        }
+        cJSON_AddItemToArray(levels, e);
+    }
+    cJSON_AddNumberToObject(j, "items_per_path", st->items_per_path);
+    cJSON_AddNumberToObject(j, "max_items_per_path", st->max_items_per_path);
+    if (r->has_item) {
+        cJSON* p = cJSON_AddArrayToObject(j, "item_path");
+        for (uint32_t l = 0; l < r->width; l++) cJSON_AddItemToArray(p, cJSON_CreateNumber(r->item_path[l]));
+    }
+    if (r->has_path) cJSON_AddNumberToObject(j, "path_item", r->path_item);
+    char* text = cJSON_Print(j);
+    if (text) printf("%s\n", text);
+    free(text);
+    cJSON_Delete(j);
+}
+
+static void trie_print_text(const trie_report* r) {
+    const vkr_trie_stats* st = &r->st;
+    printf("trie of %s: %u items, IDs of %u tokens, %u nodes\n", r->scope, st->items, st->depth, r->t->node_count);
+    printf("%-7s %10s %14s %13s %8s\n", "depth", "nodes", "mean children", "max children", "vocab");
+    for (uint32_t l = 0; l <= st->depth; l++) {
+        printf("%-7u %10u", l, st->nodes[l]);
+        if (l < st->depth) printf(" %14.2f %13u %8u", st->mean_children[l], st->max_children[l], r->t->vocab[l]);
+        printf("\n");
+    }
+    printf("items per %u-code path: mean %.3f, max %u (the last token tells them apart)\n", st->depth - 1,
+           st->items_per_path, st->max_items_per_path);
+    if (r->has_item) {
+        printf("item %u (%s): ", r->item, vkr_strtab_get(&r->d->item_title, r->item));
+        print_path(r->item_path, r->width);
+        printf("\n");
+    }
+    if (r->has_path) {
+        print_path(r->query, r->width);
+        printf(" -> item %d (%s)\n", r->path_item, vkr_strtab_get(&r->d->item_title, (uint64_t)r->path_item));
+    }
+}
+
 int cli_cmd_trie(int argc, char** argv) {
     const char* cmd = "trie";
     cli_common com = {0};
     trie_args a = {.item = UINT32_MAX};
     if (cli_parse(&cli_trie_spec, argc, argv, (void* const[CLI_BASE_COUNT]){&com, &a}) != CLI_OK) return CLI_USAGE;
-    const char *dir = a.dir, *domain_arg = a.domain, *path_arg = a.path;
-    const bool json = com.json, has_item = a.item != UINT32_MAX;
-    const unsigned item = a.item;
     vkr_dataset d;
-    vkr_status s = vkr_dataset_load(dir, &d);
+    vkr_status s = vkr_dataset_load(a.dir, &d);
     if (s != VKR_OK) return cli_fail(cmd, s);
-    int domain = -1;
-    if (domain_arg) {
-        domain = vkr_dataset_domain_index(&d, domain_arg);
-        char* end = NULL;
-        unsigned long v = strtoul(domain_arg, &end, 10);
-        if (domain < 0 && *domain_arg && !*end && v < d.domain_count) domain = (int)v;
-        if (domain < 0) {
-            vkr_dataset_free(&d);
-            return cli_usage_error(cmd, "--domain '%s' is neither a domain name nor an index below %u", domain_arg,
-                                   d.domain_count);
-        }
-    }
-    uint16_t* ids = NULL;
-    uint32_t n = 0, width = 0;
-    vkr_trie t = {0};
-    s = vkr_semantic_ids_load(dir, d.item_count, &ids, &n, &width);
-    if (s == VKR_OK) s = vkr_trie_build(ids, n, width, d.item_domain, domain, &t);
-    uint16_t found_path[VKR_TRIE_MAX_DEPTH], query[VKR_TRIE_MAX_DEPTH];
-    int32_t found_item = -1;
-    if (s == VKR_OK && has_item) s = vkr_trie_item_path(&t, item, found_path);
-    if (s == VKR_OK && path_arg && !parse_path(cmd, path_arg, width, query)) {
-        vkr_trie_free(&t);
-        free(ids);
+    int domain = trie_domain(cmd, &d, a.domain);
+    if (domain == -2) {
         vkr_dataset_free(&d);
         return CLI_USAGE;
     }
-    if (s == VKR_OK && path_arg) s = vkr_trie_lookup(&t, query, &found_item);
-    if (s != VKR_OK) {
-        int rc = cli_fail(cmd, s);
-        vkr_trie_free(&t);
-        free(ids);
-        vkr_dataset_free(&d);
-        return rc;
-    }
-    vkr_trie_stats st;
-    vkr_trie_stats_compute(&t, &st);
-    const char* scope = domain < 0 ? "all domains" : d.domain_name[domain];
-    if (json) {
-        cJSON* j = cJSON_CreateObject();
-        cJSON_AddStringToObject(j, "scope", scope);
-        cJSON_AddNumberToObject(j, "items", st.items);
-        cJSON_AddNumberToObject(j, "depth", st.depth);
-        cJSON_AddNumberToObject(j, "nodes_total", t.node_count);
-        cJSON* levels = cJSON_AddArrayToObject(j, "levels");
-        for (uint32_t l = 0; l <= st.depth; l++) {
-            cJSON* e = cJSON_CreateObject();
-            cJSON_AddNumberToObject(e, "depth", l);
-            cJSON_AddNumberToObject(e, "nodes", st.nodes[l]);
-            if (l < st.depth) {
-                cJSON_AddNumberToObject(e, "mean_children", st.mean_children[l]);
-                cJSON_AddNumberToObject(e, "max_children", st.max_children[l]);
-                cJSON_AddNumberToObject(e, "vocab", t.vocab[l]);
-            }
-            cJSON_AddItemToArray(levels, e);
-        }
-        cJSON_AddNumberToObject(j, "items_per_path", st.items_per_path);
-        cJSON_AddNumberToObject(j, "max_items_per_path", st.max_items_per_path);
-        if (has_item) {
-            cJSON* p = cJSON_AddArrayToObject(j, "item_path");
-            for (uint32_t l = 0; l < width; l++) cJSON_AddItemToArray(p, cJSON_CreateNumber(found_path[l]));
-        }
-        if (path_arg) cJSON_AddNumberToObject(j, "path_item", found_item);
-        char* text = cJSON_Print(j);
-        if (text) printf("%s\n", text);
-        free(text);
-        cJSON_Delete(j);
-    } else {
-        printf("trie of %s: %u items, IDs of %u tokens, %u nodes\n", scope, st.items, st.depth, t.node_count);
-        printf("%-7s %10s %14s %13s %8s\n", "depth", "nodes", "mean children", "max children", "vocab");
-        for (uint32_t l = 0; l <= st.depth; l++) {
-            printf("%-7u %10u", l, st.nodes[l]);
-            if (l < st.depth) printf(" %14.2f %13u %8u", st.mean_children[l], st.max_children[l], t.vocab[l]);
-            printf("\n");
-        }
-        printf("items per %u-code path: mean %.3f, max %u (the last token tells them apart)\n", st.depth - 1,
-               st.items_per_path, st.max_items_per_path);
-        if (has_item) {
-            printf("item %u (%s): ", item, vkr_strtab_get(&d.item_title, item));
-            print_path(found_path, width);
-            printf("\n");
-        }
-        if (path_arg) {
-            print_path(query, width);
-            printf(" -> item %d (%s)\n", found_item, vkr_strtab_get(&d.item_title, (uint64_t)found_item));
-        }
+    trie_report r = {.d = &d, .scope = domain < 0 ? "all domains" : d.domain_name[domain],
+                     .has_item = a.item != UINT32_MAX, .item = a.item, .has_path = a.path != NULL, .path_item = -1};
+    uint16_t* ids = NULL;
+    uint32_t n = 0;
+    vkr_trie t = {0};
+    int rc = CLI_OK;
+    s = vkr_semantic_ids_load(a.dir, d.item_count, &ids, &n, &r.width);
+    if (s == VKR_OK) s = vkr_trie_build(ids, n, r.width, d.item_domain, domain, &t);
+    if (s == VKR_OK && r.has_item) s = vkr_trie_item_path(&t, r.item, r.item_path);
+    if (s == VKR_OK && r.has_path && !parse_path(cmd, a.path, r.width, r.query)) rc = CLI_USAGE;
+    if (s == VKR_OK && rc == CLI_OK && r.has_path) s = vkr_trie_lookup(&t, r.query, &r.path_item);
+    if (s != VKR_OK) rc = cli_fail(cmd, s);
+    if (rc == CLI_OK) {
+        r.t = &t;
+        vkr_trie_stats_compute(&t, &r.st);
+        if (com.json) trie_print_json(&r);
+        else trie_print_text(&r);
     }
     vkr_trie_free(&t);
     free(ids);
     vkr_dataset_free(&d);
-    return CLI_OK;
+    return rc;
 }

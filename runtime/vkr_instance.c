@@ -102,12 +102,9 @@ void vkr_format_version(uint32_t v, char* buf, size_t n) {
              VK_API_VERSION_PATCH(v));
 }
 
-static void vkr_query_device(VkPhysicalDevice pd, uint32_t index, vkr_device_info* info) {
-    memset(info, 0, sizeof *info);
-    VkPhysicalDeviceProperties base;
-    vkGetPhysicalDeviceProperties(pd, &base);
-    bool v12 = base.apiVersion >= VK_API_VERSION_1_2;
-
+/* Identity, driver, and subgroup size; the driver properties need Vulkan 1.2. */
+static void vkr_query_properties(VkPhysicalDevice pd, const VkPhysicalDeviceProperties* base, vkr_device_info* info) {
+    bool v12 = base->apiVersion >= VK_API_VERSION_1_2;
     VkPhysicalDeviceDriverProperties driver = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES};
     VkPhysicalDeviceSubgroupProperties subgroup = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES,
                                                    .pNext = v12 ? &driver : NULL};
@@ -116,28 +113,36 @@ static void vkr_query_device(VkPhysicalDevice pd, uint32_t index, vkr_device_inf
     VkPhysicalDeviceProperties2 props = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &ids};
     vkGetPhysicalDeviceProperties2(pd, &props);
 
+    snprintf(info->name, sizeof info->name, "%s", base->deviceName);
+    info->vendor_id = base->vendorID;
+    info->device_id = base->deviceID;
+    info->vendor = vkr_vendor_name(base->vendorID);
+    info->type = vkr_map_type(base->deviceType);
+    if (v12) {
+        snprintf(info->driver_name, sizeof info->driver_name, "%s", driver.driverName);
+        snprintf(info->driver_info, sizeof info->driver_info, "%s", driver.driverInfo);
+    }
+    info->driver_version = base->driverVersion;
+    info->api_version = base->apiVersion;
+    memcpy(info->device_uuid, ids.deviceUUID, VK_UUID_SIZE);
+    memcpy(info->pipeline_cache_uuid, base->pipelineCacheUUID, VK_UUID_SIZE);
+    info->subgroup_size = subgroup.subgroupSize;
+}
+
+/* Shader arithmetic and storage widths; all but 16-bit storage need Vulkan 1.2. */
+static void vkr_query_features(VkPhysicalDevice pd, bool v12, vkr_device_info* info) {
     VkPhysicalDeviceVulkan12Features f12 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES};
     VkPhysicalDevice16BitStorageFeatures s16 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES,
                                                 .pNext = v12 ? &f12 : NULL};
     VkPhysicalDeviceFeatures2 feats = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &s16};
     vkGetPhysicalDeviceFeatures2(pd, &feats);
+    info->fp16 = v12 && f12.shaderFloat16;
+    info->int8 = v12 && f12.shaderInt8;
+    info->storage8 = v12 && f12.storageBuffer8BitAccess;
+    info->storage16 = s16.storageBuffer16BitAccess;
+}
 
-    const VkPhysicalDeviceLimits* lim = &base.limits;
-    info->index = index;
-    snprintf(info->name, sizeof info->name, "%s", base.deviceName);
-    info->vendor_id = base.vendorID;
-    info->device_id = base.deviceID;
-    info->vendor = vkr_vendor_name(base.vendorID);
-    info->type = vkr_map_type(base.deviceType);
-    if (v12) {
-        snprintf(info->driver_name, sizeof info->driver_name, "%s", driver.driverName);
-        snprintf(info->driver_info, sizeof info->driver_info, "%s", driver.driverInfo);
-    }
-    info->driver_version = base.driverVersion;
-    info->api_version = base.apiVersion;
-    memcpy(info->device_uuid, ids.deviceUUID, VK_UUID_SIZE);
-    memcpy(info->pipeline_cache_uuid, base.pipelineCacheUUID, VK_UUID_SIZE);
-
+static void vkr_query_memory(VkPhysicalDevice pd, vkr_device_info* info) {
     VkPhysicalDeviceMemoryProperties mem;
     vkGetPhysicalDeviceMemoryProperties(pd, &mem);
     info->heap_count = mem.memoryHeapCount < VKR_MAX_HEAPS ? mem.memoryHeapCount : VKR_MAX_HEAPS;
@@ -149,26 +154,23 @@ static void vkr_query_device(VkPhysicalDevice pd, uint32_t index, vkr_device_inf
         VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT | VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
     for (uint32_t t = 0; t < mem.memoryTypeCount; t++)
         if ((mem.memoryTypes[t].propertyFlags & mapped_local) == mapped_local) info->host_visible_device_local = true;
+}
 
-    info->subgroup_size = subgroup.subgroupSize;
+static void vkr_query_limits(VkPhysicalDevice pd, const VkPhysicalDeviceLimits* lim, vkr_device_info* info) {
     info->shared_memory_bytes = lim->maxComputeSharedMemorySize;
     info->max_workgroup_invocations = lim->maxComputeWorkGroupInvocations;
     for (int i = 0; i < 3; i++) info->max_workgroup_count[i] = lim->maxComputeWorkGroupCount[i];
     info->min_storage_offset_alignment = lim->minStorageBufferOffsetAlignment;
     info->max_storage_buffer_range = lim->maxStorageBufferRange;
     info->max_allocation_size = 1ull << 30; /* Vulkan's guaranteed minimum when 1.1 info is absent */
-    {
-        VkPhysicalDeviceMaintenance3Properties m3 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MAINTENANCE_3_PROPERTIES};
-        VkPhysicalDeviceProperties2 p2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &m3};
-        vkGetPhysicalDeviceProperties2(pd, &p2);
-        if (m3.maxMemoryAllocationSize) info->max_allocation_size = m3.maxMemoryAllocationSize;
-    }
-    info->fp16 = v12 && f12.shaderFloat16;
-    info->int8 = v12 && f12.shaderInt8;
-    info->storage8 = v12 && f12.storageBuffer8BitAccess;
-    info->storage16 = s16.storageBuffer16BitAccess;
-    info->cooperative_matrix = vkr_device_extension_available(pd, VKR_COOPMAT_EXTENSION);
+    VkPhysicalDeviceMaintenance3Properties m3 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MAINTENANCE_3_PROPERTIES};
+    VkPhysicalDeviceProperties2 p2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &m3};
+    vkGetPhysicalDeviceProperties2(pd, &p2);
+    if (m3.maxMemoryAllocationSize) info->max_allocation_size = m3.maxMemoryAllocationSize;
+}
 
+/* Picks the compute queue family and whether it has timestamps. */
+static void vkr_query_queues(VkPhysicalDevice pd, const VkPhysicalDeviceLimits* lim, vkr_device_info* info) {
     uint32_t qn = 0;
     vkGetPhysicalDeviceQueueFamilyProperties(pd, &qn, NULL);
     VkQueueFamilyProperties* qf = calloc(qn ? qn : 1, sizeof *qf);
@@ -193,6 +195,19 @@ static void vkr_query_device(VkPhysicalDevice pd, uint32_t index, vkr_device_inf
         free(qf);
     }
     info->timestamp_period_ns = lim->timestampPeriod;
+}
+
+static void vkr_query_device(VkPhysicalDevice pd, uint32_t index, vkr_device_info* info) {
+    memset(info, 0, sizeof *info);
+    VkPhysicalDeviceProperties base;
+    vkGetPhysicalDeviceProperties(pd, &base);
+    info->index = index;
+    vkr_query_properties(pd, &base, info);
+    vkr_query_features(pd, base.apiVersion >= VK_API_VERSION_1_2, info);
+    vkr_query_memory(pd, info);
+    vkr_query_limits(pd, &base.limits, info);
+    info->cooperative_matrix = vkr_device_extension_available(pd, VKR_COOPMAT_EXTENSION);
+    vkr_query_queues(pd, &base.limits, info);
 }
 
 vkr_status vkr_instance_create(const vkr_instance_options* options, vkr_instance** out_instance) {

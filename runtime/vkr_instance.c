@@ -210,43 +210,55 @@ static void vkr_query_device(VkPhysicalDevice pd, uint32_t index, vkr_device_inf
     vkr_query_queues(pd, &base.limits, info);
 }
 
-vkr_status vkr_instance_create(const vkr_instance_options* options, vkr_instance** out_instance) {
-    if (!out_instance) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_instance_create: out_instance is NULL");
-    *out_instance = NULL;
-    vkr_validation_mode mode = options ? options->validation : VKR_VALIDATION_FROM_ENV;
-    bool validate = mode == VKR_VALIDATION_ON || (mode == VKR_VALIDATION_FROM_ENV && vkr_env_flag("VKR_VALIDATE"));
+/* The layers and instance extensions vkr_instance_create enables. */
+typedef struct vkr_instance_setup {
+    const char* layers[1];
+    uint32_t layer_count;
+    const char* exts[2];
+    uint32_t ext_count;
+    bool debug_utils;
+    bool features_ext;
+} vkr_instance_setup;
 
+static vkr_status vkr_check_loader(void) {
     uint32_t loader_version = 0;
     if (vkEnumerateInstanceVersion(&loader_version) != VK_SUCCESS || loader_version < VK_API_VERSION_1_1)
         return vkr_fail(VKR_ERR_NO_LOADER,
                         "the Vulkan loader is missing or older than 1.1; install libvulkan1 and a driver "
                         "(apt-get install mesa-vulkan-drivers gives the lavapipe CPU driver)");
+    return VKR_OK;
+}
 
-    vkr_instance* inst = calloc(1, sizeof *inst);
-    if (!inst) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory creating the instance");
-
-    const char* layers[1];
-    uint32_t layer_count = 0;
-    const char* exts[2];
-    uint32_t ext_count = 0;
-    bool debug_utils = false;
-    bool features_ext = false;
-    if (validate) {
-        if (!vkr_layer_available(vkr_validation_layer)) {
-            free(inst);
-            return vkr_fail(VKR_ERR_UNSUPPORTED,
-                            "validation was requested (VKR_VALIDATE=1) but %s is not installed; "
-                            "apt-get install vulkan-validationlayers",
-                            vkr_validation_layer);
-        }
-        layers[layer_count++] = vkr_validation_layer;
-        debug_utils = vkr_instance_extension_available(NULL, VK_EXT_DEBUG_UTILS_EXTENSION_NAME) ||
+/* The validation layer, with debug utils and validation features where it offers them. */
+static vkr_status vkr_setup_validation(vkr_instance_setup* su) {
+    if (!vkr_layer_available(vkr_validation_layer))
+        return vkr_fail(VKR_ERR_UNSUPPORTED,
+                        "validation was requested (VKR_VALIDATE=1) but %s is not installed; "
+                        "apt-get install vulkan-validationlayers",
+                        vkr_validation_layer);
+    su->layers[su->layer_count++] = vkr_validation_layer;
+    su->debug_utils = vkr_instance_extension_available(NULL, VK_EXT_DEBUG_UTILS_EXTENSION_NAME) ||
                       vkr_instance_extension_available(vkr_validation_layer, VK_EXT_DEBUG_UTILS_EXTENSION_NAME);
-        if (debug_utils) exts[ext_count++] = VK_EXT_DEBUG_UTILS_EXTENSION_NAME;
-        features_ext = vkr_instance_extension_available(vkr_validation_layer, VK_EXT_VALIDATION_FEATURES_EXTENSION_NAME);
-        if (features_ext) exts[ext_count++] = VK_EXT_VALIDATION_FEATURES_EXTENSION_NAME;
-    }
+    if (su->debug_utils) su->exts[su->ext_count++] = VK_EXT_DEBUG_UTILS_EXTENSION_NAME;
+    su->features_ext = vkr_instance_extension_available(vkr_validation_layer, VK_EXT_VALIDATION_FEATURES_EXTENSION_NAME);
+    if (su->features_ext) su->exts[su->ext_count++] = VK_EXT_VALIDATION_FEATURES_EXTENSION_NAME;
+    return VKR_OK;
+}
 
+static VkDebugUtilsMessengerCreateInfoEXT vkr_messenger_info(vkr_instance* inst, const void* next) {
+    return (VkDebugUtilsMessengerCreateInfoEXT){
+        .sType = VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT,
+        .pNext = next,
+        .messageSeverity = VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT | VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT,
+        .messageType = VK_DEBUG_UTILS_MESSAGE_TYPE_GENERAL_BIT_EXT | VK_DEBUG_UTILS_MESSAGE_TYPE_VALIDATION_BIT_EXT |
+                       VK_DEBUG_UTILS_MESSAGE_TYPE_PERFORMANCE_BIT_EXT,
+        .pfnUserCallback = vkr_debug_callback,
+        .pUserData = inst,
+    };
+}
+
+/* Creates inst->vk, and its debug messenger when debug utils are enabled. */
+static vkr_status vkr_create_vk_instance(vkr_instance* inst, const vkr_instance_setup* su) {
     /* Synchronization validation checks that the sequences' barriers are sufficient. */
     VkValidationFeatureEnableEXT enables[] = {VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT};
     VkValidationFeaturesEXT vfeatures = {
@@ -254,15 +266,8 @@ vkr_status vkr_instance_create(const vkr_instance_options* options, vkr_instance
         .enabledValidationFeatureCount = 1,
         .pEnabledValidationFeatures = enables,
     };
-    VkDebugUtilsMessengerCreateInfoEXT messenger_info = {
-        .sType = VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT,
-        .pNext = features_ext && !vkr_env_flag("VKR_NO_SYNC_VALIDATION") ? &vfeatures : NULL,
-        .messageSeverity = VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT | VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT,
-        .messageType = VK_DEBUG_UTILS_MESSAGE_TYPE_GENERAL_BIT_EXT | VK_DEBUG_UTILS_MESSAGE_TYPE_VALIDATION_BIT_EXT |
-                       VK_DEBUG_UTILS_MESSAGE_TYPE_PERFORMANCE_BIT_EXT,
-        .pfnUserCallback = vkr_debug_callback,
-        .pUserData = inst,
-    };
+    VkDebugUtilsMessengerCreateInfoEXT messenger_info =
+        vkr_messenger_info(inst, su->features_ext && !vkr_env_flag("VKR_NO_SYNC_VALIDATION") ? &vfeatures : NULL);
     VkApplicationInfo app = {
         .sType = VK_STRUCTURE_TYPE_APPLICATION_INFO,
         .pApplicationName = "vkrec",
@@ -272,45 +277,66 @@ vkr_status vkr_instance_create(const vkr_instance_options* options, vkr_instance
     };
     VkInstanceCreateInfo ci = {
         .sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
-        .pNext = debug_utils ? (const void*)&messenger_info : (features_ext ? (const void*)&vfeatures : NULL),
+        .pNext = su->debug_utils ? (const void*)&messenger_info : (su->features_ext ? (const void*)&vfeatures : NULL),
         .pApplicationInfo = &app,
-        .enabledLayerCount = layer_count,
-        .ppEnabledLayerNames = layers,
-        .enabledExtensionCount = ext_count,
-        .ppEnabledExtensionNames = exts,
+        .enabledLayerCount = su->layer_count,
+        .ppEnabledLayerNames = su->layers,
+        .enabledExtensionCount = su->ext_count,
+        .ppEnabledExtensionNames = su->exts,
     };
     VkResult r = vkCreateInstance(&ci, NULL, &inst->vk);
-    if (r != VK_SUCCESS) {
-        free(inst);
-        if (r == VK_ERROR_INCOMPATIBLE_DRIVER)
-            return vkr_fail(VKR_ERR_NO_LOADER,
-                            "no Vulkan driver is installed (vkCreateInstance: VK_ERROR_INCOMPATIBLE_DRIVER); "
-                            "apt-get install mesa-vulkan-drivers for the lavapipe CPU driver");
-        return vkr_fail(vkr_status_from_vk(r), "vkCreateInstance failed: %s", vkr_vk_result_name(r));
-    }
-    inst->validation = validate;
-    if (debug_utils) {
+    if (r == VK_ERROR_INCOMPATIBLE_DRIVER)
+        return vkr_fail(VKR_ERR_NO_LOADER,
+                        "no Vulkan driver is installed (vkCreateInstance: VK_ERROR_INCOMPATIBLE_DRIVER); "
+                        "apt-get install mesa-vulkan-drivers for the lavapipe CPU driver");
+    if (r != VK_SUCCESS) return vkr_fail(vkr_status_from_vk(r), "vkCreateInstance failed: %s", vkr_vk_result_name(r));
+    if (su->debug_utils) {
         PFN_vkCreateDebugUtilsMessengerEXT create =
             (PFN_vkCreateDebugUtilsMessengerEXT)vkGetInstanceProcAddr(inst->vk, "vkCreateDebugUtilsMessengerEXT");
         messenger_info.pNext = NULL;
         if (create) create(inst->vk, &messenger_info, NULL, &inst->messenger);
     }
+    return VKR_OK;
+}
 
-    r = vkEnumeratePhysicalDevices(inst->vk, &inst->device_count, NULL);
+/* Lists the physical devices and queries each one's info. */
+static vkr_status vkr_enumerate_devices(vkr_instance* inst) {
+    VkResult r = vkEnumeratePhysicalDevices(inst->vk, &inst->device_count, NULL);
     if (r == VK_SUCCESS && inst->device_count > 0) {
         inst->physical = calloc(inst->device_count, sizeof *inst->physical);
         inst->info = calloc(inst->device_count, sizeof *inst->info);
-        if (!inst->physical || !inst->info) {
-            vkr_instance_destroy(inst);
+        if (!inst->physical || !inst->info)
             return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory enumerating devices");
-        }
         r = vkEnumeratePhysicalDevices(inst->vk, &inst->device_count, inst->physical);
     }
-    if (r != VK_SUCCESS && r != VK_INCOMPLETE) {
-        vkr_instance_destroy(inst);
+    if (r != VK_SUCCESS && r != VK_INCOMPLETE)
         return vkr_fail(vkr_status_from_vk(r), "vkEnumeratePhysicalDevices failed: %s", vkr_vk_result_name(r));
-    }
     for (uint32_t i = 0; i < inst->device_count; i++) vkr_query_device(inst->physical[i], i, &inst->info[i]);
+    return VKR_OK;
+}
+
+vkr_status vkr_instance_create(const vkr_instance_options* options, vkr_instance** out_instance) {
+    if (!out_instance) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_instance_create: out_instance is NULL");
+    *out_instance = NULL;
+    vkr_validation_mode mode = options ? options->validation : VKR_VALIDATION_FROM_ENV;
+    bool validate = mode == VKR_VALIDATION_ON || (mode == VKR_VALIDATION_FROM_ENV && vkr_env_flag("VKR_VALIDATE"));
+    VKR_TRY(vkr_check_loader());
+
+    vkr_instance* inst = calloc(1, sizeof *inst);
+    if (!inst) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory creating the instance");
+    vkr_instance_setup su = {0};
+    vkr_status s = validate ? vkr_setup_validation(&su) : VKR_OK;
+    if (s == VKR_OK) s = vkr_create_vk_instance(inst, &su);
+    if (s != VKR_OK) { /* no VkInstance exists yet */
+        free(inst);
+        return s;
+    }
+    inst->validation = validate;
+    s = vkr_enumerate_devices(inst);
+    if (s != VKR_OK) {
+        vkr_instance_destroy(inst);
+        return s;
+    }
     *out_instance = inst;
     return VKR_OK;
 }

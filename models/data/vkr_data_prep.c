@@ -27,6 +27,7 @@ typedef struct prep {
     uint64_t* ubegin;    /* [users+1] event range per raw user */
     uint8_t* udrop;      /* per raw user: removed entirely */
     uint64_t* target_ev; /* given split: the line's last event, UINT64_MAX for training users */
+    uint32_t* stamp;     /* per raw item: last user seen (dedupe), then item counts (filters) */
     uint32_t nd;         /* domains */
 } prep;
 
@@ -339,9 +340,7 @@ static void given_targets(prep* p, int target, vkr_prep_report* rep) {
     }
 }
 
-vkr_status vkr_data_prepare(const vkr_raw* raw, const vkr_prep_options* o, vkr_dataset* d, vkr_prep_report* rep) {
-    memset(d, 0, sizeof *d);
-    memset(rep, 0, sizeof *rep);
+static vkr_status check_options(const vkr_raw* raw, const vkr_prep_options* o) {
     if (raw->domain_count == 0 || raw->event_count == 0)
         return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "no interactions were read");
     if (o->split == VKR_SPLIT_GIVEN && !raw->has_given_split)
@@ -349,6 +348,11 @@ vkr_status vkr_data_prepare(const vkr_raw* raw, const vkr_prep_options* o, vkr_d
                         "(llmcdsr or c2dsr); use --split loo");
     if (!o->no_filter && (o->min_item == 0 || o->min_user == 0))
         return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "min_item and min_user must be at least 1");
+    return VKR_OK;
+}
+
+/* The dataset's header fields and the report's raw counts. */
+static vkr_status init_dataset(const vkr_raw* raw, const vkr_prep_options* o, vkr_dataset* d, vkr_prep_report* rep) {
     d->domain_count = raw->domain_count;
     for (uint32_t k = 0; k < raw->domain_count; k++) memcpy(d->domain_name[k], raw->domain_name[k], VKR_DATA_NAME_MAX);
     d->target_domain = -1;
@@ -367,65 +371,101 @@ vkr_status vkr_data_prepare(const vkr_raw* raw, const vkr_prep_options* o, vkr_d
     rep->raw_events = raw->event_count;
     rep->raw_users = raw->users.count;
     rep->raw_items = raw->items.count;
+    return VKR_OK;
+}
+
+static vkr_status prep_alloc(prep* p) {
+    const vkr_raw* raw = p->raw;
+    uint64_t ne = raw->event_count;
+    uint32_t nu = raw->users.count, ni = raw->items.count;
+    p->ev = malloc(ne * sizeof *p->ev);
+    p->alive = malloc(ne);
+    p->ubegin = calloc((size_t)nu + 1, sizeof *p->ubegin);
+    p->udrop = calloc((size_t)nu + 1, 1);
+    p->target_ev = malloc(((size_t)nu + 1) * sizeof *p->target_ev);
+    p->stamp = malloc(((size_t)ni + 1) * sizeof *p->stamp);
+    if (!p->ev || !p->alive || !p->ubegin || !p->udrop || !p->target_ev || !p->stamp)
+        return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory preparing %llu interactions",
+                        (unsigned long long)ne);
+    return VKR_OK;
+}
+
+static void prep_free(prep* p) {
+    free(p->ev);
+    free(p->alive);
+    free(p->ubegin);
+    free(p->udrop);
+    free(p->target_ev);
+    free(p->stamp);
+}
+
+/* Chronological order per user; file position breaks timestamp ties (a stable sort). */
+static void sort_events(prep* p) {
+    uint64_t ne = p->raw->event_count;
+    uint32_t nu = p->raw->users.count;
+    memcpy(p->ev, p->raw->events, ne * sizeof *p->ev);
+    qsort(p->ev, ne, sizeof *p->ev, cmp_event);
+    memset(p->alive, 1, ne);
+    for (uint64_t e = 0; e < ne; e++) p->ubegin[p->ev[e].user + 1]++;
+    for (uint32_t u = 0; u < nu; u++) p->ubegin[u + 1] += p->ubegin[u];
+}
+
+/* The earliest (user, item) interaction stays. */
+static void drop_duplicates(prep* p, const vkr_prep_options* o, vkr_prep_report* rep) {
+    for (uint32_t i = 0; i < p->raw->items.count; i++) p->stamp[i] = UINT32_MAX;
+    for (uint32_t u = 0; !o->keep_duplicates && u < p->raw->users.count; u++)
+        for (uint64_t e = p->ubegin[u]; e < p->ubegin[u + 1]; e++) {
+            if (p->stamp[p->ev[e].item] == u) p->alive[e] = 0, rep->duplicates++;
+            p->stamp[p->ev[e].item] = u;
+        }
+}
+
+static void filter_to_fixed_point(prep* p, const vkr_prep_options* o, bool overlap, vkr_prep_report* rep) {
+    while (!o->no_filter || overlap) {
+        vkr_prep_options f = *o;
+        if (o->no_filter) f.min_item = f.min_user = 0;
+        uint64_t removed = filter_pass(p, &f, overlap, p->stamp, rep);
+        rep->filter_rounds++;
+        rep->filtered_events += removed;
+        if (!removed) break;
+    }
+}
+
+/* Evaluation users must keep their own target; everyone needs two events. */
+static void drop_unusable_users(prep* p, const vkr_prep_options* o, vkr_prep_report* rep) {
+    const vkr_raw* raw = p->raw;
+    for (uint32_t u = 0; u < raw->users.count; u++) {
+        if (p->udrop[u]) continue;
+        if (o->split == VKR_SPLIT_GIVEN && raw->user_role[u] != VKR_ROLE_TRAIN &&
+            (p->target_ev[u] == UINT64_MAX || !p->alive[p->target_ev[u]])) {
+            kill_user(p, u);
+            rep->eval_dropped++;
+        } else if (alive_count(p, u) < 2) {
+            kill_user(p, u);
+            rep->short_users++;
+        }
+    }
+}
+
+vkr_status vkr_data_prepare(const vkr_raw* raw, const vkr_prep_options* o, vkr_dataset* d, vkr_prep_report* rep) {
+    memset(d, 0, sizeof *d);
+    memset(rep, 0, sizeof *rep);
+    VKR_TRY(check_options(raw, o));
+    VKR_TRY(init_dataset(raw, o, d, rep));
     bool overlap = o->overlap == VKR_OVERLAP_ON || (o->overlap == VKR_OVERLAP_AUTO && !o->no_filter && raw->domain_count >= 2);
 
     prep p = {.raw = raw, .nd = raw->domain_count};
-    uint64_t ne = raw->event_count;
-    uint32_t nu = raw->users.count, ni = raw->items.count;
-    p.ev = malloc(ne * sizeof *p.ev);
-    p.alive = malloc(ne);
-    p.ubegin = calloc((size_t)nu + 1, sizeof *p.ubegin);
-    p.udrop = calloc((size_t)nu + 1, 1);
-    p.target_ev = malloc(((size_t)nu + 1) * sizeof *p.target_ev);
-    uint32_t* stamp = malloc(((size_t)ni + 1) * sizeof *stamp);
-    vkr_status s = VKR_OK;
-    if (!p.ev || !p.alive || !p.ubegin || !p.udrop || !p.target_ev || !stamp)
-        s = vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory preparing %llu interactions", (unsigned long long)ne);
+    vkr_status s = prep_alloc(&p);
     if (s == VKR_OK) {
-        /* 1. chronological order per user; file position breaks timestamp ties (a stable sort). */
-        memcpy(p.ev, raw->events, ne * sizeof *p.ev);
-        qsort(p.ev, ne, sizeof *p.ev, cmp_event);
-        memset(p.alive, 1, ne);
-        for (uint64_t e = 0; e < ne; e++) p.ubegin[p.ev[e].user + 1]++;
-        for (uint32_t u = 0; u < nu; u++) p.ubegin[u + 1] += p.ubegin[u];
-        /* 2. duplicates: the earliest (user, item) interaction stays. */
-        for (uint32_t i = 0; i < ni; i++) stamp[i] = UINT32_MAX;
-        for (uint32_t u = 0; !o->keep_duplicates && u < nu; u++)
-            for (uint64_t e = p.ubegin[u]; e < p.ubegin[u + 1]; e++) {
-                if (stamp[p.ev[e].item] == u) p.alive[e] = 0, rep->duplicates++;
-                stamp[p.ev[e].item] = u;
-            }
+        sort_events(&p);
+        drop_duplicates(&p, o, rep);
         if (o->split == VKR_SPLIT_GIVEN) given_targets(&p, d->target_domain, rep);
-        /* 3. filters to a fixed point. */
-        while (!o->no_filter || overlap) {
-            vkr_prep_options f = *o;
-            if (o->no_filter) f.min_item = f.min_user = 0;
-            uint64_t removed = filter_pass(&p, &f, overlap, stamp, rep);
-            rep->filter_rounds++;
-            rep->filtered_events += removed;
-            if (!removed) break;
-        }
-        /* 4. evaluation users must keep their own target; everyone needs two events. */
-        for (uint32_t u = 0; u < nu; u++) {
-            if (p.udrop[u]) continue;
-            if (o->split == VKR_SPLIT_GIVEN && raw->user_role[u] != VKR_ROLE_TRAIN &&
-                (p.target_ev[u] == UINT64_MAX || !p.alive[p.target_ev[u]])) {
-                kill_user(&p, u);
-                rep->eval_dropped++;
-            } else if (alive_count(&p, u) < 2) {
-                kill_user(&p, u);
-                rep->short_users++;
-            }
-        }
+        filter_to_fixed_point(&p, o, overlap, rep);
+        drop_unusable_users(&p, o, rep);
         s = build(&p, o, d, rep);
     }
     if (s == VKR_OK) d->meta = make_meta(raw, o, overlap, rep);
-    free(p.ev);
-    free(p.alive);
-    free(p.ubegin);
-    free(p.udrop);
-    free(p.target_ev);
-    free(stamp);
+    prep_free(&p);
     if (s == VKR_OK) s = vkr_dataset_validate(d);
     if (s != VKR_OK) vkr_dataset_free(d);
     return s;

@@ -54,83 +54,130 @@ static uint64_t vkr_place(vkr_interval* iv, uint32_t n, uint64_t* offsets) {
     return total;
 }
 
-static vkr_status vkr_plan(vkr_exec* ex) {
-    vkr_graph* g = ex->graph;
-    uint32_t count = vkr_graph_tensor_count(g);
-    uint32_t* pos = malloc(count * sizeof *pos);       /* node position, or VKR_STEP_INF */
-    uint32_t* start = malloc(count * sizeof *start);   /* activation interval per root */
-    uint32_t* end = malloc(count * sizeof *end);
-    uint32_t* gstart = malloc(count * sizeof *gstart); /* gradient interval per root activation */
-    uint32_t* gend = malloc(count * sizeof *gend);
-    uint64_t* offsets = calloc(count * 2, sizeof *offsets);
-    vkr_interval* iv = malloc(count * 2 * sizeof *iv);
+/* Scratch state of one planning pass; steps: forward node p -> p; seeding -> nodes; backward of
+ * node p -> 2*nodes - p. */
+typedef struct vkr_plan_state {
+    vkr_exec* ex;
+    uint32_t count;
+    uint32_t nodes;
+    uint32_t* pos;    /* node position, or VKR_STEP_INF */
+    uint32_t* start;  /* activation interval per root */
+    uint32_t* end;
+    uint32_t* gstart; /* gradient interval per root activation */
+    uint32_t* gend;
+    uint64_t* offsets;
+    vkr_interval* iv;
+} vkr_plan_state;
+
+static uint32_t vkr_plan_bwd(const vkr_plan_state* ps, uint32_t p) { return 2 * ps->nodes - p; }
+
+static vkr_status vkr_plan_alloc(vkr_plan_state* ps) {
+    uint32_t count = ps->count;
+    vkr_exec* ex = ps->ex;
+    ps->pos = malloc(count * sizeof *ps->pos);
+    ps->start = malloc(count * sizeof *ps->start);
+    ps->end = malloc(count * sizeof *ps->end);
+    ps->gstart = malloc(count * sizeof *ps->gstart);
+    ps->gend = malloc(count * sizeof *ps->gend);
+    ps->offsets = calloc(count * 2, sizeof *ps->offsets);
+    ps->iv = malloc(count * 2 * sizeof *ps->iv);
     ex->root = malloc(count * sizeof *ex->root);
     ex->zeroed = calloc(count, sizeof *ex->zeroed);
-    vkr_status s = VKR_OK;
-    if (!pos || !start || !end || !gstart || !gend || !offsets || !iv || !ex->root || !ex->zeroed) {
-        s = vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory planning the graph");
-        goto done;
-    }
-    uint32_t nodes = 0;
-    for (uint32_t i = 0; i < count; i++) {
-        vkr_tensor* t = vkr_graph_tensor(g, i);
+    if (!ps->pos || !ps->start || !ps->end || !ps->gstart || !ps->gend || !ps->offsets || !ps->iv || !ex->root ||
+        !ex->zeroed)
+        return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory planning the graph");
+    return VKR_OK;
+}
+
+static void vkr_plan_free(vkr_plan_state* ps) {
+    free(ps->pos);
+    free(ps->start);
+    free(ps->end);
+    free(ps->gstart);
+    free(ps->gend);
+    free(ps->offsets);
+    free(ps->iv);
+}
+
+/* Roots, node positions, and empty intervals. */
+static void vkr_plan_positions(vkr_plan_state* ps) {
+    vkr_exec* ex = ps->ex;
+    ps->nodes = 0;
+    for (uint32_t i = 0; i < ps->count; i++) {
+        vkr_tensor* t = vkr_graph_tensor(ex->graph, i);
         ex->root[i] = vkr_root(t)->index;
-        pos[i] = vkr_is_node(t) ? nodes++ : VKR_STEP_INF;
-        start[i] = gstart[i] = VKR_STEP_INF;
-        end[i] = gend[i] = 0;
+        ps->pos[i] = vkr_is_node(t) ? ps->nodes++ : VKR_STEP_INF;
+        ps->start[i] = ps->gstart[i] = VKR_STEP_INF;
+        ps->end[i] = ps->gend[i] = 0;
     }
-    /* steps: forward node p -> p; seeding -> nodes; backward of node p -> 2*nodes - p */
-#define BWD(p) (2 * nodes - (p))
-    for (uint32_t i = 0; i < count; i++) {
-        vkr_tensor* t = vkr_graph_tensor(g, i);
-        if (t->role != VKR_ROLE_ACTIVATION) continue;
-        uint32_t r = ex->root[i];
-        uint32_t p = t->aux_of ? pos[t->aux_of->index] : pos[i];
-        if (p == VKR_STEP_INF) continue;
-        if (p < start[r]) start[r] = p;
-        if (p > end[r]) end[r] = p;
-        bool bwd_runs = ex->backward && (t->aux_of ? t->aux_of->requires_grad : t->requires_grad);
-        if (bwd_runs && BWD(p) > end[r]) end[r] = BWD(p); /* its own backward reads it */
-        if (t->keep || (ex->backward && t == vkr_graph_loss(g))) end[r] = VKR_STEP_INF;
-        if (!t->aux_of && ex->backward && t->grad) { /* the gradient is read by the node's own backward */
-            uint32_t gr = ex->root[t->grad->index];
-            if (BWD(p) > gend[gr]) gend[gr] = BWD(p);
-            if (t == vkr_graph_loss(g) && nodes < gstart[gr]) gstart[gr] = nodes;
-        }
-        for (uint32_t k = 0; k < t->src_count && !t->aux_of; k++) {
-            const vkr_tensor* src = t->src[k];
-            if (!src) continue;
-            uint32_t sr = ex->root[src->index];
-            if (p > end[sr]) end[sr] = p;
-            if (ex->backward && t->requires_grad) {
-                if (BWD(p) > end[sr]) end[sr] = BWD(p);
-                if (src->grad) {
-                    uint32_t gr = ex->root[src->grad->index];
-                    if (BWD(p) < gstart[gr]) gstart[gr] = BWD(p);
-                    if (BWD(p) > gend[gr]) gend[gr] = BWD(p);
-                }
+}
+
+/* Node t at step p reads its sources forward and, when its backward runs, their values and gradients. */
+static void vkr_plan_sources(vkr_plan_state* ps, const vkr_tensor* t, uint32_t p) {
+    vkr_exec* ex = ps->ex;
+    uint32_t bwd = vkr_plan_bwd(ps, p);
+    for (uint32_t k = 0; k < t->src_count; k++) {
+        const vkr_tensor* src = t->src[k];
+        if (!src) continue;
+        uint32_t sr = ex->root[src->index];
+        if (p > ps->end[sr]) ps->end[sr] = p;
+        if (ex->backward && t->requires_grad) {
+            if (bwd > ps->end[sr]) ps->end[sr] = bwd;
+            if (src->grad) {
+                uint32_t gr = ex->root[src->grad->index];
+                if (bwd < ps->gstart[gr]) ps->gstart[gr] = bwd;
+                if (bwd > ps->gend[gr]) ps->gend[gr] = bwd;
             }
         }
     }
-#undef BWD
-    /* persistent slots and the arena's intervals */
+}
+
+/* Extends the intervals by the steps at which activation i is produced and read. */
+static void vkr_plan_activation(vkr_plan_state* ps, uint32_t i) {
+    vkr_exec* ex = ps->ex;
+    vkr_graph* g = ex->graph;
+    vkr_tensor* t = vkr_graph_tensor(g, i);
+    uint32_t r = ex->root[i];
+    uint32_t p = t->aux_of ? ps->pos[t->aux_of->index] : ps->pos[i];
+    if (p == VKR_STEP_INF) return;
+    uint32_t bwd = vkr_plan_bwd(ps, p);
+    if (p < ps->start[r]) ps->start[r] = p;
+    if (p > ps->end[r]) ps->end[r] = p;
+    bool bwd_runs = ex->backward && (t->aux_of ? t->aux_of->requires_grad : t->requires_grad);
+    if (bwd_runs && bwd > ps->end[r]) ps->end[r] = bwd; /* its own backward reads it */
+    if (t->keep || (ex->backward && t == vkr_graph_loss(g))) ps->end[r] = VKR_STEP_INF;
+    if (t->aux_of) return;
+    if (ex->backward && t->grad) { /* the gradient is read by the node's own backward */
+        uint32_t gr = ex->root[t->grad->index];
+        if (bwd > ps->gend[gr]) ps->gend[gr] = bwd;
+        if (t == vkr_graph_loss(g) && ps->nodes < ps->gstart[gr]) ps->gstart[gr] = ps->nodes;
+    }
+    vkr_plan_sources(ps, t, p);
+}
+
+static uint32_t vkr_plan_slot(vkr_graph* g, uint32_t count, const vkr_tensor* t) {
+    if (t->role == VKR_ROLE_PARAM) return SLOT_PARAM;
+    if (t->role == VKR_ROLE_INPUT) return SLOT_INPUT;
+    if (t->role == VKR_ROLE_CONST) return SLOT_CONST;
+    if (t->role != VKR_ROLE_GRAD) return SLOT_ARENA;
+    /* gradients of parameters persist; of activations they live in the arena */
+    bool of_param = false;
+    for (uint32_t j = 0; j < count && !of_param; j++) {
+        vkr_tensor* o = vkr_graph_tensor(g, j);
+        of_param = o->grad == t && o->role != VKR_ROLE_ACTIVATION;
+    }
+    return of_param ? SLOT_PARAM_GRAD : SLOT_ARENA;
+}
+
+/* Lays out the persistent slots and collects the arena's intervals; returns their count. */
+static uint32_t vkr_plan_storage(vkr_plan_state* ps) {
+    vkr_exec* ex = ps->ex;
+    vkr_graph* g = ex->graph;
     uint32_t n_iv = 0;
-    for (uint32_t i = 0; i < count; i++) {
+    for (uint32_t i = 0; i < ps->count; i++) {
         vkr_tensor* t = vkr_graph_tensor(g, i);
         if (t->view_of) continue;
-        uint32_t slot = SLOT_ARENA;
-        if (t->role == VKR_ROLE_PARAM) slot = SLOT_PARAM;
-        else if (t->role == VKR_ROLE_INPUT) slot = SLOT_INPUT;
-        else if (t->role == VKR_ROLE_CONST) slot = SLOT_CONST;
-        else if (t->role == VKR_ROLE_GRAD) {
-            /* gradients of parameters persist; of activations they live in the arena */
-            bool of_param = false;
-            for (uint32_t j = 0; j < count && !of_param; j++) {
-                vkr_tensor* o = vkr_graph_tensor(g, j);
-                of_param = o->grad == t && o->role != VKR_ROLE_ACTIVATION;
-            }
-            slot = of_param ? SLOT_PARAM_GRAD : SLOT_ARENA;
-        }
+        uint32_t slot = vkr_plan_slot(g, ps->count, t);
         t->storage = slot;
         uint64_t bytes = vkr_align_up(vkr_tensor_bytes(t), VKR_STORAGE_ALIGN);
         if (slot != SLOT_ARENA) {
@@ -138,39 +185,45 @@ static vkr_status vkr_plan(vkr_exec* ex) {
             ex->slots[slot].bytes += bytes;
             continue;
         }
-        uint32_t a = VKR_STEP_INF, b = 0;
-        if (t->role == VKR_ROLE_GRAD) {
-            if (!ex->backward) continue;
-            a = gstart[i];
-            b = gend[i];
-        } else {
-            a = start[i];
-            b = end[i];
-        }
+        bool grad = t->role == VKR_ROLE_GRAD;
+        if (grad && !ex->backward) continue;
+        uint32_t a = grad ? ps->gstart[i] : ps->start[i];
+        uint32_t b = grad ? ps->gend[i] : ps->end[i];
         if (a == VKR_STEP_INF) continue; /* never produced or read: needs no storage */
         if (b < a) b = a;
         ex->unplanned_bytes += bytes;
-        iv[n_iv++] = (vkr_interval){i, a, b, bytes};
+        ps->iv[n_iv++] = (vkr_interval){i, a, b, bytes};
     }
-    ex->arena_bytes = vkr_place(iv, n_iv, offsets);
+    return n_iv;
+}
+
+/* Places the arena's intervals, then points views at their root's storage. */
+static void vkr_plan_offsets(vkr_plan_state* ps, uint32_t n_iv) {
+    vkr_exec* ex = ps->ex;
+    vkr_graph* g = ex->graph;
+    ex->arena_bytes = vkr_place(ps->iv, n_iv, ps->offsets);
     ex->slots[SLOT_ARENA].bytes = ex->arena_bytes;
-    for (uint32_t k = 0; k < n_iv; k++) vkr_graph_tensor(g, iv[k].tensor)->offset = offsets[iv[k].tensor];
-    for (uint32_t i = 0; i < count; i++) { /* views share their root's storage */
+    for (uint32_t k = 0; k < n_iv; k++) vkr_graph_tensor(g, ps->iv[k].tensor)->offset = ps->offsets[ps->iv[k].tensor];
+    for (uint32_t i = 0; i < ps->count; i++) {
         vkr_tensor* t = vkr_graph_tensor(g, i);
         if (!t->view_of) continue;
         const vkr_tensor* r = vkr_root(t);
         t->storage = r->storage;
         t->offset = r->offset;
     }
-    ex->slots[SLOT_STEP].bytes = VKR_STORAGE_ALIGN;
-done:
-    free(pos);
-    free(start);
-    free(end);
-    free(gstart);
-    free(gend);
-    free(offsets);
-    free(iv);
+}
+
+static vkr_status vkr_plan(vkr_exec* ex) {
+    vkr_plan_state ps = {.ex = ex, .count = vkr_graph_tensor_count(ex->graph)};
+    vkr_status s = vkr_plan_alloc(&ps);
+    if (s == VKR_OK) {
+        vkr_plan_positions(&ps);
+        for (uint32_t i = 0; i < ps.count; i++)
+            if (vkr_graph_tensor(ex->graph, i)->role == VKR_ROLE_ACTIVATION) vkr_plan_activation(&ps, i);
+        vkr_plan_offsets(&ps, vkr_plan_storage(&ps));
+        ex->slots[SLOT_STEP].bytes = VKR_STORAGE_ALIGN;
+    }
+    vkr_plan_free(&ps);
     return s;
 }
 

@@ -102,12 +102,9 @@ void vkr_format_version(uint32_t v, char* buf, size_t n) {
              VK_API_VERSION_PATCH(v));
 }
 
-static void vkr_query_device(VkPhysicalDevice pd, uint32_t index, vkr_device_info* info) {
-    memset(info, 0, sizeof *info);
-    VkPhysicalDeviceProperties base;
-    vkGetPhysicalDeviceProperties(pd, &base);
-    bool v12 = base.apiVersion >= VK_API_VERSION_1_2;
-
+/* Identity, driver, and subgroup size; the driver properties need Vulkan 1.2. */
+static void vkr_query_properties(VkPhysicalDevice pd, const VkPhysicalDeviceProperties* base, vkr_device_info* info) {
+    bool v12 = base->apiVersion >= VK_API_VERSION_1_2;
     VkPhysicalDeviceDriverProperties driver = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES};
     VkPhysicalDeviceSubgroupProperties subgroup = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES,
                                                    .pNext = v12 ? &driver : NULL};
@@ -116,28 +113,36 @@ static void vkr_query_device(VkPhysicalDevice pd, uint32_t index, vkr_device_inf
     VkPhysicalDeviceProperties2 props = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &ids};
     vkGetPhysicalDeviceProperties2(pd, &props);
 
+    snprintf(info->name, sizeof info->name, "%s", base->deviceName);
+    info->vendor_id = base->vendorID;
+    info->device_id = base->deviceID;
+    info->vendor = vkr_vendor_name(base->vendorID);
+    info->type = vkr_map_type(base->deviceType);
+    if (v12) {
+        snprintf(info->driver_name, sizeof info->driver_name, "%s", driver.driverName);
+        snprintf(info->driver_info, sizeof info->driver_info, "%s", driver.driverInfo);
+    }
+    info->driver_version = base->driverVersion;
+    info->api_version = base->apiVersion;
+    memcpy(info->device_uuid, ids.deviceUUID, VK_UUID_SIZE);
+    memcpy(info->pipeline_cache_uuid, base->pipelineCacheUUID, VK_UUID_SIZE);
+    info->subgroup_size = subgroup.subgroupSize;
+}
+
+/* Shader arithmetic and storage widths; all but 16-bit storage need Vulkan 1.2. */
+static void vkr_query_features(VkPhysicalDevice pd, bool v12, vkr_device_info* info) {
     VkPhysicalDeviceVulkan12Features f12 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES};
     VkPhysicalDevice16BitStorageFeatures s16 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES,
                                                 .pNext = v12 ? &f12 : NULL};
     VkPhysicalDeviceFeatures2 feats = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &s16};
     vkGetPhysicalDeviceFeatures2(pd, &feats);
+    info->fp16 = v12 && f12.shaderFloat16;
+    info->int8 = v12 && f12.shaderInt8;
+    info->storage8 = v12 && f12.storageBuffer8BitAccess;
+    info->storage16 = s16.storageBuffer16BitAccess;
+}
 
-    const VkPhysicalDeviceLimits* lim = &base.limits;
-    info->index = index;
-    snprintf(info->name, sizeof info->name, "%s", base.deviceName);
-    info->vendor_id = base.vendorID;
-    info->device_id = base.deviceID;
-    info->vendor = vkr_vendor_name(base.vendorID);
-    info->type = vkr_map_type(base.deviceType);
-    if (v12) {
-        snprintf(info->driver_name, sizeof info->driver_name, "%s", driver.driverName);
-        snprintf(info->driver_info, sizeof info->driver_info, "%s", driver.driverInfo);
-    }
-    info->driver_version = base.driverVersion;
-    info->api_version = base.apiVersion;
-    memcpy(info->device_uuid, ids.deviceUUID, VK_UUID_SIZE);
-    memcpy(info->pipeline_cache_uuid, base.pipelineCacheUUID, VK_UUID_SIZE);
-
+static void vkr_query_memory(VkPhysicalDevice pd, vkr_device_info* info) {
     VkPhysicalDeviceMemoryProperties mem;
     vkGetPhysicalDeviceMemoryProperties(pd, &mem);
     info->heap_count = mem.memoryHeapCount < VKR_MAX_HEAPS ? mem.memoryHeapCount : VKR_MAX_HEAPS;
@@ -149,26 +154,23 @@ static void vkr_query_device(VkPhysicalDevice pd, uint32_t index, vkr_device_inf
         VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT | VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
     for (uint32_t t = 0; t < mem.memoryTypeCount; t++)
         if ((mem.memoryTypes[t].propertyFlags & mapped_local) == mapped_local) info->host_visible_device_local = true;
+}
 
-    info->subgroup_size = subgroup.subgroupSize;
+static void vkr_query_limits(VkPhysicalDevice pd, const VkPhysicalDeviceLimits* lim, vkr_device_info* info) {
     info->shared_memory_bytes = lim->maxComputeSharedMemorySize;
     info->max_workgroup_invocations = lim->maxComputeWorkGroupInvocations;
     for (int i = 0; i < 3; i++) info->max_workgroup_count[i] = lim->maxComputeWorkGroupCount[i];
     info->min_storage_offset_alignment = lim->minStorageBufferOffsetAlignment;
     info->max_storage_buffer_range = lim->maxStorageBufferRange;
     info->max_allocation_size = 1ull << 30; /* Vulkan's guaranteed minimum when 1.1 info is absent */
-    {
-        VkPhysicalDeviceMaintenance3Properties m3 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MAINTENANCE_3_PROPERTIES};
-        VkPhysicalDeviceProperties2 p2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &m3};
-        vkGetPhysicalDeviceProperties2(pd, &p2);
-        if (m3.maxMemoryAllocationSize) info->max_allocation_size = m3.maxMemoryAllocationSize;
-    }
-    info->fp16 = v12 && f12.shaderFloat16;
-    info->int8 = v12 && f12.shaderInt8;
-    info->storage8 = v12 && f12.storageBuffer8BitAccess;
-    info->storage16 = s16.storageBuffer16BitAccess;
-    info->cooperative_matrix = vkr_device_extension_available(pd, VKR_COOPMAT_EXTENSION);
+    VkPhysicalDeviceMaintenance3Properties m3 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MAINTENANCE_3_PROPERTIES};
+    VkPhysicalDeviceProperties2 p2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &m3};
+    vkGetPhysicalDeviceProperties2(pd, &p2);
+    if (m3.maxMemoryAllocationSize) info->max_allocation_size = m3.maxMemoryAllocationSize;
+}
 
+/* Picks the compute queue family and whether it has timestamps. */
+static void vkr_query_queues(VkPhysicalDevice pd, const VkPhysicalDeviceLimits* lim, vkr_device_info* info) {
     uint32_t qn = 0;
     vkGetPhysicalDeviceQueueFamilyProperties(pd, &qn, NULL);
     VkQueueFamilyProperties* qf = calloc(qn ? qn : 1, sizeof *qf);
@@ -195,43 +197,68 @@ static void vkr_query_device(VkPhysicalDevice pd, uint32_t index, vkr_device_inf
     info->timestamp_period_ns = lim->timestampPeriod;
 }
 
-vkr_status vkr_instance_create(const vkr_instance_options* options, vkr_instance** out_instance) {
-    if (!out_instance) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_instance_create: out_instance is NULL");
-    *out_instance = NULL;
-    vkr_validation_mode mode = options ? options->validation : VKR_VALIDATION_FROM_ENV;
-    bool validate = mode == VKR_VALIDATION_ON || (mode == VKR_VALIDATION_FROM_ENV && vkr_env_flag("VKR_VALIDATE"));
+static void vkr_query_device(VkPhysicalDevice pd, uint32_t index, vkr_device_info* info) {
+    memset(info, 0, sizeof *info);
+    VkPhysicalDeviceProperties base;
+    vkGetPhysicalDeviceProperties(pd, &base);
+    info->index = index;
+    vkr_query_properties(pd, &base, info);
+    vkr_query_features(pd, base.apiVersion >= VK_API_VERSION_1_2, info);
+    vkr_query_memory(pd, info);
+    vkr_query_limits(pd, &base.limits, info);
+    info->cooperative_matrix = vkr_device_extension_available(pd, VKR_COOPMAT_EXTENSION);
+    vkr_query_queues(pd, &base.limits, info);
+}
 
+/* The layers and instance extensions vkr_instance_create enables. */
+typedef struct vkr_instance_setup {
+    const char* layers[1];
+    uint32_t layer_count;
+    const char* exts[2];
+    uint32_t ext_count;
+    bool debug_utils;
+    bool features_ext;
+} vkr_instance_setup;
+
+static vkr_status vkr_check_loader(void) {
     uint32_t loader_version = 0;
     if (vkEnumerateInstanceVersion(&loader_version) != VK_SUCCESS || loader_version < VK_API_VERSION_1_1)
         return vkr_fail(VKR_ERR_NO_LOADER,
                         "the Vulkan loader is missing or older than 1.1; install libvulkan1 and a driver "
                         "(apt-get install mesa-vulkan-drivers gives the lavapipe CPU driver)");
+    return VKR_OK;
+}
 
-    vkr_instance* inst = calloc(1, sizeof *inst);
-    if (!inst) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory creating the instance");
-
-    const char* layers[1];
-    uint32_t layer_count = 0;
-    const char* exts[2];
-    uint32_t ext_count = 0;
-    bool debug_utils = false;
-    bool features_ext = false;
-    if (validate) {
-        if (!vkr_layer_available(vkr_validation_layer)) {
-            free(inst);
-            return vkr_fail(VKR_ERR_UNSUPPORTED,
-                            "validation was requested (VKR_VALIDATE=1) but %s is not installed; "
-                            "apt-get install vulkan-validationlayers",
-                            vkr_validation_layer);
-        }
-        layers[layer_count++] = vkr_validation_layer;
-        debug_utils = vkr_instance_extension_available(NULL, VK_EXT_DEBUG_UTILS_EXTENSION_NAME) ||
+/* The validation layer, with debug utils and validation features where it offers them. */
+static vkr_status vkr_setup_validation(vkr_instance_setup* su) {
+    if (!vkr_layer_available(vkr_validation_layer))
+        return vkr_fail(VKR_ERR_UNSUPPORTED,
+                        "validation was requested (VKR_VALIDATE=1) but %s is not installed; "
+                        "apt-get install vulkan-validationlayers",
+                        vkr_validation_layer);
+    su->layers[su->layer_count++] = vkr_validation_layer;
+    su->debug_utils = vkr_instance_extension_available(NULL, VK_EXT_DEBUG_UTILS_EXTENSION_NAME) ||
                       vkr_instance_extension_available(vkr_validation_layer, VK_EXT_DEBUG_UTILS_EXTENSION_NAME);
-        if (debug_utils) exts[ext_count++] = VK_EXT_DEBUG_UTILS_EXTENSION_NAME;
-        features_ext = vkr_instance_extension_available(vkr_validation_layer, VK_EXT_VALIDATION_FEATURES_EXTENSION_NAME);
-        if (features_ext) exts[ext_count++] = VK_EXT_VALIDATION_FEATURES_EXTENSION_NAME;
-    }
+    if (su->debug_utils) su->exts[su->ext_count++] = VK_EXT_DEBUG_UTILS_EXTENSION_NAME;
+    su->features_ext = vkr_instance_extension_available(vkr_validation_layer, VK_EXT_VALIDATION_FEATURES_EXTENSION_NAME);
+    if (su->features_ext) su->exts[su->ext_count++] = VK_EXT_VALIDATION_FEATURES_EXTENSION_NAME;
+    return VKR_OK;
+}
 
+static VkDebugUtilsMessengerCreateInfoEXT vkr_messenger_info(vkr_instance* inst, const void* next) {
+    return (VkDebugUtilsMessengerCreateInfoEXT){
+        .sType = VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT,
+        .pNext = next,
+        .messageSeverity = VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT | VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT,
+        .messageType = VK_DEBUG_UTILS_MESSAGE_TYPE_GENERAL_BIT_EXT | VK_DEBUG_UTILS_MESSAGE_TYPE_VALIDATION_BIT_EXT |
+                       VK_DEBUG_UTILS_MESSAGE_TYPE_PERFORMANCE_BIT_EXT,
+        .pfnUserCallback = vkr_debug_callback,
+        .pUserData = inst,
+    };
+}
+
+/* Creates inst->vk, and its debug messenger when debug utils are enabled. */
+static vkr_status vkr_create_vk_instance(vkr_instance* inst, const vkr_instance_setup* su) {
     /* Synchronization validation checks that the sequences' barriers are sufficient. */
     VkValidationFeatureEnableEXT enables[] = {VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT};
     VkValidationFeaturesEXT vfeatures = {
@@ -239,15 +266,8 @@ vkr_status vkr_instance_create(const vkr_instance_options* options, vkr_instance
         .enabledValidationFeatureCount = 1,
         .pEnabledValidationFeatures = enables,
     };
-    VkDebugUtilsMessengerCreateInfoEXT messenger_info = {
-        .sType = VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT,
-        .pNext = features_ext && !vkr_env_flag("VKR_NO_SYNC_VALIDATION") ? &vfeatures : NULL,
-        .messageSeverity = VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT | VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT,
-        .messageType = VK_DEBUG_UTILS_MESSAGE_TYPE_GENERAL_BIT_EXT | VK_DEBUG_UTILS_MESSAGE_TYPE_VALIDATION_BIT_EXT |
-                       VK_DEBUG_UTILS_MESSAGE_TYPE_PERFORMANCE_BIT_EXT,
-        .pfnUserCallback = vkr_debug_callback,
-        .pUserData = inst,
-    };
+    VkDebugUtilsMessengerCreateInfoEXT messenger_info =
+        vkr_messenger_info(inst, su->features_ext && !vkr_env_flag("VKR_NO_SYNC_VALIDATION") ? &vfeatures : NULL);
     VkApplicationInfo app = {
         .sType = VK_STRUCTURE_TYPE_APPLICATION_INFO,
         .pApplicationName = "vkrec",
@@ -257,45 +277,66 @@ vkr_status vkr_instance_create(const vkr_instance_options* options, vkr_instance
     };
     VkInstanceCreateInfo ci = {
         .sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
-        .pNext = debug_utils ? (const void*)&messenger_info : (features_ext ? (const void*)&vfeatures : NULL),
+        .pNext = su->debug_utils ? (const void*)&messenger_info : (su->features_ext ? (const void*)&vfeatures : NULL),
         .pApplicationInfo = &app,
-        .enabledLayerCount = layer_count,
-        .ppEnabledLayerNames = layers,
-        .enabledExtensionCount = ext_count,
-        .ppEnabledExtensionNames = exts,
+        .enabledLayerCount = su->layer_count,
+        .ppEnabledLayerNames = su->layers,
+        .enabledExtensionCount = su->ext_count,
+        .ppEnabledExtensionNames = su->exts,
     };
     VkResult r = vkCreateInstance(&ci, NULL, &inst->vk);
-    if (r != VK_SUCCESS) {
-        free(inst);
-        if (r == VK_ERROR_INCOMPATIBLE_DRIVER)
-            return vkr_fail(VKR_ERR_NO_LOADER,
-                            "no Vulkan driver is installed (vkCreateInstance: VK_ERROR_INCOMPATIBLE_DRIVER); "
-                            "apt-get install mesa-vulkan-drivers for the lavapipe CPU driver");
-        return vkr_fail(vkr_status_from_vk(r), "vkCreateInstance failed: %s", vkr_vk_result_name(r));
-    }
-    inst->validation = validate;
-    if (debug_utils) {
+    if (r == VK_ERROR_INCOMPATIBLE_DRIVER)
+        return vkr_fail(VKR_ERR_NO_LOADER,
+                        "no Vulkan driver is installed (vkCreateInstance: VK_ERROR_INCOMPATIBLE_DRIVER); "
+                        "apt-get install mesa-vulkan-drivers for the lavapipe CPU driver");
+    if (r != VK_SUCCESS) return vkr_fail(vkr_status_from_vk(r), "vkCreateInstance failed: %s", vkr_vk_result_name(r));
+    if (su->debug_utils) {
         PFN_vkCreateDebugUtilsMessengerEXT create =
             (PFN_vkCreateDebugUtilsMessengerEXT)vkGetInstanceProcAddr(inst->vk, "vkCreateDebugUtilsMessengerEXT");
         messenger_info.pNext = NULL;
         if (create) create(inst->vk, &messenger_info, NULL, &inst->messenger);
     }
+    return VKR_OK;
+}
 
-    r = vkEnumeratePhysicalDevices(inst->vk, &inst->device_count, NULL);
+/* Lists the physical devices and queries each one's info. */
+static vkr_status vkr_enumerate_devices(vkr_instance* inst) {
+    VkResult r = vkEnumeratePhysicalDevices(inst->vk, &inst->device_count, NULL);
     if (r == VK_SUCCESS && inst->device_count > 0) {
         inst->physical = calloc(inst->device_count, sizeof *inst->physical);
         inst->info = calloc(inst->device_count, sizeof *inst->info);
-        if (!inst->physical || !inst->info) {
-            vkr_instance_destroy(inst);
+        if (!inst->physical || !inst->info)
             return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory enumerating devices");
-        }
         r = vkEnumeratePhysicalDevices(inst->vk, &inst->device_count, inst->physical);
     }
-    if (r != VK_SUCCESS && r != VK_INCOMPLETE) {
-        vkr_instance_destroy(inst);
+    if (r != VK_SUCCESS && r != VK_INCOMPLETE)
         return vkr_fail(vkr_status_from_vk(r), "vkEnumeratePhysicalDevices failed: %s", vkr_vk_result_name(r));
-    }
     for (uint32_t i = 0; i < inst->device_count; i++) vkr_query_device(inst->physical[i], i, &inst->info[i]);
+    return VKR_OK;
+}
+
+vkr_status vkr_instance_create(const vkr_instance_options* options, vkr_instance** out_instance) {
+    if (!out_instance) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_instance_create: out_instance is NULL");
+    *out_instance = NULL;
+    vkr_validation_mode mode = options ? options->validation : VKR_VALIDATION_FROM_ENV;
+    bool validate = mode == VKR_VALIDATION_ON || (mode == VKR_VALIDATION_FROM_ENV && vkr_env_flag("VKR_VALIDATE"));
+    VKR_TRY(vkr_check_loader());
+
+    vkr_instance* inst = calloc(1, sizeof *inst);
+    if (!inst) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory creating the instance");
+    vkr_instance_setup su = {0};
+    vkr_status s = validate ? vkr_setup_validation(&su) : VKR_OK;
+    if (s == VKR_OK) s = vkr_create_vk_instance(inst, &su);
+    if (s != VKR_OK) { /* no VkInstance exists yet */
+        free(inst);
+        return s;
+    }
+    inst->validation = validate;
+    s = vkr_enumerate_devices(inst);
+    if (s != VKR_OK) {
+        vkr_instance_destroy(inst);
+        return s;
+    }
     *out_instance = inst;
     return VKR_OK;
 }

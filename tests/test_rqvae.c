@@ -38,6 +38,67 @@ static void assert_unique(const uint16_t* ids, uint32_t n, uint32_t width) {
     free(order);
 }
 
+/* A co-occurrence-SVD-like release without item text (the shape of C2DSR Movie-Book): n items in d
+ * dims around `topics` directions, row norms heavy-tailed (a few popular items hundreds of times
+ * longer than the rest, as PPMI+SVD rows are), 10% of the rows copies of another item's row and 18%
+ * all-zero (items with neither text nor co-occurrences). Seeded. */
+static float* cooccurrence_like(uint32_t n, uint32_t d, uint32_t topics, uint32_t seed) {
+    float* dirs = malloc((size_t)topics * d * 4);
+    float* x = malloc((size_t)n * d * 4);
+    vkr_test_fill_random(dirs, (size_t)topics * d, seed);
+    vkr_test_fill_random(x, (size_t)n * d, seed + 1);
+    float u[3];
+    for (uint32_t i = 0; i < n; i++) {
+        vkr_test_fill_random(u, 3, seed * 7919u + i);
+        float* row = x + (size_t)i * d;
+        if (u[0] < -0.64f) { /* 18% no signal */
+            memset(row, 0, d * 4);
+            continue;
+        }
+        uint32_t topic = (uint32_t)((u[1] + 1) * 0.5f * topics) % topics;
+        float norm = 0.01f / powf(0.002f + (u[2] + 1) * 0.5f, 1.5f); /* heavy tail: 0.004 .. 110 */
+        for (uint32_t k = 0; k < d; k++) row[k] = norm * (dirs[(size_t)topic * d + k] + 0.35f * row[k]);
+    }
+    for (uint32_t i = 0; i < n; i++) { /* 10% duplicates of an earlier non-zero row */
+        vkr_test_fill_random(u, 2, seed * 104729u + i);
+        uint32_t src = (uint32_t)((u[1] + 1) * 0.5f * i);
+        if (u[0] < -0.8f && src < i && x[(size_t)src * d] != 0)
+            memcpy(x + (size_t)i * d, x + (size_t)src * d, d * 4);
+    }
+    free(dirs);
+    return x;
+}
+
+/* The Movie-Book-like input: every level uses at least half its codes, the disambiguation level
+ * stays bounded, and the zero rows are counted. */
+static void cooccurrence_input_uses_codes(void** state) {
+    (void)state;
+    const uint32_t n = 12000, d = 48;
+    float* x = cooccurrence_like(n, d, 400, 5);
+    uint32_t zero = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        bool z = true;
+        for (uint32_t k = 0; k < d && z; k++) z = x[(size_t)i * d + k] == 0;
+        zero += z;
+    }
+    vkr_rqvae_config c = {.input_dim = d, .hidden = {96, 64}, .hidden_count = 2, .latent = 16, .levels = 3,
+                          .codes = 64};
+    vkr_rqvae_train_options o = {.device = vkr_test_shared.device, .batch = 256, .epochs = 10, .seed = 4};
+    vkr_rqvae_result r;
+    vkr_status s = vkr_rqvae_train(&c, &o, x, n, NULL, &r);
+    if (s != VKR_OK) fail_msg("%s", vkr_last_error());
+    const vkr_semid_stats* st = &r.stats;
+    printf("%u zero rows; codes used %u %u %u of %u; %u paths; items per path max %u p99 %u mean %.2f; collisions "
+           "%.3f; %.1f s\n", r.no_signal, st->used[0], st->used[1], st->used[2], c.codes, st->distinct_paths,
+           st->max_per_path, st->p99_per_path, st->mean_per_path, st->collision_rate, r.seconds);
+    assert_int_equal(r.no_signal, zero);
+    for (uint32_t l = 0; l < 3; l++) assert_true(st->used[l] * 2 >= c.codes);
+    assert_true(st->max_per_path <= vkr_semid_max_per_path_bound(n, 3, c.codes));
+    assert_unique(r.ids, n, 4);
+    vkr_rqvae_result_free(&r);
+    free(x);
+}
+
 static void level1_recovers_clusters(void** state) {
     (void)state;
     const uint32_t n = 400, d = 16, clusters = 8;
@@ -59,6 +120,7 @@ static void level1_recovers_clusters(void** state) {
     }
     double purity = (double)good / n;
     printf("level-1 purity %.3f, recon %.5f, collisions %.3f\n", purity, r.recon_loss, r.stats.collision_rate);
+    printf("TMP empty %u reseeded %u used %u %u\n", r.kmeans_empty, r.reseeded, r.stats.used[0], r.stats.used[1]);
     assert_true(purity >= 0.95); /* measured 1.0; k-means initialization alone finds the clusters */
     assert_true(r.recon_loss < 0.05);
     assert_int_equal(r.stats.levels, 2);
@@ -216,6 +278,7 @@ int main(void) {
         cmocka_unit_test(adapters_train_only_adapters),
         cmocka_unit_test(cpu_backend_runs),
         cmocka_unit_test(stats_and_disambiguation),
+        cmocka_unit_test(cooccurrence_input_uses_codes),
         cmocka_unit_test(malformed_input_is_refused),
     };
     return cmocka_run_group_tests(tests, vkr_test_group_open, vkr_test_group_close);

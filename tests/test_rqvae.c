@@ -120,7 +120,6 @@ static void level1_recovers_clusters(void** state) {
     }
     double purity = (double)good / n;
     printf("level-1 purity %.3f, recon %.5f, collisions %.3f\n", purity, r.recon_loss, r.stats.collision_rate);
-    printf("TMP empty %u reseeded %u used %u %u\n", r.kmeans_empty, r.reseeded, r.stats.used[0], r.stats.used[1]);
     assert_true(purity >= 0.95); /* measured 1.0; k-means initialization alone finds the clusters */
     assert_true(r.recon_loss < 0.05);
     assert_int_equal(r.stats.levels, 2);
@@ -222,6 +221,72 @@ static void stats_and_disambiguation(void** state) {
     assert_non_null(strstr(vkr_last_error(), "outside [0, 4)"));
 }
 
+/* An input with three distinct directions cannot fill 32 codes: training fails with a message that
+ * names the level and the input, and returns no result. */
+static void collapse_is_an_error(void** state) {
+    (void)state;
+    const uint32_t n = 600, d = 8;
+    float* x = calloc((size_t)n * d, 4);
+    for (uint32_t i = 0; i < n; i++)
+        if (i % 10) x[(size_t)i * d + i % 3] = 1 + 3.0f * (i % 3); /* every 10th row all zero */
+    vkr_rqvae_config c = {.input_dim = d, .hidden = {16}, .hidden_count = 1, .latent = 4, .levels = 2, .codes = 32};
+    vkr_rqvae_train_options o = {.device = vkr_test_shared.device, .batch = 64, .epochs = 3, .seed = 2};
+    vkr_rqvae_result r;
+    assert_int_equal(vkr_rqvae_train(&c, &o, x, n, NULL, &r), VKR_ERR_STATE);
+    printf("%s\n", vkr_last_error());
+    assert_non_null(strstr(vkr_last_error(), "level 1 uses 3/32 codes"));
+    assert_non_null(strstr(vkr_last_error(), "3 distinct non-zero embeddings among 600 items (60 all zero)"));
+    assert_null(r.codes);
+    assert_null(r.ids);
+    memset(x, 0, (size_t)n * d * 4);
+    assert_int_equal(vkr_rqvae_train(&c, &o, x, n, NULL, &r), VKR_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(vkr_last_error(), "all zero"));
+    free(x);
+}
+
+/* The collapse rule on hand-made statistics: level floors, the per-path bound, items per path. */
+static void collapse_rule(void** state) {
+    (void)state;
+    assert_int_equal(vkr_semid_max_per_path_bound(62696, 3, 256), 256);  /* ideal 1 per path: K wins */
+    assert_int_equal(vkr_semid_max_per_path_bound(1000, 1, 10), 400);    /* 4 x 100 */
+    assert_int_equal(vkr_semid_max_per_path_bound(1001, 1, 10), 404);    /* 4 x ceil(100.1) */
+    /* 20 items, one level of 16 codes: 2 codes used (floor ceil(16/8) = 2), paths of 10 and 10 */
+    int32_t codes[20];
+    for (uint32_t i = 0; i < 20; i++) codes[i] = i < 10 ? 3 : 9;
+    vkr_semid_stats st;
+    VKR_ASSERT_OK(vkr_semantic_ids_build(codes, 20, 1, 16, NULL, &st));
+    assert_int_equal(st.max_per_path, 10);
+    assert_int_equal(st.p99_per_path, 10);
+    assert_float_equal(st.mean_per_path, 10.0, 1e-12);
+    VKR_ASSERT_OK(vkr_semid_check(&st)); /* bound max(16, 4 x ceil(20/16)) = 16 */
+    codes[0] = 9;                         /* 11 items on one path, 9 on the other: still within bounds */
+    VKR_ASSERT_OK(vkr_semantic_ids_build(codes, 20, 1, 16, NULL, &st));
+    VKR_ASSERT_OK(vkr_semid_check(&st));
+    for (uint32_t i = 0; i < 20; i++) codes[i] = 5; /* one code: below the floor */
+    VKR_ASSERT_OK(vkr_semantic_ids_build(codes, 20, 1, 16, NULL, &st));
+    assert_int_equal(vkr_semid_check(&st), VKR_ERR_STATE);
+    assert_non_null(strstr(vkr_last_error(), "level 1 uses 1/16 codes (at least 2 needed); 1 distinct paths for 20 "
+                                             "items, up to 20 items on one path"));
+    /* 100 items, 2 levels of 4 codes: every level-1 code used, 97 items on one path (bound 28) */
+    int32_t two[200];
+    for (uint32_t i = 0; i < 100; i++) {
+        two[2 * i] = (int32_t)(i < 97 ? 0 : i - 96);
+        two[2 * i + 1] = (int32_t)(i % 4 == 0 || i >= 97 ? 1 + (i >= 97) : 1);
+    }
+    VKR_ASSERT_OK(vkr_semantic_ids_build(two, 100, 2, 4, NULL, &st));
+    assert_int_equal(st.max_per_path, 97);
+    assert_int_equal(vkr_semid_check(&st), VKR_ERR_STATE);
+    assert_non_null(strstr(vkr_last_error(), "97 items share one code path (at most 28 allowed)"));
+    /* p99 over paths: 100 singleton paths and one of 50 */
+    int32_t many[150];
+    for (uint32_t i = 0; i < 150; i++) many[i] = (int32_t)(i < 100 ? i : 100);
+    VKR_ASSERT_OK(vkr_semantic_ids_build(many, 150, 1, 128, NULL, &st));
+    assert_int_equal(st.distinct_paths, 101);
+    assert_int_equal(st.max_per_path, 50);
+    assert_int_equal(st.p99_per_path, 1); /* 100 of 101 paths hold one item */
+    assert_float_equal(st.mean_per_path, 150.0 / 101, 1e-12);
+}
+
 static void malformed_input_is_refused(void** state) {
     (void)state;
     float x[8 * 4];
@@ -279,6 +344,8 @@ int main(void) {
         cmocka_unit_test(cpu_backend_runs),
         cmocka_unit_test(stats_and_disambiguation),
         cmocka_unit_test(cooccurrence_input_uses_codes),
+        cmocka_unit_test(collapse_is_an_error),
+        cmocka_unit_test(collapse_rule),
         cmocka_unit_test(malformed_input_is_refused),
     };
     return cmocka_run_group_tests(tests, vkr_test_group_open, vkr_test_group_close);

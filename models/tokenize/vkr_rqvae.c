@@ -310,7 +310,7 @@ typedef struct rq_trainer {
     const vkr_rqvae_config* c;
     const vkr_rqvae_train_options* o;
     const float* emb;   /* training rows (rq_rows) */
-    const float* scale; /* their original RMS */
+    const float* scale; /* their original RMS over the median */
     const uint8_t* dom;
     uint32_t n;
     rq_graph train, eval;
@@ -508,18 +508,17 @@ static vkr_status rq_check_inputs(const vkr_rqvae_config* c, const float* emb, u
     return VKR_OK;
 }
 
-/* The training rows: every item with a non-zero embedding, scaled to a root mean square of 1 (L2
- * norm sqrt(d)). Per item because semantic IDs should group items by direction, as cosine similarity
+/* The training rows: every item with a non-zero embedding, rescaled to the median root mean square
+ * of those rows. Per item because semantic IDs should group items by direction, as cosine similarity
  * compares text and co-occurrence embeddings alike: the norm of a co-occurrence (PPMI + SVD) row
  * measures popularity and spans orders of magnitude, so a few popular rows owned the MSE and the
- * codebooks while every other item fell onto one path. RMS 1 whatever the input's units, because the
- * initializers (Kaiming) and Adam's fixed step size assume unit-scale activations: unit-norm rows in
- * many dims left latents so small that codes merged. The decoder reconstructs the scaled rows; the
- * reported error is scaled back to each item's own units. All-zero rows carry no signal: they stay
- * out of training and get spread paths (vkr_balance_spread). */
+ * codebooks while every other item fell onto one path. To the median rather than to 1 so that inputs
+ * whose rows already share a norm (text encoders) train in their own units, as before; the reported
+ * reconstruction error is scaled back to each item's own norm. All-zero rows carry no signal: they
+ * stay out of training and get spread paths (vkr_balance_spread). */
 typedef struct rq_rows {
-    float* x;       /* n x input_dim rows of RMS 1 */
-    float* scale;   /* n: each row's original RMS (its norm / sqrt(input_dim)) */
+    float* x;       /* n x input_dim rows, each of the median RMS */
+    float* scale;   /* n: each row's original RMS over the median */
     uint8_t* dom;   /* n domains (adapters), else NULL */
     uint32_t* item; /* n: the item of each row */
     uint32_t n;     /* rows */
@@ -531,6 +530,11 @@ static void rq_rows_free(rq_rows* r) {
     free(r->dom);
     free(r->item);
     memset(r, 0, sizeof *r);
+}
+
+static int rq_float_cmp(const void* a, const void* b) {
+    float x = *(const float*)a, y = *(const float*)b;
+    return x < y ? -1 : x > y;
 }
 
 static vkr_status rq_rows_build(const vkr_rqvae_config* c, const float* emb, uint32_t n, const uint8_t* dom,
@@ -546,19 +550,31 @@ static vkr_status rq_rows_build(const vkr_rqvae_config* c, const float* emb, uin
         return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "rqvae: out of host memory for %u items", n);
     }
     for (uint32_t i = 0; i < n; i++) {
-        const float* row = emb + (size_t)i * d;
         double sq = 0;
-        for (uint32_t k = 0; k < d; k++) sq += (double)row[k] * row[k];
+        for (uint32_t k = 0; k < d; k++) sq += (double)emb[(size_t)i * d + k] * emb[(size_t)i * d + k];
         if (!(sq > 0)) continue;
-        double rms = sqrt(sq / d);
-        for (uint32_t k = 0; k < d; k++) out->x[(size_t)out->n * d + k] = (float)(row[k] / rms);
-        out->scale[out->n] = (float)rms;
+        out->scale[out->n] = (float)sqrt(sq / d);
         if (out->dom) out->dom[out->n] = dom[i];
         out->item[out->n++] = i;
     }
     if (out->n == 0) {
         rq_rows_free(out);
         return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "rqvae: every item embedding is all zero: there is nothing to tokenize");
+    }
+    float* sorted = malloc((size_t)out->n * sizeof *sorted);
+    if (!sorted) {
+        rq_rows_free(out);
+        return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "rqvae: out of host memory for %u items", n);
+    }
+    memcpy(sorted, out->scale, (size_t)out->n * sizeof *sorted);
+    qsort(sorted, out->n, sizeof *sorted, rq_float_cmp);
+    double median = sorted[out->n / 2];
+    free(sorted);
+    for (uint32_t r = 0; r < out->n; r++) {
+        const float* row = emb + (size_t)out->item[r] * d;
+        double f = median / out->scale[r];
+        for (uint32_t k = 0; k < d; k++) out->x[(size_t)r * d + k] = (float)(row[k] * f);
+        out->scale[r] = (float)(out->scale[r] / median);
     }
     return VKR_OK;
 }
@@ -568,15 +584,17 @@ static int rq_u64_cmp(const void* a, const void* b) {
     return x < y ? -1 : x > y;
 }
 
-/* Distinct rows of x (n x d) by a 64-bit FNV-1a hash of their bytes (a collision undercounts by one). */
-static vkr_status rq_distinct_rows(const float* x, uint32_t n, uint32_t d, uint32_t* out) {
+/* Distinct embeddings among the rows' items by a 64-bit FNV-1a hash of their bytes (a hash collision
+ * undercounts by one). */
+static vkr_status rq_distinct_rows(const float* emb, uint32_t d, const rq_rows* rows, uint32_t* out) {
+    const uint32_t n = rows->n;
     *out = 0;
     uint64_t* h = malloc((size_t)n * sizeof *h);
     if (!h) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "rqvae: out of host memory");
     for (uint32_t i = 0; i < n; i++) {
-        const unsigned char* b = (const unsigned char*)(x + (size_t)i * d);
+        const unsigned char* b = (const unsigned char*)(emb + (size_t)rows->item[i] * d);
         h[i] = 0xcbf29ce484222325ull;
-        for (size_t e = 0; e < (size_t)d * sizeof *x; e++) h[i] = (h[i] ^ b[e]) * 0x100000001b3ull;
+        for (size_t e = 0; e < (size_t)d * sizeof *emb; e++) h[i] = (h[i] ^ b[e]) * 0x100000001b3ull;
     }
     qsort(h, n, sizeof *h, rq_u64_cmp);
     for (uint32_t i = 0; i < n; i++) *out += i == 0 || h[i] != h[i - 1];
@@ -586,7 +604,7 @@ static vkr_status rq_distinct_rows(const float* x, uint32_t n, uint32_t d, uint3
 
 /* After training: the uniform mapping of the last level, the spread paths of the signal-free items,
  * the IDs and statistics of all n items, the losses, and the collapse check. */
-static vkr_status rq_finish(rq_trainer* t, const rq_rows* rows, uint32_t n) {
+static vkr_status rq_finish(rq_trainer* t, const float* emb, const rq_rows* rows, uint32_t n) {
     const vkr_rqvae_config* c = t->c;
     vkr_rqvae_result* out = t->r;
     const uint32_t L = c->levels, K = c->codes, D = c->latent;
@@ -601,7 +619,7 @@ static vkr_status rq_finish(rq_trainer* t, const rq_rows* rows, uint32_t n) {
     VKR_TRY(vkr_ref_rq_loss(&rp, t->z, cb, t->codes, &ql));
     out->quant_loss = ql;
     out->no_signal = n - rows->n;
-    VKR_TRY(rq_distinct_rows(rows->x, rows->n, c->input_dim, &out->distinct_rows));
+    VKR_TRY(rq_distinct_rows(emb, c->input_dim, rows, &out->distinct_rows));
     out->codes = malloc((size_t)n * L * sizeof *out->codes);
     if (!out->codes) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "rqvae: out of host memory for %u items", n);
     vkr_balance_spread(out->no_signal, L, K, out->codes); /* rows 0.. of the signal-free items, moved below */
@@ -611,7 +629,9 @@ static vkr_status rq_finish(rq_trainer* t, const rq_rows* rows, uint32_t n) {
         else memmove(dst, out->codes + (size_t)--z * L, L * sizeof *dst);
     }
     VKR_TRY(vkr_semantic_ids_build(out->codes, n, L, K, out->ids, &out->stats));
-    if (vkr_semid_check(&out->stats) == VKR_OK) return VKR_OK;
+    /* the trained items alone first: the spread paths would hide their collapse */
+    VKR_TRY(vkr_semantic_ids_build(t->codes, t->n, L, K, NULL, &out->signal_stats));
+    if (vkr_semid_check(&out->signal_stats) == VKR_OK && vkr_semid_check(&out->stats) == VKR_OK) return VKR_OK;
     char msg[512];
     snprintf(msg, sizeof msg, "%s", vkr_last_error());
     return vkr_fail(VKR_ERR_STATE,
@@ -670,7 +690,7 @@ vkr_status vkr_rqvae_train(const vkr_rqvae_config* config, const vkr_rqvae_train
     const float universal[GROUP_COUNT] = {1, 1, 0}, adapters[GROUP_COUNT] = {0, 0, 1};
     if (s == VKR_OK) s = rq_phase(&t, "universal", o.epochs, o.lr, universal, true);
     if (s == VKR_OK && o.adapter_epochs) s = rq_phase(&t, "adapters", o.adapter_epochs, o.adapter_lr, adapters, false);
-    if (s == VKR_OK) s = rq_finish(&t, &rows, n);
+    if (s == VKR_OK) s = rq_finish(&t, emb, &rows, n);
     out->seconds = rq_now() - t.start;
     vkr_exec_destroy(t.eval_ex);
     rq_graph_destroy(&t.train);

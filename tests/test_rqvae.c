@@ -1,6 +1,7 @@
 /* The RQ-VAE tokenizer: level-1 codes recover synthetic clusters, IDs are unique after
  * disambiguation, adapter training changes only adapter and router weights, statistics are exact on
- * a hand-made assignment, and malformed input gives a clear error. */
+ * a hand-made assignment, a co-occurrence-like input (heavy-tailed norms, duplicate and zero rows)
+ * uses its codes, a collapse is an error, and malformed input gives a clear error. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

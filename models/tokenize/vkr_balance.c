@@ -5,19 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* qsort context (qsort has no user pointer; these calls are not reentrant). */
-static const int32_t* sort_codes; /* rows of sort_stride codes; items compare on the first sort_stride - 1 */
-static uint32_t sort_stride;
-static const float* sort_plan;    /* transport plan, compared descending */
+#include "vkr_quantize.h"
 
-static int cmp_prefix(const void* a, const void* b) {
-    uint32_t i = *(const uint32_t*)a, j = *(const uint32_t*)b;
-    for (uint32_t l = 0; l + 1 < sort_stride; l++) {
-        int32_t x = sort_codes[(size_t)i * sort_stride + l], y = sort_codes[(size_t)j * sort_stride + l];
-        if (x != y) return x < y ? -1 : 1;
-    }
-    return i < j ? -1 : i > j;
-}
+/* qsort context (qsort has no user pointer; these calls are not reentrant). */
+static const float* sort_plan; /* transport plan, compared descending */
 
 static int cmp_plan(const void* a, const void* b) {
     uint32_t i = *(const uint32_t*)a, j = *(const uint32_t*)b; /* item-major pair indices */
@@ -63,9 +54,13 @@ static uint32_t balance_group(const float* resid, const float* cb, uint32_t dim,
             lo = d < lo ? d : lo;
             hi = d > hi ? d : hi;
         }
-    double mid = (hi + lo) / 2, amp = hi - mid + 1e-5; /* LC-Rec's centering: distances in [-1, 1] */
-    for (size_t e = 0; e < (size_t)g * k; e++) plan[e] = (float)exp(-(plan[e] - mid) / amp / VKR_BALANCE_EPSILON);
-    sinkhorn(plan, g, k, colsum);
+    if (g > k) { /* enough items to fill every code: uniform marginals make sense */
+        double mid = (hi + lo) / 2, amp = hi - mid + 1e-5; /* LC-Rec's centering: distances in [-1, 1] */
+        for (size_t e = 0; e < (size_t)g * k; e++) plan[e] = (float)exp(-(plan[e] - mid) / amp / VKR_BALANCE_EPSILON);
+        sinkhorn(plan, g, k, colsum);
+    } else { /* fewer items than codes: uniform code marginals would flatten every row; rank by distance */
+        for (size_t e = 0; e < (size_t)g * k; e++) plan[e] = -plan[e];
+    }
     for (uint32_t e = 0; e < g * k; e++) pairs[e] = e;
     sort_plan = plan;
     qsort(pairs, (size_t)g * k, sizeof *pairs, cmp_plan);
@@ -74,12 +69,12 @@ static uint32_t balance_group(const float* resid, const float* cb, uint32_t dim,
     for (size_t p = 0; p < (size_t)g * k && placed < g; p++) {
         uint32_t i = pairs[p] / k, c = pairs[p] % k;
         int32_t* code = &codes[(size_t)items[i] * levels + levels - 1];
-        if (plan[pairs[p]] < 0 || load[c] >= cap) continue;
+        if (plan[pairs[p]] == -INFINITY || load[c] >= cap) continue;
         moved += *code != (int32_t)c;
         *code = (int32_t)c;
         load[c]++;
         placed++;
-        for (uint32_t o = 0; o < k; o++) plan[(size_t)i * k + o] = -1; /* placed: its other pairs are void */
+        for (uint32_t o = 0; o < k; o++) plan[(size_t)i * k + o] = -INFINITY; /* placed: its other pairs are void */
     }
     return moved;
 }
@@ -101,27 +96,17 @@ vkr_status vkr_balance_last_level(const float* resid, const float* codebook, uin
     uint32_t* order = malloc((size_t)n * sizeof *order);
     uint32_t* load = malloc((size_t)k * sizeof *load);
     double* colsum = malloc((size_t)k * sizeof *colsum);
-    if (!order || !load || !colsum) {
-        free(order);
-        free(load);
-        free(colsum);
-        return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "balance: out of host memory for %u items", n);
-    }
-    for (uint32_t i = 0; i < n; i++) order[i] = i;
-    sort_codes = codes;
-    sort_stride = levels;
-    qsort(order, n, sizeof *order, cmp_prefix);
     uint32_t widest = 0;
-    for (uint32_t a = 0, b; a < n; a = b) {
+    if (order && load && colsum) vkr_semantic_codes_order(codes, n, levels, order); /* prefix groups contiguous */
+    for (uint32_t a = 0, b; order && load && colsum && a < n; a = b) {
         b = group_end(codes, levels, order, n, a);
         widest = b - a > widest ? b - a : widest;
     }
     float* plan = malloc((size_t)widest * k * sizeof *plan);
     uint32_t* pairs = malloc((size_t)widest * k * sizeof *pairs);
     vkr_status s = VKR_OK;
-    if (!plan || !pairs || (uint64_t)widest * k > UINT32_MAX)
-        s = vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "balance: %u items share a prefix: no host memory for %u x %u plans",
-                     widest, widest, k);
+    if (!order || !load || !colsum || !plan || !pairs || (uint64_t)widest * k > UINT32_MAX)
+        s = vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "balance: no host memory for %u items (%u x %u plans)", n, widest, k);
     uint32_t moved = 0;
     for (uint32_t a = 0, b; a < n && s == VKR_OK; a = b) {
         b = group_end(codes, levels, order, n, a);

@@ -4,11 +4,14 @@
  * Uniform mapping (vkr_balance_last_level): items that share their first L-1 codes (a prefix group
  * of g items) would otherwise pile onto the same last-level code whenever their residuals coincide
  * (duplicate embeddings), and the disambiguation token would grow with g. For every group whose
- * nearest-code assignment puts more than ceil(g / K) items on one code, Sinkhorn-Knopp
- * (VKR_BALANCE_SINKHORN_ITERS iterations, temperature VKR_BALANCE_EPSILON on squared distances
- * rescaled to [-1, 1] as LC-Rec does) turns the g x K distances into a transport plan with uniform
- * code marginals, then a greedy rounding gives each item the code of its largest plan entry whose
- * code still holds fewer than ceil(g / K) items of the group (ties: lower item, then lower code). Groups within capacity keep their nearest codes, so well-spread inputs are unchanged.
+ * nearest-code assignment puts more than ceil(g / K) items on one code, the (item, code) pairs are
+ * ranked and a greedy rounding gives each item, best pair first, a code that still holds fewer than
+ * ceil(g / K) items of the group (ties: lower item, then lower code). With g > K the ranking is a
+ * Sinkhorn-Knopp transport plan with uniform code marginals (VKR_BALANCE_SINKHORN_ITERS iterations,
+ * temperature VKR_BALANCE_EPSILON on squared distances rescaled to [-1, 1], as LC-Rec does); with
+ * g <= K uniform marginals would flatten every item's row, so pairs rank by distance (colliding items
+ * move to their nearest free code). Groups within capacity keep their codes, so well-spread inputs
+ * are unchanged.
  * Host-side, O(n K) memory for the largest group; deterministic.
  *
  * Spreading (vkr_balance_spread): the j-th of m items gets the path whose codes are the first L

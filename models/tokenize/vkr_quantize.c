@@ -40,6 +40,13 @@ void vkr_semantic_ids_order(const uint16_t* ids, uint32_t n, uint32_t width, uin
     qsort(order, n, sizeof *order, cmp_id_rows);
 }
 
+void vkr_semantic_codes_order(const int32_t* codes, uint32_t n, uint32_t levels, uint32_t* order) {
+    for (uint32_t i = 0; i < n; i++) order[i] = i;
+    sort_codes = codes;
+    sort_width = levels;
+    qsort(order, n, sizeof *order, cmp_code_rows);
+}
+
 /* True when items i and j have the same ID. */
 static bool same_id(const uint16_t* ids, uint32_t width, uint32_t i, uint32_t j) {
     return memcmp(ids + (size_t)i * width, ids + (size_t)j * width, width * sizeof *ids) == 0;
@@ -66,10 +73,7 @@ vkr_status vkr_semantic_ids_build(const int32_t* codes, uint32_t n, uint32_t lev
         free(hist);
         return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "semantic ids: out of host memory for %u items", n);
     }
-    for (uint32_t i = 0; i < n; i++) order[i] = i;
-    sort_codes = codes;
-    sort_width = levels;
-    qsort(order, n, sizeof *order, cmp_code_rows);
+    vkr_semantic_codes_order(codes, n, levels, order);
     uint32_t paths = 0, max_per = 0, run = 0;
     vkr_status s = VKR_OK;
     for (uint32_t r = 0; r < n; r++) {

@@ -45,6 +45,9 @@ uint32_t vkr_semid_max_per_path_bound(uint32_t n, uint32_t levels, uint32_t k);
 /* VKR_OK, or VKR_ERR_STATE naming the first collapsed level (codes used / K, the floor), the distinct
  * paths and the most items on one path against its bound (the collapse rule above). */
 vkr_status vkr_semid_check(const vkr_semid_stats* stats);
+/* Fills order (n entries) with the items sorted by code path [n, levels], lexicographically (equal
+ * paths by item id): items sharing any prefix are contiguous. */
+void vkr_semantic_codes_order(const int32_t* codes, uint32_t n, uint32_t levels, uint32_t* order);
 /* Fills order (n entries) with the items sorted by ID, lexicographically (equal IDs by item id). */
 void vkr_semantic_ids_order(const uint16_t* ids, uint32_t n, uint32_t width, uint32_t* order);
 /* Writes DIR/semantic_ids.npy (uint16 [n, width]) atomically. */

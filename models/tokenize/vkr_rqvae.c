@@ -559,7 +559,7 @@ static vkr_status rq_rows_build(const vkr_rqvae_config* c, const float* emb, uin
     }
     if (out->n == 0) {
         rq_rows_free(out);
-        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "rqvae: every item embedding is all zero: there is nothing to tokenize");
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "rqvae: every item embedding is all zero: nothing to tokenize");
     }
     float* sorted = malloc((size_t)out->n * sizeof *sorted);
     if (!sorted) {
@@ -623,7 +623,8 @@ static vkr_status rq_finish(rq_trainer* t, const float* emb, const rq_rows* rows
     out->codes = malloc((size_t)n * L * sizeof *out->codes);
     if (!out->codes) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "rqvae: out of host memory for %u items", n);
     vkr_balance_spread(out->no_signal, L, K, out->codes); /* rows 0.. of the signal-free items, moved below */
-    for (uint32_t i = n, r = rows->n, z = out->no_signal; i-- > 0;) { /* back to front: no row is read after it is written */
+    /* back to front, so that no spread row is overwritten before it is read */
+    for (uint32_t i = n, r = rows->n, z = out->no_signal; i-- > 0;) {
         int32_t* dst = out->codes + (size_t)i * L;
         if (r > 0 && rows->item[r - 1] == i) memcpy(dst, t->codes + (size_t)--r * L, L * sizeof *dst);
         else memmove(dst, out->codes + (size_t)--z * L, L * sizeof *dst);
@@ -666,8 +667,8 @@ vkr_status vkr_rqvae_train(const vkr_rqvae_config* config, const vkr_rqvae_train
     out->config = c;
     out->options = o;
     out->items = n;
-    rq_trainer t = {.c = &c, .o = &o, .emb = rows.x, .scale = rows.scale, .dom = rows.dom, .n = m, .r = out, .start = rq_now(),
-                    .total_epochs = (double)o.epochs + o.adapter_epochs};
+    rq_trainer t = {.c = &c, .o = &o, .emb = rows.x, .scale = rows.scale, .dom = rows.dom, .n = m, .r = out,
+                    .start = rq_now(), .total_epochs = (double)o.epochs + o.adapter_epochs};
     uint32_t eval_batch = m < RQ_EVAL_BATCH ? m : RQ_EVAL_BATCH;
     vkr_status s = rq_graph_build(&c, o.batch, true, o.seed, &t.train);
     if (s == VKR_OK) s = rq_graph_build(&c, eval_batch, false, o.seed, &t.eval);

@@ -10,9 +10,9 @@
  *
  * Input: every item with a non-zero embedding trains on its row rescaled to the median norm of those
  * rows (semantic IDs group items by direction; the norm of a co-occurrence row is popularity, not
- * meaning; inputs whose rows share a norm keep their units). Items whose
- * embedding is all zero carry no signal: they are left out of training and get evenly spread paths
- * (vkr_balance.h), counted in no_signal.
+ * meaning; inputs whose rows share a norm keep their units). Items whose embedding is all zero carry
+ * no signal: they are left out of training and get evenly spread paths (vkr_balance.h), counted in
+ * no_signal.
  * Training (vkr_rqvae_train): one graph executor runs forward, backward and Adam per step.
  *  1. universal phase (`epochs`): encoder, decoder and codebooks train; adapters and router are
  *     frozen (learning-rate multiplier 0). Codebooks start from GPU k-means (vkr_kmeans.h) on the
@@ -23,9 +23,10 @@
  *     universal weight and the codebooks stay bitwise unchanged.
  * Then every item is encoded, the last level is balanced within each prefix (LC-Rec's uniform
  * mapping, vkr_balance.h), collisions get the extra level (vkr_quantize.h), and the statistics are
- * computed. A collapsed assignment (vkr_semid_check on the trained items, then on all) fails with VKR_ERR_STATE and a message naming the
- * level, the codes used, the paths, the widest path, the input's distinct rows and what to try; no
- * result is returned then. Parameter groups: 0 universal, 1 codebooks, 2 adapters and router.
+ * computed. A collapsed assignment (vkr_semid_check on the trained items, then on all) fails with
+ * VKR_ERR_STATE and a message naming the level, the codes used, the paths, the widest path, the
+ * input's distinct rows and what to try; no result is returned then. Parameter groups: 0 universal,
+ * 1 codebooks, 2 adapters and router.
  * Deterministic for a seed on a given device. */
 #ifndef VKR_RQVAE_H
 #define VKR_RQVAE_H
@@ -100,7 +101,7 @@ typedef struct vkr_rqvae_result {
     int32_t* codes;           /* [n, L] final codes */
     uint16_t* ids;            /* [n, L+1] unique semantic IDs */
     vkr_semid_stats stats;    /* utilization, perplexity, collisions, items per path (all n items) */
-    vkr_semid_stats signal_stats; /* the same over the trained items only (the no_signal ones left out) */
+    vkr_semid_stats signal_stats; /* the same over the trained items (no_signal ones left out) */
     double recon_loss;        /* mean squared reconstruction error over trained rows and dims, in input units */
     double quant_loss;        /* RQ loss over the trained (median-norm) rows (codebook + beta x commitment) */
     uint32_t no_signal;       /* items with an all-zero embedding: not trained on, given spread paths */

@@ -1,11 +1,13 @@
 /* Quantization kernels against their CPU references on awkward shapes (nearest codeword with and
  * without residuals, grouped sums, multi-level encoding), the RQ graph ops on both backends, a
- * finite-difference check of the RQ loss gradients, and k-means on both paths. */
+ * finite-difference check of the RQ loss gradients, k-means on both paths, and the balanced
+ * assignment (uniform last level, spread paths). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "vkr_balance.h"
 #include "vkr_exec.h"
 #include "vkr_gradcheck.h"
 #include "vkr_graph_ops_quant.h"
@@ -378,6 +380,86 @@ static void kmeans_recovers_clusters(void** state) {
     free(truth);
 }
 
+/* ---- balanced assignment ---- */
+
+/* Uniform mapping on awkward shapes: 3 levels, prefix groups of 1, 4, 37 and 3 items over k = 5 codes;
+ * the 37 (Sinkhorn) and the 3 (distance ranking) each share one residual (duplicate embeddings).
+ * Afterwards no code holds more than ceil(g / k) items of a group, the prefixes are untouched, a group
+ * within capacity keeps its codes, and it is deterministic. One level: the whole set is one group. */
+static void balance_spreads_prefix_groups(void** state) {
+    (void)state;
+    enum { N = 45, D = 3, K = 5, L = 3 };
+    float resid[N * D], cb[K * D];
+    vkr_test_fill_random(resid, N * D, 5);
+    vkr_test_fill_random(cb, K * D, 6);
+    int32_t codes[N * L], again[N * L];
+    for (uint32_t i = 0; i < N; i++) {
+        uint32_t group = i < 1 ? 0 : i < 5 ? 1 : i < 42 ? 2 : 3;
+        codes[i * L] = (int32_t)group;
+        codes[i * L + 1] = 4;
+        codes[i * L + 2] = i < 5 ? (int32_t)(i % K) : 2; /* group 1: codes 1..4, distinct; group 2: all on 2 */
+        if (group == 2) memcpy(resid + i * D, resid + 5 * D, D * 4);
+        if (group == 3) memcpy(resid + i * D, resid + 42 * D, D * 4);
+    }
+    int32_t before[N * L];
+    memcpy(before, codes, sizeof codes);
+    uint32_t moved = 0;
+    VKR_ASSERT_OK(vkr_balance_last_level(resid, cb, N, D, K, L, codes, &moved));
+    uint32_t load[K] = {0}, changed = 0, nearest = 0;
+    double best = INFINITY;
+    for (uint32_t c = 0; c < K; c++) {
+        double d2 = sqdist(resid + 42 * D, cb + c * D, D);
+        if (d2 < best) {
+            best = d2;
+            nearest = c;
+        }
+    }
+    for (uint32_t i = 0; i < N; i++) {
+        assert_int_equal(codes[i * L], before[i * L]);
+        assert_int_equal(codes[i * L + 1], before[i * L + 1]);
+        assert_true(codes[i * L + 2] >= 0 && codes[i * L + 2] < K);
+        if (i < 5) assert_int_equal(codes[i * L + 2], before[i * L + 2]); /* groups within capacity */
+        else if (i < 42) load[codes[i * L + 2]]++;
+        changed += codes[i * L + 2] != before[i * L + 2];
+    }
+    for (uint32_t c = 0; c < K; c++) assert_true(load[c] <= 8); /* ceil(37 / 5) */
+    assert_int_equal(codes[42 * L + 2], (int32_t)nearest); /* the first of the 3 keeps the nearest code */
+    assert_true(codes[43 * L + 2] != codes[42 * L + 2] && codes[44 * L + 2] != codes[42 * L + 2]);
+    assert_true(codes[43 * L + 2] != codes[44 * L + 2]);
+    assert_int_equal(moved, changed);
+    assert_true(moved >= 37 - 8 + 2);
+    memcpy(again, before, sizeof before);
+    VKR_ASSERT_OK(vkr_balance_last_level(resid, cb, N, D, K, L, again, NULL));
+    assert_memory_equal(again, codes, sizeof codes);
+    int32_t one[N];
+    for (uint32_t i = 0; i < N; i++) one[i] = 0;
+    VKR_ASSERT_OK(vkr_balance_last_level(resid, cb, N, D, K, 1, one, NULL));
+    memset(load, 0, sizeof load);
+    for (uint32_t i = 0; i < N; i++) load[one[i]]++;
+    for (uint32_t c = 0; c < K; c++) assert_true(load[c] <= 9); /* ceil(45 / 5) */
+    assert_int_equal(vkr_balance_last_level(NULL, cb, N, D, K, L, codes, NULL), VKR_ERR_INVALID_ARGUMENT);
+}
+
+/* Spreading: m paths over k^L, distinct while m <= k^L, each level's codes used evenly. */
+static void balance_spread_is_even(void** state) {
+    (void)state;
+    enum { M = 7, L = 2, K = 3 };
+    int32_t codes[M * L];
+    vkr_balance_spread(M, L, K, codes);
+    uint32_t first[K] = {0};
+    for (uint32_t j = 0; j < M; j++) {
+        first[codes[j * L]]++;
+        if (j) /* increasing path numbers: distinct */
+            assert_true(codes[j * L] * K + codes[j * L + 1] > codes[(j - 1) * L] * K + codes[(j - 1) * L + 1]);
+    }
+    for (uint32_t c = 0; c < K; c++) assert_true(first[c] >= 2 && first[c] <= 3); /* 7 over 3 codes */
+    int32_t many[20];
+    vkr_balance_spread(20, 1, 4, many); /* more items than paths: 5 per code */
+    uint32_t per[4] = {0};
+    for (uint32_t j = 0; j < 20; j++) per[many[j]]++;
+    for (uint32_t c = 0; c < 4; c++) assert_int_equal(per[c], 5);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(assign_matches_reference),
@@ -388,6 +470,8 @@ int main(void) {
         cmocka_unit_test(rq_ops_gpu_matches_cpu),
         cmocka_unit_test(rq_ops_reject_bad_shapes),
         cmocka_unit_test(kmeans_recovers_clusters),
+        cmocka_unit_test(balance_spreads_prefix_groups),
+        cmocka_unit_test(balance_spread_is_even),
     };
     return cmocka_run_group_tests(tests, vkr_test_group_open, vkr_test_group_close);
 }

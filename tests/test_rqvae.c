@@ -1,6 +1,7 @@
 /* The RQ-VAE tokenizer: level-1 codes recover synthetic clusters, IDs are unique after
  * disambiguation, adapter training changes only adapter and router weights, statistics are exact on
- * a hand-made assignment, and malformed input gives a clear error. */
+ * a hand-made assignment, a co-occurrence-like input (heavy-tailed norms, duplicate and zero rows)
+ * uses its codes, a collapse is an error, and malformed input gives a clear error. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +37,67 @@ static void assert_unique(const uint16_t* ids, uint32_t n, uint32_t width) {
     for (uint32_t r = 1; r < n; r++)
         assert_true(memcmp(ids + (size_t)order[r - 1] * width, ids + (size_t)order[r] * width, width * 2) != 0);
     free(order);
+}
+
+/* A co-occurrence-SVD-like release without item text (the shape of C2DSR Movie-Book): n items in d
+ * dims around `topics` directions, row norms heavy-tailed (a few popular items hundreds of times
+ * longer than the rest, as PPMI+SVD rows are), 10% of the rows copies of another item's row and 18%
+ * all-zero (items with neither text nor co-occurrences). Seeded. */
+static float* cooccurrence_like(uint32_t n, uint32_t d, uint32_t topics, uint32_t seed) {
+    float* dirs = malloc((size_t)topics * d * 4);
+    float* x = malloc((size_t)n * d * 4);
+    vkr_test_fill_random(dirs, (size_t)topics * d, seed);
+    vkr_test_fill_random(x, (size_t)n * d, seed + 1);
+    float u[3];
+    for (uint32_t i = 0; i < n; i++) {
+        vkr_test_fill_random(u, 3, seed * 7919u + i);
+        float* row = x + (size_t)i * d;
+        if (u[0] < -0.64f) { /* 18% no signal */
+            memset(row, 0, d * 4);
+            continue;
+        }
+        uint32_t topic = (uint32_t)((u[1] + 1) * 0.5f * topics) % topics;
+        float norm = 0.01f / powf(0.002f + (u[2] + 1) * 0.5f, 1.5f); /* heavy tail: 0.004 .. 110 */
+        for (uint32_t k = 0; k < d; k++) row[k] = norm * (dirs[(size_t)topic * d + k] + 0.35f * row[k]);
+    }
+    for (uint32_t i = 0; i < n; i++) { /* 10% duplicates of an earlier non-zero row */
+        vkr_test_fill_random(u, 2, seed * 104729u + i);
+        uint32_t src = (uint32_t)((u[1] + 1) * 0.5f * i);
+        if (u[0] < -0.8f && src < i && x[(size_t)src * d] != 0)
+            memcpy(x + (size_t)i * d, x + (size_t)src * d, d * 4);
+    }
+    free(dirs);
+    return x;
+}
+
+/* The Movie-Book-like input: every level uses at least half its codes, the disambiguation level
+ * stays bounded, and the zero rows are counted. */
+static void cooccurrence_input_uses_codes(void** state) {
+    (void)state;
+    const uint32_t n = 12000, d = 48;
+    float* x = cooccurrence_like(n, d, 400, 5);
+    uint32_t zero = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        bool z = true;
+        for (uint32_t k = 0; k < d && z; k++) z = x[(size_t)i * d + k] == 0;
+        zero += z;
+    }
+    vkr_rqvae_config c = {.input_dim = d, .hidden = {96, 64}, .hidden_count = 2, .latent = 16, .levels = 3,
+                          .codes = 64};
+    vkr_rqvae_train_options o = {.device = vkr_test_shared.device, .batch = 256, .epochs = 10, .seed = 4};
+    vkr_rqvae_result r;
+    vkr_status s = vkr_rqvae_train(&c, &o, x, n, NULL, &r);
+    if (s != VKR_OK) fail_msg("%s", vkr_last_error());
+    const vkr_semid_stats* st = &r.stats;
+    printf("%u zero rows; codes used %u %u %u of %u; %u paths; items per path max %u p99 %u mean %.2f; collisions "
+           "%.3f; %.1f s\n", r.no_signal, st->used[0], st->used[1], st->used[2], c.codes, st->distinct_paths,
+           st->max_per_path, st->p99_per_path, st->mean_per_path, st->collision_rate, r.seconds);
+    assert_int_equal(r.no_signal, zero);
+    for (uint32_t l = 0; l < 3; l++) assert_true(st->used[l] * 2 >= c.codes);
+    assert_true(st->max_per_path <= vkr_semid_max_per_path_bound(n, 3, c.codes));
+    assert_unique(r.ids, n, 4);
+    vkr_rqvae_result_free(&r);
+    free(x);
 }
 
 static void level1_recovers_clusters(void** state) {
@@ -160,6 +222,72 @@ static void stats_and_disambiguation(void** state) {
     assert_non_null(strstr(vkr_last_error(), "outside [0, 4)"));
 }
 
+/* An input with three distinct directions cannot fill 32 codes: training fails with a message that
+ * names the level and the input, and returns no result. */
+static void collapse_is_an_error(void** state) {
+    (void)state;
+    const uint32_t n = 600, d = 8;
+    float* x = calloc((size_t)n * d, 4);
+    for (uint32_t i = 0; i < n; i++)
+        if (i % 10) x[(size_t)i * d + i % 3] = 1 + 3.0f * (i % 3); /* every 10th row all zero */
+    vkr_rqvae_config c = {.input_dim = d, .hidden = {16}, .hidden_count = 1, .latent = 4, .levels = 2, .codes = 32};
+    vkr_rqvae_train_options o = {.device = vkr_test_shared.device, .batch = 64, .epochs = 3, .seed = 2};
+    vkr_rqvae_result r;
+    assert_int_equal(vkr_rqvae_train(&c, &o, x, n, NULL, &r), VKR_ERR_STATE);
+    printf("%s\n", vkr_last_error());
+    assert_non_null(strstr(vkr_last_error(), "level 1 uses 3/32 codes"));
+    assert_non_null(strstr(vkr_last_error(), "3 distinct non-zero embeddings among 600 items (60 all zero)"));
+    assert_null(r.codes);
+    assert_null(r.ids);
+    memset(x, 0, (size_t)n * d * 4);
+    assert_int_equal(vkr_rqvae_train(&c, &o, x, n, NULL, &r), VKR_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(vkr_last_error(), "all zero"));
+    free(x);
+}
+
+/* The collapse rule on hand-made statistics: level floors, the per-path bound, items per path. */
+static void collapse_rule(void** state) {
+    (void)state;
+    assert_int_equal(vkr_semid_max_per_path_bound(62696, 3, 256), 256);  /* ideal 1 per path: K wins */
+    assert_int_equal(vkr_semid_max_per_path_bound(1000, 1, 10), 400);    /* 4 x 100 */
+    assert_int_equal(vkr_semid_max_per_path_bound(1001, 1, 10), 404);    /* 4 x ceil(100.1) */
+    /* 20 items, one level of 16 codes: 2 codes used (floor ceil(16/8) = 2), paths of 10 and 10 */
+    int32_t codes[20];
+    for (uint32_t i = 0; i < 20; i++) codes[i] = i < 10 ? 3 : 9;
+    vkr_semid_stats st;
+    VKR_ASSERT_OK(vkr_semantic_ids_build(codes, 20, 1, 16, NULL, &st));
+    assert_int_equal(st.max_per_path, 10);
+    assert_int_equal(st.p99_per_path, 10);
+    assert_float_equal(st.mean_per_path, 10.0, 1e-12);
+    VKR_ASSERT_OK(vkr_semid_check(&st)); /* bound max(16, 4 x ceil(20/16)) = 16 */
+    codes[0] = 9;                         /* 11 items on one path, 9 on the other: still within bounds */
+    VKR_ASSERT_OK(vkr_semantic_ids_build(codes, 20, 1, 16, NULL, &st));
+    VKR_ASSERT_OK(vkr_semid_check(&st));
+    for (uint32_t i = 0; i < 20; i++) codes[i] = 5; /* one code: below the floor */
+    VKR_ASSERT_OK(vkr_semantic_ids_build(codes, 20, 1, 16, NULL, &st));
+    assert_int_equal(vkr_semid_check(&st), VKR_ERR_STATE);
+    assert_non_null(strstr(vkr_last_error(), "level 1 uses 1/16 codes (at least 2 needed); 1 distinct paths for 20 "
+                                             "items, up to 20 items on one path"));
+    /* 100 items, 2 levels of 4 codes: every level-1 code used, 97 items on one path (bound 28) */
+    int32_t two[200];
+    for (uint32_t i = 0; i < 100; i++) {
+        two[2 * i] = (int32_t)(i < 97 ? 0 : i - 96);
+        two[2 * i + 1] = (int32_t)(i % 4 == 0 || i >= 97 ? 1 + (i >= 97) : 1);
+    }
+    VKR_ASSERT_OK(vkr_semantic_ids_build(two, 100, 2, 4, NULL, &st));
+    assert_int_equal(st.max_per_path, 97);
+    assert_int_equal(vkr_semid_check(&st), VKR_ERR_STATE);
+    assert_non_null(strstr(vkr_last_error(), "97 items share one code path (at most 28 allowed)"));
+    /* p99 over paths: 100 singleton paths and one of 50 */
+    int32_t many[150];
+    for (uint32_t i = 0; i < 150; i++) many[i] = (int32_t)(i < 100 ? i : 100);
+    VKR_ASSERT_OK(vkr_semantic_ids_build(many, 150, 1, 128, NULL, &st));
+    assert_int_equal(st.distinct_paths, 101);
+    assert_int_equal(st.max_per_path, 50);
+    assert_int_equal(st.p99_per_path, 1); /* 100 of 101 paths hold one item */
+    assert_float_equal(st.mean_per_path, 150.0 / 101, 1e-12);
+}
+
 static void malformed_input_is_refused(void** state) {
     (void)state;
     float x[8 * 4];
@@ -216,6 +344,9 @@ int main(void) {
         cmocka_unit_test(adapters_train_only_adapters),
         cmocka_unit_test(cpu_backend_runs),
         cmocka_unit_test(stats_and_disambiguation),
+        cmocka_unit_test(cooccurrence_input_uses_codes),
+        cmocka_unit_test(collapse_is_an_error),
+        cmocka_unit_test(collapse_rule),
         cmocka_unit_test(malformed_input_is_refused),
     };
     return cmocka_run_group_tests(tests, vkr_test_group_open, vkr_test_group_close);

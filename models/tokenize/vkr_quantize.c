@@ -40,6 +40,13 @@ void vkr_semantic_ids_order(const uint16_t* ids, uint32_t n, uint32_t width, uin
     qsort(order, n, sizeof *order, cmp_id_rows);
 }
 
+void vkr_semantic_codes_order(const int32_t* codes, uint32_t n, uint32_t levels, uint32_t* order) {
+    for (uint32_t i = 0; i < n; i++) order[i] = i;
+    sort_codes = codes;
+    sort_width = levels;
+    qsort(order, n, sizeof *order, cmp_code_rows);
+}
+
 /* True when items i and j have the same ID. */
 static bool same_id(const uint16_t* ids, uint32_t width, uint32_t i, uint32_t j) {
     return memcmp(ids + (size_t)i * width, ids + (size_t)j * width, width * sizeof *ids) == 0;
@@ -60,16 +67,13 @@ vkr_status vkr_semantic_ids_build(const int32_t* codes, uint32_t n, uint32_t lev
             return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "semantic ids: item %llu level %llu has code %d outside [0, %u)",
                             (unsigned long long)(e / levels), (unsigned long long)(e % levels), codes[e], k);
     uint32_t* order = malloc((size_t)n * sizeof *order);
-    uint32_t* hist = calloc(k, sizeof *hist);
+    uint32_t* hist = calloc(k > n ? k : n + 1, sizeof *hist); /* codes per level, then paths per size */
     if (!order || !hist) {
         free(order);
         free(hist);
         return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "semantic ids: out of host memory for %u items", n);
     }
-    for (uint32_t i = 0; i < n; i++) order[i] = i;
-    sort_codes = codes;
-    sort_width = levels;
-    qsort(order, n, sizeof *order, cmp_code_rows);
+    vkr_semantic_codes_order(codes, n, levels, order);
     uint32_t paths = 0, max_per = 0, run = 0;
     vkr_status s = VKR_OK;
     for (uint32_t r = 0; r < n; r++) {
@@ -109,10 +113,47 @@ vkr_status vkr_semantic_ids_build(const int32_t* codes, uint32_t n, uint32_t lev
             st->utilization[l] = (double)st->used[l] / k;
             st->perplexity[l] = exp(h);
         }
+        st->mean_per_path = (double)n / paths;
+        memset(hist, 0, ((size_t)n + 1) * sizeof *hist);
+        for (uint32_t r = 0, size = 1; r < n; r++, size++) /* hist[s]: paths holding s items */
+            if (r + 1 == n || memcmp(codes + (size_t)order[r] * levels, codes + (size_t)order[r + 1] * levels,
+                                     levels * sizeof *codes) != 0) {
+                hist[size]++;
+                size = 0;
+            }
+        uint64_t seen = 0;
+        for (uint32_t size = 1; size <= n && seen * 100 < (uint64_t)paths * 99; size++) {
+            seen += hist[size];
+            st->p99_per_path = size;
+        }
     }
     free(order);
     free(hist);
     return s;
+}
+
+uint32_t vkr_semid_max_per_path_bound(uint32_t n, uint32_t levels, uint32_t k) {
+    double ideal = ceil(n / pow(k ? k : 1, levels)); /* items per path if every path were used evenly */
+    double bound = 4 * ideal > k ? 4 * ideal : k;
+    return bound > UINT32_MAX ? UINT32_MAX : (uint32_t)bound;
+}
+
+vkr_status vkr_semid_check(const vkr_semid_stats* st) {
+    if (!st || !st->items) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_semid_check: no statistics");
+    uint32_t floor = ((st->codes < st->items ? st->codes : st->items) + 7) / 8;
+    uint32_t bound = vkr_semid_max_per_path_bound(st->items, st->levels, st->codes);
+    for (uint32_t l = 0; l < st->levels; l++)
+        if (st->used[l] < floor)
+            return vkr_fail(VKR_ERR_STATE,
+                            "semantic IDs collapsed: level %u uses %u/%u codes (at least %u needed); %u distinct paths "
+                            "for %u items, up to %u items on one path",
+                            l + 1, st->used[l], st->codes, floor, st->distinct_paths, st->items, st->max_per_path);
+    if (st->max_per_path > bound)
+        return vkr_fail(VKR_ERR_STATE,
+                        "semantic IDs collapsed: %u items share one code path (at most %u allowed); %u distinct paths "
+                        "for %u items",
+                        st->max_per_path, bound, st->distinct_paths, st->items);
+    return VKR_OK;
 }
 
 vkr_status vkr_semantic_ids_save(const char* dir, const uint16_t* ids, uint32_t n, uint32_t width) {

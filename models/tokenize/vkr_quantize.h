@@ -6,7 +6,12 @@
  * 0, 1, 2, ... in increasing item id, so every item's (L+1)-token ID is unique; an item alone on its
  * path gets 0. IDs are stored as uint16 [n, L+1] (row i = item i). The collision rate is the share
  * of items whose L-code path is not their own: (n - distinct paths) / n. Per level: utilization =
- * codes used / K, perplexity = exp(entropy of the code distribution) (K at best, 1 at worst). */
+ * codes used / K, perplexity = exp(entropy of the code distribution) (K at best, 1 at worst).
+ *
+ * Collapse rule (vkr_semid_check): an assignment is refused when a level uses fewer than
+ * ceil(min(K, n) / 8) codes, or when more items share one path than
+ * vkr_semid_max_per_path_bound(n, L, K) = max(K, 4 ceil(n / K^L)): the disambiguation token would then
+ * be a vocabulary of its own that carries no meaning (a collapsed tokenizer, not a tokenization). */
 #ifndef VKR_QUANTIZE_H
 #define VKR_QUANTIZE_H
 #include <stdint.h>
@@ -27,12 +32,22 @@ typedef struct vkr_semid_stats {
     uint32_t distinct_paths;                     /* distinct L-code paths */
     double collision_rate;                       /* (n - distinct_paths) / n */
     uint32_t max_per_path;                       /* most items on one path = tokens of the last level */
+    uint32_t p99_per_path;                       /* 99% of the paths hold at most this many items */
+    double mean_per_path;                        /* n / distinct_paths */
 } vkr_semid_stats;
 
 /* Builds the unique IDs (ids: n x (L+1) uint16, may be NULL) and the statistics (out_stats zeroed
  * on entry, may be NULL) of codes [n, L] in [0, K). */
 vkr_status vkr_semantic_ids_build(const int32_t* codes, uint32_t n, uint32_t levels, uint32_t k, uint16_t* ids,
                                   vkr_semid_stats* out_stats);
+/* The most items one path may hold before vkr_semid_check calls the assignment collapsed. */
+uint32_t vkr_semid_max_per_path_bound(uint32_t n, uint32_t levels, uint32_t k);
+/* VKR_OK, or VKR_ERR_STATE naming the first collapsed level (codes used / K, the floor), the distinct
+ * paths and the most items on one path against its bound (the collapse rule above). */
+vkr_status vkr_semid_check(const vkr_semid_stats* stats);
+/* Fills order (n entries) with the items sorted by code path [n, levels], lexicographically (equal
+ * paths by item id): items sharing any prefix are contiguous. */
+void vkr_semantic_codes_order(const int32_t* codes, uint32_t n, uint32_t levels, uint32_t* order);
 /* Fills order (n entries) with the items sorted by ID, lexicographically (equal IDs by item id). */
 void vkr_semantic_ids_order(const uint16_t* ids, uint32_t n, uint32_t width, uint32_t* order);
 /* Writes DIR/semantic_ids.npy (uint16 [n, width]) atomically. */

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vkr_balance.h"
 #include "vkr_clock.h"
 #include "vkr_exec.h"
 #include "vkr_init.h"
@@ -250,10 +251,10 @@ static vkr_status rq_batch_load(const vkr_rqvae_config* c, const rq_graph* m, vk
 }
 
 /* Encodes every item with the evaluation graph: latents z (n x latent, optional), codes (n x L,
- * optional) and the summed squared reconstruction error (optional). */
+ * optional) and the summed squared reconstruction error (optional), row i's scaled by scale[i]^2. */
 static vkr_status rq_encode_all(const vkr_rqvae_config* c, const rq_graph* m, vkr_exec* ex, rq_batch* b,
-                                const float* emb, const uint8_t* dom, uint32_t n, float* z, int32_t* codes,
-                                double* sq_err) {
+                                const float* emb, const float* scale, const uint8_t* dom, uint32_t n, float* z,
+                                int32_t* codes, double* sq_err) {
     uint32_t B = m->batch;
     uint32_t* idx = malloc((size_t)B * sizeof *idx);
     float* zb = malloc((size_t)B * c->latent * sizeof *zb);
@@ -274,7 +275,7 @@ static vkr_status rq_encode_all(const vkr_rqvae_config* c, const rq_graph* m, vk
         if (codes) memcpy(codes + (size_t)start * c->levels, cb, (size_t)count * c->levels * sizeof *codes);
         if (sq_err)
             for (size_t e = 0; e < (size_t)count * c->input_dim; e++) {
-                double d = (double)rb[e] - emb[(size_t)start * c->input_dim + e];
+                double d = ((double)rb[e] - emb[(size_t)start * c->input_dim + e]) * scale[start + e / c->input_dim];
                 *sq_err += d * d;
             }
     }
@@ -303,7 +304,8 @@ static void rq_level_residuals(const vkr_rqvae_config* c, const float* z, const 
 typedef struct rq_trainer {
     const vkr_rqvae_config* c;
     const vkr_rqvae_train_options* o;
-    const float* emb;
+    const float* emb;   /* training rows (rq_rows) */
+    const float* scale; /* their original RMS over the median */
     const uint8_t* dom;
     uint32_t n;
     rq_graph train, eval;
@@ -328,7 +330,8 @@ static float* rq_codebooks(rq_trainer* t) {
 /* Pushes the host parameters to the evaluation executor and encodes every item. */
 static vkr_status rq_refresh(rq_trainer* t, double* sq_err) {
     VKR_TRY(rq_params_sync(t->eval_ex, t->eval.g, t->r, false));
-    return rq_encode_all(t->c, &t->eval, t->eval_ex, &t->eb, t->emb, t->dom, t->n, t->z, t->codes, sq_err);
+    return rq_encode_all(t->c, &t->eval, t->eval_ex, &t->eb, t->emb, t->scale, t->dom, t->n, t->z, t->codes,
+                         sq_err);
 }
 
 /* k-means on each level's residuals of (up to VKR_RQVAE_KMEANS_ROWS) item latents. */
@@ -368,32 +371,64 @@ static vkr_status rq_kmeans_init(rq_trainer* t) {
     return s;
 }
 
-/* Re-seeds codes no item uses with the residuals of random items at that level; returns the count. */
-static vkr_status rq_reseed(rq_trainer* t, uint64_t round, uint32_t* out_count) {
+/* An item and how far its residual lies from its code at one level. */
+typedef struct rq_far {
+    float dist;
+    uint32_t item;
+} rq_far;
+
+static int rq_far_cmp(const void* a, const void* b) { /* farthest first, then lower item */
+    const rq_far *x = a, *y = b;
+    if (x->dist != y->dist) return x->dist > y->dist ? -1 : 1;
+    return x->item < y->item ? -1 : x->item > y->item;
+}
+
+/* Re-seeds codes no item uses with the residuals the level quantizes worst, each residual at most once
+ * (as faiss re-seeds empty clusters): random items failed on inputs with many identical rows, whose
+ * identical residuals made every re-seeded code a twin that one code keeps winning. Returns the count. */
+static vkr_status rq_reseed(rq_trainer* t, uint32_t* out_count) {
     const vkr_rqvae_config* c = t->c;
+    const uint32_t D = c->latent;
     *out_count = 0;
     VKR_TRY(rq_refresh(t, NULL));
     float* cb = rq_codebooks(t);
     uint32_t* used = malloc((size_t)c->codes * sizeof *used);
-    if (!used) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "rqvae: out of host memory");
-    for (uint32_t l = 0; l < c->levels; l++) {
+    rq_far* far = malloc((size_t)t->n * sizeof *far);
+    uint32_t* picked = malloc((size_t)c->codes * sizeof *picked);
+    vkr_status s = used && far && picked ? VKR_OK : vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "rqvae: out of host memory");
+    for (uint32_t l = 0; l < c->levels && s == VKR_OK; l++) {
         memset(used, 0, c->codes * sizeof *used);
         for (uint32_t i = 0; i < t->n; i++) used[t->codes[(size_t)i * c->levels + l]]++;
-        bool any = false;
-        for (uint32_t k = 0; k < c->codes && !any; k++) any = used[k] == 0;
-        if (!any) continue;
+        uint32_t dead = 0;
+        for (uint32_t k = 0; k < c->codes; k++) dead += used[k] == 0;
+        if (!dead) continue;
         rq_level_residuals(c, t->z, cb, t->codes, t->n, l, t->resid);
-        for (uint32_t k = 0; k < c->codes; k++) {
-            if (used[k]) continue;
-            vkr_rng rng = {t->o->seed ^ round, (uint64_t)l * c->codes + k, 17};
-            uint32_t item = (uint32_t)vkr_rng_next_below(&rng, t->n);
-            memcpy(cb + ((size_t)l * c->codes + k) * c->latent, t->resid + (size_t)item * c->latent,
-                   c->latent * sizeof *cb);
-            (*out_count)++;
+        for (uint32_t i = 0; i < t->n; i++) {
+            const float* q = cb + ((size_t)l * c->codes + (uint32_t)t->codes[(size_t)i * c->levels + l]) * D;
+            const float* res = t->resid + (size_t)i * D;
+            double d2 = 0;
+            for (uint32_t k = 0; k < D; k++) d2 += ((double)res[k] - q[k]) * ((double)res[k] - q[k]);
+            far[i] = (rq_far){(float)d2, i};
         }
+        qsort(far, t->n, sizeof *far, rq_far_cmp);
+        uint32_t count = 0, k = 0;
+        for (uint32_t r = 0; r < t->n && count < dead && far[r].dist > 0; r++) {
+            const float* cand = t->resid + (size_t)far[r].item * D;
+            bool twin = false; /* identical residuals have identical distances: only those picks can match */
+            for (uint32_t p = count; p-- > 0 && !twin && far[picked[p]].dist == far[r].dist;)
+                twin = memcmp(t->resid + (size_t)far[picked[p]].item * D, cand, D * sizeof *cand) == 0;
+            if (twin) continue;
+            while (used[k]) k++;
+            memcpy(cb + ((size_t)l * c->codes + k) * D, cand, D * sizeof *cb);
+            used[k] = 1;
+            picked[count++] = r;
+        }
+        *out_count += count;
     }
     free(used);
-    return VKR_OK;
+    free(far);
+    free(picked);
+    return s;
 }
 
 /* Runs one phase: a fresh executor whose optimizer updates only the groups with a nonzero lr. */
@@ -433,7 +468,7 @@ static vkr_status rq_phase(rq_trainer* t, const char* phase, uint32_t epochs, fl
         bool check = reseed && (e + 1) % reseed_every == 0 && (e + 1) * 5 <= epochs * 4;
         if (check || e + 1 == epochs) s = rq_params_sync(ex, t->train.g, t->r, true);
         if (s == VKR_OK && check) {
-            s = rq_reseed(t, e + 1, &reseeded);
+            s = rq_reseed(t, &reseeded);
             if (s == VKR_OK && reseeded) s = rq_params_sync(ex, t->train.g, t->r, false);
             t->r->reseeded += reseeded;
         }
@@ -465,6 +500,139 @@ static vkr_status rq_check_inputs(const vkr_rqvae_config* c, const float* emb, u
     return VKR_OK;
 }
 
+/* The training rows: every item with a non-zero embedding, rescaled to the median root mean square
+ * of those rows. Per item because semantic IDs should group items by direction, as cosine similarity
+ * compares text and co-occurrence embeddings alike: the norm of a co-occurrence (PPMI + SVD) row
+ * measures popularity and spans orders of magnitude, so a few popular rows owned the MSE and the
+ * codebooks while every other item fell onto one path. To the median rather than to 1 so that inputs
+ * whose rows already share a norm (text encoders) train in their own units, as before; the reported
+ * reconstruction error is scaled back to each item's own norm. All-zero rows carry no signal: they
+ * stay out of training and get spread paths (vkr_balance_spread). */
+typedef struct rq_rows {
+    float* x;       /* n x input_dim rows, each of the median RMS */
+    float* scale;   /* n: each row's original RMS over the median */
+    uint8_t* dom;   /* n domains (adapters), else NULL */
+    uint32_t* item; /* n: the item of each row */
+    uint32_t n;     /* rows */
+} rq_rows;
+
+static void rq_rows_free(rq_rows* r) {
+    free(r->x);
+    free(r->scale);
+    free(r->dom);
+    free(r->item);
+    memset(r, 0, sizeof *r);
+}
+
+static int rq_float_cmp(const void* a, const void* b) {
+    float x = *(const float*)a, y = *(const float*)b;
+    return x < y ? -1 : x > y;
+}
+
+static vkr_status rq_rows_build(const vkr_rqvae_config* c, const float* emb, uint32_t n, const uint8_t* dom,
+                                rq_rows* out) {
+    const uint32_t d = c->input_dim;
+    memset(out, 0, sizeof *out);
+    out->x = malloc((size_t)n * d * sizeof *out->x);
+    out->scale = malloc((size_t)n * sizeof *out->scale);
+    out->item = malloc((size_t)n * sizeof *out->item);
+    out->dom = c->adapters ? malloc(n) : NULL;
+    if (!out->x || !out->scale || !out->item || (c->adapters && !out->dom)) {
+        rq_rows_free(out);
+        return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "rqvae: out of host memory for %u items", n);
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        double sq = 0;
+        for (uint32_t k = 0; k < d; k++) sq += (double)emb[(size_t)i * d + k] * emb[(size_t)i * d + k];
+        if (!(sq > 0)) continue;
+        out->scale[out->n] = (float)sqrt(sq / d);
+        if (out->dom) out->dom[out->n] = dom[i];
+        out->item[out->n++] = i;
+    }
+    if (out->n == 0) {
+        rq_rows_free(out);
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "rqvae: every item embedding is all zero: nothing to tokenize");
+    }
+    float* sorted = malloc((size_t)out->n * sizeof *sorted);
+    if (!sorted) {
+        rq_rows_free(out);
+        return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "rqvae: out of host memory for %u items", n);
+    }
+    memcpy(sorted, out->scale, (size_t)out->n * sizeof *sorted);
+    qsort(sorted, out->n, sizeof *sorted, rq_float_cmp);
+    double median = sorted[out->n / 2];
+    free(sorted);
+    for (uint32_t r = 0; r < out->n; r++) {
+        const float* row = emb + (size_t)out->item[r] * d;
+        double f = median / out->scale[r];
+        for (uint32_t k = 0; k < d; k++) out->x[(size_t)r * d + k] = (float)(row[k] * f);
+        out->scale[r] = (float)(out->scale[r] / median);
+    }
+    return VKR_OK;
+}
+
+static int rq_u64_cmp(const void* a, const void* b) {
+    uint64_t x = *(const uint64_t*)a, y = *(const uint64_t*)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Distinct embeddings among the rows' items by a 64-bit FNV-1a hash of their bytes (a hash collision
+ * undercounts by one). */
+static vkr_status rq_distinct_rows(const float* emb, uint32_t d, const rq_rows* rows, uint32_t* out) {
+    const uint32_t n = rows->n;
+    *out = 0;
+    uint64_t* h = malloc((size_t)n * sizeof *h);
+    if (!h) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "rqvae: out of host memory");
+    for (uint32_t i = 0; i < n; i++) {
+        const unsigned char* b = (const unsigned char*)(emb + (size_t)rows->item[i] * d);
+        h[i] = 0xcbf29ce484222325ull;
+        for (size_t e = 0; e < (size_t)d * sizeof *emb; e++) h[i] = (h[i] ^ b[e]) * 0x100000001b3ull;
+    }
+    qsort(h, n, sizeof *h, rq_u64_cmp);
+    for (uint32_t i = 0; i < n; i++) *out += i == 0 || h[i] != h[i - 1];
+    free(h);
+    return VKR_OK;
+}
+
+/* After training: the uniform mapping of the last level, the spread paths of the signal-free items,
+ * the IDs and statistics of all n items, the losses, and the collapse check. */
+static vkr_status rq_finish(rq_trainer* t, const float* emb, const rq_rows* rows, uint32_t n) {
+    const vkr_rqvae_config* c = t->c;
+    vkr_rqvae_result* out = t->r;
+    const uint32_t L = c->levels, K = c->codes, D = c->latent;
+    double sq_err = 0;
+    VKR_TRY(rq_refresh(t, &sq_err));
+    float* cb = rq_codebooks(t);
+    rq_level_residuals(c, t->z, cb, t->codes, t->n, L - 1, t->resid);
+    VKR_TRY(vkr_balance_last_level(t->resid, cb + (size_t)(L - 1) * K * D, t->n, D, K, L, t->codes, &out->balanced));
+    out->recon_loss = sq_err / ((double)t->n * c->input_dim);
+    vkr_rq_params rp = {.rows = t->n, .levels = L, .codes = K, .dim = D, .beta = c->beta};
+    float ql = 0;
+    VKR_TRY(vkr_ref_rq_loss(&rp, t->z, cb, t->codes, &ql));
+    out->quant_loss = ql;
+    out->no_signal = n - rows->n;
+    VKR_TRY(rq_distinct_rows(emb, c->input_dim, rows, &out->distinct_rows));
+    out->codes = malloc((size_t)n * L * sizeof *out->codes);
+    if (!out->codes) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "rqvae: out of host memory for %u items", n);
+    vkr_balance_spread(out->no_signal, L, K, out->codes); /* rows 0.. of the signal-free items, moved below */
+    /* back to front, so that no spread row is overwritten before it is read */
+    for (uint32_t i = n, r = rows->n, z = out->no_signal; i-- > 0;) {
+        int32_t* dst = out->codes + (size_t)i * L;
+        if (r > 0 && rows->item[r - 1] == i) memcpy(dst, t->codes + (size_t)--r * L, L * sizeof *dst);
+        else memmove(dst, out->codes + (size_t)--z * L, L * sizeof *dst);
+    }
+    VKR_TRY(vkr_semantic_ids_build(out->codes, n, L, K, out->ids, &out->stats));
+    /* the trained items alone first: the spread paths would hide their collapse */
+    VKR_TRY(vkr_semantic_ids_build(t->codes, t->n, L, K, NULL, &out->signal_stats));
+    if (vkr_semid_check(&out->signal_stats) == VKR_OK && vkr_semid_check(&out->stats) == VKR_OK) return VKR_OK;
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s", vkr_last_error());
+    return vkr_fail(VKR_ERR_STATE,
+                    "rqvae: %s. The input has %u distinct non-zero embeddings among %u items (%u all zero). Try more "
+                    "epochs, a lower learning rate, fewer codes per level, or embeddings with more signal (item text)",
+                    msg, out->distinct_rows, n, out->no_signal);
+}
+
 vkr_status vkr_rqvae_train(const vkr_rqvae_config* config, const vkr_rqvae_train_options* options, const float* emb,
                            uint32_t n, const uint8_t* item_domain, vkr_rqvae_result* out) {
     if (!out) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_rqvae_train: out_result is NULL");
@@ -473,11 +641,14 @@ vkr_status vkr_rqvae_train(const vkr_rqvae_config* config, const vkr_rqvae_train
     vkr_rqvae_config c;
     VKR_TRY(vkr_rqvae_config_resolve(config, &c));
     VKR_TRY(rq_check_inputs(&c, emb, n, item_domain));
+    rq_rows rows;
+    VKR_TRY(rq_rows_build(&c, emb, n, item_domain, &rows));
+    const uint32_t m = rows.n; /* training rows */
     vkr_rqvae_train_options o = *options;
     if (!o.batch) o.batch = 256;
-    if (o.batch > n) o.batch = n;
+    if (o.batch > m) o.batch = m;
     if (!o.epochs) { /* about VKR_RQVAE_DEFAULT_STEPS steps, 10..200 epochs */
-        uint32_t per_epoch = (n + o.batch - 1) / o.batch;
+        uint32_t per_epoch = (m + o.batch - 1) / o.batch;
         o.epochs = (VKR_RQVAE_DEFAULT_STEPS + per_epoch - 1) / per_epoch;
         o.epochs = o.epochs < 10 ? 10 : o.epochs > 200 ? 200 : o.epochs;
     }
@@ -488,18 +659,18 @@ vkr_status vkr_rqvae_train(const vkr_rqvae_config* config, const vkr_rqvae_train
     out->config = c;
     out->options = o;
     out->items = n;
-    rq_trainer t = {.c = &c, .o = &o, .emb = emb, .dom = item_domain, .n = n, .r = out, .start = vkr_now_s(),
-                    .total_epochs = (double)o.epochs + o.adapter_epochs};
-    uint32_t eval_batch = n < RQ_EVAL_BATCH ? n : RQ_EVAL_BATCH;
+    rq_trainer t = {.c = &c, .o = &o, .emb = rows.x, .scale = rows.scale, .dom = rows.dom, .n = m, .r = out,
+                    .start = vkr_now_s(), .total_epochs = (double)o.epochs + o.adapter_epochs};
+    uint32_t eval_batch = m < RQ_EVAL_BATCH ? m : RQ_EVAL_BATCH;
     vkr_status s = rq_graph_build(&c, o.batch, true, o.seed, &t.train);
     if (s == VKR_OK) s = rq_graph_build(&c, eval_batch, false, o.seed, &t.eval);
     if (s == VKR_OK) s = rq_batch_alloc(&c, o.batch, &t.tb);
     if (s == VKR_OK) s = rq_batch_alloc(&c, eval_batch, &t.eb);
     if (s == VKR_OK) s = rq_params_alloc(t.train.g, out);
-    t.z = malloc((size_t)n * c.latent * sizeof *t.z);
-    t.resid = malloc((size_t)n * c.latent * sizeof *t.resid);
-    t.codes = malloc((size_t)n * c.levels * sizeof *t.codes);
-    t.perm = malloc((size_t)n * sizeof *t.perm);
+    t.z = malloc((size_t)m * c.latent * sizeof *t.z);
+    t.resid = malloc((size_t)m * c.latent * sizeof *t.resid);
+    t.codes = malloc((size_t)m * c.levels * sizeof *t.codes);
+    t.perm = malloc((size_t)m * sizeof *t.perm);
     t.idx = malloc((size_t)o.batch * sizeof *t.idx);
     out->ids = malloc((size_t)n * (c.levels + 1) * sizeof *out->ids);
     if (s == VKR_OK && (!t.z || !t.resid || !t.codes || !t.perm || !t.idx || !out->ids))
@@ -512,24 +683,14 @@ vkr_status vkr_rqvae_train(const vkr_rqvae_config* config, const vkr_rqvae_train
     const float universal[GROUP_COUNT] = {1, 1, 0}, adapters[GROUP_COUNT] = {0, 0, 1};
     if (s == VKR_OK) s = rq_phase(&t, "universal", o.epochs, o.lr, universal, true);
     if (s == VKR_OK && o.adapter_epochs) s = rq_phase(&t, "adapters", o.adapter_epochs, o.adapter_lr, adapters, false);
-    double sq_err = 0;
-    if (s == VKR_OK) s = rq_refresh(&t, &sq_err);
-    if (s == VKR_OK) s = vkr_semantic_ids_build(t.codes, n, c.levels, c.codes, out->ids, &out->stats);
-    if (s == VKR_OK) {
-        out->recon_loss = sq_err / ((double)n * c.input_dim);
-        vkr_rq_params rp = {.rows = n, .levels = c.levels, .codes = c.codes, .dim = c.latent, .beta = c.beta};
-        float ql = 0;
-        s = vkr_ref_rq_loss(&rp, t.z, rq_codebooks(&t), t.codes, &ql);
-        out->quant_loss = ql;
-        out->codes = t.codes;
-        t.codes = NULL;
-    }
+    if (s == VKR_OK) s = rq_finish(&t, emb, &rows, n);
     out->seconds = vkr_now_s() - t.start;
     vkr_exec_destroy(t.eval_ex);
     rq_graph_destroy(&t.train);
     rq_graph_destroy(&t.eval);
     rq_batch_free(&t.tb);
     rq_batch_free(&t.eb);
+    rq_rows_free(&rows);
     free(t.z);
     free(t.resid);
     free(t.codes);

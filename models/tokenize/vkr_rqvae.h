@@ -8,16 +8,25 @@
  * item of domain d (A: NORMAL(1/sqrt(in)), B: zeros, rank r), where the router gate
  * g = sigmoid(w_d . x + b_d) mixes the universal and the domain path per item.
  *
+ * Input: every item with a non-zero embedding trains on its row rescaled to the median norm of those
+ * rows (semantic IDs group items by direction; the norm of a co-occurrence row is popularity, not
+ * meaning; inputs whose rows share a norm keep their units). Items whose embedding is all zero carry
+ * no signal: they are left out of training and get evenly spread paths (vkr_balance.h), counted in
+ * no_signal.
  * Training (vkr_rqvae_train): one graph executor runs forward, backward and Adam per step.
  *  1. universal phase (`epochs`): encoder, decoder and codebooks train; adapters and router are
  *     frozen (learning-rate multiplier 0). Codebooks start from GPU k-means (vkr_kmeans.h) on the
  *     latents of up to VKR_RQVAE_KMEANS_ROWS items, level by level on the residuals. Every
  *     `reseed_every` epochs during the first 80% of the phase, codes no item uses are re-seeded with
- *     the residuals of random items at that level.
+ *     the distinct residuals that level quantizes worst.
  *  2. adapter phase (`adapter_epochs`, only with adapters): only adapters and router train; every
  *     universal weight and the codebooks stay bitwise unchanged.
- * Then every item is encoded, collisions get the extra level (vkr_quantize.h), and the statistics
- * are computed. Parameter groups: 0 universal, 1 codebooks, 2 adapters and router.
+ * Then every item is encoded, the last level is balanced within each prefix (LC-Rec's uniform
+ * mapping, vkr_balance.h), collisions get the extra level (vkr_quantize.h), and the statistics are
+ * computed. A collapsed assignment (vkr_semid_check on the trained items, then on all) fails with
+ * VKR_ERR_STATE and a message naming the level, the codes used, the paths, the widest path, the
+ * input's distinct rows and what to try; no result is returned then. Parameter groups: 0 universal,
+ * 1 codebooks, 2 adapters and router.
  * Deterministic for a seed on a given device. */
 #ifndef VKR_RQVAE_H
 #define VKR_RQVAE_H
@@ -91,9 +100,13 @@ typedef struct vkr_rqvae_result {
     uint32_t param_count;     /* entries of params */
     int32_t* codes;           /* [n, L] final codes */
     uint16_t* ids;            /* [n, L+1] unique semantic IDs */
-    vkr_semid_stats stats;    /* utilization, perplexity, collisions */
-    double recon_loss;        /* mean squared reconstruction error over items and dims */
-    double quant_loss;        /* RQ loss over all items (codebook + beta x commitment) */
+    vkr_semid_stats stats;    /* utilization, perplexity, collisions, items per path (all n items) */
+    vkr_semid_stats signal_stats; /* the same over the trained items (no_signal ones left out) */
+    double recon_loss;        /* mean squared reconstruction error over trained rows and dims, in input units */
+    double quant_loss;        /* RQ loss over the trained (median-norm) rows (codebook + beta x commitment) */
+    uint32_t no_signal;       /* items with an all-zero embedding: not trained on, given spread paths */
+    uint32_t distinct_rows;   /* distinct embeddings among the other items (a 64-bit hash of each) */
+    uint32_t balanced;        /* items the uniform mapping moved off their nearest last-level code */
     uint32_t kmeans_empty;    /* codes left empty by the k-means initialization (all levels) */
     uint32_t reseeded;        /* dead codes re-seeded during training (all levels) */
     uint32_t steps;           /* optimizer steps taken (both phases) */

@@ -28,6 +28,27 @@ static void progress_line(void* user, const vkr_rqvae_progress* p) {
     fflush(stderr);
 }
 
+/* Per-level use and the path figures of one assignment (all items, or the trained ones). */
+static void semid_json(cJSON* j, const vkr_semid_stats* st) {
+    cJSON_AddNumberToObject(j, "collision_rate", st->collision_rate);
+    cJSON_AddNumberToObject(j, "distinct_paths", st->distinct_paths);
+    cJSON_AddNumberToObject(j, "max_items_per_path", st->max_per_path);
+    cJSON* per_path = cJSON_AddObjectToObject(j, "items_per_path");
+    cJSON_AddNumberToObject(per_path, "max", st->max_per_path);
+    cJSON_AddNumberToObject(per_path, "p99", st->p99_per_path);
+    cJSON_AddNumberToObject(per_path, "mean", st->mean_per_path);
+    cJSON_AddNumberToObject(per_path, "bound", vkr_semid_max_per_path_bound(st->items, st->levels, st->codes));
+    cJSON* levels = cJSON_AddArrayToObject(j, "levels");
+    for (uint32_t l = 0; l < st->levels; l++) {
+        cJSON* e = cJSON_CreateObject();
+        cJSON_AddNumberToObject(e, "level", l + 1);
+        cJSON_AddNumberToObject(e, "used", st->used[l]);
+        cJSON_AddNumberToObject(e, "utilization", st->utilization[l]);
+        cJSON_AddNumberToObject(e, "perplexity", st->perplexity[l]);
+        cJSON_AddItemToArray(levels, e);
+    }
+}
+
 static cJSON* stats_json(const vkr_rqvae_result* r, const vkr_rqvae_train_options* o, const char* device) {
     const vkr_rqvae_config* c = &r->config;
     cJSON* j = cJSON_CreateObject();
@@ -53,25 +74,34 @@ static cJSON* stats_json(const vkr_rqvae_result* r, const vkr_rqvae_train_option
     cJSON_AddNumberToObject(j, "steps", r->steps);
     cJSON_AddNumberToObject(j, "recon_loss", r->recon_loss);
     cJSON_AddNumberToObject(j, "quant_loss", r->quant_loss);
-    cJSON_AddNumberToObject(j, "collision_rate", r->stats.collision_rate);
-    cJSON_AddNumberToObject(j, "distinct_paths", r->stats.distinct_paths);
-    cJSON_AddNumberToObject(j, "max_items_per_path", r->stats.max_per_path);
+    semid_json(j, &r->stats);
     cJSON_AddNumberToObject(j, "kmeans_empty_codes", r->kmeans_empty);
     cJSON_AddNumberToObject(j, "reseeded_codes", r->reseeded);
-    cJSON* levels = cJSON_AddArrayToObject(j, "levels");
-    for (uint32_t l = 0; l < c->levels; l++) {
-        cJSON* e = cJSON_CreateObject();
-        cJSON_AddNumberToObject(e, "level", l + 1);
-        cJSON_AddNumberToObject(e, "used", r->stats.used[l]);
-        cJSON_AddNumberToObject(e, "utilization", r->stats.utilization[l]);
-        cJSON_AddNumberToObject(e, "perplexity", r->stats.perplexity[l]);
-        cJSON_AddItemToArray(levels, e);
-    }
+    cJSON_AddNumberToObject(j, "no_signal_items", r->no_signal);
+    cJSON_AddNumberToObject(j, "distinct_embeddings", r->distinct_rows);
+    cJSON_AddNumberToObject(j, "balanced_items", r->balanced);
+    if (r->no_signal) semid_json(cJSON_AddObjectToObject(j, "signal"), &r->signal_stats);
+    cJSON* rule = cJSON_AddObjectToObject(j, "collapse_rule");
+    cJSON_AddNumberToObject(rule, "level_floor", vkr_semid_level_floor(r->items, r->stats.codes));
+    cJSON_AddNumberToObject(rule, "max_items_per_path",
+                            vkr_semid_max_per_path_bound(r->items, r->stats.levels, r->stats.codes));
+    cJSON_AddStringToObject(j, "input_scaling", "per-item rescale to the median RMS of the non-zero rows");
     cJSON* vocab = cJSON_AddArrayToObject(j, "token_vocab");
     for (uint32_t l = 0; l < c->levels; l++) cJSON_AddItemToArray(vocab, cJSON_CreateNumber(c->codes));
     cJSON_AddItemToArray(vocab, cJSON_CreateNumber(r->stats.max_per_path));
     cJSON_AddStringToObject(j, "semantic_ids", "semantic_ids.npy: uint16 items x (levels + 1), row i = item i");
     return j;
+}
+
+/* Per-level use and the path figures of one assignment, each line after `indent`. */
+static void print_semid(const vkr_semid_stats* st, const char* indent) {
+    for (uint32_t l = 0; l < st->levels; l++)
+        printf("%s  level %u: %u/%u codes used (utilization %.1f%%), perplexity %.1f\n", indent, l + 1, st->used[l],
+               st->codes, 100 * st->utilization[l], st->perplexity[l]);
+    printf("%s  collisions: %u distinct paths for %u items (collision rate %.2f%%)\n", indent, st->distinct_paths,
+           st->items, 100 * st->collision_rate);
+    printf("%s  items per path: max %u, p99 %u, mean %.3f (bound %u)\n", indent, st->max_per_path, st->p99_per_path,
+           st->mean_per_path, vkr_semid_max_per_path_bound(st->items, st->levels, st->codes));
 }
 
 /* What `vkrec tokenize` reads from its command line. */
@@ -177,11 +207,13 @@ vkr_status cli_stage_tokenize(vkr_device* dev, const cli_tokenize_options* opt) 
         const vkr_semid_stats* st = &r.stats;
         printf("trained in %.1f s (%u steps): reconstruction MSE %.6f, quantization loss %.6f\n", r.seconds, r.steps,
                r.recon_loss, r.quant_loss);
-        for (uint32_t l = 0; l < st->levels; l++)
-            printf("  level %u: %u/%u codes used (utilization %.1f%%), perplexity %.1f\n", l + 1, st->used[l], st->codes,
-                   100 * st->utilization[l], st->perplexity[l]);
-        printf("  collisions: %u distinct paths for %u items (collision rate %.2f%%), at most %u items per path\n",
-               st->distinct_paths, st->items, 100 * st->collision_rate, st->max_per_path);
+        print_semid(st, "");
+        if (r.no_signal) {
+            printf("  %u items had all-zero embeddings (not trained on, given spread paths); %u distinct embeddings "
+                   "among the rest; over the trained items:\n", r.no_signal, r.distinct_rows);
+            print_semid(&r.signal_stats, "  ");
+        }
+        if (r.balanced) printf("  the uniform mapping moved %u items off their nearest last-level code\n", r.balanced);
         printf("wrote %s/semantic_ids.npy (%u x %u uint16, all unique), tokenizer.safetensors, tokenizer.json\n", dir,
                r.items, st->levels + 1);
     }

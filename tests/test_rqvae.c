@@ -251,7 +251,10 @@ static void collapse_rule(void** state) {
     assert_int_equal(vkr_semid_max_per_path_bound(62696, 3, 256), 256);  /* ideal 1 per path: K wins */
     assert_int_equal(vkr_semid_max_per_path_bound(1000, 1, 10), 400);    /* 4 x 100 */
     assert_int_equal(vkr_semid_max_per_path_bound(1001, 1, 10), 404);    /* 4 x ceil(100.1) */
-    /* 20 items, one level of 16 codes: 2 codes used (floor ceil(16/8) = 2), paths of 10 and 10 */
+    assert_int_equal(vkr_semid_level_floor(62696, 256), 4);
+    assert_int_equal(vkr_semid_level_floor(100, 4), 2);
+    assert_int_equal(vkr_semid_level_floor(1, 256), 1);
+    /* 20 items, one level of 16 codes: 2 codes used (floor max(2, ceil(16/64)) = 2), paths of 10 and 10 */
     int32_t codes[20];
     for (uint32_t i = 0; i < 20; i++) codes[i] = i < 10 ? 3 : 9;
     vkr_semid_stats st;

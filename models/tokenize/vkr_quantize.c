@@ -138,9 +138,16 @@ uint32_t vkr_semid_max_per_path_bound(uint32_t n, uint32_t levels, uint32_t k) {
     return bound > UINT32_MAX ? UINT32_MAX : (uint32_t)bound;
 }
 
+uint32_t vkr_semid_level_floor(uint32_t n, uint32_t k) {
+    uint32_t m = k < n ? k : n;
+    if (m < 2) return m;
+    uint32_t f = (m + 63) / 64;
+    return f < 2 ? 2 : f;
+}
+
 vkr_status vkr_semid_check(const vkr_semid_stats* st) {
     if (!st || !st->items) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_semid_check: no statistics");
-    uint32_t floor = ((st->codes < st->items ? st->codes : st->items) + 7) / 8;
+    uint32_t floor = vkr_semid_level_floor(st->items, st->codes);
     uint32_t bound = vkr_semid_max_per_path_bound(st->items, st->levels, st->codes);
     for (uint32_t l = 0; l < st->levels; l++)
         if (st->used[l] < floor)

@@ -9,7 +9,9 @@
  * codes used / K, perplexity = exp(entropy of the code distribution) (K at best, 1 at worst).
  *
  * Collapse rule (vkr_semid_check): an assignment is refused when a level uses fewer than
- * ceil(min(K, n) / 8) codes, or when more items share one path than
+ * vkr_semid_level_floor(n, K) = max(2, ceil(min(K, n) / 64)) codes (a level that barely splits the
+ * items: 1 or 3 of 256 codes, as a collapsed tokenizer shows; a coarse first level whose later
+ * levels still tell the items apart is not refused), or when more items share one path than
  * vkr_semid_max_per_path_bound(n, L, K) = max(K, 4 ceil(n / K^L)): the disambiguation token would then
  * be a vocabulary of its own that carries no meaning (a collapsed tokenizer, not a tokenization). */
 #ifndef VKR_QUANTIZE_H
@@ -40,6 +42,8 @@ typedef struct vkr_semid_stats {
  * on entry, may be NULL) of codes [n, L] in [0, K). */
 vkr_status vkr_semantic_ids_build(const int32_t* codes, uint32_t n, uint32_t levels, uint32_t k, uint16_t* ids,
                                   vkr_semid_stats* out_stats);
+/* The fewest codes a level must use before vkr_semid_check calls the assignment collapsed. */
+uint32_t vkr_semid_level_floor(uint32_t n, uint32_t k);
 /* The most items one path may hold before vkr_semid_check calls the assignment collapsed. */
 uint32_t vkr_semid_max_per_path_bound(uint32_t n, uint32_t levels, uint32_t k);
 /* VKR_OK, or VKR_ERR_STATE naming the first collapsed level (codes used / K, the floor), the distinct

@@ -222,8 +222,9 @@ static void stats_and_disambiguation(void** state) {
     assert_non_null(strstr(vkr_last_error(), "outside [0, 4)"));
 }
 
-/* An input with three distinct directions cannot fill 32 codes: training fails with a message that
- * names the level and the input, and returns no result. */
+/* An input with three distinct directions cannot be told apart below the first level: the model's
+ * second level uses one code (the uniform mapping must not hide that), so training fails with a
+ * message that names the level and the input, and returns no result. */
 static void collapse_is_an_error(void** state) {
     (void)state;
     const uint32_t n = 600, d = 8;
@@ -235,7 +236,7 @@ static void collapse_is_an_error(void** state) {
     vkr_rqvae_result r;
     assert_int_equal(vkr_rqvae_train(&c, &o, x, n, NULL, &r), VKR_ERR_STATE);
     printf("%s\n", vkr_last_error());
-    assert_non_null(strstr(vkr_last_error(), "level 1 uses 3/32 codes"));
+    assert_non_null(strstr(vkr_last_error(), "level 2 uses 1/32 codes"));
     assert_non_null(strstr(vkr_last_error(), "3 distinct non-zero embeddings among 600 items (60 all zero)"));
     assert_null(r.codes);
     assert_null(r.ids);

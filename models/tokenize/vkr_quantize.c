@@ -145,16 +145,21 @@ uint32_t vkr_semid_level_floor(uint32_t n, uint32_t k) {
     return f < 2 ? 2 : f;
 }
 
-vkr_status vkr_semid_check(const vkr_semid_stats* st) {
+vkr_status vkr_semid_check_levels(const vkr_semid_stats* st) {
     if (!st || !st->items) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_semid_check: no statistics");
     uint32_t floor = vkr_semid_level_floor(st->items, st->codes);
-    uint32_t bound = vkr_semid_max_per_path_bound(st->items, st->levels, st->codes);
     for (uint32_t l = 0; l < st->levels; l++)
         if (st->used[l] < floor)
             return vkr_fail(VKR_ERR_STATE,
                             "semantic IDs collapsed: level %u uses %u/%u codes (at least %u needed); %u distinct paths "
                             "for %u items, up to %u items on one path",
                             l + 1, st->used[l], st->codes, floor, st->distinct_paths, st->items, st->max_per_path);
+    return VKR_OK;
+}
+
+vkr_status vkr_semid_check(const vkr_semid_stats* st) {
+    VKR_TRY(vkr_semid_check_levels(st));
+    uint32_t bound = vkr_semid_max_per_path_bound(st->items, st->levels, st->codes);
     if (st->max_per_path > bound)
         return vkr_fail(VKR_ERR_STATE,
                         "semantic IDs collapsed: %u items share one code path (at most %u allowed); %u distinct paths "

@@ -46,6 +46,8 @@ vkr_status vkr_semantic_ids_build(const int32_t* codes, uint32_t n, uint32_t lev
 uint32_t vkr_semid_level_floor(uint32_t n, uint32_t k);
 /* The most items one path may hold before vkr_semid_check calls the assignment collapsed. */
 uint32_t vkr_semid_max_per_path_bound(uint32_t n, uint32_t levels, uint32_t k);
+/* The level half of the collapse rule: VKR_OK, or VKR_ERR_STATE naming the first level below the floor. */
+vkr_status vkr_semid_check_levels(const vkr_semid_stats* stats);
 /* VKR_OK, or VKR_ERR_STATE naming the first collapsed level (codes used / K, the floor), the distinct
  * paths and the most items on one path against its bound (the collapse rule above). */
 vkr_status vkr_semid_check(const vkr_semid_stats* stats);

@@ -603,6 +603,13 @@ static vkr_status rq_finish(rq_trainer* t, const float* emb, const rq_rows* rows
     double sq_err = 0;
     VKR_TRY(rq_refresh(t, &sq_err));
     float* cb = rq_codebooks(t);
+    /* the model's own codes must use every level before the uniform mapping spreads the last one:
+     * spreading a collapsed level over the last level's codes would hide the collapse, not cure it.
+     * Items per path are judged after the mapping, which exists to cut them. */
+    vkr_semid_stats own;
+    VKR_TRY(vkr_semantic_ids_build(t->codes, t->n, L, K, NULL, &own));
+    char why[512] = "";
+    if (vkr_semid_check_levels(&own) != VKR_OK) snprintf(why, sizeof why, "%s", vkr_last_error());
     rq_level_residuals(c, t->z, cb, t->codes, t->n, L - 1, t->resid);
     VKR_TRY(vkr_balance_last_level(t->resid, cb + (size_t)(L - 1) * K * D, t->n, D, K, L, t->codes, &out->balanced));
     out->recon_loss = sq_err / ((double)t->n * c->input_dim);
@@ -622,15 +629,15 @@ static vkr_status rq_finish(rq_trainer* t, const float* emb, const rq_rows* rows
         else memmove(dst, out->codes + (size_t)--z * L, L * sizeof *dst);
     }
     VKR_TRY(vkr_semantic_ids_build(out->codes, n, L, K, out->ids, &out->stats));
-    /* the trained items alone first: the spread paths would hide their collapse */
     VKR_TRY(vkr_semantic_ids_build(t->codes, t->n, L, K, NULL, &out->signal_stats));
-    if (vkr_semid_check(&out->signal_stats) == VKR_OK && vkr_semid_check(&out->stats) == VKR_OK) return VKR_OK;
-    char msg[512];
-    snprintf(msg, sizeof msg, "%s", vkr_last_error());
+    if (!why[0] && vkr_semid_check(&out->signal_stats) != VKR_OK) snprintf(why, sizeof why, "%s", vkr_last_error());
+    if (!why[0] && vkr_semid_check(&out->stats) != VKR_OK) /* the spread signal-free items too */
+        snprintf(why, sizeof why, "%s", vkr_last_error());
+    if (!why[0]) return VKR_OK;
     return vkr_fail(VKR_ERR_STATE,
                     "rqvae: %s. The input has %u distinct non-zero embeddings among %u items (%u all zero). Try more "
                     "epochs, a lower learning rate, fewer codes per level, or embeddings with more signal (item text)",
-                    msg, out->distinct_rows, n, out->no_signal);
+                    why, out->distinct_rows, n, out->no_signal);
 }
 
 vkr_status vkr_rqvae_train(const vkr_rqvae_config* config, const vkr_rqvae_train_options* options, const float* emb,

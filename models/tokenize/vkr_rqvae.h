@@ -23,7 +23,9 @@
  *     universal weight and the codebooks stay bitwise unchanged.
  * Then every item is encoded, the last level is balanced within each prefix (LC-Rec's uniform
  * mapping, vkr_balance.h), collisions get the extra level (vkr_quantize.h), and the statistics are
- * computed. A collapsed assignment (vkr_semid_check on the trained items, then on all) fails with
+ * computed. A collapsed assignment fails (the level floor, vkr_semid_check_levels, on the model's own
+ * codes before the uniform mapping, which could otherwise hide it; then vkr_semid_check on the trained
+ * items and on all items after it) with
  * VKR_ERR_STATE and a message naming the level, the codes used, the paths, the widest path, the
  * input's distinct rows and what to try; no result is returned then. Parameter groups: 0 universal,
  * 1 codebooks, 2 adapters and router.

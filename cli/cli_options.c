@@ -16,7 +16,7 @@ const cli_option cli_opt_quiet = CLI_FLAG(COMMON, "--quiet", cli_common, quiet, 
 const cli_option cli_opt_json = CLI_FLAG(COMMON, "--json", cli_common, json, "print the same as JSON");
 const cli_option cli_opt_json_file = CLI_STRING(COMMON, "--json", "FILE", cli_common, json_file, NULL,
                                                 "also write the results as JSON");
-const cli_option cli_opt_seed = CLI_UINT(COMMON, "--seed", "N", cli_common, seed, 1, CLI_UINT_LIMIT, NULL,
+const cli_option cli_opt_seed = CLI_UINT(COMMON, "--seed", "N", cli_common, seed, 0, CLI_UINT_LIMIT, NULL,
                                          "seed of every random choice");
 
 /* The spec's k-th option (its own first, then its group's, then the shared ones), or NULL past the end. */

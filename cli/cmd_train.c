@@ -58,8 +58,8 @@ static const cli_option rec_options[] = {
     REC_BOTH(CLI_OPT_UINT, "--max-len", "N", max_len, 1, CLI_UINT_LIMIT, 0, "50; GenCDR 20", "history window in items"),
     REC_BOTH(CLI_OPT_FLOAT, "--dropout", "P", dropout, 0, 1, CLI_MAX_OPEN, "0.2; GenCDR 0.1", "dropout rate"),
     REC_BOTH(CLI_OPT_FLOAT, "--lr", "X", lr, 0, 10, CLI_MAX_OPEN, "0.001; GenCDR 0.002", "AdamW peak learning rate"),
-    REC_BOTH(CLI_OPT_UINT, "--patience", "N", patience, 1, CLI_UINT_LIMIT, 0, "3",
-             "early stopping after N epochs without a better validation HR@10 (best parameters kept)"),
+    REC_BOTH(CLI_OPT_UINT, "--patience", "N", patience, 0, CLI_UINT_LIMIT, 0, "3",
+             "early stopping after N epochs without a better validation HR@10 (best parameters kept); 0: never"),
     CLI_UINT(SHARED, "--beam", "W", cli_rec_args, job.gencdr.beam, 1, VKR_BEAM_MAX_WIDTH, "20",
              "GenCDR: beam width of the full ranking and of recommendations"),
     CLI_CHOICE(SHARED, "--trie", cli_rec_args, trie, trie_choices, "domain",
@@ -98,6 +98,7 @@ void cli_rec_args_apply(cli_rec_args* a, const cli_common* com) {
     job->split = split_choices[a->split];
     job->gencdr.global_trie = a->trie == 1;
     job->gencdr.item_ids = !a->codes_only;
+    job->sasrec.validate = job->protocols[0]; /* validate as the user evaluates: the first --protocol */
     if (com->seed) job->sasrec.seed = job->gencdr.seed = com->seed;
     job->quiet = com->quiet;
 }
@@ -125,7 +126,8 @@ const cli_spec cli_train_spec = {
     .name = "train",
     .description =
         "  Trains on the dataset's training interactions for each target domain (or --target only),\n"
-        "  validates every epoch (full-ranking HR@10; early stopping with --patience, best parameters\n"
+        "  validates every epoch (SASRec: HR@10 under the first --protocol, full by default; GenCDR:\n"
+        "  full-ranking HR@10; early stopping with --patience, 0 never stops; best parameters\n"
         "  kept), then evaluates the split under each protocol: full ranks the target against every item\n"
         "  of its domain; sampled:N against N negatives the user never interacted with (seeded). Ties\n"
         "  count against the target. --ckpt keeps best/last checkpoints (safetensors); --resume continues\n"

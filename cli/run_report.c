@@ -31,10 +31,10 @@ vkr_status run_report_write(const char* out, const vkr_dataset* ds, const vkr_de
     fprintf(f, "); split %s\n", ds->split == VKR_SPLIT_LOO ? "leave-one-out" : "given");
     fprintf(f,
             "- SASRec: %u blocks, hidden %u, %u head(s), max_len %u, batch %u, dropout %.2f, lr %g, up to %u epochs, "
-            "patience %u, seed %llu\n",
+            "patience %u (0: never stops), validated by HR@10 under %s, seed %llu\n",
             job->sasrec.blocks, job->sasrec.hidden, job->sasrec.heads, job->sasrec.max_len, job->sasrec.batch,
             (double)job->sasrec.dropout, (double)job->sasrec.lr, job->sasrec.epochs, job->sasrec.patience,
-            (unsigned long long)job->sasrec.seed);
+            job->protocol_names[0], (unsigned long long)job->sasrec.seed);
     fprintf(f,
             "- GenCDR: %u blocks, hidden %u, %u heads, LoRA rank %u per domain with a learned gate, history items as "
             "%s, max_len %u, "

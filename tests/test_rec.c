@@ -97,6 +97,35 @@ static void test_evaluate_pop(void** state) {
     vkr_dataset_free(&ds);
 }
 
+/* BCE negatives come from the target domain, never the label nor an item of the user's history
+ * (the SASRec paper's sampler), are seeded, and degrade gracefully when the history covers the
+ * domain. */
+static void test_sasrec_negatives_outside_history(void** state) {
+    (void)state;
+    vkr_dataset ds = {.domain_count = 2, .item_begin = {0, 40, 100}};
+    const uint32_t history[] = {41, 45, 50, 51, 52, 60, 61, 62, 63, 64, 70, 99, 3, 7}; /* mixed domains */
+    const uint32_t n = sizeof history / sizeof history[0];
+    uint32_t seen[100] = {0};
+    for (uint64_t k = 0; k < 5000; k++) {
+        uint32_t neg = vkr_sasrec_negative(&ds, 1, history, n, 55, 7, k);
+        assert_true(neg >= 40 && neg < 100);
+        assert_int_not_equal(neg, 55);
+        for (uint32_t j = 0; j < n; j++) assert_int_not_equal(neg, history[j]);
+        assert_int_equal(neg, vkr_sasrec_negative(&ds, 1, history, n, 55, 7, k)); /* seeded */
+        seen[neg]++;
+    }
+    uint32_t distinct = 0;
+    for (uint32_t i = 40; i < 100; i++) distinct += seen[i] > 0;
+    assert_int_equal(distinct, 60 - 12 - 1); /* every item of the domain but the 12 in the history and the label */
+    /* a history covering the domain: any item but the label */
+    uint32_t all[40];
+    for (uint32_t i = 0; i < 40; i++) all[i] = i;
+    for (uint64_t k = 0; k < 50; k++) assert_int_not_equal(vkr_sasrec_negative(&ds, 0, all, 40, 9, 3, k), 9);
+    /* a one-item domain has no negative but the label */
+    vkr_dataset one = {.domain_count = 1, .item_begin = {0, 1}};
+    assert_int_equal(vkr_sasrec_negative(&one, 0, NULL, 0, 0, 1, 0), 0);
+}
+
 /* Recommendations from a model that scores every item: the k best by score in descending order,
  * none the user already has, and every better-scored item of the domain skipped only because the
  * user has it (checked against the popularity counts directly). */
@@ -402,6 +431,7 @@ int main(void) {
         cmocka_unit_test(test_protocol_parse),
         cmocka_unit_test(test_evaluate_pop),
         cmocka_unit_test(test_recommend_skips_seen),
+        cmocka_unit_test(test_sasrec_negatives_outside_history),
         cmocka_unit_test(test_sasrec_resume_equals_uninterrupted),
         cmocka_unit_test(test_gencdr_trains_and_resumes),
         cmocka_unit_test(test_beams_read),

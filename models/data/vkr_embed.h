@@ -38,7 +38,7 @@ typedef struct vkr_svd_options {
     uint32_t dim;         /* output columns (default 64) */
     uint32_t oversample;  /* extra test vectors (default 10) */
     uint32_t power_iters; /* power iterations (default 4) */
-    uint64_t seed;        /* test-matrix seed (default 1) */
+    uint64_t seed;        /* test-matrix seed (0 is a valid seed) */
     float sv_power;       /* rows are U * S^sv_power before normalization (0 means 1; use 0.5 for PPMI) */
 } vkr_svd_options;
 

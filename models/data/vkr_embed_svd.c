@@ -196,7 +196,7 @@ vkr_status vkr_svd_embed(vkr_device* dev, const vkr_csr* a, const vkr_svd_option
     uint32_t dim = o && o->dim ? o->dim : 64;
     uint32_t over = o && o->oversample ? o->oversample : 10;
     uint32_t iters = o && o->power_iters ? o->power_iters : 4;
-    uint64_t seed = o && o->seed ? o->seed : 1;
+    uint64_t seed = o ? o->seed : 0;
     double power = o && o->sv_power > 0 ? o->sv_power : 1.0;
     if (!a || !out || a->rows == 0 || a->cols == 0)
         return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_svd_embed: the matrix is empty (%u x %u)", a ? a->rows : 0,

@@ -27,7 +27,6 @@ void vkr_tsne_options_defaults(vkr_tsne_options* o, uint32_t n) {
     if (o->exaggeration_iters == 0) o->exaggeration_iters = 250;
     if (o->exaggeration_iters > o->iterations) o->exaggeration_iters = o->iterations;
     if (o->learning_rate <= 0) o->learning_rate = fmaxf((float)n / 48.0f, 50.0f);
-    if (o->seed == 0) o->seed = 1;
     if (o->callback_every == 0) o->callback_every = VKR_TSNE_CHUNK;
 }
 

@@ -82,7 +82,7 @@ typedef struct vkr_tsne_options {
     float learning_rate;         /* on the true gradient [auto: max(N / 48, 50)] */
     vkr_tsne_method method;      /* repulsion [auto] */
     vkr_tsne_init init;          /* initialization [PCA] */
-    uint64_t seed;               /* random init and PCA sign-free power iteration seed [1] */
+    uint64_t seed;               /* random init and PCA sign-free power iteration seed (0 is a valid seed) */
     bool progress;               /* print progress (iteration, KL estimate) to stderr with \r */
     vkr_tsne_callback callback;  /* optional observer of intermediate layouts */
     void* callback_user;         /* passed to callback */

@@ -90,6 +90,7 @@ typedef struct vkr_sasrec_train {
     float lr;             /* Adam learning rate */
     uint32_t epochs;      /* most epochs */
     uint32_t patience;    /* stop after this many epochs without a better validation HR@10 (0: never) */
+    vkr_protocol validate; /* protocol of the per-epoch validation HR@10 (zeroed: full ranking) */
     uint64_t seed;        /* initialization, shuffling, negatives and dropout */
     const char* ckpt_dir; /* where best.safetensors and last.safetensors go (NULL: nowhere) */
     bool resume;          /* continue from ckpt_dir/last.safetensors when present */
@@ -98,6 +99,13 @@ typedef struct vkr_sasrec_train {
     const char* const* metadata; /* key, value, ..., NULL: stored in the checkpoints (may be NULL) */
 } vkr_sasrec_train;
 
+/* The BCE training negative of one position: a seeded item of `domain` (draw `index` of the `seed`
+ * stream) that is neither `next` nor one of the user's `history` items, as in the SASRec paper; when
+ * the history covers the whole domain, any item but `next` (none exists for a one-item domain: then
+ * `next`). */
+uint32_t vkr_sasrec_negative(const vkr_dataset* ds, uint32_t domain, const uint32_t* history, uint32_t history_len,
+                             uint32_t next, uint64_t seed, uint64_t index);
+
 /* A trained SASRec and what its training measured. */
 typedef struct vkr_sasrec_model {
     const vkr_dataset* ds;  /* dataset */
@@ -105,7 +113,7 @@ typedef struct vkr_sasrec_model {
     vkr_device* dev;        /* GPU, or NULL for the CPU backend */
     vkr_sasrec score_graph; /* scoring graph */
     vkr_exec* score_exec;   /* executor of the scoring graph, holding the best parameters */
-    vkr_fit_report fit;     /* what training measured (best_hr10: full-protocol validation HR@10) */
+    vkr_fit_report fit;     /* what training measured (best_hr10: validation HR@10 under cfg.validate) */
 } vkr_sasrec_model;
 
 /* Sets the paper's defaults (2 blocks, hidden 64, 1 head, len 50, batch 128, dropout 0.2, lr 1e-3). */

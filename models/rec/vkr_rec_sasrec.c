@@ -1,6 +1,6 @@
 /* SASRec on the shared training loop (vkr_fit.h): rows built from the training interactions (target
- * domain or mixed input), one sampled negative per position for BCE, candidate indices for CE,
- * validation by full-ranking HR@10, and scoring of the last position over one domain's items. */
+ * domain or mixed input), one sampled negative per position for BCE (outside the user's history),
+ * candidate indices for CE, validation HR@10 under cfg.validate, and scoring of the last position over one domain's items. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,12 +34,38 @@ typedef struct vkr_batch {
     uint32_t* items; /* scratch: a user's events */
 } vkr_batch;
 
+static bool vkr_in_history(const uint32_t* history, uint32_t n, uint32_t item) {
+    for (uint32_t j = 0; j < n; j++)
+        if (history[j] == item) return true;
+    return false;
+}
+
+uint32_t vkr_sasrec_negative(const vkr_dataset* ds, uint32_t domain, const uint32_t* history, uint32_t history_len,
+                             uint32_t next, uint64_t seed, uint64_t index) {
+    uint32_t begin = ds->item_begin[domain], n_items = ds->item_begin[domain + 1] - begin;
+    vkr_rng rng = vkr_rng_make(seed, index);
+    /* rejection sampling: histories are short against the domain, so a draw or two suffices; a
+     * history that covers most of the domain falls through to the scan below */
+    for (uint32_t tries = 0; tries < 32; tries++) {
+        uint32_t neg = begin + (uint32_t)vkr_rng_next_below(&rng, n_items);
+        if (neg != next && !vkr_in_history(history, history_len, neg)) return neg;
+    }
+    uint32_t start = (uint32_t)vkr_rng_next_below(&rng, n_items), fallback = next;
+    for (uint32_t k = 0; k < n_items; k++) {
+        uint32_t neg = begin + (start + k) % n_items;
+        if (neg == next) continue;
+        if (!vkr_in_history(history, history_len, neg)) return neg;
+        fallback = neg;
+    }
+    return fallback;
+}
+
 /* Fills row b from the events of user u before `end` (training: with next-item labels). Returns
  * the number of labelled positions. Ids are item + 1 (0 is padding). */
 static uint32_t vkr_fill_row(const vkr_dataset* ds, const vkr_sasrec_train* t, vkr_batch* bt, uint32_t b, uint32_t u,
                              uint32_t end, bool labels, uint64_t neg_seed) {
     uint32_t T = t->max_len, d = t->domain;
-    uint32_t begin = ds->item_begin[d], n_items = ds->item_begin[d + 1] - begin;
+    uint32_t begin = ds->item_begin[d];
     const uint32_t* ev = ds->seq_item + ds->seq_begin[u];
     uint32_t m = 0;
     for (uint32_t j = 0; j < end; j++)
@@ -61,9 +87,7 @@ static uint32_t vkr_fill_row(const vkr_dataset* ds, const vkr_sasrec_train* t, v
         if (t->loss == VKR_SASREC_CE) {
             bt->pos[o] = has ? (int32_t)(next - begin) : -1;
         } else {
-            vkr_rng rng = vkr_rng_make(neg_seed, o);
-            uint32_t neg = begin + (uint32_t)vkr_rng_next_below(&rng, n_items);
-            if (neg == next && n_items > 1) neg = begin + (neg - begin + 1) % n_items;
+            uint32_t neg = has ? vkr_sasrec_negative(ds, d, bt->items, m, next, neg_seed, o) : 0;
             bt->pos[o] = has ? (int32_t)next + 1 : 0;
             bt->neg[o] = has ? (int32_t)neg + 1 : 0;
             bt->pos_label[o] = has ? 1.0f : -1.0f;
@@ -183,9 +207,9 @@ static vkr_status vkr_sasrec_validate(void* self, double* hr10) {
     vkr_sasrec_job* j = self;
     VKR_TRY(vkr_exec_copy_params(j->m->score_exec, j->tex));
     vkr_metrics vm;
-    vkr_protocol full = {0};
     vkr_scorer scorer = vkr_sasrec_scorer(j->m);
-    VKR_TRY(vkr_evaluate(j->m->ds, j->m->cfg.domain, j->m->ds->valid, j->m->ds->valid_count, &scorer, &full, &vm));
+    VKR_TRY(vkr_evaluate(j->m->ds, j->m->cfg.domain, j->m->ds->valid, j->m->ds->valid_count, &scorer,
+                         &j->m->cfg.validate, &vm));
     *hr10 = vkr_metrics_means(&vm).hr10;
     return VKR_OK;
 }

@@ -7,13 +7,17 @@
 
 #include "vkr_quantize.h"
 
-/* qsort context (qsort has no user pointer; these calls are not reentrant). */
-static const float* sort_plan; /* transport plan, compared descending */
+/* One (item, code) pair of a group's plan: its value and its item-major index. Sorting copies of the
+ * values keeps the comparison free of global state (qsort has no user pointer). */
+typedef struct balance_pair {
+    float value;
+    uint32_t index;
+} balance_pair;
 
-static int cmp_plan(const void* a, const void* b) {
-    uint32_t i = *(const uint32_t*)a, j = *(const uint32_t*)b; /* item-major pair indices */
-    if (sort_plan[i] != sort_plan[j]) return sort_plan[i] > sort_plan[j] ? -1 : 1;
-    return i < j ? -1 : i > j;
+static int cmp_pair(const void* a, const void* b) {
+    const balance_pair *x = a, *y = b; /* descending value, then ascending index */
+    if (x->value != y->value) return x->value > y->value ? -1 : 1;
+    return x->index < y->index ? -1 : x->index > y->index;
 }
 
 /* Sinkhorn-Knopp on the g x k plan (in: exp of the scaled negative distances): rows sum to 1/g,
@@ -33,7 +37,7 @@ static void sinkhorn(float* plan, uint32_t g, uint32_t k, double* colsum) {
 
 /* Balances one prefix group (items[0..g)); returns how many items changed code. */
 static uint32_t balance_group(const float* resid, const float* cb, uint32_t dim, uint32_t k, uint32_t levels,
-                              const uint32_t* items, uint32_t g, int32_t* codes, float* plan, uint32_t* pairs,
+                              const uint32_t* items, uint32_t g, int32_t* codes, float* plan, balance_pair* pairs,
                               uint32_t* load, double* colsum) {
     uint32_t cap = (g + k - 1) / k, worst = 0;
     memset(load, 0, k * sizeof *load);
@@ -61,15 +65,14 @@ static uint32_t balance_group(const float* resid, const float* cb, uint32_t dim,
     } else { /* fewer items than codes: uniform code marginals would flatten every row; rank by distance */
         for (size_t e = 0; e < (size_t)g * k; e++) plan[e] = -plan[e];
     }
-    for (uint32_t e = 0; e < g * k; e++) pairs[e] = e;
-    sort_plan = plan;
-    qsort(pairs, (size_t)g * k, sizeof *pairs, cmp_plan);
+    for (uint32_t e = 0; e < g * k; e++) pairs[e] = (balance_pair){plan[e], e};
+    qsort(pairs, (size_t)g * k, sizeof *pairs, cmp_pair);
     memset(load, 0, k * sizeof *load);
     uint32_t moved = 0, placed = 0;
     for (size_t p = 0; p < (size_t)g * k && placed < g; p++) {
-        uint32_t i = pairs[p] / k, c = pairs[p] % k;
+        uint32_t i = pairs[p].index / k, c = pairs[p].index % k;
         int32_t* code = &codes[(size_t)items[i] * levels + levels - 1];
-        if (plan[pairs[p]] == -INFINITY || load[c] >= cap) continue;
+        if (plan[pairs[p].index] == -INFINITY || load[c] >= cap) continue;
         moved += *code != (int32_t)c;
         *code = (int32_t)c;
         load[c]++;
@@ -102,10 +105,11 @@ vkr_status vkr_balance_last_level(const float* resid, const float* codebook, uin
         b = group_end(codes, levels, order, n, a);
         widest = b - a > widest ? b - a : widest;
     }
-    float* plan = malloc((size_t)widest * k * sizeof *plan);
-    uint32_t* pairs = malloc((size_t)widest * k * sizeof *pairs);
+    bool indexable = (uint64_t)widest * k <= UINT32_MAX; /* pair indices are 32-bit */
+    float* plan = indexable ? malloc((size_t)widest * k * sizeof *plan) : NULL;
+    balance_pair* pairs = indexable ? malloc((size_t)widest * k * sizeof *pairs) : NULL;
     vkr_status s = VKR_OK;
-    if (!order || !load || !colsum || !plan || !pairs || (uint64_t)widest * k > UINT32_MAX)
+    if (!order || !load || !colsum || !plan || !pairs)
         s = vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "balance: no host memory for %u items (%u x %u plans)", n, widest, k);
     uint32_t moved = 0;
     for (uint32_t a = 0, b; a < n && s == VKR_OK; a = b) {

@@ -596,20 +596,33 @@ static vkr_status rq_distinct_rows(const float* emb, uint32_t d, const rq_rows* 
 
 /* After training: the uniform mapping of the last level, the spread paths of the signal-free items,
  * the IDs and statistics of all n items, the losses, and the collapse check. */
+/* The collapse error: the rule's message (vkr_last_error(), just set by a failed check) with what the
+ * input held and what to try. */
+static vkr_status rq_collapse_error(const vkr_rqvae_result* out, uint32_t n) {
+    char why[512];
+    snprintf(why, sizeof why, "%s", vkr_last_error());
+    return vkr_fail(VKR_ERR_STATE,
+                    "rqvae: %s. The input has %u distinct non-zero embeddings among %u items (%u all zero). Try more "
+                    "epochs, a lower learning rate, fewer codes per level, or embeddings with more signal (item text)",
+                    why, out->distinct_rows, n, out->no_signal);
+}
+
 static vkr_status rq_finish(rq_trainer* t, const float* emb, const rq_rows* rows, uint32_t n) {
     const vkr_rqvae_config* c = t->c;
     vkr_rqvae_result* out = t->r;
     const uint32_t L = c->levels, K = c->codes, D = c->latent;
     double sq_err = 0;
     VKR_TRY(rq_refresh(t, &sq_err));
-    float* cb = rq_codebooks(t);
+    out->no_signal = n - rows->n;
+    VKR_TRY(rq_distinct_rows(emb, c->input_dim, rows, &out->distinct_rows));
     /* the model's own codes must use every level before the uniform mapping spreads the last one:
-     * spreading a collapsed level over the last level's codes would hide the collapse, not cure it.
-     * Items per path are judged after the mapping, which exists to cut them. */
+     * spreading a collapsed level over the last level's codes would hide the collapse, not cure it
+     * (and a collapsed prefix would make the mapping's plans as wide as the input). Items per path
+     * are judged after the mapping, which exists to cut them. */
     vkr_semid_stats own;
     VKR_TRY(vkr_semantic_ids_build(t->codes, t->n, L, K, NULL, &own));
-    char why[512] = "";
-    if (vkr_semid_check_levels(&own) != VKR_OK) snprintf(why, sizeof why, "%s", vkr_last_error());
+    if (vkr_semid_check_levels(&own) != VKR_OK) return rq_collapse_error(out, n);
+    float* cb = rq_codebooks(t);
     rq_level_residuals(c, t->z, cb, t->codes, t->n, L - 1, t->resid);
     VKR_TRY(vkr_balance_last_level(t->resid, cb + (size_t)(L - 1) * K * D, t->n, D, K, L, t->codes, &out->balanced));
     out->recon_loss = sq_err / ((double)t->n * c->input_dim);
@@ -617,8 +630,6 @@ static vkr_status rq_finish(rq_trainer* t, const float* emb, const rq_rows* rows
     float ql = 0;
     VKR_TRY(vkr_ref_rq_loss(&rp, t->z, cb, t->codes, &ql));
     out->quant_loss = ql;
-    out->no_signal = n - rows->n;
-    VKR_TRY(rq_distinct_rows(emb, c->input_dim, rows, &out->distinct_rows));
     out->codes = malloc((size_t)n * L * sizeof *out->codes);
     if (!out->codes) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "rqvae: out of host memory for %u items", n);
     vkr_balance_spread(out->no_signal, L, K, out->codes); /* rows 0.. of the signal-free items, moved below */
@@ -630,14 +641,10 @@ static vkr_status rq_finish(rq_trainer* t, const float* emb, const rq_rows* rows
     }
     VKR_TRY(vkr_semantic_ids_build(out->codes, n, L, K, out->ids, &out->stats));
     VKR_TRY(vkr_semantic_ids_build(t->codes, t->n, L, K, NULL, &out->signal_stats));
-    if (!why[0] && vkr_semid_check(&out->signal_stats) != VKR_OK) snprintf(why, sizeof why, "%s", vkr_last_error());
-    if (!why[0] && vkr_semid_check(&out->stats) != VKR_OK) /* the spread signal-free items too */
-        snprintf(why, sizeof why, "%s", vkr_last_error());
-    if (!why[0]) return VKR_OK;
-    return vkr_fail(VKR_ERR_STATE,
-                    "rqvae: %s. The input has %u distinct non-zero embeddings among %u items (%u all zero). Try more "
-                    "epochs, a lower learning rate, fewer codes per level, or embeddings with more signal (item text)",
-                    why, out->distinct_rows, n, out->no_signal);
+    /* the trained items first, then all: the spread signal-free items must not hide their collapse */
+    if (vkr_semid_check(&out->signal_stats) != VKR_OK || vkr_semid_check(&out->stats) != VKR_OK)
+        return rq_collapse_error(out, n);
+    return VKR_OK;
 }
 
 vkr_status vkr_rqvae_train(const vkr_rqvae_config* config, const vkr_rqvae_train_options* options, const float* emb,

@@ -1,10 +1,6 @@
 #include "cli_json.h"
 
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include "vkr_file.h"
 
 cJSON* cli_device_json(const vkr_device_info* d) {
     char api[32];
@@ -38,17 +34,4 @@ cJSON* cli_device_json(const vkr_device_info* d) {
     cJSON_AddBoolToObject(o, "timestamps", d->timestamps);
     cJSON_AddNumberToObject(o, "timestamp_period_ns", d->timestamp_period_ns);
     return o;
-}
-
-vkr_status cli_write_json(const cJSON* json, const char* path) {
-    char* text = cJSON_Print(json);
-    if (!text) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory printing JSON");
-    vkr_atomic_file w;
-    vkr_status s = vkr_atomic_open(path, &w);
-    if (s == VKR_OK) {
-        fprintf(w.file, "%s\n", text); /* vkr_atomic_commit reports a failed write */
-        s = vkr_atomic_commit(&w);
-    }
-    free(text);
-    return s;
 }

@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "cli_json.h"
+#include "vkr_fileio.h"
 #include "vkr_align.h"
 #include "vkr_tsne_io.h"
 
@@ -122,7 +123,7 @@ int cli_cmd_align(int argc, char** argv) {
         free(y);
     }
     if (s == VKR_OK && !quiet) printf("(1 = as mixed as chance, 0 = domains fully separated; k = %u)\n", r.k);
-    if (s == VKR_OK && json) s = cli_write_json(root, json);
+    if (s == VKR_OK && json) s = vkr_json_write(root, json);
     int rc = s == VKR_OK ? CLI_OK : cli_fail(cmd, s);
     cJSON_Delete(root);
     vkr_tsne_input_free(&in);

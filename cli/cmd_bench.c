@@ -6,6 +6,7 @@
 #include "bench.h"
 #include "cli.h"
 #include "cli_json.h"
+#include "vkr_fileio.h"
 
 typedef struct bench_suite {
     const char* name;
@@ -95,7 +96,7 @@ int cli_cmd_bench(int argc, char** argv) {
     int rc = CLI_OK;
     if (s != VKR_OK) rc = cli_fail("bench", s);
     if (rc == CLI_OK && json_path) {
-        s = cli_write_json(root, json_path);
+        s = vkr_json_write(root, json_path);
         if (s != VKR_OK) rc = cli_fail("bench", s);
         else if (!quiet) printf("wrote %s\n", json_path);
     }

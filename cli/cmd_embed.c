@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "cli_json.h"
+#include "vkr_fileio.h"
 #include "cli_stages.h"
 #include "vkr_embed.h"
 
@@ -108,7 +109,7 @@ vkr_status cli_stage_embed(vkr_device* dev, const cli_embed_options* opt) {
     if (s == VKR_OK) {
         char path[4200];
         snprintf(path, sizeof path, "%s/item_emb.json", dir);
-        s = cli_write_json(info, path);
+        s = vkr_json_write(info, path);
     }
     if (s == VKR_OK && !quiet)
         printf("wrote %s/item_emb.npy (%u x %u float32, row i = item i)\n", dir, d.item_count, dim);

@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "cli_json.h"
+#include "vkr_fileio.h"
 #include "cli_rec.h"
 #include "vkr_safetensors.h"
 
@@ -230,7 +231,7 @@ int cli_cmd_recommend(int argc, char** argv) {
         }
         cJSON_AddItemToArray(lists, list);
     }
-    if (rc == CLI_OK && s == VKR_OK && json) s = cli_write_json(root, json);
+    if (rc == CLI_OK && s == VKR_OK && json) s = vkr_json_write(root, json);
     if (rc == CLI_OK && s != VKR_OK) rc = cli_fail("recommend", s);
     cJSON_Delete(root);
     free(items);

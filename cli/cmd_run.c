@@ -14,6 +14,7 @@
 
 #include "cli.h"
 #include "cli_json.h"
+#include "vkr_fileio.h"
 #include "cli_rec.h"
 #include "cli_stages.h"
 #include "run_report.h"
@@ -208,7 +209,7 @@ static vkr_status run_write(run_job* r) {
         cJSON_AddNumberToObject(timings, r->rs.stages[i].name, r->rs.stages[i].seconds);
         cJSON_AddStringToObject(backends, r->rs.stages[i].name, r->rs.stages[i].backend);
     }
-    vkr_status s = cli_write_json(root, path);
+    vkr_status s = vkr_json_write(root, path);
     cJSON_Delete(root);
     VKR_TRY(s);
     VKR_TRY(run_report_write(r->out, &r->ds, r->dev ? vkr_device_get_info(r->dev) : NULL, &r->rec, &r->rs,

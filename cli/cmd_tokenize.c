@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "cli_json.h"
+#include "vkr_fileio.h"
 #include "cli_stages.h"
 #include "vkr_data.h"
 #include "vkr_npy.h"
@@ -200,7 +201,7 @@ vkr_status cli_stage_tokenize(vkr_device* dev, const cli_tokenize_options* opt) 
     if (s == VKR_OK) {
         cJSON* j = stats_json(&r, &r.options, cli_backend_name(dev));
         snprintf(path, sizeof path, "%s/tokenizer.json", dir);
-        s = cli_write_json(j, path);
+        s = vkr_json_write(j, path);
         cJSON_Delete(j);
     }
     if (s == VKR_OK && !quiet) {

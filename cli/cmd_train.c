@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "cli_json.h"
+#include "vkr_fileio.h"
 #include "cli_rec.h"
 #include "cli_stages.h"
 #include "vkr_beam.h"
@@ -183,7 +184,7 @@ int cli_cmd_train(int argc, char** argv) {
     if (s == VKR_OK) s = cli_stage_train(dev, &ds, &job, first, last, results, stdout);
     int rc = s == VKR_OK ? CLI_OK : cli_fail("train", s);
     if (rc == CLI_OK && com.json_file) {
-        s = cli_write_json(results, com.json_file);
+        s = vkr_json_write(results, com.json_file);
         if (s != VKR_OK) rc = cli_fail("train", s);
     }
     cJSON_Delete(results);

@@ -3,9 +3,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "vkr_file.h"
 
 static const struct {
     size_t size;
@@ -184,4 +189,17 @@ void vkr_source_close(vkr_source* src) {
     if (src->fd >= 0) close(src->fd);
     memset(src, 0, sizeof *src);
     src->fd = -1;
+}
+
+vkr_status vkr_json_write(const cJSON* json, const char* path) {
+    char* text = cJSON_Print(json);
+    if (!text) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory printing %s", path);
+    vkr_atomic_file w;
+    vkr_status s = vkr_atomic_open(path, &w);
+    if (s == VKR_OK) {
+        fprintf(w.file, "%s\n", text); /* vkr_atomic_commit reports a failed write */
+        s = vkr_atomic_commit(&w);
+    }
+    free(text);
+    return s;
 }

@@ -1,6 +1,6 @@
 /* Shared plumbing for the checkpoint and array file formats (safetensors, .npy): element types,
  * half-precision conversion, overflow-checked shape arithmetic, and bounds-checked reads from a file
- * or a memory block. Writers replace files through runtime/vkr_file.h.
+ * or a memory block, and the one JSON file writer. Writers replace files through runtime/vkr_file.h.
  *
  * Contract: every read goes through vkr_source_read, which refuses any range outside the source,
  * so format parsers can treat the input as untrusted. Files are little-endian; the host must be too. */
@@ -79,5 +79,10 @@ void vkr_source_open_memory(const void* data, size_t size, const char* label, vk
 vkr_status vkr_source_read(const vkr_source* source, uint64_t offset, void* dst, uint64_t size);
 /* Closes the file, if any, and zeroes the source. */
 void vkr_source_close(vkr_source* source);
+
+struct cJSON;
+/* Writes `json` (pretty-printed, then a newline) to `path` atomically (vkr_file.h), so a failure
+ * leaves any old file intact. */
+vkr_status vkr_json_write(const struct cJSON* json, const char* path);
 
 #endif

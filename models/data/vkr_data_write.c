@@ -10,6 +10,7 @@
 
 #include "vkr_data_prep.h"
 #include "vkr_file.h"
+#include "vkr_fileio.h"
 
 /* Removes the plain files of a flat directory, then the directory; false when something remains. */
 static bool remove_flat_dir(const char* dir) {
@@ -89,12 +90,9 @@ vkr_status vkr_dataset_write(const vkr_dataset* d, const char* dir, const void* 
     vkr_status s = vkr_write_file_atomic(path, image, d->mapping_bytes);
     if (s == VKR_OK) {
         cJSON* j = describe(d, source);
-        char* text = cJSON_Print(j);
-        cJSON_Delete(j);
         snprintf(path, sizeof path, "%s/dataset.json", tmp);
-        s = text ? vkr_write_file_atomic(path, text, strlen(text))
-                 : vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
-        free(text);
+        s = j ? vkr_json_write(j, path) : vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
+        cJSON_Delete(j);
     }
     if (s == VKR_OK) {
         old[0] = 0;

@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vkr_file.h"
 #include "vkr_fileio.h"
 #include "vkr_rec.h"
 
@@ -47,16 +46,7 @@ vkr_status vkr_beams_write(const vkr_dataset* ds, vkr_gencdr_model* m, uint32_t 
     if (!root || !users || !items || !scores) s = vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory for beams");
     for (uint32_t e = 0; s == VKR_OK && e < ds->test_count && e < n; e++)
         s = beams_user_json(ds, m, ds->test + 2 * e, items, scores, users);
-    char* text = s == VKR_OK ? cJSON_Print(root) : NULL;
-    if (s == VKR_OK && !text) s = vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory printing %s", path);
-    vkr_atomic_file w;
-    if (s == VKR_OK) s = vkr_atomic_open(path, &w);
-    if (s == VKR_OK) {
-        fputs(text, w.file);
-        fputc('\n', w.file);
-        s = vkr_atomic_commit(&w);
-    }
-    free(text);
+    if (s == VKR_OK) s = vkr_json_write(root, path);
     cJSON_Delete(root);
     free(items);
     free(scores);

@@ -12,7 +12,7 @@ SRC=$2
 MODE=${3:-gpu}
 d=$(mktemp -d)
 trap 'rm -rf "$d"' EXIT
-"$V" prepare --format llmcdsr "$SRC/assets/food-kitchen-sample" --min-item 5 --min-user 2 \
+"$V" prepare --format llmcdsr "$SRC/assets/food-kitchen-sample" --min-item 10 --min-user 3 \
   --domain-names Food,Kitchen --out "$d/data" --quiet
 if [ "$MODE" = cpu ]; then
   VKR_DEVICE=no-such-gpu "$V" run "$d/data" --out "$d/run" --device cpu --epochs 1 --max-len 8 --hidden 16 --blocks 1 \

@@ -1,6 +1,7 @@
 /* The real releases: with filters off and --split given, prepare + stats reproduce the counts their
  * PROVENANCE.md files state (VKR_SHARED_DATA); the bundled sample (VKR_ASSETS) prepares with the
- * documented counts and through the command line, and the default filtered run yields a dataset. */
+ * documented counts, is its own k-core and prepares through the command line, and the default filtered
+ * run yields a dataset. */
 #include "vkr_test.h"
 
 #include <cjson/cJSON.h>
@@ -124,12 +125,36 @@ static void test_sample_counts(void** state) {
     prepare_release("VKR_ASSETS", "food-kitchen-sample", vkr_parse_llmcdsr, &o, &d);
     vkr_dataset_stats st;
     vkr_dataset_stats_compute(&d, &st);
-    assert_int_equal(st.users, 3400);
-    assert_int_equal(st.items, 7600);
-    assert_int_equal(st.interactions, 38756);
-    assert_int_equal(st.overlap_users, 2600);
-    assert_int_equal(st.domain[0].text_items, 2430);
-    assert_int_equal(st.domain[1].text_items, 5170);
+    assert_int_equal(st.users, 2948);
+    assert_int_equal(st.items, 2525);
+    assert_int_equal(st.interactions, 39776);
+    assert_int_equal(st.overlap_users, 2948);
+    assert_int_equal(st.domain[0].text_items, 906);
+    assert_int_equal(st.domain[1].text_items, 1619);
+    assert_int_equal(st.valid, 551);
+    assert_int_equal(st.test, 490);
+    assert_int_equal(st.domain[0].test_targets, 181);
+    assert_int_equal(st.domain[1].test_targets, 309);
+    vkr_dataset_free(&d);
+}
+
+/* The sample is its own k-core (PROVENANCE.md): the 5-item, 3-per-domain filters remove nothing, and
+ * leave-one-out gives every user a test target, hundreds in each domain. */
+static void test_sample_is_core(void** state) {
+    (void)state;
+    vkr_prep_options o = vkr_prep_options_default();
+    o.min_item = 5;
+    o.min_user = 3;
+    vkr_dataset d;
+    prepare_release("VKR_ASSETS", "food-kitchen-sample", vkr_parse_llmcdsr, &o, &d);
+    vkr_dataset_stats st;
+    vkr_dataset_stats_compute(&d, &st);
+    assert_int_equal(st.users, 2948);
+    assert_int_equal(st.items, 2525);
+    assert_int_equal(st.interactions, 39776);
+    assert_int_equal(st.test, 2948);
+    assert_int_equal(st.domain[0].test_targets, 1257);
+    assert_int_equal(st.domain[1].test_targets, 1691);
     vkr_dataset_free(&d);
 }
 
@@ -171,6 +196,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_llmcdsr_provenance_counts), cmocka_unit_test(test_c2dsr_provenance_counts),
         cmocka_unit_test(test_default_filtered_loo),      cmocka_unit_test(test_sample_counts),
+        cmocka_unit_test(test_sample_is_core),
         cmocka_unit_test(test_cli_prepare_stats),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -62,7 +62,7 @@ static const char* sample_dataset(void) {
     if (!mkdtemp(dir)) return NULL;
     char cmd[2048];
     snprintf(cmd, sizeof cmd,
-             "%s prepare --format llmcdsr %s/food-kitchen-sample --min-item 5 --min-user 2 --domain-names Food,Kitchen "
+             "%s prepare --format llmcdsr %s/food-kitchen-sample --min-item 10 --min-user 3 --domain-names Food,Kitchen "
              "--out %s/data --quiet",
              cli, assets, dir);
     if (system(cmd) != 0) return NULL;

@@ -66,7 +66,7 @@ const cli_spec cli_run_spec = {
     CLI_OWN_OPTIONS(run_opts),
     .group = &cli_rec_group,
     .shared = run_shared,
-    .defaults = (const char* const[]){"--seed", "42", "--epochs", "10; GenCDR 8", "--max-len", "12; GenCDR 20",
+    .defaults = (const char* const[]){"--seed", "42", "--epochs", "20; GenCDR 12", "--max-len", "12; GenCDR 20",
                                       "--lr", "0.005", "--patience", "3", NULL},
 };
 
@@ -241,8 +241,8 @@ int cli_cmd_run(int argc, char** argv) {
     rec.job.sasrec.max_len = 12;
     rec.job.gencdr.max_len = 20;
     rec.job.sasrec.lr = rec.job.gencdr.lr = 0.005f;
-    rec.job.sasrec.epochs = 10;
-    rec.job.gencdr.epochs = 8;
+    rec.job.sasrec.epochs = 20;
+    rec.job.gencdr.epochs = 12;
     rec.job.sasrec.patience = rec.job.gencdr.patience = 3;
     if (cli_parse(&cli_run_spec, argc, argv, (void* const[CLI_BASE_COUNT]){&com, &ra, &rec}) != CLI_OK)
         return CLI_USAGE;

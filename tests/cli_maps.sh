@@ -1,7 +1,7 @@
 #!/bin/sh
 # The t-SNE, alignment and viewer commands end to end, for ctest: cli_maps.sh STEP DIR, with VKR_CLI
 # (the vkrec binary) and VKR_ASSETS (the bundled sample) in the environment.
-#   setup  prepare a small dataset from the bundled sample (603 items), embed it and map it (DIR/data)
+#   setup  prepare a small dataset from the bundled sample (1,107 items), embed it and map it (DIR/data)
 #   tsne   vkrec tsne on it: N x 2 map and CSV; a .npy input with the FFT method; bad inputs fail clearly
 #   align  vkrec align: JSON for the embedding and the map; a map of the wrong shape fails clearly
 #   view   vkrec view --screenshot: a non-blank PNG from tsne.npy, RUN_DIR/maps/NAME.npy and --live; errors
@@ -47,7 +47,7 @@ case $step in
 setup)
     rm -rf "$dir"
     mkdir -p "$dir"
-    vk prepare --format llmcdsr "${VKR_ASSETS:?}/food-kitchen-sample" --min-item 10 --min-user 3 \
+    vk prepare --format llmcdsr "${VKR_ASSETS:?}/food-kitchen-sample" --min-item 7 --min-user 3 \
         --domain-names Food,Kitchen --out "$data" --quiet
     vk embed "$data" --quiet
     vk tsne "$data" --iters 250 --quiet

@@ -42,6 +42,7 @@ typedef struct cli_rec_job {
 typedef struct cli_rec_args {
     cli_rec_job job; /* numbers go straight into the SASRec and GenCDR settings */
     int loss;        /* --loss: index of bce|ce (the vkr_sasrec_loss order) */
+    int arch;        /* --arch: index of auto|original|prenorm (the vkr_sasrec_arch order) */
     int input;       /* --input: index of target|mixed */
     int split;       /* --split: index of test|valid */
     int trie;        /* --trie: index of domain|global */

@@ -18,6 +18,7 @@ typedef struct rec_ckpt {
     char domain[64];     /* SASRec: its target domain */
     char loss[8];        /* SASRec: bce or ce */
     char input[8];       /* SASRec: target or mixed */
+    char arch[16];       /* SASRec: original or prenorm (absent in checkpoints older than --arch: prenorm) */
     unsigned max_len, hidden, blocks, heads, lora_rank, beam, item_ids, global_trie; /* sizes, GenCDR's kind */
 } rec_ckpt;
 
@@ -38,7 +39,8 @@ static vkr_status rec_ckpt_read(const char* arg, rec_ckpt* c) {
     } fields[] = {
         {"vkrec.model", c->model, sizeof c->model, NULL, true},  {"vkrec.data", c->data, sizeof c->data, NULL, true},
         {"vkrec.domain", c->domain, sizeof c->domain, NULL, false}, {"vkrec.loss", c->loss, sizeof c->loss, NULL, false},
-        {"vkrec.input", c->input, sizeof c->input, NULL, false},  {"vkrec.max_len", NULL, 0, &c->max_len, true},
+        {"vkrec.input", c->input, sizeof c->input, NULL, false},  {"vkrec.arch", c->arch, sizeof c->arch, NULL, false},
+         {"vkrec.max_len", NULL, 0, &c->max_len, true},
         {"vkrec.hidden", NULL, 0, &c->hidden, true},               {"vkrec.blocks", NULL, 0, &c->blocks, true},
         {"vkrec.heads", NULL, 0, &c->heads, true},                 {"vkrec.lora_rank", NULL, 0, &c->lora_rank, false},
         {"vkrec.beam", NULL, 0, &c->beam, false},         {"vkrec.item_ids", NULL, 0, &c->item_ids, false},
@@ -108,6 +110,7 @@ static vkr_status rec_model_open(const rec_ckpt* c, const vkr_dataset* ds, vkr_d
         t.domain = (uint32_t)d;
         t.loss = strcmp(c->loss, "ce") == 0 ? VKR_SASREC_CE : VKR_SASREC_BCE;
         t.mixed_input = strcmp(c->input, "mixed") == 0;
+        t.arch = strcmp(c->arch, "original") == 0 ? VKR_SASREC_ARCH_ORIGINAL : VKR_SASREC_ARCH_PRENORM;
         t.max_len = c->max_len, t.hidden = c->hidden, t.blocks = c->blocks, t.heads = c->heads;
         t.eval_batch = 1;
         VKR_TRY(vkr_sasrec_open(ds, dev, &t, &rm->sasrec));

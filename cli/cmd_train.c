@@ -30,6 +30,7 @@ static bool parse_protocols(const char* cmd, const char* option, const char* val
 }
 
 static const char* const loss_choices[] = {"bce", "ce", NULL};
+static const char* const arch_choices[] = {"auto", "original", "prenorm", NULL};
 static const char* const input_choices[] = {"target", "mixed", NULL};
 static const char* const split_choices[] = {"test", "valid", NULL};
 static const char* const trie_choices[] = {"domain", "global", NULL};
@@ -45,6 +46,9 @@ static const char* const trie_choices[] = {"domain", "global", NULL};
 static const cli_option rec_options[] = {
     CLI_CHOICE(SHARED, "--loss", cli_rec_args, loss, loss_choices, "bce",
                "SASRec loss: sampled BCE or full-softmax CE"),
+    CLI_CHOICE(SHARED, "--arch", cli_rec_args, arch, arch_choices, "auto",
+               "SASRec blocks: the paper's (Glorot init, q = LN(x) over x, ReLU) or pre-norm GELU; auto: original for "
+               "bce, prenorm for ce"),
     CLI_CHOICE(SHARED, "--input", cli_rec_args, input, input_choices, "target",
                "SASRec history: the target domain's items or every domain's"),
     CLI_CUSTOM(SHARED, "--protocol", "P,...", cli_rec_args, job, parse_protocols, "full,sampled:100,sampled:999",
@@ -87,6 +91,7 @@ void cli_rec_args_init(cli_rec_args* a) {
     job->protocol_count = 3;
     vkr_gencdr_train_defaults(&job->gencdr);
     a->loss = (int)job->sasrec.loss;
+    a->arch = (int)job->sasrec.arch;
     a->input = job->sasrec.mixed_input;
     a->trie = job->gencdr.global_trie;
     a->codes_only = !job->gencdr.item_ids;
@@ -95,6 +100,7 @@ void cli_rec_args_init(cli_rec_args* a) {
 void cli_rec_args_apply(cli_rec_args* a, const cli_common* com) {
     cli_rec_job* job = &a->job;
     job->sasrec.loss = (vkr_sasrec_loss)a->loss;
+    job->sasrec.arch = (vkr_sasrec_arch)a->arch;
     job->sasrec.mixed_input = a->input == 1;
     job->split = split_choices[a->split];
     job->gencdr.global_trie = a->trie == 1;

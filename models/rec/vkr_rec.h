@@ -81,6 +81,7 @@ typedef struct vkr_sasrec_train {
     uint32_t domain;      /* target domain */
     bool mixed_input;     /* history over every domain (else the target domain's events only) */
     vkr_sasrec_loss loss; /* BCE (1 negative) or full-softmax CE */
+    vkr_sasrec_arch arch; /* block layout and initialization (AUTO: original for BCE, prenorm for CE) */
     uint32_t max_len;     /* history window (e.g. 50) */
     uint32_t batch;       /* training sequences per step */
     uint32_t hidden;      /* width */

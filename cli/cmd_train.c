@@ -71,6 +71,9 @@ static const cli_option rec_options[] = {
                "GenCDR: decode over the target domain's IDs or every domain's"),
     CLI_UINT(SHARED, "--lora-rank", "R", cli_rec_args, job.gencdr.lora_rank, 0, 256, "8",
              "GenCDR: rank of the per-domain adapters (0: universal model only)"),
+    CLI_FLOAT(SHARED, "--aux-item", "W", cli_rec_args, job.gencdr.aux_item, 0, 100, 0, "0",
+              "GenCDR: weight of an auxiliary next-item softmax that shapes the encoder (ranking stays by "
+              "decoding IDs; not with --codes-only)"),
     CLI_FLAG(SHARED, "--codes-only", cli_rec_args, codes_only,
              "GenCDR: history items as code embeddings only (no per-item embedding; the ablation)"),
 };

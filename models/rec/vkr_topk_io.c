@@ -103,7 +103,9 @@ static vkr_status topk_domain(FILE* f, bool json, const vkr_dataset* ds, const v
     return VKR_OK;
 }
 
-vkr_status vkr_topk_write(const vkr_dataset* ds, const vkr_topk_options* o, const char* path) {
+vkr_status vkr_topk_write(const vkr_dataset* ds, const vkr_topk_options* o, const char* path,
+                          uint32_t* out_listed) {
+    if (out_listed) *out_listed = 0;
     bool json;
     VKR_TRY(vkr_topk_format(path, &json));
     if (!ds || !o || !o->pairs || !o->domains || !o->scorer || o->k == 0)
@@ -131,6 +133,7 @@ vkr_status vkr_topk_write(const vkr_dataset* ds, const vkr_topk_options* o, cons
     if (s == VKR_OK && json) fputs("\n]}\n", w.file);
     if (s == VKR_OK) s = vkr_atomic_commit(&w);
     else vkr_atomic_abort(&w);
+    if (s == VKR_OK && out_listed) *out_listed = total;
     free(sel);
     free(items);
     free(scores);

@@ -163,7 +163,7 @@ static const char* const split_choices[] = {"test", "valid", NULL};
 static const cli_option recommend_opts[] = {
     CLI_STRING(COMMAND, "--ckpt", "FILE|DIR", recommend_args, ckpt, NULL,
                "a `vkrec train --ckpt` checkpoint (DIR: DIR/best.safetensors; required)"),
-    CLI_STRING(COMMAND, "--user", "U", recommend_args, user, NULL, "a user id of the dataset or #INDEX (required)"),
+    CLI_STRING(COMMAND, "--user", "U", recommend_args, user, NULL, "a user id of the dataset or #INDEX (required without --all)"),
     CLI_UINT(COMMAND, "--k", "N", recommend_args, k, 1, 1000, "10", "items per list"),
     CLI_STRING(COMMAND, "--domain", "D", recommend_args, domain, NULL, "GenCDR: only this domain's list"),
     CLI_STRING(COMMAND, "--data", "DIR", recommend_args, data, NULL, "the dataset, when it moved since training"),
@@ -269,6 +269,7 @@ int cli_cmd_recommend(int argc, char** argv) {
         return cli_usage_error("recommend", "needs --ckpt FILE and --user U, or --ckpt FILE --all --out FILE");
     if (a.all && user_text) return cli_usage_error("recommend", "--all lists every example: drop --user");
     if (!a.all && a.out) return cli_usage_error("recommend", "--out goes with --all (one user: --json FILE)");
+    if (a.all && com.json_file) return cli_usage_error("recommend", "--json goes with --user (--all: --out FILE.json)");
     if (a.all && vkr_topk_format(a.out, &out_json) != VKR_OK)
         return cli_usage_error("recommend", "--out %s", vkr_last_error());
     if (com.quiet) vkr_log_set_level(VKR_LOG_ERROR);

@@ -163,7 +163,8 @@ static const char* const split_choices[] = {"test", "valid", NULL};
 static const cli_option recommend_opts[] = {
     CLI_STRING(COMMAND, "--ckpt", "FILE|DIR", recommend_args, ckpt, NULL,
                "a `vkrec train --ckpt` checkpoint (DIR: DIR/best.safetensors; required)"),
-    CLI_STRING(COMMAND, "--user", "U", recommend_args, user, NULL, "a user id of the dataset or #INDEX (required without --all)"),
+    CLI_STRING(COMMAND, "--user", "U", recommend_args, user, NULL,
+               "a user id of the dataset or #INDEX (required without --all)"),
     CLI_UINT(COMMAND, "--k", "N", recommend_args, k, 1, 1000, "10", "items per list"),
     CLI_STRING(COMMAND, "--domain", "D", recommend_args, domain, NULL, "GenCDR: only this domain's list"),
     CLI_STRING(COMMAND, "--data", "DIR", recommend_args, data, NULL, "the dataset, when it moved since training"),
@@ -199,7 +200,8 @@ static vkr_status recommend_user(const vkr_dataset* ds, const rec_ckpt* c, rec_m
     float* scores = malloc(k * sizeof *scores);
     cJSON* root = cJSON_CreateObject();
     cJSON* lists = cJSON_AddArrayToObject(root, "recommendations");
-    vkr_status s = items && scores ? VKR_OK : vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory for %u items", k);
+    vkr_status s =
+        items && scores ? VKR_OK : vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory for %u items", k);
     uint32_t len = vkr_dataset_user_len(ds, user), shown = len < 5 ? len : 5;
     printf("user %s (#%u): %u events; the most recent:\n", vkr_strtab_get(&ds->user_key, user), user, len);
     for (uint32_t i = len - shown; i < len; i++) {

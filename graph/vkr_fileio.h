@@ -1,6 +1,7 @@
 /* Shared plumbing for the checkpoint and array file formats (safetensors, .npy): element types,
  * half-precision conversion, overflow-checked shape arithmetic, and bounds-checked reads from a file
- * or a memory block, the one JSON file writer and the CSV field quoting. Writers replace files through runtime/vkr_file.h.
+ * or a memory block, the one JSON file writer and the CSV field quoting. Writers replace files through
+ * runtime/vkr_file.h.
  *
  * Contract: every read goes through vkr_source_read, which refuses any range outside the source,
  * so format parsers can treat the input as untrusted. Files are little-endian; the host must be too. */

@@ -69,7 +69,8 @@ static vkr_status vkr_rank_decoded(const vkr_dataset* ds, const vkr_scorer* sc, 
     for (uint32_t k = 0; k < n; k++) {
         uint32_t u = sel[2 * k], p = sel[2 * k + 1];
         uint32_t n_seen = vkr_history_items(ds, u, p, 0, ds->item_count, seen); /* a global trie decodes any domain */
-        ranks[k] = vkr_decoded_rank(top + (size_t)k * w, w, ds->seq_item[ds->seq_begin[u] + p], seen, n_seen);
+        uint32_t target = ds->seq_item[ds->seq_begin[u] + p];
+        ranks[k] = vkr_decoded_rank(top + (size_t)k * sc->top_width, w, target, seen, n_seen); /* rows: top_width */
     }
     return VKR_OK;
 }

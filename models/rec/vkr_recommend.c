@@ -70,11 +70,11 @@ static vkr_status vkr_recommend_chunk(const vkr_dataset* ds, uint32_t domain, co
             got = vkr_top_k(r, n_items, k, heap);
             for (uint32_t j = 0; j < got; j++) out[j] = begin + heap[j], out_scores[j] = r[heap[j]];
         } else {
-            const int32_t* t = top + (size_t)e * w;
-            uint32_t n_seen = vkr_history_items(ds, u, p, 0, ds->item_count, seen); /* a global trie decodes any domain */
+            const int32_t* t = top + (size_t)e * sc->top_width; /* rows stay top_width apart */
+            const float* ts = top_scores + (size_t)e * sc->top_width;
+            uint32_t n_seen = vkr_history_items(ds, u, p, 0, ds->item_count, seen); /* a global trie: any domain */
             for (uint32_t j = 0; j < w && t[j] >= 0 && got < k; j++)
-                if (!vkr_sorted_has(seen, n_seen, (uint32_t)t[j]))
-                    out[got] = (uint32_t)t[j], out_scores[got++] = top_scores[(size_t)e * w + j];
+                if (!vkr_sorted_has(seen, n_seen, (uint32_t)t[j])) out[got] = (uint32_t)t[j], out_scores[got++] = ts[j];
         }
         counts[e] = got;
     }

@@ -43,8 +43,16 @@ agree() {
     done
 }
 
+# metrics.json records the choice per row: off by default for full ranking, always on for sampled
+"$V" train "$d/data" --model pop --protocol full,sampled:100 --json "$d/pop.json" --quiet > /dev/null
+rows=$(tr -d ' \t\n' < "$d/pop.json" | sed 's/},{/}\n{/g')
+[ "$(echo "$rows" | grep '"protocol":"full"' | grep -c '"exclude_history":false')" -eq 2 ] ||
+    fail "full rows of a default run do not say exclude_history false"
+[ "$(echo "$rows" | grep '"protocol":"sampled:100"' | grep -c '"exclude_history":true')" -eq 2 ] ||
+    fail "sampled rows do not say exclude_history true"
 "$V" train "$d/data" --target Kitchen $small --ckpt "$d/ck" --json "$d/m.json"
-grep -q '"exclude_history":[[:space:]]*true' "$d/m.json" || fail "metrics.json does not record exclude_history"
+[ "$(tr -d ' \t\n' < "$d/m.json" | grep -o '"exclude_history":true' | wc -l)" -eq 1 ] ||
+    fail "metrics.json does not record --exclude-history"
 ck=$d/ck/sasrec-bce-target-Kitchen
 "$V" recommend --ckpt "$ck" --all --k 50 --out "$d/top.csv" --quiet
 "$V" recommend --ckpt "$ck" --all --k 50 --out "$d/top.json" --quiet

@@ -12,9 +12,41 @@
 
 #include "vkr_beams_io.h"
 
-void cli_rec_table_header(FILE* t) {
-    fprintf(t, "%-18s %-8s %-12s %7s %7s %7s %8s %8s %7s\n", "model", "domain", "protocol", "examples", "HR@5", "HR@10",
-            "NDCG@5", "NDCG@10", "MRR");
+void cli_rec_table_header(FILE* t, const cli_rec_job* job) {
+    char name[32];
+    fprintf(t, "%-18s %-8s %-12s %7s", "model", "domain", "protocol", "examples");
+    for (uint32_t c = 0; c < job->cutoffs.count; c++) {
+        snprintf(name, sizeof name, "HR@%u", job->cutoffs.v[c]);
+        fprintf(t, " %7s", name);
+    }
+    for (uint32_t c = 0; c < job->cutoffs.count; c++) {
+        snprintf(name, sizeof name, "NDCG@%u", job->cutoffs.v[c]);
+        fprintf(t, " %8s", name);
+    }
+    fprintf(t, " %7s\n", "MRR");
+}
+
+/* One result row's metrics: a table row's figures and JSON hrK and ndcgK for every requested cut-off,
+ * and always at 5 and 10 (the keys report.md reads). */
+static void cli_metrics_out(const vkr_metrics* m, const cli_rec_job* job, FILE* table, cJSON* o) {
+    uint32_t keys[CLI_MAX_CUTOFFS + 2] = {5, 10}, n = 2;
+    for (uint32_t c = 0; c < job->cutoffs.count; c++) keys[n++] = job->cutoffs.v[c];
+    n = vkr_sort_unique(keys, n);
+    char name[32];
+    for (int ndcg = 0; ndcg < 2; ndcg++) {
+        for (uint32_t c = 0; table && c < job->cutoffs.count; c++) {
+            vkr_cutoff_means at = vkr_metrics_at(m, job->cutoffs.v[c]);
+            fprintf(table, ndcg ? " %8.4f" : " %7.4f", ndcg ? at.ndcg : at.hr);
+        }
+        for (uint32_t c = 0; o && c < n; c++) {
+            vkr_cutoff_means at = vkr_metrics_at(m, keys[c]);
+            snprintf(name, sizeof name, "%s%u", ndcg ? "ndcg" : "hr", keys[c]);
+            cJSON_AddNumberToObject(o, name, ndcg ? at.ndcg : at.hr);
+        }
+    }
+    double mrr = vkr_metrics_means(m).mrr;
+    if (table) fprintf(table, " %7.4f\n", mrr);
+    if (o) cJSON_AddNumberToObject(o, "mrr", mrr);
 }
 
 /* What a checkpoint says about its model, so `vkrec recommend --ckpt` can rebuild it alone. */
@@ -75,22 +107,21 @@ vkr_status cli_stage_evaluate(const vkr_dataset* ds, const vkr_scorer* scorer, c
         }
         if (s != VKR_OK) return s;
         double eval_s = vkr_now_s() - t0;
-        vkr_metric_means v = vkr_metrics_means(&m);
         if (table)
-            fprintf(table, "%-18s %-8s %-12s %7llu %7.4f %7.4f %8.4f %8.4f %7.4f\n", label, ds->domain_name[domain],
-                    job->protocol_names[k], (unsigned long long)m.count, v.hr5, v.hr10, v.ndcg5, v.ndcg10, v.mrr);
-        if (!results) continue;
-        cJSON* o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "model", label);
-        cJSON_AddStringToObject(o, "domain", ds->domain_name[domain]);
-        cJSON_AddStringToObject(o, "protocol", job->protocol_names[k]);
-        cJSON_AddStringToObject(o, "split", job->split);
-        cJSON_AddNumberToObject(o, "examples", (double)m.count);
-        cJSON_AddNumberToObject(o, "hr5", v.hr5);
-        cJSON_AddNumberToObject(o, "hr10", v.hr10);
-        cJSON_AddNumberToObject(o, "ndcg5", v.ndcg5);
-        cJSON_AddNumberToObject(o, "ndcg10", v.ndcg10);
-        cJSON_AddNumberToObject(o, "mrr", v.mrr);
+            fprintf(table, "%-18s %-8s %-12s %7llu", label, ds->domain_name[domain], job->protocol_names[k],
+                    (unsigned long long)m.count);
+        cJSON* o = results ? cJSON_CreateObject() : NULL;
+        if (o) {
+            cJSON_AddStringToObject(o, "model", label);
+            cJSON_AddStringToObject(o, "domain", ds->domain_name[domain]);
+            cJSON_AddStringToObject(o, "protocol", job->protocol_names[k]);
+            cJSON_AddStringToObject(o, "split", job->split);
+            cJSON_AddNumberToObject(o, "examples", (double)m.count);
+        }
+        cli_metrics_out(&m, job, table, o);
+        if (!o) continue;
+        /* sampled negatives never include the user's items; the full ranking leaves them out on request */
+        cJSON_AddBoolToObject(o, "exclude_history", job->protocols[k].negatives || job->protocols[k].exclude_history);
         cJSON_AddNumberToObject(o, "train_seconds", train_s);
         cJSON_AddNumberToObject(o, "eval_seconds", eval_s);
         cJSON_AddNumberToObject(o, "eval_examples_per_s", eval_s > 0 ? (double)m.count / eval_s : 0);

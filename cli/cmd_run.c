@@ -134,7 +134,7 @@ static vkr_status run_models(run_job* r) {
     FILE* table = job.quiet ? NULL : stdout;
     if (table) {
         printf("== train and evaluate (%s split)\n", job.split);
-        cli_rec_table_header(stdout);
+        cli_rec_table_header(stdout, &job);
     }
     static const struct {
         const char* model;

@@ -54,6 +54,10 @@ static const cli_option rec_options[] = {
     CLI_CUSTOM(SHARED, "--protocol", "P,...", cli_rec_args, job, parse_protocols, "full,sampled:100,sampled:999",
                "full ranks against every item of the domain; sampled:N against N unseen negatives (seeded)"),
     CLI_CHOICE(SHARED, "--split", cli_rec_args, split, split_choices, "test", "the split to evaluate"),
+    CLI_UINTS(SHARED, "--cutoffs", "K,...", cli_rec_args, job.cutoffs, 1, VKR_METRICS_MAX_CUTOFF, CLI_MAX_CUTOFFS,
+              "5,10", "report HR@K and NDCG@K for each K (e.g. 1,5,10,20,50; sorted, repeats dropped)"),
+    CLI_FLAG(SHARED, "--exclude-history", cli_rec_args, job.exclude_history,
+             "full protocol: leave the user's earlier items (not the target) out of the ranking"),
     REC_BOTH(CLI_OPT_UINT, "--epochs", "N", epochs, 1, CLI_UINT_LIMIT, 0, "20", "most epochs"),
     REC_BOTH(CLI_OPT_UINT, "--batch", "N", batch, 1, CLI_UINT_LIMIT, 0, "128; GenCDR 64",
              "training sequences per step"),
@@ -92,6 +96,7 @@ void cli_rec_args_init(cli_rec_args* a) {
         snprintf(job->protocol_names[k], 32, "%s", defaults[k]);
     }
     job->protocol_count = 3;
+    job->cutoffs = (cli_uint_list){.count = 2, .v = {5, 10}};
     vkr_gencdr_train_defaults(&job->gencdr);
     a->loss = (int)job->sasrec.loss;
     a->arch = (int)job->sasrec.arch;
@@ -108,6 +113,8 @@ void cli_rec_args_apply(cli_rec_args* a, const cli_common* com) {
     job->split = split_choices[a->split];
     job->gencdr.global_trie = a->trie == 1;
     job->gencdr.item_ids = !a->codes_only;
+    job->cutoffs.count = vkr_sort_unique(job->cutoffs.v, job->cutoffs.count);
+    for (uint32_t k = 0; k < job->protocol_count; k++) job->protocols[k].exclude_history = job->exclude_history;
     job->sasrec.validate = job->protocols[0]; /* validate as the user evaluates: the first --protocol */
     if (com->seed) job->sasrec.seed = job->gencdr.seed = com->seed;
     job->quiet = com->quiet;
@@ -140,8 +147,10 @@ const cli_spec cli_train_spec = {
         "  full-ranking HR@10; early stopping with --patience, 0 never stops; best parameters\n"
         "  kept), then evaluates the split under each protocol: full ranks the target against every item\n"
         "  of its domain; sampled:N against N negatives the user never interacted with (seeded). Ties\n"
-        "  count against the target. --ckpt keeps best/last checkpoints (safetensors); --resume continues\n"
-        "  from the last one exactly. --device cpu runs on the CPU reference backend.\n"
+        "  count against the target; --exclude-history leaves the user's earlier items out of the full\n"
+        "  ranking (sampled negatives never include them); --cutoffs sets the K of HR@K and NDCG@K.\n"
+        "  --ckpt keeps best/last checkpoints (safetensors); --resume continues from the last one\n"
+        "  exactly. --device cpu runs on the CPU reference backend.\n"
         "  gencdr needs DIR/semantic_ids.npy (vkrec tokenize DIR); one model serves every domain; it ranks\n"
         "  by constrained beam search (full) or ID log-likelihood (sampled). Each history item enters as\n"
         "  its code embeddings plus a learned per-item embedding (hybrid input; outputs stay semantic\n"
@@ -189,7 +198,7 @@ int cli_cmd_train(int argc, char** argv) {
     vkr_device* dev = NULL;
     if (strcmp(job.model, "pop") != 0) s = cli_open_backend(com.device, &inst, &dev);
     cJSON* results = cJSON_CreateArray();
-    if (s == VKR_OK) cli_rec_table_header(stdout);
+    if (s == VKR_OK) cli_rec_table_header(stdout, &job);
     if (s == VKR_OK) s = cli_stage_train(dev, &ds, &job, first, last, results, stdout);
     int rc = s == VKR_OK ? CLI_OK : cli_fail("train", s);
     if (rc == CLI_OK && com.json_file) {

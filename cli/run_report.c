@@ -48,9 +48,10 @@ vkr_status run_report_write(const char* out, const vkr_dataset* ds, const vkr_de
             job->gencdr.item_ids ? "code embeddings + a per-item embedding" : "code embeddings only",
             job->gencdr.max_len, job->gencdr.batch, (double)job->gencdr.dropout, (double)job->gencdr.lr,
             job->gencdr.epochs, (double)job->gencdr.aux_item, job->gencdr.beam);
-    fprintf(f, "- evaluation: %s split; full = target against every item of its domain, sampled:N = against N "
+    fprintf(f, "- evaluation: %s split; full = target against every item of its domain%s, sampled:N = against N "
                "negatives the user never interacted with; ties count against the target\n\n",
-            job->split);
+            job->split, job->exclude_history ? " but the user's earlier items (--exclude-history)"
+                                             : ", the user's earlier items included");
     fprintf(f, "## Metrics\n\n| model | domain | protocol | examples | HR@5 | HR@10 | NDCG@5 | NDCG@10 | MRR |\n");
     fprintf(f, "|---|---|---|---:|---:|---:|---:|---:|---:|\n");
     const cJSON* it = NULL;

@@ -139,7 +139,7 @@ const cli_spec cli_train_spec = {
         "  IDs); --codes-only drops the per-item embedding (pure semantic-ID input, the ablation).",
     CLI_POSITIONALS(train_positionals),
     CLI_OWN_OPTIONS(train_opts),
-    .group = &cli_rec_group,
+    .groups = (const cli_option_group* const[]){&cli_rec_group, NULL},
     .shared = train_shared,
     .defaults = (const char* const[]){"--seed", "42", NULL},
 };

@@ -2,7 +2,9 @@
 #include "run_report.h"
 
 #include <stdio.h>
+#include <string.h>
 
+#include "cli_prepare.h"
 #include "vkr_file.h"
 
 void run_stage_done(run_state* r, const char* name, const char* backend, double t0) {
@@ -13,15 +15,58 @@ void run_stage_done(run_state* r, const char* name, const char* backend, double 
     }
 }
 
-vkr_status run_report_write(const char* out, const vkr_dataset* ds, const vkr_device_info* dev, const cli_rec_job* job,
-                         const run_state* r, const cJSON* results, const char* source, const char* maps_md) {
-    char path[1100];
-    snprintf(path, sizeof path, "%s/report.md", out);
+/* Whether a result field is a metric column: hr*, ndcg* or mrr. */
+static bool is_metric(const cJSON* f) {
+    return (cJSON_IsNumber(f) || cJSON_IsObject(f)) &&
+           (strncmp(f->string, "hr", 2) == 0 || strncmp(f->string, "ndcg", 4) == 0 || strcmp(f->string, "mrr") == 0);
+}
+
+/* The metrics table: one row per result (one seed), or per summary group with mean ± std. */
+static void metrics_table(FILE* f, const run_report_in* in) {
+    const cJSON* rows = in->seed_count > 1 ? in->summary : in->results;
+    const cJSON* fld = NULL;
+    fprintf(f, "## Metrics\n\n| model | domain | protocol | examples |");
+    cJSON_ArrayForEach(fld, rows->child) {
+        if (!is_metric(fld)) continue;
+        const char* k = fld->string;
+        bool hr = k[0] == 'h';
+        if (strcmp(k, "mrr") == 0) fprintf(f, " MRR |");
+        else fprintf(f, " %s@%s |", hr ? "HR" : "NDCG", k + (hr ? 2 : 4));
+    }
+    fprintf(f, "\n|---|---|---|---:|");
+    cJSON_ArrayForEach(fld, rows->child) if (is_metric(fld)) fprintf(f, "---:|");
+    fprintf(f, "\n");
+    const cJSON* it = NULL;
+    cJSON_ArrayForEach(it, rows) {
+        fprintf(f, "| %s | %s | %s | %.0f |", cJSON_GetObjectItem(it, "model")->valuestring,
+                cJSON_GetObjectItem(it, "domain")->valuestring, cJSON_GetObjectItem(it, "protocol")->valuestring,
+                cJSON_GetObjectItem(it, "examples")->valuedouble);
+        cJSON_ArrayForEach(fld, it) {
+            if (!is_metric(fld)) continue;
+            if (cJSON_IsNumber(fld)) {
+                fprintf(f, " %.4f |", fld->valuedouble);
+                continue;
+            }
+            const cJSON* sd = cJSON_GetObjectItem(fld, "std");
+            fprintf(f, " %.4f", cJSON_GetObjectItem(fld, "mean")->valuedouble);
+            if (cJSON_IsNumber(sd)) fprintf(f, " ± %.4f", sd->valuedouble);
+            fprintf(f, " |");
+        }
+        fprintf(f, "\n");
+    }
+}
+
+vkr_status run_report_write(const run_report_in* in) {
+    const vkr_dataset* ds = in->ds;
+    const vkr_device_info* dev = in->dev;
+    const cli_rec_job* job = in->job;
+    char path[1100], data[512];
+    snprintf(path, sizeof path, "%s/report.md", in->out);
     vkr_atomic_file w;
     VKR_TRY(vkr_atomic_open(path, &w));
     FILE* f = w.file;
     fprintf(f, "# vkrec run report\n\n");
-    fprintf(f, "- vkrec %s; data: `%s`\n", vkr_version(), source);
+    fprintf(f, "- vkrec %s; data: `%s` (%s)\n", vkr_version(), in->source, cli_prep_describe(ds, data, sizeof data));
     fprintf(f, "- device: %s (%s, %s)\n", dev ? dev->name : "CPU reference backend",
             dev ? vkr_device_type_name(dev->type) : "host", dev ? dev->driver_name : "OpenBLAS");
     fprintf(f, "- dataset: %u users, %u items, %llu interactions, %u domains (", ds->user_count, ds->item_count,
@@ -49,25 +94,25 @@ vkr_status run_report_write(const char* out, const vkr_dataset* ds, const vkr_de
     fprintf(f, "- evaluation: %s split; full = target against every item of its domain, sampled:N = against N "
                "negatives the user never interacted with; ties count against the target\n\n",
             job->split);
-    fprintf(f, "## Metrics\n\n| model | domain | protocol | examples | HR@5 | HR@10 | NDCG@5 | NDCG@10 | MRR |\n");
-    fprintf(f, "|---|---|---|---:|---:|---:|---:|---:|---:|\n");
-    const cJSON* it = NULL;
-    cJSON_ArrayForEach(it, results) {
-        fprintf(f, "| %s | %s | %s | %.0f | %.4f | %.4f | %.4f | %.4f | %.4f |\n",
-                cJSON_GetObjectItem(it, "model")->valuestring, cJSON_GetObjectItem(it, "domain")->valuestring,
-                cJSON_GetObjectItem(it, "protocol")->valuestring, cJSON_GetObjectItem(it, "examples")->valuedouble,
-                cJSON_GetObjectItem(it, "hr5")->valuedouble, cJSON_GetObjectItem(it, "hr10")->valuedouble,
-                cJSON_GetObjectItem(it, "ndcg5")->valuedouble, cJSON_GetObjectItem(it, "ndcg10")->valuedouble,
-                cJSON_GetObjectItem(it, "mrr")->valuedouble);
+    if (in->seed_count > 1) {
+        fprintf(f, "- seeds: %u runs of every model, seeds", in->seed_count);
+        for (uint32_t k = 0; k < in->seed_count; k++)
+            fprintf(f, "%s %llu", k ? "," : "", (unsigned long long)(job->sasrec.seed + k));
+        fprintf(f, " (initialisation, shuffling, dropout and negatives); the dataset, text embedding and semantic IDs "
+                   "are computed once and shared by every seed; the table shows mean ± sample standard deviation "
+                   "(n - 1) over the seeds, metrics.json every seed's values (\"results\") and the summary; "
+                   "checkpoints in checkpoints/seed-N; beams and maps from the first seed\n\n");
     }
-    fprintf(f, "\n%s", maps_md ? maps_md : "");
+    metrics_table(f, in);
+    fprintf(f, "%s", in->curves_md ? in->curves_md : "");
+    fprintf(f, "\n%s", in->maps_md ? in->maps_md : "");
     fprintf(f, "\n## Timings\n\n| stage | backend | seconds |\n|---|---|---:|\n");
     double total = 0;
-    for (uint32_t i = 0; i < r->n; i++) {
-        fprintf(f, "| %s | %s | %.1f |\n", r->stages[i].name, r->stages[i].backend, r->stages[i].seconds);
-        total += r->stages[i].seconds;
+    for (uint32_t i = 0; i < in->stages->n; i++) {
+        const run_stage* st = &in->stages->stages[i];
+        fprintf(f, "| %s | %s | %.1f |\n", st->name, st->backend, st->seconds);
+        total += st->seconds;
     }
     fprintf(f, "| total | | %.1f |\n", total);
     return vkr_atomic_commit(&w);
 }
-

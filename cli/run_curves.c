@@ -16,12 +16,12 @@
 #endif
 
 /* One line of a model's picture. */
-typedef struct curve {
+typedef struct run_curve {
     const cJSON* training; /* the row's "training" object */
     const cJSON* seed;     /* the row's "seed" (may be NULL) */
     char name[96];         /* legend label */
     uint32_t domains;      /* rows of other domains sharing it (a model for every domain) */
-} curve;
+} run_curve;
 
 static const char* str(const cJSON* o, const char* key) {
     const cJSON* v = cJSON_GetObjectItemCaseSensitive(o, key);
@@ -29,7 +29,7 @@ static const char* str(const cJSON* o, const char* key) {
 }
 
 /* The distinct curves of `model` in results, at most RUN_CURVES_MAX; *more when some were left out. */
-static uint32_t collect(const cJSON* results, const char* model, uint32_t seed_count, curve* out, bool* more) {
+static uint32_t collect(const cJSON* results, const char* model, uint32_t seed_count, run_curve* out, bool* more) {
     uint32_t n = 0;
     *more = false;
     const cJSON* row = NULL;
@@ -48,7 +48,7 @@ static uint32_t collect(const cJSON* results, const char* model, uint32_t seed_c
             *more = true;
             continue;
         }
-        out[n] = (curve){.training = t, .seed = seed};
+        out[n] = (run_curve){.training = t, .seed = seed};
         snprintf(out[n++].name, sizeof out->name, "%s", str(row, "domain"));
     }
     for (uint32_t k = 0; k < n && seed_count > 1; k++) {
@@ -70,7 +70,7 @@ static double* values(const cJSON* a, uint32_t* n) {
 }
 
 /* Draws the picture of one model's curves into png. */
-static vkr_status plot(const char* model, const curve* c, uint32_t n, const char* png) {
+static vkr_status plot(const char* model, const run_curve* c, uint32_t n, const char* png) {
     vkr_plot_series s[RUN_CURVES_MAX] = {{0}};
     char title[160], bottom[96] = "validation HR@10";
     vkr_status st = VKR_OK;
@@ -101,7 +101,7 @@ static vkr_status plot(const char* model, const curve* c, uint32_t n, const char
 #endif
 
 /* One model: its picture, the JSON entry and the report lines. */
-static void model_curves(const char* run_dir, const char* model, const curve* c, uint32_t n, bool more,
+static void model_curves(const char* run_dir, const char* model, const run_curve* c, uint32_t n, bool more,
                          cJSON* json_out, FILE* md) {
     char png[4200], note[512] = "";
     snprintf(png, sizeof png, "%s/curves/%s.png", run_dir, model);
@@ -126,7 +126,7 @@ vkr_status run_curves_write(const char* run_dir, const cJSON* results, uint32_t 
     snprintf(dir, sizeof dir, "%s/curves", run_dir);
     if (mkdir(dir, 0755) != 0 && errno != EEXIST)
         return vkr_fail(VKR_ERR_IO, "curves: cannot create %s: %s", dir, strerror(errno));
-    curve* c = calloc(RUN_CURVES_MAX, sizeof *c);
+    run_curve* c = calloc(RUN_CURVES_MAX, sizeof *c);
     if (!c) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "curves: out of host memory");
     if (md)
         fprintf(md, "\n## Training curves\n\nPer epoch: the mean sampled training loss (top) and the validation "

@@ -8,6 +8,11 @@
 #include "vkr_file.h"
 
 void run_stage_done(run_state* r, const char* name, const char* backend, double t0) {
+    for (uint32_t i = 0; i < r->n; i++)
+        if (strcmp(r->stages[i].name, name) == 0) { /* the same stage again (another seed): time adds up */
+            r->stages[i].seconds += vkr_now_s() - t0;
+            return;
+        }
     if (r->n < RUN_MAX_STAGES) {
         snprintf(r->stages[r->n].name, sizeof r->stages[r->n].name, "%s", name);
         r->stages[r->n].backend = backend;

@@ -40,7 +40,8 @@ typedef struct run_report_in {
     const char* curves_md;       /* the training-curves section (may be NULL) */
 } run_report_in;
 
-/* Records stage `name`, begun at t0 (vkr_now_s), on `backend` (a string that outlives r). */
+/* Records stage `name`, begun at t0 (vkr_now_s), on `backend` (a string that outlives r); a stage recorded
+ * before (another seed) adds its time to the first record. */
 void run_stage_done(run_state* r, const char* name, const char* backend, double t0);
 /* Writes RUN_DIR/report.md. */
 vkr_status run_report_write(const run_report_in* in);

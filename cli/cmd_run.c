@@ -19,6 +19,7 @@
 #include "cli_rec.h"
 #include "cli_stages.h"
 #include "run_curves.h"
+#include "run_data.h"
 #include "run_report.h"
 #include "run_seeds.h"
 #include "vkr_npy.h"
@@ -90,37 +91,6 @@ const cli_spec cli_run_spec = {
                                       "--min-item", "10 when filtering", "--min-user", "3 when filtering", NULL},
 };
 
-/* prepare (unless the source is a dataset: prep NULL), embed and tokenize of the main job: leaves the
- * dataset, its embeddings and IDs in data_dir. */
-static vkr_status run_data_stages(vkr_device* dev, cli_prep_args* prep, const char* data_dir, const run_args* ra,
-                                  bool quiet, run_state* rs) {
-    double t0 = vkr_now_s();
-    if (prep) {
-        if (!quiet)
-            printf("== prepare %s (%s) -> %s\n", prep->o.sources.count ? prep->o.sources.v[0] : "--domain",
-                   prep->o.format, data_dir);
-        prep->o.out = data_dir;
-        prep->o.force = true;
-        prep->o.quiet = quiet;
-        VKR_TRY(cli_stage_prepare(&prep->o));
-        run_stage_done(rs, "prepare", "host", t0);
-    }
-    t0 = vkr_now_s();
-    if (!quiet) printf("== embed %s\n", data_dir);
-    cli_embed_options e = {.dir = data_dir, .embed = {.source = VKR_EMBED_AUTO, .svd = {.dim = CLI_EMBED_DIM}},
-                           .quiet = quiet};
-    VKR_TRY(cli_stage_embed(dev, &e));
-    run_stage_done(rs, "embed", cli_backend_name(dev), t0);
-    t0 = vkr_now_s();
-    if (!quiet) printf("== tokenize %s\n", data_dir);
-    /* demo-sized RQ-VAE: 3 x 256 codes, GenCDR domain adapters, a short schedule */
-    cli_tokenize_options t = {.dir = data_dir, .config = {.adapters = true, .hidden = {256, 128}, .hidden_count = 2},
-                              .train = {.epochs = ra->tokenizer_epochs}, .quiet = quiet};
-    VKR_TRY(cli_stage_tokenize(dev, &t));
-    run_stage_done(rs, "tokenize", cli_backend_name(dev), t0);
-    return VKR_OK;
-}
-
 /* Everything the main job holds between its stages. */
 typedef struct run_job {
     const char* out;           /* RUN_DIR */
@@ -129,6 +99,7 @@ typedef struct run_job {
     vkr_device* dev;           /* the one backend (NULL: CPU reference backend) */
     cli_rec_job rec;           /* models and protocols (seeds: the first) */
     uint32_t seeds;            /* seeds to train */
+    uint32_t tokenizer_epochs; /* the RQ-VAE schedule */
     vkr_dataset ds;            /* the loaded dataset */
     vkr_npy_array emb;         /* the text view of the items */
     cli_gencdr_views views;    /* GenCDR's learned item views (the first seed's) */
@@ -191,12 +162,13 @@ static vkr_status run_seed_models(run_job* r, const cli_rec_job* seed_job, bool 
 
 /* Trains and evaluates pop, SASRec (BCE, CE) for every target domain, then one GenCDR for all, with seed
  * number k (the first seed + k): rows tagged "seed" go to r->results, checkpoints to RUN_DIR/checkpoints
- * (one seed) or RUN_DIR/checkpoints/seed-S; the first seed writes the beams and keeps GenCDR's views. */
+ * (one seed) or RUN_DIR/checkpoints/seed-S; seeds after the first tokenize their own view of the dataset
+ * in RUN_DIR/seed-S/data (run_data.h); the first seed writes the beams and keeps GenCDR's views. */
 static vkr_status run_models(run_job* r, uint32_t k) {
     cli_rec_job job = r->rec;
     job.sasrec.seed += k;
     job.gencdr.seed += k;
-    char ckpt[1200];
+    char ckpt[1200], seed_dir[1200];
     snprintf(ckpt, sizeof ckpt, "%s/checkpoints", r->out);
     if (r->seeds > 1) {
         if (mkdir(ckpt, 0755) != 0 && errno != EEXIST)
@@ -204,6 +176,14 @@ static vkr_status run_models(run_job* r, uint32_t k) {
         snprintf(ckpt + strlen(ckpt), sizeof ckpt - strlen(ckpt), "/seed-%llu", (unsigned long long)job.sasrec.seed);
     }
     job.ckpt_root = ckpt;
+    if (k) {
+        snprintf(seed_dir, sizeof seed_dir, "%s/seed-%llu", r->out, (unsigned long long)job.sasrec.seed);
+        if (mkdir(seed_dir, 0755) != 0 && errno != EEXIST)
+            return vkr_fail(VKR_ERR_IO, "cannot create %s: %s", seed_dir, strerror(errno));
+        snprintf(seed_dir + strlen(seed_dir), sizeof seed_dir - strlen(seed_dir), "/data");
+        VKR_TRY(run_seed_data(r->dev, r->data_dir, seed_dir, k, r->tokenizer_epochs, job.quiet, &r->rs));
+        job.data_dir = seed_dir;
+    }
     FILE* table = job.quiet ? NULL : stdout;
     if (table) {
         printf("== train and evaluate (%s split", job.split);
@@ -251,14 +231,23 @@ static vkr_status run_curves(run_job* r) {
     return s;
 }
 
-/* The seeds and what they share, for metrics.json. */
+/* The seeds, what they share and where each one's semantic IDs are, for metrics.json. */
 static cJSON* seeds_json(const run_job* r) {
     cJSON* o = cJSON_CreateObject();
     cJSON* list = cJSON_AddArrayToObject(o, "seeds");
-    for (uint32_t k = 0; k < r->seeds; k++) cJSON_AddItemToArray(list, cJSON_CreateNumber((double)(r->rec.sasrec.seed + k)));
-    cJSON* shared = cJSON_AddArrayToObject(o, "shared_by_all_seeds"); /* computed once, with the first seed */
-    static const char* const once[] = {"dataset", "text embedding", "semantic IDs (tokenizer)"};
-    for (size_t k = 0; k < sizeof once / sizeof *once; k++) cJSON_AddItemToArray(shared, cJSON_CreateString(once[k]));
+    cJSON* tok = cJSON_AddArrayToObject(o, "tokenizer_seeds"); /* seed k's RQ-VAE uses seed k - first */
+    cJSON* ids = cJSON_AddArrayToObject(o, "semantic_ids");
+    for (uint32_t k = 0; k < r->seeds; k++) {
+        unsigned long long seed = (unsigned long long)(r->rec.sasrec.seed + k);
+        char dir[64];
+        snprintf(dir, sizeof dir, "seed-%llu/data/semantic_ids.npy", seed);
+        cJSON_AddItemToArray(list, cJSON_CreateNumber((double)seed));
+        cJSON_AddItemToArray(tok, cJSON_CreateNumber(k));
+        cJSON_AddItemToArray(ids, cJSON_CreateString(k ? dir : "dataset_dir/semantic_ids.npy"));
+    }
+    cJSON* shared = cJSON_AddArrayToObject(o, "shared_by_all_seeds"); /* computed once */
+    cJSON_AddItemToArray(shared, cJSON_CreateString("dataset"));
+    cJSON_AddItemToArray(shared, cJSON_CreateString("text embedding"));
     return o;
 }
 
@@ -352,7 +341,7 @@ int cli_cmd_run(int argc, char** argv) {
     if (cli_parse(&cli_run_spec, argc, argv, (void* const[CLI_BASE_COUNT]){&com, &ra, &rec, &prep}) != CLI_OK)
         return CLI_USAGE;
     cli_rec_args_apply(&rec, &com);
-    run_job r = {.out = ra.out, .rec = rec.job, .seeds = ra.seeds};
+    run_job r = {.out = ra.out, .rec = rec.job, .seeds = ra.seeds, .tokenizer_epochs = ra.tokenizer_epochs};
     cli_prep_args* to_prepare = NULL;
     if (run_source(&ra, &prep, &r, &to_prepare) != CLI_OK) return CLI_USAGE;
     if (r.rec.quiet) vkr_log_set_level(VKR_LOG_ERROR);
@@ -368,7 +357,7 @@ int cli_cmd_run(int argc, char** argv) {
     vkr_status s = r.results && r.maps_json && r.curves_json
                        ? cli_open_backend(com.device, &inst, &r.dev)
                        : vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
-    if (s == VKR_OK) s = run_data_stages(r.dev, to_prepare, r.data_dir, &ra, r.rec.quiet, &r.rs);
+    if (s == VKR_OK) s = run_data_stages(r.dev, to_prepare, r.data_dir, ra.tokenizer_epochs, r.rec.quiet, &r.rs);
     if (s == VKR_OK) s = run_load(&r);
     for (uint32_t k = 0; k < r.seeds && s == VKR_OK; k++) s = run_models(&r, k);
     if (s == VKR_OK) s = run_curves(&r);

@@ -2,7 +2,8 @@
 # `vkrec run SRC` on sources other than the bundled sample, on the CPU backend: a tiny C2DSR release
 # (format found from its files, domains named A and B as the format names them), a tiny CSV directory
 # (domains from its domain column) trained over two seeds (mean ± std in the report, every seed's
-# values and the summary in metrics.json, one checkpoint directory per seed, training curves), and
+# values and the summary in metrics.json, one checkpoint directory and one set of semantic IDs per
+# seed, training curves), and
 # bad sources that fail with a message naming the path.
 # usage: cli_run_sources.sh VKREC HAVE_VIEWER(0|1)
 set -eu
@@ -54,8 +55,13 @@ grep -q 'format csv; filters: no k-core' "$r/report.md"
 grep -q 'seeds 42, 43' "$r/report.md"
 grep -q '| sasrec-ce | Movies | full | [0-9]* | [0-9.]* ± [0-9.]* |' "$r/report.md"
 test -d "$r/checkpoints/seed-42/gencdr" && test -d "$r/checkpoints/seed-43/gencdr"
+# the second seed learned its own semantic IDs, and its GenCDR recommends from them
+test -s "$r/seed-43/data/semantic_ids.npy"
+if cmp -s "$r/data/semantic_ids.npy" "$r/seed-43/data/semantic_ids.npy"; then echo "seed 43 reused the IDs"; exit 1; fi
+"$V" recommend --ckpt "$r/checkpoints/seed-43/gencdr" --user '#0' --k 3 --device cpu > "$d/rec.txt"
+test "$(grep -c '^ *[1-3]\. ' "$d/rec.txt")" -eq 6   # 3 per domain
 tr -d ' \t\n' < "$r/metrics.json" > "$d/m.txt"
-grep -q '"seeds":{"seeds":\[42,43\]' "$d/m.txt"
+grep -q '"seeds":{"seeds":\[42,43\],"tokenizer_seeds":\[0,1\]' "$d/m.txt"
 grep -q '"seed":43' "$d/m.txt"
 grep -q '"hr10":{"mean":[0-9.e-]*,"std":[0-9.e-]*,"values":\[[0-9.e-]*,[0-9.e-]*\]}' "$d/m.txt"
 grep -q '"curve":{"loss":\[[0-9.e-]*,[0-9.e-]*\],"valid_hr10":\[' "$d/m.txt"

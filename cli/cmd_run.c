@@ -74,8 +74,9 @@ const cli_spec cli_run_spec = {
         "  item titles, learn semantic IDs (RQ-VAE with domain adapters), train pop and SASRec (BCE and\n"
         "  full-softmax CE) for every target domain and one GenCDR for all domains, with per-epoch\n"
         "  validation, and evaluate the test split under full, sampled:100 and sampled:999. --seeds N\n"
-        "  trains and evaluates every model N times (seeds SEED..SEED+N-1, sharing the data, embedding and\n"
-        "  semantic IDs) and reports mean ± sample std. Writes RUN_DIR/report.md (metrics table, settings,\n"
+        "  trains and evaluates every model N times (seeds SEED..SEED+N-1; each learns its own semantic IDs,\n"
+        "  all share the data and embedding) and reports mean ± sample std. Writes RUN_DIR/report.md (metrics\n"
+        "  table, settings,\n"
         "  data format and filters, training curves as PNG, timings and backend per stage, device) and\n"
         "  RUN_DIR/metrics.json. GenCDR scores a sampled candidate by the likelihood of its whole semantic\n"
         "  ID, so without --protocol the demo evaluates it under full and sampled:100 only (sampled:999 is\n"
@@ -236,14 +237,16 @@ static cJSON* seeds_json(const run_job* r) {
     cJSON* o = cJSON_CreateObject();
     cJSON* list = cJSON_AddArrayToObject(o, "seeds");
     cJSON* tok = cJSON_AddArrayToObject(o, "tokenizer_seeds"); /* seed k's RQ-VAE uses seed k - first */
-    cJSON* ids = cJSON_AddArrayToObject(o, "semantic_ids");
+    cJSON* ids = cJSON_AddArrayToObject(o, "semantic_ids"); /* relative to RUN_DIR, the first one's absolute */
+    char abs[PATH_MAX], first[PATH_MAX + 32];
+    snprintf(first, sizeof first, "%s/semantic_ids.npy", realpath(r->data_dir, abs) ? abs : r->data_dir);
     for (uint32_t k = 0; k < r->seeds; k++) {
         unsigned long long seed = (unsigned long long)(r->rec.sasrec.seed + k);
         char dir[64];
         snprintf(dir, sizeof dir, "seed-%llu/data/semantic_ids.npy", seed);
         cJSON_AddItemToArray(list, cJSON_CreateNumber((double)seed));
         cJSON_AddItemToArray(tok, cJSON_CreateNumber(k));
-        cJSON_AddItemToArray(ids, cJSON_CreateString(k ? dir : "dataset_dir/semantic_ids.npy"));
+        cJSON_AddItemToArray(ids, cJSON_CreateString(k ? dir : first));
     }
     cJSON* shared = cJSON_AddArrayToObject(o, "shared_by_all_seeds"); /* computed once */
     cJSON_AddItemToArray(shared, cJSON_CreateString("dataset"));
@@ -306,23 +309,30 @@ static void run_job_free(run_job* r) {
     vkr_dataset_free(&r->ds);
 }
 
-/* Where the data comes from: a dataset directory as it is (*prep_out NULL), else the source to prepare
- * into RUN_DIR/data (the bundled sample without SRC, its domains Food and Kitchen). CLI_OK or CLI_USAGE. */
-static int run_source(run_args* ra, cli_prep_args* prep, run_job* r, cli_prep_args** prep_out) {
+/* Where the data comes from: a dataset directory as it is (*prep_out NULL; no data option may be given),
+ * else the source to prepare into RUN_DIR/data (the bundled sample without SRC, its domains Food and
+ * Kitchen). CLI_OK or CLI_USAGE. */
+static int run_source(run_args* ra, cli_prep_args* prep, int argc, char** argv, run_job* r, cli_prep_args** prep_out) {
     static char sample[1024];
     default_sample(sample, sizeof sample);
-    bool bundled = ra->src.count == 0 || same_file(ra->src.v[0], sample);
-    if (ra->src.count == 0 && prep->o.amazon.count == 0) ra->src = (cli_str_list){1, {sample}};
-    r->src = ra->src.count ? ra->src.v[0] : "--domain";
+    const bool given = ra->src.count > 0, amazon = prep->o.amazon.count > 0;
+    if (!given && !amazon) ra->src = (cli_str_list){1, {sample}};
+    r->src = ra->src.count ? ra->src.v[0] : prep->o.amazon.v[0];
     *prep_out = NULL;
     if (ra->src.count && is_dataset(r->src)) {
+        static cli_prep_args untouched; /* what parsing left alone: no data option was given */
+        cli_prep_args_init(&untouched, false, argc, argv);
+        if (memcmp(&untouched, prep, sizeof untouched) != 0)
+            return cli_usage_error("run", "%s is a prepared dataset: the data options (--format, filters, "
+                                   "--domain-names, ...) apply to a source", r->src);
         if (ra->src.count > 1) return cli_usage_error("run", "%s is a dataset: give it alone", r->src);
         snprintf(r->data_dir, sizeof r->data_dir, "%s", r->src);
         return CLI_OK;
     }
     snprintf(r->data_dir, sizeof r->data_dir, "%s/data", r->out);
     prep->o.sources = ra->src;
-    if (bundled && !prep->domain_names && prep->o.amazon.count == 0) prep->domain_names = "Food,Kitchen";
+    bool bundled = !amazon && (!given || same_file(ra->src.v[0], sample));
+    if (bundled && !prep->domain_names) prep->domain_names = "Food,Kitchen";
     *prep_out = prep;
     return cli_prep_args_apply(prep, "run");
 }
@@ -343,7 +353,7 @@ int cli_cmd_run(int argc, char** argv) {
     cli_rec_args_apply(&rec, &com);
     run_job r = {.out = ra.out, .rec = rec.job, .seeds = ra.seeds, .tokenizer_epochs = ra.tokenizer_epochs};
     cli_prep_args* to_prepare = NULL;
-    if (run_source(&ra, &prep, &r, &to_prepare) != CLI_OK) return CLI_USAGE;
+    if (run_source(&ra, &prep, argc, argv, &r, &to_prepare) != CLI_OK) return CLI_USAGE;
     if (r.rec.quiet) vkr_log_set_level(VKR_LOG_ERROR);
     if (mkdir(r.out, 0755) != 0 && errno != EEXIST) {
         fprintf(stderr, "vkrec run: cannot create %s: %s\n", r.out, strerror(errno));

@@ -7,9 +7,10 @@
  *
  * Destinations are offsets into one of CLI_BASE_COUNT structs the caller passes to cli_parse: the
  * cli_common struct, the command's own options struct, a shared struct (cli_rec_args for `train` and
- * `run`) and the data options (cli_prep_args for `prepare` and `run`). Destination types per kind: FLAG bool, UINT and UINTS unsigned (uint32_t),
- * FLOAT float, STRING const char* (the argv string itself), CHOICE int (index into choices), UINTS
- * cli_uint_list, STRINGS cli_str_list (repeatable option), CUSTOM whatever its parse callback fills. */
+ * `run`) and the data options (cli_prep_args for `prepare` and `run`). Destination types per kind:
+ * FLAG bool, UINT and UINTS unsigned (uint32_t), FLOAT float, STRING const char* (the argv string
+ * itself), CHOICE int (index into choices), UINTS cli_uint_list, STRINGS cli_str_list (repeatable
+ * option), CUSTOM whatever its parse callback fills. */
 #ifndef VKR_CLI_OPTIONS_H
 #define VKR_CLI_OPTIONS_H
 #include <stdbool.h>

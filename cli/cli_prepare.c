@@ -9,6 +9,7 @@
 
 #include "cli.h"
 
+enum { FMT_LLMCDSR, FMT_C2DSR, FMT_AMAZON, FMT_CSV }; /* indices into format_choices */
 static const char* const format_choices[] = {"llmcdsr", "c2dsr", "amazon", "csv", NULL};
 const char* const cli_prep_split_choices[] = {"loo", "given", NULL};
 
@@ -17,7 +18,8 @@ static const cli_option prep_options[] = {
                "what SRC is (default: found from the files present)"),
     CLI_STRING(DATA, "--target", "D", cli_prep_args, o.prep.target, NULL,
                "target domain: leave-one-out on D's events; given split keeps D targets"),
-    CLI_FLAG(DATA, "--no-filter", cli_prep_args, o.prep.no_filter, "turn off the k-core and overlap filters (raw counts)"),
+    CLI_FLAG(DATA, "--no-filter", cli_prep_args, o.prep.no_filter,
+             "turn off the k-core and overlap filters (raw counts)"),
     CLI_UINT(DATA, "--min-item", "N", cli_prep_args, o.prep.min_item, 1, CLI_UINT_LIMIT, "10",
              "k-core: interactions per item"),
     CLI_UINT(DATA, "--min-user", "N", cli_prep_args, o.prep.min_user, 1, CLI_UINT_LIMIT, "3",
@@ -25,7 +27,8 @@ static const cli_option prep_options[] = {
     CLI_FLAG(DATA, "--overlap-only", cli_prep_args, overlap_on,
              "keep only users in every domain (default: on for 2+ domains)"),
     CLI_FLAG(DATA, "--no-overlap-only", cli_prep_args, overlap_off, "keep users missing from a domain"),
-    CLI_FLAG(DATA, "--keep-duplicates", cli_prep_args, o.prep.keep_duplicates, "keep repeated (user, item) interactions"),
+    CLI_FLAG(DATA, "--keep-duplicates", cli_prep_args, o.prep.keep_duplicates,
+             "keep repeated (user, item) interactions"),
     CLI_STRINGS(DATA, "--domain", "NAME=REVIEWS[,META]", cli_prep_args, o.amazon, VKR_DATA_MAX_DOMAINS,
                 "amazon: one domain's reviews (and metadata), repeated per domain"),
     CLI_STRING(DATA, "--domain-names", "A,B", cli_prep_args, domain_names, NULL,
@@ -137,16 +140,18 @@ static int find_csv(cli_prep_args* a, const char* cmd, const char* dir) {
 
 /* The format of the first source, from the files present (see cli_prepare.h). */
 static int detect(cli_prep_args* a, const char* cmd) {
-    if (a->o.amazon.count) return a->format = 2, CLI_OK;
+    if (a->o.amazon.count) return a->format = FMT_AMAZON, CLI_OK;
     if (a->o.sources.count == 0) return cli_usage_error(cmd, "a source is required (SRC, or --domain for amazon)");
     const char* src = a->o.sources.v[0];
     char p[CLI_PREP_PATH_MAX];
-    if (path_kind(src, false)) a->format = 3;
+    if (path_kind(src, false)) a->format = FMT_CSV;
     else if (!path_kind(src, true)) return cli_usage_error(cmd, "source %s does not exist", src);
-    else if (dir_has(src, "num.txt", p, sizeof p)) a->format = 0;
-    else if (dir_has(src, "Alist.txt", p, sizeof p) && dir_has(src, "Blist.txt", p, sizeof p)) a->format = 1;
+    else if (dir_has(src, "dataset.json", p, sizeof p))
+        return cli_usage_error(cmd, "%s is a prepared dataset already (dataset.json)", src);
+    else if (dir_has(src, "num.txt", p, sizeof p)) a->format = FMT_LLMCDSR;
+    else if (dir_has(src, "Alist.txt", p, sizeof p) && dir_has(src, "Blist.txt", p, sizeof p)) a->format = FMT_C2DSR;
     else if (dir_has(src, "interactions.csv", p, sizeof p) || dir_has(src, "interactions.tsv", p, sizeof p))
-        a->format = 3;
+        a->format = FMT_CSV;
     else {
         char** f = NULL;
         uint32_t n = json_files(src, &f);
@@ -156,7 +161,7 @@ static int detect(cli_prep_args* a, const char* cmd) {
             return cli_usage_error(cmd, "cannot tell the format of %s: no dataset.json, num.txt (llmcdsr), Alist.txt "
                                    "and Blist.txt (c2dsr), interactions.csv/.tsv (csv) or *.json[l][.gz] review files "
                                    "(amazon); name it with --format", src);
-        a->format = 2;
+        a->format = FMT_AMAZON;
     }
     return CLI_OK;
 }
@@ -165,14 +170,19 @@ int cli_prep_args_apply(cli_prep_args* a, const char* cmd) {
     cli_prepare_options* o = &a->o;
     if (a->format < 0 && detect(a, cmd) != CLI_OK) return CLI_USAGE;
     const char* format = o->format = format_choices[a->format];
-    const bool release = a->format <= 1, dir = o->sources.count == 1 && path_kind(o->sources.v[0], true);
-    if (a->format == 3 && dir && find_csv(a, cmd, o->sources.v[0]) != CLI_OK) return CLI_USAGE;
-    if (a->format == 2 && dir && !o->amazon.count && find_amazon(a, cmd, o->sources.v[0]) != CLI_OK) return CLI_USAGE;
-    if (release && o->sources.count != 1) return cli_usage_error(cmd, "--format %s takes one release directory", format);
-    if (a->format == 3 && o->sources.count < 1) return cli_usage_error(cmd, "--format csv takes INTERACTIONS [ITEMS]");
-    if (a->format == 2 && (o->sources.count != 0 || o->amazon.count == 0))
-        return cli_usage_error(cmd, "--format amazon takes one --domain NAME=REVIEWS[,META] per domain, or a directory");
-    if (o->amazon.count && a->format != 2) return cli_usage_error(cmd, "--domain belongs to --format amazon");
+    const bool release = a->format == FMT_LLMCDSR || a->format == FMT_C2DSR;
+    const bool dir = o->sources.count == 1 && path_kind(o->sources.v[0], true);
+    if (a->format == FMT_CSV && dir && find_csv(a, cmd, o->sources.v[0]) != CLI_OK) return CLI_USAGE;
+    if (a->format == FMT_AMAZON && dir && !o->amazon.count && find_amazon(a, cmd, o->sources.v[0]) != CLI_OK)
+        return CLI_USAGE;
+    if (release && o->sources.count != 1)
+        return cli_usage_error(cmd, "--format %s takes one release directory", format);
+    if (a->format == FMT_CSV && o->sources.count < 1)
+        return cli_usage_error(cmd, "--format csv takes INTERACTIONS [ITEMS]");
+    if (a->format == FMT_AMAZON && (o->sources.count != 0 || o->amazon.count == 0))
+        return cli_usage_error(cmd, "--format amazon takes a directory, or one --domain NAME=REVIEWS[,META] per "
+                               "domain");
+    if (o->amazon.count && a->format != FMT_AMAZON) return cli_usage_error(cmd, "--domain belongs to --format amazon");
     for (uint32_t k = 0; k < o->amazon.count; k++) {
         const char* v = o->amazon.v[k];
         const char* eq = strchr(v, '=');
@@ -205,13 +215,16 @@ const char* cli_prep_describe(const vkr_dataset* ds, char* buf, size_t size) {
     const cJSON* f = cJSON_GetObjectItemCaseSensitive(meta, "filters");
     const cJSON* mi = cJSON_GetObjectItemCaseSensitive(f, "min_item");
     const cJSON* mu = cJSON_GetObjectItemCaseSensitive(f, "min_user_per_domain");
+    const char* format = cJSON_IsString(fmt) ? fmt->valuestring : "unknown";
+    if (!f) return snprintf(buf, size, "format %s; filters unknown", format), buf;
     char kcore[96] = "no k-core";
     if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(f, "k_core")) && cJSON_IsNumber(mi) && cJSON_IsNumber(mu))
         snprintf(kcore, sizeof kcore, "k-core %.0f interactions per item, %.0f per user and domain", mi->valuedouble,
                  mu->valuedouble);
-    snprintf(buf, size, "format %s; filters: %s, %s, %s", cJSON_IsString(fmt) ? fmt->valuestring : "unknown",
-             f ? kcore : "unknown",
-             cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(f, "overlap_only")) ? "overlapping users only" : "every user",
-             cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(f, "dedupe")) ? "duplicates kept" : "duplicates dropped");
+    bool overlap = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(f, "overlap_only"));
+    bool dedupe = !cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(f, "dedupe"));
+    snprintf(buf, size, "format %s; filters: %s, %s, %s", format, kcore,
+             overlap ? "overlapping users only" : "every user",
+             dedupe ? "duplicates dropped" : "duplicates kept");
     return buf;
 }

@@ -2,8 +2,9 @@
 #define _XOPEN_SOURCE 700
 /* vkrec run: the main job. Prepare (the bundled sample by default), embed, tokenize, train and
  * evaluate every model for every target domain (over --seeds N seeds), map the item views, draw the
- * training curves, write RUN_DIR/report.md and RUN_DIR/metrics.json. It composes the stage functions of cli_stages.h on one backend it opens
- * itself (--device, or the CPU reference backend for --device cpu), so every stage runs on it. */
+ * training curves, write RUN_DIR/report.md and RUN_DIR/metrics.json. It composes the stage functions
+ * of cli_stages.h on one backend it opens itself (--device, or the CPU reference backend for --device
+ * cpu), so every stage runs on it. */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>

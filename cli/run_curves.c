@@ -38,7 +38,9 @@ static uint32_t collect(const cJSON* results, const char* model, uint32_t seed_c
         if (strcmp(str(row, "model"), model) != 0 || !cJSON_GetObjectItemCaseSensitive(t, "curve")) continue;
         const cJSON* seed = cJSON_GetObjectItemCaseSensitive(row, "seed");
         uint32_t k = 0;
-        while (k < n && !(cJSON_Compare(out[k].training, t, true) && cJSON_Compare(out[k].seed, seed, true))) k++;
+        while (k < n && !(cJSON_Compare(out[k].training, t, true) &&
+                          (out[k].seed == seed || cJSON_Compare(out[k].seed, seed, true))))
+            k++;
         if (k < n) { /* another protocol of the same model, or another domain of a model for all */
             if (strcmp(out[k].name, str(row, "domain")) != 0 && !out[k].domains++)
                 snprintf(out[k].name, sizeof out[k].name, "all domains");
@@ -53,7 +55,8 @@ static uint32_t collect(const cJSON* results, const char* model, uint32_t seed_c
     }
     for (uint32_t k = 0; k < n && seed_count > 1; k++) {
         size_t len = strlen(out[k].name);
-        snprintf(out[k].name + len, sizeof out[k].name - len, ", seed %.0f", out[k].seed ? out[k].seed->valuedouble : 0);
+        double seed = out[k].seed ? out[k].seed->valuedouble : 0;
+        snprintf(out[k].name + len, sizeof out[k].name - len, ", seed %.0f", seed);
     }
     return n;
 }
@@ -136,7 +139,8 @@ vkr_status run_curves_write(const char* run_dir, const cJSON* results, uint32_t 
     cJSON_ArrayForEach(row, results) {
         const char* model = str(row, "model");
         bool first = true; /* draw each model once, at its first row */
-        for (const cJSON* r = results->child; r != row && first; r = r->next) first = strcmp(str(r, "model"), model) != 0;
+        for (const cJSON* r = results->child; r != row && first; r = r->next)
+            first = strcmp(str(r, "model"), model) != 0;
         bool more = false;
         uint32_t n = first ? collect(results, model, seed_count, c, &more) : 0;
         if (n) model_curves(run_dir, model, c, n, more, json_out, md);

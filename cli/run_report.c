@@ -103,12 +103,12 @@ vkr_status run_report_write(const run_report_in* in) {
         fprintf(f, "- seeds: %u runs of every model, seeds", in->seed_count);
         for (uint32_t k = 0; k < in->seed_count; k++)
             fprintf(f, "%s %llu", k ? "," : "", (unsigned long long)(job->sasrec.seed + k));
-        fprintf(f, " (initialisation, shuffling, dropout and negatives of SASRec and GenCDR); each seed also learns its "
-                   "own semantic IDs (the RQ-VAE with seed 0, 1, ...: GenCDR's item vocabulary is part of the model; "
-                   "seeds after the first in seed-N/data); the dataset and the text embedding are computed once; the "
-                   "table shows mean ± sample standard deviation (n - 1) over the seeds, metrics.json every seed's "
-                   "values (\"results\") and the summary; checkpoints in checkpoints/seed-N; beams and maps from "
-                   "the first seed\n\n");
+        fprintf(f, " (initialisation, shuffling, dropout and negatives of SASRec and GenCDR); each seed also "
+                   "learns its own semantic IDs (the RQ-VAE with seed 0, 1, ...: GenCDR's item vocabulary is part of "
+                   "the model; seeds after the first in seed-N/data); the dataset and the text embedding are computed "
+                   "once; the table shows mean ± sample standard deviation (n - 1) over the seeds, metrics.json every "
+                   "seed's values (\"results\") and the summary; checkpoints in checkpoints/seed-N; beams and maps "
+                   "from the first seed\n\n");
     }
     metrics_table(f, in);
     fprintf(f, "%s", in->curves_md ? in->curves_md : "");

@@ -11,8 +11,11 @@ V=$1
 VIEWER=$2
 d=$(mktemp -d)
 trap 'rm -rf "$d"' EXIT
-common="--device cpu --epochs 2 --max-len 8 --hidden 16 --blocks 1 --beam 5 --tokenizer-epochs 2 --protocol full,sampled:100 --quiet"
-domains() { tr -d ' \t\n' < "$1/data/dataset.json" | grep -o '"domains":\[.*' | grep -o '"name":"[^"]*"' | tr '\n' ' '; }
+common="--device cpu --epochs 2 --max-len 8 --hidden 16 --blocks 1 --beam 5 --tokenizer-epochs 2"
+common="$common --protocol full,sampled:100 --quiet"
+domains() {
+  tr -d ' \t\n' < "$1/dataset.json" | grep -o '"domains":\[.*' | grep -o '"name":"[^"]*"' | tr '\n' ' '
+}
 
 # The fixtures: 500 items per domain in 25 topics (titles name the topic); each user stays in one topic,
 # 10 events alternating domains. events N SEED prints "user<TAB>domain(0|1)<TAB>item<TAB>time".
@@ -21,14 +24,16 @@ events() { awk -v n="$1" -v seed="$2" 'BEGIN { srand(seed); for (u = 0; u < n; u
 # "item<TAB>title" per item of a domain
 titles() { awk 'BEGIN { split("red green blue black white silver golden", c, " ");
   split("small large light heavy classic modern", s, " "); split("oak iron glass wool clay", m, " ");
-  for (i = 0; i < 500; i++) { t = int(i / 20); print i "\ttopic" t " " c[t % 7 + 1] " " s[i % 6 + 1] " " m[int(t / 7) % 5 + 1] } }'; }
+  for (i = 0; i < 500; i++) { t = int(i / 20);
+    print i "\ttopic" t " " c[t % 7 + 1] " " s[i % 6 + 1] " " m[int(t / 7) % 5 + 1] } }'; }
 
 # C2DSR layout: Alist.txt, Blist.txt, titles under derived/, no training file (as the public copies)
 mkdir -p "$d/c2dsr/derived"
 for x in A B; do
   titles | awk -F '\t' -v x=$x '{ print 1000 * (x == "B") + $1 "\t" x $1 "\t" $1 }' > "$d/c2dsr/${x}list.txt"
   { printf 'seq_id\tlocal_id\tasin\ttitle\n'
-    titles | awk -F '\t' -v x=$x '{ print 500 * (x == "B") + $1 "\t" $1 "\t" x $1 "\t" $2 (x == "B" ? " pan" : " tea") }'
+    titles | awk -F '\t' -v x=$x -v w=$([ $x = A ] && echo tea || echo pan) \
+      '{ print 500 * (x == "B") + $1 "\t" $1 "\t" x $1 "\t" $2 " " w }'
   } > "$d/c2dsr/derived/titles_${x}_from_llmcdsr.tsv"
 done
 for f in valid test; do
@@ -36,7 +41,7 @@ for f in valid test; do
     { line = line "\t" 500 * $2 + $3 "|" $4 "|d|" } END { print line }' > "$d/c2dsr/${f}data_new.txt"
 done
 "$V" run "$d/c2dsr" --out "$d/run-c2dsr" $common
-test "$(domains "$d/run-c2dsr")" = '"name":"A" "name":"B" '
+test "$(domains "$d/run-c2dsr/data")" = '"name":"A" "name":"B" '
 grep -q 'format c2dsr; filters: no k-core' "$d/run-c2dsr/report.md"
 grep -q '| gencdr | B | full |' "$d/run-c2dsr/report.md"
 if grep -q '±' "$d/run-c2dsr/report.md"; then echo "one seed shows a std"; exit 1; fi
@@ -50,7 +55,7 @@ mkdir "$d/csv"
 titles | awk -F '\t' '{ print "b" $1 ",Books," $2 " novel"; print "m" $1 ",Movies," $2 " film" }' > "$d/csv/items.csv"
 "$V" run "$d/csv" --out "$d/run-csv" --seeds 2 $common
 r=$d/run-csv
-test "$(domains "$r")" = '"name":"Books" "name":"Movies" '
+test "$(domains "$r/data")" = '"name":"Books" "name":"Movies" '
 grep -q 'format csv; filters: no k-core' "$r/report.md"
 grep -q 'seeds 42, 43' "$r/report.md"
 grep -q '| sasrec-ce | Movies | full | [0-9]* | [0-9.]* ± [0-9.]* |' "$r/report.md"
@@ -72,6 +77,19 @@ for png in $(grep -o '(curves/[^)]*\.png)' "$r/report.md" | tr -d '()'); do
   n=$((n + 1))
 done
 if [ "$VIEWER" = 1 ]; then test "$n" -eq 3; fi
+
+# prepare finds the format too: CSV files named directly; a directory of Amazon review files (2014 and
+# 2018 names, one gzipped, metadata beside one), domains named after the files
+"$V" prepare "$d/csv/interactions.csv" "$d/csv/items.csv" --no-filter --out "$d/prep-csv" --quiet
+tr -d ' \t\n' < "$d/prep-csv/dataset.json" | grep -q '"format":"csv"'
+mkdir "$d/amazon"
+events 200 3 | awk -F '\t' -v dir="$d/amazon" '{ f = dir "/" ($2 ? "Movies.jsonl" : "reviews_Books_5.json");
+  printf "{\"reviewerID\": \"u%d\", \"asin\": \"%s%d\", \"unixReviewTime\": %d}\n", $1, $2 ? "m" : "b", $3, $4 > f }'
+titles | awk -F '\t' '{ printf "{\"asin\": \"b%d\", \"title\": \"%s novel\"}\n", $1, $2 }' > "$d/amazon/meta_Books.json"
+gzip "$d/amazon/Movies.jsonl"
+"$V" prepare "$d/amazon" --no-filter --out "$d/prep-amazon" --quiet
+test "$(domains "$d/prep-amazon")" = '"name":"Movies" "name":"Books" '   # in file-name order
+tr -d ' \t\n' < "$d/prep-amazon/dataset.json" | grep -q '"Books=[^"]*/reviews_Books_5.json,[^"]*/meta_Books.json"'
 
 # bad sources: a missing path, a directory of no known layout
 if "$V" run "$d/no-such-dir" --out "$d/bad" $common 2> "$d/err.txt"; then exit 1; fi

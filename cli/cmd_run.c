@@ -196,11 +196,7 @@ static vkr_status run_models(run_job* r, uint32_t k) {
     cJSON* rows = cJSON_CreateArray();
     if (!rows) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
     vkr_status s = run_seed_models(r, &job, k == 0, rows, table);
-    while (rows->child) {
-        cJSON* row = cJSON_DetachItemViaPointer(rows, rows->child);
-        cJSON_AddNumberToObject(row, "seed", (double)job.sasrec.seed);
-        cJSON_AddItemToArray(r->results, row);
-    }
+    run_seeds_append(r->results, rows, job.sasrec.seed);
     cJSON_Delete(rows);
     return s;
 }

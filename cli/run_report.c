@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli_prepare.h"
+#include "run_seeds.h"
 #include "vkr_file.h"
 
 void run_stage_done(run_state* r, const char* name, const char* backend, double t0) {
@@ -17,47 +18,6 @@ void run_stage_done(run_state* r, const char* name, const char* backend, double 
         snprintf(r->stages[r->n].name, sizeof r->stages[r->n].name, "%s", name);
         r->stages[r->n].backend = backend;
         r->stages[r->n++].seconds = vkr_now_s() - t0;
-    }
-}
-
-/* Whether a result field is a metric column: hr*, ndcg* or mrr. */
-static bool is_metric(const cJSON* f) {
-    return (cJSON_IsNumber(f) || cJSON_IsObject(f)) &&
-           (strncmp(f->string, "hr", 2) == 0 || strncmp(f->string, "ndcg", 4) == 0 || strcmp(f->string, "mrr") == 0);
-}
-
-/* The metrics table: one row per result (one seed), or per summary group with mean ± std. */
-static void metrics_table(FILE* f, const run_report_in* in) {
-    const cJSON* rows = in->seed_count > 1 ? in->summary : in->results;
-    const cJSON* fld = NULL;
-    fprintf(f, "## Metrics\n\n| model | domain | protocol | examples |");
-    cJSON_ArrayForEach(fld, rows->child) {
-        if (!is_metric(fld)) continue;
-        const char* k = fld->string;
-        bool hr = k[0] == 'h';
-        if (strcmp(k, "mrr") == 0) fprintf(f, " MRR |");
-        else fprintf(f, " %s@%s |", hr ? "HR" : "NDCG", k + (hr ? 2 : 4));
-    }
-    fprintf(f, "\n|---|---|---|---:|");
-    cJSON_ArrayForEach(fld, rows->child) if (is_metric(fld)) fprintf(f, "---:|");
-    fprintf(f, "\n");
-    const cJSON* it = NULL;
-    cJSON_ArrayForEach(it, rows) {
-        fprintf(f, "| %s | %s | %s | %.0f |", cJSON_GetObjectItem(it, "model")->valuestring,
-                cJSON_GetObjectItem(it, "domain")->valuestring, cJSON_GetObjectItem(it, "protocol")->valuestring,
-                cJSON_GetObjectItem(it, "examples")->valuedouble);
-        cJSON_ArrayForEach(fld, it) {
-            if (!is_metric(fld)) continue;
-            if (cJSON_IsNumber(fld)) {
-                fprintf(f, " %.4f |", fld->valuedouble);
-                continue;
-            }
-            const cJSON* sd = cJSON_GetObjectItem(fld, "std");
-            fprintf(f, " %.4f", cJSON_GetObjectItem(fld, "mean")->valuedouble);
-            if (cJSON_IsNumber(sd)) fprintf(f, " ± %.4f", sd->valuedouble);
-            fprintf(f, " |");
-        }
-        fprintf(f, "\n");
     }
 }
 
@@ -110,7 +70,8 @@ vkr_status run_report_write(const run_report_in* in) {
                    "seed's values (\"results\") and the summary; checkpoints in checkpoints/seed-N; beams and maps "
                    "from the first seed\n\n");
     }
-    metrics_table(f, in);
+    fprintf(f, "## Metrics\n\n");
+    run_seeds_table(f, in->seed_count > 1 ? in->summary : in->results);
     fprintf(f, "%s", in->curves_md ? in->curves_md : "");
     fprintf(f, "\n%s", in->maps_md ? in->maps_md : "");
     fprintf(f, "\n## Timings\n\n| stage | backend | seconds |\n|---|---|---:|\n");

@@ -67,3 +67,50 @@ cJSON* run_seeds_summary(const cJSON* results) {
     }
     return out;
 }
+
+/* Whether a result field is a metric column: hr*, ndcg* or mrr. */
+static bool is_metric(const cJSON* f) {
+    return (cJSON_IsNumber(f) || cJSON_IsObject(f)) &&
+           (strncmp(f->string, "hr", 2) == 0 || strncmp(f->string, "ndcg", 4) == 0 || strcmp(f->string, "mrr") == 0);
+}
+
+void run_seeds_table(FILE* f, const cJSON* rows) {
+    const cJSON* fld = NULL;
+    fprintf(f, "| model | domain | protocol | examples |");
+    cJSON_ArrayForEach(fld, rows->child) {
+        if (!is_metric(fld)) continue;
+        const char* k = fld->string;
+        bool hr = k[0] == 'h';
+        if (strcmp(k, "mrr") == 0) fprintf(f, " MRR |");
+        else fprintf(f, " %s@%s |", hr ? "HR" : "NDCG", k + (hr ? 2 : 4));
+    }
+    fprintf(f, "\n|---|---|---|---:|");
+    cJSON_ArrayForEach(fld, rows->child) if (is_metric(fld)) fprintf(f, "---:|");
+    fprintf(f, "\n");
+    const cJSON* it = NULL;
+    cJSON_ArrayForEach(it, rows) {
+        fprintf(f, "| %s | %s | %s | %.0f |", cJSON_GetObjectItem(it, "model")->valuestring,
+                cJSON_GetObjectItem(it, "domain")->valuestring, cJSON_GetObjectItem(it, "protocol")->valuestring,
+                cJSON_GetObjectItem(it, "examples")->valuedouble);
+        cJSON_ArrayForEach(fld, it) {
+            if (!is_metric(fld)) continue;
+            if (cJSON_IsNumber(fld)) {
+                fprintf(f, " %.4f |", fld->valuedouble);
+                continue;
+            }
+            const cJSON* sd = cJSON_GetObjectItem(fld, "std");
+            fprintf(f, " %.4f", cJSON_GetObjectItem(fld, "mean")->valuedouble);
+            if (cJSON_IsNumber(sd)) fprintf(f, " ± %.4f", sd->valuedouble);
+            fprintf(f, " |");
+        }
+        fprintf(f, "\n");
+    }
+}
+
+void run_seeds_append(cJSON* results, cJSON* rows, uint64_t seed) {
+    while (rows->child) {
+        cJSON* row = cJSON_DetachItemViaPointer(rows, rows->child);
+        cJSON_AddNumberToObject(row, "seed", (double)seed);
+        cJSON_AddItemToArray(results, row);
+    }
+}

@@ -3,8 +3,8 @@
 # (format found from its files, domains named A and B as the format names them), a tiny CSV directory
 # (domains from its domain column) trained over two seeds (mean ± std in the report, every seed's
 # values and the summary in metrics.json, one checkpoint directory and one set of semantic IDs per
-# seed, training curves), and
-# bad sources that fail with a message naming the path.
+# seed, training curves) and then `vkrec train --seeds 2` on it, prepare finding CSV files and an Amazon
+# directory, and bad sources that fail with a message naming the path.
 # usage: cli_run_sources.sh VKREC HAVE_VIEWER(0|1)
 set -eu
 V=$1
@@ -77,6 +77,14 @@ for png in $(grep -o '(curves/[^)]*\.png)' "$r/report.md" | tr -d '()'); do
   n=$((n + 1))
 done
 if [ "$VIEWER" = 1 ]; then test "$n" -eq 3; fi
+
+# vkrec train --seeds 2 on the prepared dataset: a checkpoint directory per seed, every seed's rows and
+# their summary in --json, the mean ± std table on stdout
+"$V" train "$r/data" --model sasrec --device cpu --epochs 1 --max-len 8 --hidden 16 --blocks 1 --protocol full \
+  --seeds 2 --ckpt "$d/tck" --json "$d/train.json" --quiet > "$d/train.txt"
+test -d "$d/tck/seed-42/sasrec-bce-target-Books" && test -d "$d/tck/seed-43/sasrec-bce-target-Movies"
+grep -q '^| sasrec-bce | Movies | full | [0-9]* | [0-9.]* ± [0-9.]* |' "$d/train.txt"
+tr -d ' \t\n' < "$d/train.json" | grep -q '^{"results":\[{.*"seed":43}\],"summary":\[{"model":"sasrec-bce"'
 
 # prepare finds the format too: CSV files named directly; a directory of Amazon review files (2014 and
 # 2018 names, one gzipped, metadata beside one), domains named after the files

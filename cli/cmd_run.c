@@ -68,23 +68,23 @@ static const cli_option* const run_shared[] = {&cli_opt_seed, &cli_opt_device, &
 const cli_spec cli_run_spec = {
     .name = "run",
     .description =
-        "  Runs the whole pipeline on SRC (default: the bundled sample in assets/food-kitchen-sample, domains\n"
-        "  Food and Kitchen) or on an existing dataset directory: prepare SRC in any format vkrec prepare\n"
-        "  reads (found from the files present unless --format; domain names from the data unless\n"
-        "  --domain-names; leave-one-out; no filters unless --min-item, --min-user or --overlap-only), embed\n"
-        "  item titles, learn semantic IDs (RQ-VAE with domain adapters), train pop and SASRec (BCE and\n"
-        "  full-softmax CE) for every target domain and one GenCDR for all domains, with per-epoch\n"
+        "  Runs the whole pipeline on SRC (default: the bundled sample in assets/food-kitchen-sample,\n"
+        "  domains Food and Kitchen) or on an existing dataset directory: prepare SRC in any format vkrec\n"
+        "  prepare reads (found from the files present unless --format; domain names from the data unless\n"
+        "  --domain-names; leave-one-out; no filters unless --min-item, --min-user or --overlap-only),\n"
+        "  embed item titles, learn semantic IDs (RQ-VAE with domain adapters), train pop and SASRec (BCE\n"
+        "  and full-softmax CE) for every target domain and one GenCDR for all domains, with per-epoch\n"
         "  validation, and evaluate the test split under full, sampled:100 and sampled:999. --seeds N\n"
-        "  trains and evaluates every model N times (seeds SEED..SEED+N-1; each learns its own semantic IDs,\n"
-        "  all share the data and embedding) and reports mean ± sample std. Writes RUN_DIR/report.md (metrics\n"
-        "  table, settings,\n"
-        "  data format and filters, training curves as PNG, timings and backend per stage, device) and\n"
-        "  RUN_DIR/metrics.json. GenCDR scores a sampled candidate by the likelihood of its whole semantic\n"
-        "  ID, so without --protocol the demo evaluates it under full and sampled:100 only (sampled:999 is\n"
-        "  10x the work). One device serves every stage: --device cpu runs embed, tokenize, train and\n"
-        "  evaluate on the CPU reference backend; the t-SNE maps need Vulkan, so there the maps stage\n"
-        "  measures alignment in the embedding spaces only and the report says the maps were skipped.\n"
-        "  Takes every option of vkrec train that describes the models and the data options of prepare.",
+        "  trains and evaluates every model N times (seeds SEED..SEED+N-1; each learns its own semantic\n"
+        "  IDs, all share the data and embedding) and reports mean ± sample std. Writes RUN_DIR/report.md\n"
+        "  (metrics table, settings, data format and filters, training curves as PNG, timings and backend\n"
+        "  per stage, device) and RUN_DIR/metrics.json. GenCDR scores a sampled candidate by the\n"
+        "  likelihood of its whole semantic ID, so without --protocol the demo evaluates it under full and\n"
+        "  sampled:100 only (sampled:999 is 10x the work). One device serves every stage: --device cpu\n"
+        "  runs embed, tokenize, train and evaluate on the CPU reference backend; the t-SNE maps need\n"
+        "  Vulkan, so there the maps stage measures alignment in the embedding spaces only and the report\n"
+        "  says the maps were skipped. Takes every option of vkrec train that describes the models and the\n"
+        "  data options of prepare.",
     CLI_POSITIONALS(run_positionals),
     CLI_OWN_OPTIONS(run_opts),
     .groups = (const cli_option_group* const[]){&cli_rec_group, &cli_prep_group, NULL},

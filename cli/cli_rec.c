@@ -5,6 +5,7 @@
 #include "cli_stages.h"
 
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,6 +88,16 @@ static cJSON* cli_fit_json(const vkr_fit_report* r, const char* hr10_key) {
     cJSON_AddNumberToObject(o, hr10_key, r->best_hr10);
     cJSON_AddNumberToObject(o, "seq_per_s", r->units_per_s);
     cJSON_AddNumberToObject(o, "last_loss", r->last_loss);
+    /* the curves, epoch by epoch: "loss", then the validation figure named as hr10_key without "best_"
+     * (null: an epoch resumed from a checkpoint that did not record it) */
+    cJSON* curve = cJSON_AddObjectToObject(o, "curve");
+    cJSON* loss = cJSON_AddArrayToObject(curve, "loss");
+    cJSON* hr10 = cJSON_AddArrayToObject(curve, hr10_key + strlen("best_"));
+    for (uint32_t e = 0; e < r->epochs_run; e++) {
+        double l = r->history[e].loss, h = r->history[e].valid_hr10;
+        cJSON_AddItemToArray(loss, isfinite(l) ? cJSON_CreateNumber(l) : cJSON_CreateNull());
+        cJSON_AddItemToArray(hr10, isfinite(h) ? cJSON_CreateNumber(h) : cJSON_CreateNull());
+    }
     return o;
 }
 

@@ -220,6 +220,14 @@ static void test_sasrec_resume_equals_uninterrupted(void** state) {
     assert_int_equal(part.fit.epochs_run, 2);
     assert_true(part.fit.best_hr10 == whole.fit.best_hr10);
     assert_int_equal(part.fit.best_epoch, whole.fit.best_epoch);
+    /* the curve comes back whole: the resumed epoch's entry from the checkpoint, bitwise */
+    assert_non_null(part.fit.history);
+    for (uint32_t e = 0; e < 2; e++) {
+        assert_true(part.fit.history[e].loss == whole.fit.history[e].loss);
+        assert_true(part.fit.history[e].valid_hr10 == whole.fit.history[e].valid_hr10);
+    }
+    assert_true(whole.fit.history[whole.fit.best_epoch - 1].valid_hr10 == whole.fit.best_hr10);
+    assert_true(whole.fit.history[1].loss == whole.fit.last_loss);
     vkr_protocol full = {0};
     vkr_metrics mw, mp;
     vkr_scorer sw = vkr_sasrec_scorer(&whole), sp = vkr_sasrec_scorer(&part);

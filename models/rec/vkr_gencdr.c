@@ -269,5 +269,6 @@ void vkr_gencdr_model_free(vkr_gencdr_model* m) {
     vkr_gencdr_beam_free(m->beam, m->dev, m->depth);
     vkr_gencdr_scoring_free(m->score, m->depth);
     free(m->ids);
+    vkr_fit_report_free(&m->fit);
     memset(m, 0, sizeof *m);
 }

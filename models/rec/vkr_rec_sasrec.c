@@ -280,5 +280,6 @@ void vkr_sasrec_model_free(vkr_sasrec_model* m) {
     if (!m) return;
     vkr_exec_destroy(m->score_exec);
     vkr_sasrec_destroy(&m->score_graph);
+    vkr_fit_report_free(&m->fit);
     memset(m, 0, sizeof *m);
 }

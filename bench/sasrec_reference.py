@@ -142,7 +142,9 @@ def main():
         return [(int(u), int(p)) for u, p in pairs if in_d(int(seq_item[seq_begin[u] + p]))]
 
     T = a.len
-    model = SASRec(n_items, T, a.hidden, a.blocks, a.heads, a.dropout)
+    # the table has a row per item of the whole dataset, as vkrec's does (rows of other domains are never
+    # used): Glorot's bound depends on the row count, so this keeps the two initializations alike
+    model = SASRec(int(meta["items"]), T, a.hidden, a.blocks, a.heads, a.dropout)
     opt = torch.optim.Adam(model.parameters(), lr=a.lr, betas=(0.9, 0.98))
 
     def left_pad(s):
@@ -177,7 +179,7 @@ def main():
                 h = model(seq)[:, -1]
                 tgt = torch.tensor([int(seq_item[seq_begin[u] + p]) - lo + 1 for u, p in chunk])
                 if cands is None:
-                    s = h @ model.item.weight[1:].T
+                    s = h @ model.item.weight[1 : n_items + 1].T
                     ts = s.gather(1, (tgt - 1)[:, None])
                     ranks += ((s >= ts).sum(1) - 1).tolist()
                 else:

@@ -19,13 +19,14 @@ const cli_option cli_opt_json_file = CLI_STRING(COMMON, "--json", "FILE", cli_co
 const cli_option cli_opt_seed = CLI_UINT(COMMON, "--seed", "N", cli_common, seed, 0, CLI_UINT_LIMIT, NULL,
                                          "seed of every random choice");
 
-/* The spec's k-th option (its own first, then its group's, then the shared ones), or NULL past the end. */
+/* The spec's k-th option (its own first, then its groups', then the shared ones), or NULL past the end. */
 static const cli_option* option_at(const cli_spec* spec, size_t k) {
     if (k < spec->option_count) return &spec->options[k];
     k -= spec->option_count;
-    size_t in_group = spec->group ? spec->group->count : 0;
-    if (k < in_group) return &spec->group->options[k];
-    k -= in_group;
+    for (size_t g = 0; spec->groups && spec->groups[g]; g++) {
+        if (k < spec->groups[g]->count) return &spec->groups[g]->options[k];
+        k -= spec->groups[g]->count;
+    }
     for (size_t j = 0; spec->shared && spec->shared[j]; j++)
         if (j == k) return spec->shared[j];
     return NULL;

@@ -3,13 +3,14 @@
  * argv against it (`--opt value` and `--opt=value`, range checks whose errors name the option and the
  * accepted values, exit code CLI_USAGE) and cli_print_help writes `vkrec help CMD` from the same spec.
  * Options shared by several commands (device, quiet, JSON, seed; the recommender's training options of
- * `train` and `run`) are declared once and included by reference.
+ * `train` and `run`; the data options of `prepare` and `run`) are declared once and included by reference.
  *
  * Destinations are offsets into one of CLI_BASE_COUNT structs the caller passes to cli_parse: the
- * cli_common struct, the command's own options struct, and a second shared struct (cli_rec_args for
- * `train` and `run`). Destination types per kind: FLAG bool, UINT and UINTS unsigned (uint32_t),
- * FLOAT float, STRING const char* (the argv string itself), CHOICE int (index into choices), UINTS
- * cli_uint_list, STRINGS cli_str_list (repeatable option), CUSTOM whatever its parse callback fills. */
+ * cli_common struct, the command's own options struct, a shared struct (cli_rec_args for `train` and
+ * `run`) and the data options (cli_prep_args for `prepare` and `run`). Destination types per kind:
+ * FLAG bool, UINT and UINTS unsigned (uint32_t), FLOAT float, STRING const char* (the argv string
+ * itself), CHOICE int (index into choices), UINTS cli_uint_list, STRINGS cli_str_list (repeatable
+ * option), CUSTOM whatever its parse callback fills. */
 #ifndef VKR_CLI_OPTIONS_H
 #define VKR_CLI_OPTIONS_H
 #include <stdbool.h>
@@ -37,6 +38,7 @@ typedef enum cli_base {
     CLI_BASE_COMMON,  /* cli_common */
     CLI_BASE_COMMAND, /* the command's own options struct */
     CLI_BASE_SHARED,  /* a struct shared by a few commands (cli_rec_args) */
+    CLI_BASE_DATA,    /* the data options of prepare and run (cli_prep_args) */
     CLI_BASE_COUNT
 } cli_base;
 
@@ -92,7 +94,7 @@ typedef struct cli_positional {
     uint32_t max;     /* values accepted */
 } cli_positional;
 
-/* Options declared together and included as one by several commands (train and run). */
+/* Options declared together and included as one by several commands (train and run; prepare and run). */
 typedef struct cli_option_group {
     const cli_option* options; /* the options */
     size_t count;              /* entries */
@@ -106,7 +108,7 @@ typedef struct cli_spec {
     uint32_t positional_count;             /* entries of positionals */
     const cli_option* options;             /* the command's own options */
     size_t option_count;                   /* entries of options */
-    const cli_option_group* group;         /* a shared group, by reference (may be NULL) */
+    const cli_option_group* const* groups; /* NULL-terminated: shared groups, by reference (may be NULL) */
     const cli_option* const* shared;       /* NULL-terminated: shared single options, by reference */
     const char* const* defaults;           /* NULL-terminated name, default pairs overriding options' def */
 } cli_spec;
@@ -130,7 +132,7 @@ extern const cli_option cli_opt_seed;      /* --seed N */
 /* .positionals and .positional_count of a spec from the array A. */
 #define CLI_POSITIONALS(A) .positionals = A, .positional_count = sizeof A / sizeof *A
 #define CLI_FIELD_(B, TYPE, FIELD) .base = CLI_BASE_##B, .offset = offsetof(TYPE, FIELD)
-/* Table entries: B is COMMON, COMMAND or SHARED; TYPE.FIELD the destination. */
+/* Table entries: B is COMMON, COMMAND, SHARED or DATA; TYPE.FIELD the destination. */
 #define CLI_FLAG(B, NAME, TYPE, FIELD, HELP)                                                                           \
     {.name = NAME, .kind = CLI_OPT_FLAG, CLI_FIELD_(B, TYPE, FIELD), .help = HELP}
 #define CLI_UINT(B, NAME, META, TYPE, FIELD, MIN, MAX, DEF, HELP)                                                      \

@@ -5,6 +5,7 @@
 #include "cli_stages.h"
 
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,9 +13,41 @@
 
 #include "vkr_beams_io.h"
 
-void cli_rec_table_header(FILE* t) {
-    fprintf(t, "%-18s %-8s %-12s %7s %7s %7s %8s %8s %7s\n", "model", "domain", "protocol", "examples", "HR@5", "HR@10",
-            "NDCG@5", "NDCG@10", "MRR");
+void cli_rec_table_header(FILE* t, const cli_rec_job* job) {
+    char name[32];
+    fprintf(t, "%-18s %-8s %-12s %7s", "model", "domain", "protocol", "examples");
+    for (uint32_t c = 0; c < job->cutoffs.count; c++) {
+        snprintf(name, sizeof name, "HR@%u", job->cutoffs.v[c]);
+        fprintf(t, " %7s", name);
+    }
+    for (uint32_t c = 0; c < job->cutoffs.count; c++) {
+        snprintf(name, sizeof name, "NDCG@%u", job->cutoffs.v[c]);
+        fprintf(t, " %8s", name);
+    }
+    fprintf(t, " %7s\n", "MRR");
+}
+
+/* One result row's metrics: a table row's figures and JSON hrK and ndcgK for every requested cut-off,
+ * and always at 5 and 10 (the keys report.md reads). */
+static void cli_metrics_out(const vkr_metrics* m, const cli_rec_job* job, FILE* table, cJSON* o) {
+    uint32_t keys[CLI_MAX_CUTOFFS + 2] = {5, 10}, n = 2;
+    for (uint32_t c = 0; c < job->cutoffs.count; c++) keys[n++] = job->cutoffs.v[c];
+    n = vkr_sort_unique(keys, n);
+    char name[32];
+    for (int ndcg = 0; ndcg < 2; ndcg++) {
+        for (uint32_t c = 0; table && c < job->cutoffs.count; c++) {
+            vkr_cutoff_means at = vkr_metrics_at(m, job->cutoffs.v[c]);
+            fprintf(table, ndcg ? " %8.4f" : " %7.4f", ndcg ? at.ndcg : at.hr);
+        }
+        for (uint32_t c = 0; o && c < n; c++) {
+            vkr_cutoff_means at = vkr_metrics_at(m, keys[c]);
+            snprintf(name, sizeof name, "%s%u", ndcg ? "ndcg" : "hr", keys[c]);
+            cJSON_AddNumberToObject(o, name, ndcg ? at.ndcg : at.hr);
+        }
+    }
+    double mrr = vkr_metrics_means(m).mrr;
+    if (table) fprintf(table, " %7.4f\n", mrr);
+    if (o) cJSON_AddNumberToObject(o, "mrr", mrr);
 }
 
 /* What a checkpoint says about its model, so `vkrec recommend --ckpt` can rebuild it alone. */
@@ -55,6 +88,16 @@ static cJSON* cli_fit_json(const vkr_fit_report* r, const char* hr10_key) {
     cJSON_AddNumberToObject(o, hr10_key, r->best_hr10);
     cJSON_AddNumberToObject(o, "seq_per_s", r->units_per_s);
     cJSON_AddNumberToObject(o, "last_loss", r->last_loss);
+    /* the curves, epoch by epoch: "loss", then the validation figure named as hr10_key without "best_"
+     * (null: an epoch resumed from a checkpoint that did not record it) */
+    cJSON* curve = cJSON_AddObjectToObject(o, "curve");
+    cJSON* loss = cJSON_AddArrayToObject(curve, "loss");
+    cJSON* hr10 = cJSON_AddArrayToObject(curve, hr10_key + strlen("best_"));
+    for (uint32_t e = 0; e < r->epochs_run; e++) {
+        double l = r->history[e].loss, h = r->history[e].valid_hr10;
+        cJSON_AddItemToArray(loss, isfinite(l) ? cJSON_CreateNumber(l) : cJSON_CreateNull());
+        cJSON_AddItemToArray(hr10, isfinite(h) ? cJSON_CreateNumber(h) : cJSON_CreateNull());
+    }
     return o;
 }
 
@@ -75,22 +118,21 @@ vkr_status cli_stage_evaluate(const vkr_dataset* ds, const vkr_scorer* scorer, c
         }
         if (s != VKR_OK) return s;
         double eval_s = vkr_now_s() - t0;
-        vkr_metric_means v = vkr_metrics_means(&m);
         if (table)
-            fprintf(table, "%-18s %-8s %-12s %7llu %7.4f %7.4f %8.4f %8.4f %7.4f\n", label, ds->domain_name[domain],
-                    job->protocol_names[k], (unsigned long long)m.count, v.hr5, v.hr10, v.ndcg5, v.ndcg10, v.mrr);
-        if (!results) continue;
-        cJSON* o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "model", label);
-        cJSON_AddStringToObject(o, "domain", ds->domain_name[domain]);
-        cJSON_AddStringToObject(o, "protocol", job->protocol_names[k]);
-        cJSON_AddStringToObject(o, "split", job->split);
-        cJSON_AddNumberToObject(o, "examples", (double)m.count);
-        cJSON_AddNumberToObject(o, "hr5", v.hr5);
-        cJSON_AddNumberToObject(o, "hr10", v.hr10);
-        cJSON_AddNumberToObject(o, "ndcg5", v.ndcg5);
-        cJSON_AddNumberToObject(o, "ndcg10", v.ndcg10);
-        cJSON_AddNumberToObject(o, "mrr", v.mrr);
+            fprintf(table, "%-18s %-8s %-12s %7llu", label, ds->domain_name[domain], job->protocol_names[k],
+                    (unsigned long long)m.count);
+        cJSON* o = results ? cJSON_CreateObject() : NULL;
+        if (o) {
+            cJSON_AddStringToObject(o, "model", label);
+            cJSON_AddStringToObject(o, "domain", ds->domain_name[domain]);
+            cJSON_AddStringToObject(o, "protocol", job->protocol_names[k]);
+            cJSON_AddStringToObject(o, "split", job->split);
+            cJSON_AddNumberToObject(o, "examples", (double)m.count);
+        }
+        cli_metrics_out(&m, job, table, o);
+        if (!o) continue;
+        /* sampled negatives never include the user's items; the full ranking leaves them out on request */
+        cJSON_AddBoolToObject(o, "exclude_history", job->protocols[k].negatives || job->protocols[k].exclude_history);
         cJSON_AddNumberToObject(o, "train_seconds", train_s);
         cJSON_AddNumberToObject(o, "eval_seconds", eval_s);
         cJSON_AddNumberToObject(o, "eval_examples_per_s", eval_s > 0 ? (double)m.count / eval_s : 0);
@@ -132,12 +174,14 @@ static vkr_status train_domain(const vkr_dataset* ds, vkr_device* dev, const cli
         cli_meta_add(&meta, "vkrec.domain", "%s", ds->domain_name[domain]);
         cli_meta_add(&meta, "vkrec.loss", "%s", t.loss == VKR_SASREC_CE ? "ce" : "bce");
         cli_meta_add(&meta, "vkrec.input", "%s", t.mixed_input ? "mixed" : "target");
+        cli_meta_add(&meta, "vkrec.arch", "%s", vkr_sasrec_arch_name(vkr_sasrec_arch_resolve(t.arch, t.loss)));
         t.metadata = meta.kv;
         if (!job->quiet) fprintf(stderr, "training %s for %s on %s\n", label, ds->domain_name[domain], dev ? "the GPU" : "the CPU");
         s = vkr_sasrec_fit(ds, dev, &t, &sm);
         scorer = vkr_sasrec_scorer(&sm);
         train_s = sm.fit.seconds;
         extra = cli_fit_json(&sm.fit, "best_valid_hr10");
+        if (extra) cJSON_AddStringToObject(extra, "arch", vkr_sasrec_arch_name(vkr_sasrec_arch_resolve(t.arch, t.loss)));
     } else {
         return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "--model '%s': expected pop, sasrec or gencdr", job->model);
     }
@@ -181,6 +225,7 @@ static vkr_status train_gencdr(const vkr_dataset* ds, vkr_device* dev, const cli
     cli_meta_add(&meta, "vkrec.lora_rank", "%u", t.lora_rank);
     cli_meta_add(&meta, "vkrec.beam", "%u", t.beam);
     cli_meta_add(&meta, "vkrec.item_ids", "%u", t.item_ids ? 1u : 0u);
+    cli_meta_add(&meta, "vkrec.aux_item", "%g", (double)t.aux_item);
     cli_meta_add(&meta, "vkrec.global_trie", "%u", t.global_trie ? 1u : 0u);
     t.metadata = meta.kv;
     if (!job->quiet) fprintf(stderr, "training gencdr (all domains, %u-token semantic IDs) on %s\n", depth,

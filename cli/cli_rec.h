@@ -11,6 +11,7 @@
 #include "vkr_rec.h"
 
 #define CLI_MAX_PROTOCOLS 4
+#define CLI_MAX_CUTOFFS 8 /* most --cutoffs values */
 
 /* GenCDR's item vectors handed back to the main job for its maps (malloc'd, items x dim; ids NULL
  * when the model has no per-item embedding). */
@@ -34,6 +35,8 @@ typedef struct cli_rec_job {
     const char* ckpt_root;           /* checkpoint directory root (NULL: none) */
     const char* beams_json;          /* GenCDR: write the beams of some test users here for the viewer (NULL: no) */
     cli_gencdr_views* views_out;     /* GenCDR: receives the trained item vectors (NULL: not wanted) */
+    cli_uint_list cutoffs;           /* HR@K and NDCG@K reported for each K, ascending and distinct */
+    bool exclude_history;            /* full protocol: the user's earlier items are left out of the ranking */
     bool protocols_given;            /* --protocol was on the command line */
     bool quiet;                      /* no progress */
 } cli_rec_job;
@@ -42,6 +45,7 @@ typedef struct cli_rec_job {
 typedef struct cli_rec_args {
     cli_rec_job job; /* numbers go straight into the SASRec and GenCDR settings */
     int loss;        /* --loss: index of bce|ce (the vkr_sasrec_loss order) */
+    int arch;        /* --arch: index of auto|original|prenorm (the vkr_sasrec_arch order) */
     int input;       /* --input: index of target|mixed */
     int split;       /* --split: index of test|valid */
     int trie;        /* --trie: index of domain|global */
@@ -50,11 +54,13 @@ typedef struct cli_rec_args {
 
 /* The options of cli_rec_args, declared once for `train` and `run`. */
 extern const cli_option_group cli_rec_group;
-/* Fills args with the job defaults (SASRec paper settings, test split, full + sampled:100 + sampled:999). */
+/* Fills args with the job defaults (SASRec paper settings, test split, full + sampled:100 + sampled:999,
+ * cut-offs 5 and 10, history kept). */
 void cli_rec_args_init(cli_rec_args* args);
-/* Moves the parsed choices, and the common seed and quiet, into args->job. */
+/* Moves the parsed choices, and the common seed and quiet, into args->job; sorts the cut-offs and
+ * drops repeats, and sets every protocol's exclude_history. */
 void cli_rec_args_apply(cli_rec_args* args, const cli_common* common);
-/* Prints the table header matching cli_stage_evaluate's rows. */
-void cli_rec_table_header(FILE* table);
+/* Prints the table header matching cli_stage_evaluate's rows (one HR and NDCG column per cut-off). */
+void cli_rec_table_header(FILE* table, const cli_rec_job* job);
 
 #endif

@@ -60,9 +60,11 @@ vkr_status cli_stage_tokenize(vkr_device* device, const cli_tokenize_options* op
 vkr_status cli_stage_train(vkr_device* device, const vkr_dataset* ds, const cli_rec_job* job, uint32_t first,
                            uint32_t last, cJSON* results, FILE* table);
 /* Evaluates a trained model's scorer for target `domain` under every protocol of job: appends one JSON
- * object per protocol to results ({"model", "domain", "protocol", "split", "examples", "hr5", "hr10",
- * "ndcg5", "ndcg10", "mrr", "train_seconds", ..., "training": fit}) and prints a row to table (may be
- * NULL); a protocol the scorer cannot run is reported as skipped. */
+ * object per protocol to results ({"model", "domain", "protocol", "split", "examples", "hrK" for K in
+ * 5, 10 and job's cut-offs ascending, then "ndcgK" alike, "mrr", "exclude_history" (whether the user's
+ * earlier items were out of the candidates: always under sampled protocols), "train_seconds", ...,
+ * "training": fit}) and prints a row to table (may be NULL; HR and NDCG at job's cut-offs); a protocol
+ * the scorer cannot run is reported as skipped. */
 vkr_status cli_stage_evaluate(const vkr_dataset* ds, const vkr_scorer* scorer, const cli_rec_job* job,
                               const char* label, uint32_t domain, double train_seconds, const cJSON* fit,
                               cJSON* results, FILE* table);

@@ -6,10 +6,8 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "cli_stages.h"
+#include "cli_prepare.h"
 #include "vkr_data_prep.h"
-
-enum { MAX_AMAZON = VKR_DATA_MAX_DOMAINS };
 
 /* Reads the first line of SRC/PROVENANCE.md, when the release ships one, into out. */
 static void provenance_title(const char* dir, char* out, size_t cap) {
@@ -40,101 +38,42 @@ static void print_report(const vkr_raw* raw, const vkr_prep_report* r, const vkr
     }
 }
 
-/* What `vkrec prepare` reads from its command line. */
-typedef struct prepare_args {
-    cli_prepare_options o;           /* the stage's options */
-    int format;                      /* --format: index into format_choices, -1 when not given */
-    int split;                       /* --split: index into split_choices (the vkr_split_mode order) */
-    bool overlap_on, overlap_off;    /* --overlap-only, --no-overlap-only */
-    const char* domain_names;        /* --domain-names A,B */
-    char names[2][VKR_DATA_NAME_MAX]; /* its two names */
-} prepare_args;
-
-static const char* const format_choices[] = {"llmcdsr", "c2dsr", "amazon", "csv", NULL};
-static const char* const split_choices[] = {"loo", "given", NULL};
-static const cli_positional prepare_positionals[] = {
-    {"SRC", "a source", offsetof(prepare_args, o.sources), 0, 2}};
+static const cli_positional prepare_positionals[] = {{"SRC", "a source", offsetof(cli_prep_args, o.sources), 0, 2}};
+/* prepare's own options; the command's struct is the shared cli_prep_args itself */
 static const cli_option prepare_opts[] = {
-    CLI_CHOICE(COMMAND, "--format", prepare_args, format, format_choices, NULL, "what SRC is (required)"),
-    CLI_STRING(COMMAND, "--out", "DIR", prepare_args, o.out, NULL, "the dataset directory to write (required)"),
-    CLI_CHOICE(COMMAND, "--split", prepare_args, split, split_choices, "loo",
+    CLI_STRING(COMMAND, "--out", "DIR", cli_prep_args, o.out, NULL, "the dataset directory to write (required)"),
+    CLI_CHOICE(DATA, "--split", cli_prep_args, split, cli_prep_split_choices, "loo",
                "leave-one-out, or keep the release's split (llmcdsr, c2dsr)"),
-    CLI_STRING(COMMAND, "--target", "D", prepare_args, o.prep.target, NULL,
-               "target domain: leave-one-out on D's events; given split keeps D targets"),
-    CLI_FLAG(COMMAND, "--no-filter", prepare_args, o.prep.no_filter,
-             "turn off the k-core and overlap filters (raw counts)"),
-    CLI_UINT(COMMAND, "--min-item", "N", prepare_args, o.prep.min_item, 1, CLI_UINT_LIMIT, "10",
-             "k-core: interactions per item"),
-    CLI_UINT(COMMAND, "--min-user", "N", prepare_args, o.prep.min_user, 1, CLI_UINT_LIMIT, "3",
-             "k-core: interactions per user in each domain used"),
-    CLI_FLAG(COMMAND, "--overlap-only", prepare_args, overlap_on,
-             "keep only users in every domain (default: on for 2+ domains)"),
-    CLI_FLAG(COMMAND, "--no-overlap-only", prepare_args, overlap_off, "keep users missing from a domain"),
-    CLI_FLAG(COMMAND, "--keep-duplicates", prepare_args, o.prep.keep_duplicates,
-             "keep repeated (user, item) interactions"),
-    CLI_UINT(COMMAND, "--max-len", "N", prepare_args, o.prep.max_len, 0, CLI_UINT_LIMIT, "50",
+    CLI_UINT(COMMAND, "--max-len", "N", cli_prep_args, o.prep.max_len, 0, CLI_UINT_LIMIT, "50",
              "history window later stages use (0: unlimited)"),
-    CLI_STRINGS(COMMAND, "--domain", "NAME=REVIEWS[,META]", prepare_args, o.amazon, MAX_AMAZON,
-                "amazon: one domain's reviews (and metadata), repeated per domain"),
-    CLI_STRING(COMMAND, "--domain-names", "A,B", prepare_args, domain_names, "A,B", "names of a release's two domains"),
-    CLI_FLAG(COMMAND, "--force", prepare_args, o.force, "replace DIR when it already holds a dataset"),
+    CLI_FLAG(COMMAND, "--force", cli_prep_args, o.force, "replace DIR when it already holds a dataset"),
 };
 static const cli_option* const prepare_shared[] = {&cli_opt_quiet, NULL};
 const cli_spec cli_prepare_spec = {
     .name = "prepare",
     .description =
         "  Sources: llmcdsr/c2dsr: the release directory (titles from its derived/*.tsv when present);\n"
-        "  amazon: --domain NAME=REVIEWS[,META] per domain (JSON lines, .gz or plain, 2014/2018 fields);\n"
-        "  csv: INTERACTIONS (user,item,timestamp,domain) [ITEMS (item,domain,title[,text])], comma or tab.\n"
-        "  Steps: time sort (stable), dedupe, k-core + overlap filters, split; dataset.json says what was done.",
+        "  amazon: --domain NAME=REVIEWS[,META] per domain (JSON lines, .gz or plain, 2014/2018 fields),\n"
+        "  or a directory of them (NAME from the file name, meta_NAME.* its metadata);\n"
+        "  csv: INTERACTIONS (user,item,timestamp,domain) [ITEMS (item,domain,title[,text])], comma or tab,\n"
+        "  or a directory with interactions.csv/.tsv [items.csv/.tsv]. Without --format the format is found\n"
+        "  from the files present. Steps: time sort (stable), dedupe, k-core + overlap filters, split;\n"
+        "  dataset.json says what was done.",
     CLI_POSITIONALS(prepare_positionals),
     CLI_OWN_OPTIONS(prepare_opts),
+    .groups = (const cli_option_group* const[]){&cli_prep_group, NULL},
     .shared = prepare_shared,
 };
 
-/* Checks what goes together; fills a->o.names. CLI_OK or CLI_USAGE after a message. */
-static int prepare_check(prepare_args* a) {
-    const char* cmd = "prepare";
-    const cli_prepare_options* o = &a->o;
-    if (a->format < 0) return cli_usage_error(cmd, "--format is required (llmcdsr, c2dsr, amazon or csv)");
-    if (!o->out) return cli_usage_error(cmd, "--out DIR is required");
-    const char* format = o->format;
-    bool release = strcmp(format, "llmcdsr") == 0 || strcmp(format, "c2dsr") == 0;
-    if (release && o->sources.count != 1)
-        return cli_usage_error(cmd, "--format %s takes one release directory", format);
-    if (strcmp(format, "csv") == 0 && o->sources.count < 1)
-        return cli_usage_error(cmd, "--format csv takes INTERACTIONS [ITEMS]");
-    if (strcmp(format, "amazon") == 0 && (o->sources.count != 0 || o->amazon.count == 0))
-        return cli_usage_error(cmd, "--format amazon takes one --domain NAME=REVIEWS[,META] per domain");
-    if (o->amazon.count && strcmp(format, "amazon") != 0)
-        return cli_usage_error(cmd, "--domain belongs to --format amazon");
-    for (uint32_t k = 0; k < o->amazon.count; k++) {
-        const char* v = o->amazon.v[k];
-        const char* eq = strchr(v, '=');
-        if (!eq || eq == v || !eq[1]) return cli_usage_error(cmd, "--domain expects NAME=REVIEWS[,META], got '%s'", v);
-    }
-    if (a->domain_names) {
-        if (!release) return cli_usage_error(cmd, "--domain-names renames the A and B domains of a release");
-        const char* comma = strchr(a->domain_names, ',');
-        if (!comma) return cli_usage_error(cmd, "--domain-names expects A_NAME,B_NAME");
-        snprintf(a->names[0], sizeof a->names[0], "%.*s", (int)(comma - a->domain_names), a->domain_names);
-        snprintf(a->names[1], sizeof a->names[1], "%s", comma + 1);
-        a->o.names[0] = a->names[0];
-        a->o.names[1] = a->names[1];
-    }
-    return CLI_OK;
-}
-
 int cli_cmd_prepare(int argc, char** argv) {
-    prepare_args a = {.o = {.prep = vkr_prep_options_default(), .argc = argc, .argv = argv}, .format = -1};
+    cli_prep_args a;
+    cli_prep_args_init(&a, true, argc, argv);
     cli_common com = {0};
-    if (cli_parse(&cli_prepare_spec, argc, argv, (void* const[CLI_BASE_COUNT]){&com, &a}) != CLI_OK) return CLI_USAGE;
+    if (cli_parse(&cli_prepare_spec, argc, argv, (void* const[CLI_BASE_COUNT]){&com, &a, NULL, &a}) != CLI_OK)
+        return CLI_USAGE;
     a.o.quiet = com.quiet;
-    if (a.format >= 0) a.o.format = format_choices[a.format];
-    a.o.prep.split = (vkr_split_mode)a.split;
-    if (a.overlap_on) a.o.prep.overlap = VKR_OVERLAP_ON;
-    if (a.overlap_off) a.o.prep.overlap = VKR_OVERLAP_OFF;
-    if (prepare_check(&a) != CLI_OK) return CLI_USAGE;
+    if (!a.o.out) return cli_usage_error("prepare", "--out DIR is required");
+    if (cli_prep_args_apply(&a, "prepare") != CLI_OK) return CLI_USAGE;
     if (com.quiet) vkr_log_set_level(VKR_LOG_ERROR);
     vkr_status s = cli_stage_prepare(&a.o);
     return s == VKR_OK ? CLI_OK : cli_fail("prepare", s);

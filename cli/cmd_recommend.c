@@ -1,14 +1,17 @@
-/* vkrec recommend: rebuild a trained model from its checkpoint and print a user's top items. */
+/* vkrec recommend: rebuild a trained model from its checkpoint and print a user's top items, or write
+ * the top items of every example of a split (--all). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "cli_json.h"
 #include "vkr_fileio.h"
 #include "cli_rec.h"
 #include "vkr_safetensors.h"
+#include "vkr_topk_io.h"
 
 /* The model a checkpoint describes (its vkrec.* metadata). */
 typedef struct rec_ckpt {
@@ -18,6 +21,7 @@ typedef struct rec_ckpt {
     char domain[64];     /* SASRec: its target domain */
     char loss[8];        /* SASRec: bce or ce */
     char input[8];       /* SASRec: target or mixed */
+    char arch[16];       /* SASRec: original or prenorm (absent in checkpoints older than --arch: prenorm) */
     unsigned max_len, hidden, blocks, heads, lora_rank, beam, item_ids, global_trie; /* sizes, GenCDR's kind */
 } rec_ckpt;
 
@@ -38,7 +42,8 @@ static vkr_status rec_ckpt_read(const char* arg, rec_ckpt* c) {
     } fields[] = {
         {"vkrec.model", c->model, sizeof c->model, NULL, true},  {"vkrec.data", c->data, sizeof c->data, NULL, true},
         {"vkrec.domain", c->domain, sizeof c->domain, NULL, false}, {"vkrec.loss", c->loss, sizeof c->loss, NULL, false},
-        {"vkrec.input", c->input, sizeof c->input, NULL, false},  {"vkrec.max_len", NULL, 0, &c->max_len, true},
+        {"vkrec.input", c->input, sizeof c->input, NULL, false},  {"vkrec.arch", c->arch, sizeof c->arch, NULL, false},
+         {"vkrec.max_len", NULL, 0, &c->max_len, true},
         {"vkrec.hidden", NULL, 0, &c->hidden, true},               {"vkrec.blocks", NULL, 0, &c->blocks, true},
         {"vkrec.heads", NULL, 0, &c->heads, true},                 {"vkrec.lora_rank", NULL, 0, &c->lora_rank, false},
         {"vkrec.beam", NULL, 0, &c->beam, false},         {"vkrec.item_ids", NULL, 0, &c->item_ids, false},
@@ -97,7 +102,10 @@ typedef struct rec_model {
     bool generative;
 } rec_model;
 
-static vkr_status rec_model_open(const rec_ckpt* c, const vkr_dataset* ds, vkr_device* dev, rec_model* rm) {
+/* Opens the checkpoint's model; batched: score as many examples per call as training's evaluation
+ * did (--all), else one. */
+static vkr_status rec_model_open(const rec_ckpt* c, const vkr_dataset* ds, vkr_device* dev, bool batched,
+                                 rec_model* rm) {
     memset(rm, 0, sizeof *rm);
     rm->generative = strcmp(c->model, "gencdr") == 0;
     if (!rm->generative) {
@@ -108,8 +116,9 @@ static vkr_status rec_model_open(const rec_ckpt* c, const vkr_dataset* ds, vkr_d
         t.domain = (uint32_t)d;
         t.loss = strcmp(c->loss, "ce") == 0 ? VKR_SASREC_CE : VKR_SASREC_BCE;
         t.mixed_input = strcmp(c->input, "mixed") == 0;
+        t.arch = strcmp(c->arch, "original") == 0 ? VKR_SASREC_ARCH_ORIGINAL : VKR_SASREC_ARCH_PRENORM;
         t.max_len = c->max_len, t.hidden = c->hidden, t.blocks = c->blocks, t.heads = c->heads;
-        t.eval_batch = 1;
+        if (!batched) t.eval_batch = 1;
         VKR_TRY(vkr_sasrec_open(ds, dev, &t, &rm->sasrec));
         return vkr_sasrec_load(&rm->sasrec, c->path);
     }
@@ -122,11 +131,17 @@ static vkr_status rec_model_open(const rec_ckpt* c, const vkr_dataset* ds, vkr_d
     t.beam = c->beam ? c->beam : t.beam;
     t.item_ids = c->item_ids != 0;
     t.global_trie = c->global_trie != 0;
-    t.eval_users = 1;
+    if (!batched) t.eval_users = 1;
     vkr_status s = vkr_gencdr_open(ds, dev, ids, depth, &t, &rm->gencdr);
     free(ids);
     if (s == VKR_OK) s = vkr_gencdr_load(&rm->gencdr, c->path);
     return s;
+}
+
+/* The model's scorer for target domain d (vkr_topk_options.scorer). */
+static vkr_scorer rec_model_scorer(void* self, uint32_t d) {
+    rec_model* rm = self;
+    return rm->generative ? vkr_gencdr_scorer(&rm->gencdr, d) : vkr_sasrec_scorer(&rm->sasrec);
 }
 
 static void rec_model_free(rec_model* rm) {
@@ -141,15 +156,24 @@ typedef struct recommend_args {
     uint32_t k;         /* --k */
     const char* domain; /* --domain */
     const char* data;   /* --data */
+    bool all;           /* --all */
+    const char* out;    /* --out */
+    int split;          /* --split: index into split_choices */
 } recommend_args;
+
+static const char* const split_choices[] = {"test", "valid", NULL};
 
 static const cli_option recommend_opts[] = {
     CLI_STRING(COMMAND, "--ckpt", "FILE|DIR", recommend_args, ckpt, NULL,
                "a `vkrec train --ckpt` checkpoint (DIR: DIR/best.safetensors; required)"),
-    CLI_STRING(COMMAND, "--user", "U", recommend_args, user, NULL, "a user id of the dataset or #INDEX (required)"),
+    CLI_STRING(COMMAND, "--user", "U", recommend_args, user, NULL,
+               "a user id of the dataset or #INDEX (required without --all)"),
     CLI_UINT(COMMAND, "--k", "N", recommend_args, k, 1, 1000, "10", "items per list"),
     CLI_STRING(COMMAND, "--domain", "D", recommend_args, domain, NULL, "GenCDR: only this domain's list"),
     CLI_STRING(COMMAND, "--data", "DIR", recommend_args, data, NULL, "the dataset, when it moved since training"),
+    CLI_FLAG(COMMAND, "--all", recommend_args, all, "every example of --split instead of one user: lists to --out"),
+    CLI_STRING(COMMAND, "--out", "FILE", recommend_args, out, NULL, "with --all: the lists, FILE.csv or FILE.json"),
+    CLI_CHOICE(COMMAND, "--split", recommend_args, split, split_choices, "test", "with --all: the examples listed"),
 };
 static const cli_option* const recommend_shared[] = {&cli_opt_json_file, &cli_opt_device, &cli_opt_quiet, NULL};
 const cli_spec cli_recommend_spec = {
@@ -158,18 +182,101 @@ const cli_spec cli_recommend_spec = {
         "  Rebuilds the model a `vkrec train --ckpt` checkpoint describes (its metadata names the model,\n"
         "  sizes and dataset) and prints the user's N best items after all of the user's events, skipping\n"
         "  items the user already has, with their titles. SASRec ranks its target domain's items; GenCDR\n"
-        "  decodes by constrained beam search for every domain, or only --domain D.",
+        "  decodes by constrained beam search for every domain, or only --domain D.\n"
+        "  --all --out FILE.csv|FILE.json lists the N best items for every example of the split, given the\n"
+        "  history before its target and skipping that history, batched as training evaluates: CSV rows\n"
+        "  user,rank,item_id,item_key,domain,score; JSON adds each example's target. The share of targets\n"
+        "  among their first K rows is the full protocol's HR@K under `vkrec train --exclude-history`.",
     CLI_OWN_OPTIONS(recommend_opts),
     .shared = recommend_shared,
 };
+
+/* Whether the model ranks target domain d: SASRec its one domain; GenCDR every domain, or `only` (>= 0). */
+static bool rec_ranks(const rec_model* rm, const rec_ckpt* c, const vkr_dataset* ds, int only, uint32_t d) {
+    return rm->generative ? only < 0 || (int)d == only : strcmp(ds->domain_name[d], c->domain) == 0;
+}
+
+/* Prints the user's lists (and writes them to json when not NULL). */
+static vkr_status recommend_user(const vkr_dataset* ds, const rec_ckpt* c, rec_model* rm, uint32_t user, int only,
+                                 uint32_t k, const char* json) {
+    uint32_t* items = malloc(k * sizeof *items);
+    float* scores = malloc(k * sizeof *scores);
+    cJSON* root = cJSON_CreateObject();
+    cJSON* lists = cJSON_AddArrayToObject(root, "recommendations");
+    vkr_status s =
+        items && scores ? VKR_OK : vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory for %u items", k);
+    uint32_t len = vkr_dataset_user_len(ds, user), shown = len < 5 ? len : 5;
+    printf("user %s (#%u): %u events; the most recent:\n", vkr_strtab_get(&ds->user_key, user), user, len);
+    for (uint32_t i = len - shown; i < len; i++) {
+        printf("  ");
+        print_item(ds, ds->seq_item[ds->seq_begin[user] + i]);
+    }
+    cJSON_AddStringToObject(root, "user", vkr_strtab_get(&ds->user_key, user));
+    cJSON_AddStringToObject(root, "model", c->model);
+    for (uint32_t d = 0; s == VKR_OK && d < ds->domain_count; d++) {
+        if (!rec_ranks(rm, c, ds, only, d)) continue;
+        vkr_scorer sc = rec_model_scorer(rm, d);
+        uint32_t n = 0;
+        s = vkr_recommend(ds, d, user, &sc, k, items, scores, &n);
+        if (s != VKR_OK) break;
+        printf("top %u %s items by %s (%s):\n", n, ds->domain_name[d], c->model,
+               !rm->generative          ? "score = logit"
+               : c->global_trie         ? "beam search over every domain's IDs, score = log-likelihood of the ID"
+                                        : "constrained beam search, score = log-likelihood of the semantic ID");
+        cJSON* list = cJSON_CreateObject();
+        cJSON_AddStringToObject(list, "domain", ds->domain_name[d]);
+        cJSON* arr = cJSON_AddArrayToObject(list, "items");
+        for (uint32_t j = 0; j < n; j++) {
+            printf("%3u. %9.4f  ", j + 1, scores[j]);
+            print_item(ds, items[j]);
+            cJSON* o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "item", vkr_strtab_get(&ds->item_key, items[j]));
+            cJSON_AddStringToObject(o, "title", vkr_strtab_get(&ds->item_title, items[j]));
+            cJSON_AddNumberToObject(o, "score", scores[j]);
+            cJSON_AddItemToArray(arr, o);
+        }
+        cJSON_AddItemToArray(lists, list);
+    }
+    if (s == VKR_OK && json) s = vkr_json_write(root, json);
+    cJSON_Delete(root);
+    free(items);
+    free(scores);
+    return s;
+}
+
+/* --all's progress line on a terminal. */
+static void recommend_progress(uint32_t done, uint32_t total) {
+    fprintf(stderr, "\rrecommend: %u/%u examples", done, total);
+    if (done == total) fputc('\n', stderr);
+}
+
+/* Writes the lists of every example of the split whose target domain the model ranks to `out`. */
+static vkr_status recommend_all(const vkr_dataset* ds, const rec_ckpt* c, rec_model* rm, int only, uint32_t k,
+                                const char* split, const char* out, bool quiet) {
+    bool valid = strcmp(split, "valid") == 0, ranks[VKR_DATA_MAX_DOMAINS] = {0};
+    uint32_t listed = 0;
+    for (uint32_t d = 0; d < ds->domain_count; d++) ranks[d] = rec_ranks(rm, c, ds, only, d);
+    vkr_topk_options o = {.pairs = valid ? ds->valid : ds->test, .count = valid ? ds->valid_count : ds->test_count,
+                          .domains = ranks, .scorer = rec_model_scorer, .model = rm, .k = k, .model_name = c->model,
+                          .split = split, .progress = !quiet && isatty(fileno(stderr)) ? recommend_progress : NULL};
+    VKR_TRY(vkr_topk_write(ds, &o, out, &listed));
+    if (!quiet) printf("wrote the top %u items of %u %s examples to %s\n", k, listed, split, out);
+    return VKR_OK;
+}
 
 int cli_cmd_recommend(int argc, char** argv) {
     cli_common com = {0};
     recommend_args a = {.k = 10};
     if (cli_parse(&cli_recommend_spec, argc, argv, (void* const[CLI_BASE_COUNT]){&com, &a}) != CLI_OK) return CLI_USAGE;
-    const char *ckpt = a.ckpt, *user_text = a.user, *domain_name = a.domain, *data = a.data, *json = com.json_file;
-    const unsigned k = a.k;
-    if (!ckpt || !user_text) return cli_usage_error("recommend", "needs --ckpt FILE and --user U");
+    const char *ckpt = a.ckpt, *user_text = a.user, *domain_name = a.domain, *data = a.data;
+    bool out_json = false;
+    if (!ckpt || !(a.all ? a.out != NULL : user_text != NULL))
+        return cli_usage_error("recommend", "needs --ckpt FILE and --user U, or --ckpt FILE --all --out FILE");
+    if (a.all && user_text) return cli_usage_error("recommend", "--all lists every example: drop --user");
+    if (!a.all && a.out) return cli_usage_error("recommend", "--out goes with --all (one user: --json FILE)");
+    if (a.all && com.json_file) return cli_usage_error("recommend", "--json goes with --user (--all: --out FILE.json)");
+    if (a.all && vkr_topk_format(a.out, &out_json) != VKR_OK)
+        return cli_usage_error("recommend", "--out %s", vkr_last_error());
     if (com.quiet) vkr_log_set_level(VKR_LOG_ERROR);
     rec_ckpt c;
     vkr_status s = rec_ckpt_read(ckpt, &c);
@@ -180,7 +287,7 @@ int cli_cmd_recommend(int argc, char** argv) {
     uint32_t user = 0;
     int domain = domain_name ? vkr_dataset_domain_index(&ds, domain_name) : -1;
     int rc = CLI_OK;
-    if (!find_user(&ds, user_text, &user))
+    if (!a.all && !find_user(&ds, user_text, &user))
         rc = cli_usage_error("recommend", "--user '%s' is neither a user id of %s nor #N below %u", user_text, c.data,
                              ds.user_count);
     else if (domain_name && domain < 0)
@@ -191,51 +298,11 @@ int cli_cmd_recommend(int argc, char** argv) {
     vkr_device* dev = NULL;
     rec_model rm = {0};
     if (rc == CLI_OK) s = cli_open_backend(com.device, &inst, &dev);
-    if (rc == CLI_OK && s == VKR_OK) s = rec_model_open(&c, &ds, dev, &rm);
-    uint32_t* items = malloc(k * sizeof *items);
-    float* scores = malloc(k * sizeof *scores);
-    cJSON* root = cJSON_CreateObject();
-    cJSON* lists = cJSON_AddArrayToObject(root, "recommendations");
-    if (rc == CLI_OK && s == VKR_OK) {
-        uint32_t len = vkr_dataset_user_len(&ds, user), shown = len < 5 ? len : 5;
-        printf("user %s (#%u): %u events; the most recent:\n", vkr_strtab_get(&ds.user_key, user), user, len);
-        for (uint32_t i = len - shown; i < len; i++) {
-            printf("  ");
-            print_item(&ds, ds.seq_item[ds.seq_begin[user] + i]);
-        }
-        cJSON_AddStringToObject(root, "user", vkr_strtab_get(&ds.user_key, user));
-        cJSON_AddStringToObject(root, "model", c.model);
-    }
-    /* SASRec ranks its one domain; GenCDR serves every domain (or the one asked for) */
-    for (uint32_t d = 0; rc == CLI_OK && s == VKR_OK && d < ds.domain_count; d++) {
-        if (rm.generative ? domain >= 0 && (int)d != domain : strcmp(ds.domain_name[d], c.domain) != 0) continue;
-        vkr_scorer sc = rm.generative ? vkr_gencdr_scorer(&rm.gencdr, d) : vkr_sasrec_scorer(&rm.sasrec);
-        uint32_t n = 0;
-        s = vkr_recommend(&ds, d, user, &sc, k, items, scores, &n);
-        if (s != VKR_OK) break;
-        printf("top %u %s items by %s (%s):\n", n, ds.domain_name[d], c.model,
-               !rm.generative           ? "score = logit"
-               : c.global_trie          ? "beam search over every domain's IDs, score = log-likelihood of the ID"
-                                        : "constrained beam search, score = log-likelihood of the semantic ID");
-        cJSON* list = cJSON_CreateObject();
-        cJSON_AddStringToObject(list, "domain", ds.domain_name[d]);
-        cJSON* arr = cJSON_AddArrayToObject(list, "items");
-        for (uint32_t j = 0; j < n; j++) {
-            printf("%3u. %9.4f  ", j + 1, scores[j]);
-            print_item(&ds, items[j]);
-            cJSON* o = cJSON_CreateObject();
-            cJSON_AddStringToObject(o, "item", vkr_strtab_get(&ds.item_key, items[j]));
-            cJSON_AddStringToObject(o, "title", vkr_strtab_get(&ds.item_title, items[j]));
-            cJSON_AddNumberToObject(o, "score", scores[j]);
-            cJSON_AddItemToArray(arr, o);
-        }
-        cJSON_AddItemToArray(lists, list);
-    }
-    if (rc == CLI_OK && s == VKR_OK && json) s = vkr_json_write(root, json);
+    if (rc == CLI_OK && s == VKR_OK) s = rec_model_open(&c, &ds, dev, a.all, &rm);
+    if (rc == CLI_OK && s == VKR_OK)
+        s = a.all ? recommend_all(&ds, &c, &rm, domain, a.k, split_choices[a.split], a.out, com.quiet)
+                  : recommend_user(&ds, &c, &rm, user, domain, a.k, com.json_file);
     if (rc == CLI_OK && s != VKR_OK) rc = cli_fail("recommend", s);
-    cJSON_Delete(root);
-    free(items);
-    free(scores);
     rec_model_free(&rm);
     cli_close_device(inst, dev);
     vkr_dataset_free(&ds);

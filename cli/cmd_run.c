@@ -1,9 +1,10 @@
 /* realpath() is X/Open, beyond the project-wide POSIX level */
 #define _XOPEN_SOURCE 700
 /* vkrec run: the main job. Prepare (the bundled sample by default), embed, tokenize, train and
- * evaluate every model for every target domain, map the item views, write RUN_DIR/report.md and
- * RUN_DIR/metrics.json. It composes the stage functions of cli_stages.h on one backend it opens
- * itself (--device, or the CPU reference backend for --device cpu), so every stage runs on it. */
+ * evaluate every model for every target domain (over --seeds N seeds), map the item views, draw the
+ * training curves, write RUN_DIR/report.md and RUN_DIR/metrics.json. It composes the stage functions
+ * of cli_stages.h on one backend it opens itself (--device, or the CPU reference backend for --device
+ * cpu), so every stage runs on it. */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -15,9 +16,13 @@
 #include "cli.h"
 #include "cli_json.h"
 #include "vkr_fileio.h"
+#include "cli_prepare.h"
 #include "cli_rec.h"
 #include "cli_stages.h"
+#include "run_curves.h"
+#include "run_data.h"
 #include "run_report.h"
+#include "run_seeds.h"
 #include "vkr_npy.h"
 
 static bool is_dataset(const char* dir) {
@@ -32,86 +37,80 @@ static const char* default_sample(char* buf, size_t n) {
     return buf;
 }
 
-/* What `vkrec run` reads beside the shared recommender options. */
+/* Whether two paths name the same file (the bundled sample given explicitly). */
+static bool same_file(const char* a, const char* b) {
+    struct stat x, y;
+    return stat(a, &x) == 0 && stat(b, &y) == 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino;
+}
+
+/* What `vkrec run` reads beside the shared recommender and data options. */
 typedef struct run_args {
-    const char* src;           /* release or dataset directory */
+    cli_str_list src;          /* a source (release, csv file(s), dump directory) or a dataset directory */
     const char* out;           /* RUN_DIR */
     uint32_t tokenizer_epochs; /* --tokenizer-epochs */
+    uint32_t seeds;            /* --seeds */
 } run_args;
 
+enum { RUN_MAX_SEEDS = 100 }; /* most --seeds */
+
 static const cli_positional run_positionals[] = {
-    {"SRC|DATASET", "a release or dataset directory", offsetof(run_args, src), 0, 1}};
+    {"SRC|DATASET", "a source or dataset directory", offsetof(run_args, src), 0, 2}};
 static const cli_option run_opts[] = {
     CLI_STRING(COMMAND, "--out", "RUN_DIR", run_args, out, "run", "where the report, metrics, maps and checkpoints go"),
     CLI_UINT(COMMAND, "--tokenizer-epochs", "N", run_args, tokenizer_epochs, 1, CLI_UINT_LIMIT, "12",
              "the RQ-VAE schedule"),
+    CLI_UINT(COMMAND, "--seeds", "N", run_args, seeds, 1, RUN_MAX_SEEDS, "1",
+             "train and evaluate every model with seeds SEED..SEED+N-1; mean ± std"),
+    CLI_CHOICE(DATA, "--data-split", cli_prep_args, split, cli_prep_split_choices, "loo",
+               "prepare's --split: leave-one-out, or keep a release's split"),
 };
 static const cli_option* const run_shared[] = {&cli_opt_seed, &cli_opt_device, &cli_opt_quiet, NULL};
 const cli_spec cli_run_spec = {
     .name = "run",
     .description =
-        "  Runs the whole pipeline on SRC (an LLMCDSR-style release; default: the bundled sample in\n"
-        "  assets/food-kitchen-sample) or on an existing dataset directory: prepare (leave-one-out, no\n"
-        "  filters), embed item titles, learn semantic IDs (RQ-VAE with domain adapters), train pop and\n"
-        "  SASRec (BCE and full-softmax CE) for every target domain and one GenCDR for all domains, with\n"
-        "  per-epoch validation, and evaluate the test split under full, sampled:100 and sampled:999.\n"
-        "  Writes RUN_DIR/report.md (metrics table, settings, timings and backend per stage, device) and\n"
-        "  RUN_DIR/metrics.json. GenCDR scores a sampled candidate by the likelihood of its whole semantic\n"
-        "  ID, so without --protocol the demo evaluates it under full and sampled:100 only (sampled:999 is\n"
-        "  10x the work). One device serves every stage: --device cpu runs embed, tokenize, train and\n"
-        "  evaluate on the CPU reference backend; the t-SNE maps need Vulkan, so there the maps stage\n"
-        "  measures alignment in the embedding spaces only and the report says the maps were skipped.\n"
-        "  Takes every option of vkrec train that describes the models.",
+        "  Runs the whole pipeline on SRC (default: the bundled sample in assets/food-kitchen-sample,\n"
+        "  domains Food and Kitchen) or on an existing dataset directory: prepare SRC in any format vkrec\n"
+        "  prepare reads (found from the files present unless --format; domain names from the data unless\n"
+        "  --domain-names; leave-one-out; no filters unless --min-item, --min-user or --overlap-only),\n"
+        "  embed item titles, learn semantic IDs (RQ-VAE with domain adapters), train pop and SASRec (BCE\n"
+        "  and full-softmax CE) for every target domain and one GenCDR for all domains, with per-epoch\n"
+        "  validation, and evaluate the test split under full, sampled:100 and sampled:999. --seeds N\n"
+        "  trains and evaluates every model N times (seeds SEED..SEED+N-1; each learns its own semantic\n"
+        "  IDs, all share the data and embedding) and reports mean ± sample std. Writes RUN_DIR/report.md\n"
+        "  (metrics table, settings, data format and filters, training curves as PNG, timings and backend\n"
+        "  per stage, device) and RUN_DIR/metrics.json. GenCDR scores a sampled candidate by the\n"
+        "  likelihood of its whole semantic ID, so without --protocol the demo evaluates it under full and\n"
+        "  sampled:100 only (sampled:999 is 10x the work). One device serves every stage: --device cpu\n"
+        "  runs embed, tokenize, train and evaluate on the CPU reference backend; the t-SNE maps need\n"
+        "  Vulkan, so there the maps stage measures alignment in the embedding spaces only and the report\n"
+        "  says the maps were skipped. Takes every option of vkrec train that describes the models and the\n"
+        "  data options of prepare.",
     CLI_POSITIONALS(run_positionals),
     CLI_OWN_OPTIONS(run_opts),
-    .group = &cli_rec_group,
+    .groups = (const cli_option_group* const[]){&cli_rec_group, &cli_prep_group, NULL},
     .shared = run_shared,
     .defaults = (const char* const[]){"--seed", "42", "--epochs", "20; GenCDR 12", "--max-len", "12; GenCDR 20",
-                                      "--lr", "0.005", "--patience", "3", NULL},
+                                      "--lr", "0.005", "--patience", "3", "--min-item", "10 when filtering",
+                                      "--min-user", "3 when filtering", NULL},
 };
-
-/* prepare, embed and tokenize of the main job: leaves the dataset, its embeddings and IDs in data_dir. */
-static vkr_status run_data_stages(vkr_device* dev, const char* src, const char* data_dir, const run_args* ra,
-                                  bool quiet, int argc, char** argv, run_state* rs) {
-    double t0 = vkr_now_s();
-    if (!is_dataset(src)) {
-        if (!quiet) printf("== prepare %s -> %s\n", src, data_dir);
-        cli_prepare_options p = {.format = "llmcdsr", .sources = {1, {src}}, .names = {"Food", "Kitchen"},
-                                 .out = data_dir, .prep = vkr_prep_options_default(), .force = true, .quiet = quiet,
-                                 .argc = argc, .argv = argv};
-        p.prep.no_filter = true;
-        VKR_TRY(cli_stage_prepare(&p));
-        run_stage_done(rs, "prepare", "host", t0);
-    }
-    t0 = vkr_now_s();
-    if (!quiet) printf("== embed %s\n", data_dir);
-    cli_embed_options e = {.dir = data_dir, .embed = {.source = VKR_EMBED_AUTO, .svd = {.dim = CLI_EMBED_DIM}},
-                           .quiet = quiet};
-    VKR_TRY(cli_stage_embed(dev, &e));
-    run_stage_done(rs, "embed", cli_backend_name(dev), t0);
-    t0 = vkr_now_s();
-    if (!quiet) printf("== tokenize %s\n", data_dir);
-    /* demo-sized RQ-VAE: 3 x 256 codes, GenCDR domain adapters, a short schedule */
-    cli_tokenize_options t = {.dir = data_dir, .config = {.adapters = true, .hidden = {256, 128}, .hidden_count = 2},
-                              .train = {.epochs = ra->tokenizer_epochs}, .quiet = quiet};
-    VKR_TRY(cli_stage_tokenize(dev, &t));
-    run_stage_done(rs, "tokenize", cli_backend_name(dev), t0);
-    return VKR_OK;
-}
 
 /* Everything the main job holds between its stages. */
 typedef struct run_job {
     const char* out;           /* RUN_DIR */
-    const char* src;           /* the release or dataset it started from */
+    const char* src;           /* the source or dataset it started from */
     char data_dir[1100];       /* the prepared dataset */
     vkr_device* dev;           /* the one backend (NULL: CPU reference backend) */
-    cli_rec_job rec;           /* models and protocols */
+    cli_rec_job rec;           /* models and protocols (seeds: the first) */
+    uint32_t seeds;            /* seeds to train */
+    uint32_t tokenizer_epochs; /* the RQ-VAE schedule */
     vkr_dataset ds;            /* the loaded dataset */
     vkr_npy_array emb;         /* the text view of the items */
-    cli_gencdr_views views;    /* GenCDR's learned item views */
-    cJSON* results;            /* one object per model, domain and protocol */
+    cli_gencdr_views views;    /* GenCDR's learned item views (the first seed's) */
+    cJSON* results;            /* one object per seed, model, domain and protocol */
     cJSON* maps_json;          /* {"maps": ...} from the maps stage */
     char* maps_md;             /* the report's maps section */
+    cJSON* curves_json;        /* {"MODEL": "curves/MODEL.png"} */
+    char* curves_md;           /* the report's training-curves section */
     run_state rs;              /* stage timings and backends */
 } run_job;
 
@@ -126,17 +125,9 @@ static vkr_status run_load(run_job* r) {
     return VKR_OK;
 }
 
-/* Trains and evaluates pop, SASRec (BCE, CE) for every target domain, then one GenCDR for all. */
-static vkr_status run_models(run_job* r) {
-    cli_rec_job job = r->rec;
-    char ckpt[1200];
-    snprintf(ckpt, sizeof ckpt, "%s/checkpoints", r->out);
-    job.ckpt_root = ckpt;
-    FILE* table = job.quiet ? NULL : stdout;
-    if (table) {
-        printf("== train and evaluate (%s split)\n", job.split);
-        cli_rec_table_header(stdout);
-    }
+/* The models of one seed (job), rows into rows; first: write the beams and keep GenCDR's views. */
+static vkr_status run_seed_models(run_job* r, const cli_rec_job* seed_job, bool first, cJSON* rows, FILE* table) {
+    cli_rec_job job = *seed_job;
     static const struct {
         const char* model;
         vkr_sasrec_loss loss;
@@ -149,7 +140,7 @@ static vkr_status run_models(run_job* r) {
         double t0 = vkr_now_s();
         job.model = plan[k].model;
         job.sasrec.loss = plan[k].loss;
-        VKR_TRY(cli_stage_train(r->dev, &r->ds, &job, 0, r->ds.domain_count, r->results, table));
+        VKR_TRY(cli_stage_train(r->dev, &r->ds, &job, 0, r->ds.domain_count, rows, table));
         run_stage_done(&r->rs, plan[k].stage, plan[k].on_host ? "host" : cli_backend_name(r->dev), t0);
     }
     double t0 = vkr_now_s();
@@ -165,11 +156,50 @@ static vkr_status run_models(run_job* r) {
     }
     char beams[1200];
     snprintf(beams, sizeof beams, "%s/beams.json", r->out);
-    job.beams_json = beams; /* the viewer's trie panel overlays these */
-    job.views_out = &r->views;
-    VKR_TRY(cli_stage_train(r->dev, &r->ds, &job, 0, r->ds.domain_count, r->results, table));
+    job.beams_json = first ? beams : NULL; /* the viewer's trie panel overlays these */
+    job.views_out = first ? &r->views : NULL;
+    VKR_TRY(cli_stage_train(r->dev, &r->ds, &job, 0, r->ds.domain_count, rows, table));
     run_stage_done(&r->rs, "gencdr", cli_backend_name(r->dev), t0);
     return VKR_OK;
+}
+
+/* Trains and evaluates pop, SASRec (BCE, CE) for every target domain, then one GenCDR for all, with seed
+ * number k (the first seed + k): rows tagged "seed" go to r->results, checkpoints to RUN_DIR/checkpoints
+ * (one seed) or RUN_DIR/checkpoints/seed-S; seeds after the first tokenize their own view of the dataset
+ * in RUN_DIR/seed-S/data (run_data.h); the first seed writes the beams and keeps GenCDR's views. */
+static vkr_status run_models(run_job* r, uint32_t k) {
+    cli_rec_job job = r->rec;
+    job.sasrec.seed += k;
+    job.gencdr.seed += k;
+    char ckpt[1200], seed_dir[1200];
+    snprintf(ckpt, sizeof ckpt, "%s/checkpoints", r->out);
+    if (r->seeds > 1) {
+        if (mkdir(ckpt, 0755) != 0 && errno != EEXIST)
+            return vkr_fail(VKR_ERR_IO, "cannot create %s: %s", ckpt, strerror(errno));
+        snprintf(ckpt + strlen(ckpt), sizeof ckpt - strlen(ckpt), "/seed-%llu", (unsigned long long)job.sasrec.seed);
+    }
+    job.ckpt_root = ckpt;
+    if (k) {
+        snprintf(seed_dir, sizeof seed_dir, "%s/seed-%llu", r->out, (unsigned long long)job.sasrec.seed);
+        if (mkdir(seed_dir, 0755) != 0 && errno != EEXIST)
+            return vkr_fail(VKR_ERR_IO, "cannot create %s: %s", seed_dir, strerror(errno));
+        snprintf(seed_dir + strlen(seed_dir), sizeof seed_dir - strlen(seed_dir), "/data");
+        VKR_TRY(run_seed_data(r->dev, r->data_dir, seed_dir, k, r->tokenizer_epochs, job.quiet, &r->rs));
+        job.data_dir = seed_dir;
+    }
+    FILE* table = job.quiet ? NULL : stdout;
+    if (table) {
+        printf("== train and evaluate (%s split", job.split);
+        if (r->seeds > 1) printf(", seed %llu, %u of %u", (unsigned long long)job.sasrec.seed, k + 1, r->seeds);
+        printf(")\n");
+        cli_rec_table_header(stdout, &job);
+    }
+    cJSON* rows = cJSON_CreateArray();
+    if (!rows) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
+    vkr_status s = run_seed_models(r, &job, k == 0, rows, table);
+    run_seeds_append(r->results, rows, job.sasrec.seed);
+    cJSON_Delete(rows);
+    return s;
 }
 
 /* t-SNE maps and domain alignment of each view of the items: text, and what GenCDR learned. */
@@ -190,10 +220,45 @@ static vkr_status run_maps(run_job* r) {
     return s;
 }
 
-/* RUN_DIR/metrics.json (results, maps, timings and backend per stage), then RUN_DIR/report.md. */
+/* Training curves of every model (RUN_DIR/curves/MODEL.png) and their report section. */
+static vkr_status run_curves(run_job* r) {
+    size_t len = 0;
+    FILE* f = open_memstream(&r->curves_md, &len);
+    if (!f) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "cannot buffer the curves section");
+    vkr_status s = run_curves_write(r->out, r->results, r->seeds, r->curves_json, f);
+    fclose(f);
+    return s;
+}
+
+/* The seeds, what they share and where each one's semantic IDs are, for metrics.json. */
+static cJSON* seeds_json(const run_job* r) {
+    cJSON* o = cJSON_CreateObject();
+    cJSON* list = cJSON_AddArrayToObject(o, "seeds");
+    cJSON* tok = cJSON_AddArrayToObject(o, "tokenizer_seeds"); /* seed k's RQ-VAE uses seed k - first */
+    cJSON* ids = cJSON_AddArrayToObject(o, "semantic_ids"); /* relative to RUN_DIR, the first one's absolute */
+    char abs[PATH_MAX], first[PATH_MAX + 32];
+    snprintf(first, sizeof first, "%s/semantic_ids.npy", realpath(r->data_dir, abs) ? abs : r->data_dir);
+    for (uint32_t k = 0; k < r->seeds; k++) {
+        unsigned long long seed = (unsigned long long)(r->rec.sasrec.seed + k);
+        char dir[64];
+        snprintf(dir, sizeof dir, "seed-%llu/data/semantic_ids.npy", seed);
+        cJSON_AddItemToArray(list, cJSON_CreateNumber((double)seed));
+        cJSON_AddItemToArray(tok, cJSON_CreateNumber(k));
+        cJSON_AddItemToArray(ids, cJSON_CreateString(k ? dir : first));
+    }
+    cJSON* shared = cJSON_AddArrayToObject(o, "shared_by_all_seeds"); /* computed once */
+    cJSON_AddItemToArray(shared, cJSON_CreateString("dataset"));
+    cJSON_AddItemToArray(shared, cJSON_CreateString("text embedding"));
+    return o;
+}
+
+/* RUN_DIR/metrics.json (results of every seed, their summary, curves, maps, data, timings and backend per
+ * stage), then RUN_DIR/report.md. */
 static vkr_status run_write(run_job* r) {
     char path[1200];
     snprintf(path, sizeof path, "%s/metrics.json", r->out);
+    cJSON* summary = run_seeds_summary(r->results);
+    if (!summary) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
     cJSON* root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "vkrec", vkr_version());
     if (r->dev) cJSON_AddItemToObject(root, "device", cli_device_json(vkr_device_get_info(r->dev)));
@@ -201,7 +266,15 @@ static vkr_status run_write(run_job* r) {
     cJSON_AddStringToObject(root, "data", r->src);
     char abs[PATH_MAX]; /* where the dataset lies, for `vkrec view RUN_DIR` */
     cJSON_AddStringToObject(root, "dataset_dir", realpath(r->data_dir, abs) ? abs : r->data_dir);
+    static const char* const from_dataset[] = {"source", "filters"}; /* the format and filters used */
+    for (size_t k = 0; k < sizeof from_dataset / sizeof *from_dataset; k++) {
+        const cJSON* v = cJSON_GetObjectItemCaseSensitive(r->ds.meta, from_dataset[k]);
+        if (v) cJSON_AddItemToObject(root, from_dataset[k], cJSON_Duplicate(v, true));
+    }
+    cJSON_AddItemToObject(root, "seeds", seeds_json(r));
     cJSON_AddItemToObject(root, "results", cJSON_Duplicate(r->results, true));
+    cJSON_AddItemToObject(root, "summary", cJSON_Duplicate(summary, true));
+    cJSON_AddItemToObject(root, "curves", cJSON_Duplicate(r->curves_json, true));
     cJSON* maps = cJSON_DetachItemFromObject(r->maps_json, "maps");
     if (maps) cJSON_AddItemToObject(root, "maps", maps);
     cJSON* timings = cJSON_AddObjectToObject(root, "seconds");
@@ -212,11 +285,13 @@ static vkr_status run_write(run_job* r) {
     }
     vkr_status s = vkr_json_write(root, path);
     cJSON_Delete(root);
-    VKR_TRY(s);
-    VKR_TRY(run_report_write(r->out, &r->ds, r->dev ? vkr_device_get_info(r->dev) : NULL, &r->rec, &r->rs,
-                             r->results, r->src, r->maps_md));
-    if (!r->rec.quiet) printf("wrote %s/report.md and %s\n", r->out, path);
-    return VKR_OK;
+    run_report_in in = {.out = r->out, .ds = &r->ds, .dev = r->dev ? vkr_device_get_info(r->dev) : NULL,
+                        .job = &r->rec, .stages = &r->rs, .results = r->results, .summary = summary,
+                        .seed_count = r->seeds, .source = r->src, .maps_md = r->maps_md, .curves_md = r->curves_md};
+    if (s == VKR_OK) s = run_report_write(&in);
+    cJSON_Delete(summary);
+    if (s == VKR_OK && !r->rec.quiet) printf("wrote %s/report.md and %s\n", r->out, path);
+    return s;
 }
 
 static void run_job_free(run_job* r) {
@@ -227,14 +302,46 @@ static void run_job_free(run_job* r) {
     cJSON_Delete(r->results);
     cJSON_Delete(r->maps_json);
     free(r->maps_md);
+    cJSON_Delete(r->curves_json);
+    free(r->curves_md);
     vkr_dataset_free(&r->ds);
+}
+
+/* Where the data comes from: a dataset directory as it is (*prep_out NULL; no data option may be given),
+ * else the source to prepare into RUN_DIR/data (the bundled sample without SRC, its domains Food and
+ * Kitchen). CLI_OK or CLI_USAGE. */
+static int run_source(run_args* ra, cli_prep_args* prep, int argc, char** argv, run_job* r, cli_prep_args** prep_out) {
+    static char sample[1024];
+    default_sample(sample, sizeof sample);
+    const bool given = ra->src.count > 0, amazon = prep->o.amazon.count > 0;
+    if (!given && !amazon) ra->src = (cli_str_list){1, {sample}};
+    r->src = ra->src.count ? ra->src.v[0] : prep->o.amazon.v[0];
+    *prep_out = NULL;
+    if (ra->src.count && is_dataset(r->src)) {
+        static cli_prep_args untouched; /* what parsing left alone: no data option was given */
+        cli_prep_args_init(&untouched, false, argc, argv);
+        if (memcmp(&untouched, prep, sizeof untouched) != 0)
+            return cli_usage_error("run", "%s is a prepared dataset: the data options (--format, filters, "
+                                   "--domain-names, ...) apply to a source", r->src);
+        if (ra->src.count > 1) return cli_usage_error("run", "%s is a dataset: give it alone", r->src);
+        snprintf(r->data_dir, sizeof r->data_dir, "%s", r->src);
+        return CLI_OK;
+    }
+    snprintf(r->data_dir, sizeof r->data_dir, "%s/data", r->out);
+    prep->o.sources = ra->src;
+    bool bundled = !amazon && (!given || same_file(ra->src.v[0], sample));
+    if (bundled && !prep->domain_names) prep->domain_names = "Food,Kitchen";
+    *prep_out = prep;
+    return cli_prep_args_apply(prep, "run");
 }
 
 int cli_cmd_run(int argc, char** argv) {
     cli_common com = {0};
-    run_args ra = {.out = "run", .tokenizer_epochs = 12};
+    run_args ra = {.out = "run", .tokenizer_epochs = 12, .seeds = 1};
     cli_rec_args rec;
     cli_rec_args_init(&rec);
+    static cli_prep_args prep; /* large (paths found in a source directory): kept off the stack */
+    cli_prep_args_init(&prep, false, argc, argv);
     /* demo-sized defaults, tuned on the bundled sample (assets/PROVENANCE.md): 90% of its users have at
      * most 12 items in a domain (SASRec's history) and 22 in all (GenCDR's); a 23-step epoch needs the
      * higher rate to converge within the 10-minute demo on a CPU driver */
@@ -244,28 +351,29 @@ int cli_cmd_run(int argc, char** argv) {
     rec.job.sasrec.epochs = 20;
     rec.job.gencdr.epochs = 12;
     rec.job.sasrec.patience = rec.job.gencdr.patience = 3;
-    if (cli_parse(&cli_run_spec, argc, argv, (void* const[CLI_BASE_COUNT]){&com, &ra, &rec}) != CLI_OK)
+    if (cli_parse(&cli_run_spec, argc, argv, (void* const[CLI_BASE_COUNT]){&com, &ra, &rec, &prep}) != CLI_OK)
         return CLI_USAGE;
     cli_rec_args_apply(&rec, &com);
-    run_job r = {.out = ra.out, .src = ra.src, .rec = rec.job};
+    run_job r = {.out = ra.out, .rec = rec.job, .seeds = ra.seeds, .tokenizer_epochs = ra.tokenizer_epochs};
+    cli_prep_args* to_prepare = NULL;
+    if (run_source(&ra, &prep, argc, argv, &r, &to_prepare) != CLI_OK) return CLI_USAGE;
     if (r.rec.quiet) vkr_log_set_level(VKR_LOG_ERROR);
     if (mkdir(r.out, 0755) != 0 && errno != EEXIST) {
         fprintf(stderr, "vkrec run: cannot create %s: %s\n", r.out, strerror(errno));
         return CLI_FAILED;
     }
-    char sample[1024];
-    if (!r.src) r.src = default_sample(sample, sizeof sample);
-    if (is_dataset(r.src)) snprintf(r.data_dir, sizeof r.data_dir, "%s", r.src);
-    else snprintf(r.data_dir, sizeof r.data_dir, "%s/data", r.out);
     r.rec.data_dir = r.data_dir;
     r.results = cJSON_CreateArray();
     r.maps_json = cJSON_CreateObject();
+    r.curves_json = cJSON_CreateObject();
     vkr_instance* inst = NULL;
-    vkr_status s = r.results && r.maps_json ? cli_open_backend(com.device, &inst, &r.dev)
-                                            : vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
-    if (s == VKR_OK) s = run_data_stages(r.dev, r.src, r.data_dir, &ra, r.rec.quiet, argc, argv, &r.rs);
+    vkr_status s = r.results && r.maps_json && r.curves_json
+                       ? cli_open_backend(com.device, &inst, &r.dev)
+                       : vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
+    if (s == VKR_OK) s = run_data_stages(r.dev, to_prepare, r.data_dir, ra.tokenizer_epochs, r.rec.quiet, &r.rs);
     if (s == VKR_OK) s = run_load(&r);
-    if (s == VKR_OK) s = run_models(&r);
+    for (uint32_t k = 0; k < r.seeds && s == VKR_OK; k++) s = run_models(&r, k);
+    if (s == VKR_OK) s = run_curves(&r);
     if (s == VKR_OK) s = run_maps(&r);
     if (s == VKR_OK) s = run_write(&r);
     int rc = s == VKR_OK ? CLI_OK : cli_fail("run", s);

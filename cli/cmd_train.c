@@ -1,14 +1,17 @@
 /* vkrec train: train a recommender for one or every target domain and evaluate it; also the
  * recommender options it shares with `vkrec run` (cli_rec_group). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "cli_json.h"
 #include "vkr_fileio.h"
 #include "cli_rec.h"
 #include "cli_stages.h"
+#include "run_seeds.h"
 #include "vkr_beam.h"
 
 /* --protocol full,sampled:N,...: the protocols to report, in order. */
@@ -30,6 +33,7 @@ static bool parse_protocols(const char* cmd, const char* option, const char* val
 }
 
 static const char* const loss_choices[] = {"bce", "ce", NULL};
+static const char* const arch_choices[] = {"auto", "original", "prenorm", NULL};
 static const char* const input_choices[] = {"target", "mixed", NULL};
 static const char* const split_choices[] = {"test", "valid", NULL};
 static const char* const trie_choices[] = {"domain", "global", NULL};
@@ -45,11 +49,18 @@ static const char* const trie_choices[] = {"domain", "global", NULL};
 static const cli_option rec_options[] = {
     CLI_CHOICE(SHARED, "--loss", cli_rec_args, loss, loss_choices, "bce",
                "SASRec loss: sampled BCE or full-softmax CE"),
+    CLI_CHOICE(SHARED, "--arch", cli_rec_args, arch, arch_choices, "auto",
+               "SASRec blocks: the paper's (Glorot init, q = LN(x) over x, ReLU) or pre-norm GELU; auto: original for "
+               "bce, prenorm for ce"),
     CLI_CHOICE(SHARED, "--input", cli_rec_args, input, input_choices, "target",
                "SASRec history: the target domain's items or every domain's"),
     CLI_CUSTOM(SHARED, "--protocol", "P,...", cli_rec_args, job, parse_protocols, "full,sampled:100,sampled:999",
                "full ranks against every item of the domain; sampled:N against N unseen negatives (seeded)"),
     CLI_CHOICE(SHARED, "--split", cli_rec_args, split, split_choices, "test", "the split to evaluate"),
+    CLI_UINTS(SHARED, "--cutoffs", "K,...", cli_rec_args, job.cutoffs, 1, VKR_METRICS_MAX_CUTOFF, CLI_MAX_CUTOFFS,
+              "5,10", "report HR@K and NDCG@K for each K (e.g. 1,5,10,20,50; sorted, repeats dropped)"),
+    CLI_FLAG(SHARED, "--exclude-history", cli_rec_args, job.exclude_history,
+             "full protocol: leave the user's earlier items (not the target) out of the ranking"),
     REC_BOTH(CLI_OPT_UINT, "--epochs", "N", epochs, 1, CLI_UINT_LIMIT, 0, "20", "most epochs"),
     REC_BOTH(CLI_OPT_UINT, "--batch", "N", batch, 1, CLI_UINT_LIMIT, 0, "128; GenCDR 64",
              "training sequences per step"),
@@ -67,6 +78,9 @@ static const cli_option rec_options[] = {
                "GenCDR: decode over the target domain's IDs or every domain's"),
     CLI_UINT(SHARED, "--lora-rank", "R", cli_rec_args, job.gencdr.lora_rank, 0, 256, "8",
              "GenCDR: rank of the per-domain adapters (0: universal model only)"),
+    CLI_FLOAT(SHARED, "--aux-item", "W", cli_rec_args, job.gencdr.aux_item, 0, 100, 0, "0",
+              "GenCDR: weight of an auxiliary next-item softmax that shapes the encoder (ranking stays by "
+              "decoding IDs; not with --codes-only)"),
     CLI_FLAG(SHARED, "--codes-only", cli_rec_args, codes_only,
              "GenCDR: history items as code embeddings only (no per-item embedding; the ablation)"),
 };
@@ -85,8 +99,10 @@ void cli_rec_args_init(cli_rec_args* a) {
         snprintf(job->protocol_names[k], 32, "%s", defaults[k]);
     }
     job->protocol_count = 3;
+    job->cutoffs = (cli_uint_list){.count = 2, .v = {5, 10}};
     vkr_gencdr_train_defaults(&job->gencdr);
     a->loss = (int)job->sasrec.loss;
+    a->arch = (int)job->sasrec.arch;
     a->input = job->sasrec.mixed_input;
     a->trie = job->gencdr.global_trie;
     a->codes_only = !job->gencdr.item_ids;
@@ -95,10 +111,13 @@ void cli_rec_args_init(cli_rec_args* a) {
 void cli_rec_args_apply(cli_rec_args* a, const cli_common* com) {
     cli_rec_job* job = &a->job;
     job->sasrec.loss = (vkr_sasrec_loss)a->loss;
+    job->sasrec.arch = (vkr_sasrec_arch)a->arch;
     job->sasrec.mixed_input = a->input == 1;
     job->split = split_choices[a->split];
     job->gencdr.global_trie = a->trie == 1;
     job->gencdr.item_ids = !a->codes_only;
+    job->cutoffs.count = vkr_sort_unique(job->cutoffs.v, job->cutoffs.count);
+    for (uint32_t k = 0; k < job->protocol_count; k++) job->protocols[k].exclude_history = job->exclude_history;
     job->sasrec.validate = job->protocols[0]; /* validate as the user evaluates: the first --protocol */
     if (com->seed) job->sasrec.seed = job->gencdr.seed = com->seed;
     job->quiet = com->quiet;
@@ -111,6 +130,7 @@ typedef struct train_args {
     const char* target; /* --target */
     const char* ckpt;   /* --ckpt */
     bool resume;        /* --resume */
+    uint32_t seeds;     /* --seeds */
 } train_args;
 
 static const char* const model_choices[] = {"sasrec", "pop", "gencdr", NULL};
@@ -120,6 +140,8 @@ static const cli_option train_opts[] = {
     CLI_STRING(COMMAND, "--target", "D", train_args, target, NULL, "only this target domain (default: every domain)"),
     CLI_STRING(COMMAND, "--ckpt", "DIR", train_args, ckpt, NULL, "keep best/last checkpoints (safetensors) under DIR"),
     CLI_FLAG(COMMAND, "--resume", train_args, resume, "with --ckpt: continue from the last checkpoint exactly"),
+    CLI_UINT(COMMAND, "--seeds", "N", train_args, seeds, 1, 100, "1",
+             "train with seeds SEED..SEED+N-1 (checkpoints in --ckpt DIR/seed-S); mean ± std"),
 };
 static const cli_option* const train_shared[] = {&cli_opt_seed, &cli_opt_json_file, &cli_opt_device, &cli_opt_quiet,
                                                  NULL};
@@ -131,22 +153,61 @@ const cli_spec cli_train_spec = {
         "  full-ranking HR@10; early stopping with --patience, 0 never stops; best parameters\n"
         "  kept), then evaluates the split under each protocol: full ranks the target against every item\n"
         "  of its domain; sampled:N against N negatives the user never interacted with (seeded). Ties\n"
-        "  count against the target. --ckpt keeps best/last checkpoints (safetensors); --resume continues\n"
-        "  from the last one exactly. --device cpu runs on the CPU reference backend.\n"
+        "  count against the target; --exclude-history leaves the user's earlier items out of the full\n"
+        "  ranking (sampled negatives never include them); --cutoffs sets the K of HR@K and NDCG@K.\n"
+        "  --ckpt keeps best/last checkpoints (safetensors); --resume continues from the last one\n"
+        "  exactly. --device cpu runs on the CPU reference backend. --seeds N trains and evaluates N\n"
+        "  times (seeds SEED..SEED+N-1) and prints mean ± sample std (--json FILE then holds\n"
+        "  {\"results\": every seed's rows, \"summary\"}).\n"
         "  gencdr needs DIR/semantic_ids.npy (vkrec tokenize DIR); one model serves every domain; it ranks\n"
         "  by constrained beam search (full) or ID log-likelihood (sampled). Each history item enters as\n"
         "  its code embeddings plus a learned per-item embedding (hybrid input; outputs stay semantic\n"
         "  IDs); --codes-only drops the per-item embedding (pure semantic-ID input, the ablation).",
     CLI_POSITIONALS(train_positionals),
     CLI_OWN_OPTIONS(train_opts),
-    .group = &cli_rec_group,
+    .groups = (const cli_option_group* const[]){&cli_rec_group, NULL},
     .shared = train_shared,
     .defaults = (const char* const[]){"--seed", "42", NULL},
 };
 
+/* Trains and evaluates job with `seeds` seeds (its own, +1, ...): a table per seed and, over several, rows
+ * tagged with their seed, checkpoints in ckpt_root/seed-S and the mean ± std table at the end. */
+static vkr_status train_seeds(vkr_device* dev, const vkr_dataset* ds, const cli_rec_job* seed_job, uint32_t seeds,
+                              uint32_t first, uint32_t last, cJSON* results) {
+    vkr_status s = VKR_OK;
+    if (seeds > 1 && strcmp(seed_job->model, "gencdr") == 0)
+        printf("note: every seed's GenCDR reads the same semantic IDs (vkrec run --seeds learns them per seed)\n");
+    for (uint32_t k = 0; k < seeds && s == VKR_OK; k++) {
+        cli_rec_job job = *seed_job;
+        job.sasrec.seed += k;
+        job.gencdr.seed += k;
+        char ckpt[1100];
+        if (seeds > 1 && job.ckpt_root) {
+            if (mkdir(job.ckpt_root, 0755) != 0 && errno != EEXIST)
+                return vkr_fail(VKR_ERR_IO, "cannot create %s: %s", job.ckpt_root, strerror(errno));
+            snprintf(ckpt, sizeof ckpt, "%s/seed-%llu", job.ckpt_root, (unsigned long long)job.sasrec.seed);
+            job.ckpt_root = ckpt;
+        }
+        if (seeds > 1) printf("seed %llu (%u of %u)\n", (unsigned long long)job.sasrec.seed, k + 1, seeds);
+        cli_rec_table_header(stdout, &job);
+        cJSON* rows = seeds > 1 ? cJSON_CreateArray() : results;
+        s = rows ? cli_stage_train(dev, ds, &job, first, last, rows, stdout)
+                 : vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
+        if (rows && rows != results) run_seeds_append(results, rows, job.sasrec.seed);
+        if (rows != results) cJSON_Delete(rows);
+    }
+    if (s != VKR_OK || seeds == 1) return s;
+    cJSON* summary = run_seeds_summary(results);
+    if (!summary) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
+    printf("\nmean ± sample std over %u seeds\n", seeds);
+    run_seeds_table(stdout, summary);
+    cJSON_Delete(summary);
+    return VKR_OK;
+}
+
 int cli_cmd_train(int argc, char** argv) {
     cli_common com = {0};
-    train_args t = {0};
+    train_args t = {.seeds = 1};
     cli_rec_args ra;
     cli_rec_args_init(&ra);
     if (cli_parse(&cli_train_spec, argc, argv, (void* const[CLI_BASE_COUNT]){&com, &t, &ra}) != CLI_OK)
@@ -180,11 +241,16 @@ int cli_cmd_train(int argc, char** argv) {
     vkr_device* dev = NULL;
     if (strcmp(job.model, "pop") != 0) s = cli_open_backend(com.device, &inst, &dev);
     cJSON* results = cJSON_CreateArray();
-    if (s == VKR_OK) cli_rec_table_header(stdout);
-    if (s == VKR_OK) s = cli_stage_train(dev, &ds, &job, first, last, results, stdout);
+    if (s == VKR_OK) s = train_seeds(dev, &ds, &job, t.seeds, first, last, results);
     int rc = s == VKR_OK ? CLI_OK : cli_fail("train", s);
-    if (rc == CLI_OK && com.json_file) {
-        s = vkr_json_write(results, com.json_file);
+    if (rc == CLI_OK && com.json_file) { /* over several seeds: every seed's rows and their summary */
+        cJSON* out = t.seeds > 1 ? cJSON_CreateObject() : results;
+        if (out != results) {
+            cJSON_AddItemReferenceToObject(out, "results", results);
+            cJSON_AddItemToObject(out, "summary", run_seeds_summary(results));
+        }
+        s = vkr_json_write(out, com.json_file);
+        if (out != results) cJSON_Delete(out);
         if (s != VKR_OK) rc = cli_fail("train", s);
     }
     cJSON_Delete(results);

@@ -203,3 +203,16 @@ vkr_status vkr_json_write(const cJSON* json, const char* path) {
     free(text);
     return s;
 }
+
+void vkr_csv_field(FILE* f, const char* s) {
+    if (!strpbrk(s, ",\"\r\n")) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"') fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}

@@ -1,6 +1,7 @@
 /* Shared plumbing for the checkpoint and array file formats (safetensors, .npy): element types,
  * half-precision conversion, overflow-checked shape arithmetic, and bounds-checked reads from a file
- * or a memory block, and the one JSON file writer. Writers replace files through runtime/vkr_file.h.
+ * or a memory block, the one JSON file writer and the CSV field quoting. Writers replace files through
+ * runtime/vkr_file.h.
  *
  * Contract: every read goes through vkr_source_read, which refuses any range outside the source,
  * so format parsers can treat the input as untrusted. Files are little-endian; the host must be too. */
@@ -9,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "vkr_status.h"
 
@@ -84,5 +86,8 @@ struct cJSON;
 /* Writes `json` (pretty-printed, then a newline) to `path` atomically (vkr_file.h), so a failure
  * leaves any old file intact. */
 vkr_status vkr_json_write(const struct cJSON* json, const char* path);
+/* Writes `text` to `file` as one CSV field (RFC 4180): quoted, inner quotes doubled, when it holds a
+ * comma, quote or line break. */
+void vkr_csv_field(FILE* file, const char* text);
 
 #endif

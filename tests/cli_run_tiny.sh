@@ -1,7 +1,8 @@
 #!/bin/sh
 # The main job end to end on a small dense subset of the bundled sample (validation on), then
 # recommendations from its checkpoints: GPU and CPU backends agree, bad input fails clearly.
-# With MODE cpu instead: `vkrec run --device cpu`, where one backend serves every stage. Each stage
+# With MODE cpu instead: `vkrec run --device cpu`, where one backend serves every stage (and the report
+# links a training-curve picture per trained model). Each stage
 # records what it ran on (metrics.json "backends", the report's timings, item_emb.json and
 # tokenizer.json), and VKR_DEVICE names no device, so a stage that opened a Vulkan device of its own
 # would fail the run.
@@ -29,6 +30,12 @@ if [ "$MODE" = cpu ]; then
   grep -q 'Maps skipped: t-SNE needs a Vulkan device' "$r/report.md"
   grep -q '| gencdr | Food | full |' "$r/report.md"
   grep -q '| sasrec-ce | Kitchen | sampled:100 |' "$r/report.md"
+  # training curves: a picture per trained model that the report links (or says why it has none)
+  grep -q '## Training curves' "$r/report.md"
+  n=0
+  for png in $(grep -o '(curves/[^)]*\.png)' "$r/report.md" | tr -d '()'); do test -s "$r/$png"; n=$((n + 1)); done
+  test "$n" -eq 3 || test "$(grep -c 'picture not drawn' "$r/report.md")" -ge 3
+  grep -q '"curve":{"loss":\[' "$d/metrics.txt"
   echo run-cpu-ok
   exit 0
 fi

@@ -220,6 +220,14 @@ static void test_sasrec_resume_equals_uninterrupted(void** state) {
     assert_int_equal(part.fit.epochs_run, 2);
     assert_true(part.fit.best_hr10 == whole.fit.best_hr10);
     assert_int_equal(part.fit.best_epoch, whole.fit.best_epoch);
+    /* the curve comes back whole: the resumed epoch's entry from the checkpoint, bitwise */
+    assert_non_null(part.fit.history);
+    for (uint32_t e = 0; e < 2; e++) {
+        assert_true(part.fit.history[e].loss == whole.fit.history[e].loss);
+        assert_true(part.fit.history[e].valid_hr10 == whole.fit.history[e].valid_hr10);
+    }
+    assert_true(whole.fit.history[whole.fit.best_epoch - 1].valid_hr10 == whole.fit.best_hr10);
+    assert_true(whole.fit.history[1].loss == whole.fit.last_loss);
     vkr_protocol full = {0};
     vkr_metrics mw, mp;
     vkr_scorer sw = vkr_sasrec_scorer(&whole), sp = vkr_sasrec_scorer(&part);
@@ -368,6 +376,49 @@ static void test_gencdr_trains_and_resumes(void** state) {
     remove_dirs(a_dir, b_dir);
 }
 
+/* The auxiliary next-item loss adds w x (a softmax cross-entropy over every item, ~log(items) at
+ * initialization) to the first step's loss on the same batch, and is refused without per-item
+ * embeddings. On the CPU backend: the loss, not the device, is under test. */
+static void test_gencdr_aux_item_loss(void** state) {
+    (void)state;
+    const char* dir = sample_dataset();
+    if (!dir) skip();
+    vkr_dataset ds;
+    VKR_ASSERT_OK(vkr_dataset_load(dir, &ds));
+    uint16_t* ids = malloc((size_t)ds.item_count * 2 * sizeof *ids);
+    for (uint32_t i = 0; i < ds.item_count; i++) ids[2 * i] = (uint16_t)(i / 128), ids[2 * i + 1] = (uint16_t)(i % 128);
+    float loss[2];
+    for (int k = 0; k < 3; k++) {
+        vkr_gencdr_train t;
+        vkr_gencdr_train_defaults(&t);
+        t.max_len = 8, t.hidden = 16, t.blocks = 1, t.batch = 16, t.beam = 0, t.quiet = true, t.dropout = 0;
+        t.aux_item = k ? 2.0f : 0.0f;
+        t.item_ids = k < 2;
+        vkr_gencdr_model m;
+        VKR_ASSERT_OK(vkr_gencdr_open(&ds, NULL, ids, 2, &t, &m));
+        vkr_gencdr_trainer* tr = NULL;
+        vkr_status s = vkr_gencdr_trainer_create(&m, &tr);
+        if (k == 2) { /* codes only: no table to tie the auxiliary softmax to */
+            assert_int_equal(s, VKR_ERR_INVALID_ARGUMENT);
+            assert_non_null(strstr(vkr_last_error(), "per-item embeddings"));
+        } else {
+            VKR_ASSERT_OK(s);
+            uint32_t units[16];
+            for (uint32_t u = 0; u < 16; u++) units[u] = u;
+            VKR_ASSERT_OK(vkr_gencdr_trainer_step(tr, units, 16, &loss[k]));
+        }
+        vkr_gencdr_trainer_destroy(tr);
+        vkr_gencdr_model_free(&m);
+    }
+    double expect = 2.0 * log((double)ds.item_count);
+    print_message("first-step loss %g without, %g with the auxiliary loss (2 log items = %g)\n", (double)loss[0],
+                  (double)loss[1], expect);
+    if (fabs((double)(loss[1] - loss[0]) - expect) > 0.15 * expect)
+        fail_msg("auxiliary loss adds %g, expected about %g", (double)(loss[1] - loss[0]), expect);
+    free(ids);
+    vkr_dataset_free(&ds);
+}
+
 /* The beams.json reader takes the viewer's minimal entries (no domain or target; a missing or
  * unknown item reads as -1) and refuses malformed files with FORMAT errors naming the file. */
 static void test_beams_read(void** state) {
@@ -434,6 +485,7 @@ int main(void) {
         cmocka_unit_test(test_sasrec_negatives_outside_history),
         cmocka_unit_test(test_sasrec_resume_equals_uninterrupted),
         cmocka_unit_test(test_gencdr_trains_and_resumes),
+        cmocka_unit_test(test_gencdr_aux_item_loss),
         cmocka_unit_test(test_beams_read),
     };
     return cmocka_run_group_tests(tests, NULL, cleanup);

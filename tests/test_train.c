@@ -71,7 +71,7 @@ typedef struct toy {
     vkr_tensor *ids, *mask, *targets, *loss;
 } toy;
 
-static void toy_build(toy* m, float dropout) {
+static void toy_build(toy* m, float dropout, vkr_tf_style style) {
     VKR_ASSERT_OK(vkr_graph_create(5, &m->g));
     vkr_graph* g = m->g;
     m->ids = vkr_graph_input(g, "ids", VKR_I32, 2, (uint32_t[]){TB, TT});
@@ -80,7 +80,8 @@ static void toy_build(toy* m, float dropout) {
     vkr_tensor* emb = vkr_graph_param_init(g, "emb", 2, (uint32_t[]){TV, TD}, 0, VKR_INIT_NORMAL, 0.1f);
     vkr_tensor* pos = vkr_graph_param_init(g, "pos", 2, (uint32_t[]){TT, TD}, 0, VKR_INIT_NORMAL, 0.1f);
     vkr_tensor* x = vkr_op_add(g, vkr_op_embedding(g, emb, m->ids), pos);
-    vkr_tf_config c = {.blocks = 2, .hidden = TD, .heads = 2, .ffn_mult = 2, .dropout = dropout, .causal = true};
+    vkr_tf_config c = {.style = style, .blocks = 2, .hidden = TD, .heads = 2, .ffn_mult = 2, .dropout = dropout,
+                       .causal = true};
     vkr_tensor* h = vkr_tf_encoder(g, "enc", &c, x, m->mask);
     vkr_tensor* logits = vkr_op_matmul(g, vkr_op_reshape(g, h, 2, (uint32_t[]){TB * TT, TD}), emb, NULL, false, true);
     m->loss = vkr_op_cross_entropy(g, logits, m->targets, -1);
@@ -123,9 +124,9 @@ static vkr_exec* toy_exec(const toy* m, vkr_device* dev, const vkr_optim_config*
     return ex;
 }
 
-static void toy_overfits(vkr_device* dev) {
+static void toy_overfits(vkr_device* dev, vkr_tf_style style) {
     toy m;
-    toy_build(&m, 0.0f);
+    toy_build(&m, 0.0f, style);
     vkr_optim_config oc = toy_optim();
     vkr_exec* ex = toy_exec(&m, dev, &oc);
     float first = 0, loss = 0;
@@ -145,19 +146,46 @@ static void toy_overfits(vkr_device* dev) {
 
 static void test_transformer_overfits_cpu(void** state) {
     (void)state;
-    toy_overfits(NULL);
+    toy_overfits(NULL, VKR_TF_PRENORM);
+    toy_overfits(NULL, VKR_TF_SASREC);
 }
 
 static void test_transformer_overfits_gpu(void** state) {
     (void)state;
-    toy_overfits(vkr_test_shared.device);
+    toy_overfits(vkr_test_shared.device, VKR_TF_PRENORM);
+    toy_overfits(vkr_test_shared.device, VKR_TF_SASREC);
+}
+
+/* The SASRec-style block (separate Q and KV projections, dropout on the attention weights, ReLU) gives
+ * the same losses on both backends from the same parameters, dropout included. */
+static void test_sasrec_style_backends_agree(void** state) {
+    (void)state;
+    float loss[2][4];
+    for (int backend = 0; backend < 2; backend++) {
+        toy m;
+        toy_build(&m, 0.2f, VKR_TF_SASREC);
+        assert_non_null(vkr_graph_find(m.g, "enc.block0.q.w"));
+        assert_non_null(vkr_graph_find(m.g, "enc.block1.kv.w"));
+        assert_null(vkr_graph_find(m.g, "enc.block0.qkv.w"));
+        vkr_optim_config oc = toy_optim();
+        vkr_exec* ex = toy_exec(&m, backend ? vkr_test_shared.device : NULL, &oc);
+        for (int s = 0; s < 4; s++) {
+            VKR_ASSERT_OK(vkr_exec_run(ex));
+            VKR_ASSERT_OK(vkr_exec_read(ex, m.loss, &loss[backend][s], 4));
+        }
+        vkr_exec_destroy(ex);
+        vkr_graph_destroy(m.g);
+    }
+    for (int s = 0; s < 4; s++)
+        if (fabsf(loss[0][s] - loss[1][s]) > 1e-3f * fabsf(loss[0][s]))
+            fail_msg("step %d: CPU loss %.6f, GPU loss %.6f", s, (double)loss[0][s], (double)loss[1][s]);
 }
 
 /* ---- determinism and resume -------------------------------------------------------------- */
 
 static void losses(vkr_device* dev, float dropout, int steps, float* out) {
     toy m;
-    toy_build(&m, dropout);
+    toy_build(&m, dropout, VKR_TF_PRENORM);
     vkr_optim_config oc = toy_optim();
     vkr_exec* ex = toy_exec(&m, dev, &oc);
     for (int s = 0; s < steps; s++) {
@@ -201,7 +229,7 @@ static void resume_matches(vkr_device* dev) {
     vkr_optim_config oc = toy_optim();
     /* uninterrupted: 8 steps */
     toy m;
-    toy_build(&m, 0.1f);
+    toy_build(&m, 0.1f, VKR_TF_PRENORM);
     vkr_exec* ex = toy_exec(&m, dev, &oc);
     for (int s = 0; s < 8; s++) VKR_ASSERT_OK(vkr_exec_run(ex));
     float* want;
@@ -292,6 +320,7 @@ int main(void) {
         cmocka_unit_test(test_xor_gpu),
         cmocka_unit_test(test_transformer_overfits_cpu),
         cmocka_unit_test(test_transformer_overfits_gpu),
+        cmocka_unit_test(test_sasrec_style_backends_agree),
         cmocka_unit_test(test_same_seed_same_losses),
         cmocka_unit_test(test_resume_equals_uninterrupted_cpu),
         cmocka_unit_test(test_resume_equals_uninterrupted_gpu),

@@ -1,9 +1,11 @@
 /* The viewer: headless rendering (no display) shows both domain colours, the legend and a status bar;
  * the PNG equals the in-memory drawing; under Xvfb a real window starts, synthetic events (zoom,
  * hover, click, keys, panel switch) change the state as expected, and what the window shows equals
- * the headless drawing of the same state. Bad run directories give clear errors. */
+ * the headless drawing of the same state. Bad run directories give clear errors. Training-curve plots
+ * decode to the asked size and draw each series where its values say. */
 #include "vkr_test.h"
 
+#include <math.h>
 #include <png.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,6 +17,7 @@
 
 #include "test_data_util.h"
 #include "vkr_npy.h"
+#include "vkr_plot.h"
 #include "vkr_viewer_internal.h"
 
 static char run[512];
@@ -126,6 +129,50 @@ static uint32_t* read_png(const char* path, uint32_t* w, uint32_t* h) {
     *w = img.width;
     *h = img.height;
     return px;
+}
+
+/* Mean row of the pixels of colour rgb in rows [y0, y1) and columns [x0, x1); -1 when there are none. */
+static double mean_row(const uint32_t* px, uint32_t w, uint32_t rgb, uint32_t x0, uint32_t x1, uint32_t y0,
+                       uint32_t y1, uint32_t* count) {
+    double sum = 0;
+    *count = 0;
+    for (uint32_t y = y0; y < y1; y++)
+        for (uint32_t x = x0; x < x1; x++)
+            if ((px[(size_t)y * w + x] & 0xFFFFFF) == rgb) sum += y, ++*count;
+    return *count ? sum / *count : -1;
+}
+
+/* A falling loss and a rising HR@10 are drawn falling in the top panel and rising in the bottom one
+ * (screen y grows downwards); a second series with a gap is drawn too; bad input is refused. */
+static void test_plot_png(void** state) {
+    (void)state;
+    const double loss[] = {0.9, 0.7, 0.5, 0.4, 0.35, 0.3}, hr[] = {0.05, 0.1, 0.2, 0.25, 0.3, 0.35};
+    const double loss2[] = {0.8, NAN, 0.6, 0.55}, hr2[] = {0.1, 0.12, NAN, 0.15};
+    const vkr_plot_series s[2] = {{"A", loss, hr, 6, 6, 0xFF0000}, {"B", loss2, hr2, 4, 4, 0x00B000}};
+    vkr_plot_options o = {"curves", "epoch", "training loss", "validation HR@10", "best epoch", 800, 500};
+    char png[700];
+    snprintf(png, sizeof png, "%s/plot.png", run);
+    VKR_ASSERT_OK(vkr_plot_write_png(png, &o, s, 2));
+    uint32_t w, h, n_left, n_right;
+    uint32_t* px = read_png(png, &w, &h);
+    assert_int_equal(w, 800);
+    assert_int_equal(h, 500);
+    /* top panel: rows between the legend (above row 80 at this size) and the middle; bottom: below it */
+    double top_l = mean_row(px, w, 0xFF0000, 0, w / 2, 80, h / 2, &n_left);
+    double top_r = mean_row(px, w, 0xFF0000, w / 2, w, 80, h / 2, &n_right);
+    assert_true(n_left > 50 && n_right > 50);
+    assert_true(top_l < top_r);
+    double bot_l = mean_row(px, w, 0xFF0000, 0, w / 2, h / 2, h, &n_left);
+    double bot_r = mean_row(px, w, 0xFF0000, w / 2, w, h / 2, h, &n_right);
+    assert_true(n_left > 50 && n_right > 50);
+    assert_true(bot_l > bot_r);
+    uint32_t n_b;
+    mean_row(px, w, 0x00B000, 0, w, 0, h, &n_b);
+    assert_true(n_b > 50);
+    free(px);
+    assert_int_equal(vkr_plot_write_png(png, &o, s, 0), VKR_ERR_INVALID_ARGUMENT);
+    o.width = 100;
+    assert_int_equal(vkr_plot_write_png(png, &o, s, 2), VKR_ERR_INVALID_ARGUMENT);
 }
 
 static void test_screenshot_png(void** state) {
@@ -334,6 +381,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_headless),
         cmocka_unit_test(test_screenshot_png),
+        cmocka_unit_test(test_plot_png),
         cmocka_unit_test(test_bad_runs),
         cmocka_unit_test(test_window),
     };

@@ -7,21 +7,10 @@
 
 #include "vkr_viewer_internal.h"
 
-#ifndef VKR_FONT_DIR
-#define VKR_FONT_DIR "assets/fonts"
-#endif
-
-/* Opens the bundled font: $VKR_ASSETS/fonts first (tests, relocated installs), then the source tree. */
+/* Opens the viewer's two font sizes. */
 static vkr_status open_fonts(vkr_viewer* v) {
-    if (!TTF_WasInit() && TTF_Init() != 0) return vkr_fail(VKR_ERR_UNSUPPORTED, "SDL_ttf: %s", TTF_GetError());
-    char path[4200];
-    const char* assets = getenv("VKR_ASSETS");
-    snprintf(path, sizeof path, "%s/fonts/DejaVuSans.ttf", assets ? assets : "");
-    if (!assets || access(path, R_OK) != 0) snprintf(path, sizeof path, "%s/DejaVuSans.ttf", VKR_FONT_DIR);
-    v->font = TTF_OpenFont(path, 14);
-    v->font_small = TTF_OpenFont(path, 12);
-    if (!v->font || !v->font_small) return vkr_fail(VKR_ERR_IO, "cannot open the viewer's font %s: %s", path, TTF_GetError());
-    return VKR_OK;
+    VKR_TRY(vkr_canvas_font_open(14, &v->font));
+    return vkr_canvas_font_open(12, &v->font_small);
 }
 
 static void reset_view(vkr_viewer* v) {

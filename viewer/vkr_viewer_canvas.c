@@ -4,9 +4,26 @@
 #include <png.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "vkr_file.h"
 #include "vkr_viewer_internal.h"
+
+#ifndef VKR_FONT_DIR
+#define VKR_FONT_DIR "assets/fonts"
+#endif
+
+vkr_status vkr_canvas_font_open(int size, TTF_Font** out) {
+    *out = NULL;
+    if (!TTF_WasInit() && TTF_Init() != 0) return vkr_fail(VKR_ERR_UNSUPPORTED, "SDL_ttf: %s", TTF_GetError());
+    char path[4200];
+    const char* assets = getenv("VKR_ASSETS");
+    snprintf(path, sizeof path, "%s/fonts/DejaVuSans.ttf", assets ? assets : "");
+    if (!assets || access(path, R_OK) != 0) snprintf(path, sizeof path, "%s/DejaVuSans.ttf", VKR_FONT_DIR);
+    *out = TTF_OpenFont(path, size);
+    if (!*out) return vkr_fail(VKR_ERR_IO, "cannot open the viewer's font %s: %s", path, TTF_GetError());
+    return VKR_OK;
+}
 
 uint32_t vkr_viewer_domain_colour(uint32_t d) {
     /* Distinct, colour-blind-friendly first pair (orange, blue), then a qualitative palette. */

@@ -93,6 +93,9 @@ void vkr_canvas_frame(vkr_canvas* c, int x, int y, int w, int h, uint32_t rgb);
 int vkr_canvas_text(vkr_canvas* c, TTF_Font* font, int x, int y, const char* text, uint32_t rgb);
 /* Width of text in pixels. */
 int vkr_canvas_text_width(TTF_Font* font, const char* text);
+/* Opens the bundled font at `size` points: $VKR_ASSETS/fonts first (tests, relocated installs), then the
+ * source tree; *out is NULL on failure. */
+vkr_status vkr_canvas_font_open(int size, TTF_Font** out);
 
 /* ---- data (vkr_viewer_data.c) ---- */
 /* Loads dataset, maps, semantic IDs (trie) and beams of v->opt.run_dir. */

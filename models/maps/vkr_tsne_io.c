@@ -74,20 +74,6 @@ vkr_status vkr_tsne_load_map(const char* path, uint32_t expect_n, float** out, u
     return VKR_OK;
 }
 
-/* Writes s as one CSV field, quoted when it holds a comma, quote or line break. */
-static void csv_field(FILE* f, const char* s) {
-    if (!strpbrk(s, ",\"\r\n")) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"') fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 vkr_status vkr_tsne_save(const char* npy_path, const char* csv_path, const float* y, uint32_t n,
                          const vkr_dataset* d) {
     uint64_t shape[2] = {n, 2};
@@ -100,11 +86,11 @@ vkr_status vkr_tsne_save(const char* npy_path, const char* csv_path, const float
     for (uint32_t i = 0; i < n; i++) {
         fprintf(f, "%u,", i);
         if (d) {
-            csv_field(f, vkr_strtab_get(&d->item_key, i));
+            vkr_csv_field(f, vkr_strtab_get(&d->item_key, i));
             fputc(',', f);
-            csv_field(f, d->domain_name[d->item_domain[i]]);
+            vkr_csv_field(f, d->domain_name[d->item_domain[i]]);
             fputc(',', f);
-            csv_field(f, vkr_strtab_get(&d->item_title, i));
+            vkr_csv_field(f, vkr_strtab_get(&d->item_title, i));
         } else {
             fputs(",,", f);
         }

@@ -20,26 +20,25 @@ vkr_status vkr_protocol_parse(const char* text, vkr_protocol* out) {
     return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "--protocol '%s': expected 'full' or 'sampled:N' (e.g. sampled:100)", text);
 }
 
-static int vkr_cmp_u32(const void* a, const void* b) {
-    uint32_t x = *(const uint32_t*)a, y = *(const uint32_t*)b;
-    return (x > y) - (x < y);
+uint32_t vkr_history_items(const vkr_dataset* ds, uint32_t user, uint32_t pos, uint32_t lo, uint32_t hi,
+                           uint32_t* out) {
+    const uint32_t* ev = ds->seq_item + ds->seq_begin[user];
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < pos; i++)
+        if (ev[i] >= lo && ev[i] < hi) out[n++] = ev[i] - lo;
+    return vkr_sort_unique(out, n);
 }
 
 /* Draws `want` distinct local indices of the domain that the user never interacted with. */
 static uint32_t vkr_sample_negatives(const vkr_dataset* ds, uint32_t domain, uint32_t user, uint32_t pos, uint64_t seed,
                                      uint32_t want, uint32_t* seen, uint32_t* out) {
     uint32_t begin = ds->item_begin[domain], n_items = ds->item_begin[domain + 1] - begin;
-    uint32_t len = vkr_dataset_user_len(ds, user), n_seen = 0;
-    for (uint32_t i = 0; i < len; i++) {
-        uint32_t it = ds->seq_item[ds->seq_begin[user] + i];
-        if (it >= begin && it < begin + n_items) seen[n_seen++] = it - begin;
-    }
-    qsort(seen, n_seen, sizeof *seen, vkr_cmp_u32);
+    uint32_t n_seen = vkr_history_items(ds, user, vkr_dataset_user_len(ds, user), begin, begin + n_items, seen);
     uint32_t got = 0;
     vkr_rng rng = vkr_rng_make(seed, ((uint64_t)user << 32) | pos); /* negatives depend only on (seed, user, pos) */
     for (uint64_t tries = 0; got < want && tries < 64ull * want + 1024; tries++) {
         uint32_t c = (uint32_t)vkr_rng_next_below(&rng, n_items);
-        if (bsearch(&c, seen, n_seen, sizeof *seen, vkr_cmp_u32)) continue;
+        if (vkr_sorted_has(seen, n_seen, c)) continue;
         bool dup = false;
         for (uint32_t k = 0; k < got && !dup; k++) dup = out[k] == c;
         if (!dup) out[got++] = c;
@@ -47,29 +46,61 @@ static uint32_t vkr_sample_negatives(const vkr_dataset* ds, uint32_t domain, uin
     return got;
 }
 
+/* Rank of the target among a decoded list (global ids, -1 past the end) without the history's items
+ * (sorted global ids; the target itself still ranks); VKR_RANK_MISSING when the list lacks it. */
+static uint64_t vkr_decoded_rank(const int32_t* top, uint32_t width, uint32_t target, const uint32_t* history,
+                                 uint32_t n_history) {
+    uint64_t r = 0;
+    for (uint32_t j = 0; j < width && top[j] >= 0; j++) {
+        if ((uint32_t)top[j] == target) return r;
+        if (!vkr_sorted_has(history, n_history, (uint32_t)top[j])) r++;
+    }
+    return VKR_RANK_MISSING;
+}
+
+/* Ranks of n selected examples under the full protocol from a model without `score`: its own
+ * rank_full, or with exclude_history its decoded lists without each history's items. */
+static vkr_status vkr_rank_decoded(const vkr_dataset* ds, const vkr_scorer* sc, bool exclude_history,
+                                   const uint32_t* sel, uint32_t n, int32_t* top, float* top_scores, uint32_t* seen,
+                                   uint64_t* ranks) {
+    if (!exclude_history) return sc->rank_full(sc->self, sel, n, ranks);
+    uint32_t w = sc->top_width;
+    VKR_TRY(sc->top_items(sc->self, sel, n, top, top_scores, &w));
+    for (uint32_t k = 0; k < n; k++) {
+        uint32_t u = sel[2 * k], p = sel[2 * k + 1];
+        uint32_t n_seen = vkr_history_items(ds, u, p, 0, ds->item_count, seen); /* a global trie decodes any domain */
+        uint32_t target = ds->seq_item[ds->seq_begin[u] + p];
+        ranks[k] = vkr_decoded_rank(top + (size_t)k * sc->top_width, w, target, seen, n_seen); /* rows: top_width */
+    }
+    return VKR_OK;
+}
+
 vkr_status vkr_evaluate(const vkr_dataset* ds, uint32_t domain, const uint32_t* pairs, uint32_t count,
                         const vkr_scorer* sc, const vkr_protocol* pr, vkr_metrics* out) {
     memset(out, 0, sizeof *out);
     if (!ds || !sc || !pr || domain >= ds->domain_count)
         return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_evaluate: bad dataset, scorer or domain");
-    bool full = pr->negatives == 0;
+    bool full = pr->negatives == 0, exclude = full && pr->exclude_history;
     bool by_candidates = !full && sc->score_candidates && pr->negatives + 1 <= sc->max_candidates;
-    if (full ? !sc->score && !sc->rank_full : !sc->score && !by_candidates)
+    bool decoded = full && !sc->score && (exclude ? sc->top_items != NULL : sc->rank_full != NULL);
+    if (full ? !sc->score && !decoded : !sc->score && !by_candidates)
         return vkr_fail(VKR_ERR_UNSUPPORTED, "this model cannot be evaluated under the %s protocol",
                         full ? "full" : "sampled");
     uint32_t begin = ds->item_begin[domain], n_items = ds->item_begin[domain + 1] - begin;
     uint32_t batch = sc->batch ? sc->batch : 64;
     uint32_t c = pr->negatives + 1;
+    size_t row = by_candidates ? c : n_items, top_room = decoded && exclude ? (size_t)batch * sc->top_width : 1;
     uint32_t* sel = malloc((size_t)batch * 2 * sizeof *sel);
-    size_t row = by_candidates ? c : n_items;
     float* scores = malloc((size_t)batch * row * sizeof *scores);
     uint32_t* cand = malloc((size_t)batch * c * sizeof *cand);
     uint32_t* got = malloc((size_t)batch * sizeof *got);
     uint64_t* ranks = malloc((size_t)batch * sizeof *ranks);
     uint32_t* seen = malloc(((size_t)vkr_dataset_longest(ds) + 1) * sizeof *seen);
     float* sub = malloc((size_t)c * sizeof *sub);
+    int32_t* top = malloc(top_room * sizeof *top);
+    float* top_scores = malloc(top_room * sizeof *top_scores);
     vkr_status s = VKR_OK;
-    if (!sel || !scores || !cand || !got || !ranks || !seen || !sub)
+    if (!sel || !scores || !cand || !got || !ranks || !seen || !sub || !top || !top_scores)
         s = vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory evaluating");
     uint32_t i = 0;
     while (s == VKR_OK && i < count) {
@@ -90,8 +121,8 @@ vkr_status vkr_evaluate(const vkr_dataset* ds, uint32_t domain, const uint32_t* 
             got[k] = 1 + vkr_sample_negatives(ds, domain, u, p, pr->seed, pr->negatives, seen, cand + (size_t)k * c + 1);
             for (uint32_t j = got[k]; j < c; j++) cand[(size_t)k * c + j] = cand[(size_t)k * c]; /* padding, ignored */
         }
-        if (full && !sc->score) {
-            s = sc->rank_full(sc->self, sel, n, ranks);
+        if (decoded) {
+            s = vkr_rank_decoded(ds, sc, exclude, sel, n, top, top_scores, seen, ranks);
             for (uint32_t k = 0; s == VKR_OK && k < n; k++) vkr_metrics_add(out, ranks[k]);
             continue;
         }
@@ -100,7 +131,9 @@ vkr_status vkr_evaluate(const vkr_dataset* ds, uint32_t domain, const uint32_t* 
             const float* r = scores + (size_t)k * row;
             if (full) {
                 uint32_t u = sel[2 * k], p = sel[2 * k + 1];
-                vkr_metrics_add(out, vkr_rank_of(r, n_items, ds->seq_item[ds->seq_begin[u] + p] - begin));
+                uint32_t n_seen = exclude ? vkr_history_items(ds, u, p, begin, begin + n_items, seen) : 0;
+                uint32_t t = ds->seq_item[ds->seq_begin[u] + p] - begin;
+                vkr_metrics_add(out, vkr_rank_skipping(r, n_items, t, seen, n_seen));
                 continue;
             }
             for (uint32_t j = 0; j < got[k]; j++) sub[j] = by_candidates ? r[j] : r[cand[(size_t)k * c + j]];
@@ -114,6 +147,8 @@ vkr_status vkr_evaluate(const vkr_dataset* ds, uint32_t domain, const uint32_t* 
     free(ranks);
     free(seen);
     free(sub);
+    free(top);
+    free(top_scores);
     return s;
 }
 
@@ -149,59 +184,4 @@ void vkr_pop_free(vkr_pop* pop) {
     if (!pop) return;
     free(pop->counts);
     memset(pop, 0, sizeof *pop);
-}
-
-/* True when the user interacted with global item `it`. */
-static bool vkr_user_has(const vkr_dataset* ds, uint32_t user, uint32_t it) {
-    const uint32_t* ev = ds->seq_item + ds->seq_begin[user];
-    for (uint32_t i = 0; i < vkr_dataset_user_len(ds, user); i++)
-        if (ev[i] == it) return true;
-    return false;
-}
-
-vkr_status vkr_recommend(const vkr_dataset* ds, uint32_t domain, uint32_t user, const vkr_scorer* sc, uint32_t k,
-                         uint32_t* items, float* scores, uint32_t* out_count) {
-    *out_count = 0;
-    if (!ds || !sc || !items || !scores || domain >= ds->domain_count || user >= ds->user_count)
-        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_recommend: bad dataset, scorer, domain or user %u", user);
-    uint32_t begin = ds->item_begin[domain], n_items = ds->item_begin[domain + 1] - begin;
-    uint32_t pair[2] = {user, vkr_dataset_user_len(ds, user)}, n = 0;
-    vkr_status s = VKR_OK;
-    if (sc->score) {
-        float* all = malloc((size_t)n_items * sizeof *all);
-        if (!all) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory for %u scores", n_items);
-        s = sc->score(sc->self, pair, 1, all);
-        /* the user's own items of the domain are taken out once (NaN never wins), then the k best
-         * remaining are selected: k is small, so k passes over the scores */
-        const uint32_t* ev = ds->seq_item + ds->seq_begin[user];
-        for (uint32_t i = 0; s == VKR_OK && i < pair[1]; i++)
-            if (ev[i] >= begin && ev[i] < begin + n_items) all[ev[i] - begin] = NAN;
-        for (; s == VKR_OK && n < k; n++) {
-            int64_t best = -1;
-            for (uint32_t j = 0; j < n_items; j++)
-                if (all[j] == all[j] && (best < 0 || all[j] > all[best])) best = j;
-            if (best < 0) break;
-            items[n] = begin + (uint32_t)best;
-            scores[n] = all[best];
-            all[best] = NAN; /* taken */
-        }
-        free(all);
-    } else if (sc->top_items) {
-        uint32_t w = sc->top_width;
-        int32_t* top = malloc((size_t)w * sizeof *top);
-        float* ts = malloc((size_t)w * sizeof *ts);
-        s = top && ts ? sc->top_items(sc->self, pair, 1, top, ts, &w)
-                      : vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory for %u items", w);
-        for (uint32_t j = 0; s == VKR_OK && j < w && n < k; j++)
-            if (top[j] >= 0 && !vkr_user_has(ds, user, (uint32_t)top[j])) {
-                items[n] = (uint32_t)top[j];
-                scores[n++] = ts[j];
-            }
-        free(top);
-        free(ts);
-    } else {
-        s = vkr_fail(VKR_ERR_UNSUPPORTED, "vkr_recommend: the model neither scores every item nor decodes");
-    }
-    if (s == VKR_OK) *out_count = n;
-    return s;
 }

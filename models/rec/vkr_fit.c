@@ -1,5 +1,6 @@
 #include "vkr_fit.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,7 +45,43 @@ static void vkr_snapshot_free(vkr_snapshot* s) {
 typedef struct vkr_loop_state {
     uint32_t epoch;
     uint32_t bad;
+    uint32_t history_cap; /* entries r->history can hold */
 } vkr_loop_state;
+
+/* Sets history entry `epoch` (0-based), growing the array; epochs_run is the caller's. */
+static vkr_status vkr_fit_record(vkr_fit_report* r, vkr_loop_state* st, uint32_t epoch, float loss, double hr10) {
+    if (epoch >= st->history_cap) {
+        uint32_t cap = st->history_cap ? st->history_cap : 16;
+        while (cap <= epoch) cap *= 2;
+        vkr_fit_epoch* h = realloc(r->history, (size_t)cap * sizeof *h);
+        if (!h) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory for the training history");
+        r->history = h;
+        st->history_cap = cap;
+    }
+    r->history[epoch] = (vkr_fit_epoch){loss, hr10};
+    return VKR_OK;
+}
+
+/* The history of epochs [0, epochs) from a checkpoint's "history" metadata ("loss:hr10;" per epoch); NaN
+ * entries when the checkpoint predates it. */
+static vkr_status vkr_fit_history_parse(const char* text, const char* path, uint32_t epochs, vkr_fit_report* r,
+                                        vkr_loop_state* st) {
+    for (uint32_t e = 0; e < epochs; e++) {
+        float loss = NAN;
+        double hr10 = NAN;
+        if (text) {
+            char* end = NULL;
+            loss = strtof(text, &end);
+            if (*end != ':') return vkr_fail(VKR_ERR_FORMAT, "%s: history entry %u is not loss:hr10", path, e + 1);
+            hr10 = strtod(end + 1, &end);
+            if (*end != ';') return vkr_fail(VKR_ERR_FORMAT, "%s: history entry %u is not loss:hr10", path, e + 1);
+            text = end + 1;
+        }
+        VKR_TRY(vkr_fit_record(r, st, e, loss, hr10));
+    }
+    if (text && *text) return vkr_fail(VKR_ERR_FORMAT, "%s: history has more entries than its %u epochs", path, epochs);
+    return VKR_OK;
+}
 
 /* Restores the loop from ckpt_dir/last.safetensors (and the best parameters from best.safetensors). */
 static vkr_status vkr_fit_resume(const vkr_fit_model* m, const vkr_fit_options* o, vkr_fit_report* r, vkr_loop_state* st,
@@ -66,6 +103,7 @@ static vkr_status vkr_fit_resume(const vkr_fit_model* m, const vkr_fit_options* 
         r->best_hr10 = strtod(bh, NULL);
         r->best_epoch = (uint32_t)strtoul(be, NULL, 10);
         st->bad = (uint32_t)strtoul(bd, NULL, 10);
+        s = vkr_fit_history_parse(vkr_st_metadata_get(f, "history"), path, st->epoch, r, st);
     }
     vkr_st_close(f);
     if (s == VKR_OK && r->best_epoch) {
@@ -79,6 +117,8 @@ static vkr_status vkr_fit_resume(const vkr_fit_model* m, const vkr_fit_options* 
     return s;
 }
 
+enum { HISTORY_ENTRY_MAX = 64 }; /* "%.9g:%.17g;" fits */
+
 static vkr_status vkr_fit_save_last(const vkr_fit_model* m, const vkr_fit_options* o, const vkr_fit_report* r,
                                     const vkr_loop_state* st) {
     char e[16], bh[32], be[16], bd[16], path[1200];
@@ -86,15 +126,25 @@ static vkr_status vkr_fit_save_last(const vkr_fit_model* m, const vkr_fit_option
     snprintf(bh, sizeof bh, "%.17g", r->best_hr10);
     snprintf(be, sizeof be, "%u", r->best_epoch);
     snprintf(bd, sizeof bd, "%u", st->bad);
-    const char* meta[9 + VKR_FIT_MAX_METADATA] = {"epoch", e, "best_hr10", bh, "best_epoch", be, "bad_epochs", bd};
-    uint32_t n = 8;
-    for (uint32_t k = 0; o->metadata && o->metadata[k] && n + 2 <= 8 + VKR_FIT_MAX_METADATA; k += 2) {
+    char* history = malloc((size_t)st->epoch * HISTORY_ENTRY_MAX + 1);
+    if (!history) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory saving the training history");
+    size_t len = 0;
+    history[0] = 0;
+    for (uint32_t k = 0; k < st->epoch; k++)
+        len += (size_t)snprintf(history + len, HISTORY_ENTRY_MAX, "%.9g:%.17g;", (double)r->history[k].loss,
+                                r->history[k].valid_hr10);
+    const char* meta[11 + VKR_FIT_MAX_METADATA] = {"epoch",      e,  "best_hr10", bh,     "best_epoch", be,
+                                                   "bad_epochs", bd, "history",   history};
+    uint32_t n = 10;
+    for (uint32_t k = 0; o->metadata && o->metadata[k] && n + 2 <= 10 + VKR_FIT_MAX_METADATA; k += 2) {
         meta[n++] = o->metadata[k];
         meta[n++] = o->metadata[k + 1];
     }
     meta[n] = NULL;
     snprintf(path, sizeof path, "%s/last.safetensors", o->ckpt_dir);
-    return vkr_exec_save(m->train_exec, path, meta);
+    vkr_status s = vkr_exec_save(m->train_exec, path, meta);
+    free(history);
+    return s;
 }
 
 vkr_status vkr_fit(const vkr_fit_model* m, const vkr_fit_options* o, vkr_fit_report* r) {
@@ -135,10 +185,11 @@ vkr_status vkr_fit(const vkr_fit_model* m, const vkr_fit_options* o, vkr_fit_rep
         }
         if (s != VKR_OK) break;
         r->last_loss = loss_n ? (float)(loss_sum / loss_n) : 0.0f;
-        r->epochs_run = st.epoch + 1;
         double hr10 = 0;
         s = m->validate(m->self, &hr10);
+        if (s == VKR_OK) s = vkr_fit_record(r, &st, st.epoch, r->last_loss, hr10);
         if (s != VKR_OK) break;
+        r->epochs_run = st.epoch + 1;
         bool better = hr10 > r->best_hr10;
         if (better) {
             r->best_hr10 = hr10;
@@ -156,7 +207,7 @@ vkr_status vkr_fit(const vkr_fit_model* m, const vkr_fit_options* o, vkr_fit_rep
         if (!o->quiet)
             fprintf(stderr, "%sepoch %u/%u  loss %.4f  valid HR@10 %.4f%s  %.1fs\n", tty ? "\r" : "", st.epoch + 1,
                     o->epochs, r->last_loss, hr10, better ? "  best" : "", vkr_now_s() - e0);
-        struct vkr_loop_state next = {st.epoch + 1, st.bad};
+        struct vkr_loop_state next = {st.epoch + 1, st.bad, st.history_cap};
         if (s == VKR_OK && o->ckpt_dir) s = vkr_fit_save_last(m, o, r, &next);
         if (o->patience && st.bad >= o->patience) {
             st.epoch++;
@@ -169,4 +220,10 @@ vkr_status vkr_fit(const vkr_fit_model* m, const vkr_fit_options* o, vkr_fit_rep
     vkr_snapshot_free(&best);
     free(order);
     return s;
+}
+
+void vkr_fit_report_free(vkr_fit_report* r) {
+    if (!r) return;
+    free(r->history);
+    memset(r, 0, sizeof *r);
 }

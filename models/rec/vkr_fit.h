@@ -4,7 +4,9 @@
  * Contract: a model exposes hooks. The loop shuffles `units` (users) with a stream that depends only
  * on (seed, epoch), gives each step a random stream that depends only on (seed, epoch, step), and
  * saves after every epoch, so stopping after any epoch and resuming with the same settings replays
- * exactly what the uninterrupted run does. Parameters are moved between executors by name. */
+ * exactly what the uninterrupted run does. Parameters are moved between executors by name. The report
+ * keeps one entry per epoch (training curves); checkpoints carry it, so a resumed run's history holds
+ * the epochs before the stop too (NaN where a checkpoint written without it was resumed). */
 #ifndef VKR_FIT_H
 #define VKR_FIT_H
 #include <stdbool.h>
@@ -39,6 +41,12 @@ typedef struct vkr_fit_options {
     const char* const* metadata; /* key, value, ..., NULL: describes the model in both checkpoints (may be NULL) */
 } vkr_fit_options;
 
+/* One epoch of the loop. */
+typedef struct vkr_fit_epoch {
+    float loss;        /* mean sampled training loss (NaN: unknown, resumed from a checkpoint without history) */
+    double valid_hr10; /* validation HR@10 after the epoch (NaN: unknown, as loss) */
+} vkr_fit_epoch;
+
 /* What the loop measured. */
 typedef struct vkr_fit_report {
     uint32_t epochs_run;    /* epochs completed (including resumed ones) */
@@ -47,9 +55,13 @@ typedef struct vkr_fit_report {
     double seconds;         /* wall time of the loop in this process */
     double units_per_s;     /* training units per second */
     float last_loss;        /* mean sampled loss of the last epoch */
+    vkr_fit_epoch* history; /* [epochs_run] epoch by epoch, resumed ones included (owned: vkr_fit_report_free) */
 } vkr_fit_report;
 
-/* Runs the loop; at the end score_exec holds the best parameters. out_report is zeroed on entry. */
+/* Runs the loop; at the end score_exec holds the best parameters. out_report is zeroed on entry and owns
+ * its history even when the loop fails. */
 vkr_status vkr_fit(const vkr_fit_model* model, const vkr_fit_options* options, vkr_fit_report* out_report);
+/* Frees the report's history and zeroes it (NULL or a zeroed report: no-op). */
+void vkr_fit_report_free(vkr_fit_report* report);
 
 #endif

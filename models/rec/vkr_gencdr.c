@@ -75,6 +75,7 @@ static vkr_status gencdr_step(void* self, const uint32_t* units, uint32_t n, uin
             bool real = k >= pad;
             uint32_t next = real ? ev[first + k - pad + 1] : 0;
             h->out_dom[o] = real ? (int32_t)ds->item_domain[next] + 1 : 0;
+            h->next_item[o] = real ? (int32_t)next : -1;
             if (real) h->onehot[o * nd + ds->item_domain[next]] = 1.0f;
             for (uint32_t l = 0; l < m->depth; l++) {
                 uint16_t code = real ? m->ids[(size_t)next * m->depth + l] : 0;
@@ -85,6 +86,7 @@ static vkr_status gencdr_step(void* self, const uint32_t* units, uint32_t n, uin
     }
     const vkr_gencdr_graph* gg = &j->train;
     VKR_TRY(vkr_gencdr_write_inputs(j->tex, &gg->in, h));
+    if (gg->next_item) VKR_TRY(vkr_gencdr_write(j->tex, gg->next_item, h->next_item));
     for (uint32_t l = 0; l < m->depth; l++) {
         VKR_TRY(vkr_gencdr_write(j->tex, gg->code[l], h->code[l]));
         if (gg->tok[l]) VKR_TRY(vkr_gencdr_write(j->tex, gg->tok[l], h->tok[l]));
@@ -267,5 +269,6 @@ void vkr_gencdr_model_free(vkr_gencdr_model* m) {
     vkr_gencdr_beam_free(m->beam, m->dev, m->depth);
     vkr_gencdr_scoring_free(m->score, m->depth);
     free(m->ids);
+    vkr_fit_report_free(&m->fit);
     memset(m, 0, sizeof *m);
 }

@@ -38,6 +38,8 @@ typedef struct vkr_gencdr_train {
     uint32_t lora_rank;  /* rank of each domain adapter (0: no adapters, universal only) */
     bool item_ids;       /* hybrid input: add a learned per-item embedding to each history item's codes */
     bool global_trie;    /* decode over every domain's items (the global trie), not only the target domain's */
+    float aux_item;      /* weight of an auxiliary next-item softmax on the state, over the per-item embeddings
+                            (needs item_ids; 0: none). It shapes the encoder only: ranking stays by decoding IDs */
     float dropout;       /* dropout rate */
     float lr;            /* AdamW peak learning rate */
     uint32_t epochs;     /* most epochs */

@@ -119,7 +119,16 @@ vkr_status vkr_gencdr_build(const vkr_gencdr_model* m, bool train, uint32_t B, u
         prefix = prefix ? vkr_op_add(g, prefix, e) : e;
     }
     if (train) {
-        out->loss = vkr_graph_keep(vkr_op_scale(g, total, 1.0f / (float)m->depth));
+        vkr_tensor* loss = vkr_op_scale(g, total, 1.0f / (float)m->depth);
+        if (m->cfg.aux_item > 0) { /* the tied per-item table exists only with the hybrid input */
+            vkr_tensor* table = vkr_graph_find(g, "item_emb");
+            if (!table) vkr_graph_fail(g, VKR_ERR_INVALID_ARGUMENT, "the auxiliary item loss needs the per-item embeddings");
+            out->next_item = vkr_graph_input(g, "next_item", VKR_I32, 1, &R);
+            vkr_tensor* items = vkr_op_slice(g, table, 0, 1, m->ds->item_count); /* row 0 is padding */
+            vkr_tensor* aux = vkr_op_linear_xent(g, h, items, out->next_item, -1);
+            loss = vkr_op_add(g, loss, vkr_op_scale(g, aux, m->cfg.aux_item));
+        }
+        out->loss = vkr_graph_keep(loss);
         if (vkr_graph_status(g) == VKR_OK) VKR_TRY(vkr_graph_backward(g, out->loss));
     } else {
         out->loglik = vkr_graph_keep(total);
@@ -146,7 +155,9 @@ vkr_status vkr_gencdr_host_alloc(vkr_gencdr_host* h, const vkr_gencdr_model* m, 
     h->out_dom = calloc(R, 4);
     h->onehot = calloc(R * nd, 4);
     h->items = calloc((size_t)longest + 1, 4);
-    bool ok = h->hist_tok && h->hist_dom && h->hist_item && h->mask && h->out_dom && h->onehot && h->items;
+    h->next_item = train ? calloc(R, 4) : NULL;
+    bool ok = h->hist_tok && h->hist_dom && h->hist_item && h->mask && h->out_dom && h->onehot && h->items &&
+              (!train || h->next_item);
     for (uint32_t l = 0; l < m->depth && ok; l++) {
         h->tok[l] = calloc(train ? R : rc, 4);
         if (train) h->code[l] = calloc(R, 4);
@@ -164,6 +175,7 @@ void vkr_gencdr_host_free(vkr_gencdr_host* h, uint32_t depth) {
     free(h->out_dom);
     free(h->onehot);
     free(h->items);
+    free(h->next_item);
     for (uint32_t l = 0; l < depth; l++) free(h->tok[l]), free(h->code[l]), free(h->hot[l]);
     memset(h, 0, sizeof *h);
 }

@@ -19,6 +19,7 @@ typedef struct vkr_gencdr_graph {
     vkr_tensor* tok[VKR_GENCDR_MAX_DEPTH];  /* training: [R] next item's token per level; scoring: [B, C] */
     vkr_tensor* code[VKR_GENCDR_MAX_DEPTH]; /* training: [R] next item's code per level (-1: none) */
     vkr_tensor* hot[VKR_GENCDR_MAX_DEPTH];  /* scoring: [B*C, vocab] one-hot of each candidate's code */
+    vkr_tensor* next_item;                  /* training with cfg.aux_item: [R] next item id (-1: none) */
     vkr_tensor* loss;                       /* training loss */
     vkr_tensor* loglik;                     /* scoring: [B*C, 1] */
     uint32_t rows, cand;                    /* B and C */
@@ -31,6 +32,7 @@ typedef struct vkr_gencdr_host {
     int32_t* tok[VKR_GENCDR_MAX_DEPTH];
     int32_t* code[VKR_GENCDR_MAX_DEPTH];
     float* hot[VKR_GENCDR_MAX_DEPTH];
+    int32_t* next_item; /* training: the next item per position (-1: none) */
     uint32_t* items; /* scratch: a user's events */
 } vkr_gencdr_host;
 

@@ -6,7 +6,10 @@
  * target's rank under the chosen protocol. "full" ranks the target against every item of its
  * domain (the honest default). "sampled:N" ranks it against N negatives drawn uniformly from its
  * domain's items the user never interacted with, seeded per example, so every model sees the same
- * candidates. Examples whose target lies in another domain are skipped. */
+ * candidates. Examples whose target lies in another domain are skipped. With exclude_history, the full
+ * ranking leaves out the items the user interacted with before the target (the target itself still
+ * ranks), as a deployed recommender filtering seen items would; sampled negatives never include any
+ * item of the user, so the flag changes nothing there. */
 #ifndef VKR_REC_H
 #define VKR_REC_H
 #include <stdbool.h>
@@ -21,9 +24,10 @@
 typedef struct vkr_protocol {
     uint32_t negatives; /* 0: full ranking; N: target plus N sampled negatives */
     uint64_t seed;      /* negative sampling seed */
+    bool exclude_history; /* full ranking: the user's earlier items (but the target) are no candidates */
 } vkr_protocol;
 
-/* Parses "full" or "sampled:N"; INVALID_ARGUMENT naming the text otherwise. */
+/* Parses "full" or "sampled:N" (history kept); INVALID_ARGUMENT naming the text otherwise. */
 vkr_status vkr_protocol_parse(const char* text, vkr_protocol* out);
 
 /* Scores a batch of examples; a model provides `score` (every item of the domain) or
@@ -52,9 +56,20 @@ typedef struct vkr_scorer {
 vkr_status vkr_evaluate(const vkr_dataset* ds, uint32_t domain, const uint32_t* pairs, uint32_t count,
                         const vkr_scorer* scorer, const vkr_protocol* protocol, vkr_metrics* out);
 
-/* The k best items of `domain` for `user` after all of the user's events, best first, skipping
- * items the user already interacted with (global item ids and scores; fewer when the model's
- * search returns fewer). Uses the scorer's `score` (every item) or `top_items` (decoding). */
+/* The distinct items in [lo, hi) among the user's first `pos` events, ascending, as offsets from lo,
+ * into out (room for pos values); returns how many. */
+uint32_t vkr_history_items(const vkr_dataset* ds, uint32_t user, uint32_t pos, uint32_t lo, uint32_t hi,
+                           uint32_t* out);
+
+/* For each of n examples (user, position), the k best items of `domain` given the history before
+ * the position, best first (equal scores: lower item id first), skipping the items of that history
+ * (global ids and scores at items[i * k + j], counts[i] of them: fewer when the model's search
+ * returns fewer). Batched through the scorer's `score` (every item) or `top_items` (decoding); a
+ * target ranked below k under the full protocol with exclude_history is in its example's list,
+ * unless it ties with another item or repeats one of the history. counts is zeroed on entry. */
+vkr_status vkr_recommend_batch(const vkr_dataset* ds, uint32_t domain, const uint32_t* pairs, uint32_t n,
+                               const vkr_scorer* scorer, uint32_t k, uint32_t* items, float* scores, uint32_t* counts);
+/* vkr_recommend_batch for `user` after all of the user's events (*out_count items). */
 vkr_status vkr_recommend(const vkr_dataset* ds, uint32_t domain, uint32_t user, const vkr_scorer* scorer, uint32_t k,
                          uint32_t* items, float* scores, uint32_t* out_count);
 
@@ -81,6 +96,7 @@ typedef struct vkr_sasrec_train {
     uint32_t domain;      /* target domain */
     bool mixed_input;     /* history over every domain (else the target domain's events only) */
     vkr_sasrec_loss loss; /* BCE (1 negative) or full-softmax CE */
+    vkr_sasrec_arch arch; /* block layout and initialization (AUTO: original for BCE, prenorm for CE) */
     uint32_t max_len;     /* history window (e.g. 50) */
     uint32_t batch;       /* training sequences per step */
     uint32_t hidden;      /* width */

@@ -19,7 +19,7 @@ void vkr_sasrec_train_defaults(vkr_sasrec_train* t) {
 static vkr_sasrec_config vkr_model_config(const vkr_dataset* ds, const vkr_sasrec_train* t, uint32_t batch) {
     uint32_t begin = ds->item_begin[t->domain], end = ds->item_begin[t->domain + 1];
     return (vkr_sasrec_config){.items = ds->item_count, .max_len = t->max_len, .batch = batch, .hidden = t->hidden,
-                               .blocks = t->blocks, .heads = t->heads, .dropout = t->dropout, .loss = t->loss,
+                               .blocks = t->blocks, .heads = t->heads, .dropout = t->dropout, .loss = t->loss, .arch = t->arch,
                                .out_begin = begin + 1, .out_count = end - begin};
 }
 
@@ -280,5 +280,6 @@ void vkr_sasrec_model_free(vkr_sasrec_model* m) {
     if (!m) return;
     vkr_exec_destroy(m->score_exec);
     vkr_sasrec_destroy(&m->score_graph);
+    vkr_fit_report_free(&m->fit);
     memset(m, 0, sizeof *m);
 }

@@ -6,6 +6,15 @@
 
 #include "vkr_transformer.h"
 
+vkr_sasrec_arch vkr_sasrec_arch_resolve(vkr_sasrec_arch arch, vkr_sasrec_loss loss) {
+    if (arch != VKR_SASREC_ARCH_AUTO) return arch;
+    return loss == VKR_SASREC_BCE ? VKR_SASREC_ARCH_ORIGINAL : VKR_SASREC_ARCH_PRENORM;
+}
+
+const char* vkr_sasrec_arch_name(vkr_sasrec_arch arch) {
+    return arch == VKR_SASREC_ARCH_ORIGINAL ? "original" : arch == VKR_SASREC_ARCH_PRENORM ? "prenorm" : "auto";
+}
+
 vkr_status vkr_sasrec_build(const vkr_sasrec_config* c, bool train, uint64_t seed, vkr_sasrec* m) {
     if (!m) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_sasrec_build: out is NULL");
     memset(m, 0, sizeof *m);
@@ -17,12 +26,17 @@ vkr_status vkr_sasrec_build(const vkr_sasrec_config* c, bool train, uint64_t see
     uint32_t bt[2] = {B, T};
     m->seq = vkr_graph_input(g, "seq", VKR_I32, 2, bt);
     m->mask = vkr_graph_input(g, "mask", VKR_I32, 2, bt);
-    vkr_tensor* item = vkr_graph_param_init(g, "item_emb", 2, (uint32_t[]){V, D}, 0, VKR_INIT_NORMAL, 1.0f / sqrtf((float)D));
-    vkr_tensor* posemb = vkr_graph_param_init(g, "pos_emb", 2, (uint32_t[]){T, D}, 0, VKR_INIT_NORMAL, 1.0f / sqrtf((float)D));
+    bool original = vkr_sasrec_arch_resolve(c->arch, c->loss) == VKR_SASREC_ARCH_ORIGINAL;
+    /* the paper's code starts the embeddings Glorot-uniform: ~15x smaller than N(0, 1/D) on a large table */
+    vkr_init_kind emb_init = original ? VKR_INIT_XAVIER : VKR_INIT_NORMAL;
+    float emb_scale = original ? 1.0f : 1.0f / sqrtf((float)D);
+    vkr_tensor* item = vkr_graph_param_init(g, "item_emb", 2, (uint32_t[]){V, D}, 0, emb_init, emb_scale);
+    vkr_tensor* posemb = vkr_graph_param_init(g, "pos_emb", 2, (uint32_t[]){T, D}, 0, emb_init, emb_scale);
     vkr_tensor* x = vkr_op_scale(g, vkr_op_embedding(g, item, m->seq), sqrtf((float)D));
     x = vkr_op_add(g, x, posemb);
     if (train && c->dropout > 0) x = vkr_op_dropout(g, x, c->dropout);
-    vkr_tf_config tc = {.blocks = c->blocks, .hidden = D, .heads = c->heads ? c->heads : 1, .ffn_mult = 1,
+    vkr_tf_config tc = {.style = original ? VKR_TF_SASREC : VKR_TF_PRENORM,
+                        .blocks = c->blocks, .hidden = D, .heads = c->heads ? c->heads : 1, .ffn_mult = 1,
                         .dropout = train ? c->dropout : 0.0f, .causal = true};
     vkr_tensor* h = vkr_tf_encoder(g, "enc", &tc, x, m->mask); /* [B, T, D] */
     uint32_t out_begin = c->out_count ? c->out_begin : 1, out_count = c->out_count ? c->out_count : c->items;

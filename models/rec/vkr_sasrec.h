@@ -21,6 +21,14 @@ typedef enum vkr_sasrec_loss {
     VKR_SASREC_CE       /* full softmax cross-entropy over all items (the stronger variant) */
 } vkr_sasrec_loss;
 
+/* Block layout and initialization. */
+typedef enum vkr_sasrec_arch {
+    VKR_SASREC_ARCH_AUTO = 0, /* original for BCE, prenorm for CE (vkr_sasrec_arch_resolve) */
+    VKR_SASREC_ARCH_ORIGINAL, /* the paper's: Glorot-uniform embeddings, q = LN(x) attends over x, dropout on
+                                 the attention weights, ReLU feed-forward (VKR_TF_SASREC) */
+    VKR_SASREC_ARCH_PRENORM   /* GPT-2-style pre-norm blocks with GELU, N(0, 1/D) embeddings (VKR_TF_PRENORM) */
+} vkr_sasrec_arch;
+
 /* Model and batch shape. */
 typedef struct vkr_sasrec_config {
     uint32_t items;   /* item ids 1..items */
@@ -31,6 +39,7 @@ typedef struct vkr_sasrec_config {
     uint32_t heads;   /* attention heads (1) */
     float dropout;    /* dropout rate (0.2 in the paper for dense data, 0.5 sparse) */
     vkr_sasrec_loss loss; /* objective */
+    vkr_sasrec_arch arch; /* block layout and initialization */
     uint32_t out_begin; /* candidates are table rows [out_begin, out_begin + out_count): one domain's
                            items (0 and 0: every item id 1..items) */
     uint32_t out_count; /* number of candidate rows */
@@ -51,6 +60,10 @@ typedef struct vkr_sasrec {
     vkr_tensor* scores;  /* fp32 [B, out_count] last-position logits over the candidates (scoring) */
 } vkr_sasrec;
 
+/* The architecture `arch` stands for under `loss` (never VKR_SASREC_ARCH_AUTO). */
+vkr_sasrec_arch vkr_sasrec_arch_resolve(vkr_sasrec_arch arch, vkr_sasrec_loss loss);
+/* The architecture's command-line name ("original" or "prenorm"; "auto" for AUTO). */
+const char* vkr_sasrec_arch_name(vkr_sasrec_arch arch);
 /* Builds the training graph (train) or the scoring graph; out is zeroed on entry. */
 vkr_status vkr_sasrec_build(const vkr_sasrec_config* config, bool train, uint64_t seed, vkr_sasrec* out);
 /* Destroys the graph. */

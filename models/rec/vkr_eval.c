@@ -35,6 +35,13 @@ static uint32_t vkr_sample_negatives(const vkr_dataset* ds, uint32_t domain, uin
     uint32_t begin = ds->item_begin[domain], n_items = ds->item_begin[domain + 1] - begin;
     uint32_t n_seen = vkr_history_items(ds, user, vkr_dataset_user_len(ds, user), begin, begin + n_items, seen);
     uint32_t got = 0;
+    if (n_items - n_seen <= want) { /* every unseen item is a negative: drawing would only retry in vain */
+        for (uint32_t c = 0, j = 0; c < n_items; c++) {
+            if (j < n_seen && seen[j] == c) j++;
+            else out[got++] = c;
+        }
+        return got;
+    }
     vkr_rng rng = vkr_rng_make(seed, ((uint64_t)user << 32) | pos); /* negatives depend only on (seed, user, pos) */
     for (uint64_t tries = 0; got < want && tries < 64ull * want + 1024; tries++) {
         uint32_t c = (uint32_t)vkr_rng_next_below(&rng, n_items);

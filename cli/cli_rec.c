@@ -174,14 +174,15 @@ static vkr_status train_domain(const vkr_dataset* ds, vkr_device* dev, const cli
         cli_meta_add(&meta, "vkrec.domain", "%s", ds->domain_name[domain]);
         cli_meta_add(&meta, "vkrec.loss", "%s", t.loss == VKR_SASREC_CE ? "ce" : "bce");
         cli_meta_add(&meta, "vkrec.input", "%s", t.mixed_input ? "mixed" : "target");
-        cli_meta_add(&meta, "vkrec.arch", "%s", vkr_sasrec_arch_name(vkr_sasrec_arch_resolve(t.arch, t.loss)));
+        const char* arch = vkr_sasrec_arch_name(vkr_sasrec_arch_resolve(t.arch, t.loss));
+        cli_meta_add(&meta, "vkrec.arch", "%s", arch);
         t.metadata = meta.kv;
         if (!job->quiet) fprintf(stderr, "training %s for %s on %s\n", label, ds->domain_name[domain], dev ? "the GPU" : "the CPU");
         s = vkr_sasrec_fit(ds, dev, &t, &sm);
         scorer = vkr_sasrec_scorer(&sm);
         train_s = sm.fit.seconds;
         extra = cli_fit_json(&sm.fit, "best_valid_hr10");
-        if (extra) cJSON_AddStringToObject(extra, "arch", vkr_sasrec_arch_name(vkr_sasrec_arch_resolve(t.arch, t.loss)));
+        if (extra) cJSON_AddStringToObject(extra, "arch", arch);
     } else {
         return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "--model '%s': expected pop, sasrec or gencdr", job->model);
     }

@@ -227,6 +227,7 @@ static vkr_status train_gencdr(const vkr_dataset* ds, vkr_device* dev, const cli
     cli_meta_add(&meta, "vkrec.beam", "%u", t.beam);
     cli_meta_add(&meta, "vkrec.item_ids", "%u", t.item_ids ? 1u : 0u);
     cli_meta_add(&meta, "vkrec.aux_item", "%g", (double)t.aux_item);
+    cli_meta_add(&meta, "vkrec.decoder_hidden", "%u", t.decoder_hidden);
     cli_meta_add(&meta, "vkrec.global_trie", "%u", t.global_trie ? 1u : 0u);
     t.metadata = meta.kv;
     if (!job->quiet) fprintf(stderr, "training gencdr (all domains, %u-token semantic IDs) on %s\n", depth,

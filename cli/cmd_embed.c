@@ -12,7 +12,7 @@
 #include "vkr_embed.h"
 
 static const char* source_name(vkr_embed_source s) {
-    return s == VKR_EMBED_TEXT ? "text" : s == VKR_EMBED_COOC ? "cooc" : "auto";
+    return s == VKR_EMBED_TEXT ? "text" : s == VKR_EMBED_COOC ? "cooc" : s == VKR_EMBED_BOTH ? "both" : "auto";
 }
 
 /* What `vkrec embed` reads from its command line. */
@@ -21,11 +21,11 @@ typedef struct embed_args {
     int source;          /* --source: index into source_choices (the vkr_embed_source order) */
 } embed_args;
 
-static const char* const source_choices[] = {"auto", "text", "cooc", NULL};
+static const char* const source_choices[] = {"auto", "text", "cooc", "both", NULL};
 static const cli_positional embed_positionals[] = {{"DIR", "a dataset directory", offsetof(embed_args, o.dir), 1, 1}};
 static const cli_option embed_opts[] = {
     CLI_CHOICE(COMMAND, "--source", embed_args, source, source_choices, "auto",
-               "text: TF-IDF; cooc: PPMI co-occurrence; auto: text where an item has it"),
+               "text: TF-IDF; cooc: PPMI co-occurrence; both: the two side by side; auto: text where an item has it"),
     CLI_UINT(COMMAND, "--dim", "N", embed_args, o.embed.svd.dim, 1, 4096, "64", "embedding size"),
     CLI_STRING(COMMAND, "--import", "FILE.npy", embed_args, o.import, NULL,
                "take float32/float16 items x d vectors from any encoder instead"),
@@ -47,6 +47,7 @@ const cli_spec cli_embed_spec = {
         "  Writes DIR/item_emb.npy (items x dim float32, row i = item i, rows L2-normalized) and item_emb.json.\n"
         "  text: TF-IDF of titles and text (word uni- and bi-grams, sublinear tf), truncated SVD;\n"
         "  cooc: PPMI item-item co-occurrence of training interactions, truncated SVD;\n"
+        "  both: text in the first dim/2 columns, co-occurrence in the rest (each part unit length);\n"
         "  auto (default): text where an item has it, co-occurrence otherwise (counts are printed).\n"
         "  --seed seeds the randomized SVD's test matrix.",
     CLI_POSITIONALS(embed_positionals),

@@ -22,7 +22,7 @@ typedef struct rec_ckpt {
     char loss[8];        /* SASRec: bce or ce */
     char input[8];       /* SASRec: target or mixed */
     char arch[16];       /* SASRec: original or prenorm (absent in checkpoints older than --arch: prenorm) */
-    unsigned max_len, hidden, blocks, heads, lora_rank, beam, item_ids, global_trie; /* sizes, GenCDR's kind */
+    unsigned max_len, hidden, blocks, heads, lora_rank, decoder_hidden, beam, item_ids, global_trie; /* sizes, GenCDR's kind */
 } rec_ckpt;
 
 /* Reads the metadata vkrec train wrote; FORMAT naming the file and key when one is missing. */
@@ -48,6 +48,7 @@ static vkr_status rec_ckpt_read(const char* arg, rec_ckpt* c) {
         {"vkrec.heads", NULL, 0, &c->heads, true},                 {"vkrec.lora_rank", NULL, 0, &c->lora_rank, false},
         {"vkrec.beam", NULL, 0, &c->beam, false},         {"vkrec.item_ids", NULL, 0, &c->item_ids, false},
         {"vkrec.global_trie", NULL, 0, &c->global_trie, false},
+        {"vkrec.decoder_hidden", NULL, 0, &c->decoder_hidden, false},
     };
     vkr_status s = VKR_OK;
     for (size_t k = 0; k < sizeof fields / sizeof *fields && s == VKR_OK; k++) {
@@ -131,6 +132,7 @@ static vkr_status rec_model_open(const rec_ckpt* c, const vkr_dataset* ds, vkr_d
     t.beam = c->beam ? c->beam : t.beam;
     t.item_ids = c->item_ids != 0;
     t.global_trie = c->global_trie != 0;
+    t.decoder_hidden = c->decoder_hidden;
     if (!batched) t.eval_users = 1;
     vkr_status s = vkr_gencdr_open(ds, dev, ids, depth, &t, &rm->gencdr);
     free(ids);

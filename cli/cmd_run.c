@@ -49,7 +49,12 @@ typedef struct run_args {
     const char* out;           /* RUN_DIR */
     uint32_t tokenizer_epochs; /* --tokenizer-epochs */
     uint32_t seeds;            /* --seeds */
+    int id_source;             /* --id-source: index into id_source_choices (the vkr_embed_source order) */
 } run_args;
+
+static const char* const id_source_choices[] = {"auto", "text", "cooc", "both", NULL};
+/* The name of the item view each embedding source gives, in the maps and the report. */
+static const char* const id_source_views[] = {"text", "text", "co-occurrence", "text-and-co-occurrence"};
 
 enum { RUN_MAX_SEEDS = 100 }; /* most --seeds */
 
@@ -61,6 +66,10 @@ static const cli_option run_opts[] = {
              "the RQ-VAE schedule"),
     CLI_UINT(COMMAND, "--seeds", "N", run_args, seeds, 1, RUN_MAX_SEEDS, "1",
              "train and evaluate every model with seeds SEED..SEED+N-1; mean ± std"),
+    CLI_CHOICE(COMMAND, "--id-source", run_args, id_source, id_source_choices, "cooc",
+               "the item vectors the semantic IDs are learned from (vkrec embed --source): PPMI co-occurrence "
+               "of training interactions (items bought together share a prefix), text, both side by side, or "
+               "auto (text where an item has it)"),
     CLI_CHOICE(DATA, "--data-split", cli_prep_args, split, cli_prep_split_choices, "loo",
                "prepare's --split: leave-one-out, or keep a release's split"),
 };
@@ -72,7 +81,8 @@ const cli_spec cli_run_spec = {
         "  domains Food and Kitchen) or on an existing dataset directory: prepare SRC in any format vkrec\n"
         "  prepare reads (found from the files present unless --format; domain names from the data unless\n"
         "  --domain-names; leave-one-out; no filters unless --min-item, --min-user or --overlap-only),\n"
-        "  embed item titles, learn semantic IDs (RQ-VAE with domain adapters), train pop and SASRec (BCE\n"
+        "  embed the items (--id-source: co-occurrence by default), learn semantic IDs from those vectors\n"
+        "  (RQ-VAE with domain adapters), train pop and SASRec (BCE\n"
         "  and full-softmax CE) for every target domain and one GenCDR for all domains, with per-epoch\n"
         "  validation, and evaluate the test split under full, sampled:100 and sampled:999. --seeds N\n"
         "  trains and evaluates every model N times (seeds SEED..SEED+N-1; each learns its own semantic\n"
@@ -103,8 +113,9 @@ typedef struct run_job {
     cli_rec_job rec;           /* models and protocols (seeds: the first) */
     uint32_t seeds;            /* seeds to train */
     uint32_t tokenizer_epochs; /* the RQ-VAE schedule */
+    vkr_embed_source id_source; /* what the semantic IDs are learned from */
     vkr_dataset ds;            /* the loaded dataset */
-    vkr_npy_array emb;         /* the text view of the items */
+    vkr_npy_array emb;         /* the items' input view: the vectors the semantic IDs came from */
     cli_gencdr_views views;    /* GenCDR's learned item views (the first seed's) */
     cJSON* results;            /* one object per seed, model, domain and protocol */
     cJSON* maps_json;          /* {"maps": ...} from the maps stage */
@@ -114,7 +125,7 @@ typedef struct run_job {
     run_state rs;              /* stage timings and backends */
 } run_job;
 
-/* Loads the prepared dataset and its text embedding (one row per item). */
+/* Loads the prepared dataset and its item embedding (one row per item). */
 static vkr_status run_load(run_job* r) {
     VKR_TRY(vkr_dataset_load(r->data_dir, &r->ds));
     char path[1200];
@@ -207,7 +218,8 @@ static vkr_status run_maps(run_job* r) {
     double t0 = vkr_now_s();
     if (!r->rec.quiet) printf("== maps\n");
     const cli_gencdr_views* v = &r->views;
-    run_map_view mv[4] = {{"text", r->emb.data, (uint32_t)r->emb.shape[1]}, {"semantic-ID", v->codes, v->dim}};
+    run_map_view mv[4] = {{id_source_views[r->id_source], r->emb.data, (uint32_t)r->emb.shape[1]},
+                          {"semantic-ID", v->codes, v->dim}};
     uint32_t nv = 2;
     if (v->ids) mv[nv++] = (run_map_view){"ID", v->ids, v->dim};
     mv[nv++] = (run_map_view){"fused", v->fused, v->dim};
@@ -248,7 +260,7 @@ static cJSON* seeds_json(const run_job* r) {
     }
     cJSON* shared = cJSON_AddArrayToObject(o, "shared_by_all_seeds"); /* computed once */
     cJSON_AddItemToArray(shared, cJSON_CreateString("dataset"));
-    cJSON_AddItemToArray(shared, cJSON_CreateString("text embedding"));
+    cJSON_AddItemToArray(shared, cJSON_CreateString("item embedding"));
     return o;
 }
 
@@ -287,7 +299,8 @@ static vkr_status run_write(run_job* r) {
     cJSON_Delete(root);
     run_report_in in = {.out = r->out, .ds = &r->ds, .dev = r->dev ? vkr_device_get_info(r->dev) : NULL,
                         .job = &r->rec, .stages = &r->rs, .results = r->results, .summary = summary,
-                        .seed_count = r->seeds, .source = r->src, .maps_md = r->maps_md, .curves_md = r->curves_md};
+                        .seed_count = r->seeds, .source = r->src,
+                        .id_view = id_source_views[r->id_source], .maps_md = r->maps_md, .curves_md = r->curves_md};
     if (s == VKR_OK) s = run_report_write(&in);
     cJSON_Delete(summary);
     if (s == VKR_OK && !r->rec.quiet) printf("wrote %s/report.md and %s\n", r->out, path);
@@ -337,7 +350,7 @@ static int run_source(run_args* ra, cli_prep_args* prep, int argc, char** argv, 
 
 int cli_cmd_run(int argc, char** argv) {
     cli_common com = {0};
-    run_args ra = {.out = "run", .tokenizer_epochs = 12, .seeds = 1};
+    run_args ra = {.out = "run", .tokenizer_epochs = 12, .seeds = 1, .id_source = VKR_EMBED_COOC};
     cli_rec_args rec;
     cli_rec_args_init(&rec);
     static cli_prep_args prep; /* large (paths found in a source directory): kept off the stack */
@@ -354,7 +367,8 @@ int cli_cmd_run(int argc, char** argv) {
     if (cli_parse(&cli_run_spec, argc, argv, (void* const[CLI_BASE_COUNT]){&com, &ra, &rec, &prep}) != CLI_OK)
         return CLI_USAGE;
     cli_rec_args_apply(&rec, &com);
-    run_job r = {.out = ra.out, .rec = rec.job, .seeds = ra.seeds, .tokenizer_epochs = ra.tokenizer_epochs};
+    run_job r = {.out = ra.out, .rec = rec.job, .seeds = ra.seeds, .tokenizer_epochs = ra.tokenizer_epochs,
+                 .id_source = (vkr_embed_source)ra.id_source};
     cli_prep_args* to_prepare = NULL;
     if (run_source(&ra, &prep, argc, argv, &r, &to_prepare) != CLI_OK) return CLI_USAGE;
     if (r.rec.quiet) vkr_log_set_level(VKR_LOG_ERROR);
@@ -370,7 +384,7 @@ int cli_cmd_run(int argc, char** argv) {
     vkr_status s = r.results && r.maps_json && r.curves_json
                        ? cli_open_backend(com.device, &inst, &r.dev)
                        : vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
-    if (s == VKR_OK) s = run_data_stages(r.dev, to_prepare, r.data_dir, ra.tokenizer_epochs, r.rec.quiet, &r.rs);
+    if (s == VKR_OK) s = run_data_stages(r.dev, to_prepare, r.data_dir, r.id_source, ra.tokenizer_epochs, r.rec.quiet, &r.rs);
     if (s == VKR_OK) s = run_load(&r);
     for (uint32_t k = 0; k < r.seeds && s == VKR_OK; k++) s = run_models(&r, k);
     if (s == VKR_OK) s = run_curves(&r);

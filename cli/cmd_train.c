@@ -76,6 +76,8 @@ static const cli_option rec_options[] = {
              "GenCDR: beam width of the full ranking and of recommendations"),
     CLI_CHOICE(SHARED, "--trie", cli_rec_args, trie, trie_choices, "domain",
                "GenCDR: decode over the target domain's IDs or every domain's"),
+    CLI_UINT(SHARED, "--decoder-hidden", "N", cli_rec_args, job.gencdr.decoder_hidden, 0, CLI_UINT_LIMIT, "0",
+             "GenCDR: width of each level's decoder MLP (0: --hidden)"),
     CLI_UINT(SHARED, "--lora-rank", "R", cli_rec_args, job.gencdr.lora_rank, 0, 256, "8",
              "GenCDR: rank of the per-domain adapters (0: universal model only)"),
     CLI_FLOAT(SHARED, "--aux-item", "W", cli_rec_args, job.gencdr.aux_item, 0, 100, 0, "0",

@@ -25,8 +25,8 @@ static vkr_status run_tokenize(vkr_device* dev, const char* dir, uint64_t seed, 
     return VKR_OK;
 }
 
-vkr_status run_data_stages(vkr_device* dev, cli_prep_args* prep, const char* data_dir, uint32_t tokenizer_epochs,
-                           bool quiet, run_state* rs) {
+vkr_status run_data_stages(vkr_device* dev, cli_prep_args* prep, const char* data_dir, vkr_embed_source source,
+                           uint32_t tokenizer_epochs, bool quiet, run_state* rs) {
     double t0 = vkr_now_s();
     if (prep) {
         if (!quiet)
@@ -40,7 +40,7 @@ vkr_status run_data_stages(vkr_device* dev, cli_prep_args* prep, const char* dat
     }
     t0 = vkr_now_s();
     if (!quiet) printf("== embed %s\n", data_dir);
-    cli_embed_options e = {.dir = data_dir, .embed = {.source = VKR_EMBED_AUTO, .svd = {.dim = CLI_EMBED_DIM}},
+    cli_embed_options e = {.dir = data_dir, .embed = {.source = source, .svd = {.dim = CLI_EMBED_DIM}},
                            .quiet = quiet};
     VKR_TRY(cli_stage_embed(dev, &e));
     run_stage_done(rs, "embed", cli_backend_name(dev), t0);

@@ -7,10 +7,11 @@
 #define VKR_RUN_DATA_H
 #include "cli_prepare.h"
 #include "run_report.h"
+#include "vkr_embed.h"
 
-/* prepare into data_dir (prep NULL: data_dir already holds the dataset), embed and tokenize it. */
-vkr_status run_data_stages(vkr_device* device, cli_prep_args* prep, const char* data_dir, uint32_t tokenizer_epochs,
-                           bool quiet, run_state* stages);
+/* prepare into data_dir (prep NULL: data_dir already holds the dataset), embed (from `source`) and tokenize it. */
+vkr_status run_data_stages(vkr_device* device, cli_prep_args* prep, const char* data_dir, vkr_embed_source source,
+                           uint32_t tokenizer_epochs, bool quiet, run_state* stages);
 /* Seed number k (>= 1): links data_dir's dataset and embedding into seed_dir (created; links already there
  * are replaced) and trains the tokenizer with seed k there. */
 vkr_status run_seed_data(vkr_device* device, const char* data_dir, const char* seed_dir, uint32_t k,

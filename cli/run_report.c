@@ -50,14 +50,14 @@ vkr_status run_report_write(const run_report_in* in) {
     fprintf(f,
             "- GenCDR: %u blocks, hidden %u, %u heads, LoRA rank %u per domain with a learned gate, history items as "
             "%s, max_len %u, "
-            "batch %u, dropout %.2f, lr %g, up to %u epochs, auxiliary next-item loss weight %g; semantic IDs from the RQ-VAE (see data/tokenizer.json); "
+            "batch %u, dropout %.2f, lr %g, up to %u epochs, auxiliary next-item loss weight %g; semantic IDs from the RQ-VAE on the %s vectors (see data/item_emb.json and data/tokenizer.json); "
             "validated by full-protocol HR@10 averaged over domains; full ranking by constrained beam search of "
             "width %u over the target domain's trie (a target outside the beam is a miss); sampled candidates "
             "scored by semantic-ID log-likelihood\n",
             job->gencdr.blocks, job->gencdr.hidden, job->gencdr.heads, job->gencdr.lora_rank,
             job->gencdr.item_ids ? "code embeddings + a per-item embedding" : "code embeddings only",
             job->gencdr.max_len, job->gencdr.batch, (double)job->gencdr.dropout, (double)job->gencdr.lr,
-            job->gencdr.epochs, (double)job->gencdr.aux_item, job->gencdr.beam);
+            job->gencdr.epochs, (double)job->gencdr.aux_item, in->id_view ? in->id_view : "item", job->gencdr.beam);
     fprintf(f, "- evaluation: %s split; full = target against every item of its domain%s, sampled:N = against N "
                "negatives the user never interacted with; ties count against the target\n",
             job->split, job->exclude_history ? " but the user's earlier items (--exclude-history)"

@@ -36,6 +36,7 @@ typedef struct run_report_in {
     const cJSON* summary;        /* run_seeds_summary of results: the table when seed_count > 1 */
     uint32_t seed_count;         /* seeds trained: job's seed, seed + 1, ... */
     const char* source;          /* SRC as given */
+    const char* id_view;         /* the item vectors the semantic IDs were learned from ("co-occurrence", ...) */
     const char* maps_md;         /* the maps section (may be NULL) */
     const char* curves_md;       /* the training-curves section (may be NULL) */
 } run_report_in;

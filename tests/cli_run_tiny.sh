@@ -17,7 +17,7 @@ trap 'rm -rf "$d"' EXIT
   --domain-names Food,Kitchen --out "$d/data" --quiet
 if [ "$MODE" = cpu ]; then
   VKR_DEVICE=no-such-gpu "$V" run "$d/data" --out "$d/run" --device cpu --epochs 1 --max-len 8 --hidden 16 --blocks 1 \
-    --beam 5 --tokenizer-epochs 2 --protocol full,sampled:100 --quiet
+    --beam 5 --tokenizer-epochs 2 --protocol full,sampled:100 --id-source both --quiet
   r=$d/run
   tr -d ' \t\n' < "$r/metrics.json" > "$d/metrics.txt"
   for stage in embed tokenize sasrec-bce sasrec-ce gencdr maps; do
@@ -26,6 +26,8 @@ if [ "$MODE" = cpu ]; then
   done
   grep -q '"device":"cpu"' "$d/metrics.txt"
   tr -d ' \t\n' < "$d/data/item_emb.json" | grep -q '"device":"cpu"'
+  tr -d ' \t\n' < "$d/data/item_emb.json" | grep -q '"source":"both"'
+  grep -q '| text-and-co-occurrence | ' "$r/report.md"
   tr -d ' \t\n' < "$d/data/tokenizer.json" | grep -q '"device":"cpu"'
   grep -q 'Maps skipped: t-SNE needs a Vulkan device' "$r/report.md"
   grep -q '| gencdr | Food | full |' "$r/report.md"
@@ -45,7 +47,8 @@ grep -q '| sasrec-ce | Kitchen | sampled:999 |' "$r/report.md"
 grep -q '| gencdr | Food | full |' "$r/report.md"
 grep -q '## Embedding maps' "$r/report.md"
 grep -q '| fused | ' "$r/report.md"
-for v in text semantic-ID ID fused; do test -s "$r/maps/$v.npy"; test -s "$r/maps/$v.png"; done
+tr -d ' \t\n' < "$d/data/item_emb.json" | grep -q '"source":"cooc"'   # the default --id-source
+for v in co-occurrence semantic-ID ID fused; do test -s "$r/maps/$v.npy"; test -s "$r/maps/$v.png"; done
 grep -q '"maps"' "$r/metrics.json"
 grep -q '"hr10"' "$r/metrics.json"
 grep -q '"beams"' "$r/beams.json"

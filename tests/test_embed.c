@@ -265,6 +265,51 @@ static void test_cooc_and_auto(void** state) {
     vkr_dataset_free(&d);
 }
 
+/* BOTH puts the text embedding (dim/2) beside the co-occurrence embedding (the rest) of the same
+ * settings: each half is its source's row up to one positive factor, and rows are unit length. */
+static void test_both(void** state) {
+    (void)state;
+    vkr_dataset d;
+    load_sample(&d);
+    const uint32_t dim = 15, dt = 7, dc = 8; /* odd: the co-occurrence part takes the extra column */
+    float* both = malloc(sizeof(float) * d.item_count * dim);
+    float* text = malloc(sizeof(float) * d.item_count * dt);
+    float* cooc = malloc(sizeof(float) * d.item_count * dc);
+    vkr_embed_report rep, rt, rc;
+    vkr_embed_options o = {.source = VKR_EMBED_BOTH, .svd = {.dim = dim}};
+    VKR_ASSERT_OK(vkr_embed_items(vkr_test_shared.device, &d, &o, both, &rep));
+    o.source = VKR_EMBED_TEXT, o.svd.dim = dt;
+    VKR_ASSERT_OK(vkr_embed_items(vkr_test_shared.device, &d, &o, text, &rt));
+    o.source = VKR_EMBED_COOC, o.svd.dim = dc;
+    VKR_ASSERT_OK(vkr_embed_items(vkr_test_shared.device, &d, &o, cooc, &rc));
+    assert_int_equal(rep.dim, dim);
+    assert_int_equal(rep.text_items, rt.text_items);
+    assert_int_equal(rep.cooc_items, rc.cooc_items);
+    uint32_t both_parts = 0;
+    for (uint32_t i = 0; i < d.item_count; i++) {
+        const float* row = both + (size_t)i * dim;
+        double n2 = 0, nt = 0, nc = 0;
+        for (uint32_t j = 0; j < dim; j++) n2 += (double)row[j] * row[j];
+        for (uint32_t j = 0; j < dt; j++) nt += (double)text[(size_t)i * dt + j] * text[(size_t)i * dt + j];
+        for (uint32_t j = 0; j < dc; j++) nc += (double)cooc[(size_t)i * dc + j] * cooc[(size_t)i * dc + j];
+        if (nt == 0 && nc == 0) {
+            assert_true(n2 == 0);
+            continue;
+        }
+        assert_true(fabs(n2 - 1) < 1e-4);
+        if (nt > 0) assert_true(cosine(row, text + (size_t)i * dt, dt) > 0.9999);
+        if (nc > 0) assert_true(cosine(row + dt, cooc + (size_t)i * dc, dc) > 0.9999);
+        both_parts += nt > 0 && nc > 0;
+    }
+    assert_true(both_parts > d.item_count / 2);
+    o.source = VKR_EMBED_BOTH, o.svd.dim = 1;
+    assert_int_equal(vkr_embed_items(vkr_test_shared.device, &d, &o, both, &rep), VKR_ERR_INVALID_ARGUMENT);
+    free(both);
+    free(text);
+    free(cooc);
+    vkr_dataset_free(&d);
+}
+
 static void test_import(void** state) {
     (void)state;
     vkr_dataset d;
@@ -320,6 +365,7 @@ int main(void) {
         cmocka_unit_test(test_tfidf),
         cmocka_unit_test(test_text_embedding_neighbours),
         cmocka_unit_test(test_cooc_and_auto),
+        cmocka_unit_test(test_both),
         cmocka_unit_test(test_import),
     };
     return cmocka_run_group_tests(tests, vkr_test_group_open, vkr_test_group_close);

@@ -122,9 +122,48 @@ static vkr_status embed_rows(vkr_device* dev, const vkr_csr* a, const vkr_svd_op
     return s;
 }
 
+/* BOTH: a text part and a co-occurrence part side by side, so that IDs learned from the vectors
+ * group items that are bought together and still place an item without interactions by its text. */
+static vkr_status embed_both(vkr_device* dev, const vkr_dataset* d, const vkr_embed_options* opt, float* out,
+                             vkr_embed_report* rep) {
+    uint32_t dim = opt->svd.dim ? opt->svd.dim : 64;
+    if (dim < 2) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "--source both needs a dimension of at least 2");
+    uint32_t dims[2] = {dim / 2, dim - dim / 2};
+    vkr_embed_source parts[2] = {VKR_EMBED_TEXT, VKR_EMBED_COOC};
+    float* e[2] = {malloc(sizeof(float) * d->item_count * dims[0] + 1), malloc(sizeof(float) * d->item_count * dims[1] + 1)};
+    vkr_embed_report r[2];
+    vkr_status s = e[0] && e[1] ? VKR_OK : oom();
+    for (int k = 0; k < 2 && s == VKR_OK; k++) {
+        vkr_embed_options o = *opt;
+        o.source = parts[k];
+        o.svd.dim = dims[k];
+        s = vkr_embed_items(dev, d, &o, e[k], &r[k]);
+    }
+    if (s == VKR_OK) {
+        *rep = r[0];
+        rep->dim = dim;
+        rep->cooc_items = r[1].cooc_items;
+        rep->cooc_nnz = r[1].cooc_nnz;
+        rep->zero_items = 0;
+        for (uint32_t i = 0; i < d->item_count; i++) {
+            float* row = out + (size_t)i * dim;
+            memcpy(row, e[0] + (size_t)i * dims[0], sizeof(float) * dims[0]);
+            memcpy(row + dims[0], e[1] + (size_t)i * dims[1], sizeof(float) * dims[1]);
+            double n2 = 0;
+            for (uint32_t j = 0; j < dim; j++) n2 += (double)row[j] * row[j];
+            if (n2 == 0) rep->zero_items++;
+            for (uint32_t j = 0; n2 > 0 && j < dim; j++) row[j] = (float)(row[j] / sqrt(n2));
+        }
+    }
+    free(e[0]);
+    free(e[1]);
+    return s;
+}
+
 vkr_status vkr_embed_items(vkr_device* dev, const vkr_dataset* d, const vkr_embed_options* opt, float* out,
                            vkr_embed_report* rep) {
     memset(rep, 0, sizeof *rep);
+    if (opt->source == VKR_EMBED_BOTH) return embed_both(dev, d, opt, out, rep);
     double t0 = vkr_now_s();
     vkr_svd_options svd = opt->svd;
     if (!svd.dim) svd.dim = 64;

@@ -50,7 +50,9 @@ vkr_status vkr_svd_embed(vkr_device* device, const vkr_csr* a, const vkr_svd_opt
 typedef enum vkr_embed_source {
     VKR_EMBED_AUTO = 0, /* text where an item has it, co-occurrence otherwise */
     VKR_EMBED_TEXT,     /* TF-IDF of title and text only */
-    VKR_EMBED_COOC      /* PPMI item-item co-occurrence of training interactions only */
+    VKR_EMBED_COOC,     /* PPMI item-item co-occurrence of training interactions only */
+    VKR_EMBED_BOTH      /* text in the first dim/2 columns beside co-occurrence in the rest, each part
+                           unit length (what an item lacks stays zero), rows unit length */
 } vkr_embed_source;
 
 /* Settings of vkr_embed_items. */

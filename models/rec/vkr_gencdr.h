@@ -40,6 +40,7 @@ typedef struct vkr_gencdr_train {
     bool global_trie;    /* decode over every domain's items (the global trie), not only the target domain's */
     float aux_item;      /* weight of an auxiliary next-item softmax on the state, over the per-item embeddings
                             (needs item_ids; 0: none). It shapes the encoder only: ranking stays by decoding IDs */
+    uint32_t decoder_hidden; /* width of each level's decoder MLP (0: hidden) */
     float dropout;       /* dropout rate */
     float lr;            /* AdamW peak learning rate */
     uint32_t epochs;     /* most epochs */

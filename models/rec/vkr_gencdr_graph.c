@@ -61,11 +61,11 @@ vkr_tensor* vkr_gencdr_state(vkr_graph* g, const vkr_gencdr_model* m, uint32_t B
 /* Logits of level l from decoder inputs z [rows, D]. */
 vkr_tensor* vkr_gencdr_level_logits(vkr_graph* g, const vkr_gencdr_model* m, uint32_t l, vkr_tensor* z) {
     char name[VKR_NAME_BYTES];
-    uint32_t D = m->cfg.hidden;
+    uint32_t D = m->cfg.hidden, H = m->cfg.decoder_hidden ? m->cfg.decoder_hidden : D;
     snprintf(name, sizeof name, "dec%u.fc", l);
-    vkr_tensor* u = vkr_op_gelu(g, vkr_tf_linear(g, name, z, D, D, true, 0));
+    vkr_tensor* u = vkr_op_gelu(g, vkr_tf_linear(g, name, z, D, H, true, 0));
     snprintf(name, sizeof name, "dec%u.out", l);
-    return vkr_tf_linear(g, name, u, D, m->vocab[l], true, 0);
+    return vkr_tf_linear(g, name, u, H, m->vocab[l], true, 0);
 }
 
 vkr_status vkr_gencdr_build(const vkr_gencdr_model* m, bool train, uint32_t B, uint32_t C, vkr_gencdr_graph* out) {

@@ -320,8 +320,8 @@ static void run_job_free(run_job* r) {
     vkr_dataset_free(&r->ds);
 }
 
-/* Where the data comes from: a dataset directory as it is (*prep_out NULL; no data option may be given),
- * else the source to prepare into RUN_DIR/data (the bundled sample without SRC, its domains Food and
+/* Where the data comes from: a dataset directory, linked into RUN_DIR/data (*prep_out NULL; no data option
+ * may be given), else the source to prepare into RUN_DIR/data (the bundled sample without SRC, its domains Food and
  * Kitchen). CLI_OK or CLI_USAGE. */
 static int run_source(run_args* ra, cli_prep_args* prep, int argc, char** argv, run_job* r, cli_prep_args** prep_out) {
     static char sample[1024];
@@ -330,6 +330,7 @@ static int run_source(run_args* ra, cli_prep_args* prep, int argc, char** argv, 
     if (!given && !amazon) ra->src = (cli_str_list){1, {sample}};
     r->src = ra->src.count ? ra->src.v[0] : prep->o.amazon.v[0];
     *prep_out = NULL;
+    snprintf(r->data_dir, sizeof r->data_dir, "%s/data", r->out);
     if (ra->src.count && is_dataset(r->src)) {
         static cli_prep_args untouched; /* what parsing left alone: no data option was given */
         cli_prep_args_init(&untouched, false, argc, argv);
@@ -337,10 +338,8 @@ static int run_source(run_args* ra, cli_prep_args* prep, int argc, char** argv, 
             return cli_usage_error("run", "%s is a prepared dataset: the data options (--format, filters, "
                                    "--domain-names, ...) apply to a source", r->src);
         if (ra->src.count > 1) return cli_usage_error("run", "%s is a dataset: give it alone", r->src);
-        snprintf(r->data_dir, sizeof r->data_dir, "%s", r->src);
         return CLI_OK;
     }
-    snprintf(r->data_dir, sizeof r->data_dir, "%s/data", r->out);
     prep->o.sources = ra->src;
     bool bundled = !amazon && (!given || same_file(ra->src.v[0], sample));
     if (bundled && !prep->domain_names) prep->domain_names = "Food,Kitchen";
@@ -384,7 +383,7 @@ int cli_cmd_run(int argc, char** argv) {
     vkr_status s = r.results && r.maps_json && r.curves_json
                        ? cli_open_backend(com.device, &inst, &r.dev)
                        : vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
-    if (s == VKR_OK) s = run_data_stages(r.dev, to_prepare, r.data_dir, r.id_source, ra.tokenizer_epochs, r.rec.quiet, &r.rs);
+    if (s == VKR_OK) s = run_data_stages(r.dev, to_prepare, r.src, r.data_dir, r.id_source, ra.tokenizer_epochs, r.rec.quiet, &r.rs);
     if (s == VKR_OK) s = run_load(&r);
     for (uint32_t k = 0; k < r.seeds && s == VKR_OK; k++) s = run_models(&r, k);
     if (s == VKR_OK) s = run_curves(&r);

@@ -25,9 +25,30 @@ static vkr_status run_tokenize(vkr_device* dev, const char* dir, uint64_t seed, 
     return VKR_OK;
 }
 
-vkr_status run_data_stages(vkr_device* dev, cli_prep_args* prep, const char* data_dir, vkr_embed_source source,
-                           uint32_t tokenizer_epochs, bool quiet, run_state* rs) {
+/* Creates dir (if missing) and links the named files of from_dir into it (links already there are replaced). */
+static vkr_status run_link_files(const char* from_dir, const char* dir, const char* const* names, size_t count) {
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST) return vkr_fail(VKR_ERR_IO, "cannot create %s: %s", dir, strerror(errno));
+    for (size_t f = 0; f < count; f++) {
+        char from[PATH_MAX + 64], target[PATH_MAX], link[PATH_MAX + 64];
+        snprintf(from, sizeof from, "%s/%s", from_dir, names[f]);
+        snprintf(link, sizeof link, "%s/%s", dir, names[f]);
+        if (!realpath(from, target)) return vkr_fail(VKR_ERR_IO, "cannot resolve %s: %s", from, strerror(errno));
+        /* absolute links: `vkrec recommend --ckpt` finds the dataset from anywhere */
+        if ((unlink(link) != 0 && errno != ENOENT) || symlink(target, link) != 0)
+            return vkr_fail(VKR_ERR_IO, "cannot link %s to %s: %s", link, target, strerror(errno));
+    }
+    return VKR_OK;
+}
+
+vkr_status run_data_stages(vkr_device* dev, cli_prep_args* prep, const char* dataset, const char* data_dir,
+                           vkr_embed_source source, uint32_t tokenizer_epochs, bool quiet, run_state* rs) {
     double t0 = vkr_now_s();
+    char src_abs[PATH_MAX], dst_abs[PATH_MAX];
+    bool own = prep || (realpath(dataset, src_abs) && realpath(data_dir, dst_abs) && strcmp(src_abs, dst_abs) == 0);
+    if (!own) { /* the embedding and IDs go beside links to the dataset, never into it */
+        static const char* const files[] = {"dataset.json", "data.bin"};
+        VKR_TRY(run_link_files(dataset, data_dir, files, sizeof files / sizeof *files));
+    }
     if (prep) {
         if (!quiet)
             printf("== prepare %s (%s) -> %s\n", prep->o.sources.count ? prep->o.sources.v[0] : "--domain",
@@ -49,17 +70,7 @@ vkr_status run_data_stages(vkr_device* dev, cli_prep_args* prep, const char* dat
 
 vkr_status run_seed_data(vkr_device* dev, const char* data_dir, const char* seed_dir, uint32_t k,
                          uint32_t tokenizer_epochs, bool quiet, run_state* rs) {
-    if (mkdir(seed_dir, 0755) != 0 && errno != EEXIST)
-        return vkr_fail(VKR_ERR_IO, "cannot create %s: %s", seed_dir, strerror(errno));
     static const char* const shared[] = {"dataset.json", "data.bin", "item_emb.npy", "item_emb.json"};
-    for (size_t f = 0; f < sizeof shared / sizeof *shared; f++) {
-        char from[PATH_MAX + 64], target[PATH_MAX], link[PATH_MAX + 64];
-        snprintf(from, sizeof from, "%s/%s", data_dir, shared[f]);
-        snprintf(link, sizeof link, "%s/%s", seed_dir, shared[f]);
-        if (!realpath(from, target)) return vkr_fail(VKR_ERR_IO, "cannot resolve %s: %s", from, strerror(errno));
-        /* absolute links: `vkrec recommend --ckpt` finds the dataset from anywhere */
-        if ((unlink(link) != 0 && errno != ENOENT) || symlink(target, link) != 0)
-            return vkr_fail(VKR_ERR_IO, "cannot link %s to %s: %s", link, target, strerror(errno));
-    }
+    VKR_TRY(run_link_files(data_dir, seed_dir, shared, sizeof shared / sizeof *shared));
     return run_tokenize(dev, seed_dir, k, tokenizer_epochs, quiet, rs);
 }

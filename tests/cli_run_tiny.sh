@@ -6,6 +6,7 @@
 # records what it ran on (metrics.json "backends", the report's timings, item_emb.json and
 # tokenizer.json), and VKR_DEVICE names no device, so a stage that opened a Vulkan device of its own
 # would fail the run.
+# The run leaves its input dataset untouched.
 # usage: cli_run_tiny.sh VKREC SOURCE_DIR [cpu]
 set -eu
 V=$1
@@ -25,10 +26,10 @@ if [ "$MODE" = cpu ]; then
     grep -q "^| $stage | cpu | " "$r/report.md"
   done
   grep -q '"device":"cpu"' "$d/metrics.txt"
-  tr -d ' \t\n' < "$d/data/item_emb.json" | grep -q '"device":"cpu"'
-  tr -d ' \t\n' < "$d/data/item_emb.json" | grep -q '"source":"both"'
+  tr -d ' \t\n' < "$r/data/item_emb.json" | grep -q '"device":"cpu"'
+  tr -d ' \t\n' < "$r/data/item_emb.json" | grep -q '"source":"both"'
   grep -q '| text-and-co-occurrence | ' "$r/report.md"
-  tr -d ' \t\n' < "$d/data/tokenizer.json" | grep -q '"device":"cpu"'
+  tr -d ' \t\n' < "$r/data/tokenizer.json" | grep -q '"device":"cpu"'
   grep -q 'Maps skipped: t-SNE needs a Vulkan device' "$r/report.md"
   grep -q '| gencdr | Food | full |' "$r/report.md"
   grep -q '| sasrec-ce | Kitchen | sampled:100 |' "$r/report.md"
@@ -47,7 +48,13 @@ grep -q '| sasrec-ce | Kitchen | sampled:999 |' "$r/report.md"
 grep -q '| gencdr | Food | full |' "$r/report.md"
 grep -q '## Embedding maps' "$r/report.md"
 grep -q '| fused | ' "$r/report.md"
-tr -d ' \t\n' < "$d/data/item_emb.json" | grep -q '"source":"cooc"'   # the default --id-source
+tr -d ' \t\n' < "$r/data/item_emb.json" | grep -q '"source":"cooc"'   # the default --id-source
+# a run never writes into the dataset it was given: its embedding and IDs sit beside links to it
+for f in item_emb.npy item_emb.json semantic_ids.npy tokenizer.json tokenizer.safetensors; do
+  if [ -e "$d/data/$f" ]; then echo "run wrote $f into its input dataset"; exit 1; fi
+  test -s "$r/data/$f"
+done
+test -L "$r/data/dataset.json" && test -L "$r/data/data.bin"
 for v in co-occurrence semantic-ID ID fused; do test -s "$r/maps/$v.npy"; test -s "$r/maps/$v.png"; done
 grep -q '"maps"' "$r/metrics.json"
 grep -q '"hr10"' "$r/metrics.json"
@@ -63,7 +70,7 @@ test "$(grep -c '^ *[1-3]\. .*Kitchen' "$d/sas.txt")" -eq 3
 # bad input: unknown user (usage error), a file without vkrec metadata, a SASRec checkpoint asked for another domain
 if "$V" recommend --ckpt "$r/checkpoints/gencdr" --user no-such-user 2> "$d/err.txt"; then exit 1; fi
 grep -q "no-such-user" "$d/err.txt"
-if "$V" recommend --ckpt "$d/data/tokenizer.safetensors" --user '#0' 2> "$d/err.txt"; then exit 1; fi
+if "$V" recommend --ckpt "$r/data/tokenizer.safetensors" --user '#0' 2> "$d/err.txt"; then exit 1; fi
 grep -q "vkrec.model" "$d/err.txt"
 if "$V" recommend --ckpt "$r/checkpoints/sasrec-ce-target-Kitchen" --user '#1' --domain Food 2> "$d/err.txt"; then exit 1; fi
 grep -q "ranks Kitchen items" "$d/err.txt"

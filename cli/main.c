@@ -63,13 +63,24 @@ int cli_fail(const char* command, vkr_status status) {
     return CLI_FAILED;
 }
 
+/* An empty --device would silently mean "the default": say so instead. */
+static vkr_status check_selector(const char* selector) {
+    return selector && !*selector ? vkr_fail(VKR_ERR_INVALID_ARGUMENT, "--device is empty: give a device index, a "
+                                             "device name or cpu (or leave it out for VKR_DEVICE or the best)")
+                                  : VKR_OK;
+}
+
 vkr_status cli_open_device(const char* selector, vkr_instance** out_instance, vkr_device** out_device) {
+    *out_instance = NULL;
+    *out_device = NULL;
+    VKR_TRY(check_selector(selector));
     return vkr_open_default(selector, out_instance, out_device);
 }
 
 vkr_status cli_open_backend(const char* selector, vkr_instance** out_instance, vkr_device** out_device) {
     *out_instance = NULL;
     *out_device = NULL;
+    VKR_TRY(check_selector(selector));
     if (selector && strcmp(selector, "cpu") == 0) return VKR_OK;
     return cli_open_device(selector, out_instance, out_device);
 }
@@ -114,6 +125,10 @@ int main(int argc, char** argv) {
     const cli_command* c = find_command(cmd);
     if (!c) {
         fprintf(stderr, "vkrec: unknown command '%s'; 'vkrec help' lists them\n", cmd);
+        return CLI_USAGE;
+    }
+    if (vkr_env_check() != VKR_OK) {
+        fprintf(stderr, "vkrec %s: %s\n", cmd, vkr_last_error());
         return CLI_USAGE;
     }
     for (int i = 2; i < argc; i++)

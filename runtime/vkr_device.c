@@ -72,14 +72,6 @@ void vkr_device_print_profile(const vkr_device* dev, void* file) {
     free(sorted);
 }
 
-static double vkr_env_double(const char* name, double fallback) {
-    const char* v = getenv(name);
-    if (!v || !*v) return fallback;
-    char* end = NULL;
-    double d = strtod(v, &end);
-    return end && *end == '\0' && d > 0 ? d : fallback;
-}
-
 vkr_status vkr_device_create(vkr_instance* inst, uint32_t index, const vkr_device_options* options,
                              vkr_device** out_device) {
     if (!out_device) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_device_create: out_device is NULL");
@@ -88,6 +80,8 @@ vkr_status vkr_device_create(vkr_instance* inst, uint32_t index, const vkr_devic
         return vkr_fail(VKR_ERR_NO_DEVICE, "device index %u is out of range (%u device(s))", index,
                         inst ? inst->device_count : 0);
     vkr_device_options opts = options ? *options : (vkr_device_options){0};
+    double timeout = opts.timeout_s;
+    if (!(timeout > 0)) VKR_TRY(vkr_env_seconds("VKR_TIMEOUT", 300.0, &timeout));
     const vkr_device_info* info = &inst->info[index];
     if (info->compute_queue_family == UINT32_MAX || info->api_version < VK_API_VERSION_1_2)
         return vkr_fail(VKR_ERR_UNSUPPORTED, "device %u (%s) lacks Vulkan 1.2 compute", index, info->name);
@@ -98,7 +92,6 @@ vkr_status vkr_device_create(vkr_instance* inst, uint32_t index, const vkr_devic
     dev->info = *info;
     dev->physical = inst->physical[index];
     dev->max_dispatches_per_submit = opts.max_dispatches_per_submit ? opts.max_dispatches_per_submit : 256;
-    double timeout = opts.timeout_s > 0 ? opts.timeout_s : vkr_env_double("VKR_TIMEOUT", 300.0);
     dev->timeout_ns = (uint64_t)(timeout * 1e9);
     const char* prof = getenv("VKR_PROFILE");
     dev->profile = (opts.profile == 1 || (prof && *prof && strcmp(prof, "0") != 0)) && info->timestamps;

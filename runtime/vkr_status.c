@@ -1,5 +1,7 @@
 #include "vkr_status.h"
 
+#include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,12 +101,46 @@ const char* vkr_vk_result_name(VkResult result) {
     }
 }
 
+/* VKR_LOG as a level, or VKR_LOG_WARN when unset; false when it is set to anything but -1..3. */
+static bool vkr_log_level_env(int* level) {
+    const char* env = getenv("VKR_LOG");
+    *level = VKR_LOG_WARN;
+    if (!env || !*env) return true;
+    char* end = NULL;
+    long v = strtol(env, &end, 10);
+    if (*end != '\0' || v < VKR_LOG_QUIET || v > VKR_LOG_DEBUG) return false;
+    *level = (int)v;
+    return true;
+}
+
 static vkr_log_level vkr_log_level_current(void) {
     if (vkr_log_level_value == -2) {
-        const char* env = getenv("VKR_LOG");
-        vkr_log_level_value = env && *env ? atoi(env) : VKR_LOG_WARN;
+        int level;
+        vkr_log_level_env(&level); /* a bad value keeps the default here; vkr_env_check reports it */
+        vkr_log_level_value = level;
     }
     return (vkr_log_level)vkr_log_level_value;
+}
+
+vkr_status vkr_env_seconds(const char* name, double fallback, double* out) {
+    *out = fallback;
+    const char* v = getenv(name);
+    if (!v || !*v) return VKR_OK;
+    char* end = NULL;
+    double d = strtod(v, &end);
+    if (*end != '\0' || !(d > 0) || !isfinite(d))
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s='%s' is not a positive number of seconds", name, v);
+    *out = d;
+    return VKR_OK;
+}
+
+vkr_status vkr_env_check(void) {
+    int level;
+    if (!vkr_log_level_env(&level))
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "VKR_LOG='%s' is not a log level (-1 quiet, 0 errors, 1 warnings, "
+                        "2 info, 3 debug)", getenv("VKR_LOG"));
+    double t;
+    return vkr_env_seconds("VKR_TIMEOUT", 1, &t);
 }
 
 void vkr_log_set_level(vkr_log_level level) { vkr_log_level_value = (int)level; }

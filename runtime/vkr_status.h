@@ -56,6 +56,12 @@ const char* vkr_vk_result_name(VkResult result);
 void vkr_log_set_level(vkr_log_level level);
 /* Current global log level. */
 vkr_log_level vkr_log_get_level(void);
+/* Reads seconds from environment variable `name` into *out (fallback when unset or empty);
+ * INVALID_ARGUMENT naming the variable when it is not a positive finite number. */
+vkr_status vkr_env_seconds(const char* name, double fallback, double* out);
+/* Checks the environment variables the runtime reads (VKR_LOG: -1..3, VKR_TIMEOUT: seconds > 0), so
+ * that a mistyped value is an error instead of a silent default. */
+vkr_status vkr_env_check(void);
 /* Prints one line to stderr when `level` is enabled. */
 void vkr_log(vkr_log_level level, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
 

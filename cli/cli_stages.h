@@ -31,6 +31,8 @@ typedef struct cli_prepare_options {
 } cli_prepare_options;
 
 #define CLI_EMBED_DIM 64 /* default embedding size of the embed stage */
+/* The names of the vkr_embed_source values, in enum order (NULL-terminated: a choice list). */
+extern const char* const cli_embed_source_choices[];
 
 /* Item embeddings of a dataset into DIR/item_emb.npy and item_emb.json. */
 typedef struct cli_embed_options {

@@ -11,20 +11,16 @@
 #include "cli_stages.h"
 #include "vkr_embed.h"
 
-static const char* source_name(vkr_embed_source s) {
-    return s == VKR_EMBED_TEXT ? "text" : s == VKR_EMBED_COOC ? "cooc" : s == VKR_EMBED_BOTH ? "both" : "auto";
-}
-
 /* What `vkrec embed` reads from its command line. */
 typedef struct embed_args {
     cli_embed_options o; /* the stage's options */
-    int source;          /* --source: index into source_choices (the vkr_embed_source order) */
+    int source;          /* --source: index into cli_embed_source_choices */
 } embed_args;
 
-static const char* const source_choices[] = {"auto", "text", "cooc", "both", NULL};
+const char* const cli_embed_source_choices[] = {"auto", "text", "cooc", "both", NULL};
 static const cli_positional embed_positionals[] = {{"DIR", "a dataset directory", offsetof(embed_args, o.dir), 1, 1}};
 static const cli_option embed_opts[] = {
-    CLI_CHOICE(COMMAND, "--source", embed_args, source, source_choices, "auto",
+    CLI_CHOICE(COMMAND, "--source", embed_args, source, cli_embed_source_choices, "auto",
                "text: TF-IDF; cooc: PPMI co-occurrence; both: the two side by side; auto: text where an item has it"),
     CLI_UINT(COMMAND, "--dim", "N", embed_args, o.embed.svd.dim, 1, 4096, "64", "embedding size"),
     CLI_STRING(COMMAND, "--import", "FILE.npy", embed_args, o.import, NULL,
@@ -83,7 +79,7 @@ vkr_status cli_stage_embed(vkr_device* dev, const cli_embed_options* opt) {
         if (!emb) s = vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory for %u x %u embeddings",
                                               d.item_count, dim);
         vkr_embed_report rep = {0};
-        if (tty && s == VKR_OK) fprintf(stderr, "embedding %u items (%s) on %s...\r", d.item_count, source_name(o.source),
+        if (tty && s == VKR_OK) fprintf(stderr, "embedding %u items (%s) on %s...\r", d.item_count, cli_embed_source_choices[o.source],
                                         cli_backend_name(dev));
         if (s == VKR_OK) s = vkr_embed_items(dev, &d, &o, emb, &rep);
         if (tty) fprintf(stderr, "%100s\r", "");
@@ -96,7 +92,7 @@ vkr_status cli_stage_embed(vkr_device* dev, const cli_embed_options* opt) {
                 printf("  co-occurrence: %u items (PPMI %llu entries)\n", rep.cooc_items, (unsigned long long)rep.cooc_nnz);
             if (rep.zero_items) printf("  %u items had neither text nor co-occurrences: zero vectors\n", rep.zero_items);
         }
-        cJSON_AddStringToObject(info, "source", source_name(o.source));
+        cJSON_AddStringToObject(info, "source", cli_embed_source_choices[o.source]);
         cJSON_AddNumberToObject(info, "text_items", rep.text_items);
         cJSON_AddNumberToObject(info, "cooc_items", rep.cooc_items);
         cJSON_AddNumberToObject(info, "zero_items", rep.zero_items);

@@ -49,10 +49,9 @@ typedef struct run_args {
     const char* out;           /* RUN_DIR */
     uint32_t tokenizer_epochs; /* --tokenizer-epochs */
     uint32_t seeds;            /* --seeds */
-    int id_source;             /* --id-source: index into id_source_choices (the vkr_embed_source order) */
+    int id_source;             /* --id-source: index into cli_embed_source_choices */
 } run_args;
 
-static const char* const id_source_choices[] = {"auto", "text", "cooc", "both", NULL};
 /* The name of the item view each embedding source gives, in the maps and the report. */
 static const char* const id_source_views[] = {"text", "text", "co-occurrence", "text-and-co-occurrence"};
 
@@ -66,7 +65,7 @@ static const cli_option run_opts[] = {
              "the RQ-VAE schedule"),
     CLI_UINT(COMMAND, "--seeds", "N", run_args, seeds, 1, RUN_MAX_SEEDS, "1",
              "train and evaluate every model with seeds SEED..SEED+N-1; mean ± std"),
-    CLI_CHOICE(COMMAND, "--id-source", run_args, id_source, id_source_choices, "cooc",
+    CLI_CHOICE(COMMAND, "--id-source", run_args, id_source, cli_embed_source_choices, "cooc",
                "the item vectors the semantic IDs are learned from (vkrec embed --source): PPMI co-occurrence "
                "of training interactions (items bought together share a prefix), text, both side by side, or "
                "auto (text where an item has it)"),

@@ -1,7 +1,8 @@
 /* The main job's data: prepare into RUN_DIR/data, or link a given dataset's files there (a run never
  * writes into its input), embed and tokenize there, and for every seed after the first its own view
- * of the dataset: a directory of links to the dataset and its item embedding, where that seed's tokenizer writes its semantic IDs (GenCDR's
- * item vocabulary is part of the model, so each seed learns its own). The tokenizer of seed number k
+ * of the dataset: a directory of links to the dataset and its item embedding, where that seed's
+ * tokenizer writes its semantic IDs (GenCDR's item vocabulary is part of the model, so each seed
+ * learns its own). The tokenizer of seed number k
  * (0 for the first) uses seed k, so one seed reproduces `vkrec run` without --seeds. */
 #ifndef VKR_RUN_DATA_H
 #define VKR_RUN_DATA_H

@@ -151,8 +151,12 @@ static vkr_status embed_both(vkr_device* dev, const vkr_dataset* d, const vkr_em
             memcpy(row + dims[0], e[1] + (size_t)i * dims[1], sizeof(float) * dims[1]);
             double n2 = 0;
             for (uint32_t j = 0; j < dim; j++) n2 += (double)row[j] * row[j];
-            if (n2 == 0) rep->zero_items++;
-            for (uint32_t j = 0; n2 > 0 && j < dim; j++) row[j] = (float)(row[j] / sqrt(n2));
+            if (n2 == 0) {
+                rep->zero_items++;
+                continue;
+            }
+            double inv = 1 / sqrt(n2);
+            for (uint32_t j = 0; j < dim; j++) row[j] = (float)(row[j] * inv);
         }
     }
     free(e[0]);

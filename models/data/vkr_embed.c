@@ -144,6 +144,7 @@ static vkr_status embed_both(vkr_device* dev, const vkr_dataset* d, const vkr_em
         rep->dim = dim;
         rep->cooc_items = r[1].cooc_items;
         rep->cooc_nnz = r[1].cooc_nnz;
+        rep->seconds = r[0].seconds + r[1].seconds; /* both embeddings, not only the text one */
         rep->zero_items = 0;
         for (uint32_t i = 0; i < d->item_count; i++) {
             float* row = out + (size_t)i * dim;

@@ -47,7 +47,7 @@ static bool same_file(const char* a, const char* b) {
 typedef struct run_args {
     cli_str_list src;          /* a source (release, csv file(s), dump directory) or a dataset directory */
     const char* out;           /* RUN_DIR */
-    uint32_t tokenizer_epochs; /* --tokenizer-epochs */
+    uint32_t tokenizer_epochs; /* --tokenizer-epochs (0: the tokenize default) */
     uint32_t seeds;            /* --seeds */
     int id_source;             /* --id-source: index into cli_embed_source_choices */
 } run_args;
@@ -61,8 +61,9 @@ static const cli_positional run_positionals[] = {
     {"SRC|DATASET", "a source or dataset directory", offsetof(run_args, src), 0, 2}};
 static const cli_option run_opts[] = {
     CLI_STRING(COMMAND, "--out", "RUN_DIR", run_args, out, "run", "where the report, metrics, maps and checkpoints go"),
-    CLI_UINT(COMMAND, "--tokenizer-epochs", "N", run_args, tokenizer_epochs, 1, CLI_UINT_LIMIT, "12",
-             "the RQ-VAE schedule"),
+    CLI_UINT(COMMAND, "--tokenizer-epochs", "N", run_args, tokenizer_epochs, 1, CLI_UINT_LIMIT,
+             "as vkrec tokenize: about 3000 steps, 10..200 epochs",
+             "the RQ-VAE schedule (a fixed epoch count is too short on small data)"),
     CLI_UINT(COMMAND, "--seeds", "N", run_args, seeds, 1, RUN_MAX_SEEDS, "1",
              "train and evaluate every model with seeds SEED..SEED+N-1; mean ± std"),
     CLI_CHOICE(COMMAND, "--id-source", run_args, id_source, cli_embed_source_choices, "cooc",
@@ -111,7 +112,7 @@ typedef struct run_job {
     vkr_device* dev;           /* the one backend (NULL: CPU reference backend) */
     cli_rec_job rec;           /* models and protocols (seeds: the first) */
     uint32_t seeds;            /* seeds to train */
-    uint32_t tokenizer_epochs; /* the RQ-VAE schedule */
+    uint32_t tokenizer_epochs; /* the RQ-VAE schedule (0: the tokenize default) */
     vkr_embed_source id_source; /* what the semantic IDs are learned from */
     vkr_dataset ds;            /* the loaded dataset */
     vkr_npy_array emb;         /* the items' input view: the vectors the semantic IDs came from */
@@ -348,7 +349,7 @@ static int run_source(run_args* ra, cli_prep_args* prep, int argc, char** argv, 
 
 int cli_cmd_run(int argc, char** argv) {
     cli_common com = {0};
-    run_args ra = {.out = "run", .tokenizer_epochs = 12, .seeds = 1, .id_source = VKR_EMBED_COOC};
+    run_args ra = {.out = "run", .seeds = 1, .id_source = VKR_EMBED_COOC};
     cli_rec_args rec;
     cli_rec_args_init(&rec);
     static cli_prep_args prep; /* large (paths found in a source directory): kept off the stack */

@@ -65,24 +65,19 @@ static void cli_ckpt_siblings(const char* ckpt_dir, char* out, size_t cap) {
 
 /* Compares the requested metadata with the checkpoint's open file f (at path). */
 static vkr_status cli_ckpt_compare(const vkr_st_file* f, const char* path, const char* const* metadata) {
-    char unchecked[512] = "";
-    size_t len = 0;
     for (uint32_t k = 0; metadata && metadata[k]; k += 2) {
         const char *key = metadata[k], *want = metadata[k + 1];
         if (strcmp(key, CLI_CKPT_DATA_PATH) == 0) continue; /* the fingerprint says whether it is the same data */
         const char* have = vkr_st_metadata_get(f, key);
         const char* name = strncmp(key, "vkrec.", 6) == 0 ? key + 6 : key;
-        if (!have) {
-            if (len + 64 < sizeof unchecked) len += (size_t)snprintf(unchecked + len, sizeof unchecked - len, " %s", name);
-            continue;
-        }
+        if (!have)
+            return vkr_fail(VKR_ERR_FORMAT, "cannot resume %s: it does not record %s (an older vkrec wrote it, or it "
+                            "was edited), so this run's %s cannot be checked against it", path, name, want);
         if (strcmp(have, want) != 0)
             return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "cannot resume %s: %s differs (checkpoint: %s; this run: %s); "
                             "resume with the checkpoint's settings and data, or train without --resume", path, name,
                             have, want);
     }
-    if (len)
-        vkr_log(VKR_LOG_WARN, "warning: %s predates these checks; not verified:%s", path, unchecked);
     return VKR_OK;
 }
 
@@ -107,20 +102,16 @@ vkr_status cli_ckpt_check_resume(const char* ckpt_dir, const char* const* metada
 vkr_status cli_ckpt_check_data(const char* path, const char* dataset_fp, const char* ids_fp, const vkr_dataset* ds,
                                const char* data_dir, bool generative) {
     char have[128];
-    if (!dataset_fp || !*dataset_fp) {
-        vkr_log(VKR_LOG_WARN, "warning: %s predates dataset fingerprints: cannot check that %s is its dataset", path,
-                data_dir);
-    } else {
-        cli_ckpt_dataset_fingerprint(ds, have, sizeof have);
-        if (strcmp(have, dataset_fp) != 0)
-            return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s was trained on another dataset than %s (checkpoint: %s; "
-                            "%s: %s)", path, data_dir, dataset_fp, data_dir, have);
-    }
+    const char* missing = !dataset_fp || !*dataset_fp ? CLI_CKPT_DATASET
+                          : generative && (!ids_fp || !*ids_fp) ? CLI_CKPT_SEMANTIC_IDS : NULL;
+    if (missing)
+        return vkr_fail(VKR_ERR_FORMAT, "%s does not record %s (an older vkrec wrote it, or it was edited): cannot "
+                        "check that %s is what it was trained on", path, missing, data_dir);
+    cli_ckpt_dataset_fingerprint(ds, have, sizeof have);
+    if (strcmp(have, dataset_fp) != 0)
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s was trained on another dataset than %s (checkpoint: %s; %s: %s)",
+                        path, data_dir, dataset_fp, data_dir, have);
     if (!generative) return VKR_OK;
-    if (!ids_fp || !*ids_fp) {
-        vkr_log(VKR_LOG_WARN, "warning: %s predates fingerprints: cannot check %s/semantic_ids.npy", path, data_dir);
-        return VKR_OK;
-    }
     VKR_TRY(cli_ckpt_ids_fingerprint(data_dir, have, sizeof have));
     if (strcmp(have, ids_fp) != 0)
         return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s was trained on other semantic IDs than %s/semantic_ids.npy "

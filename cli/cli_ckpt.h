@@ -3,8 +3,8 @@
  * model and its training, stored in every checkpoint's metadata by `vkrec train` and `vkrec run`.
  * `train --resume` refuses a missing last checkpoint and any setting that differs; `recommend`
  * refuses a dataset (or semantic IDs) other than the checkpoint's. Checkpoints without the digest
- * (vkr_safetensors.h) are refused; ones written before the fingerprints and settings were recorded
- * are used with a warning that says what could not be checked. */
+ * (vkr_safetensors.h) or without these records (written by an older vkrec) are refused: what they
+ * were trained on cannot be checked. */
 #ifndef VKR_CLI_CKPT_H
 #define VKR_CLI_CKPT_H
 #include <stddef.h>
@@ -26,8 +26,8 @@ vkr_status cli_ckpt_ids_fingerprint(const char* dir, char* out, size_t cap);
  * (key, value, ..., NULL: what this run would write) but the dataset path equals the checkpoint's;
  * errors name the checkpoint, the setting and both values. */
 vkr_status cli_ckpt_check_resume(const char* ckpt_dir, const char* const* metadata);
-/* Checks that the dataset ds in data_dir (and its semantic IDs when ids_fp is not NULL) matches the
- * fingerprints `dataset_fp` and `ids_fp` read from checkpoint `path` (NULL or "": not recorded, warns). */
+/* Checks that the dataset ds in data_dir (and, when generative, DIR/semantic_ids.npy) matches the
+ * fingerprints `dataset_fp` and `ids_fp` read from checkpoint `path` (NULL or "": not recorded, FORMAT). */
 vkr_status cli_ckpt_check_data(const char* path, const char* dataset_fp, const char* ids_fp, const vkr_dataset* ds,
                                const char* data_dir, bool generative);
 /* Creates root and dir (one model's checkpoint directory under it) and removes the temporaries a

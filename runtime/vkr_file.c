@@ -118,8 +118,14 @@ vkr_status vkr_stage_add(vkr_stage* st, const char* path, const char** out_tmp) 
 
 vkr_status vkr_stage_commit(vkr_stage* st) {
     vkr_status s = VKR_OK;
-    for (uint32_t i = 0; i < st->count && s == VKR_OK; i++) /* all written? then nothing is renamed half */
-        if (access(st->tmp[i], F_OK) != 0) s = vkr_fail(VKR_ERR_STATE, "%s was not written (staged as %s)", st->path[i], st->tmp[i]);
+    /* every file written, and no target a directory (the one rename that fails), before any rename */
+    for (uint32_t i = 0; i < st->count && s == VKR_OK; i++) {
+        struct stat sb;
+        if (access(st->tmp[i], F_OK) != 0)
+            s = vkr_fail(VKR_ERR_STATE, "%s was not written (staged as %s)", st->path[i], st->tmp[i]);
+        else if (stat(st->path[i], &sb) == 0 && S_ISDIR(sb.st_mode))
+            s = vkr_fail(VKR_ERR_IO, "cannot replace %s: it is a directory", st->path[i]);
+    }
     for (uint32_t i = 0; i < st->count && s == VKR_OK; i++)
         if (rename(st->tmp[i], st->path[i]) != 0)
             s = vkr_fail(VKR_ERR_IO, "cannot rename %s to %s: %s", st->tmp[i], st->path[i], strerror(errno));
@@ -239,9 +245,11 @@ vkr_status vkr_lock_take(const char* lock_path, const char* what, vkr_lock* out)
             int err = errno;
             long pid = vkr_lock_owner(fd);
             close(fd);
-            if (err == EWOULDBLOCK)
+            if (err == EWOULDBLOCK && pid > 0)
                 return vkr_fail(VKR_ERR_STATE, "%s is in use by another vkrec (pid %ld; lock file %s)", what, pid,
                                 lock_path);
+            if (err == EWOULDBLOCK)
+                return vkr_fail(VKR_ERR_STATE, "%s is in use by another process (lock file %s)", what, lock_path);
             return vkr_fail(VKR_ERR_IO, "cannot lock %s: %s", lock_path, strerror(err));
         }
         struct stat a, b;

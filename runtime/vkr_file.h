@@ -52,8 +52,9 @@ vkr_status vkr_write_file_atomic(const char* path, const void* data, size_t size
  * reserves a temporary name per output with vkr_stage_add, writes each file there with whatever
  * writer it has, and only when every write succeeded renames them all over their targets
  * (vkr_stage_commit). A failure before the commit (a full disk, a bad value) leaves every target as
- * it was; vkr_stage_abort removes the temporaries. The renames themselves cannot run out of space;
- * only a crash between them (after every write succeeded) can leave some targets renewed. */
+ * it was; vkr_stage_abort removes the temporaries. The commit checks that no target is a directory
+ * before renaming any; renames cannot run out of space, so only a crash between them (after every
+ * write succeeded) can leave some targets renewed. */
 
 /* Most files one vkr_stage commits. */
 #define VKR_STAGE_MAX_FILES 8

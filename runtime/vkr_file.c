@@ -212,16 +212,14 @@ static bool vkr_temp_beside(const char* name, const void* arg) {
 }
 
 vkr_status vkr_temps_clean_beside(const char* target, uint32_t* out_removed) {
-    char dir[VKR_FILE_MAX_PATH + 1];
+    char path[VKR_FILE_MAX_PATH + 1], dir[VKR_FILE_MAX_PATH + 1];
     size_t n = strlen(target);
     while (n > 1 && target[n - 1] == '/') n--;
     if (n == 0 || n > VKR_FILE_MAX_PATH) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "bad path '%s'", target);
-    snprintf(dir, sizeof dir, "%.*s", (int)n, target);
-    char* slash = strrchr(dir, '/');
-    const char* base = slash ? slash + 1 : dir;
-    if (slash == dir) return vkr_temps_remove_if("/", vkr_temp_beside, base, out_removed);
-    if (slash) *slash = '\0';
-    return vkr_temps_remove_if(slash ? dir : ".", vkr_temp_beside, base, out_removed);
+    snprintf(path, sizeof path, "%.*s", (int)n, target);
+    vkr_parent_dir(path, dir, sizeof dir);
+    const char* slash = strrchr(path, '/');
+    return vkr_temps_remove_if(dir, vkr_temp_beside, slash ? slash + 1 : path, out_removed);
 }
 
 /* The pid recorded in an open lock file (0: none readable). */

@@ -132,20 +132,26 @@ static void test_round_trip(void** state) {
     assert_int_not_equal(access(tmp, F_OK), 0);
 }
 
-/* Every strict prefix of a valid file is rejected cleanly. */
-static void test_truncations(void** state) {
-    (void)state;
+/* Writes the fixture to the temporary directory's `name` and reads the file back into buf[4096]. */
+static size_t fixture_bytes(const char* name, uint8_t* buf) {
     fixture f;
     fixture_fill(&f);
     char path[300];
-    vkr_test_tmpdir_path(path, sizeof path, "trunc.safetensors");
+    vkr_test_tmpdir_path(path, sizeof path, name);
     write_fixture(path, &f);
     FILE* fp = fopen(path, "rb");
     assert_non_null(fp);
-    uint8_t buf[4096];
-    size_t n = fread(buf, 1, sizeof buf, fp);
+    size_t n = fread(buf, 1, 4096, fp);
     fclose(fp);
-    assert_true(n > 100 && n < sizeof buf);
+    assert_true(n > 100 && n < 4096);
+    return n;
+}
+
+/* Every strict prefix of a valid file is rejected cleanly. */
+static void test_truncations(void** state) {
+    (void)state;
+    uint8_t buf[4096];
+    size_t n = fixture_bytes("trunc.safetensors", buf);
     vkr_st_file* st;
     VKR_ASSERT_OK(vkr_st_open_memory(buf, n, "whole", &st));
     vkr_st_close(st);
@@ -376,17 +382,8 @@ static void test_half_conversion(void** state) {
  * file without the digest (another writer's) still opens. */
 static void test_digest(void** state) {
     (void)state;
-    fixture f;
-    fixture_fill(&f);
-    char path[300];
-    vkr_test_tmpdir_path(path, sizeof path, "digest.safetensors");
-    write_fixture(path, &f);
-    FILE* fp = fopen(path, "rb");
-    assert_non_null(fp);
     uint8_t buf[4096];
-    size_t n = fread(buf, 1, sizeof buf, fp);
-    fclose(fp);
-    assert_true(n > 8 && n < sizeof buf);
+    size_t n = fixture_bytes("digest.safetensors", buf);
     vkr_st_file* st;
     VKR_ASSERT_OK(vkr_st_open_memory(buf, n, "digest.safetensors", &st));
     const char* d = vkr_st_metadata_get(st, VKR_ST_DIGEST_KEY);
@@ -409,7 +406,7 @@ static void test_digest(void** state) {
             assert_non_null(strstr(vkr_last_error(), "digest.safetensors"));
             corrupt += strstr(vkr_last_error(), "corrupt") != NULL;
         }
-    assert_true(corrupt >= 8 * sizeof f);
+    assert_true(corrupt >= 8 * sizeof(fixture));
     /* the same file without the digest: opens unverified */
     uint64_t hlen = 0;
     for (int i = 7; i >= 0; i--) hlen = (hlen << 8) | buf[i];

@@ -32,22 +32,21 @@ G=RUN/checkpoints/gencdr
 size() { wc -c < "$1" | tr -d ' '; }
 
 # ---- 1. bit flips and truncations of checkpoints: recommend and train --resume refuse them ----
+flip_cases() { # CKPT COUNT LABEL: recommend refuses COUNT copies of CKPT with one random bit flipped
+  n=$(size "$1")
+  for k in $(seq "$2"); do
+    cp "$1" f.safetensors
+    h_flip f.safetensors "$(h_rand "$n")" "$(h_rand 8)"
+    h_fail "recommend, flipped $3 checkpoint #$k" "$V" recommend --ckpt f.safetensors --user '#1' $Q
+  done
+}
 h_guard D/data.bin D/dataset.json
+flip_cases "$SA/best.safetensors" 30 "best SASRec"
+flip_cases "$G/best.safetensors" 8 GenCDR
 n=$(size "$SA/best.safetensors")
-for k in $(seq 30); do
-  cp "$SA/best.safetensors" f.safetensors
-  h_flip f.safetensors "$(h_rand "$n")" "$(h_rand 8)"
-  h_fail "recommend, flipped best checkpoint #$k" "$V" recommend --ckpt f.safetensors --user '#1' $Q
-done
 for k in $(seq 12); do
   head -c "$(h_rand "$n")" "$SA/best.safetensors" > f.safetensors
   h_fail "recommend, truncated best checkpoint #$k" "$V" recommend --ckpt f.safetensors --user '#1' $Q
-done
-n=$(size "$G/best.safetensors")
-for k in $(seq 8); do
-  cp "$G/best.safetensors" f.safetensors
-  h_flip f.safetensors "$(h_rand "$n")" "$(h_rand 8)"
-  h_fail "recommend, flipped GenCDR checkpoint #$k" "$V" recommend --ckpt f.safetensors --user '#2' $Q
 done
 n=$(size "$SA/last.safetensors")
 for k in $(seq 15); do

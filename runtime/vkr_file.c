@@ -158,7 +158,7 @@ bool vkr_remove_flat_dir(const char* dir) {
 static long vkr_temp_pid(const char* name) {
     const char* t = NULL;
     for (const char* p = strstr(name, ".tmp-"); p; p = strstr(p + 1, ".tmp-")) t = p; /* the last one */
-    if (!t) return 0;
+    if (!t || t[5] < '1' || t[5] > '9') return 0;
     char* end = NULL;
     long pid = strtol(t + 5, &end, 10);
     if (pid <= 0 || *end != '-' || !end[1]) return 0;

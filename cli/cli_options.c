@@ -15,7 +15,12 @@ const cli_option cli_opt_gpu = CLI_STRING(COMMON, "--device", "INDEX|NAME", cli_
 const cli_option cli_opt_quiet = CLI_FLAG(COMMON, "--quiet", cli_common, quiet, "print nothing but errors");
 const cli_option cli_opt_json = CLI_FLAG(COMMON, "--json", cli_common, json, "print the same as JSON");
 const cli_option cli_opt_json_file = CLI_STRING(COMMON, "--json", "FILE", cli_common, json_file, NULL,
-                                                "also write the results as JSON");
+                                                "also write the results as JSON (replaces FILE only when it "
+                                                "holds JSON, else --force; never an input)");
+const cli_option cli_opt_force = CLI_FLAG(COMMON, "--force", cli_common, force,
+                                          "replace an existing output file that is not of the kind vkrec writes "
+                                          "there (JSON for --json, an N x 2 float32 .npy map, a CSV with the same "
+                                          "header); an input of the command is never replaced");
 const cli_option cli_opt_seed = CLI_UINT(COMMON, "--seed", "N", cli_common, seed, 0, CLI_UINT_LIMIT, NULL,
                                          "seed of every random choice");
 

@@ -62,6 +62,7 @@ typedef struct cli_common {
     bool quiet;            /* --quiet */
     bool json;             /* --json as a flag: print JSON */
     const char* json_file; /* --json FILE: also write JSON there */
+    bool force;            /* --force: replace output files that are not vkrec's (cli_output.h) */
     uint32_t seed;         /* --seed N (0: not given, the command's default) */
 } cli_common;
 
@@ -125,6 +126,7 @@ extern const cli_option cli_opt_gpu;       /* --device INDEX|NAME, for commands 
 extern const cli_option cli_opt_quiet;     /* --quiet */
 extern const cli_option cli_opt_json;      /* --json (print JSON) */
 extern const cli_option cli_opt_json_file; /* --json FILE */
+extern const cli_option cli_opt_force;     /* --force (output files) */
 extern const cli_option cli_opt_seed;      /* --seed N */
 
 /* .options and .option_count of a spec from the array A. */

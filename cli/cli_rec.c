@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cli_ckpt.h"
 #include "vkr_beams_io.h"
 
 void cli_rec_table_header(FILE* t, const cli_rec_job* job) {
@@ -52,8 +53,8 @@ static void cli_metrics_out(const vkr_metrics* m, const cli_rec_job* job, FILE* 
 
 /* What a checkpoint says about its model, so `vkrec recommend --ckpt` can rebuild it alone. */
 typedef struct cli_meta {
-    char val[16][PATH_MAX];   /* values */
-    const char* kv[2 * 16 + 1]; /* key, value, ..., NULL */
+    char val[24][PATH_MAX];   /* values */
+    const char* kv[2 * 24 + 1]; /* key, value, ..., NULL */
     uint32_t n;               /* entries */
 } cli_meta;
 
@@ -67,17 +68,27 @@ static void cli_meta_add(cli_meta* m, const char* key, const char* fmt, ...) {
     m->kv[2 * ++m->n] = NULL;
 }
 
-/* The model-independent entries: kind, dataset (absolute path) and the shared sizes. */
-static void cli_meta_common(cli_meta* m, const char* model, const char* data_dir, uint32_t max_len, uint32_t hidden,
-                            uint32_t blocks, uint32_t heads) {
-    char abs[PATH_MAX];
+/* The model-independent entries: kind, dataset (absolute path and fingerprint) and the shared sizes. */
+static void cli_meta_common(cli_meta* m, const char* model, const char* data_dir, const vkr_dataset* ds,
+                            uint32_t max_len, uint32_t hidden, uint32_t blocks, uint32_t heads) {
+    char abs[PATH_MAX], fp[128];
     m->n = 0;
     cli_meta_add(m, "vkrec.model", "%s", model);
-    cli_meta_add(m, "vkrec.data", "%s", data_dir && realpath(data_dir, abs) ? abs : data_dir ? data_dir : "");
+    cli_meta_add(m, CLI_CKPT_DATA_PATH, "%s", data_dir && realpath(data_dir, abs) ? abs : data_dir ? data_dir : "");
+    cli_ckpt_dataset_fingerprint(ds, fp, sizeof fp);
+    cli_meta_add(m, CLI_CKPT_DATASET, "%s", fp);
     cli_meta_add(m, "vkrec.max_len", "%u", max_len);
     cli_meta_add(m, "vkrec.hidden", "%u", hidden);
     cli_meta_add(m, "vkrec.blocks", "%u", blocks);
     cli_meta_add(m, "vkrec.heads", "%u", heads);
+}
+
+/* The training settings a resumed run must repeat to replay the same run (`train --resume` compares them). */
+static void cli_meta_training(cli_meta* m, uint32_t batch, float lr, float dropout, uint64_t seed) {
+    cli_meta_add(m, "vkrec.batch", "%u", batch);
+    cli_meta_add(m, "vkrec.lr", "%g", (double)lr);
+    cli_meta_add(m, "vkrec.dropout", "%g", (double)dropout);
+    cli_meta_add(m, "vkrec.seed", "%llu", (unsigned long long)seed);
 }
 
 /* The training figures that go with every result row of a trained model. */
@@ -164,13 +175,13 @@ static vkr_status train_domain(const vkr_dataset* ds, vkr_device* dev, const cli
         if (job->ckpt_root) {
             snprintf(dir, sizeof dir, "%s/sasrec-%s-%s-%s", job->ckpt_root, t.loss == VKR_SASREC_CE ? "ce" : "bce",
                      t.mixed_input ? "mixed" : "target", ds->domain_name[domain]);
-            mkdir(job->ckpt_root, 0755);
-            mkdir(dir, 0755);
+            s = cli_ckpt_dir_make(job->ckpt_root, dir);
             t.ckpt_dir = dir;
         }
         snprintf(label, sizeof label, "sasrec-%s%s", t.loss == VKR_SASREC_CE ? "ce" : "bce", t.mixed_input ? "-mixed" : "");
         static cli_meta meta; /* large: kept off the stack */
-        cli_meta_common(&meta, "sasrec", job->data_dir, t.max_len, t.hidden, t.blocks, t.heads);
+        cli_meta_common(&meta, "sasrec", job->data_dir, ds, t.max_len, t.hidden, t.blocks, t.heads);
+        cli_meta_training(&meta, t.batch, t.lr, t.dropout, t.seed);
         cli_meta_add(&meta, "vkrec.domain", "%s", ds->domain_name[domain]);
         cli_meta_add(&meta, "vkrec.loss", "%s", t.loss == VKR_SASREC_CE ? "ce" : "bce");
         cli_meta_add(&meta, "vkrec.input", "%s", t.mixed_input ? "mixed" : "target");
@@ -178,7 +189,8 @@ static vkr_status train_domain(const vkr_dataset* ds, vkr_device* dev, const cli
         cli_meta_add(&meta, "vkrec.arch", "%s", arch);
         t.metadata = meta.kv;
         if (!job->quiet) fprintf(stderr, "training %s for %s on %s\n", label, ds->domain_name[domain], dev ? "the GPU" : "the CPU");
-        s = vkr_sasrec_fit(ds, dev, &t, &sm);
+        if (s == VKR_OK && t.resume && t.ckpt_dir) s = cli_ckpt_check_resume(t.ckpt_dir, meta.kv);
+        if (s == VKR_OK) s = vkr_sasrec_fit(ds, dev, &t, &sm);
         scorer = vkr_sasrec_scorer(&sm);
         train_s = sm.fit.seconds;
         extra = cli_fit_json(&sm.fit, "best_valid_hr10");
@@ -217,12 +229,15 @@ static vkr_status train_gencdr(const vkr_dataset* ds, vkr_device* dev, const cli
     char dir[1024];
     if (job->ckpt_root) {
         snprintf(dir, sizeof dir, "%s/gencdr", job->ckpt_root);
-        mkdir(job->ckpt_root, 0755);
-        mkdir(dir, 0755);
         t.ckpt_dir = dir;
     }
     static cli_meta meta;
-    cli_meta_common(&meta, "gencdr", job->data_dir, t.max_len, t.hidden, t.blocks, t.heads);
+    cli_meta_common(&meta, "gencdr", job->data_dir, ds, t.max_len, t.hidden, t.blocks, t.heads);
+    cli_meta_training(&meta, t.batch, t.lr, t.dropout, t.seed);
+    char ids_fp[64] = "";
+    vkr_status s = job->ckpt_root ? cli_ckpt_dir_make(job->ckpt_root, dir) : VKR_OK;
+    if (s == VKR_OK) s = cli_ckpt_ids_fingerprint(job->data_dir, ids_fp, sizeof ids_fp);
+    cli_meta_add(&meta, CLI_CKPT_SEMANTIC_IDS, "%s", ids_fp);
     cli_meta_add(&meta, "vkrec.lora_rank", "%u", t.lora_rank);
     cli_meta_add(&meta, "vkrec.beam", "%u", t.beam);
     cli_meta_add(&meta, "vkrec.item_ids", "%u", t.item_ids ? 1u : 0u);
@@ -232,8 +247,9 @@ static vkr_status train_gencdr(const vkr_dataset* ds, vkr_device* dev, const cli
     t.metadata = meta.kv;
     if (!job->quiet) fprintf(stderr, "training gencdr (all domains, %u-token semantic IDs) on %s\n", depth,
                              dev ? "the GPU" : "the CPU");
-    vkr_gencdr_model m;
-    vkr_status s = vkr_gencdr_fit(ds, dev, ids, depth, &t, &m);
+    vkr_gencdr_model m = {0};
+    if (s == VKR_OK && t.resume && t.ckpt_dir) s = cli_ckpt_check_resume(t.ckpt_dir, meta.kv);
+    if (s == VKR_OK) s = vkr_gencdr_fit(ds, dev, ids, depth, &t, &m);
     free(ids);
     cJSON* extra = NULL;
     if (s == VKR_OK) extra = cli_fit_json(&m.fit, m.beam ? "best_valid_hr10" : "best_valid_hr10_sampled100");

@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "cli_json.h"
+#include "cli_output.h"
 #include "vkr_fileio.h"
 #include "vkr_align.h"
 #include "vkr_tsne_io.h"
@@ -59,7 +60,7 @@ static const cli_option align_opts[] = {
     CLI_STRING(COMMAND, "--data", "DIR", align_args, data, NULL,
                "dataset directory for domains (default: INPUT when it is one)"),
 };
-static const cli_option* const align_shared[] = {&cli_opt_json_file, &cli_opt_gpu, &cli_opt_quiet, NULL};
+static const cli_option* const align_shared[] = {&cli_opt_json_file, &cli_opt_gpu, &cli_opt_quiet, &cli_opt_force, NULL};
 const cli_spec cli_align_spec = {
     .name = "align",
     .description =
@@ -84,6 +85,13 @@ int cli_cmd_align(int argc, char** argv) {
     const unsigned k = a.k;
     const bool quiet = com.quiet;
     if (quiet) vkr_log_set_level(VKR_LOG_ERROR);
+    char emb_path[4200];
+    snprintf(emb_path, sizeof emb_path, "%s/%s", input, emb ? emb : "item_emb.npy");
+    const char* inputs[3 + ALIGN_MAX_MAPS] = {input, emb_path, data};
+    for (int m = 0; m < map_count; m++) inputs[3 + m] = maps[m];
+    if (json && cli_output_check(cmd, "--json", json, inputs, 3 + (unsigned)map_count, CLI_OUTPUT_JSON, NULL,
+                                 com.force) != CLI_OK)
+        return CLI_USAGE;
     char default_map[4200];
     snprintf(default_map, sizeof default_map, "%s/tsne.npy", input);
     if (map_count == 0 && access(default_map, R_OK) == 0) maps[map_count++] = default_map;

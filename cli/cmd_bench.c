@@ -6,6 +6,7 @@
 #include "bench.h"
 #include "cli.h"
 #include "cli_json.h"
+#include "cli_output.h"
 #include "vkr_fileio.h"
 
 typedef struct bench_suite {
@@ -46,7 +47,7 @@ static const cli_option bench_opts[] = {
               "problem sizes for suites that take them (tsne: points, default 2000,5000,10000)"),
     CLI_FLAG(COMMAND, "--list", bench_args, list, "list the suites and exit"),
 };
-static const cli_option* const bench_shared[] = {&cli_opt_json_file, &cli_opt_gpu, &cli_opt_quiet, NULL};
+static const cli_option* const bench_shared[] = {&cli_opt_json_file, &cli_opt_gpu, &cli_opt_quiet, &cli_opt_force, NULL};
 const cli_spec cli_bench_spec = {
     .name = "bench",
     .description = "  Runs benchmark suites (all when none is named) and prints median/min/max per result, with the\n"
@@ -74,6 +75,8 @@ int cli_cmd_bench(int argc, char** argv) {
         selected[k] = true;
     }
     const char* json_path = com.json_file;
+    if (json_path && cli_output_check("bench", "--json", json_path, NULL, 0, CLI_OUTPUT_JSON, NULL, com.force) != CLI_OK)
+        return CLI_USAGE;
     const unsigned runs = a.runs, warmup = a.warmup;
     const bool quiet = com.quiet;
     if (quiet) vkr_log_set_level(VKR_LOG_ERROR);

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_output.h"
 #include "cli_prepare.h"
 #include "vkr_data_prep.h"
 
@@ -58,7 +59,9 @@ const cli_spec cli_prepare_spec = {
         "  csv: INTERACTIONS (user,item,timestamp,domain) [ITEMS (item,domain,title[,text])], comma or tab,\n"
         "  or a directory with interactions.csv/.tsv [items.csv/.tsv]. Without --format the format is found\n"
         "  from the files present. Steps: time sort (stable), dedupe, k-core + overlap filters, split;\n"
-        "  dataset.json says what was done.",
+        "  dataset.json says what was done. DIR is written beside it (DIR.tmp-*) and swapped in whole;\n"
+        "  one vkrec at a time writes DIR (lock file DIR.lock; a second one fails), and what a killed\n"
+        "  prepare left beside DIR is removed by the next.",
     CLI_POSITIONALS(prepare_positionals),
     CLI_OWN_OPTIONS(prepare_opts),
     .groups = (const cli_option_group* const[]){&cli_prep_group, NULL},
@@ -79,7 +82,8 @@ int cli_cmd_prepare(int argc, char** argv) {
     return s == VKR_OK ? CLI_OK : cli_fail("prepare", s);
 }
 
-vkr_status cli_stage_prepare(const cli_prepare_options* opt) {
+/* cli_stage_prepare under the lock of opt->out. */
+static vkr_status prepare_locked(const cli_prepare_options* opt) {
     const char* format = opt->format;
     const bool quiet = opt->quiet;
     const char* const* srcs = opt->sources.v;
@@ -140,5 +144,13 @@ vkr_status cli_stage_prepare(const cli_prepare_options* opt) {
     vkr_dataset_free(&d);
     vkr_raw_free(&raw);
     cJSON_Delete(source);
+    return s;
+}
+
+vkr_status cli_stage_prepare(const cli_prepare_options* opt) {
+    vkr_lock lock;
+    VKR_TRY(cli_output_lock_beside(opt->out, &lock)); /* and what a killed prepare left beside DIR goes */
+    vkr_status s = prepare_locked(opt);
+    vkr_lock_release(&lock);
     return s;
 }

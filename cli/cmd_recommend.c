@@ -7,7 +7,9 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_ckpt.h"
 #include "cli_json.h"
+#include "cli_output.h"
 #include "vkr_fileio.h"
 #include "cli_rec.h"
 #include "vkr_safetensors.h"
@@ -23,7 +25,11 @@ typedef struct rec_ckpt {
     char input[8];       /* SASRec: target or mixed */
     char arch[16];       /* SASRec: original or prenorm (absent in checkpoints older than --arch: prenorm) */
     unsigned max_len, hidden, blocks, heads, lora_rank, decoder_hidden, beam, item_ids, global_trie; /* sizes, GenCDR's kind */
+    char dataset[128];   /* the dataset's fingerprint ("": not recorded) */
+    char ids[64];        /* GenCDR: the semantic IDs' fingerprint ("": not recorded) */
 } rec_ckpt;
+
+static bool rec_one_of(const char* v, const char* a, const char* b) { return strcmp(v, a) == 0 || strcmp(v, b) == 0; }
 
 /* Reads the metadata vkrec train wrote; FORMAT naming the file and key when one is missing. */
 static vkr_status rec_ckpt_read(const char* arg, rec_ckpt* c) {
@@ -49,8 +55,10 @@ static vkr_status rec_ckpt_read(const char* arg, rec_ckpt* c) {
         {"vkrec.beam", NULL, 0, &c->beam, false},         {"vkrec.item_ids", NULL, 0, &c->item_ids, false},
         {"vkrec.global_trie", NULL, 0, &c->global_trie, false},
         {"vkrec.decoder_hidden", NULL, 0, &c->decoder_hidden, false},
+        {CLI_CKPT_DATASET, c->dataset, sizeof c->dataset, NULL, false},
+        {CLI_CKPT_SEMANTIC_IDS, c->ids, sizeof c->ids, NULL, false},
     };
-    vkr_status s = VKR_OK;
+    vkr_status s = cli_ckpt_require_digest(c->path, vkr_st_metadata_get(f, VKR_ST_DIGEST_KEY) != NULL);
     for (size_t k = 0; k < sizeof fields / sizeof *fields && s == VKR_OK; k++) {
         const char* v = vkr_st_metadata_get(f, fields[k].key);
         if (!v) {
@@ -74,6 +82,12 @@ static vkr_status rec_ckpt_read(const char* arg, rec_ckpt* c) {
         s = vkr_fail(VKR_ERR_FORMAT, "%s: unknown model '%s'", c->path, c->model);
     if (s == VKR_OK && strcmp(c->model, "sasrec") == 0 && (!c->domain[0] || !c->loss[0] || !c->input[0]))
         s = vkr_fail(VKR_ERR_FORMAT, "%s: a SASRec checkpoint needs vkrec.domain, vkrec.loss and vkrec.input", c->path);
+    /* a value outside its choices would silently build another model (e.g. "bcf" as bce) */
+    if (s == VKR_OK && strcmp(c->model, "sasrec") == 0 &&
+        (!rec_one_of(c->loss, "bce", "ce") || !rec_one_of(c->input, "target", "mixed") ||
+         (c->arch[0] && !rec_one_of(c->arch, "original", "prenorm"))))
+        s = vkr_fail(VKR_ERR_FORMAT, "%s: metadata vkrec.loss '%s', vkrec.input '%s' or vkrec.arch '%s' is not one of "
+                     "bce|ce, target|mixed, original|prenorm", c->path, c->loss, c->input, c->arch);
     return s;
 }
 
@@ -177,7 +191,8 @@ static const cli_option recommend_opts[] = {
     CLI_STRING(COMMAND, "--out", "FILE", recommend_args, out, NULL, "with --all: the lists, FILE.csv or FILE.json"),
     CLI_CHOICE(COMMAND, "--split", recommend_args, split, split_choices, "test", "with --all: the examples listed"),
 };
-static const cli_option* const recommend_shared[] = {&cli_opt_json_file, &cli_opt_device, &cli_opt_quiet, NULL};
+static const cli_option* const recommend_shared[] = {&cli_opt_json_file, &cli_opt_device, &cli_opt_quiet, &cli_opt_force,
+                                                     NULL};
 const cli_spec cli_recommend_spec = {
     .name = "recommend",
     .description =
@@ -188,7 +203,10 @@ const cli_spec cli_recommend_spec = {
         "  --all --out FILE.csv|FILE.json lists the N best items for every example of the split, given the\n"
         "  history before its target and skipping that history, batched as training evaluates: CSV rows\n"
         "  user,rank,item_id,item_key,domain,score; JSON adds each example's target. The share of targets\n"
-        "  among their first K rows is the full protocol's HR@K under `vkrec train --exclude-history`.",
+        "  among their first K rows is the full protocol's HR@K under `vkrec train --exclude-history`.\n"
+        "  It refuses a dataset (--data) or semantic IDs other than the checkpoint's (their fingerprints\n"
+        "  differ) and a corrupt checkpoint (its digest differs). --out and --json never replace an input,\n"
+        "  and replace an existing file only when it is of their kind (else --force).",
     CLI_OWN_OPTIONS(recommend_opts),
     .shared = recommend_shared,
 };
@@ -284,8 +302,18 @@ int cli_cmd_recommend(int argc, char** argv) {
     vkr_status s = rec_ckpt_read(ckpt, &c);
     if (s != VKR_OK) return cli_fail("recommend", s);
     if (data) snprintf(c.data, sizeof c.data, "%s", data);
+    const char* inputs[] = {c.path, c.data};
+    const char* out = a.all ? a.out : com.json_file;
+    if (out && cli_output_check("recommend", a.all ? "--out" : "--json", out, inputs, 2,
+                                a.all && !out_json ? CLI_OUTPUT_CSV : CLI_OUTPUT_JSON, VKR_TOPK_CSV_HEADER,
+                                com.force) != CLI_OK)
+        return CLI_USAGE;
     vkr_dataset ds;
     if ((s = vkr_dataset_load(c.data, &ds)) != VKR_OK) return cli_fail("recommend", s);
+    if ((s = cli_ckpt_check_data(c.path, c.dataset, c.ids, &ds, c.data, strcmp(c.model, "gencdr") == 0)) != VKR_OK) {
+        vkr_dataset_free(&ds);
+        return cli_fail("recommend", s);
+    }
     uint32_t user = 0;
     int domain = domain_name ? vkr_dataset_domain_index(&ds, domain_name) : -1;
     int rc = CLI_OK;

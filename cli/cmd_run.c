@@ -15,6 +15,7 @@
 
 #include "cli.h"
 #include "cli_json.h"
+#include "cli_output.h"
 #include "vkr_fileio.h"
 #include "cli_prepare.h"
 #include "cli_rec.h"
@@ -93,8 +94,10 @@ const cli_spec cli_run_spec = {
         "  sampled:100 only (sampled:999 is 10x the work). One device serves every stage: --device cpu\n"
         "  runs embed, tokenize, train and evaluate on the CPU reference backend; the t-SNE maps need\n"
         "  Vulkan, so there the maps stage measures alignment in the embedding spaces only and the report\n"
-        "  says the maps were skipped. Takes every option of vkrec train that describes the models and the\n"
-        "  data options of prepare.",
+        "  says the maps were skipped. One vkrec at a time uses RUN_DIR (lock file RUN_DIR/.vkrec.lock);\n"
+        "  a run first removes the previous run's report.md, metrics.json and beams.json and what a killed\n"
+        "  run left, and writes report.md last: it is there only when the run finished. Takes every\n"
+        "  option of vkrec train that describes the models and the data options of prepare.",
     CLI_POSITIONALS(run_positionals),
     CLI_OWN_OPTIONS(run_opts),
     .groups = (const cli_option_group* const[]){&cli_rec_group, &cli_prep_group, NULL},
@@ -307,6 +310,20 @@ static vkr_status run_write(run_job* r) {
     return s;
 }
 
+/* Before a run: removes what a killed run left in RUN_DIR (temporaries) and the previous run's record
+ * (report.md, metrics.json, beams.json), so that a run stopped midway never leaves the old report beside
+ * new checkpoints: report.md, written last, says the run finished. */
+static vkr_status run_clear(const char* out) {
+    static const char* const record[] = {"report.md", "metrics.json", "beams.json"};
+    char path[1200];
+    for (size_t k = 0; k < sizeof record / sizeof *record; k++) {
+        snprintf(path, sizeof path, "%s/%s", out, record[k]);
+        if (unlink(path) != 0 && errno != ENOENT)
+            return vkr_fail(VKR_ERR_IO, "cannot remove the previous run's %s: %s", path, strerror(errno));
+    }
+    return vkr_temps_clean(out, NULL);
+}
+
 static void run_job_free(run_job* r) {
     vkr_npy_free(&r->emb);
     free(r->views.codes);
@@ -371,16 +388,19 @@ int cli_cmd_run(int argc, char** argv) {
     cli_prep_args* to_prepare = NULL;
     if (run_source(&ra, &prep, argc, argv, &r, &to_prepare) != CLI_OK) return CLI_USAGE;
     if (r.rec.quiet) vkr_log_set_level(VKR_LOG_ERROR);
-    if (mkdir(r.out, 0755) != 0 && errno != EEXIST) {
-        fprintf(stderr, "vkrec run: cannot create %s: %s\n", r.out, strerror(errno));
-        return CLI_FAILED;
+    vkr_lock lock;
+    vkr_status s = cli_output_lock(r.out, &lock);
+    if (s == VKR_OK) s = run_clear(r.out);
+    if (s != VKR_OK) {
+        vkr_lock_release(&lock);
+        return cli_fail("run", s);
     }
     r.rec.data_dir = r.data_dir;
     r.results = cJSON_CreateArray();
     r.maps_json = cJSON_CreateObject();
     r.curves_json = cJSON_CreateObject();
     vkr_instance* inst = NULL;
-    vkr_status s = r.results && r.maps_json && r.curves_json
+    s = r.results && r.maps_json && r.curves_json
                        ? cli_open_backend(com.device, &inst, &r.dev)
                        : vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
     if (s == VKR_OK) s = run_data_stages(r.dev, to_prepare, r.src, r.data_dir, r.id_source, ra.tokenizer_epochs, r.rec.quiet, &r.rs);
@@ -392,5 +412,6 @@ int cli_cmd_run(int argc, char** argv) {
     int rc = s == VKR_OK ? CLI_OK : cli_fail("run", s);
     run_job_free(&r);
     cli_close_device(inst, r.dev);
+    vkr_lock_release(&lock);
     return rc;
 }

@@ -11,6 +11,7 @@
 #include "vkr_fileio.h"
 #include "cli_stages.h"
 #include "vkr_data.h"
+#include "vkr_file.h"
 #include "vkr_npy.h"
 #include "vkr_rqvae.h"
 
@@ -141,7 +142,8 @@ const cli_spec cli_tokenize_spec = {
         "  Trains an RQ-VAE on DIR/item_emb.npy (vkrec embed) and writes DIR/semantic_ids.npy (uint16 items x\n"
         "  (L+1), row i = item i: L codes plus a token that tells apart items sharing a path, so every ID is\n"
         "  unique), DIR/tokenizer.safetensors (weights) and DIR/tokenizer.json (settings, utilization and\n"
-        "  perplexity per level, collision rate, losses). Codebooks start from GPU k-means; dead codes are\n"
+        "  perplexity per level, collision rate, losses), the three as one unit: replaced together, only\n"
+        "  after all were written. Codebooks start from GPU k-means; dead codes are\n"
         "  re-seeded during training.",
     CLI_POSITIONALS(tokenize_positionals),
     CLI_OWN_OPTIONS(tokenize_opts),
@@ -164,6 +166,33 @@ int cli_cmd_tokenize(int argc, char** argv) {
     if (s == VKR_OK) s = cli_stage_tokenize(dev, &a.o);
     cli_close_device(inst, dev);
     return s == VKR_OK ? CLI_OK : cli_fail("tokenize", s);
+}
+
+/* Writes DIR/semantic_ids.npy, tokenizer.safetensors and tokenizer.json as one unit: all three are
+ * replaced only after all were written (a full disk leaves the previous three), and what a killed
+ * earlier tokenize left in DIR goes first. */
+static vkr_status tokenize_commit(const char* dir, const vkr_rqvae_result* r, vkr_device* dev) {
+    static const char* const names[] = {"semantic_ids.npy", "tokenizer.safetensors", "tokenizer.json"};
+    vkr_stage st;
+    vkr_stage_init(&st);
+    const char* tmp[3] = {NULL};
+    char path[4200];
+    vkr_status s = vkr_temps_clean(dir, NULL);
+    for (int k = 0; k < 3 && s == VKR_OK; k++) {
+        snprintf(path, sizeof path, "%s/%s", dir, names[k]);
+        s = vkr_stage_add(&st, path, &tmp[k]);
+    }
+    uint64_t shape[2] = {r->items, r->config.levels + 1u};
+    if (s == VKR_OK) s = vkr_npy_save(tmp[0], VKR_ELEM_U16, 2, shape, r->ids);
+    if (s == VKR_OK) s = vkr_rqvae_save(r, tmp[1]);
+    if (s == VKR_OK) {
+        cJSON* j = stats_json(r, &r->options, cli_backend_name(dev));
+        s = vkr_json_write(j, tmp[2]);
+        cJSON_Delete(j);
+    }
+    if (s == VKR_OK) return vkr_stage_commit(&st);
+    vkr_stage_abort(&st);
+    return s;
 }
 
 vkr_status cli_stage_tokenize(vkr_device* dev, const cli_tokenize_options* opt) {
@@ -193,17 +222,7 @@ vkr_status cli_stage_tokenize(vkr_device* dev, const cli_tokenize_options* opt) 
         s = vkr_rqvae_train(&c, &o, emb.data, d.item_count, d.item_domain, &r);
         if (o.progress) fprintf(stderr, "\r%100s\r", "");
     }
-    if (s == VKR_OK) s = vkr_semantic_ids_save(dir, r.ids, r.items, r.config.levels + 1);
-    if (s == VKR_OK) {
-        snprintf(path, sizeof path, "%s/tokenizer.safetensors", dir);
-        s = vkr_rqvae_save(&r, path);
-    }
-    if (s == VKR_OK) {
-        cJSON* j = stats_json(&r, &r.options, cli_backend_name(dev));
-        snprintf(path, sizeof path, "%s/tokenizer.json", dir);
-        s = vkr_json_write(j, path);
-        cJSON_Delete(j);
-    }
+    if (s == VKR_OK) s = tokenize_commit(dir, &r, dev);
     if (s == VKR_OK && !quiet) {
         const vkr_semid_stats* st = &r.stats;
         printf("trained in %.1f s (%u steps): reconstruction MSE %.6f, quantization loss %.6f\n", r.seconds, r.steps,

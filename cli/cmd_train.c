@@ -8,6 +8,8 @@
 
 #include "cli.h"
 #include "cli_json.h"
+#include "cli_output.h"
+#include "vkr_file.h"
 #include "vkr_fileio.h"
 #include "cli_rec.h"
 #include "cli_stages.h"
@@ -146,7 +148,7 @@ static const cli_option train_opts[] = {
              "train with seeds SEED..SEED+N-1 (checkpoints in --ckpt DIR/seed-S); mean ± std"),
 };
 static const cli_option* const train_shared[] = {&cli_opt_seed, &cli_opt_json_file, &cli_opt_device, &cli_opt_quiet,
-                                                 NULL};
+                                                 &cli_opt_force, NULL};
 const cli_spec cli_train_spec = {
     .name = "train",
     .description =
@@ -158,9 +160,12 @@ const cli_spec cli_train_spec = {
         "  count against the target; --exclude-history leaves the user's earlier items out of the full\n"
         "  ranking (sampled negatives never include them); --cutoffs sets the K of HR@K and NDCG@K.\n"
         "  --ckpt keeps best/last checkpoints (safetensors); --resume continues from the last one\n"
-        "  exactly. --device cpu runs on the CPU reference backend. --seeds N trains and evaluates N\n"
-        "  times (seeds SEED..SEED+N-1) and prints mean ± sample std (--json FILE then holds\n"
-        "  {\"results\": every seed's rows, \"summary\"}).\n"
+        "  exactly: it refuses a missing checkpoint, another dataset (checkpoints keep its fingerprint)\n"
+        "  and settings other than the checkpoint's. One vkrec at a time uses a --ckpt DIR (a lock file\n"
+        "  DIR/.vkrec.lock; a second one fails). --json FILE replaces FILE only when it holds JSON (else\n"
+        "  --force), never a dataset file. --device cpu runs on the CPU reference backend. --seeds N\n"
+        "  trains and evaluates N times (seeds SEED..SEED+N-1) and prints mean ± sample std (--json\n"
+        "  FILE then holds {\"results\": every seed's rows, \"summary\"}).\n"
         "  gencdr needs DIR/semantic_ids.npy (vkrec tokenize DIR); one model serves every domain; it ranks\n"
         "  by constrained beam search (full) or ID log-likelihood (sampled). Each history item enters as\n"
         "  its code embeddings plus a learned per-item embedding (hybrid input; outputs stay semantic\n"
@@ -223,6 +228,9 @@ int cli_cmd_train(int argc, char** argv) {
     job.ckpt_root = t.ckpt;
     job.data_dir = dir;
     if (resume && !job.ckpt_root) return cli_usage_error("train", "--resume needs --ckpt DIR");
+    if (com.json_file && cli_output_check("train", "--json", com.json_file, (const char* const[]){dir}, 1,
+                                          CLI_OUTPUT_JSON, NULL, com.force) != CLI_OK)
+        return CLI_USAGE;
     job.sasrec.resume = resume;
     job.gencdr.resume = resume;
     if (job.quiet) vkr_log_set_level(VKR_LOG_ERROR);
@@ -238,6 +246,11 @@ int cli_cmd_train(int argc, char** argv) {
         }
         first = (uint32_t)d;
         last = first + 1;
+    }
+    vkr_lock lock = {.fd = -1};
+    if (job.ckpt_root && (s = cli_output_lock(job.ckpt_root, &lock)) != VKR_OK) {
+        vkr_dataset_free(&ds);
+        return cli_fail("train", s);
     }
     vkr_instance* inst = NULL;
     vkr_device* dev = NULL;
@@ -258,5 +271,6 @@ int cli_cmd_train(int argc, char** argv) {
     cJSON_Delete(results);
     cli_close_device(inst, dev);
     vkr_dataset_free(&ds);
+    vkr_lock_release(&lock);
     return rc;
 }

@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_output.h"
+#include "vkr_file.h"
 #include "vkr_tsne.h"
 #include "vkr_tsne_io.h"
 
@@ -45,7 +47,7 @@ static const cli_option tsne_opts[] = {
                "dataset directory for labels (default: INPUT when it is one)"),
 };
 #undef TSNE_POSITIVE
-static const cli_option* const tsne_shared[] = {&cli_opt_seed, &cli_opt_gpu, &cli_opt_quiet, NULL};
+static const cli_option* const tsne_shared[] = {&cli_opt_seed, &cli_opt_gpu, &cli_opt_quiet, &cli_opt_force, NULL};
 const cli_spec cli_tsne_spec = {
     .name = "tsne",
     .description =
@@ -53,12 +55,29 @@ const cli_spec cli_tsne_spec = {
         "  each item's key, domain and title to the CSV. Writes MAP.npy (N x 2 float32) and MAP.csv\n"
         "  (item,key,domain,title,x,y). kNN graph (3 x perplexity neighbours, GPU brute force), per-point\n"
         "  sigma search, symmetric sparse P, early exaggeration, momentum 0.5 -> 0.8, gains; prints the\n"
-        "  final KL divergence.",
+        "  final KL divergence. MAP.npy and MAP.csv are replaced together, only after both are written;\n"
+        "  never over an input, and over existing files only when they are a map and its CSV (else --force).",
     CLI_POSITIONALS(tsne_positionals),
     CLI_OWN_OPTIONS(tsne_opts),
     .shared = tsne_shared,
     .defaults = (const char* const[]){"--seed", "1", NULL},
 };
+
+/* Writes the map's .npy and .csv as one unit: both replaced, or neither (a full disk, a failed write). */
+static vkr_status tsne_commit(const char* out, const char* csv, const float* y, const vkr_tsne_input* in) {
+    vkr_stage st;
+    vkr_stage_init(&st);
+    const char *tmp_npy = NULL, *tmp_csv = NULL;
+    char dir[VKR_FILE_MAX_PATH + 1];
+    vkr_parent_dir(out, dir, sizeof dir);
+    VKR_TRY(vkr_temps_clean(dir, NULL)); /* a killed earlier run's */
+    vkr_status s = vkr_stage_add(&st, out, &tmp_npy);
+    if (s == VKR_OK) s = vkr_stage_add(&st, csv, &tmp_csv);
+    if (s == VKR_OK) s = vkr_tsne_save(tmp_npy, tmp_csv, y, in->n, in->has_dataset ? &in->dataset : NULL);
+    if (s == VKR_OK) return vkr_stage_commit(&st);
+    vkr_stage_abort(&st);
+    return s;
+}
 
 int cli_cmd_tsne(int argc, char** argv) {
     const char* cmd = "tsne";
@@ -82,6 +101,12 @@ int cli_cmd_tsne(int argc, char** argv) {
     size_t out_len = strlen(out);
     if (out_len < 5 || strcmp(out + out_len - 4, ".npy") != 0) return cli_usage_error(cmd, "--out must end in .npy");
     snprintf(csv, sizeof csv, "%.*s.csv", (int)(out_len - 4), out);
+    char emb_path[4200];
+    snprintf(emb_path, sizeof emb_path, "%s/%s", input, emb);
+    const char* inputs[] = {input, emb_path, data};
+    if (cli_output_check(cmd, "--out", out, inputs, 3, CLI_OUTPUT_MAP, NULL, com.force) != CLI_OK ||
+        cli_output_check(cmd, "--out (its .csv)", csv, inputs, 3, CLI_OUTPUT_CSV, VKR_TSNE_CSV_HEADER, com.force) != CLI_OK)
+        return CLI_USAGE;
     if (quiet) vkr_log_set_level(VKR_LOG_ERROR);
     vkr_tsne_input in;
     vkr_status s = vkr_tsne_input_load(input, emb, data, &in);
@@ -98,7 +123,7 @@ int cli_cmd_tsne(int argc, char** argv) {
     o.progress = !quiet && isatty(fileno(stderr));
     vkr_tsne_report rep = {0};
     if (s == VKR_OK) s = vkr_tsne_run(dev, in.x, in.n, in.d, &o, y, &rep);
-    if (s == VKR_OK) s = vkr_tsne_save(out, csv, y, in.n, in.has_dataset ? &in.dataset : NULL);
+    if (s == VKR_OK) s = tsne_commit(out, csv, y, &in);
     int rc = s == VKR_OK ? CLI_OK : cli_fail(cmd, s);
     if (rc == CLI_OK && !quiet) {
         printf("t-SNE of %u x %u (%s) on %s: %s repulsion, k = %u, lr %.1f\n", in.n, in.d, in.source,

@@ -23,6 +23,23 @@ struct vkr_st_file {
     uint32_t meta_count;
 };
 
+/* ---- the digest (vkrec.digest) ----
+ * Covers what a reader acts on: every other metadata entry and every tensor's name, dtype, shape and
+ * offset, in header order, then the data buffer; so a flipped bit anywhere that still parses is caught. */
+
+static uint64_t vkr_st_digest_meta(uint64_t h, const char* key, const char* value) {
+    h = vkr_hash64(h, key, strlen(key) + 1);
+    return vkr_hash64(h, value, strlen(value) + 1);
+}
+
+static uint64_t vkr_st_digest_tensor(uint64_t h, const char* name, vkr_elem_type dtype, uint32_t ndim,
+                                     const uint64_t* shape, uint64_t begin) {
+    uint64_t fields[3 + VKR_FILE_MAX_DIMS] = {(uint64_t)dtype, ndim, begin};
+    for (uint32_t d = 0; d < ndim; d++) fields[3 + d] = shape[d];
+    h = vkr_hash64(h, name, strlen(name) + 1);
+    return vkr_hash64(h, fields, (3 + ndim) * sizeof *fields);
+}
+
 /* ---- reading ---- */
 
 static char* vkr_strdup(const char* s) {
@@ -152,6 +169,36 @@ static vkr_status vkr_st_check_layout(vkr_st_file* f, uint64_t data_size) {
     return s;
 }
 
+/* Checks the file against its vkrec.digest metadata, when it has one (tensor offsets still relative). */
+static vkr_status vkr_st_verify_digest(const vkr_st_file* f, uint64_t data_start, uint64_t data_size) {
+    const char* want = vkr_st_metadata_get(f, VKR_ST_DIGEST_KEY);
+    if (!want) return VKR_OK;
+    char canonical[32]; /* the writer's spelling only: lowercase, 16 digits */
+    unsigned long long stored = strncmp(want, "fnv1a64:", 8) == 0 ? strtoull(want + 8, NULL, 16) : 0;
+    snprintf(canonical, sizeof canonical, "fnv1a64:%016llx", stored);
+    if (strcmp(canonical, want) != 0)
+        return vkr_fail(VKR_ERR_FORMAT, "%s: metadata %s '%.40s' is not fnv1a64:<16 hex digits>", f->src.label,
+                        VKR_ST_DIGEST_KEY, want);
+    uint64_t h = VKR_HASH64_INIT;
+    for (uint32_t i = 0; i < f->meta_count; i++)
+        if (strcmp(f->meta[i].key, VKR_ST_DIGEST_KEY) != 0) h = vkr_st_digest_meta(h, f->meta[i].key, f->meta[i].value);
+    for (uint32_t i = 0; i < f->count; i++) {
+        const vkr_st_tensor* t = &f->tensors[i];
+        h = vkr_st_digest_tensor(h, t->name, t->dtype, t->ndim, t->shape, t->offset);
+    }
+    uint8_t buf[1 << 16];
+    for (uint64_t pos = 0; pos < data_size;) {
+        size_t n = data_size - pos < sizeof buf ? (size_t)(data_size - pos) : sizeof buf;
+        VKR_TRY(vkr_source_read(&f->src, data_start + pos, buf, n));
+        h = vkr_hash64(h, buf, n);
+        pos += n;
+    }
+    if (h != stored)
+        return vkr_fail(VKR_ERR_FORMAT, "%s: corrupt: its content does not match its digest (%s %s, computed "
+                        "fnv1a64:%016llx)", f->src.label, VKR_ST_DIGEST_KEY, want, (unsigned long long)h);
+    return VKR_OK;
+}
+
 static vkr_status vkr_st_parse(vkr_st_file* f) {
     const char* file = f->src.label;
     uint64_t size = f->src.size;
@@ -219,6 +266,7 @@ static vkr_status vkr_st_parse(vkr_st_file* f) {
         if (strcmp(f->by_name[i]->name, f->by_name[i - 1]->name) == 0)
             return vkr_fail(VKR_ERR_FORMAT, "%s: tensor '%s' appears twice", file, f->by_name[i]->name);
     VKR_TRY(vkr_st_check_layout(f, data_size));
+    VKR_TRY(vkr_st_verify_digest(f, 8 + n, data_size));
     for (uint32_t i = 0; i < f->count; i++) f->tensors[i].offset += 8 + n;
     return VKR_OK;
 }
@@ -498,18 +546,6 @@ static void vkr_text_json_string(vkr_text* t, const char* s) {
 
 vkr_status vkr_st_writer_write(const vkr_st_writer* w, const char* path) {
     if (!w || !path) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "safetensors writer: writer and path must not be NULL");
-    vkr_text h = {0};
-    vkr_text_str(&h, "{");
-    if (w->meta_count) {
-        vkr_text_str(&h, "\"__metadata__\":{");
-        for (uint32_t i = 0; i < w->meta_count; i++) {
-            if (i) vkr_text_str(&h, ",");
-            vkr_text_json_string(&h, w->meta[i].key);
-            vkr_text_str(&h, ":");
-            vkr_text_json_string(&h, w->meta[i].value);
-        }
-        vkr_text_str(&h, "}");
-    }
     /* Data goes in decreasing element size (stably), so that every tensor starts aligned to its
      * element size in the file; the header keeps insertion order. */
     uint64_t* offset = malloc(((size_t)w->count + 1) * sizeof *offset);
@@ -517,7 +553,6 @@ vkr_status vkr_st_writer_write(const vkr_st_writer* w, const char* path) {
     if (!offset || !order) {
         free(offset);
         free(order);
-        free(h.s);
         return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
     }
     uint64_t pos = 0;
@@ -529,9 +564,31 @@ vkr_status vkr_st_writer_write(const vkr_st_writer* w, const char* path) {
                 pos += w->entries[i].bytes;
                 order[placed++] = &w->entries[i];
             }
+    uint64_t digest = VKR_HASH64_INIT; /* in the order vkr_st_verify_digest reads the file */
+    vkr_text h = {0};
+    vkr_text_str(&h, "{\"__metadata__\":{");
+    for (uint32_t i = 0; i < w->meta_count; i++) {
+        if (strcmp(w->meta[i].key, VKR_ST_DIGEST_KEY) == 0) continue; /* the writer's own */
+        digest = vkr_st_digest_meta(digest, w->meta[i].key, w->meta[i].value);
+        vkr_text_json_string(&h, w->meta[i].key);
+        vkr_text_str(&h, ":");
+        vkr_text_json_string(&h, w->meta[i].value);
+        vkr_text_str(&h, ",");
+    }
+    for (uint32_t i = 0; i < w->count; i++)
+        digest = vkr_st_digest_tensor(digest, w->entries[i].name, w->entries[i].dtype, w->entries[i].ndim,
+                                      w->entries[i].shape, offset[i]);
+    for (uint32_t i = 0; i < w->count; i++)
+        if (order[i]->bytes) digest = vkr_hash64(digest, order[i]->data, order[i]->bytes);
+    char digest_text[32];
+    snprintf(digest_text, sizeof digest_text, "fnv1a64:%016llx", (unsigned long long)digest);
+    vkr_text_json_string(&h, VKR_ST_DIGEST_KEY);
+    vkr_text_str(&h, ":");
+    vkr_text_json_string(&h, digest_text);
+    vkr_text_str(&h, "}");
     for (uint32_t i = 0; i < w->count; i++) {
         const vkr_st_entry* e = &w->entries[i];
-        if (i || w->meta_count) vkr_text_str(&h, ",");
+        vkr_text_str(&h, ",");
         vkr_text_json_string(&h, e->name);
         vkr_text_str(&h, ":{\"dtype\":\"");
         vkr_text_str(&h, vkr_elem_name(e->dtype));

@@ -17,7 +17,13 @@
  * dtype, at most VKR_FILE_MAX_DIMS non-negative integer dimensions whose byte size does not
  * overflow, data_offsets that match the shape, tile the data buffer exactly (no overlap, no gap,
  * nothing past the end, no trailing bytes), unique names, string-only metadata. Errors name the
- * file and the tensor. Tensor data is read on demand (pread), so opening a large file is cheap. */
+ * file and the tensor. Tensor data is read on demand (pread), so opening a large file is cheap.
+ *
+ * Digest: the writer adds metadata vkrec.digest = "fnv1a64:<16 hex digits>", a hash of every other
+ * metadata entry, every tensor's name, dtype, shape and offset, and the data buffer; vkr_st_open reads
+ * the whole data buffer once to verify it when present (FORMAT "corrupt" naming the file otherwise).
+ * Files without it (other writers, vkrec before the digest) open unverified: callers that need
+ * integrity check for the key. */
 #ifndef VKR_SAFETENSORS_H
 #define VKR_SAFETENSORS_H
 #include <stdint.h>
@@ -26,6 +32,8 @@
 
 /* Largest header vkr_st_open accepts (the Python implementation's limit). */
 #define VKR_ST_MAX_HEADER (100ull << 20)
+/* The metadata key of the writer's digest (see above). */
+#define VKR_ST_DIGEST_KEY "vkrec.digest"
 
 /* One tensor listed in an open file. */
 typedef struct vkr_st_tensor {

@@ -21,7 +21,9 @@
  * for bytes already in memory, vkr_write_file_atomic(path, data, size) does all three steps. */
 #ifndef VKR_FILE_H
 #define VKR_FILE_H
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "vkr_status.h"
@@ -44,5 +46,71 @@ vkr_status vkr_atomic_commit(vkr_atomic_file* file);
 void vkr_atomic_abort(vkr_atomic_file* file);
 /* Writes `size` bytes at `data` to `path` atomically (open, write, commit). */
 vkr_status vkr_write_file_atomic(const char* path, const void* data, size_t size);
+
+/* ---- several files as one unit ----
+ * A stage that writes several files (tokenize: semantic IDs, weights, stats; tsne: .npy and .csv)
+ * reserves a temporary name per output with vkr_stage_add, writes each file there with whatever
+ * writer it has, and only when every write succeeded renames them all over their targets
+ * (vkr_stage_commit). A failure before the commit (a full disk, a bad value) leaves every target as
+ * it was; vkr_stage_abort removes the temporaries. The commit checks that no target is a directory
+ * before renaming any; renames cannot run out of space, so only a crash between them (after every
+ * write succeeded) can leave some targets renewed. */
+
+/* Most files one vkr_stage commits. */
+#define VKR_STAGE_MAX_FILES 8
+
+/* Outputs staged under temporary names until vkr_stage_commit. */
+typedef struct vkr_stage {
+    uint32_t count;                                      /* outputs added */
+    char path[VKR_STAGE_MAX_FILES][VKR_FILE_MAX_PATH + 1]; /* each target */
+    char tmp[VKR_STAGE_MAX_FILES][VKR_FILE_MAX_PATH + 48]; /* where it is written first */
+} vkr_stage;
+
+/* Empties `stage` (no files). */
+void vkr_stage_init(vkr_stage* stage);
+/* Reserves a temporary name beside `path` and returns it in out_tmp (owned by the stage; NULL on error). */
+vkr_status vkr_stage_add(vkr_stage* stage, const char* path, const char** out_tmp);
+/* Renames every staged file over its target (each must exist) and fsyncs their directories. */
+vkr_status vkr_stage_commit(vkr_stage* stage);
+/* Removes the staged temporaries that exist; targets are untouched. */
+void vkr_stage_abort(vkr_stage* stage);
+
+/* ---- temporaries of killed writers ---- */
+
+/* Removes `dir`'s temporaries (NAME.tmp-PID-N: files, or directories of plain files) whose writer PID
+ * no longer runs, so a killed run's leftovers go on the next run; out_removed (may be NULL) counts them. */
+vkr_status vkr_temps_clean(const char* dir, uint32_t* out_removed);
+/* Removes every TARGET.tmp-* and TARGET.old-* beside `target`, whoever wrote them: the caller holds
+ * the lock on target (vkr_lock_take), so no live vkrec is writing them. */
+vkr_status vkr_temps_clean_beside(const char* target, uint32_t* out_removed);
+/* Removes the plain files of the flat directory `dir`, then `dir`; false when something remains. */
+bool vkr_remove_flat_dir(const char* dir);
+
+/* ---- advisory locks ---- */
+
+/* An advisory lock (flock on a lock file) held until vkr_lock_release or the process ends. */
+typedef struct vkr_lock {
+    int fd;                                /* the locked file; -1 when not held */
+    char path[VKR_FILE_MAX_PATH + 16];     /* the lock file */
+} vkr_lock;
+
+/* Takes the lock file `lock_path` (created with this process's pid in it) without waiting; STATE
+ * "WHAT is in use by another vkrec (pid N)" when another process holds it. out_lock zeroed on entry. */
+vkr_status vkr_lock_take(const char* lock_path, const char* what, vkr_lock* out_lock);
+/* Removes the lock file and releases the lock (a lock not held: no-op). */
+void vkr_lock_release(vkr_lock* lock);
+
+/* ---- checksums and identity ---- */
+
+/* Starting value of vkr_hash64. */
+#define VKR_HASH64_INIT 0xcbf29ce484222325ull
+/* 64-bit FNV-1a of `size` bytes continuing `hash`: detects every single-byte change (a checksum, not a MAC). */
+uint64_t vkr_hash64(uint64_t hash, const void* data, size_t size);
+/* vkr_hash64 of the whole file `path`; out_hash zeroed on entry; IO naming the file on failure. */
+vkr_status vkr_hash64_file(const char* path, uint64_t* out_hash);
+/* Writes the directory holding `path` into out ("." for a bare name, "/" for a root entry). */
+void vkr_parent_dir(const char* path, char* out, size_t cap);
+/* Whether `a` and `b` name the same existing file (same device and inode). */
+bool vkr_same_file(const char* a, const char* b);
 
 #endif

@@ -1,5 +1,6 @@
 /* The runtime base toolkit: the RNG (determinism, distributions, unbiased bounded integers, shuffle),
- * the atomic file writer (commit, abort, failures), the clock, and buffer ranges (checks, the
+ * the atomic file writer (commit, abort, failures), several files as one unit, stale temporaries, advisory
+ * locks, the 64-bit checksum, the clock, and buffer ranges (checks, the
  * whole-buffer sentinel, overlap, alignment). Ranges use buffers only as plain values, so no device. */
 #include <dirent.h>
 #include <errno.h>
@@ -219,6 +220,124 @@ static void test_atomic_failures(void** state) {
     rmdir(dir);
 }
 
+/* Several files as one unit: nothing replaced until every file was written; a directory target
+ * fails the commit before any rename. */
+static void test_stage(void** state) {
+    (void)state;
+    char a[512], b[512], buf[64];
+    vkr_test_tmpdir_path(a, sizeof a, "stage_a.txt");
+    vkr_test_tmpdir_path(b, sizeof b, "stage_b.txt");
+    VKR_ASSERT_OK(vkr_write_file_atomic(a, "old a", 5));
+    VKR_ASSERT_OK(vkr_write_file_atomic(b, "old b", 5));
+    int before = dir_entries(vkr_test_tmpdir());
+    vkr_stage st;
+    vkr_stage_init(&st);
+    const char *ta, *tb;
+    VKR_ASSERT_OK(vkr_stage_add(&st, a, &ta));
+    VKR_ASSERT_OK(vkr_stage_add(&st, b, &tb));
+    VKR_ASSERT_OK(vkr_write_file_atomic(ta, "new a", 5));
+    /* b's writer failed: the commit refuses, both targets keep their content */
+    assert_int_equal(vkr_stage_commit(&st), VKR_ERR_STATE);
+    assert_non_null(strstr(vkr_last_error(), b));
+    slurp(a, buf, sizeof buf);
+    assert_string_equal(buf, "old a");
+    assert_int_equal(dir_entries(vkr_test_tmpdir()), before);
+    /* both written: both replaced */
+    vkr_stage_init(&st);
+    VKR_ASSERT_OK(vkr_stage_add(&st, a, &ta));
+    VKR_ASSERT_OK(vkr_stage_add(&st, b, &tb));
+    VKR_ASSERT_OK(vkr_write_file_atomic(ta, "new a", 5));
+    VKR_ASSERT_OK(vkr_write_file_atomic(tb, "new b", 5));
+    VKR_ASSERT_OK(vkr_stage_commit(&st));
+    slurp(b, buf, sizeof buf);
+    assert_string_equal(buf, "new b");
+    /* a directory as the second target: refused before the first is renamed */
+    unlink(b);
+    assert_int_equal(mkdir(b, 0755), 0);
+    vkr_stage_init(&st);
+    VKR_ASSERT_OK(vkr_stage_add(&st, a, &ta));
+    VKR_ASSERT_OK(vkr_stage_add(&st, b, &tb));
+    VKR_ASSERT_OK(vkr_write_file_atomic(ta, "third", 5));
+    VKR_ASSERT_OK(vkr_write_file_atomic(tb, "third", 5));
+    assert_int_equal(vkr_stage_commit(&st), VKR_ERR_IO);
+    slurp(a, buf, sizeof buf);
+    assert_string_equal(buf, "new a");
+    assert_int_equal(dir_entries(vkr_test_tmpdir()), before);
+    rmdir(b);
+    unlink(a);
+}
+
+/* Temporaries of dead writers go; a live writer's (this process) and other names stay. */
+static void test_temps_clean(void** state) {
+    (void)state;
+    char dir[512], p[700];
+    vkr_test_tmpdir_path(dir, sizeof dir, "temps");
+    assert_int_equal(mkdir(dir, 0755), 0);
+    const char* names[] = {"x.npy.tmp-99999999-0", "keep.txt", "y.tmp-1x", "z.json.tmp-99999999-7.tmp-99999999-8"};
+    for (int k = 0; k < 4; k++) {
+        snprintf(p, sizeof p, "%s/%s", dir, names[k]);
+        VKR_ASSERT_OK(vkr_write_file_atomic(p, "x", 1));
+    }
+    snprintf(p, sizeof p, "%s/mine.tmp-%ld-3", dir, (long)getpid());
+    VKR_ASSERT_OK(vkr_write_file_atomic(p, "x", 1));
+    uint32_t removed = 0;
+    VKR_ASSERT_OK(vkr_temps_clean(dir, &removed));
+    assert_int_equal(removed, 2);
+    assert_int_equal(dir_entries(dir), 3);
+    /* beside a target: any TARGET.tmp-* or TARGET.old-* (flat directories too) */
+    char target[600], sub[700];
+    snprintf(target, sizeof target, "%s/data", dir);
+    snprintf(sub, sizeof sub, "%s.tmp-abc123", target);
+    assert_int_equal(mkdir(sub, 0755), 0);
+    snprintf(p, sizeof p, "%s/data.bin", sub);
+    VKR_ASSERT_OK(vkr_write_file_atomic(p, "x", 1));
+    snprintf(p, sizeof p, "%s.old-zz", target);
+    VKR_ASSERT_OK(vkr_write_file_atomic(p, "x", 1));
+    VKR_ASSERT_OK(vkr_temps_clean_beside(target, &removed));
+    assert_int_equal(removed, 2);
+    assert_int_equal(dir_entries(dir), 3);
+    assert_int_equal(vkr_temps_clean("/no/such/dir", NULL), VKR_ERR_IO);
+}
+
+/* A second taker of a lock fails naming the holder's pid; release removes the lock file. */
+static void test_lock(void** state) {
+    (void)state;
+    char path[512];
+    vkr_test_tmpdir_path(path, sizeof path, "target.lock");
+    vkr_lock a, b;
+    VKR_ASSERT_OK(vkr_lock_take(path, "target", &a));
+    assert_int_equal(vkr_lock_take(path, "target", &b), VKR_ERR_STATE);
+    char pid[32];
+    snprintf(pid, sizeof pid, "pid %ld", (long)getpid());
+    assert_non_null(strstr(vkr_last_error(), "target is in use by another vkrec"));
+    assert_non_null(strstr(vkr_last_error(), pid));
+    assert_int_equal(b.fd, -1);
+    vkr_lock_release(&a);
+    assert_int_not_equal(access(path, F_OK), 0);
+    VKR_ASSERT_OK(vkr_lock_take(path, "target", &b));
+    vkr_lock_release(&b);
+    vkr_lock_release(&b); /* harmless when not held */
+}
+
+/* FNV-1a 64 known values, continuation, and the file form. */
+static void test_hash64(void** state) {
+    (void)state;
+    assert_true(vkr_hash64(VKR_HASH64_INIT, "", 0) == 0xcbf29ce484222325ull);
+    assert_true(vkr_hash64(VKR_HASH64_INIT, "a", 1) == 0xaf63dc4c8601ec8cull);
+    assert_true(vkr_hash64(vkr_hash64(VKR_HASH64_INIT, "foo", 3), "bar", 3) ==
+                vkr_hash64(VKR_HASH64_INIT, "foobar", 6));
+    char path[512];
+    vkr_test_tmpdir_path(path, sizeof path, "hash.txt");
+    VKR_ASSERT_OK(vkr_write_file_atomic(path, "foobar", 6));
+    uint64_t h = 0;
+    VKR_ASSERT_OK(vkr_hash64_file(path, &h));
+    assert_true(h == vkr_hash64(VKR_HASH64_INIT, "foobar", 6));
+    assert_true(vkr_same_file(path, path));
+    unlink(path);
+    assert_int_equal(vkr_hash64_file(path, &h), VKR_ERR_IO);
+    assert_true(h == 0);
+}
+
 static void test_clock(void** state) {
     (void)state;
     double t0 = vkr_now_s();
@@ -299,6 +418,8 @@ int main(void) {
         cmocka_unit_test(test_rng_bounded),     cmocka_unit_test(test_rng_shuffle),
         cmocka_unit_test(test_atomic_commit_abort), cmocka_unit_test(test_atomic_failures),
         cmocka_unit_test(test_clock),           cmocka_unit_test(test_ranges),
+        cmocka_unit_test(test_stage),           cmocka_unit_test(test_temps_clean),
+        cmocka_unit_test(test_lock),            cmocka_unit_test(test_hash64),
     };
     return cmocka_run_group_tests(tests, group_open, group_close);
 }

@@ -101,13 +101,14 @@ static void test_round_trip(void** state) {
     VKR_ASSERT_OK(vkr_st_load_f32(st, "layer.w", 2, s23, wf, 6));
     assert_memory_equal(wf, f.w, sizeof wf);
 
-    assert_int_equal(vkr_st_metadata_count(st), 3);
+    assert_int_equal(vkr_st_metadata_count(st), 4); /* and the digest, last */
+    assert_non_null(vkr_st_metadata_get(st, VKR_ST_DIGEST_KEY));
     assert_string_equal(vkr_st_metadata_get(st, "step"), "42");
     assert_string_equal(vkr_st_metadata_get(st, "note"), "tab\there, \"quotes\", caf\xc3\xa9");
     const char *k, *v;
     assert_true(vkr_st_metadata_at(st, 0, &k, &v));
     assert_string_equal(k, "format");
-    assert_false(vkr_st_metadata_at(st, 3, &k, &v));
+    assert_false(vkr_st_metadata_at(st, 4, &k, &v));
     assert_null(vkr_st_metadata_get(st, "absent"));
 
     /* Mismatches are clear errors naming file, tensor, both shapes and dtypes. */
@@ -131,20 +132,26 @@ static void test_round_trip(void** state) {
     assert_int_not_equal(access(tmp, F_OK), 0);
 }
 
-/* Every strict prefix of a valid file is rejected cleanly. */
-static void test_truncations(void** state) {
-    (void)state;
+/* Writes the fixture to the temporary directory's `name` and reads the file back into buf[4096]. */
+static size_t fixture_bytes(const char* name, uint8_t* buf) {
     fixture f;
     fixture_fill(&f);
     char path[300];
-    vkr_test_tmpdir_path(path, sizeof path, "trunc.safetensors");
+    vkr_test_tmpdir_path(path, sizeof path, name);
     write_fixture(path, &f);
     FILE* fp = fopen(path, "rb");
     assert_non_null(fp);
-    uint8_t buf[4096];
-    size_t n = fread(buf, 1, sizeof buf, fp);
+    size_t n = fread(buf, 1, 4096, fp);
     fclose(fp);
-    assert_true(n > 100 && n < sizeof buf);
+    assert_true(n > 100 && n < 4096);
+    return n;
+}
+
+/* Every strict prefix of a valid file is rejected cleanly. */
+static void test_truncations(void** state) {
+    (void)state;
+    uint8_t buf[4096];
+    size_t n = fixture_bytes("trunc.safetensors", buf);
     vkr_st_file* st;
     VKR_ASSERT_OK(vkr_st_open_memory(buf, n, "whole", &st));
     vkr_st_close(st);
@@ -320,6 +327,7 @@ static void test_python_interop(void** state) {
           "        out[name] = np.frombuffer(data[b:e], dtype=DT[t['dtype']]).reshape(t['shape'])\n"
           "    return out, meta\n"
           "t, meta = load(sys.argv[1])\n"
+          "assert meta.pop('vkrec.digest').startswith('fnv1a64:'), meta\n"
           "assert meta == {'format': 'pt', 'step': '42', 'note': 'tab\\there, \"quotes\", caf\\u00e9'}, meta\n"
           "assert np.array_equal(t['layer.w'], (0.25 * np.arange(6, dtype=np.float32) - 1).reshape(2, 3))\n"
           "assert t['half \"quoted\" \\\\ name'].tolist() == [0.0, 1.0, -2.5, 65504.0, 0.0009765625]\n"
@@ -370,11 +378,53 @@ static void test_half_conversion(void** state) {
     assert_true(vkr_bf16_to_float(0x3f80) == 1.0f);
 }
 
+/* Every single-bit flip of a file the writer made either fails to parse or fails the digest; a
+ * file without the digest (another writer's) still opens. */
+static void test_digest(void** state) {
+    (void)state;
+    uint8_t buf[4096];
+    size_t n = fixture_bytes("digest.safetensors", buf);
+    vkr_st_file* st;
+    VKR_ASSERT_OK(vkr_st_open_memory(buf, n, "digest.safetensors", &st));
+    const char* d = vkr_st_metadata_get(st, VKR_ST_DIGEST_KEY);
+    assert_non_null(d);
+    assert_int_equal(strncmp(d, "fnv1a64:", 8), 0);
+    vkr_st_close(st);
+    uint32_t corrupt = 0;
+    for (size_t i = 0; i < n; i++)
+        for (int bit = 0; bit < 8; bit++) {
+            buf[i] ^= (uint8_t)(1u << bit);
+            vkr_status s = vkr_st_open_memory(buf, n, "digest.safetensors", &st);
+            buf[i] ^= (uint8_t)(1u << bit);
+            /* opens only when the flip hit the digest's key: the file then claims no digest, which
+             * checkpoint readers refuse */
+            if (s == VKR_OK) {
+                assert_null(vkr_st_metadata_get(st, VKR_ST_DIGEST_KEY));
+                vkr_st_close(st);
+                continue;
+            }
+            assert_non_null(strstr(vkr_last_error(), "digest.safetensors"));
+            corrupt += strstr(vkr_last_error(), "corrupt") != NULL;
+        }
+    assert_true(corrupt >= 8 * sizeof(fixture));
+    /* the same file without the digest: opens unverified */
+    uint64_t hlen = 0;
+    for (int i = 7; i >= 0; i--) hlen = (hlen << 8) | buf[i];
+    char* key = strstr((char*)buf + 8, ",\"" VKR_ST_DIGEST_KEY "\"");
+    assert_non_null(key);
+    memset(key, ' ', strlen(",\"vkrec.digest\":\"fnv1a64:0123456789abcdef\""));
+    assert_true((size_t)(key - (char*)buf) < 8 + hlen);
+    VKR_ASSERT_OK(vkr_st_open_memory(buf, n, "nodigest.safetensors", &st));
+    assert_null(vkr_st_metadata_get(st, VKR_ST_DIGEST_KEY));
+    vkr_st_close(st);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),       cmocka_unit_test(test_truncations),
         cmocka_unit_test(test_rejects),          cmocka_unit_test(test_atomic_replace),
         cmocka_unit_test(test_python_interop),   cmocka_unit_test(test_half_conversion),
+        cmocka_unit_test(test_digest),
     };
     return cmocka_run_group_tests(tests, group_open, group_close);
 }

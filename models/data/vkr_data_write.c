@@ -12,21 +12,6 @@
 #include "vkr_file.h"
 #include "vkr_fileio.h"
 
-/* Removes the plain files of a flat directory, then the directory; false when something remains. */
-static bool remove_flat_dir(const char* dir) {
-    DIR* dp = opendir(dir);
-    if (!dp) return false;
-    struct dirent* e;
-    char path[4200];
-    while ((e = readdir(dp)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        unlink(path);
-    }
-    closedir(dp);
-    return rmdir(dir) == 0;
-}
-
 static bool dir_is_empty(const char* dir) {
     DIR* dp = opendir(dir);
     if (!dp) return false;
@@ -109,9 +94,9 @@ vkr_status vkr_dataset_write(const vkr_dataset* d, const char* dir, const void* 
             if (old[0]) rename(old, target); /* put the previous dataset back */
             old[0] = 0;
         }
-        if (old[0] && !remove_flat_dir(old))
+        if (old[0] && !vkr_remove_flat_dir(old))
             vkr_log(VKR_LOG_WARN, "vkrec: the previous dataset was kept in %s (it held subdirectories)", old);
     }
-    if (s != VKR_OK) remove_flat_dir(tmp);
+    if (s != VKR_OK) vkr_remove_flat_dir(tmp);
     return s;
 }

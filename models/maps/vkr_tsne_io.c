@@ -82,7 +82,7 @@ vkr_status vkr_tsne_save(const char* npy_path, const char* csv_path, const float
     vkr_atomic_file out;
     VKR_TRY(vkr_atomic_open(csv_path, &out));
     FILE* f = out.file; /* vkr_atomic_commit reports a failed write */
-    fputs("item,key,domain,title,x,y\n", f);
+    fputs(VKR_TSNE_CSV_HEADER "\n", f);
     for (uint32_t i = 0; i < n; i++) {
         fprintf(f, "%u,", i);
         if (d) {

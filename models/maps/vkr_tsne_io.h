@@ -27,6 +27,9 @@ typedef struct vkr_tsne_input {
 vkr_status vkr_tsne_input_load(const char* path, const char* emb, const char* data_dir, vkr_tsne_input* out_input);
 /* Frees an input and zeroes it. */
 void vkr_tsne_input_free(vkr_tsne_input* input);
+/* The first line of the CSV vkr_tsne_save writes. */
+#define VKR_TSNE_CSV_HEADER "item,key,domain,title,x,y"
+
 /* Reads an N x 2 float32 map written by vkr_tsne_save (checked shape); *out is malloc'd. */
 vkr_status vkr_tsne_load_map(const char* path, uint32_t expect_n, float** out, uint32_t* out_n);
 /* Writes the map as NPY_PATH (N x 2 float32) and, when csv_path is not NULL, a CSV with columns

@@ -83,28 +83,51 @@ static vkr_status vkr_fit_history_parse(const char* text, const char* path, uint
     return VKR_OK;
 }
 
+/* Reads metadata number `key` of checkpoint f (path) strictly: decimal digits only, at most `max`. */
+static vkr_status vkr_fit_meta_u32(const vkr_st_file* f, const char* path, const char* key, uint32_t max,
+                                   uint32_t* out) {
+    const char* v = vkr_st_metadata_get(f, key);
+    if (!v) return vkr_fail(VKR_ERR_FORMAT, "%s lacks the training-loop metadata '%s'", path, key);
+    char* end = NULL;
+    unsigned long long n = v[0] >= '0' && v[0] <= '9' ? strtoull(v, &end, 10) : 0;
+    if (!end || *end || n > max)
+        return vkr_fail(VKR_ERR_FORMAT, "%s: metadata %s = '%.40s' is not a whole number in [0, %u]", path, key, v, max);
+    *out = (uint32_t)n;
+    return VKR_OK;
+}
+
+/* The loop position of checkpoint f (path): epochs done (>= 1), best HR@10 in [0, 1] at epoch 1..epoch,
+ * epochs without improvement; FORMAT naming the key otherwise. */
+static vkr_status vkr_fit_meta_loop(const vkr_st_file* f, const char* path, vkr_fit_report* r, vkr_loop_state* st) {
+    enum { EPOCH_MAX = 1u << 20 }; /* far beyond any schedule; bounds the history allocation */
+    VKR_TRY(vkr_fit_meta_u32(f, path, "epoch", EPOCH_MAX, &st->epoch));
+    VKR_TRY(vkr_fit_meta_u32(f, path, "best_epoch", st->epoch, &r->best_epoch));
+    VKR_TRY(vkr_fit_meta_u32(f, path, "bad_epochs", st->epoch, &st->bad));
+    if (st->epoch == 0 || r->best_epoch == 0)
+        return vkr_fail(VKR_ERR_FORMAT, "%s: metadata epoch %u, best_epoch %u: a checkpoint follows a finished epoch",
+                        path, st->epoch, r->best_epoch);
+    const char* bh = vkr_st_metadata_get(f, "best_hr10");
+    char* end = NULL;
+    r->best_hr10 = bh ? strtod(bh, &end) : NAN;
+    if (!bh || end == bh || *end || !(r->best_hr10 >= 0 && r->best_hr10 <= 1))
+        return vkr_fail(VKR_ERR_FORMAT, "%s: metadata best_hr10 = '%.40s' is not a number in [0, 1]", path,
+                        bh ? bh : "(missing)");
+    return VKR_OK;
+}
+
 /* Restores the loop from ckpt_dir/last.safetensors (and the best parameters from best.safetensors). */
 static vkr_status vkr_fit_resume(const vkr_fit_model* m, const vkr_fit_options* o, vkr_fit_report* r, vkr_loop_state* st,
                                  vkr_snapshot* best) {
     char path[1200];
     snprintf(path, sizeof path, "%s/last.safetensors", o->ckpt_dir);
-    if (access(path, R_OK) != 0) return VKR_OK;
+    if (access(path, F_OK) != 0)
+        return vkr_fail(VKR_ERR_NOT_FOUND, "cannot resume: %s does not exist (train without resuming to start afresh)",
+                        path);
     VKR_TRY(vkr_exec_load(m->train_exec, path));
     vkr_st_file* f = NULL;
     VKR_TRY(vkr_st_open(path, &f));
-    const char* e = vkr_st_metadata_get(f, "epoch");
-    const char* bh = vkr_st_metadata_get(f, "best_hr10");
-    const char* be = vkr_st_metadata_get(f, "best_epoch");
-    const char* bd = vkr_st_metadata_get(f, "bad_epochs");
-    vkr_status s = VKR_OK;
-    if (!e || !bh || !be || !bd) s = vkr_fail(VKR_ERR_FORMAT, "%s lacks the training-loop metadata", path);
-    else {
-        st->epoch = (uint32_t)strtoul(e, NULL, 10);
-        r->best_hr10 = strtod(bh, NULL);
-        r->best_epoch = (uint32_t)strtoul(be, NULL, 10);
-        st->bad = (uint32_t)strtoul(bd, NULL, 10);
-        s = vkr_fit_history_parse(vkr_st_metadata_get(f, "history"), path, st->epoch, r, st);
-    }
+    vkr_status s = vkr_fit_meta_loop(f, path, r, st);
+    if (s == VKR_OK) s = vkr_fit_history_parse(vkr_st_metadata_get(f, "history"), path, st->epoch, r, st);
     vkr_st_close(f);
     if (s == VKR_OK && r->best_epoch) {
         snprintf(path, sizeof path, "%s/best.safetensors", o->ckpt_dir);

@@ -28,7 +28,7 @@ typedef struct vkr_fit_model {
     vkr_graph* score_graph; /* its graph */
 } vkr_fit_model;
 
-#define VKR_FIT_MAX_METADATA 32 /* most metadata entries (keys + values) a model passes */
+#define VKR_FIT_MAX_METADATA 64 /* most metadata entries (keys + values) a model passes */
 
 /* Loop settings. */
 typedef struct vkr_fit_options {
@@ -36,7 +36,7 @@ typedef struct vkr_fit_options {
     uint32_t patience;    /* stop after this many epochs without a better validation HR@10 (0: never) */
     uint64_t seed;        /* shuffling and per-step streams */
     const char* ckpt_dir; /* best.safetensors and last.safetensors go here (NULL: nowhere) */
-    bool resume;          /* continue from ckpt_dir/last.safetensors when present */
+    bool resume;          /* continue from ckpt_dir/last.safetensors (NOT_FOUND when it is missing) */
     bool quiet;           /* no progress output */
     const char* const* metadata; /* key, value, ..., NULL: describes the model in both checkpoints (may be NULL) */
 } vkr_fit_options;

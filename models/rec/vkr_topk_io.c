@@ -127,7 +127,7 @@ vkr_status vkr_topk_write(const vkr_dataset* ds, const vkr_topk_options* o, cons
                        ? vkr_atomic_open(path, &w)
                        : vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory for %u examples' lists", o->count);
     if (s == VKR_OK && json) s = topk_json_head(w.file, o);
-    if (s == VKR_OK && !json) fputs("user,rank,item_id,item_key,domain,score\n", w.file);
+    if (s == VKR_OK && !json) fputs(VKR_TOPK_CSV_HEADER "\n", w.file);
     for (uint32_t d = 0; s == VKR_OK && d < ds->domain_count; d++)
         if (o->domains[d]) s = topk_domain(w.file, json, ds, o, d, sel, items, scores, counts, &done, total);
     if (s == VKR_OK && json) fputs("\n]}\n", w.file);

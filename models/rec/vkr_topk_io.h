@@ -39,6 +39,9 @@ typedef struct vkr_topk_options {
 
 /* *out_json = whether path names a .json (else .csv) file; INVALID_ARGUMENT naming it otherwise. */
 vkr_status vkr_topk_format(const char* path, bool* out_json);
+/* The first line of the CSV vkr_topk_write writes. */
+#define VKR_TOPK_CSV_HEADER "user,rank,item_id,item_key,domain,score"
+
 /* Computes every listed example's top k and writes them to path (.csv or .json); *out_listed (may be
  * NULL) = examples listed, zeroed on entry. */
 vkr_status vkr_topk_write(const vkr_dataset* ds, const vkr_topk_options* options, const char* path,

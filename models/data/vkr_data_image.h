@@ -17,7 +17,9 @@ typedef struct vkr_image_section {
 /* Packs sections into a freshly allocated image (header, table, 64-byte aligned arrays). */
 vkr_status vkr_data_image_build(const vkr_image_section* sections, uint32_t count, uint8_t** out_image,
                                 size_t* out_bytes);
-/* Points the dataset's arrays into `image` (checking header, table and sizes; `what` names the file
+/* Stores the image's CRC-32 in its header (vkr_data_image_build does; for tools that edit an image). */
+void vkr_data_image_seal(uint8_t* image, size_t bytes);
+/* Points the dataset's arrays into `image` (checking header, checksum, table and sizes; `what` names the file
  * in errors) and sets item/user/event/example counts. Domain fields must already be set. */
 vkr_status vkr_data_image_bind(vkr_dataset* dataset, const void* image, size_t bytes, const char* what);
 

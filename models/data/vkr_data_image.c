@@ -12,7 +12,7 @@
 #include "vkr_data_image.h"
 #include "vkr_data_raw.h"
 
-enum { NAME_BYTES = 24, HEADER_BYTES = 32, CRC_AT = 24, ENTRY_BYTES = 48, ALIGN = 64 };
+enum { NAME_BYTES = 24, HEADER_BYTES = VKR_DATA_HEADER_BYTES, CRC_AT = 24, ENTRY_BYTES = 48, ALIGN = 64 };
 
 /* CRC-32 of an image: every byte except the four that store it. */
 static uint32_t image_crc(const uint8_t* image, size_t bytes) {

@@ -60,19 +60,27 @@ exec "$V" prepare "\$@" --no-filter --out "$W/prepared" --quiet
 PREP
 prep() { sh "$W/prep" "$@"; }
 
-# pick LIST: the n-th word of LIST for a random n.
-pick() {
-  set -- $1
-  shift "$(h_rand $#)"
-  echo "$1"
+# rnd N: sets R to the next number in [0, N) of the script's sequence (h_rand runs in this shell, not
+# in a $(...) subshell, so the sequence advances).
+rnd() {
+  h_rand "$1" > "$W/rand"
+  read -r R < "$W/rand"
 }
 
-# cut_offset FILE: a random length in [1, size) whose last byte is not a newline (a cut inside a line).
-cut_offset() {
-  size=$(wc -c < "$1")
-  off=$((1 + $(h_rand $((size - 1)))))
-  while [ "$off" -gt 1 ] && [ "$(od -An -c -j $((off - 1)) -N1 "$1" | tr -d ' ')" = '\n' ]; do off=$((off - 1)); done
-  echo "$off"
+# pick LIST: sets F to a random word of LIST.
+pick() {
+  rnd $(echo $1 | wc -w)
+  set -- $1
+  shift "$R"
+  F=$1
+}
+
+# cut_inside_line FILE: truncates FILE to a random length in [1, size) whose last byte is not a newline.
+cut_inside_line() {
+  rnd $(($(wc -c < "$1") - 1))
+  OFF=$((R + 1))
+  while [ "$OFF" -gt 1 ] && [ "$(od -An -c -j $((OFF - 1)) -N1 "$1" | tr -d ' ')" = '\n' ]; do OFF=$((OFF - 1)); done
+  truncate -s "$OFF" "$1"
 }
 
 # case_dir FORMAT: a fresh copy of the format's fixture in $W/case.
@@ -81,7 +89,7 @@ case_dir() {
   cp -r "$W/$1" "$W/case"
 }
 
-# guarded FORMAT: prepares $W/case, which must fail, and checks that its files stay as they were.
+# guarded_fail FORMAT DESC: prepares $W/case, which must fail, and checks that its files stay as they were.
 guarded_fail() {
   h_guard $(find "$W/case" -type f)
   h_fail "$2" sh "$W/prep" "$1" "$W/case"
@@ -102,22 +110,21 @@ for fmt in llmcdsr c2dsr csv amazon; do
   k=0
   while [ $k -lt 12 ]; do
     case_dir $fmt
-    f=$(pick "$files")
-    off=$(cut_offset "$W/case/$f")
-    truncate -s "$off" "$W/case/$f"
-    guarded_fail $fmt "$fmt: $f cut to $off bytes"
+    pick "$files"
+    cut_inside_line "$W/case/$F"
+    guarded_fail $fmt "$fmt: $F cut to $OFF bytes"
     k=$((k + 1))
   done
   # A gzip-compressed file cut anywhere (header, deflate data or trailer).
   k=0
   while [ $k -lt 12 ]; do
     case_dir $fmt
-    f=$(pick "$files")
-    gzip -c "$W/case/$f" > "$W/gz"
+    pick "$files"
+    gzip -c "$W/case/$F" > "$W/gz"
     size=$(wc -c < "$W/gz")
-    off=$((1 + $(h_rand $((size - 1)))))
-    head -c "$off" "$W/gz" > "$W/case/$f"
-    guarded_fail $fmt "$fmt: gzip-compressed $f cut to $off of $size bytes"
+    rnd $((size - 1))
+    head -c $((R + 1)) "$W/gz" > "$W/case/$F"
+    guarded_fail $fmt "$fmt: gzip-compressed $F cut to $((R + 1)) of $size bytes"
     k=$((k + 1))
   done
 done
@@ -141,11 +148,12 @@ k=0
 while [ $k -lt 40 ]; do
   rm -rf "$W/flip"
   cp -r "$W/ds" "$W/flip"
-  off=$(h_rand "$size")
-  bit=$(h_rand 8)
-  h_flip "$W/flip/data.bin" "$off" "$bit"
+  rnd "$size"
+  off=$R
+  rnd 8
+  h_flip "$W/flip/data.bin" "$off" "$R"
   h_guard "$W/flip/data.bin" "$W/flip/dataset.json"
-  h_fail "data.bin: bit $bit of byte $off flipped" "$V" stats "$W/flip"
+  h_fail "data.bin: bit $R of byte $off flipped" "$V" stats "$W/flip"
   h_check_guard "data.bin flip at $off"
   k=$((k + 1))
 done

@@ -19,6 +19,7 @@ import math
 import struct
 import sys
 import time
+import zlib
 
 import numpy as np
 
@@ -36,11 +37,15 @@ def read_dataset(path):
     raw = open(path + "/data.bin", "rb").read()
     if raw[:7] != b"VKRDATA":
         raise SystemExit("%s/data.bin: not a vkrec dataset image" % path)
-    _, count, _ = struct.unpack_from("<IIQ", raw, 8)
+    version, count, _, crc = struct.unpack_from("<IIQI", raw, 8)
+    if version != 2:
+        raise SystemExit("%s/data.bin: format version %d, this script reads 2 (re-run vkrec prepare)" % (path, version))
+    if zlib.crc32(raw[28:], zlib.crc32(raw[:24])) != crc:
+        raise SystemExit("%s/data.bin: checksum mismatch (the file is corrupt; re-run vkrec prepare)" % path)
     kinds = {1: np.uint8, 4: np.uint32, 8: np.uint64}
     arrays = {}
     for k in range(count):
-        name, elem, _, off, n = struct.unpack_from("<24sIIQQ", raw, 24 + 48 * k)
+        name, elem, _, off, n = struct.unpack_from("<24sIIQQ", raw, 32 + 48 * k)
         name = name.rstrip(b"\0").decode()
         dtype = np.int64 if name == "seq_time" else kinds[elem]
         arrays[name] = np.frombuffer(raw, dtype=dtype, count=n, offset=off)

@@ -19,6 +19,7 @@ static void provenance_title(const char* dir, char* out, size_t cap) {
     if (!f) return;
     if (fgets(out, (int)cap, f)) out[strcspn(out, "\r\n")] = 0;
     fclose(f);
+    if (strncmp(out, "\xEF\xBB\xBF", 3) == 0) memmove(out, out + 3, strlen(out + 3) + 1); /* a UTF-8 BOM */
 }
 
 static void print_report(const vkr_raw* raw, const vkr_prep_report* r, const vkr_dataset* d) {

@@ -7,24 +7,6 @@
 #include "test_data_util.h"
 #include "vkr_data_prep.h"
 
-typedef struct fixture {
-    char dir[512];
-} fixture;
-
-static int setup(void** state) {
-    fixture* f = calloc(1, sizeof *f);
-    td_mkdtemp(f->dir);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void** state) {
-    fixture* f = *state;
-    td_rmtree(f->dir);
-    free(f);
-    return 0;
-}
-
 /* Items of user u as a comma-separated string of item keys. */
 static void user_items(const vkr_dataset* d, uint32_t u, char* out, size_t cap) {
     out[0] = 0;
@@ -40,19 +22,8 @@ static int64_t find_user(const vkr_dataset* d, const char* key) {
     return -1;
 }
 
-static void write_llmcdsr(const char* dir) {
-    td_put(dir, "num.txt", "3\n4\n", 0);
-    td_put(dir, "derived/items_A.tsv", "seq_id\tlocal_id\tasin\ttitle\n0\t0\tA0\tGreen tea\n1\t1\tA1\tBlack tea\n", 0);
-    td_put(dir, "derived/items_B.tsv", "seq_id\tlocal_id\tasin\ttitle\n3\t0\tB0\tTea kettle\n6\t3\tB3\tMug\n", 0);
-    td_put(dir, "train_A.txt", "1\t0,1,2\n", 0);
-    td_put(dir, "train_B.txt", "1\t3,4,5\n2\t4,5\n", 0);
-    td_put(dir, "train_overlap.txt", "1\t0,3,1,4\n", 0);
-    td_put(dir, "valid.txt", "1\t2,5,0,6\n", 0);
-    td_put(dir, "test.txt", "1\t1,6,2\n", 0);
-}
-
 static void test_llmcdsr_given(void** state) {
-    fixture* f = *state;
+    td_fixture* f = *state;
     write_llmcdsr(f->dir);
     vkr_raw raw = {0};
     const char* names[2] = {"Food", "Kitchen"};
@@ -92,16 +63,8 @@ static void test_llmcdsr_given(void** state) {
     vkr_raw_free(&raw);
 }
 
-/* Asserts that parse fails and the message contains `needle`. */
-#define ASSERT_FAILS_WITH(expr, needle)                                                         \
-    do {                                                                                        \
-        vkr_status st_ = (expr);                                                                \
-        assert_int_not_equal(st_, VKR_OK);                                                      \
-        if (!strstr(vkr_last_error(), needle)) fail_msg("'%s' lacks '%s'", vkr_last_error(), needle); \
-    } while (0)
-
 static void test_llmcdsr_errors(void** state) {
-    fixture* f = *state;
+    td_fixture* f = *state;
     write_llmcdsr(f->dir);
     vkr_raw raw = {0};
     td_put(f->dir, "train_B.txt", "1\t3,4,5\n2\t4,99\n", 0);
@@ -140,7 +103,7 @@ static void test_llmcdsr_errors(void** state) {
 }
 
 static void test_c2dsr_time_order(void** state) {
-    fixture* f = *state;
+    td_fixture* f = *state;
     td_put(f->dir, "Alist.txt", "10\tA0\t0\n11\tA1\t1\n12\tA2\t2\n", 0);
     td_put(f->dir, "Blist.txt", "20\tB0\t0\n21\tB1\t1\n", 0);
     td_put(f->dir, "derived/titles_A_from_llmcdsr.tsv", "seq_id\tlocal_id\tasin\ttitle\n1\t1\tA1\tOolong\n", 0);
@@ -188,7 +151,7 @@ static void test_c2dsr_time_order(void** state) {
 }
 
 static void test_amazon(void** state) {
-    fixture* f = *state;
+    td_fixture* f = *state;
     td_put(f->dir, "food.json.gz",
            "{\"reviewerID\": \"U1\", \"asin\": \"F1\", \"unixReviewTime\": 300, \"overall\": 5.0}\n"
            "{\"reviewerID\": \"U1\", \"asin\": \"F2\", \"unixReviewTime\": 100}\n"
@@ -240,7 +203,7 @@ static void test_amazon(void** state) {
 }
 
 static void test_csv(void** state) {
-    fixture* f = *state;
+    td_fixture* f = *state;
     td_put(f->dir, "inter.csv",
            "user,item,timestamp,domain\n"
            "u1,\"i,1\",5,Books\n"
@@ -301,7 +264,7 @@ static void write_filter_csv(const char* path) {
 }
 
 static void test_filters_and_loo(void** state) {
-    fixture* f = *state;
+    td_fixture* f = *state;
     char path[600];
     snprintf(path, sizeof path, "%s/f.csv", f->dir);
     write_filter_csv(path);
@@ -355,7 +318,7 @@ static void test_filters_and_loo(void** state) {
 }
 
 static void test_directory_round_trip(void** state) {
-    fixture* f = *state;
+    td_fixture* f = *state;
     write_llmcdsr(f->dir);
     vkr_raw raw = {0};
     VKR_ASSERT_OK(vkr_parse_llmcdsr(&raw, f->dir, NULL));
@@ -415,7 +378,7 @@ static void test_directory_round_trip(void** state) {
 
 /* A prepare that fails leaves no directory behind (and no temporary sibling). */
 static void test_failed_prepare_leaves_nothing(void** state) {
-    fixture* f = *state;
+    td_fixture* f = *state;
     const char* cli = getenv("VKR_CLI");
     if (!cli) skip();
     write_llmcdsr(f->dir);
@@ -431,14 +394,14 @@ static void test_failed_prepare_leaves_nothing(void** state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_llmcdsr_given, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_llmcdsr_errors, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_c2dsr_time_order, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_amazon, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_csv, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_filters_and_loo, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_directory_round_trip, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_failed_prepare_leaves_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_llmcdsr_given, td_setup, td_teardown),
+        cmocka_unit_test_setup_teardown(test_llmcdsr_errors, td_setup, td_teardown),
+        cmocka_unit_test_setup_teardown(test_c2dsr_time_order, td_setup, td_teardown),
+        cmocka_unit_test_setup_teardown(test_amazon, td_setup, td_teardown),
+        cmocka_unit_test_setup_teardown(test_csv, td_setup, td_teardown),
+        cmocka_unit_test_setup_teardown(test_filters_and_loo, td_setup, td_teardown),
+        cmocka_unit_test_setup_teardown(test_directory_round_trip, td_setup, td_teardown),
+        cmocka_unit_test_setup_teardown(test_failed_prepare_leaves_nothing, td_setup, td_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

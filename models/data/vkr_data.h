@@ -2,8 +2,8 @@
  *
  * Contract: a dataset directory holds `dataset.json` (self-description, written last) and `data.bin`
  * (compact little-endian arrays the loader maps without parsing). vkr_dataset_load maps data.bin,
- * checks both files' format version (an incompatible one is a clear error naming both versions) and
- * validates every array (bounds, monotonic offsets, NUL-terminated strings), so later stages may
+ * checks both files' format version (an incompatible one is a clear error naming both versions),
+ * verifies data.bin's checksum and validates every array (bounds, monotonic offsets, NUL-terminated strings), so later stages may
  * trust what they read.
  *
  * Model of the data:
@@ -22,7 +22,9 @@
  *     statistics always cover every interaction.
  *
  * data.bin layout (all integers little-endian):
- *   header   : char magic[8] = "VKRDATA\0"; uint32 version; uint32 section_count; uint64 file_bytes
+ *   header   : char magic[8] = "VKRDATA\0"; uint32 version; uint32 section_count; uint64 file_bytes;
+ *              uint32 crc32; uint32 reserved (0)   (32 bytes; crc32 is zlib's CRC-32 of the whole file
+ *              except its own four bytes, so any changed byte is a load error)
  *   sections : section_count x { char name[24]; uint32 elem_bytes; uint32 reserved; uint64 offset;
  *              uint64 count }   (offset from the file start, 64-byte aligned; count in elements)
  *   sections, by name: item_domain u8[items]; seq_begin u64[users+1]; seq_item u32[events];
@@ -38,7 +40,7 @@
 
 #include "vkr_runtime.h"
 
-#define VKR_DATASET_VERSION 1      /* format version of dataset.json and data.bin */
+#define VKR_DATASET_VERSION 2      /* format version of dataset.json and data.bin (2: data.bin checksum) */
 #define VKR_DATA_MAX_DOMAINS 16    /* most domains one dataset may hold */
 #define VKR_DATA_NAME_MAX 64       /* longest domain name, including the NUL */
 #define VKR_DOMAINS_ALL 0xFFFFu    /* domain mask selecting every domain */

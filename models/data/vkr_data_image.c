@@ -7,11 +7,23 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "vkr_data_image.h"
 #include "vkr_data_raw.h"
 
-enum { NAME_BYTES = 24, HEADER_BYTES = 24, ENTRY_BYTES = 48, ALIGN = 64 };
+enum { NAME_BYTES = 24, HEADER_BYTES = VKR_DATA_HEADER_BYTES, CRC_AT = 24, ENTRY_BYTES = 48, ALIGN = 64 };
+
+/* CRC-32 of an image: every byte except the four that store it. */
+static uint32_t image_crc(const uint8_t* image, size_t bytes) {
+    uLong c = crc32_z(crc32(0L, Z_NULL, 0), image, CRC_AT);
+    return (uint32_t)crc32_z(c, image + CRC_AT + 4, bytes - CRC_AT - 4);
+}
+
+void vkr_data_image_seal(uint8_t* image, size_t bytes) {
+    uint32_t c = image_crc(image, bytes);
+    memcpy(image + CRC_AT, &c, 4);
+}
 
 vkr_status vkr_data_image_build(const vkr_image_section* sec, uint32_t count, uint8_t** out_image, size_t* out_bytes) {
     *out_image = NULL;
@@ -43,6 +55,7 @@ vkr_status vkr_data_image_build(const vkr_image_section* sec, uint32_t count, ui
         if (sec[i].count) memcpy(img + offs[i], sec[i].data, sec[i].count * sec[i].elem_bytes);
     }
     free(offs);
+    vkr_data_image_seal(img, (size_t)off);
     *out_image = img;
     *out_bytes = (size_t)off;
     return VKR_OK;
@@ -111,6 +124,11 @@ vkr_status vkr_data_image_bind(vkr_dataset* d, const void* image, size_t bytes, 
     if (file_bytes != bytes || v.count > 64 || HEADER_BYTES + (uint64_t)v.count * ENTRY_BYTES > bytes)
         return vkr_fail(VKR_ERR_FORMAT, "%s is truncated or corrupt (header says %llu bytes, file has %zu)", what,
                         (unsigned long long)file_bytes, bytes);
+    uint32_t stored = 0;
+    memcpy(&stored, v.base + CRC_AT, 4);
+    if (stored != image_crc(image, bytes))
+        return vkr_fail(VKR_ERR_FORMAT, "%s is corrupt: its CRC-32 does not match its contents (the file changed after "
+                        "vkrec prepare wrote it; re-run vkrec prepare)", what);
     const void* p;
     uint64_t n, users, items, events;
     VKR_TRY(section(&v, "item_domain", 1, &p, &items));

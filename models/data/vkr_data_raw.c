@@ -109,7 +109,7 @@ vkr_status vkr_raw_event_add(vkr_raw* raw, uint32_t user, uint32_t item, int64_t
     return VKR_OK;
 }
 
-void vkr_raw_skip_count(vkr_raw* raw, const char* reason, const char* path, uint64_t line) {
+void vkr_raw_skip_add(vkr_raw* raw, const char* reason, const char* path, uint64_t line, uint64_t count) {
     uint32_t k = 0;
     while (k < raw->skip_count && strcmp(raw->skips[k].reason, reason) != 0) k++;
     if (k == VKR_RAW_MAX_SKIPS) {
@@ -123,5 +123,5 @@ void vkr_raw_skip_count(vkr_raw* raw, const char* reason, const char* path, uint
         if (line) snprintf(raw->skips[k].first, sizeof raw->skips[k].first, "%s:%llu", path, (unsigned long long)line);
         else snprintf(raw->skips[k].first, sizeof raw->skips[k].first, "%s", path);
     }
-    raw->skips[k].count++;
+    raw->skips[k].count += count;
 }

@@ -60,7 +60,8 @@ typedef struct vkr_lines {
 
 /* Opens path (gz or plain); out_lines is zeroed on entry. */
 vkr_status vkr_lines_open(const char* path, vkr_lines* out_lines);
-/* Reads the next line into lines->buf; *out_ok is false at end of file. A NUL byte is an error. */
+/* Reads the next line into lines->buf (a leading UTF-8 BOM dropped); *out_ok is false at end of file.
+ * Errors: a NUL byte, a last line without a newline, a gzip stream that is cut short or corrupt. */
 vkr_status vkr_lines_next(vkr_lines* lines, bool* out_ok);
 /* Closes and zeroes. */
 void vkr_lines_close(vkr_lines* lines);
@@ -135,8 +136,12 @@ vkr_status vkr_raw_item(vkr_raw* raw, const char* key, size_t n, uint32_t domain
 vkr_status vkr_raw_item_string(vkr_raw* raw, uint32_t item, int which, const char* s, size_t n, const char* where);
 /* Appends an event. */
 vkr_status vkr_raw_event_add(vkr_raw* raw, uint32_t user, uint32_t item, int64_t time);
+/* Counts `count` skips of `reason` (a static string), the first at "path:line" (line 0: path alone). */
+void vkr_raw_skip_add(vkr_raw* raw, const char* reason, const char* path, uint64_t line, uint64_t count);
 /* Counts one skip of `reason` (a static string) at "path:line". */
-void vkr_raw_skip_count(vkr_raw* raw, const char* reason, const char* path, uint64_t line);
+static inline void vkr_raw_skip_count(vkr_raw* raw, const char* reason, const char* path, uint64_t line) {
+    vkr_raw_skip_add(raw, reason, path, line, 1);
+}
 
 /* LLMCDSR release directory: num.txt, train_A/train_B/train_overlap/valid/test.txt, titles from
  * derived/items_{A,B}.tsv when present. Domains are named A and B (rename with domain_names). */

@@ -67,6 +67,8 @@ static vkr_status read_titles(vkr_raw* raw, const char* path, uint64_t lo, uint6
             s = line_error(&l, "seq_id outside this domain's id range, or local_id != seq_id - first id");
         else if (n3 == 0)
             s = line_error(&l, "empty asin");
+        else if (seq >= raw->items.count)
+            vkr_raw_skip_count(raw, "title row for an item id no sequence uses", path, l.line);
         else {
             uint32_t item = (uint32_t)seq;
             uint64_t label = raw->item_label[item];
@@ -113,8 +115,10 @@ static vkr_status read_u64_line(vkr_lines* l, uint64_t* out) {
     return VKR_OK;
 }
 
-/* One LLMCDSR sequence file: `uid<TAB>i1,i2,...`. */
-static vkr_status llmcdsr_file(vkr_raw* raw, const char* dir, const char* stem, vkr_user_role role) {
+/* One LLMCDSR sequence file: `uid<TAB>i1,i2,...` with ids below `ids` (num.txt's total). The items
+ * do not exist yet: *used_end grows to one past the largest id used. */
+static vkr_status llmcdsr_file(vkr_raw* raw, const char* dir, const char* stem, vkr_user_role role, uint64_t ids,
+                               uint64_t* used_end) {
     char path[PATH_MAX_BYTES], name[64];
     snprintf(name, sizeof name, "%s.txt", stem);
     VKR_TRY(vkr_path_join(dir, name, path, sizeof path));
@@ -144,8 +148,9 @@ static vkr_status llmcdsr_file(vkr_raw* raw, const char* dir, const char* stem, 
             size_t m = field(rest, ',', &next);
             uint64_t id = 0;
             if (!vkr_parse_u64(rest, m, &id)) s = line_error(&l, "an item id is empty or not a non-negative integer");
-            else if (id >= raw->items.count) s = line_error(&l, "item id beyond the counts in num.txt");
+            else if (id >= ids) s = line_error(&l, "item id beyond the counts in num.txt");
             else s = vkr_raw_event_add(raw, user, (uint32_t)id, 0);
+            if (s == VKR_OK && id >= *used_end) *used_end = id + 1;
             if (rest[m] != ',') break;
             rest = next;
         }
@@ -160,17 +165,51 @@ vkr_status vkr_parse_llmcdsr(vkr_raw* raw, const char* dir, const char* const do
     vkr_lines l;
     VKR_TRY(vkr_lines_open(path, &l));
     uint64_t na = 0, nb = 0;
+    bool ok = false;
     vkr_status s = read_u64_line(&l, &na);
     if (s == VKR_OK) s = read_u64_line(&l, &nb);
+    while (s == VKR_OK && (s = vkr_lines_next(&l, &ok)) == VKR_OK && ok)
+        if (l.buf[strspn(l.buf, " \t")] != 0) s = line_error(&l, "expected only two lines (the item counts of A and B)");
     vkr_lines_close(&l);
     VKR_TRY(s);
-    VKR_TRY(make_id_space(raw, domain_names, na, nb));
-    VKR_TRY(optional_titles(raw, dir, "derived/items_A.tsv", 0, na));
-    VKR_TRY(optional_titles(raw, dir, "derived/items_B.tsv", na, na + nb));
+    /* Sequences first, so items are created only up to the largest id in use: items past it have no
+     * interaction (preparation would drop them), and a bogus count in num.txt then costs nothing. */
+    uint64_t end = 0;
     static const char* const stems[5] = {"train_A", "train_B", "train_overlap", "valid", "test"};
     static const vkr_user_role roles[5] = {VKR_ROLE_TRAIN, VKR_ROLE_TRAIN, VKR_ROLE_TRAIN, VKR_ROLE_VALID, VKR_ROLE_TEST};
-    for (int f = 0; f < 5; f++) VKR_TRY(llmcdsr_file(raw, dir, stems[f], roles[f]));
+    for (int f = 0; f < 5; f++) VKR_TRY(llmcdsr_file(raw, dir, stems[f], roles[f], na + nb, &end));
+    if (end <= na)
+        return vkr_fail(VKR_ERR_FORMAT, "%s: no sequence uses an item of domain B (ids %llu..%llu): num.txt does not "
+                        "match the sequence files", path, (unsigned long long)na, (unsigned long long)(na + nb - 1));
+    if (end < na + nb) vkr_raw_skip_add(raw, "num.txt items past the largest id any sequence uses", path, 0, na + nb - end);
+    VKR_TRY(make_id_space(raw, domain_names, na, end - na));
+    VKR_TRY(optional_titles(raw, dir, "derived/items_A.tsv", 0, na));
+    VKR_TRY(optional_titles(raw, dir, "derived/items_B.tsv", na, na + nb));
     raw->has_given_split = true;
+    return VKR_OK;
+}
+
+/* Places the ASINs of a list file (pairs of local_idx and text offset, in line order) by local_idx, which
+ * must number the lines 0..n-1: the array is sized by the lines read, never by an index. */
+static vkr_status c2dsr_place(const char* path, const uint64_t* pairs, size_t count, uint64_t** out_asin) {
+    uint64_t* asin = malloc((count ? count : 1) * sizeof *asin);
+    if (!asin) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory reading %s", path);
+    for (size_t k = 0; k < count; k++) asin[k] = UINT64_MAX;
+    for (size_t k = 0; k < count; k++) {
+        uint64_t local = pairs[2 * k];
+        vkr_status s = VKR_OK;
+        if (local >= count)
+            s = vkr_fail(VKR_ERR_FORMAT, "%s:%zu: local_idx %llu, but the file has %zu lines (local_idx numbers them "
+                         "from 0)", path, k + 1, (unsigned long long)local, count);
+        else if (asin[local] != UINT64_MAX)
+            s = vkr_fail(VKR_ERR_FORMAT, "%s:%zu: local_idx repeats an earlier line", path, k + 1);
+        if (s != VKR_OK) {
+            free(asin);
+            return s;
+        }
+        asin[local] = pairs[2 * k + 1];
+    }
+    *out_asin = asin;
     return VKR_OK;
 }
 
@@ -181,7 +220,7 @@ static vkr_status c2dsr_list(vkr_raw* raw, const char* path, uint64_t** out_asin
     *out_count = 0;
     vkr_lines l;
     VKR_TRY(vkr_lines_open(path, &l));
-    uint64_t* asin = NULL;
+    uint64_t* pairs = NULL;
     size_t cap = 0, count = 0;
     vkr_status s = VKR_OK;
     bool ok = true;
@@ -194,33 +233,26 @@ static vkr_status c2dsr_list(vkr_raw* raw, const char* path, uint64_t** out_asin
             s = line_error(&l, "expected 'orig_id<TAB>ASIN<TAB>local_idx'");
             break;
         }
-        if (local >= cap) {
-            size_t c = cap ? cap : 1024;
-            while (c <= local) c *= 2;
-            uint64_t* p = realloc(asin, c * sizeof *p);
+        if (count == cap) {
+            size_t c = cap ? cap * 2 : 1024;
+            uint64_t* p = realloc(pairs, c * 2 * sizeof *p);
             if (!p) {
                 s = vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory reading %s", path);
                 break;
             }
-            for (size_t k = cap; k < c; k++) p[k] = UINT64_MAX;
-            asin = p;
+            pairs = p;
             cap = c;
         }
-        if (asin[local] != UINT64_MAX) s = line_error(&l, "local_idx repeats an earlier line");
-        else s = vkr_strpool_add(&raw->text, r1, n2, &asin[local]);
-        if (local + 1 > count) count = local + 1;
+        pairs[2 * count] = local;
+        s = vkr_strpool_add(&raw->text, r1, n2, &pairs[2 * count + 1]);
+        count++;
     }
     vkr_lines_close(&l);
-    for (size_t k = 0; s == VKR_OK && k < count; k++)
-        if (asin[k] == UINT64_MAX) s = vkr_fail(VKR_ERR_FORMAT, "%s: local_idx %zu is missing", path, k);
     if (s == VKR_OK && count == 0) s = vkr_fail(VKR_ERR_FORMAT, "%s: no items", path);
-    if (s != VKR_OK) {
-        free(asin);
-        return s;
-    }
-    *out_asin = asin;
-    *out_count = count;
-    return VKR_OK;
+    if (s == VKR_OK) s = c2dsr_place(path, pairs, count, out_asin);
+    free(pairs);
+    if (s == VKR_OK) *out_count = count;
+    return s;
 }
 
 /* One C2DSR sequence file: `uid<TAB>seq_no<TAB>item|unix_ts|date|<TAB>...`. Events keep file order

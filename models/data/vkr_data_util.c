@@ -121,26 +121,45 @@ vkr_status vkr_lines_open(const char* path, vkr_lines* out) {
     return VKR_OK;
 }
 
+/* At the end of the input: zlib reports a gzip stream cut before its trailer (Z_BUF_ERROR) only
+ * through gzerror, while gzread returns 0 as for a complete file. */
+static vkr_status check_complete(vkr_lines* l) {
+    int err = 0;
+    gzerror(l->gz, &err);
+    if (err == Z_BUF_ERROR)
+        return vkr_fail(VKR_ERR_FORMAT, "%s: the gzip stream ends early after line %llu: the file is truncated", l->path,
+                        (unsigned long long)l->line);
+    return VKR_OK;
+}
+
+/* Reads the next chunk into l->chunk; sets l->eof at the end of a complete input. */
+static vkr_status fill_chunk(vkr_lines* l) {
+    int n = gzread(l->gz, l->chunk, CHUNK_BYTES);
+    if (n < 0) {
+        int err = 0;
+        const char* msg = gzerror(l->gz, &err);
+        return vkr_fail(VKR_ERR_IO, "%s: %s after line %llu: %s", l->path,
+                        err == Z_DATA_ERROR ? "corrupt gzip data" : "read error", (unsigned long long)l->line,
+                        err == Z_ERRNO ? strerror(errno) : msg);
+    }
+    l->chunk_len = (size_t)n;
+    l->chunk_pos = 0;
+    if (n == 0) {
+        l->eof = true;
+        return check_complete(l);
+    }
+    return VKR_OK;
+}
+
 vkr_status vkr_lines_next(vkr_lines* l, bool* out_ok) {
     *out_ok = false;
     l->len = 0;
-    bool any = false;
-    for (;;) {
+    bool any = false, ended = false;
+    while (!ended) {
         if (l->chunk_pos == l->chunk_len) {
             if (l->eof) break;
-            int n = gzread(l->gz, l->chunk, CHUNK_BYTES);
-            if (n < 0) {
-                int err = 0;
-                const char* msg = gzerror(l->gz, &err);
-                return vkr_fail(VKR_ERR_IO, "%s:%llu: read error: %s", l->path, (unsigned long long)l->line + 1,
-                                err == Z_ERRNO ? strerror(errno) : msg);
-            }
-            if (n == 0) {
-                l->eof = true;
-                break;
-            }
-            l->chunk_len = (size_t)n;
-            l->chunk_pos = 0;
+            VKR_TRY(fill_chunk(l));
+            if (l->eof) break;
         }
         any = true;
         const char* start = l->chunk + l->chunk_pos;
@@ -151,12 +170,21 @@ vkr_status vkr_lines_next(vkr_lines* l, bool* out_ok) {
         memcpy(l->buf + l->len, start, take);
         l->len += take;
         l->chunk_pos += take + (nl ? 1 : 0);
-        if (nl) break;
+        ended = nl != NULL;
     }
     if (!any) return VKR_OK;
     l->line++;
+    /* Tools end every line with a newline, so a last line without one is most likely cut short. */
+    if (!ended)
+        return vkr_fail(VKR_ERR_FORMAT, "%s:%llu: the last line has no newline: the file may be truncated (if it is "
+                        "complete, end it with a newline)", l->path, (unsigned long long)l->line);
     if (l->len && l->buf[l->len - 1] == '\r') l->len--;
     l->buf[l->len] = 0;
+    /* A UTF-8 byte order mark (as some Windows tools write) is not part of the first field. */
+    if (l->line == 1 && l->len >= 3 && memcmp(l->buf, "\xEF\xBB\xBF", 3) == 0) {
+        l->len -= 3;
+        memmove(l->buf, l->buf + 3, l->len + 1);
+    }
     if (memchr(l->buf, 0, l->len))
         return vkr_fail(VKR_ERR_FORMAT, "%s:%llu: NUL byte inside a text line (binary file?)", l->path,
                         (unsigned long long)l->line);

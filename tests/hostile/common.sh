@@ -17,10 +17,11 @@ hostile_init() {
   H_LIMIT=${HOSTILE_TIMEOUT:-60}
 }
 
-# h_rand N: a pseudo-random integer in [0, N) from the script's own deterministic sequence.
+# h_rand N: sets H_R to a pseudo-random integer in [0, N) from the script's own deterministic sequence.
+# (A variable, not output: inside $(...) the sequence would not advance.)
 h_rand() {
   H_SEED=$(( (H_SEED * 1103515245 + 12345) % 2147483648 ))
-  echo $(( (H_SEED / 65536) % $1 ))
+  H_R=$(( (H_SEED / 65536) % $1 ))
 }
 
 # h_run DESC CMD...: runs CMD with the time limit; stores its exit status in H_RC, output in $W/out.

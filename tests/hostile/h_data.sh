@@ -60,11 +60,10 @@ exec "$V" prepare "\$@" --no-filter --out "$W/prepared" --quiet
 PREP
 prep() { sh "$W/prep" "$@"; }
 
-# rnd N: sets R to the next number in [0, N) of the script's sequence (h_rand runs in this shell, not
-# in a $(...) subshell, so the sequence advances).
+# rnd N: sets R to the next number in [0, N) of the script's sequence.
 rnd() {
-  h_rand "$1" > "$W/rand"
-  read -r R < "$W/rand"
+  h_rand "$1"
+  R=$H_R
 }
 
 # pick LIST: sets F to a random word of LIST.

@@ -36,7 +36,8 @@ flip_cases() { # CKPT COUNT LABEL: recommend refuses COUNT copies of CKPT with o
   n=$(size "$1")
   for k in $(seq "$2"); do
     cp "$1" f.safetensors
-    h_flip f.safetensors "$(h_rand "$n")" "$(h_rand 8)"
+    h_rand "$n" && off=$H_R && h_rand 8
+    h_flip f.safetensors "$off" "$H_R"
     h_fail "recommend, flipped $3 checkpoint #$k" "$V" recommend --ckpt f.safetensors --user '#1' $Q
   done
 }
@@ -45,14 +46,16 @@ flip_cases "$SA/best.safetensors" 30 "best SASRec"
 flip_cases "$G/best.safetensors" 8 GenCDR
 n=$(size "$SA/best.safetensors")
 for k in $(seq 12); do
-  head -c "$(h_rand "$n")" "$SA/best.safetensors" > f.safetensors
+  h_rand "$n"
+  head -c "$H_R" "$SA/best.safetensors" > f.safetensors
   h_fail "recommend, truncated best checkpoint #$k" "$V" recommend --ckpt f.safetensors --user '#1' $Q
 done
 n=$(size "$SA/last.safetensors")
 for k in $(seq 15); do
   rm -rf C2 && cp -r CK C2
-  if [ $((k % 3)) -eq 0 ]; then head -c "$(h_rand "$n")" "$SA/last.safetensors" > C2/sasrec-bce-target-A/last.safetensors
-  else h_flip C2/sasrec-bce-target-A/last.safetensors "$(h_rand "$n")" "$(h_rand 8)"; fi
+  h_rand "$n" && off=$H_R && h_rand 8
+  if [ $((k % 3)) -eq 0 ]; then head -c "$off" "$SA/last.safetensors" > C2/sasrec-bce-target-A/last.safetensors
+  else h_flip C2/sasrec-bce-target-A/last.safetensors "$off" "$H_R"; fi
   h_fail "train --resume, damaged last checkpoint #$k" "$V" train D --target A $Q $M --epochs 3 --ckpt C2 --resume
 done
 h_check_guard "checkpoint damage cases"
@@ -199,7 +202,8 @@ mixed_check() { # DIR: a report.md must be newer than every checkpoint (else the
   fi
 }
 for k in $(seq 6); do
-  tenths=$(( $(h_rand 16) + 1 ))
+  h_rand 16
+  tenths=$((H_R + 1))
   timeout -s KILL "$((tenths / 10)).$((tenths % 10))" "$V" run a.csv --format csv --no-filter --out K $R > /dev/null 2>&1
   mixed_check K
 done

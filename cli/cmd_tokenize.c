@@ -13,6 +13,7 @@
 #include "vkr_data.h"
 #include "vkr_npy.h"
 #include "vkr_rqvae.h"
+#include "vkr_values.h"
 
 static void format_eta(double s, char* buf, size_t size) {
     if (s >= 3600) snprintf(buf, size, "%dh%02dm", (int)(s / 3600), (int)fmod(s / 60, 60));
@@ -181,6 +182,7 @@ vkr_status cli_stage_tokenize(vkr_device* dev, const cli_tokenize_options* opt) 
         s = vkr_fail(VKR_ERR_FORMAT, "%s: expected %u x d embeddings (one row per item of the dataset), got %s", path,
                      d.item_count, vkr_shape_str(emb.ndim, emb.shape, (char[64]){0}, 64));
     if (s == VKR_OK && d.item_count == 0) s = vkr_fail(VKR_ERR_FORMAT, "%s: the dataset has no items", dir);
+    if (s == VKR_OK) s = vkr_check_vectors(path, emb.data, emb.shape[0], emb.shape[1]);
     vkr_rqvae_result r = {0};
     if (s == VKR_OK) {
         c.input_dim = (uint32_t)emb.shape[1];

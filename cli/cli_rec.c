@@ -108,9 +108,11 @@ static const uint32_t* split_pairs(const vkr_dataset* ds, const cli_rec_job* job
     return valid ? ds->valid : ds->test;
 }
 
-/* Refuses a sampled protocol that a domain in [first, last) cannot honour before anything trains:
- * found at evaluation, it would cost the whole training. SASRec also validates with the first one. */
+/* Refuses a given sampled protocol that a domain in [first, last) cannot honour before anything
+ * trains: found at evaluation, it would cost the whole training. SASRec also validates with the first
+ * one. Defaults that do not fit are left out at evaluation instead (cli_stage_evaluate). */
 static vkr_status check_protocols(const vkr_dataset* ds, const cli_rec_job* job, uint32_t first, uint32_t last) {
+    if (!job->protocols_given) return VKR_OK;
     uint32_t count = 0;
     const uint32_t* pairs = split_pairs(ds, job, &count);
     for (uint32_t d = first; d < last; d++) {
@@ -130,7 +132,9 @@ vkr_status cli_stage_evaluate(const vkr_dataset* ds, const vkr_scorer* scorer, c
     for (uint32_t k = 0; k < job->protocol_count; k++) {
         vkr_metrics m;
         double t0 = vkr_now_s();
-        vkr_status s = vkr_evaluate(ds, domain, pairs, count, scorer, &job->protocols[k], &m);
+        /* a default protocol this domain cannot honour is left out and said so (a given one was refused) */
+        vkr_status s = job->protocols_given ? VKR_OK : vkr_protocol_check(ds, domain, pairs, count, &job->protocols[k]);
+        s = s == VKR_OK ? vkr_evaluate(ds, domain, pairs, count, scorer, &job->protocols[k], &m) : VKR_ERR_UNSUPPORTED;
         if (s == VKR_ERR_UNSUPPORTED) { /* e.g. GenCDR's full ranking without beam search */
             if (table) fprintf(table, "%-18s %-8s %-12s   (skipped: %s)\n", label, ds->domain_name[domain],
                                job->protocol_names[k], vkr_last_error());

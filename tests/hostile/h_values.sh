@@ -20,8 +20,9 @@ TOK="--device cpu --epochs 2 --hidden 32 --latent 8 --codes 16 --levels 2 --quie
 GEN="--model gencdr --epochs 1 --max-len 8 --hidden 16 --blocks 1 --beam 5 --protocol full --device cpu --quiet"
 # shellcheck disable=SC2086
 "$V" train "$D" $GEN --ckpt "$W/ck" > /dev/null || exit 1
-ITEMS=603
-DIM=16
+# shellcheck disable=SC2046
+set -- $(head -c 256 "$D/item_emb.npy" | grep -ao "'shape': ([0-9]*, [0-9]*)" | tr -dc '0-9 ')
+ITEMS=$1 DIM=$2
 for f in item_emb.npy semantic_ids.npy; do cp "$D/$f" "$W/clean-$f"; done
 cp -r "$W/ck" "$W/clean-ck"
 
@@ -227,7 +228,7 @@ for k in 1 2 3 4; do
 done
 for k in 1 2 3 4; do
   rnd n 5000
-  n=$((300 + n))
+  n=$((ITEMS + 1 + n)) # more than any domain holds
   h_fail "train pop --protocol full,sampled:$n" "$V" train "$D" --model pop --protocol "full,sampled:$n" --quiet
   grep -q "N <= " "$W/out" || { H_SILENT=$((H_SILENT + 1)); echo "NO LIMIT: sampled:$n"; }
 done

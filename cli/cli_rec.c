@@ -112,16 +112,40 @@ static cJSON* cli_fit_json(const vkr_fit_report* r, const char* hr10_key) {
     return o;
 }
 
+/* The (user, position) pairs of the job's evaluation split and their count. */
+static const uint32_t* split_pairs(const vkr_dataset* ds, const cli_rec_job* job, uint32_t* count) {
+    const bool valid = strcmp(job->split, "valid") == 0;
+    *count = valid ? ds->valid_count : ds->test_count;
+    return valid ? ds->valid : ds->test;
+}
+
+/* Refuses a given sampled protocol that a domain in [first, last) cannot honour before anything
+ * trains: found at evaluation, it would cost the whole training. SASRec also validates with the first
+ * one. Defaults that do not fit are left out at evaluation instead (cli_stage_evaluate). */
+static vkr_status check_protocols(const vkr_dataset* ds, const cli_rec_job* job, uint32_t first, uint32_t last) {
+    if (!job->protocols_given) return VKR_OK;
+    uint32_t count = 0;
+    const uint32_t* pairs = split_pairs(ds, job, &count);
+    for (uint32_t d = first; d < last; d++) {
+        for (uint32_t k = 0; k < job->protocol_count; k++)
+            VKR_TRY(vkr_protocol_check(ds, d, pairs, count, &job->protocols[k]));
+        if (strcmp(job->model, "sasrec") == 0)
+            VKR_TRY(vkr_protocol_check(ds, d, ds->valid, ds->valid_count, &job->sasrec.validate));
+    }
+    return VKR_OK;
+}
+
 vkr_status cli_stage_evaluate(const vkr_dataset* ds, const vkr_scorer* scorer, const cli_rec_job* job,
                               const char* label, uint32_t domain, double train_s, const cJSON* fit, cJSON* results,
                               FILE* table) {
-    const bool valid = strcmp(job->split, "valid") == 0;
-    const uint32_t* pairs = valid ? ds->valid : ds->test;
-    uint32_t count = valid ? ds->valid_count : ds->test_count;
+    uint32_t count = 0;
+    const uint32_t* pairs = split_pairs(ds, job, &count);
     for (uint32_t k = 0; k < job->protocol_count; k++) {
         vkr_metrics m;
         double t0 = vkr_now_s();
-        vkr_status s = vkr_evaluate(ds, domain, pairs, count, scorer, &job->protocols[k], &m);
+        /* a default protocol this domain cannot honour is left out and said so (a given one was refused) */
+        vkr_status s = job->protocols_given ? VKR_OK : vkr_protocol_check(ds, domain, pairs, count, &job->protocols[k]);
+        s = s == VKR_OK ? vkr_evaluate(ds, domain, pairs, count, scorer, &job->protocols[k], &m) : VKR_ERR_UNSUPPORTED;
         if (s == VKR_ERR_UNSUPPORTED) { /* e.g. GenCDR's full ranking without beam search */
             if (table) fprintf(table, "%-18s %-8s %-12s   (skipped: %s)\n", label, ds->domain_name[domain],
                                job->protocol_names[k], vkr_last_error());
@@ -266,7 +290,11 @@ static vkr_status train_gencdr(const vkr_dataset* ds, vkr_device* dev, const cli
 
 vkr_status cli_stage_train(vkr_device* dev, const vkr_dataset* ds, const cli_rec_job* job, uint32_t first,
                            uint32_t last, cJSON* results, FILE* table) {
-    if (strcmp(job->model, "gencdr") == 0) return train_gencdr(ds, dev, job, results, table);
+    if (strcmp(job->model, "gencdr") == 0) {
+        VKR_TRY(check_protocols(ds, job, 0, ds->domain_count));
+        return train_gencdr(ds, dev, job, results, table);
+    }
+    VKR_TRY(check_protocols(ds, job, first, last));
     vkr_status s = VKR_OK;
     for (uint32_t d = first; d < last && s == VKR_OK; d++) s = train_domain(ds, dev, job, d, results, table);
     return s;

@@ -14,6 +14,7 @@
 #include "vkr_file.h"
 #include "vkr_npy.h"
 #include "vkr_rqvae.h"
+#include "vkr_values.h"
 
 static void format_eta(double s, char* buf, size_t size) {
     if (s >= 3600) snprintf(buf, size, "%dh%02dm", (int)(s / 3600), (int)fmod(s / 60, 60));
@@ -118,7 +119,7 @@ static const cli_option tokenize_opts[] = {
     CLI_UINT(COMMAND, "--levels", "L", tokenize_args, o.config.levels, 1, VKR_SEMID_MAX_LEVELS, "3",
              "residual codebooks"),
     CLI_UINT(COMMAND, "--codes", "K", tokenize_args, o.config.codes, 1, VKR_SEMID_MAX_CODES, "256",
-             "codes per codebook"),
+             "codes per codebook (at most the item count)"),
     CLI_UINT(COMMAND, "--latent", "D", tokenize_args, o.config.latent, 1, CLI_UINT_LIMIT, "32", "latent width"),
     CLI_UINTS(COMMAND, "--hidden", "A,B,...", tokenize_args, hidden, 1, CLI_UINT_LIMIT, VKR_RQVAE_MAX_HIDDEN,
               "512,256,128", "encoder hidden widths, decoder mirrored"),
@@ -210,6 +211,7 @@ vkr_status cli_stage_tokenize(vkr_device* dev, const cli_tokenize_options* opt) 
         s = vkr_fail(VKR_ERR_FORMAT, "%s: expected %u x d embeddings (one row per item of the dataset), got %s", path,
                      d.item_count, vkr_shape_str(emb.ndim, emb.shape, (char[64]){0}, 64));
     if (s == VKR_OK && d.item_count == 0) s = vkr_fail(VKR_ERR_FORMAT, "%s: the dataset has no items", dir);
+    if (s == VKR_OK) s = vkr_check_vectors(path, emb.data, emb.shape[0], emb.shape[1]);
     vkr_rqvae_result r = {0};
     if (s == VKR_OK) {
         c.input_dim = (uint32_t)emb.shape[1];

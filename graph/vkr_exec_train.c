@@ -1,6 +1,7 @@
 /* The executor's training side: optimizer state and steps on both backends, checkpoints, and
  * parameter initialization and copies. */
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include "vkr_exec_internal.h"
 #include "vkr_init.h"
 #include "vkr_safetensors.h"
+#include "vkr_values.h"
 
 static bool vkr_trainable(const vkr_tensor* t) { return t->role == VKR_ROLE_PARAM && t->grad; }
 
@@ -154,6 +156,23 @@ static bool vkr_has_moment(const vkr_exec* ex, uint32_t which) {
     return ex->optim_config && (which ? vkr_uses_v(ex->optim_config) : vkr_uses_m(ex->optim_config));
 }
 
+#define VKR_CKPT_REFUSED "refusing to save a non-finite state (the file on disk is kept): "
+
+/* The optimizer's float state (lr, beta powers, grad norm, clip scale; the fields after `step`):
+ * the beta powers carry over between steps, so one NaN would poison every later update. */
+static vkr_status vkr_scalars_check(const char* path, const vkr_optim_scalars* sc) {
+    _Static_assert(offsetof(vkr_optim_scalars, clip_scale) == offsetof(vkr_optim_scalars, lr) + 4 * sizeof(float),
+                   "the optimizer's float scalars must be contiguous");
+    return vkr_check_tensor_finite(path, "optim.scalars (lr, beta1^t, beta2^t, grad norm, clip scale)", &sc->lr, 5);
+}
+
+/* A non-finite parameter or moment would poison every later resume: refused before anything is
+ * written, so the checkpoint on disk stays the last good one. */
+static vkr_status vkr_ckpt_check_save(const char* path, const char* name, const float* x, uint64_t bytes) {
+    vkr_status s = vkr_check_tensor_finite(path, name, x, bytes / sizeof(float));
+    return s == VKR_OK ? s : vkr_fail_context(s, VKR_CKPT_REFUSED);
+}
+
 vkr_status vkr_exec_save(vkr_exec* ex, const char* path, const char* const* metadata) {
     if (!ex || !path) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_exec_save: NULL executor or path");
     vkr_st_writer* w = NULL;
@@ -170,6 +189,7 @@ vkr_status vkr_exec_save(vkr_exec* ex, const char* path, const char* const* meta
         void* p = vkr_ckpt_alloc(&bufs, bytes);
         if (!p) s = vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory saving %s", t->name);
         if (s == VKR_OK) s = vkr_exec_read(ex, t, p, bytes);
+        if (s == VKR_OK) s = vkr_ckpt_check_save(path, t->name, p, bytes);
         if (s == VKR_OK) s = vkr_st_writer_add(w, t->name, VKR_ELEM_F32, t->ndim, shape, p);
         for (uint32_t which = 0; which < 2 && s == VKR_OK && vkr_trainable(t); which++) {
             if (!vkr_has_moment(ex, which)) continue;
@@ -178,6 +198,7 @@ vkr_status vkr_exec_save(vkr_exec* ex, const char* path, const char* const* meta
             void* m = vkr_ckpt_alloc(&bufs, bytes);
             if (!m) s = vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory saving %s", name);
             if (s == VKR_OK) s = vkr_moment_get(ex, i, which, m, bytes);
+            if (s == VKR_OK) s = vkr_ckpt_check_save(path, name, m, bytes);
             if (s == VKR_OK) s = vkr_st_writer_add(w, name, VKR_ELEM_F32, t->ndim, shape, m);
         }
     }
@@ -185,6 +206,8 @@ vkr_status vkr_exec_save(vkr_exec* ex, const char* path, const char* const* meta
         vkr_optim_scalars* sc = vkr_ckpt_alloc(&bufs, sizeof *sc);
         if (!sc) s = vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory saving optimizer state");
         if (s == VKR_OK) s = vkr_exec_optim_scalars(ex, sc);
+        if (s == VKR_OK && vkr_scalars_check(path, sc) != VKR_OK)
+            s = vkr_fail_context(VKR_ERR_INVALID_ARGUMENT, VKR_CKPT_REFUSED);
         uint64_t words = sizeof *sc / 4;
         if (s == VKR_OK) s = vkr_st_writer_add(w, "optim.scalars", VKR_ELEM_U32, 1, &words, sc);
     }
@@ -217,12 +240,14 @@ vkr_status vkr_exec_load(vkr_exec* ex, const char* path) {
         buf = malloc(bytes);
         if (!buf) s = vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory loading %s", t->name);
         if (s == VKR_OK) s = vkr_st_load(f, t->name, VKR_ELEM_F32, t->ndim, shape, buf, bytes);
+        if (s == VKR_OK) s = vkr_check_tensor_finite(path, t->name, buf, bytes / sizeof(float));
         if (s == VKR_OK) s = vkr_exec_write(ex, t, buf, bytes);
         for (uint32_t which = 0; which < 2 && s == VKR_OK && vkr_trainable(t); which++) {
             char name[160];
             vkr_moment_name(name, sizeof name, t->name, which);
             if (!vkr_has_moment(ex, which) || !vkr_st_find(f, name)) continue;
             s = vkr_st_load(f, name, VKR_ELEM_F32, t->ndim, shape, buf, bytes);
+            if (s == VKR_OK) s = vkr_check_tensor_finite(path, name, buf, bytes / sizeof(float));
             if (s == VKR_OK) s = vkr_moment_set(ex, i, which, buf, bytes);
         }
     }
@@ -230,6 +255,7 @@ vkr_status vkr_exec_load(vkr_exec* ex, const char* path) {
         vkr_optim_scalars sc;
         uint64_t words = sizeof sc / 4;
         s = vkr_st_load(f, "optim.scalars", VKR_ELEM_U32, 1, &words, &sc, sizeof sc);
+        if (s == VKR_OK) s = vkr_scalars_check(path, &sc);
         if (s == VKR_OK && ex->gpu) s = vkr_buffer_upload(ex->dev, vkr_optim_scalar_buffer(ex->optim), 0, &sc, sizeof sc);
         else if (s == VKR_OK) ex->cpu_scalars = sc;
     }

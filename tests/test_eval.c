@@ -138,15 +138,39 @@ static void test_exclude_history(void** state) {
     /* a decoding model without top_items cannot leave the history out: said, not ignored */
     vkr_scorer rank_only = {.self = &fm, .batch = 2, .rank_full = fixed_rank};
     assert_int_equal(vkr_evaluate(&ds, 0, ds.test, ds.test_count, &rank_only, &full, &m), VKR_ERR_UNSUPPORTED);
-    /* sampled negatives never include the user's items: the flag changes nothing there */
+    /* sampled negatives never include the user's items: the flag changes nothing there (sampled:1, as
+     * u0 leaves one item of A unseen) */
     vkr_protocol sampled, sampled_ex;
-    VKR_ASSERT_OK(vkr_protocol_parse("sampled:2", &sampled));
+    VKR_ASSERT_OK(vkr_protocol_parse("sampled:1", &sampled));
     sampled_ex = sampled;
     sampled_ex.exclude_history = true;
     vkr_metrics s1, s2;
     VKR_ASSERT_OK(vkr_evaluate(&ds, 0, ds.test, ds.test_count, &scored, &sampled, &s1));
     VKR_ASSERT_OK(vkr_evaluate(&ds, 0, ds.test, ds.test_count, &scored, &sampled_ex, &s2));
     assert_memory_equal(&s1, &s2, sizeof s1);
+}
+
+/* A sampled protocol is refused, naming the user and the largest N that works, when a user has fewer
+ * unseen items than N negatives: its metric would be a smaller protocol under the asked-for name. */
+static void test_sampled_protocol_needs_enough_items(void** state) {
+    (void)state;
+    vkr_dataset ds = tiny_dataset();
+    fixed_model fm = {{0.1f, 0.9f, 0.5f, 0.8f}};
+    vkr_scorer scored = {.self = &fm, .batch = 2, .score = fixed_score};
+    vkr_protocol pr;
+    vkr_metrics m;
+    VKR_ASSERT_OK(vkr_protocol_parse("sampled:1", &pr));
+    VKR_ASSERT_OK(vkr_protocol_check(&ds, 0, ds.test, ds.test_count, &pr));
+    VKR_ASSERT_OK(vkr_protocol_parse("sampled:2", &pr)); /* u0 saw items 1, 2 and 3 of A's 4 */
+    assert_int_equal(vkr_protocol_check(&ds, 0, ds.test, ds.test_count, &pr), VKR_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(vkr_last_error(), "user 'u0'"));
+    assert_non_null(strstr(vkr_last_error(), "N <= 1"));
+    assert_int_equal(vkr_evaluate(&ds, 0, ds.test, ds.test_count, &scored, &pr, &m), VKR_ERR_INVALID_ARGUMENT);
+    VKR_ASSERT_OK(vkr_protocol_parse("sampled:5000", &pr)); /* more than the domain holds */
+    assert_int_equal(vkr_protocol_check(&ds, 1, ds.test, ds.test_count, &pr), VKR_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(vkr_last_error(), "domain B: it has 2 items"));
+    VKR_ASSERT_OK(vkr_protocol_parse("full", &pr));
+    VKR_ASSERT_OK(vkr_protocol_check(&ds, 0, ds.test, ds.test_count, &pr));
 }
 
 /* Lists at each example's position, history skipped, equal for the scored and the decoded model here,
@@ -300,6 +324,7 @@ int main(void) {
         cmocka_unit_test(test_metrics_every_cutoff),
         cmocka_unit_test(test_sort_unique_and_rank_skipping),
         cmocka_unit_test(test_exclude_history),
+        cmocka_unit_test(test_sampled_protocol_needs_enough_items),
         cmocka_unit_test(test_recommend_batch),
         cmocka_unit_test(test_recommend_top_k_large),
         cmocka_unit_test(test_topk_write),

@@ -306,7 +306,7 @@ static void malformed_input_is_refused(void** state) {
     dom[7] = 1;
     x[5] = NAN;
     assert_int_equal(vkr_rqvae_train(&c, &o, x, 8, dom, &r), VKR_ERR_INVALID_ARGUMENT);
-    assert_non_null(strstr(vkr_last_error(), "item 1"));
+    assert_non_null(strstr(vkr_last_error(), "row 1, column 1"));
     x[5] = 0;
     c.levels = 9;
     assert_int_equal(vkr_rqvae_train(&c, &o, x, 8, dom, &r), VKR_ERR_INVALID_ARGUMENT);

@@ -7,6 +7,7 @@
 #include "vkr_data_raw.h"
 #include "vkr_embed.h"
 #include "vkr_npy.h"
+#include "vkr_values.h"
 
 static vkr_status oom(void) { return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory computing embeddings"); }
 
@@ -242,6 +243,7 @@ vkr_status vkr_embed_import(const vkr_dataset* d, const char* npy_path, const ch
         s = vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s has %llu rows but the dataset has %u items (rows must be in item "
                      "order, or give --ids FILE with one item key per row)", npy_path, (unsigned long long)a.shape[0],
                      d->item_count);
+    if (s == VKR_OK) s = vkr_check_vectors(npy_path, a.data, a.shape[0], a.shape[1]);
     uint32_t dim = s == VKR_OK ? (uint32_t)a.shape[1] : 0;
     float* emb = s == VKR_OK ? calloc((size_t)d->item_count * dim + 1, sizeof *emb) : NULL;
     if (s == VKR_OK && !emb) s = oom();
@@ -294,8 +296,6 @@ vkr_status vkr_embed_import(const vkr_dataset* d, const char* npy_path, const ch
         free(seen);
         vkr_strmap_free(&keys);
     }
-    for (uint64_t k = 0; s == VKR_OK && k < (uint64_t)d->item_count * dim; k++)
-        if (!isfinite(emb[k])) s = vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s holds a NaN or infinite value", npy_path);
     vkr_npy_free(&a);
     if (s != VKR_OK) {
         free(emb);
@@ -309,6 +309,8 @@ vkr_status vkr_embed_import(const vkr_dataset* d, const char* npy_path, const ch
 vkr_status vkr_embed_save(const char* dir, const float* emb, uint32_t items, uint32_t dim) {
     char path[4200];
     VKR_TRY(vkr_path_join(dir, "item_emb.npy", path, sizeof path));
+    if (vkr_check_vectors(path, emb, items, dim) != VKR_OK) /* a stage never writes a broken embedding */
+        return vkr_fail_context(VKR_ERR_STATE, "embed: refusing to write a broken embedding: ");
     uint64_t shape[2] = {items, dim};
     return vkr_npy_save(path, VKR_ELEM_F32, 2, shape, emb);
 }

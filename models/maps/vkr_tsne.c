@@ -7,6 +7,7 @@
 #include "vkr_clock.h"
 #include "vkr_ops_nn.h"
 #include "vkr_tsne_internal.h"
+#include "vkr_values.h"
 
 const char* vkr_tsne_method_name(vkr_tsne_method method) {
     return method == VKR_TSNE_EXACT ? "exact" : method == VKR_TSNE_FFT ? "fft" : "auto";
@@ -191,9 +192,7 @@ vkr_status vkr_tsne_run(vkr_device* device, const float* x, uint32_t n, uint32_t
     vkr_tsne_options_defaults(&o, n);
     if (o.method != VKR_TSNE_AUTO && o.method != VKR_TSNE_EXACT && o.method != VKR_TSNE_FFT)
         return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "t-SNE: unknown method %d", o.method);
-    for (uint64_t e = 0; e < (uint64_t)n * d; e++)
-        if (!isfinite(x[e]))
-            return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "t-SNE: input row %llu has a non-finite value", (unsigned long long)(e / d));
+    VKR_TRY(vkr_check_vectors("t-SNE input", x, n, d));
     /* every argument is checked before the affinities are allocated */
     if (o.fft_max_grid == 0) o.fft_max_grid = vkr_tsne_fft_max_grid(device);
     if (o.fft_max_grid < VKR_TSNE_FFT_MIN_GRID || o.fft_max_grid > VKR_TSNE_FFT_MAX_GRID ||
@@ -215,6 +214,8 @@ vkr_status vkr_tsne_run(vkr_device* device, const float* x, uint32_t n, uint32_t
     if (s == VKR_OK) s = setup(&st, &p, y);
     if (s == VKR_OK) s = optimize(&st, &p, &o, y, &rep, t0);
     if (s == VKR_OK) s = vkr_buffer_download(device, &st.y, 0, y, (uint64_t)n * 8);
+    if (s == VKR_OK && vkr_check_vectors("t-SNE: the computed map", y, n, 2) != VKR_OK)
+        s = vkr_fail_context(VKR_ERR_STATE, "t-SNE diverged after %u iterations: ", rep.iterations);
     double z = 0;
     rep.kl_exact = st.method == VKR_TSNE_EXACT || n <= VKR_TSNE_EXACT_KL_MAX;
     if (s == VKR_OK) s = evaluate_z(&st, rep.kl_exact ? VKR_TSNE_EXACT : VKR_TSNE_FFT, &z);

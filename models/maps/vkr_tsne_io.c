@@ -8,6 +8,7 @@
 #include "vkr_file.h"
 #include "vkr_npy.h"
 #include "vkr_tsne_io.h"
+#include "vkr_values.h"
 
 static bool is_dir(const char* path) {
     struct stat st;
@@ -38,6 +39,11 @@ vkr_status vkr_tsne_input_load(const char* path, const char* emb, const char* da
     if (a.ndim != 2 || a.shape[0] < 1 || a.shape[1] < 1 || a.shape[0] > UINT32_MAX || a.shape[1] > 65536) {
         vkr_npy_free(&a);
         return vkr_fail(VKR_ERR_FORMAT, "%s: expected a 2-D N x D embedding matrix (D <= 65536)", out->source);
+    }
+    vkr_status checked = vkr_check_vectors(out->source, a.data, a.shape[0], a.shape[1]);
+    if (checked != VKR_OK) {
+        vkr_npy_free(&a);
+        return checked;
     }
     out->n = (uint32_t)a.shape[0];
     out->d = (uint32_t)a.shape[1];

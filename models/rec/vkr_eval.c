@@ -29,19 +29,32 @@ uint32_t vkr_history_items(const vkr_dataset* ds, uint32_t user, uint32_t pos, u
     return vkr_sort_unique(out, n);
 }
 
-/* Draws `want` distinct local indices of the domain that the user never interacted with. */
+/* Appends to out[drawn..] the domain's local items that are neither in `seen` (sorted) nor among
+ * out[0..drawn), in item order, until `want` in all; returns the new count. */
+static uint32_t vkr_fill_unseen(const uint32_t* seen, uint32_t n_seen, uint32_t n_items, uint32_t* out,
+                                uint32_t drawn, uint32_t want) {
+    uint32_t got = drawn;
+    for (uint32_t c = 0, j = 0; c < n_items && got < want; c++) {
+        if (j < n_seen && seen[j] == c) {
+            j++;
+            continue;
+        }
+        bool dup = false;
+        for (uint32_t k = 0; k < drawn && !dup; k++) dup = out[k] == c;
+        if (!dup) out[got++] = c;
+    }
+    return got;
+}
+
+/* Draws `want` distinct local indices of the domain that the user never interacted with (fewer only
+ * when the domain lacks them; vkr_protocol_check refuses that case first). */
 static uint32_t vkr_sample_negatives(const vkr_dataset* ds, uint32_t domain, uint32_t user, uint32_t pos, uint64_t seed,
                                      uint32_t want, uint32_t* seen, uint32_t* out) {
     uint32_t begin = ds->item_begin[domain], n_items = ds->item_begin[domain + 1] - begin;
     uint32_t n_seen = vkr_history_items(ds, user, vkr_dataset_user_len(ds, user), begin, begin + n_items, seen);
     uint32_t got = 0;
-    if (n_items - n_seen <= want) { /* every unseen item is a negative: drawing would only retry in vain */
-        for (uint32_t c = 0, j = 0; c < n_items; c++) {
-            if (j < n_seen && seen[j] == c) j++;
-            else out[got++] = c;
-        }
-        return got;
-    }
+    if (n_items - n_seen <= want) /* every unseen item is a negative: drawing would only retry in vain */
+        return vkr_fill_unseen(seen, n_seen, n_items, out, 0, n_items);
     vkr_rng rng = vkr_rng_make(seed, ((uint64_t)user << 32) | pos); /* negatives depend only on (seed, user, pos) */
     for (uint64_t tries = 0; got < want && tries < 64ull * want + 1024; tries++) {
         uint32_t c = (uint32_t)vkr_rng_next_below(&rng, n_items);
@@ -50,7 +63,33 @@ static uint32_t vkr_sample_negatives(const vkr_dataset* ds, uint32_t domain, uin
         for (uint32_t k = 0; k < got && !dup; k++) dup = out[k] == c;
         if (!dup) out[got++] = c;
     }
-    return got;
+    /* the bounded draw fell short (N close to the unseen count): the rest in item order, so that a
+     * sampled:N metric always ranks against N negatives */
+    return got < want ? vkr_fill_unseen(seen, n_seen, n_items, out, got, want) : got;
+}
+
+vkr_status vkr_protocol_check(const vkr_dataset* ds, uint32_t domain, const uint32_t* pairs, uint32_t count,
+                              const vkr_protocol* pr) {
+    if (!ds || !pr || domain >= ds->domain_count)
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_protocol_check: bad dataset, protocol or domain");
+    if (pr->negatives == 0) return VKR_OK;
+    uint32_t begin = ds->item_begin[domain], n_items = ds->item_begin[domain + 1] - begin;
+    uint32_t* seen = malloc(((size_t)vkr_dataset_longest(ds) + 1) * sizeof *seen);
+    if (!seen) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory checking the protocol");
+    uint32_t fewest = UINT32_MAX, tight = 0, tight_seen = 0; /* the user with the fewest unseen items */
+    for (uint32_t i = 0; i < count; i++) {
+        uint32_t u = pairs[2 * i], it = ds->seq_item[ds->seq_begin[u] + pairs[2 * i + 1]];
+        if (it < begin || it >= begin + n_items) continue;
+        /* the sampler leaves out every item of the user, the target included */
+        uint32_t n_seen = vkr_history_items(ds, u, vkr_dataset_user_len(ds, u), begin, begin + n_items, seen);
+        if (n_items - n_seen < fewest) fewest = n_items - n_seen, tight = u, tight_seen = n_seen;
+    }
+    free(seen);
+    if (fewest == UINT32_MAX || fewest >= pr->negatives) return VKR_OK;
+    return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "protocol sampled:%u cannot be honoured on domain %s: it has %u items and "
+                    "user '%s' interacted with %u of them, leaving %u to draw negatives from (use sampled:N with N <= "
+                    "%u, or full)", pr->negatives, ds->domain_name[domain], n_items,
+                    vkr_strtab_get(&ds->user_key, tight), tight_seen, fewest, fewest);
 }
 
 /* Rank of the target among a decoded list (global ids, -1 past the end) without the history's items
@@ -93,6 +132,7 @@ vkr_status vkr_evaluate(const vkr_dataset* ds, uint32_t domain, const uint32_t* 
     if (full ? !sc->score && !decoded : !sc->score && !by_candidates)
         return vkr_fail(VKR_ERR_UNSUPPORTED, "this model cannot be evaluated under the %s protocol",
                         full ? "full" : "sampled");
+    VKR_TRY(vkr_protocol_check(ds, domain, pairs, count, pr));
     uint32_t begin = ds->item_begin[domain], n_items = ds->item_begin[domain + 1] - begin;
     uint32_t batch = sc->batch ? sc->batch : 64;
     uint32_t c = pr->negatives + 1;

@@ -198,6 +198,11 @@ vkr_status vkr_fit(const vkr_fit_model* m, const vkr_fit_options* o, vkr_fit_rep
             s = m->step(m->self, order + (size_t)k * m->batch, n, vkr_rng_u64(o->seed, st.epoch, k), want, &loss);
             units_done += n;
             if (s != VKR_OK || !want) continue;
+            if (!isfinite(loss)) { /* stop before the diverged state reaches a checkpoint */
+                s = vkr_fail(VKR_ERR_STATE, "training diverged: the loss is %g at epoch %u, step %u of %u; nothing of "
+                             "this epoch was saved (try a lower learning rate)", (double)loss, st.epoch + 1, k + 1, steps);
+                break;
+            }
             loss_sum += loss;
             loss_n++;
             if (tty) {

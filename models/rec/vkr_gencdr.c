@@ -3,9 +3,11 @@
  * runs in vkr_gencdr_score.c and the beam-search decode in vkr_gencdr_decode.c. */
 #include "vkr_gencdr.h"
 
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "vkr_beam.h"
 #include "vkr_fit.h"
@@ -16,6 +18,61 @@ void vkr_gencdr_train_defaults(vkr_gencdr_train* t) {
     *t = (vkr_gencdr_train){.max_len = 20, .batch = 64, .hidden = 64, .blocks = 2, .heads = 2, .lora_rank = 8,
                             .item_ids = true, .dropout = 0.1f, .lr = 2e-3f, .epochs = 20, .patience = 3, .seed = 42,
                             .eval_users = 64, .candidates = 101, .beam = 20};
+}
+
+/* Codebook sizes per ID level from tokenize's DIR/tokenizer.json ("token_vocab"); *out_levels is 0
+ * when the file is absent (IDs made elsewhere: nothing to check them against). */
+static vkr_status gencdr_token_vocab(const char* dir, uint32_t* vocab, uint32_t* out_levels) {
+    *out_levels = 0;
+    char path[1100];
+    snprintf(path, sizeof path, "%s/tokenizer.json", dir);
+    if (access(path, F_OK) != 0) return VKR_OK;
+    vkr_source src;
+    VKR_TRY(vkr_source_open_file(path, &src));
+    uint64_t size = src.size;
+    char* text = size < (16u << 20) ? malloc((size_t)size + 1) : NULL;
+    vkr_status s = text ? vkr_source_read(&src, 0, text, size)
+                        : vkr_fail(VKR_ERR_IO, "cannot read %s (%llu bytes)", path, (unsigned long long)size);
+    vkr_source_close(&src);
+    cJSON* j = NULL;
+    if (s == VKR_OK) {
+        text[size] = 0;
+        j = cJSON_Parse(text);
+    }
+    const cJSON* v = cJSON_GetObjectItem(j, "token_vocab");
+    int n = cJSON_GetArraySize(v);
+    if (s == VKR_OK && (!cJSON_IsArray(v) || n < 1 || n > VKR_GENCDR_MAX_DEPTH))
+        s = vkr_fail(VKR_ERR_FORMAT, "%s: expected JSON with \"token_vocab\", a list of 1..%d codebook sizes", path,
+                     VKR_GENCDR_MAX_DEPTH);
+    for (int l = 0; s == VKR_OK && l < n; l++) {
+        double k = cJSON_GetArrayItem(v, l)->valuedouble;
+        if (!cJSON_IsNumber(cJSON_GetArrayItem(v, l)) || !(k >= 1 && k <= 65536) || k != (uint32_t)k)
+            s = vkr_fail(VKR_ERR_FORMAT, "%s: token_vocab[%d] is not a codebook size in 1..65536", path, l);
+        else vocab[l] = (uint32_t)k;
+    }
+    if (s == VKR_OK) *out_levels = (uint32_t)n;
+    cJSON_Delete(j);
+    free(text);
+    return s;
+}
+
+/* Refuses codes outside the tokenizer's codebooks: an out-of-range code would widen the model's
+ * vocabulary and train on a token no tokenizer can produce. */
+static vkr_status gencdr_check_codes(const char* dir, const char* path, const vkr_dataset* ds, const uint16_t* ids,
+                                     uint32_t depth) {
+    uint32_t vocab[VKR_GENCDR_MAX_DEPTH], levels = 0;
+    VKR_TRY(gencdr_token_vocab(dir, vocab, &levels));
+    if (levels == 0) return VKR_OK;
+    if (levels != depth)
+        return vkr_fail(VKR_ERR_FORMAT, "%s has %u tokens per item but %s/tokenizer.json lists %u codebooks (the two "
+                        "files come from different tokenize runs)", path, depth, dir, levels);
+    for (uint32_t i = 0; i < ds->item_count; i++)
+        for (uint32_t l = 0; l < depth; l++)
+            if (ids[(size_t)i * depth + l] >= vocab[l])
+                return vkr_fail(VKR_ERR_FORMAT, "%s: item %u ('%s') has code %u at level %u (from 1), outside the "
+                                "tokenizer's %u codes of that level (%s/tokenizer.json)", path, i,
+                                vkr_strtab_get(&ds->item_key, i), ids[(size_t)i * depth + l], l + 1, vocab[l], dir);
+    return VKR_OK;
 }
 
 vkr_status vkr_gencdr_load_ids(const char* dir, const vkr_dataset* ds, uint16_t** out_ids, uint32_t* out_depth) {
@@ -30,6 +87,7 @@ vkr_status vkr_gencdr_load_ids(const char* dir, const vkr_dataset* ds, uint16_t*
         a.shape[1] > VKR_GENCDR_MAX_DEPTH)
         s = vkr_fail(VKR_ERR_FORMAT, "%s: expected uint16 [%u, 1..%d], found a %u-dim %s array", path, ds->item_count,
                      VKR_GENCDR_MAX_DEPTH, a.ndim, vkr_elem_name(a.dtype));
+    if (s == VKR_OK) s = gencdr_check_codes(dir, path, ds, a.data, (uint32_t)a.shape[1]);
     if (s == VKR_OK) {
         *out_ids = a.data;
         *out_depth = (uint32_t)a.shape[1];

@@ -114,7 +114,8 @@ typedef enum vkr_gencdr_view {
 vkr_status vkr_gencdr_item_vectors(vkr_gencdr_model* m, vkr_gencdr_view view, float* out);
 /* Frees the model. */
 void vkr_gencdr_model_free(vkr_gencdr_model* m);
-/* Reads DIR/semantic_ids.npy (uint16 [items, depth]) into a malloc'd array checked against the dataset. */
+/* Reads DIR/semantic_ids.npy (uint16 [items, depth]) into a malloc'd array checked against the dataset
+ * and, when DIR/tokenizer.json exists, each level's codes against its "token_vocab" codebook sizes. */
 vkr_status vkr_gencdr_load_ids(const char* dir, const vkr_dataset* ds, uint16_t** out_ids, uint32_t* out_depth);
 
 #endif

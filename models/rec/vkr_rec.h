@@ -52,7 +52,14 @@ typedef struct vkr_scorer {
     uint32_t max_candidates; /* most candidates score_candidates accepts per example */
 } vkr_scorer;
 
-/* Evaluates `count` (user, position) pairs whose target is in `domain`; *out is zeroed on entry. */
+/* Checks that a sampled protocol can draw its N negatives for each of the `count` pairs whose target
+ * is in `domain` (the domain's items minus the user's own must number at least N); INVALID_ARGUMENT
+ * naming the protocol, the domain, the tightest user and the largest N that works otherwise. Full
+ * ranking always passes. Run before training, so a run never ends with a mislabeled metric. */
+vkr_status vkr_protocol_check(const vkr_dataset* ds, uint32_t domain, const uint32_t* pairs, uint32_t count,
+                              const vkr_protocol* protocol);
+/* Evaluates `count` (user, position) pairs whose target is in `domain` (vkr_protocol_check first);
+ * *out is zeroed on entry. */
 vkr_status vkr_evaluate(const vkr_dataset* ds, uint32_t domain, const uint32_t* pairs, uint32_t count,
                         const vkr_scorer* scorer, const vkr_protocol* protocol, vkr_metrics* out);
 

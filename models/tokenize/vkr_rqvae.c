@@ -15,6 +15,7 @@
 #include "vkr_ops_quant.h"
 #include "vkr_rng.h"
 #include "vkr_safetensors.h"
+#include "vkr_values.h"
 
 #define RQ_EVAL_BATCH 1024u /* rows per encoding pass */
 enum { GROUP_UNIVERSAL = 0, GROUP_CODEBOOK = 1, GROUP_ADAPTER = 2, GROUP_COUNT = 3 };
@@ -338,6 +339,7 @@ static vkr_status rq_refresh(rq_trainer* t, double* sq_err) {
 static vkr_status rq_kmeans_init(rq_trainer* t) {
     const vkr_rqvae_config* c = t->c;
     VKR_TRY(rq_refresh(t, NULL));
+    VKR_TRY(vkr_check_vectors("rqvae: the encoder's output before k-means", t->z, t->n, c->latent));
     uint32_t rows = t->n < VKR_RQVAE_KMEANS_ROWS ? t->n : VKR_RQVAE_KMEANS_ROWS;
     float* cb = rq_codebooks(t);
     int32_t* assign = malloc((size_t)rows * sizeof *assign);
@@ -457,8 +459,8 @@ static vkr_status rq_phase(rq_trainer* t, const char* phase, uint32_t epochs, fl
             float loss = 0;
             if (s == VKR_OK) s = vkr_exec_read(ex, t->train.loss, &loss, 4);
             if (s == VKR_OK && !isfinite(loss))
-                s = vkr_fail(VKR_ERR_STATE, "rqvae: the %s loss became %g at epoch %u (lower the learning rate)", phase,
-                             loss, e + 1);
+                s = vkr_fail(VKR_ERR_STATE, "rqvae: the %s loss became %g at epoch %u, step %u (lower the learning "
+                             "rate)", phase, loss, e + 1, st + 1);
             loss_sum += loss;
             t->r->steps++;
         }
@@ -487,10 +489,10 @@ static vkr_status rq_phase(rq_trainer* t, const char* phase, uint32_t epochs, fl
 
 static vkr_status rq_check_inputs(const vkr_rqvae_config* c, const float* emb, uint32_t n, const uint8_t* dom) {
     if (!emb || n == 0) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "rqvae: no item embeddings (n = %u)", n);
-    for (size_t e = 0; e < (size_t)n * c->input_dim; e++)
-        if (!isfinite(emb[e]))
-            return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "rqvae: embedding of item %zu has a non-finite value",
-                            e / c->input_dim);
+    if (c->codes > n) /* k-means cannot fill more codes than there are items: the work would be wasted */
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "rqvae: %u codes per level for %u items; at most %u codes (one per "
+                        "item) can be used", c->codes, n, n);
+    VKR_TRY(vkr_check_vectors("rqvae: item embeddings", emb, n, c->input_dim));
     if (!c->adapters) return VKR_OK;
     if (!dom) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "rqvae: adapters need item domains");
     for (uint32_t i = 0; i < n; i++)
@@ -698,6 +700,9 @@ vkr_status vkr_rqvae_train(const vkr_rqvae_config* config, const vkr_rqvae_train
     if (s == VKR_OK) s = rq_phase(&t, "universal", o.epochs, o.lr, universal, true);
     if (s == VKR_OK && o.adapter_epochs) s = rq_phase(&t, "adapters", o.adapter_epochs, o.adapter_lr, adapters, false);
     if (s == VKR_OK) s = rq_finish(&t, emb, &rows, n);
+    for (uint32_t i = 0; i < out->param_count && s == VKR_OK; i++) /* the stage never hands out a broken model */
+        s = vkr_check_tensor_finite("rqvae: the trained tokenizer", out->params[i].name, out->params[i].data,
+                                    out->params[i].numel);
     out->seconds = vkr_now_s() - t.start;
     vkr_exec_destroy(t.eval_ex);
     rq_graph_destroy(&t.train);

@@ -119,6 +119,8 @@ typedef struct vkr_rqvae_result {
 vkr_status vkr_rqvae_config_resolve(const vkr_rqvae_config* config, vkr_rqvae_config* out);
 /* Trains the tokenizer on emb (n x config.input_dim, row i = item i) and encodes every item.
  * item_domain (n entries < domains) is required with adapters, else ignored (may be NULL).
+ * Refused before any work: more codes per level than items, and embeddings vkr_check_vectors refuses
+ * (vkr_values.h); refused after: a non-finite loss (naming phase, epoch and step) or trained weight.
  * out_result is zeroed on entry; free it with vkr_rqvae_result_free. */
 vkr_status vkr_rqvae_train(const vkr_rqvae_config* config, const vkr_rqvae_train_options* options, const float* emb,
                            uint32_t n, const uint8_t* item_domain, vkr_rqvae_result* out_result);

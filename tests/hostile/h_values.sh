@@ -43,10 +43,10 @@ value() {
   eval "printf '%s' \"\$$1\""
 }
 
-# rnd VAR N: h_rand in this shell into VAR (inside $(...) the sequence would not advance).
+# rnd VAR N: the next number of the script's sequence in [0, N) into VAR.
 rnd() {
-  h_rand "$2" > "$W/rand"
-  read -r "$1" < "$W/rand"
+  h_rand "$2"
+  eval "$1=\$H_R"
 }
 
 # pick VAR LIST: a random word of LIST into VAR.

@@ -124,5 +124,5 @@ vkr_status cli_ckpt_dir_make(const char* root, const char* dir) {
     for (int k = 0; k < 2; k++)
         if (mkdir(dirs[k], 0755) != 0 && errno != EEXIST)
             return vkr_fail(VKR_ERR_IO, "cannot create %s: %s", dirs[k], strerror(errno));
-    return vkr_temps_clean(dir, NULL);
+    return vkr_temps_clean_locked(dir, NULL); /* train and run hold the checkpoint root's lock */
 }

@@ -321,7 +321,7 @@ static vkr_status run_clear(const char* out) {
         if (unlink(path) != 0 && errno != ENOENT)
             return vkr_fail(VKR_ERR_IO, "cannot remove the previous run's %s: %s", path, strerror(errno));
     }
-    return vkr_temps_clean(out, NULL);
+    return vkr_temps_clean_locked(out, NULL);
 }
 
 static void run_job_free(run_job* r) {

@@ -119,7 +119,7 @@ static const cli_option tokenize_opts[] = {
     CLI_UINT(COMMAND, "--levels", "L", tokenize_args, o.config.levels, 1, VKR_SEMID_MAX_LEVELS, "3",
              "residual codebooks"),
     CLI_UINT(COMMAND, "--codes", "K", tokenize_args, o.config.codes, 1, VKR_SEMID_MAX_CODES, "256",
-             "codes per codebook (at most the item count)"),
+             "codes per codebook (at most the item count; the default shrinks to it)"),
     CLI_UINT(COMMAND, "--latent", "D", tokenize_args, o.config.latent, 1, CLI_UINT_LIMIT, "32", "latent width"),
     CLI_UINTS(COMMAND, "--hidden", "A,B,...", tokenize_args, hidden, 1, CLI_UINT_LIMIT, VKR_RQVAE_MAX_HIDDEN,
               "512,256,128", "encoder hidden widths, decoder mirrored"),

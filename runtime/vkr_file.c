@@ -175,23 +175,35 @@ static void vkr_temp_remove(const char* path, uint32_t* removed) {
     else vkr_log(VKR_LOG_WARN, "vkrec: cannot remove the stale temporary %s", path);
 }
 
-/* Removes the entries of `dir` that `stale` accepts (with `arg`); counts them in out_removed. */
-static vkr_status vkr_temps_remove_if(const char* dir, bool (*stale)(const char* name, const void* arg),
-                                      const void* arg, uint32_t* out_removed) {
-    uint32_t removed = 0;
-    if (out_removed) *out_removed = 0;
+/* Removes the entries of `dir` that `stale` accepts (with `arg`), and with depth > 0 those of its
+ * subdirectories down to that depth; adds them to *removed. */
+static vkr_status vkr_temps_remove_in(const char* dir, bool (*stale)(const char* name, const void* arg),
+                                      const void* arg, uint32_t depth, uint32_t* removed) {
     DIR* dp = opendir(dir);
     if (!dp) return vkr_fail(VKR_ERR_IO, "cannot list %s: %s", dir, strerror(errno));
     struct dirent* e;
     char path[VKR_FILE_MAX_PATH + 512];
-    while ((e = readdir(dp)) != NULL) {
-        if (!stale(e->d_name, arg)) continue;
+    vkr_status s = VKR_OK;
+    while (s == VKR_OK && (e = readdir(dp)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        vkr_temp_remove(path, &removed);
+        struct stat st;
+        if (stale(e->d_name, arg)) vkr_temp_remove(path, removed);
+        else if (depth > 0 && lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
+            s = vkr_temps_remove_in(path, stale, arg, depth - 1, removed);
     }
     closedir(dp);
+    return s;
+}
+
+/* vkr_temps_remove_in with a count that starts at zero (out_removed may be NULL). */
+static vkr_status vkr_temps_remove_if(const char* dir, bool (*stale)(const char* name, const void* arg),
+                                      const void* arg, uint32_t depth, uint32_t* out_removed) {
+    uint32_t removed = 0;
+    if (out_removed) *out_removed = 0;
+    vkr_status s = vkr_temps_remove_in(dir, stale, arg, depth, &removed);
     if (out_removed) *out_removed = removed;
-    return VKR_OK;
+    return s;
 }
 
 /* A temporary whose writer is gone (a reused pid keeps it until that process ends: harmless). */
@@ -202,7 +214,18 @@ static bool vkr_temp_orphaned(const char* name, const void* arg) {
 }
 
 vkr_status vkr_temps_clean(const char* dir, uint32_t* out_removed) {
-    return vkr_temps_remove_if(dir, vkr_temp_orphaned, NULL, out_removed);
+    return vkr_temps_remove_if(dir, vkr_temp_orphaned, NULL, 0, out_removed);
+}
+
+/* A temporary another process wrote (the caller holds the lock, so that writer is gone). */
+static bool vkr_temp_foreign(const char* name, const void* arg) {
+    (void)arg;
+    long pid = vkr_temp_pid(name);
+    return pid > 0 && pid != (long)getpid();
+}
+
+vkr_status vkr_temps_clean_locked(const char* dir, uint32_t* out_removed) {
+    return vkr_temps_remove_if(dir, vkr_temp_foreign, NULL, VKR_TEMPS_LOCKED_DEPTH, out_removed);
 }
 
 /* BASE.tmp-* or BASE.old-* (arg: BASE). */
@@ -219,7 +242,7 @@ vkr_status vkr_temps_clean_beside(const char* target, uint32_t* out_removed) {
     snprintf(path, sizeof path, "%.*s", (int)n, target);
     vkr_parent_dir(path, dir, sizeof dir);
     const char* slash = strrchr(path, '/');
-    return vkr_temps_remove_if(dir, vkr_temp_beside, slash ? slash + 1 : path, out_removed);
+    return vkr_temps_remove_if(dir, vkr_temp_beside, slash ? slash + 1 : path, 0, out_removed);
 }
 
 /* The pid recorded in an open lock file (0: none readable). */

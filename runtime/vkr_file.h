@@ -80,6 +80,12 @@ void vkr_stage_abort(vkr_stage* stage);
 /* Removes `dir`'s temporaries (NAME.tmp-PID-N: files, or directories of plain files) whose writer PID
  * no longer runs, so a killed run's leftovers go on the next run; out_removed (may be NULL) counts them. */
 vkr_status vkr_temps_clean(const char* dir, uint32_t* out_removed);
+/* How deep vkr_temps_clean_locked looks below its directory (RUN_DIR/checkpoints/MODEL is 2). */
+#define VKR_TEMPS_LOCKED_DEPTH 3
+/* Removes every temporary in `dir` and its subdirectories that another process wrote: the caller holds
+ * dir's lock (vkr_lock_take), so no live vkrec writes there, and a writer's pid may already belong to
+ * an unrelated process (pids are reused), which vkr_temps_clean cannot tell apart. */
+vkr_status vkr_temps_clean_locked(const char* dir, uint32_t* out_removed);
 /* Removes every TARGET.tmp-* and TARGET.old-* beside `target`, whoever wrote them: the caller holds
  * the lock on target (vkr_lock_take), so no live vkrec is writing them. */
 vkr_status vkr_temps_clean_beside(const char* target, uint32_t* out_removed);

@@ -297,6 +297,23 @@ static void test_temps_clean(void** state) {
     assert_int_equal(removed, 2);
     assert_int_equal(dir_entries(dir), 3);
     assert_int_equal(vkr_temps_clean("/no/such/dir", NULL), VKR_ERR_IO);
+    /* under the directory's lock: every other writer's temporary goes, in subdirectories too, even one
+     * whose pid now belongs to a live process (pid 1: pids are reused); this process's stays */
+    char deep[800];
+    snprintf(deep, sizeof deep, "%s/checkpoints", dir);
+    assert_int_equal(mkdir(deep, 0755), 0);
+    snprintf(deep, sizeof deep, "%s/checkpoints/gencdr", dir);
+    assert_int_equal(mkdir(deep, 0755), 0);
+    snprintf(p, sizeof p, "%s/last.safetensors.tmp-1-4", deep);
+    VKR_ASSERT_OK(vkr_write_file_atomic(p, "x", 1));
+    snprintf(p, sizeof p, "%s/report.md.tmp-1-5", dir);
+    VKR_ASSERT_OK(vkr_write_file_atomic(p, "x", 1));
+    VKR_ASSERT_OK(vkr_temps_clean(dir, &removed));
+    assert_int_equal(removed, 0);
+    VKR_ASSERT_OK(vkr_temps_clean_locked(dir, &removed));
+    assert_int_equal(removed, 2);
+    assert_int_equal(dir_entries(dir), 4); /* keep.txt, y.tmp-1x, mine, checkpoints */
+    assert_int_equal(dir_entries(deep), 0);
 }
 
 /* A second taker of a lock fails naming the holder's pid; release removes the lock file. */

@@ -656,6 +656,8 @@ vkr_status vkr_rqvae_train(const vkr_rqvae_config* config, const vkr_rqvae_train
     if (!options) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_rqvae_train: options is NULL");
     vkr_rqvae_config c;
     VKR_TRY(vkr_rqvae_config_resolve(config, &c));
+    /* the default codebook shrinks to small data; an explicit size is checked against it below */
+    if (config && !config->codes && c.codes > n && n > 0) c.codes = n;
     VKR_TRY(rq_check_inputs(&c, emb, n, item_domain));
     rq_rows rows;
     VKR_TRY(rq_rows_build(&c, emb, n, item_domain, &rows));

@@ -50,7 +50,7 @@ typedef struct vkr_rqvae_config {
     uint32_t hidden_count;                     /* used entries of hidden [3 when hidden[0] is 0] */
     uint32_t latent;                           /* latent width D [32] */
     uint32_t levels;                           /* codebooks L [3] */
-    uint32_t codes;                            /* codes per codebook K [256] */
+    uint32_t codes;                            /* codes per codebook K [256, or the item count when smaller] */
     float beta;                                /* commitment weight [0.25]; negative means 0 */
     bool adapters;                             /* GenCDR per-domain LoRA adapters + router */
     uint32_t domains;                          /* domains (adapters; >= 1 then) */

@@ -77,6 +77,42 @@ h_flip() {
     dd of="$1" bs=1 seek="$2" count=1 conv=notrunc status=none
 }
 
+# h_sign IN OUT [KEY VALUE]: copies checkpoint IN to OUT with metadata KEY set to VALUE ("-": dropped)
+# and vkrec's digest recomputed (graph/vkr_safetensors.h), so that a deliberately damaged value or
+# header reaches the checks behind the digest. Needs python3.
+h_sign() {
+  python3 - "$@" <<'EOF'
+import json, struct, sys
+src, dst, edit = sys.argv[1], sys.argv[2], sys.argv[3:]
+raw = open(src, 'rb').read()
+n = struct.unpack('<Q', raw[:8])[0]
+data = raw[8 + n:]
+DT = ['F32', 'F16', 'BF16', 'F64', 'I8', 'I16', 'I32', 'I64', 'U8', 'U16', 'U32', 'U64', 'BOOL']
+def fnv(h, b):
+    for c in b:
+        h = ((h ^ c) * 0x100000001b3) & 0xffffffffffffffff
+    return h
+head = json.loads(raw[8:8 + n])
+meta = head.setdefault('__metadata__', {})
+meta.pop('vkrec.digest', None)
+if edit and edit[1] == '-':
+    meta.pop(edit[0], None)
+elif edit:
+    meta[edit[0]] = edit[1]
+h = 0xcbf29ce484222325
+for k, v in meta.items():
+    h = fnv(h, k.encode() + b'\0' + v.encode() + b'\0')
+for name, t in head.items():
+    if name != '__metadata__':
+        fields = [DT.index(t['dtype']), len(t['shape']), t['data_offsets'][0]] + t['shape']
+        h = fnv(h, name.encode() + b'\0' + b''.join(struct.pack('<Q', f) for f in fields))
+meta['vkrec.digest'] = 'fnv1a64:%016x' % fnv(h, data)
+text = json.dumps(head, separators=(',', ':')).encode()
+text += b' ' * (-len(text) % 8)
+open(dst, 'wb').write(struct.pack('<Q', len(text)) + text + data)
+EOF
+}
+
 # hostile_finish: prints the counts and fails when any case crashed, passed silently or lost input.
 hostile_finish() {
   echo "hostile $H_NAME: $H_CASES cases, $H_CRASH crashes, $H_SILENT silent, $H_LOST lost"

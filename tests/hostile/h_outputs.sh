@@ -84,40 +84,13 @@ h_flip X/semantic_ids.npy $((n - 2)) 0
 h_fail "recommend GenCDR, other semantic IDs" "$V" recommend --ckpt "$G" --user '#1' --data X $Q
 
 # ---- 3. re-signed checkpoints with hostile metadata (python rewrites the header and its digest) ----
-resign() { # IN OUT-PREFIX "KEY VALUE"...: OUT-PREFIX<i>.safetensors for the i-th edit (VALUE "-": drop KEY),
-           # each with its digest matching again
-  python3 - "$@" <<'EOF'
-import json, struct, sys
-src, prefix, edits = sys.argv[1], sys.argv[2], sys.argv[3:]
-raw = open(src, 'rb').read()
-n = struct.unpack('<Q', raw[:8])[0]
-data = raw[8 + n:]
-DT = ['F32', 'F16', 'BF16', 'F64', 'I8', 'I16', 'I32', 'I64', 'U8', 'U16', 'U32', 'U64', 'BOOL']
-def fnv(h, b):
-    for c in b:
-        h = ((h ^ c) * 0x100000001b3) & 0xffffffffffffffff
-    return h
-for i, edit in enumerate(edits, 1):
-    key, value = edit.split(' ', 1)
-    head = json.loads(raw[8:8 + n])
-    meta = head['__metadata__']
-    meta.pop('vkrec.digest', None)
-    if value == '-':
-        meta.pop(key, None)
-    else:
-        meta[key] = value
-    h = 0xcbf29ce484222325
-    for k, v in meta.items():
-        h = fnv(h, k.encode() + b'\0' + v.encode() + b'\0')
-    for name, t in head.items():
-        if name != '__metadata__':
-            fields = [DT.index(t['dtype']), len(t['shape']), t['data_offsets'][0]] + t['shape']
-            h = fnv(h, name.encode() + b'\0' + b''.join(struct.pack('<Q', f) for f in fields))
-    meta['vkrec.digest'] = 'fnv1a64:%016x' % fnv(h, data)
-    text = json.dumps(head, separators=(',', ':')).encode()
-    text += b' ' * (-len(text) % 8)
-    open('%s%d.safetensors' % (prefix, i), 'wb').write(struct.pack('<Q', len(text)) + text + data)
-EOF
+resign() { # IN OUT-PREFIX "KEY VALUE"...: OUT-PREFIX<i>.safetensors for the i-th edit (VALUE "-": drop KEY)
+  r_src=$1 r_prefix=$2 r_i=0
+  shift 2
+  for r_edit in "$@"; do
+    r_i=$((r_i + 1))
+    h_sign "$r_src" "$r_prefix$r_i.safetensors" "${r_edit%% *}" "${r_edit#* }"
+  done
 }
 if command -v python3 > /dev/null; then
   set -- "epoch -1" "epoch abc" "epoch 99999999999" "epoch 0" "best_epoch 9" "bad_epochs 4294967295" \
@@ -179,16 +152,24 @@ in_use() { # DESC CMD...: CMD must fail saying the target is in use
   h_fail "$@"
   grep -q "in use" "$W/out" || { H_SILENT=$((H_SILENT + 1)); echo "NOT A LOCK ERROR: $1"; tail -2 "$W/out"; }
 }
-flock RUN/.vkrec.lock sleep 1.5 & hold=$!
-flock D.lock sleep 1.5 & hold2=$!
-mkdir -p CK && flock CK/.vkrec.lock sleep 1.5 & hold3=$!
-sleep 0.3
+# each holder keeps its lock until `release` exists (a fixed sleep would expire on a loaded machine)
+hold_lock() { # LOCKFILE: holds it in the background; returns once it is held
+  flock "$1" sh -c 'touch "$1.held"; while [ ! -e release ]; do sleep 0.05; done' sh "$1" &
+  while [ ! -e "$1.held" ]; do sleep 0.05; done
+}
+mkdir -p CK
+hold_lock RUN/.vkrec.lock
+hold_lock D.lock
+hold_lock CK/.vkrec.lock
 in_use "run --out a directory in use" "$V" run D --out RUN $R
 in_use "prepare --force a dataset in use" "$V" prepare --format csv a.csv --out D --no-filter --force --quiet
 in_use "train --ckpt a directory in use" "$V" train D --target A $Q $M --ckpt CK
-wait $hold $hold2 $hold3
+touch release
+wait
+rm -f release RUN/.vkrec.lock.held D.lock.held CK/.vkrec.lock.held
 "$V" run D --out RUN2 $R > first.out 2>&1 & first=$!
-sleep 0.2
+# the second run starts once the first holds the lock (it may not have started yet on a loaded machine)
+until [ -e RUN2/.vkrec.lock ] && ! flock -n RUN2/.vkrec.lock true; do kill -0 $first 2> /dev/null || break; sleep 0.02; done
 in_use "a second run --out the same directory" "$V" run D --out RUN2 $R
 wait $first || { H_SILENT=$((H_SILENT + 1)); echo "the first of two concurrent runs failed"; cat first.out; }
 H_CASES=$((H_CASES + 1))

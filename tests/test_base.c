@@ -268,18 +268,28 @@ static void test_stage(void** state) {
 }
 
 /* Temporaries of dead writers go; a live writer's (this process) and other names stay. */
+/* Writes a one-byte file DIR/NAME. */
+static void put_file(const char* dir, const char* name) {
+    char p[1200];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    VKR_ASSERT_OK(vkr_write_file_atomic(p, "x", 1));
+}
+
+/* Creates the directory PARENT/NAME and returns its path in out. */
+static void sub_dir(char* out, size_t size, const char* parent, const char* name) {
+    snprintf(out, size, "%s/%s", parent, name);
+    assert_int_equal(mkdir(out, 0755), 0);
+}
+
 static void test_temps_clean(void** state) {
     (void)state;
-    char dir[512], p[700];
+    char dir[512], mine[64];
     vkr_test_tmpdir_path(dir, sizeof dir, "temps");
     assert_int_equal(mkdir(dir, 0755), 0);
     const char* names[] = {"x.npy.tmp-99999999-0", "keep.txt", "y.tmp-1x", "z.json.tmp-99999999-7.tmp-99999999-8"};
-    for (int k = 0; k < 4; k++) {
-        snprintf(p, sizeof p, "%s/%s", dir, names[k]);
-        VKR_ASSERT_OK(vkr_write_file_atomic(p, "x", 1));
-    }
-    snprintf(p, sizeof p, "%s/mine.tmp-%ld-3", dir, (long)getpid());
-    VKR_ASSERT_OK(vkr_write_file_atomic(p, "x", 1));
+    for (int k = 0; k < 4; k++) put_file(dir, names[k]);
+    snprintf(mine, sizeof mine, "mine.tmp-%ld-3", (long)getpid());
+    put_file(dir, mine);
     uint32_t removed = 0;
     VKR_ASSERT_OK(vkr_temps_clean(dir, &removed));
     assert_int_equal(removed, 2);
@@ -287,27 +297,20 @@ static void test_temps_clean(void** state) {
     /* beside a target: any TARGET.tmp-* or TARGET.old-* (flat directories too) */
     char target[600], sub[700];
     snprintf(target, sizeof target, "%s/data", dir);
-    snprintf(sub, sizeof sub, "%s.tmp-abc123", target);
-    assert_int_equal(mkdir(sub, 0755), 0);
-    snprintf(p, sizeof p, "%s/data.bin", sub);
-    VKR_ASSERT_OK(vkr_write_file_atomic(p, "x", 1));
-    snprintf(p, sizeof p, "%s.old-zz", target);
-    VKR_ASSERT_OK(vkr_write_file_atomic(p, "x", 1));
+    sub_dir(sub, sizeof sub, dir, "data.tmp-abc123");
+    put_file(sub, "data.bin");
+    put_file(dir, "data.old-zz");
     VKR_ASSERT_OK(vkr_temps_clean_beside(target, &removed));
     assert_int_equal(removed, 2);
     assert_int_equal(dir_entries(dir), 3);
     assert_int_equal(vkr_temps_clean("/no/such/dir", NULL), VKR_ERR_IO);
     /* under the directory's lock: every other writer's temporary goes, in subdirectories too, even one
      * whose pid now belongs to a live process (pid 1: pids are reused); this process's stays */
-    char deep[800];
-    snprintf(deep, sizeof deep, "%s/checkpoints", dir);
-    assert_int_equal(mkdir(deep, 0755), 0);
-    snprintf(deep, sizeof deep, "%s/checkpoints/gencdr", dir);
-    assert_int_equal(mkdir(deep, 0755), 0);
-    snprintf(p, sizeof p, "%s/last.safetensors.tmp-1-4", deep);
-    VKR_ASSERT_OK(vkr_write_file_atomic(p, "x", 1));
-    snprintf(p, sizeof p, "%s/report.md.tmp-1-5", dir);
-    VKR_ASSERT_OK(vkr_write_file_atomic(p, "x", 1));
+    char ckpt[700], deep[800];
+    sub_dir(ckpt, sizeof ckpt, dir, "checkpoints");
+    sub_dir(deep, sizeof deep, ckpt, "gencdr");
+    put_file(deep, "last.safetensors.tmp-1-4");
+    put_file(dir, "report.md.tmp-1-5");
     VKR_ASSERT_OK(vkr_temps_clean(dir, &removed));
     assert_int_equal(removed, 0);
     VKR_ASSERT_OK(vkr_temps_clean_locked(dir, &removed));

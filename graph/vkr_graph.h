@@ -16,7 +16,7 @@
 #include "vkr_runtime.h"
 
 #define VKR_MAX_DIMS 4
-#define VKR_MAX_SRC 4
+#define VKR_MAX_SRC 8 /* spmm reads x and the six arrays of a sparse constant and its transpose */
 #define VKR_OP_PARAM_BYTES 96
 #define VKR_NAME_BYTES 64
 

@@ -23,6 +23,7 @@ const vkr_op_impl* const vkr_op_table[VKR_OP_COUNT] = {
     [VKR_OP_LINEAR_XENT] = &vkr_op_linear_xent_impl,
     [VKR_OP_QUANT] = &vkr_op_quant_impl,
     [VKR_OP_CSR] = &vkr_op_csr_impl,
+    [VKR_OP_SPMM] = &vkr_op_spmm_impl,
 };
 
 const vkr_op_impl* vkr_op_get(uint32_t op) { return op < VKR_OP_COUNT ? vkr_op_table[op] : NULL; }

@@ -1,5 +1,5 @@
 /* Graph tier: the graph-op constructors models build their graphs with (the RQ ops are in
- * vkr_graph_ops_quant.h). Their implementations live behind graph/internal/vkr_graph_ops_internal.h.
+ * vkr_graph_ops_quant.h, the sparse product in vkr_graph_ops_sparse.h). Their implementations live behind graph/internal/vkr_graph_ops_internal.h.
  *
  * Contract: every constructor checks shapes and dtypes and records a clear error on the graph
  * (vkr_graph_status) instead of returning a node; operands may be views. Each op kind has a forward
@@ -33,6 +33,7 @@ typedef enum vkr_op_kind {
     VKR_OP_LINEAR_XENT, /* cross-entropy of h @ W^T, computed in row chunks without materializing all logits */
     VKR_OP_QUANT,       /* residual quantization: codes, straight-through lookup, codebook loss (vkr_graph_ops_quant.h) */
     VKR_OP_CSR,         /* host-derived input: inverse index of an embedding's ids (not a node) */
+    VKR_OP_SPMM,        /* constant sparse matrix times dense matrix (vkr_graph_ops_sparse.h) */
     VKR_OP_COUNT
 } vkr_op_kind;
 

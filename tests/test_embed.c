@@ -1,7 +1,6 @@
-/* Item embeddings: the spmm kernel against its CPU reference on awkward shapes, the randomized SVD
- * against a matrix with known singular vectors (GPU and CPU paths), TF-IDF, and the sources of
- * vkrec embed on the bundled sample: titles that share words are nearer than random pairs, items
- * that co-occur are nearer than random pairs, imports are checked. */
+/* Item embeddings: the randomized SVD against a matrix with known singular vectors (GPU and CPU
+ * paths), TF-IDF, and the sources of vkrec embed on the bundled sample: titles that share words are
+ * nearer than random pairs, items that co-occur are nearer than random pairs, imports are checked. */
 #include "vkr_test.h"
 
 #include <math.h>
@@ -10,73 +9,6 @@
 #include "vkr_data_prep.h"
 #include "vkr_embed.h"
 #include "vkr_npy.h"
-
-/* A random sparse rows x cols matrix with about `density` of entries set; row `dense_row` (if
- * < rows) is full and every third row is empty. */
-static void random_csr(uint32_t rows, uint32_t cols, double density, uint32_t dense_row, uint32_t seed, vkr_csr* m) {
-    uint32_t cap = rows * cols;
-    VKR_ASSERT_OK(vkr_csr_alloc(rows, cols, cap, m));
-    float* r = malloc(sizeof(float) * cols * 2);
-    uint32_t nnz = 0;
-    for (uint32_t i = 0; i < rows; i++) {
-        vkr_test_fill_random(r, cols * 2, seed + i);
-        for (uint32_t j = 0; j < cols; j++)
-            if (i == dense_row || (i % 3 != 2 && fabsf(r[2 * j]) < density)) {
-                m->col[nnz] = j;
-                m->val[nnz++] = r[2 * j + 1];
-            }
-        m->row_ptr[i + 1] = nnz;
-    }
-    m->nnz = nnz;
-    free(r);
-}
-
-static void spmm_case(uint32_t rows, uint32_t cols, uint32_t n, double density) {
-    vkr_csr a;
-    random_csr(rows, cols, density, rows / 2, rows * 31 + cols, &a);
-    float* x = malloc(sizeof(float) * cols * n);
-    float* want = malloc(sizeof(float) * rows * n);
-    float* got = malloc(sizeof(float) * rows * n);
-    vkr_test_fill_random(x, (size_t)cols * n, 7);
-    VKR_ASSERT_OK(vkr_ref_spmm(&a, x, n, want));
-    vkr_buffer b[5] = {0};
-    uint32_t nz = a.nnz ? a.nnz : 1;
-    uint64_t bytes[5] = {4ull * (rows + 1), 4ull * nz, 4ull * nz, 4ull * cols * n, 4ull * rows * n};
-    const void* src[4] = {a.row_ptr, a.col, a.val, x};
-    for (int k = 0; k < 5; k++) VKR_ASSERT_OK(vkr_buffer_create(vkr_test_shared.device, bytes[k], VKR_MEMORY_DEVICE, &b[k]));
-    for (int k = 0; k < 4; k++) VKR_ASSERT_OK(vkr_buffer_upload(vkr_test_shared.device, &b[k], 0, src[k], bytes[k]));
-    vkr_sequence* seq = NULL;
-    VKR_ASSERT_OK(vkr_sequence_create(vkr_test_shared.device, &seq));
-    vkr_spmm_params p = {rows, cols, n, a.nnz};
-    /* A too-small output range is refused before anything is recorded. */
-    if (rows * n > 1)
-        assert_int_equal(vkr_gpu_spmm(seq, &p, vkr_range_whole(&b[0]), vkr_range_whole(&b[1]),
-                                      vkr_range_whole(&b[2]), vkr_range_whole(&b[3]), (vkr_range){&b[4], 0, 4}),
-                         VKR_ERR_INVALID_ARGUMENT);
-    VKR_ASSERT_OK(vkr_gpu_spmm(seq, &p, vkr_range_whole(&b[0]), vkr_range_whole(&b[1]), vkr_range_whole(&b[2]),
-                               vkr_range_whole(&b[3]), vkr_range_whole(&b[4])));
-    VKR_ASSERT_OK(vkr_sequence_submit(seq));
-    VKR_ASSERT_OK(vkr_buffer_download(vkr_test_shared.device, &b[4], 0, got, bytes[4]));
-    double err = vkr_test_nmse(got, want, (size_t)rows * n);
-    if (err > 1e-12) fail_msg("spmm %u x %u x %u: nmse %g", rows, cols, n, err);
-    vkr_sequence_destroy(seq);
-    for (int k = 0; k < 5; k++) vkr_buffer_destroy(vkr_test_shared.device, &b[k]);
-    vkr_csr_free(&a);
-    free(x);
-    free(want);
-    free(got);
-}
-
-static void test_spmm_shapes(void** state) {
-    (void)state;
-    spmm_case(1, 1, 1, 1.0);
-    spmm_case(3, 1, 7, 1.0);
-    spmm_case(7, 13, 5, 0.4);
-    spmm_case(97, 31, 74, 0.2);
-    spmm_case(61, 1009, 3, 0.05); /* long rows (large K) */
-    spmm_case(1031, 17, 66, 0.3);
-    spmm_case(40, 40, 1, 0.0); /* only the dense row has entries */
-}
 
 /* A = sum_k s_k u_k v_k^T with u_k, v_k normalized indicators of disjoint row/column blocks: the
  * singular values are s_k and rows of one block share their singular vector. */
@@ -360,7 +292,6 @@ static void test_import(void** state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_spmm_shapes),
         cmocka_unit_test(test_svd_known_spectrum),
         cmocka_unit_test(test_tfidf),
         cmocka_unit_test(test_text_embedding_neighbours),

@@ -37,7 +37,7 @@ float* vkr_ops_f(vkr_exec_ctx* ctx, const vkr_tensor* t);
 /* Host int pointer (CPU) of a tensor. */
 int32_t* vkr_ops_i(vkr_exec_ctx* ctx, const vkr_tensor* t);
 
-/* ---- the op family files' entries (vkr_graph_ops_basic.c, _nn.c, _xent.c, _quant.c) ---- */
+/* ---- the op family files' entries (vkr_graph_ops_basic.c, _nn.c, _xent.c, _quant.c, _sparse.c) ---- */
 
 extern const vkr_op_impl vkr_op_reshape_impl, vkr_op_matmul_impl, vkr_op_binary_impl, vkr_op_unary_impl,
     vkr_op_reduce_impl, vkr_op_dropout_impl, vkr_op_concat_impl, vkr_op_slice_impl, vkr_op_permute_impl;
@@ -46,5 +46,6 @@ extern const vkr_op_impl vkr_op_softmax_impl, vkr_op_log_softmax_impl, vkr_op_la
     vkr_op_csr_impl;
 extern const vkr_op_impl vkr_op_linear_xent_impl;
 extern const vkr_op_impl vkr_op_quant_impl;
+extern const vkr_op_impl vkr_op_spmm_impl;
 
 #endif

@@ -1,9 +1,7 @@
-/* Item embeddings: CSR sparse x dense products (GPU kernel + CPU reference), randomized truncated
- * SVD on the GPU, and the embedding sources of `vkrec embed` (text, co-occurrence, import).
+/* Item embeddings: randomized truncated SVD on the GPU (sparse products via vkr_spmm.h), and the
+ * embedding sources of `vkrec embed` (text, co-occurrence, import).
  *
  * Contract:
- * - vkr_gpu_spmm records Y = A X (A CSR rows x cols, X cols x n, Y rows x n, row-major fp32);
- *   vkr_ref_spmm is the plain CPU reference, summing each row's entries in stored order.
  * - vkr_svd_embed computes the top `dim` left singular vectors U and singular values S of a sparse
  *   matrix with the randomized range finder (Halko, Martinsson, Tropp 2011): Gaussian test matrix of
  *   dim + oversample columns, power iterations re-orthonormalized each step (SVQB: Gram matrix on
@@ -17,21 +15,8 @@
 #include <stdint.h>
 
 #include "vkr_data.h"
+#include "vkr_spmm.h"
 #include "vkr_text.h"
-
-/* Shape of one sparse x dense product. */
-typedef struct vkr_spmm_params {
-    uint32_t rows; /* rows of A and Y */
-    uint32_t cols; /* columns of A, rows of X */
-    uint32_t n;    /* columns of X and Y */
-    uint32_t nnz;  /* entries of A */
-} vkr_spmm_params;
-
-/* CPU reference: y = A x. */
-vkr_status vkr_ref_spmm(const vkr_csr* a, const float* x, uint32_t n, float* y);
-/* Records Y = A X; ranges hold row_ptr (rows+1 u32), col (nnz u32), val (nnz f32), X and Y. */
-vkr_status vkr_gpu_spmm(vkr_sequence* seq, const vkr_spmm_params* p, vkr_range row_ptr, vkr_range col,
-                        vkr_range val, vkr_range x, vkr_range y);
 
 /* Randomized SVD settings; zero fields take the defaults. */
 typedef struct vkr_svd_options {

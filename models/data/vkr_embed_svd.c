@@ -59,14 +59,14 @@ typedef struct spmm_job {
 static vkr_status record_spmm(vkr_sequence* seq, void* user) {
     spmm_job* j = user;
     const vkr_csr* a = j->t ? &j->c->at : j->c->a;
-    vkr_spmm_params p = {a->rows, a->cols, j->c->l, a->nnz};
+    vkr_spmm_params p = {a->rows, a->cols, j->c->l, a->nnz, false};
     vkr_buffer* b = j->c->csr[j->t];
     return vkr_gpu_spmm(seq, &p, whole(&b[0]), whole(&b[1]), whole(&b[2]), whole(&j->x->buf), whole(&j->y->buf));
 }
 
 /* y = A x (t = 0) or A^T x (t = 1); x has l columns. */
 static vkr_status spmm(svd_ctx* c, int t, const mat* x, mat* y) {
-    if (!c->dev) return vkr_ref_spmm(t ? &c->at : c->a, x->host, c->l, y->host);
+    if (!c->dev) return vkr_ref_spmm(t ? &c->at : c->a, x->host, c->l, false, y->host);
     spmm_job j = {c, t, x, y};
     return run_gpu(c->dev, record_spmm, &j);
 }

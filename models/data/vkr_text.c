@@ -8,48 +8,6 @@
 
 static vkr_status oom(void) { return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory building text features"); }
 
-vkr_status vkr_csr_alloc(uint32_t rows, uint32_t cols, uint32_t nnz, vkr_csr* out) {
-    memset(out, 0, sizeof *out);
-    out->row_ptr = calloc((size_t)rows + 1, sizeof *out->row_ptr);
-    out->col = malloc(((size_t)nnz + 1) * sizeof *out->col);
-    out->val = malloc(((size_t)nnz + 1) * sizeof *out->val);
-    if (!out->row_ptr || !out->col || !out->val) {
-        vkr_csr_free(out);
-        return oom();
-    }
-    out->rows = rows;
-    out->cols = cols;
-    out->nnz = nnz;
-    return VKR_OK;
-}
-
-void vkr_csr_free(vkr_csr* m) {
-    free(m->row_ptr);
-    free(m->col);
-    free(m->val);
-    memset(m, 0, sizeof *m);
-}
-
-vkr_status vkr_csr_transpose(const vkr_csr* m, vkr_csr* out) {
-    VKR_TRY(vkr_csr_alloc(m->cols, m->rows, m->nnz, out));
-    for (uint32_t k = 0; k < m->nnz; k++) out->row_ptr[m->col[k] + 1]++;
-    for (uint32_t c = 0; c < m->cols; c++) out->row_ptr[c + 1] += out->row_ptr[c];
-    uint32_t* next = malloc(((size_t)m->cols + 1) * sizeof *next);
-    if (!next) {
-        vkr_csr_free(out);
-        return oom();
-    }
-    memcpy(next, out->row_ptr, (size_t)m->cols * sizeof *next);
-    for (uint32_t r = 0; r < m->rows; r++)
-        for (uint32_t k = m->row_ptr[r]; k < m->row_ptr[r + 1]; k++) {
-            uint32_t dst = next[m->col[k]]++;
-            out->col[dst] = r;
-            out->val[dst] = m->val[k];
-        }
-    free(next);
-    return VKR_OK;
-}
-
 static bool is_word_byte(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c >= 0x80; }
 
 static bool is_stop(const char* t, uint32_t n) {

@@ -12,17 +12,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "vkr_csr.h"
 #include "vkr_runtime.h"
-
-/* A sparse matrix in compressed sparse row form (host memory). */
-typedef struct vkr_csr {
-    uint32_t rows;     /* number of rows */
-    uint32_t cols;     /* number of columns */
-    uint32_t nnz;      /* stored entries */
-    uint32_t* row_ptr; /* [rows+1] start of each row in col/val */
-    uint32_t* col;     /* [nnz] column of each entry, increasing within a row */
-    float* val;        /* [nnz] value of each entry */
-} vkr_csr;
 
 /* TF-IDF settings. */
 typedef struct vkr_tfidf_options {
@@ -31,12 +22,6 @@ typedef struct vkr_tfidf_options {
     bool unigrams_only;    /* skip bigrams */
 } vkr_tfidf_options;
 
-/* Allocates an empty rows x cols matrix with room for nnz entries; out is zeroed on entry. */
-vkr_status vkr_csr_alloc(uint32_t rows, uint32_t cols, uint32_t nnz, vkr_csr* out);
-/* Frees and zeroes. */
-void vkr_csr_free(vkr_csr* m);
-/* Builds the transpose (columns become rows, order kept). */
-vkr_status vkr_csr_transpose(const vkr_csr* m, vkr_csr* out);
 /* Calls fn(token, length, user) for each kept token of text (without bigrams); returns the count. */
 uint32_t vkr_text_tokens(const char* text, void (*fn)(const char* tok, uint32_t n, void* user), void* user);
 /* Builds the n_docs x vocabulary TF-IDF matrix of docs (NULL entries are empty documents). */

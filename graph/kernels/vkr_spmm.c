@@ -1,15 +1,16 @@
 /* CSR sparse x dense products: the CPU reference and the GPU recorder. */
-#include "vkr_embed.h"
+#include "vkr_spmm.h"
 
 enum { SPMM_GROUP = 64 };
 
-vkr_status vkr_ref_spmm(const vkr_csr* a, const float* x, uint32_t n, float* y) {
+vkr_status vkr_ref_spmm(const vkr_csr* a, const float* x, uint32_t n, bool accumulate, float* y) {
     if (!a || !x || !y || n == 0) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_ref_spmm: null matrix or n = 0");
+    VKR_TRY(vkr_csr_check(a, "vkr_ref_spmm"));
     for (uint32_t r = 0; r < a->rows; r++)
         for (uint32_t c = 0; c < n; c++) {
             float acc = 0.0f;
             for (uint32_t k = a->row_ptr[r]; k < a->row_ptr[r + 1]; k++) acc += a->val[k] * x[(size_t)a->col[k] * n + c];
-            y[(size_t)r * n + c] = acc;
+            y[(size_t)r * n + c] = accumulate ? y[(size_t)r * n + c] + acc : acc;
         }
     return VKR_OK;
 }
@@ -31,8 +32,8 @@ vkr_status vkr_gpu_spmm(vkr_sequence* seq, const vkr_spmm_params* p, vkr_range r
         return vkr_fail(VKR_ERR_UNSUPPORTED, "vkr_gpu_spmm: an operand exceeds the device's %llu-byte storage-buffer "
                         "range (rows %u, cols %u, n %u, nnz %u)", (unsigned long long)limit, p->rows, p->cols, p->n, p->nnz);
     vkr_kernel_desc d = {.shader = "spmm", .binding_count = 5,
-                         .access = {VKR_READ, VKR_READ, VKR_READ, VKR_READ, VKR_WRITE},
-                         .push_bytes = 8, .spec_count = 1, .spec = {SPMM_GROUP}};
+                         .access = {VKR_READ, VKR_READ, VKR_READ, VKR_READ, p->accumulate ? VKR_READ_WRITE : VKR_WRITE},
+                         .push_bytes = 12, .spec_count = 1, .spec = {SPMM_GROUP}};
     /* Bind only what the call touches: an nnz of 0 still binds one (unread) element. */
     uint64_t nnz_bytes = 4ull * (p->nnz ? p->nnz : 1);
     vkr_range r[5] = {{row_ptr.buffer, row_ptr.offset, 4ull * (p->rows + 1ull)},
@@ -42,6 +43,6 @@ vkr_status vkr_gpu_spmm(vkr_sequence* seq, const vkr_spmm_params* p, vkr_range r
                       {y.buffer, y.offset, 4ull * p->rows * p->n}};
     if (r[1].size == 0 || r[2].size == 0)
         return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_gpu_spmm: col and val need a buffer even when nnz is 0");
-    uint32_t push[2] = {p->rows, p->n};
+    uint32_t push[3] = {p->rows, p->n, p->accumulate};
     return vkr_sequence_dispatch_grid(seq, &d, r, push, ((uint64_t)p->rows * p->n + SPMM_GROUP - 1) / SPMM_GROUP);
 }

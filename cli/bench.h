@@ -65,5 +65,6 @@ vkr_status vkr_bench_suite_optim(vkr_bench* b);  /* bench_optim.c */
 vkr_status vkr_bench_suite_tsne(vkr_bench* b);   /* bench_tsne.c */
 vkr_status vkr_bench_suite_quantize(vkr_bench* b); /* bench_quantize.c */
 vkr_status vkr_bench_suite_beam(vkr_bench* b);   /* bench_beam.c */
+vkr_status vkr_bench_suite_spmm(vkr_bench* b);   /* bench_spmm.c */
 
 #endif

@@ -1,10 +1,12 @@
 #version 460
 // Y = A X for a CSR matrix A (rows x cols) and a dense row-major X (cols x n), Y row-major
 // (rows x n), or Y += A X when p.accumulate is set (a backward through a transposed A). One
-// invocation per element of Y sums its row's entries in stored order (deterministic, no atomics):
-// the invocations of one row read the same column indices and values (broadcast loads) and
-// neighbouring columns of X rows (contiguous loads). Empty rows give zeros (or leave Y as is).
-// The flat index spans gl_NumWorkGroups.x groups per y step, so any rows * n fits the dispatch limits.
+// workgroup per row, its invocations striding over the n columns: the row's bounds, column indices
+// and values are the same for the whole group (uniform loads, no divergent loop bounds), and
+// neighbouring invocations read neighbouring columns of X rows (contiguous loads). Each element sums
+// its row's entries in stored order (deterministic, no atomics). Empty rows give zeros (or leave Y
+// as is). The row index spans gl_NumWorkGroups.x groups per y step, so any row count fits the
+// dispatch limits.
 layout(local_size_x_id = 0) in;
 layout(std430, binding = 0) readonly buffer RowPtr { uint row_ptr[]; };
 layout(std430, binding = 1) readonly buffer Col { uint col[]; };
@@ -14,12 +16,13 @@ layout(std430, binding = 4) buffer Y { float y[]; };
 layout(push_constant) uniform Push { uint rows; uint n; uint accumulate; } p;
 
 void main() {
-    uint idx = gl_GlobalInvocationID.x + gl_GlobalInvocationID.y * gl_NumWorkGroups.x * gl_WorkGroupSize.x;
-    if (idx >= p.rows * p.n) return;
-    uint r = idx / p.n;
-    uint c = idx - r * p.n;
-    float acc = 0.0;
-    uint end = row_ptr[r + 1];
-    for (uint k = row_ptr[r]; k < end; k++) acc += val[k] * x[col[k] * p.n + c];
-    y[idx] = p.accumulate != 0u ? y[idx] + acc : acc;
+    uint r = gl_WorkGroupID.x + gl_WorkGroupID.y * gl_NumWorkGroups.x;
+    if (r >= p.rows) return;
+    uint begin = row_ptr[r], end = row_ptr[r + 1];
+    for (uint c = gl_LocalInvocationID.x; c < p.n; c += gl_WorkGroupSize.x) {
+        float acc = 0.0;
+        for (uint k = begin; k < end; k++) acc += val[k] * x[col[k] * p.n + c];
+        uint idx = r * p.n + c;
+        y[idx] = p.accumulate != 0u ? y[idx] + acc : acc;
+    }
 }

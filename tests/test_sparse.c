@@ -88,6 +88,7 @@ static void test_spmm_kernel_shapes(void** state) {
     spmm_case(1031, 17, 66, 0.3);
     spmm_case(40, 40, 1, 0.0);    /* only the dense row has entries */
     spmm_case(33, 29, 65, 0.1);   /* n one past the workgroup size */
+    spmm_case(70001, 3, 2, 0.3);  /* more rows than one grid dimension holds */
 }
 
 /* Repeated edges are summed; ids and weights are checked. */

@@ -1,7 +1,8 @@
 /* CSR sparse x dense products: the CPU reference and the GPU recorder. */
 #include "vkr_spmm.h"
 
-enum { SPMM_GROUP = 64 };
+/* Invocations per row: a warp-sized group for narrow rows, two for wider ones (they loop over n). */
+static uint32_t spmm_group(uint32_t n) { return n > 32 ? 64 : 32; }
 
 vkr_status vkr_ref_spmm(const vkr_csr* a, const float* x, uint32_t n, bool accumulate, float* y) {
     if (!a || !x || !y || n == 0) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_ref_spmm: null matrix or n = 0");
@@ -33,7 +34,7 @@ vkr_status vkr_gpu_spmm(vkr_sequence* seq, const vkr_spmm_params* p, vkr_range r
                         "range (rows %u, cols %u, n %u, nnz %u)", (unsigned long long)limit, p->rows, p->cols, p->n, p->nnz);
     vkr_kernel_desc d = {.shader = "spmm", .binding_count = 5,
                          .access = {VKR_READ, VKR_READ, VKR_READ, VKR_READ, p->accumulate ? VKR_READ_WRITE : VKR_WRITE},
-                         .push_bytes = 12, .spec_count = 1, .spec = {SPMM_GROUP}};
+                         .push_bytes = 12, .spec_count = 1, .spec = {spmm_group(p->n)}};
     /* Bind only what the call touches: an nnz of 0 still binds one (unread) element. */
     uint64_t nnz_bytes = 4ull * (p->nnz ? p->nnz : 1);
     vkr_range r[5] = {{row_ptr.buffer, row_ptr.offset, 4ull * (p->rows + 1ull)},
@@ -44,5 +45,5 @@ vkr_status vkr_gpu_spmm(vkr_sequence* seq, const vkr_spmm_params* p, vkr_range r
     if (r[1].size == 0 || r[2].size == 0)
         return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_gpu_spmm: col and val need a buffer even when nnz is 0");
     uint32_t push[3] = {p->rows, p->n, p->accumulate};
-    return vkr_sequence_dispatch_grid(seq, &d, r, push, ((uint64_t)p->rows * p->n + SPMM_GROUP - 1) / SPMM_GROUP);
+    return vkr_sequence_dispatch_grid(seq, &d, r, push, p->rows); /* one workgroup per row */
 }

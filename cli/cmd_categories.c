@@ -47,7 +47,7 @@ const cli_spec cli_categories_spec = {
     CLI_POSITIONALS(categories_positionals),
     CLI_OWN_OPTIONS(categories_opts),
     .shared = categories_shared,
-    .defaults = (const char* const[]){"--seed", "1", NULL},
+    .defaults = (const char* const[]){"--seed", "0", NULL},
 };
 
 /* A category's JSON: id, name, items, per-domain counts and shares, balance, subcategories. */

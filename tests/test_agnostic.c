@@ -12,27 +12,34 @@
 #include "vkr_agnostic.h"
 #include "vkr_data_prep.h"
 
-enum { LATENT = 4, PER = 40, DIM = 16 };
+enum { LATENT = 4, PER = 40, DIM = 16, N = 2 * LATENT * PER };
+
+/* The synthetic input: rows, their domains and latent categories. */
+typedef struct synth_set {
+    float x[N * DIM];    /* unit rows */
+    uint8_t dom[N];      /* domain of each row */
+    uint32_t latent[N];  /* latent category of each row */
+} synth_set;
 
 /* 2 domains x LATENT categories x PER items: x = center + noise + (domain 1 ? v : 0), unit rows. */
-static void synth(float* x, uint8_t* dom, uint32_t* latent) {
-    float centers[LATENT * DIM], v[DIM];
+static const synth_set* synth(void) {
+    static synth_set s;
+    float centers[LATENT * DIM], v[DIM], noise[N * DIM];
     vkr_test_fill_random(centers, LATENT * DIM, 11);
     vkr_test_fill_random(v, DIM, 12);
-    float* noise = malloc(sizeof(float) * 2 * LATENT * PER * DIM);
-    vkr_test_fill_random(noise, 2 * LATENT * PER * DIM, 13);
-    for (uint32_t i = 0; i < 2 * LATENT * PER; i++) {
-        dom[i] = (uint8_t)(i / (LATENT * PER));
-        latent[i] = i % LATENT;
+    vkr_test_fill_random(noise, N * DIM, 13);
+    for (uint32_t i = 0; i < N; i++) {
+        s.dom[i] = (uint8_t)(i / (LATENT * PER));
+        s.latent[i] = i % LATENT;
         double len = 0;
-        float* xi = x + (size_t)i * DIM;
+        float* xi = s.x + (size_t)i * DIM;
         for (uint32_t j = 0; j < DIM; j++) {
-            xi[j] = centers[latent[i] * DIM + j] + 0.1f * noise[(size_t)i * DIM + j] + (dom[i] ? 2.5f * v[j] : 0);
+            xi[j] = centers[s.latent[i] * DIM + j] + 0.1f * noise[(size_t)i * DIM + j] + (s.dom[i] ? 2.5f * v[j] : 0);
             len += (double)xi[j] * xi[j];
         }
         for (uint32_t j = 0; j < DIM; j++) xi[j] = (float)(xi[j] / sqrt(len));
     }
-    free(noise);
+    return &s;
 }
 
 /* Fraction of items whose category is the majority category of their latent class. */
@@ -50,10 +57,10 @@ static double purity(const vkr_agnostic* a, const uint32_t* latent) {
 
 static void test_removal_mixes_domains(void** state) {
     (void)state;
-    uint32_t n = 2 * LATENT * PER, latent[2 * LATENT * PER];
-    float* x = malloc(sizeof(float) * n * DIM);
-    uint8_t dom[2 * LATENT * PER];
-    synth(x, dom, latent);
+    const synth_set* s = synth();
+    const float* x = s->x;
+    const uint8_t* dom = s->dom;
+    uint32_t n = N;
     vkr_agnostic a, plain;
     vkr_agnostic_mix mix, plain_mix;
     vkr_agnostic_options o = {.k = LATENT, .seed = 5};
@@ -63,25 +70,24 @@ static void test_removal_mixes_domains(void** state) {
     VKR_ASSERT_OK(vkr_agnostic_derive(vkr_test_shared.device, x, n, DIM, dom, 2, &o, &plain));
     VKR_ASSERT_OK(vkr_agnostic_mix_compute(&plain, dom, 2, &plain_mix));
     print_message("agnostic figure: %.3f with removal, %.3f without; latent purity %.3f\n", mix.overall,
-                  plain_mix.overall, purity(&a, latent));
+                  plain_mix.overall, purity(&a, s->latent));
     assert_true(mix.overall > 0.95);      /* every category holds both domains in proportion */
-    assert_true(purity(&a, latent) > 0.95); /* and the categories are the latent ones */
+    assert_true(purity(&a, s->latent) > 0.95); /* and the categories are the latent ones */
     assert_true(plain_mix.overall < 0.2); /* plain k-means splits by domain */
     assert_int_equal(mix.none, 0);
     assert_int_equal(mix.domain_items[0] + mix.domain_items[1], n);
     assert_string_equal(a.names[3], "c3");
     vkr_agnostic_mix_free(&mix), vkr_agnostic_mix_free(&plain_mix);
     vkr_agnostic_free(&a), vkr_agnostic_free(&plain);
-    free(x);
 }
 
 /* The same seed gives the same categories; the GPU and the CPU reference k-means agree here. */
 static void test_deterministic(void** state) {
     (void)state;
-    uint32_t n = 2 * LATENT * PER, latent[2 * LATENT * PER];
-    float* x = malloc(sizeof(float) * n * DIM);
-    uint8_t dom[2 * LATENT * PER];
-    synth(x, dom, latent);
+    const synth_set* s = synth();
+    const float* x = s->x;
+    const uint8_t* dom = s->dom;
+    uint32_t n = N;
     vkr_agnostic a, b, cpu;
     vkr_agnostic_options o = {.k = 3, .sub = 2, .seed = 9};
     VKR_ASSERT_OK(vkr_agnostic_derive(vkr_test_shared.device, x, n, DIM, dom, 2, &o, &a));
@@ -95,26 +101,25 @@ static void test_deterministic(void** state) {
     for (uint32_t i = 0; i < n; i++) assert_true(a.assign[2 * i + 1] >= 0 && a.assign[2 * i + 1] < 2);
     assert_string_equal(a.sub_names[2 * 2 + 1], "c2.1");
     vkr_agnostic_free(&a), vkr_agnostic_free(&b), vkr_agnostic_free(&cpu);
-    free(x);
 }
 
 /* Zero rows get "none" (-1, -1) and are counted apart; K above the rows with signal is refused. */
 static void test_none_and_too_many(void** state) {
     (void)state;
-    enum { N = 9, D = 3 };
-    float x[N * D];
-    uint8_t dom[N] = {0, 0, 0, 0, 1, 1, 1, 1, 1};
-    vkr_test_fill_random(x, N * D, 4);
+    enum { R = 9, D = 3 };
+    float x[R * D];
+    uint8_t dom[R] = {0, 0, 0, 0, 1, 1, 1, 1, 1};
+    vkr_test_fill_random(x, R * D, 4);
     memset(x + 2 * D, 0, D * sizeof *x);
     memset(x + 7 * D, 0, D * sizeof *x);
     vkr_agnostic a;
     vkr_agnostic_mix mix;
     vkr_agnostic_options o = {.k = 2, .sub = 2, .seed = 1};
-    VKR_ASSERT_OK(vkr_agnostic_derive(NULL, x, N, D, dom, 2, &o, &a));
+    VKR_ASSERT_OK(vkr_agnostic_derive(NULL, x, R, D, dom, 2, &o, &a));
     assert_int_equal(a.assign[2 * 2], VKR_AGNOSTIC_NONE);
     assert_int_equal(a.assign[2 * 2 + 1], VKR_AGNOSTIC_NONE);
     assert_int_equal(a.assign[2 * 7], VKR_AGNOSTIC_NONE);
-    for (uint32_t i = 0; i < N; i++)
+    for (uint32_t i = 0; i < R; i++)
         if (i != 2 && i != 7) assert_true(a.assign[2 * i] >= 0 && a.assign[2 * i] < 2);
     VKR_ASSERT_OK(vkr_agnostic_mix_compute(&a, dom, 2, &mix));
     assert_int_equal(mix.none, 2);
@@ -123,14 +128,14 @@ static void test_none_and_too_many(void** state) {
     vkr_agnostic_mix_free(&mix);
     vkr_agnostic_free(&a);
     o.k = 8; /* 7 rows with signal */
-    assert_int_equal(vkr_agnostic_derive(NULL, x, N, D, dom, 2, &o, &a), VKR_ERR_INVALID_ARGUMENT);
+    assert_int_equal(vkr_agnostic_derive(NULL, x, R, D, dom, 2, &o, &a), VKR_ERR_INVALID_ARGUMENT);
     assert_non_null(strstr(vkr_last_error(), "K = 8 is more than the 7 items with a signal"));
     assert_null(a.assign);
-    uint8_t bad[N] = {0, 0, 0, 0, 1, 1, 1, 1, 3};
+    uint8_t bad[R] = {0, 0, 0, 0, 1, 1, 1, 1, 3};
     o.k = 2;
-    assert_int_equal(vkr_agnostic_derive(NULL, x, N, D, bad, 2, &o, &a), VKR_ERR_INVALID_ARGUMENT);
+    assert_int_equal(vkr_agnostic_derive(NULL, x, R, D, bad, 2, &o, &a), VKR_ERR_INVALID_ARGUMENT);
     x[5] = NAN;
-    assert_int_equal(vkr_agnostic_derive(NULL, x, N, D, dom, 2, &o, &a), VKR_ERR_INVALID_ARGUMENT);
+    assert_int_equal(vkr_agnostic_derive(NULL, x, R, D, dom, 2, &o, &a), VKR_ERR_INVALID_ARGUMENT);
 }
 
 /* The balance: a category with the same share of each domain is 1, a one-domain category 0. */

@@ -139,9 +139,13 @@ static vkr_status categorize(vkr_device* dev, const vkr_dataset* d, const vkr_np
 int cli_cmd_categories(int argc, char** argv) {
     const char* cmd = "categories";
     cli_common com = {0};
-    categories_args c = {.k = 8};
+    categories_args c = {0};
     if (cli_parse(&cli_categories_spec, argc, argv, (void* const[CLI_BASE_COUNT]){&com, &c}) != CLI_OK)
         return CLI_USAGE;
+    if (c.import && (c.k || c.sub || com.seed))
+        return cli_usage_error(cmd, "--k, --sub and --seed shape derived categories; with --import the file "
+                               "decides them");
+    if (!c.k) c.k = 8; /* 0: not given (the option's range starts at 1) */
     if (com.quiet) vkr_log_set_level(VKR_LOG_ERROR);
     char emb_path[4200];
     snprintf(emb_path, sizeof emb_path, "%s/item_emb.npy", c.dir);
@@ -172,7 +176,7 @@ int cli_cmd_categories(int argc, char** argv) {
         cJSON_AddStringToObject(j, "method", c.import ? "import" : "kmeans-domain-removed");
         if (c.import) cJSON_AddStringToObject(j, "source", c.import);
         else cJSON_AddStringToObject(j, "device", cli_backend_name(dev));
-        cJSON_AddNumberToObject(j, "seed", com.seed);
+        if (!c.import) cJSON_AddNumberToObject(j, "seed", com.seed);
         cJSON_AddNumberToObject(j, "K", a.k);
         cJSON_AddNumberToObject(j, "M", a.m);
         cJSON_AddNumberToObject(j, "items", a.n);
@@ -189,8 +193,8 @@ int cli_cmd_categories(int argc, char** argv) {
     if (s == VKR_OK && com.json_file) s = vkr_json_write(j, com.json_file);
     if (s == VKR_OK && !com.quiet) {
         if (c.import) printf("%u categories imported from %s (%u items, %u in none)\n", a.k, c.import, a.n, mix.none);
-        else printf("%u categories (%u subcategories each) of %u items on %s in %.2f s (%u in none)\n", a.k, a.m, a.n,
-                    cli_backend_name(dev), secs, mix.none);
+        else printf("%u categories (%u subcategories each) of %u items on %s in %.2f s (%u in none)\n", a.k, a.m,
+                    a.n, cli_backend_name(dev), secs, mix.none);
         print_table(&a, &mix, &d);
         printf("domain-agnostic figure (size-weighted balance, 1 = every category mixes the domains evenly): %.3f",
                mix.overall);

@@ -114,6 +114,7 @@ fails 1 'items of the dataset are missing' "$D" --import "$d/bad.csv"
 printf 'a,b' > "$d/bad.csv"
 fails 1 'bad.csv:1: the last line has no newline' "$D" --import "$d/bad.csv"
 fails 1 'no-such.csv' "$D" --import "$d/no-such.csv"
+fails 2 'with --import the file decides' "$D" --import "$d/cats.csv" --k 4
 fails 2 'is an input of this command' "$D" --import "$d/cats.csv" --json "$d/cats.csv"
 cmp "$D/agnostic.npy" "$d/keep.npy"
 ls "$D" | grep -q tmp && { echo "temporaries left in $D"; exit 1; }

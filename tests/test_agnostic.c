@@ -103,39 +103,41 @@ static void test_deterministic(void** state) {
     vkr_agnostic_free(&a), vkr_agnostic_free(&b), vkr_agnostic_free(&cpu);
 }
 
-/* Zero rows get "none" (-1, -1) and are counted apart; K above the rows with signal is refused. */
+/* Zero rows and rows with nothing left after the removal get "none" (-1, -1) and are counted apart;
+ * K above the rows with signal is refused, as are bad domains and non-finite values. */
 static void test_none_and_too_many(void** state) {
     (void)state;
     enum { R = 9, D = 3 };
     float x[R * D];
-    uint8_t dom[R] = {0, 0, 0, 0, 1, 1, 1, 1, 1};
+    uint8_t dom[R] = {0, 0, 0, 0, 1, 1, 1, 1, 2}; /* item 8 is its domain's mean: no residual */
     vkr_test_fill_random(x, R * D, 4);
     memset(x + 2 * D, 0, D * sizeof *x);
     memset(x + 7 * D, 0, D * sizeof *x);
     vkr_agnostic a;
     vkr_agnostic_mix mix;
     vkr_agnostic_options o = {.k = 2, .sub = 2, .seed = 1};
-    VKR_ASSERT_OK(vkr_agnostic_derive(NULL, x, R, D, dom, 2, &o, &a));
+    VKR_ASSERT_OK(vkr_agnostic_derive(NULL, x, R, D, dom, 3, &o, &a));
     assert_int_equal(a.assign[2 * 2], VKR_AGNOSTIC_NONE);
     assert_int_equal(a.assign[2 * 2 + 1], VKR_AGNOSTIC_NONE);
     assert_int_equal(a.assign[2 * 7], VKR_AGNOSTIC_NONE);
+    assert_int_equal(a.assign[2 * 8], VKR_AGNOSTIC_NONE);
     for (uint32_t i = 0; i < R; i++)
-        if (i != 2 && i != 7) assert_true(a.assign[2 * i] >= 0 && a.assign[2 * i] < 2);
-    VKR_ASSERT_OK(vkr_agnostic_mix_compute(&a, dom, 2, &mix));
-    assert_int_equal(mix.none, 2);
-    assert_int_equal(mix.count[2 * 2 + 0], 1); /* "none" row: one Food, one Kitchen item */
-    assert_int_equal(mix.count[2 * 2 + 1], 1);
+        if (i != 2 && i != 7 && i != 8) assert_true(a.assign[2 * i] >= 0 && a.assign[2 * i] < 2);
+    VKR_ASSERT_OK(vkr_agnostic_mix_compute(&a, dom, 3, &mix));
+    assert_int_equal(mix.none, 3);
+    for (int e = 0; e < 3; e++) assert_int_equal(mix.count[2 * 3 + e], 1); /* "none" row: one item per domain */
+    assert_int_equal(mix.domains_present, 2);
     vkr_agnostic_mix_free(&mix);
     vkr_agnostic_free(&a);
-    o.k = 8; /* 7 rows with signal */
-    assert_int_equal(vkr_agnostic_derive(NULL, x, R, D, dom, 2, &o, &a), VKR_ERR_INVALID_ARGUMENT);
-    assert_non_null(strstr(vkr_last_error(), "K = 8 is more than the 7 items with a signal"));
+    o.k = 7; /* 6 rows with signal */
+    assert_int_equal(vkr_agnostic_derive(NULL, x, R, D, dom, 3, &o, &a), VKR_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(vkr_last_error(), "K = 7 is more than the 6 items with a signal"));
     assert_null(a.assign);
     uint8_t bad[R] = {0, 0, 0, 0, 1, 1, 1, 1, 3};
     o.k = 2;
-    assert_int_equal(vkr_agnostic_derive(NULL, x, R, D, bad, 2, &o, &a), VKR_ERR_INVALID_ARGUMENT);
+    assert_int_equal(vkr_agnostic_derive(NULL, x, R, D, bad, 3, &o, &a), VKR_ERR_INVALID_ARGUMENT);
     x[5] = NAN;
-    assert_int_equal(vkr_agnostic_derive(NULL, x, R, D, dom, 2, &o, &a), VKR_ERR_INVALID_ARGUMENT);
+    assert_int_equal(vkr_agnostic_derive(NULL, x, R, D, dom, 3, &o, &a), VKR_ERR_INVALID_ARGUMENT);
 }
 
 /* The balance: a category with the same share of each domain is 1, a one-domain category 0. */

@@ -112,8 +112,8 @@ vkr_status vkr_agnostic_import(const vkr_dataset* d, const char* path, vkr_agnos
     out->assign = malloc((size_t)d->item_count * 2 * sizeof *out->assign + 1);
     uint8_t* seen = calloc(d->item_count + 1, 1);
     r.sub_count = calloc(VKR_AGNOSTIC_MAX_K, sizeof *r.sub_count);
-    vkr_status s = out->assign && seen && r.sub_count ? VKR_OK
-                                                      : vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "categories: out of memory");
+    vkr_status s = VKR_OK;
+    if (!out->assign || !seen || !r.sub_count) s = vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "categories: out of memory");
     for (size_t i = 0; s == VKR_OK && i < 2 * (size_t)d->item_count; i++) out->assign[i] = VKR_AGNOSTIC_NONE;
     if (s == VKR_OK && (s = vkr_dataset_item_keys(d, &r.keys)) != VKR_OK)
         s = vkr_fail_context(s, "%s: items must be told apart by their keys: ", path);
@@ -128,7 +128,8 @@ vkr_status vkr_agnostic_import(const vkr_dataset* d, const char* path, vkr_agnos
             break;
         }
         if (r.l.line == 1 && row.count >= 2 && strcmp(row.f[0], "item") == 0 && strcmp(row.f[1], "category") == 0) {
-            if (row.count > 3) s = line_error(&r, "header with %d columns: expected item,category[,subcategory]", row.count);
+            if (row.count > 3)
+                s = line_error(&r, "header with %d columns: expected item,category[,subcategory]", row.count);
             r.fields = row.count;
             continue; /* the header also fixes the columns */
         }

@@ -28,6 +28,8 @@ static const cli_command commands[] = {
     {"tsne", "2-D t-SNE map of an embedding matrix on the GPU (.npy + CSV)", &cli_tsne_spec, cli_cmd_tsne},
     {"align", "domain-alignment measure: how mixed the domains are among nearest neighbours", &cli_align_spec,
      cli_cmd_align},
+    {"categories", "domain-agnostic semantic categories (k-means after removing domain directions, or import)",
+     &cli_categories_spec, cli_cmd_categories},
     {"view", "interactive viewer of t-SNE maps and the semantic-ID trie (SDL2), or headless PNG", &cli_view_spec,
      cli_cmd_view},
 };

@@ -7,56 +7,7 @@
 
 #include "vkr_data_raw.h"
 
-enum { MAX_FIELDS = 8 };
-
-typedef struct csv_row {
-    char* f[MAX_FIELDS]; /* field starts (unquoted in place, NUL-terminated) */
-    size_t n[MAX_FIELDS]; /* field lengths */
-    int count;           /* fields found (MAX_FIELDS + 1 when there were more) */
-} csv_row;
-
-/* Splits the line in place; false on an unterminated or malformed quote. */
-static bool split_row(char* s, size_t len, char delim, csv_row* row) {
-    row->count = 0;
-    char* end = s + len;
-    char* p = s;
-    for (;;) {
-        char* out = p;
-        char* start = p;
-        if (p < end && *p == '"') {
-            p++;
-            for (;;) {
-                if (p >= end) return false;
-                if (*p == '"') {
-                    if (p + 1 < end && p[1] == '"') {
-                        *out++ = '"';
-                        p += 2;
-                        continue;
-                    }
-                    p++;
-                    break;
-                }
-                *out++ = *p++;
-            }
-            if (p < end && *p != delim) return false;
-        } else {
-            while (p < end && *p != delim) out++, p++; /* a quote inside an unquoted field is literal */
-        }
-        if (row->count < MAX_FIELDS) {
-            row->f[row->count] = start;
-            row->n[row->count] = (size_t)(out - start);
-        }
-        row->count++;
-        bool more = p < end;
-        *out = 0; /* out <= p, so this never clobbers unread input */
-        if (!more) break;
-        p++;
-        if (row->count > MAX_FIELDS) break;
-    }
-    return true;
-}
-
-static bool is_header(const csv_row* r, const char* a, const char* b) {
+static bool is_header(const vkr_csv_row* r, const char* a, const char* b) {
     return r->count >= 2 && strcmp(r->f[0], a) == 0 && strcmp(r->f[1], b) == 0;
 }
 
@@ -74,7 +25,7 @@ static vkr_status read_interactions(vkr_raw* raw, const char* path) {
     vkr_status s = VKR_OK;
     bool ok = true;
     char delim = ',';
-    csv_row r;
+    vkr_csv_row r;
     uint64_t used = 0;
     while (s == VKR_OK && (s = vkr_lines_next(&l, &ok)) == VKR_OK && ok) {
         if (l.line == 1 && memchr(l.buf, '\t', l.len)) delim = '\t';
@@ -82,7 +33,7 @@ static vkr_status read_interactions(vkr_raw* raw, const char* path) {
             vkr_raw_skip_count(raw, "empty line", path, l.line);
             continue;
         }
-        if (!split_row(l.buf, l.len, delim, &r)) {
+        if (!vkr_csv_split(l.buf, l.len, delim, &r)) {
             s = line_error(&l, "malformed quoting");
             break;
         }
@@ -131,14 +82,14 @@ static vkr_status read_items(vkr_raw* raw, const char* path) {
     vkr_status s = VKR_OK;
     bool ok = true;
     char delim = ',';
-    csv_row r;
+    vkr_csv_row r;
     while (s == VKR_OK && (s = vkr_lines_next(&l, &ok)) == VKR_OK && ok) {
         if (l.line == 1 && memchr(l.buf, '\t', l.len)) delim = '\t';
         if (l.len == 0) {
             vkr_raw_skip_count(raw, "empty line", path, l.line);
             continue;
         }
-        if (!split_row(l.buf, l.len, delim, &r)) {
+        if (!vkr_csv_split(l.buf, l.len, delim, &r)) {
             s = line_error(&l, "malformed quoting");
             break;
         }

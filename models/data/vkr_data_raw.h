@@ -68,6 +68,24 @@ void vkr_lines_close(vkr_lines* lines);
 /* True when s[0..n) is valid UTF-8 (no overlongs, surrogates or values above U+10FFFF). */
 bool vkr_utf8_valid(const char* s, size_t n);
 
+/* Most fields vkr_csv_split records per line. */
+#define VKR_CSV_MAX_FIELDS 8
+
+/* One CSV/TSV line split into fields. */
+typedef struct vkr_csv_row {
+    char* f[VKR_CSV_MAX_FIELDS];  /* field starts (unquoted in place, NUL-terminated) */
+    size_t n[VKR_CSV_MAX_FIELDS]; /* field lengths */
+    int count;                    /* fields found (VKR_CSV_MAX_FIELDS + 1 when there were more) */
+} vkr_csv_row;
+
+/* Splits s[0..len) in place at `delim`, RFC 4180 quotes ("a, b", "say ""hi""", a quote inside an
+ * unquoted field is literal); false on an unterminated or malformed quote. */
+bool vkr_csv_split(char* s, size_t len, char delim, vkr_csv_row* row);
+
+/* Interns every item key of `dataset` so that id = item index; a key naming two items is an error
+ * (keys are only unique per domain in some sources). out_keys is zeroed on entry. */
+vkr_status vkr_dataset_item_keys(const vkr_dataset* dataset, vkr_strmap* out_keys);
+
 /* Parses s[0..n) as a decimal unsigned integer (digits only, no overflow). */
 bool vkr_parse_u64(const char* s, size_t n, uint64_t* out);
 /* Parses s[0..n) as a decimal integer with an optional leading '-'. */

@@ -199,6 +199,64 @@ void vkr_lines_close(vkr_lines* l) {
     memset(l, 0, sizeof *l);
 }
 
+bool vkr_csv_split(char* s, size_t len, char delim, vkr_csv_row* row) {
+    row->count = 0;
+    char* end = s + len;
+    char* p = s;
+    for (;;) {
+        char* out = p;
+        char* start = p;
+        if (p < end && *p == '"') {
+            p++;
+            for (;;) {
+                if (p >= end) return false;
+                if (*p == '"') {
+                    if (p + 1 < end && p[1] == '"') {
+                        *out++ = '"';
+                        p += 2;
+                        continue;
+                    }
+                    p++;
+                    break;
+                }
+                *out++ = *p++;
+            }
+            if (p < end && *p != delim) return false;
+        } else {
+            while (p < end && *p != delim) out++, p++; /* a quote inside an unquoted field is literal */
+        }
+        if (row->count < VKR_CSV_MAX_FIELDS) {
+            row->f[row->count] = start;
+            row->n[row->count] = (size_t)(out - start);
+        }
+        row->count++;
+        bool more = p < end;
+        *out = 0; /* out <= p, so this never clobbers unread input */
+        if (!more) break;
+        p++;
+        if (row->count > VKR_CSV_MAX_FIELDS) break;
+    }
+    return true;
+}
+
+vkr_status vkr_dataset_item_keys(const vkr_dataset* d, vkr_strmap* out) {
+    memset(out, 0, sizeof *out);
+    for (uint32_t i = 0; i < d->item_count; i++) {
+        const char* k = vkr_strtab_get(&d->item_key, i);
+        uint32_t id = 0;
+        bool added = false;
+        vkr_status s = vkr_strmap_intern(out, k, strlen(k), &id, &added);
+        if (s == VKR_OK && !added)
+            s = vkr_fail(VKR_ERR_INVALID_ARGUMENT, "item key '%s' names two items of this dataset (%u and %u)", k, id,
+                         i);
+        if (s != VKR_OK) {
+            vkr_strmap_free(out);
+            return s;
+        }
+    }
+    return VKR_OK;
+}
+
 bool vkr_utf8_valid(const char* str, size_t n) {
     const uint8_t* s = (const uint8_t*)str;
     size_t i = 0;

@@ -252,15 +252,8 @@ vkr_status vkr_embed_import(const vkr_dataset* d, const char* npy_path, const ch
         vkr_strmap keys = {0};
         uint8_t* seen = calloc(d->item_count + 1, 1);
         if (!seen) s = oom();
-        for (uint32_t i = 0; s == VKR_OK && i < d->item_count; i++) {
-            const char* k = vkr_strtab_get(&d->item_key, i);
-            uint32_t id = 0;
-            bool added = false;
-            s = vkr_strmap_intern(&keys, k, strlen(k), &id, &added);
-            if (s == VKR_OK && !added)
-                s = vkr_fail(VKR_ERR_INVALID_ARGUMENT, "item key '%s' names two items of this dataset; --ids cannot "
-                             "tell them apart (import rows in item order instead)", k);
-        }
+        if (s == VKR_OK && (s = vkr_dataset_item_keys(d, &keys)) != VKR_OK)
+            s = vkr_fail_context(s, "--ids cannot tell items apart (import rows in item order instead): ");
         vkr_lines l;
         if (s == VKR_OK) s = vkr_lines_open(ids_path, &l);
         if (s == VKR_OK) {

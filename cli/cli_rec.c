@@ -113,7 +113,7 @@ static cJSON* cli_fit_json(const vkr_fit_report* r, const char* hr10_key) {
 }
 
 /* The (user, position) pairs of the job's evaluation split and their count. */
-static const uint32_t* split_pairs(const vkr_dataset* ds, const cli_rec_job* job, uint32_t* count) {
+const uint32_t* cli_rec_split_pairs(const vkr_dataset* ds, const cli_rec_job* job, uint32_t* count) {
     const bool valid = strcmp(job->split, "valid") == 0;
     *count = valid ? ds->valid_count : ds->test_count;
     return valid ? ds->valid : ds->test;
@@ -125,7 +125,7 @@ static const uint32_t* split_pairs(const vkr_dataset* ds, const cli_rec_job* job
 static vkr_status check_protocols(const vkr_dataset* ds, const cli_rec_job* job, uint32_t first, uint32_t last) {
     if (!job->protocols_given) return VKR_OK;
     uint32_t count = 0;
-    const uint32_t* pairs = split_pairs(ds, job, &count);
+    const uint32_t* pairs = cli_rec_split_pairs(ds, job, &count);
     for (uint32_t d = first; d < last; d++) {
         for (uint32_t k = 0; k < job->protocol_count; k++)
             VKR_TRY(vkr_protocol_check(ds, d, pairs, count, &job->protocols[k]));
@@ -139,7 +139,7 @@ vkr_status cli_stage_evaluate(const vkr_dataset* ds, const vkr_scorer* scorer, c
                               const char* label, uint32_t domain, double train_s, const cJSON* fit, cJSON* results,
                               FILE* table) {
     uint32_t count = 0;
-    const uint32_t* pairs = split_pairs(ds, job, &count);
+    const uint32_t* pairs = cli_rec_split_pairs(ds, job, &count);
     for (uint32_t k = 0; k < job->protocol_count; k++) {
         vkr_metrics m;
         double t0 = vkr_now_s();

@@ -60,6 +60,8 @@ void cli_rec_args_init(cli_rec_args* args);
 /* Moves the parsed choices, and the common seed and quiet, into args->job; sorts the cut-offs and
  * drops repeats, and sets every protocol's exclude_history. */
 void cli_rec_args_apply(cli_rec_args* args, const cli_common* common);
+/* The (user, position) pairs of the split job->split names, and their count in *count. */
+const uint32_t* cli_rec_split_pairs(const vkr_dataset* ds, const cli_rec_job* job, uint32_t* count);
 /* Prints the table header matching cli_stage_evaluate's rows (one HR and NDCG column per cut-off). */
 void cli_rec_table_header(FILE* table, const cli_rec_job* job);
 

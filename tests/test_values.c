@@ -28,15 +28,6 @@ static int group_close(void** state) {
     return vkr_test_tmpdir_close();
 }
 
-/* Asserts that `expr` fails with `code`, printing nothing meanwhile. */
-#define EXPECT_FAIL(expr, code)                        \
-    do {                                               \
-        vkr_log_level old_level = vkr_log_get_level(); \
-        vkr_log_set_level(VKR_LOG_QUIET);              \
-        vkr_status got_ = (expr);                      \
-        vkr_log_set_level(old_level);                  \
-        assert_int_equal(got_, code);                  \
-    } while (0)
 
 static void test_vectors(void** state) {
     (void)state;

@@ -33,6 +33,15 @@ int vkr_test_group_close(void** state);
         vkr_status vkr_t_ = (expr);                                                             \
         if (vkr_t_ != VKR_OK) fail_msg("%s -> %s: %s", #expr, vkr_status_name(vkr_t_), vkr_last_error()); \
     } while (0)
+/* Asserts that `expr` fails with `code`, printing nothing meanwhile. */
+#define EXPECT_FAIL(expr, code)                        \
+    do {                                               \
+        vkr_log_level old_level = vkr_log_get_level(); \
+        vkr_log_set_level(VKR_LOG_QUIET);              \
+        vkr_status got_ = (expr);                      \
+        vkr_log_set_level(old_level);                  \
+        assert_int_equal(got_, code);                  \
+    } while (0)
 /* A fresh directory /tmp/PREFIX_XXXXXX for a group's files (cmocka group setup); 0 or -1. */
 int vkr_test_tmpdir_open(const char* prefix);
 /* Removes that directory and everything in it; 0 or -1. */

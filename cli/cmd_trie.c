@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "vkr_data.h"
+#include "vkr_gencdr.h"
 #include "vkr_quantize.h"
 #include "vkr_trie.h"
 
@@ -164,6 +165,7 @@ int cli_cmd_trie(int argc, char** argv) {
     vkr_trie t = {0};
     int rc = CLI_OK;
     s = vkr_semantic_ids_load(a.dir, d.item_count, &ids, &n, &r.width);
+    if (s == VKR_OK) s = vkr_gencdr_check_codes(a.dir, &d, ids, r.width); /* as GenCDR reads them */
     if (s == VKR_OK) s = vkr_trie_build(ids, n, r.width, d.item_domain, domain, &t);
     if (s == VKR_OK && r.has_item) s = vkr_trie_item_path(&t, r.item, r.item_path);
     if (s == VKR_OK && r.has_path && !parse_path(cmd, a.path, r.width, r.query)) rc = CLI_USAGE;

@@ -56,10 +56,10 @@ static vkr_status gencdr_token_vocab(const char* dir, uint32_t* vocab, uint32_t*
     return s;
 }
 
-/* Refuses codes outside the tokenizer's codebooks: an out-of-range code would widen the model's
- * vocabulary and train on a token no tokenizer can produce. */
-static vkr_status gencdr_check_codes(const char* dir, const char* path, const vkr_dataset* ds, const uint16_t* ids,
-                                     uint32_t depth) {
+/* An out-of-range code would widen the model's vocabulary and train on a token no tokenizer can produce. */
+vkr_status vkr_gencdr_check_codes(const char* dir, const vkr_dataset* ds, const uint16_t* ids, uint32_t depth) {
+    char path[1100];
+    snprintf(path, sizeof path, "%s/semantic_ids.npy", dir);
     uint32_t vocab[VKR_GENCDR_MAX_DEPTH], levels = 0;
     VKR_TRY(gencdr_token_vocab(dir, vocab, &levels));
     if (levels == 0) return VKR_OK;
@@ -87,7 +87,7 @@ vkr_status vkr_gencdr_load_ids(const char* dir, const vkr_dataset* ds, uint16_t*
         a.shape[1] > VKR_GENCDR_MAX_DEPTH)
         s = vkr_fail(VKR_ERR_FORMAT, "%s: expected uint16 [%u, 1..%d], found a %u-dim %s array", path, ds->item_count,
                      VKR_GENCDR_MAX_DEPTH, a.ndim, vkr_elem_name(a.dtype));
-    if (s == VKR_OK) s = gencdr_check_codes(dir, path, ds, a.data, (uint32_t)a.shape[1]);
+    if (s == VKR_OK) s = vkr_gencdr_check_codes(dir, ds, a.data, (uint32_t)a.shape[1]);
     if (s == VKR_OK) {
         *out_ids = a.data;
         *out_depth = (uint32_t)a.shape[1];

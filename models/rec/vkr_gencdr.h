@@ -117,5 +117,8 @@ void vkr_gencdr_model_free(vkr_gencdr_model* m);
 /* Reads DIR/semantic_ids.npy (uint16 [items, depth]) into a malloc'd array checked against the dataset
  * and, when DIR/tokenizer.json exists, each level's codes against its "token_vocab" codebook sizes. */
 vkr_status vkr_gencdr_load_ids(const char* dir, const vkr_dataset* ds, uint16_t** out_ids, uint32_t* out_depth);
+/* Refuses codes of DIR/semantic_ids.npy (ids: item_count x depth) outside the codebooks DIR/tokenizer.json
+ * lists ("token_vocab"), naming item and level; no tokenizer.json: nothing to check. */
+vkr_status vkr_gencdr_check_codes(const char* dir, const vkr_dataset* ds, const uint16_t* ids, uint32_t depth);
 
 #endif

@@ -192,7 +192,9 @@ for k in $(seq 1 16); do
   code=$((size + code))
   npy_put "$D/semantic_ids.npy" $ITEMS "$WIDTH" 2 "$i" "$l" "$(printf '\\%03o\\%03o' $((code % 256)) $((code / 256)))"
   h_guard "$D/semantic_ids.npy" "$D/tokenizer.json"
-  if [ $((k % 2)) -eq 0 ]; then
+  if [ $((k % 4)) -eq 1 ]; then
+    h_fail "trie: code $code at item $i, level $((l + 1))" "$V" trie "$D"
+  elif [ $((k % 2)) -eq 0 ]; then
     # shellcheck disable=SC2086
     h_fail "train: code $code at item $i, level $((l + 1))" "$V" train "$D" $GEN
   else

@@ -48,7 +48,6 @@ vkr_status vkr_atomic_open(const char* path, vkr_atomic_file* out) {
     return s;
 }
 
-/* Fsyncs the directory holding `path`, so that a rename into it survives a crash. */
 void vkr_parent_dir(const char* path, char* out, size_t cap) {
     snprintf(out, cap, "%s", path);
     char* slash = strrchr(out, '/');
@@ -57,6 +56,7 @@ void vkr_parent_dir(const char* path, char* out, size_t cap) {
     else snprintf(out, cap, ".");
 }
 
+/* Fsyncs the directory holding `path`, so that a rename into it survives a crash. */
 static vkr_status vkr_sync_parent(const char* path) {
     char dir[VKR_FILE_MAX_PATH + 1];
     vkr_parent_dir(path, dir, sizeof dir);

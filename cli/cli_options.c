@@ -135,6 +135,7 @@ static int set_value(const char* cmd, const cli_option* o, const char* value, ch
                       : o->kind == CLI_OPT_UINT ? sizeof(uint32_t)
                                                 : sizeof(bool);
         memcpy(base + o->twin_offset, dest, size);
+        if (o->twin_offset2) memcpy(base + o->twin_offset2, dest, size);
     }
     return rc;
 }

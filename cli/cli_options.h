@@ -75,6 +75,7 @@ typedef struct cli_option {
     size_t offset;       /* destination */
     bool twin;           /* UINT, FLOAT, FLAG: also stored at twin_offset (SASRec's and GenCDR's settings) */
     size_t twin_offset;  /* second destination when twin */
+    size_t twin_offset2; /* third destination when twin and nonzero (SemaCDR's settings) */
     double min, max;     /* UINT, UINTS, FLOAT: accepted range */
     unsigned open;       /* FLOAT: CLI_MIN_OPEN | CLI_MAX_OPEN */
     const char* const* choices; /* CHOICE: NULL-terminated */

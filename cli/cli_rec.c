@@ -12,7 +12,9 @@
 #include <sys/stat.h>
 
 #include "cli_ckpt.h"
+#include "vkr_agnostic.h"
 #include "vkr_beams_io.h"
+#include "vkr_npy.h"
 
 void cli_rec_table_header(FILE* t, const cli_rec_job* job) {
     char name[32];
@@ -129,7 +131,7 @@ static vkr_status check_protocols(const vkr_dataset* ds, const cli_rec_job* job,
     for (uint32_t d = first; d < last; d++) {
         for (uint32_t k = 0; k < job->protocol_count; k++)
             VKR_TRY(vkr_protocol_check(ds, d, pairs, count, &job->protocols[k]));
-        if (strcmp(job->model, "sasrec") == 0)
+        if (strcmp(job->model, "sasrec") == 0 || strcmp(job->model, "semacdr") == 0)
             VKR_TRY(vkr_protocol_check(ds, d, ds->valid, ds->valid_count, &job->sasrec.validate));
     }
     return VKR_OK;
@@ -229,6 +231,113 @@ static vkr_status train_domain(const vkr_dataset* ds, vkr_device* dev, const cli
     return s;
 }
 
+/* SemaCDR's item inputs: DIR/item_emb.npy for the inner view, the categories (CSV or DIR/agnostic.npy)
+ * for the agnostic view; the arrays stay in the npy arrays / agnostic until cli_sema_inputs_free. */
+typedef struct cli_sema_inputs {
+    vkr_npy_array text, cats;
+    vkr_agnostic imported;
+    vkr_semacdr_items items;
+} cli_sema_inputs;
+
+static vkr_status cli_sema_inputs_load(const vkr_dataset* ds, const cli_rec_job* job, cli_sema_inputs* in) {
+    memset(in, 0, sizeof *in);
+    char path[PATH_MAX];
+    uint32_t views = job->semacdr.views;
+    if (views & VKR_SEMACDR_VIEW_INNER) {
+        snprintf(path, sizeof path, "%s/item_emb.npy", job->data_dir);
+        struct stat sb;
+        if (stat(path, &sb) != 0)
+            return vkr_fail(VKR_ERR_NOT_FOUND, "SemaCDR's inner view needs %s (run vkrec embed %s, or --views without "
+                            "inner)", path, job->data_dir);
+        VKR_TRY(vkr_npy_load_f32(path, &in->text));
+        VKR_TRY(vkr_npy_check(&in->text, path, VKR_ELEM_F32, 2, (const uint64_t[]){ds->item_count, VKR_DIM_ANY}));
+        in->items.text = in->text.data;
+        in->items.text_dim = (uint32_t)in->text.shape[1];
+    }
+    if (!(views & VKR_SEMACDR_VIEW_AGNOSTIC)) return VKR_OK;
+    const int32_t* assign;
+    if (job->agnostic_csv) {
+        VKR_TRY(vkr_agnostic_import(ds, job->agnostic_csv, &in->imported));
+        assign = in->imported.assign;
+    } else {
+        snprintf(path, sizeof path, "%s/agnostic.npy", job->data_dir);
+        struct stat sb;
+        if (stat(path, &sb) != 0)
+            return vkr_fail(VKR_ERR_NOT_FOUND, "SemaCDR's agnostic view needs %s (run vkrec categories %s), --agnostic "
+                            "FILE, or --views without agnostic", path, job->data_dir);
+        VKR_TRY(vkr_npy_load(path, &in->cats));
+        VKR_TRY(vkr_npy_check(&in->cats, path, VKR_ELEM_I32, 2, (const uint64_t[]){ds->item_count, 2}));
+        assign = in->cats.data;
+    }
+    int32_t kmax = -1, mmax = -1;
+    for (uint32_t i = 0; i < ds->item_count; i++) {
+        if (assign[2 * i] > kmax) kmax = assign[2 * i];
+        if (assign[2 * i + 1] > mmax) mmax = assign[2 * i + 1];
+    }
+    if (kmax < 0) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "SemaCDR: no item has a category (every one is none)");
+    in->items.category = assign;
+    in->items.categories = (uint32_t)kmax + 1;
+    in->items.subcategories = (uint32_t)(mmax + 1);
+    return VKR_OK;
+}
+
+static void cli_sema_inputs_free(cli_sema_inputs* in) {
+    vkr_npy_free(&in->text);
+    vkr_npy_free(&in->cats);
+    vkr_agnostic_free(&in->imported);
+}
+
+/* "semacdr", or with the ablations and views that differ from the paper's model named. */
+static void cli_sema_label(const vkr_semacdr_train* t, char* out, size_t n) {
+    uint32_t all = VKR_SEMACDR_VIEW_ID | VKR_SEMACDR_VIEW_INNER | VKR_SEMACDR_VIEW_AGNOSTIC;
+    snprintf(out, n, "semacdr%s%s%s%s%s%s", (t->views | VKR_SEMACDR_VIEW_ID) == all ? "" : "-",
+             (t->views | VKR_SEMACDR_VIEW_ID) == all        ? ""
+             : (t->views & VKR_SEMACDR_VIEW_INNER)          ? "inner"
+             : (t->views & VKR_SEMACDR_VIEW_AGNOSTIC)       ? "agn"
+                                                            : "idonly",
+             t->graph ? "" : "-nograph", t->cross_fusion ? "" : "-nocross", t->adaptive_fusion ? "" : "-avgfusion",
+             t->lambda > 0 || !(t->views & VKR_SEMACDR_VIEW_AGNOSTIC) ? "" : "-nocl");
+}
+
+/* Trains SemaCDR for target `domain` and evaluates it. */
+static vkr_status train_semacdr(const vkr_dataset* ds, vkr_device* dev, const cli_rec_job* job, uint32_t domain,
+                                cJSON* results, FILE* table) {
+    vkr_semacdr_train t = job->semacdr;
+    t.domain = domain;
+    t.quiet = job->quiet;
+    char label[64], dir[1024];
+    cli_sema_label(&t, label, sizeof label);
+    vkr_status s = VKR_OK;
+    if (job->ckpt_root) {
+        snprintf(dir, sizeof dir, "%s/%s-%s", job->ckpt_root, label, ds->domain_name[domain]);
+        s = cli_ckpt_dir_make(job->ckpt_root, dir);
+        t.ckpt_dir = dir;
+    }
+    static cli_meta meta;
+    cli_meta_common(&meta, "semacdr", job->data_dir, ds, t.max_len, t.hidden, t.blocks, t.heads);
+    cli_meta_training(&meta, t.batch, t.lr, t.dropout, t.seed);
+    cli_meta_add(&meta, "vkrec.domain", "%s", ds->domain_name[domain]);
+    cli_meta_add(&meta, "vkrec.variant", "%s", label);
+    cli_meta_add(&meta, "vkrec.lambda", "%g", (double)t.lambda);
+    cli_meta_add(&meta, "vkrec.semantic_lr", "%g", (double)t.semantic_lr);
+    t.metadata = meta.kv;
+    cli_sema_inputs in;
+    if (s == VKR_OK) s = cli_sema_inputs_load(ds, job, &in);
+    else memset(&in, 0, sizeof in);
+    if (!job->quiet && s == VKR_OK)
+        fprintf(stderr, "training %s for %s on %s\n", label, ds->domain_name[domain], dev ? "the GPU" : "the CPU");
+    if (s == VKR_OK && t.resume && t.ckpt_dir) s = cli_ckpt_check_resume(t.ckpt_dir, meta.kv);
+    vkr_semacdr_model m = {0};
+    if (s == VKR_OK) s = vkr_semacdr_fit(ds, dev, &t, &in.items, &m);
+    cli_sema_inputs_free(&in);
+    cJSON* extra = s == VKR_OK ? cli_fit_json(&m.fit, "best_valid_hr10") : NULL;
+    vkr_scorer scorer = vkr_semacdr_scorer(&m);
+    if (s == VKR_OK) s = cli_stage_evaluate(ds, &scorer, job, label, domain, m.fit.seconds, extra, results, table);
+    cJSON_Delete(extra);
+    vkr_semacdr_model_free(&m);
+    return s;
+}
+
 static vkr_status cli_gencdr_vectors(vkr_gencdr_model* m, cli_gencdr_views* v) {
     size_t bytes = (size_t)m->ds->item_count * m->cfg.hidden * sizeof(float);
     v->dim = m->cfg.hidden;
@@ -296,6 +405,8 @@ vkr_status cli_stage_train(vkr_device* dev, const vkr_dataset* ds, const cli_rec
     }
     VKR_TRY(check_protocols(ds, job, first, last));
     vkr_status s = VKR_OK;
-    for (uint32_t d = first; d < last && s == VKR_OK; d++) s = train_domain(ds, dev, job, d, results, table);
+    bool sema = strcmp(job->model, "semacdr") == 0;
+    for (uint32_t d = first; d < last && s == VKR_OK; d++)
+        s = sema ? train_semacdr(ds, dev, job, d, results, table) : train_domain(ds, dev, job, d, results, table);
     return s;
 }

@@ -9,6 +9,7 @@
 #include "cli_options.h"
 #include "vkr_gencdr.h"
 #include "vkr_rec.h"
+#include "vkr_semacdr.h"
 
 #define CLI_MAX_PROTOCOLS 4
 #define CLI_MAX_CUTOFFS 8 /* most --cutoffs values */
@@ -24,9 +25,11 @@ typedef struct cli_gencdr_views {
 
 /* What to train and how to evaluate it. */
 typedef struct cli_rec_job {
-    const char* model;               /* "pop", "sasrec" or "gencdr" */
+    const char* model;               /* "pop", "sasrec", "gencdr" or "semacdr" */
     vkr_sasrec_train sasrec;         /* SASRec settings (domain is set per run) */
     vkr_gencdr_train gencdr;         /* GenCDR settings */
+    vkr_semacdr_train semacdr;       /* SemaCDR settings (domain is set per run) */
+    const char* agnostic_csv;        /* SemaCDR: categories from this CSV (NULL: DIR/agnostic.npy) */
     const char* data_dir;            /* dataset directory (GenCDR reads semantic_ids.npy there) */
     const char* split;               /* "valid" or "test" */
     uint32_t protocol_count;         /* protocols to report */
@@ -50,6 +53,9 @@ typedef struct cli_rec_args {
     int split;       /* --split: index of test|valid */
     int trie;        /* --trie: index of domain|global */
     bool codes_only; /* --codes-only */
+    bool no_graph;       /* --no-graph */
+    bool no_cross;       /* --no-cross-fusion */
+    bool fixed_fusion;   /* --fixed-fusion */
 } cli_rec_args;
 
 /* The options of cli_rec_args, declared once for `train` and `run`. */

@@ -34,18 +34,34 @@ static bool parse_protocols(const char* cmd, const char* option, const char* val
     return true;
 }
 
+/* --views id,inner,agnostic: SemaCDR's item views (the ID view is always on). */
+static bool parse_views(const char* cmd, const char* option, const char* value, void* dest) {
+    uint32_t* views = dest;
+    *views = VKR_SEMACDR_VIEW_ID;
+    char buf[128];
+    snprintf(buf, sizeof buf, "%s", value);
+    for (char* tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+        if (strcmp(tok, "id") == 0) *views |= VKR_SEMACDR_VIEW_ID;
+        else if (strcmp(tok, "inner") == 0) *views |= VKR_SEMACDR_VIEW_INNER;
+        else if (strcmp(tok, "agnostic") == 0) *views |= VKR_SEMACDR_VIEW_AGNOSTIC;
+        else return cli_usage_error(cmd, "%s: unknown view '%s' (expected id, inner, agnostic)", option, tok), false;
+    }
+    return true;
+}
+
 static const char* const loss_choices[] = {"bce", "ce", NULL};
 static const char* const arch_choices[] = {"auto", "original", "prenorm", NULL};
 static const char* const input_choices[] = {"target", "mixed", NULL};
 static const char* const split_choices[] = {"test", "valid", NULL};
 static const char* const trie_choices[] = {"domain", "global", NULL};
 
-/* A number set in both the SASRec and the GenCDR settings. */
+/* A number set in the SASRec, GenCDR and SemaCDR settings. */
 #define REC_BOTH(KIND, NAME, META, FIELD, MIN, MAX, OPEN, DEF, HELP)                                                   \
     {                                                                                                                  \
         .name = NAME, .metavar = META, .kind = KIND, .base = CLI_BASE_SHARED,                                          \
         .offset = offsetof(cli_rec_args, job.sasrec.FIELD), .twin = true,                                              \
-        .twin_offset = offsetof(cli_rec_args, job.gencdr.FIELD), .min = MIN, .max = MAX, .open = OPEN, .def = DEF,     \
+        .twin_offset = offsetof(cli_rec_args, job.gencdr.FIELD),                                                       \
+        .twin_offset2 = offsetof(cli_rec_args, job.semacdr.FIELD), .min = MIN, .max = MAX, .open = OPEN, .def = DEF,   \
         .help = HELP                                                                                                   \
     }
 static const cli_option rec_options[] = {
@@ -87,6 +103,22 @@ static const cli_option rec_options[] = {
               "decoding IDs; not with --codes-only)"),
     CLI_FLAG(SHARED, "--codes-only", cli_rec_args, codes_only,
              "GenCDR: history items as code embeddings only (no per-item embedding; the ablation)"),
+    CLI_CUSTOM(SHARED, "--views", "V,...", cli_rec_args, job.semacdr.views, parse_views, "id,inner,agnostic",
+               "SemaCDR: item views (id always; inner = text embedding, agnostic = categories)"),
+    CLI_FLOAT(SHARED, "--lambda", "X", cli_rec_args, job.semacdr.lambda, 0, 100, 0, "0.1",
+              "SemaCDR: weight of the contrastive loss between item views (0: none)"),
+    CLI_FLOAT(SHARED, "--tau", "X", cli_rec_args, job.semacdr.tau, 0, 100, CLI_MIN_OPEN, "0.07",
+              "SemaCDR: InfoNCE temperature"),
+    CLI_FLOAT(SHARED, "--semantic-lr", "X", cli_rec_args, job.semacdr.semantic_lr, 0, 10, CLI_MAX_OPEN, "0.0003",
+              "SemaCDR: learning rate of the semantic modules (text projection, category tables)"),
+    CLI_FLAG(SHARED, "--no-graph", cli_rec_args, no_graph, "SemaCDR: no graph propagation (the ablation)"),
+    CLI_FLAG(SHARED, "--no-cross-fusion", cli_rec_args, no_cross,
+             "SemaCDR: no cross-attention of the target sequence over the source one (the ablation)"),
+    CLI_FLAG(SHARED, "--fixed-fusion", cli_rec_args, fixed_fusion,
+             "SemaCDR: average the three user states instead of learned weights (the ablation)"),
+    CLI_STRING(SHARED, "--agnostic", "FILE", cli_rec_args, job.agnostic_csv, NULL,
+               "SemaCDR: categories from a CSV item,category[,subcategory] (default: DIR/agnostic.npy from vkrec "
+               "categories)"),
 };
 #undef REC_BOTH
 const cli_option_group cli_rec_group = {rec_options, sizeof rec_options / sizeof *rec_options};
@@ -105,6 +137,7 @@ void cli_rec_args_init(cli_rec_args* a) {
     job->protocol_count = 3;
     job->cutoffs = (cli_uint_list){.count = 2, .v = {5, 10}};
     vkr_gencdr_train_defaults(&job->gencdr);
+    vkr_semacdr_train_defaults(&job->semacdr);
     a->loss = (int)job->sasrec.loss;
     a->arch = (int)job->sasrec.arch;
     a->input = job->sasrec.mixed_input;
@@ -123,7 +156,11 @@ void cli_rec_args_apply(cli_rec_args* a, const cli_common* com) {
     job->cutoffs.count = vkr_sort_unique(job->cutoffs.v, job->cutoffs.count);
     for (uint32_t k = 0; k < job->protocol_count; k++) job->protocols[k].exclude_history = job->exclude_history;
     job->sasrec.validate = job->protocols[0]; /* validate as the user evaluates: the first --protocol */
-    if (com->seed) job->sasrec.seed = job->gencdr.seed = com->seed;
+    job->semacdr.validate = job->protocols[0];
+    job->semacdr.graph = !a->no_graph;
+    job->semacdr.cross_fusion = !a->no_cross;
+    job->semacdr.adaptive_fusion = !a->fixed_fusion;
+    if (com->seed) job->sasrec.seed = job->gencdr.seed = job->semacdr.seed = com->seed;
     job->quiet = com->quiet;
 }
 
@@ -137,7 +174,7 @@ typedef struct train_args {
     uint32_t seeds;     /* --seeds */
 } train_args;
 
-static const char* const model_choices[] = {"sasrec", "pop", "gencdr", NULL};
+static const char* const model_choices[] = {"sasrec", "pop", "gencdr", "semacdr", NULL};
 static const cli_positional train_positionals[] = {{"DIR", "the dataset directory", offsetof(train_args, dir), 1, 1}};
 static const cli_option train_opts[] = {
     CLI_CHOICE(COMMAND, "--model", train_args, model, model_choices, "sasrec", "the recommender"),
@@ -188,6 +225,7 @@ static vkr_status train_seeds(vkr_device* dev, const vkr_dataset* ds, const cli_
         cli_rec_job job = *seed_job;
         job.sasrec.seed += k;
         job.gencdr.seed += k;
+        job.semacdr.seed += k;
         char ckpt[1100];
         if (seeds > 1 && job.ckpt_root) {
             if (mkdir(job.ckpt_root, 0755) != 0 && errno != EEXIST)
@@ -233,6 +271,7 @@ int cli_cmd_train(int argc, char** argv) {
         return CLI_USAGE;
     job.sasrec.resume = resume;
     job.gencdr.resume = resume;
+    job.semacdr.resume = resume;
     if (job.quiet) vkr_log_set_level(VKR_LOG_ERROR);
     vkr_dataset ds;
     vkr_status s = vkr_dataset_load(dir, &ds);

@@ -15,7 +15,7 @@ typedef enum vkr_op_kind {
     VKR_OP_RESHAPE,     /* view with another shape; no work */
     VKR_OP_MATMUL,      /* [batch] x matmul with optional bias */
     VKR_OP_BINARY,      /* add/sub/mul/div with broadcasting */
-    VKR_OP_UNARY,       /* scale/relu/leaky_relu/gelu/sigmoid/tanh */
+    VKR_OP_UNARY,       /* scale/relu/leaky_relu/gelu/sigmoid/tanh/rsqrt */
     VKR_OP_REDUCE,      /* sum/mean along an axis */
     VKR_OP_DROPOUT,     /* inverted dropout, fresh mask each step */
     VKR_OP_CONCAT,      /* concat along an axis */
@@ -64,6 +64,8 @@ vkr_tensor* vkr_op_gelu(vkr_graph* g, vkr_tensor* x);
 vkr_tensor* vkr_op_sigmoid(vkr_graph* g, vkr_tensor* x);
 /* tanh(x). */
 vkr_tensor* vkr_op_tanh(vkr_graph* g, vkr_tensor* x);
+/* 1 / sqrt(max(x, 0) + eps), eps > 0 (the scale of an L2 normalization). */
+vkr_tensor* vkr_op_rsqrt(vkr_graph* g, vkr_tensor* x, float eps);
 /* Sum over one axis (kept as size 1). */
 vkr_tensor* vkr_op_sum(vkr_graph* g, vkr_tensor* x, int axis);
 /* Mean over one axis (kept as size 1). */

@@ -225,6 +225,10 @@ vkr_tensor* vkr_op_leaky_relu(vkr_graph* g, vkr_tensor* x, float slope) {
 vkr_tensor* vkr_op_gelu(vkr_graph* g, vkr_tensor* x) { return vkr_unary(g, VKR_UNARY_GELU, x, 0); }
 vkr_tensor* vkr_op_sigmoid(vkr_graph* g, vkr_tensor* x) { return vkr_unary(g, VKR_UNARY_SIGMOID, x, 0); }
 vkr_tensor* vkr_op_tanh(vkr_graph* g, vkr_tensor* x) { return vkr_unary(g, VKR_UNARY_TANH, x, 0); }
+vkr_tensor* vkr_op_rsqrt(vkr_graph* g, vkr_tensor* x, float eps) {
+    if (!(eps > 0.0f)) return vkr_graph_fail(g, VKR_ERR_INVALID_ARGUMENT, "rsqrt: eps must be positive (got %g)", eps);
+    return vkr_unary(g, VKR_UNARY_RSQRT, x, eps);
+}
 
 static vkr_status vkr_unary_fwd(vkr_exec_ctx* ctx, vkr_tensor* t) {
     const vkr_unary_params* p = (const vkr_unary_params*)t->params;

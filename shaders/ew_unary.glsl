@@ -13,7 +13,8 @@ float ew_tanh(float x) {
     return x < 0.0 ? -t : t;
 }
 
-// y = f(x): 0 scale, 1 relu, 2 leaky relu, 3 gelu (tanh approximation), 4 sigmoid, 5 tanh.
+// y = f(x): 0 scale, 1 relu, 2 leaky relu, 3 gelu (tanh approximation), 4 sigmoid, 5 tanh,
+// 6 rsqrt of max(x, 0) + alpha.
 float ew_unary(uint op, float x, float alpha) {
     switch (op) {
         case 0u: return alpha * x;
@@ -21,11 +22,12 @@ float ew_unary(uint op, float x, float alpha) {
         case 2u: return x > 0.0 ? x : alpha * x;
         case 3u: return 0.5 * x * (1.0 + ew_tanh(EW_GELU_K * (x + EW_GELU_C * x * x * x)));
         case 4u: return 1.0 / (1.0 + exp(-x));
+        case 6u: return 1.0 / sqrt(max(x, 0.0) + alpha);
         default: return ew_tanh(x);
     }
 }
 
-// dy/dx given `s`, the saved tensor: x for relu, leaky relu and gelu, y for sigmoid and tanh.
+// dy/dx given `s`, the saved tensor: x for relu, leaky relu, gelu and rsqrt, y for sigmoid and tanh.
 float ew_unary_grad(uint op, float s, float alpha) {
     switch (op) {
         case 0u: return alpha;
@@ -36,6 +38,11 @@ float ew_unary_grad(uint op, float s, float alpha) {
             return 0.5 * (1.0 + t) + 0.5 * s * (1.0 - t * t) * EW_GELU_K * (1.0 + 3.0 * EW_GELU_C * s * s);
         }
         case 4u: return s * (1.0 - s);
+        case 6u: {
+            if (s <= 0.0) return 0.0;
+            float r = 1.0 / sqrt(s + alpha);
+            return -0.5 * r * r * r;
+        }
         default: return 1.0 - s * s;
     }
 }

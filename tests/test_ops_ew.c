@@ -443,6 +443,7 @@ static void test_concat_slice_gradcheck(void** state) {
 static const vkr_unary_params unary_ops[] = {
     {VKR_UNARY_SCALE, 0, -0.75f}, {VKR_UNARY_RELU, 0, 0}, {VKR_UNARY_LEAKY_RELU, 0, 0.1f},
     {VKR_UNARY_GELU, 0, 0},       {VKR_UNARY_SIGMOID, 0, 0}, {VKR_UNARY_TANH, 0, 0},
+    {VKR_UNARY_RSQRT, 0, 0.5f},
 };
 
 /* Inputs in (-3.1, 3.1) with |x| >= 0.1, plus a few large magnitudes where naive tanh overflows. */

@@ -78,13 +78,14 @@ typedef enum vkr_unary_op {
     VKR_UNARY_GELU,       /* tanh approximation: y = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */
     VKR_UNARY_SIGMOID,    /* y = 1 / (1 + exp(-x)) */
     VKR_UNARY_TANH,       /* y = tanh(x) */
+    VKR_UNARY_RSQRT,      /* y = 1 / sqrt(max(x, 0) + alpha) (alpha > 0 keeps it finite; L2 normalization) */
     VKR_UNARY_COUNT
 } vkr_unary_op;
 
 /* Which forward tensor a unary backward reads besides dy. */
 typedef enum vkr_unary_grad_input {
     VKR_UNARY_GRAD_NONE = 0, /* none (scale) */
-    VKR_UNARY_GRAD_X,        /* the input x (relu, leaky relu, gelu) */
+    VKR_UNARY_GRAD_X,        /* the input x (relu, leaky relu, gelu, rsqrt) */
     VKR_UNARY_GRAD_Y         /* the output y (sigmoid, tanh) */
 } vkr_unary_grad_input;
 
@@ -92,7 +93,7 @@ typedef enum vkr_unary_grad_input {
 typedef struct vkr_unary_params {
     vkr_unary_op op; /* function */
     uint32_t n;      /* element count (>= 1) */
-    float alpha;     /* SCALE: the factor; LEAKY_RELU: the negative slope; otherwise ignored */
+    float alpha;     /* SCALE: the factor; LEAKY_RELU: the negative slope; RSQRT: the offset; otherwise ignored */
 } vkr_unary_params;
 
 /* Which tensor the backward of `op` needs (what autograd must keep from the forward pass). */

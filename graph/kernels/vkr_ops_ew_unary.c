@@ -1,4 +1,4 @@
-/* Scale, relu, leaky relu, gelu (tanh approximation), sigmoid and tanh: forward and backward. The
+/* Scale, relu, leaky relu, gelu (tanh approximation), sigmoid, tanh and rsqrt: forward and backward. The
  * formulas mirror shaders/ew_unary.glsl. */
 #include <math.h>
 
@@ -14,6 +14,7 @@ static float vkr_unary_f(vkr_unary_op op, float x, float alpha) {
         case VKR_UNARY_LEAKY_RELU: return x > 0.0f ? x : alpha * x;
         case VKR_UNARY_GELU: return 0.5f * x * (1.0f + tanhf(VKR_GELU_K * (x + VKR_GELU_C * x * x * x)));
         case VKR_UNARY_SIGMOID: return 1.0f / (1.0f + expf(-x));
+        case VKR_UNARY_RSQRT: return 1.0f / sqrtf((x > 0.0f ? x : 0.0f) + alpha);
         default: return tanhf(x);
     }
 }
@@ -29,6 +30,11 @@ static float vkr_unary_df(vkr_unary_op op, float s, float alpha) {
             return 0.5f * (1.0f + t) + 0.5f * s * (1.0f - t * t) * VKR_GELU_K * (1.0f + 3.0f * VKR_GELU_C * s * s);
         }
         case VKR_UNARY_SIGMOID: return s * (1.0f - s);
+        case VKR_UNARY_RSQRT: {
+            if (s <= 0.0f) return 0.0f; /* the clamp: max(x, 0) is flat there */
+            float r = 1.0f / sqrtf(s + alpha);
+            return -0.5f * r * r * r;
+        }
         default: return 1.0f - s * s;
     }
 }

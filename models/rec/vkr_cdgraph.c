@@ -1,6 +1,7 @@
 #include "vkr_cdgraph.h"
 
 #include <stdio.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,40 +62,45 @@ static uint64_t cd_max(const vkr_cdgraph_options* o) {
 vkr_status vkr_cdgraph_items(const vkr_dataset* ds, uint32_t domain, const vkr_cdgraph_options* options,
                              vkr_csr* out) {
     if (out) memset(out, 0, sizeof *out);
-    if (!ds || !out || domain >= ds->domain_count)
+    bool all = domain == VKR_CDGRAPH_ALL_DOMAINS;
+    if (!ds || !out || (!all && domain >= ds->domain_count))
         return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_cdgraph_items: no dataset, no output or domain %u out of range",
                         domain);
-    uint32_t begin = ds->item_begin[domain], end = ds->item_begin[domain + 1];
+    uint32_t d_first = all ? 0 : domain, d_last = all ? ds->domain_count : domain + 1;
+    uint32_t base = all ? 0 : ds->item_begin[domain]; /* node = item - base */
     uint32_t window = options ? options->window : 0;
     char what[96];
-    snprintf(what, sizeof what, "item graph of domain %s", ds->domain_name[domain]);
+    snprintf(what, sizeof what, "item graph of %s%s", all ? "every domain" : "domain ", all ? "" : ds->domain_name[domain]);
     cd_edges e = {.max = cd_max(options)};
     vkr_status s = VKR_OK;
     uint32_t* hist = NULL;
     uint32_t hist_cap = 0;
     for (uint32_t u = 0; s == VKR_OK && u < ds->user_count; u++) {
         const uint32_t* ev = ds->seq_item + ds->seq_begin[u];
-        uint32_t m = 0, len = ds->train_len[u];
+        uint32_t len = ds->train_len[u];
         if (len > hist_cap) {
             uint32_t* h = realloc(hist, (size_t)len * sizeof *h);
             if (!h) s = vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "%s: out of host memory", what);
             else hist = h, hist_cap = len;
         }
-        for (uint32_t j = 0; s == VKR_OK && j < len; j++)
-            if (ev[j] >= begin && ev[j] < end) hist[m++] = ev[j] - begin;
-        for (uint32_t a = 0; s == VKR_OK && a < m; a++)
-            for (uint32_t b = a + 1; s == VKR_OK && b < m && (!window || b - a <= window); b++) {
-                if (hist[a] == hist[b]) continue; /* a repeat is the self-loop */
-                s = cd_push(&e, hist[a], hist[b], what);
-                if (s == VKR_OK) s = cd_push(&e, hist[b], hist[a], what);
-            }
+        for (uint32_t d = d_first; s == VKR_OK && d < d_last; d++) {
+            uint32_t begin = ds->item_begin[d], end = ds->item_begin[d + 1], m = 0;
+            for (uint32_t j = 0; j < len; j++)
+                if (ev[j] >= begin && ev[j] < end) hist[m++] = ev[j] - base;
+            for (uint32_t a = 0; s == VKR_OK && a < m; a++)
+                for (uint32_t b = a + 1; s == VKR_OK && b < m && (!window || b - a <= window); b++) {
+                    if (hist[a] == hist[b]) continue; /* a repeat is the self-loop */
+                    s = cd_push(&e, hist[a], hist[b], what);
+                    if (s == VKR_OK) s = cd_push(&e, hist[b], hist[a], what);
+                }
+        }
     }
     free(hist);
     if (s != VKR_OK) {
         cd_free(&e);
         return s;
     }
-    return cd_finish(&e, end - begin, what, out);
+    return cd_finish(&e, all ? ds->item_count : ds->item_begin[domain + 1] - base, what, out);
 }
 
 vkr_status vkr_cdgraph_mixed(const vkr_dataset* ds, const vkr_cdgraph_options* options, vkr_csr* out) {

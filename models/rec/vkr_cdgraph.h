@@ -21,7 +21,11 @@ typedef struct vkr_cdgraph_options {
     uint64_t max_entries; /* most stored entries of one graph before it is refused [2^28] */
 } vkr_cdgraph_options;
 
-/* The item graph of `domain`: nodes are its items in local order (item - item_begin[domain]). */
+#define VKR_CDGRAPH_ALL_DOMAINS UINT32_MAX /* vkr_cdgraph_items: every domain's item graph in one matrix */
+
+/* The item graph of `domain`: nodes are its items in local order (item - item_begin[domain]). With
+ * VKR_CDGRAPH_ALL_DOMAINS, the block-diagonal matrix of every domain's item graph over all items
+ * (node = item; no edge crosses domains). */
 vkr_status vkr_cdgraph_items(const vkr_dataset* ds, uint32_t domain, const vkr_cdgraph_options* options,
                              vkr_csr* out);
 /* The mixed-domain bipartite graph: nodes are the users, then every item (user_count + item). */

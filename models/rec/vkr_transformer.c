@@ -123,3 +123,13 @@ vkr_tensor* vkr_tf_encoder(vkr_graph* g, const char* prefix, const vkr_tf_config
     vkr_name(name, sizeof name, prefix, "ln_f");
     return x ? vkr_tf_layernorm(g, name, x, c->hidden, c->group) : NULL;
 }
+
+vkr_tensor* vkr_tf_cross_attention(vkr_graph* g, const char* prefix, const vkr_tf_config* c, vkr_tensor* q_in,
+                                   vkr_tensor* kv_in, vkr_tensor* key_mask) {
+    if (c->heads == 0 || c->hidden % c->heads)
+        return vkr_graph_fail(g, VKR_ERR_INVALID_ARGUMENT, "cross-attention %s: hidden %u is not divisible by %u heads",
+                              prefix, c->hidden, c->heads);
+    vkr_tf_config x = *c;
+    x.causal = false; /* every key precedes every query by construction */
+    return vkr_tf_attention(g, prefix, &x, q_in, kv_in, key_mask, c->style == VKR_TF_SASREC ? c->dropout : 0.0f);
+}

@@ -38,6 +38,10 @@ vkr_tensor* vkr_tf_linear(vkr_graph* g, const char* prefix, vkr_tensor* x, uint3
 vkr_tensor* vkr_tf_layernorm(vkr_graph* g, const char* prefix, vkr_tensor* x, uint32_t dim, uint32_t group);
 /* One block in c->style (see vkr_tf_style). */
 vkr_tensor* vkr_tf_block(vkr_graph* g, const char* prefix, const vkr_tf_config* c, vkr_tensor* x, vkr_tensor* key_mask);
+/* Attention of queries q_in [B, Tq, D] over keys and values kv_in [B, Tk, D] (key_mask [B, Tk]),
+ * never causal, with its output projection; dropout on the weights in the SASRec style. */
+vkr_tensor* vkr_tf_cross_attention(vkr_graph* g, const char* prefix, const vkr_tf_config* c, vkr_tensor* q_in,
+                                   vkr_tensor* kv_in, vkr_tensor* key_mask);
 /* c->blocks blocks followed by a final LayerNorm. */
 vkr_tensor* vkr_tf_encoder(vkr_graph* g, const char* prefix, const vkr_tf_config* c, vkr_tensor* x,
                            vkr_tensor* key_mask);

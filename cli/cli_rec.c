@@ -256,11 +256,13 @@ static vkr_status cli_sema_inputs_load(const vkr_dataset* ds, const cli_rec_job*
     }
     if (!(views & VKR_SEMACDR_VIEW_AGNOSTIC)) return VKR_OK;
     const int32_t* assign;
-    if (job->agnostic_csv) {
-        VKR_TRY(vkr_agnostic_import(ds, job->agnostic_csv, &in->imported));
+    size_t flen = job->agnostic_file ? strlen(job->agnostic_file) : 0;
+    if (flen && (flen < 4 || strcmp(job->agnostic_file + flen - 4, ".npy") != 0)) {
+        VKR_TRY(vkr_agnostic_import(ds, job->agnostic_file, &in->imported));
         assign = in->imported.assign;
     } else {
-        snprintf(path, sizeof path, "%s/agnostic.npy", job->data_dir);
+        if (flen) snprintf(path, sizeof path, "%s", job->agnostic_file);
+        else snprintf(path, sizeof path, "%s/agnostic.npy", job->data_dir);
         struct stat sb;
         if (stat(path, &sb) != 0)
             return vkr_fail(VKR_ERR_NOT_FOUND, "SemaCDR's agnostic view needs %s (run vkrec categories %s), --agnostic "
@@ -322,8 +324,9 @@ static vkr_status train_semacdr(const vkr_dataset* ds, vkr_device* dev, const cl
     cli_meta_add(&meta, "vkrec.semantic_lr", "%g", (double)t.semantic_lr);
     t.metadata = meta.kv;
     cli_sema_inputs in;
-    if (s == VKR_OK) s = cli_sema_inputs_load(ds, job, &in);
-    else memset(&in, 0, sizeof in);
+    memset(&in, 0, sizeof in);
+    if (s == VKR_OK && job->semacdr_items) in.items = *job->semacdr_items;
+    else if (s == VKR_OK) s = cli_sema_inputs_load(ds, job, &in);
     if (!job->quiet && s == VKR_OK)
         fprintf(stderr, "training %s for %s on %s\n", label, ds->domain_name[domain], dev ? "the GPU" : "the CPU");
     if (s == VKR_OK && t.resume && t.ckpt_dir) s = cli_ckpt_check_resume(t.ckpt_dir, meta.kv);
@@ -333,6 +336,12 @@ static vkr_status train_semacdr(const vkr_dataset* ds, vkr_device* dev, const cl
     cJSON* extra = s == VKR_OK ? cli_fit_json(&m.fit, "best_valid_hr10") : NULL;
     vkr_scorer scorer = vkr_semacdr_scorer(&m);
     if (s == VKR_OK) s = cli_stage_evaluate(ds, &scorer, job, label, domain, m.fit.seconds, extra, results, table);
+    if (s == VKR_OK && job->semacdr_vectors_out && !*job->semacdr_vectors_out) {
+        float* v = malloc((size_t)ds->item_count * t.hidden * sizeof *v);
+        s = v ? vkr_semacdr_item_vectors(&m, v) : vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
+        if (s == VKR_OK) *job->semacdr_vectors_out = v;
+        else free(v);
+    }
     cJSON_Delete(extra);
     vkr_semacdr_model_free(&m);
     return s;

@@ -29,7 +29,10 @@ typedef struct cli_rec_job {
     vkr_sasrec_train sasrec;         /* SASRec settings (domain is set per run) */
     vkr_gencdr_train gencdr;         /* GenCDR settings */
     vkr_semacdr_train semacdr;       /* SemaCDR settings (domain is set per run) */
-    const char* agnostic_csv;        /* SemaCDR: categories from this CSV (NULL: DIR/agnostic.npy) */
+    const char* agnostic_file;       /* SemaCDR: categories from this CSV or .npy (NULL: DIR/agnostic.npy) */
+    const vkr_semacdr_items* semacdr_items; /* SemaCDR: item inputs already in memory (NULL: read from files) */
+    float** semacdr_vectors_out;     /* SemaCDR: receives the first trained model's graph item outputs (items x
+                                        hidden, malloc'd) when it points to NULL (NULL: not wanted) */
     const char* data_dir;            /* dataset directory (GenCDR reads semantic_ids.npy there) */
     const char* split;               /* "valid" or "test" */
     uint32_t protocol_count;         /* protocols to report */

@@ -24,6 +24,8 @@
 #include "run_data.h"
 #include "run_report.h"
 #include "run_seeds.h"
+#include "vkr_agnostic.h"
+#include "vkr_embed.h"
 #include "vkr_npy.h"
 
 static bool is_dataset(const char* dir) {
@@ -51,7 +53,29 @@ typedef struct run_args {
     uint32_t tokenizer_epochs; /* --tokenizer-epochs (0: the tokenize default) */
     uint32_t seeds;            /* --seeds */
     int id_source;             /* --id-source: index into cli_embed_source_choices */
+    const char* models;        /* --models */
 } run_args;
+
+/* The models `vkrec run` can train, in the order it trains them. */
+static const char* const run_model_names[] = {"pop", "sasrec-bce", "sasrec-ce", "gencdr", "semacdr", NULL};
+enum { RUN_GENCDR = 3, RUN_SEMACDR = 4 };
+
+/* --models pop,...: the bit of each model in run_model_names; 0 after printing a usage error. */
+static uint32_t run_parse_models(const char* list) {
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", list);
+    uint32_t bits = 0;
+    for (char* tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+        uint32_t k = 0;
+        while (run_model_names[k] && strcmp(run_model_names[k], tok) != 0) k++;
+        if (!run_model_names[k])
+            return cli_usage_error("run", "--models: unknown model '%s' (expected pop, sasrec-bce, sasrec-ce, gencdr, "
+                                   "semacdr)", tok), 0u;
+        bits |= 1u << k;
+    }
+    if (!bits) cli_usage_error("run", "--models expects a list such as pop,sasrec-bce,semacdr");
+    return bits;
+}
 
 /* The name of the item view each embedding source gives, in the maps and the report. */
 static const char* const id_source_views[] = {"text", "text", "co-occurrence", "text-and-co-occurrence"};
@@ -71,6 +95,9 @@ static const cli_option run_opts[] = {
                "the item vectors the semantic IDs are learned from (vkrec embed --source): PPMI co-occurrence "
                "of training interactions (items bought together share a prefix), text, both side by side, or "
                "auto (text where an item has it)"),
+    CLI_STRING(COMMAND, "--models", "M,...", run_args, models, "pop,sasrec-bce,sasrec-ce,gencdr",
+               "the models to train: pop, sasrec-bce, sasrec-ce, gencdr, semacdr (SemaCDR: its inner view and "
+               "categories come from the items' text, embedded and clustered in memory)"),
     CLI_CHOICE(DATA, "--data-split", cli_prep_args, split, cli_prep_split_choices, "loo",
                "prepare's --split: leave-one-out, or keep a release's split"),
 };
@@ -120,6 +147,11 @@ typedef struct run_job {
     vkr_dataset ds;            /* the loaded dataset */
     vkr_npy_array emb;         /* the items' input view: the vectors the semantic IDs came from */
     cli_gencdr_views views;    /* GenCDR's learned item views (the first seed's) */
+    uint32_t models;           /* bits of run_model_names to train */
+    float* sema_text;          /* SemaCDR's inner view: text embeddings (items x CLI_EMBED_DIM) */
+    vkr_agnostic sema_agn;     /* SemaCDR's categories, derived from sema_text */
+    vkr_semacdr_items sema;    /* both, as SemaCDR reads them */
+    float* sema_vectors;       /* SemaCDR's graph item outputs (the first seed's first target domain) */
     cJSON* results;            /* one object per seed, model, domain and protocol */
     cJSON* maps_json;          /* {"maps": ...} from the maps stage */
     char* maps_md;             /* the report's maps section */
@@ -127,6 +159,41 @@ typedef struct run_job {
     char* curves_md;           /* the report's training-curves section */
     run_state rs;              /* stage timings and backends */
 } run_job;
+
+/* SemaCDR's item inputs, whatever the semantic IDs were learned from: the items' text embedded (TF-IDF
+ * + SVD) and its domain-agnostic categories (K 8, as the paper finds best). Without any item text the
+ * model keeps its ID view only, and says so. */
+static vkr_status run_sema_inputs(run_job* r) {
+    double t0 = vkr_now_s();
+    uint32_t n = r->ds.item_count, dim = CLI_EMBED_DIM;
+    vkr_semacdr_train* t = &r->rec.semacdr;
+    r->sema_text = malloc((size_t)n * dim * sizeof *r->sema_text);
+    if (!r->sema_text) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory for SemaCDR's text view");
+    vkr_embed_options eo = {.source = VKR_EMBED_TEXT, .svd = {.dim = dim}};
+    vkr_embed_report rep;
+    VKR_TRY(vkr_embed_items(r->dev, &r->ds, &eo, r->sema_text, &rep));
+    if (rep.text_items < 2) {
+        if (!r->rec.quiet) printf("note: no item text, so SemaCDR keeps its ID view only\n");
+        t->views = VKR_SEMACDR_VIEW_ID;
+    }
+    uint32_t K = 8;
+    if (t->views & VKR_SEMACDR_VIEW_AGNOSTIC) {
+        if (rep.text_items < 2 * K) K = rep.text_items / 2;
+        vkr_agnostic_options ao = {.k = K, .seed = r->rec.semacdr.seed};
+        VKR_TRY(vkr_agnostic_derive(r->dev, r->sema_text, n, dim, r->ds.item_domain, r->ds.domain_count, &ao,
+                                    &r->sema_agn));
+        vkr_agnostic_mix mix;
+        VKR_TRY(vkr_agnostic_mix_compute(&r->sema_agn, r->ds.item_domain, r->ds.domain_count, &mix));
+        if (!r->rec.quiet)
+            printf("SemaCDR: %u domain-agnostic categories from the item text, domain balance %.3f (1 = every "
+                   "category takes the same share of each domain)\n", K, mix.overall);
+        vkr_agnostic_mix_free(&mix);
+    }
+    r->sema = (vkr_semacdr_items){.text = r->sema_text, .text_dim = dim, .category = r->sema_agn.assign,
+                                  .categories = r->sema_agn.k, .subcategories = r->sema_agn.m};
+    run_stage_done(&r->rs, "semacdr-inputs", cli_backend_name(r->dev), t0);
+    return VKR_OK;
+}
 
 /* Loads the prepared dataset and its item embedding (one row per item). */
 static vkr_status run_load(run_job* r) {
@@ -136,7 +203,7 @@ static vkr_status run_load(run_job* r) {
     VKR_TRY(vkr_npy_load_f32(path, &r->emb));
     if (r->emb.ndim != 2 || r->emb.shape[0] != r->ds.item_count)
         return vkr_fail(VKR_ERR_FORMAT, "%s does not hold one row per item", path);
-    return VKR_OK;
+    return (r->models & (1u << RUN_SEMACDR)) ? run_sema_inputs(r) : VKR_OK;
 }
 
 /* The models of one seed (job), rows into rows; first: write the beams and keep GenCDR's views. */
@@ -151,6 +218,7 @@ static vkr_status run_seed_models(run_job* r, const cli_rec_job* seed_job, bool 
                 {"sasrec", VKR_SASREC_BCE, "sasrec-bce", false},
                 {"sasrec", VKR_SASREC_CE, "sasrec-ce", false}};
     for (size_t k = 0; k < sizeof plan / sizeof plan[0]; k++) {
+        if (!(r->models & (1u << k))) continue;
         double t0 = vkr_now_s();
         job.model = plan[k].model;
         job.sasrec.loss = plan[k].loss;
@@ -158,6 +226,15 @@ static vkr_status run_seed_models(run_job* r, const cli_rec_job* seed_job, bool 
         run_stage_done(&r->rs, plan[k].stage, plan[k].on_host ? "host" : cli_backend_name(r->dev), t0);
     }
     double t0 = vkr_now_s();
+    if (r->models & (1u << RUN_SEMACDR)) {
+        job.model = "semacdr";
+        job.semacdr_items = &r->sema;
+        job.semacdr_vectors_out = first ? &r->sema_vectors : NULL;
+        VKR_TRY(cli_stage_train(r->dev, &r->ds, &job, 0, r->ds.domain_count, rows, table));
+        run_stage_done(&r->rs, "semacdr", cli_backend_name(r->dev), t0);
+        t0 = vkr_now_s();
+    }
+    if (!(r->models & (1u << RUN_GENCDR))) return VKR_OK;
     job.model = "gencdr";
     if (!job.protocols_given) { /* scoring 1000 IDs per user is minutes on a CPU driver: the demo stops at 100 */
         uint32_t kept = 0;
@@ -185,6 +262,7 @@ static vkr_status run_models(run_job* r, uint32_t k) {
     cli_rec_job job = r->rec;
     job.sasrec.seed += k;
     job.gencdr.seed += k;
+    job.semacdr.seed += k;
     char ckpt[1200], seed_dir[1200];
     snprintf(ckpt, sizeof ckpt, "%s/checkpoints", r->out);
     if (r->seeds > 1) {
@@ -221,11 +299,12 @@ static vkr_status run_maps(run_job* r) {
     double t0 = vkr_now_s();
     if (!r->rec.quiet) printf("== maps\n");
     const cli_gencdr_views* v = &r->views;
-    run_map_view mv[4] = {{id_source_views[r->id_source], r->emb.data, (uint32_t)r->emb.shape[1]},
-                          {"semantic-ID", v->codes, v->dim}};
-    uint32_t nv = 2;
+    run_map_view mv[5] = {{id_source_views[r->id_source], r->emb.data, (uint32_t)r->emb.shape[1]}};
+    uint32_t nv = 1;
+    if (v->codes) mv[nv++] = (run_map_view){"semantic-ID", v->codes, v->dim};
     if (v->ids) mv[nv++] = (run_map_view){"ID", v->ids, v->dim};
-    mv[nv++] = (run_map_view){"fused", v->fused, v->dim};
+    if (v->fused) mv[nv++] = (run_map_view){"fused", v->fused, v->dim};
+    if (r->sema_vectors) mv[nv++] = (run_map_view){"SemaCDR-graph", r->sema_vectors, r->rec.semacdr.hidden};
     size_t len = 0;
     FILE* mf = open_memstream(&r->maps_md, &len);
     if (!mf) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "cannot buffer the maps section");
@@ -326,6 +405,9 @@ static vkr_status run_clear(const char* out) {
 
 static void run_job_free(run_job* r) {
     vkr_npy_free(&r->emb);
+    free(r->sema_text);
+    vkr_agnostic_free(&r->sema_agn);
+    free(r->sema_vectors);
     free(r->views.codes);
     free(r->views.ids);
     free(r->views.fused);
@@ -366,7 +448,7 @@ static int run_source(run_args* ra, cli_prep_args* prep, int argc, char** argv, 
 
 int cli_cmd_run(int argc, char** argv) {
     cli_common com = {0};
-    run_args ra = {.out = "run", .seeds = 1, .id_source = VKR_EMBED_COOC};
+    run_args ra = {.out = "run", .seeds = 1, .id_source = VKR_EMBED_COOC, .models = "pop,sasrec-bce,sasrec-ce,gencdr"};
     cli_rec_args rec;
     cli_rec_args_init(&rec);
     static cli_prep_args prep; /* large (paths found in a source directory): kept off the stack */
@@ -384,7 +466,8 @@ int cli_cmd_run(int argc, char** argv) {
         return CLI_USAGE;
     cli_rec_args_apply(&rec, &com);
     run_job r = {.out = ra.out, .rec = rec.job, .seeds = ra.seeds, .tokenizer_epochs = ra.tokenizer_epochs,
-                 .id_source = (vkr_embed_source)ra.id_source};
+                 .id_source = (vkr_embed_source)ra.id_source, .models = run_parse_models(ra.models)};
+    if (!r.models) return CLI_USAGE;
     cli_prep_args* to_prepare = NULL;
     if (run_source(&ra, &prep, argc, argv, &r, &to_prepare) != CLI_OK) return CLI_USAGE;
     if (r.rec.quiet) vkr_log_set_level(VKR_LOG_ERROR);

@@ -116,9 +116,9 @@ static const cli_option rec_options[] = {
              "SemaCDR: no cross-attention of the target sequence over the source one (the ablation)"),
     CLI_FLAG(SHARED, "--fixed-fusion", cli_rec_args, fixed_fusion,
              "SemaCDR: average the three user states instead of learned weights (the ablation)"),
-    CLI_STRING(SHARED, "--agnostic", "FILE", cli_rec_args, job.agnostic_csv, NULL,
-               "SemaCDR: categories from a CSV item,category[,subcategory] (default: DIR/agnostic.npy from vkrec "
-               "categories)"),
+    CLI_STRING(SHARED, "--agnostic", "FILE", cli_rec_args, job.agnostic_file, NULL,
+               "SemaCDR: categories from a CSV item,category[,subcategory] or an agnostic.npy of vkrec categories "
+               "(default: DIR/agnostic.npy)"),
 };
 #undef REC_BOTH
 const cli_option_group cli_rec_group = {rec_options, sizeof rec_options / sizeof *rec_options};

@@ -13,6 +13,7 @@
 #include "bench_synth.h"
 #include "vkr_exec.h"
 #include "vkr_gencdr.h"
+#include "vkr_semacdr.h"
 #include "vkr_sasrec.h"
 
 typedef struct train_body {
@@ -155,6 +156,67 @@ static vkr_status bench_gencdr(vkr_bench* b, vkr_device* dev, const synth_data* 
     return s;
 }
 
+typedef struct semacdr_body {
+    vkr_semacdr_trainer* t;
+    uint32_t* units;
+    uint32_t n;
+    uint64_t step;
+} semacdr_body;
+
+static vkr_status run_semacdr_step(void* user, double* out_device_s) {
+    semacdr_body* g = user;
+    *out_device_s = -1;
+    return vkr_semacdr_trainer_step(g->t, g->units, g->n, g->step++);
+}
+
+/* SemaCDR's training rate with its default sizes and every module on (3 encoders, GCN over the
+ * synthetic data's item and user-item graphs, InfoNCE), random text vectors and 8 categories. */
+static vkr_status bench_semacdr(vkr_bench* b, vkr_device* dev, const synth_data* sd) {
+    uint32_t n = sd->ds.item_count, dim = 64;
+    float* text = malloc((size_t)n * dim * sizeof *text);
+    int32_t* cat = malloc((size_t)n * 2 * sizeof *cat);
+    if (!text || !cat) {
+        free(text), free(cat);
+        return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
+    }
+    uint64_t x = 88172645463325252ull;
+    for (size_t i = 0; i < (size_t)n * dim; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        text[i] = (float)(x >> 40) / (float)(1u << 24) - 0.5f;
+    }
+    for (uint32_t i = 0; i < n; i++) cat[2 * i] = (int32_t)(i % 8), cat[2 * i + 1] = -1;
+    vkr_item_semantics items = {.text = text, .text_dim = dim, .category = cat, .categories = 8};
+    vkr_semacdr_train t;
+    vkr_semacdr_train_defaults(&t);
+    t.quiet = true;
+    vkr_semacdr_model m = {0};
+    semacdr_body body = {.n = t.batch};
+    vkr_status s = vkr_semacdr_trainer_create(&sd->ds, dev, &t, &items, &m, &body.t);
+    body.units = s == VKR_OK ? malloc(t.batch * sizeof *body.units) : NULL;
+    if (s == VKR_OK && !body.units) s = vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
+    for (uint32_t k = 0; s == VKR_OK && k < t.batch; k++) body.units[k] = k % vkr_semacdr_trainer_examples(body.t);
+    vkr_bench slow = *b;
+    slow.runs = b->runs < 5 ? b->runs : 5;
+    slow.warmup = 1;
+    vkr_bench_stats wall;
+    vkr_bench_unit unit = {"examples/s", t.batch};
+    if (s == VKR_OK) s = vkr_bench_measure(&slow, run_semacdr_step, &body, unit, &wall, NULL, NULL);
+    if (s == VKR_OK) {
+        cJSON* p = cJSON_CreateObject();
+        cJSON_AddStringToObject(p, "backend", dev ? "gpu" : "cpu");
+        cJSON_AddNumberToObject(p, "batch", t.batch);
+        cJSON_AddNumberToObject(p, "len", t.max_len);
+        cJSON_AddNumberToObject(p, "items", n);
+        cJSON_AddNumberToObject(p, "users", sd->ds.user_count);
+        cJSON_AddNumberToObject(p, "hidden", t.hidden);
+        vkr_bench_report(b, "train", dev ? "semacdr_gpu" : "semacdr_cpu", p, unit, &wall, NULL, NULL, NULL);
+    }
+    vkr_semacdr_trainer_destroy(body.t);
+    vkr_semacdr_model_free(&m);
+    free(body.units), free(text), free(cat);
+    return s;
+}
+
 vkr_status vkr_bench_suite_train(vkr_bench* b) {
     vkr_sasrec_config c = {.items = 10000, .max_len = 50, .batch = 256, .hidden = 64, .blocks = 2, .heads = 1,
                            .dropout = 0.2f};
@@ -169,6 +231,8 @@ vkr_status vkr_bench_suite_train(vkr_bench* b) {
     VKR_TRY(bench_synth_make(256, 21, 10000, &sd));
     vkr_status s = bench_gencdr(b, b->dev, &sd);
     if (s == VKR_OK) s = bench_gencdr(b, NULL, &sd);
+    if (s == VKR_OK) s = bench_semacdr(b, b->dev, &sd);
+    if (s == VKR_OK) s = bench_semacdr(b, NULL, &sd);
     bench_synth_free(&sd);
     return s;
 }

@@ -179,82 +179,31 @@ vkr_status cli_stage_evaluate(const vkr_dataset* ds, const vkr_scorer* scorer, c
     return VKR_OK;
 }
 
-/* Trains pop or SASRec for target `domain` and evaluates it. */
-static vkr_status train_domain(const vkr_dataset* ds, vkr_device* dev, const cli_rec_job* job, uint32_t domain,
-                               cJSON* results, FILE* table) {
-    vkr_scorer scorer;
-    vkr_pop pop = {0};
-    vkr_sasrec_model sm = {0};
-    char label[48];
-    double train_s = 0;
-    cJSON* extra = NULL;
-    vkr_status s = VKR_OK;
-    if (strcmp(job->model, "pop") == 0) {
-        snprintf(label, sizeof label, "pop");
-        s = vkr_pop_fit(ds, domain, &pop);
-        scorer = vkr_pop_scorer(&pop);
-    } else if (strcmp(job->model, "sasrec") == 0) {
-        vkr_sasrec_train t = job->sasrec;
-        t.domain = domain;
-        t.quiet = job->quiet;
-        char dir[1024];
-        if (job->ckpt_root) {
-            snprintf(dir, sizeof dir, "%s/sasrec-%s-%s-%s", job->ckpt_root, t.loss == VKR_SASREC_CE ? "ce" : "bce",
-                     t.mixed_input ? "mixed" : "target", ds->domain_name[domain]);
-            s = cli_ckpt_dir_make(job->ckpt_root, dir);
-            t.ckpt_dir = dir;
-        }
-        snprintf(label, sizeof label, "sasrec-%s%s", t.loss == VKR_SASREC_CE ? "ce" : "bce", t.mixed_input ? "-mixed" : "");
-        static cli_meta meta; /* large: kept off the stack */
-        cli_meta_common(&meta, "sasrec", job->data_dir, ds, t.max_len, t.hidden, t.blocks, t.heads);
-        cli_meta_training(&meta, t.batch, t.lr, t.dropout, t.seed);
-        cli_meta_add(&meta, "vkrec.domain", "%s", ds->domain_name[domain]);
-        cli_meta_add(&meta, "vkrec.loss", "%s", t.loss == VKR_SASREC_CE ? "ce" : "bce");
-        cli_meta_add(&meta, "vkrec.input", "%s", t.mixed_input ? "mixed" : "target");
-        const char* arch = vkr_sasrec_arch_name(vkr_sasrec_arch_resolve(t.arch, t.loss));
-        cli_meta_add(&meta, "vkrec.arch", "%s", arch);
-        t.metadata = meta.kv;
-        if (!job->quiet) fprintf(stderr, "training %s for %s on %s\n", label, ds->domain_name[domain], dev ? "the GPU" : "the CPU");
-        if (s == VKR_OK && t.resume && t.ckpt_dir) s = cli_ckpt_check_resume(t.ckpt_dir, meta.kv);
-        if (s == VKR_OK) s = vkr_sasrec_fit(ds, dev, &t, &sm);
-        scorer = vkr_sasrec_scorer(&sm);
-        train_s = sm.fit.seconds;
-        extra = cli_fit_json(&sm.fit, "best_valid_hr10");
-        if (extra) cJSON_AddStringToObject(extra, "arch", arch);
-    } else {
-        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "--model '%s': expected pop, sasrec or gencdr", job->model);
-    }
-    if (s == VKR_OK) s = cli_stage_evaluate(ds, &scorer, job, label, domain, train_s, extra, results, table);
-    cJSON_Delete(extra);
-    vkr_pop_free(&pop);
-    vkr_sasrec_model_free(&sm);
-    return s;
-}
-
-/* SemaCDR's item inputs: DIR/item_emb.npy for the inner view, the categories (CSV or DIR/agnostic.npy)
- * for the agnostic view; the arrays stay in the npy arrays / agnostic until cli_sema_inputs_free. */
+/* The item views' inputs (SemaCDR, SASRec --item-views): DIR/item_emb.npy for the inner view, the
+ * categories (CSV or .npy, default DIR/agnostic.npy) for the agnostic view; the arrays stay in the npy
+ * arrays / agnostic until cli_sema_inputs_free. */
 typedef struct cli_sema_inputs {
     vkr_npy_array text, cats;
     vkr_agnostic imported;
-    vkr_semacdr_items items;
+    vkr_item_semantics items;
 } cli_sema_inputs;
 
-static vkr_status cli_sema_inputs_load(const vkr_dataset* ds, const cli_rec_job* job, cli_sema_inputs* in) {
+static vkr_status cli_sema_inputs_load(const vkr_dataset* ds, const cli_rec_job* job, uint32_t views,
+                                       cli_sema_inputs* in) {
     memset(in, 0, sizeof *in);
     char path[PATH_MAX];
-    uint32_t views = job->semacdr.views;
-    if (views & VKR_SEMACDR_VIEW_INNER) {
+    if (views & VKR_ITEM_VIEW_INNER) {
         snprintf(path, sizeof path, "%s/item_emb.npy", job->data_dir);
         struct stat sb;
         if (stat(path, &sb) != 0)
-            return vkr_fail(VKR_ERR_NOT_FOUND, "SemaCDR's inner view needs %s (run vkrec embed %s, or --views without "
+            return vkr_fail(VKR_ERR_NOT_FOUND, "the inner item view needs %s (run vkrec embed %s, or --item-views without "
                             "inner)", path, job->data_dir);
         VKR_TRY(vkr_npy_load_f32(path, &in->text));
         VKR_TRY(vkr_npy_check(&in->text, path, VKR_ELEM_F32, 2, (const uint64_t[]){ds->item_count, VKR_DIM_ANY}));
         in->items.text = in->text.data;
         in->items.text_dim = (uint32_t)in->text.shape[1];
     }
-    if (!(views & VKR_SEMACDR_VIEW_AGNOSTIC)) return VKR_OK;
+    if (!(views & VKR_ITEM_VIEW_AGNOSTIC)) return VKR_OK;
     const int32_t* assign;
     size_t flen = job->agnostic_file ? strlen(job->agnostic_file) : 0;
     if (flen && (flen < 4 || strcmp(job->agnostic_file + flen - 4, ".npy") != 0)) {
@@ -265,8 +214,8 @@ static vkr_status cli_sema_inputs_load(const vkr_dataset* ds, const cli_rec_job*
         else snprintf(path, sizeof path, "%s/agnostic.npy", job->data_dir);
         struct stat sb;
         if (stat(path, &sb) != 0)
-            return vkr_fail(VKR_ERR_NOT_FOUND, "SemaCDR's agnostic view needs %s (run vkrec categories %s), --agnostic "
-                            "FILE, or --views without agnostic", path, job->data_dir);
+            return vkr_fail(VKR_ERR_NOT_FOUND, "the agnostic item view needs %s (run vkrec categories %s), --agnostic "
+                            "FILE, or --item-views without agnostic", path, job->data_dir);
         VKR_TRY(vkr_npy_load(path, &in->cats));
         VKR_TRY(vkr_npy_check(&in->cats, path, VKR_ELEM_I32, 2, (const uint64_t[]){ds->item_count, 2}));
         assign = in->cats.data;
@@ -289,16 +238,76 @@ static void cli_sema_inputs_free(cli_sema_inputs* in) {
     vkr_agnostic_free(&in->imported);
 }
 
+/* Trains pop or SASRec for target `domain` and evaluates it. */
+static vkr_status train_domain(const vkr_dataset* ds, vkr_device* dev, const cli_rec_job* job, uint32_t domain,
+                               cJSON* results, FILE* table) {
+    vkr_scorer scorer;
+    vkr_pop pop = {0};
+    vkr_sasrec_model sm = {0};
+    cli_sema_inputs sema_in = {0};
+    char label[48];
+    double train_s = 0;
+    cJSON* extra = NULL;
+    vkr_status s = VKR_OK;
+    if (strcmp(job->model, "pop") == 0) {
+        snprintf(label, sizeof label, "pop");
+        s = vkr_pop_fit(ds, domain, &pop);
+        scorer = vkr_pop_scorer(&pop);
+    } else if (strcmp(job->model, "sasrec") == 0) {
+        vkr_sasrec_train t = job->sasrec;
+        t.domain = domain;
+        t.quiet = job->quiet;
+        bool views = (t.item_views & ~VKR_ITEM_VIEW_ID) != 0;
+        if (views && job->semacdr_items) t.semantics = job->semacdr_items;
+        else if (views) s = cli_sema_inputs_load(ds, job, t.item_views, &sema_in), t.semantics = &sema_in.items;
+        char dir[1024];
+        if (job->ckpt_root) {
+            snprintf(dir, sizeof dir, "%s/sasrec-%s-%s%s-%s", job->ckpt_root, t.loss == VKR_SASREC_CE ? "ce" : "bce",
+                     t.mixed_input ? "mixed" : "target", views ? "+views" : "", ds->domain_name[domain]);
+            if (s == VKR_OK) s = cli_ckpt_dir_make(job->ckpt_root, dir);
+            t.ckpt_dir = dir;
+        }
+        snprintf(label, sizeof label, "sasrec-%s%s%s", t.loss == VKR_SASREC_CE ? "ce" : "bce", t.mixed_input ? "-mixed" : "",
+                 views ? "+views" : "");
+        static cli_meta meta; /* large: kept off the stack */
+        cli_meta_common(&meta, "sasrec", job->data_dir, ds, t.max_len, t.hidden, t.blocks, t.heads);
+        cli_meta_training(&meta, t.batch, t.lr, t.dropout, t.seed);
+        cli_meta_add(&meta, "vkrec.domain", "%s", ds->domain_name[domain]);
+        cli_meta_add(&meta, "vkrec.loss", "%s", t.loss == VKR_SASREC_CE ? "ce" : "bce");
+        cli_meta_add(&meta, "vkrec.input", "%s", t.mixed_input ? "mixed" : "target");
+        const char* arch = vkr_sasrec_arch_name(vkr_sasrec_arch_resolve(t.arch, t.loss));
+        cli_meta_add(&meta, "vkrec.arch", "%s", arch);
+        cli_meta_add(&meta, "vkrec.item_views", "%u", t.item_views | VKR_ITEM_VIEW_ID);
+        if (views) cli_meta_add(&meta, "vkrec.lambda", "%g", (double)t.view_lambda);
+        t.metadata = meta.kv;
+        if (!job->quiet) fprintf(stderr, "training %s for %s on %s\n", label, ds->domain_name[domain], dev ? "the GPU" : "the CPU");
+        if (s == VKR_OK && t.resume && t.ckpt_dir) s = cli_ckpt_check_resume(t.ckpt_dir, meta.kv);
+        if (s == VKR_OK) s = vkr_sasrec_fit(ds, dev, &t, &sm);
+        scorer = vkr_sasrec_scorer(&sm);
+        train_s = sm.fit.seconds;
+        extra = cli_fit_json(&sm.fit, "best_valid_hr10");
+        if (extra) cJSON_AddStringToObject(extra, "arch", arch);
+    } else {
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "--model '%s': expected pop, sasrec or gencdr", job->model);
+    }
+    if (s == VKR_OK) s = cli_stage_evaluate(ds, &scorer, job, label, domain, train_s, extra, results, table);
+    cJSON_Delete(extra);
+    vkr_pop_free(&pop);
+    vkr_sasrec_model_free(&sm);
+    cli_sema_inputs_free(&sema_in);
+    return s;
+}
+
 /* "semacdr", or with the ablations and views that differ from the paper's model named. */
 static void cli_sema_label(const vkr_semacdr_train* t, char* out, size_t n) {
-    uint32_t all = VKR_SEMACDR_VIEW_ID | VKR_SEMACDR_VIEW_INNER | VKR_SEMACDR_VIEW_AGNOSTIC;
-    snprintf(out, n, "semacdr%s%s%s%s%s%s", (t->views | VKR_SEMACDR_VIEW_ID) == all ? "" : "-",
-             (t->views | VKR_SEMACDR_VIEW_ID) == all        ? ""
-             : (t->views & VKR_SEMACDR_VIEW_INNER)          ? "inner"
-             : (t->views & VKR_SEMACDR_VIEW_AGNOSTIC)       ? "agn"
+    uint32_t all = VKR_ITEM_VIEW_ID | VKR_ITEM_VIEW_INNER | VKR_ITEM_VIEW_AGNOSTIC;
+    snprintf(out, n, "semacdr%s%s%s%s%s%s", (t->views | VKR_ITEM_VIEW_ID) == all ? "" : "-",
+             (t->views | VKR_ITEM_VIEW_ID) == all        ? ""
+             : (t->views & VKR_ITEM_VIEW_INNER)          ? "inner"
+             : (t->views & VKR_ITEM_VIEW_AGNOSTIC)       ? "agn"
                                                             : "idonly",
              t->graph ? "" : "-nograph", t->cross_fusion ? "" : "-nocross", t->adaptive_fusion ? "" : "-avgfusion",
-             t->lambda > 0 || !(t->views & VKR_SEMACDR_VIEW_AGNOSTIC) ? "" : "-nocl");
+             t->lambda > 0 || !(t->views & VKR_ITEM_VIEW_AGNOSTIC) ? "" : "-nocl");
 }
 
 /* Trains SemaCDR for target `domain` and evaluates it. */
@@ -326,7 +335,7 @@ static vkr_status train_semacdr(const vkr_dataset* ds, vkr_device* dev, const cl
     cli_sema_inputs in;
     memset(&in, 0, sizeof in);
     if (s == VKR_OK && job->semacdr_items) in.items = *job->semacdr_items;
-    else if (s == VKR_OK) s = cli_sema_inputs_load(ds, job, &in);
+    else if (s == VKR_OK) s = cli_sema_inputs_load(ds, job, t.views, &in);
     if (!job->quiet && s == VKR_OK)
         fprintf(stderr, "training %s for %s on %s\n", label, ds->domain_name[domain], dev ? "the GPU" : "the CPU");
     if (s == VKR_OK && t.resume && t.ckpt_dir) s = cli_ckpt_check_resume(t.ckpt_dir, meta.kv);

@@ -30,7 +30,7 @@ typedef struct cli_rec_job {
     vkr_gencdr_train gencdr;         /* GenCDR settings */
     vkr_semacdr_train semacdr;       /* SemaCDR settings (domain is set per run) */
     const char* agnostic_file;       /* SemaCDR: categories from this CSV or .npy (NULL: DIR/agnostic.npy) */
-    const vkr_semacdr_items* semacdr_items; /* SemaCDR: item inputs already in memory (NULL: read from files) */
+    const vkr_item_semantics* semacdr_items; /* SemaCDR: item inputs already in memory (NULL: read from files) */
     float** semacdr_vectors_out;     /* SemaCDR: receives the first trained model's graph item outputs (items x
                                         hidden, malloc'd) when it points to NULL (NULL: not wanted) */
     const char* data_dir;            /* dataset directory (GenCDR reads semantic_ids.npy there) */
@@ -59,6 +59,10 @@ typedef struct cli_rec_args {
     bool no_graph;       /* --no-graph */
     bool no_cross;       /* --no-cross-fusion */
     bool fixed_fusion;   /* --fixed-fusion */
+    uint32_t item_views; /* --item-views bits (0: not given, each model's default) */
+    float lambda;        /* --lambda */
+    float tau;           /* --tau */
+    float semantic_lr;   /* --semantic-lr */
 } cli_rec_args;
 
 /* The options of cli_rec_args, declared once for `train` and `run`. */

@@ -150,7 +150,7 @@ typedef struct run_job {
     uint32_t models;           /* bits of run_model_names to train */
     float* sema_text;          /* SemaCDR's inner view: text embeddings (items x CLI_EMBED_DIM) */
     vkr_agnostic sema_agn;     /* SemaCDR's categories, derived from sema_text */
-    vkr_semacdr_items sema;    /* both, as SemaCDR reads them */
+    vkr_item_semantics sema;    /* both, as SemaCDR reads them */
     float* sema_vectors;       /* SemaCDR's graph item outputs (the first seed's first target domain) */
     cJSON* results;            /* one object per seed, model, domain and protocol */
     cJSON* maps_json;          /* {"maps": ...} from the maps stage */
@@ -174,10 +174,10 @@ static vkr_status run_sema_inputs(run_job* r) {
     VKR_TRY(vkr_embed_items(r->dev, &r->ds, &eo, r->sema_text, &rep));
     if (rep.text_items < 2) {
         if (!r->rec.quiet) printf("note: no item text, so SemaCDR keeps its ID view only\n");
-        t->views = VKR_SEMACDR_VIEW_ID;
+        t->views = VKR_ITEM_VIEW_ID;
     }
     uint32_t K = 8;
-    if (t->views & VKR_SEMACDR_VIEW_AGNOSTIC) {
+    if (t->views & VKR_ITEM_VIEW_AGNOSTIC) {
         if (rep.text_items < 2 * K) K = rep.text_items / 2;
         vkr_agnostic_options ao = {.k = K, .seed = r->rec.semacdr.seed};
         VKR_TRY(vkr_agnostic_derive(r->dev, r->sema_text, n, dim, r->ds.item_domain, r->ds.domain_count, &ao,
@@ -189,7 +189,7 @@ static vkr_status run_sema_inputs(run_job* r) {
                    "category takes the same share of each domain)\n", K, mix.overall);
         vkr_agnostic_mix_free(&mix);
     }
-    r->sema = (vkr_semacdr_items){.text = r->sema_text, .text_dim = dim, .category = r->sema_agn.assign,
+    r->sema = (vkr_item_semantics){.text = r->sema_text, .text_dim = dim, .category = r->sema_agn.assign,
                                   .categories = r->sema_agn.k, .subcategories = r->sema_agn.m};
     run_stage_done(&r->rs, "semacdr-inputs", cli_backend_name(r->dev), t0);
     return VKR_OK;

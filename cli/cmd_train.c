@@ -37,13 +37,13 @@ static bool parse_protocols(const char* cmd, const char* option, const char* val
 /* --views id,inner,agnostic: SemaCDR's item views (the ID view is always on). */
 static bool parse_views(const char* cmd, const char* option, const char* value, void* dest) {
     uint32_t* views = dest;
-    *views = VKR_SEMACDR_VIEW_ID;
+    *views = VKR_ITEM_VIEW_ID;
     char buf[128];
     snprintf(buf, sizeof buf, "%s", value);
     for (char* tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
-        if (strcmp(tok, "id") == 0) *views |= VKR_SEMACDR_VIEW_ID;
-        else if (strcmp(tok, "inner") == 0) *views |= VKR_SEMACDR_VIEW_INNER;
-        else if (strcmp(tok, "agnostic") == 0) *views |= VKR_SEMACDR_VIEW_AGNOSTIC;
+        if (strcmp(tok, "id") == 0) *views |= VKR_ITEM_VIEW_ID;
+        else if (strcmp(tok, "inner") == 0) *views |= VKR_ITEM_VIEW_INNER;
+        else if (strcmp(tok, "agnostic") == 0) *views |= VKR_ITEM_VIEW_AGNOSTIC;
         else return cli_usage_error(cmd, "%s: unknown view '%s' (expected id, inner, agnostic)", option, tok), false;
     }
     return true;
@@ -103,14 +103,15 @@ static const cli_option rec_options[] = {
               "decoding IDs; not with --codes-only)"),
     CLI_FLAG(SHARED, "--codes-only", cli_rec_args, codes_only,
              "GenCDR: history items as code embeddings only (no per-item embedding; the ablation)"),
-    CLI_CUSTOM(SHARED, "--views", "V,...", cli_rec_args, job.semacdr.views, parse_views, "id,inner,agnostic",
-               "SemaCDR: item views (id always; inner = text embedding, agnostic = categories)"),
-    CLI_FLOAT(SHARED, "--lambda", "X", cli_rec_args, job.semacdr.lambda, 0, 100, 0, "0.1",
-              "SemaCDR: weight of the contrastive loss between item views (0: none)"),
-    CLI_FLOAT(SHARED, "--tau", "X", cli_rec_args, job.semacdr.tau, 0, 100, CLI_MIN_OPEN, "0.07",
-              "SemaCDR: InfoNCE temperature"),
-    CLI_FLOAT(SHARED, "--semantic-lr", "X", cli_rec_args, job.semacdr.semantic_lr, 0, 10, CLI_MAX_OPEN, "0.0003",
-              "SemaCDR: learning rate of the semantic modules (text projection, category tables)"),
+    CLI_CUSTOM(SHARED, "--item-views", "V,...", cli_rec_args, item_views, parse_views,
+               "SemaCDR id,inner,agnostic; SASRec id",
+               "item views (id always; inner = DIR/item_emb.npy through a projection, agnostic = categories); "
+               "SASRec sums them into its item table and adds their InfoNCE"),
+    CLI_FLOAT(SHARED, "--lambda", "X", cli_rec_args, lambda, 0, 100, 0, "0.1",
+              "SemaCDR and SASRec with --item-views: weight of the InfoNCE between item views (0: none)"),
+    CLI_FLOAT(SHARED, "--tau", "X", cli_rec_args, tau, 0, 100, CLI_MIN_OPEN, "0.07", "the InfoNCE temperature"),
+    CLI_FLOAT(SHARED, "--semantic-lr", "X", cli_rec_args, semantic_lr, 0, 10, CLI_MAX_OPEN, "0.0003",
+              "learning rate of the view modules (text projection, category tables)"),
     CLI_FLAG(SHARED, "--no-graph", cli_rec_args, no_graph, "SemaCDR: no graph propagation (the ablation)"),
     CLI_FLAG(SHARED, "--no-cross-fusion", cli_rec_args, no_cross,
              "SemaCDR: no cross-attention of the target sequence over the source one (the ablation)"),
@@ -143,6 +144,9 @@ void cli_rec_args_init(cli_rec_args* a) {
     a->input = job->sasrec.mixed_input;
     a->trie = job->gencdr.global_trie;
     a->codes_only = !job->gencdr.item_ids;
+    a->lambda = job->semacdr.lambda;
+    a->tau = job->semacdr.tau;
+    a->semantic_lr = job->semacdr.semantic_lr;
 }
 
 void cli_rec_args_apply(cli_rec_args* a, const cli_common* com) {
@@ -157,6 +161,10 @@ void cli_rec_args_apply(cli_rec_args* a, const cli_common* com) {
     for (uint32_t k = 0; k < job->protocol_count; k++) job->protocols[k].exclude_history = job->exclude_history;
     job->sasrec.validate = job->protocols[0]; /* validate as the user evaluates: the first --protocol */
     job->semacdr.validate = job->protocols[0];
+    if (a->item_views) job->semacdr.views = job->sasrec.item_views = a->item_views;
+    job->semacdr.lambda = job->sasrec.view_lambda = a->lambda;
+    job->semacdr.tau = job->sasrec.view_tau = a->tau;
+    job->semacdr.semantic_lr = job->sasrec.semantic_lr = a->semantic_lr;
     job->semacdr.graph = !a->no_graph;
     job->semacdr.cross_fusion = !a->no_cross;
     job->semacdr.adaptive_fusion = !a->fixed_fusion;

@@ -44,7 +44,7 @@ static void fixture_build(fixture* f, unsigned variant) {
     f->cfg.graph = variant != 1;
     f->cfg.cross_fusion = variant != 2;
     f->cfg.adaptive_fusion = variant != 3;
-    if (variant == 4) f->cfg.views = VKR_SEMACDR_VIEW_ID;
+    if (variant == 4) f->cfg.views = VKR_ITEM_VIEW_ID;
     f->shape = (vkr_semacdr_shape){.items = N_ITEMS, .users = N_USERS, .target_begin = 0, .target_count = N_TARGET,
                                    .text_dim = TEXT, .categories = KK, .subcategories = SUBS, .batch = BB,
                                    .contrast = MM};
@@ -79,14 +79,14 @@ static void fixture_inputs(const fixture* f, vkr_exec* ex) {
     VKR_ASSERT_OK(vkr_exec_write(ex, g->neg, neg, sizeof neg));
     float zero[DD] = {0};
     VKR_ASSERT_OK(vkr_exec_write(ex, g->zero_row, zero, sizeof zero));
-    if (g->text) {
+    if (g->views.text) {
         float text[(N_ITEMS + 1) * TEXT];
         vkr_test_fill_random(text, sizeof text / 4, 5);
-        VKR_ASSERT_OK(vkr_exec_write(ex, g->text, text, sizeof text));
+        VKR_ASSERT_OK(vkr_exec_write(ex, g->views.text, text, sizeof text));
         int32_t cat[N_ITEMS + 1], sub[N_ITEMS + 1];
         for (int i = 0; i <= N_ITEMS; i++) cat[i] = i % (KK + 1), sub[i] = (i * 5) % (KK * SUBS + 1);
-        VKR_ASSERT_OK(vkr_exec_write(ex, g->cat, cat, sizeof cat));
-        VKR_ASSERT_OK(vkr_exec_write(ex, g->sub, sub, sizeof sub));
+        VKR_ASSERT_OK(vkr_exec_write(ex, g->views.cat, cat, sizeof cat));
+        VKR_ASSERT_OK(vkr_exec_write(ex, g->views.sub, sub, sizeof sub));
         int32_t side[2][MM] = {{1, 3, 4}, {9, 5, 7}}, ar[MM] = {0, 1, 2};
         for (int s = 0; s < 2; s++) VKR_ASSERT_OK(vkr_exec_write(ex, g->contrast[s], side[s], sizeof side[s]));
         VKR_ASSERT_OK(vkr_exec_write(ex, g->arange, ar, sizeof ar));
@@ -228,7 +228,7 @@ static int sample_teardown(void** state) {
 typedef struct sample_items {
     float* text;
     int32_t* cat;
-    vkr_semacdr_items items;
+    vkr_item_semantics items;
 } sample_items;
 
 /* Random text vectors and categories by item id: inputs, not semantics, are under test here. */
@@ -238,7 +238,7 @@ static void sample_items_make(const vkr_dataset* ds, sample_items* s) {
     s->cat = malloc((size_t)n * 2 * sizeof *s->cat);
     vkr_test_fill_random(s->text, (size_t)n * 12, 3);
     for (uint32_t i = 0; i < n; i++) s->cat[2 * i] = (int32_t)(i % 5), s->cat[2 * i + 1] = (int32_t)(i % 3) - 1;
-    s->items = (vkr_semacdr_items){.text = s->text, .text_dim = 12, .category = s->cat, .categories = 5,
+    s->items = (vkr_item_semantics){.text = s->text, .text_dim = 12, .category = s->cat, .categories = 5,
                                    .subcategories = 2};
 }
 
@@ -311,8 +311,8 @@ static void test_bad_items_refused(void** state) {
     si.text[12 * 3 + 4] = NAN;
     EXPECT_FAIL(vkr_semacdr_check_items(&ds, &t, &si.items), VKR_ERR_INVALID_ARGUMENT);
     assert_non_null(strstr(vkr_last_error(), "item 3"));
-    t.views = VKR_SEMACDR_VIEW_ID; /* neither input is read without its view */
-    VKR_ASSERT_OK(vkr_semacdr_check_items(&ds, &t, &(vkr_semacdr_items){0}));
+    t.views = VKR_ITEM_VIEW_ID; /* neither input is read without its view */
+    VKR_ASSERT_OK(vkr_semacdr_check_items(&ds, &t, &(vkr_item_semantics){0}));
     free(si.text), free(si.cat);
     vkr_dataset_free(&ds);
 }

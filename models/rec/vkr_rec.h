@@ -120,6 +120,11 @@ typedef struct vkr_sasrec_train {
     bool quiet;           /* no progress lines */
     uint32_t eval_batch;  /* examples per scoring call */
     const char* const* metadata; /* key, value, ..., NULL: stored in the checkpoints (may be NULL) */
+    uint32_t item_views;  /* SemaCDR's multi-view items as a plug-in: VKR_ITEM_VIEW_* bits (0: IDs only) */
+    const vkr_item_semantics* semantics; /* the inputs of the inner and agnostic views (with item_views) */
+    float view_lambda;    /* weight of the views' InfoNCE (0: none) */
+    float view_tau;       /* its temperature */
+    float semantic_lr;    /* learning rate of the view modules (0: lr) */
 } vkr_sasrec_train;
 
 /* The BCE training negative of one position: a seeded item of `domain` (draw `index` of the `seed`
@@ -137,6 +142,7 @@ typedef struct vkr_sasrec_model {
     vkr_sasrec score_graph; /* scoring graph */
     vkr_exec* score_exec;   /* executor of the scoring graph, holding the best parameters */
     vkr_fit_report fit;     /* what training measured (best_hr10: validation HR@10 under cfg.validate) */
+    vkr_item_views_host views_host; /* padded view inputs (with cfg.item_views) */
 } vkr_sasrec_model;
 
 /* Sets the paper's defaults (2 blocks, hidden 64, 1 head, len 50, batch 128, dropout 0.2, lr 1e-3). */

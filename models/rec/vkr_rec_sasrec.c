@@ -13,14 +13,24 @@
 
 void vkr_sasrec_train_defaults(vkr_sasrec_train* t) {
     *t = (vkr_sasrec_train){.loss = VKR_SASREC_BCE, .max_len = 50, .batch = 128, .hidden = 64, .blocks = 2, .heads = 1,
-                            .dropout = 0.2f, .lr = 1e-3f, .epochs = 20, .patience = 3, .seed = 42, .eval_batch = 128};
+                            .dropout = 0.2f, .lr = 1e-3f, .epochs = 20, .patience = 3, .seed = 42, .eval_batch = 128,
+                            .view_lambda = 0.1f, .view_tau = 0.07f, .semantic_lr = 3e-4f};
 }
+
+/* Items per InfoNCE of the view plug-in: 256, or the whole domain when smaller. */
+static uint32_t vkr_sasrec_contrast(uint32_t domain_items) { return domain_items < 256 ? domain_items : 256; }
 
 static vkr_sasrec_config vkr_model_config(const vkr_dataset* ds, const vkr_sasrec_train* t, uint32_t batch) {
     uint32_t begin = ds->item_begin[t->domain], end = ds->item_begin[t->domain + 1];
+    const vkr_item_semantics* sem = t->semantics;
+    bool agn = sem && (t->item_views & VKR_ITEM_VIEW_AGNOSTIC);
     return (vkr_sasrec_config){.items = ds->item_count, .max_len = t->max_len, .batch = batch, .hidden = t->hidden,
                                .blocks = t->blocks, .heads = t->heads, .dropout = t->dropout, .loss = t->loss, .arch = t->arch,
-                               .out_begin = begin + 1, .out_count = end - begin};
+                               .out_begin = begin + 1, .out_count = end - begin, .views = t->item_views,
+                               .text_dim = sem && (t->item_views & VKR_ITEM_VIEW_INNER) ? sem->text_dim : 0,
+                               .categories = agn ? sem->categories : 0, .subcategories = agn ? sem->subcategories : 0,
+                               .view_lambda = t->view_lambda, .view_tau = t->view_tau,
+                               .contrast = vkr_sasrec_contrast(end - begin)};
 }
 
 static bool vkr_in_domain(const vkr_dataset* ds, uint32_t item, uint32_t d) {
@@ -177,6 +187,8 @@ typedef struct vkr_sasrec_job {
     vkr_exec* tex;
     vkr_batch bt;
     uint32_t* users; /* training users */
+    uint32_t* pool;  /* the domain's item ids + 1 (InfoNCE draws of the view plug-in) */
+    int32_t* drawn;  /* one step's draw */
 } vkr_sasrec_job;
 
 static vkr_status vkr_sasrec_step(void* self, const uint32_t* units, uint32_t n, uint64_t rng, bool want, float* loss) {
@@ -199,6 +211,16 @@ static vkr_status vkr_sasrec_step(void* self, const uint32_t* units, uint32_t n,
         }
     }
     VKR_TRY(vkr_write_batch(j->tex, &j->train, &j->bt, B, T, labelled, bce));
+    if (j->train.contrast) { /* distinct items of the domain: a partial Fisher-Yates over the pool */
+        uint32_t M = (uint32_t)j->train.contrast->numel, n_pool = ds->item_begin[cfg->domain + 1] - ds->item_begin[cfg->domain];
+        vkr_rng r = vkr_rng_make(rng, 0x7ab1e2);
+        for (uint32_t i = 0; i < M; i++) {
+            uint32_t k = i + (uint32_t)vkr_rng_next_below(&r, n_pool - i), t = j->pool[i];
+            j->pool[i] = j->pool[k], j->pool[k] = t;
+            j->drawn[i] = (int32_t)j->pool[i];
+        }
+        VKR_TRY(vkr_exec_write(j->tex, j->train.contrast, j->drawn, 4ull * M));
+    }
     VKR_TRY(vkr_exec_run(j->tex));
     return want ? vkr_exec_read(j->tex, j->train.loss, loss, 4) : VKR_OK;
 }
@@ -223,11 +245,16 @@ vkr_status vkr_sasrec_open(const vkr_dataset* ds, vkr_device* dev, const vkr_sas
     m->ds = ds;
     m->cfg = *cfg;
     m->dev = dev;
+    if (cfg->item_views & ~VKR_ITEM_VIEW_ID) {
+        VKR_TRY(vkr_item_semantics_check(ds, cfg->item_views, cfg->semantics));
+        VKR_TRY(vkr_item_views_host_make(cfg->semantics, ds->item_count, cfg->item_views, &m->views_host));
+    }
     vkr_sasrec_config sc = vkr_model_config(ds, cfg, cfg->eval_batch);
     vkr_status s = vkr_sasrec_build(&sc, false, cfg->seed, &m->score_graph);
     if (s == VKR_OK)
         s = vkr_exec_create(m->score_graph.graph, &(vkr_exec_options){.device = dev}, &m->score_exec);
     if (s == VKR_OK) s = vkr_exec_init_params(m->score_exec, cfg->seed);
+    if (s == VKR_OK) s = vkr_item_views_write(m->score_exec, &m->score_graph.views, &m->views_host);
     if (s != VKR_OK) vkr_sasrec_model_free(m);
     return s;
 }
@@ -258,9 +285,23 @@ vkr_status vkr_sasrec_fit(const vkr_dataset* ds, vkr_device* dev, const vkr_sasr
     if (s == VKR_OK) s = vkr_sasrec_build(&mc, true, cfg->seed, &j.train);
     vkr_optim_config oc = {.kind = VKR_OPTIM_ADAM, .schedule = {.peak_lr = cfg->lr}, .beta1 = 0.9f, .beta2 = 0.98f,
                            .eps = 1e-8f};
+    float lr_mult[2] = {1.0f, cfg->semantic_lr > 0 && cfg->lr > 0 ? cfg->semantic_lr / cfg->lr : 1.0f};
     if (s == VKR_OK)
-        s = vkr_exec_create(j.train.graph, &(vkr_exec_options){.device = dev, .optimizer = &oc, .training = true}, &j.tex);
+        s = vkr_exec_create(j.train.graph,
+                            &(vkr_exec_options){.device = dev, .optimizer = &oc, .training = true, .group_count = 2,
+                                                .group_lr_mult = lr_mult},
+                            &j.tex);
     if (s == VKR_OK) s = vkr_exec_init_params(j.tex, cfg->seed);
+    if (s == VKR_OK) s = vkr_item_views_write(j.tex, &j.train.views, &m->views_host);
+    if (s == VKR_OK && j.train.arange) {
+        uint32_t M = (uint32_t)j.train.arange->numel, n_pool = ds->item_begin[d + 1] - ds->item_begin[d];
+        j.pool = malloc((size_t)n_pool * sizeof *j.pool);
+        j.drawn = malloc((size_t)M * sizeof *j.drawn);
+        if (!j.pool || !j.drawn) s = vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
+        for (uint32_t i = 0; s == VKR_OK && i < n_pool; i++) j.pool[i] = ds->item_begin[d] + i + 1;
+        for (uint32_t i = 0; s == VKR_OK && i < M; i++) j.drawn[i] = (int32_t)i;
+        if (s == VKR_OK) s = vkr_exec_write(j.tex, j.train.arange, j.drawn, 4ull * M);
+    }
     if (s == VKR_OK) s = vkr_batch_alloc(&j.bt, cfg->batch, cfg->max_len, vkr_dataset_longest(ds));
     vkr_fit_model fm = {.self = &j, .units = n_users, .batch = cfg->batch, .step = vkr_sasrec_step,
                         .validate = vkr_sasrec_validate, .train_exec = j.tex, .score_exec = m->score_exec,
@@ -272,6 +313,8 @@ vkr_status vkr_sasrec_fit(const vkr_dataset* ds, vkr_device* dev, const vkr_sasr
     vkr_exec_destroy(j.tex);
     vkr_sasrec_destroy(&j.train);
     free(j.users);
+    free(j.pool);
+    free(j.drawn);
     if (s != VKR_OK) vkr_sasrec_model_free(m);
     return s;
 }
@@ -281,5 +324,6 @@ void vkr_sasrec_model_free(vkr_sasrec_model* m) {
     vkr_exec_destroy(m->score_exec);
     vkr_sasrec_destroy(&m->score_graph);
     vkr_fit_report_free(&m->fit);
+    vkr_item_views_host_free(&m->views_host);
     memset(m, 0, sizeof *m);
 }

@@ -13,7 +13,7 @@
 #include "vkr_semacdr_internal.h"
 
 void vkr_semacdr_train_defaults(vkr_semacdr_train* t) {
-    *t = (vkr_semacdr_train){.views = VKR_SEMACDR_VIEW_ID | VKR_SEMACDR_VIEW_INNER | VKR_SEMACDR_VIEW_AGNOSTIC,
+    *t = (vkr_semacdr_train){.views = VKR_ITEM_VIEW_ID | VKR_ITEM_VIEW_INNER | VKR_ITEM_VIEW_AGNOSTIC,
                              .graph = true, .cross_fusion = true, .adaptive_fusion = true, .lambda = 0.1f,
                              .tau = 0.07f, .contrast_items = 256, .leaky_slope = 0.2f, .max_len = 20, .batch = 256,
                              .hidden = 64, .blocks = 2, .heads = 1, .dropout = 0.2f, .lr = 1e-3f,
@@ -26,8 +26,7 @@ typedef struct vkr_semacdr_state {
     vkr_semacdr_shape shape;
     vkr_semacdr_graph score;  /* scoring graph (batch eval_batch) */
     vkr_exec* score_exec;     /* holds the best parameters */
-    float* text;              /* [(items + 1) x text_dim] */
-    int32_t *cat, *sub;       /* [items + 1] */
+    vkr_item_views_host views; /* padded item inputs */
     vkr_csr item_graph, mixed_graph;
     int32_t* rows[6];         /* staging: seq and mask of source, target, mixed [B x T] */
     int32_t *user, *pos, *neg, *contrast[2], *arange;
@@ -39,61 +38,28 @@ static bool sema_in(const vkr_dataset* ds, uint32_t item, uint32_t d) {
     return item >= ds->item_begin[d] && item < ds->item_begin[d + 1];
 }
 
-vkr_status vkr_semacdr_check_items(const vkr_dataset* ds, const vkr_semacdr_train* c, const vkr_semacdr_items* it) {
-    if (!ds || !c || !it) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "SemaCDR: no dataset, settings or item inputs");
+vkr_status vkr_semacdr_check_items(const vkr_dataset* ds, const vkr_semacdr_train* c, const vkr_item_semantics* it) {
+    if (!ds || !c) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "SemaCDR: no dataset or settings");
     if (ds->domain_count < 2)
         return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "SemaCDR needs a source and a target domain; the dataset has %u domain",
                         ds->domain_count);
     if (c->domain >= ds->domain_count) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "SemaCDR: target domain out of range");
-    if ((c->views & VKR_SEMACDR_VIEW_INNER) && (!it->text || it->text_dim == 0))
-        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "SemaCDR: the inner view needs item text embeddings");
-    if (c->views & VKR_SEMACDR_VIEW_INNER)
-        for (uint64_t i = 0; i < (uint64_t)ds->item_count * it->text_dim; i++)
-            if (!isfinite(it->text[i]))
-                return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "SemaCDR: text embedding of item %llu has a non-finite value",
-                                (unsigned long long)(i / it->text_dim));
-    if (!(c->views & VKR_SEMACDR_VIEW_AGNOSTIC)) return VKR_OK;
-    if (!it->category || it->categories == 0)
-        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "SemaCDR: the agnostic view needs item categories");
-    for (uint32_t i = 0; i < ds->item_count; i++) {
-        int32_t k = it->category[2 * i], m = it->category[2 * i + 1];
-        if (k < -1 || k >= (int32_t)it->categories)
-            return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "SemaCDR: item %u (%s) has category %d, outside -1..%u", i,
-                            vkr_strtab_get(&ds->item_key, i), k, it->categories - 1);
-        if (m < -1 || (m >= 0 && (k < 0 || m >= (int32_t)it->subcategories)))
-            return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "SemaCDR: item %u (%s) has subcategory %d (category %d, %u slots)",
-                            i, vkr_strtab_get(&ds->item_key, i), m, k, it->subcategories);
-    }
-    return VKR_OK;
+    vkr_status s = vkr_item_semantics_check(ds, c->views, it);
+    return s == VKR_OK ? VKR_OK : vkr_fail(s, "SemaCDR: %s", vkr_last_error());
 }
 
 /* ---- host constants ---- */
 
 static vkr_status sema_state_init(vkr_semacdr_state* st, const vkr_dataset* ds, const vkr_semacdr_train* c,
-                                  const vkr_semacdr_items* it) {
-    uint32_t N = ds->item_count, V = N + 1, d = c->domain;
+                                  const vkr_item_semantics* it) {
+    uint32_t N = ds->item_count, d = c->domain;
     st->shape = (vkr_semacdr_shape){.items = N, .users = ds->user_count, .target_begin = ds->item_begin[d],
                                     .target_count = ds->item_begin[d + 1] - ds->item_begin[d]};
-    if (c->views & VKR_SEMACDR_VIEW_INNER) {
-        st->shape.text_dim = it->text_dim;
-        st->text = calloc((size_t)V * it->text_dim, sizeof *st->text);
-        if (!st->text) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "SemaCDR: out of host memory for the text");
-        memcpy(st->text + it->text_dim, it->text, (size_t)N * it->text_dim * sizeof *st->text);
-    }
-    if (c->views & VKR_SEMACDR_VIEW_AGNOSTIC) {
-        uint32_t K = it->categories, M = it->subcategories;
-        st->shape.categories = K;
-        st->shape.subcategories = M;
-        st->cat = malloc((size_t)V * sizeof *st->cat);
-        st->sub = malloc((size_t)V * sizeof *st->sub);
-        if (!st->cat || !st->sub) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "SemaCDR: out of host memory");
-        st->cat[0] = (int32_t)K;           /* the padding row reads the "none" rows */
-        st->sub[0] = (int32_t)(K * M);
-        for (uint32_t i = 0; i < N; i++) {
-            int32_t k = it->category[2 * i], m = it->category[2 * i + 1];
-            st->cat[i + 1] = k < 0 ? (int32_t)K : k;
-            st->sub[i + 1] = m < 0 ? (int32_t)(K * M) : k * (int32_t)M + m;
-        }
+    VKR_TRY(vkr_item_views_host_make(it, N, c->views, &st->views));
+    st->shape.text_dim = st->views.text_dim;
+    if (c->views & VKR_ITEM_VIEW_AGNOSTIC) {
+        st->shape.categories = it->categories;
+        st->shape.subcategories = it->subcategories;
     }
     if (c->graph) {
         VKR_TRY(vkr_cdgraph_items(ds, VKR_CDGRAPH_ALL_DOMAINS, NULL, &st->item_graph));
@@ -127,13 +93,10 @@ static vkr_status sema_staging(vkr_semacdr_state* st, uint32_t rows, uint32_t T,
 /* Uploads the constants of graph m into exec. */
 static vkr_status sema_write_consts(vkr_exec* ex, const vkr_semacdr_state* st, const vkr_semacdr_graph* m,
                                     const vkr_semacdr_train* c) {
-    uint64_t V = (uint64_t)st->shape.items + 1;
     float zeros[1024] = {0};
     if (c->hidden > 1024) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "SemaCDR: hidden %u above 1024", c->hidden);
     VKR_TRY(vkr_exec_write(ex, m->zero_row, zeros, 4ull * c->hidden));
-    if (m->text) VKR_TRY(vkr_exec_write(ex, m->text, st->text, 4ull * V * st->shape.text_dim));
-    if (m->cat) VKR_TRY(vkr_exec_write(ex, m->cat, st->cat, 4ull * V));
-    if (m->sub) VKR_TRY(vkr_exec_write(ex, m->sub, st->sub, 4ull * V));
+    VKR_TRY(vkr_item_views_write(ex, &m->views, &st->views));
     if (m->arange) VKR_TRY(vkr_exec_write(ex, m->arange, st->arange, 4ull * m->arange->numel));
     if (c->graph) {
         VKR_TRY(vkr_exec_write_csr(ex, &m->item_graph, &st->item_graph));
@@ -217,7 +180,7 @@ vkr_status vkr_semacdr_item_vectors(vkr_semacdr_model* m, float* out) {
 
 /* ---- training ---- */
 
-typedef struct sema_job {
+struct vkr_semacdr_trainer {
     vkr_semacdr_model* m;
     vkr_semacdr_graph train;
     vkr_exec* tex;
@@ -225,7 +188,9 @@ typedef struct sema_job {
     uint32_t contrast;         /* InfoNCE rows per side */
     uint32_t* side_items[2];   /* items of the target side and of the source side */
     uint32_t side_count[2];
-} sema_job;
+    uint32_t n_examples;
+};
+typedef vkr_semacdr_trainer sema_job;
 
 /* Draws `count` distinct items of `pool` (partial Fisher-Yates over a copy kept in the job). */
 static void sema_draw(uint32_t* pool, uint32_t pool_n, uint32_t count, vkr_rng* rng, int32_t* out) {
@@ -319,14 +284,15 @@ static vkr_status sema_sides(const vkr_dataset* ds, uint32_t d, sema_job* j) {
 }
 
 static vkr_status sema_open(const vkr_dataset* ds, vkr_device* dev, const vkr_semacdr_train* cfg,
-                            const vkr_semacdr_items* items, vkr_semacdr_model* m) {
+                            const vkr_item_semantics* items, vkr_semacdr_model* m) {
     memset(m, 0, sizeof *m);
     VKR_TRY(vkr_semacdr_check_items(ds, cfg, items));
     if (cfg->batch == 0 || cfg->max_len == 0 || cfg->eval_batch == 0 || cfg->hidden == 0 || !(cfg->tau > 0))
         return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "SemaCDR: batch, max_len, eval_batch, hidden and tau must be positive");
     m->ds = ds;
     m->cfg = *cfg;
-    m->cfg.views |= VKR_SEMACDR_VIEW_ID;
+    m->cfg.views |= VKR_ITEM_VIEW_ID;
+    if (!(m->cfg.views & VKR_ITEM_VIEW_AGNOSTIC)) m->cfg.lambda = 0; /* nothing to align to */
     m->state = calloc(1, sizeof *m->state);
     if (!m->state) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "SemaCDR: out of host memory");
     vkr_semacdr_state* st = m->state;
@@ -343,40 +309,70 @@ static vkr_status sema_open(const vkr_dataset* ds, vkr_device* dev, const vkr_se
     return s;
 }
 
-vkr_status vkr_semacdr_fit(const vkr_dataset* ds, vkr_device* dev, const vkr_semacdr_train* cfg,
-                           const vkr_semacdr_items* items, vkr_semacdr_model* m) {
-    if (!m) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_semacdr_fit: out is NULL");
-    vkr_status s = sema_open(ds, dev, cfg, items, m);
-    sema_job j = {.m = m};
-    uint32_t n_examples = 0;
-    if (s == VKR_OK) s = sema_examples(ds, cfg->domain, &j.examples, &n_examples);
-    if (s == VKR_OK) s = sema_sides(ds, cfg->domain, &j);
-    vkr_semacdr_shape sh = m->state ? m->state->shape : (vkr_semacdr_shape){0};
+vkr_status vkr_semacdr_trainer_create(const vkr_dataset* ds, vkr_device* dev, const vkr_semacdr_train* cfg,
+                                      const vkr_item_semantics* items, vkr_semacdr_model* m, vkr_semacdr_trainer** out) {
+    if (!m || !out) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_semacdr_trainer_create: no model or output");
+    *out = NULL;
+    VKR_TRY(sema_open(ds, dev, cfg, items, m));
+    sema_job* j = calloc(1, sizeof *j);
+    if (!j) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "SemaCDR: out of host memory");
+    j->m = m;
+    vkr_status s = sema_examples(ds, cfg->domain, &j->examples, &j->n_examples);
+    if (s == VKR_OK) s = sema_sides(ds, cfg->domain, j);
+    vkr_semacdr_shape sh = m->state->shape;
     sh.batch = cfg->batch;
-    sh.contrast = j.contrast;
-    if (s == VKR_OK) s = vkr_semacdr_build(&m->cfg, &sh, true, cfg->seed, &j.train);
+    sh.contrast = j->contrast;
+    if (s == VKR_OK) s = vkr_semacdr_build(&m->cfg, &sh, true, cfg->seed, &j->train);
     vkr_optim_config oc = {.kind = VKR_OPTIM_ADAM, .schedule = {.peak_lr = cfg->lr}, .beta1 = 0.9f, .beta2 = 0.98f,
                            .eps = 1e-8f};
     float lr_mult[2] = {1.0f, cfg->lr > 0 ? cfg->semantic_lr / cfg->lr : 1.0f};
     if (s == VKR_OK)
-        s = vkr_exec_create(j.train.graph,
+        s = vkr_exec_create(j->train.graph,
                             &(vkr_exec_options){.device = dev, .optimizer = &oc, .training = true, .group_count = 2,
                                                 .group_lr_mult = lr_mult},
-                            &j.tex);
-    if (s == VKR_OK) s = vkr_exec_init_params(j.tex, cfg->seed);
-    if (s == VKR_OK) s = sema_write_consts(j.tex, m->state, &j.train, &m->cfg);
-    vkr_fit_model fm = {.self = &j, .units = n_examples, .batch = cfg->batch, .step = sema_step,
-                        .validate = sema_validate, .train_exec = j.tex,
-                        .score_exec = m->state ? m->state->score_exec : NULL,
-                        .score_graph = m->state ? m->state->score.graph : NULL};
-    vkr_fit_options fo = {.epochs = cfg->epochs, .patience = cfg->patience, .seed = cfg->seed, .ckpt_dir = cfg->ckpt_dir,
-                          .resume = cfg->resume, .quiet = cfg->quiet, .metadata = cfg->metadata};
-    if (s == VKR_OK) s = vkr_fit(&fm, &fo, &m->fit);
-    vkr_exec_destroy(j.tex);
-    vkr_semacdr_graph_destroy(&j.train);
-    free(j.examples);
-    free(j.side_items[0]);
-    free(j.side_items[1]);
+                            &j->tex);
+    if (s == VKR_OK) s = vkr_exec_init_params(j->tex, cfg->seed);
+    if (s == VKR_OK) s = sema_write_consts(j->tex, m->state, &j->train, &m->cfg);
+    if (s == VKR_OK) *out = j;
+    else vkr_semacdr_trainer_destroy(j);
+    return s;
+}
+
+uint32_t vkr_semacdr_trainer_examples(const vkr_semacdr_trainer* t) { return t ? t->n_examples : 0; }
+
+vkr_status vkr_semacdr_trainer_step(vkr_semacdr_trainer* t, const uint32_t* units, uint32_t n, uint64_t seed) {
+    if (!t || !units || n == 0) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_semacdr_trainer_step: nothing to train");
+    for (uint32_t k = 0; k < n; k++)
+        if (units[k] >= t->n_examples)
+            return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "SemaCDR: example %u of %u", units[k], t->n_examples);
+    return sema_step(t, units, n, seed, false, NULL);
+}
+
+void vkr_semacdr_trainer_destroy(vkr_semacdr_trainer* j) {
+    if (!j) return;
+    vkr_exec_destroy(j->tex);
+    vkr_semacdr_graph_destroy(&j->train);
+    free(j->examples);
+    free(j->side_items[0]);
+    free(j->side_items[1]);
+    free(j);
+}
+
+vkr_status vkr_semacdr_fit(const vkr_dataset* ds, vkr_device* dev, const vkr_semacdr_train* cfg,
+                           const vkr_item_semantics* items, vkr_semacdr_model* m) {
+    if (!m) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_semacdr_fit: out is NULL");
+    sema_job* j = NULL;
+    vkr_status s = vkr_semacdr_trainer_create(ds, dev, cfg, items, m, &j);
+    if (s == VKR_OK) {
+        vkr_fit_model fm = {.self = j, .units = j->n_examples, .batch = cfg->batch, .step = sema_step,
+                            .validate = sema_validate, .train_exec = j->tex, .score_exec = m->state->score_exec,
+                            .score_graph = m->state->score.graph};
+        vkr_fit_options fo = {.epochs = cfg->epochs, .patience = cfg->patience, .seed = cfg->seed,
+                              .ckpt_dir = cfg->ckpt_dir, .resume = cfg->resume, .quiet = cfg->quiet,
+                              .metadata = cfg->metadata};
+        s = vkr_fit(&fm, &fo, &m->fit);
+    }
+    vkr_semacdr_trainer_destroy(j);
     if (s != VKR_OK) vkr_semacdr_model_free(m);
     return s;
 }
@@ -387,7 +383,7 @@ void vkr_semacdr_model_free(vkr_semacdr_model* m) {
     if (st) {
         vkr_exec_destroy(st->score_exec);
         vkr_semacdr_graph_destroy(&st->score);
-        free(st->text), free(st->cat), free(st->sub);
+        vkr_item_views_host_free(&st->views);
         vkr_csr_free(&st->item_graph);
         vkr_csr_free(&st->mixed_graph);
         for (int k = 0; k < 6; k++) free(st->rows[k]);

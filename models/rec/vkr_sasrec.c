@@ -32,6 +32,11 @@ vkr_status vkr_sasrec_build(const vkr_sasrec_config* c, bool train, uint64_t see
     float emb_scale = original ? 1.0f : 1.0f / sqrtf((float)D);
     vkr_tensor* item = vkr_graph_param_init(g, "item_emb", 2, (uint32_t[]){V, D}, 0, emb_init, emb_scale);
     vkr_tensor* posemb = vkr_graph_param_init(g, "pos_emb", 2, (uint32_t[]){T, D}, 0, emb_init, emb_scale);
+    vkr_item_views_shape vs = {.items = c->items, .hidden = D, .views = c->views | VKR_ITEM_VIEW_ID,
+                               .text_dim = c->text_dim, .categories = c->categories,
+                               .subcategories = c->subcategories, .semantic_group = 1};
+    vkr_item_views_build(g, &vs, item, &m->views);
+    item = vkr_item_views_sum(g, &m->views); /* the ID table itself without the plug-in */
     vkr_tensor* x = vkr_op_scale(g, vkr_op_embedding(g, item, m->seq), sqrtf((float)D));
     x = vkr_op_add(g, x, posemb);
     if (train && c->dropout > 0) x = vkr_op_dropout(g, x, c->dropout);
@@ -68,6 +73,12 @@ vkr_status vkr_sasrec_build(const vkr_sasrec_config* c, bool train, uint64_t see
         uint32_t one = 1;
         m->loss_scale = vkr_graph_input(g, "loss_scale", VKR_F32, 1, &one);
         m->loss = vkr_op_mul(g, vkr_op_bce_logits(g, logits, labels), m->loss_scale);
+    }
+    if (train && m->loss && c->view_lambda > 0 && m->views.view[2] && c->contrast) {
+        m->contrast = vkr_graph_input(g, "contrast", VKR_I32, 1, &c->contrast);
+        m->arange = vkr_graph_const(g, "arange", VKR_I32, 1, &c->contrast);
+        vkr_tensor* lc = vkr_item_views_infonce(g, &m->views, m->contrast, m->arange, c->view_tau);
+        m->loss = vkr_op_add(g, m->loss, vkr_op_scale(g, lc, c->view_lambda));
     }
     if (train && m->loss) vkr_graph_keep(m->loss);
     vkr_status s = vkr_graph_status(g);

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "vkr_graph_ops.h"
+#include "vkr_item_views.h"
 
 /* Training objective. */
 typedef enum vkr_sasrec_loss {
@@ -43,6 +44,15 @@ typedef struct vkr_sasrec_config {
     uint32_t out_begin; /* candidates are table rows [out_begin, out_begin + out_count): one domain's
                            items (0 and 0: every item id 1..items) */
     uint32_t out_count; /* number of candidate rows */
+    /* SemaCDR's multi-view items as a plug-in (vkr_item_views.h): the item table is the sum of the
+     * views, in the input and for the candidates; 0 or VKR_ITEM_VIEW_ID: the plain ID table */
+    uint32_t views;         /* VKR_ITEM_VIEW_* bits */
+    uint32_t text_dim;      /* inner view: text columns */
+    uint32_t categories;    /* agnostic view: categories */
+    uint32_t subcategories; /* agnostic view: subcategory slots per category */
+    float view_lambda;      /* weight of the views' InfoNCE (training; 0: none) */
+    float view_tau;         /* its temperature */
+    uint32_t contrast;      /* items per InfoNCE (training) */
 } vkr_sasrec_config;
 
 /* A built SASRec graph and its named tensors. */
@@ -58,6 +68,9 @@ typedef struct vkr_sasrec {
                                pairs with ignored ones contributing 0, this makes it the mean over real ones */
     vkr_tensor* loss;    /* training loss (NULL when built for scoring) */
     vkr_tensor* scores;  /* fp32 [B, out_count] last-position logits over the candidates (scoring) */
+    vkr_item_views views; /* the item views (views[0] alone without the plug-in) */
+    vkr_tensor* contrast; /* int32 [contrast] item ids + 1 of the InfoNCE (training with view_lambda) */
+    vkr_tensor* arange;   /* const int32 [contrast] 0..contrast-1 */
 } vkr_sasrec;
 
 /* The architecture `arch` stands for under `loss` (never VKR_SASREC_ARCH_AUTO). */

@@ -26,19 +26,13 @@
 #include <stdint.h>
 
 #include "vkr_data.h"
+#include "vkr_item_views.h"
 #include "vkr_rec.h"
-
-/* Item views (bits). */
-enum {
-    VKR_SEMACDR_VIEW_ID = 1u,       /* learned ID embedding (always present: it is what scores) */
-    VKR_SEMACDR_VIEW_INNER = 2u,    /* text embedding through a learned projection */
-    VKR_SEMACDR_VIEW_AGNOSTIC = 4u  /* category + subcategory embeddings */
-};
 
 /* Training settings. */
 typedef struct vkr_semacdr_train {
     uint32_t domain;      /* target domain */
-    uint32_t views;       /* VKR_SEMACDR_VIEW_* bits (ID is added when missing) */
+    uint32_t views;       /* VKR_ITEM_VIEW_* bits (ID is added when missing) */
     bool graph;           /* graph collaborative learning (false: the views go straight to the encoders) */
     bool cross_fusion;    /* cross-attention of the target state over the source sequence */
     bool adaptive_fusion; /* learned alpha, beta, gamma (false: their average) */
@@ -65,15 +59,6 @@ typedef struct vkr_semacdr_train {
     const char* const* metadata; /* key, value, ..., NULL: stored in the checkpoints (may be NULL) */
 } vkr_semacdr_train;
 
-/* The item-side inputs: text embeddings and categories of every item (rows = item ids 0..items-1). */
-typedef struct vkr_semacdr_items {
-    const float* text;       /* [items x text_dim] (NULL without the inner view) */
-    uint32_t text_dim;       /* columns of text */
-    const int32_t* category; /* [items x 2] category, subcategory (-1: none); NULL without the agnostic view */
-    uint32_t categories;     /* categories K (values 0..K-1) */
-    uint32_t subcategories;  /* subcategory slots per category (0: none) */
-} vkr_semacdr_items;
-
 /* A trained SemaCDR. */
 typedef struct vkr_semacdr_model {
     const vkr_dataset* ds;    /* dataset */
@@ -86,13 +71,25 @@ typedef struct vkr_semacdr_model {
  * 0.07, 2 blocks, 1 head, hidden 64, lr 1e-3 and 3e-4 for the semantic modules; plus len 20, batch
  * 256, dropout 0.2, 256 contrastive items, slope 0.2. */
 void vkr_semacdr_train_defaults(vkr_semacdr_train* t);
-/* Checks items against ds and cfg (shapes, finite text, categories in range); the error names the
- * item. */
-vkr_status vkr_semacdr_check_items(const vkr_dataset* ds, const vkr_semacdr_train* cfg, const vkr_semacdr_items* items);
+/* Checks the dataset (two domains at least) and items for cfg's views (vkr_item_semantics_check). */
+vkr_status vkr_semacdr_check_items(const vkr_dataset* ds, const vkr_semacdr_train* cfg, const vkr_item_semantics* items);
 /* Trains on the training interactions, validating each epoch; out is zeroed on entry and holds the
  * best parameters. */
 vkr_status vkr_semacdr_fit(const vkr_dataset* ds, vkr_device* dev, const vkr_semacdr_train* cfg,
-                           const vkr_semacdr_items* items, vkr_semacdr_model* out);
+                           const vkr_item_semantics* items, vkr_semacdr_model* out);
+/* A training session without the loop (benchmarks): the model (opened into *model, which the caller
+ * frees after the trainer) and its training graph. */
+typedef struct vkr_semacdr_trainer vkr_semacdr_trainer;
+/* Opens the model and its trainer; *out is NULL on failure. */
+vkr_status vkr_semacdr_trainer_create(const vkr_dataset* ds, vkr_device* dev, const vkr_semacdr_train* cfg,
+                                      const vkr_item_semantics* items, vkr_semacdr_model* model,
+                                      vkr_semacdr_trainer** out);
+/* The training examples (units of a step). */
+uint32_t vkr_semacdr_trainer_examples(const vkr_semacdr_trainer* trainer);
+/* One step over examples units[0..n) (a short batch repeats them), negatives from `seed`. */
+vkr_status vkr_semacdr_trainer_step(vkr_semacdr_trainer* trainer, const uint32_t* units, uint32_t n, uint64_t seed);
+/* Destroys the trainer (NULL: no-op). */
+void vkr_semacdr_trainer_destroy(vkr_semacdr_trainer* trainer);
 /* The scorer view (best parameters; scores over the target domain's items). */
 vkr_scorer vkr_semacdr_scorer(vkr_semacdr_model* m);
 /* The graph module's item outputs in the mixed graph (h^mix, one space for every domain; with the

@@ -9,18 +9,6 @@
 
 enum { SEMA_GROUP_REST = 0, SEMA_GROUP_SEMANTIC = 1 };
 
-/* x / ||x|| along the last axis (cosine similarity's normalization). */
-static vkr_tensor* sema_l2norm(vkr_graph* g, vkr_tensor* x) {
-    vkr_tensor* ss = vkr_op_sum(g, vkr_op_mul(g, x, x), -1);
-    return vkr_op_mul(g, x, vkr_op_rsqrt(g, ss, 1e-12f));
-}
-
-/* Mean InfoNCE of rows q against keys k (both [M, d]; row i's positive is key i), cosine / tau. */
-static vkr_tensor* sema_infonce(vkr_graph* g, vkr_tensor* q, vkr_tensor* k, vkr_tensor* arange, float tau) {
-    vkr_tensor* sim = vkr_op_matmul(g, sema_l2norm(g, q), sema_l2norm(g, k), NULL, false, true);
-    return vkr_op_cross_entropy(g, vkr_op_scale(g, sim, 1.0f / tau), arange, -1);
-}
-
 /* LeakyReLU(A y + b) with y = X W computed before the product (it is narrower than X); A NULL: no
  * propagation (the "without graph" ablation keeps the transform). */
 static vkr_tensor* sema_gcn_out(vkr_graph* g, const vkr_graph_csr* a, vkr_tensor* y, vkr_tensor* bias, float slope) {
@@ -43,35 +31,6 @@ static vkr_tensor* sema_encode(vkr_graph* g, const char* name, const vkr_semacdr
     vkr_tensor* z = vkr_tf_encoder(g, name, &tc, x, mask);
     if (all) *all = z;
     return vkr_op_slice(g, z, 1, T - 1, 1);
-}
-
-/* The item views concatenated, [items + 1, width] (row 0 pads); the views in out[3] (NULL when absent). */
-static vkr_tensor* sema_views(vkr_graph* g, const vkr_semacdr_train* c, const vkr_semacdr_shape* s,
-                              vkr_semacdr_graph* m, vkr_tensor** out) {
-    uint32_t V = s->items + 1, D = c->hidden;
-    out[0] = vkr_graph_param_init(g, "item_id", 2, (uint32_t[]){V, D}, SEMA_GROUP_REST, VKR_INIT_XAVIER, 1.0f);
-    out[1] = out[2] = NULL;
-    vkr_tensor* e = out[0];
-    if (c->views & VKR_SEMACDR_VIEW_INNER) {
-        m->text = vkr_graph_const(g, "text", VKR_F32, 2, (uint32_t[]){V, s->text_dim});
-        out[1] = vkr_tf_linear(g, "inner", m->text, s->text_dim, D, true, SEMA_GROUP_SEMANTIC);
-        e = vkr_op_concat(g, e, out[1], 1);
-    }
-    if (c->views & VKR_SEMACDR_VIEW_AGNOSTIC) {
-        m->cat = vkr_graph_const(g, "category", VKR_I32, 1, &V);
-        vkr_tensor* ct = vkr_graph_param_init(g, "agnostic.category", 2, (uint32_t[]){s->categories + 1, D},
-                                              SEMA_GROUP_SEMANTIC, VKR_INIT_XAVIER, 1.0f);
-        out[2] = vkr_op_embedding(g, ct, m->cat);
-        if (s->subcategories) {
-            m->sub = vkr_graph_const(g, "subcategory", VKR_I32, 1, &V);
-            vkr_tensor* st = vkr_graph_param_init(g, "agnostic.subcategory", 2,
-                                                  (uint32_t[]){s->categories * s->subcategories + 1, D},
-                                                  SEMA_GROUP_SEMANTIC, VKR_INIT_XAVIER, 1.0f);
-            out[2] = vkr_op_add(g, out[2], vkr_op_embedding(g, st, m->sub));
-        }
-        e = vkr_op_concat(g, e, out[2], 1);
-    }
-    return e;
 }
 
 /* Prepends the zero padding row to graph outputs [items, d]. */
@@ -105,8 +64,13 @@ vkr_status vkr_semacdr_build(const vkr_semacdr_train* c, const vkr_semacdr_shape
     m->user = vkr_graph_input(g, "user", VKR_I32, 1, &B);
     m->zero_row = vkr_graph_const(g, "zero_row", VKR_F32, 2, (uint32_t[]){1, D});
 
-    vkr_tensor* view[3];
-    vkr_tensor* e = sema_views(g, c, s, m, view); /* [N + 1, W] */
+    vkr_item_views_shape vs = {.items = N, .hidden = D, .views = c->views, .text_dim = s->text_dim,
+                               .categories = s->categories, .subcategories = s->subcategories,
+                               .semantic_group = SEMA_GROUP_SEMANTIC};
+    vkr_tensor* id = vkr_graph_param_init(g, "item_id", 2, (uint32_t[]){N + 1, D}, SEMA_GROUP_REST, VKR_INIT_XAVIER, 1.0f);
+    vkr_item_views_build(g, &vs, id, &m->views);
+    vkr_tensor* const* view = m->views.view;
+    vkr_tensor* e = vkr_item_views_concat(g, &m->views); /* [N + 1, W] */
     uint32_t W = e ? e->shape[1] : 0;
     vkr_tensor* items = vkr_op_slice(g, e, 0, 1, N); /* node features of items 0..N-1 */
 
@@ -171,21 +135,15 @@ vkr_status vkr_semacdr_build(const vkr_semacdr_train* c, const vkr_semacdr_shape
         vkr_tensor* sp = vkr_op_sum(g, vkr_op_mul(g, final, vkr_op_embedding(g, view[0], m->pos)), -1);
         vkr_tensor* sn = vkr_op_sum(g, vkr_op_mul(g, final, vkr_op_embedding(g, view[0], m->neg)), -1);
         m->loss = vkr_op_bpr(g, sp, sn);
-        bool contrast = c->lambda > 0 && view[2] && s->contrast > 0;
-        if (contrast) {
+        if (c->lambda > 0 && view[2] && s->contrast > 0) { /* InfoNCE on each domain side */
             uint32_t M = s->contrast;
             m->arange = vkr_graph_const(g, "arange", VKR_I32, 1, &M);
             vkr_tensor* lc = NULL;
             for (int side = 0; side < 2; side++) {
                 snprintf(name, sizeof name, "contrast.%s", side ? "source" : "target");
                 m->contrast[side] = vkr_graph_input(g, name, VKR_I32, 1, &M);
-                vkr_tensor* agn = vkr_op_embedding(g, view[2], m->contrast[side]);
-                for (int v = 0; v < 2; v++) {
-                    if (!view[v]) continue;
-                    vkr_tensor* l = sema_infonce(g, vkr_op_embedding(g, view[v], m->contrast[side]), agn, m->arange,
-                                                 c->tau);
-                    lc = lc ? vkr_op_add(g, lc, l) : l;
-                }
+                vkr_tensor* l = vkr_item_views_infonce(g, &m->views, m->contrast[side], m->arange, c->tau);
+                lc = lc ? vkr_op_add(g, lc, l) : l;
             }
             m->loss = vkr_op_add(g, m->loss, vkr_op_scale(g, lc, c->lambda));
         }

@@ -26,9 +26,7 @@ typedef struct vkr_semacdr_graph {
     vkr_tensor* pos;      /* int32 [B] target item + 1 (training) */
     vkr_tensor* neg;      /* int32 [B] sampled negative + 1 (training) */
     vkr_tensor* contrast[2]; /* int32 [M] items + 1 of the target side and of the source side (training) */
-    vkr_tensor* text;     /* const fp32 [items + 1, text_dim] (row 0 zero) */
-    vkr_tensor* cat;      /* const int32 [items + 1] category row (K: none) */
-    vkr_tensor* sub;      /* const int32 [items + 1] subcategory row (K * M: none) */
+    vkr_item_views views; /* the item views and their constants */
     vkr_tensor* zero_row; /* const fp32 [1, hidden] zeros (the padding row of the graph outputs) */
     vkr_tensor* arange;   /* const int32 [M] 0..M-1 (InfoNCE targets) */
     vkr_graph_csr item_graph;  /* block-diagonal item graph */

@@ -45,7 +45,10 @@ vkr_status vkr_semacdr_check_items(const vkr_dataset* ds, const vkr_semacdr_trai
                         ds->domain_count);
     if (c->domain >= ds->domain_count) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "SemaCDR: target domain out of range");
     vkr_status s = vkr_item_semantics_check(ds, c->views, it);
-    return s == VKR_OK ? VKR_OK : vkr_fail(s, "SemaCDR: %s", vkr_last_error());
+    if (s == VKR_OK) return VKR_OK;
+    char msg[512]; /* vkr_fail formats into the buffer vkr_last_error reads */
+    snprintf(msg, sizeof msg, "%s", vkr_last_error());
+    return vkr_fail(s, "SemaCDR: %s", msg);
 }
 
 /* ---- host constants ---- */

@@ -80,13 +80,13 @@ static const cli_option rec_options[] = {
     CLI_FLAG(SHARED, "--exclude-history", cli_rec_args, job.exclude_history,
              "full protocol: leave the user's earlier items (not the target) out of the ranking"),
     REC_BOTH(CLI_OPT_UINT, "--epochs", "N", epochs, 1, CLI_UINT_LIMIT, 0, "20", "most epochs"),
-    REC_BOTH(CLI_OPT_UINT, "--batch", "N", batch, 1, CLI_UINT_LIMIT, 0, "128; GenCDR 64",
+    REC_BOTH(CLI_OPT_UINT, "--batch", "N", batch, 1, CLI_UINT_LIMIT, 0, "128; GenCDR 64; SemaCDR 256",
              "training sequences per step"),
     REC_BOTH(CLI_OPT_UINT, "--hidden", "N", hidden, 1, CLI_UINT_LIMIT, 0, "64", "model width"),
     REC_BOTH(CLI_OPT_UINT, "--blocks", "N", blocks, 1, CLI_UINT_LIMIT, 0, "2", "transformer blocks"),
     REC_BOTH(CLI_OPT_UINT, "--heads", "N", heads, 1, CLI_UINT_LIMIT, 0, "1; GenCDR 2", "attention heads"),
-    REC_BOTH(CLI_OPT_UINT, "--max-len", "N", max_len, 1, CLI_UINT_LIMIT, 0, "50; GenCDR 20", "history window in items"),
-    REC_BOTH(CLI_OPT_FLOAT, "--dropout", "P", dropout, 0, 1, CLI_MAX_OPEN, "0.2; GenCDR 0.1", "dropout rate"),
+    REC_BOTH(CLI_OPT_UINT, "--max-len", "N", max_len, 1, CLI_UINT_LIMIT, 0, "50; GenCDR 20; SemaCDR 20", "history window in items"),
+    REC_BOTH(CLI_OPT_FLOAT, "--dropout", "P", dropout, 0, 1, CLI_MAX_OPEN, "0.2; GenCDR 0.1; SemaCDR 0.2", "dropout rate"),
     REC_BOTH(CLI_OPT_FLOAT, "--lr", "X", lr, 0, 10, CLI_MAX_OPEN, "0.001; GenCDR 0.002", "AdamW peak learning rate"),
     REC_BOTH(CLI_OPT_UINT, "--patience", "N", patience, 0, CLI_UINT_LIMIT, 0, "3",
              "early stopping after N epochs without a better validation HR@10 (best parameters kept); 0: never"),
@@ -214,7 +214,10 @@ const cli_spec cli_train_spec = {
         "  gencdr needs DIR/semantic_ids.npy (vkrec tokenize DIR); one model serves every domain; it ranks\n"
         "  by constrained beam search (full) or ID log-likelihood (sampled). Each history item enters as\n"
         "  its code embeddings plus a learned per-item embedding (hybrid input; outputs stay semantic\n"
-        "  IDs); --codes-only drops the per-item embedding (pure semantic-ID input, the ablation).",
+        "  IDs); --codes-only drops the per-item embedding (pure semantic-ID input, the ablation).\n"
+        "  semacdr (SemaCDR) trains one model per target domain with every other domain as its source; its\n"
+        "  inner and agnostic item views read DIR/item_emb.npy and DIR/agnostic.npy (vkrec embed, vkrec\n"
+        "  categories; or --agnostic FILE) unless --item-views leaves them out.",
     CLI_POSITIONALS(train_positionals),
     CLI_OWN_OPTIONS(train_opts),
     .groups = (const cli_option_group* const[]){&cli_rec_group, NULL},

@@ -58,9 +58,10 @@ static bool cli_output_ours(const char* path, cli_output_kind kind, const char* 
         ours = len > n && strncmp(text, header, n) == 0 && (text[n] == '\n' || text[n] == '\r');
     }
     free(text);
-    if (kind == CLI_OUTPUT_MAP && !ours) {
+    if ((kind == CLI_OUTPUT_MAP || kind == CLI_OUTPUT_NPY) && !ours) {
         vkr_npy_array a = {0};
-        ours = vkr_npy_load(path, &a) == VKR_OK && a.dtype == VKR_ELEM_F32 && a.ndim == 2 && a.shape[1] == 2;
+        ours = vkr_npy_load(path, &a) == VKR_OK && a.dtype == VKR_ELEM_F32 && a.ndim == 2 &&
+               (kind == CLI_OUTPUT_NPY || a.shape[1] == 2);
         vkr_npy_free(&a);
     }
     return ours;
@@ -77,8 +78,10 @@ int cli_output_check(const char* cmd, const char* option, const char* out, const
     if (S_ISDIR(st.st_mode)) return cli_usage_error(cmd, "%s %s is a directory", option, out);
     if (force || cli_output_ours(out, kind, header)) return CLI_OK;
     return cli_usage_error(cmd, "%s %s exists and is not a %s vkrec writes there; pass --force to replace it", option,
-                           out, kind == CLI_OUTPUT_JSON ? "JSON file" : kind == CLI_OUTPUT_MAP ? "N x 2 .npy map" :
-                           "CSV file");
+                           out, kind == CLI_OUTPUT_JSON  ? "JSON file"
+                                : kind == CLI_OUTPUT_MAP ? "N x 2 .npy map"
+                                : kind == CLI_OUTPUT_NPY ? "float32 .npy matrix"
+                                                         : "CSV file");
 }
 
 vkr_status cli_output_lock(const char* dir, vkr_lock* out_lock) {

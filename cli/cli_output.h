@@ -14,6 +14,7 @@ typedef enum cli_output_kind {
     CLI_OUTPUT_JSON, /* a JSON document */
     CLI_OUTPUT_MAP,  /* an N x 2 float32 .npy (t-SNE map) */
     CLI_OUTPUT_CSV,  /* a CSV file; `header` is its first line */
+    CLI_OUTPUT_NPY,  /* a 2-D float32 .npy (item vectors) */
 } cli_output_kind;
 
 /* The dataset files a dataset directory stands for as an input (NULL-terminated). */

@@ -15,6 +15,7 @@
 #include "cli_stages.h"
 #include "run_seeds.h"
 #include "vkr_beam.h"
+#include "vkr_npy.h"
 
 /* --protocol full,sampled:N,...: the protocols to report, in order. */
 static bool parse_protocols(const char* cmd, const char* option, const char* value, void* dest) {
@@ -180,6 +181,7 @@ typedef struct train_args {
     const char* ckpt;   /* --ckpt */
     bool resume;        /* --resume */
     uint32_t seeds;     /* --seeds */
+    const char* vectors; /* --item-vectors */
 } train_args;
 
 static const char* const model_choices[] = {"sasrec", "pop", "gencdr", "semacdr", NULL};
@@ -189,6 +191,9 @@ static const cli_option train_opts[] = {
     CLI_STRING(COMMAND, "--target", "D", train_args, target, NULL, "only this target domain (default: every domain)"),
     CLI_STRING(COMMAND, "--ckpt", "DIR", train_args, ckpt, NULL, "keep best/last checkpoints (safetensors) under DIR"),
     CLI_FLAG(COMMAND, "--resume", train_args, resume, "with --ckpt: continue from the last checkpoint exactly"),
+    CLI_STRING(COMMAND, "--item-vectors", "FILE.npy", train_args, vectors, NULL,
+               "semacdr: write the first model's graph item outputs (items x hidden float32; vkrec tsne/align "
+               "FILE --data DIR map and measure them)"),
     CLI_UINT(COMMAND, "--seeds", "N", train_args, seeds, 1, 100, "1",
              "train with seeds SEED..SEED+N-1 (checkpoints in --ckpt DIR/seed-S); mean ± std"),
 };
@@ -280,6 +285,13 @@ int cli_cmd_train(int argc, char** argv) {
     if (com.json_file && cli_output_check("train", "--json", com.json_file, (const char* const[]){dir}, 1,
                                           CLI_OUTPUT_JSON, NULL, com.force) != CLI_OK)
         return CLI_USAGE;
+    if (t.vectors && strcmp(job.model, "semacdr") != 0)
+        return cli_usage_error("train", "--item-vectors is for --model semacdr");
+    if (t.vectors && cli_output_check("train", "--item-vectors", t.vectors, (const char* const[]){dir}, 1,
+                                      CLI_OUTPUT_NPY, NULL, com.force) != CLI_OK)
+        return CLI_USAGE;
+    float* vectors = NULL;
+    if (t.vectors) job.semacdr_vectors_out = &vectors;
     job.sasrec.resume = resume;
     job.gencdr.resume = resume;
     job.semacdr.resume = resume;
@@ -307,6 +319,9 @@ int cli_cmd_train(int argc, char** argv) {
     if (strcmp(job.model, "pop") != 0) s = cli_open_backend(com.device, &inst, &dev);
     cJSON* results = cJSON_CreateArray();
     if (s == VKR_OK) s = train_seeds(dev, &ds, &job, t.seeds, first, last, results);
+    if (s == VKR_OK && vectors)
+        s = vkr_npy_save(t.vectors, VKR_ELEM_F32, 2, (const uint64_t[]){ds.item_count, job.semacdr.hidden}, vectors);
+    free(vectors);
     int rc = s == VKR_OK ? CLI_OK : cli_fail("train", s);
     if (rc == CLI_OK && com.json_file) { /* over several seeds: every seed's rows and their summary */
         cJSON* out = t.seeds > 1 ? cJSON_CreateObject() : results;

@@ -126,6 +126,29 @@ static vkr_status run_gencdr_step(void* user, double* out_device_s) {
     return vkr_gencdr_trainer_step(g->t, g->units, g->n, NULL);
 }
 
+/* Measures `step` (a model's training step over `batch` units, unit name `unit_name`) with at most 5
+ * runs after one warm-up, and reports it as train/NAME_gpu or NAME_cpu with the sizes given. */
+static vkr_status bench_model_steps(vkr_bench* b, vkr_device* dev, const char* name, vkr_status (*step)(void*, double*),
+                                    void* body, const char* unit_name, uint32_t batch, uint32_t len, uint32_t items,
+                                    uint32_t hidden) {
+    vkr_bench slow = *b;
+    slow.runs = b->runs < 5 ? b->runs : 5;
+    slow.warmup = 1;
+    vkr_bench_stats wall;
+    vkr_bench_unit unit = {unit_name, batch};
+    VKR_TRY(vkr_bench_measure(&slow, step, body, unit, &wall, NULL, NULL));
+    cJSON* p = cJSON_CreateObject();
+    cJSON_AddStringToObject(p, "backend", dev ? "gpu" : "cpu");
+    cJSON_AddNumberToObject(p, "batch", batch);
+    cJSON_AddNumberToObject(p, "len", len);
+    cJSON_AddNumberToObject(p, "items", items);
+    cJSON_AddNumberToObject(p, "hidden", hidden);
+    char label[64];
+    snprintf(label, sizeof label, "%s_%s", name, dev ? "gpu" : "cpu");
+    vkr_bench_report(b, "train", label, p, unit, &wall, NULL, NULL, NULL);
+    return VKR_OK;
+}
+
 static vkr_status bench_gencdr(vkr_bench* b, vkr_device* dev, const synth_data* sd) {
     vkr_gencdr_train t;
     vkr_gencdr_train_defaults(&t);
@@ -135,22 +158,9 @@ static vkr_status bench_gencdr(vkr_bench* b, vkr_device* dev, const synth_data* 
     gencdr_body body = {.n = t.batch};
     for (uint32_t k = 0; k < body.n; k++) body.units[k] = k;
     vkr_status s = vkr_gencdr_trainer_create(&m, &body.t);
-    vkr_bench slow = *b;
-    slow.runs = b->runs < 5 ? b->runs : 5;
-    slow.warmup = 1;
-    vkr_bench_stats wall;
-    vkr_bench_unit unit = {"seq/s", t.batch};
-    if (s == VKR_OK) s = vkr_bench_measure(&slow, run_gencdr_step, &body, unit, &wall, NULL, NULL);
-    if (s == VKR_OK) {
-        cJSON* p = cJSON_CreateObject();
-        cJSON_AddStringToObject(p, "backend", dev ? "gpu" : "cpu");
-        cJSON_AddNumberToObject(p, "batch", t.batch);
-        cJSON_AddNumberToObject(p, "len", t.max_len);
-        cJSON_AddNumberToObject(p, "items", sd->ds.item_count);
-        cJSON_AddNumberToObject(p, "hidden", t.hidden);
-        cJSON_AddNumberToObject(p, "depth", 4);
-        vkr_bench_report(b, "train", dev ? "gencdr_gpu" : "gencdr_cpu", p, unit, &wall, NULL, NULL, NULL);
-    }
+    if (s == VKR_OK)
+        s = bench_model_steps(b, dev, "gencdr", run_gencdr_step, &body, "seq/s", t.batch, t.max_len, sd->ds.item_count,
+                              t.hidden);
     vkr_gencdr_trainer_destroy(body.t);
     vkr_gencdr_model_free(&m);
     return s;
@@ -195,22 +205,8 @@ static vkr_status bench_semacdr(vkr_bench* b, vkr_device* dev, const synth_data*
     body.units = s == VKR_OK ? malloc(t.batch * sizeof *body.units) : NULL;
     if (s == VKR_OK && !body.units) s = vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
     for (uint32_t k = 0; s == VKR_OK && k < t.batch; k++) body.units[k] = k % vkr_semacdr_trainer_examples(body.t);
-    vkr_bench slow = *b;
-    slow.runs = b->runs < 5 ? b->runs : 5;
-    slow.warmup = 1;
-    vkr_bench_stats wall;
-    vkr_bench_unit unit = {"examples/s", t.batch};
-    if (s == VKR_OK) s = vkr_bench_measure(&slow, run_semacdr_step, &body, unit, &wall, NULL, NULL);
-    if (s == VKR_OK) {
-        cJSON* p = cJSON_CreateObject();
-        cJSON_AddStringToObject(p, "backend", dev ? "gpu" : "cpu");
-        cJSON_AddNumberToObject(p, "batch", t.batch);
-        cJSON_AddNumberToObject(p, "len", t.max_len);
-        cJSON_AddNumberToObject(p, "items", n);
-        cJSON_AddNumberToObject(p, "users", sd->ds.user_count);
-        cJSON_AddNumberToObject(p, "hidden", t.hidden);
-        vkr_bench_report(b, "train", dev ? "semacdr_gpu" : "semacdr_cpu", p, unit, &wall, NULL, NULL, NULL);
-    }
+    if (s == VKR_OK)
+        s = bench_model_steps(b, dev, "semacdr", run_semacdr_step, &body, "examples/s", t.batch, t.max_len, n, t.hidden);
     vkr_semacdr_trainer_destroy(body.t);
     vkr_semacdr_model_free(&m);
     free(body.units), free(text), free(cat);

@@ -116,6 +116,9 @@ static const cli_option rec_options[] = {
     CLI_FLAG(SHARED, "--no-graph", cli_rec_args, no_graph, "SemaCDR: no graph propagation (the ablation)"),
     CLI_FLAG(SHARED, "--no-cross-fusion", cli_rec_args, no_cross,
              "SemaCDR: no cross-attention of the target sequence over the source one (the ablation)"),
+    CLI_FLAG(SHARED, "--graph-user", cli_rec_args, graph_user,
+             "SemaCDR: the user representation is the mixed graph's user row, as in the paper (its neighbours include "
+             "the example's target); default: the same layer over the history before the example"),
     CLI_FLAG(SHARED, "--fixed-fusion", cli_rec_args, fixed_fusion,
              "SemaCDR: average the three user states instead of learned weights (the ablation)"),
     CLI_STRING(SHARED, "--agnostic", "FILE", cli_rec_args, job.agnostic_file, NULL,
@@ -169,6 +172,7 @@ void cli_rec_args_apply(cli_rec_args* a, const cli_common* com) {
     job->semacdr.graph = !a->no_graph;
     job->semacdr.cross_fusion = !a->no_cross;
     job->semacdr.adaptive_fusion = !a->fixed_fusion;
+    job->semacdr.graph_user = a->graph_user;
     if (com->seed) job->sasrec.seed = job->gencdr.seed = job->semacdr.seed = com->seed;
     job->quiet = com->quiet;
 }

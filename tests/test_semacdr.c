@@ -44,6 +44,7 @@ static void fixture_build(fixture* f, unsigned variant) {
     f->cfg.graph = variant != 1;
     f->cfg.cross_fusion = variant != 2;
     f->cfg.adaptive_fusion = variant != 3;
+    f->cfg.graph_user = variant == 5;
     if (variant == 4) f->cfg.views = VKR_ITEM_VIEW_ID;
     f->shape = (vkr_semacdr_shape){.items = N_ITEMS, .users = N_USERS, .target_begin = 0, .target_count = N_TARGET,
                                    .text_dim = TEXT, .categories = KK, .subcategories = SUBS, .batch = BB,
@@ -75,6 +76,10 @@ static void fixture_inputs(const fixture* f, vkr_exec* ex) {
     }
     int32_t user[BB] = {0, 3, 4}, pos[BB] = {1, 3, 4}, neg[BB] = {2, 4, 1};
     VKR_ASSERT_OK(vkr_exec_write(ex, g->user, user, sizeof user));
+    if (g->user_norm) {
+        float norm[BB] = {1.0f / 5, 1.0f / 5, 1.0f / 5};
+        VKR_ASSERT_OK(vkr_exec_write(ex, g->user_norm, norm, sizeof norm));
+    }
     VKR_ASSERT_OK(vkr_exec_write(ex, g->pos, pos, sizeof pos));
     VKR_ASSERT_OK(vkr_exec_write(ex, g->neg, neg, sizeof neg));
     float zero[DD] = {0};
@@ -122,7 +127,7 @@ static void test_graph_backends_agree(void** state) {
     (void)state;
     vkr_test_env env;
     vkr_test_open(&env, NULL);
-    for (unsigned variant = 0; variant < 5; variant++) {
+    for (unsigned variant = 0; variant < 6; variant++) {
         fixture f;
         fixture_build(&f, variant);
         vkr_exec *cpu = NULL, *gpu = NULL;
@@ -152,7 +157,7 @@ static void test_graph_backends_agree(void** state) {
 /* Central differences against the analytic gradient of every parameter (sampled entries), CPU backend. */
 static void test_graph_gradients_match_finite_differences(void** state) {
     (void)state;
-    for (unsigned variant = 0; variant < 5; variant++) {
+    for (unsigned variant = 0; variant < 6; variant++) {
         fixture f;
         fixture_build(&f, variant);
         vkr_exec* ex = NULL;

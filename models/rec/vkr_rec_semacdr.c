@@ -30,6 +30,7 @@ typedef struct vkr_semacdr_state {
     vkr_csr item_graph, mixed_graph;
     int32_t* rows[6];         /* staging: seq and mask of source, target, mixed [B x T] */
     int32_t *user, *pos, *neg, *contrast[2], *arange;
+    float* user_norm;          /* [B] */
     uint32_t* hist;           /* scratch: a user's events */
     uint32_t rows_cap;        /* batch the staging holds */
 } vkr_semacdr_state;
@@ -76,12 +77,13 @@ static vkr_status sema_state_init(vkr_semacdr_state* st, const vkr_dataset* ds, 
 static vkr_status sema_staging(vkr_semacdr_state* st, uint32_t rows, uint32_t T, uint32_t M, uint32_t longest) {
     if (rows <= st->rows_cap) return VKR_OK;
     for (int k = 0; k < 6; k++) free(st->rows[k]);
-    free(st->user), free(st->pos), free(st->neg), free(st->hist);
+    free(st->user), free(st->user_norm), free(st->pos), free(st->neg), free(st->hist);
     for (int k = 0; k < 2; k++) free(st->contrast[k]);
     free(st->arange);
     bool ok = true;
     for (int k = 0; k < 6; k++) ok &= (st->rows[k] = malloc((size_t)rows * T * 4)) != NULL;
     ok &= (st->user = malloc((size_t)rows * 4)) != NULL;
+    ok &= (st->user_norm = malloc((size_t)rows * 4)) != NULL;
     ok &= (st->pos = malloc((size_t)rows * 4)) != NULL;
     ok &= (st->neg = malloc((size_t)rows * 4)) != NULL;
     ok &= (st->hist = malloc(((size_t)longest + 1) * 4)) != NULL;
@@ -128,6 +130,7 @@ static void sema_fill(const vkr_dataset* ds, const vkr_semacdr_train* c, vkr_sem
             mask[T - filled] = 1;
         }
         for (uint32_t t = 0; t < T - filled; t++) seq[t] = mask[t] = 0;
+        if (k == 2) st->user_norm[b] = 1.0f / (1.0f + (float)filled);
     }
     st->user[b] = (int32_t)u;
 }
@@ -138,6 +141,7 @@ static vkr_status sema_write_rows(vkr_exec* ex, const vkr_semacdr_graph* m, cons
         VKR_TRY(vkr_exec_write(ex, m->seq[k], st->rows[2 * k], 4ull * B * T));
         VKR_TRY(vkr_exec_write(ex, m->mask[k], st->rows[2 * k + 1], 4ull * B * T));
     }
+    if (m->user_norm) VKR_TRY(vkr_exec_write(ex, m->user_norm, st->user_norm, 4ull * B));
     return vkr_exec_write(ex, m->user, st->user, 4ull * B);
 }
 
@@ -390,7 +394,7 @@ void vkr_semacdr_model_free(vkr_semacdr_model* m) {
         vkr_csr_free(&st->item_graph);
         vkr_csr_free(&st->mixed_graph);
         for (int k = 0; k < 6; k++) free(st->rows[k]);
-        free(st->user), free(st->pos), free(st->neg), free(st->hist), free(st->arange);
+        free(st->user), free(st->user_norm), free(st->pos), free(st->neg), free(st->hist), free(st->arange);
         free(st->contrast[0]), free(st->contrast[1]);
         free(st);
     }

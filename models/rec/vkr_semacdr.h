@@ -36,6 +36,10 @@ typedef struct vkr_semacdr_train {
     bool graph;           /* graph collaborative learning (false: the views go straight to the encoders) */
     bool cross_fusion;    /* cross-attention of the target state over the source sequence */
     bool adaptive_fusion; /* learned alpha, beta, gamma (false: their average) */
+    bool graph_user;      /* the user representation is the mixed graph's user row, as in the paper, whose
+                             neighbours include every training item, the example's target and later ones;
+                             false: the same layer over the user's own row and the history before the
+                             example (no target leaks into it) */
     float lambda;         /* weight of the contrastive terms (0: none) */
     float tau;            /* InfoNCE temperature */
     uint32_t contrast_items; /* items per domain side drawn for the InfoNCE of a step */

@@ -95,9 +95,20 @@ vkr_status vkr_semacdr_build(const vkr_semacdr_train* c, const vkr_semacdr_shape
     vkr_tensor* w_m = vkr_graph_param_init(g, "gcn_mixed.w", 2, (uint32_t[]){W, D}, SEMA_GROUP_REST, VKR_INIT_XAVIER,
                                            1.0f);
     vkr_tensor* y_m = vkr_op_matmul(g, vkr_op_concat(g, user_emb, items, 0), w_m, NULL, false, false);
-    vkr_tensor* h_m = sema_gcn_out(g, am, y_m, sema_bias(g, "gcn_mixed.b", D), c->leaky_slope); /* [U + N, D] */
-    vkr_tensor* h_user = vkr_op_slice(g, h_m, 0, 0, U);
+    vkr_tensor* b_m = sema_bias(g, "gcn_mixed.b", D);
+    vkr_tensor* h_m = sema_gcn_out(g, am, y_m, b_m, c->leaky_slope); /* [U + N, D] */
     vkr_tensor* h_mi = vkr_op_slice(g, h_m, 0, U, N);
+    vkr_tensor* hu;
+    if (c->graph_user) { /* the user node's row: its neighbours are every training item, later ones too */
+        hu = vkr_op_embedding(g, vkr_op_slice(g, h_m, 0, 0, U), m->user);
+    } else { /* the same layer over the user's own row and the history before the example only */
+        m->user_norm = vkr_graph_input(g, "user_norm", VKR_F32, 2, (uint32_t[]){B, 1});
+        vkr_tensor* y_items = sema_pad(g, m, vkr_op_slice(g, y_m, 0, U, N));
+        vkr_tensor* hist = vkr_op_sum(g, vkr_op_embedding(g, y_items, m->seq[2]), 1); /* [B, 1, D] */
+        vkr_tensor* self = vkr_op_embedding(g, vkr_op_slice(g, y_m, 0, 0, U), m->user);
+        vkr_tensor* agg = vkr_op_mul(g, vkr_op_add(g, self, vkr_op_reshape(g, hist, 2, (uint32_t[]){B, D})), m->user_norm);
+        hu = vkr_op_leaky_relu(g, vkr_op_add(g, agg, b_m), c->leaky_slope);
+    }
 
     /* three sequence encoders; the target state attends over the source sequence */
     vkr_tensor* z_src = NULL;
@@ -113,7 +124,6 @@ vkr_status vkr_semacdr_build(const vkr_semacdr_train* c, const vkr_semacdr_shape
     uint32_t bd[2] = {B, D};
     fuse = vkr_op_reshape(g, fuse, 2, bd);
     z_m = vkr_op_reshape(g, z_m, 2, bd);
-    vkr_tensor* hu = vkr_op_embedding(g, h_user, m->user); /* [B, D] */
     vkr_tensor* final;
     if (c->adaptive_fusion) {
         vkr_tensor* w = vkr_graph_param_init(g, "fusion", 1, (uint32_t[]){3}, SEMA_GROUP_REST, VKR_INIT_ONES, 0);

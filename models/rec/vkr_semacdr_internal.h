@@ -23,6 +23,7 @@ typedef struct vkr_semacdr_graph {
     vkr_tensor* seq[3];   /* int32 [B, T] source, target and mixed histories (item + 1; 0 pads) */
     vkr_tensor* mask[3];  /* int32 [B, T] 1 at real positions */
     vkr_tensor* user;     /* int32 [B] user index */
+    vkr_tensor* user_norm; /* fp32 [B, 1] 1 / (1 + history events in the mixed window) (history user rows) */
     vkr_tensor* pos;      /* int32 [B] target item + 1 (training) */
     vkr_tensor* neg;      /* int32 [B] sampled negative + 1 (training) */
     vkr_tensor* contrast[2]; /* int32 [M] items + 1 of the target side and of the source side (training) */

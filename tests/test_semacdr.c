@@ -93,7 +93,11 @@ static void fixture_inputs(const fixture* f, vkr_exec* ex) {
         VKR_ASSERT_OK(vkr_exec_write(ex, g->views.cat, cat, sizeof cat));
         VKR_ASSERT_OK(vkr_exec_write(ex, g->views.sub, sub, sizeof sub));
         int32_t side[2][MM] = {{1, 3, 4}, {9, 5, 7}}, ar[MM] = {0, 1, 2};
-        for (int s = 0; s < 2; s++) VKR_ASSERT_OK(vkr_exec_write(ex, g->contrast[s], side[s], sizeof side[s]));
+        float cmask[MM * MM] = {0, -1e4f, 0, -1e4f, 0, 0, 0, 0, 0}; /* rows 0 and 1 share a code */
+        for (int s = 0; s < 2; s++) {
+            VKR_ASSERT_OK(vkr_exec_write(ex, g->contrast[s], side[s], sizeof side[s]));
+            VKR_ASSERT_OK(vkr_exec_write(ex, g->contrast_mask[s], cmask, sizeof cmask));
+        }
         VKR_ASSERT_OK(vkr_exec_write(ex, g->arange, ar, sizeof ar));
     }
     if (f->cfg.graph) {

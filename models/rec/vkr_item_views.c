@@ -2,6 +2,7 @@
 #include "vkr_item_views.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,7 +52,7 @@ static vkr_tensor* vkr_l2norm(vkr_graph* g, vkr_tensor* x) {
 }
 
 vkr_tensor* vkr_item_views_infonce(vkr_graph* g, const vkr_item_views* v, vkr_tensor* idx, vkr_tensor* arange,
-                                   float tau) {
+                                   vkr_tensor* mask, float tau) {
     if (!v->view[2]) return NULL;
     vkr_tensor* key = vkr_l2norm(g, vkr_op_embedding(g, v->view[2], idx));
     vkr_tensor* loss = NULL;
@@ -59,6 +60,7 @@ vkr_tensor* vkr_item_views_infonce(vkr_graph* g, const vkr_item_views* v, vkr_te
         if (!v->view[k]) continue;
         vkr_tensor* q = vkr_l2norm(g, vkr_op_embedding(g, v->view[k], idx));
         vkr_tensor* sim = vkr_op_scale(g, vkr_op_matmul(g, q, key, NULL, false, true), 1.0f / tau);
+        if (mask) sim = vkr_op_add(g, sim, mask);
         vkr_tensor* l = vkr_op_cross_entropy(g, sim, arange, -1);
         loss = loss ? vkr_op_add(g, loss, l) : l;
     }
@@ -124,6 +126,14 @@ vkr_status vkr_item_views_write(vkr_exec* ex, const vkr_item_views* v, const vkr
     if (v->cat) VKR_TRY(vkr_exec_write(ex, v->cat, h->cat, 4ull * V));
     if (v->sub) VKR_TRY(vkr_exec_write(ex, v->sub, h->sub, 4ull * V));
     return VKR_OK;
+}
+
+void vkr_item_views_mask(const vkr_item_views_host* h, const int32_t* ids, uint32_t m, float* out) {
+    for (uint32_t i = 0; i < m; i++)
+        for (uint32_t j = 0; j < m; j++) {
+            bool same = i != j && h->cat && h->cat[ids[i]] == h->cat[ids[j]] && h->sub[ids[i]] == h->sub[ids[j]];
+            out[(size_t)i * m + j] = same ? -1e4f : 0.0f;
+        }
 }
 
 void vkr_item_views_host_free(vkr_item_views_host* h) {

@@ -58,9 +58,10 @@ vkr_tensor* vkr_item_views_concat(vkr_graph* g, const vkr_item_views* v);
 vkr_tensor* vkr_item_views_sum(vkr_graph* g, const vkr_item_views* v);
 /* Mean InfoNCE (cosine / tau) of the ID and inner views against the agnostic one over the items
  * idx (int32 [M], ids + 1; arange: const int32 [M] 0..M-1), summed over the two pairs; NULL without
- * the agnostic view. */
+ * the agnostic view. mask (fp32 [M, M], may be NULL) is added to the logits: vkr_item_views_mask
+ * takes items with the same agnostic code out of each other's denominators. */
 vkr_tensor* vkr_item_views_infonce(vkr_graph* g, const vkr_item_views* v, vkr_tensor* idx, vkr_tensor* arange,
-                                   float tau);
+                                   vkr_tensor* mask, float tau);
 
 /* The padded host copies of the inputs. */
 typedef struct vkr_item_views_host {
@@ -77,6 +78,10 @@ vkr_status vkr_item_views_host_make(const vkr_item_semantics* sem, uint32_t item
                                     vkr_item_views_host* out);
 /* Uploads the constants of v. */
 vkr_status vkr_item_views_write(vkr_exec* exec, const vkr_item_views* v, const vkr_item_views_host* host);
+/* The InfoNCE mask of the M items ids (ids + 1) into out[M x M]: -1e4 where two different rows share
+ * category and subcategory (identical agnostic embeddings make one the other's positive in all but
+ * name: counted as a negative it would push apart items the view cannot tell apart), 0 elsewhere. */
+void vkr_item_views_mask(const vkr_item_views_host* host, const int32_t* ids, uint32_t m, float* out);
 /* Frees and zeroes. */
 void vkr_item_views_host_free(vkr_item_views_host* host);
 

@@ -189,6 +189,7 @@ typedef struct vkr_sasrec_job {
     uint32_t* users; /* training users */
     uint32_t* pool;  /* the domain's item ids + 1 (InfoNCE draws of the view plug-in) */
     int32_t* drawn;  /* one step's draw */
+    float* mask;     /* its InfoNCE mask */
 } vkr_sasrec_job;
 
 static vkr_status vkr_sasrec_step(void* self, const uint32_t* units, uint32_t n, uint64_t rng, bool want, float* loss) {
@@ -220,6 +221,8 @@ static vkr_status vkr_sasrec_step(void* self, const uint32_t* units, uint32_t n,
             j->drawn[i] = (int32_t)j->pool[i];
         }
         VKR_TRY(vkr_exec_write(j->tex, j->train.contrast, j->drawn, 4ull * M));
+        vkr_item_views_mask(&j->m->views_host, j->drawn, M, j->mask);
+        VKR_TRY(vkr_exec_write(j->tex, j->train.contrast_mask, j->mask, 4ull * M * M));
     }
     VKR_TRY(vkr_exec_run(j->tex));
     return want ? vkr_exec_read(j->tex, j->train.loss, loss, 4) : VKR_OK;
@@ -297,7 +300,8 @@ vkr_status vkr_sasrec_fit(const vkr_dataset* ds, vkr_device* dev, const vkr_sasr
         uint32_t M = (uint32_t)j.train.arange->numel, n_pool = ds->item_begin[d + 1] - ds->item_begin[d];
         j.pool = malloc((size_t)n_pool * sizeof *j.pool);
         j.drawn = malloc((size_t)M * sizeof *j.drawn);
-        if (!j.pool || !j.drawn) s = vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
+        j.mask = malloc((size_t)M * M * sizeof *j.mask);
+        if (!j.pool || !j.drawn || !j.mask) s = vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
         for (uint32_t i = 0; s == VKR_OK && i < n_pool; i++) j.pool[i] = ds->item_begin[d] + i + 1;
         for (uint32_t i = 0; s == VKR_OK && i < M; i++) j.drawn[i] = (int32_t)i;
         if (s == VKR_OK) s = vkr_exec_write(j.tex, j.train.arange, j.drawn, 4ull * M);
@@ -315,6 +319,7 @@ vkr_status vkr_sasrec_fit(const vkr_dataset* ds, vkr_device* dev, const vkr_sasr
     free(j.users);
     free(j.pool);
     free(j.drawn);
+    free(j.mask);
     if (s != VKR_OK) vkr_sasrec_model_free(m);
     return s;
 }

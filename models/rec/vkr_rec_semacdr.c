@@ -30,6 +30,7 @@ typedef struct vkr_semacdr_state {
     vkr_csr item_graph, mixed_graph;
     int32_t* rows[6];         /* staging: seq and mask of source, target, mixed [B x T] */
     int32_t *user, *pos, *neg, *contrast[2], *arange;
+    float* contrast_mask;      /* [M x M] */
     float* user_norm;          /* [B] */
     uint32_t* hist;           /* scratch: a user's events */
     uint32_t rows_cap;        /* batch the staging holds */
@@ -89,6 +90,8 @@ static vkr_status sema_staging(vkr_semacdr_state* st, uint32_t rows, uint32_t T,
     ok &= (st->hist = malloc(((size_t)longest + 1) * 4)) != NULL;
     for (int k = 0; k < 2; k++) ok &= (st->contrast[k] = malloc(((size_t)M + 1) * 4)) != NULL;
     ok &= (st->arange = malloc(((size_t)M + 1) * 4)) != NULL;
+    free(st->contrast_mask);
+    ok &= (st->contrast_mask = malloc(((size_t)M * M + 1) * 4)) != NULL;
     if (!ok) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "SemaCDR: out of host memory for a batch");
     for (uint32_t i = 0; i <= M; i++) st->arange[i] = (int32_t)i;
     st->rows_cap = rows;
@@ -236,6 +239,9 @@ static vkr_status sema_step(void* self, const uint32_t* units, uint32_t n, uint6
         for (int side = 0; side < 2; side++) {
             sema_draw(j->side_items[side], j->side_count[side], j->contrast, &rng, st->contrast[side]);
             VKR_TRY(vkr_exec_write(j->tex, j->train.contrast[side], st->contrast[side], 4ull * j->contrast));
+            vkr_item_views_mask(&st->views, st->contrast[side], j->contrast, st->contrast_mask);
+            VKR_TRY(vkr_exec_write(j->tex, j->train.contrast_mask[side], st->contrast_mask,
+                                   4ull * j->contrast * j->contrast));
         }
     }
     VKR_TRY(vkr_exec_run(j->tex));
@@ -395,6 +401,7 @@ void vkr_semacdr_model_free(vkr_semacdr_model* m) {
         vkr_csr_free(&st->mixed_graph);
         for (int k = 0; k < 6; k++) free(st->rows[k]);
         free(st->user), free(st->user_norm), free(st->pos), free(st->neg), free(st->hist), free(st->arange);
+        free(st->contrast_mask);
         free(st->contrast[0]), free(st->contrast[1]);
         free(st);
     }

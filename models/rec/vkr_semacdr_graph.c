@@ -152,7 +152,10 @@ vkr_status vkr_semacdr_build(const vkr_semacdr_train* c, const vkr_semacdr_shape
             for (int side = 0; side < 2; side++) {
                 snprintf(name, sizeof name, "contrast.%s", side ? "source" : "target");
                 m->contrast[side] = vkr_graph_input(g, name, VKR_I32, 1, &M);
-                vkr_tensor* l = vkr_item_views_infonce(g, &m->views, m->contrast[side], m->arange, c->tau);
+                snprintf(name, sizeof name, "contrast_mask.%s", side ? "source" : "target");
+                m->contrast_mask[side] = vkr_graph_input(g, name, VKR_F32, 2, (uint32_t[]){M, M});
+                vkr_tensor* l = vkr_item_views_infonce(g, &m->views, m->contrast[side], m->arange,
+                                                       m->contrast_mask[side], c->tau);
                 lc = lc ? vkr_op_add(g, lc, l) : l;
             }
             m->loss = vkr_op_add(g, m->loss, vkr_op_scale(g, lc, c->lambda));

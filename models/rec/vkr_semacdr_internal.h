@@ -27,6 +27,7 @@ typedef struct vkr_semacdr_graph {
     vkr_tensor* pos;      /* int32 [B] target item + 1 (training) */
     vkr_tensor* neg;      /* int32 [B] sampled negative + 1 (training) */
     vkr_tensor* contrast[2]; /* int32 [M] items + 1 of the target side and of the source side (training) */
+    vkr_tensor* contrast_mask[2]; /* fp32 [M, M] their InfoNCE masks (vkr_item_views_mask) */
     vkr_item_views views; /* the item views and their constants */
     vkr_tensor* zero_row; /* const fp32 [1, hidden] zeros (the padding row of the graph outputs) */
     vkr_tensor* arange;   /* const int32 [M] 0..M-1 (InfoNCE targets) */

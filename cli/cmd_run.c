@@ -271,7 +271,7 @@ static vkr_status run_models(run_job* r, uint32_t k) {
         snprintf(ckpt + strlen(ckpt), sizeof ckpt - strlen(ckpt), "/seed-%llu", (unsigned long long)job.sasrec.seed);
     }
     job.ckpt_root = ckpt;
-    if (k) {
+    if (k && (r->models & (1u << RUN_GENCDR))) { /* GenCDR's seeds learn their own semantic IDs */
         snprintf(seed_dir, sizeof seed_dir, "%s/seed-%llu", r->out, (unsigned long long)job.sasrec.seed);
         if (mkdir(seed_dir, 0755) != 0 && errno != EEXIST)
             return vkr_fail(VKR_ERR_IO, "cannot create %s: %s", seed_dir, strerror(errno));
@@ -328,8 +328,9 @@ static vkr_status run_curves(run_job* r) {
 static cJSON* seeds_json(const run_job* r) {
     cJSON* o = cJSON_CreateObject();
     cJSON* list = cJSON_AddArrayToObject(o, "seeds");
-    cJSON* tok = cJSON_AddArrayToObject(o, "tokenizer_seeds"); /* seed k's RQ-VAE uses seed k - first */
-    cJSON* ids = cJSON_AddArrayToObject(o, "semantic_ids"); /* relative to RUN_DIR, the first one's absolute */
+    bool gencdr = (r->models & (1u << RUN_GENCDR)) != 0; /* semantic IDs are learned for GenCDR only */
+    cJSON* tok = gencdr ? cJSON_AddArrayToObject(o, "tokenizer_seeds") : NULL; /* seed k's RQ-VAE: seed k - first */
+    cJSON* ids = gencdr ? cJSON_AddArrayToObject(o, "semantic_ids") : NULL; /* relative to RUN_DIR, the first absolute */
     char abs[PATH_MAX], first[PATH_MAX + 32];
     snprintf(first, sizeof first, "%s/semantic_ids.npy", realpath(r->data_dir, abs) ? abs : r->data_dir);
     for (uint32_t k = 0; k < r->seeds; k++) {
@@ -337,6 +338,7 @@ static cJSON* seeds_json(const run_job* r) {
         char dir[64];
         snprintf(dir, sizeof dir, "seed-%llu/data/semantic_ids.npy", seed);
         cJSON_AddItemToArray(list, cJSON_CreateNumber((double)seed));
+        if (!gencdr) continue;
         cJSON_AddItemToArray(tok, cJSON_CreateNumber(k));
         cJSON_AddItemToArray(ids, cJSON_CreateString(k ? dir : first));
     }
@@ -486,7 +488,8 @@ int cli_cmd_run(int argc, char** argv) {
     s = r.results && r.maps_json && r.curves_json
                        ? cli_open_backend(com.device, &inst, &r.dev)
                        : vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
-    if (s == VKR_OK) s = run_data_stages(r.dev, to_prepare, r.src, r.data_dir, r.id_source, ra.tokenizer_epochs, r.rec.quiet, &r.rs);
+    if (s == VKR_OK) s = run_data_stages(r.dev, to_prepare, r.src, r.data_dir, r.id_source, (r.models & (1u << RUN_GENCDR)) != 0,
+                                         ra.tokenizer_epochs, r.rec.quiet, &r.rs);
     if (s == VKR_OK) s = run_load(&r);
     for (uint32_t k = 0; k < r.seeds && s == VKR_OK; k++) s = run_models(&r, k);
     if (s == VKR_OK) s = run_curves(&r);

@@ -41,7 +41,8 @@ static vkr_status run_link_files(const char* from_dir, const char* dir, const ch
 }
 
 vkr_status run_data_stages(vkr_device* dev, cli_prep_args* prep, const char* dataset, const char* data_dir,
-                           vkr_embed_source source, uint32_t tokenizer_epochs, bool quiet, run_state* rs) {
+                           vkr_embed_source source, bool tokenize, uint32_t tokenizer_epochs, bool quiet,
+                           run_state* rs) {
     double t0 = vkr_now_s();
     char src_abs[PATH_MAX], dst_abs[PATH_MAX];
     bool own = prep || (realpath(dataset, src_abs) && realpath(data_dir, dst_abs) && strcmp(src_abs, dst_abs) == 0);
@@ -65,7 +66,7 @@ vkr_status run_data_stages(vkr_device* dev, cli_prep_args* prep, const char* dat
                            .quiet = quiet};
     VKR_TRY(cli_stage_embed(dev, &e));
     run_stage_done(rs, "embed", cli_backend_name(dev), t0);
-    return run_tokenize(dev, data_dir, 0, tokenizer_epochs, quiet, rs);
+    return tokenize ? run_tokenize(dev, data_dir, 0, tokenizer_epochs, quiet, rs) : VKR_OK;
 }
 
 vkr_status run_seed_data(vkr_device* dev, const char* data_dir, const char* seed_dir, uint32_t k,

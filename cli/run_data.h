@@ -10,10 +10,11 @@
 #include "run_report.h"
 #include "vkr_embed.h"
 
-/* prepare into data_dir (prep NULL: link the dataset in `dataset` there instead), embed (from `source`) and
- * tokenize it. */
+/* prepare into data_dir (prep NULL: link the dataset in `dataset` there instead), embed (from `source`) and,
+ * when `tokenize` (GenCDR is among the models), tokenize it. */
 vkr_status run_data_stages(vkr_device* device, cli_prep_args* prep, const char* dataset, const char* data_dir,
-                           vkr_embed_source source, uint32_t tokenizer_epochs, bool quiet, run_state* stages);
+                           vkr_embed_source source, bool tokenize, uint32_t tokenizer_epochs, bool quiet,
+                           run_state* stages);
 /* Seed number k (>= 1): links data_dir's dataset and embedding into seed_dir (created; links already there
  * are replaced) and trains the tokenizer with seed k there. */
 vkr_status run_seed_data(vkr_device* device, const char* data_dir, const char* seed_dir, uint32_t k,

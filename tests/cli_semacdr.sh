@@ -2,7 +2,8 @@
 # vkrec train --model semacdr and SASRec's --item-views end to end on the bundled sample: the views'
 # inputs are read from DIR (item_emb.npy, agnostic.npy) or --agnostic FILE (.npy or CSV), a missing
 # input is a clear error naming the command that makes it, a bad category names the item, the
-# ablation flags name their rows, and the JSON rows carry both protocols.
+# ablation flags name their rows, the JSON rows carry both protocols, and vkrec run --models trains
+# the models named only.
 # usage: cli_semacdr.sh VKREC SOURCE_DIR
 set -eu
 V=$1
@@ -47,4 +48,11 @@ tr -d ' \t\n' < "$d/v.json" | grep -q '"model":"sasrec-bce+views"'
 test -f "$d/ck/sasrec-bce-target+views-Food/best.safetensors"
 if "$V" train "$D" --model semacdr $T --item-views id,colour > "$d/out" 2>&1; then echo "bad view accepted"; exit 1; fi
 grep -q "unknown view 'colour'" "$d/out"
+# vkrec run --models: only the models named, no tokenizer without GenCDR, unknown names refused
+"$V" run "$D" --out "$d/run" --models pop --device cpu --quiet
+grep -q '| pop | Food | full' "$d/run/report.md"
+if grep -q 'sasrec' "$d/run/report.md"; then echo "run trained a model not in --models"; exit 1; fi
+test ! -e "$d/run/data/semantic_ids.npy"
+if "$V" run "$D" --out "$d/run2" --models pop,bogus > "$d/out" 2>&1; then echo "bogus model accepted"; exit 1; fi
+grep -q "unknown model 'bogus'" "$d/out"
 echo semacdr-ok

@@ -36,10 +36,10 @@ vkr_status vkr_sasrec_build(const vkr_sasrec_config* c, bool train, uint64_t see
                                .text_dim = c->text_dim, .categories = c->categories,
                                .subcategories = c->subcategories, .semantic_group = 1};
     vkr_item_views_build(g, &vs, item, &m->views);
-    /* the views enrich the history items; candidates stay ID embeddings, as SemaCDR scores them (a
-     * category embedding shared by many candidates would score them alike) */
-    vkr_tensor* input = vkr_item_views_sum(g, &m->views); /* the ID table itself without the plug-in */
-    vkr_tensor* x = vkr_op_scale(g, vkr_op_embedding(g, input, m->seq), sqrtf((float)D));
+    /* one table for the history items and the candidates, tied as in SASRec (candidates as ID
+     * embeddings only measured worse: 0.075 against 0.122 Food full HR@10) */
+    item = vkr_item_views_sum(g, &m->views); /* the ID table itself without the plug-in */
+    vkr_tensor* x = vkr_op_scale(g, vkr_op_embedding(g, item, m->seq), sqrtf((float)D));
     x = vkr_op_add(g, x, posemb);
     if (train && c->dropout > 0) x = vkr_op_dropout(g, x, c->dropout);
     vkr_tf_config tc = {.style = original ? VKR_TF_SASREC : VKR_TF_PRENORM,

@@ -44,8 +44,8 @@ typedef struct vkr_sasrec_config {
     uint32_t out_begin; /* candidates are table rows [out_begin, out_begin + out_count): one domain's
                            items (0 and 0: every item id 1..items) */
     uint32_t out_count; /* number of candidate rows */
-    /* SemaCDR's multi-view items as a plug-in (vkr_item_views.h): history items enter as the sum of
-     * the views, candidates stay ID embeddings; 0 or VKR_ITEM_VIEW_ID: the plain ID table */
+    /* SemaCDR's multi-view items as a plug-in (vkr_item_views.h): the item table, for the history and
+     * the candidates, is the sum of the views; 0 or VKR_ITEM_VIEW_ID: the plain ID table */
     uint32_t views;         /* VKR_ITEM_VIEW_* bits */
     uint32_t text_dim;      /* inner view: text columns */
     uint32_t categories;    /* agnostic view: categories */

@@ -60,6 +60,7 @@ typedef struct cli_rec_args {
     bool no_cross;       /* --no-cross-fusion */
     bool fixed_fusion;   /* --fixed-fusion */
     bool graph_user;     /* --graph-user */
+    bool infonce_mask;   /* --infonce-mask */
     uint32_t item_views; /* --item-views bits (0: not given, each model's default) */
     float lambda;        /* --lambda */
     float tau;           /* --tau */

@@ -113,6 +113,8 @@ static const cli_option rec_options[] = {
     CLI_FLOAT(SHARED, "--tau", "X", cli_rec_args, tau, 0, 100, CLI_MIN_OPEN, "0.07", "the InfoNCE temperature"),
     CLI_FLOAT(SHARED, "--semantic-lr", "X", cli_rec_args, semantic_lr, 0, 10, CLI_MAX_OPEN, "0.0003",
               "learning rate of the view modules (text projection, category tables)"),
+    CLI_FLAG(SHARED, "--infonce-mask", cli_rec_args, infonce_mask,
+             "leave items with the same category and subcategory out of each other's InfoNCE denominators"),
     CLI_FLAG(SHARED, "--no-graph", cli_rec_args, no_graph, "SemaCDR: no graph propagation (the ablation)"),
     CLI_FLAG(SHARED, "--no-cross-fusion", cli_rec_args, no_cross,
              "SemaCDR: no cross-attention of the target sequence over the source one (the ablation)"),
@@ -173,6 +175,7 @@ void cli_rec_args_apply(cli_rec_args* a, const cli_common* com) {
     job->semacdr.cross_fusion = !a->no_cross;
     job->semacdr.adaptive_fusion = !a->fixed_fusion;
     job->semacdr.graph_user = a->graph_user;
+    job->semacdr.infonce_mask = job->sasrec.view_mask = a->infonce_mask;
     if (com->seed) job->sasrec.seed = job->gencdr.seed = job->semacdr.seed = com->seed;
     job->quiet = com->quiet;
 }

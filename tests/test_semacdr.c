@@ -45,6 +45,7 @@ static void fixture_build(fixture* f, unsigned variant) {
     f->cfg.cross_fusion = variant != 2;
     f->cfg.adaptive_fusion = variant != 3;
     f->cfg.graph_user = variant == 5;
+    f->cfg.infonce_mask = variant == 0;
     if (variant == 4) f->cfg.views = VKR_ITEM_VIEW_ID;
     f->shape = (vkr_semacdr_shape){.items = N_ITEMS, .users = N_USERS, .target_begin = 0, .target_count = N_TARGET,
                                    .text_dim = TEXT, .categories = KK, .subcategories = SUBS, .batch = BB,
@@ -96,7 +97,7 @@ static void fixture_inputs(const fixture* f, vkr_exec* ex) {
         float cmask[MM * MM] = {0, -1e4f, 0, -1e4f, 0, 0, 0, 0, 0}; /* rows 0 and 1 share a code */
         for (int s = 0; s < 2; s++) {
             VKR_ASSERT_OK(vkr_exec_write(ex, g->contrast[s], side[s], sizeof side[s]));
-            VKR_ASSERT_OK(vkr_exec_write(ex, g->contrast_mask[s], cmask, sizeof cmask));
+            if (g->contrast_mask[s]) VKR_ASSERT_OK(vkr_exec_write(ex, g->contrast_mask[s], cmask, sizeof cmask));
         }
         VKR_ASSERT_OK(vkr_exec_write(ex, g->arange, ar, sizeof ar));
     }

@@ -124,6 +124,7 @@ typedef struct vkr_sasrec_train {
     const vkr_item_semantics* semantics; /* the inputs of the inner and agnostic views (with item_views) */
     float view_lambda;    /* weight of the views' InfoNCE (0: none) */
     float view_tau;       /* its temperature */
+    bool view_mask;       /* mask same-code items out of its denominators (vkr_item_views_mask) */
     float semantic_lr;    /* learning rate of the view modules (0: lr) */
 } vkr_sasrec_train;
 

@@ -29,7 +29,7 @@ static vkr_sasrec_config vkr_model_config(const vkr_dataset* ds, const vkr_sasre
                                .out_begin = begin + 1, .out_count = end - begin, .views = t->item_views,
                                .text_dim = sem && (t->item_views & VKR_ITEM_VIEW_INNER) ? sem->text_dim : 0,
                                .categories = agn ? sem->categories : 0, .subcategories = agn ? sem->subcategories : 0,
-                               .view_lambda = t->view_lambda, .view_tau = t->view_tau,
+                               .view_lambda = t->view_lambda, .view_tau = t->view_tau, .view_mask = t->view_mask,
                                .contrast = vkr_sasrec_contrast(end - begin)};
 }
 
@@ -221,8 +221,10 @@ static vkr_status vkr_sasrec_step(void* self, const uint32_t* units, uint32_t n,
             j->drawn[i] = (int32_t)j->pool[i];
         }
         VKR_TRY(vkr_exec_write(j->tex, j->train.contrast, j->drawn, 4ull * M));
-        vkr_item_views_mask(&j->m->views_host, j->drawn, M, j->mask);
-        VKR_TRY(vkr_exec_write(j->tex, j->train.contrast_mask, j->mask, 4ull * M * M));
+        if (j->train.contrast_mask) {
+            vkr_item_views_mask(&j->m->views_host, j->drawn, M, j->mask);
+            VKR_TRY(vkr_exec_write(j->tex, j->train.contrast_mask, j->mask, 4ull * M * M));
+        }
     }
     VKR_TRY(vkr_exec_run(j->tex));
     return want ? vkr_exec_read(j->tex, j->train.loss, loss, 4) : VKR_OK;

@@ -239,6 +239,7 @@ static vkr_status sema_step(void* self, const uint32_t* units, uint32_t n, uint6
         for (int side = 0; side < 2; side++) {
             sema_draw(j->side_items[side], j->side_count[side], j->contrast, &rng, st->contrast[side]);
             VKR_TRY(vkr_exec_write(j->tex, j->train.contrast[side], st->contrast[side], 4ull * j->contrast));
+            if (!j->train.contrast_mask[side]) continue;
             vkr_item_views_mask(&st->views, st->contrast[side], j->contrast, st->contrast_mask);
             VKR_TRY(vkr_exec_write(j->tex, j->train.contrast_mask[side], st->contrast_mask,
                                    4ull * j->contrast * j->contrast));

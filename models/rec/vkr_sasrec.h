@@ -52,6 +52,7 @@ typedef struct vkr_sasrec_config {
     uint32_t subcategories; /* agnostic view: subcategory slots per category */
     float view_lambda;      /* weight of the views' InfoNCE (training; 0: none) */
     float view_tau;         /* its temperature */
+    bool view_mask;         /* mask same-code items out of its denominators (vkr_item_views_mask) */
     uint32_t contrast;      /* items per InfoNCE (training) */
 } vkr_sasrec_config;
 

@@ -153,7 +153,7 @@ vkr_status vkr_semacdr_build(const vkr_semacdr_train* c, const vkr_semacdr_shape
                 snprintf(name, sizeof name, "contrast.%s", side ? "source" : "target");
                 m->contrast[side] = vkr_graph_input(g, name, VKR_I32, 1, &M);
                 snprintf(name, sizeof name, "contrast_mask.%s", side ? "source" : "target");
-                m->contrast_mask[side] = vkr_graph_input(g, name, VKR_F32, 2, (uint32_t[]){M, M});
+                if (c->infonce_mask) m->contrast_mask[side] = vkr_graph_input(g, name, VKR_F32, 2, (uint32_t[]){M, M});
                 vkr_tensor* l = vkr_item_views_infonce(g, &m->views, m->contrast[side], m->arange,
                                                        m->contrast_mask[side], c->tau);
                 lc = lc ? vkr_op_add(g, lc, l) : l;

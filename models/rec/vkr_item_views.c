@@ -136,6 +136,14 @@ void vkr_item_views_mask(const vkr_item_views_host* h, const int32_t* ids, uint3
         }
 }
 
+void vkr_item_views_draw(uint32_t* pool, uint32_t n, uint32_t m, vkr_rng* rng, int32_t* out) {
+    for (uint32_t i = 0; i < m; i++) {
+        uint32_t k = i + (uint32_t)vkr_rng_next_below(rng, n - i), t = pool[i];
+        pool[i] = pool[k], pool[k] = t;
+        out[i] = (int32_t)pool[i];
+    }
+}
+
 void vkr_item_views_host_free(vkr_item_views_host* h) {
     if (!h) return;
     free(h->text);

@@ -13,6 +13,7 @@
 
 #include "vkr_data.h"
 #include "vkr_exec.h"
+#include "vkr_rng.h"
 
 /* Item views (bits). */
 enum {
@@ -82,6 +83,9 @@ vkr_status vkr_item_views_write(vkr_exec* exec, const vkr_item_views* v, const v
  * category and subcategory (identical agnostic embeddings make one the other's positive in all but
  * name: counted as a negative it would push apart items the view cannot tell apart), 0 elsewhere. */
 void vkr_item_views_mask(const vkr_item_views_host* host, const int32_t* ids, uint32_t m, float* out);
+/* Draws m distinct entries of pool[0..n) (item ids + 1; m <= n) into out by a partial Fisher-Yates,
+ * which leaves pool permuted: the InfoNCE rows of one step. */
+void vkr_item_views_draw(uint32_t* pool, uint32_t n, uint32_t m, vkr_rng* rng, int32_t* out);
 /* Frees and zeroes. */
 void vkr_item_views_host_free(vkr_item_views_host* host);
 

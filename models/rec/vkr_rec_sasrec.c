@@ -212,14 +212,10 @@ static vkr_status vkr_sasrec_step(void* self, const uint32_t* units, uint32_t n,
         }
     }
     VKR_TRY(vkr_write_batch(j->tex, &j->train, &j->bt, B, T, labelled, bce));
-    if (j->train.contrast) { /* distinct items of the domain: a partial Fisher-Yates over the pool */
+    if (j->train.contrast) { /* distinct items of the domain */
         uint32_t M = (uint32_t)j->train.contrast->numel, n_pool = ds->item_begin[cfg->domain + 1] - ds->item_begin[cfg->domain];
         vkr_rng r = vkr_rng_make(rng, 0x7ab1e2);
-        for (uint32_t i = 0; i < M; i++) {
-            uint32_t k = i + (uint32_t)vkr_rng_next_below(&r, n_pool - i), t = j->pool[i];
-            j->pool[i] = j->pool[k], j->pool[k] = t;
-            j->drawn[i] = (int32_t)j->pool[i];
-        }
+        vkr_item_views_draw(j->pool, n_pool, M, &r, j->drawn);
         VKR_TRY(vkr_exec_write(j->tex, j->train.contrast, j->drawn, 4ull * M));
         if (j->train.contrast_mask) {
             vkr_item_views_mask(&j->m->views_host, j->drawn, M, j->mask);

@@ -196,22 +196,11 @@ struct vkr_semacdr_trainer {
     vkr_exec* tex;
     uint32_t* examples;        /* (user, position) pairs */
     uint32_t contrast;         /* InfoNCE rows per side */
-    uint32_t* side_items[2];   /* items of the target side and of the source side */
+    uint32_t* side_items[2];   /* item ids + 1 of the target side and of the source side */
     uint32_t side_count[2];
     uint32_t n_examples;
 };
 typedef vkr_semacdr_trainer sema_job;
-
-/* Draws `count` distinct items of `pool` (partial Fisher-Yates over a copy kept in the job). */
-static void sema_draw(uint32_t* pool, uint32_t pool_n, uint32_t count, vkr_rng* rng, int32_t* out) {
-    for (uint32_t i = 0; i < count; i++) {
-        uint32_t j = i + (uint32_t)vkr_rng_next_below(rng, pool_n - i);
-        uint32_t t = pool[i];
-        pool[i] = pool[j];
-        pool[j] = t;
-        out[i] = (int32_t)pool[i] + 1;
-    }
-}
 
 static vkr_status sema_step(void* self, const uint32_t* units, uint32_t n, uint64_t rng_seed, bool want, float* loss) {
     sema_job* j = self;
@@ -237,7 +226,7 @@ static vkr_status sema_step(void* self, const uint32_t* units, uint32_t n, uint6
     if (j->train.contrast[0]) {
         vkr_rng rng = vkr_rng_make(rng_seed, 0x5e3acd7);
         for (int side = 0; side < 2; side++) {
-            sema_draw(j->side_items[side], j->side_count[side], j->contrast, &rng, st->contrast[side]);
+            vkr_item_views_draw(j->side_items[side], j->side_count[side], j->contrast, &rng, st->contrast[side]);
             VKR_TRY(vkr_exec_write(j->tex, j->train.contrast[side], st->contrast[side], 4ull * j->contrast));
             if (!j->train.contrast_mask[side]) continue;
             vkr_item_views_mask(&st->views, st->contrast[side], j->contrast, st->contrast_mask);
@@ -289,8 +278,8 @@ static vkr_status sema_sides(const vkr_dataset* ds, uint32_t d, sema_job* j) {
             return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "SemaCDR: out of host memory");
     uint32_t a = 0, b = 0;
     for (uint32_t i = 0; i < ds->item_count; i++) {
-        if (sema_in(ds, i, d)) j->side_items[0][a++] = i;
-        else j->side_items[1][b++] = i;
+        if (sema_in(ds, i, d)) j->side_items[0][a++] = i + 1;
+        else j->side_items[1][b++] = i + 1;
     }
     uint32_t smallest = j->side_count[0] < j->side_count[1] ? j->side_count[0] : j->side_count[1];
     j->contrast = j->m->cfg.contrast_items < smallest ? j->m->cfg.contrast_items : smallest;

@@ -117,11 +117,12 @@ void vkr_ew_ref_reduce(const vkr_ew_reduce* r, const float* dy, const float* a, 
     const bool linear = vkr_ew_linear(rdims, os, &step_o) && vkr_ew_linear(rdims, as, &step_a) &&
                         vkr_ew_linear(rdims, bs, &step_b);
     const int64_t nt = (int64_t)vkr_shape_numel(r->target);
-    /* sums over leading dims of row-major [nr, nt] operands (bias and scale gradients): rows outer,
-     * a block of columns inner, so reads are contiguous instead of one stride-nt walk per column */
+    /* sums over leading dims of row-major [nr, nt] operands (bias and scale gradients), and nr = 1 (the
+     * gradient of an operand the size of the output): rows outer, a block of columns inner, so reads
+     * are contiguous instead of one stride-nt walk or coordinate decomposition per column */
     const bool a_same = !uses_a || memcmp(r->a_shape, r->out, sizeof r->out) == 0;
     const bool b_same = !uses_b || memcmp(r->b_shape, r->out, sizeof r->out) == 0;
-    if (linear && step_o == (uint32_t)nt && a_same && b_same) {
+    if (linear && (nr == 1 || step_o == (uint32_t)nt) && a_same && b_same) {
         enum { BLOCK = 16 };
         const int64_t blocks = (nt + BLOCK - 1) / BLOCK;
 #pragma omp parallel for if (nt * nr >= VKR_EW_OMP_MIN)

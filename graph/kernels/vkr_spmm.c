@@ -7,12 +7,22 @@ static uint32_t spmm_group(uint32_t n) { return n > 32 ? 64 : 32; }
 vkr_status vkr_ref_spmm(const vkr_csr* a, const float* x, uint32_t n, bool accumulate, float* y) {
     if (!a || !x || !y || n == 0) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_ref_spmm: null matrix or n = 0");
     VKR_TRY(vkr_csr_check(a, "vkr_ref_spmm"));
-    for (uint32_t r = 0; r < a->rows; r++)
-        for (uint32_t c = 0; c < n; c++) {
-            float acc = 0.0f;
-            for (uint32_t k = a->row_ptr[r]; k < a->row_ptr[r + 1]; k++) acc += a->val[k] * x[(size_t)a->col[k] * n + c];
-            y[(size_t)r * n + c] = accumulate ? y[(size_t)r * n + c] + acc : acc;
+    /* rows are independent: threads take rows; within a row a block of columns accumulates over the
+     * entries in order (contiguous reads of x's rows), the same summation order as the GPU kernel */
+    enum { BLOCK = 64 };
+#pragma omp parallel for schedule(dynamic, 64) if ((uint64_t)a->nnz * n >= (1u << 16))
+    for (int64_t r = 0; r < (int64_t)a->rows; r++) {
+        float* out = y + (size_t)r * n;
+        for (uint32_t c0 = 0; c0 < n; c0 += BLOCK) {
+            const uint32_t w = n - c0 < BLOCK ? n - c0 : BLOCK;
+            float acc[BLOCK] = {0};
+            for (uint32_t k = a->row_ptr[r]; k < a->row_ptr[r + 1]; k++) {
+                const float v = a->val[k], *xr = x + (size_t)a->col[k] * n + c0;
+                for (uint32_t j = 0; j < w; j++) acc[j] += v * xr[j];
+            }
+            for (uint32_t j = 0; j < w; j++) out[c0 + j] = accumulate ? out[c0 + j] + acc[j] : acc[j];
         }
+    }
     return VKR_OK;
 }
 

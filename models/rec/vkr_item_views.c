@@ -38,10 +38,12 @@ vkr_tensor* vkr_item_views_concat(vkr_graph* g, const vkr_item_views* v) {
     return e;
 }
 
-vkr_tensor* vkr_item_views_sum(vkr_graph* g, const vkr_item_views* v) {
+vkr_tensor* vkr_item_views_sum(vkr_graph* g, const vkr_item_views* v, uint32_t group) {
+    if (!v->view[1] && !v->view[2]) return v->view[0];
+    vkr_tensor* gate = vkr_graph_param_init(g, "views.gate", 1, (uint32_t[]){2}, group, VKR_INIT_ZEROS, 0);
     vkr_tensor* e = v->view[0];
     for (int k = 1; k < 3; k++)
-        if (v->view[k]) e = vkr_op_add(g, e, v->view[k]);
+        if (v->view[k]) e = vkr_op_add(g, e, vkr_op_mul(g, v->view[k], vkr_op_slice(g, gate, 0, k - 1, 1)));
     return e;
 }
 

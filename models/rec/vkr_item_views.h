@@ -55,8 +55,12 @@ typedef struct vkr_item_views {
 void vkr_item_views_build(vkr_graph* g, const vkr_item_views_shape* shape, vkr_tensor* id_table, vkr_item_views* out);
 /* The views concatenated along the columns, [items + 1, views x hidden]. */
 vkr_tensor* vkr_item_views_concat(vkr_graph* g, const vkr_item_views* v);
-/* The views summed, [items + 1, hidden]. */
-vkr_tensor* vkr_item_views_sum(vkr_graph* g, const vkr_item_views* v);
+/* ID + a * inner + b * agnostic, [items + 1, hidden], with learned gates a, b (parameter "views.gate" of
+ * `group`) starting at 0: the model starts as its ID-only self and takes in the semantic views as far
+ * as they lower its loss. (A plain sum measured worse than none: the small category tables start ~10x
+ * larger per element than a Glorot-initialized ID table and outweighed it.) The ID table itself when
+ * there is no other view. */
+vkr_tensor* vkr_item_views_sum(vkr_graph* g, const vkr_item_views* v, uint32_t group);
 /* Mean InfoNCE (cosine / tau) of the ID and inner views against the agnostic one over the items
  * idx (int32 [M], ids + 1; arange: const int32 [M] 0..M-1), summed over the two pairs; NULL without
  * the agnostic view. mask (fp32 [M, M], may be NULL) is added to the logits: vkr_item_views_mask

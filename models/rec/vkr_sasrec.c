@@ -38,7 +38,7 @@ vkr_status vkr_sasrec_build(const vkr_sasrec_config* c, bool train, uint64_t see
     vkr_item_views_build(g, &vs, item, &m->views);
     /* one table for the history items and the candidates, tied as in SASRec (candidates as ID
      * embeddings only measured worse: 0.075 against 0.122 Food full HR@10) */
-    item = vkr_item_views_sum(g, &m->views); /* the ID table itself without the plug-in */
+    item = vkr_item_views_sum(g, &m->views, 0); /* the ID table itself without the plug-in */
     vkr_tensor* x = vkr_op_scale(g, vkr_op_embedding(g, item, m->seq), sqrtf((float)D));
     x = vkr_op_add(g, x, posemb);
     if (train && c->dropout > 0) x = vkr_op_dropout(g, x, c->dropout);

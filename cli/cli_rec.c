@@ -179,25 +179,16 @@ vkr_status cli_stage_evaluate(const vkr_dataset* ds, const vkr_scorer* scorer, c
     return VKR_OK;
 }
 
-/* The item views' inputs (SemaCDR, SASRec --item-views): DIR/item_emb.npy for the inner view, the
- * categories (CSV or .npy, default DIR/agnostic.npy) for the agnostic view; the arrays stay in the npy
- * arrays / agnostic until cli_sema_inputs_free. */
-typedef struct cli_sema_inputs {
-    vkr_npy_array text, cats;
-    vkr_agnostic imported;
-    vkr_item_semantics items;
-} cli_sema_inputs;
-
-static vkr_status cli_sema_inputs_load(const vkr_dataset* ds, const cli_rec_job* job, uint32_t views,
-                                       cli_sema_inputs* in) {
+vkr_status cli_sema_inputs_load(const vkr_dataset* ds, const char* data_dir, const char* agnostic_file, uint32_t views,
+                                cli_sema_inputs* in) {
     memset(in, 0, sizeof *in);
     char path[PATH_MAX];
     if (views & VKR_ITEM_VIEW_INNER) {
-        snprintf(path, sizeof path, "%s/item_emb.npy", job->data_dir);
+        snprintf(path, sizeof path, "%s/item_emb.npy", data_dir);
         struct stat sb;
         if (stat(path, &sb) != 0)
             return vkr_fail(VKR_ERR_NOT_FOUND, "the inner item view needs %s (run vkrec embed %s, or --item-views without "
-                            "inner)", path, job->data_dir);
+                            "inner)", path, data_dir);
         VKR_TRY(vkr_npy_load_f32(path, &in->text));
         VKR_TRY(vkr_npy_check(&in->text, path, VKR_ELEM_F32, 2, (const uint64_t[]){ds->item_count, VKR_DIM_ANY}));
         in->items.text = in->text.data;
@@ -205,17 +196,17 @@ static vkr_status cli_sema_inputs_load(const vkr_dataset* ds, const cli_rec_job*
     }
     if (!(views & VKR_ITEM_VIEW_AGNOSTIC)) return VKR_OK;
     const int32_t* assign;
-    size_t flen = job->agnostic_file ? strlen(job->agnostic_file) : 0;
-    if (flen && (flen < 4 || strcmp(job->agnostic_file + flen - 4, ".npy") != 0)) {
-        VKR_TRY(vkr_agnostic_import(ds, job->agnostic_file, &in->imported));
+    size_t flen = agnostic_file ? strlen(agnostic_file) : 0;
+    if (flen && (flen < 4 || strcmp(agnostic_file + flen - 4, ".npy") != 0)) {
+        VKR_TRY(vkr_agnostic_import(ds, agnostic_file, &in->imported));
         assign = in->imported.assign;
     } else {
-        if (flen) snprintf(path, sizeof path, "%s", job->agnostic_file);
-        else snprintf(path, sizeof path, "%s/agnostic.npy", job->data_dir);
+        if (flen) snprintf(path, sizeof path, "%s", agnostic_file);
+        else snprintf(path, sizeof path, "%s/agnostic.npy", data_dir);
         struct stat sb;
         if (stat(path, &sb) != 0)
             return vkr_fail(VKR_ERR_NOT_FOUND, "the agnostic item view needs %s (run vkrec categories %s), --agnostic "
-                            "FILE, or --item-views without agnostic", path, job->data_dir);
+                            "FILE, or --item-views without agnostic", path, data_dir);
         VKR_TRY(vkr_npy_load(path, &in->cats));
         VKR_TRY(vkr_npy_check(&in->cats, path, VKR_ELEM_I32, 2, (const uint64_t[]){ds->item_count, 2}));
         assign = in->cats.data;
@@ -225,17 +216,37 @@ static vkr_status cli_sema_inputs_load(const vkr_dataset* ds, const cli_rec_job*
         if (assign[2 * i] > kmax) kmax = assign[2 * i];
         if (assign[2 * i + 1] > mmax) mmax = assign[2 * i + 1];
     }
-    if (kmax < 0) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "SemaCDR: no item has a category (every one is none)");
+    if (kmax < 0) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "the agnostic item view: no item has a category (every one is none)");
     in->items.category = assign;
     in->items.categories = (uint32_t)kmax + 1;
     in->items.subcategories = (uint32_t)(mmax + 1);
     return VKR_OK;
 }
 
-static void cli_sema_inputs_free(cli_sema_inputs* in) {
+void cli_sema_inputs_free(cli_sema_inputs* in) {
     vkr_npy_free(&in->text);
     vkr_npy_free(&in->cats);
     vkr_agnostic_free(&in->imported);
+}
+
+/* The plug-in's inputs (SASRec, GenCDR): those the job holds in memory, else loaded into *in. */
+static vkr_status cli_plugin_inputs(const vkr_dataset* ds, const cli_rec_job* job, uint32_t views, cli_sema_inputs* in,
+                                    const vkr_item_semantics** out) {
+    memset(in, 0, sizeof *in);
+    *out = job->semacdr_items;
+    if (*out) return VKR_OK;
+    VKR_TRY(cli_sema_inputs_load(ds, job->data_dir, job->agnostic_file, views, in));
+    *out = &in->items;
+    return VKR_OK;
+}
+
+/* The plug-in's metadata: its views, lambda, and the categories file (absolute) vkrec recommend reloads. */
+static void cli_meta_views(cli_meta* meta, const cli_rec_job* job, uint32_t views, float lambda) {
+    cli_meta_add(meta, "vkrec.item_views", "%u", views | VKR_ITEM_VIEW_ID);
+    if (!(views & ~VKR_ITEM_VIEW_ID)) return;
+    cli_meta_add(meta, "vkrec.lambda", "%g", (double)lambda);
+    char abs[PATH_MAX];
+    if (job->agnostic_file) cli_meta_add(meta, "vkrec.agnostic", "%s", realpath(job->agnostic_file, abs) ? abs : job->agnostic_file);
 }
 
 /* Trains pop or SASRec for target `domain` and evaluates it. */
@@ -258,8 +269,7 @@ static vkr_status train_domain(const vkr_dataset* ds, vkr_device* dev, const cli
         t.domain = domain;
         t.quiet = job->quiet;
         bool views = (t.item_views & ~VKR_ITEM_VIEW_ID) != 0;
-        if (views && job->semacdr_items) t.semantics = job->semacdr_items;
-        else if (views) s = cli_sema_inputs_load(ds, job, t.item_views, &sema_in), t.semantics = &sema_in.items;
+        if (views) s = cli_plugin_inputs(ds, job, t.item_views, &sema_in, &t.semantics);
         char dir[1024];
         if (job->ckpt_root) {
             snprintf(dir, sizeof dir, "%s/sasrec-%s-%s%s-%s", job->ckpt_root, t.loss == VKR_SASREC_CE ? "ce" : "bce",
@@ -277,8 +287,7 @@ static vkr_status train_domain(const vkr_dataset* ds, vkr_device* dev, const cli
         cli_meta_add(&meta, "vkrec.input", "%s", t.mixed_input ? "mixed" : "target");
         const char* arch = vkr_sasrec_arch_name(vkr_sasrec_arch_resolve(t.arch, t.loss));
         cli_meta_add(&meta, "vkrec.arch", "%s", arch);
-        cli_meta_add(&meta, "vkrec.item_views", "%u", t.item_views | VKR_ITEM_VIEW_ID);
-        if (views) cli_meta_add(&meta, "vkrec.lambda", "%g", (double)t.view_lambda);
+        cli_meta_views(&meta, job, t.item_views, t.view_lambda);
         t.metadata = meta.kv;
         if (!job->quiet) fprintf(stderr, "training %s for %s on %s\n", label, ds->domain_name[domain], dev ? "the GPU" : "the CPU");
         if (s == VKR_OK && t.resume && t.ckpt_dir) s = cli_ckpt_check_resume(t.ckpt_dir, meta.kv);
@@ -336,7 +345,7 @@ static vkr_status train_semacdr(const vkr_dataset* ds, vkr_device* dev, const cl
     cli_sema_inputs in;
     memset(&in, 0, sizeof in);
     if (s == VKR_OK && job->semacdr_items) in.items = *job->semacdr_items;
-    else if (s == VKR_OK) s = cli_sema_inputs_load(ds, job, t.views, &in);
+    else if (s == VKR_OK) s = cli_sema_inputs_load(ds, job->data_dir, job->agnostic_file, t.views, &in);
     if (!job->quiet && s == VKR_OK)
         fprintf(stderr, "training %s for %s on %s\n", label, ds->domain_name[domain], dev ? "the GPU" : "the CPU");
     if (s == VKR_OK && t.resume && t.ckpt_dir) s = cli_ckpt_check_resume(t.ckpt_dir, meta.kv);
@@ -378,9 +387,11 @@ static vkr_status train_gencdr(const vkr_dataset* ds, vkr_device* dev, const cli
     VKR_TRY(vkr_gencdr_load_ids(job->data_dir, ds, &ids, &depth));
     vkr_gencdr_train t = job->gencdr;
     t.quiet = job->quiet;
+    bool views = (t.item_views & ~VKR_ITEM_VIEW_ID) != 0;
+    const char* label = views ? "gencdr+views" : "gencdr";
     char dir[1024];
     if (job->ckpt_root) {
-        snprintf(dir, sizeof dir, "%s/gencdr", job->ckpt_root);
+        snprintf(dir, sizeof dir, "%s/%s", job->ckpt_root, label);
         t.ckpt_dir = dir;
     }
     static cli_meta meta;
@@ -396,18 +407,22 @@ static vkr_status train_gencdr(const vkr_dataset* ds, vkr_device* dev, const cli
     cli_meta_add(&meta, "vkrec.aux_item", "%g", (double)t.aux_item);
     cli_meta_add(&meta, "vkrec.decoder_hidden", "%u", t.decoder_hidden);
     cli_meta_add(&meta, "vkrec.global_trie", "%u", t.global_trie ? 1u : 0u);
+    cli_meta_views(&meta, job, t.item_views, t.view_lambda);
     t.metadata = meta.kv;
-    if (!job->quiet) fprintf(stderr, "training gencdr (all domains, %u-token semantic IDs) on %s\n", depth,
+    cli_sema_inputs sema_in = {0};
+    if (s == VKR_OK && views) s = cli_plugin_inputs(ds, job, t.item_views, &sema_in, &t.semantics);
+    if (!job->quiet) fprintf(stderr, "training %s (all domains, %u-token semantic IDs) on %s\n", label, depth,
                              dev ? "the GPU" : "the CPU");
     vkr_gencdr_model m = {0};
     if (s == VKR_OK && t.resume && t.ckpt_dir) s = cli_ckpt_check_resume(t.ckpt_dir, meta.kv);
     if (s == VKR_OK) s = vkr_gencdr_fit(ds, dev, ids, depth, &t, &m);
     free(ids);
+    cli_sema_inputs_free(&sema_in);
     cJSON* extra = NULL;
     if (s == VKR_OK) extra = cli_fit_json(&m.fit, m.beam ? "best_valid_hr10" : "best_valid_hr10_sampled100");
     for (uint32_t d = 0; d < ds->domain_count && s == VKR_OK; d++) {
         vkr_scorer sc = vkr_gencdr_scorer(&m, d);
-        s = cli_stage_evaluate(ds, &sc, job, "gencdr", d, m.fit.seconds, extra, results, table);
+        s = cli_stage_evaluate(ds, &sc, job, label, d, m.fit.seconds, extra, results, table);
     }
     if (s == VKR_OK && job->beams_json && m.beam) s = vkr_beams_write(ds, &m, 32, job->beams_json);
     if (s == VKR_OK && job->views_out) s = cli_gencdr_vectors(&m, job->views_out);

@@ -7,7 +7,9 @@
 #include <stdio.h>
 
 #include "cli_options.h"
+#include "vkr_agnostic.h"
 #include "vkr_gencdr.h"
+#include "vkr_npy.h"
 #include "vkr_rec.h"
 #include "vkr_semacdr.h"
 
@@ -29,7 +31,7 @@ typedef struct cli_rec_job {
     vkr_sasrec_train sasrec;         /* SASRec settings (domain is set per run) */
     vkr_gencdr_train gencdr;         /* GenCDR settings */
     vkr_semacdr_train semacdr;       /* SemaCDR settings (domain is set per run) */
-    const char* agnostic_file;       /* SemaCDR: categories from this CSV or .npy (NULL: DIR/agnostic.npy) */
+    const char* agnostic_file;       /* the agnostic view's categories from this CSV or .npy (NULL: DIR/agnostic.npy) */
     const vkr_item_semantics* semacdr_items; /* SemaCDR: item inputs already in memory (NULL: read from files) */
     float** semacdr_vectors_out;     /* SemaCDR: receives the first trained model's graph item outputs (items x
                                         hidden, malloc'd) when it points to NULL (NULL: not wanted) */
@@ -66,6 +68,22 @@ typedef struct cli_rec_args {
     float tau;           /* --tau */
     float semantic_lr;   /* --semantic-lr */
 } cli_rec_args;
+
+/* The item views' inputs (SemaCDR, and the SASRec and GenCDR plug-ins): the arrays stay in the npy
+ * arrays / agnostic until cli_sema_inputs_free. */
+typedef struct cli_sema_inputs {
+    vkr_npy_array text, cats; /* DIR/item_emb.npy; the categories .npy */
+    vkr_agnostic imported;    /* the categories from a CSV */
+    vkr_item_semantics items; /* views of the above */
+} cli_sema_inputs;
+
+/* Loads the inputs of `views`: data_dir/item_emb.npy for the inner view, the categories from
+ * agnostic_file (CSV or .npy; NULL: data_dir/agnostic.npy) for the agnostic one; in is zeroed on
+ * entry; errors name the missing file and the command that makes it. */
+vkr_status cli_sema_inputs_load(const vkr_dataset* ds, const char* data_dir, const char* agnostic_file, uint32_t views,
+                                cli_sema_inputs* in);
+/* Frees what cli_sema_inputs_load read. */
+void cli_sema_inputs_free(cli_sema_inputs* in);
 
 /* The options of cli_rec_args, declared once for `train` and `run`. */
 extern const cli_option_group cli_rec_group;

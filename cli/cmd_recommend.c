@@ -10,6 +10,7 @@
 #include "cli_ckpt.h"
 #include "cli_json.h"
 #include "cli_output.h"
+#include "cli_rec.h"
 #include "vkr_fileio.h"
 #include "cli_rec.h"
 #include "vkr_safetensors.h"
@@ -25,6 +26,8 @@ typedef struct rec_ckpt {
     char input[8];       /* SASRec: target or mixed */
     char arch[16];       /* SASRec: original or prenorm (absent in checkpoints older than --arch: prenorm) */
     unsigned max_len, hidden, blocks, heads, lora_rank, decoder_hidden, beam, item_ids, global_trie; /* sizes, GenCDR's kind */
+    unsigned item_views; /* SASRec, GenCDR: the views plug-in's VKR_ITEM_VIEW_* bits (0: none recorded) */
+    char agnostic[1100]; /* its categories file ("": DATA/agnostic.npy) */
     char dataset[128];   /* the dataset's fingerprint ("": not recorded) */
     char ids[64];        /* GenCDR: the semantic IDs' fingerprint ("": not recorded) */
 } rec_ckpt;
@@ -55,6 +58,8 @@ static vkr_status rec_ckpt_read(const char* arg, rec_ckpt* c) {
         {"vkrec.beam", NULL, 0, &c->beam, false},         {"vkrec.item_ids", NULL, 0, &c->item_ids, false},
         {"vkrec.global_trie", NULL, 0, &c->global_trie, false},
         {"vkrec.decoder_hidden", NULL, 0, &c->decoder_hidden, false},
+        {"vkrec.item_views", NULL, 0, &c->item_views, false},
+        {"vkrec.agnostic", c->agnostic, sizeof c->agnostic, NULL, false},
         {CLI_CKPT_DATASET, c->dataset, sizeof c->dataset, NULL, false},
         {CLI_CKPT_SEMANTIC_IDS, c->ids, sizeof c->ids, NULL, false},
     };
@@ -117,12 +122,9 @@ typedef struct rec_model {
     bool generative;
 } rec_model;
 
-/* Opens the checkpoint's model; batched: score as many examples per call as training's evaluation
- * did (--all), else one. */
-static vkr_status rec_model_open(const rec_ckpt* c, const vkr_dataset* ds, vkr_device* dev, bool batched,
-                                 rec_model* rm) {
-    memset(rm, 0, sizeof *rm);
-    rm->generative = strcmp(c->model, "gencdr") == 0;
+/* The model of the checkpoint with the views plug-in's inputs `sem` (views: VKR_ITEM_VIEW_* bits). */
+static vkr_status rec_model_build(const rec_ckpt* c, const vkr_dataset* ds, vkr_device* dev, bool batched,
+                                  uint32_t views, const vkr_item_semantics* sem, rec_model* rm) {
     if (!rm->generative) {
         vkr_sasrec_train t;
         vkr_sasrec_train_defaults(&t);
@@ -133,6 +135,8 @@ static vkr_status rec_model_open(const rec_ckpt* c, const vkr_dataset* ds, vkr_d
         t.mixed_input = strcmp(c->input, "mixed") == 0;
         t.arch = strcmp(c->arch, "original") == 0 ? VKR_SASREC_ARCH_ORIGINAL : VKR_SASREC_ARCH_PRENORM;
         t.max_len = c->max_len, t.hidden = c->hidden, t.blocks = c->blocks, t.heads = c->heads;
+        t.item_views = views;
+        t.semantics = sem;
         if (!batched) t.eval_batch = 1;
         VKR_TRY(vkr_sasrec_open(ds, dev, &t, &rm->sasrec));
         return vkr_sasrec_load(&rm->sasrec, c->path);
@@ -147,10 +151,29 @@ static vkr_status rec_model_open(const rec_ckpt* c, const vkr_dataset* ds, vkr_d
     t.item_ids = c->item_ids != 0;
     t.global_trie = c->global_trie != 0;
     t.decoder_hidden = c->decoder_hidden;
+    t.item_views = views;
+    t.semantics = sem;
     if (!batched) t.eval_users = 1;
     vkr_status s = vkr_gencdr_open(ds, dev, ids, depth, &t, &rm->gencdr);
     free(ids);
     if (s == VKR_OK) s = vkr_gencdr_load(&rm->gencdr, c->path);
+    return s;
+}
+
+/* Opens the checkpoint's model; batched: score as many examples per call as training's evaluation
+ * did (--all), else one. The views plug-in's inputs are read again from the dataset directory (and
+ * the categories file training used). */
+static vkr_status rec_model_open(const rec_ckpt* c, const vkr_dataset* ds, vkr_device* dev, bool batched,
+                                 rec_model* rm) {
+    memset(rm, 0, sizeof *rm);
+    rm->generative = strcmp(c->model, "gencdr") == 0;
+    uint32_t views = c->item_views & VKR_ITEM_VIEWS_ALL;
+    cli_sema_inputs in = {0};
+    vkr_status s = views & ~VKR_ITEM_VIEW_ID
+                       ? cli_sema_inputs_load(ds, c->data, c->agnostic[0] ? c->agnostic : NULL, views, &in)
+                       : VKR_OK;
+    if (s == VKR_OK) s = rec_model_build(c, ds, dev, batched, views ? views : VKR_ITEM_VIEW_ID, &in.items, rm);
+    cli_sema_inputs_free(&in);
     return s;
 }
 

@@ -105,11 +105,12 @@ static const cli_option rec_options[] = {
     CLI_FLAG(SHARED, "--codes-only", cli_rec_args, codes_only,
              "GenCDR: history items as code embeddings only (no per-item embedding; the ablation)"),
     CLI_CUSTOM(SHARED, "--item-views", "V,...", cli_rec_args, item_views, parse_views,
-               "SemaCDR id,inner,agnostic; SASRec id",
+               "SemaCDR id,inner,agnostic; SASRec, GenCDR id",
                "item views (id always; inner = DIR/item_emb.npy through a projection, agnostic = categories); "
-               "SASRec sums them into its item table and adds their InfoNCE"),
+               "SASRec (its item table) and GenCDR (its per-item embedding) add the inner and agnostic views through "
+               "learned gates starting at 0, and their InfoNCE"),
     CLI_FLOAT(SHARED, "--lambda", "X", cli_rec_args, lambda, 0, 100, 0, "0.1",
-              "SemaCDR and SASRec with --item-views: weight of the InfoNCE between item views (0: none)"),
+              "SemaCDR, and SASRec and GenCDR with --item-views: weight of the InfoNCE between item views (0: none)"),
     CLI_FLOAT(SHARED, "--tau", "X", cli_rec_args, tau, 0, 100, CLI_MIN_OPEN, "0.07", "the InfoNCE temperature"),
     CLI_FLOAT(SHARED, "--semantic-lr", "X", cli_rec_args, semantic_lr, 0, 10, CLI_MAX_OPEN, "0.0003",
               "learning rate of the view modules (text projection, category tables)"),
@@ -124,8 +125,8 @@ static const cli_option rec_options[] = {
     CLI_FLAG(SHARED, "--fixed-fusion", cli_rec_args, fixed_fusion,
              "SemaCDR: average the three user states instead of learned weights (the ablation)"),
     CLI_STRING(SHARED, "--agnostic", "FILE", cli_rec_args, job.agnostic_file, NULL,
-               "SemaCDR: categories from a CSV item,category[,subcategory] or an agnostic.npy of vkrec categories "
-               "(default: DIR/agnostic.npy)"),
+               "the agnostic view's categories from a CSV item,category[,subcategory] or an agnostic.npy of vkrec "
+               "categories (default: DIR/agnostic.npy)"),
 };
 #undef REC_BOTH
 const cli_option_group cli_rec_group = {rec_options, sizeof rec_options / sizeof *rec_options};
@@ -167,9 +168,9 @@ void cli_rec_args_apply(cli_rec_args* a, const cli_common* com) {
     for (uint32_t k = 0; k < job->protocol_count; k++) job->protocols[k].exclude_history = job->exclude_history;
     job->sasrec.validate = job->protocols[0]; /* validate as the user evaluates: the first --protocol */
     job->semacdr.validate = job->protocols[0];
-    if (a->item_views) job->semacdr.views = job->sasrec.item_views = a->item_views;
-    job->semacdr.lambda = job->sasrec.view_lambda = a->lambda;
-    job->semacdr.tau = job->sasrec.view_tau = a->tau;
+    if (a->item_views) job->semacdr.views = job->sasrec.item_views = job->gencdr.item_views = a->item_views;
+    job->semacdr.lambda = job->sasrec.view_lambda = job->gencdr.view_lambda = a->lambda;
+    job->semacdr.tau = job->sasrec.view_tau = job->gencdr.view_tau = a->tau;
     job->semacdr.semantic_lr = job->sasrec.semantic_lr = a->semantic_lr;
     job->semacdr.graph = !a->no_graph;
     job->semacdr.cross_fusion = !a->no_cross;

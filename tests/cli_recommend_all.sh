@@ -2,7 +2,8 @@
 # vkrec recommend --all end to end on a small dense subset of the bundled sample: the CSV and JSON
 # lists (one block of K rows per test example, valid item ids, the same rows in both), and the hit
 # rate of the targets in the file equal, as counts, to `vkrec train --exclude-history`'s HR@K at every
-# cut-off, for SASRec (default device, validation on) and GenCDR's beam search (CPU backend).
+# cut-off, for SASRec (default device, validation on) and GenCDR's beam search (CPU backend), each also
+# with SemaCDR's item views as a plug-in (rebuilt from the checkpoint's metadata).
 # usage: cli_recommend_all.sh VKREC SOURCE_DIR
 set -eu
 V=$1
@@ -82,6 +83,29 @@ agree "$d/m.json" "$d/top.json" Kitchen 1 5 10 50
 "$V" train "$d/data" --model gencdr --beam 10 --decoder-hidden 24 $small --cutoffs 1,5,10 --device cpu --ckpt "$d/ck" --json "$d/g.json"
 "$V" recommend --ckpt "$d/ck/gencdr" --all --k 10 --out "$d/g.top.json" --device cpu --quiet
 for dom in Food Kitchen; do agree "$d/g.json" "$d/g.top.json" "$dom" 1 5 10; done
+
+# SemaCDR's item views as a plug-in of SASRec and GenCDR: the checkpoints rebuild the views, with the
+# categories file training named (moved out of DIR, so only the recorded path finds it), and agree
+"$V" categories "$d/data" --k 3 --device cpu --quiet
+mv "$d/data/agnostic.npy" "$d/k3.npy"
+views="--item-views id,inner,agnostic --agnostic $d/k3.npy"
+"$V" train "$d/data" --target Kitchen $small $views --ckpt "$d/ck" --json "$d/sv.json"
+"$V" recommend --ckpt "$d/ck/sasrec-bce-target+views-Kitchen" --all --k 50 --out "$d/sv.top.json" --quiet
+agree "$d/sv.json" "$d/sv.top.json" Kitchen 1 5 10 50
+mv "$d/k3.npy" "$d/k3.moved"
+if "$V" recommend --ckpt "$d/ck/sasrec-bce-target+views-Kitchen" --user '#0' > /dev/null 2> "$d/err.txt"; then
+    fail "recommend rebuilt the views without their categories file"
+fi
+grep -q "k3.npy" "$d/err.txt" || fail "the missing categories file is not named: $(cat "$d/err.txt")"
+mv "$d/k3.moved" "$d/k3.npy"
+"$V" train "$d/data" --model gencdr $views --beam 10 $small --cutoffs 1,5,10 --device cpu --ckpt "$d/ck" --json "$d/gv.json"
+tr -d ' \t\n' < "$d/gv.json" | grep -q '"model":"gencdr+views"' || fail "GenCDR with views is not labelled gencdr+views"
+"$V" recommend --ckpt "$d/ck/gencdr+views" --all --k 10 --out "$d/gv.top.json" --device cpu --quiet
+for dom in Food Kitchen; do agree "$d/gv.json" "$d/gv.top.json" "$dom" 1 5 10; done
+if "$V" train "$d/data" --model gencdr --codes-only $views $small --device cpu 2> "$d/err.txt"; then
+    fail "GenCDR --codes-only took the item views"
+fi
+grep -q "per-item embedding" "$d/err.txt" || fail "no clear --codes-only --item-views error: $(cat "$d/err.txt")"
 
 # bad input: an unknown extension, --all without --out or with --user
 if "$V" recommend --ckpt "$ck" --all --out "$d/top.txt" 2> "$d/err.txt"; then fail "--out top.txt was accepted"; fi

@@ -419,6 +419,71 @@ static void test_gencdr_aux_item_loss(void** state) {
     vkr_dataset_free(&ds);
 }
 
+/* SemaCDR's item views as a GenCDR plug-in: with tau 10 (logits near 0) the InfoNCE adds about
+ * lambda x 2 log M to the first step's loss; three steps give the same losses on the device and the
+ * CPU backend; a NaN in the text names its item, and codes-only models refuse the views. */
+static void test_gencdr_views_plugin(void** state) {
+    (void)state;
+    const char* dir = sample_dataset();
+    if (!dir) skip();
+    vkr_test_env env;
+    vkr_test_open(&env, NULL);
+    vkr_dataset ds;
+    VKR_ASSERT_OK(vkr_dataset_load(dir, &ds));
+    uint32_t n = ds.item_count, dim = 7;
+    uint16_t* ids = malloc((size_t)n * 2 * sizeof *ids);
+    float* text = malloc((size_t)n * dim * sizeof *text);
+    int32_t* cat = malloc((size_t)n * 2 * sizeof *cat);
+    for (uint32_t i = 0; i < n; i++) {
+        ids[2 * i] = (uint16_t)(i / 128), ids[2 * i + 1] = (uint16_t)(i % 128);
+        cat[2 * i] = (int32_t)(i % 3), cat[2 * i + 1] = -1;
+    }
+    vkr_test_fill_random(text, (size_t)n * dim, 5);
+    vkr_item_semantics sem = {.text = text, .text_dim = dim, .category = cat, .categories = 3};
+    uint32_t units[16];
+    for (uint32_t u = 0; u < 16; u++) units[u] = u;
+    float loss[3][3]; /* [lambda 0 CPU, lambda 1 CPU, lambda 1 device][step] */
+    for (int k = 0; k < 3; k++) {
+        vkr_gencdr_train t;
+        vkr_gencdr_train_defaults(&t);
+        t.max_len = 8, t.hidden = 16, t.blocks = 1, t.batch = 16, t.beam = 0, t.quiet = true, t.dropout = 0;
+        t.item_views = VKR_ITEM_VIEWS_ALL, t.semantics = &sem, t.view_tau = 10.0f, t.contrast = 64;
+        t.view_lambda = k ? 1.0f : 0.0f;
+        vkr_gencdr_model m;
+        VKR_ASSERT_OK(vkr_gencdr_open(&ds, k == 2 ? env.device : NULL, ids, 2, &t, &m));
+        vkr_gencdr_trainer* tr = NULL;
+        VKR_ASSERT_OK(vkr_gencdr_trainer_create(&m, &tr));
+        for (int step = 0; step < 3; step++) VKR_ASSERT_OK(vkr_gencdr_trainer_step(tr, units, 16, &loss[k][step]));
+        vkr_gencdr_trainer_destroy(tr);
+        vkr_gencdr_model_free(&m);
+    }
+    double expect = 2.0 * log(64.0);
+    print_message("first-step loss %g without, %g with the views' InfoNCE (2 log M = %g); device %g %g %g, CPU %g %g %g\n",
+                  (double)loss[0][0], (double)loss[1][0], expect, (double)loss[2][0], (double)loss[2][1],
+                  (double)loss[2][2], (double)loss[1][0], (double)loss[1][1], (double)loss[1][2]);
+    if (fabs((double)(loss[1][0] - loss[0][0]) - expect) > 0.1 * expect)
+        fail_msg("the views' InfoNCE adds %g, expected about %g", (double)(loss[1][0] - loss[0][0]), expect);
+    for (int step = 0; step < 3; step++)
+        if (fabs((double)(loss[2][step] - loss[1][step])) > 1e-4 * fabs((double)loss[1][step]))
+            fail_msg("step %d: device loss %g, CPU %g", step, (double)loss[2][step], (double)loss[1][step]);
+    vkr_gencdr_train t;
+    vkr_gencdr_train_defaults(&t);
+    t.hidden = 16, t.blocks = 1, t.beam = 0, t.quiet = true, t.item_views = VKR_ITEM_VIEWS_ALL, t.semantics = &sem;
+    text[3 * dim + 2] = NAN;
+    vkr_gencdr_model m;
+    assert_int_equal(vkr_gencdr_open(&ds, NULL, ids, 2, &t, &m), VKR_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(vkr_last_error(), "item 3"));
+    text[3 * dim + 2] = 0.0f;
+    t.item_ids = false;
+    assert_int_equal(vkr_gencdr_open(&ds, NULL, ids, 2, &t, &m), VKR_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(vkr_last_error(), "per-item embedding"));
+    free(ids);
+    free(text);
+    free(cat);
+    vkr_dataset_free(&ds);
+    vkr_test_close(&env);
+}
+
 /* The beams.json reader takes the viewer's minimal entries (no domain or target; a missing or
  * unknown item reads as -1) and refuses malformed files with FORMAT errors naming the file. */
 static void test_beams_read(void** state) {
@@ -486,6 +551,7 @@ int main(void) {
         cmocka_unit_test(test_sasrec_resume_equals_uninterrupted),
         cmocka_unit_test(test_gencdr_trains_and_resumes),
         cmocka_unit_test(test_gencdr_aux_item_loss),
+        cmocka_unit_test(test_gencdr_views_plugin),
         cmocka_unit_test(test_beams_read),
     };
     return cmocka_run_group_tests(tests, NULL, cleanup);

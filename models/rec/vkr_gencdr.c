@@ -13,11 +13,13 @@
 #include "vkr_fit.h"
 #include "vkr_gencdr_internal.h"
 #include "vkr_npy.h"
+#include "vkr_rng.h"
 
 void vkr_gencdr_train_defaults(vkr_gencdr_train* t) {
     *t = (vkr_gencdr_train){.max_len = 20, .batch = 64, .hidden = 64, .blocks = 2, .heads = 2, .lora_rank = 8,
                             .item_ids = true, .dropout = 0.1f, .lr = 2e-3f, .epochs = 20, .patience = 3, .seed = 42,
-                            .eval_users = 64, .candidates = 101, .beam = 20};
+                            .eval_users = 64, .candidates = 101, .beam = 20, .view_lambda = 0.1f, .view_tau = 0.07f,
+                            .contrast = 256};
 }
 
 /* Codebook sizes per ID level from tokenize's DIR/tokenizer.json ("token_vocab"); *out_levels is 0
@@ -106,10 +108,11 @@ struct vkr_gencdr_trainer {
     vkr_gencdr_host h;      /* batch buffers */
     uint32_t* users;        /* training units: users with at least two training events */
     uint32_t n_users;       /* their count */
+    uint32_t* pool;         /* the views' InfoNCE: every item id + 1 (permuted by the draws) */
+    int32_t* drawn;         /* one step's draw */
 };
 
 static vkr_status gencdr_step(void* self, const uint32_t* units, uint32_t n, uint64_t rng, bool want, float* loss) {
-    (void)rng;
     vkr_gencdr_trainer* j = self;
     const vkr_gencdr_model* m = j->m;
     const vkr_dataset* ds = m->ds;
@@ -148,6 +151,11 @@ static vkr_status gencdr_step(void* self, const uint32_t* units, uint32_t n, uin
     for (uint32_t l = 0; l < m->depth; l++) {
         VKR_TRY(vkr_gencdr_write(j->tex, gg->code[l], h->code[l]));
         if (gg->tok[l]) VKR_TRY(vkr_gencdr_write(j->tex, gg->tok[l], h->tok[l]));
+    }
+    if (gg->contrast) {
+        vkr_rng r = vkr_rng_make(rng, 0x91e3c0d);
+        vkr_item_views_draw(j->pool, ds->item_count, (uint32_t)gg->contrast->numel, &r, j->drawn);
+        VKR_TRY(vkr_gencdr_write(j->tex, gg->contrast, j->drawn));
     }
     VKR_TRY(vkr_exec_run(j->tex));
     return want ? vkr_exec_read(j->tex, gg->loss, loss, 4) : VKR_OK;
@@ -189,8 +197,24 @@ vkr_status vkr_gencdr_open(const vkr_dataset* ds, vkr_device* dev, const uint16_
     m->cfg = *cfg;
     m->dev = dev;
     m->depth = depth;
+    if (cfg->item_views & ~VKR_ITEM_VIEW_ID) {
+        if (!cfg->item_ids)
+            return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "GenCDR: the item views add to the per-item embedding, which "
+                            "the model has not (item_ids off, --codes-only)");
+        if (!(cfg->view_tau > 0)) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "GenCDR: the views' tau must be positive");
+        vkr_status s = vkr_item_semantics_check(ds, cfg->item_views, cfg->semantics);
+        if (s == VKR_OK) s = vkr_item_views_host_make(cfg->semantics, ds->item_count, cfg->item_views, &m->views_host);
+        if (s != VKR_OK) {
+            char msg[512]; /* vkr_fail formats into the buffer vkr_last_error reads */
+            snprintf(msg, sizeof msg, "%s", vkr_last_error());
+            return vkr_fail(s, "GenCDR: %s", msg);
+        }
+    }
     m->ids = malloc((size_t)ds->item_count * depth * sizeof *m->ids);
-    if (!m->ids) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory for semantic IDs");
+    if (!m->ids) {
+        vkr_item_views_host_free(&m->views_host);
+        return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory for semantic IDs");
+    }
     memcpy(m->ids, ids, (size_t)ds->item_count * depth * sizeof *m->ids);
     for (uint32_t l = 0; l < depth; l++) {
         uint32_t mx = 0;
@@ -213,6 +237,8 @@ void vkr_gencdr_trainer_destroy(vkr_gencdr_trainer* j) {
     vkr_exec_destroy(j->tex);
     vkr_graph_destroy(j->train.g);
     free(j->users);
+    free(j->pool);
+    free(j->drawn);
     free(j);
 }
 
@@ -236,7 +262,14 @@ vkr_status vkr_gencdr_trainer_create(vkr_gencdr_model* m, vkr_gencdr_trainer** o
         s = vkr_exec_create(j->train.g, &(vkr_exec_options){.device = m->dev, .optimizer = &oc, .training = true},
                             &j->tex);
     if (s == VKR_OK) s = vkr_exec_init_params(j->tex, cfg->seed);
+    if (s == VKR_OK) s = vkr_gencdr_write_consts(m, j->tex, &j->train.in, &j->train);
     if (s == VKR_OK) s = vkr_gencdr_host_alloc(&j->h, m, &j->train, true, vkr_dataset_longest(ds));
+    if (s == VKR_OK && j->train.contrast) {
+        j->pool = malloc((size_t)ds->item_count * sizeof *j->pool);
+        j->drawn = malloc((size_t)j->train.contrast->numel * sizeof *j->drawn);
+        if (!j->pool || !j->drawn) s = vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory for the InfoNCE items");
+        for (uint32_t i = 0; s == VKR_OK && i < ds->item_count; i++) j->pool[i] = i + 1;
+    }
     if (s != VKR_OK) {
         vkr_gencdr_trainer_destroy(j);
         return s;
@@ -327,6 +360,7 @@ void vkr_gencdr_model_free(vkr_gencdr_model* m) {
     vkr_gencdr_beam_free(m->beam, m->dev, m->depth);
     vkr_gencdr_scoring_free(m->score, m->depth);
     free(m->ids);
+    vkr_item_views_host_free(&m->views_host);
     vkr_fit_report_free(&m->fit);
     memset(m, 0, sizeof *m);
 }

@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "vkr_data.h"
+#include "vkr_item_views.h"
 #include "vkr_rec.h"
 
 #define VKR_GENCDR_MAX_DEPTH 8
@@ -41,6 +42,15 @@ typedef struct vkr_gencdr_train {
     float aux_item;      /* weight of an auxiliary next-item softmax on the state, over the per-item embeddings
                             (needs item_ids; 0: none). It shapes the encoder only: ranking stays by decoding IDs */
     uint32_t decoder_hidden; /* width of each level's decoder MLP (0: hidden) */
+    /* SemaCDR's multi-view items as a plug-in (vkr_item_views.h): the per-item embedding of each
+     * history item becomes ID + gated inner and agnostic views (needs item_ids; 0 or VKR_ITEM_VIEW_ID:
+     * none). Decoding still ranks by semantic IDs. */
+    uint32_t item_views;     /* VKR_ITEM_VIEW_* bits */
+    const vkr_item_semantics* semantics; /* the views' inputs (with item_views beyond ID; read by vkr_gencdr_open and
+                                            vkr_gencdr_trainer_create, so it must outlive both) */
+    float view_lambda;       /* weight of the views' InfoNCE (training; 0: none) */
+    float view_tau;          /* its temperature */
+    uint32_t contrast;       /* items per InfoNCE (training) */
     float dropout;       /* dropout rate */
     float lr;            /* AdamW peak learning rate */
     uint32_t epochs;     /* most epochs */
@@ -69,6 +79,7 @@ typedef struct vkr_gencdr_model {
     uint32_t vocab[VKR_GENCDR_MAX_DEPTH];   /* codes per level */
     uint32_t offset[VKR_GENCDR_MAX_DEPTH];  /* token of code c at level l: offset[l] + c (0 is padding) */
     uint16_t* ids;           /* [items, depth] semantic IDs (owned copy) */
+    vkr_item_views_host views_host; /* padded inputs of the views plug-in (empty without it) */
     vkr_gencdr_scoring* score; /* scoring state (private) */
     vkr_gencdr_beam* beam;     /* beam-search state (private; NULL without beam search) */
     uint32_t domain;         /* domain the next scores are for (vkr_gencdr_scorer) */
@@ -77,7 +88,7 @@ typedef struct vkr_gencdr_model {
 } vkr_gencdr_model;
 
 /* Defaults: 2 blocks, hidden 64, 2 heads, LoRA rank 8, item embeddings on, len 20, batch 64, dropout 0.1,
- * lr 2e-3, beam 20. */
+ * lr 2e-3, beam 20; views plug-in off (lambda 0.1, tau 0.07, 256 InfoNCE items when on). */
 void vkr_gencdr_train_defaults(vkr_gencdr_train* t);
 /* Builds an untrained model (parameters from cfg->seed, beam search when cfg->beam > 0), e.g. to
  * vkr_gencdr_load a checkpoint into; out is zeroed on entry. */

@@ -31,7 +31,12 @@ vkr_tensor* vkr_gencdr_state(vkr_graph* g, const vkr_gencdr_model* m, uint32_t B
         in->hist_item = vkr_graph_input(g, "hist_item", VKR_I32, 2, (uint32_t[]){B, T});
         vkr_tensor* ie = vkr_graph_param_init(g, "item_emb", 2, (uint32_t[]){m->ds->item_count + 1, D}, 0,
                                               VKR_INIT_NORMAL, s);
-        x = vkr_op_add(g, x, vkr_op_embedding(g, ie, in->hist_item));
+        const vkr_item_semantics* sem = c->semantics;
+        vkr_item_views_shape vs = {.items = m->ds->item_count, .hidden = D, .views = c->item_views | VKR_ITEM_VIEW_ID,
+                                   .text_dim = m->views_host.text_dim,
+                                   .categories = sem ? sem->categories : 0, .subcategories = sem ? sem->subcategories : 0};
+        vkr_item_views_build(g, &vs, ie, &in->views);
+        x = vkr_op_add(g, x, vkr_op_embedding(g, vkr_item_views_sum(g, &in->views, 0), in->hist_item));
     }
     x = vkr_op_add(g, x, pos);
     if (train && c->dropout > 0) x = vkr_op_dropout(g, x, c->dropout);
@@ -128,6 +133,13 @@ vkr_status vkr_gencdr_build(const vkr_gencdr_model* m, bool train, uint32_t B, u
             vkr_tensor* aux = vkr_op_linear_xent(g, h, items, out->next_item, -1);
             loss = vkr_op_add(g, loss, vkr_op_scale(g, aux, m->cfg.aux_item));
         }
+        uint32_t M = m->cfg.contrast < m->ds->item_count ? m->cfg.contrast : m->ds->item_count;
+        if (m->cfg.view_lambda > 0 && out->in.views.view[2] && M > 1) { /* the views' InfoNCE over M items */
+            out->contrast = vkr_graph_input(g, "contrast", VKR_I32, 1, &M);
+            out->arange = vkr_graph_const(g, "arange", VKR_I32, 1, &M);
+            vkr_tensor* lc = vkr_item_views_infonce(g, &out->in.views, out->contrast, out->arange, NULL, m->cfg.view_tau);
+            loss = vkr_op_add(g, loss, vkr_op_scale(g, lc, m->cfg.view_lambda));
+        }
         out->loss = vkr_graph_keep(loss);
         if (vkr_graph_status(g) == VKR_OK) VKR_TRY(vkr_graph_backward(g, out->loss));
     } else {
@@ -198,6 +210,19 @@ void vkr_gencdr_fill_history(const vkr_gencdr_model* m, vkr_gencdr_host* h, uint
 
 vkr_status vkr_gencdr_write(vkr_exec* ex, const vkr_tensor* t, const void* data) {
     return vkr_exec_write(ex, t, data, vkr_tensor_bytes(t));
+}
+
+vkr_status vkr_gencdr_write_consts(const vkr_gencdr_model* m, vkr_exec* ex, const vkr_gencdr_inputs* in,
+                                   const vkr_gencdr_graph* gg) {
+    VKR_TRY(vkr_item_views_write(ex, &in->views, &m->views_host));
+    if (!gg || !gg->arange) return VKR_OK;
+    uint32_t M = (uint32_t)gg->arange->numel;
+    int32_t* a = malloc((size_t)M * sizeof *a);
+    if (!a) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
+    for (uint32_t i = 0; i < M; i++) a[i] = (int32_t)i;
+    vkr_status s = vkr_gencdr_write(ex, gg->arange, a);
+    free(a);
+    return s;
 }
 
 /* Uploads the history and target-domain inputs of one batch. */

@@ -70,6 +70,16 @@ static const char* sample_dataset(void) {
     return dir;
 }
 
+/* The sample dataset loaded into ds and the device opened into env; false when there is no sample
+ * (the caller skips). */
+static bool sample_open(vkr_test_env* env, vkr_dataset* ds) {
+    const char* dir = sample_dataset();
+    if (!dir) return false;
+    vkr_test_open(env, NULL);
+    VKR_ASSERT_OK(vkr_dataset_load(dir, ds));
+    return true;
+}
+
 /* Popularity on real data: the same seed draws the same negatives, popularity beats chance under
  * sampled:100, and full ranking is harder than sampled. */
 static void test_evaluate_pop(void** state) {
@@ -198,12 +208,9 @@ static void tiny_config(vkr_sasrec_train* t, const char* ckpt) {
  * and bitwise the same test metrics. On the GPU, as the trainer runs in practice. */
 static void test_sasrec_resume_equals_uninterrupted(void** state) {
     (void)state;
-    const char* dir = sample_dataset();
-    if (!dir) skip();
     vkr_test_env env;
-    vkr_test_open(&env, NULL);
     vkr_dataset ds;
-    VKR_ASSERT_OK(vkr_dataset_load(dir, &ds));
+    if (!sample_open(&env, &ds)) skip();
     char a_dir[] = "/tmp/vkrec-ckpt-a-XXXXXX", b_dir[] = "/tmp/vkrec-ckpt-b-XXXXXX";
     make_dirs(a_dir, b_dir);
     vkr_sasrec_train t;
@@ -321,12 +328,9 @@ static void check_decoding(const vkr_dataset* ds, const uint16_t* ids, const vkr
  * resuming equals the uninterrupted run, and full ranking by constrained beam search returns ranks. */
 static void test_gencdr_trains_and_resumes(void** state) {
     (void)state;
-    const char* dir = sample_dataset();
-    if (!dir) skip();
     vkr_test_env env;
-    vkr_test_open(&env, NULL);
     vkr_dataset ds;
-    VKR_ASSERT_OK(vkr_dataset_load(dir, &ds));
+    if (!sample_open(&env, &ds)) skip();
     uint16_t* ids = malloc((size_t)ds.item_count * 3 * sizeof *ids);
     for (uint32_t i = 0; i < ds.item_count; i++) {
         ids[3 * i] = (uint16_t)(i / 256);
@@ -424,12 +428,9 @@ static void test_gencdr_aux_item_loss(void** state) {
  * CPU backend; a NaN in the text names its item, and codes-only models refuse the views. */
 static void test_gencdr_views_plugin(void** state) {
     (void)state;
-    const char* dir = sample_dataset();
-    if (!dir) skip();
     vkr_test_env env;
-    vkr_test_open(&env, NULL);
     vkr_dataset ds;
-    VKR_ASSERT_OK(vkr_dataset_load(dir, &ds));
+    if (!sample_open(&env, &ds)) skip();
     uint32_t n = ds.item_count, dim = 7;
     uint16_t* ids = malloc((size_t)n * 2 * sizeof *ids);
     float* text = malloc((size_t)n * dim * sizeof *text);

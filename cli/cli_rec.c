@@ -310,14 +310,14 @@ static vkr_status train_domain(const vkr_dataset* ds, vkr_device* dev, const cli
 /* "semacdr", or with the ablations and views that differ from the paper's model named. */
 static void cli_sema_label(const vkr_semacdr_train* t, char* out, size_t n) {
     uint32_t all = VKR_ITEM_VIEW_ID | VKR_ITEM_VIEW_INNER | VKR_ITEM_VIEW_AGNOSTIC;
-    snprintf(out, n, "semacdr%s%s%s%s%s%s%s%s", (t->views | VKR_ITEM_VIEW_ID) == all ? "" : "-",
+    snprintf(out, n, "semacdr%s%s%s%s%s%s%s%s%s", (t->views | VKR_ITEM_VIEW_ID) == all ? "" : "-",
              (t->views | VKR_ITEM_VIEW_ID) == all        ? ""
              : (t->views & VKR_ITEM_VIEW_INNER)          ? "inner"
              : (t->views & VKR_ITEM_VIEW_AGNOSTIC)       ? "agn"
                                                             : "idonly",
              t->graph ? "" : "-nograph", t->cross_fusion ? "" : "-nocross", t->adaptive_fusion ? "" : "-avgfusion",
              t->lambda > 0 || !(t->views & VKR_ITEM_VIEW_AGNOSTIC) ? "" : "-nocl", t->graph_user ? "-graphuser" : "",
-             t->infonce_mask && t->lambda > 0 ? "-mask" : "");
+             t->infonce_mask && t->lambda > 0 ? "-mask" : "", t->softmax ? "-ce" : "");
 }
 
 /* Trains SemaCDR for target `domain` and evaluates it. */

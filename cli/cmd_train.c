@@ -67,7 +67,8 @@ static const char* const trie_choices[] = {"domain", "global", NULL};
     }
 static const cli_option rec_options[] = {
     CLI_CHOICE(SHARED, "--loss", cli_rec_args, loss, loss_choices, "bce",
-               "SASRec loss: sampled BCE or full-softmax CE"),
+               "SASRec loss: sampled BCE or full-softmax CE; SemaCDR: bce = the paper's BPR, ce = softmax over the "
+               "target domain's items (labelled -ce)"),
     CLI_CHOICE(SHARED, "--arch", cli_rec_args, arch, arch_choices, "auto",
                "SASRec blocks: the paper's (Glorot init, q = LN(x) over x, ReLU) or pre-norm GELU; auto: original for "
                "bce, prenorm for ce"),
@@ -177,6 +178,7 @@ void cli_rec_args_apply(cli_rec_args* a, const cli_common* com) {
     job->semacdr.adaptive_fusion = !a->fixed_fusion;
     job->semacdr.graph_user = a->graph_user;
     job->semacdr.infonce_mask = job->sasrec.view_mask = a->infonce_mask;
+    job->semacdr.softmax = job->sasrec.loss == VKR_SASREC_CE;
     if (com->seed) job->sasrec.seed = job->gencdr.seed = job->semacdr.seed = com->seed;
     job->quiet = com->quiet;
 }

@@ -1,5 +1,5 @@
 /* SemaCDR: its whole graph (views, InfoNCE, GCN over sparse graphs, three encoders, cross-attention,
- * adaptive fusion, BPR) gives the same loss and gradients on the GPU as on the CPU backend and
+ * adaptive fusion, BPR or the softmax loss) gives the same loss and gradients on the GPU as on the CPU backend and
  * gradients that match central differences, for every variant; training on the bundled sample gives
  * the same results on both backends and learns; bad item inputs are refused naming the item. */
 #include <math.h>
@@ -46,6 +46,7 @@ static void fixture_build(fixture* f, unsigned variant) {
     f->cfg.adaptive_fusion = variant != 3;
     f->cfg.graph_user = variant == 5;
     f->cfg.infonce_mask = variant == 0;
+    f->cfg.softmax = variant == 6;
     if (variant == 4) f->cfg.views = VKR_ITEM_VIEW_ID;
     f->shape = (vkr_semacdr_shape){.items = N_ITEMS, .users = N_USERS, .target_begin = 0, .target_count = N_TARGET,
                                    .text_dim = TEXT, .categories = KK, .subcategories = SUBS, .batch = BB,
@@ -81,8 +82,13 @@ static void fixture_inputs(const fixture* f, vkr_exec* ex) {
         float norm[BB] = {1.0f / 5, 1.0f / 5, 1.0f / 5};
         VKR_ASSERT_OK(vkr_exec_write(ex, g->user_norm, norm, sizeof norm));
     }
-    VKR_ASSERT_OK(vkr_exec_write(ex, g->pos, pos, sizeof pos));
-    VKR_ASSERT_OK(vkr_exec_write(ex, g->neg, neg, sizeof neg));
+    if (g->label) { /* softmax: the targets' indices among the target items (which start at item 0) */
+        int32_t label[BB] = {pos[0] - 1, pos[1] - 1, pos[2] - 1};
+        VKR_ASSERT_OK(vkr_exec_write(ex, g->label, label, sizeof label));
+    } else {
+        VKR_ASSERT_OK(vkr_exec_write(ex, g->pos, pos, sizeof pos));
+        VKR_ASSERT_OK(vkr_exec_write(ex, g->neg, neg, sizeof neg));
+    }
     float zero[DD] = {0};
     VKR_ASSERT_OK(vkr_exec_write(ex, g->zero_row, zero, sizeof zero));
     if (g->views.text) {
@@ -132,7 +138,7 @@ static void test_graph_backends_agree(void** state) {
     (void)state;
     vkr_test_env env;
     vkr_test_open(&env, NULL);
-    for (unsigned variant = 0; variant < 6; variant++) {
+    for (unsigned variant = 0; variant < 7; variant++) {
         fixture f;
         fixture_build(&f, variant);
         vkr_exec *cpu = NULL, *gpu = NULL;
@@ -162,7 +168,7 @@ static void test_graph_backends_agree(void** state) {
 /* Central differences against the analytic gradient of every parameter (sampled entries), CPU backend. */
 static void test_graph_gradients_match_finite_differences(void** state) {
     (void)state;
-    for (unsigned variant = 0; variant < 6; variant++) {
+    for (unsigned variant = 0; variant < 7; variant++) {
         fixture f;
         fixture_build(&f, variant);
         vkr_exec* ex = NULL;

@@ -221,8 +221,13 @@ static vkr_status sema_step(void* self, const uint32_t* units, uint32_t n, uint6
         st->neg[k] = (int32_t)vkr_sasrec_negative(ds, c->domain, st->hist, h, next, rng_seed, k) + 1;
     }
     VKR_TRY(sema_write_rows(j->tex, &j->train, st, B, T));
-    VKR_TRY(vkr_exec_write(j->tex, j->train.pos, st->pos, 4ull * B));
-    VKR_TRY(vkr_exec_write(j->tex, j->train.neg, st->neg, 4ull * B));
+    if (j->train.label) { /* softmax: the target's index among the candidates (pos was item + 1) */
+        for (uint32_t k = 0; k < B; k++) st->pos[k] -= (int32_t)ds->item_begin[c->domain] + 1;
+        VKR_TRY(vkr_exec_write(j->tex, j->train.label, st->pos, 4ull * B));
+    } else {
+        VKR_TRY(vkr_exec_write(j->tex, j->train.pos, st->pos, 4ull * B));
+        VKR_TRY(vkr_exec_write(j->tex, j->train.neg, st->neg, 4ull * B));
+    }
     if (j->train.contrast[0]) {
         vkr_rng rng = vkr_rng_make(rng_seed, 0x5e3acd7);
         for (int side = 0; side < 2; side++) {

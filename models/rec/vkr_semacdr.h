@@ -40,6 +40,8 @@ typedef struct vkr_semacdr_train {
                              neighbours include every training item, the example's target and later ones;
                              false: the same layer over the user's own row and the history before the
                              example (no target leaks into it) */
+    bool softmax;         /* recommendation loss: cross-entropy over every target-domain item instead of the
+                             paper's BPR with one sampled negative (a departure, labelled -ce) */
     float lambda;         /* weight of the contrastive terms (0: none) */
     float tau;            /* InfoNCE temperature */
     bool infonce_mask;    /* leave items with the same agnostic code out of each other's InfoNCE denominators

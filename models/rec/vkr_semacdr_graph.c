@@ -135,16 +135,21 @@ vkr_status vkr_semacdr_build(const vkr_semacdr_train* c, const vkr_semacdr_shape
         final = vkr_op_scale(g, vkr_op_add(g, vkr_op_add(g, fuse, z_m), hu), 1.0f / 3.0f);
     }
 
+    vkr_tensor* cand = !train || c->softmax ? vkr_op_slice(g, view[0], 0, s->target_begin + 1, s->target_count) : NULL;
     if (!train) {
-        vkr_tensor* cand = vkr_op_slice(g, view[0], 0, s->target_begin + 1, s->target_count);
         m->scores = vkr_graph_keep(vkr_op_matmul(g, final, cand, NULL, false, true));
         m->item_out = vkr_graph_keep(h_mi);
+    } else if (c->softmax) {
+        m->label = vkr_graph_input(g, "label", VKR_I32, 1, &B);
+        m->loss = vkr_op_linear_xent(g, final, cand, m->label, -1);
     } else {
         m->pos = vkr_graph_input(g, "pos", VKR_I32, 1, &B);
         m->neg = vkr_graph_input(g, "neg", VKR_I32, 1, &B);
         vkr_tensor* sp = vkr_op_sum(g, vkr_op_mul(g, final, vkr_op_embedding(g, view[0], m->pos)), -1);
         vkr_tensor* sn = vkr_op_sum(g, vkr_op_mul(g, final, vkr_op_embedding(g, view[0], m->neg)), -1);
         m->loss = vkr_op_bpr(g, sp, sn);
+    }
+    if (train) {
         if (c->lambda > 0 && view[2] && s->contrast > 0) { /* InfoNCE on each domain side */
             uint32_t M = s->contrast;
             m->arange = vkr_graph_const(g, "arange", VKR_I32, 1, &M);

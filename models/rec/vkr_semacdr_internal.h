@@ -25,7 +25,8 @@ typedef struct vkr_semacdr_graph {
     vkr_tensor* user;     /* int32 [B] user index */
     vkr_tensor* user_norm; /* fp32 [B, 1] 1 / (1 + history events in the mixed window) (history user rows) */
     vkr_tensor* pos;      /* int32 [B] target item + 1 (training) */
-    vkr_tensor* neg;      /* int32 [B] sampled negative + 1 (training) */
+    vkr_tensor* neg;      /* int32 [B] sampled negative + 1 (training, BPR) */
+    vkr_tensor* label;    /* int32 [B] target item - first target item (training, softmax) */
     vkr_tensor* contrast[2]; /* int32 [M] items + 1 of the target side and of the source side (training) */
     vkr_tensor* contrast_mask[2]; /* fp32 [M, M] their InfoNCE masks (vkr_item_views_mask) */
     vkr_item_views views; /* the item views and their constants */

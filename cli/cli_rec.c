@@ -339,7 +339,11 @@ static vkr_status train_semacdr(const vkr_dataset* ds, vkr_device* dev, const cl
     cli_meta_training(&meta, t.batch, t.lr, t.dropout, t.seed);
     cli_meta_add(&meta, "vkrec.domain", "%s", ds->domain_name[domain]);
     cli_meta_add(&meta, "vkrec.variant", "%s", label);
-    cli_meta_add(&meta, "vkrec.lambda", "%g", (double)t.lambda);
+    cli_meta_views(&meta, job, t.views, t.lambda);
+    cli_meta_add(&meta, "vkrec.graph", "%u", t.graph ? 1u : 0u);
+    cli_meta_add(&meta, "vkrec.cross_fusion", "%u", t.cross_fusion ? 1u : 0u);
+    cli_meta_add(&meta, "vkrec.adaptive_fusion", "%u", t.adaptive_fusion ? 1u : 0u);
+    cli_meta_add(&meta, "vkrec.graph_user", "%u", t.graph_user ? 1u : 0u);
     cli_meta_add(&meta, "vkrec.semantic_lr", "%g", (double)t.semantic_lr);
     t.metadata = meta.kv;
     cli_sema_inputs in;

@@ -19,14 +19,15 @@
 /* The model a checkpoint describes (its vkrec.* metadata). */
 typedef struct rec_ckpt {
     char path[1100];     /* the safetensors file */
-    char model[16];      /* "sasrec" or "gencdr" */
+    char model[16];      /* "sasrec", "gencdr" or "semacdr" */
     char data[1100];     /* dataset directory */
-    char domain[64];     /* SASRec: its target domain */
+    char domain[64];     /* SASRec, SemaCDR: the target domain */
     char loss[8];        /* SASRec: bce or ce */
     char input[8];       /* SASRec: target or mixed */
     char arch[16];       /* SASRec: original or prenorm (absent in checkpoints older than --arch: prenorm) */
     unsigned max_len, hidden, blocks, heads, lora_rank, decoder_hidden, beam, item_ids, global_trie; /* sizes, GenCDR's kind */
-    unsigned item_views; /* SASRec, GenCDR: the views plug-in's VKR_ITEM_VIEW_* bits (0: none recorded) */
+    unsigned item_views; /* the item views' VKR_ITEM_VIEW_* bits (SemaCDR; the SASRec and GenCDR plug-in; 0: none recorded) */
+    unsigned graph, cross_fusion, adaptive_fusion, graph_user; /* SemaCDR's components (1: on) */
     char agnostic[1100]; /* its categories file ("": DATA/agnostic.npy) */
     char dataset[128];   /* the dataset's fingerprint ("": not recorded) */
     char ids[64];        /* GenCDR: the semantic IDs' fingerprint ("": not recorded) */
@@ -60,6 +61,10 @@ static vkr_status rec_ckpt_read(const char* arg, rec_ckpt* c) {
         {"vkrec.decoder_hidden", NULL, 0, &c->decoder_hidden, false},
         {"vkrec.item_views", NULL, 0, &c->item_views, false},
         {"vkrec.agnostic", c->agnostic, sizeof c->agnostic, NULL, false},
+        {"vkrec.graph", NULL, 0, &c->graph, false},
+        {"vkrec.cross_fusion", NULL, 0, &c->cross_fusion, false},
+        {"vkrec.adaptive_fusion", NULL, 0, &c->adaptive_fusion, false},
+        {"vkrec.graph_user", NULL, 0, &c->graph_user, false},
         {CLI_CKPT_DATASET, c->dataset, sizeof c->dataset, NULL, false},
         {CLI_CKPT_SEMANTIC_IDS, c->ids, sizeof c->ids, NULL, false},
     };
@@ -83,8 +88,11 @@ static vkr_status rec_ckpt_read(const char* arg, rec_ckpt* c) {
         else *fields[k].num = (unsigned)n;
     }
     vkr_st_close(f);
-    if (s == VKR_OK && strcmp(c->model, "sasrec") && strcmp(c->model, "gencdr"))
+    bool sema = strcmp(c->model, "semacdr") == 0;
+    if (s == VKR_OK && strcmp(c->model, "sasrec") && strcmp(c->model, "gencdr") && !sema)
         s = vkr_fail(VKR_ERR_FORMAT, "%s: unknown model '%s'", c->path, c->model);
+    if (s == VKR_OK && sema && (!c->domain[0] || !c->item_views))
+        s = vkr_fail(VKR_ERR_FORMAT, "%s: a SemaCDR checkpoint needs vkrec.domain and vkrec.item_views", c->path);
     if (s == VKR_OK && strcmp(c->model, "sasrec") == 0 && (!c->domain[0] || !c->loss[0] || !c->input[0]))
         s = vkr_fail(VKR_ERR_FORMAT, "%s: a SASRec checkpoint needs vkrec.domain, vkrec.loss and vkrec.input", c->path);
     /* a value outside its choices would silently build another model (e.g. "bcf" as bce) */
@@ -115,16 +123,31 @@ static void print_item(const vkr_dataset* ds, uint32_t it) {
            title[0] ? title : "(no title)");
 }
 
-/* Rebuilt model: one of the two kinds. */
+/* Rebuilt model: one of the three kinds. */
 typedef struct rec_model {
     vkr_sasrec_model sasrec;
     vkr_gencdr_model gencdr;
-    bool generative;
+    vkr_semacdr_model sema;
+    bool generative; /* GenCDR (every domain), else one target domain */
 } rec_model;
 
 /* The model of the checkpoint with the views plug-in's inputs `sem` (views: VKR_ITEM_VIEW_* bits). */
 static vkr_status rec_model_build(const rec_ckpt* c, const vkr_dataset* ds, vkr_device* dev, bool batched,
                                   uint32_t views, const vkr_item_semantics* sem, rec_model* rm) {
+    if (strcmp(c->model, "semacdr") == 0) {
+        vkr_semacdr_train t;
+        vkr_semacdr_train_defaults(&t);
+        int d = vkr_dataset_domain_index(ds, c->domain);
+        if (d < 0) return vkr_fail(VKR_ERR_FORMAT, "%s: domain '%s' is not in %s", c->path, c->domain, c->data);
+        t.domain = (uint32_t)d;
+        t.views = views;
+        t.graph = c->graph, t.cross_fusion = c->cross_fusion, t.adaptive_fusion = c->adaptive_fusion;
+        t.graph_user = c->graph_user;
+        t.max_len = c->max_len, t.hidden = c->hidden, t.blocks = c->blocks, t.heads = c->heads;
+        if (!batched) t.eval_batch = 1;
+        VKR_TRY(vkr_semacdr_open(ds, dev, &t, sem, &rm->sema));
+        return vkr_semacdr_load(&rm->sema, c->path);
+    }
     if (!rm->generative) {
         vkr_sasrec_train t;
         vkr_sasrec_train_defaults(&t);
@@ -180,12 +203,15 @@ static vkr_status rec_model_open(const rec_ckpt* c, const vkr_dataset* ds, vkr_d
 /* The model's scorer for target domain d (vkr_topk_options.scorer). */
 static vkr_scorer rec_model_scorer(void* self, uint32_t d) {
     rec_model* rm = self;
-    return rm->generative ? vkr_gencdr_scorer(&rm->gencdr, d) : vkr_sasrec_scorer(&rm->sasrec);
+    return rm->generative ? vkr_gencdr_scorer(&rm->gencdr, d)
+           : rm->sema.state ? vkr_semacdr_scorer(&rm->sema)
+                            : vkr_sasrec_scorer(&rm->sasrec);
 }
 
 static void rec_model_free(rec_model* rm) {
     vkr_sasrec_model_free(&rm->sasrec);
     vkr_gencdr_model_free(&rm->gencdr);
+    vkr_semacdr_model_free(&rm->sema);
 }
 
 /* What `vkrec recommend` reads from its command line. */
@@ -221,8 +247,9 @@ const cli_spec cli_recommend_spec = {
     .description =
         "  Rebuilds the model a `vkrec train --ckpt` checkpoint describes (its metadata names the model,\n"
         "  sizes and dataset) and prints the user's N best items after all of the user's events, skipping\n"
-        "  items the user already has, with their titles. SASRec ranks its target domain's items; GenCDR\n"
-        "  decodes by constrained beam search for every domain, or only --domain D.\n"
+        "  items the user already has, with their titles. SASRec and SemaCDR rank their target domain's\n"
+        "  items; GenCDR decodes by constrained beam search for every domain, or only --domain D. Item\n"
+        "  views (SemaCDR, --item-views plug-ins) are rebuilt from DIR and the categories file training read.\n"
         "  --all --out FILE.csv|FILE.json lists the N best items for every example of the split, given the\n"
         "  history before its target and skipping that history, batched as training evaluates: CSV rows\n"
         "  user,rank,item_id,item_key,domain,score; JSON adds each example's target. The share of targets\n"
@@ -234,7 +261,8 @@ const cli_spec cli_recommend_spec = {
     .shared = recommend_shared,
 };
 
-/* Whether the model ranks target domain d: SASRec its one domain; GenCDR every domain, or `only` (>= 0). */
+/* Whether the model ranks target domain d: SASRec and SemaCDR their one domain; GenCDR every domain, or
+ * `only` (>= 0). */
 static bool rec_ranks(const rec_model* rm, const rec_ckpt* c, const vkr_dataset* ds, int only, uint32_t d) {
     return rm->generative ? only < 0 || (int)d == only : strcmp(ds->domain_name[d], c->domain) == 0;
 }
@@ -345,8 +373,8 @@ int cli_cmd_recommend(int argc, char** argv) {
                              ds.user_count);
     else if (domain_name && domain < 0)
         rc = cli_usage_error("recommend", "--domain '%s' is not a domain of %s", domain_name, c.data);
-    else if (domain_name && strcmp(c.model, "sasrec") == 0 && strcmp(domain_name, c.domain))
-        rc = cli_usage_error("recommend", "this SASRec checkpoint ranks %s items, not %s", c.domain, domain_name);
+    else if (domain_name && strcmp(c.model, "gencdr") && strcmp(domain_name, c.domain))
+        rc = cli_usage_error("recommend", "this %s checkpoint ranks %s items, not %s", c.model, c.domain, domain_name);
     vkr_instance* inst = NULL;
     vkr_device* dev = NULL;
     rec_model rm = {0};

@@ -3,7 +3,7 @@
 # lists (one block of K rows per test example, valid item ids, the same rows in both), and the hit
 # rate of the targets in the file equal, as counts, to `vkrec train --exclude-history`'s HR@K at every
 # cut-off, for SASRec (default device, validation on) and GenCDR's beam search (CPU backend), each also
-# with SemaCDR's item views as a plug-in (rebuilt from the checkpoint's metadata).
+# with SemaCDR's item views as a plug-in (rebuilt from the checkpoint's metadata), and SemaCDR.
 # usage: cli_recommend_all.sh VKREC SOURCE_DIR
 set -eu
 V=$1
@@ -102,6 +102,11 @@ mv "$d/k3.moved" "$d/k3.npy"
 tr -d ' \t\n' < "$d/gv.json" | grep -q '"model":"gencdr+views"' || fail "GenCDR with views is not labelled gencdr+views"
 "$V" recommend --ckpt "$d/ck/gencdr+views" --all --k 10 --out "$d/gv.top.json" --device cpu --quiet
 for dom in Food Kitchen; do agree "$d/gv.json" "$d/gv.top.json" "$dom" 1 5 10; done
+# SemaCDR's checkpoint: its components and views from the metadata
+"$V" train "$d/data" --model semacdr --target Food --no-cross-fusion $small --agnostic "$d/k3.npy" --device cpu \
+  --ckpt "$d/ck" --json "$d/sm.json"
+"$V" recommend --ckpt "$d/ck/semacdr-nocross-Food" --all --k 50 --out "$d/sm.top.json" --device cpu --quiet
+agree "$d/sm.json" "$d/sm.top.json" Food 1 5 10 50
 if "$V" train "$d/data" --model gencdr --codes-only $views $small --device cpu 2> "$d/err.txt"; then
     fail "GenCDR --codes-only took the item views"
 fi

@@ -317,6 +317,19 @@ static vkr_status sema_open(const vkr_dataset* ds, vkr_device* dev, const vkr_se
     return s;
 }
 
+vkr_status vkr_semacdr_open(const vkr_dataset* ds, vkr_device* dev, const vkr_semacdr_train* cfg,
+                            const vkr_item_semantics* items, vkr_semacdr_model* m) {
+    if (!m) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_semacdr_open: out is NULL");
+    vkr_status s = sema_open(ds, dev, cfg, items, m);
+    if (s != VKR_OK) vkr_semacdr_model_free(m);
+    return s;
+}
+
+vkr_status vkr_semacdr_load(vkr_semacdr_model* m, const char* path) {
+    if (!m || !m->state || !path) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_semacdr_load: no model or path");
+    return vkr_exec_load(m->state->score_exec, path);
+}
+
 vkr_status vkr_semacdr_trainer_create(const vkr_dataset* ds, vkr_device* dev, const vkr_semacdr_train* cfg,
                                       const vkr_item_semantics* items, vkr_semacdr_model* m, vkr_semacdr_trainer** out) {
     if (!m || !out) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_semacdr_trainer_create: no model or output");

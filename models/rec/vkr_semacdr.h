@@ -85,6 +85,12 @@ vkr_status vkr_semacdr_check_items(const vkr_dataset* ds, const vkr_semacdr_trai
  * best parameters. */
 vkr_status vkr_semacdr_fit(const vkr_dataset* ds, vkr_device* dev, const vkr_semacdr_train* cfg,
                            const vkr_item_semantics* items, vkr_semacdr_model* out);
+/* Builds an untrained model (parameters from cfg->seed) for scoring, e.g. to vkr_semacdr_load a
+ * checkpoint into; out is zeroed on entry. */
+vkr_status vkr_semacdr_open(const vkr_dataset* ds, vkr_device* dev, const vkr_semacdr_train* cfg,
+                            const vkr_item_semantics* items, vkr_semacdr_model* out);
+/* Loads parameters written by training (CKPT/best.safetensors) into an opened model. */
+vkr_status vkr_semacdr_load(vkr_semacdr_model* m, const char* path);
 /* A training session without the loop (benchmarks): the model (opened into *model, which the caller
  * frees after the trainer) and its training graph. */
 typedef struct vkr_semacdr_trainer vkr_semacdr_trainer;

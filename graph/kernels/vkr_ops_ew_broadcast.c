@@ -104,6 +104,26 @@ static bool vkr_ew_linear(const uint32_t rdims[4], const uint32_t st[4], uint32_
     return true;
 }
 
+/* One term per output (an operand the size of the output, alpha = +-1): float arithmetic rounds these
+ * terms exactly as the double path does (one correctly rounded product or quotient, then an exact
+ * sign), in loops the compiler vectorizes. */
+static void vkr_ew_reduce_single(const vkr_ew_reduce* r, const float* dy, const float* a, const float* b, float* g,
+                                 int64_t n) {
+    const float s = r->alpha;
+    const bool acc = r->accumulate;
+    const float* m = r->term == VKR_EW_TERM_DY_A ? a : b;
+    if (r->term == VKR_EW_TERM_DY) {
+#pragma omp parallel for simd if (n >= VKR_EW_OMP_MIN)
+        for (int64_t t = 0; t < n; t++) g[t] = acc ? g[t] + s * dy[t] : s * dy[t];
+    } else if (r->term == VKR_EW_TERM_DY_OVER_B) {
+#pragma omp parallel for simd if (n >= VKR_EW_OMP_MIN)
+        for (int64_t t = 0; t < n; t++) g[t] = acc ? g[t] + s * (dy[t] / b[t]) : s * (dy[t] / b[t]);
+    } else {
+#pragma omp parallel for simd if (n >= VKR_EW_OMP_MIN)
+        for (int64_t t = 0; t < n; t++) g[t] = acc ? g[t] + s * (dy[t] * m[t]) : s * (dy[t] * m[t]);
+    }
+}
+
 void vkr_ew_ref_reduce(const vkr_ew_reduce* r, const float* dy, const float* a, const float* b, float* g) {
     uint32_t rdims[4], as[4], bs[4], os[4];
     const uint32_t nr = vkr_ew_summed_dims(r, rdims);
@@ -122,6 +142,11 @@ void vkr_ew_ref_reduce(const vkr_ew_reduce* r, const float* dy, const float* a, 
      * are contiguous instead of one stride-nt walk or coordinate decomposition per column */
     const bool a_same = !uses_a || memcmp(r->a_shape, r->out, sizeof r->out) == 0;
     const bool b_same = !uses_b || memcmp(r->b_shape, r->out, sizeof r->out) == 0;
+    if (linear && nr == 1 && a_same && b_same && (r->alpha == 1.0f || r->alpha == -1.0f) &&
+        r->term != VKR_EW_TERM_DY_A_OVER_BB) {
+        vkr_ew_reduce_single(r, dy, a, b, g, nt);
+        return;
+    }
     if (linear && (nr == 1 || step_o == (uint32_t)nt) && a_same && b_same) {
         enum { BLOCK = 16 };
         const int64_t blocks = (nt + BLOCK - 1) / BLOCK;

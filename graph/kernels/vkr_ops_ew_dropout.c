@@ -40,20 +40,44 @@ static vkr_status vkr_dropout_check(const vkr_dropout_params* p, const char* op,
     return VKR_OK;
 }
 
-/* y (=|+=) mask(x) * scale. */
+/* y (=|+=) mask(x) * scale. Philox runs on LANES blocks at once, lane-parallel (the same arithmetic
+ * as vkr_philox4x32_10, so the same words), which lets the compiler use vector multiplies: the mask
+ * is most of dropout's cost on the CPU. */
 static void vkr_dropout_ref_apply(const vkr_dropout_params* p, const vkr_dropout_consts* c, const float* x, float* y,
                                   bool accumulate) {
-    const uint32_t key[2] = {(uint32_t)p->seed, (uint32_t)(p->seed >> 32)};
-    const int64_t blocks = ((int64_t)p->n + 3) / 4;
+    enum { LANES = 16 };
+    const int64_t blocks = ((int64_t)p->n + 3) / 4, groups = (blocks + LANES - 1) / LANES;
 #pragma omp parallel for if (blocks * 4 >= VKR_EW_OMP_MIN)
-    for (int64_t blk = 0; blk < blocks; blk++) {
-        const uint32_t ctr[4] = {(uint32_t)blk, p->stream, 0, 0};
-        uint32_t r[4];
-        vkr_philox4x32_10(ctr, key, r);
-        for (uint32_t j = 0; j < 4 && (uint64_t)blk * 4 + j < p->n; j++) {
-            const size_t i = (size_t)blk * 4 + j;
-            float v = r[j] >= c->threshold ? x[i] * c->scale : 0.0f;
-            y[i] = accumulate ? y[i] + v : v;
+    for (int64_t grp = 0; grp < groups; grp++) {
+        uint32_t c0[LANES], c1[LANES], c2[LANES], c3[LANES], k0 = (uint32_t)p->seed, k1 = (uint32_t)(p->seed >> 32);
+        for (int j = 0; j < LANES; j++) c0[j] = (uint32_t)(grp * LANES + j), c1[j] = p->stream, c2[j] = c3[j] = 0;
+        for (int round = 0; round < 10; round++) {
+#pragma omp simd
+            for (int j = 0; j < LANES; j++) {
+                uint64_t m0 = (uint64_t)0xD2511F53u * c0[j], m1 = (uint64_t)0xCD9E8D57u * c2[j];
+                uint32_t n0 = (uint32_t)(m1 >> 32) ^ c1[j] ^ k0, n2 = (uint32_t)(m0 >> 32) ^ c3[j] ^ k1;
+                c1[j] = (uint32_t)m1;
+                c3[j] = (uint32_t)m0;
+                c0[j] = n0;
+                c2[j] = n2;
+            }
+            k0 += 0x9E3779B9u;
+            k1 += 0xBB67AE85u;
+        }
+        uint32_t word[4 * LANES]; /* element e of the group takes word e: block e / 4, output e % 4 */
+        for (int j = 0; j < LANES; j++) word[4 * j] = c0[j], word[4 * j + 1] = c1[j], word[4 * j + 2] = c2[j], word[4 * j + 3] = c3[j];
+        const size_t base = (size_t)grp * 4 * LANES;
+        const size_t count = p->n - base < 4 * LANES ? p->n - base : 4 * LANES;
+        const float* xs = x + base;
+        float* ys = y + base;
+        const uint32_t threshold = c->threshold;
+        const float scale = c->scale;
+        if (accumulate) {
+#pragma omp simd
+            for (size_t e = 0; e < count; e++) ys[e] += xs[e] * (word[e] >= threshold ? scale : 0.0f);
+        } else {
+#pragma omp simd
+            for (size_t e = 0; e < count; e++) ys[e] = xs[e] * (word[e] >= threshold ? scale : 0.0f);
         }
     }
 }

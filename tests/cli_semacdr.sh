@@ -25,10 +25,10 @@ grep -q 'vkrec categories' "$d/out"
 tr -d ' \t\n' < "$d/s.json" > "$d/j"
 grep -q '"model":"semacdr","domain":"Food","protocol":"full"' "$d/j"
 grep -q '"model":"semacdr","domain":"Food","protocol":"sampled:100"' "$d/j"
-# the ablations name their rows
-"$V" train "$D" --model semacdr $T --item-views id --no-graph --no-cross-fusion --fixed-fusion --protocol full \
+# the ablations and the softmax loss name their rows
+"$V" train "$D" --model semacdr $T --item-views id --no-graph --no-cross-fusion --fixed-fusion --loss ce --protocol full \
   --json "$d/a.json"
-tr -d ' \t\n' < "$d/a.json" | grep -q '"model":"semacdr-idonly-nograph-nocross-avgfusion"'
+tr -d ' \t\n' < "$d/a.json" | grep -q '"model":"semacdr-idonly-nograph-nocross-avgfusion-ce"'
 # categories from a given .npy; one out of range names its item
 cp "$D/agnostic.npy" "$d/k4.npy"
 "$V" train "$D" --model semacdr $T --agnostic "$d/k4.npy" --protocol full > /dev/null

@@ -549,6 +549,7 @@ static void dropout_case(uint32_t n, float prob, uint64_t seed) {
     float *x = rnd(n, 91), *dy = rnd(n, 92), *g = rnd(n, 93), *y = malloc(n * sizeof *y), *rg = dup(g, n);
     float *out = malloc(n * sizeof *out), *og = malloc(n * sizeof *og), *inplace = malloc(n * sizeof *inplace);
     for (uint32_t i = 0; i < n; i++) x[i] += 2.0f; /* never 0, so y == 0 means dropped */
+    if (n > 3) x[1] = -INFINITY, x[2] = NAN, x[3] = -x[3]; /* dropped, these still give +0 (bit for bit) */
     VKR_ASSERT_OK(vkr_ref_dropout(&p, x, y));
     VKR_ASSERT_OK(vkr_ref_dropout_backward(&p, dy, rg));
     VKR_ASSERT_OK(vkr_ref_dropout_backward(&p, dy, rg));
@@ -572,9 +573,12 @@ static void dropout_case(uint32_t n, float prob, uint64_t seed) {
     const float scale = (float)(1.0 / (1.0 - (double)prob));
     size_t kept = 0;
     for (uint32_t i = 0; i < n; i++) {
-        if (y[i] == 0.0f) continue;
+        if (y[i] == 0.0f) {
+            assert_false(signbit(y[i]));
+            continue;
+        }
         kept++;
-        assert_true(y[i] == x[i] * scale);
+        assert_true(y[i] == x[i] * scale || (isnan(x[i]) && isnan(y[i])));
     }
     /* kept ~ Binomial(n, 1 - p): within 5 standard deviations (+1 for tiny n) */
     const double mean = n * (1.0 - prob), sd = sqrt(n * prob * (1.0 - prob));

@@ -2,6 +2,7 @@
  * the seed, compared with an integer threshold. Integer-only mask logic and a scale computed once
  * on the host make CPU and GPU (shaders/ew_dropout.comp) agree bit for bit. */
 #include <math.h>
+#include <string.h>
 
 #include "vkr_ops_ew_internal.h"
 
@@ -65,20 +66,29 @@ static void vkr_dropout_ref_apply(const vkr_dropout_params* p, const vkr_dropout
             k1 += 0xBB67AE85u;
         }
         uint32_t word[4 * LANES]; /* element e of the group takes word e: block e / 4, output e % 4 */
-        for (int j = 0; j < LANES; j++) word[4 * j] = c0[j], word[4 * j + 1] = c1[j], word[4 * j + 2] = c2[j], word[4 * j + 3] = c3[j];
+        for (int j = 0; j < LANES; j++)
+            word[4 * j] = c0[j], word[4 * j + 1] = c1[j], word[4 * j + 2] = c2[j], word[4 * j + 3] = c3[j];
         const size_t base = (size_t)grp * 4 * LANES;
         const size_t count = p->n - base < 4 * LANES ? p->n - base : 4 * LANES;
         const float* xs = x + base;
         float* ys = y + base;
         const uint32_t threshold = c->threshold;
         const float scale = c->scale;
-        if (accumulate) {
+        /* a dropped element is +0 whatever x holds (inf and NaN included), as on the GPU: the product's
+         * bits are masked, not multiplied by 0 */
+        float v[4 * LANES];
 #pragma omp simd
-            for (size_t e = 0; e < count; e++) ys[e] += xs[e] * (word[e] >= threshold ? scale : 0.0f);
-        } else {
-#pragma omp simd
-            for (size_t e = 0; e < count; e++) ys[e] = xs[e] * (word[e] >= threshold ? scale : 0.0f);
+        for (size_t e = 0; e < count; e++) {
+            int32_t bits;
+            float f = xs[e] * scale;
+            memcpy(&bits, &f, 4);
+            bits &= -(int32_t)(word[e] >= threshold);
+            memcpy(&v[e], &bits, 4);
         }
+        if (accumulate)
+            for (size_t e = 0; e < count; e++) ys[e] += v[e];
+        else
+            memcpy(ys, v, count * sizeof *ys);
     }
 }
 

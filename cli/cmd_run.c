@@ -173,8 +173,8 @@ static vkr_status run_sema_inputs(run_job* r) {
     vkr_embed_report rep;
     VKR_TRY(vkr_embed_items(r->dev, &r->ds, &eo, r->sema_text, &rep));
     if (rep.text_items < 2) {
-        if (!r->rec.quiet) printf("note: no item text, so SemaCDR keeps its ID view only\n");
-        t->views = VKR_ITEM_VIEW_ID;
+        if (!r->rec.quiet) printf("note: no item text, so SemaCDR and the --item-views plug-ins keep the ID view only\n");
+        t->views = r->rec.sasrec.item_views = r->rec.gencdr.item_views = VKR_ITEM_VIEW_ID;
     }
     uint32_t K = 8;
     if (t->views & VKR_ITEM_VIEW_AGNOSTIC) {
@@ -203,12 +203,14 @@ static vkr_status run_load(run_job* r) {
     VKR_TRY(vkr_npy_load_f32(path, &r->emb));
     if (r->emb.ndim != 2 || r->emb.shape[0] != r->ds.item_count)
         return vkr_fail(VKR_ERR_FORMAT, "%s does not hold one row per item", path);
-    return (r->models & (1u << RUN_SEMACDR)) ? run_sema_inputs(r) : VKR_OK;
+    bool plugins = ((r->rec.sasrec.item_views | r->rec.gencdr.item_views) & ~VKR_ITEM_VIEW_ID) != 0;
+    return (r->models & (1u << RUN_SEMACDR)) || plugins ? run_sema_inputs(r) : VKR_OK;
 }
 
 /* The models of one seed (job), rows into rows; first: write the beams and keep GenCDR's views. */
 static vkr_status run_seed_models(run_job* r, const cli_rec_job* seed_job, bool first, cJSON* rows, FILE* table) {
     cli_rec_job job = *seed_job;
+    job.semacdr_items = r->sema_text ? &r->sema : NULL; /* SemaCDR's inputs, and the --item-views plug-ins' */
     static const struct {
         const char* model;
         vkr_sasrec_loss loss;
@@ -228,7 +230,6 @@ static vkr_status run_seed_models(run_job* r, const cli_rec_job* seed_job, bool 
     double t0 = vkr_now_s();
     if (r->models & (1u << RUN_SEMACDR)) {
         job.model = "semacdr";
-        job.semacdr_items = &r->sema;
         job.semacdr_vectors_out = first ? &r->sema_vectors : NULL;
         VKR_TRY(cli_stage_train(r->dev, &r->ds, &job, 0, r->ds.domain_count, rows, table));
         run_stage_done(&r->rs, "semacdr", cli_backend_name(r->dev), t0);

@@ -53,6 +53,10 @@ grep -q "unknown view 'colour'" "$d/out"
 grep -q '| pop | Food | full' "$d/run/report.md"
 if grep -q 'sasrec' "$d/run/report.md"; then echo "run trained a model not in --models"; exit 1; fi
 test ! -e "$d/run/data/semantic_ids.npy"
+# the views plug-in in run: the text and categories are derived in memory for it too
+"$V" run "$D" --out "$d/run3" --models sasrec-bce --item-views id,inner,agnostic --epochs 1 --hidden 16 --max-len 8 \
+  --blocks 1 --device cpu --quiet
+grep -q '| sasrec-bce+views | Food | full' "$d/run3/report.md"
 if "$V" run "$D" --out "$d/run2" --models pop,bogus > "$d/out" 2>&1; then echo "bogus model accepted"; exit 1; fi
 grep -q "unknown model 'bogus'" "$d/out"
 echo semacdr-ok

@@ -265,6 +265,8 @@ static vkr_status train_domain(const vkr_dataset* ds, vkr_device* dev, const cli
         s = vkr_pop_fit(ds, domain, &pop);
         scorer = vkr_pop_scorer(&pop);
     } else if (strcmp(job->model, "sasrec") == 0) {
+        if (job->loss_mismatch && strcmp(job->loss_mismatch, "bpr") == 0)
+            return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "--loss bpr is SemaCDR's; SASRec trains with bce or ce");
         vkr_sasrec_train t = job->sasrec;
         t.domain = domain;
         t.quiet = job->quiet;
@@ -317,12 +319,15 @@ static void cli_sema_label(const vkr_semacdr_train* t, char* out, size_t n) {
                                                             : "idonly",
              t->graph ? "" : "-nograph", t->cross_fusion ? "" : "-nocross", t->adaptive_fusion ? "" : "-avgfusion",
              t->lambda > 0 || !(t->views & VKR_ITEM_VIEW_AGNOSTIC) ? "" : "-nocl", t->graph_user ? "-graphuser" : "",
-             t->infonce_mask && t->lambda > 0 ? "-mask" : "", t->softmax ? "-ce" : "");
+             t->infonce_mask && t->lambda > 0 ? "-mask" : "", t->softmax ? "" : "-bpr");
 }
 
 /* Trains SemaCDR for target `domain` and evaluates it. */
 static vkr_status train_semacdr(const vkr_dataset* ds, vkr_device* dev, const cli_rec_job* job, uint32_t domain,
                                 cJSON* results, FILE* table) {
+    if (job->loss_mismatch && strcmp(job->loss_mismatch, "bce") == 0)
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "--loss bce is SASRec's; SemaCDR trains with ce (the default) or bpr "
+                        "(the paper's)");
     vkr_semacdr_train t = job->semacdr;
     t.domain = domain;
     t.quiet = job->quiet;
@@ -345,6 +350,7 @@ static vkr_status train_semacdr(const vkr_dataset* ds, vkr_device* dev, const cl
     cli_meta_add(&meta, "vkrec.adaptive_fusion", "%u", t.adaptive_fusion ? 1u : 0u);
     cli_meta_add(&meta, "vkrec.graph_user", "%u", t.graph_user ? 1u : 0u);
     cli_meta_add(&meta, "vkrec.semantic_lr", "%g", (double)t.semantic_lr);
+    cli_meta_add(&meta, "vkrec.loss", "%s", t.softmax ? "ce" : "bpr");
     t.metadata = meta.kv;
     cli_sema_inputs in;
     memset(&in, 0, sizeof in);

@@ -46,6 +46,7 @@ typedef struct cli_rec_job {
     cli_uint_list cutoffs;           /* HR@K and NDCG@K reported for each K, ascending and distinct */
     bool exclude_history;            /* full protocol: the user's earlier items are left out of the ranking */
     bool protocols_given;            /* --protocol was on the command line */
+    const char* loss_mismatch;       /* --loss given as bpr (SemaCDR's only) or bce (SASRec's only), else NULL */
     bool quiet;                      /* no progress */
 } cli_rec_job;
 

@@ -50,7 +50,8 @@ static bool parse_views(const char* cmd, const char* option, const char* value, 
     return true;
 }
 
-static const char* const loss_choices[] = {"bce", "ce", NULL};
+enum { LOSS_AUTO, LOSS_BCE, LOSS_CE, LOSS_BPR }; /* --loss, in loss_choices' order */
+static const char* const loss_choices[] = {"auto", "bce", "ce", "bpr", NULL};
 static const char* const arch_choices[] = {"auto", "original", "prenorm", NULL};
 static const char* const input_choices[] = {"target", "mixed", NULL};
 static const char* const split_choices[] = {"test", "valid", NULL};
@@ -66,9 +67,9 @@ static const char* const trie_choices[] = {"domain", "global", NULL};
         .help = HELP                                                                                                   \
     }
 static const cli_option rec_options[] = {
-    CLI_CHOICE(SHARED, "--loss", cli_rec_args, loss, loss_choices, "bce",
-               "SASRec loss: sampled BCE or full-softmax CE; SemaCDR: bce = the paper's BPR, ce = softmax over the "
-               "target domain's items (labelled -ce)"),
+    CLI_CHOICE(SHARED, "--loss", cli_rec_args, loss, loss_choices, "auto",
+               "SASRec: sampled bce (auto) or full-softmax ce; SemaCDR: softmax ce over the target domain's items "
+               "(auto) or the paper's bpr with one sampled negative (labelled -bpr)"),
     CLI_CHOICE(SHARED, "--arch", cli_rec_args, arch, arch_choices, "auto",
                "SASRec blocks: the paper's (Glorot init, q = LN(x) over x, ReLU) or pre-norm GELU; auto: original for "
                "bce, prenorm for ce"),
@@ -147,7 +148,7 @@ void cli_rec_args_init(cli_rec_args* a) {
     job->cutoffs = (cli_uint_list){.count = 2, .v = {5, 10}};
     vkr_gencdr_train_defaults(&job->gencdr);
     vkr_semacdr_train_defaults(&job->semacdr);
-    a->loss = (int)job->sasrec.loss;
+    a->loss = LOSS_AUTO;
     a->arch = (int)job->sasrec.arch;
     a->input = job->sasrec.mixed_input;
     a->trie = job->gencdr.global_trie;
@@ -159,7 +160,9 @@ void cli_rec_args_init(cli_rec_args* a) {
 
 void cli_rec_args_apply(cli_rec_args* a, const cli_common* com) {
     cli_rec_job* job = &a->job;
-    job->sasrec.loss = (vkr_sasrec_loss)a->loss;
+    job->sasrec.loss = a->loss == LOSS_CE ? VKR_SASREC_CE : VKR_SASREC_BCE;
+    job->semacdr.softmax = a->loss != LOSS_BPR;
+    job->loss_mismatch = a->loss == LOSS_BPR ? "bpr" : a->loss == LOSS_BCE ? "bce" : NULL;
     job->sasrec.arch = (vkr_sasrec_arch)a->arch;
     job->sasrec.mixed_input = a->input == 1;
     job->split = split_choices[a->split];
@@ -178,7 +181,6 @@ void cli_rec_args_apply(cli_rec_args* a, const cli_common* com) {
     job->semacdr.adaptive_fusion = !a->fixed_fusion;
     job->semacdr.graph_user = a->graph_user;
     job->semacdr.infonce_mask = job->sasrec.view_mask = a->infonce_mask;
-    job->semacdr.softmax = job->sasrec.loss == VKR_SASREC_CE;
     if (com->seed) job->sasrec.seed = job->gencdr.seed = job->semacdr.seed = com->seed;
     job->quiet = com->quiet;
 }

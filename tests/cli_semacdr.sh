@@ -25,10 +25,14 @@ grep -q 'vkrec categories' "$d/out"
 tr -d ' \t\n' < "$d/s.json" > "$d/j"
 grep -q '"model":"semacdr","domain":"Food","protocol":"full"' "$d/j"
 grep -q '"model":"semacdr","domain":"Food","protocol":"sampled:100"' "$d/j"
-# the ablations and the softmax loss name their rows
-"$V" train "$D" --model semacdr $T --item-views id --no-graph --no-cross-fusion --fixed-fusion --loss ce --protocol full \
+# the ablations and the paper's BPR name their rows; each model refuses the other's loss
+"$V" train "$D" --model semacdr $T --item-views id --no-graph --no-cross-fusion --fixed-fusion --loss bpr --protocol full \
   --json "$d/a.json"
-tr -d ' \t\n' < "$d/a.json" | grep -q '"model":"semacdr-idonly-nograph-nocross-avgfusion-ce"'
+tr -d ' \t\n' < "$d/a.json" | grep -q '"model":"semacdr-idonly-nograph-nocross-avgfusion-bpr"'
+if "$V" train "$D" --model semacdr $T --loss bce > "$d/out" 2>&1; then echo "semacdr took --loss bce"; exit 1; fi
+grep -q 'bce is SASRec' "$d/out"
+if "$V" train "$D" --model sasrec $T --loss bpr > "$d/out" 2>&1; then echo "sasrec took --loss bpr"; exit 1; fi
+grep -q 'bpr is SemaCDR' "$d/out"
 # categories from a given .npy; one out of range names its item
 cp "$D/agnostic.npy" "$d/k4.npy"
 "$V" train "$D" --model semacdr $T --agnostic "$d/k4.npy" --protocol full > /dev/null

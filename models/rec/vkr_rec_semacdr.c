@@ -14,7 +14,8 @@
 
 void vkr_semacdr_train_defaults(vkr_semacdr_train* t) {
     *t = (vkr_semacdr_train){.views = VKR_ITEM_VIEW_ID | VKR_ITEM_VIEW_INNER | VKR_ITEM_VIEW_AGNOSTIC,
-                             .graph = true, .cross_fusion = true, .adaptive_fusion = true, .lambda = 0.1f,
+                             .graph = true, .cross_fusion = true, .adaptive_fusion = true, .softmax = true,
+                             .lambda = 0.1f,
                              .tau = 0.07f, .contrast_items = 256, .leaky_slope = 0.2f, .max_len = 20, .batch = 256,
                              .hidden = 64, .blocks = 2, .heads = 1, .dropout = 0.2f, .lr = 1e-3f,
                              .semantic_lr = 3e-4f, .epochs = 20, .patience = 3, .seed = 42, .eval_batch = 256};

@@ -10,8 +10,9 @@
  * mixed histories over the graph outputs; the target state attends over the source sequence
  * (cross-attention, with a residual so a user without source history keeps the target state), and
  * the prediction state is alpha z_fuse + beta z_mix + gamma h_user with learned weights (or their
- * average). Scores are dot products with the target items' ID embeddings; training minimizes BPR
- * with one sampled negative plus lambda x the contrastive terms.
+ * average). Scores are dot products with the target items' ID embeddings; training minimizes the
+ * softmax cross-entropy over the target domain's items (vkrec's default; the paper's BPR with one
+ * sampled negative when softmax is off) plus lambda x the contrastive terms.
  *
  * Contract: one model per target domain; "source" is every other domain (the paper's two-domain
  * setting when there are two). Examples are (user, position) pairs whose item is in the target
@@ -40,8 +41,8 @@ typedef struct vkr_semacdr_train {
                              neighbours include every training item, the example's target and later ones;
                              false: the same layer over the user's own row and the history before the
                              example (no target leaks into it) */
-    bool softmax;         /* recommendation loss: cross-entropy over every target-domain item instead of the
-                             paper's BPR with one sampled negative (a departure, labelled -ce) */
+    bool softmax;         /* recommendation loss: cross-entropy over every target-domain item (the default, a
+                             departure: measured far better); false: the paper's BPR with one sampled negative */
     float lambda;         /* weight of the contrastive terms (0: none) */
     float tau;            /* InfoNCE temperature */
     bool infonce_mask;    /* leave items with the same agnostic code out of each other's InfoNCE denominators
@@ -77,7 +78,7 @@ typedef struct vkr_semacdr_model {
 
 /* The paper's settings: views id+inner+agnostic, graph, cross and adaptive fusion, lambda 0.1, tau
  * 0.07, 2 blocks, 1 head, hidden 64, lr 1e-3 and 3e-4 for the semantic modules; plus len 20, batch
- * 256, dropout 0.2, 256 contrastive items, slope 0.2. */
+ * 256, dropout 0.2, 256 contrastive items, slope 0.2; and the softmax loss instead of BPR. */
 void vkr_semacdr_train_defaults(vkr_semacdr_train* t);
 /* Checks the dataset (two domains at least) and items for cfg's views (vkr_item_semantics_check). */
 vkr_status vkr_semacdr_check_items(const vkr_dataset* ds, const vkr_semacdr_train* cfg, const vkr_item_semantics* items);

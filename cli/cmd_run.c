@@ -222,9 +222,11 @@ static vkr_status run_seed_models(run_job* r, const cli_rec_job* seed_job, bool 
     for (size_t k = 0; k < sizeof plan / sizeof plan[0]; k++) {
         if (!(r->models & (1u << k))) continue;
         double t0 = vkr_now_s();
-        job.model = plan[k].model;
-        job.sasrec.loss = plan[k].loss;
-        VKR_TRY(cli_stage_train(r->dev, &r->ds, &job, 0, r->ds.domain_count, rows, table));
+        cli_rec_job stage = job; /* the plan names SASRec's loss: a --loss bpr meant for SemaCDR is not an error here */
+        stage.model = plan[k].model;
+        stage.sasrec.loss = plan[k].loss;
+        stage.loss_mismatch = NULL;
+        VKR_TRY(cli_stage_train(r->dev, &r->ds, &stage, 0, r->ds.domain_count, rows, table));
         run_stage_done(&r->rs, plan[k].stage, plan[k].on_host ? "host" : cli_backend_name(r->dev), t0);
     }
     double t0 = vkr_now_s();

@@ -34,7 +34,6 @@ typedef struct vkr_semacdr_state {
     float* contrast_mask;      /* [M x M] */
     float* user_norm;          /* [B] */
     uint32_t* hist;           /* scratch: a user's events */
-    uint32_t rows_cap;        /* batch the staging holds */
 } vkr_semacdr_state;
 
 static bool sema_in(const vkr_dataset* ds, uint32_t item, uint32_t d) {
@@ -76,12 +75,8 @@ static vkr_status sema_state_init(vkr_semacdr_state* st, const vkr_dataset* ds, 
     return VKR_OK;
 }
 
+/* Host staging for batches of up to `rows` examples (allocated once, with the model). */
 static vkr_status sema_staging(vkr_semacdr_state* st, uint32_t rows, uint32_t T, uint32_t M, uint32_t longest) {
-    if (rows <= st->rows_cap) return VKR_OK;
-    for (int k = 0; k < 6; k++) free(st->rows[k]);
-    free(st->user), free(st->user_norm), free(st->pos), free(st->neg), free(st->hist);
-    for (int k = 0; k < 2; k++) free(st->contrast[k]);
-    free(st->arange);
     bool ok = true;
     for (int k = 0; k < 6; k++) ok &= (st->rows[k] = malloc((size_t)rows * T * 4)) != NULL;
     ok &= (st->user = malloc((size_t)rows * 4)) != NULL;
@@ -91,11 +86,9 @@ static vkr_status sema_staging(vkr_semacdr_state* st, uint32_t rows, uint32_t T,
     ok &= (st->hist = malloc(((size_t)longest + 1) * 4)) != NULL;
     for (int k = 0; k < 2; k++) ok &= (st->contrast[k] = malloc(((size_t)M + 1) * 4)) != NULL;
     ok &= (st->arange = malloc(((size_t)M + 1) * 4)) != NULL;
-    free(st->contrast_mask);
     ok &= (st->contrast_mask = malloc(((size_t)M * M + 1) * 4)) != NULL;
     if (!ok) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "SemaCDR: out of host memory for a batch");
     for (uint32_t i = 0; i <= M; i++) st->arange[i] = (int32_t)i;
-    st->rows_cap = rows;
     return VKR_OK;
 }
 

@@ -265,7 +265,7 @@ static vkr_status train_domain(const vkr_dataset* ds, vkr_device* dev, const cli
         s = vkr_pop_fit(ds, domain, &pop);
         scorer = vkr_pop_scorer(&pop);
     } else if (strcmp(job->model, "sasrec") == 0) {
-        if (job->loss_mismatch && strcmp(job->loss_mismatch, "bpr") == 0)
+        if (job->loss == CLI_LOSS_BPR)
             return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "--loss bpr is SemaCDR's; SASRec trains with bce or ce");
         vkr_sasrec_train t = job->sasrec;
         t.domain = domain;
@@ -325,7 +325,7 @@ static void cli_sema_label(const vkr_semacdr_train* t, char* out, size_t n) {
 /* Trains SemaCDR for target `domain` and evaluates it. */
 static vkr_status train_semacdr(const vkr_dataset* ds, vkr_device* dev, const cli_rec_job* job, uint32_t domain,
                                 cJSON* results, FILE* table) {
-    if (job->loss_mismatch && strcmp(job->loss_mismatch, "bce") == 0)
+    if (job->loss == CLI_LOSS_BCE)
         return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "--loss bce is SASRec's; SemaCDR trains with ce (the default) or bpr "
                         "(the paper's)");
     vkr_semacdr_train t = job->semacdr;

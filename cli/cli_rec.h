@@ -25,6 +25,10 @@ typedef struct cli_gencdr_views {
     uint32_t dim; /* columns */
 } cli_gencdr_views;
 
+/* --loss as given, in its choices' order: auto is bce for SASRec and ce for SemaCDR; bce is SASRec's
+ * only, bpr SemaCDR's only. */
+typedef enum cli_loss { CLI_LOSS_AUTO, CLI_LOSS_BCE, CLI_LOSS_CE, CLI_LOSS_BPR } cli_loss;
+
 /* What to train and how to evaluate it. */
 typedef struct cli_rec_job {
     const char* model;               /* "pop", "sasrec", "gencdr" or "semacdr" */
@@ -46,14 +50,14 @@ typedef struct cli_rec_job {
     cli_uint_list cutoffs;           /* HR@K and NDCG@K reported for each K, ascending and distinct */
     bool exclude_history;            /* full protocol: the user's earlier items are left out of the ranking */
     bool protocols_given;            /* --protocol was on the command line */
-    const char* loss_mismatch;       /* --loss given as bpr (SemaCDR's only) or bce (SASRec's only), else NULL */
+    cli_loss loss;                   /* --loss (each model refuses the other's only loss) */
     bool quiet;                      /* no progress */
 } cli_rec_job;
 
 /* The recommender options `train` and `run` share, as parsed (CLI_BASE_SHARED of cli_rec_group). */
 typedef struct cli_rec_args {
     cli_rec_job job; /* numbers go straight into the SASRec and GenCDR settings */
-    int loss;        /* --loss: index of bce|ce (the vkr_sasrec_loss order) */
+    int loss;        /* --loss: index of auto|bce|ce|bpr (the cli_loss order) */
     int arch;        /* --arch: index of auto|original|prenorm (the vkr_sasrec_arch order) */
     int input;       /* --input: index of target|mixed */
     int split;       /* --split: index of test|valid */

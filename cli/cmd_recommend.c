@@ -134,11 +134,11 @@ typedef struct rec_model {
 /* The model of the checkpoint with the views plug-in's inputs `sem` (views: VKR_ITEM_VIEW_* bits). */
 static vkr_status rec_model_build(const rec_ckpt* c, const vkr_dataset* ds, vkr_device* dev, bool batched,
                                   uint32_t views, const vkr_item_semantics* sem, rec_model* rm) {
+    int d = rm->generative ? 0 : vkr_dataset_domain_index(ds, c->domain); /* SASRec and SemaCDR: the target */
+    if (d < 0) return vkr_fail(VKR_ERR_FORMAT, "%s: domain '%s' is not in %s", c->path, c->domain, c->data);
     if (strcmp(c->model, "semacdr") == 0) {
         vkr_semacdr_train t;
         vkr_semacdr_train_defaults(&t);
-        int d = vkr_dataset_domain_index(ds, c->domain);
-        if (d < 0) return vkr_fail(VKR_ERR_FORMAT, "%s: domain '%s' is not in %s", c->path, c->domain, c->data);
         t.domain = (uint32_t)d;
         t.views = views;
         t.graph = c->graph, t.cross_fusion = c->cross_fusion, t.adaptive_fusion = c->adaptive_fusion;
@@ -151,8 +151,6 @@ static vkr_status rec_model_build(const rec_ckpt* c, const vkr_dataset* ds, vkr_
     if (!rm->generative) {
         vkr_sasrec_train t;
         vkr_sasrec_train_defaults(&t);
-        int d = vkr_dataset_domain_index(ds, c->domain);
-        if (d < 0) return vkr_fail(VKR_ERR_FORMAT, "%s: domain '%s' is not in %s", c->path, c->domain, c->data);
         t.domain = (uint32_t)d;
         t.loss = strcmp(c->loss, "ce") == 0 ? VKR_SASREC_CE : VKR_SASREC_BCE;
         t.mixed_input = strcmp(c->input, "mixed") == 0;

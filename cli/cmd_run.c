@@ -225,7 +225,7 @@ static vkr_status run_seed_models(run_job* r, const cli_rec_job* seed_job, bool 
         cli_rec_job stage = job; /* the plan names SASRec's loss: a --loss bpr meant for SemaCDR is not an error here */
         stage.model = plan[k].model;
         stage.sasrec.loss = plan[k].loss;
-        stage.loss_mismatch = NULL;
+        stage.loss = CLI_LOSS_AUTO;
         VKR_TRY(cli_stage_train(r->dev, &r->ds, &stage, 0, r->ds.domain_count, rows, table));
         run_stage_done(&r->rs, plan[k].stage, plan[k].on_host ? "host" : cli_backend_name(r->dev), t0);
     }

@@ -50,8 +50,7 @@ static bool parse_views(const char* cmd, const char* option, const char* value, 
     return true;
 }
 
-enum { LOSS_AUTO, LOSS_BCE, LOSS_CE, LOSS_BPR }; /* --loss, in loss_choices' order */
-static const char* const loss_choices[] = {"auto", "bce", "ce", "bpr", NULL};
+static const char* const loss_choices[] = {"auto", "bce", "ce", "bpr", NULL}; /* in cli_loss's order */
 static const char* const arch_choices[] = {"auto", "original", "prenorm", NULL};
 static const char* const input_choices[] = {"target", "mixed", NULL};
 static const char* const split_choices[] = {"test", "valid", NULL};
@@ -148,7 +147,7 @@ void cli_rec_args_init(cli_rec_args* a) {
     job->cutoffs = (cli_uint_list){.count = 2, .v = {5, 10}};
     vkr_gencdr_train_defaults(&job->gencdr);
     vkr_semacdr_train_defaults(&job->semacdr);
-    a->loss = LOSS_AUTO;
+    a->loss = CLI_LOSS_AUTO;
     a->arch = (int)job->sasrec.arch;
     a->input = job->sasrec.mixed_input;
     a->trie = job->gencdr.global_trie;
@@ -160,9 +159,9 @@ void cli_rec_args_init(cli_rec_args* a) {
 
 void cli_rec_args_apply(cli_rec_args* a, const cli_common* com) {
     cli_rec_job* job = &a->job;
-    job->sasrec.loss = a->loss == LOSS_CE ? VKR_SASREC_CE : VKR_SASREC_BCE;
-    job->semacdr.softmax = a->loss != LOSS_BPR;
-    job->loss_mismatch = a->loss == LOSS_BPR ? "bpr" : a->loss == LOSS_BCE ? "bce" : NULL;
+    job->loss = (cli_loss)a->loss;
+    job->sasrec.loss = job->loss == CLI_LOSS_CE ? VKR_SASREC_CE : VKR_SASREC_BCE;
+    job->semacdr.softmax = job->loss != CLI_LOSS_BPR;
     job->sasrec.arch = (vkr_sasrec_arch)a->arch;
     job->sasrec.mixed_input = a->input == 1;
     job->split = split_choices[a->split];

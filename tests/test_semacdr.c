@@ -105,7 +105,7 @@ static void fixture_inputs(const fixture* f, vkr_exec* ex) {
             VKR_ASSERT_OK(vkr_exec_write(ex, g->contrast[s], side[s], sizeof side[s]));
             if (g->contrast_mask[s]) VKR_ASSERT_OK(vkr_exec_write(ex, g->contrast_mask[s], cmask, sizeof cmask));
         }
-        VKR_ASSERT_OK(vkr_exec_write(ex, g->arange, ar, sizeof ar));
+        VKR_ASSERT_OK(vkr_exec_write(ex, g->views.arange, ar, sizeof ar));
     }
     if (f->cfg.graph) {
         VKR_ASSERT_OK(vkr_exec_write_csr(ex, &g->item_graph, &f->items));

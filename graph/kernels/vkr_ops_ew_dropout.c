@@ -6,18 +6,28 @@
 
 #include "vkr_ops_ew_internal.h"
 
-void vkr_philox4x32_10(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4]) {
-    uint32_t c0 = ctr[0], c1 = ctr[1], c2 = ctr[2], c3 = ctr[3], k0 = key[0], k1 = key[1];
+/* Philox4x32-10 on `lanes` counters at once, c[w][lane] in place (word w of each lane), one key:
+ * lane-parallel loops the compiler vectorizes for the CPU mask, and the one-lane reference. */
+static inline void vkr_philox_lanes(uint32_t* c0, uint32_t* c1, uint32_t* c2, uint32_t* c3, int lanes, uint32_t k0,
+                                    uint32_t k1) {
     for (int round = 0; round < 10; round++) {
-        uint64_t m0 = (uint64_t)0xD2511F53u * c0, m1 = (uint64_t)0xCD9E8D57u * c2;
-        uint32_t n0 = (uint32_t)(m1 >> 32) ^ c1 ^ k0, n2 = (uint32_t)(m0 >> 32) ^ c3 ^ k1;
-        c1 = (uint32_t)m1;
-        c3 = (uint32_t)m0;
-        c0 = n0;
-        c2 = n2;
+#pragma omp simd
+        for (int j = 0; j < lanes; j++) {
+            uint64_t m0 = (uint64_t)0xD2511F53u * c0[j], m1 = (uint64_t)0xCD9E8D57u * c2[j];
+            uint32_t n0 = (uint32_t)(m1 >> 32) ^ c1[j] ^ k0, n2 = (uint32_t)(m0 >> 32) ^ c3[j] ^ k1;
+            c1[j] = (uint32_t)m1;
+            c3[j] = (uint32_t)m0;
+            c0[j] = n0;
+            c2[j] = n2;
+        }
         k0 += 0x9E3779B9u;
         k1 += 0xBB67AE85u;
     }
+}
+
+void vkr_philox4x32_10(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4]) {
+    uint32_t c0 = ctr[0], c1 = ctr[1], c2 = ctr[2], c3 = ctr[3];
+    vkr_philox_lanes(&c0, &c1, &c2, &c3, 1, key[0], key[1]);
     out[0] = c0;
     out[1] = c1;
     out[2] = c2;
@@ -41,30 +51,17 @@ static vkr_status vkr_dropout_check(const vkr_dropout_params* p, const char* op,
     return VKR_OK;
 }
 
-/* y (=|+=) mask(x) * scale. Philox runs on LANES blocks at once, lane-parallel (the same arithmetic
- * as vkr_philox4x32_10, so the same words), which lets the compiler use vector multiplies: the mask
- * is most of dropout's cost on the CPU. */
+/* y (=|+=) mask(x) * scale. Philox runs on LANES blocks at once (vectorized: the mask is most of
+ * dropout's cost on the CPU). */
 static void vkr_dropout_ref_apply(const vkr_dropout_params* p, const vkr_dropout_consts* c, const float* x, float* y,
                                   bool accumulate) {
     enum { LANES = 16 };
     const int64_t blocks = ((int64_t)p->n + 3) / 4, groups = (blocks + LANES - 1) / LANES;
 #pragma omp parallel for if (blocks * 4 >= VKR_EW_OMP_MIN)
     for (int64_t grp = 0; grp < groups; grp++) {
-        uint32_t c0[LANES], c1[LANES], c2[LANES], c3[LANES], k0 = (uint32_t)p->seed, k1 = (uint32_t)(p->seed >> 32);
+        uint32_t c0[LANES], c1[LANES], c2[LANES], c3[LANES];
         for (int j = 0; j < LANES; j++) c0[j] = (uint32_t)(grp * LANES + j), c1[j] = p->stream, c2[j] = c3[j] = 0;
-        for (int round = 0; round < 10; round++) {
-#pragma omp simd
-            for (int j = 0; j < LANES; j++) {
-                uint64_t m0 = (uint64_t)0xD2511F53u * c0[j], m1 = (uint64_t)0xCD9E8D57u * c2[j];
-                uint32_t n0 = (uint32_t)(m1 >> 32) ^ c1[j] ^ k0, n2 = (uint32_t)(m0 >> 32) ^ c3[j] ^ k1;
-                c1[j] = (uint32_t)m1;
-                c3[j] = (uint32_t)m0;
-                c0[j] = n0;
-                c2[j] = n2;
-            }
-            k0 += 0x9E3779B9u;
-            k1 += 0xBB67AE85u;
-        }
+        vkr_philox_lanes(c0, c1, c2, c3, LANES, (uint32_t)p->seed, (uint32_t)(p->seed >> 32));
         uint32_t word[4 * LANES]; /* element e of the group takes word e: block e / 4, output e % 4 */
         for (int j = 0; j < LANES; j++)
             word[4 * j] = c0[j], word[4 * j + 1] = c1[j], word[4 * j + 2] = c2[j], word[4 * j + 3] = c3[j];

@@ -204,11 +204,7 @@ vkr_status vkr_gencdr_open(const vkr_dataset* ds, vkr_device* dev, const uint16_
         if (!(cfg->view_tau > 0)) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "GenCDR: the views' tau must be positive");
         vkr_status s = vkr_item_semantics_check(ds, cfg->item_views, cfg->semantics);
         if (s == VKR_OK) s = vkr_item_views_host_make(cfg->semantics, ds->item_count, cfg->item_views, &m->views_host);
-        if (s != VKR_OK) {
-            char msg[512]; /* vkr_fail formats into the buffer vkr_last_error reads */
-            snprintf(msg, sizeof msg, "%s", vkr_last_error());
-            return vkr_fail(s, "GenCDR: %s", msg);
-        }
+        if (s != VKR_OK) return vkr_fail_context(s, "GenCDR: ");
     }
     m->ids = malloc((size_t)ds->item_count * depth * sizeof *m->ids);
     if (!m->ids) {
@@ -262,7 +258,7 @@ vkr_status vkr_gencdr_trainer_create(vkr_gencdr_model* m, vkr_gencdr_trainer** o
         s = vkr_exec_create(j->train.g, &(vkr_exec_options){.device = m->dev, .optimizer = &oc, .training = true},
                             &j->tex);
     if (s == VKR_OK) s = vkr_exec_init_params(j->tex, cfg->seed);
-    if (s == VKR_OK) s = vkr_gencdr_write_consts(m, j->tex, &j->train.in, &j->train);
+    if (s == VKR_OK) s = vkr_item_views_write(j->tex, &j->train.in.views, &m->views_host);
     if (s == VKR_OK) s = vkr_gencdr_host_alloc(&j->h, m, &j->train, true, vkr_dataset_longest(ds));
     if (s == VKR_OK && j->train.contrast) {
         j->pool = malloc((size_t)ds->item_count * sizeof *j->pool);

@@ -117,7 +117,7 @@ vkr_status vkr_gencdr_beam_init(vkr_gencdr_model* m, uint32_t width, uint32_t lo
     VKR_TRY(gencdr_beam_graphs(m, bm));
     vkr_exec_options eo = {.device = m->dev};
     VKR_TRY(vkr_exec_create(bm->state_g, &eo, &bm->state_ex));
-    VKR_TRY(vkr_gencdr_write_consts(m, bm->state_ex, &bm->state_in, NULL));
+    VKR_TRY(vkr_item_views_write(bm->state_ex, &bm->state_in.views, &m->views_host));
     for (uint32_t l = 0; l < m->depth; l++) VKR_TRY(vkr_exec_create(bm->level[l].g, &eo, &bm->level[l].ex));
     for (uint32_t d = 0; d < (m->cfg.global_trie ? 1 : ds->domain_count); d++) {
         int which = m->cfg.global_trie ? -1 : (int)d; /* -1: every domain's items */

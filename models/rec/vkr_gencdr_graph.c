@@ -136,8 +136,7 @@ vkr_status vkr_gencdr_build(const vkr_gencdr_model* m, bool train, uint32_t B, u
         uint32_t M = m->cfg.contrast < m->ds->item_count ? m->cfg.contrast : m->ds->item_count;
         if (m->cfg.view_lambda > 0 && out->in.views.view[2] && M > 1) { /* the views' InfoNCE over M items */
             out->contrast = vkr_graph_input(g, "contrast", VKR_I32, 1, &M);
-            out->arange = vkr_graph_const(g, "arange", VKR_I32, 1, &M);
-            vkr_tensor* lc = vkr_item_views_infonce(g, &out->in.views, out->contrast, out->arange, NULL, m->cfg.view_tau);
+            vkr_tensor* lc = vkr_item_views_infonce(g, &out->in.views, out->contrast, NULL, m->cfg.view_tau);
             loss = vkr_op_add(g, loss, vkr_op_scale(g, lc, m->cfg.view_lambda));
         }
         out->loss = vkr_graph_keep(loss);
@@ -210,19 +209,6 @@ void vkr_gencdr_fill_history(const vkr_gencdr_model* m, vkr_gencdr_host* h, uint
 
 vkr_status vkr_gencdr_write(vkr_exec* ex, const vkr_tensor* t, const void* data) {
     return vkr_exec_write(ex, t, data, vkr_tensor_bytes(t));
-}
-
-vkr_status vkr_gencdr_write_consts(const vkr_gencdr_model* m, vkr_exec* ex, const vkr_gencdr_inputs* in,
-                                   const vkr_gencdr_graph* gg) {
-    VKR_TRY(vkr_item_views_write(ex, &in->views, &m->views_host));
-    if (!gg || !gg->arange) return VKR_OK;
-    uint32_t M = (uint32_t)gg->arange->numel;
-    int32_t* a = malloc((size_t)M * sizeof *a);
-    if (!a) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
-    for (uint32_t i = 0; i < M; i++) a[i] = (int32_t)i;
-    vkr_status s = vkr_gencdr_write(ex, gg->arange, a);
-    free(a);
-    return s;
 }
 
 /* Uploads the history and target-domain inputs of one batch. */

@@ -22,7 +22,6 @@ typedef struct vkr_gencdr_graph {
     vkr_tensor* hot[VKR_GENCDR_MAX_DEPTH];  /* scoring: [B*C, vocab] one-hot of each candidate's code */
     vkr_tensor* next_item;                  /* training with cfg.aux_item: [R] next item id (-1: none) */
     vkr_tensor* contrast;                   /* training with the views' InfoNCE: int32 [M] item ids + 1 */
-    vkr_tensor* arange;                     /* its const int32 [M] 0..M-1 */
     vkr_tensor* loss;                       /* training loss */
     vkr_tensor* loglik;                     /* scoring: [B*C, 1] */
     uint32_t rows, cand;                    /* B and C */
@@ -67,9 +66,6 @@ void vkr_gencdr_host_free(vkr_gencdr_host* h, uint32_t depth);
 void vkr_gencdr_fill_history(const vkr_gencdr_model* m, vkr_gencdr_host* h, uint32_t b, const uint32_t* ev, uint32_t n);
 /* Uploads the whole of tensor t from data. */
 vkr_status vkr_gencdr_write(vkr_exec* ex, const vkr_tensor* t, const void* data);
-/* Uploads the constants of a freshly created executor of gg's graph (the views' inputs). */
-vkr_status vkr_gencdr_write_consts(const vkr_gencdr_model* m, vkr_exec* ex, const vkr_gencdr_inputs* in,
-                                   const vkr_gencdr_graph* gg);
 /* Uploads the history and target-domain inputs of one batch. */
 vkr_status vkr_gencdr_write_inputs(vkr_exec* ex, const vkr_gencdr_inputs* in, const vkr_gencdr_host* h);
 

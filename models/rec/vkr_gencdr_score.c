@@ -71,7 +71,7 @@ vkr_status vkr_gencdr_scoring_create(vkr_gencdr_model* m, uint32_t longest) {
     if (s == VKR_OK) s = vkr_gencdr_build(m, false, cfg->eval_users, cfg->candidates, &sc->gg);
     if (s == VKR_OK) s = vkr_exec_create(sc->gg.g, &(vkr_exec_options){.device = m->dev}, &sc->ex);
     if (s == VKR_OK) s = vkr_exec_init_params(sc->ex, cfg->seed);
-    if (s == VKR_OK) s = vkr_gencdr_write_consts(m, sc->ex, &sc->gg.in, &sc->gg);
+    if (s == VKR_OK) s = vkr_item_views_write(sc->ex, &sc->gg.in.views, &m->views_host);
     if (s == VKR_OK) s = vkr_gencdr_host_alloc(&sc->h, m, &sc->gg, false, longest);
     if (s == VKR_OK && !(sc->out = malloc((size_t)cfg->eval_users * cfg->candidates * 4)))
         s = vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory");

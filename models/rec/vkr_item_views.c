@@ -53,9 +53,12 @@ static vkr_tensor* vkr_l2norm(vkr_graph* g, vkr_tensor* x) {
     return vkr_op_mul(g, x, vkr_op_rsqrt(g, ss, 1e-12f));
 }
 
-vkr_tensor* vkr_item_views_infonce(vkr_graph* g, const vkr_item_views* v, vkr_tensor* idx, vkr_tensor* arange,
-                                   vkr_tensor* mask, float tau) {
+vkr_tensor* vkr_item_views_infonce(vkr_graph* g, vkr_item_views* v, vkr_tensor* idx, vkr_tensor* mask, float tau) {
     if (!v->view[2]) return NULL;
+    uint32_t M = (uint32_t)idx->numel;
+    if (!v->arange) v->arange = vkr_graph_const(g, "arange", VKR_I32, 1, &M);
+    else if (v->arange->numel != M) vkr_graph_fail(g, VKR_ERR_INVALID_ARGUMENT, "InfoNCE over %u items after %llu", M,
+                                                   (unsigned long long)v->arange->numel);
     vkr_tensor* key = vkr_l2norm(g, vkr_op_embedding(g, v->view[2], idx));
     vkr_tensor* loss = NULL;
     for (int k = 0; k < 2; k++) {
@@ -63,7 +66,7 @@ vkr_tensor* vkr_item_views_infonce(vkr_graph* g, const vkr_item_views* v, vkr_te
         vkr_tensor* q = vkr_l2norm(g, vkr_op_embedding(g, v->view[k], idx));
         vkr_tensor* sim = vkr_op_scale(g, vkr_op_matmul(g, q, key, NULL, false, true), 1.0f / tau);
         if (mask) sim = vkr_op_add(g, sim, mask);
-        vkr_tensor* l = vkr_op_cross_entropy(g, sim, arange, -1);
+        vkr_tensor* l = vkr_op_cross_entropy(g, sim, v->arange, -1);
         loss = loss ? vkr_op_add(g, loss, l) : l;
     }
     return loss;
@@ -127,7 +130,14 @@ vkr_status vkr_item_views_write(vkr_exec* ex, const vkr_item_views* v, const vkr
     if (v->text) VKR_TRY(vkr_exec_write(ex, v->text, h->text, 4ull * V * h->text_dim));
     if (v->cat) VKR_TRY(vkr_exec_write(ex, v->cat, h->cat, 4ull * V));
     if (v->sub) VKR_TRY(vkr_exec_write(ex, v->sub, h->sub, 4ull * V));
-    return VKR_OK;
+    if (!v->arange) return VKR_OK;
+    uint64_t M = v->arange->numel;
+    int32_t* a = malloc(M * sizeof *a);
+    if (!a) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory for the InfoNCE targets");
+    for (uint64_t i = 0; i < M; i++) a[i] = (int32_t)i;
+    vkr_status s = vkr_exec_write(ex, v->arange, a, 4 * M);
+    free(a);
+    return s;
 }
 
 void vkr_item_views_mask(const vkr_item_views_host* h, const int32_t* ids, uint32_t m, float* out) {

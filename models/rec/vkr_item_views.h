@@ -49,6 +49,7 @@ typedef struct vkr_item_views {
     vkr_tensor* text;    /* const fp32 [items + 1, text_dim] */
     vkr_tensor* cat;     /* const int32 [items + 1] category row (K: none) */
     vkr_tensor* sub;     /* const int32 [items + 1] subcategory row (K * M: none) */
+    vkr_tensor* arange;  /* const int32 [M] 0..M-1, the InfoNCE targets (made by vkr_item_views_infonce) */
 } vkr_item_views;
 
 /* Adds the views to g; the ID view is id_table ([items + 1, hidden]). Errors are sticky on g. */
@@ -62,11 +63,11 @@ vkr_tensor* vkr_item_views_concat(vkr_graph* g, const vkr_item_views* v);
  * there is no other view. */
 vkr_tensor* vkr_item_views_sum(vkr_graph* g, const vkr_item_views* v, uint32_t group);
 /* Mean InfoNCE (cosine / tau) of the ID and inner views against the agnostic one over the items
- * idx (int32 [M], ids + 1; arange: const int32 [M] 0..M-1), summed over the two pairs; NULL without
- * the agnostic view. mask (fp32 [M, M], may be NULL) is added to the logits: vkr_item_views_mask
- * takes items with the same agnostic code out of each other's denominators. */
-vkr_tensor* vkr_item_views_infonce(vkr_graph* g, const vkr_item_views* v, vkr_tensor* idx, vkr_tensor* arange,
-                                   vkr_tensor* mask, float tau);
+ * idx (int32 [M], ids + 1), summed over the two pairs; NULL without the agnostic view. The first call
+ * adds v->arange, the targets every call of the graph shares (same M; vkr_item_views_write fills it).
+ * mask (fp32 [M, M], may be NULL) is added to the logits: vkr_item_views_mask takes items with the
+ * same agnostic code out of each other's denominators. */
+vkr_tensor* vkr_item_views_infonce(vkr_graph* g, vkr_item_views* v, vkr_tensor* idx, vkr_tensor* mask, float tau);
 
 /* The padded host copies of the inputs. */
 typedef struct vkr_item_views_host {
@@ -81,7 +82,7 @@ vkr_status vkr_item_semantics_check(const vkr_dataset* ds, uint32_t views, const
 /* Pads sem for `views`; out is zeroed on entry. */
 vkr_status vkr_item_views_host_make(const vkr_item_semantics* sem, uint32_t items, uint32_t views,
                                     vkr_item_views_host* out);
-/* Uploads the constants of v. */
+/* Uploads the constants of v (inputs from host, and the InfoNCE targets). */
 vkr_status vkr_item_views_write(vkr_exec* exec, const vkr_item_views* v, const vkr_item_views_host* host);
 /* The InfoNCE mask of the M items ids (ids + 1) into out[M x M]: -1e4 where two different rows share
  * category and subcategory (identical agnostic embeddings make one the other's positive in all but

@@ -294,15 +294,13 @@ vkr_status vkr_sasrec_fit(const vkr_dataset* ds, vkr_device* dev, const vkr_sasr
                             &j.tex);
     if (s == VKR_OK) s = vkr_exec_init_params(j.tex, cfg->seed);
     if (s == VKR_OK) s = vkr_item_views_write(j.tex, &j.train.views, &m->views_host);
-    if (s == VKR_OK && j.train.arange) {
-        uint32_t M = (uint32_t)j.train.arange->numel, n_pool = ds->item_begin[d + 1] - ds->item_begin[d];
+    if (s == VKR_OK && j.train.contrast) {
+        uint32_t M = (uint32_t)j.train.contrast->numel, n_pool = ds->item_begin[d + 1] - ds->item_begin[d];
         j.pool = malloc((size_t)n_pool * sizeof *j.pool);
         j.drawn = malloc((size_t)M * sizeof *j.drawn);
         j.mask = malloc((size_t)M * M * sizeof *j.mask);
         if (!j.pool || !j.drawn || !j.mask) s = vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
         for (uint32_t i = 0; s == VKR_OK && i < n_pool; i++) j.pool[i] = ds->item_begin[d] + i + 1;
-        for (uint32_t i = 0; s == VKR_OK && i < M; i++) j.drawn[i] = (int32_t)i;
-        if (s == VKR_OK) s = vkr_exec_write(j.tex, j.train.arange, j.drawn, 4ull * M);
     }
     if (s == VKR_OK) s = vkr_batch_alloc(&j.bt, cfg->batch, cfg->max_len, vkr_dataset_longest(ds));
     vkr_fit_model fm = {.self = &j, .units = n_users, .batch = cfg->batch, .step = vkr_sasrec_step,

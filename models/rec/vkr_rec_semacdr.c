@@ -30,7 +30,7 @@ typedef struct vkr_semacdr_state {
     vkr_item_views_host views; /* padded item inputs */
     vkr_csr item_graph, mixed_graph;
     int32_t* rows[6];         /* staging: seq and mask of source, target, mixed [B x T] */
-    int32_t *user, *pos, *neg, *contrast[2], *arange;
+    int32_t *user, *pos, *neg, *contrast[2];
     float* contrast_mask;      /* [M x M] */
     float* user_norm;          /* [B] */
     uint32_t* hist;           /* scratch: a user's events */
@@ -47,10 +47,7 @@ vkr_status vkr_semacdr_check_items(const vkr_dataset* ds, const vkr_semacdr_trai
                         ds->domain_count);
     if (c->domain >= ds->domain_count) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "SemaCDR: target domain out of range");
     vkr_status s = vkr_item_semantics_check(ds, c->views, it);
-    if (s == VKR_OK) return VKR_OK;
-    char msg[512]; /* vkr_fail formats into the buffer vkr_last_error reads */
-    snprintf(msg, sizeof msg, "%s", vkr_last_error());
-    return vkr_fail(s, "SemaCDR: %s", msg);
+    return s == VKR_OK ? VKR_OK : vkr_fail_context(s, "SemaCDR: ");
 }
 
 /* ---- host constants ---- */
@@ -85,10 +82,8 @@ static vkr_status sema_staging(vkr_semacdr_state* st, uint32_t rows, uint32_t T,
     ok &= (st->neg = malloc((size_t)rows * 4)) != NULL;
     ok &= (st->hist = malloc(((size_t)longest + 1) * 4)) != NULL;
     for (int k = 0; k < 2; k++) ok &= (st->contrast[k] = malloc(((size_t)M + 1) * 4)) != NULL;
-    ok &= (st->arange = malloc(((size_t)M + 1) * 4)) != NULL;
     ok &= (st->contrast_mask = malloc(((size_t)M * M + 1) * 4)) != NULL;
     if (!ok) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "SemaCDR: out of host memory for a batch");
-    for (uint32_t i = 0; i <= M; i++) st->arange[i] = (int32_t)i;
     return VKR_OK;
 }
 
@@ -99,7 +94,6 @@ static vkr_status sema_write_consts(vkr_exec* ex, const vkr_semacdr_state* st, c
     if (c->hidden > 1024) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "SemaCDR: hidden %u above 1024", c->hidden);
     VKR_TRY(vkr_exec_write(ex, m->zero_row, zeros, 4ull * c->hidden));
     VKR_TRY(vkr_item_views_write(ex, &m->views, &st->views));
-    if (m->arange) VKR_TRY(vkr_exec_write(ex, m->arange, st->arange, 4ull * m->arange->numel));
     if (c->graph) {
         VKR_TRY(vkr_exec_write_csr(ex, &m->item_graph, &st->item_graph));
         VKR_TRY(vkr_exec_write_csr(ex, &m->mixed_graph, &st->mixed_graph));
@@ -209,14 +203,17 @@ static vkr_status sema_step(void* self, const uint32_t* units, uint32_t n, uint6
         sema_fill(ds, c, st, k, u, p);
         const uint32_t* evs = ds->seq_item + ds->seq_begin[u];
         uint32_t next = evs[p], h = 0;
+        if (j->train.label) { /* softmax: the target's index among the candidates, no negative */
+            st->pos[k] = (int32_t)(next - ds->item_begin[c->domain]);
+            continue;
+        }
         for (uint32_t i = 0; i < p; i++)
             if (sema_in(ds, evs[i], c->domain)) st->hist[h++] = evs[i];
         st->pos[k] = (int32_t)next + 1;
         st->neg[k] = (int32_t)vkr_sasrec_negative(ds, c->domain, st->hist, h, next, rng_seed, k) + 1;
     }
     VKR_TRY(sema_write_rows(j->tex, &j->train, st, B, T));
-    if (j->train.label) { /* softmax: the target's index among the candidates (pos was item + 1) */
-        for (uint32_t k = 0; k < B; k++) st->pos[k] -= (int32_t)ds->item_begin[c->domain] + 1;
+    if (j->train.label) {
         VKR_TRY(vkr_exec_write(j->tex, j->train.label, st->pos, 4ull * B));
     } else {
         VKR_TRY(vkr_exec_write(j->tex, j->train.pos, st->pos, 4ull * B));
@@ -402,7 +399,7 @@ void vkr_semacdr_model_free(vkr_semacdr_model* m) {
         vkr_csr_free(&st->item_graph);
         vkr_csr_free(&st->mixed_graph);
         for (int k = 0; k < 6; k++) free(st->rows[k]);
-        free(st->user), free(st->user_norm), free(st->pos), free(st->neg), free(st->hist), free(st->arange);
+        free(st->user), free(st->user_norm), free(st->pos), free(st->neg), free(st->hist);
         free(st->contrast_mask);
         free(st->contrast[0]), free(st->contrast[1]);
         free(st);

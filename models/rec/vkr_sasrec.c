@@ -78,10 +78,9 @@ vkr_status vkr_sasrec_build(const vkr_sasrec_config* c, bool train, uint64_t see
     }
     if (train && m->loss && c->view_lambda > 0 && m->views.view[2] && c->contrast) {
         m->contrast = vkr_graph_input(g, "contrast", VKR_I32, 1, &c->contrast);
-        m->arange = vkr_graph_const(g, "arange", VKR_I32, 1, &c->contrast);
         if (c->view_mask)
             m->contrast_mask = vkr_graph_input(g, "contrast_mask", VKR_F32, 2, (uint32_t[]){c->contrast, c->contrast});
-        vkr_tensor* lc = vkr_item_views_infonce(g, &m->views, m->contrast, m->arange, m->contrast_mask, c->view_tau);
+        vkr_tensor* lc = vkr_item_views_infonce(g, &m->views, m->contrast, m->contrast_mask, c->view_tau);
         m->loss = vkr_op_add(g, m->loss, vkr_op_scale(g, lc, c->view_lambda));
     }
     if (train && m->loss) vkr_graph_keep(m->loss);

@@ -72,7 +72,6 @@ typedef struct vkr_sasrec {
     vkr_item_views views; /* the item views (views[0] alone without the plug-in) */
     vkr_tensor* contrast; /* int32 [contrast] item ids + 1 of the InfoNCE (training with view_lambda) */
     vkr_tensor* contrast_mask; /* fp32 [contrast, contrast] its mask (vkr_item_views_mask) */
-    vkr_tensor* arange;   /* const int32 [contrast] 0..contrast-1 */
 } vkr_sasrec;
 
 /* The architecture `arch` stands for under `loss` (never VKR_SASREC_ARCH_AUTO). */

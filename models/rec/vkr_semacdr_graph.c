@@ -152,15 +152,13 @@ vkr_status vkr_semacdr_build(const vkr_semacdr_train* c, const vkr_semacdr_shape
     if (train) {
         if (c->lambda > 0 && view[2] && s->contrast > 0) { /* InfoNCE on each domain side */
             uint32_t M = s->contrast;
-            m->arange = vkr_graph_const(g, "arange", VKR_I32, 1, &M);
             vkr_tensor* lc = NULL;
             for (int side = 0; side < 2; side++) {
                 snprintf(name, sizeof name, "contrast.%s", side ? "source" : "target");
                 m->contrast[side] = vkr_graph_input(g, name, VKR_I32, 1, &M);
                 snprintf(name, sizeof name, "contrast_mask.%s", side ? "source" : "target");
                 if (c->infonce_mask) m->contrast_mask[side] = vkr_graph_input(g, name, VKR_F32, 2, (uint32_t[]){M, M});
-                vkr_tensor* l = vkr_item_views_infonce(g, &m->views, m->contrast[side], m->arange,
-                                                       m->contrast_mask[side], c->tau);
+                vkr_tensor* l = vkr_item_views_infonce(g, &m->views, m->contrast[side], m->contrast_mask[side], c->tau);
                 lc = lc ? vkr_op_add(g, lc, l) : l;
             }
             m->loss = vkr_op_add(g, m->loss, vkr_op_scale(g, lc, c->lambda));

@@ -31,7 +31,6 @@ typedef struct vkr_semacdr_graph {
     vkr_tensor* contrast_mask[2]; /* fp32 [M, M] their InfoNCE masks (vkr_item_views_mask) */
     vkr_item_views views; /* the item views and their constants */
     vkr_tensor* zero_row; /* const fp32 [1, hidden] zeros (the padding row of the graph outputs) */
-    vkr_tensor* arange;   /* const int32 [M] 0..M-1 (InfoNCE targets) */
     vkr_graph_csr item_graph;  /* block-diagonal item graph */
     vkr_graph_csr mixed_graph; /* users + items */
     vkr_tensor* loss;     /* training loss */

@@ -43,9 +43,21 @@ typedef struct cli_embed_options {
     bool quiet;             /* no report */
 } cli_embed_options;
 
-/* The RQ-VAE tokenizer on DIR/item_emb.npy into semantic_ids.npy, tokenizer.safetensors and .json. */
+/* Semantic-ID schemes of the tokenize stage, in the order of cli_tokenize_method_choices. */
+typedef enum cli_tokenize_method {
+    CLI_TOKENIZE_RQVAE = 0, /* RQ-VAE (vkr_rqvae.h) */
+    CLI_TOKENIZE_RKMEANS,   /* residual k-means on the embeddings (vkr_semid_schemes.h) */
+    CLI_TOKENIZE_RANDOM     /* random codes (TIGER's ablation) */
+} cli_tokenize_method;
+/* The names of the cli_tokenize_method values (NULL-terminated: a choice list). */
+extern const char* const cli_tokenize_method_choices[];
+
+/* The tokenizer on DIR/item_emb.npy into semantic_ids.npy, tokenizer.json and (RQ-VAE, residual
+ * k-means) tokenizer.safetensors. */
 typedef struct cli_tokenize_options {
     const char* dir;                /* dataset directory */
+    int method;                     /* a cli_tokenize_method */
+    bool no_balance;                /* keep the nearest last-level codes (no uniform mapping) */
     vkr_rqvae_config config;        /* model (input_dim and domains are set from the data) */
     vkr_rqvae_train_options train;  /* schedule (device is set from the stage's backend) */
     bool quiet;                     /* no report or progress */

@@ -1,5 +1,7 @@
-/* vkrec tokenize: train the RQ-VAE tokenizer on DIR/item_emb.npy and write semantic IDs. */
+/* vkrec tokenize: learn semantic IDs from DIR/item_emb.npy (RQ-VAE, residual k-means) or draw random
+ * ones, and write them with the tokenizer's statistics. */
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +16,8 @@
 #include "vkr_file.h"
 #include "vkr_npy.h"
 #include "vkr_rqvae.h"
+#include "vkr_safetensors.h"
+#include "vkr_semid_schemes.h"
 #include "vkr_values.h"
 
 static void format_eta(double s, char* buf, size_t size) {
@@ -52,17 +56,59 @@ static void semid_json(cJSON* j, const vkr_semid_stats* st) {
     }
 }
 
-static cJSON* stats_json(const vkr_rqvae_result* r, const vkr_rqvae_train_options* o, const char* device) {
-    const vkr_rqvae_config* c = &r->config;
+/* What every scheme reports, whichever produced it. */
+typedef struct tokenize_view {
+    const char* method;             /* cli_tokenize_method_choices entry */
+    uint32_t items, levels, codes;  /* n, L, K */
+    double seconds;                 /* wall time */
+    const vkr_semid_stats* stats;   /* all items */
+    const vkr_semid_stats* signal;  /* the items with a non-zero embedding (NULL: no such distinction) */
+    const vkr_semid_stats* nearest; /* the nearest codes before the uniform mapping (NULL: none) */
+    uint32_t no_signal, distinct, balanced, kmeans_empty; /* see vkr_rqvae_result */
+    uint64_t seed;                  /* --seed */
+    const char* device;             /* the backend's name */
+} tokenize_view;
+
+static cJSON* stats_json(const tokenize_view* v, cJSON* settings_out[1]) {
     cJSON* j = cJSON_CreateObject();
-    cJSON_AddNumberToObject(j, "items", r->items);
+    cJSON_AddStringToObject(j, "method", v->method);
+    cJSON_AddNumberToObject(j, "items", v->items);
     cJSON* settings = cJSON_AddObjectToObject(j, "settings");
+    cJSON_AddNumberToObject(settings, "levels", v->levels);
+    cJSON_AddNumberToObject(settings, "codes", v->codes);
+    cJSON_AddNumberToObject(settings, "seed", (double)v->seed);
+    cJSON_AddStringToObject(settings, "device", v->device);
+    *settings_out = settings;
+    cJSON_AddNumberToObject(j, "seconds", v->seconds);
+    semid_json(j, v->stats);
+    if (v->nearest) { /* the collisions LC-Rec's uniform mapping exists to cut, before it ran */
+        semid_json(cJSON_AddObjectToObject(j, "before_uniform_mapping"), v->nearest);
+        cJSON_AddNumberToObject(j, "balanced_items", v->balanced);
+    }
+    if (v->signal) {
+        cJSON_AddNumberToObject(j, "no_signal_items", v->no_signal);
+        cJSON_AddNumberToObject(j, "distinct_embeddings", v->distinct);
+        cJSON_AddNumberToObject(j, "kmeans_empty_codes", v->kmeans_empty);
+        if (v->no_signal) semid_json(cJSON_AddObjectToObject(j, "signal"), v->signal);
+    }
+    cJSON* rule = cJSON_AddObjectToObject(j, "collapse_rule");
+    cJSON_AddNumberToObject(rule, "level_floor", vkr_semid_level_floor(v->items, v->codes));
+    cJSON_AddNumberToObject(rule, "max_items_per_path", vkr_semid_max_per_path_bound(v->items, v->levels, v->codes));
+    cJSON* vocab = cJSON_AddArrayToObject(j, "token_vocab");
+    for (uint32_t l = 0; l < v->levels; l++) cJSON_AddItemToArray(vocab, cJSON_CreateNumber(v->codes));
+    cJSON_AddItemToArray(vocab, cJSON_CreateNumber(v->stats->max_per_path));
+    cJSON_AddStringToObject(j, "semantic_ids", "semantic_ids.npy: uint16 items x (levels + 1), row i = item i");
+    return j;
+}
+
+/* The RQ-VAE's own settings and losses. */
+static void rqvae_json(cJSON* j, cJSON* settings, const vkr_rqvae_result* r) {
+    const vkr_rqvae_config* c = &r->config;
+    const vkr_rqvae_train_options* o = &r->options;
     cJSON_AddNumberToObject(settings, "input_dim", c->input_dim);
     cJSON* hidden = cJSON_AddArrayToObject(settings, "hidden");
     for (uint32_t i = 0; i < c->hidden_count; i++) cJSON_AddItemToArray(hidden, cJSON_CreateNumber(c->hidden[i]));
     cJSON_AddNumberToObject(settings, "latent", c->latent);
-    cJSON_AddNumberToObject(settings, "levels", c->levels);
-    cJSON_AddNumberToObject(settings, "codes", c->codes);
     cJSON_AddNumberToObject(settings, "beta", c->beta);
     cJSON_AddBoolToObject(settings, "adapters", c->adapters);
     cJSON_AddNumberToObject(settings, "domains", c->domains);
@@ -71,29 +117,11 @@ static cJSON* stats_json(const vkr_rqvae_result* r, const vkr_rqvae_train_option
     cJSON_AddNumberToObject(settings, "adapter_epochs", o->adapter_epochs);
     cJSON_AddNumberToObject(settings, "batch", o->batch);
     cJSON_AddNumberToObject(settings, "lr", o->lr);
-    cJSON_AddNumberToObject(settings, "seed", (double)o->seed);
-    cJSON_AddStringToObject(settings, "device", device);
-    cJSON_AddNumberToObject(j, "seconds", r->seconds);
     cJSON_AddNumberToObject(j, "steps", r->steps);
     cJSON_AddNumberToObject(j, "recon_loss", r->recon_loss);
     cJSON_AddNumberToObject(j, "quant_loss", r->quant_loss);
-    semid_json(j, &r->stats);
-    cJSON_AddNumberToObject(j, "kmeans_empty_codes", r->kmeans_empty);
     cJSON_AddNumberToObject(j, "reseeded_codes", r->reseeded);
-    cJSON_AddNumberToObject(j, "no_signal_items", r->no_signal);
-    cJSON_AddNumberToObject(j, "distinct_embeddings", r->distinct_rows);
-    cJSON_AddNumberToObject(j, "balanced_items", r->balanced);
-    if (r->no_signal) semid_json(cJSON_AddObjectToObject(j, "signal"), &r->signal_stats);
-    cJSON* rule = cJSON_AddObjectToObject(j, "collapse_rule");
-    cJSON_AddNumberToObject(rule, "level_floor", vkr_semid_level_floor(r->items, r->stats.codes));
-    cJSON_AddNumberToObject(rule, "max_items_per_path",
-                            vkr_semid_max_per_path_bound(r->items, r->stats.levels, r->stats.codes));
     cJSON_AddStringToObject(j, "input_scaling", "per-item rescale to the median RMS of the non-zero rows");
-    cJSON* vocab = cJSON_AddArrayToObject(j, "token_vocab");
-    for (uint32_t l = 0; l < c->levels; l++) cJSON_AddItemToArray(vocab, cJSON_CreateNumber(c->codes));
-    cJSON_AddItemToArray(vocab, cJSON_CreateNumber(r->stats.max_per_path));
-    cJSON_AddStringToObject(j, "semantic_ids", "semantic_ids.npy: uint16 items x (levels + 1), row i = item i");
-    return j;
 }
 
 /* Per-level use and the path figures of one assignment, each line after `indent`. */
@@ -107,6 +135,8 @@ static void print_semid(const vkr_semid_stats* st, const char* indent) {
            st->mean_per_path, vkr_semid_max_per_path_bound(st->items, st->levels, st->codes));
 }
 
+const char* const cli_tokenize_method_choices[] = {"rqvae", "rkmeans", "random", NULL};
+
 /* What `vkrec tokenize` reads from its command line. */
 typedef struct tokenize_args {
     cli_tokenize_options o; /* the stage's options */
@@ -116,36 +146,45 @@ typedef struct tokenize_args {
 static const cli_positional tokenize_positionals[] = {
     {"DIR", "a dataset directory", offsetof(tokenize_args, o.dir), 1, 1}};
 static const cli_option tokenize_opts[] = {
+    CLI_CHOICE(COMMAND, "--method", tokenize_args, o.method, cli_tokenize_method_choices, "rqvae",
+               "rqvae: RQ-VAE; rkmeans: residual k-means on the embeddings (GRID); random: random codes (TIGER's "
+               "ablation, reads no embedding)"),
     CLI_UINT(COMMAND, "--levels", "L", tokenize_args, o.config.levels, 1, VKR_SEMID_MAX_LEVELS, "3",
              "residual codebooks"),
     CLI_UINT(COMMAND, "--codes", "K", tokenize_args, o.config.codes, 1, VKR_SEMID_MAX_CODES, "256",
              "codes per codebook (at most the item count; the default shrinks to it)"),
-    CLI_UINT(COMMAND, "--latent", "D", tokenize_args, o.config.latent, 1, CLI_UINT_LIMIT, "32", "latent width"),
+    CLI_FLAG(COMMAND, "--no-balance", tokenize_args, o.no_balance,
+             "rqvae, rkmeans: keep every item's nearest last-level code (no uniform mapping)"),
+    CLI_UINT(COMMAND, "--latent", "D", tokenize_args, o.config.latent, 1, CLI_UINT_LIMIT, "32", "rqvae: latent width"),
     CLI_UINTS(COMMAND, "--hidden", "A,B,...", tokenize_args, hidden, 1, CLI_UINT_LIMIT, VKR_RQVAE_MAX_HIDDEN,
-              "512,256,128", "encoder hidden widths, decoder mirrored"),
-    CLI_FLOAT(COMMAND, "--beta", "B", tokenize_args, o.config.beta, 0, 1e6, CLI_MIN_OPEN, "0.25", "commitment weight"),
+              "512,256,128", "rqvae: encoder hidden widths, decoder mirrored"),
+    CLI_FLOAT(COMMAND, "--beta", "B", tokenize_args, o.config.beta, 0, 1e6, CLI_MIN_OPEN, "0.25",
+              "rqvae: commitment weight"),
     CLI_FLAG(COMMAND, "--adapters", tokenize_args, o.config.adapters,
-             "GenCDR: per-domain LoRA adapters + router, trained after the universal model"),
-    CLI_UINT(COMMAND, "--rank", "R", tokenize_args, o.config.lora_rank, 1, CLI_UINT_LIMIT, "8", "adapter rank"),
+             "rqvae: GenCDR's per-domain LoRA adapters + router, trained after the universal model"),
+    CLI_UINT(COMMAND, "--rank", "R", tokenize_args, o.config.lora_rank, 1, CLI_UINT_LIMIT, "8", "rqvae: adapter rank"),
     CLI_UINT(COMMAND, "--epochs", "N", tokenize_args, o.train.epochs, 1, CLI_UINT_LIMIT,
-             "about 3000 steps, 10..200 epochs", "universal-phase epochs"),
+             "about 3000 steps, 10..200 epochs", "rqvae: universal-phase epochs"),
     CLI_UINT(COMMAND, "--adapter-epochs", "N", tokenize_args, o.train.adapter_epochs, 1, CLI_UINT_LIMIT, "epochs/4",
-             "adapter-phase epochs"),
-    CLI_UINT(COMMAND, "--batch", "N", tokenize_args, o.train.batch, 1, CLI_UINT_LIMIT, "256", "items per step"),
-    CLI_FLOAT(COMMAND, "--lr", "F", tokenize_args, o.train.lr, 0, 1e6, CLI_MIN_OPEN, "0.001", "Adam learning rate"),
+             "rqvae: adapter-phase epochs"),
+    CLI_UINT(COMMAND, "--batch", "N", tokenize_args, o.train.batch, 1, CLI_UINT_LIMIT, "256", "rqvae: items per step"),
+    CLI_FLOAT(COMMAND, "--lr", "F", tokenize_args, o.train.lr, 0, 1e6, CLI_MIN_OPEN, "0.001", "rqvae: Adam learning rate"),
     CLI_UINT(COMMAND, "--kmeans-iters", "N", tokenize_args, o.train.kmeans_iters, 1, CLI_UINT_LIMIT, "20",
-             "Lloyd iterations of the codebook initialization"),
+             "Lloyd iterations of each k-means (rqvae: the codebook initialization; rkmeans: every level)"),
 };
 static const cli_option* const tokenize_shared[] = {&cli_opt_seed, &cli_opt_device, &cli_opt_quiet, NULL};
 const cli_spec cli_tokenize_spec = {
     .name = "tokenize",
     .description =
-        "  Trains an RQ-VAE on DIR/item_emb.npy (vkrec embed) and writes DIR/semantic_ids.npy (uint16 items x\n"
-        "  (L+1), row i = item i: L codes plus a token that tells apart items sharing a path, so every ID is\n"
-        "  unique), DIR/tokenizer.safetensors (weights) and DIR/tokenizer.json (settings, utilization and\n"
-        "  perplexity per level, collision rate, losses), the three as one unit: replaced together, only\n"
-        "  after all were written. Codebooks start from GPU k-means; dead codes are\n"
-        "  re-seeded during training.",
+        "  Learns semantic IDs for every item and writes DIR/semantic_ids.npy (uint16 items x (L+1), row i =\n"
+        "  item i: L codes plus a token that tells apart items sharing a path, so every ID is unique) and\n"
+        "  DIR/tokenizer.json (method, settings, utilization and perplexity per level, collision rate and\n"
+        "  items per path, also before the uniform mapping), with DIR/tokenizer.safetensors (the RQ-VAE's\n"
+        "  weights or the k-means codebooks; none for random), as one unit: replaced together, only after\n"
+        "  all were written. rqvae (default) trains an RQ-VAE on DIR/item_emb.npy, its codebooks started\n"
+        "  from GPU k-means and dead codes re-seeded; rkmeans clusters the embeddings level by level on\n"
+        "  the residuals; random draws every code uniformly. Both learned schemes balance the last level\n"
+        "  within each prefix (LC-Rec's uniform mapping) unless --no-balance.",
     CLI_POSITIONALS(tokenize_positionals),
     CLI_OWN_OPTIONS(tokenize_opts),
     .shared = tokenize_shared,
@@ -169,77 +208,161 @@ int cli_cmd_tokenize(int argc, char** argv) {
     return s == VKR_OK ? CLI_OK : cli_fail("tokenize", s);
 }
 
-/* Writes DIR/semantic_ids.npy, tokenizer.safetensors and tokenizer.json as one unit: all three are
- * replaced only after all were written (a full disk leaves the previous three), and what a killed
- * earlier tokenize left in DIR goes first. */
-static vkr_status tokenize_commit(const char* dir, const vkr_rqvae_result* r, vkr_device* dev) {
-    static const char* const names[] = {"semantic_ids.npy", "tokenizer.safetensors", "tokenizer.json"};
+/* The k-means codebooks of a residual k-means tokenization as safetensors. */
+static vkr_status rkmeans_save(const vkr_semid_scheme_result* r, const char* path) {
+    vkr_st_writer* w = NULL;
+    VKR_TRY(vkr_st_writer_create(&w));
+    vkr_status s = vkr_st_writer_add(w, "codebooks", VKR_ELEM_F32, 3, (uint64_t[]){r->levels, r->codes, r->dim},
+                                     r->codebooks);
+    if (s == VKR_OK) s = vkr_st_writer_set_metadata(w, "format", "vkrec-rkmeans-1");
+    if (s == VKR_OK) s = vkr_st_writer_write(w, path);
+    vkr_st_writer_destroy(w);
+    return s;
+}
+
+/* One scheme's outcome, whichever ran. */
+typedef struct tokenize_outcome {
+    tokenize_view view;              /* what every scheme reports */
+    const vkr_rqvae_result* rqvae;   /* the RQ-VAE's result, or NULL */
+    const vkr_semid_scheme_result* scheme; /* residual k-means or random, or NULL */
+    const uint16_t* ids;             /* [items, L+1] */
+} tokenize_outcome;
+
+/* Writes DIR/semantic_ids.npy, tokenizer.json and, for a scheme with weights, tokenizer.safetensors as
+ * one unit: all are replaced only after all were written (a full disk leaves the previous files), and
+ * what a killed earlier tokenize left in DIR goes first. A scheme without weights removes the previous
+ * tokenizer.safetensors, which would describe other IDs. */
+static vkr_status tokenize_commit(const char* dir, const tokenize_outcome* t) {
+    const bool weights = t->rqvae || t->scheme->codebooks;
+    static const char* const names[] = {"semantic_ids.npy", "tokenizer.json", "tokenizer.safetensors"};
+    const int files = weights ? 3 : 2;
     vkr_stage st;
     vkr_stage_init(&st);
     const char* tmp[3] = {NULL};
     char path[4200];
     vkr_status s = vkr_temps_clean(dir, NULL);
-    for (int k = 0; k < 3 && s == VKR_OK; k++) {
+    for (int k = 0; k < files && s == VKR_OK; k++) {
         snprintf(path, sizeof path, "%s/%s", dir, names[k]);
         s = vkr_stage_add(&st, path, &tmp[k]);
     }
-    uint64_t shape[2] = {r->items, r->config.levels + 1u};
-    if (s == VKR_OK) s = vkr_npy_save(tmp[0], VKR_ELEM_U16, 2, shape, r->ids);
-    if (s == VKR_OK) s = vkr_rqvae_save(r, tmp[1]);
+    const tokenize_view* v = &t->view;
+    uint64_t shape[2] = {v->items, v->levels + 1u};
+    if (s == VKR_OK) s = vkr_npy_save(tmp[0], VKR_ELEM_U16, 2, shape, t->ids);
     if (s == VKR_OK) {
-        cJSON* j = stats_json(r, &r->options, cli_backend_name(dev));
-        s = vkr_json_write(j, tmp[2]);
+        cJSON* settings = NULL;
+        cJSON* j = stats_json(v, &settings);
+        if (t->rqvae) rqvae_json(j, settings, t->rqvae);
+        else if (t->scheme->codebooks) {
+            cJSON_AddNumberToObject(settings, "input_dim", t->scheme->dim);
+            cJSON_AddNumberToObject(j, "recon_mse", t->scheme->recon_mse);
+            cJSON_AddStringToObject(j, "input_scaling", "per-item rescale to the median RMS of the non-zero rows");
+        }
+        s = vkr_json_write(j, tmp[1]);
         cJSON_Delete(j);
     }
-    if (s == VKR_OK) return vkr_stage_commit(&st);
-    vkr_stage_abort(&st);
-    return s;
+    if (s == VKR_OK && weights) s = t->rqvae ? vkr_rqvae_save(t->rqvae, tmp[2]) : rkmeans_save(t->scheme, tmp[2]);
+    if (s != VKR_OK) {
+        vkr_stage_abort(&st);
+        return s;
+    }
+    VKR_TRY(vkr_stage_commit(&st));
+    snprintf(path, sizeof path, "%s/tokenizer.safetensors", dir);
+    if (!weights && unlink(path) != 0 && errno != ENOENT)
+        return vkr_fail(VKR_ERR_IO, "%s: cannot remove the previous tokenizer's weights: %s", path, strerror(errno));
+    return VKR_OK;
+}
+
+/* Loads DIR/item_emb.npy and checks it against the dataset. */
+static vkr_status tokenize_load_embeddings(const char* dir, const vkr_dataset* d, vkr_npy_array* emb) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/item_emb.npy", dir);
+    VKR_TRY(vkr_npy_load_f32(path, emb));
+    if (emb->ndim != 2 || emb->shape[0] != d->item_count || emb->shape[1] == 0 || emb->shape[1] > 65536)
+        return vkr_fail(VKR_ERR_FORMAT, "%s: expected %u x d embeddings (one row per item of the dataset), got %s", path,
+                        d->item_count, vkr_shape_str(emb->ndim, emb->shape, (char[64]){0}, 64));
+    return vkr_check_vectors(path, emb->data, emb->shape[0], emb->shape[1]);
+}
+
+/* Prints what every scheme reports. */
+static void tokenize_print(const char* dir, const tokenize_view* v) {
+    print_semid(v->stats, "");
+    if (v->nearest) {
+        printf("  before the uniform mapping (nearest codes%s):\n", v->no_signal ? ", items with a signal" : "");
+        print_semid(v->nearest, "  ");
+        printf("  the uniform mapping moved %u items off their nearest last-level code\n", v->balanced);
+    }
+    if (v->no_signal) {
+        printf("  %u items had all-zero embeddings (given spread paths); %u distinct embeddings among the rest; over "
+               "the others:\n", v->no_signal, v->distinct);
+        print_semid(v->signal, "  ");
+    }
+    printf("wrote %s/semantic_ids.npy (%u x %u uint16, all unique) and tokenizer.json\n", dir, v->items,
+           v->levels + 1);
 }
 
 vkr_status cli_stage_tokenize(vkr_device* dev, const cli_tokenize_options* opt) {
     const char* dir = opt->dir;
     const bool quiet = opt->quiet;
-    vkr_rqvae_config c = opt->config;
-    vkr_rqvae_train_options o = opt->train;
     vkr_dataset d;
     VKR_TRY(vkr_dataset_load(dir, &d));
-    char path[4200];
-    snprintf(path, sizeof path, "%s/item_emb.npy", dir);
     vkr_npy_array emb = {0};
-    vkr_status s = vkr_npy_load_f32(path, &emb);
-    if (s == VKR_OK && (emb.ndim != 2 || emb.shape[0] != d.item_count || emb.shape[1] == 0 || emb.shape[1] > 65536))
-        s = vkr_fail(VKR_ERR_FORMAT, "%s: expected %u x d embeddings (one row per item of the dataset), got %s", path,
-                     d.item_count, vkr_shape_str(emb.ndim, emb.shape, (char[64]){0}, 64));
-    if (s == VKR_OK && d.item_count == 0) s = vkr_fail(VKR_ERR_FORMAT, "%s: the dataset has no items", dir);
-    if (s == VKR_OK) s = vkr_check_vectors(path, emb.data, emb.shape[0], emb.shape[1]);
+    vkr_status s = d.item_count ? VKR_OK : vkr_fail(VKR_ERR_FORMAT, "%s: the dataset has no items", dir);
+    if (s == VKR_OK && opt->method != CLI_TOKENIZE_RANDOM) s = tokenize_load_embeddings(dir, &d, &emb);
+    const char* method = cli_tokenize_method_choices[opt->method];
+    if (s == VKR_OK && !quiet) {
+        printf("tokenizing %u items with %s (", d.item_count, method);
+        if (emb.ndim) printf("%u-d embeddings, ", (uint32_t)emb.shape[1]);
+        printf("%u domains%s) on %s\n", d.domain_count,
+               opt->method == CLI_TOKENIZE_RQVAE && opt->config.adapters ? ", with adapters" : "", cli_backend_name(dev));
+    }
     vkr_rqvae_result r = {0};
-    if (s == VKR_OK) {
+    vkr_semid_scheme_result sr = {0};
+    tokenize_outcome t = {.view = {.method = method, .seed = opt->train.seed, .device = cli_backend_name(dev)}};
+    if (s == VKR_OK && opt->method == CLI_TOKENIZE_RQVAE) {
+        vkr_rqvae_config c = opt->config;
+        vkr_rqvae_train_options o = opt->train;
         c.input_dim = (uint32_t)emb.shape[1];
         c.domains = d.domain_count;
         o.device = dev;
+        o.no_balance = opt->no_balance;
         if (!quiet && isatty(fileno(stderr))) o.progress = progress_line;
-        if (!quiet)
-            printf("tokenizing %u items (%u-d embeddings, %u domains%s) on %s\n", d.item_count, c.input_dim,
-                   d.domain_count, c.adapters ? ", with adapters" : "", cli_backend_name(dev));
         s = vkr_rqvae_train(&c, &o, emb.data, d.item_count, d.item_domain, &r);
         if (o.progress) fprintf(stderr, "\r%100s\r", "");
+        if (s == VKR_OK && !quiet)
+            printf("trained in %.1f s (%u steps): reconstruction MSE %.6f, quantization loss %.6f\n", r.seconds,
+                   r.steps, r.recon_loss, r.quant_loss);
+        t.rqvae = &r;
+        t.ids = r.ids;
+        t.view = (tokenize_view){.method = method, .items = r.items, .levels = r.config.levels,
+                                 .codes = r.config.codes, .seconds = r.seconds, .stats = &r.stats,
+                                 .signal = &r.signal_stats, .nearest = o.no_balance ? NULL : &r.nearest_stats, .no_signal = r.no_signal,
+                                 .distinct = r.distinct_rows, .balanced = r.balanced,
+                                 .kmeans_empty = r.kmeans_empty, .seed = o.seed, .device = t.view.device};
+    } else if (s == VKR_OK) {
+        vkr_semid_scheme_options so = {.device = dev, .levels = opt->config.levels, .codes = opt->config.codes,
+                                       .kmeans_iters = opt->train.kmeans_iters, .no_balance = opt->no_balance,
+                                       .seed = opt->train.seed};
+        s = opt->method == CLI_TOKENIZE_RKMEANS
+                ? vkr_rkmeans_tokenize(&so, emb.data, d.item_count, (uint32_t)emb.shape[1], &sr)
+                : vkr_random_ids(&so, d.item_count, &sr);
+        const bool learned = opt->method == CLI_TOKENIZE_RKMEANS;
+        t.scheme = &sr;
+        t.ids = sr.ids.ids;
+        t.view = (tokenize_view){.method = method, .items = sr.items, .levels = sr.levels, .codes = sr.codes,
+                                 .seconds = sr.seconds, .stats = &sr.ids.stats,
+                                 .signal = learned ? &sr.ids.signal_stats : NULL,
+                                 .nearest = learned && !opt->no_balance ? &sr.nearest_stats : NULL,
+                                 .no_signal = sr.ids.no_signal, .distinct = sr.distinct_rows,
+                                 .balanced = sr.balanced, .kmeans_empty = sr.kmeans_empty, .seed = so.seed,
+                                 .device = t.view.device};
+        if (s == VKR_OK && !quiet && learned)
+            printf("clustered in %.1f s: reconstruction MSE %.6f (rows at the median norm)\n", sr.seconds,
+                   sr.recon_mse);
     }
-    if (s == VKR_OK) s = tokenize_commit(dir, &r, dev);
-    if (s == VKR_OK && !quiet) {
-        const vkr_semid_stats* st = &r.stats;
-        printf("trained in %.1f s (%u steps): reconstruction MSE %.6f, quantization loss %.6f\n", r.seconds, r.steps,
-               r.recon_loss, r.quant_loss);
-        print_semid(st, "");
-        if (r.no_signal) {
-            printf("  %u items had all-zero embeddings (not trained on, given spread paths); %u distinct embeddings "
-                   "among the rest; over the trained items:\n", r.no_signal, r.distinct_rows);
-            print_semid(&r.signal_stats, "  ");
-        }
-        if (r.balanced) printf("  the uniform mapping moved %u items off their nearest last-level code\n", r.balanced);
-        printf("wrote %s/semantic_ids.npy (%u x %u uint16, all unique), tokenizer.safetensors, tokenizer.json\n", dir,
-               r.items, st->levels + 1);
-    }
+    if (s == VKR_OK) s = tokenize_commit(dir, &t);
+    if (s == VKR_OK && !quiet) tokenize_print(dir, &t.view);
     vkr_rqvae_result_free(&r);
+    vkr_semid_scheme_result_free(&sr);
     vkr_npy_free(&emb);
     vkr_dataset_free(&d);
     return s;

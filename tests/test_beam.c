@@ -1,7 +1,8 @@
 /* Constrained beam search: the GPU step equals the CPU reference bit for bit on random tries,
  * widths and batches (also with ties, masked, non-finite and subnormal logits, and malformed
  * state); a full decode with W >= items returns exactly the brute-force ranking of every item's
- * restricted log-probability; decoded paths are items of the requested (domain) trie; dead beams;
+ * restricted log-probability; decoded paths are items of the requested (domain) trie, also over
+ * every semantic-ID scheme's IDs; dead beams;
  * the tie rule; exp/log accuracy; a corrupt trie buffer; parameter errors. */
 #include <math.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include "vkr_quantize.h"
 #include "vkr_test.h"
 #include "vkr_trie.h"
+#include "test_semid_util.h"
 
 static vkr_test_env env;
 
@@ -49,6 +51,15 @@ typedef struct beam_case {
     vkr_trie_gpu gpu;
 } beam_case;
 
+/* The trie of `domain` (all with domain < 0) over c->ids and c->domain, packed and uploaded. */
+static void case_finish(beam_case* c, int domain) {
+    VKR_ASSERT_OK(vkr_trie_build(c->ids, c->n, c->depth, c->domain, domain, &c->trie));
+    c->words = malloc((size_t)vkr_trie_packed_words(&c->trie) * sizeof *c->words);
+    assert_non_null(c->words);
+    VKR_ASSERT_OK(vkr_trie_pack(&c->trie, c->words));
+    VKR_ASSERT_OK(vkr_trie_upload(env.device, &c->trie, &c->gpu));
+}
+
 static void case_build(beam_case* c, uint32_t n, uint32_t depth, const uint32_t* k, int domain, uint32_t seed) {
     memset(c, 0, sizeof *c);
     c->n = n;
@@ -67,11 +78,20 @@ static void case_build(beam_case* c, uint32_t n, uint32_t depth, const uint32_t*
     }
     VKR_ASSERT_OK(vkr_semantic_ids_build(codes, n, levels, kmax, c->ids, NULL));
     free(codes);
-    VKR_ASSERT_OK(vkr_trie_build(c->ids, n, depth, c->domain, domain, &c->trie));
-    c->words = malloc((size_t)vkr_trie_packed_words(&c->trie) * sizeof *c->words);
-    assert_non_null(c->words);
-    VKR_ASSERT_OK(vkr_trie_pack(&c->trie, c->words));
-    VKR_ASSERT_OK(vkr_trie_upload(env.device, &c->trie, &c->gpu));
+    case_finish(c, domain);
+}
+
+/* The same over the IDs a semantic-ID scheme gives n clustered items (levels x k codes). */
+static void case_build_scheme(beam_case* c, ts_scheme scheme, uint32_t n, uint32_t levels, uint32_t k, int domain,
+                              uint32_t seed) {
+    memset(c, 0, sizeof *c);
+    c->n = n;
+    c->depth = levels + 1;
+    c->ids = ts_scheme_ids(scheme, env.device, n, levels, k);
+    c->domain = malloc(n);
+    assert_non_null(c->domain);
+    for (uint32_t i = 0; i < n; i++) c->domain[i] = (uint8_t)(rng_next(&seed) % 3);
+    case_finish(c, domain);
 }
 
 static void case_free(beam_case* c) {
@@ -366,42 +386,55 @@ static void test_full_decode_matches_brute_force(void** state) {
 
 /* Beams narrower than the trie: every decoded path is an item of the requested domain's trie (its
  * tokens are that item's ID), items are distinct, scores descend; the global trie may mix domains. */
+/* Decodes 5 users with width 20 over c's trie: every beam is a distinct item of the trie's domain,
+ * its tokens are that item's ID, and scores do not increase. */
+static void check_paths_are_items(const beam_case* c, int domain) {
+    uint32_t W = 20, batch = 5, S = 2 + c->depth;
+    int32_t* fi = malloc((size_t)batch * W * S * sizeof *fi);
+    float* ff = malloc((size_t)batch * W * sizeof *ff);
+    int32_t* items = malloc((size_t)batch * W * sizeof *items);
+    float* scores = malloc((size_t)batch * W * sizeof *scores);
+    assert_true(fi && ff && items && scores);
+    decode(c, batch, W, LOGITS_RANDOM, 99u + (uint32_t)domain, true, fi, ff);
+    vkr_beam_params p = {batch, W, W, c->depth, 0, 1};
+    VKR_ASSERT_OK(vkr_beam_items(&p, c->words, fi, ff, items, scores));
+    for (uint32_t u = 0; u < batch; u++) {
+        for (uint32_t i = 0; i < W; i++) {
+            int32_t item = items[u * W + i];
+            assert_true(item >= 0 && (uint32_t)item < c->n); /* 300 items fill 20 beams */
+            if (domain >= 0) assert_int_equal(c->domain[item], domain);
+            for (uint32_t l = 0; l < c->depth; l++) assert_int_equal(fi[(u * W + i) * S + 2 + l], c->ids[item * c->depth + l]);
+            uint16_t path[4];
+            int32_t found = -1;
+            for (uint32_t l = 0; l < c->depth; l++) path[l] = (uint16_t)fi[(u * W + i) * S + 2 + l];
+            VKR_ASSERT_OK(vkr_trie_lookup(&c->trie, path, &found));
+            assert_int_equal(found, item);
+            for (uint32_t j = 0; j < i; j++) assert_int_not_equal(items[u * W + j], item);
+            if (i) assert_true(scores[u * W + i] <= scores[u * W + i - 1]);
+        }
+    }
+    free(fi);
+    free(ff);
+    free(items);
+    free(scores);
+}
+
 static void test_paths_are_items_of_the_domain(void** state) {
     (void)state;
     static const uint32_t k[3] = {12, 6, 4};
     for (int domain = -1; domain < 3; domain++) {
         beam_case c;
         case_build(&c, 300, 4, k, domain, 4242);
-        uint32_t W = 20, batch = 5, S = 2 + c.depth;
-        int32_t* fi = malloc((size_t)batch * W * S * sizeof *fi);
-        float* ff = malloc((size_t)batch * W * sizeof *ff);
-        int32_t* items = malloc((size_t)batch * W * sizeof *items);
-        float* scores = malloc((size_t)batch * W * sizeof *scores);
-        assert_true(fi && ff && items && scores);
-        decode(&c, batch, W, LOGITS_RANDOM, 99u + (uint32_t)domain, true, fi, ff);
-        vkr_beam_params p = {batch, W, W, c.depth, 0, 1};
-        VKR_ASSERT_OK(vkr_beam_items(&p, c.words, fi, ff, items, scores));
-        for (uint32_t u = 0; u < batch; u++) {
-            for (uint32_t i = 0; i < W; i++) {
-                int32_t item = items[u * W + i];
-                assert_true(item >= 0 && (uint32_t)item < c.n); /* 300 items fill 20 beams */
-                if (domain >= 0) assert_int_equal(c.domain[item], domain);
-                for (uint32_t l = 0; l < c.depth; l++) assert_int_equal(fi[(u * W + i) * S + 2 + l], c.ids[item * c.depth + l]);
-                uint16_t path[4];
-                int32_t found = -1;
-                for (uint32_t l = 0; l < c.depth; l++) path[l] = (uint16_t)fi[(u * W + i) * S + 2 + l];
-                VKR_ASSERT_OK(vkr_trie_lookup(&c.trie, path, &found));
-                assert_int_equal(found, item);
-                for (uint32_t j = 0; j < i; j++) assert_int_not_equal(items[u * W + j], item);
-                if (i) assert_true(scores[u * W + i] <= scores[u * W + i - 1]);
-            }
-        }
-        free(fi);
-        free(ff);
-        free(items);
-        free(scores);
+        check_paths_are_items(&c, domain);
         case_free(&c);
     }
+    for (int scheme = 0; scheme < TS_SCHEMES; scheme++) /* the IDs of every semantic-ID scheme */
+        for (int domain = -1; domain < 3; domain += 3) {
+            beam_case c;
+            case_build_scheme(&c, (ts_scheme)scheme, 300, 3, 8, domain, 4243);
+            check_paths_are_items(&c, domain);
+            case_free(&c);
+        }
 }
 
 /* Fewer candidates than W: the rest are dead beams {node 0, alive 0, tokens 0, -inf}, and a user

@@ -12,32 +12,8 @@
 #include "vkr_quantize.h"
 #include "vkr_rqvae.h"
 #include "vkr_test.h"
+#include "test_semid_util.h"
 
-
-/* n items around `clusters` centers in d dims (item i in cluster i % clusters, domain i % 2). */
-static float* clustered(uint32_t n, uint32_t d, uint32_t clusters, int32_t* truth, uint8_t* domain) {
-    float* centers = malloc((size_t)clusters * d * 4);
-    vkr_test_fill_random(centers, (size_t)clusters * d, 77);
-    float* x = malloc((size_t)n * d * 4);
-    vkr_test_fill_random(x, (size_t)n * d, 78);
-    for (uint32_t i = 0; i < n; i++) {
-        truth[i] = (int32_t)(i % clusters);
-        domain[i] = (uint8_t)(i % 2);
-        for (uint32_t k = 0; k < d; k++)
-            x[(size_t)i * d + k] = centers[(size_t)truth[i] * d + k] + 0.08f * x[(size_t)i * d + k];
-    }
-    free(centers);
-    return x;
-}
-
-/* Every row of ids [n, width] differs from every other. */
-static void assert_unique(const uint16_t* ids, uint32_t n, uint32_t width) {
-    uint32_t* order = malloc(n * 4);
-    vkr_semantic_ids_order(ids, n, width, order);
-    for (uint32_t r = 1; r < n; r++)
-        assert_true(memcmp(ids + (size_t)order[r - 1] * width, ids + (size_t)order[r] * width, width * 2) != 0);
-    free(order);
-}
 
 /* A co-occurrence-SVD-like release without item text (the shape of C2DSR Movie-Book): n items in d
  * dims around `topics` directions, row norms heavy-tailed (a few popular items hundreds of times
@@ -95,7 +71,7 @@ static void cooccurrence_input_uses_codes(void** state) {
     assert_int_equal(r.no_signal, zero);
     for (uint32_t l = 0; l < 3; l++) assert_true(st->used[l] * 2 >= c.codes);
     assert_true(st->max_per_path <= vkr_semid_max_per_path_bound(n, 3, c.codes));
-    assert_unique(r.ids, n, 4);
+    ts_assert_unique(r.ids, n, 4);
     vkr_rqvae_result_free(&r);
     free(x);
 }
@@ -105,7 +81,7 @@ static void level1_recovers_clusters(void** state) {
     const uint32_t n = 400, d = 16, clusters = 8;
     int32_t truth[400];
     uint8_t domain[400];
-    float* x = clustered(n, d, clusters, truth, domain);
+    float* x = ts_clustered(n, d, clusters, 0.08f, truth, domain);
     vkr_rqvae_config c = {.input_dim = d, .hidden = {32}, .hidden_count = 1, .latent = 8, .levels = 2, .codes = 8};
     vkr_rqvae_train_options o = {.device = vkr_test_shared.device, .batch = 100, .epochs = 40, .lr = 3e-3f, .seed = 3};
     vkr_rqvae_result r;
@@ -125,7 +101,7 @@ static void level1_recovers_clusters(void** state) {
     assert_true(r.recon_loss < 0.05);
     assert_int_equal(r.stats.levels, 2);
     assert_int_equal(r.stats.items, n);
-    assert_unique(r.ids, n, 3);
+    ts_assert_unique(r.ids, n, 3);
     /* the extra token numbers the items of each shared path 0, 1, ... */
     for (uint32_t i = 0; i < n; i++) assert_true(r.ids[(size_t)i * 3 + 2] < r.stats.max_per_path);
     /* the checkpoint holds every parameter */
@@ -146,7 +122,7 @@ static void adapters_train_only_adapters(void** state) {
     const uint32_t n = 96, d = 12;
     int32_t truth[96];
     uint8_t domain[96];
-    float* x = clustered(n, d, 6, truth, domain);
+    float* x = ts_clustered(n, d, 6, 0.08f, truth, domain);
     vkr_rqvae_config c = {.input_dim = d, .hidden = {24, 16}, .hidden_count = 2, .latent = 6, .levels = 2,
                           .codes = 6, .adapters = true, .domains = 2, .lora_rank = 2};
     vkr_rqvae_result r[2];
@@ -188,13 +164,13 @@ static void cpu_backend_runs(void** state) {
     const uint32_t n = 40, d = 6;
     int32_t truth[40];
     uint8_t domain[40];
-    float* x = clustered(n, d, 4, truth, domain);
+    float* x = ts_clustered(n, d, 4, 0.08f, truth, domain);
     vkr_rqvae_config c = {.input_dim = d, .hidden = {8}, .hidden_count = 1, .latent = 4, .levels = 3, .codes = 4,
                           .adapters = true, .domains = 2};
     vkr_rqvae_train_options o = {.batch = 16, .epochs = 2, .adapter_epochs = 1, .seed = 1};
     vkr_rqvae_result r;
     VKR_ASSERT_OK(vkr_rqvae_train(&c, &o, x, n, domain, &r));
-    assert_unique(r.ids, n, 4);
+    ts_assert_unique(r.ids, n, 4);
     assert_int_equal(r.steps, 3 * 3);
     vkr_rqvae_result_free(&r);
     free(x);

@@ -1,5 +1,5 @@
 /* The semantic-ID trie: round trips both ways for every item, rejection of paths that are no
- * item's prefix, domain tries, the breadth-first layout invariants, the dense masks and node counts
+ * item's prefix, domain tries (also over every semantic-ID scheme's IDs), the breadth-first layout invariants, the dense masks and node counts
  * against brute force, the packed GPU image, and malformed input. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +8,7 @@
 #include "vkr_quantize.h"
 #include "vkr_test.h"
 #include "vkr_trie.h"
+#include "test_semid_util.h"
 
 
 enum { N = 600, LEVELS = 3, K = 6, W = LEVELS + 1 };
@@ -128,6 +129,25 @@ static void global_and_domain_tries(void** state) {
     }
 }
 
+/* The IDs of every semantic-ID scheme (RQ-VAE, residual k-means, random) give valid global and
+ * domain tries: every item round-trips, no other path is accepted, the masks match brute force. */
+static void every_scheme_builds_a_valid_trie(void** state) {
+    (void)state;
+    uint8_t domain[N];
+    for (int i = 0; i < N; i++) domain[i] = (uint8_t)(i % 3 == 0);
+    for (int scheme = 0; scheme < TS_SCHEMES; scheme++) {
+        uint16_t* ids = ts_scheme_ids((ts_scheme)scheme, vkr_test_shared.device, N, LEVELS, K);
+        print_message("%s IDs\n", ts_scheme_names[scheme]);
+        for (int dom = -1; dom < 2; dom++) {
+            vkr_trie t;
+            VKR_ASSERT_OK(vkr_trie_build(ids, N, W, domain, dom, &t));
+            check_trie(&t, ids, domain, dom);
+            vkr_trie_free(&t);
+        }
+        free(ids);
+    }
+}
+
 static void gpu_image_matches_layout(void** state) {
     (void)state;
     uint16_t ids[N * W];
@@ -200,6 +220,7 @@ static void malformed_input_is_refused(void** state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(global_and_domain_tries),
+        cmocka_unit_test(every_scheme_builds_a_valid_trie),
         cmocka_unit_test(gpu_image_matches_layout),
         cmocka_unit_test(malformed_input_is_refused),
     };

@@ -250,3 +250,30 @@ vkr_status vkr_kmeans(vkr_device* device, const float* x, uint32_t n, uint32_t d
     free(r.counts);
     return s;
 }
+
+vkr_status vkr_kmeans_residual(vkr_device* device, float* x, uint32_t n, uint32_t d, uint32_t levels,
+                               const vkr_kmeans_options* options, float* codebooks, int32_t* codes,
+                               uint32_t* out_empty) {
+    if (out_empty) *out_empty = 0;
+    if (!x || !options || !codebooks || !n || !d || !levels)
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_kmeans_residual: empty input or missing output");
+    const uint32_t k = options->k;
+    int32_t* assign = malloc((size_t)n * sizeof *assign);
+    if (!assign) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "k-means: out of host memory for %u rows", n);
+    vkr_status s = VKR_OK;
+    for (uint32_t l = 0; l < levels && s == VKR_OK; l++) {
+        vkr_kmeans_options ko = *options;
+        ko.seed = vkr_rng_u64(options->seed, l, 13);
+        vkr_kmeans_report rep;
+        float* level = codebooks + (size_t)l * k * d;
+        s = vkr_kmeans(device, x, n, d, &ko, level, assign, &rep);
+        if (s != VKR_OK) break;
+        if (out_empty) *out_empty += rep.empty;
+        for (uint32_t i = 0; i < n; i++) { /* the next level clusters what this one left */
+            if (codes) codes[(size_t)i * levels + l] = assign[i];
+            for (uint32_t j = 0; j < d; j++) x[(size_t)i * d + j] -= level[(size_t)assign[i] * d + j];
+        }
+    }
+    free(assign);
+    return s;
+}

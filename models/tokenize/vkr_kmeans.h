@@ -48,6 +48,14 @@ typedef struct vkr_kmeans_report {
 vkr_status vkr_kmeans(vkr_device* device, const float* x, uint32_t n, uint32_t d, const vkr_kmeans_options* options,
                       float* centroids, int32_t* assign, vkr_kmeans_report* out_report);
 
+/* Residual k-means over `levels` levels: level l clusters (options' k, iters, init, restarts; its
+ * seed drawn from options->seed and l) what the levels before it left. x (n x d) is replaced by the
+ * residual after the last level; codebooks receive [levels, k, d]; codes (optional) [n, levels];
+ * *out_empty (optional) the clusters left empty over all levels. device NULL: CPU reference path. */
+vkr_status vkr_kmeans_residual(vkr_device* device, float* x, uint32_t n, uint32_t d, uint32_t levels,
+                               const vkr_kmeans_options* options, float* codebooks, int32_t* codes,
+                               uint32_t* out_empty);
+
 /* One Lloyd iteration's work recorded for repeated runs: GPU buffers for x, centroids, codes,
  * distances, counts and scratch, and the sequence (norms, assignment, grouped mean). */
 typedef struct vkr_kmeans_gpu {

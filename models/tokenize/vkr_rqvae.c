@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "vkr_balance.h"
+#include "vkr_semid_rows.h"
 #include "vkr_clock.h"
 #include "vkr_exec.h"
 #include "vkr_init.h"
@@ -305,7 +306,7 @@ static void rq_level_residuals(const vkr_rqvae_config* c, const float* z, const 
 typedef struct rq_trainer {
     const vkr_rqvae_config* c;
     const vkr_rqvae_train_options* o;
-    const float* emb;   /* training rows (rq_rows) */
+    const float* emb;   /* training rows (vkr_semid_rows) */
     const float* scale; /* their original RMS over the median */
     const uint8_t* dom;
     uint32_t n;
@@ -342,8 +343,6 @@ static vkr_status rq_kmeans_init(rq_trainer* t) {
     VKR_TRY(vkr_check_vectors("rqvae: the encoder's output before k-means", t->z, t->n, c->latent));
     uint32_t rows = t->n < VKR_RQVAE_KMEANS_ROWS ? t->n : VKR_RQVAE_KMEANS_ROWS;
     float* cb = rq_codebooks(t);
-    int32_t* assign = malloc((size_t)rows * sizeof *assign);
-    if (!assign) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "rqvae: out of host memory");
     /* the first `rows` of a seeded shuffle: a uniform sample of items */
     for (uint32_t i = 0; i < t->n; i++) t->perm[i] = i;
     vkr_rng rng = vkr_rng_make(t->o->seed, 11);
@@ -356,21 +355,8 @@ static vkr_status rq_kmeans_init(rq_trainer* t) {
     float* sample = t->resid; /* rows x latent */
     for (uint32_t i = 0; i < rows; i++)
         memcpy(sample + (size_t)i * c->latent, t->z + (size_t)t->perm[i] * c->latent, c->latent * sizeof *sample);
-    vkr_status s = VKR_OK;
-    for (uint32_t l = 0; l < c->levels && s == VKR_OK; l++) {
-        vkr_kmeans_options ko = {.k = c->codes, .iters = t->o->kmeans_iters ? t->o->kmeans_iters : 20,
-                                 .seed = vkr_rng_u64(t->o->seed, l, 13)};
-        vkr_kmeans_report rep;
-        float* level = cb + (size_t)l * c->codes * c->latent;
-        s = vkr_kmeans(t->o->device, sample, rows, c->latent, &ko, level, assign, &rep);
-        if (s != VKR_OK) break;
-        t->r->kmeans_empty += rep.empty;
-        for (uint32_t i = 0; i < rows; i++) /* next level clusters what this one left */
-            for (uint32_t k = 0; k < c->latent; k++)
-                sample[(size_t)i * c->latent + k] -= level[(size_t)assign[i] * c->latent + k];
-    }
-    free(assign);
-    return s;
+    vkr_kmeans_options ko = {.k = c->codes, .iters = t->o->kmeans_iters ? t->o->kmeans_iters : 20, .seed = t->o->seed};
+    return vkr_kmeans_residual(t->o->device, sample, rows, c->latent, c->levels, &ko, cb, NULL, &t->r->kmeans_empty);
 }
 
 /* An item and how far its residual lies from its code at one level. */
@@ -502,102 +488,6 @@ static vkr_status rq_check_inputs(const vkr_rqvae_config* c, const float* emb, u
     return VKR_OK;
 }
 
-/* The training rows: every item with a non-zero embedding, rescaled to the median root mean square
- * of those rows. Per item because semantic IDs should group items by direction, as cosine similarity
- * compares text and co-occurrence embeddings alike: the norm of a co-occurrence (PPMI + SVD) row
- * measures popularity and spans orders of magnitude, so a few popular rows owned the MSE and the
- * codebooks while every other item fell onto one path. To the median rather than to 1 so that inputs
- * whose rows already share a norm (text encoders) train in their own units, as before; the reported
- * reconstruction error is scaled back to each item's own norm. All-zero rows carry no signal: they
- * stay out of training and get spread paths (vkr_balance_spread). */
-typedef struct rq_rows {
-    float* x;       /* n x input_dim rows, each of the median RMS */
-    float* scale;   /* n: each row's original RMS over the median */
-    uint8_t* dom;   /* n domains (adapters), else NULL */
-    uint32_t* item; /* n: the item of each row */
-    uint32_t n;     /* rows */
-} rq_rows;
-
-static void rq_rows_free(rq_rows* r) {
-    free(r->x);
-    free(r->scale);
-    free(r->dom);
-    free(r->item);
-    memset(r, 0, sizeof *r);
-}
-
-static int rq_float_cmp(const void* a, const void* b) {
-    float x = *(const float*)a, y = *(const float*)b;
-    return x < y ? -1 : x > y;
-}
-
-static vkr_status rq_rows_build(const vkr_rqvae_config* c, const float* emb, uint32_t n, const uint8_t* dom,
-                                rq_rows* out) {
-    const uint32_t d = c->input_dim;
-    memset(out, 0, sizeof *out);
-    out->x = malloc((size_t)n * d * sizeof *out->x);
-    out->scale = malloc((size_t)n * sizeof *out->scale);
-    out->item = malloc((size_t)n * sizeof *out->item);
-    out->dom = c->adapters ? malloc(n) : NULL;
-    if (!out->x || !out->scale || !out->item || (c->adapters && !out->dom)) {
-        rq_rows_free(out);
-        return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "rqvae: out of host memory for %u items", n);
-    }
-    for (uint32_t i = 0; i < n; i++) {
-        double sq = 0;
-        for (uint32_t k = 0; k < d; k++) sq += (double)emb[(size_t)i * d + k] * emb[(size_t)i * d + k];
-        if (!(sq > 0)) continue;
-        out->scale[out->n] = (float)sqrt(sq / d);
-        if (out->dom) out->dom[out->n] = dom[i];
-        out->item[out->n++] = i;
-    }
-    if (out->n == 0) {
-        rq_rows_free(out);
-        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "rqvae: every item embedding is all zero: nothing to tokenize");
-    }
-    float* sorted = malloc((size_t)out->n * sizeof *sorted);
-    if (!sorted) {
-        rq_rows_free(out);
-        return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "rqvae: out of host memory for %u items", n);
-    }
-    memcpy(sorted, out->scale, (size_t)out->n * sizeof *sorted);
-    qsort(sorted, out->n, sizeof *sorted, rq_float_cmp);
-    double median = sorted[out->n / 2];
-    free(sorted);
-    for (uint32_t r = 0; r < out->n; r++) {
-        const float* row = emb + (size_t)out->item[r] * d;
-        double f = median / out->scale[r];
-        for (uint32_t k = 0; k < d; k++) out->x[(size_t)r * d + k] = (float)(row[k] * f);
-        out->scale[r] = (float)(out->scale[r] / median);
-    }
-    return VKR_OK;
-}
-
-static int rq_u64_cmp(const void* a, const void* b) {
-    uint64_t x = *(const uint64_t*)a, y = *(const uint64_t*)b;
-    return x < y ? -1 : x > y;
-}
-
-/* Distinct embeddings among the rows' items by a 64-bit FNV-1a hash of their bytes (a hash collision
- * undercounts by one). */
-static vkr_status rq_distinct_rows(const float* emb, uint32_t d, const rq_rows* rows, uint32_t* out) {
-    const uint32_t n = rows->n;
-    *out = 0;
-    uint64_t* h = malloc((size_t)n * sizeof *h);
-    if (!h) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "rqvae: out of host memory");
-    for (uint32_t i = 0; i < n; i++) {
-        const unsigned char* b = (const unsigned char*)(emb + (size_t)rows->item[i] * d);
-        h[i] = 0xcbf29ce484222325ull;
-        for (size_t e = 0; e < (size_t)d * sizeof *emb; e++) h[i] = (h[i] ^ b[e]) * 0x100000001b3ull;
-    }
-    qsort(h, n, sizeof *h, rq_u64_cmp);
-    for (uint32_t i = 0; i < n; i++) *out += i == 0 || h[i] != h[i - 1];
-    free(h);
-    return VKR_OK;
-}
-
-/* After training: the uniform mapping of the last level, the spread paths of the signal-free items,
- * the IDs and statistics of all n items, the losses, and the collapse check. */
 /* The collapse error: the rule's message (vkr_last_error(), just set by a failed check) with what the
  * input held and what to try. */
 static vkr_status rq_collapse_error(const vkr_rqvae_result* out, uint32_t n) {
@@ -609,44 +499,40 @@ static vkr_status rq_collapse_error(const vkr_rqvae_result* out, uint32_t n) {
                     why, out->distinct_rows, n, out->no_signal);
 }
 
-static vkr_status rq_finish(rq_trainer* t, const float* emb, const rq_rows* rows, uint32_t n) {
+/* After training: the uniform mapping of the last level, the spread paths of the signal-free items,
+ * the IDs and statistics of all n items, the losses, and the collapse check. */
+static vkr_status rq_finish(rq_trainer* t, const float* emb, const vkr_semid_rows* rows, uint32_t n) {
     const vkr_rqvae_config* c = t->c;
     vkr_rqvae_result* out = t->r;
     const uint32_t L = c->levels, K = c->codes, D = c->latent;
     double sq_err = 0;
     VKR_TRY(rq_refresh(t, &sq_err));
     out->no_signal = n - rows->n;
-    VKR_TRY(rq_distinct_rows(emb, c->input_dim, rows, &out->distinct_rows));
+    VKR_TRY(vkr_semid_rows_distinct(emb, rows, &out->distinct_rows));
     /* the model's own codes must use every level before the uniform mapping spreads the last one:
      * spreading a collapsed level over the last level's codes would hide the collapse, not cure it
      * (and a collapsed prefix would make the mapping's plans as wide as the input). Items per path
      * are judged after the mapping, which exists to cut them. */
-    vkr_semid_stats own;
-    VKR_TRY(vkr_semantic_ids_build(t->codes, t->n, L, K, NULL, &own));
-    if (vkr_semid_check_levels(&own) != VKR_OK) return rq_collapse_error(out, n);
+    VKR_TRY(vkr_semantic_ids_build(t->codes, t->n, L, K, NULL, &out->nearest_stats));
+    if (vkr_semid_check_levels(&out->nearest_stats) != VKR_OK) return rq_collapse_error(out, n);
     float* cb = rq_codebooks(t);
     rq_level_residuals(c, t->z, cb, t->codes, t->n, L - 1, t->resid);
-    VKR_TRY(vkr_balance_last_level(t->resid, cb + (size_t)(L - 1) * K * D, t->n, D, K, L, t->codes, &out->balanced));
+    if (!t->o->no_balance)
+        VKR_TRY(vkr_balance_last_level(t->resid, cb + (size_t)(L - 1) * K * D, t->n, D, K, L, t->codes,
+                                       &out->balanced));
     out->recon_loss = sq_err / ((double)t->n * c->input_dim);
     vkr_rq_params rp = {.rows = t->n, .levels = L, .codes = K, .dim = D, .beta = c->beta};
     float ql = 0;
     VKR_TRY(vkr_ref_rq_loss(&rp, t->z, cb, t->codes, &ql));
     out->quant_loss = ql;
-    out->codes = malloc((size_t)n * L * sizeof *out->codes);
-    if (!out->codes) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "rqvae: out of host memory for %u items", n);
-    vkr_balance_spread(out->no_signal, L, K, out->codes); /* rows 0.. of the signal-free items, moved below */
-    /* back to front, so that no spread row is overwritten before it is read */
-    for (uint32_t i = n, r = rows->n, z = out->no_signal; i-- > 0;) {
-        int32_t* dst = out->codes + (size_t)i * L;
-        if (r > 0 && rows->item[r - 1] == i) memcpy(dst, t->codes + (size_t)--r * L, L * sizeof *dst);
-        else memmove(dst, out->codes + (size_t)--z * L, L * sizeof *dst);
-    }
-    VKR_TRY(vkr_semantic_ids_build(out->codes, n, L, K, out->ids, &out->stats));
-    VKR_TRY(vkr_semantic_ids_build(t->codes, t->n, L, K, NULL, &out->signal_stats));
-    /* the trained items first, then all: the spread signal-free items must not hide their collapse */
-    if (vkr_semid_check(&out->signal_stats) != VKR_OK || vkr_semid_check(&out->stats) != VKR_OK)
-        return rq_collapse_error(out, n);
-    return VKR_OK;
+    vkr_semid_ids ids;
+    vkr_status s = vkr_semid_rows_finish(rows, t->codes, n, L, K, &ids);
+    out->codes = ids.codes;
+    out->ids = ids.ids;
+    out->stats = ids.stats;
+    out->signal_stats = ids.signal_stats;
+    if (s == VKR_ERR_STATE) return rq_collapse_error(out, n);
+    return s;
 }
 
 vkr_status vkr_rqvae_train(const vkr_rqvae_config* config, const vkr_rqvae_train_options* options, const float* emb,
@@ -659,8 +545,8 @@ vkr_status vkr_rqvae_train(const vkr_rqvae_config* config, const vkr_rqvae_train
     /* the default codebook shrinks to small data; an explicit size is checked against it below */
     if (config && !config->codes && c.codes > n && n > 0) c.codes = n;
     VKR_TRY(rq_check_inputs(&c, emb, n, item_domain));
-    rq_rows rows;
-    VKR_TRY(rq_rows_build(&c, emb, n, item_domain, &rows));
+    vkr_semid_rows rows;
+    VKR_TRY(vkr_semid_rows_build("rqvae", emb, n, c.input_dim, &rows));
     const uint32_t m = rows.n; /* training rows */
     vkr_rqvae_train_options o = *options;
     if (!o.batch) o.batch = 256;
@@ -677,7 +563,7 @@ vkr_status vkr_rqvae_train(const vkr_rqvae_config* config, const vkr_rqvae_train
     out->config = c;
     out->options = o;
     out->items = n;
-    rq_trainer t = {.c = &c, .o = &o, .emb = rows.x, .scale = rows.scale, .dom = rows.dom, .n = m, .r = out,
+    rq_trainer t = {.c = &c, .o = &o, .emb = rows.x, .scale = rows.scale, .n = m, .r = out,
                     .start = vkr_now_s(), .total_epochs = (double)o.epochs + o.adapter_epochs};
     uint32_t eval_batch = m < RQ_EVAL_BATCH ? m : RQ_EVAL_BATCH;
     vkr_status s = rq_graph_build(&c, o.batch, true, o.seed, &t.train);
@@ -690,8 +576,10 @@ vkr_status vkr_rqvae_train(const vkr_rqvae_config* config, const vkr_rqvae_train
     t.codes = malloc((size_t)m * c.levels * sizeof *t.codes);
     t.perm = malloc((size_t)m * sizeof *t.perm);
     t.idx = malloc((size_t)o.batch * sizeof *t.idx);
-    out->ids = malloc((size_t)n * (c.levels + 1) * sizeof *out->ids);
-    if (s == VKR_OK && (!t.z || !t.resid || !t.codes || !t.perm || !t.idx || !out->ids))
+    uint8_t* dom = c.adapters ? malloc(m) : NULL; /* each row's domain */
+    for (uint32_t r = 0; dom && r < m; r++) dom[r] = item_domain[rows.item[r]];
+    t.dom = dom;
+    if (s == VKR_OK && (!t.z || !t.resid || !t.codes || !t.perm || !t.idx || (c.adapters && !dom)))
         s = vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "rqvae: out of host memory for %u items", n);
     if (s == VKR_OK) /* initial weights: a throwaway executor fills them from the initializers */
         s = vkr_exec_create(t.eval.g, &(vkr_exec_options){.device = o.device}, &t.eval_ex);
@@ -711,7 +599,8 @@ vkr_status vkr_rqvae_train(const vkr_rqvae_config* config, const vkr_rqvae_train
     rq_graph_destroy(&t.eval);
     rq_batch_free(&t.tb);
     rq_batch_free(&t.eb);
-    rq_rows_free(&rows);
+    vkr_semid_rows_free(&rows);
+    free(dom);
     free(t.z);
     free(t.resid);
     free(t.codes);

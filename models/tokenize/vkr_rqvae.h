@@ -9,10 +9,8 @@
  * g = sigmoid(w_d . x + b_d) mixes the universal and the domain path per item.
  *
  * Input: every item with a non-zero embedding trains on its row rescaled to the median norm of those
- * rows (semantic IDs group items by direction; the norm of a co-occurrence row is popularity, not
- * meaning; inputs whose rows share a norm keep their units). Items whose embedding is all zero carry
- * no signal: they are left out of training and get evenly spread paths (vkr_balance.h), counted in
- * no_signal.
+ * rows; items whose embedding is all zero carry no signal: they are left out of training and get
+ * evenly spread paths, counted in no_signal (vkr_semid_rows.h).
  * Training (vkr_rqvae_train): one graph executor runs forward, backward and Adam per step.
  *  1. universal phase (`epochs`): encoder, decoder and codebooks train; adapters and router are
  *     frozen (learning-rate multiplier 0). Codebooks start from GPU k-means (vkr_kmeans.h) on the
@@ -22,7 +20,7 @@
  *  2. adapter phase (`adapter_epochs`, only with adapters): only adapters and router train; every
  *     universal weight and the codebooks stay bitwise unchanged.
  * Then every item is encoded, the last level is balanced within each prefix (LC-Rec's uniform
- * mapping, vkr_balance.h), collisions get the extra level (vkr_quantize.h), and the statistics are
+ * mapping, vkr_balance.h; not with no_balance), collisions get the extra level (vkr_quantize.h), and the statistics are
  * computed. A collapsed assignment fails (the level floor, vkr_semid_check_levels, on the model's own
  * codes before the uniform mapping, which could otherwise hide it; then vkr_semid_check on the trained
  * items and on all items after it) with
@@ -79,6 +77,7 @@ typedef struct vkr_rqvae_train_options {
     uint32_t kmeans_iters;   /* Lloyd iterations of the initialization [20] */
     uint32_t reseed_every;   /* epochs between dead-code checks [5] */
     uint64_t seed;           /* weights, shuffling, k-means (0 is a valid seed) */
+    bool no_balance;         /* keep every item's nearest last-level code (no uniform mapping) */
     void (*progress)(void* user, const vkr_rqvae_progress* p); /* per-epoch callback, or NULL */
     void* user;              /* passed to progress */
 } vkr_rqvae_train_options;
@@ -104,6 +103,7 @@ typedef struct vkr_rqvae_result {
     uint16_t* ids;            /* [n, L+1] unique semantic IDs */
     vkr_semid_stats stats;    /* utilization, perplexity, collisions, items per path (all n items) */
     vkr_semid_stats signal_stats; /* the same over the trained items (no_signal ones left out) */
+    vkr_semid_stats nearest_stats; /* the trained items' nearest codes, before the uniform mapping */
     double recon_loss;        /* mean squared reconstruction error over trained rows and dims, in input units */
     double quant_loss;        /* RQ loss over the trained (median-norm) rows (codebook + beta x commitment) */
     uint32_t no_signal;       /* items with an all-zero embedding: not trained on, given spread paths */

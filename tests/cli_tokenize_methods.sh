@@ -1,0 +1,46 @@
+#!/bin/sh
+# vkrec tokenize --method rqvae|rkmeans|random on the bundled sample: each writes unique IDs and a
+# tokenizer.json naming its method with the collisions before and after the uniform mapping
+# (--no-balance keeps the nearest codes); rkmeans keeps its codebooks, random removes the previous
+# scheme's weights; GenCDR trains and decodes on every scheme's IDs; random IDs need no embedding.
+# usage: cli_tokenize_methods.sh VKREC SOURCE_DIR
+set -eu
+V=$1
+SRC=$2
+d=$(mktemp -d)
+trap 'rm -rf "$d"' EXIT
+D=$d/data
+fail() { echo "FAIL: $*"; exit 1; }
+"$V" prepare --format llmcdsr "$SRC/assets/food-kitchen-sample" --min-item 10 --min-user 3 \
+  --domain-names Food,Kitchen --out "$D" --quiet
+# random IDs read no embedding
+"$V" tokenize "$D" --method random --device cpu --quiet
+[ -f "$D/tokenizer.safetensors" ] && fail "random IDs wrote weights"
+"$V" embed "$D" --source text --device cpu --quiet
+small="--epochs 1 --patience 0 --hidden 16 --max-len 8 --blocks 1 --beam 5 --protocol full --device cpu --quiet"
+for m in rqvae rkmeans random; do
+  "$V" tokenize "$D" --method $m --epochs 2 --device cpu > "$d/$m.out"
+  tr -d ' \t\n' < "$D/tokenizer.json" > "$d/j"
+  grep -q "\"method\":\"$m\"" "$d/j" || fail "$m: tokenizer.json does not name its method"
+  grep -q '"collision_rate":' "$d/j" || fail "$m: no collision rate"
+  case $m in
+    random)
+      grep -q 'before_uniform_mapping' "$d/j" && fail "random: reports a uniform mapping"
+      [ -f "$D/tokenizer.safetensors" ] && fail "random: the previous scheme's weights were kept";;
+    *)
+      grep -q '"before_uniform_mapping":{"collision_rate":' "$d/j" || fail "$m: no collisions before the mapping"
+      grep -q 'before the uniform mapping' "$d/$m.out" || fail "$m: the report omits the collisions before the mapping"
+      [ -f "$D/tokenizer.safetensors" ] || fail "$m: no weights";;
+  esac
+  "$V" train "$D" --model gencdr $small --json "$d/g-$m.json"
+  tr -d ' \t\n' < "$d/g-$m.json" | grep -q '"model":"gencdr","domain":"Food","protocol":"full"' \
+    || fail "$m: GenCDR did not evaluate on these IDs"
+done
+# --no-balance keeps the nearest codes: the same collisions before and after
+"$V" tokenize "$D" --method rkmeans --no-balance --device cpu --quiet
+tr -d ' \t\n' < "$D/tokenizer.json" > "$d/j"
+grep -q 'before_uniform_mapping' "$d/j" && fail "--no-balance reports a uniform mapping"
+# unknown methods are usage errors naming the choices
+if "$V" tokenize "$D" --method frob > "$d/out" 2>&1; then fail "an unknown method was accepted"; fi
+grep -q "rqvae, rkmeans, random" "$d/out" || fail "the choices are not named: $(cat "$d/out")"
+echo tokenize-methods-ok

@@ -47,7 +47,8 @@ typedef struct cli_embed_options {
 typedef enum cli_tokenize_method {
     CLI_TOKENIZE_RQVAE = 0, /* RQ-VAE (vkr_rqvae.h) */
     CLI_TOKENIZE_RKMEANS,   /* residual k-means on the embeddings (vkr_semid_schemes.h) */
-    CLI_TOKENIZE_RANDOM     /* random codes (TIGER's ablation) */
+    CLI_TOKENIZE_RANDOM,    /* random codes (TIGER's ablation) */
+    CLI_TOKENIZE_TERM       /* GRLM's term IDs from the item text (vkr_term_ids.h) */
 } cli_tokenize_method;
 /* The names of the cli_tokenize_method values (NULL-terminated: a choice list). */
 extern const char* const cli_tokenize_method_choices[];
@@ -58,6 +59,9 @@ typedef struct cli_tokenize_options {
     const char* dir;                /* dataset directory */
     int method;                     /* a cli_tokenize_method */
     bool no_balance;                /* keep the nearest last-level codes (no uniform mapping) */
+    uint32_t term_neighbors;        /* term: similar items giving each item's context (0: none) */
+    float term_context;             /* term: weight of the neighbours' terms */
+    bool term_bigrams;              /* term: bigrams are terms too */
     vkr_rqvae_config config;        /* model (input_dim and domains are set from the data) */
     vkr_rqvae_train_options train;  /* schedule (device is set from the stage's backend) */
     bool quiet;                     /* no report or progress */

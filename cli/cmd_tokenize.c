@@ -18,6 +18,10 @@
 #include "vkr_rqvae.h"
 #include "vkr_safetensors.h"
 #include "vkr_semid_schemes.h"
+#include "vkr_embed.h"
+#include "vkr_term_ids.h"
+#include "vkr_text.h"
+#include "vkr_tsne.h"
 #include "vkr_values.h"
 
 static void format_eta(double s, char* buf, size_t size) {
@@ -135,7 +139,7 @@ static void print_semid(const vkr_semid_stats* st, const char* indent) {
            st->mean_per_path, vkr_semid_max_per_path_bound(st->items, st->levels, st->codes));
 }
 
-const char* const cli_tokenize_method_choices[] = {"rqvae", "rkmeans", "random", NULL};
+const char* const cli_tokenize_method_choices[] = {"rqvae", "rkmeans", "random", "term", NULL};
 
 /* What `vkrec tokenize` reads from its command line. */
 typedef struct tokenize_args {
@@ -148,13 +152,19 @@ static const cli_positional tokenize_positionals[] = {
 static const cli_option tokenize_opts[] = {
     CLI_CHOICE(COMMAND, "--method", tokenize_args, o.method, cli_tokenize_method_choices, "rqvae",
                "rqvae: RQ-VAE; rkmeans: residual k-means on the embeddings (GRID); random: random codes (TIGER's "
-               "ablation, reads no embedding)"),
-    CLI_UINT(COMMAND, "--levels", "L", tokenize_args, o.config.levels, 1, VKR_SEMID_MAX_LEVELS, "3",
-             "residual codebooks"),
+               "ablation, reads no embedding); term: GRLM's salient terms of the item text"),
+    CLI_UINT(COMMAND, "--levels", "L", tokenize_args, o.config.levels, 1, VKR_SEMID_MAX_LEVELS, "3; term: 5",
+             "code levels (residual codebooks; term: terms per item)"),
     CLI_UINT(COMMAND, "--codes", "K", tokenize_args, o.config.codes, 1, VKR_SEMID_MAX_CODES, "256",
              "codes per codebook (at most the item count; the default shrinks to it)"),
     CLI_FLAG(COMMAND, "--no-balance", tokenize_args, o.no_balance,
              "rqvae, rkmeans: keep every item's nearest last-level code (no uniform mapping)"),
+    CLI_UINT(COMMAND, "--neighbors", "K", tokenize_args, o.term_neighbors, 0, 1000, "10",
+             "term: similar items (nearest in DIR/item_emb.npy) whose text gives an item's context; 0: none"),
+    CLI_FLOAT(COMMAND, "--context", "F", tokenize_args, o.term_context, 0, 1e6, 0, "0.5",
+              "term: weight of the neighbours' mean TF-IDF subtracted from an item's own term's (prefers the terms "
+              "that tell it apart)"),
+    CLI_FLAG(COMMAND, "--bigrams", tokenize_args, o.term_bigrams, "term: word pairs are terms too"),
     CLI_UINT(COMMAND, "--latent", "D", tokenize_args, o.config.latent, 1, CLI_UINT_LIMIT, "32", "rqvae: latent width"),
     CLI_UINTS(COMMAND, "--hidden", "A,B,...", tokenize_args, hidden, 1, CLI_UINT_LIMIT, VKR_RQVAE_MAX_HIDDEN,
               "512,256,128", "rqvae: encoder hidden widths, decoder mirrored"),
@@ -183,8 +193,12 @@ const cli_spec cli_tokenize_spec = {
         "  weights or the k-means codebooks; none for random), as one unit: replaced together, only after\n"
         "  all were written. rqvae (default) trains an RQ-VAE on DIR/item_emb.npy, its codebooks started\n"
         "  from GPU k-means and dead codes re-seeded; rkmeans clusters the embeddings level by level on\n"
-        "  the residuals; random draws every code uniformly. Both learned schemes balance the last level\n"
-        "  within each prefix (LC-Rec's uniform mapping) unless --no-balance.",
+        "  the residuals; random draws every code uniformly; term takes the L most salient words of each\n"
+        "  item's text (TF-IDF minus --context x the mean over its --neighbors most similar items, which\n"
+        "  prefers the words that tell it apart; an item with fewer words takes its neighbours'), written\n"
+        "  from the most to the least common so that prefixes group items, one vocabulary for all levels\n"
+        "  (tokenizer.json lists it; a pad token where an item has fewer terms). rqvae and\n"
+        "  rkmeans balance the last level within each prefix (LC-Rec's uniform mapping) unless --no-balance.",
     CLI_POSITIONALS(tokenize_positionals),
     CLI_OWN_OPTIONS(tokenize_opts),
     .shared = tokenize_shared,
@@ -193,7 +207,7 @@ const cli_spec cli_tokenize_spec = {
 
 int cli_cmd_tokenize(int argc, char** argv) {
     cli_common com = {0};
-    tokenize_args a = {0};
+    tokenize_args a = {.o = {.term_neighbors = 10, .term_context = 0.5f}};
     if (cli_parse(&cli_tokenize_spec, argc, argv, (void* const[CLI_BASE_COUNT]){&com, &a}) != CLI_OK) return CLI_USAGE;
     a.o.config.hidden_count = a.hidden.count;
     memcpy(a.o.config.hidden, a.hidden.v, a.hidden.count * sizeof *a.hidden.v);
@@ -228,12 +242,12 @@ typedef struct tokenize_outcome {
     const uint16_t* ids;             /* [items, L+1] */
 } tokenize_outcome;
 
-/* Writes DIR/semantic_ids.npy, tokenizer.json and, for a scheme with weights, tokenizer.safetensors as
- * one unit: all are replaced only after all were written (a full disk leaves the previous files), and
- * what a killed earlier tokenize left in DIR goes first. A scheme without weights removes the previous
- * tokenizer.safetensors, which would describe other IDs. */
-static vkr_status tokenize_commit(const char* dir, const tokenize_outcome* t) {
-    const bool weights = t->rqvae || t->scheme->codebooks;
+/* Writes DIR/semantic_ids.npy, tokenizer.json (j) and, for a scheme with weights, tokenizer.safetensors
+ * as one unit: all are replaced only after all were written (a full disk leaves the previous files),
+ * and what a killed earlier tokenize left in DIR goes first. A scheme without weights removes the
+ * previous tokenizer.safetensors, which would describe other IDs. */
+static vkr_status tokenize_commit(const char* dir, const tokenize_outcome* t, const cJSON* j) {
+    const bool weights = t->rqvae || (t->scheme && t->scheme->codebooks);
     static const char* const names[] = {"semantic_ids.npy", "tokenizer.json", "tokenizer.safetensors"};
     const int files = weights ? 3 : 2;
     vkr_stage st;
@@ -245,21 +259,9 @@ static vkr_status tokenize_commit(const char* dir, const tokenize_outcome* t) {
         snprintf(path, sizeof path, "%s/%s", dir, names[k]);
         s = vkr_stage_add(&st, path, &tmp[k]);
     }
-    const tokenize_view* v = &t->view;
-    uint64_t shape[2] = {v->items, v->levels + 1u};
+    uint64_t shape[2] = {t->view.items, t->view.levels + 1u};
     if (s == VKR_OK) s = vkr_npy_save(tmp[0], VKR_ELEM_U16, 2, shape, t->ids);
-    if (s == VKR_OK) {
-        cJSON* settings = NULL;
-        cJSON* j = stats_json(v, &settings);
-        if (t->rqvae) rqvae_json(j, settings, t->rqvae);
-        else if (t->scheme->codebooks) {
-            cJSON_AddNumberToObject(settings, "input_dim", t->scheme->dim);
-            cJSON_AddNumberToObject(j, "recon_mse", t->scheme->recon_mse);
-            cJSON_AddStringToObject(j, "input_scaling", "per-item rescale to the median RMS of the non-zero rows");
-        }
-        s = vkr_json_write(j, tmp[1]);
-        cJSON_Delete(j);
-    }
+    if (s == VKR_OK) s = vkr_json_write(j, tmp[1]);
     if (s == VKR_OK && weights) s = t->rqvae ? vkr_rqvae_save(t->rqvae, tmp[2]) : rkmeans_save(t->scheme, tmp[2]);
     if (s != VKR_OK) {
         vkr_stage_abort(&st);
@@ -270,6 +272,78 @@ static vkr_status tokenize_commit(const char* dir, const tokenize_outcome* t) {
     if (!weights && unlink(path) != 0 && errno != ENOENT)
         return vkr_fail(VKR_ERR_IO, "%s: cannot remove the previous tokenizer's weights: %s", path, strerror(errno));
     return VKR_OK;
+}
+
+/* Term IDs: the item text's TF-IDF (unigrams unless --bigrams) and, with --neighbors and --context,
+ * each item's nearest items in emb (none for an all-zero row, and never one). *out_terms receives
+ * the TF-IDF columns' strings. */
+static vkr_status tokenize_terms(vkr_device* dev, const vkr_dataset* d, const vkr_npy_array* emb,
+                                 const cli_tokenize_options* opt, vkr_term_ids_result* out, char*** out_terms) {
+    char** docs = NULL;
+    vkr_csr tf = {0};
+    int32_t* knn = NULL;
+    float* dist = NULL;
+    uint32_t n = d->item_count, k = 0;
+    vkr_status s = vkr_embed_item_docs(d, &docs);
+    vkr_tfidf_options to = {.unigrams_only = !opt->term_bigrams};
+    if (s == VKR_OK) s = vkr_tfidf_terms((const char* const*)docs, n, &to, &tf, out_terms);
+    vkr_embed_item_docs_free(docs, n);
+    if (s == VKR_OK && tf.nnz == 0)
+        s = vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: no item has text with a term shared by two items: term IDs need item "
+                     "text (try --method rqvae)", opt->dir);
+    if (s == VKR_OK && emb->ndim) {
+        const uint32_t dim = (uint32_t)emb->shape[1];
+        const float* x = emb->data;
+        k = opt->term_neighbors < n - 1 ? opt->term_neighbors : n - 1;
+        knn = malloc((size_t)n * (k ? k : 1) * sizeof *knn);
+        dist = malloc((size_t)n * (k ? k : 1) * sizeof *dist);
+        if (!knn || !dist) s = vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "tokenize: out of host memory for %u neighbours", n);
+        if (s == VKR_OK && k)
+            s = dev ? vkr_tsne_knn(dev, x, n, dim, k, knn, dist) : vkr_ref_tsne_knn(x, n, dim, k, knn, dist);
+        /* an all-zero row has no meaningful neighbours and is no item's neighbour */
+        uint8_t* zero = s == VKR_OK ? calloc(n, 1) : NULL;
+        if (s == VKR_OK && !zero) s = vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "tokenize: out of host memory");
+        for (uint32_t i = 0; zero && i < n; i++) {
+            const float* row = x + (size_t)i * dim;
+            zero[i] = 1;
+            for (uint32_t c = 0; c < dim && zero[i]; c++) zero[i] = row[c] == 0;
+        }
+        for (uint64_t e = 0; zero && e < (uint64_t)n * k; e++)
+            if (zero[e / k] || (knn[e] >= 0 && zero[knn[e]])) knn[e] = -1;
+        free(zero);
+    }
+    vkr_term_ids_options o = {.levels = opt->config.levels, .context = opt->term_context};
+    if (s == VKR_OK) s = vkr_term_ids(&tf, knn, k, &o, out);
+    vkr_csr_free(&tf);
+    free(knn);
+    free(dist);
+    return s;
+}
+
+/* The term scheme's settings, vocabulary (token order, the pad token last) and the first items' terms. */
+static void term_json(cJSON* j, cJSON* settings, const vkr_term_ids_result* r, char* const* terms,
+                      const vkr_dataset* d, const cli_tokenize_options* opt, bool context) {
+    cJSON_AddNumberToObject(settings, "neighbors", context ? opt->term_neighbors : 0);
+    cJSON_AddNumberToObject(settings, "context", context ? opt->term_context : 0);
+    cJSON_AddBoolToObject(settings, "bigrams", opt->term_bigrams);
+    cJSON_AddNumberToObject(j, "padded_items", r->padded_items);
+    cJSON_AddNumberToObject(j, "empty_items", r->empty_items);
+    cJSON_AddNumberToObject(j, "context_terms", r->context_terms);
+    cJSON* vocab = cJSON_AddArrayToObject(j, "terms");
+    for (uint32_t t = 0; t + 1 < r->codes; t++) cJSON_AddItemToArray(vocab, cJSON_CreateString(terms[r->token_column[t]]));
+    cJSON_AddItemToArray(vocab, cJSON_CreateString("<pad>"));
+    cJSON* ex = cJSON_AddArrayToObject(j, "examples");
+    for (uint32_t i = 0; i < d->item_count && i < 5; i++) {
+        cJSON* e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "item", vkr_strtab_get(&d->item_key, i));
+        cJSON_AddStringToObject(e, "title", vkr_strtab_get(&d->item_title, i));
+        cJSON* tl = cJSON_AddArrayToObject(e, "terms");
+        for (uint32_t l = 0; l < r->levels; l++) {
+            int32_t tok = r->ids.codes[(size_t)i * r->levels + l];
+            cJSON_AddItemToArray(tl, cJSON_CreateString((uint32_t)tok + 1 < r->codes ? terms[r->token_column[tok]] : "<pad>"));
+        }
+        cJSON_AddItemToArray(ex, e);
+    }
 }
 
 /* Loads DIR/item_emb.npy and checks it against the dataset. */
@@ -307,7 +381,15 @@ vkr_status cli_stage_tokenize(vkr_device* dev, const cli_tokenize_options* opt) 
     VKR_TRY(vkr_dataset_load(dir, &d));
     vkr_npy_array emb = {0};
     vkr_status s = d.item_count ? VKR_OK : vkr_fail(VKR_ERR_FORMAT, "%s: the dataset has no items", dir);
-    if (s == VKR_OK && opt->method != CLI_TOKENIZE_RANDOM) s = tokenize_load_embeddings(dir, &d, &emb);
+    /* random IDs read no embedding; term IDs only for their context */
+    const bool context = opt->method == CLI_TOKENIZE_TERM && opt->term_neighbors > 0;
+    char emb_path[4200];
+    snprintf(emb_path, sizeof emb_path, "%s/item_emb.npy", dir);
+    if (s == VKR_OK && context && !vkr_path_exists(emb_path))
+        s = vkr_fail(VKR_ERR_NOT_FOUND, "%s not found: term IDs take each item's context from its nearest items there "
+                     "(vkrec embed %s), or --neighbors 0 for none", emb_path, dir);
+    if (s == VKR_OK && (opt->method == CLI_TOKENIZE_RQVAE || opt->method == CLI_TOKENIZE_RKMEANS || context))
+        s = tokenize_load_embeddings(dir, &d, &emb);
     const char* method = cli_tokenize_method_choices[opt->method];
     if (s == VKR_OK && !quiet) {
         printf("tokenizing %u items with %s (", d.item_count, method);
@@ -317,6 +399,8 @@ vkr_status cli_stage_tokenize(vkr_device* dev, const cli_tokenize_options* opt) 
     }
     vkr_rqvae_result r = {0};
     vkr_semid_scheme_result sr = {0};
+    vkr_term_ids_result tr = {0};
+    char** terms = NULL;
     tokenize_outcome t = {.view = {.method = method, .seed = opt->train.seed, .device = cli_backend_name(dev)}};
     if (s == VKR_OK && opt->method == CLI_TOKENIZE_RQVAE) {
         vkr_rqvae_config c = opt->config;
@@ -338,6 +422,16 @@ vkr_status cli_stage_tokenize(vkr_device* dev, const cli_tokenize_options* opt) 
                                  .signal = &r.signal_stats, .nearest = o.no_balance ? NULL : &r.nearest_stats, .no_signal = r.no_signal,
                                  .distinct = r.distinct_rows, .balanced = r.balanced,
                                  .kmeans_empty = r.kmeans_empty, .seed = o.seed, .device = t.view.device};
+    } else if (s == VKR_OK && opt->method == CLI_TOKENIZE_TERM) {
+        double start = vkr_now_s();
+        s = tokenize_terms(dev, &d, &emb, opt, &tr, &terms);
+        t.ids = tr.ids.ids;
+        t.view = (tokenize_view){.method = method, .items = d.item_count, .levels = tr.levels, .codes = tr.codes,
+                                 .seconds = vkr_now_s() - start, .stats = &tr.ids.stats, .seed = opt->train.seed,
+                                 .device = t.view.device};
+        if (s == VKR_OK && !quiet)
+            printf("%u terms in the vocabulary; %u items padded (fewer than %u terms), %u without any; %u terms came "
+                   "from neighbours\n", tr.codes - 1, tr.padded_items, tr.levels, tr.empty_items, tr.context_terms);
     } else if (s == VKR_OK) {
         vkr_semid_scheme_options so = {.device = dev, .levels = opt->config.levels, .codes = opt->config.codes,
                                        .kmeans_iters = opt->train.kmeans_iters, .no_balance = opt->no_balance,
@@ -359,10 +453,33 @@ vkr_status cli_stage_tokenize(vkr_device* dev, const cli_tokenize_options* opt) 
             printf("clustered in %.1f s: reconstruction MSE %.6f (rows at the median norm)\n", sr.seconds,
                    sr.recon_mse);
     }
-    if (s == VKR_OK) s = tokenize_commit(dir, &t);
+    if (s == VKR_OK) {
+        cJSON* settings = NULL;
+        cJSON* j = stats_json(&t.view, &settings);
+        if (t.rqvae) rqvae_json(j, settings, t.rqvae);
+        else if (t.scheme && t.scheme->codebooks) {
+            cJSON_AddNumberToObject(settings, "input_dim", t.scheme->dim);
+            cJSON_AddNumberToObject(j, "recon_mse", t.scheme->recon_mse);
+            cJSON_AddStringToObject(j, "input_scaling", "per-item rescale to the median RMS of the non-zero rows");
+        } else if (opt->method == CLI_TOKENIZE_TERM)
+            term_json(j, settings, &tr, terms, &d, opt, context);
+        s = tokenize_commit(dir, &t, j);
+        if (s == VKR_OK && !quiet && opt->method == CLI_TOKENIZE_TERM) {
+            const cJSON* e = NULL;
+            cJSON_ArrayForEach(e, cJSON_GetObjectItem(j, "examples")) {
+                printf("  %s: ", cJSON_GetObjectItem(e, "title")->valuestring);
+                const cJSON* term = NULL;
+                cJSON_ArrayForEach(term, cJSON_GetObjectItem(e, "terms")) printf("[%s] ", term->valuestring);
+                printf("\n");
+            }
+        }
+        cJSON_Delete(j);
+    }
     if (s == VKR_OK && !quiet) tokenize_print(dir, &t.view);
     vkr_rqvae_result_free(&r);
     vkr_semid_scheme_result_free(&sr);
+    vkr_term_ids_result_free(&tr);
+    free(terms);
     vkr_npy_free(&emb);
     vkr_dataset_free(&d);
     return s;

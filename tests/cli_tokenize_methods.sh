@@ -1,8 +1,9 @@
 #!/bin/sh
-# vkrec tokenize --method rqvae|rkmeans|random on the bundled sample: each writes unique IDs and a
-# tokenizer.json naming its method with the collisions before and after the uniform mapping
-# (--no-balance keeps the nearest codes); rkmeans keeps its codebooks, random removes the previous
-# scheme's weights; GenCDR trains and decodes on every scheme's IDs; random IDs need no embedding.
+# vkrec tokenize --method rqvae|rkmeans|random|term on the bundled sample: each writes unique IDs and
+# a tokenizer.json naming its method with the collisions before and after the uniform mapping
+# (--no-balance keeps the nearest codes); rkmeans keeps its codebooks, random and term remove the
+# previous scheme's weights; term lists its vocabulary and the first items' terms; GenCDR trains and
+# decodes on every scheme's IDs; random IDs need no embedding, term IDs none without --neighbors.
 # usage: cli_tokenize_methods.sh VKREC SOURCE_DIR
 set -eu
 V=$1
@@ -13,20 +14,29 @@ D=$d/data
 fail() { echo "FAIL: $*"; exit 1; }
 "$V" prepare --format llmcdsr "$SRC/assets/food-kitchen-sample" --min-item 10 --min-user 3 \
   --domain-names Food,Kitchen --out "$D" --quiet
-# random IDs read no embedding
+# random IDs read no embedding, nor term IDs without neighbours
 "$V" tokenize "$D" --method random --device cpu --quiet
 [ -f "$D/tokenizer.safetensors" ] && fail "random IDs wrote weights"
+"$V" tokenize "$D" --method term --neighbors 0 --device cpu --quiet
+if "$V" tokenize "$D" --method term --device cpu > "$d/out" 2>&1; then fail "term IDs found neighbours without item_emb.npy"; fi
+grep -q "item_emb.npy" "$d/out" || fail "the missing embedding is not named: $(cat "$d/out")"
 "$V" embed "$D" --source text --device cpu --quiet
 small="--epochs 1 --patience 0 --hidden 16 --max-len 8 --blocks 1 --beam 5 --protocol full --device cpu --quiet"
-for m in rqvae rkmeans random; do
+for m in rqvae rkmeans random term; do
   "$V" tokenize "$D" --method $m --epochs 2 --device cpu > "$d/$m.out"
   tr -d ' \t\n' < "$D/tokenizer.json" > "$d/j"
   grep -q "\"method\":\"$m\"" "$d/j" || fail "$m: tokenizer.json does not name its method"
   grep -q '"collision_rate":' "$d/j" || fail "$m: no collision rate"
   case $m in
-    random)
-      grep -q 'before_uniform_mapping' "$d/j" && fail "random: reports a uniform mapping"
-      [ -f "$D/tokenizer.safetensors" ] && fail "random: the previous scheme's weights were kept";;
+    random|term)
+      grep -q 'before_uniform_mapping' "$d/j" && fail "$m: reports a uniform mapping"
+      [ -f "$D/tokenizer.safetensors" ] && fail "$m: the previous scheme's weights were kept"
+      if [ $m = term ]; then
+        grep -q '"settings":{"levels":5,' "$d/j" || fail "term: not GRLM's five terms by default"
+        grep -q '"terms":\["' "$d/j" || fail "term: no vocabulary"
+        grep -q '"examples":\[{"item":' "$d/j" || fail "term: no examples"
+        grep -q '<pad>"\]' "$d/j" || fail "term: the pad token does not end the vocabulary"
+      fi;;
     *)
       grep -q '"before_uniform_mapping":{"collision_rate":' "$d/j" || fail "$m: no collisions before the mapping"
       grep -q 'before the uniform mapping' "$d/$m.out" || fail "$m: the report omits the collisions before the mapping"

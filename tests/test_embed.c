@@ -90,6 +90,23 @@ static void test_tfidf(void** state) {
     assert_int_equal(t.rows, 3);
     assert_int_equal(t.nnz, m.nnz);
     vkr_csr_free(&t);
+    /* the same matrix with each column's term; unigrams only drops the bigram */
+    vkr_csr m2;
+    char** terms = NULL;
+    VKR_ASSERT_OK(vkr_tfidf_terms(docs, 6, NULL, &m2, &terms));
+    assert_int_equal(m2.nnz, m.nnz);
+    assert_memory_equal(m2.col, m.col, m.nnz * sizeof *m.col);
+    assert_string_equal(terms[0], "green");
+    assert_string_equal(terms[1], "tea");
+    assert_string_equal(terms[2], "green tea");
+    assert_null(terms[3]);
+    free(terms);
+    vkr_csr_free(&m2);
+    VKR_ASSERT_OK(vkr_tfidf_terms(docs, 6, &(vkr_tfidf_options){.unigrams_only = true}, &m2, &terms));
+    assert_int_equal(m2.cols, 2);
+    assert_string_equal(terms[1], "tea");
+    free(terms);
+    vkr_csr_free(&m2);
     vkr_csr_free(&m);
 }
 

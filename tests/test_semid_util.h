@@ -8,6 +8,7 @@
 #include "vkr_quantize.h"
 #include "vkr_rqvae.h"
 #include "vkr_semid_schemes.h"
+#include "vkr_term_ids.h"
 #include "vkr_test.h"
 
 /* n x d rows around `clusters` random centres (item i in cluster i % clusters, uniform noise of
@@ -40,11 +41,40 @@ static inline void ts_assert_unique(const uint16_t* ids, uint32_t n, uint32_t wi
 }
 
 /* The schemes ts_scheme_ids runs. */
-typedef enum ts_scheme { TS_RQVAE, TS_RKMEANS, TS_RANDOM, TS_SCHEMES } ts_scheme;
-static const char* const ts_scheme_names[TS_SCHEMES] = {"rqvae", "rkmeans", "random"};
+typedef enum ts_scheme { TS_RQVAE, TS_RKMEANS, TS_RANDOM, TS_TERM, TS_SCHEMES } ts_scheme;
+static const char* const ts_scheme_names[TS_SCHEMES] = {"rqvae", "rkmeans", "random", "term"};
+
+/* Term IDs of n items with 1..6 terms each drawn from a 40-term vocabulary (item i's first term
+ * i % 40, so every term is used), without context. */
+static inline void ts_term_ids(uint32_t n, uint32_t levels, uint16_t* ids) {
+    uint32_t* src = malloc((size_t)n * 6 * sizeof *src);
+    uint32_t* dst = malloc((size_t)n * 6 * sizeof *dst);
+    float* w = malloc((size_t)n * 6 * sizeof *w);
+    assert_true(src && dst && w);
+    uint32_t count = 0, s = 99;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t terms = 1 + i % 6;
+        for (uint32_t t = 0; t < terms; t++) {
+            s = s * 1664525u + 1013904223u;
+            src[count] = i;
+            dst[count] = t ? (s >> 8) % 40 : i % 40;
+            w[count++] = 0.1f + (float)((s >> 16) % 100) / 100.0f;
+        }
+    }
+    vkr_csr m;
+    VKR_ASSERT_OK(vkr_csr_from_edges(n, 40, count, src, dst, w, &m));
+    vkr_term_ids_result r;
+    VKR_ASSERT_OK(vkr_term_ids(&m, NULL, 0, &(vkr_term_ids_options){.levels = levels}, &r));
+    memcpy(ids, r.ids.ids, (size_t)n * (levels + 1) * sizeof *ids);
+    vkr_term_ids_result_free(&r);
+    vkr_csr_free(&m);
+    free(src);
+    free(dst);
+    free(w);
+}
 
 /* The unique IDs [n, levels + 1] of n 16-d items in 12 loose clusters under `scheme`, on device
- * (NULL: CPU reference backend), levels x k codes; malloc'd. */
+ * (NULL: CPU reference backend), levels x k codes (term: ts_term_ids, a 41-token vocabulary); malloc'd. */
 static inline uint16_t* ts_scheme_ids(ts_scheme scheme, vkr_device* device, uint32_t n, uint32_t levels, uint32_t k) {
     const uint32_t d = 16, width = levels + 1;
     float* x = ts_clustered(n, d, 12, 0.6f, NULL, NULL);
@@ -58,6 +88,8 @@ static inline uint16_t* ts_scheme_ids(ts_scheme scheme, vkr_device* device, uint
         VKR_ASSERT_OK(vkr_rqvae_train(&c, &o, x, n, NULL, &r));
         memcpy(ids, r.ids, (size_t)n * width * sizeof *ids);
         vkr_rqvae_result_free(&r);
+    } else if (scheme == TS_TERM) {
+        ts_term_ids(n, levels, ids);
     } else {
         vkr_semid_scheme_options o = {.device = device, .levels = levels, .codes = k, .seed = 5};
         vkr_semid_scheme_result r;

@@ -86,7 +86,7 @@ vkr_status vkr_cooc_ppmi(const vkr_dataset* d, uint32_t window, vkr_csr* out) {
 }
 
 /* Title and text of every item, joined; empty items give "". */
-static vkr_status item_docs(const vkr_dataset* d, char*** out) {
+vkr_status vkr_embed_item_docs(const vkr_dataset* d, char*** out) {
     char** docs = calloc(d->item_count ? d->item_count : 1, sizeof *docs);
     if (!docs) return oom();
     for (uint32_t i = 0; i < d->item_count; i++) {
@@ -105,6 +105,11 @@ static vkr_status item_docs(const vkr_dataset* d, char*** out) {
     }
     *out = docs;
     return VKR_OK;
+}
+
+void vkr_embed_item_docs_free(char** docs, uint32_t n) {
+    for (uint32_t i = 0; docs && i < n; i++) free(docs[i]);
+    free(docs);
 }
 
 /* Embeds `a` and copies the rows selected by `take` (NULL: all) into out; counts them. */
@@ -182,10 +187,9 @@ vkr_status vkr_embed_items(vkr_device* dev, const vkr_dataset* d, const vkr_embe
     if (opt->source != VKR_EMBED_COOC) {
         char** docs = NULL;
         vkr_csr tf = {0};
-        s = item_docs(d, &docs);
+        s = vkr_embed_item_docs(d, &docs);
         if (s == VKR_OK) s = vkr_tfidf((const char* const*)docs, d->item_count, &opt->tfidf, &tf);
-        for (uint32_t i = 0; docs && i < d->item_count; i++) free(docs[i]);
-        free(docs);
+        vkr_embed_item_docs_free(docs, d->item_count);
         rep->vocabulary = tf.cols;
         rep->text_nnz = tf.nnz;
         if (s == VKR_OK && tf.nnz == 0 && opt->source == VKR_EMBED_TEXT)

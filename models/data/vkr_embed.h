@@ -60,6 +60,11 @@ typedef struct vkr_embed_report {
     double seconds;        /* wall time */
 } vkr_embed_report;
 
+/* Each item's document for the text features: its title and text joined by a space (n malloc'd
+ * strings in a malloc'd array; free with vkr_embed_item_docs_free). */
+vkr_status vkr_embed_item_docs(const vkr_dataset* dataset, char*** out_docs);
+/* Frees what vkr_embed_item_docs returned for n items (NULL is fine). */
+void vkr_embed_item_docs_free(char** docs, uint32_t n);
 /* Builds the symmetric PPMI matrix (items x items) of training events within `window` positions. */
 vkr_status vkr_cooc_ppmi(const vkr_dataset* dataset, uint32_t window, vkr_csr* out);
 /* Embeds every item (out: item_count x svd.dim); out_report is zeroed on entry. */

@@ -199,7 +199,32 @@ static uint32_t fill_row(const tfidf_terms* tt, uint32_t n_docs, uint32_t i, vkr
 }
 
 vkr_status vkr_tfidf(const char* const* docs, uint32_t n_docs, const vkr_tfidf_options* opt, vkr_csr* out) {
+    return vkr_tfidf_terms(docs, n_docs, opt, out, NULL);
+}
+
+/* The kept terms' strings in column order, as one malloc'd block (pointers, then the bytes). */
+static vkr_status column_terms(const tfidf_terms* tt, const vkr_strmap* vocab, char*** out) {
+    size_t bytes = 0;
+    for (uint32_t k = 0; k < tt->kept; k++) bytes += strlen(vkr_strmap_get(vocab, tt->order[k])) + 1;
+    char** terms = malloc(((size_t)tt->kept + 1) * sizeof *terms + bytes);
+    if (!terms) return oom();
+    char* p = (char*)(terms + tt->kept + 1);
+    for (uint32_t k = 0; k < tt->kept; k++) { /* order holds the kept ids sorted, so k is the column */
+        const char* t = vkr_strmap_get(vocab, tt->order[k]);
+        size_t n = strlen(t) + 1;
+        memcpy(p, t, n);
+        terms[k] = p;
+        p += n;
+    }
+    terms[tt->kept] = NULL;
+    *out = terms;
+    return VKR_OK;
+}
+
+vkr_status vkr_tfidf_terms(const char* const* docs, uint32_t n_docs, const vkr_tfidf_options* opt, vkr_csr* out,
+                           char*** out_terms) {
     memset(out, 0, sizeof *out);
+    if (out_terms) *out_terms = NULL;
     uint32_t min_df = opt && opt->min_df ? opt->min_df : 2;
     uint32_t max_features = opt && opt->max_features ? opt->max_features : 65536;
     vkr_strmap vocab = {0};
@@ -218,6 +243,8 @@ vkr_status vkr_tfidf(const char* const* docs, uint32_t n_docs, const vkr_tfidf_o
     if (s == VKR_OK) s = select_terms(&tt, n_docs, nv, min_df, max_features);
     if (s == VKR_OK) s = vkr_csr_alloc(n_docs, tt.kept, count_nnz(&tt, n_docs), out);
     for (uint32_t i = 0; s == VKR_OK && i < n_docs; i++) out->row_ptr[i + 1] = fill_row(&tt, n_docs, i, out);
+    if (s == VKR_OK && out_terms) s = column_terms(&tt, &vocab, out_terms);
+    if (s != VKR_OK) vkr_csr_free(out);
     free(tt.doc_off);
     free(tt.all);
     free(tt.df);

@@ -26,5 +26,9 @@ typedef struct vkr_tfidf_options {
 uint32_t vkr_text_tokens(const char* text, void (*fn)(const char* tok, uint32_t n, void* user), void* user);
 /* Builds the n_docs x vocabulary TF-IDF matrix of docs (NULL entries are empty documents). */
 vkr_status vkr_tfidf(const char* const* docs, uint32_t n_docs, const vkr_tfidf_options* options, vkr_csr* out);
+/* vkr_tfidf, and *out_terms (optional) receives each column's term (bigrams as "a b"), NULL-terminated,
+ * in one malloc'd block: free(*out_terms) frees it all. */
+vkr_status vkr_tfidf_terms(const char* const* docs, uint32_t n_docs, const vkr_tfidf_options* options, vkr_csr* out,
+                           char*** out_terms);
 
 #endif

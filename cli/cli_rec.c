@@ -398,7 +398,10 @@ static vkr_status train_gencdr(const vkr_dataset* ds, vkr_device* dev, const cli
     vkr_gencdr_train t = job->gencdr;
     t.quiet = job->quiet;
     bool views = (t.item_views & ~VKR_ITEM_VIEW_ID) != 0;
-    const char* label = views ? "gencdr+views" : "gencdr";
+    char label[64];
+    snprintf(label, sizeof label, "gencdr%s%s%s%s", views ? "+views" : "",
+             t.tasks & VKR_GENCDR_TASK_ITEM2INDEX ? "+item2index" : "",
+             t.tasks & VKR_GENCDR_TASK_INDEX2ITEM ? "+index2item" : "", t.tasks & VKR_GENCDR_TASK_COLLAB ? "+collab" : "");
     char dir[1024];
     if (job->ckpt_root) {
         snprintf(dir, sizeof dir, "%s/%s", job->ckpt_root, label);
@@ -418,9 +421,14 @@ static vkr_status train_gencdr(const vkr_dataset* ds, vkr_device* dev, const cli
     cli_meta_add(&meta, "vkrec.decoder_hidden", "%u", t.decoder_hidden);
     cli_meta_add(&meta, "vkrec.global_trie", "%u", t.global_trie ? 1u : 0u);
     cli_meta_views(&meta, job, t.item_views, t.view_lambda);
+    cli_meta_add(&meta, "vkrec.tasks", "%u", t.tasks);
+    cli_meta_add(&meta, "vkrec.task_weight", "%g", (double)t.task_weight);
     t.metadata = meta.kv;
     cli_sema_inputs sema_in = {0};
-    if (s == VKR_OK && views) s = cli_plugin_inputs(ds, job, t.item_views, &sema_in, &t.semantics);
+    /* the text tasks read the inner view's input, DIR/item_emb.npy, with or without the views */
+    const uint32_t text_tasks = VKR_GENCDR_TASK_ITEM2INDEX | VKR_GENCDR_TASK_INDEX2ITEM;
+    const uint32_t inputs = t.item_views | (t.tasks & text_tasks ? VKR_ITEM_VIEW_INNER : 0);
+    if (s == VKR_OK && (inputs & ~VKR_ITEM_VIEW_ID)) s = cli_plugin_inputs(ds, job, inputs, &sema_in, &t.semantics);
     if (!job->quiet) fprintf(stderr, "training %s (all domains, %u-token semantic IDs) on %s\n", label, depth,
                              dev ? "the GPU" : "the CPU");
     vkr_gencdr_model m = {0};
@@ -447,6 +455,9 @@ vkr_status cli_stage_train(vkr_device* dev, const vkr_dataset* ds, const cli_rec
         VKR_TRY(check_protocols(ds, job, 0, ds->domain_count));
         return train_gencdr(ds, dev, job, results, table);
     }
+    if (job->gencdr.tasks)
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "--tasks is GenCDR's (--model gencdr); %s trains on next-item "
+                        "prediction alone", job->model);
     VKR_TRY(check_protocols(ds, job, first, last));
     vkr_status s = VKR_OK;
     bool sema = strcmp(job->model, "semacdr") == 0;

@@ -226,14 +226,17 @@ static vkr_status run_seed_models(run_job* r, const cli_rec_job* seed_job, bool 
         stage.model = plan[k].model;
         stage.sasrec.loss = plan[k].loss;
         stage.loss = CLI_LOSS_AUTO;
+        stage.gencdr.tasks = 0; /* GenCDR's --tasks, not this stage's */
         VKR_TRY(cli_stage_train(r->dev, &r->ds, &stage, 0, r->ds.domain_count, rows, table));
         run_stage_done(&r->rs, plan[k].stage, plan[k].on_host ? "host" : cli_backend_name(r->dev), t0);
     }
     double t0 = vkr_now_s();
     if (r->models & (1u << RUN_SEMACDR)) {
-        job.model = "semacdr";
-        job.semacdr_vectors_out = first ? &r->sema_vectors : NULL;
-        VKR_TRY(cli_stage_train(r->dev, &r->ds, &job, 0, r->ds.domain_count, rows, table));
+        cli_rec_job stage = job;
+        stage.model = "semacdr";
+        stage.gencdr.tasks = 0;
+        stage.semacdr_vectors_out = first ? &r->sema_vectors : NULL;
+        VKR_TRY(cli_stage_train(r->dev, &r->ds, &stage, 0, r->ds.domain_count, rows, table));
         run_stage_done(&r->rs, "semacdr", cli_backend_name(r->dev), t0);
         t0 = vkr_now_s();
     }

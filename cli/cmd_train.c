@@ -35,18 +35,44 @@ static bool parse_protocols(const char* cmd, const char* option, const char* val
     return true;
 }
 
-/* --views id,inner,agnostic: SemaCDR's item views (the ID view is always on). */
-static bool parse_views(const char* cmd, const char* option, const char* value, void* dest) {
-    uint32_t* views = dest;
-    *views = VKR_ITEM_VIEW_ID;
-    char buf[128];
+/* A comma-separated list of names into the OR of their bits (names[k] has bits[k]); false after a
+ * usage error naming the unknown one (a `what`). */
+static bool parse_name_bits(const char* cmd, const char* option, const char* value, const char* what,
+                            const char* const* names, const uint32_t* bits, uint32_t* out) {
+    char buf[128], expected[128] = "";
     snprintf(buf, sizeof buf, "%s", value);
+    for (int k = 0; names[k]; k++) snprintf(expected + strlen(expected), sizeof expected - strlen(expected), "%s%s",
+                                            k ? ", " : "", names[k]);
     for (char* tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
-        if (strcmp(tok, "id") == 0) *views |= VKR_ITEM_VIEW_ID;
-        else if (strcmp(tok, "inner") == 0) *views |= VKR_ITEM_VIEW_INNER;
-        else if (strcmp(tok, "agnostic") == 0) *views |= VKR_ITEM_VIEW_AGNOSTIC;
-        else return cli_usage_error(cmd, "%s: unknown view '%s' (expected id, inner, agnostic)", option, tok), false;
+        int k = 0;
+        while (names[k] && strcmp(tok, names[k]) != 0) k++;
+        if (!names[k]) return cli_usage_error(cmd, "%s: unknown %s '%s' (expected %s)", option, what, tok, expected), false;
+        *out |= bits[k];
     }
+    return true;
+}
+
+/* --item-views id,inner,agnostic: SemaCDR's item views (the ID view is always on). */
+static bool parse_views(const char* cmd, const char* option, const char* value, void* dest) {
+    static const char* const names[] = {"id", "inner", "agnostic", NULL};
+    static const uint32_t bits[] = {VKR_ITEM_VIEW_ID, VKR_ITEM_VIEW_INNER, VKR_ITEM_VIEW_AGNOSTIC};
+    *(uint32_t*)dest = VKR_ITEM_VIEW_ID;
+    return parse_name_bits(cmd, option, value, "view", names, bits, dest);
+}
+
+/* --tasks seqrec,item2index,index2item,collab: GenCDR's training tasks; seqrec, the model's own, must be listed. */
+static bool parse_tasks(const char* cmd, const char* option, const char* value, void* dest) {
+    enum { SEQREC = 1u << 16 };
+    static const char* const names[] = {"seqrec", "item2index", "index2item", "collab", NULL};
+    static const uint32_t bits[] = {SEQREC, VKR_GENCDR_TASK_ITEM2INDEX, VKR_GENCDR_TASK_INDEX2ITEM,
+                                    VKR_GENCDR_TASK_COLLAB};
+    uint32_t* tasks = dest;
+    *tasks = 0;
+    if (!parse_name_bits(cmd, option, value, "task", names, bits, tasks)) return false;
+    if (!(*tasks & SEQREC))
+        return cli_usage_error(cmd, "%s: seqrec (next-item prediction, what the model is evaluated on) must be one "
+                               "of the tasks", option), false;
+    *tasks &= ~SEQREC;
     return true;
 }
 
@@ -110,6 +136,12 @@ static const cli_option rec_options[] = {
                "item views (id always; inner = DIR/item_emb.npy through a projection, agnostic = categories); "
                "SASRec (its item table) and GenCDR (its per-item embedding) add the inner and agnostic views through "
                "learned gates starting at 0, and their InfoNCE"),
+    CLI_CUSTOM(SHARED, "--tasks", "T,...", cli_rec_args, job.gencdr.tasks, parse_tasks, "seqrec",
+               "GenCDR's training tasks: seqrec (next item, always), item2index (an item's text vector decodes its "
+               "ID), index2item (its ID regresses its text vector; both read DIR/item_emb.npy), collab (an item's "
+               "ID decodes the next item's, GRLM)"),
+    CLI_FLOAT(SHARED, "--task-weight", "W", cli_rec_args, job.gencdr.task_weight, 0, 100, 0, "1",
+              "GenCDR: weight of each task beside seqrec"),
     CLI_FLOAT(SHARED, "--lambda", "X", cli_rec_args, lambda, 0, 100, 0, "0.1",
               "SemaCDR, and SASRec and GenCDR with --item-views: weight of the InfoNCE between item views (0: none)"),
     CLI_FLOAT(SHARED, "--tau", "X", cli_rec_args, tau, 0, 100, CLI_MIN_OPEN, "0.07", "the InfoNCE temperature"),

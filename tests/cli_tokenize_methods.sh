@@ -3,7 +3,8 @@
 # a tokenizer.json naming its method with the collisions before and after the uniform mapping
 # (--no-balance keeps the nearest codes); rkmeans keeps its codebooks, random and term remove the
 # previous scheme's weights; term lists its vocabulary and the first items' terms; GenCDR trains and
-# decodes on every scheme's IDs; random IDs need no embedding, term IDs none without --neighbors.
+# decodes on every scheme's IDs, also with its training tasks (item2index, index2item, collab); random
+# IDs need no embedding, term IDs none without --neighbors.
 # usage: cli_tokenize_methods.sh VKREC SOURCE_DIR
 set -eu
 V=$1
@@ -46,6 +47,16 @@ for m in rqvae rkmeans random term; do
   tr -d ' \t\n' < "$d/g-$m.json" | grep -q '"model":"gencdr","domain":"Food","protocol":"full"' \
     || fail "$m: GenCDR did not evaluate on these IDs"
 done
+# GenCDR's training tasks on the last IDs: labelled, and the checkpoint (without the tasks' heads)
+# recommends; seqrec is required, and the tasks are GenCDR's alone
+"$V" train "$D" --model gencdr $small --tasks seqrec,item2index,index2item,collab --ckpt "$d/ck" --json "$d/t.json"
+tr -d ' \t\n' < "$d/t.json" | grep -q '"model":"gencdr+item2index+index2item+collab"' || fail "the tasks are not in the label"
+"$V" recommend --ckpt "$d/ck/gencdr+item2index+index2item+collab" --user '#0' --k 5 --device cpu --quiet > "$d/rec.txt"
+[ -s "$d/rec.txt" ] || fail "no recommendations from a multi-task checkpoint"
+if "$V" train "$D" --model gencdr $small --tasks item2index > "$d/out" 2>&1; then fail "--tasks without seqrec ran"; fi
+grep -q "seqrec" "$d/out" || fail "the missing seqrec is not named"
+if "$V" train "$D" --model sasrec $small --tasks seqrec,collab > "$d/out" 2>&1; then fail "SASRec took --tasks"; fi
+grep -q "GenCDR's" "$d/out" || fail "the refusal does not name GenCDR"
 # --no-balance keeps the nearest codes: the same collisions before and after
 "$V" tokenize "$D" --method rkmeans --no-balance --device cpu --quiet
 tr -d ' \t\n' < "$D/tokenizer.json" > "$d/j"

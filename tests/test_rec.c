@@ -485,6 +485,63 @@ static void test_gencdr_views_plugin(void** state) {
     vkr_test_close(&env);
 }
 
+/* GenCDR's training tasks (item2index, index2item, collab): with weight 0 the loss is next-item
+ * prediction's bit for bit (the tasks' parameters disturb nothing), with weight 1 it grows by each
+ * task's term (item2index and collab: about log of a level's vocabulary at the start), the device and
+ * the CPU backend agree for three steps, and a missing text is an error naming the tasks. */
+static void test_gencdr_tasks(void** state) {
+    (void)state;
+    vkr_test_env env;
+    vkr_dataset ds;
+    if (!sample_open(&env, &ds)) skip();
+    uint32_t n = ds.item_count, dim = 5;
+    uint16_t* ids = malloc((size_t)n * 2 * sizeof *ids);
+    float* text = malloc((size_t)n * dim * sizeof *text);
+    for (uint32_t i = 0; i < n; i++) ids[2 * i] = (uint16_t)(i / 64), ids[2 * i + 1] = (uint16_t)(i % 64);
+    vkr_test_fill_random(text, (size_t)n * dim, 8);
+    memset(text, 0, 3 * dim * sizeof *text); /* items without text are not drawn by the text tasks */
+    vkr_item_semantics sem = {.text = text, .text_dim = dim};
+    uint32_t units[16];
+    for (uint32_t u = 0; u < 16; u++) units[u] = u;
+    const uint32_t all = VKR_GENCDR_TASK_ITEM2INDEX | VKR_GENCDR_TASK_INDEX2ITEM | VKR_GENCDR_TASK_COLLAB;
+    float loss[4][3]; /* [no task, weight 0, weight 1 CPU, weight 1 device][step] */
+    for (int k = 0; k < 4; k++) {
+        vkr_gencdr_train t;
+        vkr_gencdr_train_defaults(&t);
+        t.max_len = 8, t.hidden = 16, t.blocks = 1, t.batch = 16, t.beam = 0, t.quiet = true, t.dropout = 0;
+        t.tasks = k ? all : 0, t.task_weight = k >= 2 ? 1.0f : 0.0f, t.semantics = &sem;
+        vkr_gencdr_model m;
+        VKR_ASSERT_OK(vkr_gencdr_open(&ds, k == 3 ? env.device : NULL, ids, 2, &t, &m));
+        vkr_gencdr_trainer* tr = NULL;
+        VKR_ASSERT_OK(vkr_gencdr_trainer_create(&m, &tr));
+        for (int step = 0; step < 3; step++) VKR_ASSERT_OK(vkr_gencdr_trainer_step(tr, units, 16, &loss[k][step]));
+        vkr_gencdr_trainer_destroy(tr);
+        vkr_gencdr_model_free(&m);
+    }
+    print_message("first-step loss %g next-item alone, %g with the tasks at weight 0, %g at weight 1 (device %g)\n",
+                  (double)loss[0][0], (double)loss[1][0], (double)loss[2][0], (double)loss[3][0]);
+    for (int step = 0; step < 3; step++) {
+        assert_true(loss[1][step] == loss[0][step]);
+        if (fabs((double)(loss[3][step] - loss[2][step])) > 1e-4 * fabs((double)loss[2][step]))
+            fail_msg("step %d: device loss %g, CPU %g", step, (double)loss[3][step], (double)loss[2][step]);
+    }
+    /* item2index and collab each add a decoding loss of about the next-item one's size; index2item a
+     * squared distance to a text vector of norm ~ sqrt(dim / 3) */
+    double added = (double)(loss[2][0] - loss[0][0]);
+    if (!(added > 1.5 * loss[0][0] && added < 2.5 * loss[0][0] + 2.0 * dim))
+        fail_msg("the tasks add %g to a next-item loss of %g", added, (double)loss[0][0]);
+    vkr_gencdr_train t;
+    vkr_gencdr_train_defaults(&t);
+    t.hidden = 16, t.blocks = 1, t.beam = 0, t.quiet = true, t.tasks = VKR_GENCDR_TASK_ITEM2INDEX;
+    vkr_gencdr_model m;
+    EXPECT_FAIL(vkr_gencdr_open(&ds, NULL, ids, 2, &t, &m), VKR_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(vkr_last_error(), "item2index"));
+    free(ids);
+    free(text);
+    vkr_dataset_free(&ds);
+    vkr_test_close(&env);
+}
+
 /* The beams.json reader takes the viewer's minimal entries (no domain or target; a missing or
  * unknown item reads as -1) and refuses malformed files with FORMAT errors naming the file. */
 static void test_beams_read(void** state) {
@@ -553,6 +610,7 @@ int main(void) {
         cmocka_unit_test(test_gencdr_trains_and_resumes),
         cmocka_unit_test(test_gencdr_aux_item_loss),
         cmocka_unit_test(test_gencdr_views_plugin),
+        cmocka_unit_test(test_gencdr_tasks),
         cmocka_unit_test(test_beams_read),
     };
     return cmocka_run_group_tests(tests, NULL, cleanup);

@@ -4,6 +4,7 @@
 #include "vkr_gencdr.h"
 
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +20,7 @@ void vkr_gencdr_train_defaults(vkr_gencdr_train* t) {
     *t = (vkr_gencdr_train){.max_len = 20, .batch = 64, .hidden = 64, .blocks = 2, .heads = 2, .lora_rank = 8,
                             .item_ids = true, .dropout = 0.1f, .lr = 2e-3f, .epochs = 20, .patience = 3, .seed = 42,
                             .eval_users = 64, .candidates = 101, .beam = 20, .view_lambda = 0.1f, .view_tau = 0.07f,
-                            .contrast = 256};
+                            .contrast = 256, .task_weight = 1.0f};
 }
 
 /* Codebook sizes per ID level from tokenize's DIR/tokenizer.json ("token_vocab"); *out_levels is 0
@@ -110,7 +111,58 @@ struct vkr_gencdr_trainer {
     uint32_t n_users;       /* their count */
     uint32_t* pool;         /* the views' InfoNCE: every item id + 1 (permuted by the draws) */
     int32_t* drawn;         /* one step's draw */
+    uint32_t* text_items;   /* the text tasks draw from the items with a text vector */
+    uint32_t n_text_items;  /* their count */
 };
+
+/* Item it's code at level l as a task label (code) and the decoder's next input (tok). */
+static void gencdr_task_id(const vkr_gencdr_model* m, uint32_t it, uint32_t b, int32_t* const* code,
+                           int32_t* const* tok) {
+    for (uint32_t l = 0; l < m->depth; l++) {
+        uint16_t c = m->ids[(size_t)it * m->depth + l];
+        code[l][b] = c;
+        if (tok[l]) tok[l][b] = (int32_t)(m->offset[l] + c);
+    }
+}
+
+/* All of item it's tokens into row b of ids [B, depth]. */
+static void gencdr_task_tokens(const vkr_gencdr_model* m, uint32_t it, uint32_t b, int32_t* ids) {
+    for (uint32_t l = 0; l < m->depth; l++)
+        ids[(size_t)b * m->depth + l] = (int32_t)(m->offset[l] + m->ids[(size_t)it * m->depth + l]);
+}
+
+/* The training tasks' rows of one step: B items with text for the text tasks, B transitions (an item
+ * and the one after it in a training user's sequence) for the collaborative one. */
+static vkr_status gencdr_task_batch(vkr_gencdr_trainer* j, uint64_t seed) {
+    const vkr_gencdr_model* m = j->m;
+    const vkr_gencdr_graph* gg = &j->train;
+    vkr_gencdr_host* h = &j->h;
+    const uint32_t B = gg->rows;
+    vkr_rng r = vkr_rng_make(seed, 0x7a5c);
+    for (uint32_t b = 0; gg->task_item && b < B; b++) {
+        uint32_t it = j->text_items[vkr_rng_next_below(&r, j->n_text_items)];
+        h->task_item[b] = (int32_t)it + 1;
+        if (gg->task_code[0]) gencdr_task_id(m, it, b, h->task_code, h->task_tok);
+        if (gg->task_ids) gencdr_task_tokens(m, it, b, h->task_ids);
+    }
+    for (uint32_t b = 0; gg->collab_src && b < B; b++) {
+        uint32_t u = j->users[vkr_rng_next_below(&r, j->n_users)];
+        const uint32_t* ev = m->ds->seq_item + m->ds->seq_begin[u];
+        uint32_t p = (uint32_t)vkr_rng_next_below(&r, m->ds->train_len[u] - 1);
+        gencdr_task_tokens(m, ev[p], b, h->collab_src);
+        gencdr_task_id(m, ev[p + 1], b, h->collab_code, h->collab_tok);
+    }
+    if (gg->task_item) VKR_TRY(vkr_gencdr_write(j->tex, gg->task_item, h->task_item));
+    if (gg->task_ids) VKR_TRY(vkr_gencdr_write(j->tex, gg->task_ids, h->task_ids));
+    if (gg->collab_src) VKR_TRY(vkr_gencdr_write(j->tex, gg->collab_src, h->collab_src));
+    for (uint32_t l = 0; l < m->depth; l++) {
+        if (gg->task_code[l]) VKR_TRY(vkr_gencdr_write(j->tex, gg->task_code[l], h->task_code[l]));
+        if (gg->task_tok[l]) VKR_TRY(vkr_gencdr_write(j->tex, gg->task_tok[l], h->task_tok[l]));
+        if (gg->collab_code[l]) VKR_TRY(vkr_gencdr_write(j->tex, gg->collab_code[l], h->collab_code[l]));
+        if (gg->collab_tok[l]) VKR_TRY(vkr_gencdr_write(j->tex, gg->collab_tok[l], h->collab_tok[l]));
+    }
+    return VKR_OK;
+}
 
 static vkr_status gencdr_step(void* self, const uint32_t* units, uint32_t n, uint64_t rng, bool want, float* loss) {
     vkr_gencdr_trainer* j = self;
@@ -157,6 +209,7 @@ static vkr_status gencdr_step(void* self, const uint32_t* units, uint32_t n, uin
         vkr_item_views_draw(j->pool, ds->item_count, (uint32_t)gg->contrast->numel, &r, j->drawn);
         VKR_TRY(vkr_gencdr_write(j->tex, gg->contrast, j->drawn));
     }
+    if (m->cfg.tasks) VKR_TRY(gencdr_task_batch(j, rng));
     VKR_TRY(vkr_exec_run(j->tex));
     return want ? vkr_exec_read(j->tex, gg->loss, loss, 4) : VKR_OK;
 }
@@ -197,13 +250,27 @@ vkr_status vkr_gencdr_open(const vkr_dataset* ds, vkr_device* dev, const uint16_
     m->cfg = *cfg;
     m->dev = dev;
     m->depth = depth;
+    const uint32_t text_tasks = VKR_GENCDR_TASK_ITEM2INDEX | VKR_GENCDR_TASK_INDEX2ITEM;
+    if (cfg->tasks & ~(text_tasks | VKR_GENCDR_TASK_COLLAB))
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "GenCDR: unknown task bits 0x%x", cfg->tasks);
+    if (cfg->tasks && !(cfg->task_weight >= 0 && isfinite(cfg->task_weight)))
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "GenCDR: the task weight must be finite and >= 0");
+    /* the text tasks read the views' padded text: the inner view's input, with or without that view */
+    const uint32_t host_views = cfg->item_views | (cfg->tasks & text_tasks ? VKR_ITEM_VIEW_INNER : 0);
+    if (cfg->tasks & text_tasks) {
+        vkr_status s = vkr_item_semantics_check(ds, VKR_ITEM_VIEW_INNER, cfg->semantics);
+        if (s != VKR_OK) return vkr_fail_context(s, "GenCDR's item2index / index2item tasks: ");
+    }
     if (cfg->item_views & ~VKR_ITEM_VIEW_ID) {
         if (!cfg->item_ids)
             return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "GenCDR: the item views add to the per-item embedding, which "
                             "the model has not (item_ids off, --codes-only)");
         if (!(cfg->view_tau > 0)) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "GenCDR: the views' tau must be positive");
         vkr_status s = vkr_item_semantics_check(ds, cfg->item_views, cfg->semantics);
-        if (s == VKR_OK) s = vkr_item_views_host_make(cfg->semantics, ds->item_count, cfg->item_views, &m->views_host);
+        if (s != VKR_OK) return vkr_fail_context(s, "GenCDR: ");
+    }
+    if (host_views & ~VKR_ITEM_VIEW_ID) {
+        vkr_status s = vkr_item_views_host_make(cfg->semantics, ds->item_count, host_views, &m->views_host);
         if (s != VKR_OK) return vkr_fail_context(s, "GenCDR: ");
     }
     m->ids = malloc((size_t)ds->item_count * depth * sizeof *m->ids);
@@ -235,6 +302,7 @@ void vkr_gencdr_trainer_destroy(vkr_gencdr_trainer* j) {
     free(j->users);
     free(j->pool);
     free(j->drawn);
+    free(j->text_items);
     free(j);
 }
 
@@ -259,6 +327,21 @@ vkr_status vkr_gencdr_trainer_create(vkr_gencdr_model* m, vkr_gencdr_trainer** o
                             &j->tex);
     if (s == VKR_OK) s = vkr_exec_init_params(j->tex, cfg->seed);
     if (s == VKR_OK) s = vkr_item_views_write(j->tex, &j->train.in.views, &m->views_host);
+    if (s == VKR_OK && j->train.task_text) s = vkr_gencdr_write(j->tex, j->train.task_text, m->views_host.text);
+    if (s == VKR_OK && j->train.task_item) { /* the items whose text vector is not all zero */
+        const uint32_t td = m->views_host.text_dim;
+        j->text_items = malloc((size_t)ds->item_count * sizeof *j->text_items);
+        if (!j->text_items) s = vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory listing items");
+        for (uint32_t i = 0; s == VKR_OK && i < ds->item_count; i++) {
+            const float* row = m->views_host.text + (size_t)(i + 1) * td;
+            bool any = false;
+            for (uint32_t k = 0; k < td && !any; k++) any = row[k] != 0;
+            if (any) j->text_items[j->n_text_items++] = i;
+        }
+        if (s == VKR_OK && !j->n_text_items)
+            s = vkr_fail(VKR_ERR_INVALID_ARGUMENT, "GenCDR: the item2index / index2item tasks need items with a text "
+                         "vector, and every item's is all zero");
+    }
     if (s == VKR_OK) s = vkr_gencdr_host_alloc(&j->h, m, &j->train, true, vkr_dataset_longest(ds));
     if (s == VKR_OK && j->train.contrast) {
         j->pool = malloc((size_t)ds->item_count * sizeof *j->pool);

@@ -29,6 +29,17 @@
 
 #define VKR_GENCDR_MAX_DEPTH 8
 
+/* Training tasks beside next-item prediction (bits of vkr_gencdr_train.tasks): LC-Rec's alignment
+ * tasks and GRLM's collaborative one. Each draws `batch` items (or transitions) per step, shares the
+ * code embeddings and level decoders with next-item prediction, and adds task_weight x its loss. */
+enum {
+    VKR_GENCDR_TASK_ITEM2INDEX = 1u, /* an item's text vector, through a projection, decodes its semantic ID */
+    VKR_GENCDR_TASK_INDEX2ITEM = 2u, /* an item's code embeddings, through a projection, regress its text vector
+                                        (squared distance) */
+    VKR_GENCDR_TASK_COLLAB = 4u      /* an item's code embeddings decode the ID of the item that followed it in a
+                                        training sequence */
+};
+
 /* Settings. */
 typedef struct vkr_gencdr_train {
     uint32_t max_len;    /* history window in items */
@@ -51,6 +62,9 @@ typedef struct vkr_gencdr_train {
     float view_lambda;       /* weight of the views' InfoNCE (training; 0: none) */
     float view_tau;          /* its temperature */
     uint32_t contrast;       /* items per InfoNCE (training) */
+    uint32_t tasks;      /* VKR_GENCDR_TASK_* bits (0: next-item prediction alone); the text tasks read
+                            semantics->text */
+    float task_weight;   /* weight of each task's loss */
     float dropout;       /* dropout rate */
     float lr;            /* AdamW peak learning rate */
     uint32_t epochs;     /* most epochs */
@@ -88,7 +102,8 @@ typedef struct vkr_gencdr_model {
 } vkr_gencdr_model;
 
 /* Defaults: 2 blocks, hidden 64, 2 heads, LoRA rank 8, item embeddings on, len 20, batch 64, dropout 0.1,
- * lr 2e-3, beam 20; views plug-in off (lambda 0.1, tau 0.07, 256 InfoNCE items when on). */
+ * lr 2e-3, beam 20; views plug-in off (lambda 0.1, tau 0.07, 256 InfoNCE items when on); no extra
+ * task (weight 1 when on). */
 void vkr_gencdr_train_defaults(vkr_gencdr_train* t);
 /* Builds an untrained model (parameters from cfg->seed, beam search when cfg->beam > 0), e.g. to
  * vkr_gencdr_load a checkpoint into; out is zeroed on entry. */

@@ -63,14 +63,129 @@ vkr_tensor* vkr_gencdr_state(vkr_graph* g, const vkr_gencdr_model* m, uint32_t B
     return vkr_op_add(g, h, vkr_op_mul(g, gate, adapted));
 }
 
+/* x W + b with the parameters PREFIX.w and PREFIX.b: created by the first call, shared by the later ones
+ * (the training tasks decode with the next-item decoders). */
+static vkr_tensor* gencdr_shared_linear(vkr_graph* g, const char* prefix, vkr_tensor* x, uint32_t in, uint32_t out) {
+    char w[VKR_NAME_BYTES], b[VKR_NAME_BYTES];
+    snprintf(w, sizeof w, "%s.w", prefix);
+    snprintf(b, sizeof b, "%s.b", prefix);
+    vkr_tensor* wt = vkr_graph_find(g, w);
+    if (!wt) return vkr_tf_linear(g, prefix, x, in, out, true, 0);
+    return vkr_op_matmul(g, x, wt, vkr_graph_find(g, b), false, false);
+}
+
 /* Logits of level l from decoder inputs z [rows, D]. */
 vkr_tensor* vkr_gencdr_level_logits(vkr_graph* g, const vkr_gencdr_model* m, uint32_t l, vkr_tensor* z) {
     char name[VKR_NAME_BYTES];
     uint32_t D = m->cfg.hidden, H = m->cfg.decoder_hidden ? m->cfg.decoder_hidden : D;
     snprintf(name, sizeof name, "dec%u.fc", l);
-    vkr_tensor* u = vkr_op_gelu(g, vkr_tf_linear(g, name, z, D, H, true, 0));
+    vkr_tensor* u = vkr_op_gelu(g, gencdr_shared_linear(g, name, z, D, H));
     snprintf(name, sizeof name, "dec%u.out", l);
-    return vkr_tf_linear(g, name, u, H, m->vocab[l], true, 0);
+    return gencdr_shared_linear(g, name, u, H, m->vocab[l]);
+}
+
+/* Teacher-forced decoding loss from decoder bases z [R, D]: the mean over levels of the cross-entropy
+ * of the next code, each level conditioned on the codes before it. Declares the inputs NAME_code%u
+ * ([R] codes, -1: none) and NAME_tok%u ([R] tokens of the levels before the last) into code and tok. */
+static vkr_tensor* gencdr_decode_loss(vkr_graph* g, const vkr_gencdr_model* m, vkr_tensor* code_emb, vkr_tensor* lvl,
+                                      vkr_tensor* z_base, uint32_t R, const char* name, vkr_tensor** code,
+                                      vkr_tensor** tok) {
+    vkr_tensor* prefix = NULL;
+    vkr_tensor* total = NULL;
+    char in_name[48];
+    for (uint32_t l = 0; l < m->depth; l++) {
+        vkr_tensor* z = vkr_op_add(g, z_base, vkr_op_slice(g, lvl, 0, l, 1));
+        if (prefix) z = vkr_op_add(g, z, prefix);
+        snprintf(in_name, sizeof in_name, "%s_code%u", name, l);
+        code[l] = vkr_graph_input(g, in_name, VKR_I32, 1, &R);
+        vkr_tensor* ce = vkr_op_cross_entropy(g, vkr_gencdr_level_logits(g, m, l, z), code[l], -1);
+        total = total ? vkr_op_add(g, total, ce) : ce;
+        if (l + 1 == m->depth) break;
+        snprintf(in_name, sizeof in_name, "%s_tok%u", name, l);
+        tok[l] = vkr_graph_input(g, in_name, VKR_I32, 1, &R);
+        vkr_tensor* e = vkr_op_embedding(g, code_emb, tok[l]);
+        prefix = prefix ? vkr_op_add(g, prefix, e) : e;
+    }
+    return vkr_op_scale(g, total, 1.0f / (float)m->depth);
+}
+
+/* The sum of an item's code embeddings from its tokens, input NAME [B, depth]: [B, D]. */
+static vkr_tensor* gencdr_id_vector(vkr_graph* g, const vkr_gencdr_model* m, vkr_tensor* code_emb, uint32_t B,
+                                    const char* name, vkr_tensor** input) {
+    *input = vkr_graph_input(g, name, VKR_I32, 2, (uint32_t[]){B, m->depth});
+    vkr_tensor* e = vkr_op_sum(g, vkr_op_embedding(g, code_emb, *input), 1); /* [B, 1, D] */
+    return vkr_op_reshape(g, e, 2, (uint32_t[]){B, m->cfg.hidden});
+}
+
+/* The training tasks' weighted losses (cfg.tasks) added to loss. */
+static vkr_tensor* gencdr_task_losses(vkr_graph* g, const vkr_gencdr_model* m, vkr_tensor* code_emb, vkr_tensor* lvl,
+                                      uint32_t B, vkr_gencdr_graph* out, vkr_tensor* loss) {
+    const vkr_gencdr_train* c = &m->cfg;
+    const uint32_t D = c->hidden, td = m->views_host.text_dim;
+    if (c->tasks & (VKR_GENCDR_TASK_ITEM2INDEX | VKR_GENCDR_TASK_INDEX2ITEM)) {
+        out->task_item = vkr_graph_input(g, "task_item", VKR_I32, 1, &B);
+        vkr_tensor* table = out->in.views.text;
+        if (!table) table = out->task_text =
+                        vkr_graph_const(g, "task_text", VKR_F32, 2, (uint32_t[]){m->ds->item_count + 1, td});
+        vkr_tensor* text = vkr_op_embedding(g, table, out->task_item); /* [B, td] */
+        if (c->tasks & VKR_GENCDR_TASK_ITEM2INDEX) {
+            vkr_tensor* z = vkr_tf_linear(g, "i2i.proj", text, td, D, true, 0);
+            vkr_tensor* li = gencdr_decode_loss(g, m, code_emb, lvl, z, B, "task", out->task_code, out->task_tok);
+            loss = vkr_op_add(g, loss, vkr_op_scale(g, li, c->task_weight));
+        }
+        if (c->tasks & VKR_GENCDR_TASK_INDEX2ITEM) {
+            vkr_tensor* e = gencdr_id_vector(g, m, code_emb, B, "task_ids", &out->task_ids);
+            vkr_tensor* pred = vkr_tf_linear(g, "i2t.proj", e, D, td, true, 0);
+            vkr_tensor* lt = vkr_op_scale(g, vkr_op_mse(g, pred, text), (float)td); /* squared distance per row */
+            loss = vkr_op_add(g, loss, vkr_op_scale(g, lt, c->task_weight));
+        }
+    }
+    if (c->tasks & VKR_GENCDR_TASK_COLLAB) {
+        vkr_tensor* e = gencdr_id_vector(g, m, code_emb, B, "collab_src", &out->collab_src);
+        vkr_tensor* z = vkr_tf_linear(g, "collab.proj", e, D, D, true, 0);
+        vkr_tensor* lc = gencdr_decode_loss(g, m, code_emb, lvl, z, B, "collab", out->collab_code, out->collab_tok);
+        loss = vkr_op_add(g, loss, vkr_op_scale(g, lc, c->task_weight));
+    }
+    return loss;
+}
+
+/* The scoring graph's total log-likelihood of each candidate's ID, [B*C, 1], from the states h [B, D]. */
+static vkr_tensor* gencdr_candidate_loglik(vkr_graph* g, const vkr_gencdr_model* m, vkr_tensor* code_emb,
+                                           vkr_tensor* lvl, vkr_tensor* h, uint32_t B, uint32_t C,
+                                           vkr_gencdr_graph* out) {
+    const uint32_t D = m->cfg.hidden;
+    vkr_tensor* base = vkr_op_add(g, vkr_op_reshape(g, h, 3, (uint32_t[]){B, 1, D}),
+                                  vkr_graph_const(g, "expand", VKR_F32, 3, (uint32_t[]){1, C, 1}));
+    vkr_tensor* prefix = NULL;
+    vkr_tensor* total = NULL;
+    char name[32];
+    for (uint32_t l = 0; l < m->depth; l++) {
+        vkr_tensor* lp = NULL; /* [B*C, 1] log-probabilities of the candidates' codes */
+        if (l == 0) {
+            /* the first level has no prefix: its distribution is the same for every candidate of a
+             * user, so it is computed once per user and each candidate picks its code from it */
+            vkr_tensor* z0 = vkr_op_add(g, h, vkr_op_slice(g, lvl, 0, 0, 1));
+            vkr_tensor* lp0 = vkr_op_log_softmax(g, vkr_gencdr_level_logits(g, m, 0, z0));
+            out->hot[0] = vkr_graph_input(g, "cand_hot0", VKR_F32, 2, (uint32_t[]){B * C, m->vocab[0]});
+            vkr_tensor* hot = vkr_op_reshape(g, out->hot[0], 3, (uint32_t[]){B, C, m->vocab[0]});
+            vkr_tensor* pick = vkr_op_mul(g, vkr_op_reshape(g, lp0, 3, (uint32_t[]){B, 1, m->vocab[0]}), hot);
+            lp = vkr_op_reshape(g, vkr_op_sum(g, pick, 2), 2, (uint32_t[]){B * C, 1});
+        } else {
+            vkr_tensor* z = vkr_op_add(g, vkr_op_add(g, base, vkr_op_slice(g, lvl, 0, l, 1)), prefix);
+            z = vkr_op_reshape(g, z, 2, (uint32_t[]){B * C, D});
+            snprintf(name, sizeof name, "cand_hot%u", l);
+            out->hot[l] = vkr_graph_input(g, name, VKR_F32, 2, (uint32_t[]){B * C, m->vocab[l]});
+            vkr_tensor* logits = vkr_gencdr_level_logits(g, m, l, z);
+            lp = vkr_op_sum(g, vkr_op_mul(g, vkr_op_log_softmax(g, logits), out->hot[l]), 1);
+        }
+        total = total ? vkr_op_add(g, total, lp) : lp;
+        if (l + 1 == m->depth) break;
+        snprintf(name, sizeof name, "cand_tok%u", l);
+        out->tok[l] = vkr_graph_input(g, name, VKR_I32, 2, (uint32_t[]){B, C});
+        vkr_tensor* e = vkr_op_embedding(g, code_emb, out->tok[l]); /* [B, C, D] */
+        prefix = prefix ? vkr_op_add(g, prefix, e) : e;
+    }
+    return total;
 }
 
 vkr_status vkr_gencdr_build(const vkr_gencdr_model* m, bool train, uint32_t B, uint32_t C, vkr_gencdr_graph* out) {
@@ -84,47 +199,8 @@ vkr_status vkr_gencdr_build(const vkr_gencdr_model* m, bool train, uint32_t B, u
                                                 VKR_INIT_NORMAL, 1.0f / sqrtf((float)D));
     vkr_tensor* lvl = vkr_graph_param_init(g, "level_emb", 2, (uint32_t[]){m->depth, D}, 0, VKR_INIT_NORMAL, 0.02f);
     vkr_tensor* h = vkr_gencdr_state(g, m, B, train, &out->in, code_emb); /* [R, D] */
-    vkr_tensor* base = train ? h : vkr_op_add(g, vkr_op_reshape(g, h, 3, (uint32_t[]){B, 1, D}),
-                                              vkr_graph_const(g, "expand", VKR_F32, 3, (uint32_t[]){1, C, 1}));
-    vkr_tensor* prefix = NULL;
-    vkr_tensor* total = NULL;
-    for (uint32_t l = 0; l < m->depth; l++) {
-        char name[32];
-        vkr_tensor* lp = NULL; /* this level's term: the cross-entropy, or [B*C, 1] log-probabilities of the codes */
-        if (!train && l == 0) {
-            /* the first level has no prefix: its distribution is the same for every candidate of a
-             * user, so it is computed once per user and each candidate picks its code from it */
-            vkr_tensor* z0 = vkr_op_add(g, h, vkr_op_slice(g, lvl, 0, 0, 1));
-            vkr_tensor* lp0 = vkr_op_log_softmax(g, vkr_gencdr_level_logits(g, m, 0, z0));
-            out->hot[0] = vkr_graph_input(g, "cand_hot0", VKR_F32, 2, (uint32_t[]){B * C, m->vocab[0]});
-            vkr_tensor* hot = vkr_op_reshape(g, out->hot[0], 3, (uint32_t[]){B, C, m->vocab[0]});
-            vkr_tensor* pick = vkr_op_mul(g, vkr_op_reshape(g, lp0, 3, (uint32_t[]){B, 1, m->vocab[0]}), hot);
-            lp = vkr_op_reshape(g, vkr_op_sum(g, pick, 2), 2, (uint32_t[]){B * C, 1});
-        } else {
-            vkr_tensor* z = vkr_op_add(g, base, vkr_op_slice(g, lvl, 0, l, 1));
-            if (prefix) z = vkr_op_add(g, z, prefix);
-            if (!train) z = vkr_op_reshape(g, z, 2, (uint32_t[]){B * C, D});
-            vkr_tensor* logits = vkr_gencdr_level_logits(g, m, l, z);
-            if (train) {
-                snprintf(name, sizeof name, "next_code%u", l);
-                out->code[l] = vkr_graph_input(g, name, VKR_I32, 1, &R);
-                lp = vkr_op_cross_entropy(g, logits, out->code[l], -1); /* the training loss term */
-            } else {
-                snprintf(name, sizeof name, "cand_hot%u", l);
-                out->hot[l] = vkr_graph_input(g, name, VKR_F32, 2, (uint32_t[]){B * C, m->vocab[l]});
-                lp = vkr_op_sum(g, vkr_op_mul(g, vkr_op_log_softmax(g, logits), out->hot[l]), 1);
-            }
-        }
-        total = total ? vkr_op_add(g, total, lp) : lp;
-        if (l + 1 == m->depth) break;
-        snprintf(name, sizeof name, "%s_tok%u", train ? "next" : "cand", l);
-        out->tok[l] = train ? vkr_graph_input(g, name, VKR_I32, 1, &R)
-                            : vkr_graph_input(g, name, VKR_I32, 2, (uint32_t[]){B, C});
-        vkr_tensor* e = vkr_op_embedding(g, code_emb, out->tok[l]); /* [R, D] or [B, C, D] */
-        prefix = prefix ? vkr_op_add(g, prefix, e) : e;
-    }
     if (train) {
-        vkr_tensor* loss = vkr_op_scale(g, total, 1.0f / (float)m->depth);
+        vkr_tensor* loss = gencdr_decode_loss(g, m, code_emb, lvl, h, R, "next", out->code, out->tok);
         if (m->cfg.aux_item > 0) { /* the tied per-item table exists only with the hybrid input */
             vkr_tensor* table = vkr_graph_find(g, "item_emb");
             if (!table) vkr_graph_fail(g, VKR_ERR_INVALID_ARGUMENT, "the auxiliary item loss needs the per-item embeddings");
@@ -139,10 +215,11 @@ vkr_status vkr_gencdr_build(const vkr_gencdr_model* m, bool train, uint32_t B, u
             vkr_tensor* lc = vkr_item_views_infonce(g, &out->in.views, out->contrast, NULL, m->cfg.view_tau);
             loss = vkr_op_add(g, loss, vkr_op_scale(g, lc, m->cfg.view_lambda));
         }
+        if (m->cfg.tasks) loss = gencdr_task_losses(g, m, code_emb, lvl, B, out, loss);
         out->loss = vkr_graph_keep(loss);
         if (vkr_graph_status(g) == VKR_OK) VKR_TRY(vkr_graph_backward(g, out->loss));
     } else {
-        out->loglik = vkr_graph_keep(total);
+        out->loglik = vkr_graph_keep(gencdr_candidate_loglik(g, m, code_emb, lvl, h, B, C, out));
     }
     if (vkr_graph_status(g) != VKR_OK) {
         vkr_status s = vkr_graph_status(g);
@@ -169,6 +246,13 @@ vkr_status vkr_gencdr_host_alloc(vkr_gencdr_host* h, const vkr_gencdr_model* m, 
     h->next_item = train ? calloc(R, 4) : NULL;
     bool ok = h->hist_tok && h->hist_dom && h->hist_item && h->mask && h->out_dom && h->onehot && h->items &&
               (!train || h->next_item);
+    if (gg->task_item) ok = ok && (h->task_item = calloc(B, 4)) != NULL;
+    if (gg->task_ids) ok = ok && (h->task_ids = calloc((size_t)B * m->depth, 4)) != NULL;
+    if (gg->collab_src) ok = ok && (h->collab_src = calloc((size_t)B * m->depth, 4)) != NULL;
+    for (uint32_t l = 0; l < m->depth && ok; l++) {
+        if (gg->task_code[l]) ok = (h->task_code[l] = calloc(B, 4)) && (h->task_tok[l] = calloc(B, 4));
+        if (ok && gg->collab_code[l]) ok = (h->collab_code[l] = calloc(B, 4)) && (h->collab_tok[l] = calloc(B, 4));
+    }
     for (uint32_t l = 0; l < m->depth && ok; l++) {
         h->tok[l] = calloc(train ? R : rc, 4);
         if (train) h->code[l] = calloc(R, 4);
@@ -187,7 +271,13 @@ void vkr_gencdr_host_free(vkr_gencdr_host* h, uint32_t depth) {
     free(h->onehot);
     free(h->items);
     free(h->next_item);
-    for (uint32_t l = 0; l < depth; l++) free(h->tok[l]), free(h->code[l]), free(h->hot[l]);
+    free(h->task_item);
+    free(h->task_ids);
+    free(h->collab_src);
+    for (uint32_t l = 0; l < depth; l++) {
+        free(h->tok[l]), free(h->code[l]), free(h->hot[l]);
+        free(h->task_tok[l]), free(h->task_code[l]), free(h->collab_tok[l]), free(h->collab_code[l]);
+    }
     memset(h, 0, sizeof *h);
 }
 

@@ -22,6 +22,13 @@ typedef struct vkr_gencdr_graph {
     vkr_tensor* hot[VKR_GENCDR_MAX_DEPTH];  /* scoring: [B*C, vocab] one-hot of each candidate's code */
     vkr_tensor* next_item;                  /* training with cfg.aux_item: [R] next item id (-1: none) */
     vkr_tensor* contrast;                   /* training with the views' InfoNCE: int32 [M] item ids + 1 */
+    /* the training tasks (cfg.tasks; NULL without them): B items or transitions per step */
+    vkr_tensor* task_item;                  /* [B] item id + 1 of the text tasks */
+    vkr_tensor* task_text;                  /* const [items + 1, text_dim] the graph owns (NULL: the views' own) */
+    vkr_tensor* task_ids;                   /* [B, depth] index2item: the item's tokens */
+    vkr_tensor* task_tok[VKR_GENCDR_MAX_DEPTH], *task_code[VKR_GENCDR_MAX_DEPTH]; /* item2index: its ID */
+    vkr_tensor* collab_src;                 /* [B, depth] collab: the earlier item's tokens */
+    vkr_tensor* collab_tok[VKR_GENCDR_MAX_DEPTH], *collab_code[VKR_GENCDR_MAX_DEPTH]; /* the later item's ID */
     vkr_tensor* loss;                       /* training loss */
     vkr_tensor* loglik;                     /* scoring: [B*C, 1] */
     uint32_t rows, cand;                    /* B and C */
@@ -35,6 +42,11 @@ typedef struct vkr_gencdr_host {
     int32_t* code[VKR_GENCDR_MAX_DEPTH];
     float* hot[VKR_GENCDR_MAX_DEPTH];
     int32_t* next_item; /* training: the next item per position (-1: none) */
+    int32_t *task_item, *task_ids, *collab_src; /* the tasks' inputs ([B], [B, depth], [B, depth]) */
+    int32_t* task_tok[VKR_GENCDR_MAX_DEPTH];
+    int32_t* task_code[VKR_GENCDR_MAX_DEPTH];
+    int32_t* collab_tok[VKR_GENCDR_MAX_DEPTH];
+    int32_t* collab_code[VKR_GENCDR_MAX_DEPTH];
     uint32_t* items; /* scratch: a user's events */
 } vkr_gencdr_host;
 

@@ -105,8 +105,8 @@ static cJSON* stats_json(const tokenize_view* v, cJSON* settings_out[1]) {
     return j;
 }
 
-/* The RQ-VAE's own settings and losses. */
-static void rqvae_json(cJSON* j, cJSON* settings, const vkr_rqvae_result* r) {
+/* The RQ-VAE's own settings and losses, and with adapters what the router did. */
+static void rqvae_json(cJSON* j, cJSON* settings, const vkr_rqvae_result* r, const vkr_dataset* d) {
     const vkr_rqvae_config* c = &r->config;
     const vkr_rqvae_train_options* o = &r->options;
     cJSON_AddNumberToObject(settings, "input_dim", c->input_dim);
@@ -126,6 +126,19 @@ static void rqvae_json(cJSON* j, cJSON* settings, const vkr_rqvae_result* r) {
     cJSON_AddNumberToObject(j, "quant_loss", r->quant_loss);
     cJSON_AddNumberToObject(j, "reseeded_codes", r->reseeded);
     cJSON_AddStringToObject(j, "input_scaling", "per-item rescale to the median RMS of the non-zero rows");
+    if (!c->adapters) return;
+    cJSON_AddNumberToObject(settings, "balance", c->balance);
+    cJSON* router = cJSON_AddObjectToObject(j, "router");
+    cJSON* experts = cJSON_AddArrayToObject(router, "experts");
+    cJSON_AddItemToArray(experts, cJSON_CreateString("universal"));
+    for (uint32_t k = 0; k < c->domains; k++) cJSON_AddItemToArray(experts, cJSON_CreateString(d->domain_name[k]));
+    cJSON* mean = cJSON_AddObjectToObject(router, "mean_weights");
+    for (uint32_t k = 0; k < c->domains; k++) {
+        cJSON* row = cJSON_AddArrayToObject(mean, d->domain_name[k]);
+        for (uint32_t e = 0; e <= c->domains; e++) cJSON_AddItemToArray(row, cJSON_CreateNumber(r->route_mean[k][e]));
+    }
+    cJSON_AddNumberToObject(router, "items_changed_by_adapters", r->adapter_changed);
+    semid_json(cJSON_AddObjectToObject(router, "adapters_off"), &r->universal_stats);
 }
 
 /* Per-level use and the path figures of one assignment, each line after `indent`. */
@@ -171,8 +184,12 @@ static const cli_option tokenize_opts[] = {
     CLI_FLOAT(COMMAND, "--beta", "B", tokenize_args, o.config.beta, 0, 1e6, CLI_MIN_OPEN, "0.25",
               "rqvae: commitment weight"),
     CLI_FLAG(COMMAND, "--adapters", tokenize_args, o.config.adapters,
-             "rqvae: GenCDR's per-domain LoRA adapters + router, trained after the universal model"),
+             "rqvae: GenCDR's per-domain LoRA adapters and a router over them and the universal encoder, trained "
+             "after the universal model (tokenizer.json: the routing weights per domain, the items whose codes the "
+             "adapters changed, the IDs' figures with the adapters off)"),
     CLI_UINT(COMMAND, "--rank", "R", tokenize_args, o.config.lora_rank, 1, CLI_UINT_LIMIT, "8", "rqvae: adapter rank"),
+    CLI_FLOAT(COMMAND, "--balance", "W", tokenize_args, o.config.balance, 0, 1e6, 0, "0.01",
+              "rqvae with adapters: weight of the router's load-balancing term (0: none)"),
     CLI_UINT(COMMAND, "--epochs", "N", tokenize_args, o.train.epochs, 1, CLI_UINT_LIMIT,
              "about 3000 steps, 10..200 epochs", "rqvae: universal-phase epochs"),
     CLI_UINT(COMMAND, "--adapter-epochs", "N", tokenize_args, o.train.adapter_epochs, 1, CLI_UINT_LIMIT, "epochs/4",
@@ -415,6 +432,15 @@ vkr_status cli_stage_tokenize(vkr_device* dev, const cli_tokenize_options* opt) 
         if (s == VKR_OK && !quiet)
             printf("trained in %.1f s (%u steps): reconstruction MSE %.6f, quantization loss %.6f\n", r.seconds,
                    r.steps, r.recon_loss, r.quant_loss);
+        for (uint32_t k = 0; s == VKR_OK && !quiet && c.adapters && k < d.domain_count; k++) {
+            printf("  router, %s items: universal %.3f", d.domain_name[k], (double)r.route_mean[k][0]);
+            for (uint32_t e = 1; e <= d.domain_count; e++)
+                printf(", %s adapter %.3f", d.domain_name[e - 1], (double)r.route_mean[k][e]);
+            printf("\n");
+        }
+        if (s == VKR_OK && !quiet && c.adapters)
+            printf("  the adapters changed %u items' codes (adapters off: %u distinct paths, collision rate %.2f%%)\n",
+                   r.adapter_changed, r.universal_stats.distinct_paths, 100 * r.universal_stats.collision_rate);
         t.rqvae = &r;
         t.ids = r.ids;
         t.view = (tokenize_view){.method = method, .items = r.items, .levels = r.config.levels,
@@ -456,7 +482,7 @@ vkr_status cli_stage_tokenize(vkr_device* dev, const cli_tokenize_options* opt) 
     if (s == VKR_OK) {
         cJSON* settings = NULL;
         cJSON* j = stats_json(&t.view, &settings);
-        if (t.rqvae) rqvae_json(j, settings, t.rqvae);
+        if (t.rqvae) rqvae_json(j, settings, t.rqvae, &d);
         else if (t.scheme && t.scheme->codebooks) {
             cJSON_AddNumberToObject(settings, "input_dim", t.scheme->dim);
             cJSON_AddNumberToObject(j, "recon_mse", t.scheme->recon_mse);

@@ -57,6 +57,12 @@ if "$V" train "$D" --model gencdr $small --tasks item2index > "$d/out" 2>&1; the
 grep -q "seqrec" "$d/out" || fail "the missing seqrec is not named"
 if "$V" train "$D" --model sasrec $small --tasks seqrec,collab > "$d/out" 2>&1; then fail "SASRec took --tasks"; fi
 grep -q "GenCDR's" "$d/out" || fail "the refusal does not name GenCDR"
+# GenCDR's adapters: the router's weights per domain and the items the adapters moved
+"$V" tokenize "$D" --adapters --epochs 2 --codes 64 --device cpu > "$d/ad.out"
+tr -d ' \t\n' < "$D/tokenizer.json" > "$d/j"
+grep -q '"router":{"experts":\["universal","Food","Kitchen"\],"mean_weights":{"Food":\[' "$d/j" || fail "no router report"
+grep -q '"items_changed_by_adapters":' "$d/j" || fail "no count of the items the adapters changed"
+grep -q 'router, Kitchen items: universal' "$d/ad.out" || fail "the routing weights are not printed"
 # --no-balance keeps the nearest codes: the same collisions before and after
 "$V" tokenize "$D" --method rkmeans --no-balance --device cpu --quiet
 tr -d ' \t\n' < "$D/tokenizer.json" > "$d/j"

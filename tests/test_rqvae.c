@@ -147,7 +147,19 @@ static void adapters_train_only_adapters(void** state) {
             if (same) fail_msg("adapter parameter %s did not train", a->name);
         }
     }
-    assert_int_equal(adapters, 2 * 3 + 2); /* lora_a, lora_b per encoder layer, router w and b */
+    assert_int_equal(adapters, 2 * 3 + 3); /* lora_a, lora_b per encoder layer, router w, u and b */
+    /* the router's report: each domain's weights over the 3 experts sum to 1, and the adapters-off codes */
+    for (uint32_t dom = 0; dom < 2; dom++) {
+        double sum = 0;
+        for (uint32_t e = 0; e < 3; e++) sum += r[1].route_mean[dom][e];
+        assert_true(fabs(sum - 1) < 1e-4);
+        assert_true(r[1].route_mean[dom][0] > 0.05f && r[1].route_mean[dom][0] < 0.95f);
+    }
+    assert_int_equal(r[1].universal_stats.items, r[1].signal_stats.items);
+    assert_true(r[1].adapter_changed <= r[1].signal_stats.items);
+    print_message("routing (domain 0) %.3f %.3f %.3f; %u items' codes changed by the adapters\n",
+                  (double)r[1].route_mean[0][0], (double)r[1].route_mean[0][1], (double)r[1].route_mean[0][2],
+                  r[1].adapter_changed);
     const vkr_rqvae_param* lb = vkr_rqvae_result_param(&r[1], "enc0.lora_b");
     assert_non_null(lb);
     double norm = 0;

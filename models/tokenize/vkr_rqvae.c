@@ -41,6 +41,8 @@ vkr_status vkr_rqvae_config_resolve(const vkr_rqvae_config* c, vkr_rqvae_config*
     if (!out->codes) out->codes = 256;
     if (out->beta == 0) out->beta = 0.25f;
     if (out->beta < 0) out->beta = 0;
+    if (out->balance == 0) out->balance = 0.01f;
+    if (out->balance < 0) out->balance = 0;
     if (!out->lora_rank) out->lora_rank = 8;
     if (out->levels > VKR_SEMID_MAX_LEVELS)
         return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "rqvae: levels must be 1..%u (got %u)", VKR_SEMID_MAX_LEVELS,
@@ -54,6 +56,7 @@ vkr_status vkr_rqvae_config_resolve(const vkr_rqvae_config* c, vkr_rqvae_config*
         return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "rqvae: adapters need 1..%u domains (got %u)", VKR_RQVAE_MAX_DOMAINS,
                         out->domains);
     if (!isfinite(out->beta)) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "rqvae: beta must be finite");
+    if (!isfinite(out->balance)) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "rqvae: balance must be finite");
     return VKR_OK;
 }
 
@@ -62,7 +65,8 @@ vkr_status vkr_rqvae_config_resolve(const vkr_rqvae_config* c, vkr_rqvae_config*
 typedef struct rq_graph {
     vkr_graph* g;
     uint32_t batch;
-    vkr_tensor *x, *dmask, *rmask;        /* inputs: embeddings, domain one-hot [B, domains], its r-fold repeat */
+    vkr_tensor *x, *dmask;                /* inputs: embeddings, domain one-hot [B, domains] */
+    vkr_tensor* route;                    /* adapters: the router's weights [B, 1 + domains], expert 0 universal */
     vkr_tensor *z, *codes, *recon, *loss; /* latent, codes, reconstruction, total loss */
 } rq_graph;
 
@@ -73,9 +77,10 @@ static vkr_tensor* rq_param(vkr_graph* g, const char* prefix, const char* part, 
     return vkr_graph_param_init(g, name, ndim, shape, group, init, scale);
 }
 
-/* One encoder/decoder layer: x W + b (+ the router-gated LoRA of the item's domain), ReLU unless last. */
+/* One encoder/decoder layer: x W + b (+ every domain adapter's LoRA weighted by the router), ReLU
+ * unless last. */
 static vkr_tensor* rq_layer(rq_graph* m, const vkr_rqvae_config* c, const char* prefix, vkr_tensor* x, uint32_t in,
-                            uint32_t out, bool relu, bool lora, vkr_tensor* gate) {
+                            uint32_t out, bool relu, bool lora) {
     vkr_graph* g = m->g;
     vkr_tensor* w = rq_param(g, prefix, "w", 2, (uint32_t[]){in, out}, GROUP_UNIVERSAL,
                              relu ? VKR_INIT_KAIMING : VKR_INIT_XAVIER, relu ? VKR_INIT_GAIN_RELU : 1.0f);
@@ -86,9 +91,12 @@ static vkr_tensor* rq_layer(rq_graph* m, const vkr_rqvae_config* c, const char* 
         vkr_tensor* a = rq_param(g, prefix, "lora_a", 2, (uint32_t[]){in, rr}, GROUP_ADAPTER, VKR_INIT_NORMAL,
                                  1.0f / sqrtf((float)in));
         vkr_tensor* bb = rq_param(g, prefix, "lora_b", 2, (uint32_t[]){rr, out}, GROUP_ADAPTER, VKR_INIT_ZEROS, 0);
-        /* only the item's own domain's rank slice survives the mask: sum_d mask_d (x A_d) B_d */
-        vkr_tensor* low = vkr_op_mul(g, vkr_op_matmul(g, x, a, NULL, false, false), m->rmask);
-        y = vkr_op_add(g, y, vkr_op_mul(g, gate, vkr_op_matmul(g, low, bb, NULL, false, false)));
+        /* sum_d route_d (x A_d) B_d: each adapter's rank slice scaled by its routing weight */
+        const uint32_t B = m->batch, D = c->domains, r = c->lora_rank;
+        vkr_tensor* low = vkr_op_reshape(g, vkr_op_matmul(g, x, a, NULL, false, false), 3, (uint32_t[]){B, D, r});
+        vkr_tensor* w_d = vkr_op_reshape(g, vkr_op_slice(g, m->route, 1, 1, D), 3, (uint32_t[]){B, D, 1});
+        low = vkr_op_reshape(g, vkr_op_mul(g, low, w_d), 2, (uint32_t[]){B, rr});
+        y = vkr_op_add(g, y, vkr_op_matmul(g, low, bb, NULL, false, false));
     }
     return relu ? vkr_op_relu(g, y) : y;
 }
@@ -105,15 +113,19 @@ static vkr_status rq_graph_build(const vkr_rqvae_config* c, uint32_t batch, bool
     vkr_graph* g = m->g;
     m->batch = batch;
     m->x = vkr_graph_input(g, "x", VKR_F32, 2, (uint32_t[]){batch, c->input_dim});
-    vkr_tensor* gate = NULL;
-    if (c->adapters) {
+    vkr_tensor* balance = NULL;
+    if (c->adapters) { /* the router: softmax over the universal expert and the D adapters, from the item and its domain */
+        const uint32_t E = c->domains + 1;
         m->dmask = vkr_graph_input(g, "domain_mask", VKR_F32, 2, (uint32_t[]){batch, c->domains});
-        m->rmask = vkr_graph_input(g, "rank_mask", VKR_F32, 2, (uint32_t[]){batch, c->domains * c->lora_rank});
-        vkr_tensor* wr = rq_param(g, "router", "w", 2, (uint32_t[]){c->input_dim, c->domains}, GROUP_ADAPTER,
-                                  VKR_INIT_ZEROS, 0);
-        vkr_tensor* br = rq_param(g, "router", "b", 1, &c->domains, GROUP_ADAPTER, VKR_INIT_ZEROS, 0);
-        vkr_tensor* gates = vkr_op_sigmoid(g, vkr_op_matmul(g, m->x, wr, br, false, false));
-        gate = vkr_op_sum(g, vkr_op_mul(g, gates, m->dmask), -1); /* [B, 1]: the item's domain gate */
+        vkr_tensor* wr = rq_param(g, "router", "w", 2, (uint32_t[]){c->input_dim, E}, GROUP_ADAPTER, VKR_INIT_ZEROS, 0);
+        vkr_tensor* ur = rq_param(g, "router", "u", 2, (uint32_t[]){c->domains, E}, GROUP_ADAPTER, VKR_INIT_ZEROS, 0);
+        vkr_tensor* br = rq_param(g, "router", "b", 1, &E, GROUP_ADAPTER, VKR_INIT_ZEROS, 0);
+        vkr_tensor* logits = vkr_op_add(g, vkr_op_matmul(g, m->x, wr, br, false, false),
+                                        vkr_op_matmul(g, m->dmask, ur, NULL, false, false));
+        m->route = vkr_graph_keep(vkr_op_softmax(g, logits));
+        /* load balance: E x sum_e (mean routing weight of e)^2, 1 when the batch spreads evenly */
+        vkr_tensor* mean = vkr_op_mean(g, m->route, 0);
+        balance = vkr_op_scale(g, vkr_op_sum(g, vkr_op_mul(g, mean, mean), -1), (float)E);
     }
     uint32_t dims[VKR_RQVAE_MAX_HIDDEN + 2];
     uint32_t nd = 0;
@@ -124,7 +136,7 @@ static vkr_status rq_graph_build(const vkr_rqvae_config* c, uint32_t batch, bool
     char prefix[32];
     for (uint32_t i = 0; i + 1 < nd; i++) {
         snprintf(prefix, sizeof prefix, "enc%u", i);
-        h = rq_layer(m, c, prefix, h, dims[i], dims[i + 1], i + 2 < nd, c->adapters, gate);
+        h = rq_layer(m, c, prefix, h, dims[i], dims[i + 1], i + 2 < nd, c->adapters);
     }
     m->z = vkr_graph_keep(h);
     vkr_tensor* cb = vkr_graph_param_init(g, "codebooks", 3, (uint32_t[]){c->levels, c->codes, c->latent},
@@ -134,12 +146,14 @@ static vkr_status rq_graph_build(const vkr_rqvae_config* c, uint32_t batch, bool
     h = zq;
     for (uint32_t i = nd - 1; i > 0; i--) {
         snprintf(prefix, sizeof prefix, "dec%u", nd - 1 - i);
-        h = rq_layer(m, c, prefix, h, dims[i], dims[i - 1], i > 1, false, NULL);
+        h = rq_layer(m, c, prefix, h, dims[i], dims[i - 1], i > 1, false);
     }
     m->recon = vkr_graph_keep(h);
     if (train) {
         vkr_tensor* qloss = vkr_op_rq_loss(g, m->z, cb, m->codes, c->beta);
-        m->loss = vkr_graph_keep(vkr_op_add(g, vkr_op_mse(g, m->recon, m->x), qloss));
+        vkr_tensor* loss = vkr_op_add(g, vkr_op_mse(g, m->recon, m->x), qloss);
+        if (balance && c->balance > 0) loss = vkr_op_add(g, loss, vkr_op_scale(g, balance, c->balance));
+        m->loss = vkr_graph_keep(loss);
     }
     vkr_status s = vkr_graph_status(g);
     if (s == VKR_OK && train) s = vkr_graph_backward(g, m->loss);
@@ -206,24 +220,20 @@ static vkr_status rq_params_sync(vkr_exec* ex, vkr_graph* g, vkr_rqvae_result* r
 
 /* Host staging for one batch. */
 typedef struct rq_batch {
-    float *x, *dmask, *rmask;
+    float *x, *dmask;
 } rq_batch;
 
 static void rq_batch_free(rq_batch* b) {
     free(b->x);
     free(b->dmask);
-    free(b->rmask);
     memset(b, 0, sizeof *b);
 }
 
 static vkr_status rq_batch_alloc(const vkr_rqvae_config* c, uint32_t rows, rq_batch* b) {
     memset(b, 0, sizeof *b);
     b->x = malloc((size_t)rows * c->input_dim * sizeof *b->x);
-    if (c->adapters) {
-        b->dmask = malloc((size_t)rows * c->domains * sizeof *b->dmask);
-        b->rmask = malloc((size_t)rows * c->domains * c->lora_rank * sizeof *b->rmask);
-    }
-    if (!b->x || (c->adapters && (!b->dmask || !b->rmask))) {
+    if (c->adapters) b->dmask = malloc((size_t)rows * c->domains * sizeof *b->dmask);
+    if (!b->x || (c->adapters && !b->dmask)) {
         rq_batch_free(b);
         return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "rqvae: out of host memory for a batch of %u", rows);
     }
@@ -233,36 +243,30 @@ static vkr_status rq_batch_alloc(const vkr_rqvae_config* c, uint32_t rows, rq_ba
 /* Fills the batch with items idx[0..count) and uploads it to the executor. */
 static vkr_status rq_batch_load(const vkr_rqvae_config* c, const rq_graph* m, vkr_exec* ex, rq_batch* b,
                                 const float* emb, const uint8_t* dom, const uint32_t* idx) {
-    uint32_t rows = m->batch, D = c->domains, R = c->lora_rank;
+    uint32_t rows = m->batch, D = c->domains;
     for (uint32_t r = 0; r < rows; r++) {
         uint32_t item = idx[r];
         memcpy(b->x + (size_t)r * c->input_dim, emb + (size_t)item * c->input_dim, c->input_dim * sizeof *b->x);
-        if (!c->adapters) continue;
-        for (uint32_t d = 0; d < D; d++) {
-            float on = dom[item] == d ? 1.0f : 0.0f;
-            b->dmask[(size_t)r * D + d] = on;
-            for (uint32_t k = 0; k < R; k++) b->rmask[((size_t)r * D + d) * R + k] = on;
-        }
+        for (uint32_t d = 0; c->adapters && d < D; d++) b->dmask[(size_t)r * D + d] = dom[item] == d ? 1.0f : 0.0f;
     }
     VKR_TRY(vkr_exec_write(ex, m->x, b->x, (uint64_t)rows * c->input_dim * 4));
-    if (c->adapters) {
-        VKR_TRY(vkr_exec_write(ex, m->dmask, b->dmask, (uint64_t)rows * D * 4));
-        VKR_TRY(vkr_exec_write(ex, m->rmask, b->rmask, (uint64_t)rows * D * R * 4));
-    }
-    return VKR_OK;
+    return c->adapters ? vkr_exec_write(ex, m->dmask, b->dmask, (uint64_t)rows * D * 4) : VKR_OK;
 }
 
 /* Encodes every item with the evaluation graph: latents z (n x latent, optional), codes (n x L,
  * optional) and the summed squared reconstruction error (optional), row i's scaled by scale[i]^2. */
 static vkr_status rq_encode_all(const vkr_rqvae_config* c, const rq_graph* m, vkr_exec* ex, rq_batch* b,
                                 const float* emb, const float* scale, const uint8_t* dom, uint32_t n, float* z,
-                                int32_t* codes, double* sq_err) {
-    uint32_t B = m->batch;
+                                int32_t* codes, float* route, double* sq_err) {
+    uint32_t B = m->batch, E = c->domains + 1;
+    if (!m->route) route = NULL;
+    float* pb = route ? malloc((size_t)B * E * sizeof *pb) : NULL;
     uint32_t* idx = malloc((size_t)B * sizeof *idx);
     float* zb = malloc((size_t)B * c->latent * sizeof *zb);
     int32_t* cb = malloc((size_t)B * c->levels * sizeof *cb);
     float* rb = malloc((size_t)B * c->input_dim * sizeof *rb);
-    vkr_status s = idx && zb && cb && rb ? VKR_OK : vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "rqvae: out of host memory");
+    vkr_status s = idx && zb && cb && rb && (!route || pb) ? VKR_OK
+                                                             : vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "rqvae: out of host memory");
     if (sq_err) *sq_err = 0;
     for (uint32_t start = 0; start < n && s == VKR_OK; start += B) {
         uint32_t count = n - start < B ? n - start : B;
@@ -272,7 +276,9 @@ static vkr_status rq_encode_all(const vkr_rqvae_config* c, const rq_graph* m, vk
         if (s == VKR_OK && z) s = vkr_exec_read(ex, m->z, zb, (uint64_t)B * c->latent * 4);
         if (s == VKR_OK && codes) s = vkr_exec_read(ex, m->codes, cb, (uint64_t)B * c->levels * 4);
         if (s == VKR_OK && sq_err) s = vkr_exec_read(ex, m->recon, rb, (uint64_t)B * c->input_dim * 4);
+        if (s == VKR_OK && route) s = vkr_exec_read(ex, m->route, pb, (uint64_t)B * E * 4);
         if (s != VKR_OK) break;
+        if (route) memcpy(route + (size_t)start * E, pb, (size_t)count * E * sizeof *route);
         if (z) memcpy(z + (size_t)start * c->latent, zb, (size_t)count * c->latent * sizeof *z);
         if (codes) memcpy(codes + (size_t)start * c->levels, cb, (size_t)count * c->levels * sizeof *codes);
         if (sq_err)
@@ -285,6 +291,7 @@ static vkr_status rq_encode_all(const vkr_rqvae_config* c, const rq_graph* m, vk
     free(zb);
     free(cb);
     free(rb);
+    free(pb);
     return s;
 }
 
@@ -316,6 +323,8 @@ typedef struct rq_trainer {
     vkr_rqvae_result* r;
     float* z;        /* n x latent, from the last encoding pass */
     int32_t* codes;  /* n x L */
+    float* route;    /* adapters: n x (1 + domains) routing weights from the last encoding pass, else NULL */
+    int32_t* universal_codes; /* adapters: n x L nearest codes after the universal phase, else NULL */
     float* resid;    /* n x latent scratch */
     uint32_t* perm;  /* n: shuffled item order */
     uint32_t* idx;   /* batch: the items of one step */
@@ -333,7 +342,7 @@ static float* rq_codebooks(rq_trainer* t) {
 static vkr_status rq_refresh(rq_trainer* t, double* sq_err) {
     VKR_TRY(rq_params_sync(t->eval_ex, t->eval.g, t->r, false));
     return rq_encode_all(t->c, &t->eval, t->eval_ex, &t->eb, t->emb, t->scale, t->dom, t->n, t->z, t->codes,
-                         sq_err);
+                         t->route, sq_err);
 }
 
 /* k-means on each level's residuals of (up to VKR_RQVAE_KMEANS_ROWS) item latents. */
@@ -499,6 +508,24 @@ static vkr_status rq_collapse_error(const vkr_rqvae_result* out, uint32_t n) {
                     why, out->distinct_rows, n, out->no_signal);
 }
 
+/* What the adapters did: each domain's mean routing weights, and the items whose nearest codes differ
+ * from those with the adapters off (the universal phase's). */
+static void rq_adapter_report(rq_trainer* t) {
+    const vkr_rqvae_config* c = t->c;
+    vkr_rqvae_result* out = t->r;
+    const uint32_t L = c->levels, E = c->domains + 1;
+    uint32_t count[VKR_RQVAE_MAX_DOMAINS] = {0};
+    double sum[VKR_RQVAE_MAX_DOMAINS][VKR_RQVAE_MAX_DOMAINS + 1] = {{0}};
+    for (uint32_t i = 0; i < t->n; i++) {
+        count[t->dom[i]]++;
+        for (uint32_t e = 0; e < E; e++) sum[t->dom[i]][e] += t->route[(size_t)i * E + e];
+        out->adapter_changed += memcmp(t->codes + (size_t)i * L, t->universal_codes + (size_t)i * L,
+                                       L * sizeof *t->codes) != 0;
+    }
+    for (uint32_t d = 0; d < c->domains; d++)
+        for (uint32_t e = 0; e < E; e++) out->route_mean[d][e] = count[d] ? (float)(sum[d][e] / count[d]) : 0.0f;
+}
+
 /* After training: the uniform mapping of the last level, the spread paths of the signal-free items,
  * the IDs and statistics of all n items, the losses, and the collapse check. */
 static vkr_status rq_finish(rq_trainer* t, const float* emb, const vkr_semid_rows* rows, uint32_t n) {
@@ -515,6 +542,7 @@ static vkr_status rq_finish(rq_trainer* t, const float* emb, const vkr_semid_row
      * are judged after the mapping, which exists to cut them. */
     VKR_TRY(vkr_semantic_ids_build(t->codes, t->n, L, K, NULL, &out->nearest_stats));
     if (vkr_semid_check_levels(&out->nearest_stats) != VKR_OK) return rq_collapse_error(out, n);
+    if (t->universal_codes) rq_adapter_report(t);
     float* cb = rq_codebooks(t);
     rq_level_residuals(c, t->z, cb, t->codes, t->n, L - 1, t->resid);
     if (!t->o->no_balance)
@@ -574,6 +602,12 @@ vkr_status vkr_rqvae_train(const vkr_rqvae_config* config, const vkr_rqvae_train
     t.z = malloc((size_t)m * c.latent * sizeof *t.z);
     t.resid = malloc((size_t)m * c.latent * sizeof *t.resid);
     t.codes = malloc((size_t)m * c.levels * sizeof *t.codes);
+    if (c.adapters) {
+        t.route = malloc((size_t)m * (c.domains + 1) * sizeof *t.route);
+        t.universal_codes = malloc((size_t)m * c.levels * sizeof *t.universal_codes);
+        if (s == VKR_OK && (!t.route || !t.universal_codes))
+            s = vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "rqvae: out of host memory for %u items", n);
+    }
     t.perm = malloc((size_t)m * sizeof *t.perm);
     t.idx = malloc((size_t)o.batch * sizeof *t.idx);
     uint8_t* dom = c.adapters ? malloc(m) : NULL; /* each row's domain */
@@ -585,9 +619,18 @@ vkr_status vkr_rqvae_train(const vkr_rqvae_config* config, const vkr_rqvae_train
         s = vkr_exec_create(t.eval.g, &(vkr_exec_options){.device = o.device}, &t.eval_ex);
     if (s == VKR_OK) s = vkr_exec_init_params(t.eval_ex, o.seed);
     if (s == VKR_OK) s = rq_params_sync(t.eval_ex, t.eval.g, out, true);
+    if (s == VKR_OK && c.adapters) { /* the router's prior: an item's own domain's adapter */
+        vkr_rqvae_param* u = (vkr_rqvae_param*)vkr_rqvae_result_param(out, "router.u");
+        for (uint32_t d = 0; u && d < c.domains; d++) u->data[(size_t)d * (c.domains + 1) + d + 1] = VKR_RQVAE_ROUTER_PRIOR;
+    }
     if (s == VKR_OK) s = rq_kmeans_init(&t);
     const float universal[GROUP_COUNT] = {1, 1, 0}, adapters[GROUP_COUNT] = {0, 0, 1};
     if (s == VKR_OK) s = rq_phase(&t, "universal", o.epochs, o.lr, universal, true);
+    if (s == VKR_OK && c.adapters) { /* the adapters' B start at 0: these are the codes with the adapters off */
+        s = rq_refresh(&t, NULL);
+        if (s == VKR_OK) memcpy(t.universal_codes, t.codes, (size_t)m * c.levels * sizeof *t.codes);
+        if (s == VKR_OK) s = vkr_semantic_ids_build(t.codes, m, c.levels, c.codes, NULL, &out->universal_stats);
+    }
     if (s == VKR_OK && o.adapter_epochs) s = rq_phase(&t, "adapters", o.adapter_epochs, o.adapter_lr, adapters, false);
     if (s == VKR_OK) s = rq_finish(&t, emb, &rows, n);
     for (uint32_t i = 0; i < out->param_count && s == VKR_OK; i++) /* the stage never hands out a broken model */
@@ -604,6 +647,8 @@ vkr_status vkr_rqvae_train(const vkr_rqvae_config* config, const vkr_rqvae_train
     free(t.z);
     free(t.resid);
     free(t.codes);
+    free(t.route);
+    free(t.universal_codes);
     free(t.perm);
     free(t.idx);
     if (s != VKR_OK) vkr_rqvae_result_free(out);
@@ -628,7 +673,8 @@ vkr_status vkr_rqvae_save(const vkr_rqvae_result* r, const char* path) {
         const char* key;
         double value;
     } nums[] = {{"input_dim", c->input_dim}, {"latent", c->latent}, {"levels", c->levels}, {"codes", c->codes},
-                {"beta", c->beta}, {"domains", c->domains}, {"lora_rank", c->lora_rank}, {"items", r->items}};
+                {"beta", c->beta}, {"domains", c->domains}, {"lora_rank", c->lora_rank}, {"balance", c->balance},
+                {"items", r->items}};
     for (size_t i = 0; i < sizeof nums / sizeof nums[0] && s == VKR_OK; i++) {
         snprintf(buf, sizeof buf, "%.9g", nums[i].value);
         s = vkr_st_writer_set_metadata(w, nums[i].key, buf);

@@ -4,9 +4,17 @@
  * Model: encoder MLP input -> hidden... -> latent (ReLU between layers), L residual codebooks of K
  * codes over the latent (vkr_graph_ops_quant.h: straight-through estimator, codebook loss +
  * beta x commitment), decoder MLP mirrored. Loss = MSE(reconstruction, input) + RQ loss.
- * Adapters (GenCDR): every encoder layer gets one LoRA per domain, W x + b + g * (B_d A_d x) for an
- * item of domain d (A: NORMAL(1/sqrt(in)), B: zeros, rank r), where the router gate
- * g = sigmoid(w_d . x + b_d) mixes the universal and the domain path per item.
+ * Adapters (GenCDR): every encoder layer gets one LoRA per domain (A: NORMAL(1/sqrt(in)), B: zeros,
+ * rank r), and a router over 1 + D experts, the universal encoder (expert 0) and the D adapters,
+ * weighs them per item from its embedding and its domain: p = softmax(x W_r + onehot(d) U_r + b_r)
+ * (W_r, b_r start at 0 and U_r at VKR_RQVAE_ROUTER_PRIOR on each domain's own adapter, so an item
+ * starts mostly on its domain's adapter: 0.79 of the weight with two domains), each layer
+ * W x + b + sum_d p_d (B_d A_d x). A
+ * load-balancing term, balance x (D + 1) x sum_e (batch mean of p_e)^2 (1 when the batch spreads
+ * evenly over the experts, D + 1 when it all goes to one), keeps the router from collapsing onto one
+ * expert. The result reports the mean routing weights of each domain's items and how many items'
+ * nearest codes the adapters changed (against the codes after the universal phase, which the
+ * adapter phase leaves untouched).
  *
  * Input: every item with a non-zero embedding trains on its row rescaled to the median norm of those
  * rows; items whose embedding is all zero carry no signal: they are left out of training and get
@@ -40,6 +48,7 @@
 #define VKR_RQVAE_KMEANS_ROWS 65536u /* most latents the k-means initialization clusters */
 #define VKR_RQVAE_MAX_DOMAINS 16u    /* most domains with adapters */
 #define VKR_RQVAE_DEFAULT_STEPS 3000u /* the default epoch count aims at about this many steps */
+#define VKR_RQVAE_ROUTER_PRIOR 2.0f   /* the router's starting logit for an item's own domain's adapter */
 
 /* Architecture. Zero fields take the defaults in brackets. */
 typedef struct vkr_rqvae_config {
@@ -53,6 +62,7 @@ typedef struct vkr_rqvae_config {
     bool adapters;                             /* GenCDR per-domain LoRA adapters + router */
     uint32_t domains;                          /* domains (adapters; >= 1 then) */
     uint32_t lora_rank;                        /* adapter rank r [8] */
+    float balance;                             /* weight of the router's load-balancing term [0.01]; negative means 0 */
 } vkr_rqvae_config;
 
 /* Progress of training, passed to the callback after every epoch. */
@@ -104,6 +114,10 @@ typedef struct vkr_rqvae_result {
     vkr_semid_stats stats;    /* utilization, perplexity, collisions, items per path (all n items) */
     vkr_semid_stats signal_stats; /* the same over the trained items (no_signal ones left out) */
     vkr_semid_stats nearest_stats; /* the trained items' nearest codes, before the uniform mapping */
+    vkr_semid_stats universal_stats; /* adapters: the same with the adapters off (after the universal phase) */
+    uint32_t adapter_changed; /* adapters: trained items whose nearest codes the adapters changed */
+    float route_mean[VKR_RQVAE_MAX_DOMAINS][VKR_RQVAE_MAX_DOMAINS + 1]; /* adapters: each domain's mean routing
+                                                                          weights (expert 0 universal) */
     double recon_loss;        /* mean squared reconstruction error over trained rows and dims, in input units */
     double quant_loss;        /* RQ loss over the trained (median-norm) rows (codebook + beta x commitment) */
     uint32_t no_signal;       /* items with an all-zero embedding: not trained on, given spread paths */

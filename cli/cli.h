@@ -33,7 +33,7 @@ void cli_close_device(vkr_instance* instance, vkr_device* device);
 /* The commands (cmd_NAME.c): their option tables and entry points. */
 extern const cli_spec cli_devices_spec, cli_train_spec, cli_recommend_spec, cli_run_spec, cli_bench_spec,
     cli_prepare_spec, cli_stats_spec, cli_embed_spec, cli_tokenize_spec, cli_trie_spec, cli_tsne_spec,
-    cli_align_spec, cli_view_spec, cli_categories_spec;
+    cli_align_spec, cli_view_spec, cli_categories_spec, cli_ablate_spec;
 int cli_cmd_devices(int argc, char** argv);
 int cli_cmd_train(int argc, char** argv);
 int cli_cmd_recommend(int argc, char** argv);
@@ -48,5 +48,6 @@ int cli_cmd_tsne(int argc, char** argv);
 int cli_cmd_align(int argc, char** argv);
 int cli_cmd_view(int argc, char** argv);
 int cli_cmd_categories(int argc, char** argv);
+int cli_cmd_ablate(int argc, char** argv);
 
 #endif

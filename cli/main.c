@@ -21,8 +21,10 @@ static const cli_command commands[] = {
      cli_cmd_stats},
     {"embed", "item embeddings (TF-IDF or co-occurrence + randomized SVD on the GPU, or import)", &cli_embed_spec,
      cli_cmd_embed},
-    {"tokenize", "semantic IDs: RQ-VAE tokenizer (GPU k-means init, optional domain adapters) on item embeddings",
-     &cli_tokenize_spec, cli_cmd_tokenize},
+    {"tokenize", "semantic IDs: RQ-VAE (GPU k-means init, optional domain adapters), residual k-means, random or "
+     "term IDs", &cli_tokenize_spec, cli_cmd_tokenize},
+    {"ablate", "ablate ids: every semantic-ID scheme x GenCDR task mix, one table and a map per scheme",
+     &cli_ablate_spec, cli_cmd_ablate},
     {"trie", "prefix trie of the semantic IDs (global or one domain): node counts, branching, lookups",
      &cli_trie_spec, cli_cmd_trie},
     {"tsne", "2-D t-SNE map of an embedding matrix on the GPU (.npy + CSV)", &cli_tsne_spec, cli_cmd_tsne},

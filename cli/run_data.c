@@ -25,8 +25,7 @@ static vkr_status run_tokenize(vkr_device* dev, const char* dir, uint64_t seed, 
     return VKR_OK;
 }
 
-/* Creates dir (if missing) and links the named files of from_dir into it (links already there are replaced). */
-static vkr_status run_link_files(const char* from_dir, const char* dir, const char* const* names, size_t count) {
+vkr_status run_link_files(const char* from_dir, const char* dir, const char* const* names, size_t count) {
     if (mkdir(dir, 0755) != 0 && errno != EEXIST) return vkr_fail(VKR_ERR_IO, "cannot create %s: %s", dir, strerror(errno));
     for (size_t f = 0; f < count; f++) {
         char from[PATH_MAX + 64], target[PATH_MAX], link[PATH_MAX + 64];

@@ -15,6 +15,9 @@
 vkr_status run_data_stages(vkr_device* device, cli_prep_args* prep, const char* dataset, const char* data_dir,
                            vkr_embed_source source, bool tokenize, uint32_t tokenizer_epochs, bool quiet,
                            run_state* stages);
+/* Creates dir (if missing) and links the named files of from_dir into it by absolute paths (links already
+ * there are replaced). */
+vkr_status run_link_files(const char* from_dir, const char* dir, const char* const* names, size_t count);
 /* Seed number k (>= 1): links data_dir's dataset and embedding into seed_dir (created; links already there
  * are replaced) and trains the tokenizer with seed k there. */
 vkr_status run_seed_data(vkr_device* device, const char* data_dir, const char* seed_dir, uint32_t k,

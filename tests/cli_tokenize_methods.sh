@@ -4,7 +4,7 @@
 # (--no-balance keeps the nearest codes); rkmeans keeps its codebooks, random and term remove the
 # previous scheme's weights; term lists its vocabulary and the first items' terms; GenCDR trains and
 # decodes on every scheme's IDs, also with its training tasks (item2index, index2item, collab); random
-# IDs need no embedding, term IDs none without --neighbors.
+# IDs need no embedding, term IDs none without --neighbors; vkrec ablate ids tabulates schemes x task mixes.
 # usage: cli_tokenize_methods.sh VKREC SOURCE_DIR
 set -eu
 V=$1
@@ -67,6 +67,15 @@ grep -q 'router, Kitchen items: universal' "$d/ad.out" || fail "the routing weig
 "$V" tokenize "$D" --method rkmeans --no-balance --device cpu --quiet
 tr -d ' \t\n' < "$D/tokenizer.json" > "$d/j"
 grep -q 'before_uniform_mapping' "$d/j" && fail "--no-balance reports a uniform mapping"
+# vkrec ablate ids: every scheme x task mix in one table, a row each, with the tokenizer's figures
+"$V" ablate ids "$D" --out "$d/ab" --schemes random,term --task-mixes "seqrec;seqrec,collab" $small
+[ "$(grep -c '^| random | seqrec\|^| term | seqrec' "$d/ab/ablate-ids.md")" -eq 4 ] || fail "ablate-ids.md lacks rows: $(cat "$d/ab/ablate-ids.md")"
+tr -d ' \t\n' < "$d/ab/ablate-ids.json" | grep -q '"scheme":"term","tasks":"seqrec,collab","collision_rate":' \
+  || fail "ablate-ids.json lacks the term row"
+[ -f "$d/ab/ids-term/semantic_ids.npy" ] || fail "the term scheme's IDs are not in its directory"
+if "$V" ablate ids "$D" --out "$d/ab" --task-mixes "collab" $small > "$d/out" 2>&1; then fail "a mix without seqrec ran"; fi
+grep -q "lacks seqrec" "$d/out" || fail "the mix without seqrec is not named"
+if "$V" ablate nothing "$D" $small > "$d/out" 2>&1; then fail "ablate nothing ran"; fi
 # unknown methods are usage errors naming the choices
 if "$V" tokenize "$D" --method frob > "$d/out" 2>&1; then fail "an unknown method was accepted"; fi
 grep -q "rqvae, rkmeans, random" "$d/out" || fail "the choices are not named: $(cat "$d/out")"

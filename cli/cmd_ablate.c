@@ -1,0 +1,305 @@
+/* vkrec ablate ids: which identifiers and which training tasks make GenCDR work, in one command. Every
+ * semantic-ID scheme tokenizes the dataset into its own directory of links, GenCDR trains with every
+ * task mix on each, and one table (Markdown and JSON) gives per domain and protocol HR@10 and NDCG@10
+ * beside each scheme's collision rate, code use and times, with a t-SNE map of each scheme's item
+ * vectors (GenCDR's code embeddings). */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "cli_output.h"
+#include "cli_rec.h"
+#include "cli_stages.h"
+#include "run_data.h"
+#include "run_maps.h"
+#include "vkr_clock.h"
+#include "vkr_data.h"
+#include "vkr_file.h"
+#include "vkr_fileio.h"
+
+#define ABLATE_MAX_MIXES 8
+
+/* What `vkrec ablate` reads beside the shared recommender options. */
+typedef struct ablate_args {
+    const char* what;     /* "ids" */
+    const char* dir;      /* the dataset */
+    const char* out;      /* --out */
+    const char* schemes;  /* --schemes */
+    const char* mixes;    /* --task-mixes */
+    uint32_t tokenizer_epochs; /* --tokenizer-epochs */
+} ablate_args;
+
+static const cli_positional ablate_positionals[] = {
+    {"WHAT", "what to ablate: ids", offsetof(ablate_args, what), 1, 1},
+    {"DIR", "a dataset directory with item_emb.npy", offsetof(ablate_args, dir), 1, 1}};
+static const cli_option ablate_opts[] = {
+    CLI_STRING(COMMAND, "--out", "DIR", ablate_args, out, "ablate-ids",
+               "where the schemes' directories, ablate-ids.md, ablate-ids.json and maps/ go"),
+    CLI_STRING(COMMAND, "--schemes", "S,...", ablate_args, schemes, "rqvae,rkmeans,random,term",
+               "the tokenize --method schemes to compare"),
+    CLI_STRING(COMMAND, "--task-mixes", "M;M...", ablate_args, mixes, "seqrec;seqrec,item2index,index2item,collab",
+               "GenCDR's --tasks lists to train on every scheme, separated by ';'"),
+    CLI_UINT(COMMAND, "--tokenizer-epochs", "N", ablate_args, tokenizer_epochs, 1, CLI_UINT_LIMIT,
+             "as vkrec tokenize", "RQ-VAE epochs"),
+};
+static const cli_option* const ablate_shared[] = {&cli_opt_seed, &cli_opt_device, &cli_opt_quiet, NULL};
+const cli_spec cli_ablate_spec = {
+    .name = "ablate",
+    .description =
+        "  ablate ids DIR: for every --schemes method, tokenizes DIR (its item_emb.npy) into OUT/ids-METHOD (links\n"
+        "  to the dataset beside the scheme's semantic_ids.npy and tokenizer.json), trains GenCDR there with\n"
+        "  every --task-mixes list and evaluates it, then writes OUT/ablate-ids.md and OUT/ablate-ids.json:\n"
+        "  per scheme and task mix, HR@10 and NDCG@10 per domain and protocol, the collision rate (and\n"
+        "  before the uniform mapping), code use (mean utilization over levels), tokenize and train seconds;\n"
+        "  and OUT/maps/ids-METHOD.* (t-SNE of GenCDR's code embeddings of the items; on Vulkan only).\n"
+        "  Takes every option of vkrec train that describes GenCDR (--tasks is set by --task-mixes).",
+    CLI_POSITIONALS(ablate_positionals),
+    CLI_OWN_OPTIONS(ablate_opts),
+    .groups = (const cli_option_group* const[]){&cli_rec_group, NULL},
+    .shared = ablate_shared,
+    .defaults = (const char* const[]){"--seed", "42", NULL},
+};
+
+/* Index of `name` among the tokenize methods, or -1. */
+static int ablate_method(const char* name) {
+    for (int k = 0; cli_tokenize_method_choices[k]; k++)
+        if (strcmp(cli_tokenize_method_choices[k], name) == 0) return k;
+    return -1;
+}
+
+/* What a scheme's tokenizer.json says: collision rates and the mean utilization over levels. */
+static void ablate_tokenizer_figures(const char* sdir, cJSON* row) {
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/tokenizer.json", sdir);
+    FILE* f = fopen(path, "rb");
+    char* text = NULL;
+    long size = f && fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+    if (size > 0 && fseek(f, 0, SEEK_SET) == 0 && (text = malloc((size_t)size + 1)) &&
+        fread(text, 1, (size_t)size, f) == (size_t)size)
+        text[size] = 0;
+    else free(text), text = NULL;
+    if (f) fclose(f);
+    cJSON* j = text ? cJSON_Parse(text) : NULL;
+    free(text);
+    const cJSON* cr = cJSON_GetObjectItem(j, "collision_rate");
+    cJSON_AddNumberToObject(row, "collision_rate", cJSON_IsNumber(cr) ? cr->valuedouble : -1);
+    const cJSON* before = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "before_uniform_mapping"), "collision_rate");
+    if (cJSON_IsNumber(before)) cJSON_AddNumberToObject(row, "collision_rate_before_mapping", before->valuedouble);
+    double use = 0;
+    int n = 0;
+    const cJSON* level = NULL;
+    cJSON_ArrayForEach(level, cJSON_GetObjectItem(j, "levels")) {
+        use += cJSON_GetObjectItem(level, "utilization")->valuedouble;
+        n++;
+    }
+    cJSON_AddNumberToObject(row, "code_use", n ? use / n : -1);
+    cJSON_Delete(j);
+}
+
+/* The metric of `results` (rows of cli_stage_evaluate) for a domain and protocol, or -1. */
+static double ablate_metric(const cJSON* results, const char* domain, const char* protocol, const char* key) {
+    const cJSON* r = NULL;
+    cJSON_ArrayForEach(r, results) {
+        const cJSON* d = cJSON_GetObjectItem(r, "domain");
+        const cJSON* p = cJSON_GetObjectItem(r, "protocol");
+        if (cJSON_IsString(d) && cJSON_IsString(p) && strcmp(d->valuestring, domain) == 0 &&
+            strcmp(p->valuestring, protocol) == 0)
+            return cJSON_GetObjectItem(r, key)->valuedouble;
+    }
+    return -1;
+}
+
+/* The Markdown table: one row per scheme and task mix. */
+static void ablate_table(FILE* f, const cJSON* rows, const vkr_dataset* ds, const cli_rec_job* job) {
+    fprintf(f, "| scheme | tasks |");
+    for (uint32_t d = 0; d < ds->domain_count; d++)
+        for (uint32_t p = 0; p < job->protocol_count; p++)
+            fprintf(f, " %s %s HR@10 | NDCG@10 |", ds->domain_name[d], job->protocol_names[p]);
+    fprintf(f, " collisions (before mapping) | code use | tokenize s | train s |\n|---|---|");
+    for (uint32_t k = 0; k < 2 * ds->domain_count * job->protocol_count + 4; k++) fprintf(f, "---:|");
+    fprintf(f, "\n");
+    const cJSON* r = NULL;
+    cJSON_ArrayForEach(r, rows) {
+        fprintf(f, "| %s | %s |", cJSON_GetObjectItem(r, "scheme")->valuestring, cJSON_GetObjectItem(r, "tasks")->valuestring);
+        const cJSON* res = cJSON_GetObjectItem(r, "results");
+        for (uint32_t d = 0; d < ds->domain_count; d++)
+            for (uint32_t p = 0; p < job->protocol_count; p++)
+                fprintf(f, " %.4f | %.4f |", ablate_metric(res, ds->domain_name[d], job->protocol_names[p], "hr10"),
+                        ablate_metric(res, ds->domain_name[d], job->protocol_names[p], "ndcg10"));
+        const cJSON* before = cJSON_GetObjectItem(r, "collision_rate_before_mapping");
+        char b[32] = "";
+        if (before) snprintf(b, sizeof b, " (%.2f%%)", 100 * before->valuedouble);
+        fprintf(f, " %.2f%%%s | %.3f | %.1f | %.1f |\n", 100 * cJSON_GetObjectItem(r, "collision_rate")->valuedouble, b,
+                cJSON_GetObjectItem(r, "code_use")->valuedouble, cJSON_GetObjectItem(r, "tokenize_seconds")->valuedouble,
+                cJSON_GetObjectItem(r, "train_seconds")->valuedouble);
+    }
+}
+
+/* Tokenizes with one scheme into OUT/ids-METHOD and trains every task mix there; rows appended. */
+static vkr_status ablate_scheme(vkr_device* dev, const ablate_args* a, const vkr_dataset* ds, const cli_rec_job* base,
+                                int method, char mixes[][128], uint32_t n_mixes, uint64_t seed, cJSON* rows,
+                                cli_gencdr_views* views) {
+    char sdir[PATH_MAX];
+    snprintf(sdir, sizeof sdir, "%s/ids-%s", a->out, cli_tokenize_method_choices[method]);
+    static const char* const files[] = {"dataset.json", "data.bin", "item_emb.npy", "item_emb.json"};
+    char emb[PATH_MAX + 16];
+    snprintf(emb, sizeof emb, "%s/item_emb.npy", a->dir);
+    /* random IDs need no embedding; every other scheme's tokenize names the missing file itself */
+    VKR_TRY(run_link_files(a->dir, sdir, files, vkr_path_exists(emb) ? 4 : 2));
+    if (!base->quiet) printf("== tokenize %s (%s)\n", cli_tokenize_method_choices[method], sdir);
+    cli_tokenize_options t = {.dir = sdir, .method = method, .train = {.epochs = a->tokenizer_epochs, .seed = seed},
+                              .term_neighbors = 10, .term_context = 0.5f, .quiet = true};
+    double t0 = vkr_now_s();
+    VKR_TRY(cli_stage_tokenize(dev, &t));
+    double tokenize_s = vkr_now_s() - t0;
+    for (uint32_t k = 0; k < n_mixes; k++) {
+        cli_rec_job job = *base;
+        job.model = "gencdr";
+        job.data_dir = sdir;
+        job.gencdr.tasks = 0;
+        char label[160];
+        snprintf(label, sizeof label, "%s", mixes[k]);
+        /* the mix was checked when parsed: seqrec plus known task names */
+        if (strstr(mixes[k], "item2index")) job.gencdr.tasks |= VKR_GENCDR_TASK_ITEM2INDEX;
+        if (strstr(mixes[k], "index2item")) job.gencdr.tasks |= VKR_GENCDR_TASK_INDEX2ITEM;
+        if (strstr(mixes[k], "collab")) job.gencdr.tasks |= VKR_GENCDR_TASK_COLLAB;
+        job.views_out = k == 0 ? views : NULL;
+        if (!base->quiet) printf("== GenCDR on %s IDs, tasks %s\n", cli_tokenize_method_choices[method], label);
+        cJSON* results = cJSON_CreateArray();
+        t0 = vkr_now_s();
+        vkr_status s = results ? cli_stage_train(dev, ds, &job, 0, ds->domain_count, results, base->quiet ? NULL : stdout)
+                               : vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
+        cJSON* row = s == VKR_OK ? cJSON_CreateObject() : NULL;
+        if (row) {
+            cJSON_AddStringToObject(row, "scheme", cli_tokenize_method_choices[method]);
+            cJSON_AddStringToObject(row, "tasks", label);
+            ablate_tokenizer_figures(sdir, row);
+            cJSON_AddNumberToObject(row, "tokenize_seconds", tokenize_s);
+            cJSON_AddNumberToObject(row, "train_seconds", vkr_now_s() - t0);
+            cJSON_AddItemToObject(row, "results", results);
+            cJSON_AddItemToArray(rows, row);
+        } else {
+            cJSON_Delete(results);
+            if (s == VKR_OK) s = vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
+        }
+        VKR_TRY(s);
+    }
+    return VKR_OK;
+}
+
+/* Splits --task-mixes into lists, each checked as --tasks would be (seqrec required, known names). */
+static int ablate_parse_mixes(const char* value, char mixes[][128], uint32_t* n) {
+    static const char* const names[] = {"seqrec", "item2index", "index2item", "collab"};
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", value);
+    *n = 0;
+    for (char* save = NULL, *mix = strtok_r(buf, ";", &save); mix; mix = strtok_r(NULL, ";", &save)) {
+        if (*n == ABLATE_MAX_MIXES) return cli_usage_error("ablate", "--task-mixes: at most %d lists", ABLATE_MAX_MIXES);
+        snprintf(mixes[*n], 128, "%s", mix);
+        bool seqrec = false;
+        char item[128];
+        snprintf(item, sizeof item, "%s", mix);
+        for (char* s2 = NULL, *tok = strtok_r(item, ",", &s2); tok; tok = strtok_r(NULL, ",", &s2)) {
+            size_t k = 0;
+            while (k < 4 && strcmp(tok, names[k]) != 0) k++;
+            if (k == 4)
+                return cli_usage_error("ablate", "--task-mixes: unknown task '%s' (expected seqrec, item2index, "
+                                       "index2item, collab)", tok);
+            seqrec |= k == 0;
+        }
+        if (!seqrec) return cli_usage_error("ablate", "--task-mixes: '%s' lacks seqrec, the task GenCDR is evaluated on", mix);
+        (*n)++;
+    }
+    return *n ? CLI_OK : cli_usage_error("ablate", "--task-mixes: no task list");
+}
+
+int cli_cmd_ablate(int argc, char** argv) {
+    cli_common com = {0};
+    ablate_args a = {.out = "ablate-ids", .schemes = "rqvae,rkmeans,random,term",
+                     .mixes = "seqrec;seqrec,item2index,index2item,collab"};
+    cli_rec_args rec;
+    cli_rec_args_init(&rec);
+    com.seed = 42;
+    if (cli_parse(&cli_ablate_spec, argc, argv, (void* const[CLI_BASE_COUNT]){&com, &a, &rec, NULL}) != CLI_OK)
+        return CLI_USAGE;
+    if (strcmp(a.what, "ids") != 0) return cli_usage_error("ablate", "WHAT must be ids (got '%s')", a.what);
+    cli_rec_args_apply(&rec, &com);
+    if (rec.job.gencdr.tasks) return cli_usage_error("ablate", "--tasks is set per run by --task-mixes");
+    char mixes[ABLATE_MAX_MIXES][128];
+    uint32_t n_mixes = 0;
+    if (ablate_parse_mixes(a.mixes, mixes, &n_mixes) != CLI_OK) return CLI_USAGE;
+    int methods[8];
+    uint32_t n_methods = 0;
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", a.schemes);
+    for (char* save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        int m = ablate_method(tok);
+        if (m < 0) return cli_usage_error("ablate", "--schemes: unknown scheme '%s' (expected rqvae, rkmeans, random, term)", tok);
+        if (n_methods == 8) return cli_usage_error("ablate", "--schemes: at most 8");
+        methods[n_methods++] = m;
+    }
+    if (!n_methods) return cli_usage_error("ablate", "--schemes: no scheme");
+    if (com.quiet) vkr_log_set_level(VKR_LOG_ERROR);
+    vkr_lock lock;
+    vkr_status s = cli_output_lock(a.out, &lock);
+    if (s != VKR_OK) return cli_fail("ablate", s);
+    vkr_dataset ds = {0};
+    vkr_instance* inst = NULL;
+    vkr_device* dev = NULL;
+    cJSON* rows = cJSON_CreateArray();
+    cli_gencdr_views views[8] = {{0}};
+    s = rows ? vkr_dataset_load(a.dir, &ds) : vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
+    if (s == VKR_OK) s = cli_open_backend(com.device, &inst, &dev);
+    for (uint32_t k = 0; k < n_methods && s == VKR_OK; k++)
+        s = ablate_scheme(dev, &a, &ds, &rec.job, methods[k], mixes, n_mixes, com.seed, rows, &views[k]);
+    run_map_view mv[8];
+    char names[8][32];
+    for (uint32_t k = 0; k < n_methods; k++) {
+        snprintf(names[k], sizeof names[k], "ids-%s", cli_tokenize_method_choices[methods[k]]);
+        mv[k] = (run_map_view){.name = names[k], .emb = views[k].codes, .dim = views[k].dim};
+    }
+    cJSON* maps = cJSON_CreateObject();
+    if (s == VKR_OK) s = cli_stage_maps(dev, a.out, a.dir, &ds, mv, n_methods, com.quiet, maps, NULL);
+    char path[PATH_MAX + 32];
+    if (s == VKR_OK) {
+        cJSON* j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "dataset", a.dir);
+        cJSON_AddStringToObject(j, "device", cli_backend_name(dev));
+        cJSON_AddNumberToObject(j, "seed", (double)com.seed);
+        cJSON_AddItemReferenceToObject(j, "rows", rows);
+        cJSON_AddItemReferenceToObject(j, "maps", maps);
+        snprintf(path, sizeof path, "%s/ablate-ids.json", a.out);
+        s = vkr_json_write(j, path);
+        cJSON_Delete(j);
+    }
+    if (s == VKR_OK) {
+        snprintf(path, sizeof path, "%s/ablate-ids.md", a.out);
+        char tmp[PATH_MAX + 64];
+        snprintf(tmp, sizeof tmp, "%s.tmp", path);
+        FILE* f = fopen(tmp, "w");
+        if (!f) s = vkr_fail(VKR_ERR_IO, "cannot write %s: %s", tmp, strerror(errno));
+        else {
+            fprintf(f, "# Semantic-ID schemes x GenCDR training tasks on %s (seed %llu, %s)\n\n", a.dir,
+                    (unsigned long long)com.seed, cli_backend_name(dev));
+            ablate_table(f, rows, &ds, &rec.job);
+            if (fclose(f) != 0 || rename(tmp, path) != 0) s = vkr_fail(VKR_ERR_IO, "cannot write %s: %s", path, strerror(errno));
+        }
+        if (s == VKR_OK && !com.quiet) {
+            printf("\n");
+            ablate_table(stdout, rows, &ds, &rec.job);
+            printf("\nwrote %s and %s/ablate-ids.json\n", path, a.out);
+        }
+    }
+    for (uint32_t k = 0; k < 8; k++) free(views[k].codes), free(views[k].ids), free(views[k].fused);
+    cJSON_Delete(maps);
+    cJSON_Delete(rows);
+    vkr_dataset_free(&ds);
+    cli_close_device(inst, dev);
+    vkr_lock_release(&lock);
+    return s == VKR_OK ? CLI_OK : cli_fail("ablate", s);
+}

@@ -500,12 +500,9 @@ static vkr_status rq_check_inputs(const vkr_rqvae_config* c, const float* emb, u
 /* The collapse error: the rule's message (vkr_last_error(), just set by a failed check) with what the
  * input held and what to try. */
 static vkr_status rq_collapse_error(const vkr_rqvae_result* out, uint32_t n) {
-    char why[512];
-    snprintf(why, sizeof why, "%s", vkr_last_error());
-    return vkr_fail(VKR_ERR_STATE,
-                    "rqvae: %s. The input has %u distinct non-zero embeddings among %u items (%u all zero). Try more "
-                    "epochs, a lower learning rate, fewer codes per level, or embeddings with more signal (item text)",
-                    why, out->distinct_rows, n, out->no_signal);
+    return vkr_semid_collapse_error("rqvae", out->distinct_rows, n, out->no_signal,
+                                    "more epochs, a lower learning rate, fewer codes per level, or embeddings with "
+                                    "more signal (item text)");
 }
 
 /* What the adapters did: each domain's mean routing weights, and the items whose nearest codes differ

@@ -2,6 +2,7 @@
 #include "vkr_semid_rows.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -103,4 +104,12 @@ vkr_status vkr_semid_rows_finish(const vkr_semid_rows* rows, const int32_t* row_
     VKR_TRY(vkr_semantic_ids_build(row_codes, rows->n, L, K, NULL, &out->signal_stats));
     VKR_TRY(vkr_semid_check(&out->signal_stats));
     return vkr_semid_check(&out->stats);
+}
+
+vkr_status vkr_semid_collapse_error(const char* who, uint32_t distinct_rows, uint32_t n, uint32_t no_signal,
+                                    const char* advice) {
+    char why[512];
+    snprintf(why, sizeof why, "%s", vkr_last_error());
+    return vkr_fail(VKR_ERR_STATE, "%s: %s. The input has %u distinct non-zero embeddings among %u items (%u all zero). "
+                    "Try %s", who, why, distinct_rows, n, no_signal, advice);
 }

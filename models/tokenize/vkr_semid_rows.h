@@ -46,6 +46,9 @@ vkr_status vkr_semid_rows_distinct(const float* emb, const vkr_semid_rows* rows,
  * freed). out zeroed on entry. */
 vkr_status vkr_semid_rows_finish(const vkr_semid_rows* rows, const int32_t* row_codes, uint32_t n, uint32_t levels,
                                  uint32_t codes, vkr_semid_ids* out);
+/* VKR_ERR_STATE: "WHO: <the collapse rule's message, vkr_last_error()>. The input has ... Try ADVICE". */
+vkr_status vkr_semid_collapse_error(const char* who, uint32_t distinct_rows, uint32_t n, uint32_t no_signal,
+                                    const char* advice);
 /* Frees what an assignment owns and zeroes it. */
 void vkr_semid_ids_free(vkr_semid_ids* ids);
 

@@ -57,14 +57,10 @@ vkr_status vkr_random_ids(const vkr_semid_scheme_options* o, uint32_t n, vkr_sem
     return s;
 }
 
-/* The collapse error with what the input held and what to try (vkr_last_error() holds the rule's message). */
+/* The collapse error (vkr_last_error() holds the rule's message). */
 static vkr_status rk_collapse_error(const vkr_semid_scheme_result* out, uint32_t no_signal) {
-    char why[512];
-    snprintf(why, sizeof why, "%s", vkr_last_error());
-    return vkr_fail(VKR_ERR_STATE,
-                    "rkmeans: %s. The input has %u distinct non-zero embeddings among %u items (%u all zero). Try "
-                    "fewer codes per level or embeddings with more signal (item text)",
-                    why, out->distinct_rows, out->items, no_signal);
+    return vkr_semid_collapse_error("rkmeans", out->distinct_rows, out->items, no_signal,
+                                    "fewer codes per level or embeddings with more signal (item text)");
 }
 
 vkr_status vkr_rkmeans_tokenize(const vkr_semid_scheme_options* o, const float* emb, uint32_t n, uint32_t d,

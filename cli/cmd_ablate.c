@@ -146,11 +146,17 @@ static vkr_status ablate_scheme(vkr_device* dev, const ablate_args* a, const vkr
                                 cli_gencdr_views* views) {
     char sdir[PATH_MAX];
     snprintf(sdir, sizeof sdir, "%s/ids-%s", a->out, cli_tokenize_method_choices[method]);
-    static const char* const files[] = {"dataset.json", "data.bin", "item_emb.npy", "item_emb.json"};
-    char emb[PATH_MAX + 16];
-    snprintf(emb, sizeof emb, "%s/item_emb.npy", a->dir);
-    /* random IDs need no embedding; every other scheme's tokenize names the missing file itself */
-    VKR_TRY(run_link_files(a->dir, sdir, files, vkr_path_exists(emb) ? 4 : 2));
+    /* the dataset, and the embedding files that exist: random IDs need none, and every other scheme's
+     * tokenize names a missing item_emb.npy itself */
+    const char* files[4] = {"dataset.json", "data.bin"};
+    size_t n_files = 2;
+    static const char* const optional[] = {"item_emb.npy", "item_emb.json"};
+    for (size_t k = 0; k < 2; k++) {
+        char path[PATH_MAX + 32];
+        snprintf(path, sizeof path, "%s/%s", a->dir, optional[k]);
+        if (vkr_path_exists(path)) files[n_files++] = optional[k];
+    }
+    VKR_TRY(run_link_files(a->dir, sdir, files, n_files));
     if (!base->quiet) printf("== tokenize %s (%s)\n", cli_tokenize_method_choices[method], sdir);
     cli_tokenize_options t = {.dir = sdir, .method = method, .train = {.epochs = a->tokenizer_epochs, .seed = seed},
                               .term_neighbors = 10, .term_context = 0.5f, .quiet = true};

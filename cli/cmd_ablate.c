@@ -32,6 +32,7 @@ typedef struct ablate_args {
     const char* schemes;  /* --schemes */
     const char* mixes;    /* --task-mixes */
     uint32_t tokenizer_epochs; /* --tokenizer-epochs */
+    uint32_t levels, codes;    /* --levels, --codes (0: each scheme's default) */
 } ablate_args;
 
 static const cli_positional ablate_positionals[] = {
@@ -40,23 +41,28 @@ static const cli_positional ablate_positionals[] = {
 static const cli_option ablate_opts[] = {
     CLI_STRING(COMMAND, "--out", "DIR", ablate_args, out, "ablate-ids",
                "where the schemes' directories, ablate-ids.md, ablate-ids.json and maps/ go"),
-    CLI_STRING(COMMAND, "--schemes", "S,...", ablate_args, schemes, "rqvae,rkmeans,random,term",
-               "the tokenize --method schemes to compare"),
+    CLI_STRING(COMMAND, "--schemes", "S,...", ablate_args, schemes, "rqvae,rqvae+adapters,rkmeans,random,term",
+               "the tokenize --method schemes to compare (rqvae+adapters: with GenCDR's domain adapters and router)"),
     CLI_STRING(COMMAND, "--task-mixes", "M;M...", ablate_args, mixes, "seqrec;seqrec,item2index,index2item,collab",
                "GenCDR's --tasks lists to train on every scheme, separated by ';'"),
     CLI_UINT(COMMAND, "--tokenizer-epochs", "N", ablate_args, tokenizer_epochs, 1, CLI_UINT_LIMIT,
              "as vkrec tokenize", "RQ-VAE epochs"),
+    CLI_UINT(COMMAND, "--levels", "L", ablate_args, levels, 1, VKR_SEMID_MAX_LEVELS, "3; term: 5",
+             "code levels of every scheme"),
+    CLI_UINT(COMMAND, "--codes", "K", ablate_args, codes, 1, VKR_SEMID_MAX_CODES, "256",
+             "codes per level (rqvae, rkmeans, random)"),
 };
 static const cli_option* const ablate_shared[] = {&cli_opt_seed, &cli_opt_device, &cli_opt_quiet, NULL};
 const cli_spec cli_ablate_spec = {
     .name = "ablate",
     .description =
-        "  ablate ids DIR: for every --schemes method, tokenizes DIR (its item_emb.npy) into OUT/ids-METHOD (links\n"
+        "  ablate ids DIR: for every --schemes method, tokenizes DIR (its item_emb.npy) into OUT/ids-SCHEME (links\n"
         "  to the dataset beside the scheme's semantic_ids.npy and tokenizer.json), trains GenCDR there with\n"
         "  every --task-mixes list and evaluates it, then writes OUT/ablate-ids.md and OUT/ablate-ids.json:\n"
         "  per scheme and task mix, HR@10 and NDCG@10 per domain and protocol, the collision rate (and\n"
         "  before the uniform mapping), code use (mean utilization over levels), tokenize and train seconds;\n"
-        "  and OUT/maps/ids-METHOD.* (t-SNE of GenCDR's code embeddings of the items; on Vulkan only).\n"
+        "  and OUT/maps/ids-SCHEME.* (t-SNE of GenCDR's code embeddings of the items; on Vulkan only; '+'\n"
+        "  in a scheme's name is '-' in its files).\n"
         "  Takes every option of vkrec train that describes GenCDR (--tasks is set by --task-mixes).",
     CLI_POSITIONALS(ablate_positionals),
     CLI_OWN_OPTIONS(ablate_opts),
@@ -65,11 +71,24 @@ const cli_spec cli_ablate_spec = {
     .defaults = (const char* const[]){"--seed", "42", NULL},
 };
 
-/* Index of `name` among the tokenize methods, or -1. */
-static int ablate_method(const char* name) {
+/* A scheme of --schemes: a tokenize method, the RQ-VAE also with GenCDR's adapters. */
+typedef struct ablate_scheme_id {
+    int method;    /* cli_tokenize_method */
+    bool adapters; /* rqvae+adapters */
+    char name[32]; /* as given */
+    char stem[32]; /* for files and map names: '+' as '-' */
+} ablate_scheme_id;
+
+/* Parses one --schemes entry; false when unknown. */
+static bool ablate_method(const char* name, ablate_scheme_id* out) {
+    snprintf(out->name, sizeof out->name, "%s", name);
+    snprintf(out->stem, sizeof out->stem, "%s", name);
+    for (char* c = out->stem; *c; c++) *c = *c == '+' ? '-' : *c;
+    out->adapters = strcmp(name, "rqvae+adapters") == 0;
+    if (out->adapters) return out->method = CLI_TOKENIZE_RQVAE, true;
     for (int k = 0; cli_tokenize_method_choices[k]; k++)
-        if (strcmp(cli_tokenize_method_choices[k], name) == 0) return k;
-    return -1;
+        if (strcmp(cli_tokenize_method_choices[k], name) == 0) return out->method = k, true;
+    return false;
 }
 
 /* What a scheme's tokenizer.json says: collision rates and the mean utilization over levels. */
@@ -142,10 +161,10 @@ static void ablate_table(FILE* f, const cJSON* rows, const vkr_dataset* ds, cons
 
 /* Tokenizes with one scheme into OUT/ids-METHOD and trains every task mix there; rows appended. */
 static vkr_status ablate_scheme(vkr_device* dev, const ablate_args* a, const vkr_dataset* ds, const cli_rec_job* base,
-                                int method, char mixes[][128], uint32_t n_mixes, uint64_t seed, cJSON* rows,
-                                cli_gencdr_views* views) {
+                                const ablate_scheme_id* scheme, char mixes[][128], uint32_t n_mixes, uint64_t seed,
+                                cJSON* rows, cli_gencdr_views* views) {
     char sdir[PATH_MAX];
-    snprintf(sdir, sizeof sdir, "%s/ids-%s", a->out, cli_tokenize_method_choices[method]);
+    snprintf(sdir, sizeof sdir, "%s/ids-%s", a->out, scheme->stem);
     /* the dataset, and the embedding files that exist: random IDs need none, and every other scheme's
      * tokenize names a missing item_emb.npy itself */
     const char* files[4] = {"dataset.json", "data.bin"};
@@ -157,9 +176,10 @@ static vkr_status ablate_scheme(vkr_device* dev, const ablate_args* a, const vkr
         if (vkr_path_exists(path)) files[n_files++] = optional[k];
     }
     VKR_TRY(run_link_files(a->dir, sdir, files, n_files));
-    if (!base->quiet) printf("== tokenize %s (%s)\n", cli_tokenize_method_choices[method], sdir);
-    cli_tokenize_options t = {.dir = sdir, .method = method, .train = {.epochs = a->tokenizer_epochs, .seed = seed},
-                              .term_neighbors = 10, .term_context = 0.5f, .quiet = true};
+    if (!base->quiet) printf("== tokenize %s (%s)\n", scheme->name, sdir);
+    cli_tokenize_options t = {.dir = sdir, .method = scheme->method, .config = {.adapters = scheme->adapters, .levels = a->levels, .codes = a->codes},
+                              .train = {.epochs = a->tokenizer_epochs, .seed = seed}, .term_neighbors = 10,
+                              .term_context = 0.5f, .quiet = true};
     double t0 = vkr_now_s();
     VKR_TRY(cli_stage_tokenize(dev, &t));
     double tokenize_s = vkr_now_s() - t0;
@@ -175,14 +195,14 @@ static vkr_status ablate_scheme(vkr_device* dev, const ablate_args* a, const vkr
         if (strstr(mixes[k], "index2item")) job.gencdr.tasks |= VKR_GENCDR_TASK_INDEX2ITEM;
         if (strstr(mixes[k], "collab")) job.gencdr.tasks |= VKR_GENCDR_TASK_COLLAB;
         job.views_out = k == 0 ? views : NULL;
-        if (!base->quiet) printf("== GenCDR on %s IDs, tasks %s\n", cli_tokenize_method_choices[method], label);
+        if (!base->quiet) printf("== GenCDR on %s IDs, tasks %s\n", scheme->name, label);
         cJSON* results = cJSON_CreateArray();
         t0 = vkr_now_s();
         vkr_status s = results ? cli_stage_train(dev, ds, &job, 0, ds->domain_count, results, base->quiet ? NULL : stdout)
                                : vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
         cJSON* row = s == VKR_OK ? cJSON_CreateObject() : NULL;
         if (row) {
-            cJSON_AddStringToObject(row, "scheme", cli_tokenize_method_choices[method]);
+            cJSON_AddStringToObject(row, "scheme", scheme->name);
             cJSON_AddStringToObject(row, "tasks", label);
             ablate_tokenizer_figures(sdir, row);
             cJSON_AddNumberToObject(row, "tokenize_seconds", tokenize_s);
@@ -226,7 +246,7 @@ static int ablate_parse_mixes(const char* value, char mixes[][128], uint32_t* n)
 
 int cli_cmd_ablate(int argc, char** argv) {
     cli_common com = {0};
-    ablate_args a = {.out = "ablate-ids", .schemes = "rqvae,rkmeans,random,term",
+    ablate_args a = {.out = "ablate-ids", .schemes = "rqvae,rqvae+adapters,rkmeans,random,term",
                      .mixes = "seqrec;seqrec,item2index,index2item,collab"};
     cli_rec_args rec;
     cli_rec_args_init(&rec);
@@ -239,15 +259,15 @@ int cli_cmd_ablate(int argc, char** argv) {
     char mixes[ABLATE_MAX_MIXES][128];
     uint32_t n_mixes = 0;
     if (ablate_parse_mixes(a.mixes, mixes, &n_mixes) != CLI_OK) return CLI_USAGE;
-    int methods[8];
+    ablate_scheme_id methods[8];
     uint32_t n_methods = 0;
     char buf[256];
     snprintf(buf, sizeof buf, "%s", a.schemes);
     for (char* save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        int m = ablate_method(tok);
-        if (m < 0) return cli_usage_error("ablate", "--schemes: unknown scheme '%s' (expected rqvae, rkmeans, random, term)", tok);
         if (n_methods == 8) return cli_usage_error("ablate", "--schemes: at most 8");
-        methods[n_methods++] = m;
+        if (!ablate_method(tok, &methods[n_methods++]))
+            return cli_usage_error("ablate", "--schemes: unknown scheme '%s' (expected rqvae, rqvae+adapters, rkmeans, "
+                                   "random, term)", tok);
     }
     if (!n_methods) return cli_usage_error("ablate", "--schemes: no scheme");
     if (com.quiet) vkr_log_set_level(VKR_LOG_ERROR);
@@ -262,11 +282,11 @@ int cli_cmd_ablate(int argc, char** argv) {
     s = rows ? vkr_dataset_load(a.dir, &ds) : vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
     if (s == VKR_OK) s = cli_open_backend(com.device, &inst, &dev);
     for (uint32_t k = 0; k < n_methods && s == VKR_OK; k++)
-        s = ablate_scheme(dev, &a, &ds, &rec.job, methods[k], mixes, n_mixes, com.seed, rows, &views[k]);
+        s = ablate_scheme(dev, &a, &ds, &rec.job, &methods[k], mixes, n_mixes, com.seed, rows, &views[k]);
     run_map_view mv[8];
-    char names[8][32];
+    char names[8][48];
     for (uint32_t k = 0; k < n_methods; k++) {
-        snprintf(names[k], sizeof names[k], "ids-%s", cli_tokenize_method_choices[methods[k]]);
+        snprintf(names[k], sizeof names[k], "ids-%s", methods[k].stem);
         mv[k] = (run_map_view){.name = names[k], .emb = views[k].codes, .dim = views[k].dim};
     }
     cJSON* maps = cJSON_CreateObject();

@@ -68,7 +68,7 @@ grep -q 'router, Kitchen items: universal' "$d/ad.out" || fail "the routing weig
 tr -d ' \t\n' < "$D/tokenizer.json" > "$d/j"
 grep -q 'before_uniform_mapping' "$d/j" && fail "--no-balance reports a uniform mapping"
 # vkrec ablate ids: every scheme x task mix in one table, a row each, with the tokenizer's figures
-"$V" ablate ids "$D" --out "$d/ab" --schemes random,term --task-mixes "seqrec;seqrec,collab" $small
+"$V" ablate ids "$D" --out "$d/ab" --schemes random,term,rqvae+adapters --tokenizer-epochs 2 --codes 64 --task-mixes "seqrec;seqrec,collab" $small
 [ "$(grep -c '^| random | seqrec\|^| term | seqrec' "$d/ab/ablate-ids.md")" -eq 4 ] || fail "ablate-ids.md lacks rows: $(cat "$d/ab/ablate-ids.md")"
 tr -d ' \t\n' < "$d/ab/ablate-ids.json" | grep -q '"scheme":"term","tasks":"seqrec,collab","collision_rate":' \
   || fail "ablate-ids.json lacks the term row"

@@ -188,8 +188,8 @@ static const cli_option tokenize_opts[] = {
              "after the universal model (tokenizer.json: the routing weights per domain, the items whose codes the "
              "adapters changed, the IDs' figures with the adapters off)"),
     CLI_UINT(COMMAND, "--rank", "R", tokenize_args, o.config.lora_rank, 1, CLI_UINT_LIMIT, "8", "rqvae: adapter rank"),
-    CLI_FLOAT(COMMAND, "--balance", "W", tokenize_args, o.config.balance, 0, 1e6, 0, "0.01",
-              "rqvae with adapters: weight of the router's load-balancing term (0: none)"),
+    CLI_FLOAT(COMMAND, "--balance", "W", tokenize_args, o.config.balance, 0, 1e6, 0, "0",
+              "rqvae with adapters: weight of the router's load-balancing term (0: none; Switch uses 0.01)"),
     CLI_UINT(COMMAND, "--epochs", "N", tokenize_args, o.train.epochs, 1, CLI_UINT_LIMIT,
              "about 3000 steps, 10..200 epochs", "rqvae: universal-phase epochs"),
     CLI_UINT(COMMAND, "--adapter-epochs", "N", tokenize_args, o.train.adapter_epochs, 1, CLI_UINT_LIMIT, "epochs/4",

@@ -41,7 +41,6 @@ vkr_status vkr_rqvae_config_resolve(const vkr_rqvae_config* c, vkr_rqvae_config*
     if (!out->codes) out->codes = 256;
     if (out->beta == 0) out->beta = 0.25f;
     if (out->beta < 0) out->beta = 0;
-    if (out->balance == 0) out->balance = 0.01f;
     if (out->balance < 0) out->balance = 0;
     if (!out->lora_rank) out->lora_rank = 8;
     if (out->levels > VKR_SEMID_MAX_LEVELS)

@@ -116,7 +116,8 @@ static void level1_recovers_clusters(void** state) {
 }
 
 /* Two runs with the same seed and universal phase, one and three adapter epochs: every universal
- * weight and the codebooks match bitwise, and adapters and router moved. */
+ * weight and the codebooks match bitwise, and adapters and router moved; the router's report adds up,
+ * and its load-balancing term pulls the routing toward uniform. */
 static void adapters_train_only_adapters(void** state) {
     (void)state;
     const uint32_t n = 96, d = 12;
@@ -160,6 +161,21 @@ static void adapters_train_only_adapters(void** state) {
     print_message("routing (domain 0) %.3f %.3f %.3f; %u items' codes changed by the adapters\n",
                   (double)r[1].route_mean[0][0], (double)r[1].route_mean[0][1], (double)r[1].route_mean[0][2],
                   r[1].adapter_changed);
+    /* a strong load-balancing term pulls the routing toward 1/3 per expert */
+    vkr_rqvae_config cb = c;
+    cb.balance = 5.0f;
+    vkr_rqvae_result rb;
+    vkr_rqvae_train_options ob = {.device = vkr_test_shared.device, .batch = 32, .epochs = 4, .adapter_epochs = 3,
+                                  .lr = 3e-3f, .seed = 9};
+    VKR_ASSERT_OK(vkr_rqvae_train(&cb, &ob, x, n, domain, &rb));
+    double off_free = 0, off_balanced = 0; /* distance of domain 0's routing from uniform */
+    for (uint32_t e = 0; e < 3; e++) {
+        off_free += fabs(r[1].route_mean[0][e] - 1.0 / 3);
+        off_balanced += fabs(rb.route_mean[0][e] - 1.0 / 3);
+    }
+    print_message("routing off uniform by %.3f without the balance term, %.3f with it\n", off_free, off_balanced);
+    assert_true(off_balanced < off_free);
+    vkr_rqvae_result_free(&rb);
     const vkr_rqvae_param* lb = vkr_rqvae_result_param(&r[1], "enc0.lora_b");
     assert_non_null(lb);
     double norm = 0;

@@ -122,9 +122,10 @@ static vkr_status rq_graph_build(const vkr_rqvae_config* c, uint32_t batch, bool
         vkr_tensor* logits = vkr_op_add(g, vkr_op_matmul(g, m->x, wr, br, false, false),
                                         vkr_op_matmul(g, m->dmask, ur, NULL, false, false));
         m->route = vkr_graph_keep(vkr_op_softmax(g, logits));
-        /* load balance: E x sum_e (mean routing weight of e)^2, 1 when the batch spreads evenly */
-        vkr_tensor* mean = vkr_op_mean(g, m->route, 0);
-        balance = vkr_op_scale(g, vkr_op_sum(g, vkr_op_mul(g, mean, mean), -1), (float)E);
+        if (train && c->balance > 0) { /* balance x E x sum_e (mean routing weight of e)^2: balance when even */
+            vkr_tensor* mean = vkr_op_mean(g, m->route, 0);
+            balance = vkr_op_scale(g, vkr_op_sum(g, vkr_op_mul(g, mean, mean), -1), (float)E * c->balance);
+        }
     }
     uint32_t dims[VKR_RQVAE_MAX_HIDDEN + 2];
     uint32_t nd = 0;
@@ -151,7 +152,7 @@ static vkr_status rq_graph_build(const vkr_rqvae_config* c, uint32_t batch, bool
     if (train) {
         vkr_tensor* qloss = vkr_op_rq_loss(g, m->z, cb, m->codes, c->beta);
         vkr_tensor* loss = vkr_op_add(g, vkr_op_mse(g, m->recon, m->x), qloss);
-        if (balance && c->balance > 0) loss = vkr_op_add(g, loss, vkr_op_scale(g, balance, c->balance));
+        if (balance) loss = vkr_op_add(g, loss, balance);
         m->loss = vkr_graph_keep(loss);
     }
     vkr_status s = vkr_graph_status(g);

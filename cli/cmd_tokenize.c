@@ -391,6 +391,122 @@ static void tokenize_print(const char* dir, const tokenize_view* v) {
            v->levels + 1);
 }
 
+/* Every scheme's results, owned until tokenize_results_free. */
+typedef struct tokenize_results {
+    vkr_rqvae_result rqvae;      /* rqvae */
+    vkr_semid_scheme_result scheme; /* rkmeans, random */
+    vkr_term_ids_result term;    /* term */
+    char** terms;                /* term: the TF-IDF columns' words */
+} tokenize_results;
+
+static void tokenize_results_free(tokenize_results* r) {
+    vkr_rqvae_result_free(&r->rqvae);
+    vkr_semid_scheme_result_free(&r->scheme);
+    vkr_term_ids_result_free(&r->term);
+    free(r->terms);
+}
+
+/* The RQ-VAE (with the router's report when it has adapters). */
+static vkr_status tokenize_rqvae(vkr_device* dev, const vkr_dataset* d, const vkr_npy_array* emb,
+                                 const cli_tokenize_options* opt, tokenize_results* res, tokenize_outcome* t) {
+    vkr_rqvae_result* r = &res->rqvae;
+    vkr_rqvae_config c = opt->config;
+    vkr_rqvae_train_options o = opt->train;
+    c.input_dim = (uint32_t)emb->shape[1];
+    c.domains = d->domain_count;
+    o.device = dev;
+    o.no_balance = opt->no_balance;
+    if (!opt->quiet && isatty(fileno(stderr))) o.progress = progress_line;
+    vkr_status s = vkr_rqvae_train(&c, &o, emb->data, d->item_count, d->item_domain, r);
+    if (o.progress) fprintf(stderr, "\r%100s\r", "");
+    VKR_TRY(s);
+    if (!opt->quiet) {
+        printf("trained in %.1f s (%u steps): reconstruction MSE %.6f, quantization loss %.6f\n", r->seconds, r->steps,
+               r->recon_loss, r->quant_loss);
+        for (uint32_t k = 0; c.adapters && k < d->domain_count; k++) {
+            printf("  router, %s items: universal %.3f", d->domain_name[k], (double)r->route_mean[k][0]);
+            for (uint32_t e = 1; e <= d->domain_count; e++)
+                printf(", %s adapter %.3f", d->domain_name[e - 1], (double)r->route_mean[k][e]);
+            printf("\n");
+        }
+        if (c.adapters)
+            printf("  the adapters changed %u items' codes (adapters off: %u distinct paths, collision rate %.2f%%)\n",
+                   r->adapter_changed, r->universal_stats.distinct_paths, 100 * r->universal_stats.collision_rate);
+    }
+    t->rqvae = r;
+    t->ids = r->ids;
+    t->view.items = r->items, t->view.levels = r->config.levels, t->view.codes = r->config.codes;
+    t->view.seconds = r->seconds, t->view.stats = &r->stats, t->view.signal = &r->signal_stats;
+    t->view.nearest = o.no_balance ? NULL : &r->nearest_stats;
+    t->view.no_signal = r->no_signal, t->view.distinct = r->distinct_rows, t->view.balanced = r->balanced;
+    t->view.kmeans_empty = r->kmeans_empty;
+    return VKR_OK;
+}
+
+/* Residual k-means or random IDs. */
+static vkr_status tokenize_scheme(vkr_device* dev, const vkr_dataset* d, const vkr_npy_array* emb,
+                                  const cli_tokenize_options* opt, tokenize_results* res, tokenize_outcome* t) {
+    vkr_semid_scheme_result* sr = &res->scheme;
+    vkr_semid_scheme_options so = {.device = dev, .levels = opt->config.levels, .codes = opt->config.codes,
+                                   .kmeans_iters = opt->train.kmeans_iters, .no_balance = opt->no_balance,
+                                   .seed = opt->train.seed};
+    const bool learned = opt->method == CLI_TOKENIZE_RKMEANS;
+    VKR_TRY(learned ? vkr_rkmeans_tokenize(&so, emb->data, d->item_count, (uint32_t)emb->shape[1], sr)
+                    : vkr_random_ids(&so, d->item_count, sr));
+    if (!opt->quiet && learned)
+        printf("clustered in %.1f s: reconstruction MSE %.6f (rows at the median norm)\n", sr->seconds, sr->recon_mse);
+    t->scheme = sr;
+    t->ids = sr->ids.ids;
+    t->view.items = sr->items, t->view.levels = sr->levels, t->view.codes = sr->codes;
+    t->view.seconds = sr->seconds, t->view.stats = &sr->ids.stats;
+    t->view.signal = learned ? &sr->ids.signal_stats : NULL;
+    t->view.nearest = learned && !opt->no_balance ? &sr->nearest_stats : NULL;
+    t->view.no_signal = sr->ids.no_signal, t->view.distinct = sr->distinct_rows, t->view.balanced = sr->balanced;
+    t->view.kmeans_empty = sr->kmeans_empty;
+    return VKR_OK;
+}
+
+/* Term IDs. */
+static vkr_status tokenize_term(vkr_device* dev, const vkr_dataset* d, const vkr_npy_array* emb,
+                                const cli_tokenize_options* opt, tokenize_results* res, tokenize_outcome* t) {
+    vkr_term_ids_result* tr = &res->term;
+    double start = vkr_now_s();
+    VKR_TRY(tokenize_terms(dev, d, emb, opt, tr, &res->terms));
+    if (!opt->quiet)
+        printf("%u terms in the vocabulary; %u items padded (fewer than %u terms), %u without any; %u terms came from "
+               "neighbours\n", tr->codes - 1, tr->padded_items, tr->levels, tr->empty_items, tr->context_terms);
+    t->ids = tr->ids.ids;
+    t->view.items = d->item_count, t->view.levels = tr->levels, t->view.codes = tr->codes;
+    t->view.seconds = vkr_now_s() - start, t->view.stats = &tr->ids.stats;
+    return VKR_OK;
+}
+
+/* The JSON of the outcome, with each scheme's own part. */
+static cJSON* tokenize_json(const tokenize_outcome* t, const tokenize_results* res, const vkr_dataset* d,
+                            const cli_tokenize_options* opt, bool context) {
+    cJSON* settings = NULL;
+    cJSON* j = stats_json(&t->view, &settings);
+    if (t->rqvae) rqvae_json(j, settings, t->rqvae, d);
+    else if (t->scheme && t->scheme->codebooks) {
+        cJSON_AddNumberToObject(settings, "input_dim", t->scheme->dim);
+        cJSON_AddNumberToObject(j, "recon_mse", t->scheme->recon_mse);
+        cJSON_AddStringToObject(j, "input_scaling", "per-item rescale to the median RMS of the non-zero rows");
+    } else if (opt->method == CLI_TOKENIZE_TERM)
+        term_json(j, settings, &res->term, res->terms, d, opt, context);
+    return j;
+}
+
+/* The first items' words (term IDs), from the JSON's examples. */
+static void tokenize_print_examples(const cJSON* j) {
+    const cJSON* e = NULL;
+    cJSON_ArrayForEach(e, cJSON_GetObjectItem(j, "examples")) {
+        printf("  %s: ", cJSON_GetObjectItem(e, "title")->valuestring);
+        const cJSON* term = NULL;
+        cJSON_ArrayForEach(term, cJSON_GetObjectItem(e, "terms")) printf("[%s] ", term->valuestring);
+        printf("\n");
+    }
+}
+
 vkr_status cli_stage_tokenize(vkr_device* dev, const cli_tokenize_options* opt) {
     const char* dir = opt->dir;
     const bool quiet = opt->quiet;
@@ -414,98 +530,18 @@ vkr_status cli_stage_tokenize(vkr_device* dev, const cli_tokenize_options* opt) 
         printf("%u domains%s) on %s\n", d.domain_count,
                opt->method == CLI_TOKENIZE_RQVAE && opt->config.adapters ? ", with adapters" : "", cli_backend_name(dev));
     }
-    vkr_rqvae_result r = {0};
-    vkr_semid_scheme_result sr = {0};
-    vkr_term_ids_result tr = {0};
-    char** terms = NULL;
+    tokenize_results res = {0};
     tokenize_outcome t = {.view = {.method = method, .seed = opt->train.seed, .device = cli_backend_name(dev)}};
-    if (s == VKR_OK && opt->method == CLI_TOKENIZE_RQVAE) {
-        vkr_rqvae_config c = opt->config;
-        vkr_rqvae_train_options o = opt->train;
-        c.input_dim = (uint32_t)emb.shape[1];
-        c.domains = d.domain_count;
-        o.device = dev;
-        o.no_balance = opt->no_balance;
-        if (!quiet && isatty(fileno(stderr))) o.progress = progress_line;
-        s = vkr_rqvae_train(&c, &o, emb.data, d.item_count, d.item_domain, &r);
-        if (o.progress) fprintf(stderr, "\r%100s\r", "");
-        if (s == VKR_OK && !quiet)
-            printf("trained in %.1f s (%u steps): reconstruction MSE %.6f, quantization loss %.6f\n", r.seconds,
-                   r.steps, r.recon_loss, r.quant_loss);
-        for (uint32_t k = 0; s == VKR_OK && !quiet && c.adapters && k < d.domain_count; k++) {
-            printf("  router, %s items: universal %.3f", d.domain_name[k], (double)r.route_mean[k][0]);
-            for (uint32_t e = 1; e <= d.domain_count; e++)
-                printf(", %s adapter %.3f", d.domain_name[e - 1], (double)r.route_mean[k][e]);
-            printf("\n");
-        }
-        if (s == VKR_OK && !quiet && c.adapters)
-            printf("  the adapters changed %u items' codes (adapters off: %u distinct paths, collision rate %.2f%%)\n",
-                   r.adapter_changed, r.universal_stats.distinct_paths, 100 * r.universal_stats.collision_rate);
-        t.rqvae = &r;
-        t.ids = r.ids;
-        t.view = (tokenize_view){.method = method, .items = r.items, .levels = r.config.levels,
-                                 .codes = r.config.codes, .seconds = r.seconds, .stats = &r.stats,
-                                 .signal = &r.signal_stats, .nearest = o.no_balance ? NULL : &r.nearest_stats, .no_signal = r.no_signal,
-                                 .distinct = r.distinct_rows, .balanced = r.balanced,
-                                 .kmeans_empty = r.kmeans_empty, .seed = o.seed, .device = t.view.device};
-    } else if (s == VKR_OK && opt->method == CLI_TOKENIZE_TERM) {
-        double start = vkr_now_s();
-        s = tokenize_terms(dev, &d, &emb, opt, &tr, &terms);
-        t.ids = tr.ids.ids;
-        t.view = (tokenize_view){.method = method, .items = d.item_count, .levels = tr.levels, .codes = tr.codes,
-                                 .seconds = vkr_now_s() - start, .stats = &tr.ids.stats, .seed = opt->train.seed,
-                                 .device = t.view.device};
-        if (s == VKR_OK && !quiet)
-            printf("%u terms in the vocabulary; %u items padded (fewer than %u terms), %u without any; %u terms came "
-                   "from neighbours\n", tr.codes - 1, tr.padded_items, tr.levels, tr.empty_items, tr.context_terms);
-    } else if (s == VKR_OK) {
-        vkr_semid_scheme_options so = {.device = dev, .levels = opt->config.levels, .codes = opt->config.codes,
-                                       .kmeans_iters = opt->train.kmeans_iters, .no_balance = opt->no_balance,
-                                       .seed = opt->train.seed};
-        s = opt->method == CLI_TOKENIZE_RKMEANS
-                ? vkr_rkmeans_tokenize(&so, emb.data, d.item_count, (uint32_t)emb.shape[1], &sr)
-                : vkr_random_ids(&so, d.item_count, &sr);
-        const bool learned = opt->method == CLI_TOKENIZE_RKMEANS;
-        t.scheme = &sr;
-        t.ids = sr.ids.ids;
-        t.view = (tokenize_view){.method = method, .items = sr.items, .levels = sr.levels, .codes = sr.codes,
-                                 .seconds = sr.seconds, .stats = &sr.ids.stats,
-                                 .signal = learned ? &sr.ids.signal_stats : NULL,
-                                 .nearest = learned && !opt->no_balance ? &sr.nearest_stats : NULL,
-                                 .no_signal = sr.ids.no_signal, .distinct = sr.distinct_rows,
-                                 .balanced = sr.balanced, .kmeans_empty = sr.kmeans_empty, .seed = so.seed,
-                                 .device = t.view.device};
-        if (s == VKR_OK && !quiet && learned)
-            printf("clustered in %.1f s: reconstruction MSE %.6f (rows at the median norm)\n", sr.seconds,
-                   sr.recon_mse);
-    }
-    if (s == VKR_OK) {
-        cJSON* settings = NULL;
-        cJSON* j = stats_json(&t.view, &settings);
-        if (t.rqvae) rqvae_json(j, settings, t.rqvae, &d);
-        else if (t.scheme && t.scheme->codebooks) {
-            cJSON_AddNumberToObject(settings, "input_dim", t.scheme->dim);
-            cJSON_AddNumberToObject(j, "recon_mse", t.scheme->recon_mse);
-            cJSON_AddStringToObject(j, "input_scaling", "per-item rescale to the median RMS of the non-zero rows");
-        } else if (opt->method == CLI_TOKENIZE_TERM)
-            term_json(j, settings, &tr, terms, &d, opt, context);
-        s = tokenize_commit(dir, &t, j);
-        if (s == VKR_OK && !quiet && opt->method == CLI_TOKENIZE_TERM) {
-            const cJSON* e = NULL;
-            cJSON_ArrayForEach(e, cJSON_GetObjectItem(j, "examples")) {
-                printf("  %s: ", cJSON_GetObjectItem(e, "title")->valuestring);
-                const cJSON* term = NULL;
-                cJSON_ArrayForEach(term, cJSON_GetObjectItem(e, "terms")) printf("[%s] ", term->valuestring);
-                printf("\n");
-            }
-        }
-        cJSON_Delete(j);
-    }
+    if (s == VKR_OK)
+        s = opt->method == CLI_TOKENIZE_RQVAE  ? tokenize_rqvae(dev, &d, &emb, opt, &res, &t)
+            : opt->method == CLI_TOKENIZE_TERM ? tokenize_term(dev, &d, &emb, opt, &res, &t)
+                                               : tokenize_scheme(dev, &d, &emb, opt, &res, &t);
+    cJSON* j = s == VKR_OK ? tokenize_json(&t, &res, &d, opt, context) : NULL;
+    if (s == VKR_OK) s = tokenize_commit(dir, &t, j);
+    if (s == VKR_OK && !quiet && opt->method == CLI_TOKENIZE_TERM) tokenize_print_examples(j);
     if (s == VKR_OK && !quiet) tokenize_print(dir, &t.view);
-    vkr_rqvae_result_free(&r);
-    vkr_semid_scheme_result_free(&sr);
-    vkr_term_ids_result_free(&tr);
-    free(terms);
+    cJSON_Delete(j);
+    tokenize_results_free(&res);
     vkr_npy_free(&emb);
     vkr_dataset_free(&d);
     return s;

@@ -90,6 +90,9 @@ vkr_status cli_sema_inputs_load(const vkr_dataset* ds, const char* data_dir, con
 /* Frees what cli_sema_inputs_load read. */
 void cli_sema_inputs_free(cli_sema_inputs* in);
 
+/* --tasks seqrec,item2index,index2item,collab into *(uint32_t*)dest as VKR_GENCDR_TASK_* bits; seqrec, the
+ * model's own task, must be listed; false after a usage error naming the option (a CLI_CUSTOM parser). */
+bool cli_parse_tasks(const char* cmd, const char* option, const char* value, void* dest);
 /* The options of cli_rec_args, declared once for `train` and `run`. */
 extern const cli_option_group cli_rec_group;
 /* Fills args with the job defaults (SASRec paper settings, test split, full + sampled:100 + sampled:999,

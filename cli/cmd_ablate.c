@@ -161,8 +161,8 @@ static void ablate_table(FILE* f, const cJSON* rows, const vkr_dataset* ds, cons
 
 /* Tokenizes with one scheme into OUT/ids-METHOD and trains every task mix there; rows appended. */
 static vkr_status ablate_scheme(vkr_device* dev, const ablate_args* a, const vkr_dataset* ds, const cli_rec_job* base,
-                                const ablate_scheme_id* scheme, char mixes[][128], uint32_t n_mixes, uint64_t seed,
-                                cJSON* rows, cli_gencdr_views* views) {
+                                const ablate_scheme_id* scheme, char mixes[][128], const uint32_t* mix_tasks,
+                                uint32_t n_mixes, uint64_t seed, cJSON* rows, cli_gencdr_views* views) {
     char sdir[PATH_MAX];
     snprintf(sdir, sizeof sdir, "%s/ids-%s", a->out, scheme->stem);
     /* the dataset, and the embedding files that exist: random IDs need none, and every other scheme's
@@ -187,13 +187,8 @@ static vkr_status ablate_scheme(vkr_device* dev, const ablate_args* a, const vkr
         cli_rec_job job = *base;
         job.model = "gencdr";
         job.data_dir = sdir;
-        job.gencdr.tasks = 0;
-        char label[160];
-        snprintf(label, sizeof label, "%s", mixes[k]);
-        /* the mix was checked when parsed: seqrec plus known task names */
-        if (strstr(mixes[k], "item2index")) job.gencdr.tasks |= VKR_GENCDR_TASK_ITEM2INDEX;
-        if (strstr(mixes[k], "index2item")) job.gencdr.tasks |= VKR_GENCDR_TASK_INDEX2ITEM;
-        if (strstr(mixes[k], "collab")) job.gencdr.tasks |= VKR_GENCDR_TASK_COLLAB;
+        job.gencdr.tasks = mix_tasks[k];
+        const char* label = mixes[k];
         job.views_out = k == 0 ? views : NULL;
         if (!base->quiet) printf("== GenCDR on %s IDs, tasks %s\n", scheme->name, label);
         cJSON* results = cJSON_CreateArray();
@@ -218,28 +213,15 @@ static vkr_status ablate_scheme(vkr_device* dev, const ablate_args* a, const vkr
     return VKR_OK;
 }
 
-/* Splits --task-mixes into lists, each checked as --tasks would be (seqrec required, known names). */
-static int ablate_parse_mixes(const char* value, char mixes[][128], uint32_t* n) {
-    static const char* const names[] = {"seqrec", "item2index", "index2item", "collab"};
+/* Splits --task-mixes into lists, each parsed as --tasks is (mixes[k] its text, bits[k] its tasks). */
+static int ablate_parse_mixes(const char* value, char mixes[][128], uint32_t* bits, uint32_t* n) {
     char buf[1024];
     snprintf(buf, sizeof buf, "%s", value);
     *n = 0;
     for (char* save = NULL, *mix = strtok_r(buf, ";", &save); mix; mix = strtok_r(NULL, ";", &save)) {
         if (*n == ABLATE_MAX_MIXES) return cli_usage_error("ablate", "--task-mixes: at most %d lists", ABLATE_MAX_MIXES);
-        snprintf(mixes[*n], 128, "%s", mix);
-        bool seqrec = false;
-        char item[128];
-        snprintf(item, sizeof item, "%s", mix);
-        for (char* s2 = NULL, *tok = strtok_r(item, ",", &s2); tok; tok = strtok_r(NULL, ",", &s2)) {
-            size_t k = 0;
-            while (k < 4 && strcmp(tok, names[k]) != 0) k++;
-            if (k == 4)
-                return cli_usage_error("ablate", "--task-mixes: unknown task '%s' (expected seqrec, item2index, "
-                                       "index2item, collab)", tok);
-            seqrec |= k == 0;
-        }
-        if (!seqrec) return cli_usage_error("ablate", "--task-mixes: '%s' lacks seqrec, the task GenCDR is evaluated on", mix);
-        (*n)++;
+        if (!cli_parse_tasks("ablate", "--task-mixes", mix, &bits[*n])) return CLI_USAGE;
+        snprintf(mixes[(*n)++], 128, "%s", mix);
     }
     return *n ? CLI_OK : cli_usage_error("ablate", "--task-mixes: no task list");
 }
@@ -257,8 +239,8 @@ int cli_cmd_ablate(int argc, char** argv) {
     cli_rec_args_apply(&rec, &com);
     if (rec.job.gencdr.tasks) return cli_usage_error("ablate", "--tasks is set per run by --task-mixes");
     char mixes[ABLATE_MAX_MIXES][128];
-    uint32_t n_mixes = 0;
-    if (ablate_parse_mixes(a.mixes, mixes, &n_mixes) != CLI_OK) return CLI_USAGE;
+    uint32_t mix_tasks[ABLATE_MAX_MIXES], n_mixes = 0;
+    if (ablate_parse_mixes(a.mixes, mixes, mix_tasks, &n_mixes) != CLI_OK) return CLI_USAGE;
     ablate_scheme_id methods[8];
     uint32_t n_methods = 0;
     char buf[256];
@@ -282,7 +264,7 @@ int cli_cmd_ablate(int argc, char** argv) {
     s = rows ? vkr_dataset_load(a.dir, &ds) : vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
     if (s == VKR_OK) s = cli_open_backend(com.device, &inst, &dev);
     for (uint32_t k = 0; k < n_methods && s == VKR_OK; k++)
-        s = ablate_scheme(dev, &a, &ds, &rec.job, &methods[k], mixes, n_mixes, com.seed, rows, &views[k]);
+        s = ablate_scheme(dev, &a, &ds, &rec.job, &methods[k], mixes, mix_tasks, n_mixes, com.seed, rows, &views[k]);
     run_map_view mv[8];
     char names[8][48];
     for (uint32_t k = 0; k < n_methods; k++) {

@@ -60,8 +60,7 @@ static bool parse_views(const char* cmd, const char* option, const char* value, 
     return parse_name_bits(cmd, option, value, "view", names, bits, dest);
 }
 
-/* --tasks seqrec,item2index,index2item,collab: GenCDR's training tasks; seqrec, the model's own, must be listed. */
-static bool parse_tasks(const char* cmd, const char* option, const char* value, void* dest) {
+bool cli_parse_tasks(const char* cmd, const char* option, const char* value, void* dest) {
     enum { SEQREC = 1u << 16 };
     static const char* const names[] = {"seqrec", "item2index", "index2item", "collab", NULL};
     static const uint32_t bits[] = {SEQREC, VKR_GENCDR_TASK_ITEM2INDEX, VKR_GENCDR_TASK_INDEX2ITEM,
@@ -136,7 +135,7 @@ static const cli_option rec_options[] = {
                "item views (id always; inner = DIR/item_emb.npy through a projection, agnostic = categories); "
                "SASRec (its item table) and GenCDR (its per-item embedding) add the inner and agnostic views through "
                "learned gates starting at 0, and their InfoNCE"),
-    CLI_CUSTOM(SHARED, "--tasks", "T,...", cli_rec_args, job.gencdr.tasks, parse_tasks, "seqrec",
+    CLI_CUSTOM(SHARED, "--tasks", "T,...", cli_rec_args, job.gencdr.tasks, cli_parse_tasks, "seqrec",
                "GenCDR's training tasks: seqrec (next item, always), item2index (an item's text vector decodes its "
                "ID), index2item (its ID regresses its text vector; both read DIR/item_emb.npy), collab (an item's "
                "ID decodes the next item's, GRLM)"),

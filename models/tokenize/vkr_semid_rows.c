@@ -97,7 +97,7 @@ vkr_status vkr_semid_rows_finish(const vkr_semid_rows* rows, const int32_t* row_
     /* back to front, so that no spread row is overwritten before it is read */
     for (uint32_t i = n, r = rows->n, z = out->no_signal; i-- > 0;) {
         int32_t* dst = out->codes + (size_t)i * L;
-        if (r > 0 && rows->item[r - 1] == i) memcpy(dst, row_codes + (size_t)--r * L, L * sizeof *dst);
+        if (r > 0 && (rows->item ? rows->item[r - 1] : r - 1) == i) memcpy(dst, row_codes + (size_t)--r * L, L * sizeof *dst);
         else memmove(dst, out->codes + (size_t)--z * L, L * sizeof *dst);
     }
     VKR_TRY(vkr_semantic_ids_build(out->codes, n, L, K, out->ids, &out->stats));

@@ -41,7 +41,8 @@ vkr_status vkr_semid_rows_build(const char* who, const float* emb, uint32_t n, u
 void vkr_semid_rows_free(vkr_semid_rows* rows);
 /* Distinct embeddings among the rows' items (a 64-bit FNV-1a hash of each row of emb). */
 vkr_status vkr_semid_rows_distinct(const float* emb, const vkr_semid_rows* rows, uint32_t* out_distinct);
-/* Assembles the IDs of all n items from row_codes [rows->n, levels] in [0, codes) and checks the
+/* Assembles the IDs of all n items from row_codes [rows->n, levels] in [0, codes) (rows->item NULL: row
+ * i is item i, every item a row) and checks the
  * collapse rule: VKR_ERR_STATE with vkr_semid_check's message when it fails (out still filled, to be
  * freed). out zeroed on entry. */
 vkr_status vkr_semid_rows_finish(const vkr_semid_rows* rows, const int32_t* row_codes, uint32_t n, uint32_t levels,

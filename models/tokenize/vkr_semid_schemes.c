@@ -45,12 +45,8 @@ vkr_status vkr_random_ids(const vkr_semid_scheme_options* o, uint32_t n, vkr_sem
     vkr_rng rng = vkr_rng_make(o->seed, 31);
     for (size_t e = 0; e < (size_t)n * L; e++) codes[e] = (int32_t)vkr_rng_next_below(&rng, out->codes);
     /* every item is a row of its own: random IDs read no embedding, so none lacks signal */
-    uint32_t* item = malloc((size_t)n * sizeof *item);
-    vkr_status s = item ? VKR_OK : vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "random IDs: out of host memory");
-    for (uint32_t i = 0; item && i < n; i++) item[i] = i;
-    vkr_semid_rows all = {.item = item, .n = n};
-    if (s == VKR_OK) s = vkr_semid_rows_finish(&all, codes, n, L, out->codes, &out->ids);
-    free(item);
+    vkr_semid_rows all = {.n = n};
+    vkr_status s = vkr_semid_rows_finish(&all, codes, n, L, out->codes, &out->ids);
     free(codes);
     out->seconds = vkr_now_s() - start;
     if (s != VKR_OK) vkr_semid_scheme_result_free(out);

@@ -102,9 +102,8 @@ vkr_status vkr_term_ids(const vkr_csr* m, const int32_t* knn, uint32_t k, const 
     int32_t* token_of = malloc(((size_t)V + 1) * sizeof *token_of);
     uint64_t* rank = malloc(((size_t)V + 1) * sizeof *rank);
     int32_t* codes = malloc((size_t)n * L * sizeof *codes);
-    uint32_t* item = malloc((size_t)n * sizeof *item);
     vkr_status st = VKR_OK;
-    if (!s.own || !s.ctx || !s.touched || !chosen || !df || !token_of || !rank || !codes || !item)
+    if (!s.own || !s.ctx || !s.touched || !chosen || !df || !token_of || !rank || !codes)
         st = vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "term IDs: out of host memory for %u items x %u terms", n, V);
     for (uint32_t e = 0; st == VKR_OK && e < m->nnz; e++) df[m->col[e]]++;
     for (uint32_t i = 0; st == VKR_OK && i < n; i++) {
@@ -157,10 +156,9 @@ vkr_status vkr_term_ids(const vkr_csr* m, const int32_t* knn, uint32_t k, const 
             while (at > 0 && row[at - 1] > tok) row[at] = row[at - 1], at--;
             row[at] = tok;
         }
-        item[i] = i;
     }
     if (st == VKR_OK) {
-        vkr_semid_rows all = {.item = item, .n = n};
+        vkr_semid_rows all = {.n = n}; /* every item a row of its own */
         st = vkr_semid_rows_finish(&all, codes, n, L, out->codes, &out->ids);
         if (st == VKR_ERR_STATE) {
             char why[512];
@@ -177,7 +175,6 @@ vkr_status vkr_term_ids(const vkr_csr* m, const int32_t* knn, uint32_t k, const 
     free(token_of);
     free(rank);
     free(codes);
-    free(item);
     if (st != VKR_OK) vkr_term_ids_result_free(out);
     return st;
 }

@@ -24,17 +24,17 @@ npy_shape() {
 
 # Runs vkrec, which reports validation messages on stderr at exit (VKR_VALIDATE=1): any fails the step.
 vk() {
-    "$cli" "$@" 2>"$dir/stderr.txt" || fail "'vkrec $*' failed: $(cat "$dir/stderr.txt")"
-    ! grep -q "validation reported" "$dir/stderr.txt" || fail "'vkrec $*': $(cat "$dir/stderr.txt")"
+    "$cli" "$@" 2>"$dir/$step-stderr.txt" || fail "'vkrec $*' failed: $(cat "$dir/$step-stderr.txt")"
+    ! grep -q "validation reported" "$dir/$step-stderr.txt" || fail "'vkrec $*': $(cat "$dir/$step-stderr.txt")"
 }
 
 # Runs vkrec with arguments that must fail with `pattern` in the message (and no validation message).
 expect_error() {
     pattern=$1
     shift
-    if "$cli" "$@" >"$dir/err.txt" 2>&1; then fail "'vkrec $*' succeeded; it should fail"; fi
-    grep -q -- "$pattern" "$dir/err.txt" || fail "'vkrec $*' failed without '$pattern': $(cat "$dir/err.txt")"
-    ! grep -q "validation reported" "$dir/err.txt" || fail "'vkrec $*': $(cat "$dir/err.txt")"
+    if "$cli" "$@" >"$dir/$step-err.txt" 2>&1; then fail "'vkrec $*' succeeded; it should fail"; fi
+    grep -q -- "$pattern" "$dir/$step-err.txt" || fail "'vkrec $*' failed without '$pattern': $(cat "$dir/$step-err.txt")"
+    ! grep -q "validation reported" "$dir/$step-err.txt" || fail "'vkrec $*': $(cat "$dir/$step-err.txt")"
 }
 
 # A PNG whose drawing holds the scatter: a blank 640x480 map compresses to ~12 KB, a drawn one to 35-60 KB.

@@ -451,6 +451,10 @@ static vkr_status train_gencdr(const vkr_dataset* ds, vkr_device* dev, const cli
 
 vkr_status cli_stage_train(vkr_device* dev, const vkr_dataset* ds, const cli_rec_job* job, uint32_t first,
                            uint32_t last, cJSON* results, FILE* table) {
+    if (job->train_domains) {
+        VKR_TRY(check_protocols(ds, job, first, last));
+        return cli_stage_zero_shot(dev, ds, job, first, last, results, table);
+    }
     if (strcmp(job->model, "gencdr") == 0) {
         VKR_TRY(check_protocols(ds, job, 0, ds->domain_count));
         return train_gencdr(ds, dev, job, results, table);

@@ -29,6 +29,10 @@ typedef struct cli_gencdr_views {
  * only, bpr SemaCDR's only. */
 typedef enum cli_loss { CLI_LOSS_AUTO, CLI_LOSS_BCE, CLI_LOSS_CE, CLI_LOSS_BPR } cli_loss;
 
+/* Zero-shot models (--zero-shot): text-only SASRec as trained on the source domains (base), with the
+ * item-level alignment (item), and either with the sequence-level alignment at scoring (+seq). */
+enum { CLI_ZS_BASE = 1u, CLI_ZS_ITEM = 2u, CLI_ZS_SEQ = 4u, CLI_ZS_ITEM_SEQ = 8u };
+
 /* What to train and how to evaluate it. */
 typedef struct cli_rec_job {
     const char* model;               /* "pop", "sasrec", "gencdr" or "semacdr" */
@@ -51,6 +55,12 @@ typedef struct cli_rec_job {
     bool exclude_history;            /* full protocol: the user's earlier items are left out of the ranking */
     bool protocols_given;            /* --protocol was on the command line */
     cli_loss loss;                   /* --loss (each model refuses the other's only loss) */
+    const char* train_domains;       /* zero-shot transfer (LLM-RecG): train on these domains only, comma-separated,
+                                        and evaluate the others (NULL: ordinary training) */
+    uint32_t zero_shot_variants;     /* CLI_ZS_* bits: the zero-shot models to train and report */
+    uint32_t seq_clusters;           /* zero-shot: centroids of the sequence-level alignment */
+    uint32_t align_items;            /* zero-shot: items per side per step of the item-level alignment */
+    bool no_ceiling;                 /* zero-shot: skip the model trained on the target itself */
     bool quiet;                      /* no progress */
 } cli_rec_job;
 

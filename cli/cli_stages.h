@@ -77,6 +77,12 @@ vkr_status cli_stage_tokenize(vkr_device* device, const cli_tokenize_options* op
  * target domain in [first, last), GenCDR once for every domain; rows and JSON as cli_stage_evaluate. */
 vkr_status cli_stage_train(vkr_device* device, const vkr_dataset* ds, const cli_rec_job* job, uint32_t first,
                            uint32_t last, cJSON* results, FILE* table);
+/* Zero-shot transfer (job->train_domains; LLM-RecG): text-only SASRec trained on those domains' events
+ * alone, for every other domain in [first, last): the job's zero-shot models, pop in that domain and
+ * (unless no_ceiling) the same model trained there; rows as cli_stage_evaluate, tagged
+ * "zero_shot_from". */
+vkr_status cli_stage_zero_shot(vkr_device* device, const vkr_dataset* ds, const cli_rec_job* job, uint32_t first,
+                               uint32_t last, cJSON* results, FILE* table);
 /* Evaluates a trained model's scorer for target `domain` under every protocol of job: appends one JSON
  * object per protocol to results ({"model", "domain", "protocol", "split", "examples", "hrK" for K in
  * 5, 10 and job's cut-offs ascending, then "ndcgK" alike, "mrr", "exclude_history" (whether the user's

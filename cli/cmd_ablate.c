@@ -61,8 +61,8 @@ const cli_spec cli_ablate_spec = {
         "  every --task-mixes list and evaluates it, then writes OUT/ablate-ids.md and OUT/ablate-ids.json:\n"
         "  per scheme and task mix, HR@10 and NDCG@10 per domain and protocol, the collision rate (and\n"
         "  before the uniform mapping), code use (mean utilization over levels), tokenize and train seconds;\n"
-        "  and OUT/maps/ids-SCHEME.* (t-SNE of GenCDR's code embeddings of the items; on Vulkan only; '+'\n"
-        "  in a scheme's name is '-' in its files).\n"
+        "  and OUT/maps/ids-SCHEME.* (t-SNE of GenCDR's code embeddings of the items, on the default\n"
+        "  Vulkan device when training runs on --device cpu; '+' in a scheme's name is '-' in its files).\n"
         "  Takes every option of vkrec train that describes GenCDR (--tasks is set by --task-mixes).",
     CLI_POSITIONALS(ablate_positionals),
     CLI_OWN_OPTIONS(ablate_opts),
@@ -272,7 +272,16 @@ int cli_cmd_ablate(int argc, char** argv) {
         mv[k] = (run_map_view){.name = names[k], .emb = views[k].codes, .dim = views[k].dim};
     }
     cJSON* maps = cJSON_CreateObject();
-    if (s == VKR_OK) s = cli_stage_maps(dev, a.out, a.dir, &ds, mv, n_methods, com.quiet, maps, NULL);
+    /* Training on the CPU backend is the fast choice on a machine without a GPU, but t-SNE runs on
+     * Vulkan only: the maps then use the default Vulkan device (lavapipe included) where one opens. */
+    vkr_instance* map_inst = NULL;
+    vkr_device* map_dev = dev;
+    if (s == VKR_OK && !dev && cli_open_device(NULL, &map_inst, &map_dev) != VKR_OK) {
+        if (!com.quiet) printf("== maps: no Vulkan device (%s); alignment figures only\n", vkr_last_error());
+        map_dev = NULL;
+    }
+    if (s == VKR_OK) s = cli_stage_maps(map_dev, a.out, a.dir, &ds, mv, n_methods, com.quiet, maps, NULL);
+    if (map_inst) cli_close_device(map_inst, map_dev);
     char path[PATH_MAX + 32];
     if (s == VKR_OK) {
         cJSON* j = cJSON_CreateObject();

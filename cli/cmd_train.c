@@ -75,6 +75,14 @@ bool cli_parse_tasks(const char* cmd, const char* option, const char* value, voi
     return true;
 }
 
+/* --zero-shot base,item,seq,item+seq: which zero-shot models to report. */
+static bool parse_zero_shot(const char* cmd, const char* option, const char* value, void* dest) {
+    static const char* const names[] = {"base", "item", "seq", "item+seq", NULL};
+    static const uint32_t bits[] = {CLI_ZS_BASE, CLI_ZS_ITEM, CLI_ZS_SEQ, CLI_ZS_ITEM_SEQ};
+    *(uint32_t*)dest = 0;
+    return parse_name_bits(cmd, option, value, "model", names, bits, dest);
+}
+
 static const char* const loss_choices[] = {"auto", "bce", "ce", "bpr", NULL}; /* in cli_loss's order */
 static const char* const arch_choices[] = {"auto", "original", "prenorm", NULL};
 static const char* const input_choices[] = {"target", "mixed", NULL};
@@ -156,6 +164,26 @@ static const cli_option rec_options[] = {
              "the example's target); default: the same layer over the history before the example"),
     CLI_FLAG(SHARED, "--fixed-fusion", cli_rec_args, fixed_fusion,
              "SemaCDR: average the three user states instead of learned weights (the ablation)"),
+    CLI_STRING(SHARED, "--train-domains", "D,...", cli_rec_args, job.train_domains, NULL,
+               "zero-shot transfer (LLM-RecG): train text-only SASRec on these domains' events alone and evaluate "
+               "every other domain (or --target) with its items represented by DIR/item_emb.npy, beside pop and a "
+               "model trained on that domain"),
+    CLI_CUSTOM(SHARED, "--zero-shot", "M,...", cli_rec_args, job.zero_shot_variants, parse_zero_shot,
+               "base,item,item+seq",
+               "zero-shot models: base (no alignment), item (LLM-RecG's item-level generalization loss), seq and "
+               "item+seq (those with the sequence-level alignment at scoring)"),
+    CLI_FLOAT(SHARED, "--align-weight", "W", cli_rec_args, job.sasrec.align_weight, 0, 100, CLI_MIN_OPEN, "0.1",
+              "zero-shot: weight of the item-level alignment loss"),
+    CLI_UINT(SHARED, "--align-items", "M", cli_rec_args, job.align_items, 2, 4096, "256",
+             "zero-shot: source and target items per step of the item-level alignment"),
+    CLI_FLOAT(SHARED, "--align-tau", "X", cli_rec_args, job.sasrec.align_tau, 0, 100, CLI_MIN_OPEN, "0.1",
+              "zero-shot: temperature of the item-level alignment"),
+    CLI_UINT(SHARED, "--seq-clusters", "K", cli_rec_args, job.seq_clusters, 1, 4096, "16",
+             "zero-shot: centroids of the source users' states (sequence-level alignment)"),
+    CLI_FLOAT(SHARED, "--seq-mix", "X", cli_rec_args, job.sasrec.seq_mix, 0, 1, 0, "0.5",
+              "zero-shot: how far a target user's state moves to its attention-weighted centroid mix"),
+    CLI_FLAG(SHARED, "--no-ceiling", cli_rec_args, job.no_ceiling,
+             "zero-shot: skip the model trained on the target domain itself"),
     CLI_STRING(SHARED, "--agnostic", "FILE", cli_rec_args, job.agnostic_file, NULL,
                "the agnostic view's categories from a CSV item,category[,subcategory] or an agnostic.npy of vkrec "
                "categories (default: DIR/agnostic.npy)"),
@@ -176,6 +204,9 @@ void cli_rec_args_init(cli_rec_args* a) {
     }
     job->protocol_count = 3;
     job->cutoffs = (cli_uint_list){.count = 2, .v = {5, 10}};
+    job->zero_shot_variants = CLI_ZS_BASE | CLI_ZS_ITEM | CLI_ZS_ITEM_SEQ;
+    job->seq_clusters = 16;
+    job->align_items = 256;
     vkr_gencdr_train_defaults(&job->gencdr);
     vkr_semacdr_train_defaults(&job->semacdr);
     a->loss = CLI_LOSS_AUTO;

@@ -47,8 +47,7 @@ vkr_tensor* vkr_item_views_sum(vkr_graph* g, const vkr_item_views* v, uint32_t g
     return e;
 }
 
-/* x / ||x|| along the last axis (cosine similarity's normalization). */
-static vkr_tensor* vkr_l2norm(vkr_graph* g, vkr_tensor* x) {
+vkr_tensor* vkr_item_views_normalize(vkr_graph* g, vkr_tensor* x) {
     vkr_tensor* ss = vkr_op_sum(g, vkr_op_mul(g, x, x), -1);
     return vkr_op_mul(g, x, vkr_op_rsqrt(g, ss, 1e-12f));
 }
@@ -59,11 +58,11 @@ vkr_tensor* vkr_item_views_infonce(vkr_graph* g, vkr_item_views* v, vkr_tensor* 
     if (!v->arange) v->arange = vkr_graph_const(g, "arange", VKR_I32, 1, &M);
     else if (v->arange->numel != M) vkr_graph_fail(g, VKR_ERR_INVALID_ARGUMENT, "InfoNCE over %u items after %llu", M,
                                                    (unsigned long long)v->arange->numel);
-    vkr_tensor* key = vkr_l2norm(g, vkr_op_embedding(g, v->view[2], idx));
+    vkr_tensor* key = vkr_item_views_normalize(g, vkr_op_embedding(g, v->view[2], idx));
     vkr_tensor* loss = NULL;
     for (int k = 0; k < 2; k++) {
         if (!v->view[k]) continue;
-        vkr_tensor* q = vkr_l2norm(g, vkr_op_embedding(g, v->view[k], idx));
+        vkr_tensor* q = vkr_item_views_normalize(g, vkr_op_embedding(g, v->view[k], idx));
         vkr_tensor* sim = vkr_op_scale(g, vkr_op_matmul(g, q, key, NULL, false, true), 1.0f / tau);
         if (mask) sim = vkr_op_add(g, sim, mask);
         vkr_tensor* l = vkr_op_cross_entropy(g, sim, v->arange, -1);

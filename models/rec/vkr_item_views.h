@@ -69,6 +69,9 @@ vkr_tensor* vkr_item_views_sum(vkr_graph* g, const vkr_item_views* v, uint32_t g
  * same agnostic code out of each other's denominators. */
 vkr_tensor* vkr_item_views_infonce(vkr_graph* g, vkr_item_views* v, vkr_tensor* idx, vkr_tensor* mask, float tau);
 
+/* x / ||x|| along the last axis (the cosine similarity's normalization). */
+vkr_tensor* vkr_item_views_normalize(vkr_graph* g, vkr_tensor* x);
+
 /* The padded host copies of the inputs. */
 typedef struct vkr_item_views_host {
     uint32_t items, text_dim; /* sizes */

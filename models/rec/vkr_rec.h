@@ -126,6 +126,17 @@ typedef struct vkr_sasrec_train {
     float view_tau;       /* its temperature */
     bool view_mask;       /* mask same-code items out of its denominators (vkr_item_views_mask) */
     float semantic_lr;    /* learning rate of the view modules (0: lr) */
+    /* LLM-RecG's zero-shot transfer (vkr_sasrec_zero_shot): */
+    uint32_t train_domains; /* bits of the domains whose events alone make the rows, history and labels (0: as
+                               domain and mixed_input say); ce needs it to be `domain` alone, bce draws each
+                               label's negative from the label's domain */
+    bool semantic_only;   /* the item table from the text alone (item_views must be the inner view) */
+    uint32_t align_items; /* item-level alignment: items per side per step (0: none; needs a domain outside
+                             train_domains, whose items' text, never their interactions, it reads) */
+    float align_weight;   /* its weight */
+    float align_tau;      /* its temperatures (the pull's softmax and the intra-domain InfoNCE) */
+    uint32_t seq_clusters; /* scoring: sequence-level alignment centroids (set by vkr_sasrec_zero_shot) */
+    float seq_mix;        /* scoring: their weight in the adapted state */
 } vkr_sasrec_train;
 
 /* The BCE training negative of one position: a seeded item of `domain` (draw `index` of the `seed`
@@ -146,6 +157,12 @@ typedef struct vkr_sasrec_model {
     vkr_item_views_host views_host; /* padded view inputs (with cfg.item_views) */
 } vkr_sasrec_model;
 
+/* The events of `user` before position `end` that make a row of cfg's model, in order, into out (room
+ * for end values); returns how many. Zero-shot training (train_domains) keeps its domains' events
+ * only, so no event of another domain reaches the model. */
+uint32_t vkr_sasrec_row_events(const vkr_dataset* ds, const vkr_sasrec_train* cfg, uint32_t user, uint32_t end,
+                               uint32_t* out);
+
 /* Sets the paper's defaults (2 blocks, hidden 64, 1 head, len 50, batch 128, dropout 0.2, lr 1e-3). */
 void vkr_sasrec_train_defaults(vkr_sasrec_train* t);
 /* Builds an untrained scoring model (parameters from cfg->seed), e.g. to vkr_sasrec_load a
@@ -159,5 +176,15 @@ vkr_status vkr_sasrec_fit(const vkr_dataset* ds, vkr_device* dev, const vkr_sasr
 vkr_scorer vkr_sasrec_scorer(vkr_sasrec_model* m);
 /* Frees the model. */
 void vkr_sasrec_model_free(vkr_sasrec_model* m);
+/* The last position's state (after any sequence-level alignment) for n (user, position) pairs into
+ * out[n x hidden]. */
+vkr_status vkr_sasrec_user_states(vkr_sasrec_model* m, const uint32_t* pairs, uint32_t n, float* out);
+/* A model trained on train_domains (semantic_only) as a scorer of `target`, a domain it never trained
+ * on: its parameters, the target's items represented by their text alone, histories of the target's
+ * events. seq_clusters > 0 adds LLM-RecG's sequence-level alignment: k-means (seeded by the model's
+ * seed) of the source users' states after their training events gives that many centroids, and each
+ * target state moves seq_mix of the way to its attention-weighted mix of them. out is zeroed on entry. */
+vkr_status vkr_sasrec_zero_shot(vkr_sasrec_model* src, uint32_t target, uint32_t seq_clusters, float seq_mix,
+                                vkr_sasrec_model* out);
 
 #endif

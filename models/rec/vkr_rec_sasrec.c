@@ -14,7 +14,8 @@
 void vkr_sasrec_train_defaults(vkr_sasrec_train* t) {
     *t = (vkr_sasrec_train){.loss = VKR_SASREC_BCE, .max_len = 50, .batch = 128, .hidden = 64, .blocks = 2, .heads = 1,
                             .dropout = 0.2f, .lr = 1e-3f, .epochs = 20, .patience = 3, .seed = 42, .eval_batch = 128,
-                            .view_lambda = 0.1f, .view_tau = 0.07f, .semantic_lr = 3e-4f};
+                            .view_lambda = 0.1f, .view_tau = 0.07f, .semantic_lr = 3e-4f,
+                            .align_weight = 0.1f, .align_tau = 0.1f, .seq_mix = 0.5f};
 }
 
 /* Items per InfoNCE of the view plug-in: 256, or the whole domain when smaller. */
@@ -30,7 +31,9 @@ static vkr_sasrec_config vkr_model_config(const vkr_dataset* ds, const vkr_sasre
                                .text_dim = sem && (t->item_views & VKR_ITEM_VIEW_INNER) ? sem->text_dim : 0,
                                .categories = agn ? sem->categories : 0, .subcategories = agn ? sem->subcategories : 0,
                                .view_lambda = t->view_lambda, .view_tau = t->view_tau, .view_mask = t->view_mask,
-                               .contrast = vkr_sasrec_contrast(end - begin)};
+                               .contrast = vkr_sasrec_contrast(end - begin), .semantic_only = t->semantic_only,
+                               .align_items = t->align_items, .align_weight = t->align_weight,
+                               .align_tau = t->align_tau, .seq_clusters = t->seq_clusters, .seq_mix = t->seq_mix};
 }
 
 static bool vkr_in_domain(const vkr_dataset* ds, uint32_t item, uint32_t d) {
@@ -70,16 +73,25 @@ uint32_t vkr_sasrec_negative(const vkr_dataset* ds, uint32_t domain, const uint3
     return fallback;
 }
 
+uint32_t vkr_sasrec_row_events(const vkr_dataset* ds, const vkr_sasrec_train* t, uint32_t user, uint32_t end,
+                               uint32_t* out) {
+    const uint32_t* ev = ds->seq_item + ds->seq_begin[user];
+    uint32_t m = 0;
+    for (uint32_t j = 0; j < end; j++) {
+        bool keep = t->train_domains ? (t->train_domains >> ds->item_domain[ev[j]]) & 1u
+                                     : t->mixed_input || vkr_in_domain(ds, ev[j], t->domain);
+        if (keep) out[m++] = ev[j];
+    }
+    return m;
+}
+
 /* Fills row b from the events of user u before `end` (training: with next-item labels). Returns
  * the number of labelled positions. Ids are item + 1 (0 is padding). */
 static uint32_t vkr_fill_row(const vkr_dataset* ds, const vkr_sasrec_train* t, vkr_batch* bt, uint32_t b, uint32_t u,
                              uint32_t end, bool labels, uint64_t neg_seed) {
     uint32_t T = t->max_len, d = t->domain;
     uint32_t begin = ds->item_begin[d];
-    const uint32_t* ev = ds->seq_item + ds->seq_begin[u];
-    uint32_t m = 0;
-    for (uint32_t j = 0; j < end; j++)
-        if (t->mixed_input || vkr_in_domain(ds, ev[j], d)) bt->items[m++] = ev[j];
+    uint32_t m = vkr_sasrec_row_events(ds, t, u, end, bt->items);
     /* training: inputs items[0..m-2] with labels items[1..m-1]; scoring: inputs items[0..m-1] */
     uint32_t n_in = labels ? (m ? m - 1 : 0) : m;
     uint32_t first = n_in > T ? n_in - T : 0, pad = T - (n_in - first);
@@ -92,12 +104,14 @@ static uint32_t vkr_fill_row(const vkr_dataset* ds, const vkr_sasrec_train* t, v
         bt->mask[o] = real;
         if (!labels) continue;
         uint32_t next = real ? bt->items[src + 1] : 0;
-        bool has = real && vkr_in_domain(ds, next, d);
+        /* zero-shot rows hold the training domains' events alone: each is a label in its own domain */
+        bool has = real && (t->train_domains || vkr_in_domain(ds, next, d));
         labelled += has;
         if (t->loss == VKR_SASREC_CE) {
             bt->pos[o] = has ? (int32_t)(next - begin) : -1;
         } else {
-            uint32_t neg = has ? vkr_sasrec_negative(ds, d, bt->items, m, next, neg_seed, o) : 0;
+            uint32_t nd = has ? ds->item_domain[next] : d;
+            uint32_t neg = has ? vkr_sasrec_negative(ds, nd, bt->items, m, next, neg_seed, o) : 0;
             bt->pos[o] = has ? (int32_t)next + 1 : 0;
             bt->neg[o] = has ? (int32_t)neg + 1 : 0;
             bt->pos_label[o] = has ? 1.0f : -1.0f;
@@ -133,12 +147,12 @@ static void vkr_batch_free(vkr_batch* b) {
 
 /* ---- scoring ---- */
 
-static vkr_status vkr_sasrec_score(void* self, const uint32_t* pairs, uint32_t n, float* scores) {
-    vkr_sasrec_model* m = self;
+/* Runs the scoring graph on n <= eval_batch pairs and reads `what` (rows of `width` floats) for them. */
+static vkr_status vkr_sasrec_run_rows(vkr_sasrec_model* m, const uint32_t* pairs, uint32_t n, vkr_tensor* what,
+                                      uint32_t width, float* dst) {
     const vkr_dataset* ds = m->ds;
     vkr_exec* ex = m->score_exec;
     uint32_t B = m->cfg.eval_batch, T = m->cfg.max_len;
-    uint32_t items = ds->item_begin[m->cfg.domain + 1] - ds->item_begin[m->cfg.domain];
     uint32_t longest = 0;
     for (uint32_t k = 0; k < n; k++)
         if (pairs[2 * k + 1] > longest) longest = pairs[2 * k + 1];
@@ -148,16 +162,29 @@ static vkr_status vkr_sasrec_score(void* self, const uint32_t* pairs, uint32_t n
         uint32_t src = k < n ? k : 0; /* pad the batch by repeating the first example */
         vkr_fill_row(ds, &m->cfg, &b, k, pairs[2 * src], pairs[2 * src + 1], false, 0);
     }
-    float* out = s == VKR_OK ? malloc((size_t)B * items * sizeof *out) : NULL;
+    float* out = s == VKR_OK ? malloc((size_t)B * width * sizeof *out) : NULL;
     if (s == VKR_OK && !out) s = vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory scoring");
     if (s == VKR_OK) s = vkr_exec_write(ex, m->score_graph.seq, b.seq, 4ull * B * T);
     if (s == VKR_OK) s = vkr_exec_write(ex, m->score_graph.mask, b.mask, 4ull * B * T);
     if (s == VKR_OK) s = vkr_exec_run(ex);
-    if (s == VKR_OK) s = vkr_exec_read(ex, m->score_graph.scores, out, 4ull * B * items);
-    if (s == VKR_OK) memcpy(scores, out, (size_t)n * items * sizeof *out);
+    if (s == VKR_OK) s = vkr_exec_read(ex, what, out, 4ull * B * width);
+    if (s == VKR_OK) memcpy(dst, out, (size_t)n * width * sizeof *out);
     free(out);
     vkr_batch_free(&b);
     return s;
+}
+
+static vkr_status vkr_sasrec_score(void* self, const uint32_t* pairs, uint32_t n, float* scores) {
+    vkr_sasrec_model* m = self;
+    uint32_t d = m->cfg.domain;
+    return vkr_sasrec_run_rows(m, pairs, n, m->score_graph.scores, m->ds->item_begin[d + 1] - m->ds->item_begin[d], scores);
+}
+
+vkr_status vkr_sasrec_user_states(vkr_sasrec_model* m, const uint32_t* pairs, uint32_t n, float* out) {
+    uint32_t B = m->cfg.eval_batch, D = m->cfg.hidden;
+    for (uint32_t k = 0; k < n; k += B)
+        VKR_TRY(vkr_sasrec_run_rows(m, pairs + 2 * k, n - k < B ? n - k : B, m->score_graph.last, D, out + (size_t)k * D));
+    return VKR_OK;
 }
 
 vkr_scorer vkr_sasrec_scorer(vkr_sasrec_model* m) {
@@ -190,7 +217,52 @@ typedef struct vkr_sasrec_job {
     uint32_t* pool;  /* the domain's item ids + 1 (InfoNCE draws of the view plug-in) */
     int32_t* drawn;  /* one step's draw */
     float* mask;     /* its InfoNCE mask */
+    uint32_t *src_pool, *tgt_pool; /* item-level alignment: item ids + 1 of the training domains and the others */
+    uint32_t n_src, n_tgt;         /* their sizes */
+    int32_t *align_ids;            /* one step's draw: M source ids, then M target ids */
+    float* align_p;                /* its pull weights */
 } vkr_sasrec_job;
+
+/* The item-level alignment inputs of one step: M source and M target items drawn uniformly (with
+ * repeats when a side has fewer), and their pull weights from the text. */
+static vkr_status vkr_sasrec_align_step(vkr_sasrec_job* j, uint64_t rng) {
+    uint32_t M = j->m->cfg.align_items;
+    vkr_rng r = vkr_rng_make(rng, 0xa119);
+    for (uint32_t i = 0; i < M; i++) {
+        j->align_ids[i] = (int32_t)j->src_pool[vkr_rng_next_below(&r, j->n_src)];
+        j->align_ids[M + i] = (int32_t)j->tgt_pool[vkr_rng_next_below(&r, j->n_tgt)];
+    }
+    const vkr_item_views_host* h = &j->m->views_host;
+    vkr_sasrec_align_weights(h->text, h->text_dim, j->align_ids, j->align_ids + M, M, j->m->cfg.align_tau, j->align_p);
+    VKR_TRY(vkr_exec_write(j->tex, j->train.align_src, j->align_ids, 4ull * M));
+    VKR_TRY(vkr_exec_write(j->tex, j->train.align_tgt, j->align_ids + M, 4ull * M));
+    return vkr_exec_write(j->tex, j->train.align_p, j->align_p, 4ull * M * M);
+}
+
+/* The pools of the item-level alignment and the constant targets of its InfoNCE. */
+static vkr_status vkr_sasrec_align_setup(vkr_sasrec_job* j) {
+    const vkr_dataset* ds = j->m->ds;
+    uint32_t M = j->m->cfg.align_items, mask = j->m->cfg.train_domains;
+    j->src_pool = malloc((size_t)ds->item_count * sizeof *j->src_pool);
+    j->tgt_pool = malloc((size_t)ds->item_count * sizeof *j->tgt_pool);
+    j->align_ids = malloc(2ull * M * sizeof *j->align_ids);
+    j->align_p = malloc((size_t)M * M * sizeof *j->align_p);
+    int32_t* arange = malloc((size_t)M * sizeof *arange);
+    vkr_status s = j->src_pool && j->tgt_pool && j->align_ids && j->align_p && arange
+                       ? VKR_OK
+                       : vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory for the item alignment");
+    for (uint32_t i = 0; s == VKR_OK && i < ds->item_count; i++) {
+        if ((mask >> ds->item_domain[i]) & 1u) j->src_pool[j->n_src++] = i + 1;
+        else j->tgt_pool[j->n_tgt++] = i + 1;
+    }
+    if (s == VKR_OK && (!j->n_src || !j->n_tgt))
+        s = vkr_fail(VKR_ERR_INVALID_ARGUMENT, "SASRec item alignment: it needs items in the training domains and "
+                     "outside them (every domain is a training domain)");
+    for (uint32_t i = 0; s == VKR_OK && i < M; i++) arange[i] = (int32_t)i;
+    if (s == VKR_OK) s = vkr_exec_write(j->tex, j->train.align_arange, arange, 4ull * M);
+    free(arange);
+    return s;
+}
 
 static vkr_status vkr_sasrec_step(void* self, const uint32_t* units, uint32_t n, uint64_t rng, bool want, float* loss) {
     vkr_sasrec_job* j = self;
@@ -222,6 +294,7 @@ static vkr_status vkr_sasrec_step(void* self, const uint32_t* units, uint32_t n,
             VKR_TRY(vkr_exec_write(j->tex, j->train.contrast_mask, j->mask, 4ull * M * M));
         }
     }
+    if (j->train.align_src) VKR_TRY(vkr_sasrec_align_step(j, rng));
     VKR_TRY(vkr_exec_run(j->tex));
     return want ? vkr_exec_read(j->tex, j->train.loss, loss, 4) : VKR_OK;
 }
@@ -243,6 +316,17 @@ vkr_status vkr_sasrec_open(const vkr_dataset* ds, vkr_device* dev, const vkr_sas
         return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "SASRec: bad dataset or target domain");
     if (cfg->batch == 0 || cfg->max_len == 0 || cfg->eval_batch == 0)
         return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "SASRec: batch, max_len and eval_batch must be positive");
+    if (cfg->semantic_only && cfg->item_views != VKR_ITEM_VIEW_INNER)
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "SASRec: a text-only item table takes the inner view alone");
+    if (cfg->train_domains && cfg->loss == VKR_SASREC_CE && cfg->train_domains != 1u << cfg->domain)
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "SASRec: ce ranks one domain's items; train on several domains with "
+                        "bce");
+    if (cfg->train_domains && !((cfg->train_domains >> cfg->domain) & 1u))
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "SASRec: domain %s validates the model but is no training domain",
+                        ds->domain_name[cfg->domain]);
+    if (cfg->align_items && (!cfg->semantic_only || !cfg->train_domains))
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "SASRec: item alignment is for zero-shot training (training domains, "
+                        "text-only items)");
     m->ds = ds;
     m->cfg = *cfg;
     m->dev = dev;
@@ -273,7 +357,12 @@ vkr_status vkr_sasrec_fit(const vkr_dataset* ds, vkr_device* dev, const vkr_sasr
     j.users = malloc((size_t)ds->user_count * sizeof *j.users);
     uint32_t n_users = 0;
     vkr_status s = j.users ? VKR_OK : vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory listing users");
-    for (uint32_t u = 0; s == VKR_OK && u < ds->user_count; u++) {
+    uint32_t* scratch = malloc(((size_t)vkr_dataset_longest(ds) + 1) * sizeof *scratch);
+    if (s == VKR_OK && !scratch) s = vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory listing users");
+    for (uint32_t u = 0; s == VKR_OK && cfg->train_domains && u < ds->user_count; u++)
+        if (vkr_sasrec_row_events(ds, cfg, u, ds->train_len[u], scratch) >= 2) j.users[n_users++] = u;
+    free(scratch);
+    for (uint32_t u = 0; s == VKR_OK && !cfg->train_domains && u < ds->user_count; u++) {
         uint32_t L = ds->train_len[u], in_d = 0, first_d = UINT32_MAX;
         for (uint32_t i = 0; i < L; i++)
             if (vkr_in_domain(ds, ds->seq_item[ds->seq_begin[u] + i], d)) in_d++, first_d = first_d == UINT32_MAX ? i : first_d;
@@ -281,7 +370,8 @@ vkr_status vkr_sasrec_fit(const vkr_dataset* ds, vkr_device* dev, const vkr_sasr
         if (ok) j.users[n_users++] = u;
     }
     if (s == VKR_OK && n_users == 0)
-        s = vkr_fail(VKR_ERR_INVALID_ARGUMENT, "SASRec: no user has training interactions in domain %s", ds->domain_name[d]);
+        s = vkr_fail(VKR_ERR_INVALID_ARGUMENT, "SASRec: no user has training interactions in %s %s",
+                     cfg->train_domains ? "the training domains, e.g." : "domain", ds->domain_name[d]);
     vkr_sasrec_config mc = vkr_model_config(ds, cfg, cfg->batch);
     if (s == VKR_OK) s = vkr_sasrec_build(&mc, true, cfg->seed, &j.train);
     vkr_optim_config oc = {.kind = VKR_OPTIM_ADAM, .schedule = {.peak_lr = cfg->lr}, .beta1 = 0.9f, .beta2 = 0.98f,
@@ -302,6 +392,7 @@ vkr_status vkr_sasrec_fit(const vkr_dataset* ds, vkr_device* dev, const vkr_sasr
         if (!j.pool || !j.drawn || !j.mask) s = vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
         for (uint32_t i = 0; s == VKR_OK && i < n_pool; i++) j.pool[i] = ds->item_begin[d] + i + 1;
     }
+    if (s == VKR_OK && j.train.align_src) s = vkr_sasrec_align_setup(&j);
     if (s == VKR_OK) s = vkr_batch_alloc(&j.bt, cfg->batch, cfg->max_len, vkr_dataset_longest(ds));
     vkr_fit_model fm = {.self = &j, .units = n_users, .batch = cfg->batch, .step = vkr_sasrec_step,
                         .validate = vkr_sasrec_validate, .train_exec = j.tex, .score_exec = m->score_exec,
@@ -316,6 +407,10 @@ vkr_status vkr_sasrec_fit(const vkr_dataset* ds, vkr_device* dev, const vkr_sasr
     free(j.pool);
     free(j.drawn);
     free(j.mask);
+    free(j.src_pool);
+    free(j.tgt_pool);
+    free(j.align_ids);
+    free(j.align_p);
     if (s != VKR_OK) vkr_sasrec_model_free(m);
     return s;
 }

@@ -30,15 +30,22 @@ vkr_status vkr_sasrec_build(const vkr_sasrec_config* c, bool train, uint64_t see
     /* the paper's code starts the embeddings Glorot-uniform: ~15x smaller than N(0, 1/D) on a large table */
     vkr_init_kind emb_init = original ? VKR_INIT_XAVIER : VKR_INIT_NORMAL;
     float emb_scale = original ? 1.0f : 1.0f / sqrtf((float)D);
-    vkr_tensor* item = vkr_graph_param_init(g, "item_emb", 2, (uint32_t[]){V, D}, 0, emb_init, emb_scale);
+    vkr_tensor* item = c->semantic_only ? NULL : vkr_graph_param_init(g, "item_emb", 2, (uint32_t[]){V, D}, 0, emb_init, emb_scale);
     vkr_tensor* posemb = vkr_graph_param_init(g, "pos_emb", 2, (uint32_t[]){T, D}, 0, emb_init, emb_scale);
     vkr_item_views_shape vs = {.items = c->items, .hidden = D, .views = c->views | VKR_ITEM_VIEW_ID,
                                .text_dim = c->text_dim, .categories = c->categories,
                                .subcategories = c->subcategories, .semantic_group = 1};
-    vkr_item_views_build(g, &vs, item, &m->views);
-    /* one table for the history items and the candidates, tied as in SASRec (candidates as ID
-     * embeddings only measured worse: 0.075 against 0.122 Food full HR@10) */
-    item = vkr_item_views_sum(g, &m->views, 0); /* the ID table itself without the plug-in */
+    if (c->semantic_only) { /* the projection is the item table: the model's own learning rate */
+        vs.views = VKR_ITEM_VIEW_INNER;
+        vs.semantic_group = 0;
+        vkr_item_views_build(g, &vs, NULL, &m->views);
+        item = m->views.view[1];
+    } else {
+        vkr_item_views_build(g, &vs, item, &m->views);
+        /* one table for the history items and the candidates, tied as in SASRec (candidates as ID
+         * embeddings only measured worse: 0.075 against 0.122 Food full HR@10) */
+        item = vkr_item_views_sum(g, &m->views, 0); /* the ID table itself without the plug-in */
+    }
     vkr_tensor* x = vkr_op_scale(g, vkr_op_embedding(g, item, m->seq), sqrtf((float)D));
     x = vkr_op_add(g, x, posemb);
     if (train && c->dropout > 0) x = vkr_op_dropout(g, x, c->dropout);
@@ -55,6 +62,14 @@ vkr_status vkr_sasrec_build(const vkr_sasrec_config* c, bool train, uint64_t see
     vkr_tensor* cand = out_begin == 0 && out_count == V ? item : vkr_op_slice(g, item, 0, out_begin, out_count);
     if (!train) {
         vkr_tensor* last = vkr_op_reshape(g, vkr_op_slice(g, h, 1, T - 1, 1), 2, (uint32_t[]){B, D});
+        if (c->seq_clusters) { /* LLM-RecG's sequence level: move the state towards the source behaviour it resembles */
+            m->centroids = vkr_graph_input(g, "centroids", VKR_F32, 2, (uint32_t[]){c->seq_clusters, D});
+            vkr_tensor* att = vkr_op_softmax(
+                g, vkr_op_scale(g, vkr_op_matmul(g, last, m->centroids, NULL, false, true), 1.0f / sqrtf((float)D)));
+            vkr_tensor* mix = vkr_op_matmul(g, att, m->centroids, NULL, false, false);
+            last = vkr_op_add(g, last, vkr_op_scale(g, vkr_op_sub(g, mix, last), c->seq_mix));
+        }
+        m->last = vkr_graph_keep(last);
         m->scores = vkr_graph_keep(vkr_op_matmul(g, last, cand, NULL, false, true));
     } else if (c->loss == VKR_SASREC_CE) {
         m->pos = vkr_graph_input(g, "pos", VKR_I32, 2, bt);
@@ -83,6 +98,16 @@ vkr_status vkr_sasrec_build(const vkr_sasrec_config* c, bool train, uint64_t see
         vkr_tensor* lc = vkr_item_views_infonce(g, &m->views, m->contrast, m->contrast_mask, c->view_tau);
         m->loss = vkr_op_add(g, m->loss, vkr_op_scale(g, lc, c->view_lambda));
     }
+    if (train && m->loss && c->align_items) {
+        uint32_t M = c->align_items;
+        m->align_src = vkr_graph_input(g, "align_src", VKR_I32, 1, &M);
+        m->align_tgt = vkr_graph_input(g, "align_tgt", VKR_I32, 1, &M);
+        m->align_p = vkr_graph_input(g, "align_p", VKR_F32, 2, (uint32_t[]){M, M});
+        m->align_arange = vkr_graph_const(g, "align_arange", VKR_I32, 1, &M);
+        vkr_tensor* la = vkr_sasrec_align_loss(g, item, m->align_src, m->align_tgt, m->align_p, m->align_arange,
+                                               c->align_tau);
+        m->loss = vkr_op_add(g, m->loss, vkr_op_scale(g, la, c->align_weight));
+    }
     if (train && m->loss) vkr_graph_keep(m->loss);
     vkr_status s = vkr_graph_status(g);
     if (s == VKR_OK && train) s = vkr_graph_backward(g, m->loss);
@@ -93,6 +118,38 @@ vkr_status vkr_sasrec_build(const vkr_sasrec_config* c, bool train, uint64_t see
         return vkr_fail(s, "SASRec: %s", msg);
     }
     return VKR_OK;
+}
+
+vkr_tensor* vkr_sasrec_align_loss(vkr_graph* g, vkr_tensor* table, vkr_tensor* src, vkr_tensor* tgt, vkr_tensor* p,
+                                  vkr_tensor* arange, float tau) {
+    uint32_t M = (uint32_t)src->numel;
+    vkr_tensor* zs = vkr_item_views_normalize(g, vkr_op_embedding(g, table, src));
+    vkr_tensor* zt = vkr_item_views_normalize(g, vkr_op_embedding(g, table, tgt));
+    vkr_tensor* pull = vkr_op_sum(g, vkr_op_sum(g, vkr_op_mul(g, p, vkr_op_matmul(g, zs, zt, NULL, false, true)), -1), 0);
+    vkr_tensor* inter = vkr_op_reshape(g, vkr_op_scale(g, pull, -1.0f / (float)M), 1, (uint32_t[]){1});
+    vkr_tensor* self = vkr_op_scale(g, vkr_op_matmul(g, zs, zs, NULL, false, true), 1.0f / tau);
+    return vkr_op_add(g, inter, vkr_op_cross_entropy(g, self, arange, -1));
+}
+
+void vkr_sasrec_align_weights(const float* text, uint32_t text_dim, const int32_t* src, const int32_t* tgt, uint32_t m,
+                              float tau, float* p) {
+    for (uint32_t i = 0; i < m; i++) {
+        const float* a = text + (size_t)src[i] * text_dim;
+        double na = 0;
+        for (uint32_t k = 0; k < text_dim; k++) na += (double)a[k] * a[k];
+        float* row = p + (size_t)i * m;
+        float top = -INFINITY;
+        for (uint32_t j = 0; j < m; j++) {
+            const float* b = text + (size_t)tgt[j] * text_dim;
+            double dot = 0, nb = 0;
+            for (uint32_t k = 0; k < text_dim; k++) dot += (double)a[k] * b[k], nb += (double)b[k] * b[k];
+            row[j] = na > 0 && nb > 0 ? (float)(dot / sqrt(na * nb)) / tau : 0.0f;
+            if (row[j] > top) top = row[j];
+        }
+        double z = 0;
+        for (uint32_t j = 0; j < m; j++) z += row[j] = expf(row[j] - top);
+        for (uint32_t j = 0; j < m; j++) row[j] = (float)(row[j] / z);
+    }
 }
 
 void vkr_sasrec_destroy(vkr_sasrec* m) {

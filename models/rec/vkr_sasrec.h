@@ -54,6 +54,15 @@ typedef struct vkr_sasrec_config {
     float view_tau;         /* its temperature */
     bool view_mask;         /* mask same-code items out of its denominators (vkr_item_views_mask) */
     uint32_t contrast;      /* items per InfoNCE (training) */
+    /* LLM-RecG (zero-shot transfer): */
+    bool semantic_only;     /* the "-Sem" base: the item table is the inner view alone (the text vector through
+                               a learned projection, no ID table), so a domain never trained on still has one */
+    uint32_t align_items;   /* item-level alignment (training): source and target items per step (0: none) */
+    float align_weight;     /* its weight */
+    float align_tau;        /* temperature of its intra-domain term */
+    uint32_t seq_clusters;  /* sequence-level alignment (scoring): centroids of the source users' states that the
+                               last state attends over (0: none) */
+    float seq_mix;          /* weight of the attended centroid mix in the adapted state */
 } vkr_sasrec_config;
 
 /* A built SASRec graph and its named tensors. */
@@ -72,6 +81,13 @@ typedef struct vkr_sasrec {
     vkr_item_views views; /* the item views (views[0] alone without the plug-in) */
     vkr_tensor* contrast; /* int32 [contrast] item ids + 1 of the InfoNCE (training with view_lambda) */
     vkr_tensor* contrast_mask; /* fp32 [contrast, contrast] its mask (vkr_item_views_mask) */
+    vkr_tensor* last;     /* fp32 [B, D] the last position's state, after any sequence-level alignment (scoring) */
+    vkr_tensor* centroids; /* fp32 [seq_clusters, D] source-behaviour centroids (scoring with seq_clusters) */
+    vkr_tensor* align_src; /* int32 [align_items] source item ids + 1 (training with align_items) */
+    vkr_tensor* align_tgt; /* int32 [align_items] target item ids + 1 */
+    vkr_tensor* align_p;   /* fp32 [align_items, align_items] row i: how much source item i is pulled to each
+                              target item (rows sum to 1; vkr_sasrec_align_weights) */
+    vkr_tensor* align_arange; /* const int32 [align_items] 0..M-1, the intra-domain term's targets */
 } vkr_sasrec;
 
 /* The architecture `arch` stands for under `loss` (never VKR_SASREC_ARCH_AUTO). */
@@ -80,6 +96,17 @@ vkr_sasrec_arch vkr_sasrec_arch_resolve(vkr_sasrec_arch arch, vkr_sasrec_loss lo
 const char* vkr_sasrec_arch_name(vkr_sasrec_arch arch);
 /* Builds the training graph (train) or the scoring graph; out is zeroed on entry. */
 vkr_status vkr_sasrec_build(const vkr_sasrec_config* config, bool train, uint64_t seed, vkr_sasrec* out);
+/* LLM-RecG's item-level generalization loss over m source items src and m target items tgt
+ * (normalized item representations z): inter-domain compactness -sum_ij p_ij cos(z_src_i, z_tgt_j) / m,
+ * which pulls each source item towards the target items its text resembles, plus intra-domain
+ * diversity, the InfoNCE of the source items against themselves at temperature tau (each its own
+ * positive), which keeps them apart so the pull cannot collapse them. p is m x m, rows summing to 1. */
+vkr_tensor* vkr_sasrec_align_loss(vkr_graph* g, vkr_tensor* table, vkr_tensor* src, vkr_tensor* tgt, vkr_tensor* p,
+                                  vkr_tensor* arange, float tau);
+/* The pull weights of vkr_sasrec_align_loss from the items' text vectors (text: the padded table of
+ * vkr_item_views_host, row = item id + 1 = the ids in src and tgt): p[i, j] = softmax over j of cos(text_src_i, text_tgt_j) / tau. */
+void vkr_sasrec_align_weights(const float* text, uint32_t text_dim, const int32_t* src, const int32_t* tgt, uint32_t m,
+                              float tau, float* p);
 /* Destroys the graph. */
 void vkr_sasrec_destroy(vkr_sasrec* model);
 

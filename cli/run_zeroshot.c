@@ -1,0 +1,115 @@
+/* The zero-shot stage (LLM-RecG): text-only SASRec trained on the source domains' events alone,
+ * evaluated on every other domain beside pop in that domain (the floor) and the same model trained on
+ * that domain (the ceiling). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli_stages.h"
+
+/* --train-domains into domain bits; INVALID_ARGUMENT naming an unknown domain. */
+static vkr_status zs_domains(const vkr_dataset* ds, const char* list, uint32_t* out) {
+    *out = 0;
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s", list);
+    for (char* tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+        int d = vkr_dataset_domain_index(ds, tok);
+        if (d < 0 || d >= 32) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "--train-domains: '%s' is not a domain", tok);
+        *out |= 1u << d;
+    }
+    if (!*out) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "--train-domains: no domain");
+    return VKR_OK;
+}
+
+/* Evaluates scorer on `domain` and tags the rows it added with the source domains. */
+static vkr_status zs_evaluate(const vkr_dataset* ds, const vkr_scorer* sc, const cli_rec_job* job, const char* label,
+                              uint32_t domain, double train_s, const char* from, cJSON* results, FILE* table) {
+    int before = results ? cJSON_GetArraySize(results) : 0;
+    VKR_TRY(cli_stage_evaluate(ds, sc, job, label, domain, train_s, NULL, results, table));
+    for (int k = before; results && k < cJSON_GetArraySize(results); k++)
+        cJSON_AddStringToObject(cJSON_GetArrayItem(results, k), "zero_shot_from", from);
+    return VKR_OK;
+}
+
+/* Trains one source model (item alignment on or off) and reports it, and with the sequence-level
+ * alignment where asked, on every target in [first, last) outside the sources. */
+static vkr_status zs_model(vkr_device* dev, const vkr_dataset* ds, const cli_rec_job* job, const vkr_sasrec_train* base,
+                           bool item, bool plain, bool seq, uint32_t first, uint32_t last, const char* from,
+                           cJSON* results, FILE* table) {
+    vkr_sasrec_train t = *base;
+    t.align_items = item ? job->align_items : 0;
+    vkr_sasrec_model src = {0};
+    if (!job->quiet) fprintf(stderr, "training text-only SASRec on %s%s\n", from, item ? " with item alignment" : "");
+    VKR_TRY(vkr_sasrec_fit(ds, dev, &t, &src));
+    vkr_status s = VKR_OK;
+    for (uint32_t d = first; d < last && s == VKR_OK; d++) {
+        if ((t.train_domains >> d) & 1u) continue;
+        for (int with_seq = 0; with_seq < 2 && s == VKR_OK; with_seq++) {
+            if (!(with_seq ? seq : plain)) continue;
+            vkr_sasrec_model zs;
+            s = vkr_sasrec_zero_shot(&src, d, with_seq ? job->seq_clusters : 0, t.seq_mix, &zs);
+            char label[48];
+            snprintf(label, sizeof label, "zs-sem%s%s", item ? "+item" : "", with_seq ? "+seq" : "");
+            vkr_scorer sc = vkr_sasrec_scorer(&zs);
+            if (s == VKR_OK) s = zs_evaluate(ds, &sc, job, label, d, src.fit.seconds, from, results, table);
+            vkr_sasrec_model_free(&zs);
+        }
+    }
+    vkr_sasrec_model_free(&src);
+    return s;
+}
+
+vkr_status cli_stage_zero_shot(vkr_device* dev, const vkr_dataset* ds, const cli_rec_job* job, uint32_t first,
+                               uint32_t last, cJSON* results, FILE* table) {
+    if (strcmp(job->model, "sasrec") != 0)
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "--train-domains (zero-shot) trains text-only SASRec (--model sasrec); "
+                        "%s has no zero-shot mode yet", job->model);
+    uint32_t mask;
+    VKR_TRY(zs_domains(ds, job->train_domains, &mask));
+    uint32_t targets = 0;
+    for (uint32_t d = first; d < last; d++) targets += !((mask >> d) & 1u);
+    if (!targets)
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "--train-domains %s: no other domain%s to transfer to",
+                        job->train_domains, last - first == 1 ? " (--target is a training domain)" : "");
+    cli_sema_inputs in;
+    VKR_TRY(cli_sema_inputs_load(ds, job->data_dir, NULL, VKR_ITEM_VIEW_INNER, &in));
+    vkr_sasrec_train t = job->sasrec;
+    t.train_domains = mask;
+    t.semantic_only = true;
+    t.item_views = VKR_ITEM_VIEW_INNER;
+    t.semantics = &in.items;
+    t.mixed_input = false;
+    t.quiet = job->quiet;
+    t.ckpt_dir = NULL;
+    t.resume = false;
+    t.domain = 0;
+    while (!((mask >> t.domain) & 1u)) t.domain++; /* validation: the first training domain */
+    char from[256] = "";
+    for (uint32_t d = 0; d < ds->domain_count; d++)
+        if ((mask >> d) & 1u) snprintf(from + strlen(from), sizeof from - strlen(from), "%s%s", *from ? "," : "", ds->domain_name[d]);
+    uint32_t v = job->zero_shot_variants;
+    vkr_status s = VKR_OK;
+    if (v & (CLI_ZS_BASE | CLI_ZS_SEQ))
+        s = zs_model(dev, ds, job, &t, false, v & CLI_ZS_BASE, v & CLI_ZS_SEQ, first, last, from, results, table);
+    if (s == VKR_OK && (v & (CLI_ZS_ITEM | CLI_ZS_ITEM_SEQ)))
+        s = zs_model(dev, ds, job, &t, true, v & CLI_ZS_ITEM, v & CLI_ZS_ITEM_SEQ, first, last, from, results, table);
+    for (uint32_t d = first; d < last && s == VKR_OK; d++) {
+        if ((mask >> d) & 1u) continue;
+        vkr_pop pop = {0};
+        s = vkr_pop_fit(ds, d, &pop);
+        vkr_scorer sc = vkr_pop_scorer(&pop);
+        if (s == VKR_OK) s = zs_evaluate(ds, &sc, job, "pop", d, 0, "", results, table);
+        vkr_pop_free(&pop);
+        if (s != VKR_OK || job->no_ceiling) continue;
+        vkr_sasrec_train c = t; /* the ceiling: the same text-only model trained on the target itself */
+        c.train_domains = 0;
+        c.domain = d;
+        vkr_sasrec_model m = {0};
+        if (!job->quiet) fprintf(stderr, "training text-only SASRec on %s (the ceiling)\n", ds->domain_name[d]);
+        s = vkr_sasrec_fit(ds, dev, &c, &m);
+        vkr_scorer ms = vkr_sasrec_scorer(&m);
+        if (s == VKR_OK) s = zs_evaluate(ds, &ms, job, "sem-on-target", d, m.fit.seconds, ds->domain_name[d], results, table);
+        vkr_sasrec_model_free(&m);
+    }
+    cli_sema_inputs_free(&in);
+    return s;
+}

@@ -1,6 +1,23 @@
 #include "cli_json.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+
+cJSON* cli_json_read(const char* path) {
+    FILE* f = fopen(path, "rb");
+    char* text = NULL;
+    long size = f && fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+    if (size > 0 && fseek(f, 0, SEEK_SET) == 0 && (text = malloc((size_t)size)) &&
+        fread(text, 1, (size_t)size, f) == (size_t)size) {
+        cJSON* j = cJSON_ParseWithLength(text, (size_t)size);
+        free(text);
+        fclose(f);
+        return j;
+    }
+    free(text);
+    if (f) fclose(f);
+    return NULL;
+}
 
 cJSON* cli_device_json(const vkr_device_info* d) {
     char api[32];

@@ -29,7 +29,7 @@ typedef struct cli_gencdr_views {
  * only, bpr SemaCDR's only. */
 typedef enum cli_loss { CLI_LOSS_AUTO, CLI_LOSS_BCE, CLI_LOSS_CE, CLI_LOSS_BPR } cli_loss;
 
-/* Zero-shot models (--zero-shot): text-only SASRec as trained on the source domains (base), with the
+/* Zero-shot models (--zero-shot-models): text-only SASRec as trained on the source domains (base), with the
  * item-level alignment (item), and either with the sequence-level alignment at scoring (+seq). */
 enum { CLI_ZS_BASE = 1u, CLI_ZS_ITEM = 2u, CLI_ZS_SEQ = 4u, CLI_ZS_ITEM_SEQ = 8u };
 

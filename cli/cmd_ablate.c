@@ -16,6 +16,7 @@
 #include "cli_rec.h"
 #include "cli_stages.h"
 #include "run_data.h"
+#include "cli_json.h"
 #include "run_maps.h"
 #include "vkr_clock.h"
 #include "vkr_data.h"
@@ -95,16 +96,7 @@ static bool ablate_method(const char* name, ablate_scheme_id* out) {
 static void ablate_tokenizer_figures(const char* sdir, cJSON* row) {
     char path[PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/tokenizer.json", sdir);
-    FILE* f = fopen(path, "rb");
-    char* text = NULL;
-    long size = f && fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
-    if (size > 0 && fseek(f, 0, SEEK_SET) == 0 && (text = malloc((size_t)size + 1)) &&
-        fread(text, 1, (size_t)size, f) == (size_t)size)
-        text[size] = 0;
-    else free(text), text = NULL;
-    if (f) fclose(f);
-    cJSON* j = text ? cJSON_Parse(text) : NULL;
-    free(text);
+    cJSON* j = cli_json_read(path);
     const cJSON* cr = cJSON_GetObjectItem(j, "collision_rate");
     cJSON_AddNumberToObject(row, "collision_rate", cJSON_IsNumber(cr) ? cr->valuedouble : -1);
     const cJSON* before = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "before_uniform_mapping"), "collision_rate");

@@ -54,6 +54,7 @@ typedef struct run_args {
     uint32_t seeds;            /* --seeds */
     int id_source;             /* --id-source: index into cli_embed_source_choices */
     const char* models;        /* --models */
+    bool zero_shot;            /* --zero-shot */
 } run_args;
 
 /* The models `vkrec run` can train, in the order it trains them. */
@@ -98,6 +99,10 @@ static const cli_option run_opts[] = {
     CLI_STRING(COMMAND, "--models", "M,...", run_args, models, "pop,sasrec-bce,sasrec-ce,gencdr",
                "the models to train: pop, sasrec-bce, sasrec-ce, gencdr, semacdr (SemaCDR: its inner view and "
                "categories come from the items' text, embedded and clustered in memory)"),
+    CLI_FLAG(COMMAND, "--zero-shot", run_args, zero_shot,
+             "also zero-shot transfer (LLM-RecG) from each domain alone to every other: text-only SASRec trained on "
+             "one domain's events, its --zero-shot-models, pop and the model trained on the target (vkrec train "
+             "--train-domains)"),
     CLI_CHOICE(DATA, "--data-split", cli_prep_args, split, cli_prep_split_choices, "loo",
                "prepare's --split: leave-one-out, or keep a release's split"),
 };
@@ -148,6 +153,7 @@ typedef struct run_job {
     vkr_npy_array emb;         /* the items' input view: the vectors the semantic IDs came from */
     cli_gencdr_views views;    /* GenCDR's learned item views (the first seed's) */
     uint32_t models;           /* bits of run_model_names to train */
+    bool zero_shot;            /* also zero-shot transfer from each domain alone */
     float* sema_text;          /* SemaCDR's inner view: text embeddings (items x CLI_EMBED_DIM) */
     vkr_agnostic sema_agn;     /* SemaCDR's categories, derived from sema_text */
     vkr_item_semantics sema;    /* both, as SemaCDR reads them */
@@ -204,7 +210,7 @@ static vkr_status run_load(run_job* r) {
     if (r->emb.ndim != 2 || r->emb.shape[0] != r->ds.item_count)
         return vkr_fail(VKR_ERR_FORMAT, "%s does not hold one row per item", path);
     bool plugins = ((r->rec.sasrec.item_views | r->rec.gencdr.item_views) & ~VKR_ITEM_VIEW_ID) != 0;
-    return (r->models & (1u << RUN_SEMACDR)) || plugins ? run_sema_inputs(r) : VKR_OK;
+    return (r->models & (1u << RUN_SEMACDR)) || plugins || r->zero_shot ? run_sema_inputs(r) : VKR_OK;
 }
 
 /* The models of one seed (job), rows into rows; first: write the beams and keep GenCDR's views. */
@@ -238,6 +244,17 @@ static vkr_status run_seed_models(run_job* r, const cli_rec_job* seed_job, bool 
         stage.semacdr_vectors_out = first ? &r->sema_vectors : NULL;
         VKR_TRY(cli_stage_train(r->dev, &r->ds, &stage, 0, r->ds.domain_count, rows, table));
         run_stage_done(&r->rs, "semacdr", cli_backend_name(r->dev), t0);
+        t0 = vkr_now_s();
+    }
+    for (uint32_t d = 0; r->zero_shot && d < r->ds.domain_count; d++) { /* text-only SASRec from domain d alone */
+        cli_rec_job stage = job;
+        stage.model = "sasrec";
+        stage.sasrec.loss = VKR_SASREC_BCE;
+        stage.loss = CLI_LOSS_AUTO;
+        stage.gencdr.tasks = 0;
+        stage.train_domains = r->ds.domain_name[d];
+        VKR_TRY(cli_stage_train(r->dev, &r->ds, &stage, 0, r->ds.domain_count, rows, table));
+        run_stage_done(&r->rs, "zero-shot", cli_backend_name(r->dev), t0);
         t0 = vkr_now_s();
     }
     if (!(r->models & (1u << RUN_GENCDR))) return VKR_OK;
@@ -474,7 +491,7 @@ int cli_cmd_run(int argc, char** argv) {
         return CLI_USAGE;
     cli_rec_args_apply(&rec, &com);
     run_job r = {.out = ra.out, .rec = rec.job, .seeds = ra.seeds, .tokenizer_epochs = ra.tokenizer_epochs,
-                 .id_source = (vkr_embed_source)ra.id_source, .models = run_parse_models(ra.models)};
+                 .id_source = (vkr_embed_source)ra.id_source, .models = run_parse_models(ra.models), .zero_shot = ra.zero_shot};
     if (!r.models) return CLI_USAGE;
     cli_prep_args* to_prepare = NULL;
     if (run_source(&ra, &prep, argc, argv, &r, &to_prepare) != CLI_OK) return CLI_USAGE;

@@ -168,7 +168,7 @@ static const cli_option rec_options[] = {
                "zero-shot transfer (LLM-RecG): train text-only SASRec on these domains' events alone and evaluate "
                "every other domain (or --target) with its items represented by DIR/item_emb.npy, beside pop and a "
                "model trained on that domain"),
-    CLI_CUSTOM(SHARED, "--zero-shot", "M,...", cli_rec_args, job.zero_shot_variants, parse_zero_shot,
+    CLI_CUSTOM(SHARED, "--zero-shot-models", "M,...", cli_rec_args, job.zero_shot_variants, parse_zero_shot,
                "base,item,item+seq",
                "zero-shot models: base (no alignment), item (LLM-RecG's item-level generalization loss), seq and "
                "item+seq (those with the sequence-level alignment at scoring)"),

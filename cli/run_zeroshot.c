@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_json.h"
 #include "cli_stages.h"
 
 /* --train-domains into domain bits; INVALID_ARGUMENT naming an unknown domain. */
@@ -17,6 +18,23 @@ static vkr_status zs_domains(const vkr_dataset* ds, const char* list, uint32_t* 
         *out |= 1u << d;
     }
     if (!*out) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "--train-domains: no domain");
+    return VKR_OK;
+}
+
+/* Refuses item vectors made from interactions: co-occurrence vectors of the target's items would carry
+ * its interactions into a model that must never see them (item_emb.json, written by vkrec embed,
+ * counts them; imported vectors are the user's word). */
+static vkr_status zs_check_content(const char* data_dir) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/item_emb.json", data_dir);
+    cJSON* j = cli_json_read(path);
+    const cJSON* cooc = cJSON_GetObjectItem(j, "cooc_items");
+    double n = cJSON_IsNumber(cooc) ? cooc->valuedouble : 0;
+    cJSON_Delete(j);
+    if (n > 0)
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "zero-shot: %s/item_emb.npy holds %.0f co-occurrence vectors, made from "
+                        "interactions (the target's included); embed the items from their text alone (vkrec embed %s "
+                        "--source text) or import an encoder's", data_dir, n, data_dir);
     return VKR_OK;
 }
 
@@ -70,13 +88,17 @@ vkr_status cli_stage_zero_shot(vkr_device* dev, const vkr_dataset* ds, const cli
     if (!targets)
         return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "--train-domains %s: no other domain%s to transfer to",
                         job->train_domains, last - first == 1 ? " (--target is a training domain)" : "");
-    cli_sema_inputs in;
-    VKR_TRY(cli_sema_inputs_load(ds, job->data_dir, NULL, VKR_ITEM_VIEW_INNER, &in));
+    /* vkrec run embeds the text alone in memory (semacdr_items); else DIR/item_emb.npy, from content only */
+    cli_sema_inputs in = {0};
+    if (!job->semacdr_items) {
+        VKR_TRY(zs_check_content(job->data_dir));
+        VKR_TRY(cli_sema_inputs_load(ds, job->data_dir, NULL, VKR_ITEM_VIEW_INNER, &in));
+    }
     vkr_sasrec_train t = job->sasrec;
     t.train_domains = mask;
     t.semantic_only = true;
     t.item_views = VKR_ITEM_VIEW_INNER;
-    t.semantics = &in.items;
+    t.semantics = job->semacdr_items ? job->semacdr_items : &in.items;
     t.mixed_input = false;
     t.quiet = job->quiet;
     t.ckpt_dir = NULL;
@@ -86,6 +108,15 @@ vkr_status cli_stage_zero_shot(vkr_device* dev, const vkr_dataset* ds, const cli
     char from[256] = "";
     for (uint32_t d = 0; d < ds->domain_count; d++)
         if ((mask >> d) & 1u) snprintf(from + strlen(from), sizeof from - strlen(from), "%s%s", *from ? "," : "", ds->domain_name[d]);
+    for (uint32_t d = first; d < last; d++) { /* all-zero vectors: no item of d can be told apart */
+        bool any = false;
+        for (uint32_t i = ds->item_begin[d]; i < ds->item_begin[d + 1] && !any; i++)
+            for (uint32_t k = 0; k < t.semantics->text_dim && !any; k++) any = t.semantics->text[(size_t)i * t.semantics->text_dim + k] != 0;
+        if (!any) {
+            cli_sema_inputs_free(&in);
+            return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "zero-shot: no item of domain %s has a text vector", ds->domain_name[d]);
+        }
+    }
     uint32_t v = job->zero_shot_variants;
     vkr_status s = VKR_OK;
     if (v & (CLI_ZS_BASE | CLI_ZS_SEQ))

@@ -28,7 +28,7 @@ static const char* zs_dataset(void) {
     char cmd[2048];
     snprintf(cmd, sizeof cmd,
              "%s prepare --format llmcdsr %s/food-kitchen-sample --min-item 10 --min-user 3 --domain-names Food,Kitchen "
-             "--out %s/data --quiet && %s embed %s/data --device cpu --dim 16 --quiet",
+             "--out %s/data --quiet && %s embed %s/data --source text --device cpu --dim 16 --quiet",
              cli, assets, dir, cli, dir);
     if (system(cmd) != 0) return NULL;
     strcat(dir, "/data");

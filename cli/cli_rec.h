@@ -61,6 +61,8 @@ typedef struct cli_rec_job {
     uint32_t seq_clusters;           /* zero-shot: centroids of the sequence-level alignment */
     uint32_t align_items;            /* zero-shot: items per side per step of the item-level alignment */
     bool no_ceiling;                 /* zero-shot: skip the model trained on the target itself */
+    float** zero_shot_tables_out;    /* zero-shot: receives, where it points to NULLs, the item tables (items x
+                                        hidden, malloc'd) of the model without [0] and with [1] item alignment */
     bool quiet;                      /* no progress */
 } cli_rec_job;
 

@@ -158,6 +158,8 @@ typedef struct run_job {
     vkr_agnostic sema_agn;     /* SemaCDR's categories, derived from sema_text */
     vkr_item_semantics sema;    /* both, as SemaCDR reads them */
     float* sema_vectors;       /* SemaCDR's graph item outputs (the first seed's first target domain) */
+    float* zs_tables[2];       /* zero-shot: text-only item tables without and with item alignment (the first
+                                  seed's first source domain) */
     cJSON* results;            /* one object per seed, model, domain and protocol */
     cJSON* maps_json;          /* {"maps": ...} from the maps stage */
     char* maps_md;             /* the report's maps section */
@@ -253,6 +255,7 @@ static vkr_status run_seed_models(run_job* r, const cli_rec_job* seed_job, bool 
         stage.loss = CLI_LOSS_AUTO;
         stage.gencdr.tasks = 0;
         stage.train_domains = r->ds.domain_name[d];
+        stage.zero_shot_tables_out = first && d == 0 ? r->zs_tables : NULL;
         VKR_TRY(cli_stage_train(r->dev, &r->ds, &stage, 0, r->ds.domain_count, rows, table));
         run_stage_done(&r->rs, "zero-shot", cli_backend_name(r->dev), t0);
         t0 = vkr_now_s();
@@ -322,12 +325,14 @@ static vkr_status run_maps(run_job* r) {
     double t0 = vkr_now_s();
     if (!r->rec.quiet) printf("== maps\n");
     const cli_gencdr_views* v = &r->views;
-    run_map_view mv[5] = {{id_source_views[r->id_source], r->emb.data, (uint32_t)r->emb.shape[1]}};
+    run_map_view mv[7] = {{id_source_views[r->id_source], r->emb.data, (uint32_t)r->emb.shape[1]}};
     uint32_t nv = 1;
     if (v->codes) mv[nv++] = (run_map_view){"semantic-ID", v->codes, v->dim};
     if (v->ids) mv[nv++] = (run_map_view){"ID", v->ids, v->dim};
     if (v->fused) mv[nv++] = (run_map_view){"fused", v->fused, v->dim};
     if (r->sema_vectors) mv[nv++] = (run_map_view){"SemaCDR-graph", r->sema_vectors, r->rec.semacdr.hidden};
+    if (r->zs_tables[0]) mv[nv++] = (run_map_view){"zero-shot", r->zs_tables[0], r->rec.sasrec.hidden};
+    if (r->zs_tables[1]) mv[nv++] = (run_map_view){"zero-shot-aligned", r->zs_tables[1], r->rec.sasrec.hidden};
     size_t len = 0;
     FILE* mf = open_memstream(&r->maps_md, &len);
     if (!mf) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "cannot buffer the maps section");
@@ -433,6 +438,8 @@ static void run_job_free(run_job* r) {
     free(r->sema_text);
     vkr_agnostic_free(&r->sema_agn);
     free(r->sema_vectors);
+    free(r->zs_tables[0]);
+    free(r->zs_tables[1]);
     free(r->views.codes);
     free(r->views.ids);
     free(r->views.fused);

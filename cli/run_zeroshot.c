@@ -59,6 +59,13 @@ static vkr_status zs_model(vkr_device* dev, const vkr_dataset* ds, const cli_rec
     if (!job->quiet) fprintf(stderr, "training text-only SASRec on %s%s\n", from, item ? " with item alignment" : "");
     VKR_TRY(vkr_sasrec_fit(ds, dev, &t, &src));
     vkr_status s = VKR_OK;
+    float** items_out = job->zero_shot_tables_out ? &job->zero_shot_tables_out[item] : NULL;
+    if (items_out && !*items_out) { /* the maps of vkrec run: the items before and after the alignment */
+        float* v = malloc((size_t)ds->item_count * t.hidden * sizeof *v);
+        s = v ? vkr_sasrec_item_table(&src, v) : vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
+        if (s == VKR_OK) *items_out = v;
+        else free(v);
+    }
     for (uint32_t d = first; d < last && s == VKR_OK; d++) {
         if ((t.train_domains >> d) & 1u) continue;
         for (int with_seq = 0; with_seq < 2 && s == VKR_OK; with_seq++) {

@@ -179,6 +179,9 @@ void vkr_sasrec_model_free(vkr_sasrec_model* m);
 /* The last position's state (after any sequence-level alignment) for n (user, position) pairs into
  * out[n x hidden]. */
 vkr_status vkr_sasrec_user_states(vkr_sasrec_model* m, const uint32_t* pairs, uint32_t n, float* out);
+/* A text-only model's item representations (the projection of every item's text) into
+ * out[items x hidden]; INVALID_ARGUMENT for a model with an ID table. */
+vkr_status vkr_sasrec_item_table(vkr_sasrec_model* m, float* out);
 /* A model trained on train_domains (semantic_only) as a scorer of `target`, a domain it never trained
  * on: its parameters, the target's items represented by their text alone, histories of the target's
  * events. seq_clusters > 0 adds LLM-RecG's sequence-level alignment: k-means (seeded by the model's

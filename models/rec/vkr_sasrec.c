@@ -40,6 +40,7 @@ vkr_status vkr_sasrec_build(const vkr_sasrec_config* c, bool train, uint64_t see
         vs.semantic_group = 0;
         vkr_item_views_build(g, &vs, NULL, &m->views);
         item = m->views.view[1];
+        if (!train) m->items = vkr_graph_keep(item);
     } else {
         vkr_item_views_build(g, &vs, item, &m->views);
         /* one table for the history items and the candidates, tied as in SASRec (candidates as ID

@@ -81,6 +81,7 @@ typedef struct vkr_sasrec {
     vkr_item_views views; /* the item views (views[0] alone without the plug-in) */
     vkr_tensor* contrast; /* int32 [contrast] item ids + 1 of the InfoNCE (training with view_lambda) */
     vkr_tensor* contrast_mask; /* fp32 [contrast, contrast] its mask (vkr_item_views_mask) */
+    vkr_tensor* items;    /* fp32 [items + 1, D] the item table (scoring with semantic_only: the text's projection) */
     vkr_tensor* last;     /* fp32 [B, D] the last position's state, after any sequence-level alignment (scoring) */
     vkr_tensor* centroids; /* fp32 [seq_clusters, D] source-behaviour centroids (scoring with seq_clusters) */
     vkr_tensor* align_src; /* int32 [align_items] source item ids + 1 (training with align_items) */

@@ -32,6 +32,24 @@ static vkr_status vkr_source_centroids(vkr_sasrec_model* src, uint32_t k, float*
     return s;
 }
 
+vkr_status vkr_sasrec_item_table(vkr_sasrec_model* m, float* out) {
+    if (!m || !m->score_graph.items) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_sasrec_item_table: not a text-only model");
+    const vkr_dataset* ds = m->ds;
+    uint32_t D = m->cfg.hidden, user = 0;
+    while (user < ds->user_count && ds->train_len[user] == 0) user++;
+    uint32_t pair[2] = {user < ds->user_count ? user : 0, 0};
+    float* state = malloc((size_t)D * sizeof *state);
+    float* table = malloc(((size_t)ds->item_count + 1) * D * sizeof *table);
+    /* one run computes the table from the current parameters; row 0 is padding */
+    vkr_status s = state && table ? vkr_sasrec_user_states(m, pair, 1, state)
+                                  : vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory for the item table");
+    if (s == VKR_OK) s = vkr_exec_read(m->score_exec, m->score_graph.items, table, 4ull * (ds->item_count + 1) * D);
+    if (s == VKR_OK) memcpy(out, table + D, (size_t)ds->item_count * D * sizeof *out);
+    free(state);
+    free(table);
+    return s;
+}
+
 vkr_status vkr_sasrec_zero_shot(vkr_sasrec_model* src, uint32_t target, uint32_t seq_clusters, float seq_mix,
                                 vkr_sasrec_model* out) {
     if (!out) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_sasrec_zero_shot: out is NULL");

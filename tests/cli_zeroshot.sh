@@ -1,0 +1,43 @@
+#!/bin/sh
+# Zero-shot transfer (LLM-RecG) from the command line on the bundled sample: vkrec train
+# --train-domains reports the zero-shot models, pop and the ceiling for the other domain only, tagged
+# with their source; bad requests fail naming the cause (unknown domain, no domain left, another
+# model, co-occurrence vectors); vkrec run --zero-shot covers both directions.
+# usage: cli_zeroshot.sh VKREC SOURCE_DIR
+set -eu
+V=$1
+SRC=$2
+d=$(mktemp -d)
+trap 'rm -rf "$d"' EXIT
+D=$d/data
+"$V" prepare --format llmcdsr "$SRC/assets/food-kitchen-sample" --min-item 10 --min-user 3 \
+  --domain-names Food,Kitchen --out "$D" --quiet
+T="--epochs 1 --patience 0 --hidden 16 --max-len 8 --blocks 1 --device cpu --quiet --protocol full,sampled:100"
+# expect_error MESSAGE ARGS...: vkrec train fails with MESSAGE
+expect_error() {
+  msg=$1
+  shift
+  if "$V" train "$D" "$@" $T > "$d/out" 2>&1; then echo "accepted: $*"; exit 1; fi
+  grep -q -- "$msg" "$d/out" || { echo "no '$msg' for $*: $(cat "$d/out")"; exit 1; }
+}
+"$V" embed "$D" --source cooc --quiet
+expect_error "co-occurrence vectors" --train-domains Food
+"$V" embed "$D" --source text --quiet
+expect_error "'Books' is not a domain" --train-domains Books
+expect_error "no other domain" --train-domains Food,Kitchen
+expect_error "no other domain" --train-domains Food --target Food
+expect_error "trains text-only SASRec" --train-domains Food --model gencdr
+"$V" train "$D" --train-domains Food --zero-shot-models base,item+seq $T --json "$d/z.json"
+tr -d ' \t\n' < "$d/z.json" > "$d/j"
+for m in zs-sem zs-sem+item+seq pop sem-on-target; do
+  grep -q "\"model\":\"$m\",\"domain\":\"Kitchen\",\"protocol\":\"sampled:100\"" "$d/j" || { echo "no $m row"; exit 1; }
+done
+! grep -q '"domain":"Food"' "$d/j" || { echo "a Food row in a Food-trained zero-shot run"; exit 1; }
+grep -q '"zero_shot_from":"Food"' "$d/j"
+! grep -q '"model":"zs-sem+item",' "$d/j" || { echo "zs-sem+item was not asked for"; exit 1; }
+# both directions in the main job
+"$V" run "$D" --out "$d/run" --models pop --zero-shot --zero-shot-models base --no-ceiling $T
+tr -d ' \t\n' < "$d/run/metrics.json" > "$d/j"
+grep -q '"model":"zs-sem","domain":"Kitchen"' "$d/j"
+grep -q '"model":"zs-sem","domain":"Food"' "$d/j"
+echo zeroshot-ok

@@ -87,6 +87,7 @@ static const char* const loss_choices[] = {"auto", "bce", "ce", "bpr", NULL}; /*
 static const char* const arch_choices[] = {"auto", "original", "prenorm", NULL};
 static const char* const input_choices[] = {"target", "mixed", NULL};
 static const char* const split_choices[] = {"test", "valid", NULL};
+static const char* const adapter_choices[] = {"linear", "mlp", NULL};
 static const char* const trie_choices[] = {"domain", "global", NULL};
 
 /* A number set in the SASRec, GenCDR and SemaCDR settings. */
@@ -182,6 +183,8 @@ static const cli_option rec_options[] = {
              "zero-shot: centroids of the source users' states (sequence-level alignment)"),
     CLI_FLOAT(SHARED, "--seq-mix", "X", cli_rec_args, job.sasrec.seq_mix, 0, 1, 0, "0.5",
               "zero-shot: how far a target user's state moves to its attention-weighted centroid mix"),
+    CLI_CHOICE(SHARED, "--adapter", cli_rec_args, adapter, adapter_choices, "linear",
+               "zero-shot: the text's way into the item table, a linear projection or that plus a residual GELU layer"),
     CLI_FLAG(SHARED, "--no-ceiling", cli_rec_args, job.no_ceiling,
              "zero-shot: skip the model trained on the target domain itself"),
     CLI_STRING(SHARED, "--agnostic", "FILE", cli_rec_args, job.agnostic_file, NULL,
@@ -228,6 +231,7 @@ void cli_rec_args_apply(cli_rec_args* a, const cli_common* com) {
     job->sasrec.mixed_input = a->input == 1;
     job->split = split_choices[a->split];
     job->gencdr.global_trie = a->trie == 1;
+    job->sasrec.semantic_mlp = a->adapter == 1;
     job->gencdr.item_ids = !a->codes_only;
     job->cutoffs.count = vkr_sort_unique(job->cutoffs.v, job->cutoffs.count);
     for (uint32_t k = 0; k < job->protocol_count; k++) job->protocols[k].exclude_history = job->exclude_history;

@@ -73,7 +73,8 @@ static vkr_status zs_model(vkr_device* dev, const vkr_dataset* ds, const cli_rec
             vkr_sasrec_model zs;
             s = vkr_sasrec_zero_shot(&src, d, with_seq ? job->seq_clusters : 0, t.seq_mix, &zs);
             char label[48];
-            snprintf(label, sizeof label, "zs-sem%s%s", item ? "+item" : "", with_seq ? "+seq" : "");
+            snprintf(label, sizeof label, "zs-%s%s%s", t.semantic_mlp ? "mlp" : "sem", item ? "+item" : "",
+                     with_seq ? "+seq" : "");
             vkr_scorer sc = vkr_sasrec_scorer(&zs);
             if (s == VKR_OK) s = zs_evaluate(ds, &sc, job, label, d, src.fit.seconds, from, results, table);
             vkr_sasrec_model_free(&zs);
@@ -145,7 +146,7 @@ vkr_status cli_stage_zero_shot(vkr_device* dev, const vkr_dataset* ds, const cli
         if (!job->quiet) fprintf(stderr, "training text-only SASRec on %s (the ceiling)\n", ds->domain_name[d]);
         s = vkr_sasrec_fit(ds, dev, &c, &m);
         vkr_scorer ms = vkr_sasrec_scorer(&m);
-        if (s == VKR_OK) s = zs_evaluate(ds, &ms, job, "sem-on-target", d, m.fit.seconds, ds->domain_name[d], results, table);
+        if (s == VKR_OK) s = zs_evaluate(ds, &ms, job, c.semantic_mlp ? "mlp-on-target" : "sem-on-target", d, m.fit.seconds, ds->domain_name[d], results, table);
         vkr_sasrec_model_free(&m);
     }
     cli_sema_inputs_free(&in);

@@ -4,14 +4,7 @@
 # the same file on the device and on the CPU backend, an imported CSV (item keys read from data.bin)
 # round-trips into agnostic.npy, and bad input fails clearly without touching the previous outputs.
 # usage: cli_categories.sh VKREC SOURCE_DIR
-set -eu
-V=$1
-SRC=$2
-d=$(mktemp -d)
-trap 'rm -rf "$d"' EXIT
-D=$d/data
-"$V" prepare --format llmcdsr "$SRC/assets/food-kitchen-sample" --min-item 10 --min-user 3 \
-  --domain-names Food,Kitchen --out "$D" --quiet
+. "$(dirname "$0")/cli_sample.sh"
 # before the embedding exists: a clear error that names the command to run
 if "$V" categories "$D" > "$d/out" 2>&1; then echo "categories ran without an embedding"; exit 1; fi
 grep -q 'vkrec embed DIR' "$d/out"

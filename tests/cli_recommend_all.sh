@@ -5,17 +5,11 @@
 # cut-off, for SASRec (default device, validation on) and GenCDR's beam search (CPU backend), each also
 # with SemaCDR's item views as a plug-in (rebuilt from the checkpoint's metadata), and SemaCDR.
 # usage: cli_recommend_all.sh VKREC SOURCE_DIR
-set -eu
-V=$1
-SRC=$2
-d=$(mktemp -d)
-trap 'rm -rf "$d"' EXIT
+. "$(dirname "$0")/cli_sample.sh"
 fail() {
     echo "cli_recommend_all.sh: $*" >&2
     exit 1
 }
-"$V" prepare --format llmcdsr "$SRC/assets/food-kitchen-sample" --min-item 10 --min-user 3 \
-  --domain-names Food,Kitchen --out "$d/data" --quiet
 items=$(tr -d ' \t\n' < "$d/data/dataset.json" | grep -o '^{"users":[0-9]*,"items":[0-9]*' | sed 's/.*://')
 small="--epochs 1 --max-len 8 --hidden 16 --blocks 1 --protocol full --exclude-history --cutoffs 1,5,10,50 --quiet"
 

@@ -8,14 +8,8 @@
 # would fail the run.
 # The run leaves its input dataset untouched.
 # usage: cli_run_tiny.sh VKREC SOURCE_DIR [cpu]
-set -eu
-V=$1
-SRC=$2
+. "$(dirname "$0")/cli_sample.sh"
 MODE=${3:-gpu}
-d=$(mktemp -d)
-trap 'rm -rf "$d"' EXIT
-"$V" prepare --format llmcdsr "$SRC/assets/food-kitchen-sample" --min-item 10 --min-user 3 \
-  --domain-names Food,Kitchen --out "$d/data" --quiet
 if [ "$MODE" = cpu ]; then
   VKR_DEVICE=no-such-gpu "$V" run "$d/data" --out "$d/run" --device cpu --epochs 1 --max-len 8 --hidden 16 --blocks 1 \
     --beam 5 --tokenizer-epochs 2 --protocol full,sampled:100 --id-source both --quiet

@@ -5,14 +5,7 @@
 # ablation flags name their rows, the JSON rows carry both protocols, and vkrec run --models trains
 # the models named only.
 # usage: cli_semacdr.sh VKREC SOURCE_DIR
-set -eu
-V=$1
-SRC=$2
-d=$(mktemp -d)
-trap 'rm -rf "$d"' EXIT
-D=$d/data
-"$V" prepare --format llmcdsr "$SRC/assets/food-kitchen-sample" --min-item 10 --min-user 3 \
-  --domain-names Food,Kitchen --out "$D" --quiet
+. "$(dirname "$0")/cli_sample.sh"
 T="--target Food --epochs 1 --patience 0 --hidden 16 --max-len 8 --batch 128 --blocks 1 --device cpu --quiet"
 # inputs missing: the inner view asks for vkrec embed, the agnostic one for vkrec categories
 if "$V" train "$D" --model semacdr $T > "$d/out" 2>&1; then echo "semacdr ran without item_emb.npy"; exit 1; fi

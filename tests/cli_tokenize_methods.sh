@@ -6,15 +6,8 @@
 # decodes on every scheme's IDs, also with its training tasks (item2index, index2item, collab); random
 # IDs need no embedding, term IDs none without --neighbors; vkrec ablate ids tabulates schemes x task mixes.
 # usage: cli_tokenize_methods.sh VKREC SOURCE_DIR
-set -eu
-V=$1
-SRC=$2
-d=$(mktemp -d)
-trap 'rm -rf "$d"' EXIT
-D=$d/data
+. "$(dirname "$0")/cli_sample.sh"
 fail() { echo "FAIL: $*"; exit 1; }
-"$V" prepare --format llmcdsr "$SRC/assets/food-kitchen-sample" --min-item 10 --min-user 3 \
-  --domain-names Food,Kitchen --out "$D" --quiet
 # random IDs read no embedding, nor term IDs without neighbours
 "$V" tokenize "$D" --method random --device cpu --quiet
 [ -f "$D/tokenizer.safetensors" ] && fail "random IDs wrote weights"

@@ -4,14 +4,7 @@
 # with their source; bad requests fail naming the cause (unknown domain, no domain left, another
 # model, co-occurrence vectors); vkrec run --zero-shot covers both directions.
 # usage: cli_zeroshot.sh VKREC SOURCE_DIR
-set -eu
-V=$1
-SRC=$2
-d=$(mktemp -d)
-trap 'rm -rf "$d"' EXIT
-D=$d/data
-"$V" prepare --format llmcdsr "$SRC/assets/food-kitchen-sample" --min-item 10 --min-user 3 \
-  --domain-names Food,Kitchen --out "$D" --quiet
+. "$(dirname "$0")/cli_sample.sh"
 T="--epochs 1 --patience 0 --hidden 16 --max-len 8 --blocks 1 --device cpu --quiet --protocol full,sampled:100"
 # expect_error MESSAGE ARGS...: vkrec train fails with MESSAGE
 expect_error() {

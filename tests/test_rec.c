@@ -54,20 +54,9 @@ static void test_protocol_parse(void** state) {
 /* Prepares the bundled sample (filtered down to a small dense set) into a temp directory. */
 static const char* sample_dataset(void) {
     static char dir[64];
-    if (dir[0]) return dir;
-    const char* cli = getenv("VKR_CLI");
-    const char* assets = getenv("VKR_ASSETS");
-    if (!cli || !assets) return NULL;
-    snprintf(dir, sizeof dir, "/tmp/vkrec-rec-XXXXXX");
-    if (!mkdtemp(dir)) return NULL;
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd,
-             "%s prepare --format llmcdsr %s/food-kitchen-sample --min-item 10 --min-user 3 --domain-names Food,Kitchen "
-             "--out %s/data --quiet",
-             cli, assets, dir);
-    if (system(cmd) != 0) return NULL;
-    strcat(dir, "/data");
-    return dir;
+    static int ready; /* 0: not tried, 1: prepared, -1: unavailable */
+    if (!ready) ready = vkr_test_sample_dataset(NULL, NULL, dir) ? 1 : -1;
+    return ready > 0 ? dir : NULL;
 }
 
 /* The sample dataset loaded into ds and the device opened into env; false when there is no sample

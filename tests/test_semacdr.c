@@ -218,19 +218,8 @@ static char sample_dir[64];
 
 static int sample_setup(void** state) {
     (void)state;
-    const char* cli = getenv("VKR_CLI");
-    const char* assets = getenv("VKR_ASSETS");
-    if (!cli || !assets) return 0;
-    snprintf(sample_dir, sizeof sample_dir, "/tmp/vkrec-sema-XXXXXX");
-    if (!mkdtemp(sample_dir)) return -1;
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd,
-             "%s prepare --format llmcdsr %s/food-kitchen-sample --min-item 10 --min-user 3 --domain-names Food,Kitchen "
-             "--out %s/data --quiet",
-             cli, assets, sample_dir);
-    if (system(cmd) != 0) return -1;
-    strcat(sample_dir, "/data");
-    return 0;
+    if (!getenv("VKR_CLI") || !getenv("VKR_ASSETS")) return 0;
+    return vkr_test_sample_dataset(NULL, NULL, sample_dir) ? 0 : -1;
 }
 
 static int sample_teardown(void** state) {

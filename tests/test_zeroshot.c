@@ -19,20 +19,9 @@
 /* The bundled sample, prepared and embedded (text vectors) into a temp directory; NULL without it. */
 static const char* zs_dataset(void) {
     static char dir[64];
-    if (dir[0]) return dir;
-    const char* cli = getenv("VKR_CLI");
-    const char* assets = getenv("VKR_ASSETS");
-    if (!cli || !assets) return NULL;
-    snprintf(dir, sizeof dir, "/tmp/vkrec-zs-XXXXXX");
-    if (!mkdtemp(dir)) return NULL;
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd,
-             "%s prepare --format llmcdsr %s/food-kitchen-sample --min-item 10 --min-user 3 --domain-names Food,Kitchen "
-             "--out %s/data --quiet && %s embed %s/data --source text --device cpu --dim 16 --quiet",
-             cli, assets, dir, cli, dir);
-    if (system(cmd) != 0) return NULL;
-    strcat(dir, "/data");
-    return dir;
+    static int ready; /* 0: not tried, 1: prepared, -1: unavailable */
+    if (!ready) ready = vkr_test_sample_dataset("embed", "--source text --device cpu --dim 16 --quiet", dir) ? 1 : -1;
+    return ready > 0 ? dir : NULL;
 }
 
 /* The item text vectors of the dataset (items x *dim), malloc'd. */

@@ -2,6 +2,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 void vkr_test_open(vkr_test_env* env, const vkr_device_options* options) {
     env->instance = NULL;
@@ -75,3 +76,21 @@ int vkr_test_tmpdir_close(void) {
 const char* vkr_test_tmpdir(void) { return vkr_test_dir; }
 
 void vkr_test_tmpdir_path(char* buf, size_t size, const char* name) { snprintf(buf, size, "%s/%s", vkr_test_dir, name); }
+
+bool vkr_test_sample_dataset(const char* then, const char* then_args, char* out) {
+    const char* cli = getenv("VKR_CLI");
+    const char* assets = getenv("VKR_ASSETS");
+    if (!cli || !assets) return false;
+    snprintf(out, 64, "/tmp/vkrec-test-XXXXXX");
+    if (!mkdtemp(out)) return false;
+    strcat(out, "/data");
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd,
+             "%s prepare --format llmcdsr %s/food-kitchen-sample --min-item 10 --min-user 3 --domain-names Food,Kitchen "
+             "--out %s --quiet",
+             cli, assets, out);
+    if (system(cmd) != 0) return false;
+    if (!then) return true;
+    snprintf(cmd, sizeof cmd, "%s %s %s %s", cli, then, out, then_args ? then_args : "");
+    return system(cmd) == 0;
+}

@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <cmocka.h>
 
@@ -56,5 +57,11 @@ void vkr_test_fill_random(float* v, size_t n, uint32_t seed);
 /* Normalized mean squared error sum((a-b)^2) / sum(b^2) of `a` against reference `b` (ggml's
  * backend-op metric); 0 when both are all zero. */
 double vkr_test_nmse(const float* a, const float* b, size_t n);
+
+/* Prepares the bundled sample (--min-item 10 --min-user 3, domains Food and Kitchen) with the vkrec
+ * of VKR_CLI into DIR/data of a fresh /tmp/vkrec-test-XXXXXX, then runs `vkrec THEN DIR/data` when
+ * `then` is not NULL (e.g. "embed"), with `then_args` after; writes the dataset directory into
+ * out (capacity 64) and returns false without VKR_CLI / VKR_ASSETS or when a command fails. */
+bool vkr_test_sample_dataset(const char* then, const char* then_args, char* out);
 
 #endif

@@ -131,6 +131,7 @@ typedef struct vkr_sasrec_train {
                                domain and mixed_input say); ce needs it to be `domain` alone, bce draws each
                                label's negative from the label's domain */
     bool semantic_only;   /* the item table from the text alone (item_views must be the inner view) */
+    bool semantic_mlp;    /* with semantic_only: a residual GELU layer after the text's projection */
     uint32_t align_items; /* item-level alignment: items per side per step (0: none; needs a domain outside
                              train_domains, whose items' text, never their interactions, it reads) */
     float align_weight;   /* its weight */

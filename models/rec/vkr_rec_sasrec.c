@@ -32,6 +32,7 @@ static vkr_sasrec_config vkr_model_config(const vkr_dataset* ds, const vkr_sasre
                                .categories = agn ? sem->categories : 0, .subcategories = agn ? sem->subcategories : 0,
                                .view_lambda = t->view_lambda, .view_tau = t->view_tau, .view_mask = t->view_mask,
                                .contrast = vkr_sasrec_contrast(end - begin), .semantic_only = t->semantic_only,
+                               .semantic_mlp = t->semantic_mlp,
                                .align_items = t->align_items, .align_weight = t->align_weight,
                                .align_tau = t->align_tau, .seq_clusters = t->seq_clusters, .seq_mix = t->seq_mix};
 }

@@ -40,6 +40,7 @@ vkr_status vkr_sasrec_build(const vkr_sasrec_config* c, bool train, uint64_t see
         vs.semantic_group = 0;
         vkr_item_views_build(g, &vs, NULL, &m->views);
         item = m->views.view[1];
+        if (c->semantic_mlp) item = vkr_op_add(g, item, vkr_tf_linear(g, "sem.mlp", vkr_op_gelu(g, item), D, D, true, 0));
         if (!train) m->items = vkr_graph_keep(item);
     } else {
         vkr_item_views_build(g, &vs, item, &m->views);

@@ -57,6 +57,7 @@ typedef struct vkr_sasrec_config {
     /* LLM-RecG (zero-shot transfer): */
     bool semantic_only;     /* the "-Sem" base: the item table is the inner view alone (the text vector through
                                a learned projection, no ID table), so a domain never trained on still has one */
+    bool semantic_mlp;      /* with semantic_only: a residual GELU layer after the projection, x + W gelu(x) + b */
     uint32_t align_items;   /* item-level alignment (training): source and target items per step (0: none) */
     float align_weight;     /* its weight */
     float align_tau;        /* temperature of its intra-domain term */

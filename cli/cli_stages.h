@@ -79,8 +79,9 @@ vkr_status cli_stage_train(vkr_device* device, const vkr_dataset* ds, const cli_
                            uint32_t last, cJSON* results, FILE* table);
 /* Zero-shot transfer (job->train_domains; LLM-RecG): text-only SASRec trained on those domains' events
  * alone, for every other domain in [first, last): the job's zero-shot models, pop in that domain and
- * (unless no_ceiling) the same model trained there; rows as cli_stage_evaluate, tagged
- * "zero_shot_from". */
+ * (unless no_ceiling) the same model trained there; rows as cli_stage_evaluate, tagged "trained_on"
+ * (the domains whose interactions the model learned from) and "zero_shot" (whether those exclude
+ * the row's domain). */
 vkr_status cli_stage_zero_shot(vkr_device* device, const vkr_dataset* ds, const cli_rec_job* job, uint32_t first,
                                uint32_t last, cJSON* results, FILE* table);
 /* Evaluates a trained model's scorer for target `domain` under every protocol of job: appends one JSON

@@ -38,13 +38,17 @@ static vkr_status zs_check_content(const char* data_dir) {
     return VKR_OK;
 }
 
-/* Evaluates scorer on `domain` and tags the rows it added with the source domains. */
+/* Evaluates scorer on `domain` and tags the rows it added with the domains whose interactions the
+ * model learned from (`from`) and whether that excludes `domain` (zero_shot). */
 static vkr_status zs_evaluate(const vkr_dataset* ds, const vkr_scorer* sc, const cli_rec_job* job, const char* label,
-                              uint32_t domain, double train_s, const char* from, cJSON* results, FILE* table) {
+                              uint32_t domain, double train_s, const char* from, bool zero_shot, cJSON* results,
+                              FILE* table) {
     int before = results ? cJSON_GetArraySize(results) : 0;
     VKR_TRY(cli_stage_evaluate(ds, sc, job, label, domain, train_s, NULL, results, table));
-    for (int k = before; results && k < cJSON_GetArraySize(results); k++)
-        cJSON_AddStringToObject(cJSON_GetArrayItem(results, k), "zero_shot_from", from);
+    for (int k = before; results && k < cJSON_GetArraySize(results); k++) {
+        cJSON_AddStringToObject(cJSON_GetArrayItem(results, k), "trained_on", from);
+        cJSON_AddBoolToObject(cJSON_GetArrayItem(results, k), "zero_shot", zero_shot);
+    }
     return VKR_OK;
 }
 
@@ -76,7 +80,7 @@ static vkr_status zs_model(vkr_device* dev, const vkr_dataset* ds, const cli_rec
             snprintf(label, sizeof label, "zs-%s%s%s", t.semantic_mlp ? "mlp" : "sem", item ? "+item" : "",
                      with_seq ? "+seq" : "");
             vkr_scorer sc = vkr_sasrec_scorer(&zs);
-            if (s == VKR_OK) s = zs_evaluate(ds, &sc, job, label, d, src.fit.seconds, from, results, table);
+            if (s == VKR_OK) s = zs_evaluate(ds, &sc, job, label, d, src.fit.seconds, from, true, results, table);
             vkr_sasrec_model_free(&zs);
         }
     }
@@ -136,7 +140,7 @@ vkr_status cli_stage_zero_shot(vkr_device* dev, const vkr_dataset* ds, const cli
         vkr_pop pop = {0};
         s = vkr_pop_fit(ds, d, &pop);
         vkr_scorer sc = vkr_pop_scorer(&pop);
-        if (s == VKR_OK) s = zs_evaluate(ds, &sc, job, "pop", d, 0, "", results, table);
+        if (s == VKR_OK) s = zs_evaluate(ds, &sc, job, "pop", d, 0, ds->domain_name[d], false, results, table);
         vkr_pop_free(&pop);
         if (s != VKR_OK || job->no_ceiling) continue;
         vkr_sasrec_train c = t; /* the ceiling: the same text-only model trained on the target itself */
@@ -146,7 +150,8 @@ vkr_status cli_stage_zero_shot(vkr_device* dev, const vkr_dataset* ds, const cli
         if (!job->quiet) fprintf(stderr, "training text-only SASRec on %s (the ceiling)\n", ds->domain_name[d]);
         s = vkr_sasrec_fit(ds, dev, &c, &m);
         vkr_scorer ms = vkr_sasrec_scorer(&m);
-        if (s == VKR_OK) s = zs_evaluate(ds, &ms, job, c.semantic_mlp ? "mlp-on-target" : "sem-on-target", d, m.fit.seconds, ds->domain_name[d], results, table);
+        if (s == VKR_OK) s = zs_evaluate(ds, &ms, job, c.semantic_mlp ? "mlp-on-target" : "sem-on-target", d, m.fit.seconds, ds->domain_name[d], false, results,
+                                             table);
         vkr_sasrec_model_free(&m);
     }
     cli_sema_inputs_free(&in);

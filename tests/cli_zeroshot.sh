@@ -26,7 +26,8 @@ for m in zs-sem zs-sem+item+seq pop sem-on-target; do
   grep -q "\"model\":\"$m\",\"domain\":\"Kitchen\",\"protocol\":\"sampled:100\"" "$d/j" || { echo "no $m row"; exit 1; }
 done
 ! grep -q '"domain":"Food"' "$d/j" || { echo "a Food row in a Food-trained zero-shot run"; exit 1; }
-grep -q '"zero_shot_from":"Food"' "$d/j"
+grep -q '"model":"zs-sem","domain":"Kitchen","protocol":"full",[^}]*"trained_on":"Food","zero_shot":true' "$d/j"
+grep -q '"model":"pop","domain":"Kitchen","protocol":"full",[^}]*"trained_on":"Kitchen","zero_shot":false' "$d/j"
 ! grep -q '"model":"zs-sem+item",' "$d/j" || { echo "zs-sem+item was not asked for"; exit 1; }
 # both directions in the main job
 "$V" run "$D" --out "$d/run" --models pop --zero-shot --zero-shot-models base --no-ceiling $T

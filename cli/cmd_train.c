@@ -359,6 +359,8 @@ int cli_cmd_train(int argc, char** argv) {
     job.ckpt_root = t.ckpt;
     job.data_dir = dir;
     if (resume && !job.ckpt_root) return cli_usage_error("train", "--resume needs --ckpt DIR");
+    if (job.train_domains && job.ckpt_root)
+        return cli_usage_error("train", "--ckpt: the zero-shot models (--train-domains) write no checkpoints yet");
     if (com.json_file && cli_output_check("train", "--json", com.json_file, (const char* const[]){dir}, 1,
                                           CLI_OUTPUT_JSON, NULL, com.force) != CLI_OK)
         return CLI_USAGE;

@@ -20,6 +20,7 @@ expect_error "'Books' is not a domain" --train-domains Books
 expect_error "no other domain" --train-domains Food,Kitchen
 expect_error "no other domain" --train-domains Food --target Food
 expect_error "trains text-only SASRec" --train-domains Food --model gencdr
+expect_error "write no checkpoints" --train-domains Food --ckpt "$d/ck"
 "$V" train "$D" --train-domains Food --zero-shot-models base,item+seq $T --json "$d/z.json"
 tr -d ' \t\n' < "$d/z.json" > "$d/j"
 for m in zs-sem zs-sem+item+seq pop sem-on-target; do

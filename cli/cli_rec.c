@@ -274,12 +274,13 @@ static vkr_status train_domain(const vkr_dataset* ds, vkr_device* dev, const cli
         if (views) s = cli_plugin_inputs(ds, job, t.item_views, &sema_in, &t.semantics);
         char dir[1024];
         if (job->ckpt_root) {
-            snprintf(dir, sizeof dir, "%s/sasrec-%s-%s%s-%s", job->ckpt_root, t.loss == VKR_SASREC_CE ? "ce" : "bce",
+            snprintf(dir, sizeof dir, "%s/%s-%s-%s%s-%s", job->ckpt_root, t.gru ? "gru4rec" : "sasrec",
+                     t.loss == VKR_SASREC_CE ? "ce" : "bce",
                      t.mixed_input ? "mixed" : "target", views ? "+views" : "", ds->domain_name[domain]);
             if (s == VKR_OK) s = cli_ckpt_dir_make(job->ckpt_root, dir);
             t.ckpt_dir = dir;
         }
-        snprintf(label, sizeof label, "sasrec-%s%s%s", t.loss == VKR_SASREC_CE ? "ce" : "bce", t.mixed_input ? "-mixed" : "",
+        snprintf(label, sizeof label, "%s-%s%s%s", t.gru ? "gru4rec" : "sasrec", t.loss == VKR_SASREC_CE ? "ce" : "bce", t.mixed_input ? "-mixed" : "",
                  views ? "+views" : "");
         static cli_meta meta; /* large: kept off the stack */
         cli_meta_common(&meta, "sasrec", job->data_dir, ds, t.max_len, t.hidden, t.blocks, t.heads);
@@ -289,6 +290,7 @@ static vkr_status train_domain(const vkr_dataset* ds, vkr_device* dev, const cli
         cli_meta_add(&meta, "vkrec.input", "%s", t.mixed_input ? "mixed" : "target");
         const char* arch = vkr_sasrec_arch_name(vkr_sasrec_arch_resolve(t.arch, t.loss));
         cli_meta_add(&meta, "vkrec.arch", "%s", arch);
+        cli_meta_add(&meta, "vkrec.encoder", "%s", t.gru ? "gru" : "transformer");
         cli_meta_views(&meta, job, t.item_views, t.view_lambda);
         t.metadata = meta.kv;
         if (!job->quiet) fprintf(stderr, "training %s for %s on %s\n", label, ds->domain_name[domain], dev ? "the GPU" : "the CPU");

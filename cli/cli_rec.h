@@ -75,6 +75,7 @@ typedef struct cli_rec_args {
     int split;       /* --split: index of test|valid */
     int trie;        /* --trie: index of domain|global */
     int adapter;     /* --adapter: index of linear|mlp */
+    int encoder;     /* --encoder: index of transformer|gru */
     bool codes_only; /* --codes-only */
     bool no_graph;       /* --no-graph */
     bool no_cross;       /* --no-cross-fusion */

@@ -25,6 +25,7 @@ typedef struct rec_ckpt {
     char loss[8];        /* SASRec: bce or ce */
     char input[8];       /* SASRec: target or mixed */
     char arch[16];       /* SASRec: original or prenorm (absent in checkpoints older than --arch: prenorm) */
+    char encoder[16];    /* SASRec: transformer or gru (absent in checkpoints older than --encoder: transformer) */
     unsigned max_len, hidden, blocks, heads, lora_rank, decoder_hidden, beam, item_ids, global_trie; /* sizes, GenCDR's kind */
     unsigned item_views; /* the item views' VKR_ITEM_VIEW_* bits (SemaCDR; the SASRec and GenCDR plug-in; 0: none recorded) */
     unsigned graph, cross_fusion, adaptive_fusion, graph_user; /* SemaCDR's components (1: on) */
@@ -53,6 +54,7 @@ static vkr_status rec_ckpt_read(const char* arg, rec_ckpt* c) {
         {"vkrec.model", c->model, sizeof c->model, NULL, true},  {"vkrec.data", c->data, sizeof c->data, NULL, true},
         {"vkrec.domain", c->domain, sizeof c->domain, NULL, false}, {"vkrec.loss", c->loss, sizeof c->loss, NULL, false},
         {"vkrec.input", c->input, sizeof c->input, NULL, false},  {"vkrec.arch", c->arch, sizeof c->arch, NULL, false},
+        {"vkrec.encoder", c->encoder, sizeof c->encoder, NULL, false},
          {"vkrec.max_len", NULL, 0, &c->max_len, true},
         {"vkrec.hidden", NULL, 0, &c->hidden, true},               {"vkrec.blocks", NULL, 0, &c->blocks, true},
         {"vkrec.heads", NULL, 0, &c->heads, true},                 {"vkrec.lora_rank", NULL, 0, &c->lora_rank, false},
@@ -98,9 +100,11 @@ static vkr_status rec_ckpt_read(const char* arg, rec_ckpt* c) {
     /* a value outside its choices would silently build another model (e.g. "bcf" as bce) */
     if (s == VKR_OK && strcmp(c->model, "sasrec") == 0 &&
         (!rec_one_of(c->loss, "bce", "ce") || !rec_one_of(c->input, "target", "mixed") ||
-         (c->arch[0] && !rec_one_of(c->arch, "original", "prenorm"))))
-        s = vkr_fail(VKR_ERR_FORMAT, "%s: metadata vkrec.loss '%s', vkrec.input '%s' or vkrec.arch '%s' is not one of "
-                     "bce|ce, target|mixed, original|prenorm", c->path, c->loss, c->input, c->arch);
+         (c->arch[0] && !rec_one_of(c->arch, "original", "prenorm")) ||
+         (c->encoder[0] && !rec_one_of(c->encoder, "transformer", "gru"))))
+        s = vkr_fail(VKR_ERR_FORMAT, "%s: metadata vkrec.loss '%s', vkrec.input '%s', vkrec.arch '%s' or vkrec.encoder '%s' "
+                     "is not one of bce|ce, target|mixed, original|prenorm, transformer|gru", c->path, c->loss, c->input,
+                     c->arch, c->encoder);
     return s;
 }
 
@@ -155,6 +159,7 @@ static vkr_status rec_model_build(const rec_ckpt* c, const vkr_dataset* ds, vkr_
         t.loss = strcmp(c->loss, "ce") == 0 ? VKR_SASREC_CE : VKR_SASREC_BCE;
         t.mixed_input = strcmp(c->input, "mixed") == 0;
         t.arch = strcmp(c->arch, "original") == 0 ? VKR_SASREC_ARCH_ORIGINAL : VKR_SASREC_ARCH_PRENORM;
+        t.gru = strcmp(c->encoder, "gru") == 0;
         t.max_len = c->max_len, t.hidden = c->hidden, t.blocks = c->blocks, t.heads = c->heads;
         t.item_views = views;
         t.semantics = sem;

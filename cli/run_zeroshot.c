@@ -60,7 +60,7 @@ static vkr_status zs_model(vkr_device* dev, const vkr_dataset* ds, const cli_rec
     vkr_sasrec_train t = *base;
     t.align_items = item ? job->align_items : 0;
     vkr_sasrec_model src = {0};
-    if (!job->quiet) fprintf(stderr, "training text-only SASRec on %s%s\n", from, item ? " with item alignment" : "");
+    if (!job->quiet) fprintf(stderr, "training text-only %s on %s%s\n", t.gru ? "GRU4Rec" : "SASRec", from, item ? " with item alignment" : "");
     VKR_TRY(vkr_sasrec_fit(ds, dev, &t, &src));
     vkr_status s = VKR_OK;
     float** items_out = job->zero_shot_tables_out ? &job->zero_shot_tables_out[item] : NULL;
@@ -77,8 +77,8 @@ static vkr_status zs_model(vkr_device* dev, const vkr_dataset* ds, const cli_rec
             vkr_sasrec_model zs;
             s = vkr_sasrec_zero_shot(&src, d, with_seq ? job->seq_clusters : 0, t.seq_mix, &zs);
             char label[48];
-            snprintf(label, sizeof label, "zs-%s%s%s", t.semantic_mlp ? "mlp" : "sem", item ? "+item" : "",
-                     with_seq ? "+seq" : "");
+            snprintf(label, sizeof label, "zs-%s%s%s%s", t.gru ? "gru" : "sem", t.semantic_mlp ? "-mlp" : "",
+                     item ? "+item" : "", with_seq ? "+seq" : "");
             vkr_scorer sc = vkr_sasrec_scorer(&zs);
             if (s == VKR_OK) s = zs_evaluate(ds, &sc, job, label, d, src.fit.seconds, from, true, results, table);
             vkr_sasrec_model_free(&zs);
@@ -147,10 +147,10 @@ vkr_status cli_stage_zero_shot(vkr_device* dev, const vkr_dataset* ds, const cli
         c.train_domains = 0;
         c.domain = d;
         vkr_sasrec_model m = {0};
-        if (!job->quiet) fprintf(stderr, "training text-only SASRec on %s (the ceiling)\n", ds->domain_name[d]);
+        if (!job->quiet) fprintf(stderr, "training text-only %s on %s (the ceiling)\n", c.gru ? "GRU4Rec" : "SASRec", ds->domain_name[d]);
         s = vkr_sasrec_fit(ds, dev, &c, &m);
         vkr_scorer ms = vkr_sasrec_scorer(&m);
-        if (s == VKR_OK) s = zs_evaluate(ds, &ms, job, c.semantic_mlp ? "mlp-on-target" : "sem-on-target", d, m.fit.seconds, ds->domain_name[d], false, results,
+        if (s == VKR_OK) s = zs_evaluate(ds, &ms, job, c.gru ? "gru-on-target" : "sem-on-target", d, m.fit.seconds, ds->domain_name[d], false, results,
                                              table);
         vkr_sasrec_model_free(&m);
     }

@@ -2,7 +2,8 @@
 # Zero-shot transfer (LLM-RecG) from the command line on the bundled sample: vkrec train
 # --train-domains reports the zero-shot models, pop and the ceiling for the other domain only, tagged
 # with their source; bad requests fail naming the cause (unknown domain, no domain left, another
-# model, co-occurrence vectors); vkrec run --zero-shot covers both directions.
+# model, co-occurrence vectors); GRU4Rec's encoder names its rows; vkrec run --zero-shot covers both
+# directions.
 # usage: cli_zeroshot.sh VKREC SOURCE_DIR
 . "$(dirname "$0")/cli_sample.sh"
 T="--epochs 1 --patience 0 --hidden 16 --max-len 8 --blocks 1 --device cpu --quiet --protocol full,sampled:100"
@@ -30,6 +31,11 @@ done
 grep -q '"model":"zs-sem","domain":"Kitchen","protocol":"full",[^}]*"trained_on":"Food","zero_shot":true' "$d/j"
 grep -q '"model":"pop","domain":"Kitchen","protocol":"full",[^}]*"trained_on":"Kitchen","zero_shot":false' "$d/j"
 ! grep -q '"model":"zs-sem+item",' "$d/j" || { echo "zs-sem+item was not asked for"; exit 1; }
+# GRU4Rec's encoder: zero-shot and ordinary rows name it
+"$V" train "$D" --train-domains Food --encoder gru --zero-shot-models base --no-ceiling $T --json "$d/g.json"
+tr -d ' \t\n' < "$d/g.json" | grep -q '"model":"zs-gru","domain":"Kitchen"'
+"$V" train "$D" --encoder gru --target Kitchen $T --json "$d/g.json"
+tr -d ' \t\n' < "$d/g.json" | grep -q '"model":"gru4rec-bce","domain":"Kitchen"'
 # both directions in the main job
 "$V" run "$D" --out "$d/run" --models pop --zero-shot --zero-shot-models base --no-ceiling $T
 tr -d ' \t\n' < "$d/run/metrics.json" > "$d/j"

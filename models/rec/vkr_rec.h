@@ -104,6 +104,7 @@ typedef struct vkr_sasrec_train {
     bool mixed_input;     /* history over every domain (else the target domain's events only) */
     vkr_sasrec_loss loss; /* BCE (1 negative) or full-softmax CE */
     vkr_sasrec_arch arch; /* block layout and initialization (AUTO: original for BCE, prenorm for CE) */
+    bool gru;             /* GRU4Rec: a GRU encoder in place of the transformer (vkr_sasrec_config.gru) */
     uint32_t max_len;     /* history window (e.g. 50) */
     uint32_t batch;       /* training sequences per step */
     uint32_t hidden;      /* width */

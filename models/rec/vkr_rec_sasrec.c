@@ -32,7 +32,7 @@ static vkr_sasrec_config vkr_model_config(const vkr_dataset* ds, const vkr_sasre
                                .categories = agn ? sem->categories : 0, .subcategories = agn ? sem->subcategories : 0,
                                .view_lambda = t->view_lambda, .view_tau = t->view_tau, .view_mask = t->view_mask,
                                .contrast = vkr_sasrec_contrast(end - begin), .semantic_only = t->semantic_only,
-                               .semantic_mlp = t->semantic_mlp,
+                               .semantic_mlp = t->semantic_mlp, .gru = t->gru,
                                .align_items = t->align_items, .align_weight = t->align_weight,
                                .align_tau = t->align_tau, .seq_clusters = t->seq_clusters, .seq_mix = t->seq_mix};
 }
@@ -340,7 +340,7 @@ vkr_status vkr_sasrec_open(const vkr_dataset* ds, vkr_device* dev, const vkr_sas
     if (s == VKR_OK)
         s = vkr_exec_create(m->score_graph.graph, &(vkr_exec_options){.device = dev}, &m->score_exec);
     if (s == VKR_OK) s = vkr_exec_init_params(m->score_exec, cfg->seed);
-    if (s == VKR_OK) s = vkr_item_views_write(m->score_exec, &m->score_graph.views, &m->views_host);
+    if (s == VKR_OK) s = vkr_sasrec_write_consts(m->score_exec, &m->score_graph, &m->views_host);
     if (s != VKR_OK) vkr_sasrec_model_free(m);
     return s;
 }
@@ -384,7 +384,7 @@ vkr_status vkr_sasrec_fit(const vkr_dataset* ds, vkr_device* dev, const vkr_sasr
                                                 .group_lr_mult = lr_mult},
                             &j.tex);
     if (s == VKR_OK) s = vkr_exec_init_params(j.tex, cfg->seed);
-    if (s == VKR_OK) s = vkr_item_views_write(j.tex, &j.train.views, &m->views_host);
+    if (s == VKR_OK) s = vkr_sasrec_write_consts(j.tex, &j.train, &m->views_host);
     if (s == VKR_OK && j.train.contrast) {
         uint32_t M = (uint32_t)j.train.contrast->numel, n_pool = ds->item_begin[d + 1] - ds->item_begin[d];
         j.pool = malloc((size_t)n_pool * sizeof *j.pool);

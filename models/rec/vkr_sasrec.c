@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "vkr_gru.h"
 #include "vkr_transformer.h"
 
 vkr_sasrec_arch vkr_sasrec_arch_resolve(vkr_sasrec_arch arch, vkr_sasrec_loss loss) {
@@ -31,7 +32,7 @@ vkr_status vkr_sasrec_build(const vkr_sasrec_config* c, bool train, uint64_t see
     vkr_init_kind emb_init = original ? VKR_INIT_XAVIER : VKR_INIT_NORMAL;
     float emb_scale = original ? 1.0f : 1.0f / sqrtf((float)D);
     vkr_tensor* item = c->semantic_only ? NULL : vkr_graph_param_init(g, "item_emb", 2, (uint32_t[]){V, D}, 0, emb_init, emb_scale);
-    vkr_tensor* posemb = vkr_graph_param_init(g, "pos_emb", 2, (uint32_t[]){T, D}, 0, emb_init, emb_scale);
+    vkr_tensor* posemb = c->gru ? NULL : vkr_graph_param_init(g, "pos_emb", 2, (uint32_t[]){T, D}, 0, emb_init, emb_scale);
     vkr_item_views_shape vs = {.items = c->items, .hidden = D, .views = c->views | VKR_ITEM_VIEW_ID,
                                .text_dim = c->text_dim, .categories = c->categories,
                                .subcategories = c->subcategories, .semantic_group = 1};
@@ -49,12 +50,18 @@ vkr_status vkr_sasrec_build(const vkr_sasrec_config* c, bool train, uint64_t see
         item = vkr_item_views_sum(g, &m->views, 0); /* the ID table itself without the plug-in */
     }
     vkr_tensor* x = vkr_op_scale(g, vkr_op_embedding(g, item, m->seq), sqrtf((float)D));
-    x = vkr_op_add(g, x, posemb);
+    if (posemb) x = vkr_op_add(g, x, posemb);
     if (train && c->dropout > 0) x = vkr_op_dropout(g, x, c->dropout);
-    vkr_tf_config tc = {.style = original ? VKR_TF_SASREC : VKR_TF_PRENORM,
-                        .blocks = c->blocks, .hidden = D, .heads = c->heads ? c->heads : 1, .ffn_mult = 1,
-                        .dropout = train ? c->dropout : 0.0f, .causal = true};
-    vkr_tensor* h = vkr_tf_encoder(g, "enc", &tc, x, m->mask); /* [B, T, D] */
+    vkr_tensor* h; /* [B, T, D] */
+    if (c->gru) {
+        m->mask_table = vkr_graph_const(g, "mask_table", VKR_F32, 2, (uint32_t[]){2, 1});
+        h = vkr_gru_encoder(g, "gru", x, vkr_op_embedding(g, m->mask_table, m->mask), D, 0);
+    } else {
+        vkr_tf_config tc = {.style = original ? VKR_TF_SASREC : VKR_TF_PRENORM,
+                            .blocks = c->blocks, .hidden = D, .heads = c->heads ? c->heads : 1, .ffn_mult = 1,
+                            .dropout = train ? c->dropout : 0.0f, .causal = true};
+        h = vkr_tf_encoder(g, "enc", &tc, x, m->mask);
+    }
     uint32_t out_begin = c->out_count ? c->out_begin : 1, out_count = c->out_count ? c->out_count : c->items;
     if (out_begin + (uint64_t)out_count > V) {
         vkr_sasrec_destroy(m);
@@ -152,6 +159,13 @@ void vkr_sasrec_align_weights(const float* text, uint32_t text_dim, const int32_
         for (uint32_t j = 0; j < m; j++) z += row[j] = expf(row[j] - top);
         for (uint32_t j = 0; j < m; j++) row[j] = (float)(row[j] / z);
     }
+}
+
+vkr_status vkr_sasrec_write_consts(vkr_exec* exec, const vkr_sasrec* m, const vkr_item_views_host* host) {
+    VKR_TRY(vkr_item_views_write(exec, &m->views, host));
+    if (!m->mask_table) return VKR_OK;
+    const float table[2] = {0.0f, 1.0f};
+    return vkr_exec_write(exec, m->mask_table, table, sizeof table);
 }
 
 void vkr_sasrec_destroy(vkr_sasrec* m) {

@@ -41,6 +41,7 @@ typedef struct vkr_sasrec_config {
     float dropout;    /* dropout rate (0.2 in the paper for dense data, 0.5 sparse) */
     vkr_sasrec_loss loss; /* objective */
     vkr_sasrec_arch arch; /* block layout and initialization */
+    bool gru;           /* GRU4Rec's encoder (vkr_gru.h, no position embedding) in place of the transformer */
     uint32_t out_begin; /* candidates are table rows [out_begin, out_begin + out_count): one domain's
                            items (0 and 0: every item id 1..items) */
     uint32_t out_count; /* number of candidate rows */
@@ -82,6 +83,7 @@ typedef struct vkr_sasrec {
     vkr_item_views views; /* the item views (views[0] alone without the plug-in) */
     vkr_tensor* contrast; /* int32 [contrast] item ids + 1 of the InfoNCE (training with view_lambda) */
     vkr_tensor* contrast_mask; /* fp32 [contrast, contrast] its mask (vkr_item_views_mask) */
+    vkr_tensor* mask_table; /* const fp32 [2, 1] = {0, 1}: the GRU's float mask by lookup (with gru) */
     vkr_tensor* items;    /* fp32 [items + 1, D] the item table (scoring with semantic_only: the text's projection) */
     vkr_tensor* last;     /* fp32 [B, D] the last position's state, after any sequence-level alignment (scoring) */
     vkr_tensor* centroids; /* fp32 [seq_clusters, D] source-behaviour centroids (scoring with seq_clusters) */
@@ -109,6 +111,8 @@ vkr_tensor* vkr_sasrec_align_loss(vkr_graph* g, vkr_tensor* table, vkr_tensor* s
  * vkr_item_views_host, row = item id + 1 = the ids in src and tgt): p[i, j] = softmax over j of cos(text_src_i, text_tgt_j) / tau. */
 void vkr_sasrec_align_weights(const float* text, uint32_t text_dim, const int32_t* src, const int32_t* tgt, uint32_t m,
                               float tau, float* p);
+/* Uploads the graph's host constants: the item views' inputs (host) and the GRU's mask table. */
+vkr_status vkr_sasrec_write_consts(vkr_exec* exec, const vkr_sasrec* model, const vkr_item_views_host* host);
 /* Destroys the graph. */
 void vkr_sasrec_destroy(vkr_sasrec* model);
 

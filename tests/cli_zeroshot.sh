@@ -36,6 +36,27 @@ grep -q '"model":"pop","domain":"Kitchen","protocol":"full",[^}]*"trained_on":"K
 tr -d ' \t\n' < "$d/g.json" | grep -q '"model":"zs-gru","domain":"Kitchen"'
 "$V" train "$D" --encoder gru --target Kitchen $T --json "$d/g.json"
 tr -d ' \t\n' < "$d/g.json" | grep -q '"model":"gru4rec-bce","domain":"Kitchen"'
+# three domains (a small CSV): two sources, the third the target; ce needs one source
+mkdir "$d/three"
+echo "item,domain,title" > "$d/three/items.csv"
+for x in A B C; do
+  for i in 0 1 2 3 4 5 6 7 8 9; do echo "$x$i,$x,shade$i tone$((i % 3)) kind$x" >> "$d/three/items.csv"; done
+done
+echo "user,item,timestamp,domain" > "$d/three/interactions.csv"
+for u in $(seq 0 59); do
+  for t in 0 1 2 3 4 5 6 7 8; do
+    x=$(echo A B C | cut -d' ' -f$((t % 3 + 1)))
+    echo "u$u,$x$(((u + t) % 10)),$t,$x" >> "$d/three/interactions.csv"
+  done
+done
+"$V" prepare "$d/three" --no-filter --out "$d/three-data" --quiet
+"$V" embed "$d/three-data" --source text --dim 8 --quiet
+"$V" train "$d/three-data" --train-domains A,B --zero-shot-models base $T --protocol full,sampled:5 --json "$d/t.json"
+tr -d ' \t\n' < "$d/t.json" > "$d/j"
+grep -q '"model":"zs-sem","domain":"C","protocol":"full",[^}]*"trained_on":"A,B","zero_shot":true' "$d/j"
+! grep -q '"domain":"[AB]"' "$d/j" || { echo "a source-domain row"; exit 1; }
+if "$V" train "$d/three-data" --train-domains A,B --loss ce $T --protocol full > "$d/out" 2>&1; then echo "ce over two sources ran"; exit 1; fi
+grep -q "train on several domains with bce" "$d/out"
 # both directions in the main job
 "$V" run "$D" --out "$d/run" --models pop --zero-shot --zero-shot-models base --no-ceiling $T
 tr -d ' \t\n' < "$d/run/metrics.json" > "$d/j"

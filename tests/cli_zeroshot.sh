@@ -20,7 +20,7 @@ expect_error "co-occurrence vectors" --train-domains Food
 expect_error "'Books' is not a domain" --train-domains Books
 expect_error "no other domain" --train-domains Food,Kitchen
 expect_error "no other domain" --train-domains Food --target Food
-expect_error "trains text-only SASRec" --train-domains Food --model gencdr
+expect_error "semacdr has no zero-shot mode" --train-domains Food --model semacdr
 expect_error "write no checkpoints" --train-domains Food --ckpt "$d/ck"
 "$V" train "$D" --train-domains Food --zero-shot-models base,item+seq $T --json "$d/z.json"
 tr -d ' \t\n' < "$d/z.json" > "$d/j"
@@ -57,6 +57,10 @@ grep -q '"model":"zs-sem","domain":"C","protocol":"full",[^}]*"trained_on":"A,B"
 ! grep -q '"domain":"[AB]"' "$d/j" || { echo "a source-domain row"; exit 1; }
 if "$V" train "$d/three-data" --train-domains A,B --loss ce $T --protocol full > "$d/out" 2>&1; then echo "ce over two sources ran"; exit 1; fi
 grep -q "train on several domains with bce" "$d/out"
+# GenCDR over Kitchen's trie, from IDs learned on the item text
+"$V" tokenize "$D" --method rkmeans --levels 2 --codes 16 --device cpu --quiet
+"$V" train "$D" --model gencdr --train-domains Food --no-ceiling $T --json "$d/c.json"
+tr -d ' \t\n' < "$d/c.json" | grep -q '"model":"zs-gencdr","domain":"Kitchen","protocol":"full",[^}]*"trained_on":"Food","zero_shot":true'
 # both directions in the main job
 "$V" run "$D" --out "$d/run" --models pop --zero-shot --zero-shot-models base --no-ceiling $T
 tr -d ' \t\n' < "$d/run/metrics.json" > "$d/j"

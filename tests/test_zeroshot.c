@@ -12,6 +12,7 @@
 #include "vkr_test.h"
 
 #include "vkr_exec.h"
+#include "vkr_gencdr.h"
 #include "vkr_npy.h"
 #include "vkr_rec.h"
 #include "vkr_sasrec.h"
@@ -138,6 +139,59 @@ static void test_no_target_interaction_reaches_training(void** state) {
     vkr_dataset_free(&ds);
 }
 
+/* A codes-only GenCDR trained on Food's events (CPU backend): the mean loss of its last epoch and its
+ * validation HR@10. */
+static void zs_gencdr_fit(const vkr_dataset* ds, const uint16_t* ids, float* loss, double* hr, vkr_gencdr_model* keep) {
+    vkr_gencdr_train t;
+    vkr_gencdr_train_defaults(&t);
+    t.max_len = 8, t.hidden = 16, t.blocks = 1, t.lora_rank = 4, t.batch = 64, t.epochs = 2, t.patience = 0;
+    t.quiet = true, t.eval_users = 32, t.candidates = 101, t.beam = 8;
+    t.item_ids = false;
+    t.history_domains = 1u;
+    vkr_gencdr_model m;
+    VKR_ASSERT_OK(vkr_gencdr_fit(ds, NULL, ids, 2, &t, &m));
+    *loss = m.fit.last_loss;
+    *hr = m.fit.best_hr10;
+    if (keep) *keep = m;
+    else vkr_gencdr_model_free(&m);
+}
+
+/* GenCDR alike: Kitchen's interactions changed, the same training bit for bit; Food's changed, another;
+ * the zero-shot scorer decodes Kitchen; a training domain is refused as a target. */
+static void test_gencdr_zero_shot(void** state) {
+    (void)state;
+    const char* dir = zs_dataset();
+    if (!dir) skip();
+    vkr_dataset ds;
+    VKR_ASSERT_OK(vkr_dataset_load(dir, &ds));
+    uint16_t* ids = malloc(sizeof(uint16_t) * 2 * ds.item_count);
+    for (uint32_t i = 0; i < ds.item_count; i++) ids[2 * i] = (uint16_t)(i / 64), ids[2 * i + 1] = (uint16_t)(i % 64);
+    float l0, l1, l2;
+    double h0, h1, h2;
+    vkr_gencdr_model m;
+    zs_gencdr_fit(&ds, ids, &l0, &h0, &m);
+    const uint32_t* orig = ds.seq_item;
+    uint32_t* kitchen = zs_perturb(&ds, 1);
+    ds.seq_item = kitchen;
+    zs_gencdr_fit(&ds, ids, &l1, &h1, NULL);
+    assert_true(l0 == l1 && h0 == h1);
+    uint32_t* food = zs_perturb(&ds, 0);
+    ds.seq_item = food;
+    zs_gencdr_fit(&ds, ids, &l2, &h2, NULL);
+    assert_true(l0 != l2);
+    ds.seq_item = orig;
+    assert_int_equal(vkr_gencdr_zero_shot(&m, 0), VKR_ERR_INVALID_ARGUMENT);
+    VKR_ASSERT_OK(vkr_gencdr_zero_shot(&m, 1));
+    vkr_scorer sc = vkr_gencdr_scorer(&m, 1);
+    vkr_protocol full = {0};
+    vkr_metrics mm;
+    VKR_ASSERT_OK(vkr_evaluate(&ds, 1, ds.test, ds.test_count, &sc, &full, &mm));
+    assert_true(mm.count > 0);
+    vkr_gencdr_model_free(&m);
+    free(ids), free(kitchen), free(food);
+    vkr_dataset_free(&ds);
+}
+
 /* The alignment loss by the formula, in double. */
 static double zs_align_reference(const float* table, uint32_t D, const int32_t* src, const int32_t* tgt, const float* p,
                                  uint32_t M, float tau) {
@@ -261,6 +315,7 @@ int main(void) {
         cmocka_unit_test(test_no_target_interaction_reaches_training),
         cmocka_unit_test(test_align_loss_reference),
         cmocka_unit_test(test_zero_shot_scorer),
+        cmocka_unit_test(test_gencdr_zero_shot),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

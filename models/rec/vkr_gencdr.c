@@ -113,7 +113,21 @@ struct vkr_gencdr_trainer {
     int32_t* drawn;         /* one step's draw */
     uint32_t* text_items;   /* the text tasks draw from the items with a text vector */
     uint32_t n_text_items;  /* their count */
+    uint32_t* kept;         /* zero-shot training: one user's events in cfg.history_domains */
 };
+
+/* The first `end` events of user u, or with cfg.history_domains those of its domains, into out;
+ * returns the count (out is the dataset's own array without history_domains). */
+static uint32_t gencdr_user_events(const vkr_gencdr_model* m, uint32_t u, uint32_t end, uint32_t* scratch,
+                                   const uint32_t** out) {
+    const uint32_t* ev = m->ds->seq_item + m->ds->seq_begin[u];
+    uint32_t keep = m->cfg.history_domains, n = 0;
+    *out = keep ? scratch : ev;
+    if (!keep) return end;
+    for (uint32_t k = 0; k < end; k++)
+        if ((keep >> m->ds->item_domain[ev[k]]) & 1u) scratch[n++] = ev[k];
+    return n;
+}
 
 /* Item it's code at level l as a task label (code) and the decoder's next input (tok). */
 static void gencdr_task_id(const vkr_gencdr_model* m, uint32_t it, uint32_t b, int32_t* const* code,
@@ -176,8 +190,7 @@ static vkr_status gencdr_step(void* self, const uint32_t* units, uint32_t n, uin
         const uint32_t* ev = NULL;
         if (b < n) {
             uint32_t u = j->users[units[b]];
-            ev = ds->seq_item + ds->seq_begin[u];
-            len = ds->train_len[u];
+            len = gencdr_user_events(m, u, ds->train_len[u], j->kept, &ev);
         }
         /* inputs: events [0, len-1); labels: the event after each input position */
         uint32_t n_in = len ? len - 1 : 0;
@@ -225,13 +238,16 @@ static vkr_status gencdr_validate(void* self, double* hr10) {
     vkr_protocol pr;
     VKR_TRY(vkr_protocol_parse(m->beam ? "full" : "sampled:100", &pr));
     double sum = 0;
+    uint32_t counted = 0;
     for (uint32_t d = 0; d < m->ds->domain_count; d++) {
+        if (m->cfg.history_domains && !((m->cfg.history_domains >> d) & 1u)) continue; /* zero-shot: sources only */
+        counted++;
         vkr_metrics vm;
         vkr_scorer s = vkr_gencdr_scorer(m, d);
         VKR_TRY(vkr_evaluate(m->ds, d, m->ds->valid, m->ds->valid_count, &s, &pr, &vm));
         sum += vkr_metrics_means(&vm).hr10;
     }
-    *hr10 = sum / m->ds->domain_count;
+    *hr10 = counted ? sum / counted : 0;
     return VKR_OK;
 }
 
@@ -303,6 +319,7 @@ void vkr_gencdr_trainer_destroy(vkr_gencdr_trainer* j) {
     free(j->pool);
     free(j->drawn);
     free(j->text_items);
+    free(j->kept);
     free(j);
 }
 
@@ -316,8 +333,15 @@ vkr_status vkr_gencdr_trainer_create(vkr_gencdr_model* m, vkr_gencdr_trainer** o
     j->m = m;
     j->users = malloc((size_t)ds->user_count * sizeof *j->users);
     vkr_status s = j->users ? VKR_OK : vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory listing users");
-    for (uint32_t u = 0; s == VKR_OK && u < ds->user_count; u++)
-        if (ds->train_len[u] >= 2) j->users[j->n_users++] = u;
+    j->kept = malloc(((size_t)vkr_dataset_longest(ds) + 1) * sizeof *j->kept);
+    if (s == VKR_OK && !j->kept) s = vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory listing users");
+    if (s == VKR_OK && cfg->history_domains && (cfg->item_ids || cfg->tasks))
+        s = vkr_fail(VKR_ERR_INVALID_ARGUMENT, "GenCDR zero-shot training takes the codes alone (no per-item embedding) "
+                     "and next-item prediction alone (no --tasks)");
+    for (uint32_t u = 0; s == VKR_OK && u < ds->user_count; u++) {
+        const uint32_t* ev;
+        if (gencdr_user_events(m, u, ds->train_len[u], j->kept, &ev) >= 2) j->users[j->n_users++] = u;
+    }
     if (s == VKR_OK && !j->n_users) s = vkr_fail(VKR_ERR_INVALID_ARGUMENT, "GenCDR: no user has two training events");
     if (s == VKR_OK) s = vkr_gencdr_build(m, true, cfg->batch, 1, &j->train);
     vkr_optim_config oc = {.kind = VKR_OPTIM_ADAMW, .schedule = {.peak_lr = cfg->lr}, .beta1 = 0.9f, .beta2 = 0.98f,
@@ -442,4 +466,36 @@ void vkr_gencdr_model_free(vkr_gencdr_model* m) {
     vkr_item_views_host_free(&m->views_host);
     vkr_fit_report_free(&m->fit);
     memset(m, 0, sizeof *m);
+}
+
+vkr_status vkr_gencdr_zero_shot(vkr_gencdr_model* m, uint32_t target) {
+    if (m && !m->trained_on) m->trained_on = m->cfg.history_domains;
+    if (!m || !m->score || !m->trained_on)
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "GenCDR zero-shot: the model must be trained on history_domains");
+    uint32_t sources = m->trained_on, nd = m->ds->domain_count, D = m->cfg.hidden;
+    if (target >= nd || (sources >> target) & 1u)
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "GenCDR zero-shot: domain %u is %s", target,
+                        target >= nd ? "out of range" : "a training domain");
+    static const char* const tables[] = {"dom_emb", "target_dom_emb"};
+    float* rows = malloc((size_t)(nd + 1) * D * sizeof *rows);
+    vkr_status s = rows ? VKR_OK : vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
+    for (int k = 0; k < 2 && s == VKR_OK; k++) {
+        vkr_tensor* t = vkr_graph_find(m->score->gg.g, tables[k]);
+        if (!t) continue;
+        s = vkr_exec_read(m->score->ex, t, rows, 4ull * (nd + 1) * D);
+        float* row = rows + (size_t)(target + 1) * D;
+        uint32_t c = 0;
+        for (uint32_t d = 0; d < nd; d++) c += (sources >> d) & 1u;
+        for (uint32_t i = 0; i < D; i++) {
+            double sum = 0;
+            for (uint32_t d = 0; d < nd; d++)
+                if ((sources >> d) & 1u) sum += rows[(size_t)(d + 1) * D + i];
+            row[i] = (float)(sum / c);
+        }
+        if (s == VKR_OK) s = vkr_exec_write(m->score->ex, t, rows, 4ull * (nd + 1) * D);
+    }
+    free(rows);
+    if (s != VKR_OK) return s;
+    m->cfg.history_domains = 1u << target;
+    return m->beam ? vkr_gencdr_beam_sync(m) : VKR_OK;
 }

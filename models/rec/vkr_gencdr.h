@@ -76,6 +76,9 @@ typedef struct vkr_gencdr_train {
     uint32_t eval_users; /* users per scoring call */
     uint32_t candidates; /* candidates per user in one scoring pass (more are scored in chunks) */
     uint32_t beam;       /* beam width of the constrained search behind the full protocol (0: no full ranking) */
+    uint32_t history_domains; /* bits of the domains whose events make the histories and training labels (0: every
+                                 domain): zero-shot training on them (needs no per-item embedding and no tasks;
+                                 validation on them), then vkr_gencdr_zero_shot for another domain */
     const char* const* metadata; /* key, value, ..., NULL: stored in the checkpoints (may be NULL) */
 } vkr_gencdr_train;
 
@@ -97,6 +100,7 @@ typedef struct vkr_gencdr_model {
     vkr_gencdr_scoring* score; /* scoring state (private) */
     vkr_gencdr_beam* beam;     /* beam-search state (private; NULL without beam search) */
     uint32_t domain;         /* domain the next scores are for (vkr_gencdr_scorer) */
+    uint32_t trained_on;     /* zero-shot: the history_domains it was trained on (set by vkr_gencdr_zero_shot) */
     vkr_fit_report fit;      /* what training measured (best_hr10: validation HR@10, mean over domains, full
                               * protocol by beam search, or sampled:100 without beam search) */
 } vkr_gencdr_model;
@@ -114,6 +118,12 @@ vkr_status vkr_gencdr_load(vkr_gencdr_model* m, const char* path);
 /* Trains on every domain's training interactions; ids [items, depth] from the tokenizer. */
 vkr_status vkr_gencdr_fit(const vkr_dataset* ds, vkr_device* dev, const uint16_t* ids, uint32_t depth,
                           const vkr_gencdr_train* cfg, vkr_gencdr_model* out);
+/* Turns a model trained on cfg.history_domains into a zero-shot scorer of `target`, a domain it never
+ * trained on: histories of the target's events alone, and the target's domain and output-domain
+ * embeddings (never trained) set to the mean of the training domains' rows, so the target is
+ * decoded as the domains the model knows; decoding stays over the target's trie. Call once per target,
+ * then score that target. */
+vkr_status vkr_gencdr_zero_shot(vkr_gencdr_model* m, uint32_t target);
 /* The scorer for target domain `domain`: each example's candidates are its domain's items, scored
  * by the semantic-ID log-likelihood (sampled protocols pass up to cfg.candidates of them). */
 vkr_scorer vkr_gencdr_scorer(vkr_gencdr_model* m, uint32_t domain);

@@ -281,14 +281,17 @@ void vkr_gencdr_host_free(vkr_gencdr_host* h, uint32_t depth) {
     memset(h, 0, sizeof *h);
 }
 
-/* Row b of the history inputs from `n` events (the most recent T), left-padded. */
+/* Row b of the history inputs from the first `n` events (the most recent T of cfg.history_domains'), left-padded. */
 void vkr_gencdr_fill_history(const vkr_gencdr_model* m, vkr_gencdr_host* h, uint32_t b, const uint32_t* ev,
                              uint32_t n) {
-    uint32_t T = m->cfg.max_len, first = n > T ? n - T : 0, pad = T - (n - first);
-    for (uint32_t k = 0; k < T; k++) {
+    uint32_t T = m->cfg.max_len, keep = m->cfg.history_domains;
+    /* the last T kept events, walking back from n, fill the row from its end (left padding) */
+    uint32_t j = n;
+    for (uint32_t k = T; k-- > 0;) {
         size_t o = (size_t)b * T + k;
-        bool real = k >= pad;
-        uint32_t it = real ? ev[first + k - pad] : 0;
+        while (keep && j > 0 && !((keep >> m->ds->item_domain[ev[j - 1]]) & 1u)) j--;
+        bool real = j > 0;
+        uint32_t it = real ? ev[--j] : 0;
         h->mask[o] = real;
         h->hist_dom[o] = real ? (int32_t)m->ds->item_domain[it] + 1 : 0;
         h->hist_item[o] = real ? (int32_t)it + 1 : 0;

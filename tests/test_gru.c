@@ -58,6 +58,16 @@ static float gru_loss(const gru_fixture* f, vkr_exec* ex) {
     return loss;
 }
 
+/* gru_loss as a vkr_test_loss_fn. */
+typedef struct gru_run {
+    const gru_fixture* f;
+    vkr_exec* ex;
+} gru_run;
+static double gru_run_loss(void* user) {
+    gru_run* r = user;
+    return gru_loss(r->f, r->ex);
+}
+
 static void test_gru_backends_agree(void** state) {
     (void)state;
     vkr_test_env env;
@@ -128,31 +138,13 @@ static void test_gru_gradients(void** state) {
     VKR_ASSERT_OK(vkr_exec_create(f.g, &(vkr_exec_options){0}, &ex));
     gru_inputs(&f, ex);
     gru_loss(&f, ex);
+    gru_run run = {&f, ex};
     for (uint32_t i = 0; i < vkr_graph_tensor_count(f.g); i++) {
         vkr_tensor* p = vkr_graph_tensor(f.g, i);
         if (p->role != VKR_ROLE_PARAM || !p->grad) continue;
-        uint64_t n = p->numel;
-        float *w = malloc(n * 4), *grad = malloc(n * 4);
-        VKR_ASSERT_OK(vkr_exec_read(ex, p, w, n * 4));
-        VKR_ASSERT_OK(vkr_exec_read(ex, p->grad, grad, n * 4));
         double num = 0, den = 0;
-        for (uint64_t j = i % 3; j < n; j += (n > 24 ? 5 : 1)) {
-            const float eps = 2e-3f;
-            float keep = w[j];
-            w[j] = keep + eps;
-            VKR_ASSERT_OK(vkr_exec_write(ex, p, w, n * 4));
-            double up = gru_loss(&f, ex);
-            w[j] = keep - eps;
-            VKR_ASSERT_OK(vkr_exec_write(ex, p, w, n * 4));
-            double down = gru_loss(&f, ex);
-            w[j] = keep;
-            VKR_ASSERT_OK(vkr_exec_write(ex, p, w, n * 4));
-            double fd = (up - down) / (2.0 * eps);
-            num += (fd - grad[j]) * (fd - grad[j]);
-            den += fd * fd;
-        }
+        vkr_test_param_fd(ex, p, gru_run_loss, &run, i % 3, p->numel > 24 ? 5 : 1, &num, &den);
         if (num > 1e-4 * (den > 1e-4 ? den : 1e-4)) fail_msg("%s: gradient error %g against %g", p->name, num, den);
-        free(w), free(grad);
     }
     vkr_exec_destroy(ex);
     vkr_graph_destroy(f.g);

@@ -134,6 +134,16 @@ static float fixture_loss(const fixture* f, vkr_exec* ex) {
     return loss;
 }
 
+/* fixture_loss as a vkr_test_loss_fn. */
+typedef struct fixture_run {
+    const fixture* f;
+    vkr_exec* ex;
+} fixture_run;
+static double fixture_run_loss(void* user) {
+    fixture_run* r = user;
+    return fixture_loss(r->f, r->ex);
+}
+
 static void test_graph_backends_agree(void** state) {
     (void)state;
     vkr_test_env env;
@@ -180,31 +190,13 @@ static void test_graph_gradients_match_finite_differences(void** state) {
         for (uint32_t i = 0; i < vkr_graph_tensor_count(f.g.graph); i++) {
             vkr_tensor* p = vkr_graph_tensor(f.g.graph, i);
             if (p->role != VKR_ROLE_PARAM || !p->grad) continue;
-            uint64_t n = p->numel;
-            float *w = malloc(n * 4), *grad = malloc(n * 4);
-            VKR_ASSERT_OK(vkr_exec_read(ex, p, w, n * 4));
-            VKR_ASSERT_OK(vkr_exec_read(ex, p->grad, grad, n * 4));
             double num = 0, den = 0;
-            for (uint64_t j = i % 3; j < n; j += (n > 24 ? 7 : 1)) {
-                const float eps = 2e-3f;
-                float keep = w[j];
-                w[j] = keep + eps;
-                VKR_ASSERT_OK(vkr_exec_write(ex, p, w, n * 4));
-                double up = fixture_loss(&f, ex);
-                w[j] = keep - eps;
-                VKR_ASSERT_OK(vkr_exec_write(ex, p, w, n * 4));
-                double down = fixture_loss(&f, ex);
-                w[j] = keep;
-                VKR_ASSERT_OK(vkr_exec_write(ex, p, w, n * 4));
-                double fd = (up - down) / (2.0 * eps);
-                num += (fd - grad[j]) * (fd - grad[j]);
-                den += fd * fd;
-            }
+            fixture_run run = {&f, ex};
+            vkr_test_param_fd(ex, p, fixture_run_loss, &run, i % 3, p->numel > 24 ? 7 : 1, &num, &den);
             /* relative error, with a floor for parameters whose sampled gradients are near float noise */
             if (num > 2e-3 * (den > 1e-4 ? den : 1e-4))
                 fail_msg("variant %u: %s: gradient error %g against %g", variant, p->name, num, den);
             checked++;
-            free(w), free(grad);
         }
         assert_true(checked >= 10);
         vkr_exec_destroy(ex);

@@ -94,3 +94,27 @@ bool vkr_test_sample_dataset(const char* then, const char* then_args, char* out)
     snprintf(cmd, sizeof cmd, "%s %s %s %s", cli, then, out, then_args ? then_args : "");
     return system(cmd) == 0;
 }
+
+void vkr_test_param_fd(vkr_exec* ex, vkr_tensor* p, vkr_test_loss_fn loss, void* user, uint64_t start,
+                       uint64_t stride, double* num, double* den) {
+    uint64_t n = p->numel;
+    float *w = malloc(n * 4), *grad = malloc(n * 4);
+    VKR_ASSERT_OK(vkr_exec_read(ex, p, w, n * 4));
+    VKR_ASSERT_OK(vkr_exec_read(ex, p->grad, grad, n * 4));
+    for (uint64_t j = start; j < n; j += stride) {
+        const float eps = 2e-3f;
+        float keep = w[j];
+        w[j] = keep + eps;
+        VKR_ASSERT_OK(vkr_exec_write(ex, p, w, n * 4));
+        double up = loss(user);
+        w[j] = keep - eps;
+        VKR_ASSERT_OK(vkr_exec_write(ex, p, w, n * 4));
+        double down = loss(user);
+        w[j] = keep;
+        VKR_ASSERT_OK(vkr_exec_write(ex, p, w, n * 4));
+        double fd = (up - down) / (2.0 * eps);
+        *num += (fd - grad[j]) * (fd - grad[j]);
+        *den += fd * fd;
+    }
+    free(w), free(grad);
+}

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "vkr_exec.h"
 #include "vkr_runtime.h"
 
 /* An instance and device with validation forced on. */
@@ -58,6 +59,13 @@ void vkr_test_fill_random(float* v, size_t n, uint32_t seed);
  * backend-op metric); 0 when both are all zero. */
 double vkr_test_nmse(const float* a, const float* b, size_t n);
 
+/* One run of a graph's executor returning its loss (the test reads its own loss tensor). */
+typedef double (*vkr_test_loss_fn)(void* user);
+/* Central differences (step 2e-3) of loss() against the analytic gradient p->grad, already computed
+ * by the last run, on p's entries start, start + stride, ... (p restored after each): adds the squared
+ * error to *num and the squared differences to *den. */
+void vkr_test_param_fd(vkr_exec* ex, vkr_tensor* p, vkr_test_loss_fn loss, void* user, uint64_t start,
+                       uint64_t stride, double* num, double* den);
 /* Prepares the bundled sample (--min-item 10 --min-user 3, domains Food and Kitchen) with the vkrec
  * of VKR_CLI into DIR/data of a fresh /tmp/vkrec-test-XXXXXX, then runs `vkrec THEN DIR/data` when
  * `then` is not NULL (e.g. "embed"), with `then_args` after; writes the dataset directory into

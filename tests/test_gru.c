@@ -58,6 +58,15 @@ static float gru_loss(const gru_fixture* f, vkr_exec* ex) {
     return loss;
 }
 
+/* The fixture on the CPU backend with its inputs written. */
+static vkr_exec* gru_open_cpu(gru_fixture* f) {
+    gru_build(f);
+    vkr_exec* ex;
+    VKR_ASSERT_OK(vkr_exec_create(f->g, &(vkr_exec_options){0}, &ex));
+    gru_inputs(f, ex);
+    return ex;
+}
+
 /* gru_loss as a vkr_test_loss_fn. */
 typedef struct gru_run {
     const gru_fixture* f;
@@ -112,10 +121,7 @@ static void test_gru_backends_agree(void** state) {
 static void test_gru_padding_invariant(void** state) {
     (void)state;
     gru_fixture f;
-    gru_build(&f);
-    vkr_exec* ex;
-    VKR_ASSERT_OK(vkr_exec_create(f.g, &(vkr_exec_options){0}, &ex));
-    gru_inputs(&f, ex);
+    vkr_exec* ex = gru_open_cpu(&f);
     /* row 1 (padded by 2) gets row 0's first T - 2 inputs: its last state must be row 0's at step T - 3 */
     float x[B * T * D];
     VKR_ASSERT_OK(vkr_exec_read(ex, f.x, x, sizeof x));
@@ -133,10 +139,7 @@ static void test_gru_padding_invariant(void** state) {
 static void test_gru_gradients(void** state) {
     (void)state;
     gru_fixture f;
-    gru_build(&f);
-    vkr_exec* ex;
-    VKR_ASSERT_OK(vkr_exec_create(f.g, &(vkr_exec_options){0}, &ex));
-    gru_inputs(&f, ex);
+    vkr_exec* ex = gru_open_cpu(&f);
     gru_loss(&f, ex);
     gru_run run = {&f, ex};
     for (uint32_t i = 0; i < vkr_graph_tensor_count(f.g); i++) {

@@ -333,6 +333,7 @@ vkr_status vkr_instance_create(const vkr_instance_options* options, vkr_instance
     }
     inst->validation = validate;
     s = vkr_enumerate_devices(inst);
+    vkr_pin_driver_modules(); /* the drivers are loaded now */
     if (s != VKR_OK) {
         vkr_instance_destroy(inst);
         return s;

@@ -108,6 +108,9 @@ vkr_status vkr_wait_fence(vkr_device* device, VkFence fence, const char* what);
 uint32_t vkr_profile_slot(vkr_device* device, const char* name);
 /* Frees all blocks (device destruction). */
 void vkr_memory_release_all(vkr_device* device);
+/* Sanitizer builds (VKR_SANITIZE_BUILD): keeps the loaded Vulkan drivers, layers and LLVM mapped until
+ * exit so leak reports name them (vkr_pin_modules.c); otherwise nothing. */
+void vkr_pin_driver_modules(void);
 /* Chooses memory types per kind and the block size (device creation). */
 vkr_status vkr_memory_init(vkr_device* device, VkDeviceSize block_size, bool no_direct_map);
 /* Loads the pipeline cache from disk, validating its header (device creation). */

@@ -358,18 +358,16 @@ vkr_status vkr_sasrec_fit(const vkr_dataset* ds, vkr_device* dev, const vkr_sasr
     j.users = malloc((size_t)ds->user_count * sizeof *j.users);
     uint32_t n_users = 0;
     vkr_status s = j.users ? VKR_OK : vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory listing users");
+    /* a training user's row has a labelled position: an event after the first that is a label (as in vkr_fill_row) */
     uint32_t* scratch = malloc(((size_t)vkr_dataset_longest(ds) + 1) * sizeof *scratch);
     if (s == VKR_OK && !scratch) s = vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory listing users");
-    for (uint32_t u = 0; s == VKR_OK && cfg->train_domains && u < ds->user_count; u++)
-        if (vkr_sasrec_row_events(ds, cfg, u, ds->train_len[u], scratch) >= 2) j.users[n_users++] = u;
-    free(scratch);
-    for (uint32_t u = 0; s == VKR_OK && !cfg->train_domains && u < ds->user_count; u++) {
-        uint32_t L = ds->train_len[u], in_d = 0, first_d = UINT32_MAX;
-        for (uint32_t i = 0; i < L; i++)
-            if (vkr_in_domain(ds, ds->seq_item[ds->seq_begin[u] + i], d)) in_d++, first_d = first_d == UINT32_MAX ? i : first_d;
-        bool ok = cfg->mixed_input ? (in_d >= 1 && (in_d >= 2 || first_d > 0)) : in_d >= 2;
+    for (uint32_t u = 0; s == VKR_OK && u < ds->user_count; u++) {
+        uint32_t n_ev = vkr_sasrec_row_events(ds, cfg, u, ds->train_len[u], scratch);
+        bool ok = false;
+        for (uint32_t k = 1; k < n_ev && !ok; k++) ok = cfg->train_domains || vkr_in_domain(ds, scratch[k], d);
         if (ok) j.users[n_users++] = u;
     }
+    free(scratch);
     if (s == VKR_OK && n_users == 0)
         s = vkr_fail(VKR_ERR_INVALID_ARGUMENT, "SASRec: no user has training interactions in %s %s",
                      cfg->train_domains ? "the training domains, e.g." : "domain", ds->domain_name[d]);

@@ -25,6 +25,8 @@ int cli_fail(const char* command, vkr_status status);
 vkr_status cli_open_device(const char* selector, vkr_instance** out_instance, vkr_device** out_device);
 /* As cli_open_device, but "cpu" opens nothing (both out-parameters NULL: the CPU reference backend). */
 vkr_status cli_open_backend(const char* selector, vkr_instance** out_instance, vkr_device** out_device);
+/* True in the process that prints and writes: rank 0 of a data-parallel (MPI) launch, or the only one. */
+bool cli_is_lead(void);
 /* The backend's name for reports: the device's, or "cpu" for NULL (the CPU reference backend). */
 const char* cli_backend_name(const vkr_device* device);
 /* Releases what cli_open_device opened; reports validation messages counted meanwhile. */

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "vkr_file.h"
 #include "vkr_safetensors.h"
 
@@ -124,5 +125,6 @@ vkr_status cli_ckpt_dir_make(const char* root, const char* dir) {
     for (int k = 0; k < 2; k++)
         if (mkdir(dirs[k], 0755) != 0 && errno != EEXIST)
             return vkr_fail(VKR_ERR_IO, "cannot create %s: %s", dirs[k], strerror(errno));
-    return vkr_temps_clean_locked(dir, NULL); /* train and run hold the checkpoint root's lock */
+    /* train and run hold the checkpoint root's lock (rank 0 of a data-parallel run) */
+    return cli_is_lead() ? vkr_temps_clean_locked(dir, NULL) : VKR_OK;
 }

@@ -394,7 +394,8 @@ int cli_cmd_train(int argc, char** argv) {
         last = first + 1;
     }
     vkr_lock lock = {.fd = -1};
-    if (job.ckpt_root && (s = cli_output_lock(job.ckpt_root, &lock)) != VKR_OK) {
+    bool lead = cli_is_lead(); /* data-parallel: rank 0 alone locks and writes */
+    if (lead && job.ckpt_root && (s = cli_output_lock(job.ckpt_root, &lock)) != VKR_OK) {
         vkr_dataset_free(&ds);
         return cli_fail("train", s);
     }
@@ -403,11 +404,11 @@ int cli_cmd_train(int argc, char** argv) {
     if (strcmp(job.model, "pop") != 0) s = cli_open_backend(com.device, &inst, &dev);
     cJSON* results = cJSON_CreateArray();
     if (s == VKR_OK) s = train_seeds(dev, &ds, &job, t.seeds, first, last, results);
-    if (s == VKR_OK && vectors)
+    if (s == VKR_OK && vectors && lead)
         s = vkr_npy_save(t.vectors, VKR_ELEM_F32, 2, (const uint64_t[]){ds.item_count, job.semacdr.hidden}, vectors);
     free(vectors);
     int rc = s == VKR_OK ? CLI_OK : cli_fail("train", s);
-    if (rc == CLI_OK && com.json_file) { /* over several seeds: every seed's rows and their summary */
+    if (rc == CLI_OK && com.json_file && lead) { /* over several seeds: every seed's rows and their summary */
         cJSON* out = t.seeds > 1 ? cJSON_CreateObject() : results;
         if (out != results) {
             cJSON_AddItemReferenceToObject(out, "results", results);

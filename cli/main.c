@@ -3,8 +3,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "vkr_dist.h"
 
 static const cli_command commands[] = {
     {"devices", "list Vulkan devices and their capabilities", &cli_devices_spec, cli_cmd_devices},
@@ -74,9 +76,25 @@ static vkr_status check_selector(const char* selector) {
                                   : VKR_OK;
 }
 
+/* A comma-separated --device list gives each data-parallel rank of a node its entry, in turn by
+ * local rank (e.g. 0,1 or cpu,cpu); a single entry serves every rank. */
+static const char* rank_selector(const char* selector, char* buf, size_t size) {
+    if (!selector || !strchr(selector, ',')) return selector;
+    uint32_t n = 1;
+    for (const char* p = selector; *p; p++) n += *p == ',';
+    uint32_t want = vkr_dist_local_rank() % n;
+    const char* p = selector;
+    for (uint32_t k = 0; k < want; k++) p = strchr(p, ',') + 1;
+    size_t len = strcspn(p, ",");
+    snprintf(buf, size, "%.*s", (int)(len < size ? len : size - 1), p);
+    return buf;
+}
+
 vkr_status cli_open_device(const char* selector, vkr_instance** out_instance, vkr_device** out_device) {
     *out_instance = NULL;
     *out_device = NULL;
+    char buf[256];
+    selector = rank_selector(selector, buf, sizeof buf);
     VKR_TRY(check_selector(selector));
     return vkr_open_default(selector, out_instance, out_device);
 }
@@ -84,6 +102,8 @@ vkr_status cli_open_device(const char* selector, vkr_instance** out_instance, vk
 vkr_status cli_open_backend(const char* selector, vkr_instance** out_instance, vkr_device** out_device) {
     *out_instance = NULL;
     *out_device = NULL;
+    char buf[256];
+    selector = rank_selector(selector, buf, sizeof buf);
     if (selector && strcmp(selector, "cpu") == 0) return VKR_OK;
     return cli_open_device(selector, out_instance, out_device);
 }
@@ -101,6 +121,43 @@ void cli_close_device(vkr_instance* instance, vkr_device* device) {
                 (unsigned long long)vkr_instance_validation_warnings(instance));
     vkr_instance_destroy(instance);
 }
+
+/* Runs a command in every rank of an MPI launch (a world of one otherwise). Rank 0 alone prints and
+ * writes; the others' stdout and stderr go to /dev/null, and a failing rank's message goes to the
+ * launcher's stderr naming the rank before the whole job is ended (the others would wait forever in
+ * their next collective). */
+static int run_ranked(const cli_command* c, int argc, char** argv) {
+    if (vkr_dist_init(&argc, &argv) != VKR_OK) {
+        fprintf(stderr, "vkrec %s: %s\n", c->name, vkr_last_error());
+        return CLI_FAILED;
+    }
+    if (vkr_dist_size() == 1) {
+        int rc = c->run(argc - 1, argv + 1);
+        vkr_dist_finalize();
+        return rc;
+    }
+    int err = -1;
+    if (!cli_is_lead()) {
+        fflush(stderr);
+        err = dup(STDERR_FILENO);
+        if (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr)) err = -1;
+    }
+    int rc = c->run(argc - 1, argv + 1);
+    if (rc != CLI_OK) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "'vkrec %s' exited with status %d%s", c->name, rc,
+                 cli_is_lead() ? " (its error is above)" : "");
+        if (err >= 0 && dup2(err, STDERR_FILENO) >= 0) {
+            clearerr(stderr);
+            fprintf(stderr, "vkrec %s: %s\n", c->name, vkr_last_error());
+        }
+        vkr_dist_abort(msg);
+    }
+    vkr_dist_finalize();
+    return rc;
+}
+
+bool cli_is_lead(void) { return vkr_dist_rank() == 0; }
 
 int main(int argc, char** argv) {
     if (argc < 2) {
@@ -139,5 +196,5 @@ int main(int argc, char** argv) {
             cli_print_help(c->spec, stdout);
             return CLI_OK;
         }
-    return c->run(argc - 1, argv + 1);
+    return run_ranked(c, argc, argv);
 }

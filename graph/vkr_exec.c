@@ -274,6 +274,16 @@ static vkr_status vkr_zero_grad_once(vkr_exec* ex, const vkr_tensor* grad) {
     return vkr_fill(ex, vkr_graph_tensor(ex->graph, r), 0);
 }
 
+/* The optimizer update after backward and the step counter's increment. */
+static vkr_status vkr_program_update(vkr_exec* ex) {
+    if (ex->backward && ex->optim_config) VKR_TRY(vkr_exec_optim_step(ex));
+    if (ex->gpu) {
+        vkr_range step = vkr_ctx_step_range(&ex->ctx);
+        VKR_TRY(vkr_sequence_dispatch(ex->seq, ex->step_kernel, &step, 1, NULL, 0, 1, 1, 1));
+    }
+    return VKR_OK;
+}
+
 static vkr_status vkr_program(vkr_exec* ex) {
     vkr_graph* g = ex->graph;
     uint32_t count = vkr_graph_tensor_count(g);
@@ -312,13 +322,12 @@ static vkr_status vkr_program(vkr_exec* ex) {
                 if (t->src[k] && t->src[k]->grad) VKR_TRY(vkr_zero_grad_once(ex, t->src[k]->grad));
             VKR_TRY(vkr_fail_on(impl->backward(&ex->ctx, t), impl->name, t));
         }
-        if (ex->optim_config) VKR_TRY(vkr_exec_optim_step(ex));
     }
-    if (ex->gpu) {
-        vkr_range step = vkr_ctx_step_range(&ex->ctx);
-        VKR_TRY(vkr_sequence_dispatch(ex->seq, ex->step_kernel, &step, 1, NULL, 0, 1, 1, 1));
-    }
-    return VKR_OK;
+    if (ex->gpu && ex->seq_update) return VKR_OK; /* the update is recorded into its own sequence */
+    if (!ex->gpu && ex->grad_hook)
+        VKR_TRY(ex->grad_hook(ex->grad_hook_user, (float*)ex->slots[SLOT_PARAM_GRAD].host,
+                              ex->slots[SLOT_PARAM_GRAD].bytes / sizeof(float)));
+    return vkr_program_update(ex);
 }
 
 /* Lists, per tensor, the host-derived inputs built from it. Only the backward reads them (the
@@ -406,6 +415,8 @@ vkr_status vkr_exec_create(vkr_graph* g, const vkr_exec_options* options, vkr_ex
 void vkr_exec_destroy(vkr_exec* ex) {
     if (!ex) return;
     vkr_sequence_destroy(ex->seq);
+    vkr_sequence_destroy(ex->seq_update);
+    free(ex->grad_host);
     vkr_exec_optim_free(ex);
     for (int k = 0; k < SLOT_COUNT; k++) {
         if (ex->gpu) vkr_buffer_destroy(ex->dev, &ex->slots[k].buffer);
@@ -479,9 +490,49 @@ vkr_status vkr_exec_read(vkr_exec* ex, const vkr_tensor* t, void* data, uint64_t
     return VKR_OK;
 }
 
+vkr_status vkr_exec_set_grad_hook(vkr_exec* ex, vkr_exec_grad_hook hook, void* user) {
+    if (!ex) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_exec_set_grad_hook: executor is NULL");
+    if (hook && (!ex->backward || !ex->slots[SLOT_PARAM_GRAD].bytes))
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_exec_set_grad_hook: the executor trains no parameters");
+    ex->grad_hook = hook;
+    ex->grad_hook_user = user;
+    if (!ex->gpu) return VKR_OK;
+    vkr_sequence_destroy(ex->seq);
+    vkr_sequence_destroy(ex->seq_update);
+    free(ex->grad_host);
+    ex->seq = ex->seq_update = NULL;
+    ex->grad_host = NULL;
+    VKR_TRY(vkr_sequence_create(ex->dev, &ex->seq));
+    if (hook) {
+        ex->grad_host = malloc(ex->slots[SLOT_PARAM_GRAD].bytes);
+        if (!ex->grad_host) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory staging gradients");
+        VKR_TRY(vkr_sequence_create(ex->dev, &ex->seq_update));
+    }
+    VKR_TRY(vkr_program(ex));
+    if (!hook) return VKR_OK;
+    /* the update records into the context's sequence: point it at the second one */
+    vkr_sequence* own = ex->seq;
+    ex->seq = ex->seq_update;
+    vkr_status s = vkr_program_update(ex);
+    ex->seq = own;
+    return s;
+}
+
+/* A GPU step around the gradient hook: forward and backward, the gradients to host memory and back
+ * through the hook, then the update. */
+static vkr_status vkr_exec_run_hooked(vkr_exec* ex) {
+    const vkr_slot* g = &ex->slots[SLOT_PARAM_GRAD];
+    VKR_TRY(vkr_sequence_submit(ex->seq));
+    VKR_TRY(vkr_buffer_download(ex->dev, &g->buffer, 0, ex->grad_host, g->bytes));
+    VKR_TRY(ex->grad_hook(ex->grad_hook_user, ex->grad_host, g->bytes / sizeof(float)));
+    VKR_TRY(vkr_buffer_upload(ex->dev, &g->buffer, 0, ex->grad_host, g->bytes));
+    return vkr_sequence_submit(ex->seq_update);
+}
+
 vkr_status vkr_exec_run(vkr_exec* ex) {
     if (!ex) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_exec_run: executor is NULL");
-    if (ex->gpu) VKR_TRY(vkr_sequence_submit(ex->seq));
+    if (ex->gpu && ex->seq_update) VKR_TRY(vkr_exec_run_hooked(ex));
+    else if (ex->gpu) VKR_TRY(vkr_sequence_submit(ex->seq));
     else VKR_TRY(vkr_program(ex));
     ex->steps++;
     return VKR_OK;

@@ -30,10 +30,18 @@ typedef struct vkr_exec_options {
     const float* group_weight_decay; /* weight decay per group (NULL: the config's) */
 } vkr_exec_options;
 
+/* Called once per step between the backward and the optimizer update with every parameter gradient
+ * in one host array of `count` floats (a GPU executor stages them through host memory); it may
+ * rewrite them in place: the data-parallel gradient all-reduce. */
+typedef vkr_status (*vkr_exec_grad_hook)(void* user, float* grads, uint64_t count);
+
 /* Plans storage and (on the GPU) records the step. The graph must outlive the executor. */
 vkr_status vkr_exec_create(vkr_graph* graph, const vkr_exec_options* options, vkr_exec** out_exec);
 /* Frees the executor (the graph is untouched). */
 void vkr_exec_destroy(vkr_exec* exec);
+/* Installs (NULL: removes) the gradient hook of an executor that trains parameters; a GPU executor
+ * re-records its step as two submissions around the hook. */
+vkr_status vkr_exec_set_grad_hook(vkr_exec* exec, vkr_exec_grad_hook hook, void* user);
 /* Copies host data into an input, constant or parameter (bytes must equal the tensor's size). */
 vkr_status vkr_exec_write(vkr_exec* exec, const vkr_tensor* tensor, const void* data, uint64_t bytes);
 /* Copies a tensor (kept activation, parameter, gradient, input) to host memory. */

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vkr_dist.h"
 #include "vkr_internal.h"
 
 /* The Debian 12 headers (1.3.239) predate VK_KHR_cooperative_matrix; only its name is needed here. */
@@ -416,6 +417,14 @@ vkr_status vkr_instance_pick_device(const vkr_instance* inst, const char* select
     if (best < 0)
         return vkr_fail(VKR_ERR_NO_DEVICE, "none of the %u Vulkan device(s) supports Vulkan 1.2 compute",
                         inst->device_count);
+    /* data-parallel ranks of one node spread over the devices of the best kind, in turn */
+    uint32_t peers = 0;
+    for (uint32_t i = 0; i < inst->device_count; i++)
+        peers += vkr_usable(&inst->info[i]) && inst->info[i].type == inst->info[best].type;
+    for (uint32_t i = 0, k = 0, want = vkr_dist_local_rank() % peers; i < inst->device_count; i++) {
+        if (!vkr_usable(&inst->info[i]) || inst->info[i].type != inst->info[best].type) continue;
+        if (k++ == want) best = (int)i;
+    }
     *out_index = (uint32_t)best;
     return VKR_OK;
 }

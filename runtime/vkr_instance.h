@@ -82,7 +82,8 @@ uint32_t vkr_instance_device_count(const vkr_instance* instance);
 /* Info for device `index`, or NULL when out of range. */
 const vkr_device_info* vkr_instance_device_info(const vkr_instance* instance, uint32_t index);
 /* Picks a device: `selector` (an index or a case-insensitive name substring), else VKR_DEVICE from
- * the environment, else the best by type (discrete > integrated > virtual > CPU). */
+ * the environment, else the best by type (discrete > integrated > virtual > CPU); data-parallel ranks
+ * of one node take the devices of that type in turn by local rank (vkr_dist). */
 vkr_status vkr_instance_pick_device(const vkr_instance* instance, const char* selector,
                                     uint32_t* out_index);
 /* True when the validation layer is active. */

@@ -37,6 +37,10 @@ struct vkr_exec {
     uint32_t* optim_index;                 /* per tensor index: its index in the GPU optimizer */
     vkr_slot slots[SLOT_COUNT];
     vkr_sequence* seq;
+    vkr_sequence* seq_update;              /* GPU with a gradient hook: the update, after the hook */
+    vkr_exec_grad_hook grad_hook;          /* between backward and update, or NULL */
+    void* grad_hook_user;
+    float* grad_host;                      /* GPU with a gradient hook: host copy of the gradients */
     vkr_kernel* step_kernel;
     uint64_t steps;
     uint64_t arena_bytes;

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vkr_dist.h"
 #include "vkr_rec.h"
 #include "vkr_rng.h"
 
@@ -121,8 +122,9 @@ static vkr_status vkr_rank_decoded(const vkr_dataset* ds, const vkr_scorer* sc, 
     return VKR_OK;
 }
 
-vkr_status vkr_evaluate(const vkr_dataset* ds, uint32_t domain, const uint32_t* pairs, uint32_t count,
-                        const vkr_scorer* sc, const vkr_protocol* pr, vkr_metrics* out) {
+/* vkr_evaluate on this process's pairs alone. */
+static vkr_status vkr_evaluate_local(const vkr_dataset* ds, uint32_t domain, const uint32_t* pairs, uint32_t count,
+                                     const vkr_scorer* sc, const vkr_protocol* pr, vkr_metrics* out) {
     memset(out, 0, sizeof *out);
     if (!ds || !sc || !pr || domain >= ds->domain_count)
         return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_evaluate: bad dataset, scorer or domain");
@@ -231,4 +233,16 @@ void vkr_pop_free(vkr_pop* pop) {
     if (!pop) return;
     free(pop->counts);
     memset(pop, 0, sizeof *pop);
+}
+
+vkr_status vkr_evaluate(const vkr_dataset* ds, uint32_t domain, const uint32_t* pairs, uint32_t count,
+                        const vkr_scorer* sc, const vkr_protocol* pr, vkr_metrics* out) {
+    uint32_t ranks = vkr_dist_size(), r = vkr_dist_rank();
+    if (ranks == 1 || !pairs) return vkr_evaluate_local(ds, domain, pairs, count, sc, pr, out);
+    /* data-parallel: each rank ranks a contiguous share of the pairs, then the counts are summed */
+    uint32_t lo = (uint32_t)((uint64_t)count * r / ranks), hi = (uint32_t)((uint64_t)count * (r + 1) / ranks);
+    VKR_TRY(vkr_evaluate_local(ds, domain, pairs + 2 * (size_t)lo, hi - lo, sc, pr, out));
+    VKR_TRY(vkr_dist_sum_u64(&out->count, 1));
+    VKR_TRY(vkr_dist_sum_u64(out->at_rank, VKR_METRICS_MAX_CUTOFF));
+    return vkr_dist_sum_f64(&out->mrr, 1);
 }

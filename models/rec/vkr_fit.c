@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "vkr_dist.h"
 #include "vkr_rng.h"
 #include "vkr_safetensors.h"
 
@@ -170,6 +171,37 @@ static vkr_status vkr_fit_save_last(const vkr_fit_model* m, const vkr_fit_option
     return s;
 }
 
+vkr_status vkr_fit_rank_batch(uint32_t global, const char* model, uint32_t* out) {
+    uint32_t ranks = vkr_dist_size();
+    *out = 0;
+    if (global % ranks)
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: --batch %u cannot be split evenly between %u ranks (use a "
+                        "multiple of %u)", model, global, ranks, ranks);
+    *out = global / ranks;
+    return VKR_OK;
+}
+
+/* The gradient all-reduce of a data-parallel step: each rank's gradient of its own mean loss,
+ * weighted by its share of the loss terms, summed over ranks, is the gradient of the whole batch's
+ * mean loss. */
+typedef struct vkr_fit_dp {
+    vkr_fit_step* step;
+    bool empty;   /* this rank has no units in the step (a short last batch) */
+    double share; /* this rank's weight / the total, after the hook */
+} vkr_fit_dp;
+
+static vkr_status vkr_fit_allreduce(void* user, float* grads, uint64_t count) {
+    vkr_fit_dp* dp = user;
+    double w = dp->empty ? 0.0 : dp->step->weight, total = w;
+    VKR_TRY(vkr_dist_sum_f64(&total, 1));
+    dp->share = total > 0 ? w / total : 0.0;
+    float scale = (float)dp->share;
+    if (scale == 0.0f) memset(grads, 0, count * sizeof *grads); /* also clears an empty share's NaN */
+    else if (scale != 1.0f)
+        for (uint64_t i = 0; i < count; i++) grads[i] *= scale;
+    return vkr_dist_sum_f32(grads, count);
+}
+
 vkr_status vkr_fit(const vkr_fit_model* m, const vkr_fit_options* o, vkr_fit_report* r) {
     memset(r, 0, sizeof *r);
     if (!m || !o || m->units == 0 || m->batch == 0)
@@ -180,9 +212,18 @@ vkr_status vkr_fit(const vkr_fit_model* m, const vkr_fit_options* o, vkr_fit_rep
     vkr_loop_state st = {0};
     r->best_hr10 = -1;
     vkr_status s = VKR_OK;
-    if (o->ckpt_dir && o->resume) s = vkr_fit_resume(m, o, r, &st, &best);
+    uint32_t ranks = vkr_dist_size(), rank = vkr_dist_rank();
+    bool lead = rank == 0;
+    vkr_fit_options own = *o;
+    own.quiet = o->quiet || !lead;
+    o = &own;
+    vkr_fit_step step = {0};
+    vkr_fit_dp dp = {.step = &step};
+    if (ranks > 1) s = vkr_exec_set_grad_hook(m->train_exec, vkr_fit_allreduce, &dp);
+    if (s == VKR_OK && o->ckpt_dir && o->resume) s = vkr_fit_resume(m, o, r, &st, &best);
+    const char* save_dir = lead ? o->ckpt_dir : NULL; /* rank 0 writes; every rank resumes */
     bool tty = !o->quiet && isatty(STDERR_FILENO);
-    uint32_t steps = (m->units + m->batch - 1) / m->batch;
+    uint32_t global = m->batch * ranks, steps = (m->units + global - 1) / global;
     double t0 = vkr_now_s();
     uint64_t units_done = 0;
     for (; s == VKR_OK && st.epoch < o->epochs; st.epoch++) {
@@ -192,11 +233,23 @@ vkr_status vkr_fit(const vkr_fit_model* m, const vkr_fit_options* o, vkr_fit_rep
         double e0 = vkr_now_s(), loss_sum = 0;
         uint32_t loss_n = 0;
         for (uint32_t k = 0; s == VKR_OK && k < steps; k++) {
-            uint32_t n = m->units - k * m->batch < m->batch ? m->units - k * m->batch : m->batch;
+            size_t first = (size_t)k * global;
+            uint32_t n = m->units - first < global ? (uint32_t)(m->units - first) : global;
+            uint32_t lo = rank * m->batch < n ? rank * m->batch : n, hi = lo + m->batch < n ? lo + m->batch : n;
             bool want = k % 8 == 7 || k + 1 == steps; /* reading the loss is a device round trip */
-            float loss = 0;
-            s = m->step(m->self, order + (size_t)k * m->batch, n, vkr_rng_u64(o->seed, st.epoch, k), want, &loss);
+            /* a rank without units in a short last batch runs the first unit with weight 0 */
+            dp.empty = hi == lo;
+            step = (vkr_fit_step){.units = order + first + (dp.empty ? 0 : lo), .n = dp.empty ? 1 : hi - lo,
+                                  .row0 = dp.empty ? 0 : lo, .rng = vkr_rng_u64(o->seed, st.epoch, k),
+                                  .want_loss = want, .weight = 1.0};
+            s = m->step(m->self, &step);
             units_done += n;
+            float loss = step.loss;
+            if (s == VKR_OK && want && ranks > 1) { /* the whole batch's loss, as one process computes it */
+                double l = dp.share > 0 ? dp.share * (double)loss : 0.0;
+                s = vkr_dist_sum_f64(&l, 1);
+                loss = (float)l;
+            }
             if (s != VKR_OK || !want) continue;
             if (!isfinite(loss)) { /* stop before the diverged state reaches a checkpoint */
                 s = vkr_fail(VKR_ERR_STATE, "training diverged: the loss is %g at epoch %u, step %u of %u; nothing of "
@@ -206,9 +259,9 @@ vkr_status vkr_fit(const vkr_fit_model* m, const vkr_fit_options* o, vkr_fit_rep
             loss_sum += loss;
             loss_n++;
             if (tty) {
-                double el = vkr_now_s() - e0, rate = (double)(k + 1) * m->batch / (el > 0 ? el : 1e-9);
+                double el = vkr_now_s() - e0, rate = (double)(k + 1) * global / (el > 0 ? el : 1e-9);
                 fprintf(stderr, "\r  epoch %u/%u  step %u/%u  loss %.4f  %.0f units/s  ETA %.0fs   ", st.epoch + 1,
-                        o->epochs, k + 1, steps, loss, rate, (double)(steps - k - 1) * m->batch / rate);
+                        o->epochs, k + 1, steps, loss, rate, (double)(steps - k - 1) * global / rate);
             }
         }
         if (s != VKR_OK) break;
@@ -224,9 +277,9 @@ vkr_status vkr_fit(const vkr_fit_model* m, const vkr_fit_options* o, vkr_fit_rep
             r->best_epoch = st.epoch + 1;
             st.bad = 0;
             s = vkr_snapshot_take(&best, m->score_exec, m->score_graph);
-            if (s == VKR_OK && o->ckpt_dir) {
+            if (s == VKR_OK && save_dir) {
                 char path[1200];
-                snprintf(path, sizeof path, "%s/best.safetensors", o->ckpt_dir);
+                snprintf(path, sizeof path, "%s/best.safetensors", save_dir);
                 s = vkr_exec_save(m->score_exec, path, o->metadata);
             }
         } else {
@@ -236,7 +289,7 @@ vkr_status vkr_fit(const vkr_fit_model* m, const vkr_fit_options* o, vkr_fit_rep
             fprintf(stderr, "%sepoch %u/%u  loss %.4f  valid HR@10 %.4f%s  %.1fs\n", tty ? "\r" : "", st.epoch + 1,
                     o->epochs, r->last_loss, hr10, better ? "  best" : "", vkr_now_s() - e0);
         struct vkr_loop_state next = {st.epoch + 1, st.bad, st.history_cap};
-        if (s == VKR_OK && o->ckpt_dir) s = vkr_fit_save_last(m, o, r, &next);
+        if (s == VKR_OK && save_dir) s = vkr_fit_save_last(m, o, r, &next);
         if (o->patience && st.bad >= o->patience) {
             st.epoch++;
             break;
@@ -245,6 +298,10 @@ vkr_status vkr_fit(const vkr_fit_model* m, const vkr_fit_options* o, vkr_fit_rep
     r->seconds = vkr_now_s() - t0;
     r->units_per_s = r->seconds > 0 ? (double)units_done / r->seconds : 0;
     if (s == VKR_OK) s = vkr_snapshot_restore(&best, m->score_exec, m->score_graph);
+    if (ranks > 1) { /* the executor outlives the loop; its hook points into this frame */
+        vkr_status h = vkr_exec_set_grad_hook(m->train_exec, NULL, NULL);
+        if (s == VKR_OK) s = h;
+    }
     vkr_snapshot_free(&best);
     free(order);
     return s;

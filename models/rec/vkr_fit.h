@@ -6,7 +6,13 @@
  * saves after every epoch, so stopping after any epoch and resuming with the same settings replays
  * exactly what the uninterrupted run does. Parameters are moved between executors by name. The report
  * keeps one entry per epoch (training curves); checkpoints carry it, so a resumed run's history holds
- * the epochs before the stop too (NaN where a checkpoint written without it was resumed). */
+ * the epochs before the stop too (NaN where a checkpoint written without it was resumed).
+ *
+ * Data-parallel (several vkr_dist ranks): every rank runs this loop with the same settings; each
+ * step's batch is split between them, the gradients are summed (weighted by each share's loss terms)
+ * before the identical update, and validation is sharded by user. Rank 0 alone prints and writes
+ * checkpoints; all ranks read them when resuming, so the checkpoint directory must be shared. A
+ * checkpoint does not depend on the number of ranks. */
 #ifndef VKR_FIT_H
 #define VKR_FIT_H
 #include <stdbool.h>
@@ -14,13 +20,25 @@
 
 #include "vkr_exec.h"
 
+/* One training step of one rank: its share of the step's batch, and what the model reports back. */
+typedef struct vkr_fit_step {
+    const uint32_t* units; /* this rank's units */
+    uint32_t n;            /* how many (>= 1) */
+    uint32_t row0;         /* position of units[0] in the step's whole batch (streams drawn per row) */
+    uint64_t rng;          /* the step's random stream, the same on every rank */
+    bool want_loss;        /* read the loss back into `loss` */
+    float loss;            /* out: the loss of these units (when want_loss) */
+    double weight;         /* out, set before the executor runs: the terms the loss averages (ranks'
+                              gradients and losses are combined in proportion to it) */
+} vkr_fit_step;
+
 /* The model side of the loop. */
 typedef struct vkr_fit_model {
     void* self;       /* the model */
     uint32_t units;   /* training units (e.g. users) */
-    uint32_t batch;   /* units per step */
-    /* One training step on units[0..n); when want_loss, *loss receives the step's loss. */
-    vkr_status (*step)(void* self, const uint32_t* units, uint32_t n, uint64_t rng, bool want_loss, float* loss);
+    uint32_t batch;   /* units per step on one rank: the step's whole batch is batch x ranks */
+    /* One training step on step->units. */
+    vkr_status (*step)(void* self, vkr_fit_step* step);
     /* Validation HR@10 of the current parameters (the model moves them into its scorer). */
     vkr_status (*validate)(void* self, double* hr10);
     vkr_exec* train_exec;   /* executor being trained (checkpoints of the training state) */
@@ -58,6 +76,10 @@ typedef struct vkr_fit_report {
     vkr_fit_epoch* history; /* [epochs_run] epoch by epoch, resumed ones included (owned: vkr_fit_report_free) */
 } vkr_fit_report;
 
+/* Data-parallel training (vkr_dist): each of the world's ranks takes an equal share of every step's
+ * `global` units; out_local receives that share, or INVALID_ARGUMENT names a batch the ranks do not
+ * divide. A world of one keeps the whole batch. */
+vkr_status vkr_fit_rank_batch(uint32_t global, const char* model, uint32_t* out_local);
 /* Runs the loop; at the end score_exec holds the best parameters. out_report is zeroed on entry and owns
  * its history even when the loop fails. */
 vkr_status vkr_fit(const vkr_fit_model* model, const vkr_fit_options* options, vkr_fit_report* out_report);

@@ -178,8 +178,12 @@ static vkr_status gencdr_task_batch(vkr_gencdr_trainer* j, uint64_t seed) {
     return VKR_OK;
 }
 
-static vkr_status gencdr_step(void* self, const uint32_t* units, uint32_t n, uint64_t rng, bool want, float* loss) {
+static vkr_status gencdr_step(void* self, vkr_fit_step* st) {
     vkr_gencdr_trainer* j = self;
+    uint32_t n = st->n;
+    const uint32_t* units = st->units;
+    uint64_t rng = st->rng;
+    uint64_t labelled = 0;
     const vkr_gencdr_model* m = j->m;
     const vkr_dataset* ds = m->ds;
     uint32_t B = j->train.rows, T = m->cfg.max_len, nd = ds->domain_count;
@@ -203,6 +207,7 @@ static vkr_status gencdr_step(void* self, const uint32_t* units, uint32_t n, uin
             h->out_dom[o] = real ? (int32_t)ds->item_domain[next] + 1 : 0;
             h->next_item[o] = real ? (int32_t)next : -1;
             if (real) h->onehot[o * nd + ds->item_domain[next]] = 1.0f;
+            labelled += real;
             for (uint32_t l = 0; l < m->depth; l++) {
                 uint16_t code = real ? m->ids[(size_t)next * m->depth + l] : 0;
                 h->code[l][o] = real ? code : -1;
@@ -223,8 +228,9 @@ static vkr_status gencdr_step(void* self, const uint32_t* units, uint32_t n, uin
         VKR_TRY(vkr_gencdr_write(j->tex, gg->contrast, j->drawn));
     }
     if (m->cfg.tasks) VKR_TRY(gencdr_task_batch(j, rng));
+    st->weight = (double)labelled; /* the next-item losses are means over the labelled positions */
     VKR_TRY(vkr_exec_run(j->tex));
-    return want ? vkr_exec_read(j->tex, gg->loss, loss, 4) : VKR_OK;
+    return st->want_loss ? vkr_exec_read(j->tex, gg->loss, &st->loss, 4) : VKR_OK;
 }
 
 /* Validation HR@10 averaged over domains: full ranking by beam search when the model has one (what
@@ -343,7 +349,9 @@ vkr_status vkr_gencdr_trainer_create(vkr_gencdr_model* m, vkr_gencdr_trainer** o
         if (gencdr_user_events(m, u, ds->train_len[u], j->kept, &ev) >= 2) j->users[j->n_users++] = u;
     }
     if (s == VKR_OK && !j->n_users) s = vkr_fail(VKR_ERR_INVALID_ARGUMENT, "GenCDR: no user has two training events");
-    if (s == VKR_OK) s = vkr_gencdr_build(m, true, cfg->batch, 1, &j->train);
+    uint32_t rows = 0;
+    if (s == VKR_OK) s = vkr_fit_rank_batch(cfg->batch, "GenCDR", &rows);
+    if (s == VKR_OK) s = vkr_gencdr_build(m, true, rows, 1, &j->train);
     vkr_optim_config oc = {.kind = VKR_OPTIM_ADAMW, .schedule = {.peak_lr = cfg->lr}, .beta1 = 0.9f, .beta2 = 0.98f,
                            .eps = 1e-8f, .weight_decay = 0.01f, .clip_norm = 1.0f};
     if (s == VKR_OK)
@@ -390,8 +398,10 @@ vkr_status vkr_gencdr_trainer_step(vkr_gencdr_trainer* t, const uint32_t* units,
     for (uint32_t k = 0; k < n; k++)
         if (units[k] >= t->n_users)
             return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_gencdr_trainer_step: unit %u of %u", units[k], t->n_users);
-    float dummy;
-    return gencdr_step(t, units, n, 0, loss != NULL, loss ? loss : &dummy);
+    vkr_fit_step st = {.units = units, .n = n, .want_loss = loss != NULL};
+    VKR_TRY(gencdr_step(t, &st));
+    if (loss) *loss = st.loss;
+    return VKR_OK;
 }
 
 vkr_status vkr_gencdr_fit(const vkr_dataset* ds, vkr_device* dev, const uint16_t* ids, uint32_t depth,
@@ -400,7 +410,7 @@ vkr_status vkr_gencdr_fit(const vkr_dataset* ds, vkr_device* dev, const uint16_t
     vkr_gencdr_trainer* j = NULL;
     vkr_status s = vkr_gencdr_trainer_create(m, &j);
     vkr_gencdr_scoring* sc = m->score;
-    vkr_fit_model fm = {.self = j, .units = j ? j->n_users : 0, .batch = cfg->batch, .step = gencdr_step,
+    vkr_fit_model fm = {.self = j, .units = j ? j->n_users : 0, .batch = j ? j->train.rows : 0, .step = gencdr_step,
                         .validate = gencdr_validate, .train_exec = j ? j->tex : NULL, .score_exec = sc->ex,
                         .score_graph = sc->gg.g};
     vkr_fit_options fo = {.epochs = cfg->epochs, .patience = cfg->patience, .seed = cfg->seed, .ckpt_dir = cfg->ckpt_dir,

@@ -87,9 +87,11 @@ uint32_t vkr_sasrec_row_events(const vkr_dataset* ds, const vkr_sasrec_train* t,
 }
 
 /* Fills row b from the events of user u before `end` (training: with next-item labels). Returns
- * the number of labelled positions. Ids are item + 1 (0 is padding). */
-static uint32_t vkr_fill_row(const vkr_dataset* ds, const vkr_sasrec_train* t, vkr_batch* bt, uint32_t b, uint32_t u,
-                             uint32_t end, bool labels, uint64_t neg_seed) {
+ * the number of labelled positions. Ids are item + 1 (0 is padding). Negatives are drawn per
+ * position of the step's whole batch, where this batch's rows start at row0 (data-parallel shards
+ * draw what one process would). */
+static uint32_t vkr_fill_row(const vkr_dataset* ds, const vkr_sasrec_train* t, vkr_batch* bt, uint32_t b, uint32_t row0,
+                             uint32_t u, uint32_t end, bool labels, uint64_t neg_seed) {
     uint32_t T = t->max_len, d = t->domain;
     uint32_t begin = ds->item_begin[d];
     uint32_t m = vkr_sasrec_row_events(ds, t, u, end, bt->items);
@@ -112,7 +114,8 @@ static uint32_t vkr_fill_row(const vkr_dataset* ds, const vkr_sasrec_train* t, v
             bt->pos[o] = has ? (int32_t)(next - begin) : -1;
         } else {
             uint32_t nd = has ? ds->item_domain[next] : d;
-            uint32_t neg = has ? vkr_sasrec_negative(ds, nd, bt->items, m, next, neg_seed, o) : 0;
+            uint64_t draw = ((uint64_t)row0 + b) * T + k;
+            uint32_t neg = has ? vkr_sasrec_negative(ds, nd, bt->items, m, next, neg_seed, draw) : 0;
             bt->pos[o] = has ? (int32_t)next + 1 : 0;
             bt->neg[o] = has ? (int32_t)neg + 1 : 0;
             bt->pos_label[o] = has ? 1.0f : -1.0f;
@@ -161,7 +164,7 @@ static vkr_status vkr_sasrec_run_rows(vkr_sasrec_model* m, const uint32_t* pairs
     vkr_status s = vkr_batch_alloc(&b, B, T, longest);
     for (uint32_t k = 0; k < B && s == VKR_OK; k++) {
         uint32_t src = k < n ? k : 0; /* pad the batch by repeating the first example */
-        vkr_fill_row(ds, &m->cfg, &b, k, pairs[2 * src], pairs[2 * src + 1], false, 0);
+        vkr_fill_row(ds, &m->cfg, &b, k, 0, pairs[2 * src], pairs[2 * src + 1], false, 0);
     }
     float* out = s == VKR_OK ? malloc((size_t)B * width * sizeof *out) : NULL;
     if (s == VKR_OK && !out) s = vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory scoring");
@@ -214,6 +217,7 @@ typedef struct vkr_sasrec_job {
     vkr_sasrec train;
     vkr_exec* tex;
     vkr_batch bt;
+    uint32_t rows;   /* training graph rows: this rank's share of --batch */
     uint32_t* users; /* training users */
     uint32_t* pool;  /* the domain's item ids + 1 (InfoNCE draws of the view plug-in) */
     int32_t* drawn;  /* one step's draw */
@@ -265,16 +269,17 @@ static vkr_status vkr_sasrec_align_setup(vkr_sasrec_job* j) {
     return s;
 }
 
-static vkr_status vkr_sasrec_step(void* self, const uint32_t* units, uint32_t n, uint64_t rng, bool want, float* loss) {
+static vkr_status vkr_sasrec_step(void* self, vkr_fit_step* st) {
     vkr_sasrec_job* j = self;
     const vkr_sasrec_train* cfg = &j->m->cfg;
     const vkr_dataset* ds = j->m->ds;
-    uint32_t B = cfg->batch, T = cfg->max_len, labelled = 0;
+    uint32_t B = j->rows, T = cfg->max_len, labelled = 0;
+    uint64_t rng = st->rng;
     bool bce = cfg->loss == VKR_SASREC_BCE;
     for (uint32_t k = 0; k < B; k++) {
-        if (k < n) {
-            uint32_t u = j->users[units[k]];
-            labelled += vkr_fill_row(ds, cfg, &j->bt, k, u, ds->train_len[u], true, rng);
+        if (k < st->n) {
+            uint32_t u = j->users[st->units[k]];
+            labelled += vkr_fill_row(ds, cfg, &j->bt, k, st->row0, u, ds->train_len[u], true, rng);
             continue;
         }
         for (uint32_t t = 0; t < T; t++) { /* a short last batch: empty rows carry no labels */
@@ -285,6 +290,7 @@ static vkr_status vkr_sasrec_step(void* self, const uint32_t* units, uint32_t n,
         }
     }
     VKR_TRY(vkr_write_batch(j->tex, &j->train, &j->bt, B, T, labelled, bce));
+    st->weight = labelled; /* both losses are means over the labelled positions */
     if (j->train.contrast) { /* distinct items of the domain */
         uint32_t M = (uint32_t)j->train.contrast->numel, n_pool = ds->item_begin[cfg->domain + 1] - ds->item_begin[cfg->domain];
         vkr_rng r = vkr_rng_make(rng, 0x7ab1e2);
@@ -297,7 +303,7 @@ static vkr_status vkr_sasrec_step(void* self, const uint32_t* units, uint32_t n,
     }
     if (j->train.align_src) VKR_TRY(vkr_sasrec_align_step(j, rng));
     VKR_TRY(vkr_exec_run(j->tex));
-    return want ? vkr_exec_read(j->tex, j->train.loss, loss, 4) : VKR_OK;
+    return st->want_loss ? vkr_exec_read(j->tex, j->train.loss, &st->loss, 4) : VKR_OK;
 }
 
 static vkr_status vkr_sasrec_validate(void* self, double* hr10) {
@@ -371,7 +377,8 @@ vkr_status vkr_sasrec_fit(const vkr_dataset* ds, vkr_device* dev, const vkr_sasr
     if (s == VKR_OK && n_users == 0)
         s = vkr_fail(VKR_ERR_INVALID_ARGUMENT, "SASRec: no user has training interactions in %s %s",
                      cfg->train_domains ? "the training domains, e.g." : "domain", ds->domain_name[d]);
-    vkr_sasrec_config mc = vkr_model_config(ds, cfg, cfg->batch);
+    if (s == VKR_OK) s = vkr_fit_rank_batch(cfg->batch, "SASRec", &j.rows);
+    vkr_sasrec_config mc = vkr_model_config(ds, cfg, j.rows);
     if (s == VKR_OK) s = vkr_sasrec_build(&mc, true, cfg->seed, &j.train);
     vkr_optim_config oc = {.kind = VKR_OPTIM_ADAM, .schedule = {.peak_lr = cfg->lr}, .beta1 = 0.9f, .beta2 = 0.98f,
                            .eps = 1e-8f};
@@ -392,8 +399,8 @@ vkr_status vkr_sasrec_fit(const vkr_dataset* ds, vkr_device* dev, const vkr_sasr
         for (uint32_t i = 0; s == VKR_OK && i < n_pool; i++) j.pool[i] = ds->item_begin[d] + i + 1;
     }
     if (s == VKR_OK && j.train.align_src) s = vkr_sasrec_align_setup(&j);
-    if (s == VKR_OK) s = vkr_batch_alloc(&j.bt, cfg->batch, cfg->max_len, vkr_dataset_longest(ds));
-    vkr_fit_model fm = {.self = &j, .units = n_users, .batch = cfg->batch, .step = vkr_sasrec_step,
+    if (s == VKR_OK) s = vkr_batch_alloc(&j.bt, j.rows, cfg->max_len, vkr_dataset_longest(ds));
+    vkr_fit_model fm = {.self = &j, .units = n_users, .batch = j.rows, .step = vkr_sasrec_step,
                         .validate = vkr_sasrec_validate, .train_exec = j.tex, .score_exec = m->score_exec,
                         .score_graph = m->score_graph.graph};
     vkr_fit_options fo = {.epochs = cfg->epochs, .patience = cfg->patience, .seed = cfg->seed, .ckpt_dir = cfg->ckpt_dir,

@@ -187,15 +187,19 @@ struct vkr_semacdr_trainer {
     uint32_t* side_items[2];   /* item ids + 1 of the target side and of the source side */
     uint32_t side_count[2];
     uint32_t n_examples;
+    uint32_t rows;             /* training graph rows: this rank's share of --batch */
 };
 typedef vkr_semacdr_trainer sema_job;
 
-static vkr_status sema_step(void* self, const uint32_t* units, uint32_t n, uint64_t rng_seed, bool want, float* loss) {
+static vkr_status sema_step(void* self, vkr_fit_step* fs) {
     sema_job* j = self;
     vkr_semacdr_state* st = j->m->state;
     const vkr_dataset* ds = j->m->ds;
     const vkr_semacdr_train* c = &j->m->cfg;
-    uint32_t B = c->batch, T = c->max_len;
+    const uint32_t* units = fs->units;
+    uint32_t B = j->rows, T = c->max_len, n = fs->n;
+    uint64_t rng_seed = fs->rng;
+    fs->weight = B; /* the loss is a mean over the graph's rows */
     for (uint32_t k = 0; k < B; k++) {
         /* a short last batch repeats its examples: BPR has no ignore label */
         const uint32_t* ex = j->examples + 2 * (size_t)units[k % n];
@@ -210,7 +214,7 @@ static vkr_status sema_step(void* self, const uint32_t* units, uint32_t n, uint6
         for (uint32_t i = 0; i < p; i++)
             if (sema_in(ds, evs[i], c->domain)) st->hist[h++] = evs[i];
         st->pos[k] = (int32_t)next + 1;
-        st->neg[k] = (int32_t)vkr_sasrec_negative(ds, c->domain, st->hist, h, next, rng_seed, k) + 1;
+        st->neg[k] = (int32_t)vkr_sasrec_negative(ds, c->domain, st->hist, h, next, rng_seed, fs->row0 + k) + 1;
     }
     VKR_TRY(sema_write_rows(j->tex, &j->train, st, B, T));
     if (j->train.label) {
@@ -231,7 +235,7 @@ static vkr_status sema_step(void* self, const uint32_t* units, uint32_t n, uint6
         }
     }
     VKR_TRY(vkr_exec_run(j->tex));
-    return want ? vkr_exec_read(j->tex, j->train.loss, loss, 4) : VKR_OK;
+    return fs->want_loss ? vkr_exec_read(j->tex, j->train.loss, &fs->loss, 4) : VKR_OK;
 }
 
 static vkr_status sema_validate(void* self, double* hr10) {
@@ -331,8 +335,9 @@ vkr_status vkr_semacdr_trainer_create(const vkr_dataset* ds, vkr_device* dev, co
     j->m = m;
     vkr_status s = sema_examples(ds, cfg->domain, &j->examples, &j->n_examples);
     if (s == VKR_OK) s = sema_sides(ds, cfg->domain, j);
+    if (s == VKR_OK) s = vkr_fit_rank_batch(cfg->batch, "SemaCDR", &j->rows);
     vkr_semacdr_shape sh = m->state->shape;
-    sh.batch = cfg->batch;
+    sh.batch = j->rows;
     sh.contrast = j->contrast;
     if (s == VKR_OK) s = vkr_semacdr_build(&m->cfg, &sh, true, cfg->seed, &j->train);
     vkr_optim_config oc = {.kind = VKR_OPTIM_ADAM, .schedule = {.peak_lr = cfg->lr}, .beta1 = 0.9f, .beta2 = 0.98f,
@@ -357,7 +362,8 @@ vkr_status vkr_semacdr_trainer_step(vkr_semacdr_trainer* t, const uint32_t* unit
     for (uint32_t k = 0; k < n; k++)
         if (units[k] >= t->n_examples)
             return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "SemaCDR: example %u of %u", units[k], t->n_examples);
-    return sema_step(t, units, n, seed, false, NULL);
+    vkr_fit_step st = {.units = units, .n = n, .rng = seed};
+    return sema_step(t, &st);
 }
 
 void vkr_semacdr_trainer_destroy(vkr_semacdr_trainer* j) {
@@ -376,7 +382,7 @@ vkr_status vkr_semacdr_fit(const vkr_dataset* ds, vkr_device* dev, const vkr_sem
     sema_job* j = NULL;
     vkr_status s = vkr_semacdr_trainer_create(ds, dev, cfg, items, m, &j);
     if (s == VKR_OK) {
-        vkr_fit_model fm = {.self = j, .units = j->n_examples, .batch = cfg->batch, .step = sema_step,
+        vkr_fit_model fm = {.self = j, .units = j->n_examples, .batch = j->rows, .step = sema_step,
                             .validate = sema_validate, .train_exec = j->tex, .score_exec = m->state->score_exec,
                             .score_graph = m->state->score.graph};
         vkr_fit_options fo = {.epochs = cfg->epochs, .patience = cfg->patience, .seed = cfg->seed,

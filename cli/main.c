@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -138,9 +139,12 @@ static int run_ranked(const cli_command* c, int argc, char** argv) {
     }
     int err = -1;
     if (!cli_is_lead()) {
+        int null = open("/dev/null", O_WRONLY);
+        fflush(stdout);
         fflush(stderr);
-        err = dup(STDERR_FILENO);
-        if (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr)) err = -1;
+        err = null >= 0 ? dup(STDERR_FILENO) : -1;
+        if (err >= 0 && (dup2(null, STDOUT_FILENO) < 0 || dup2(null, STDERR_FILENO) < 0)) err = -1;
+        if (null >= 0) close(null);
     }
     int rc = c->run(argc - 1, argv + 1);
     if (rc != CLI_OK) {

@@ -23,6 +23,9 @@ typedef struct vkr_bench {
     cJSON* results;    /* JSON array collecting results */
     uint32_t sizes[VKR_BENCH_MAX_SIZES]; /* --sizes: problem sizes for suites that take them (tsne) */
     uint32_t size_count; /* entries of sizes; 0: each suite's own */
+    uint32_t ranks[VKR_BENCH_MAX_SIZES]; /* --ranks: train measures data-parallel launches of these sizes */
+    uint32_t rank_count; /* entries of ranks; 0: the single-process train suite */
+    const char* device_selector; /* --device as given (the launches open the same device) */
 } vkr_bench;
 
 /* One timed body: does the work once; may report the device time it measured in seconds (or < 0). */
@@ -66,5 +69,8 @@ vkr_status vkr_bench_suite_tsne(vkr_bench* b);   /* bench_tsne.c */
 vkr_status vkr_bench_suite_quantize(vkr_bench* b); /* bench_quantize.c */
 vkr_status vkr_bench_suite_beam(vkr_bench* b);   /* bench_beam.c */
 vkr_status vkr_bench_suite_spmm(vkr_bench* b);   /* bench_spmm.c */
+vkr_status vkr_bench_suite_dp(vkr_bench* b);     /* bench_scaling.c: inside each rank of an MPI launch */
+/* bench train --ranks: one `mpirun -np R vkrec bench dp` launch per rank count, beside 1 rank. */
+vkr_status vkr_bench_train_ranks(vkr_bench* b);
 
 #endif

@@ -214,6 +214,7 @@ static vkr_status bench_semacdr(vkr_bench* b, vkr_device* dev, const synth_data*
 }
 
 vkr_status vkr_bench_suite_train(vkr_bench* b) {
+    if (b->rank_count) return vkr_bench_train_ranks(b);
     vkr_sasrec_config c = {.items = 10000, .max_len = 50, .batch = 256, .hidden = 64, .blocks = 2, .heads = 1,
                            .dropout = 0.2f};
     static const char* const losses[] = {"bce", "ce"};

@@ -27,6 +27,8 @@ static const bench_suite suites[] = {
     {"quantize", "nearest-codeword vectors/s (100k x 32 -> 256 codes) and k-means iteration time beside faiss (or OpenBLAS)", vkr_bench_suite_quantize},
     {"tsne", "t-SNE seconds and KL at N = 2k/5k/10k (64-d mixture) beside scikit-learn TSNE (one run each)", vkr_bench_suite_tsne},
     {"beam", "constrained beam-search decode users/s (W = 10/20/50, batch 256, depth 4) beside the CPU reference", vkr_bench_suite_beam},
+    {"dp", "data-parallel SASRec step (batch 256 split over this mpirun launch's ranks): seq/s, bytes all-reduced",
+     vkr_bench_suite_dp},
     {"spmm", "LightGCN propagation GFLOP/s (12.6k nodes, 120k entries, D = 64): product and 3 layers fwd+bwd beside the CPU", vkr_bench_suite_spmm},
 };
 enum { suite_count = sizeof suites / sizeof suites[0] };
@@ -37,6 +39,7 @@ typedef struct bench_args {
     uint32_t runs;       /* --runs */
     uint32_t warmup;     /* --warmup */
     cli_uint_list sizes; /* --sizes */
+    cli_uint_list ranks; /* --ranks */
     bool list;           /* --list */
 } bench_args;
 
@@ -46,6 +49,8 @@ static const cli_option bench_opts[] = {
     CLI_UINT(COMMAND, "--warmup", "N", bench_args, warmup, 0, CLI_UINT_LIMIT, "2", "untimed repetitions first"),
     CLI_UINTS(COMMAND, "--sizes", "N,...", bench_args, sizes, 1, 10000000, VKR_BENCH_MAX_SIZES, NULL,
               "problem sizes for suites that take them (tsne: points, default 2000,5000,10000)"),
+    CLI_UINTS(COMMAND, "--ranks", "N,...", bench_args, ranks, 1, 1024, VKR_BENCH_MAX_SIZES, NULL,
+              "train: data-parallel scaling instead, one mpirun -np N launch per value (e.g. 1,2)"),
     CLI_FLAG(COMMAND, "--list", bench_args, list, "list the suites and exit"),
 };
 static const cli_option* const bench_shared[] = {&cli_opt_json_file, &cli_opt_gpu, &cli_opt_quiet, &cli_opt_force, NULL};
@@ -91,15 +96,17 @@ int cli_cmd_bench(int argc, char** argv) {
     cJSON_AddStringToObject(root, "vkrec", vkr_version());
     cJSON_AddItemToObject(root, "device", cli_device_json(info));
     vkr_bench b = {.dev = dev, .runs = runs, .warmup = warmup, .quiet = quiet,
-                   .results = cJSON_AddArrayToObject(root, "results"), .size_count = a.sizes.count};
+                   .results = cJSON_AddArrayToObject(root, "results"), .size_count = a.sizes.count,
+                   .rank_count = a.ranks.count, .device_selector = com.device ? com.device : ""};
     memcpy(b.sizes, a.sizes.v, sizeof b.sizes);
+    memcpy(b.ranks, a.ranks.v, sizeof b.ranks);
     if (!quiet) printf("vkrec bench on %s (%s), %u runs after %u warm-up\n", info->name, vkr_device_type_name(info->type),
                        runs, warmup);
     for (int k = 0; k < suite_count && s == VKR_OK; k++)
         if (!any || selected[k]) s = suites[k].run(&b);
     int rc = CLI_OK;
     if (s != VKR_OK) rc = cli_fail("bench", s);
-    if (rc == CLI_OK && json_path) {
+    if (rc == CLI_OK && json_path && cli_is_lead()) {
         s = vkr_json_write(root, json_path);
         if (s != VKR_OK) rc = cli_fail("bench", s);
         else if (!quiet) printf("wrote %s\n", json_path);

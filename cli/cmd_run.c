@@ -1,4 +1,4 @@
-/* realpath() is X/Open, beyond the project-wide POSIX level */
+/* realpath() and nftw() are X/Open, beyond the project-wide POSIX level */
 #define _XOPEN_SOURCE 700
 /* vkrec run: the main job. Prepare (the bundled sample by default), embed, tokenize, train and
  * evaluate every model for every target domain (over --seeds N seeds), map the item views, draw the
@@ -6,6 +6,7 @@
  * of cli_stages.h on one backend it opens itself (--device, or the CPU reference backend for --device
  * cpu), so every stage runs on it. */
 #include <errno.h>
+#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -478,6 +479,12 @@ static int run_source(run_args* ra, cli_prep_args* prep, int argc, char** argv, 
     return cli_prep_args_apply(prep, "run");
 }
 
+static int remove_entry(const char* path, const struct stat* st, int type, struct FTW* ftw) {
+    (void)st, (void)type, (void)ftw;
+    remove(path);
+    return 0;
+}
+
 int cli_cmd_run(int argc, char** argv) {
     cli_common com = {0};
     run_args ra = {.out = "run", .seeds = 1, .id_source = VKR_EMBED_COOC, .models = "pop,sasrec-bce,sasrec-ce,gencdr"};
@@ -497,6 +504,12 @@ int cli_cmd_run(int argc, char** argv) {
     if (cli_parse(&cli_run_spec, argc, argv, (void* const[CLI_BASE_COUNT]){&com, &ra, &rec, &prep}) != CLI_OK)
         return CLI_USAGE;
     cli_rec_args_apply(&rec, &com);
+    /* data-parallel: ranks other than 0 run every stage in a private directory, removed at the end, and
+     * train collectively with rank 0, which alone writes RUN_DIR */
+    char rank_dir[] = "/tmp/vkrec-rank-XXXXXX";
+    bool lead = cli_is_lead();
+    if (!lead && !mkdtemp(rank_dir)) return cli_fail("run", vkr_fail(VKR_ERR_IO, "cannot create %s", rank_dir));
+    if (!lead) ra.out = rank_dir;
     run_job r = {.out = ra.out, .rec = rec.job, .seeds = ra.seeds, .tokenizer_epochs = ra.tokenizer_epochs,
                  .id_source = (vkr_embed_source)ra.id_source, .models = run_parse_models(ra.models), .zero_shot = ra.zero_shot};
     if (!r.models) return CLI_USAGE;
@@ -522,12 +535,13 @@ int cli_cmd_run(int argc, char** argv) {
                                          ra.tokenizer_epochs, r.rec.quiet, &r.rs);
     if (s == VKR_OK) s = run_load(&r);
     for (uint32_t k = 0; k < r.seeds && s == VKR_OK; k++) s = run_models(&r, k);
-    if (s == VKR_OK) s = run_curves(&r);
-    if (s == VKR_OK) s = run_maps(&r);
-    if (s == VKR_OK) s = run_write(&r);
+    if (s == VKR_OK && lead) s = run_curves(&r);
+    if (s == VKR_OK && lead) s = run_maps(&r);
+    if (s == VKR_OK && lead) s = run_write(&r);
     int rc = s == VKR_OK ? CLI_OK : cli_fail("run", s);
     run_job_free(&r);
     cli_close_device(inst, r.dev);
     vkr_lock_release(&lock);
+    if (!lead) nftw(rank_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
     return rc;
 }

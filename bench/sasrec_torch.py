@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """PyTorch peer for `vkrec bench train`: the same SASRec step (pre-norm blocks, shared item
-embedding, Adam) on the CPU, timed the same way. Prints one JSON line: {"seq_per_s": ...}.
+embedding, Adam) on the CPU or a CUDA GPU, timed the same way. Prints one JSON line: {"seq_per_s": ...}.
 
 usage: sasrec_torch.py --loss bce|ce [--batch 256] [--len 50] [--items 10000] [--hidden 64]
-                       [--blocks 2] [--steps 5] [--warmup 2] [--threads N]
+                       [--blocks 2] [--steps 5] [--warmup 2] [--threads N] [--device cpu|cuda]
 """
 import argparse
 import json
@@ -49,7 +49,7 @@ class SASRec(nn.Module):
 
     def forward(self, seq, mask):
         t = seq.shape[1]
-        causal = torch.triu(torch.ones(t, t, dtype=torch.bool), 1)
+        causal = torch.triu(torch.ones(t, t, dtype=torch.bool, device=seq.device), 1)
         causal_pad = causal[None] | ~mask[:, None, :]
         x = self.drop(self.item(seq) * math.sqrt(self.item.embedding_dim) + self.pos)
         for b in self.blocks:
@@ -68,17 +68,23 @@ def main():
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     a = ap.parse_args()
+    if a.device == "cuda" and not torch.cuda.is_available():
+        print(json.dumps({"error": "torch sees no CUDA device"}))
+        sys.exit(3)
+    dev = torch.device(a.device)
+    sync = torch.cuda.synchronize if a.device == "cuda" else (lambda: None)
     if a.threads:
         torch.set_num_threads(a.threads)
     torch.manual_seed(0)
-    model = SASRec(a.items, a.len, a.hidden, a.blocks, 0.2)
+    model = SASRec(a.items, a.len, a.hidden, a.blocks, 0.2).to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     g = torch.Generator().manual_seed(1)
-    seq = torch.randint(1, a.items + 1, (a.batch, a.len), generator=g)
-    pos = torch.randint(1, a.items + 1, (a.batch, a.len), generator=g)
-    neg = torch.randint(1, a.items + 1, (a.batch, a.len), generator=g)
-    mask = torch.ones(a.batch, a.len, dtype=torch.bool)
+    seq = torch.randint(1, a.items + 1, (a.batch, a.len), generator=g).to(dev)
+    pos = torch.randint(1, a.items + 1, (a.batch, a.len), generator=g).to(dev)
+    neg = torch.randint(1, a.items + 1, (a.batch, a.len), generator=g).to(dev)
+    mask = torch.ones(a.batch, a.len, dtype=torch.bool, device=dev)
 
     def step():
         h = model(seq, mask)
@@ -98,12 +104,15 @@ def main():
         step()
     times = []
     for _ in range(a.steps):
+        sync()
         t0 = time.perf_counter()
         step()
+        sync()
         times.append(time.perf_counter() - t0)
     times.sort()
     med = times[len(times) // 2]
-    print(json.dumps({"seq_per_s": a.batch / med, "torch": torch.__version__, "threads": torch.get_num_threads()}))
+    print(json.dumps({"seq_per_s": a.batch / med, "torch": torch.__version__, "threads": torch.get_num_threads(),
+                      "device": a.device}))
 
 
 if __name__ == "__main__":

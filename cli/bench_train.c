@@ -1,6 +1,7 @@
 /* `vkrec bench train`: sequences/s of a SASRec training step (2 blocks, hidden 64, 1 head, batch
  * 256, length 50, 10,000 items) with both losses, on the GPU backend and on the CPU backend, beside
- * the same model in PyTorch on the CPU (bench/sasrec_torch.py) when python3 with torch is present;
+ * the same model in PyTorch on the CPU (bench/sasrec_torch.py) when python3 with torch is present (on
+ * CUDA for the GPU rows when VKR_TORCH_DEVICE=cuda);
  * and of a GenCDR training step at its default sizes (2 blocks, hidden 64, 2 heads, LoRA rank 8,
  * item embeddings, batch 64, length 20) over 10,000 items in two domains with 4-token IDs (no
  * PyTorch peer: there is no reference GenCDR implementation to run). */
@@ -56,8 +57,9 @@ static vkr_status write_batch(vkr_exec* ex, const vkr_sasrec* m, const vkr_sasre
     return st;
 }
 
-/* Runs bench/sasrec_torch.py next to the executable's source tree; 0 when unavailable. */
-static double torch_peer(const vkr_sasrec_config* c, const char* loss) {
+/* Runs bench/sasrec_torch.py next to the executable's source tree on `device` (cpu, cuda); 0 when
+ * unavailable. Its own process, every core, 10 timed steps after 2 warm-up: the peer at its best. */
+static double torch_peer(const vkr_sasrec_config* c, const char* loss, const char* device) {
     const char* script = getenv("VKR_BENCH_DIR");
     char path[1024];
     snprintf(path, sizeof path, "%s/sasrec_torch.py", script && *script ? script : VKR_SOURCE_DIR "/bench");
@@ -66,8 +68,8 @@ static double torch_peer(const vkr_sasrec_config* c, const char* loss) {
     char cmd[1400];
     snprintf(cmd, sizeof cmd,
              "/usr/bin/python3 '%s' --loss %s --batch %u --len %u --items %u --hidden %u --blocks %u --threads %ld "
-             "--steps 3 --warmup 1 2>/dev/null",
-             path, loss, c->batch, c->max_len, c->items, c->hidden, c->blocks, threads > 0 ? threads : 1);
+             "--steps 10 --warmup 2 --device %s 2>/dev/null",
+             path, loss, c->batch, c->max_len, c->items, c->hidden, c->blocks, threads > 0 ? threads : 1, device);
     FILE* p = popen(cmd, "r");
     if (!p) return 0;
     char line[512] = "";
@@ -80,7 +82,8 @@ static double torch_peer(const vkr_sasrec_config* c, const char* loss) {
     return v;
 }
 
-static vkr_status bench_one(vkr_bench* b, vkr_device* dev, const vkr_sasrec_config* c, const char* loss, double peer) {
+static vkr_status bench_one(vkr_bench* b, vkr_device* dev, const vkr_sasrec_config* c, const char* loss, double peer,
+                            const char* peer_name) {
     vkr_sasrec m;
     VKR_TRY(vkr_sasrec_build(c, true, 1, &m));
     vkr_optim_config oc = {.kind = VKR_OPTIM_ADAM, .schedule = {.peak_lr = 1e-3f}, .beta1 = 0.9f, .beta2 = 0.98f,
@@ -107,7 +110,7 @@ static vkr_status bench_one(vkr_bench* b, vkr_device* dev, const vkr_sasrec_conf
         char name[64];
         snprintf(name, sizeof name, "sasrec_%s_%s", loss, dev ? "gpu" : "cpu");
         vkr_bench_stats ps = {peer, peer, peer, 1};
-        vkr_bench_report(b, "train", name, p, unit, &wall, NULL, "pytorch-cpu", peer > 0 ? &ps : NULL);
+        vkr_bench_report(b, "train", name, p, unit, &wall, NULL, peer_name, peer > 0 ? &ps : NULL);
     }
     vkr_exec_destroy(ex);
     vkr_sasrec_destroy(&m);
@@ -220,9 +223,13 @@ vkr_status vkr_bench_suite_train(vkr_bench* b) {
     static const char* const losses[] = {"bce", "ce"};
     for (int l = 0; l < 2; l++) {
         c.loss = l ? VKR_SASREC_CE : VKR_SASREC_BCE;
-        double peer = torch_peer(&c, losses[l]);
-        VKR_TRY(bench_one(b, b->dev, &c, losses[l], peer));
-        VKR_TRY(bench_one(b, NULL, &c, losses[l], peer));
+        double peer = torch_peer(&c, losses[l], "cpu");
+        /* VKR_TORCH_DEVICE=cuda (scripts/gpu-check.sh sets it): the GPU rows beside PyTorch on CUDA */
+        const char* gpu_peer = getenv("VKR_TORCH_DEVICE");
+        bool cuda = gpu_peer && strcmp(gpu_peer, "cuda") == 0;
+        double peer_gpu = cuda ? torch_peer(&c, losses[l], "cuda") : peer;
+        VKR_TRY(bench_one(b, b->dev, &c, losses[l], peer_gpu, cuda ? "pytorch-cuda" : "pytorch-cpu"));
+        VKR_TRY(bench_one(b, NULL, &c, losses[l], peer, "pytorch-cpu"));
     }
     synth_data sd;
     VKR_TRY(bench_synth_make(256, 21, 10000, &sd));

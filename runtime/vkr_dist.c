@@ -9,7 +9,9 @@
 
 static uint32_t g_rank, g_size = 1, g_local;
 static uint64_t g_bytes;
+#ifdef VKR_HAVE_MPI
 static bool g_mpi; /* MPI_Init was called */
+#endif
 
 bool vkr_dist_built(void) {
 #ifdef VKR_HAVE_MPI

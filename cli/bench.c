@@ -113,3 +113,18 @@ void vkr_bench_report(vkr_bench* b, const char* suite, const char* name, cJSON* 
     printf("\n");
     fflush(stdout);
 }
+
+void vkr_bench_peer_note(vkr_bench* b, const vkr_bench_peer_check* c) {
+    cJSON* last = cJSON_GetArrayItem(b->results, cJSON_GetArraySize(b->results) - 1);
+    cJSON* peer = last ? cJSON_GetObjectItem(last, "peer") : NULL;
+    if (!cJSON_IsObject(peer)) return;
+    cJSON_AddNumberToObject(peer, "standalone", c->standalone);
+    cJSON_AddNumberToObject(peer, "threads", c->threads);
+    if (c->in_run > 0) cJSON_AddNumberToObject(peer, "in_run", c->in_run);
+    bool flag = c->in_run > 0 && c->standalone > 0 && c->in_run < 0.85 * c->standalone;
+    cJSON_AddBoolToObject(last, "peer_flag", flag);
+    if (b->quiet) return;
+    printf("          peer at %d thread%s: standalone %.4g, in the run %.4g%s\n", c->threads, c->threads == 1 ? "" : "s",
+           c->standalone, c->in_run, flag ? "  ** more than 15% below its standalone figure: the machine was loaded **" : "");
+    fflush(stdout);
+}

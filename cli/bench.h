@@ -4,7 +4,9 @@
  *     {"suite","name","params":{...},"unit","median","min","max","runs",
  *      "device_median" (optional), "peer": {"name","median"} | null, "ratio": number | null}]}
  * For time units ("s", "ms", "us") ratio = peer.median / median, otherwise median / peer.median, so
- * a ratio above 1 always means vkrec is ahead. */
+ * a ratio above 1 always means vkrec is ahead. Peers run at their best: the thread count that serves
+ * them best, measured alone before vkrec's row ("standalone", what the ratio uses) and again after it
+ * ("in_run"); a peer more than 15% below its standalone figure is flagged ("peer_flag"). */
 #ifndef VKR_BENCH_H
 #define VKR_BENCH_H
 #include <cjson/cJSON.h>
@@ -53,6 +55,17 @@ vkr_status vkr_bench_measure(const vkr_bench* b, vkr_bench_fn fn, void* user, vk
 void vkr_bench_report(vkr_bench* b, const char* suite, const char* name, cJSON* params, vkr_bench_unit unit,
                       const vkr_bench_stats* wall, const vkr_bench_stats* device, const char* peer_name,
                       const vkr_bench_stats* peer);
+/* A peer at its best and as measured again in the run. */
+typedef struct vkr_bench_peer_check {
+    double standalone; /* alone before vkrec's row, at its best thread count (what the ratio uses) */
+    double in_run;     /* the same peer measured again after vkrec's row (0: not measured) */
+    int threads;       /* that thread count */
+} vkr_bench_peer_check;
+
+/* Adds the peer's standalone figure, thread count and in-run figure to the last result, and flags it
+ * ("peer_flag": true and a printed warning) when the in-run figure is more than 15% below the
+ * standalone one: a loaded machine was handicapping the peer. */
+void vkr_bench_peer_note(vkr_bench* b, const vkr_bench_peer_check* check);
 /* True for time units, where smaller is better. */
 bool vkr_bench_unit_is_time(const char* unit);
 

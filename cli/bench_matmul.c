@@ -180,6 +180,24 @@ static vkr_status run_cblas(void* user, double* out_device_s) {
     return VKR_OK;
 }
 
+/* OpenBLAS at its best thread count (1, 2, 4, ... and the core count), alone: its statistics and
+ * that count. */
+static vkr_status cblas_best(const vkr_bench* b, mm_body* body, vkr_bench_unit unit, vkr_bench_stats* out,
+                             int* out_threads) {
+    int cores = omp_get_num_procs();
+    if (cores < 1) cores = 1;
+    *out_threads = cores;
+    for (int t = 1;; t *= 2) {
+        if (t > cores) t = cores;
+        openblas_set_num_threads(t);
+        vkr_bench_stats st;
+        VKR_TRY(vkr_bench_measure(b, run_cblas, body, unit, &st, NULL, NULL));
+        if (st.median > out->median) *out = st, *out_threads = t;
+        if (t == cores) break;
+    }
+    return VKR_OK;
+}
+
 /* Times one shape in one dtype on the device and (fp32 only, measured once per shape) cblas. */
 static vkr_status bench_shape(vkr_bench* b, const mm_shape* sh, vkr_matmul_dtype dtype, vkr_bench_stats* peer,
                               double peak) {
@@ -222,8 +240,18 @@ static vkr_status bench_shape(vkr_bench* b, const mm_shape* sh, vkr_matmul_dtype
     mm_body body = {seq, a, bm, c, sh->M, sh->N, sh->K};
     vkr_bench_stats wall = {0}, dev = {0};
     bool has_dev = false;
-    if (s == VKR_OK && dtype == VKR_MATMUL_F32) s = vkr_bench_measure(&lb, run_cblas, &body, unit, peer, NULL, NULL);
+    vkr_bench_peer_check pc = {0};
+    int blas_threads = openblas_get_num_threads();
+    if (s == VKR_OK && dtype == VKR_MATMUL_F32) s = cblas_best(&lb, &body, unit, peer, &pc.threads);
+    pc.standalone = peer->median;
     if (s == VKR_OK) s = vkr_bench_measure(&lb, run_gpu_mm, &body, unit, &wall, &dev, &has_dev);
+    vkr_bench_stats again = {0};
+    if (s == VKR_OK && dtype == VKR_MATMUL_F32) {
+        openblas_set_num_threads(pc.threads);
+        s = vkr_bench_measure(&lb, run_cblas, &body, unit, &again, NULL, NULL);
+        pc.in_run = again.median;
+    }
+    openblas_set_num_threads(blas_threads);
     if (s == VKR_OK) {
         cJSON* params = cJSON_CreateObject();
         cJSON_AddNumberToObject(params, "M", sh->M);
@@ -237,6 +265,7 @@ static vkr_status bench_shape(vkr_bench* b, const mm_shape* sh, vkr_matmul_dtype
         char name[48];
         snprintf(name, sizeof name, "%s%s", sh->name, dtype == VKR_MATMUL_F16 ? "_fp16" : "");
         vkr_bench_report(b, "matmul", name, params, unit, &wall, has_dev ? &dev : NULL, "openblas_sgemm", peer);
+        if (dtype == VKR_MATMUL_F32) vkr_bench_peer_note(b, &pc);
     }
     vkr_sequence_destroy(seq);
     vkr_buffer_destroy(b->dev, &ba);

@@ -263,7 +263,9 @@ static vkr_status vkr_fill(vkr_exec* ex, const vkr_tensor* t, uint32_t pattern) 
         return vkr_sequence_fill(ex->seq, r.buffer, r.offset, r.size, pattern);
     }
     uint32_t* p = vkr_ctx_host(&ex->ctx, t);
-    for (uint64_t i = 0; i < t->numel; i++) p[i] = pattern;
+    if (pattern == 0) memset(p, 0, t->numel * sizeof *p); /* zeroing gradients: the common case */
+    else
+        for (uint64_t i = 0; i < t->numel; i++) p[i] = pattern;
     return VKR_OK;
 }
 

@@ -80,62 +80,32 @@ void vkr_dist_finalize(void) {
     g_local = 0;
 }
 
+/* The element types summed. */
+typedef enum { VKR_DIST_F32, VKR_DIST_F64, VKR_DIST_U64 } vkr_dist_type;
+
+/* Sums count elements of `type` over every rank in place; MPI counts are ints, so large arrays go in
+ * pieces below 2^30 elements. */
+static vkr_status vkr_dist_sum(void* data, uint64_t count, vkr_dist_type type) {
+    uint32_t elem = type == VKR_DIST_F32 ? 4 : 8;
 #ifdef VKR_HAVE_MPI
-/* MPI counts are ints: large arrays go in pieces below 2^30 elements. */
-static vkr_status vkr_dist_sum(void* data, uint64_t count, MPI_Datatype type, uint32_t elem) {
     if (g_size == 1 || count == 0) return VKR_OK;
+    MPI_Datatype mt = type == VKR_DIST_F32 ? MPI_FLOAT : type == VKR_DIST_F64 ? MPI_DOUBLE : MPI_UINT64_T;
     enum { PIECE = 1 << 30 };
     for (uint64_t at = 0; at < count; at += PIECE) {
         int n = (int)(count - at < PIECE ? count - at : PIECE);
-        VKR_TRY(vkr_mpi_check(MPI_Allreduce(MPI_IN_PLACE, (char*)data + at * elem, n, type, MPI_SUM, MPI_COMM_WORLD),
+        VKR_TRY(vkr_mpi_check(MPI_Allreduce(MPI_IN_PLACE, (char*)data + at * elem, n, mt, MPI_SUM, MPI_COMM_WORLD),
                               "MPI_Allreduce"));
     }
     g_bytes += count * elem;
-    return VKR_OK;
-}
-#endif
-
-vkr_status vkr_dist_sum_f32(float* data, uint64_t count) {
-#ifdef VKR_HAVE_MPI
-    return vkr_dist_sum(data, count, MPI_FLOAT, 4);
 #else
-    (void)data, (void)count;
-    return VKR_OK;
+    (void)data, (void)count, (void)elem;
 #endif
+    return VKR_OK;
 }
 
-vkr_status vkr_dist_sum_f64(double* data, uint64_t count) {
-#ifdef VKR_HAVE_MPI
-    return vkr_dist_sum(data, count, MPI_DOUBLE, 8);
-#else
-    (void)data, (void)count;
-    return VKR_OK;
-#endif
-}
-
-vkr_status vkr_dist_sum_u64(uint64_t* data, uint64_t count) {
-#ifdef VKR_HAVE_MPI
-    return vkr_dist_sum(data, count, MPI_UINT64_T, 8);
-#else
-    (void)data, (void)count;
-    return VKR_OK;
-#endif
-}
-
-vkr_status vkr_dist_broadcast(void* data, uint64_t bytes) {
-#ifdef VKR_HAVE_MPI
-    if (g_size == 1 || bytes == 0) return VKR_OK;
-    enum { PIECE = 1 << 30 };
-    for (uint64_t at = 0; at < bytes; at += PIECE) {
-        int n = (int)(bytes - at < PIECE ? bytes - at : PIECE);
-        VKR_TRY(vkr_mpi_check(MPI_Bcast((char*)data + at, n, MPI_BYTE, 0, MPI_COMM_WORLD), "MPI_Bcast"));
-    }
-    g_bytes += bytes;
-#else
-    (void)data, (void)bytes;
-#endif
-    return VKR_OK;
-}
+vkr_status vkr_dist_sum_f32(float* data, uint64_t count) { return vkr_dist_sum(data, count, VKR_DIST_F32); }
+vkr_status vkr_dist_sum_f64(double* data, uint64_t count) { return vkr_dist_sum(data, count, VKR_DIST_F64); }
+vkr_status vkr_dist_sum_u64(uint64_t* data, uint64_t count) { return vkr_dist_sum(data, count, VKR_DIST_U64); }
 
 void vkr_dist_abort(const char* message) {
     fprintf(stderr, "vkrec: rank %u of %u failed: %s\n", g_rank, g_size, message);

@@ -32,9 +32,7 @@ vkr_status vkr_dist_sum_f32(float* data, uint64_t count);
 vkr_status vkr_dist_sum_f64(double* data, uint64_t count);
 /* Sums `count` 64-bit counts over every rank, in place. */
 vkr_status vkr_dist_sum_u64(uint64_t* data, uint64_t count);
-/* Copies rank 0's `bytes` at data to every other rank. */
-vkr_status vkr_dist_broadcast(void* data, uint64_t bytes);
-/* Bytes this process has all-reduced or broadcast so far (scaling reports). */
+/* Bytes this process has all-reduced so far (scaling reports). */
 uint64_t vkr_dist_bytes(void);
 /* Ends every rank of the world after printing `message` with this rank's number on stderr: a rank
  * that fails would otherwise leave the others waiting in a collective. Returns only in a world of one. */

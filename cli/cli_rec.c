@@ -3,6 +3,7 @@
 #include "cli_rec.h"
 #include "cli_json.h"
 #include "cli_stages.h"
+#include "vkr_dist.h"
 
 #include <limits.h>
 #include <math.h>
@@ -100,6 +101,7 @@ static cJSON* cli_fit_json(const vkr_fit_report* r, const char* hr10_key) {
     cJSON_AddNumberToObject(o, "best_epoch", r->best_epoch);
     cJSON_AddNumberToObject(o, hr10_key, r->best_hr10);
     cJSON_AddNumberToObject(o, "seq_per_s", r->units_per_s);
+    cJSON_AddNumberToObject(o, "ranks", vkr_dist_size()); /* data-parallel processes (mpirun -np) */
     cJSON_AddNumberToObject(o, "last_loss", r->last_loss);
     /* the curves, epoch by epoch: "loss", then the validation figure named as hr10_key without "best_"
      * (null: an epoch resumed from a checkpoint that did not record it) */

@@ -6,6 +6,7 @@
 
 #include "cli_prepare.h"
 #include "run_seeds.h"
+#include "vkr_dist.h"
 #include "vkr_file.h"
 
 void run_stage_done(run_state* r, const char* name, const char* backend, double t0) {
@@ -45,6 +46,8 @@ vkr_status run_report_write(const run_report_in* in) {
     fprintf(f, "- vkrec %s; data: `%s` (%s)\n", vkr_version(), in->source, cli_prep_describe(ds, data, sizeof data));
     fprintf(f, "- device: %s (%s, %s)\n", dev ? dev->name : "CPU reference backend",
             dev ? vkr_device_type_name(dev->type) : "host", dev ? dev->driver_name : "OpenBLAS");
+    if (vkr_dist_size() > 1) /* rank 0's device is named; every rank trains on its own */
+        fprintf(f, "- data-parallel: %u ranks (MPI), each with an equal share of every batch\n", vkr_dist_size());
     fprintf(f, "- dataset: %u users, %u items, %llu interactions, %u domains (", ds->user_count, ds->item_count,
             (unsigned long long)ds->event_count, ds->domain_count);
     for (uint32_t d = 0; d < ds->domain_count; d++)

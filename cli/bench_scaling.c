@@ -119,10 +119,12 @@ static vkr_status dp_launch(const vkr_bench* b, uint32_t ranks, const char* json
     long threads = cores > (long)ranks ? cores / (long)ranks : 1; /* each rank its share of the cores */
     char device[300] = "";
     if (b->device_selector && *b->device_selector) snprintf(device, sizeof device, "--device '%s'", b->device_selector);
+    /* one node: Open MPI's isolated launcher needs no ssh */
     char cmd[3000];
     snprintf(cmd, sizeof cmd,
              "OMP_NUM_THREADS=%ld OPENBLAS_NUM_THREADS=%ld LP_NUM_THREADS=%ld OMPI_ALLOW_RUN_AS_ROOT=1 "
-             "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl_vader_single_copy_mechanism=none '%s' -np %u --oversubscribe "
+             "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_plm=isolated OMPI_MCA_btl_vader_single_copy_mechanism=none '%s' -np %u "
+             "--oversubscribe "
              "-x OMP_NUM_THREADS -x OPENBLAS_NUM_THREADS -x LP_NUM_THREADS '%s' bench dp --runs %u --warmup %u "
              "%s --quiet --force --json '%s' > /dev/null 2>&1",
              threads, threads, threads, dp_mpiexec(), ranks, exe, b->runs, b->warmup, device, json_path);

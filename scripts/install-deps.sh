@@ -4,7 +4,7 @@
 set -eu
 PKGS="cmake make gcc pkg-config libvulkan-dev mesa-vulkan-drivers vulkan-validationlayers glslang-tools
       libcjson-dev libcmocka-dev zlib1g-dev libopenblas-dev libsdl2-dev libsdl2-ttf-dev libcglm-dev libpng-dev xvfb xauth python3
-      libopenmpi-dev openmpi-bin $*"
+      libopenmpi-dev openmpi-bin openssh-client $*"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

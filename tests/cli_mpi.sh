@@ -9,7 +9,9 @@
 # usage: cli_mpi.sh VKREC SOURCE_DIR MPIEXEC
 . "$(dirname "$0")/cli_sample.sh"
 MPI=$3
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl_vader_single_copy_mechanism=none
+# root is allowed; one node needs no ssh (plm isolated); containers forbid the single-copy mechanism
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_plm=isolated \
+  OMPI_MCA_btl_vader_single_copy_mechanism=none
 two() { "$MPI" -np 2 --oversubscribe "$V" "$@"; }
 T="train $D --target Food --epochs 2 --patience 0 --dropout 0 --hidden 16 --max-len 12 --quiet --protocol full,sampled:100"
 # same A.json B.json: every row's metrics and training curve agree within 1e-4

@@ -233,7 +233,8 @@ static void test_align_loss_reference(void** state) {
     for (uint32_t i = 0; i < V * TD; i++) text[i] = cosf(1.3f * (float)i);
     int32_t src[5] = {1, 4, 9, 4, 17}, tgt[5] = {2, 22, 13, 6, 11}, ar[5] = {0, 1, 2, 3, 4};
     float p[25];
-    vkr_sasrec_align_weights(text, TD, src, tgt, M, tau, p);
+    double norm[5];
+    vkr_sasrec_align_weights(text, TD, src, tgt, M, tau, norm, p);
     for (uint32_t i = 0; i < M; i++) {
         double row = 0;
         for (uint32_t j = 0; j < M; j++) row += p[i * M + j];

@@ -226,6 +226,7 @@ typedef struct vkr_sasrec_job {
     uint32_t n_src, n_tgt;         /* their sizes */
     int32_t *align_ids;            /* one step's draw: M source ids, then M target ids */
     float* align_p;                /* its pull weights */
+    double* align_norm;            /* scratch: the drawn target items' squared text norms */
 } vkr_sasrec_job;
 
 /* The item-level alignment inputs of one step: M source and M target items drawn uniformly (with
@@ -238,7 +239,8 @@ static vkr_status vkr_sasrec_align_step(vkr_sasrec_job* j, uint64_t rng) {
         j->align_ids[M + i] = (int32_t)j->tgt_pool[vkr_rng_next_below(&r, j->n_tgt)];
     }
     const vkr_item_views_host* h = &j->m->views_host;
-    vkr_sasrec_align_weights(h->text, h->text_dim, j->align_ids, j->align_ids + M, M, j->m->cfg.align_tau, j->align_p);
+    vkr_sasrec_align_weights(h->text, h->text_dim, j->align_ids, j->align_ids + M, M, j->m->cfg.align_tau, j->align_norm,
+                             j->align_p);
     VKR_TRY(vkr_exec_write(j->tex, j->train.align_src, j->align_ids, 4ull * M));
     VKR_TRY(vkr_exec_write(j->tex, j->train.align_tgt, j->align_ids + M, 4ull * M));
     return vkr_exec_write(j->tex, j->train.align_p, j->align_p, 4ull * M * M);
@@ -252,8 +254,9 @@ static vkr_status vkr_sasrec_align_setup(vkr_sasrec_job* j) {
     j->tgt_pool = malloc((size_t)ds->item_count * sizeof *j->tgt_pool);
     j->align_ids = malloc(2ull * M * sizeof *j->align_ids);
     j->align_p = malloc((size_t)M * M * sizeof *j->align_p);
+    j->align_norm = malloc((size_t)M * sizeof *j->align_norm);
     int32_t* arange = malloc((size_t)M * sizeof *arange);
-    vkr_status s = j->src_pool && j->tgt_pool && j->align_ids && j->align_p && arange
+    vkr_status s = j->src_pool && j->tgt_pool && j->align_ids && j->align_p && j->align_norm && arange
                        ? VKR_OK
                        : vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory for the item alignment");
     for (uint32_t i = 0; s == VKR_OK && i < ds->item_count; i++) {
@@ -417,6 +420,7 @@ vkr_status vkr_sasrec_fit(const vkr_dataset* ds, vkr_device* dev, const vkr_sasr
     free(j.tgt_pool);
     free(j.align_ids);
     free(j.align_p);
+    free(j.align_norm);
     if (s != VKR_OK) vkr_sasrec_model_free(m);
     return s;
 }

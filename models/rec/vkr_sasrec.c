@@ -141,7 +141,13 @@ vkr_tensor* vkr_sasrec_align_loss(vkr_graph* g, vkr_tensor* table, vkr_tensor* s
 }
 
 void vkr_sasrec_align_weights(const float* text, uint32_t text_dim, const int32_t* src, const int32_t* tgt, uint32_t m,
-                              float tau, float* p) {
+                              float tau, double* tgt_norm, float* p) {
+    for (uint32_t j = 0; j < m; j++) {
+        const float* b = text + (size_t)tgt[j] * text_dim;
+        double nb = 0;
+        for (uint32_t k = 0; k < text_dim; k++) nb += (double)b[k] * b[k];
+        tgt_norm[j] = nb;
+    }
     for (uint32_t i = 0; i < m; i++) {
         const float* a = text + (size_t)src[i] * text_dim;
         double na = 0;
@@ -150,8 +156,8 @@ void vkr_sasrec_align_weights(const float* text, uint32_t text_dim, const int32_
         float top = -INFINITY;
         for (uint32_t j = 0; j < m; j++) {
             const float* b = text + (size_t)tgt[j] * text_dim;
-            double dot = 0, nb = 0;
-            for (uint32_t k = 0; k < text_dim; k++) dot += (double)a[k] * b[k], nb += (double)b[k] * b[k];
+            double dot = 0, nb = tgt_norm[j];
+            for (uint32_t k = 0; k < text_dim; k++) dot += (double)a[k] * b[k];
             row[j] = na > 0 && nb > 0 ? (float)(dot / sqrt(na * nb)) / tau : 0.0f;
             if (row[j] > top) top = row[j];
         }

@@ -108,9 +108,10 @@ vkr_status vkr_sasrec_build(const vkr_sasrec_config* config, bool train, uint64_
 vkr_tensor* vkr_sasrec_align_loss(vkr_graph* g, vkr_tensor* table, vkr_tensor* src, vkr_tensor* tgt, vkr_tensor* p,
                                   vkr_tensor* arange, float tau);
 /* The pull weights of vkr_sasrec_align_loss from the items' text vectors (text: the padded table of
- * vkr_item_views_host, row = item id + 1 = the ids in src and tgt): p[i, j] = softmax over j of cos(text_src_i, text_tgt_j) / tau. */
+ * vkr_item_views_host, row = item id + 1 = the ids in src and tgt): p[i, j] = softmax over j of
+ * cos(text_src_i, text_tgt_j) / tau. tgt_norm: m doubles of scratch (the target norms, computed once). */
 void vkr_sasrec_align_weights(const float* text, uint32_t text_dim, const int32_t* src, const int32_t* tgt, uint32_t m,
-                              float tau, float* p);
+                              float tau, double* tgt_norm, float* p);
 /* Uploads the graph's host constants: the item views' inputs (host) and the GRU's mask table. */
 vkr_status vkr_sasrec_write_consts(vkr_exec* exec, const vkr_sasrec* model, const vkr_item_views_host* host);
 /* Destroys the graph. */

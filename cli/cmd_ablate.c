@@ -64,6 +64,8 @@ const cli_spec cli_ablate_spec = {
         "  before the uniform mapping), code use (mean utilization over levels), tokenize and train seconds;\n"
         "  and OUT/maps/ids-SCHEME.* (t-SNE of GenCDR's code embeddings of the items, on the default\n"
         "  Vulkan device when training runs on --device cpu; '+' in a scheme's name is '-' in its files).\n"
+        "  ablate-ids.json is rewritten after every scheme (\"complete\": false until the maps are in), so\n"
+        "  an interrupted ablation keeps the rows that finished.\n"
         "  Takes every option of vkrec train that describes GenCDR (--tasks is set by --task-mixes).",
     CLI_POSITIONALS(ablate_positionals),
     CLI_OWN_OPTIONS(ablate_opts),
@@ -152,6 +154,24 @@ static void ablate_table(FILE* f, const cJSON* rows, const vkr_dataset* ds, cons
 }
 
 /* Tokenizes with one scheme into OUT/ids-METHOD and trains every task mix there; rows appended. */
+/* OUT/ablate-ids.json: the rows so far and, once every scheme has run, the maps ("complete": true). */
+static vkr_status ablate_write_json(const ablate_args* a, const vkr_device* dev, uint64_t seed, cJSON* rows,
+                                    cJSON* maps) {
+    cJSON* j = cJSON_CreateObject();
+    if (!j) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
+    cJSON_AddStringToObject(j, "dataset", a->dir);
+    cJSON_AddStringToObject(j, "device", cli_backend_name(dev));
+    cJSON_AddNumberToObject(j, "seed", (double)seed);
+    cJSON_AddBoolToObject(j, "complete", maps != NULL);
+    cJSON_AddItemReferenceToObject(j, "rows", rows);
+    if (maps) cJSON_AddItemReferenceToObject(j, "maps", maps);
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/ablate-ids.json", a->out);
+    vkr_status s = vkr_json_write(j, path);
+    cJSON_Delete(j);
+    return s;
+}
+
 static vkr_status ablate_scheme(vkr_device* dev, const ablate_args* a, const vkr_dataset* ds, const cli_rec_job* base,
                                 const ablate_scheme_id* scheme, char mixes[][128], const uint32_t* mix_tasks,
                                 uint32_t n_mixes, uint64_t seed, cJSON* rows, cli_gencdr_views* views) {
@@ -255,8 +275,11 @@ int cli_cmd_ablate(int argc, char** argv) {
     cli_gencdr_views views[8] = {{0}};
     s = rows ? vkr_dataset_load(a.dir, &ds) : vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory");
     if (s == VKR_OK) s = cli_open_backend(com.device, &inst, &dev);
-    for (uint32_t k = 0; k < n_methods && s == VKR_OK; k++)
+    for (uint32_t k = 0; k < n_methods && s == VKR_OK; k++) {
         s = ablate_scheme(dev, &a, &ds, &rec.job, &methods[k], mixes, mix_tasks, n_mixes, com.seed, rows, &views[k]);
+        /* the rows so far, after every scheme: an interrupted ablation keeps what finished */
+        if (s == VKR_OK) s = ablate_write_json(&a, dev, com.seed, rows, NULL);
+    }
     run_map_view mv[8];
     char names[8][48];
     for (uint32_t k = 0; k < n_methods; k++) {
@@ -275,17 +298,7 @@ int cli_cmd_ablate(int argc, char** argv) {
     if (s == VKR_OK) s = cli_stage_maps(map_dev, a.out, a.dir, &ds, mv, n_methods, com.quiet, maps, NULL);
     if (map_inst) cli_close_device(map_inst, map_dev);
     char path[PATH_MAX + 32];
-    if (s == VKR_OK) {
-        cJSON* j = cJSON_CreateObject();
-        cJSON_AddStringToObject(j, "dataset", a.dir);
-        cJSON_AddStringToObject(j, "device", cli_backend_name(dev));
-        cJSON_AddNumberToObject(j, "seed", (double)com.seed);
-        cJSON_AddItemReferenceToObject(j, "rows", rows);
-        cJSON_AddItemReferenceToObject(j, "maps", maps);
-        snprintf(path, sizeof path, "%s/ablate-ids.json", a.out);
-        s = vkr_json_write(j, path);
-        cJSON_Delete(j);
-    }
+    if (s == VKR_OK) s = ablate_write_json(&a, dev, com.seed, rows, maps);
     if (s == VKR_OK) {
         snprintf(path, sizeof path, "%s/ablate-ids.md", a.out);
         char tmp[PATH_MAX + 64];

@@ -65,6 +65,7 @@ grep -q 'before_uniform_mapping' "$d/j" && fail "--no-balance reports a uniform 
 [ "$(grep -c '^| random | seqrec\|^| term | seqrec' "$d/ab/ablate-ids.md")" -eq 4 ] || fail "ablate-ids.md lacks rows: $(cat "$d/ab/ablate-ids.md")"
 tr -d ' \t\n' < "$d/ab/ablate-ids.json" | grep -q '"scheme":"term","tasks":"seqrec,collab","collision_rate":' \
   || fail "ablate-ids.json lacks the term row"
+tr -d ' \t\n' < "$d/ab/ablate-ids.json" | grep -q '"complete":true' || fail "the finished ablate-ids.json is not complete"
 [ -f "$d/ab/ids-term/semantic_ids.npy" ] || fail "the term scheme's IDs are not in its directory"
 if "$V" ablate ids "$D" --out "$d/ab" --task-mixes "collab" $small > "$d/out" 2>&1; then fail "a mix without seqrec ran"; fi
 grep -q -- "--task-mixes: seqrec (next-item prediction, what the model is evaluated on) must be one of the tasks" "$d/out" || fail "the mix without seqrec is not named"

@@ -6,7 +6,8 @@
  * (a tensor's bytes are reused once its last reader has run). On the GPU it then records forward,
  * backward (when the graph has a loss with gradients) and, when an optimizer is attached, the
  * parameter update into one sequence. vkr_exec_run uploads only the inputs set since the last run,
- * replays the sequence and waits: no host round trip inside a step. Tensors marked with
+ * replays the sequence and waits: no host round trip inside a step (except around a gradient hook,
+ * vkr_exec_set_grad_hook, which data-parallel training installs). Tensors marked with
  * vkr_graph_keep, parameters and gradients of parameters can be read after a run; other activations
  * may have been overwritten by the planner. */
 #ifndef VKR_EXEC_H

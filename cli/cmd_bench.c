@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "cli_json.h"
 #include "cli_output.h"
+#include "vkr_dist.h"
 #include "vkr_fileio.h"
 
 typedef struct bench_suite {
@@ -80,6 +81,11 @@ int cli_cmd_bench(int argc, char** argv) {
             return cli_usage_error("bench", "unknown suite '%s' ('vkrec bench --list' lists them)", a.suites.v[j]);
         selected[k] = true;
     }
+    /* under mpirun the ranks would time each other: only the data-parallel suite belongs there */
+    for (int k = 0; k < suite_count && vkr_dist_size() > 1; k++)
+        if ((!any || selected[k]) && strcmp(suites[k].name, "dp") != 0)
+            return cli_usage_error("bench", "under mpirun only the dp suite runs ('%s' would be timed against the other "
+                                   "ranks); bench train --ranks starts its own launches", suites[k].name);
     const char* json_path = com.json_file;
     if (json_path && cli_output_check("bench", "--json", json_path, NULL, 0, CLI_OUTPUT_JSON, NULL, com.force) != CLI_OK)
         return CLI_USAGE;

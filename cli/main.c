@@ -137,6 +137,14 @@ static int run_ranked(const cli_command* c, int argc, char** argv) {
         vkr_dist_finalize();
         return rc;
     }
+    /* the other commands would only repeat the same work N times and race for their outputs' locks */
+    if (strcmp(c->name, "train") != 0 && strcmp(c->name, "run") != 0 && strcmp(c->name, "bench") != 0) {
+        if (cli_is_lead())
+            fprintf(stderr, "vkrec %s: not data-parallel (train, run and bench are): run it once, without mpirun\n",
+                    c->name);
+        vkr_dist_finalize();
+        return CLI_USAGE;
+    }
     int err = -1;
     if (!cli_is_lead()) {
         int null = open("/dev/null", O_WRONLY);

@@ -3,7 +3,8 @@
 # and metrics of one process with the same global batch (SASRec BCE and GenCDR on the CPU backend,
 # SASRec CE on the default Vulkan device, whose step then runs around the host all-reduce), a
 # checkpoint written by 2 ranks resumes in 1 process exactly as an uninterrupted run, a batch the
-# ranks cannot split is refused, and a failing rank ends the job naming itself.
+# ranks cannot split is refused, a failing rank ends the job naming itself, and commands that are not
+# data-parallel refuse to run under mpirun.
 # Tolerance: every loss and metric within 1e-4 (the ranks' gradient sums round differently from one
 # process's; dropout is off because its masks are drawn per row of the rank's own batch).
 # usage: cli_mpi.sh VKREC SOURCE_DIR MPIEXEC
@@ -52,4 +53,8 @@ grep -q "batch 5 cannot be split evenly between 2 ranks" "$d/out" || { echo "no 
 if two $T --model sasrec --device cpu,nodevice > "$d/out" 2>&1; then echo "a failing rank went unnoticed"; exit 1; fi
 grep -q "rank 1 of 2 failed" "$d/out" && grep -q "'nodevice' matches none" "$d/out" ||
   { echo "the failing rank is not named: $(cat "$d/out")"; exit 1; }
+if two prepare --format llmcdsr "$SRC/assets/food-kitchen-sample" --out "$d/p2" > "$d/out" 2>&1; then
+  echo "prepare ran under mpirun"; exit 1
+fi
+grep -q "not data-parallel" "$d/out" || { echo "no data-parallel refusal: $(cat "$d/out")"; exit 1; }
 echo mpi-ok

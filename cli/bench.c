@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 bool vkr_bench_unit_is_time(const char* unit) {
     return strcmp(unit, "s") == 0 || strcmp(unit, "ms") == 0 || strcmp(unit, "us") == 0 || strcmp(unit, "ns") == 0;
@@ -127,4 +128,11 @@ void vkr_bench_peer_note(vkr_bench* b, const vkr_bench_peer_check* c) {
     printf("          peer at %d thread%s: standalone %.4g, in the run %.4g%s\n", c->threads, c->threads == 1 ? "" : "s",
            c->standalone, c->in_run, flag ? "  ** more than 15% below its standalone figure: the machine was loaded **" : "");
     fflush(stdout);
+}
+
+int vkr_bench_next_threads(int threads) {
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (cores < 1) cores = 1;
+    if (threads >= cores) return 0;
+    return threads * 2 < cores ? threads * 2 : (int)cores;
 }

@@ -12,7 +12,9 @@
 #include <cjson/cJSON.h>
 #include <stdbool.h>
 
+#include "vkr_exec.h"
 #include "vkr_runtime.h"
+#include "vkr_sasrec.h"
 
 #define VKR_BENCH_MAX_SIZES 8 /* most --sizes values */
 
@@ -62,12 +64,31 @@ typedef struct vkr_bench_peer_check {
     int threads;       /* that thread count */
 } vkr_bench_peer_check;
 
+/* The thread counts a peer is tried at, to find its best: start at 1, then 2, 4, ... and the core
+ * count; 0 after the last. */
+int vkr_bench_next_threads(int threads);
 /* Adds the peer's standalone figure, thread count and in-run figure to the last result, and flags it
  * ("peer_flag": true and a printed warning) when the in-run figure is more than 15% below the
  * standalone one: a loaded machine was handicapping the peer. */
 void vkr_bench_peer_note(vkr_bench* b, const vkr_bench_peer_check* check);
 /* True for time units, where smaller is better. */
 bool vkr_bench_unit_is_time(const char* unit);
+
+/* The bench's SASRec training step (bench train, bench dp): the model, its Adam executor and one
+ * fixed batch. */
+typedef struct bench_sasrec_step {
+    vkr_sasrec m;  /* the training graph */
+    vkr_exec* ex;  /* its executor */
+} bench_sasrec_step;
+/* The bench's SASRec sizes (2 blocks, hidden 64, 1 head, length 50, 10,000 items) with `batch` rows. */
+vkr_sasrec_config bench_sasrec_config(vkr_sasrec_loss loss, uint32_t batch);
+/* Builds the step on dev (NULL: the CPU backend) with a batch from random stream `stream`; *out is
+ * zeroed on entry and on failure. */
+vkr_status bench_sasrec_open(vkr_device* dev, const vkr_sasrec_config* c, uint64_t stream, bench_sasrec_step* out);
+/* Frees the step and zeroes it. */
+void bench_sasrec_close(bench_sasrec_step* step);
+/* One training step, as a vkr_bench_fn (user: the bench_sasrec_step). */
+vkr_status bench_sasrec_run(void* user, double* out_device_s);
 
 /* Suites (bench_runtime.c and later files). */
 vkr_status vkr_bench_suite_dispatch(vkr_bench* b);

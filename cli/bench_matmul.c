@@ -184,16 +184,12 @@ static vkr_status run_cblas(void* user, double* out_device_s) {
  * that count. */
 static vkr_status cblas_best(const vkr_bench* b, mm_body* body, vkr_bench_unit unit, vkr_bench_stats* out,
                              int* out_threads) {
-    int cores = omp_get_num_procs();
-    if (cores < 1) cores = 1;
-    *out_threads = cores;
-    for (int t = 1;; t *= 2) {
-        if (t > cores) t = cores;
+    *out_threads = 1;
+    for (int t = 1; t; t = vkr_bench_next_threads(t)) {
         openblas_set_num_threads(t);
         vkr_bench_stats st;
         VKR_TRY(vkr_bench_measure(b, run_cblas, body, unit, &st, NULL, NULL));
         if (st.median > out->median) *out = st, *out_threads = t;
-        if (t == cores) break;
     }
     return VKR_OK;
 }

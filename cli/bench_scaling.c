@@ -25,61 +25,24 @@ static vkr_status dp_allreduce(void* user, float* grads, uint64_t count) {
     return vkr_dist_sum_f32(grads, count);
 }
 
-static vkr_status dp_step(void* user, double* out_device_s) {
-    *out_device_s = -1;
-    return vkr_exec_run(user);
-}
-
-/* Random ids and labels for one rank's rows (a fixed stream). */
-static vkr_status dp_batch(vkr_exec* ex, const vkr_sasrec* m, uint32_t rows, uint32_t T, uint32_t items) {
-    uint32_t n = rows * T;
-    int32_t* ids = malloc(4ull * n * sizeof *ids);
-    float* labels = malloc(2ull * n * sizeof *labels);
-    vkr_status s = ids && labels ? VKR_OK : vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory for a batch");
-    uint64_t x = 88172645463325252ull + vkr_dist_rank();
-    for (uint32_t i = 0; s == VKR_OK && i < 4 * n; i++) {
-        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-        ids[i] = i >= n && i < 2 * n ? 1 : (int32_t)(1 + x % items);
-    }
-    for (uint32_t i = 0; s == VKR_OK && i < n; i++) labels[i] = 1.0f, labels[n + i] = 0.0f;
-    const float one = 1.0f;
-    if (s == VKR_OK) s = vkr_exec_write(ex, m->seq, ids, 4ull * n);
-    if (s == VKR_OK) s = vkr_exec_write(ex, m->mask, ids + n, 4ull * n);
-    if (s == VKR_OK) s = vkr_exec_write(ex, m->pos, ids + 2 * n, 4ull * n);
-    if (s == VKR_OK) s = vkr_exec_write(ex, m->neg, ids + 3 * n, 4ull * n);
-    if (s == VKR_OK) s = vkr_exec_write(ex, m->pos_label, labels, 4ull * n);
-    if (s == VKR_OK) s = vkr_exec_write(ex, m->neg_label, labels + n, 4ull * n);
-    if (s == VKR_OK) s = vkr_exec_write(ex, m->loss_scale, &one, 4);
-    free(ids);
-    free(labels);
-    return s;
-}
-
 static vkr_status dp_one(vkr_bench* b, vkr_device* dev) {
     uint32_t ranks = vkr_dist_size();
     if (DP_GLOBAL_BATCH % ranks)
         return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "bench dp: %u ranks do not divide the batch of %u", ranks,
                         DP_GLOBAL_BATCH);
-    vkr_sasrec_config c = {.items = 10000, .max_len = 50, .batch = DP_GLOBAL_BATCH / ranks, .hidden = 64, .blocks = 2,
-                           .heads = 1, .dropout = 0.2f, .loss = VKR_SASREC_BCE};
-    vkr_sasrec m;
-    VKR_TRY(vkr_sasrec_build(&c, true, 1, &m));
-    vkr_optim_config oc = {.kind = VKR_OPTIM_ADAM, .schedule = {.peak_lr = 1e-3f}, .beta1 = 0.9f, .beta2 = 0.98f,
-                           .eps = 1e-8f};
-    vkr_exec* ex = NULL;
-    vkr_status s = vkr_exec_create(m.graph, &(vkr_exec_options){.device = dev, .optimizer = &oc, .training = true}, &ex);
-    if (s == VKR_OK) s = vkr_exec_init_params(ex, 1);
-    if (s == VKR_OK && ranks > 1) s = vkr_exec_set_grad_hook(ex, dp_allreduce, NULL);
-    if (s == VKR_OK) s = dp_batch(ex, &m, c.batch, c.max_len, c.items);
+    vkr_sasrec_config c = bench_sasrec_config(VKR_SASREC_BCE, DP_GLOBAL_BATCH / ranks);
+    bench_sasrec_step step;
+    VKR_TRY(bench_sasrec_open(dev, &c, vkr_dist_rank(), &step)); /* each rank its own rows */
+    vkr_status s = ranks > 1 ? vkr_exec_set_grad_hook(step.ex, dp_allreduce, NULL) : VKR_OK;
     uint64_t before = vkr_dist_bytes();
-    if (s == VKR_OK) s = vkr_exec_run(ex); /* one step: the bytes it all-reduces */
+    if (s == VKR_OK) s = vkr_exec_run(step.ex); /* one step: the bytes it all-reduces */
     uint64_t step_bytes = vkr_dist_bytes() - before;
     vkr_bench slow = *b;
     slow.runs = b->runs < 3 ? b->runs : 3;
     slow.warmup = 1;
     vkr_bench_stats wall;
     vkr_bench_unit unit = {"seq/s", DP_GLOBAL_BATCH};
-    if (s == VKR_OK) s = vkr_bench_measure(&slow, dp_step, ex, unit, &wall, NULL, NULL);
+    if (s == VKR_OK) s = vkr_bench_measure(&slow, bench_sasrec_run, &step, unit, &wall, NULL, NULL);
     if (s == VKR_OK) {
         cJSON* p = cJSON_CreateObject();
         cJSON_AddNumberToObject(p, "ranks", ranks);
@@ -91,8 +54,7 @@ static vkr_status dp_one(vkr_bench* b, vkr_device* dev) {
         snprintf(name, sizeof name, "dp_sasrec_bce_%s", dev ? "gpu" : "cpu");
         vkr_bench_report(b, "dp", name, p, unit, &wall, NULL, NULL, NULL);
     }
-    vkr_exec_destroy(ex);
-    vkr_sasrec_destroy(&m);
+    bench_sasrec_close(&step);
     return s;
 }
 

@@ -17,17 +17,18 @@
 #include "vkr_semacdr.h"
 #include "vkr_sasrec.h"
 
-typedef struct train_body {
-    vkr_exec* ex;
-} train_body;
-
-static vkr_status run_step(void* user, double* out_device_s) {
-    *out_device_s = -1;
-    return vkr_exec_run(((train_body*)user)->ex);
+vkr_sasrec_config bench_sasrec_config(vkr_sasrec_loss loss, uint32_t batch) {
+    return (vkr_sasrec_config){.items = 10000, .max_len = 50, .batch = batch, .hidden = 64, .blocks = 2, .heads = 1,
+                               .dropout = 0.2f, .loss = loss};
 }
 
-/* Fills a batch of random ids (a fixed stream, so every backend sees the same data). */
-static vkr_status write_batch(vkr_exec* ex, const vkr_sasrec* m, const vkr_sasrec_config* c) {
+vkr_status bench_sasrec_run(void* user, double* out_device_s) {
+    *out_device_s = -1;
+    return vkr_exec_run(((bench_sasrec_step*)user)->ex);
+}
+
+/* Fills a batch of random ids from stream `stream` (fixed, so every backend sees the same data). */
+static vkr_status write_batch(vkr_exec* ex, const vkr_sasrec* m, const vkr_sasrec_config* c, uint64_t stream) {
     uint32_t n = c->batch * c->max_len;
     int32_t* ids = malloc(4ull * n * 4);
     float* labels = malloc(2ull * n * sizeof *labels);
@@ -36,7 +37,7 @@ static vkr_status write_batch(vkr_exec* ex, const vkr_sasrec* m, const vkr_sasre
         free(labels);
         return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory for a benchmark batch");
     }
-    uint64_t s = 88172645463325252ull;
+    uint64_t s = 88172645463325252ull + stream;
     for (uint32_t i = 0; i < 4 * n; i++) {
         s ^= s << 13, s ^= s >> 7, s ^= s << 17;
         ids[i] = i >= n && i < 2 * n ? 1 : (int32_t)(1 + s % c->items); /* mask = 1 everywhere */
@@ -55,6 +56,25 @@ static vkr_status write_batch(vkr_exec* ex, const vkr_sasrec* m, const vkr_sasre
     free(ids);
     free(labels);
     return st;
+}
+
+vkr_status bench_sasrec_open(vkr_device* dev, const vkr_sasrec_config* c, uint64_t stream, bench_sasrec_step* out) {
+    memset(out, 0, sizeof *out);
+    VKR_TRY(vkr_sasrec_build(c, true, 1, &out->m));
+    vkr_optim_config oc = {.kind = VKR_OPTIM_ADAM, .schedule = {.peak_lr = 1e-3f}, .beta1 = 0.9f, .beta2 = 0.98f,
+                           .eps = 1e-8f};
+    vkr_status s =
+        vkr_exec_create(out->m.graph, &(vkr_exec_options){.device = dev, .optimizer = &oc, .training = true}, &out->ex);
+    if (s == VKR_OK) s = vkr_exec_init_params(out->ex, 1);
+    if (s == VKR_OK) s = write_batch(out->ex, &out->m, c, stream);
+    if (s != VKR_OK) bench_sasrec_close(out);
+    return s;
+}
+
+void bench_sasrec_close(bench_sasrec_step* st) {
+    vkr_exec_destroy(st->ex);
+    vkr_sasrec_destroy(&st->m);
+    memset(st, 0, sizeof *st);
 }
 
 /* Runs bench/sasrec_torch.py next to the executable's source tree on `device` (cpu, cuda) with
@@ -86,15 +106,12 @@ static double torch_peer(const vkr_sasrec_config* c, const char* loss, const cha
 /* PyTorch at its best thread count, alone: 1, 2, 4, ... and the core count (PyTorch's default of
  * every core is not always its fastest: on a 2-core machine its BCE step ran faster on one). */
 static double torch_best(const vkr_sasrec_config* c, const char* loss, const char* device, long* out_threads) {
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    if (cores < 1) cores = 1;
     double best = 0;
-    *out_threads = cores;
-    for (long t = 1;; t *= 2) {
-        if (t > cores) t = cores;
+    *out_threads = 1;
+    /* CUDA: the host threads hardly matter, one try */
+    for (int t = 1; t; t = strcmp(device, "cuda") == 0 ? 0 : vkr_bench_next_threads(t)) {
         double v = torch_peer(c, loss, device, t);
         if (v > best) best = v, *out_threads = t;
-        if (t == cores || strcmp(device, "cuda") == 0) break; /* CUDA: the host threads hardly matter */
     }
     return best;
 }
@@ -108,21 +125,14 @@ typedef struct torch_ref {
 
 static vkr_status bench_one(vkr_bench* b, vkr_device* dev, const vkr_sasrec_config* c, const char* loss,
                             const torch_ref* peer, const char* peer_name) {
-    vkr_sasrec m;
-    VKR_TRY(vkr_sasrec_build(c, true, 1, &m));
-    vkr_optim_config oc = {.kind = VKR_OPTIM_ADAM, .schedule = {.peak_lr = 1e-3f}, .beta1 = 0.9f, .beta2 = 0.98f,
-                           .eps = 1e-8f};
-    vkr_exec* ex = NULL;
-    vkr_status s = vkr_exec_create(m.graph, &(vkr_exec_options){.device = dev, .optimizer = &oc, .training = true}, &ex);
-    if (s == VKR_OK) s = vkr_exec_init_params(ex, 1);
-    if (s == VKR_OK) s = write_batch(ex, &m, c);
+    bench_sasrec_step step;
+    VKR_TRY(bench_sasrec_open(dev, c, 0, &step));
     vkr_bench slow = *b; /* a step takes seconds on a CPU driver: fewer repetitions there */
     slow.runs = dev && b->runs > 3 ? 3 : b->runs;
     slow.warmup = dev ? 1 : b->warmup;
     vkr_bench_stats wall;
     vkr_bench_unit unit = {"seq/s", c->batch};
-    train_body body = {ex};
-    if (s == VKR_OK) s = vkr_bench_measure(&slow, run_step, &body, unit, &wall, NULL, NULL);
+    vkr_status s = vkr_bench_measure(&slow, bench_sasrec_run, &step, unit, &wall, NULL, NULL);
     if (s == VKR_OK) {
         cJSON* p = cJSON_CreateObject();
         cJSON_AddStringToObject(p, "loss", loss);
@@ -141,8 +151,7 @@ static vkr_status bench_one(vkr_bench* b, vkr_device* dev, const vkr_sasrec_conf
             vkr_bench_peer_note(b, &pc);
         }
     }
-    vkr_exec_destroy(ex);
-    vkr_sasrec_destroy(&m);
+    bench_sasrec_close(&step);
     return s;
 }
 
@@ -247,11 +256,9 @@ static vkr_status bench_semacdr(vkr_bench* b, vkr_device* dev, const synth_data*
 
 vkr_status vkr_bench_suite_train(vkr_bench* b) {
     if (b->rank_count) return vkr_bench_train_ranks(b);
-    vkr_sasrec_config c = {.items = 10000, .max_len = 50, .batch = 256, .hidden = 64, .blocks = 2, .heads = 1,
-                           .dropout = 0.2f};
     static const char* const losses[] = {"bce", "ce"};
     for (int l = 0; l < 2; l++) {
-        c.loss = l ? VKR_SASREC_CE : VKR_SASREC_BCE;
+        vkr_sasrec_config c = bench_sasrec_config(l ? VKR_SASREC_CE : VKR_SASREC_BCE, 256);
         torch_ref cpu = {"cpu", 0, 1};
         cpu.standalone = torch_best(&c, losses[l], "cpu", &cpu.threads);
         /* VKR_TORCH_DEVICE=cuda (scripts/gpu-check.sh sets it): the GPU rows beside PyTorch on CUDA */

@@ -10,8 +10,13 @@ layout(constant_id = 1) const uint ACCUMULATE = 0; // 1: y += result
 layout(constant_id = 2) const uint STEPPED = 0;    // 1: the stream word comes from Step[0] (a training
                                                    // step counter that a replayed sequence advances)
 
+layout(constant_id = 3) const uint VEC4 = 0;     // 1: the block's four elements move as one vec4
+                                                   // (n % 4 == 0, aligned)
+
 layout(std430, binding = 0) readonly buffer X { float x[]; };
 layout(std430, binding = 1) buffer Y { float y[]; };
+layout(std430, binding = 0) readonly buffer X4 { vec4 x4[]; };
+layout(std430, binding = 1) buffer Y4 { vec4 y4[]; };
 layout(std430, binding = 2) readonly buffer Step { uint step[]; };
 
 layout(push_constant) uniform Push {
@@ -39,6 +44,12 @@ void main() {
     uint first = block * 4u;
     if (first >= p.n) return;
     uvec4 r = philox4x32_10(uvec4(block, STEPPED != 0u ? step[0] : p.stream, 0u, 0u), uvec2(p.key0, p.key1));
+    if (VEC4 != 0u) {
+        precise vec4 v = mix(vec4(0.0), x4[block] * p.scale, greaterThanEqual(r, uvec4(p.threshold)));
+        if (ACCUMULATE != 0u) v += y4[block];
+        y4[block] = v;
+        return;
+    }
     for (uint j = 0u; j < 4u && first + j < p.n; j++) {
         uint i = first + j;
         // precise: no fused multiply-add, so the backward sum rounds like the CPU's too

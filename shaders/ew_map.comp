@@ -9,22 +9,43 @@ layout(constant_id = 1) const uint ACCUMULATE = 0; // 1: y += result (y is read 
 // constant: llvmpipe executes untaken branches (masked), so the broadcast path's divisions would
 // cost the plain path too.
 layout(constant_id = 2) const uint SAME = 0;
+layout(constant_id = 3) const uint OP = 0;   // vkr_ew_map_op: 0 add, 1 sub, 2 mul, 3 div, 4 a (spec, for the same reason)
+layout(constant_id = 4) const uint VEC4 = 0; // 1 (only with SAME): one vec4 per invocation (n % 4 == 0, aligned)
 
 layout(std430, binding = 0) readonly buffer A { float a[]; };
 layout(std430, binding = 1) readonly buffer B { float b[]; };
 layout(std430, binding = 2) buffer Y { float y[]; };
+layout(std430, binding = 0) readonly buffer A4 { vec4 a4[]; };
+layout(std430, binding = 1) readonly buffer B4 { vec4 b4[]; };
+layout(std430, binding = 2) buffer Y4 { vec4 y4[]; };
 
 layout(push_constant) uniform Push {
     uvec4 dims;     // y's dims
     uvec4 a_stride; // a's broadcast strides
     uvec4 b_stride; // b's broadcast strides
     uint n;         // y's element count
-    uint op;        // vkr_ew_map_op: 0 add, 1 sub, 2 mul, 3 div, 4 a
     float alpha;    // factor applied to the result
 } p;
 
+vec4 op4(vec4 va, uint ib) {
+    switch (OP) {
+        case 0u: return va + b4[ib];
+        case 1u: return va - b4[ib];
+        case 2u: return va * b4[ib];
+        case 3u: return va / b4[ib];
+        default: return va;
+    }
+}
+
 void main() {
     uint o = ew_global_index();
+    if (VEC4 != 0u) {
+        if (o >= p.n / 4u) return;
+        vec4 v = op4(a4[o], o) * p.alpha;
+        if (ACCUMULATE != 0u) v += y4[o];
+        y4[o] = v;
+        return;
+    }
     if (o >= p.n) return;
     uint ia = o, ib = o;
     if (SAME == 0u) {
@@ -34,7 +55,7 @@ void main() {
     }
     float va = a[ia];
     float v;
-    switch (p.op) {
+    switch (OP) {
         case 0u: v = va + b[ib]; break;
         case 1u: v = va - b[ib]; break;
         case 2u: v = va * b[ib]; break;

@@ -25,12 +25,22 @@ layout(constant_id = 2) const uint PER_GROUP = 0;  // 1: one workgroup per targe
 // 1 linear: term r of target t sits r * lin_* past t's first term (sums over adjacent dims);
 // 2 general: coordinates are decomposed per term.
 layout(constant_id = 3) const uint MODE = 2;
+// The summands (vkr_ew_term codes) are spec constants too: llvmpipe would otherwise run every
+// case's loads (masked) for every term.
+layout(constant_id = 4) const uint TERM = 0;
+layout(constant_id = 5) const uint TERM2 = 0xffffffffu;
+layout(constant_id = 6) const uint VEC4 = 0; // 1 (MODE 0 only): one vec4 per invocation (nt % 4 == 0, aligned)
 
 layout(std430, binding = 0) readonly buffer DY { float dy[]; };
 layout(std430, binding = 1) readonly buffer A { float a[]; };
 layout(std430, binding = 2) readonly buffer B { float b[]; };
 layout(std430, binding = 3) buffer G { float g[]; };
 layout(std430, binding = 4) buffer G2 { float g2[]; };
+layout(std430, binding = 0) readonly buffer DY4 { vec4 dy4[]; };
+layout(std430, binding = 1) readonly buffer A4 { vec4 a4[]; };
+layout(std430, binding = 2) readonly buffer B4 { vec4 b4[]; };
+layout(std430, binding = 3) buffer G4 { vec4 g4[]; };
+layout(std430, binding = 4) buffer G24 { vec4 g24[]; };
 
 const uint TERM_NONE = 0xffffffffu;
 
@@ -41,8 +51,6 @@ layout(push_constant) uniform Push {
     uvec4 b_stride; // b's broadcast strides over dy's coordinates
     uint nt;        // target elements
     uint nr;        // terms summed per target
-    uint term;      // vkr_ew_term for g
-    uint term2;     // vkr_ew_term for g2, or TERM_NONE
     float alpha;    // factor applied to g's sum
     float alpha2;   // factor applied to g2's sum
     uint lin_dy;    // MODE 1: dy's step per term
@@ -64,6 +72,18 @@ float term_value(uint term, uint o, uint ia, uint ib) {
     }
 }
 
+// term_value of four consecutive elements (MODE 0, VEC4).
+vec4 term_value4(uint term, uint t) {
+    vec4 d = dy4[t];
+    switch (term) {
+        case 0u: return d;
+        case 1u: return d * b4[t];
+        case 2u: return d * a4[t];
+        case 3u: return d / b4[t];
+        default: { vec4 vb = b4[t]; return d * a4[t] / (vb * vb); }
+    }
+}
+
 void store(uint t, float sum) {
     float v = p.alpha * sum;
     if (ACCUMULATE != 0u) v += g[t];
@@ -77,11 +97,24 @@ void store2(uint t, float sum) {
 }
 
 void main() {
+    if (VEC4 != 0u) {
+        uint t = ew_global_index();
+        if (t >= p.nt / 4u) return;
+        vec4 v = p.alpha * term_value4(TERM, t);
+        if (ACCUMULATE != 0u) v += g4[t];
+        g4[t] = v;
+        if (TERM2 != TERM_NONE) {
+            vec4 v2 = p.alpha2 * term_value4(TERM2, t);
+            if (ACCUMULATE != 0u) v2 += g24[t];
+            g24[t] = v2;
+        }
+        return;
+    }
     uint t = PER_GROUP != 0u ? ew_group_index() : ew_global_index();
     if (t >= p.nt) return; // uniform across the workgroup in PER_GROUP mode
     if (MODE == 0u) {
-        store(t, term_value(p.term, t, t, t));
-        if (p.term2 != TERM_NONE) store2(t, term_value(p.term2, t, t, t));
+        store(t, term_value(TERM, t, t, t));
+        if (TERM2 != TERM_NONE) store2(t, term_value(TERM2, t, t, t));
         return;
     }
     // Summed dims are those where the target is 1; their extents come from dy's dims.
@@ -96,10 +129,10 @@ void main() {
     float sum = 0.0;
     for (uint r = first; r < p.nr; r += step) {
         if (MODE == 1u) {
-            sum += term_value(p.term, o0 + r * p.lin_dy, a0 + r * p.lin_a, b0 + r * p.lin_b);
+            sum += term_value(TERM, o0 + r * p.lin_dy, a0 + r * p.lin_a, b0 + r * p.lin_b);
         } else {
             uvec4 rc = ew_coords(r, rdims);
-            sum += term_value(p.term, o0 + ew_offset(rc, ostride), a0 + ew_offset(rc, p.a_stride),
+            sum += term_value(TERM, o0 + ew_offset(rc, ostride), a0 + ew_offset(rc, p.a_stride),
                               b0 + ew_offset(rc, p.b_stride));
         }
     }
@@ -115,5 +148,5 @@ void main() {
         return;
     }
     store(t, sum);
-    if (p.term2 != TERM_NONE) store2(t, term_value(p.term2, o0, a0, b0));
+    if (TERM2 != TERM_NONE) store2(t, term_value(TERM2, o0, a0, b0));
 }

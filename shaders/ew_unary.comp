@@ -5,16 +5,29 @@
 #include "ew_unary.glsl"
 
 
+// The op is a spec constant: llvmpipe would run every case of a push-constant switch (masked).
+layout(constant_id = 1) const uint OP = 0;  // vkr_unary_op
+layout(constant_id = 2) const uint VEC4 = 0; // 1: each invocation maps one vec4 (n % 4 == 0, aligned)
+
 layout(std430, binding = 0) readonly buffer X { float x[]; };
 layout(std430, binding = 1) writeonly buffer Y { float y[]; };
+layout(std430, binding = 0) readonly buffer X4 { vec4 x4[]; };
+layout(std430, binding = 1) writeonly buffer Y4 { vec4 y4[]; };
 
 layout(push_constant) uniform Push {
     uint n;      // elements
-    uint op;     // vkr_unary_op
     float alpha; // scale factor or leaky slope
 } p;
 
 void main() {
     uint i = ew_global_index();
-    if (i < p.n) y[i] = ew_unary(p.op, x[i], p.alpha);
+    if (VEC4 != 0u) {
+        if (i < p.n / 4u) {
+            vec4 v = x4[i];
+            y4[i] = vec4(ew_unary(OP, v.x, p.alpha), ew_unary(OP, v.y, p.alpha), ew_unary(OP, v.z, p.alpha),
+                         ew_unary(OP, v.w, p.alpha));
+        }
+    } else if (i < p.n) {
+        y[i] = ew_unary(OP, x[i], p.alpha);
+    }
 }

@@ -109,12 +109,13 @@ typedef struct shape_pair {
     uint32_t a[4], b[4];
 } shape_pair;
 
-/* Broadcast in every position, scalars, primes, per-group reductions (nr >= 64). */
+/* Broadcast in every position, scalars, primes, per-group reductions (nr >= 64), and equal shapes
+ * of a multiple of 4 elements (the vec4 paths). */
 static const shape_pair binary_shapes[] = {
     {{1, 1, 1, 1}, {1, 1, 1, 1}},      {{2, 3, 5, 7}, {2, 3, 5, 7}},       {{2, 3, 5, 7}, {1, 1, 1, 7}},
     {{1, 1, 1, 7}, {2, 3, 5, 7}},      {{2, 1, 5, 1}, {1, 3, 1, 7}},       {{3, 1, 1, 1}, {1, 1, 1, 1}},
     {{1, 13, 1, 11}, {17, 1, 19, 1}},  {{1, 1, 1000, 37}, {1, 1, 1, 37}},  {{1, 1, 1, 1}, {1, 1, 1, 257}},
-    {{4, 1, 1, 3}, {4, 67, 1, 3}},
+    {{4, 1, 1, 3}, {4, 67, 1, 3}},     {{2, 3, 4, 8}, {2, 3, 4, 8}},       {{1, 1, 300, 70}, {1, 1, 300, 1}},
 };
 
 static float* binary_b(size_t n, vkr_binary_op op, uint32_t seed) {
@@ -269,6 +270,7 @@ static void test_reduce_gpu_matches_reference(void** state) {
     static const reduce_case cases[] = {
         {{3, 5, 7, 11}, 0}, {{3, 5, 7, 11}, 1}, {{3, 5, 7, 11}, 2}, {{3, 5, 7, 11}, 3}, {{1, 1, 1, 1}, 3},
         {{1, 1, 1000, 37}, 2}, {{2, 1, 1, 3001}, 3}, {{70000, 1, 1, 2}, 3}, {{97, 1, 1, 1}, 0},
+        {{1, 1, 300, 70}, 3}, /* CPU drivers: one invocation per target; GPUs: one workgroup */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         reduce_case_run(&cases[i], false);
@@ -492,7 +494,7 @@ static void unary_case(vkr_unary_params p, uint32_t n) {
 
 static void test_unary_gpu_matches_reference(void** state) {
     (void)state;
-    static const uint32_t sizes[] = {1, 257, 12297};
+    static const uint32_t sizes[] = {1, 257, 12297, 12296}; /* the last takes the vec4 path */
     for (size_t i = 0; i < sizeof unary_ops / sizeof unary_ops[0]; i++)
         for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) unary_case(unary_ops[i], sizes[s]);
     expect_no_validation_messages();
@@ -591,9 +593,9 @@ static void dropout_case(uint32_t n, float prob, uint64_t seed) {
 static void test_dropout_gpu_matches_reference(void** state) {
     (void)state;
     static const float probs[] = {0.0f, 0.1f, 0.5f, 0.9f};
-    static const uint32_t sizes[] = {1, 7, 100003};
+    static const uint32_t sizes[] = {1, 7, 100003, 100004}; /* the last takes the vec4 path */
     for (size_t pi = 0; pi < 4; pi++)
-        for (size_t si = 0; si < 3; si++) dropout_case(sizes[si], probs[pi], 0x123456789abcdefull + pi);
+        for (size_t si = 0; si < 4; si++) dropout_case(sizes[si], probs[pi], 0x123456789abcdefull + pi);
     expect_no_validation_messages();
 }
 

@@ -74,7 +74,7 @@ void vkr_ew_ref_map(const vkr_ew_map* m, const float* a, const float* b, float* 
 /* Push constants of ew_map.comp. */
 typedef struct vkr_ew_map_push {
     uint32_t dims[4], a_stride[4], b_stride[4];
-    uint32_t n, op;
+    uint32_t n;
     float alpha;
 } vkr_ew_map_push;
 
@@ -83,16 +83,19 @@ static bool vkr_shape_eq(const uint32_t a[4], const uint32_t b[4]) {
 }
 
 vkr_status vkr_ew_gpu_map(vkr_sequence* seq, const vkr_ew_map* m, vkr_range a, vkr_range b, vkr_range y) {
-    vkr_ew_map_push push = {.n = (uint32_t)vkr_shape_numel(m->out), .op = (uint32_t)m->op, .alpha = m->alpha};
+    vkr_ew_map_push push = {.n = (uint32_t)vkr_shape_numel(m->out), .alpha = m->alpha};
     memcpy(push.dims, m->out, sizeof push.dims);
     vkr_ew_broadcast_strides(m->a_shape, push.a_stride);
     vkr_ew_broadcast_strides(m->b_shape, push.b_stride);
     const bool same = vkr_shape_eq(m->a_shape, m->out) && (m->op == VKR_EW_MAP_A || vkr_shape_eq(m->b_shape, m->out));
+    const vkr_range r[3] = {a, b, y};
+    const bool vec4 = same && vkr_ew_vec4(push.n, r, 3);
     vkr_kernel_desc d = {.shader = "ew_map", .binding_count = 3,
                          .access = {VKR_READ, VKR_READ, m->accumulate ? VKR_READ_WRITE : VKR_WRITE},
-                         .push_bytes = sizeof push, .spec_count = 3, .spec = {VKR_EW_WG, m->accumulate, same}};
-    const vkr_range r[3] = {a, b, y};
-    return vkr_sequence_dispatch_grid(seq, &d, r, &push, (push.n + VKR_EW_WG - 1) / VKR_EW_WG);
+                         .push_bytes = sizeof push, .spec_count = 5,
+                         .spec = {VKR_EW_WG, m->accumulate, same, (uint32_t)m->op, vec4}};
+    const uint32_t invocations = vec4 ? push.n / 4 : push.n;
+    return vkr_sequence_dispatch_grid(seq, &d, r, &push, (invocations + VKR_EW_WG - 1) / VKR_EW_WG);
 }
 
 /* ---- reduce-to ---- */
@@ -238,7 +241,7 @@ void vkr_ew_ref_reduce(const vkr_ew_reduce* r, const float* dy, const float* a, 
 /* Push constants of ew_reduce.comp. */
 typedef struct vkr_ew_reduce_push {
     uint32_t dims[4], target[4], a_stride[4], b_stride[4];
-    uint32_t nt, nr, term, term2;
+    uint32_t nt, nr;
     float alpha, alpha2;
     uint32_t lin_dy, lin_a, lin_b;
 } vkr_ew_reduce_push;
@@ -250,7 +253,8 @@ vkr_status vkr_ew_gpu_reduce(vkr_sequence* seq, const vkr_ew_reduce* r, const vk
                              vkr_range a, vkr_range b, vkr_range g, vkr_range g2) {
     uint32_t rdims[4];
     vkr_ew_reduce_push push = {.nt = (uint32_t)vkr_shape_numel(r->target), .nr = vkr_ew_summed_dims(r, rdims),
-                               .term = (uint32_t)r->term, .term2 = VKR_EW_TERM_NONE, .alpha = r->alpha};
+                               .alpha = r->alpha};
+    uint32_t term2 = VKR_EW_TERM_NONE;
     memcpy(push.dims, r->out, sizeof push.dims);
     memcpy(push.target, r->target, sizeof push.target);
     vkr_ew_broadcast_strides(r->a_shape, push.a_stride);
@@ -270,17 +274,20 @@ vkr_status vkr_ew_gpu_reduce(vkr_sequence* seq, const vkr_ew_reduce* r, const vk
         if (push.nr != 1 || second->accumulate != r->accumulate)
             return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "ew_reduce: a paired reduction must sum nothing and share the "
                                                       "accumulate flag");
-        push.term2 = (uint32_t)second->term;
+        term2 = (uint32_t)second->term;
         push.alpha2 = second->alpha;
     } else {
         g2 = g; /* never written; binding it to g keeps the recorded accesses exact */
     }
     /* One workgroup per target when each target sums many terms and there are too few targets to
-     * fill a GPU with one invocation each; otherwise one invocation per target. */
-    const bool per_group = push.nr >= 64 && (push.nt < 16384 || push.nr > VKR_EW_MAX_LOOP);
+     * fill the device with one invocation each; otherwise one invocation per target. A CPU driver
+     * is filled by a few hundred targets, and its shared-memory tree costs more than the loop. */
+    const vkr_device_info* info = vkr_device_get_info(vkr_sequence_device(seq));
+    const uint32_t fill = info->type == VKR_DEVICE_CPU ? 256 : 16384;
+    const bool per_group = push.nr >= 64 && (push.nt < fill || push.nr > VKR_EW_MAX_LOOP);
     uint32_t wg = VKR_EW_WG;
     if (per_group) {
-        const uint32_t cap = vkr_device_get_info(vkr_sequence_device(seq))->max_workgroup_invocations;
+        const uint32_t cap = info->max_workgroup_invocations;
         wg = 64;
         while ((push.nr + wg - 1) / wg > VKR_EW_MAX_LOOP && wg * 4 <= cap && wg < 1024) wg *= 4;
         if ((push.nr + wg - 1) / wg > VKR_EW_MAX_LOOP)
@@ -288,9 +295,11 @@ vkr_status vkr_ew_gpu_reduce(vkr_sequence* seq, const vkr_ew_reduce* r, const vk
                             "the device's %u-invocation workgroups", push.nr, VKR_EW_MAX_LOOP, cap);
     }
     const vkr_access gacc = r->accumulate ? VKR_READ_WRITE : VKR_WRITE;
+    const vkr_range ranges[5] = {dy, a, b, g, g2};
+    const bool vec4 = mode == 0 && vkr_ew_vec4(push.nt, ranges, 5);
     vkr_kernel_desc d = {.shader = "ew_reduce", .binding_count = 5,
                          .access = {VKR_READ, VKR_READ, VKR_READ, gacc, gacc}, .push_bytes = sizeof push,
-                         .spec_count = 4, .spec = {wg, r->accumulate, per_group, mode}};
-    const vkr_range ranges[5] = {dy, a, b, g, g2};
-    return vkr_sequence_dispatch_grid(seq, &d, ranges, &push, per_group ? push.nt : (push.nt + wg - 1) / wg);
+                         .spec_count = 7, .spec = {wg, r->accumulate, per_group, mode, (uint32_t)r->term, term2, vec4}};
+    const uint32_t invocations = vec4 ? push.nt / 4 : push.nt;
+    return vkr_sequence_dispatch_grid(seq, &d, ranges, &push, per_group ? push.nt : (invocations + wg - 1) / wg);
 }

@@ -40,6 +40,13 @@ void vkr_ew_broadcast_strides(const uint32_t shape[4], uint32_t strides[4]) {
     }
 }
 
+bool vkr_ew_vec4(uint64_t n, const vkr_range* ranges, uint32_t count) {
+    if (n % 4) return false;
+    for (uint32_t i = 0; i < count; i++)
+        if (ranges[i].offset % 16) return false;
+    return true;
+}
+
 uint32_t vkr_ew_broadcast_index(const uint32_t out[4], const uint32_t strides[4], uint32_t o) {
     uint32_t idx = 0;
     for (int d = 3; d >= 0; d--) {

@@ -122,10 +122,11 @@ static vkr_status vkr_dropout_gpu_apply(vkr_sequence* seq, const vkr_dropout_par
     bool stepped = step.buffer != NULL;
     if (stepped) VKR_TRY(vkr_range_take_words(step, 1, op, "step", &step));
     vkr_dropout_push push = {p->n, c.threshold, c.scale, (uint32_t)p->seed, (uint32_t)(p->seed >> 32), p->stream};
+    const vkr_range r[3] = {x, y, stepped ? step : x}; /* unstepped: binding 2 is bound but never read */
     vkr_kernel_desc d = {.shader = "ew_dropout", .binding_count = 3,
                          .access = {VKR_READ, accumulate ? VKR_READ_WRITE : VKR_WRITE, VKR_READ},
-                         .push_bytes = sizeof push, .spec_count = 3, .spec = {VKR_EW_WG, accumulate, stepped}};
-    const vkr_range r[3] = {x, y, stepped ? step : x}; /* unstepped: binding 2 is bound but never read */
+                         .push_bytes = sizeof push, .spec_count = 4,
+                         .spec = {VKR_EW_WG, accumulate, stepped, vkr_ew_vec4(p->n, r, 2)}};
     const uint64_t blocks = ((uint64_t)p->n + 3) / 4;
     return vkr_sequence_dispatch_grid(seq, &d, r, &push, (blocks + VKR_EW_WG - 1) / VKR_EW_WG);
 }

@@ -80,20 +80,29 @@ vkr_status vkr_ref_unary_backward(const vkr_unary_params* p, const float* saved,
 
 /* Push constants of ew_unary.comp and ew_unary_grad.comp. */
 typedef struct vkr_unary_push {
-    uint32_t n, op;
+    uint32_t n;
     float alpha;
 } vkr_unary_push;
+
+/* Records `shader` over n elements with the op and the vec4 choice as spec constants. */
+static vkr_status vkr_unary_dispatch(vkr_sequence* seq, const vkr_unary_params* p, const char* shader,
+                                     const vkr_range* r, uint32_t count) {
+    vkr_unary_push push = {p->n, p->alpha};
+    const bool vec4 = vkr_ew_vec4(p->n, r, count);
+    vkr_kernel_desc d = {.shader = shader, .binding_count = count, .access = {VKR_READ, VKR_WRITE},
+                         .push_bytes = sizeof push, .spec_count = 3, .spec = {VKR_EW_WG, (uint32_t)p->op, vec4}};
+    if (count == 3) d.access[1] = VKR_READ, d.access[2] = VKR_READ_WRITE;
+    const uint32_t invocations = vec4 ? p->n / 4 : p->n;
+    return vkr_sequence_dispatch_grid(seq, &d, r, &push, (invocations + VKR_EW_WG - 1) / VKR_EW_WG);
+}
 
 vkr_status vkr_gpu_unary(vkr_sequence* seq, const vkr_unary_params* p, vkr_range x, vkr_range y) {
     static const char* op = "vkr_gpu_unary";
     VKR_TRY(vkr_unary_check(p, op));
     VKR_TRY(vkr_range_take_words(x, p->n, op, "x", &x));
     VKR_TRY(vkr_range_take_words(y, p->n, op, "y", &y));
-    vkr_unary_push push = {p->n, (uint32_t)p->op, p->alpha};
-    vkr_kernel_desc d = {.shader = "ew_unary", .binding_count = 2, .access = {VKR_READ, VKR_WRITE},
-                         .push_bytes = sizeof push, .spec_count = 1, .spec = {VKR_EW_WG}};
     const vkr_range r[2] = {x, y};
-    return vkr_sequence_dispatch_grid(seq, &d, r, &push, (p->n + VKR_EW_WG - 1) / VKR_EW_WG);
+    return vkr_unary_dispatch(seq, p, "ew_unary", r, 2);
 }
 
 vkr_status vkr_gpu_unary_backward(vkr_sequence* seq, const vkr_unary_params* p, vkr_range saved, vkr_range dy,
@@ -107,9 +116,6 @@ vkr_status vkr_gpu_unary_backward(vkr_sequence* seq, const vkr_unary_params* p, 
         VKR_TRY(vkr_range_take_words(saved, p->n, op, "saved", &saved));
     else
         saved = dy;
-    vkr_unary_push push = {p->n, (uint32_t)p->op, p->alpha};
-    vkr_kernel_desc d = {.shader = "ew_unary_grad", .binding_count = 3, .access = {VKR_READ, VKR_READ, VKR_READ_WRITE},
-                         .push_bytes = sizeof push, .spec_count = 1, .spec = {VKR_EW_WG}};
     const vkr_range r[3] = {saved, dy, dx};
-    return vkr_sequence_dispatch_grid(seq, &d, r, &push, (p->n + VKR_EW_WG - 1) / VKR_EW_WG);
+    return vkr_unary_dispatch(seq, p, "ew_unary_grad", r, 3);
 }

@@ -360,6 +360,7 @@ static void test_concat_gpu_matches_reference(void** state) {
     } cases[] = {
         {{{2, 3, 5, 7}, {2, 4, 5, 7}}, 1}, {{{1, 1, 1, 1}, {1, 1, 1, 3}}, 3}, {{{3, 5, 7, 2}, {1, 5, 7, 2}}, 0},
         {{{2, 3, 11, 7}, {2, 3, 2, 7}}, 2}, {{{5, 1, 1, 300}, {5, 1, 1, 13}}, 3},
+        {{{2, 3, 4, 8}, {2, 3, 4, 4}}, 3}, {{{2, 3, 1, 4}, {2, 5, 1, 4}}, 1}, /* vec4 units */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) concat_case(&cases[i].s, cases[i].axis);
     expect_no_validation_messages();
@@ -400,6 +401,7 @@ static void test_slice_gpu_matches_reference(void** state) {
     static const vkr_slice_params cases[] = {
         {{3, 5, 7, 11}, 0, 1, 2}, {{3, 5, 7, 11}, 1, 4, 1}, {{3, 5, 7, 11}, 2, 0, 7},
         {{3, 5, 7, 11}, 3, 3, 5}, {{1, 1, 1, 1}, 3, 0, 1},  {{1, 1, 4099, 3}, 2, 1000, 2048},
+        {{2, 3, 5, 12}, 3, 4, 8}, {{7, 1, 6, 2}, 2, 2, 4}, /* vec4 units (QKV slices) */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) slice_case(&cases[i]);
     expect_no_validation_messages();

@@ -54,20 +54,27 @@ static void vkr_gather_ref(vkr_axis_view v, const float* big, const vkr_part par
 
 /* Push constants of ew_concat_scatter.comp and ew_concat_gather.comp. */
 typedef struct vkr_move_push {
-    uint32_t inner, len, a_len, a_off, b_len, b_off, a_n, b_n;
+    uint32_t len, a_len, a_off, b_len, b_off, a_n, b_n;
 } vkr_move_push;
 
 /* GPU mover; ranges are already checked. An absent part repeats the other's range with length 0. */
 static vkr_status vkr_move_gpu(vkr_sequence* seq, vkr_axis_view v, vkr_range big, const vkr_part parts[2],
                                const vkr_range data[2], bool scatter, bool accumulate) {
-    vkr_move_push push = {v.inner, v.len, parts[0].len, parts[0].off, parts[1].len, parts[1].off,
-                          v.outer * parts[0].len * v.inner, v.outer * parts[1].len * v.inner};
+    /* The kernel sees [outer, len * inner] rows: the inner dims fold into the axis. When every row
+     * extent and offset is a multiple of 4 it moves vec4s, in units of 4 floats. */
+    const uint32_t fold[5] = {v.len * v.inner, parts[0].len * v.inner, parts[0].off * v.inner,
+                              parts[1].len * v.inner, parts[1].off * v.inner};
+    const vkr_range r[3] = {big, data[0], data[1]};
+    bool vec4 = vkr_ew_vec4(0, r, 3);
+    for (int i = 0; i < 5; i++) vec4 = vec4 && fold[i] % 4 == 0;
+    const uint32_t q = vec4 ? 4 : 1;
+    vkr_move_push push = {fold[0] / q, fold[1] / q, fold[2] / q, fold[3] / q, fold[4] / q,
+                          v.outer * (fold[1] / q), v.outer * (fold[3] / q)};
     const vkr_access write = accumulate ? VKR_READ_WRITE : VKR_WRITE;
     vkr_kernel_desc d = {.shader = scatter ? "ew_concat_scatter" : "ew_concat_gather", .binding_count = 3,
-                         .push_bytes = sizeof push, .spec_count = 2, .spec = {VKR_EW_WG, accumulate}};
+                         .push_bytes = sizeof push, .spec_count = 3, .spec = {VKR_EW_WG, accumulate, vec4}};
     d.access[0] = scatter ? write : VKR_READ;
     d.access[1] = d.access[2] = scatter ? VKR_READ : write;
-    const vkr_range r[3] = {big, data[0], data[1]};
     const uint64_t n = (uint64_t)push.a_n + push.b_n;
     return vkr_sequence_dispatch_grid(seq, &d, r, &push, (n + VKR_EW_WG - 1) / VKR_EW_WG);
 }

@@ -15,6 +15,7 @@ uint nn_lane() { return gl_LocalInvocationID.x & (NN_LANES - 1u); }
 uint nn_row() { return nn_group() * (gl_WorkGroupSize.x / NN_LANES) + gl_LocalInvocationID.x / NN_LANES; }
 
 float nn_sum(float v) {
+    if (NN_LANES == 1u) return v;
     uint t = gl_LocalInvocationID.x, lane = nn_lane();
     nn_red[t] = v;
     barrier();
@@ -28,6 +29,7 @@ float nn_sum(float v) {
 }
 
 float nn_max(float v) {
+    if (NN_LANES == 1u) return v;
     uint t = gl_LocalInvocationID.x, lane = nn_lane();
     nn_red[t] = v;
     barrier();

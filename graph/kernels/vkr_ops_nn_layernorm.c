@@ -87,7 +87,7 @@ vkr_status vkr_gpu_layernorm(vkr_sequence* seq, const vkr_layernorm_params* p, v
         uint32_t rows, cols;
         float eps;
     } push = {p->rows, p->cols, p->eps};
-    vkr_nn_rows L = vkr_nn_row_layout(p->rows, p->cols);
+    vkr_nn_rows L = vkr_nn_row_layout(seq, p->rows, p->cols);
     vkr_kernel_desc d = {.shader = "nn_layernorm", .binding_count = 5,
                          .access = {VKR_READ, VKR_READ, VKR_READ, VKR_WRITE, VKR_WRITE}, .push_bytes = sizeof push,
                          .spec_count = 2, .spec = {L.wg, L.lanes}};
@@ -111,7 +111,7 @@ vkr_status vkr_gpu_layernorm_bwd(vkr_sequence* seq, const vkr_layernorm_params* 
         uint32_t rows, cols;
     } push = {p->rows, p->cols};
     vkr_range rows_r[5] = {rx, rg, rs, rdy, rdx};
-    vkr_nn_rows L = vkr_nn_row_layout(p->rows, p->cols);
+    vkr_nn_rows L = vkr_nn_row_layout(seq, p->rows, p->cols);
     vkr_kernel_desc drow = {.shader = "nn_layernorm_bwd", .binding_count = 5,
                             .access = {VKR_READ, VKR_READ, VKR_READ, VKR_READ, VKR_READ_WRITE},
                             .push_bytes = sizeof push, .spec_count = 2, .spec = {L.wg, L.lanes}};

@@ -126,7 +126,7 @@ static vkr_status gpu_xent_fwd(vkr_sequence* seq, const xent_job* j, const char*
     VKR_TRY(vkr_range_take_words(loss, 1, op, "loss", &rloss));
     xent_push push = {j->rows, j->classes, j->ignore_index, j->scale, j->diagonal};
     vkr_range rows_r[3] = {rl, rt, rs};
-    vkr_nn_rows L = vkr_nn_row_layout(j->rows, j->classes);
+    vkr_nn_rows L = vkr_nn_row_layout(seq, j->rows, j->classes);
     vkr_kernel_desc drow = {.shader = "nn_xent", .binding_count = 3, .access = {VKR_READ, VKR_READ, VKR_WRITE},
                             .push_bytes = sizeof push, .spec_count = 2, .spec = {L.wg, L.lanes}};
     VKR_TRY(vkr_sequence_dispatch_grid(seq, &drow, rows_r, &push, L.groups));
@@ -144,7 +144,7 @@ static vkr_status gpu_xent_bwd(vkr_sequence* seq, const xent_job* j, const char*
     VKR_TRY(vkr_range_take_words(loss_grad, 1, op, "loss_grad", &r[3]));
     VKR_TRY(vkr_range_take_words(dlogits, (uint64_t)j->rows * j->classes, op, j->diagonal ? "dsim" : "dlogits", &r[4]));
     xent_push push = {j->rows, j->classes, j->ignore_index, j->scale, j->diagonal};
-    vkr_nn_rows L = vkr_nn_row_layout(j->rows, j->classes);
+    vkr_nn_rows L = vkr_nn_row_layout(seq, j->rows, j->classes);
     vkr_kernel_desc d = {.shader = "nn_xent_bwd", .binding_count = 5,
                          .access = {VKR_READ, VKR_READ, VKR_READ, VKR_READ, VKR_READ_WRITE}, .push_bytes = sizeof push,
                          .spec_count = 2, .spec = {L.wg, L.lanes}};

@@ -29,7 +29,7 @@ vkr_status vkr_gpu_argmax(vkr_sequence* seq, const vkr_rowwise_params* p, vkr_ra
     struct {
         uint32_t rows, cols;
     } push = {p->rows, p->cols};
-    vkr_nn_rows L = vkr_nn_row_layout(p->rows, p->cols);
+    vkr_nn_rows L = vkr_nn_row_layout(seq, p->rows, p->cols);
     vkr_kernel_desc d = {.shader = "nn_argmax", .binding_count = 2, .access = {VKR_READ, VKR_WRITE},
                          .push_bytes = sizeof push, .spec_count = 2, .spec = {L.wg, L.lanes}};
     return vkr_sequence_dispatch_grid(seq, &d, r, &push, L.groups);

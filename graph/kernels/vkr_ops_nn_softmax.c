@@ -149,7 +149,7 @@ static vkr_status gpu_softmax_fwd(vkr_sequence* seq, const softmax_job* j, const
         float scale;
         uint32_t causal, has_mask;
     } push = {j->rows, j->cols, j->q_len, j->heads, j->scale, j->causal, has_mask};
-    vkr_nn_rows L = vkr_nn_row_layout(j->rows, j->cols);
+    vkr_nn_rows L = vkr_nn_row_layout(seq, j->rows, j->cols);
     vkr_kernel_desc d = {.shader = "nn_softmax", .binding_count = 3, .access = {VKR_READ, VKR_READ, VKR_WRITE},
                          .push_bytes = sizeof push, .spec_count = 3, .spec = {L.wg, L.lanes, j->log}};
     return vkr_sequence_dispatch_grid(seq, &d, r, &push, L.groups);
@@ -166,7 +166,7 @@ static vkr_status gpu_softmax_bwd(vkr_sequence* seq, const softmax_job* j, const
         uint32_t rows, cols;
         float scale;
     } push = {j->rows, j->cols, j->scale};
-    vkr_nn_rows L = vkr_nn_row_layout(j->rows, j->cols);
+    vkr_nn_rows L = vkr_nn_row_layout(seq, j->rows, j->cols);
     vkr_kernel_desc d = {.shader = "nn_softmax_bwd", .binding_count = 3, .access = {VKR_READ, VKR_READ, VKR_READ_WRITE},
                          .push_bytes = sizeof push, .spec_count = 3, .spec = {L.wg, L.lanes, j->log}};
     return vkr_sequence_dispatch_grid(seq, &d, r, &push, L.groups);

@@ -18,8 +18,9 @@ typedef struct vkr_nn_rows {
     uint64_t groups; /* workgroups to dispatch: ceil(rows / (wg / lanes)) */
 } vkr_nn_rows;
 
-/* The row layout for rows of `cols` elements: about 8 elements per lane, up to 256 lanes. */
-vkr_nn_rows vkr_nn_row_layout(uint32_t rows, uint32_t cols);
+/* The row layout for rows of `cols` elements recorded into `seq`: about 8 elements per lane, up to
+ * 256 lanes; one lane per row of at most 1024 elements on CPU drivers. */
+vkr_nn_rows vkr_nn_row_layout(vkr_sequence* seq, uint32_t rows, uint32_t cols);
 
 /* Key whose unsigned order is the ranking order of floats: NaN (any) highest, then +inf ... -inf,
  * with -0.0 == +0.0. Pure bit manipulation, so it is identical on every device (no FTZ effects). */

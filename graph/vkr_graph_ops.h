@@ -72,6 +72,9 @@ vkr_tensor* vkr_op_sum(vkr_graph* g, vkr_tensor* x, int axis);
 vkr_tensor* vkr_op_mean(vkr_graph* g, vkr_tensor* x, int axis);
 /* Inverted dropout with drop probability p, a fresh mask every training step; identity otherwise. */
 vkr_tensor* vkr_op_dropout(vkr_graph* g, vkr_tensor* x, float p);
+/* Dropout with its neighbours fused into one kernel each way: [residual +] dropout([relu] x, p).
+ * Same shapes; residual may be NULL. Equal to the unfused ops, mask for mask. */
+vkr_tensor* vkr_op_dropout_fused(vkr_graph* g, vkr_tensor* x, float p, bool relu, vkr_tensor* residual);
 /* Concatenation along an axis. */
 vkr_tensor* vkr_op_concat(vkr_graph* g, vkr_tensor* a, vkr_tensor* b, int axis);
 /* x[offset : offset + length] along an axis. */

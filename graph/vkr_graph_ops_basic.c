@@ -282,13 +282,23 @@ static vkr_status vkr_reduce_bwd(vkr_exec_ctx* ctx, vkr_tensor* t) {
 
 /* ---- dropout --------------------------------------------------------------------------------- */
 
-vkr_tensor* vkr_op_dropout(vkr_graph* g, vkr_tensor* x, float p) {
+vkr_tensor* vkr_op_dropout_fused(vkr_graph* g, vkr_tensor* x, float p, bool relu, vkr_tensor* residual) {
     if (vkr_ops_missing(g, SRCS(x), 1)) return NULL;
     if (!vkr_ops_check_dtype(g, x, VKR_F32, "dropout", "x")) return NULL;
     if (!(p >= 0.0f && p < 1.0f)) return vkr_graph_fail(g, VKR_ERR_INVALID_ARGUMENT, "dropout: p=%g is not in [0, 1)", p);
-    vkr_dropout_params dp = {.n = (uint32_t)x->numel, .p = p};
-    return vkr_graph_node(g, VKR_OP_DROPOUT, VKR_F32, x->ndim, x->shape, SRCS(x), 1, &dp, sizeof dp);
+    if (x->numel > UINT32_MAX) return vkr_graph_fail(g, VKR_ERR_INVALID_ARGUMENT, "dropout: %s is too large", x->name);
+    if (residual) {
+        if (!vkr_ops_check_dtype(g, residual, VKR_F32, "dropout", "residual")) return NULL;
+        if (residual->ndim != x->ndim || memcmp(residual->shape, x->shape, x->ndim * sizeof *x->shape))
+            return vkr_graph_fail(g, VKR_ERR_INVALID_ARGUMENT, "dropout: residual %s and %s differ in shape",
+                                  residual->name, x->name);
+    }
+    vkr_dropout_params dp = {.n = (uint32_t)x->numel, .p = p, .relu = relu, .residual = residual != NULL};
+    return vkr_graph_node(g, VKR_OP_DROPOUT, VKR_F32, x->ndim, x->shape, SRCS(x, residual), residual ? 2 : 1, &dp,
+                          sizeof dp);
 }
+
+vkr_tensor* vkr_op_dropout(vkr_graph* g, vkr_tensor* x, float p) { return vkr_op_dropout_fused(g, x, p, false, NULL); }
 
 /* The mask seed: the graph's seed and the node; the step is the Philox stream word, so masks differ
  * per node and per step (on the GPU the step is read from the executor's step counter). */
@@ -301,20 +311,27 @@ static vkr_dropout_params vkr_dropout_for(vkr_exec_ctx* ctx, const vkr_tensor* t
 
 static vkr_status vkr_dropout_fwd(vkr_exec_ctx* ctx, vkr_tensor* t) {
     vkr_dropout_params p = vkr_dropout_for(ctx, t);
+    const vkr_tensor* r = p.residual ? t->src[1] : NULL;
     if (vkr_ctx_gpu(ctx))
-        return vkr_gpu_dropout_stepped(vkr_ctx_sequence(ctx), &p, vkr_ctx_step_range(ctx), vkr_ctx_range(ctx, t->src[0]),
-                                       vkr_ctx_range(ctx, t));
+        return vkr_gpu_dropout_fused(vkr_ctx_sequence(ctx), &p, vkr_ctx_step_range(ctx), vkr_ctx_range(ctx, t->src[0]),
+                                     r ? vkr_ctx_range(ctx, r) : (vkr_range){0}, vkr_ctx_range(ctx, t));
     p.stream = (uint32_t)vkr_ctx_step(ctx);
-    return vkr_ref_dropout(&p, vkr_ops_f(ctx, t->src[0]), vkr_ops_f(ctx, t));
+    return vkr_ref_dropout_fused(&p, vkr_ops_f(ctx, t->src[0]), r ? vkr_ops_f(ctx, r) : NULL, vkr_ops_f(ctx, t));
 }
 
 static vkr_status vkr_dropout_bwd(vkr_exec_ctx* ctx, vkr_tensor* t) {
     vkr_dropout_params p = vkr_dropout_for(ctx, t);
+    const vkr_tensor *dx = vkr_ops_grad(t, 0), *dr = p.residual ? vkr_ops_grad(t, 1) : NULL;
+    p.residual = dr != NULL; /* a residual that needs no gradient leaves only the mask to apply */
+    if (!dx && !dr) return VKR_OK;
     if (vkr_ctx_gpu(ctx))
-        return vkr_gpu_dropout_backward_stepped(vkr_ctx_sequence(ctx), &p, vkr_ctx_step_range(ctx),
-                                                vkr_ctx_range(ctx, t->grad), vkr_ctx_range(ctx, vkr_ops_grad(t, 0)));
+        return vkr_gpu_dropout_fused_backward(vkr_ctx_sequence(ctx), &p, vkr_ctx_step_range(ctx),
+                                              vkr_ctx_range(ctx, t->src[0]), vkr_ctx_range(ctx, t->grad),
+                                              dx ? vkr_ctx_range(ctx, dx) : (vkr_range){0},
+                                              dr ? vkr_ctx_range(ctx, dr) : (vkr_range){0});
     p.stream = (uint32_t)vkr_ctx_step(ctx);
-    return vkr_ref_dropout_backward(&p, vkr_ops_f(ctx, t->grad), vkr_ops_f(ctx, vkr_ops_grad(t, 0)));
+    return vkr_ref_dropout_fused_backward(&p, vkr_ops_f(ctx, t->src[0]), vkr_ops_f(ctx, t->grad),
+                                          dx ? vkr_ops_f(ctx, dx) : NULL, dr ? vkr_ops_f(ctx, dr) : NULL);
 }
 
 /* ---- concat / slice -------------------------------------------------------------------------- */

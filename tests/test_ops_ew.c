@@ -549,7 +549,7 @@ static void test_philox_known_answers(void** state) {
 }
 
 static void dropout_case(uint32_t n, float prob, uint64_t seed) {
-    const vkr_dropout_params p = {n, prob, seed, 0};
+    const vkr_dropout_params p = {.n = n, .p = prob, .seed = seed};
     float *x = rnd(n, 91), *dy = rnd(n, 92), *g = rnd(n, 93), *y = malloc(n * sizeof *y), *rg = dup(g, n);
     float *out = malloc(n * sizeof *out), *og = malloc(n * sizeof *og), *inplace = malloc(n * sizeof *inplace);
     for (uint32_t i = 0; i < n; i++) x[i] += 2.0f; /* never 0, so y == 0 means dropped */
@@ -613,7 +613,7 @@ static void test_dropout_stepped_stream(void** state) {
     vkr_range X = arena_put(&m, x, n), Y = arena_put(&m, x, n), S = arena_put(&m, x, 1);
     const uint32_t step = 7;
     VKR_ASSERT_OK(vkr_buffer_upload(env.device, S.buffer, S.offset, &step, 4));
-    vkr_dropout_params p = {n, 0.3f, 99, 0};
+    vkr_dropout_params p = {.n = n, .p = 0.3f, .seed = 99};
     vkr_sequence* q = seq_new();
     VKR_ASSERT_OK(vkr_gpu_dropout_stepped(q, &p, S, X, Y));
     seq_run(q);
@@ -634,7 +634,8 @@ static void test_dropout_seed_reproducible(void** state) {
     (void)state;
     const uint32_t n = 4096;
     float *x = rnd(n, 101), *y1 = malloc(n * sizeof *y1), *y2 = malloc(n * sizeof *y2), *y3 = malloc(n * sizeof *y3);
-    const vkr_dropout_params p = {n, 0.5f, 42, 0}, other = {n, 0.5f, 43, 0}, high = {n, 0.5f, 42ull | (1ull << 40), 0};
+    const vkr_dropout_params p = {.n = n, .p = 0.5f, .seed = 42}, other = {.n = n, .p = 0.5f, .seed = 43},
+                             high = {.n = n, .p = 0.5f, .seed = 42ull | (1ull << 40)};
     VKR_ASSERT_OK(vkr_ref_dropout(&p, x, y1));
     VKR_ASSERT_OK(vkr_ref_dropout(&p, x, y2));
     assert_memory_equal(y1, y2, n * sizeof *y1);
@@ -647,14 +648,78 @@ static void test_dropout_seed_reproducible(void** state) {
     free(x), free(y1), free(y2), free(y3);
 }
 
+/* The fused dropout equals the unfused ops it replaces, bit for bit, on the CPU; the GPU equals the
+ * CPU bit for bit, forward and backward, including the backward that only feeds the residual. */
+static void fused_case(uint32_t n, float prob, bool relu, bool residual) {
+    const vkr_dropout_params p = {.n = n, .p = prob, .seed = 77, .stream = 3, .relu = relu, .residual = residual};
+    const vkr_dropout_params plain = {.n = n, .p = prob, .seed = 77, .stream = 3};
+    float *x = rnd(n, 201), *r = rnd(n, 202), *dy = rnd(n, 203), *g = rnd(n, 204), *gr = rnd(n, 205);
+    if (n > 2) x[1] = 0.0f, x[2] = NAN; /* relu's kink and NaN */
+    float *y = malloc(n * sizeof *y), *want = malloc(n * sizeof *want), *t = malloc(n * sizeof *t);
+    float *dx = dup(g, n), *dr = dup(gr, n), *want_dx = dup(g, n), *want_dr = dup(gr, n), *td = calloc(n, sizeof *td);
+    /* unfused: relu, dropout, add; backward: add, dropout, relu */
+    const vkr_unary_params up = {VKR_UNARY_RELU, n, 0};
+    const vkr_binary_params add = {VKR_BINARY_ADD, {1, 1, 1, n}, {1, 1, 1, n}};
+    if (relu) VKR_ASSERT_OK(vkr_ref_unary(&up, x, t)); else memcpy(t, x, n * sizeof *t);
+    VKR_ASSERT_OK(vkr_ref_dropout(&plain, t, want));
+    if (residual) {
+        memcpy(t, want, n * sizeof *t);
+        VKR_ASSERT_OK(vkr_ref_binary(&add, r, t, want));
+        for (uint32_t i = 0; i < n; i++) want_dr[i] += dy[i];
+    }
+    VKR_ASSERT_OK(vkr_ref_dropout_backward(&plain, dy, td));
+    if (relu) VKR_ASSERT_OK(vkr_ref_unary_backward(&up, x, td, want_dx));
+    else for (uint32_t i = 0; i < n; i++) want_dx[i] += td[i];
+    VKR_ASSERT_OK(vkr_ref_dropout_fused(&p, x, r, y));
+    VKR_ASSERT_OK(vkr_ref_dropout_fused_backward(&p, x, dy, dx, dr));
+    assert_memory_equal(y, want, n * sizeof *y);
+    assert_memory_equal(dx, want_dx, n * sizeof *dx);
+    assert_memory_equal(dr, want_dr, n * sizeof *dr);
+
+    arena m;
+    arena_open(&m, 9 * (size_t)n, 9);
+    vkr_range X = arena_put(&m, x, n), R = arena_put(&m, r, n), Y = arena_put(&m, y, n), DY = arena_put(&m, dy, n);
+    vkr_range DX = arena_put(&m, g, n), DR = arena_put(&m, gr, n), DR2 = arena_put(&m, gr, n);
+    vkr_sequence* q = seq_new();
+    VKR_ASSERT_OK(vkr_gpu_dropout_fused(q, &p, (vkr_range){0}, X, R, Y));
+    VKR_ASSERT_OK(vkr_gpu_dropout_fused_backward(q, &p, (vkr_range){0}, X, DY, DX, DR));
+    if (residual) VKR_ASSERT_OK(vkr_gpu_dropout_fused_backward(q, &p, (vkr_range){0}, X, DY, (vkr_range){0}, DR2));
+    seq_run(q);
+    float* out = malloc(n * sizeof *out);
+    arena_get(&m, Y, out, n);
+    assert_memory_equal(out, y, n * sizeof *y);
+    arena_get(&m, DX, out, n);
+    assert_memory_equal(out, dx, n * sizeof *dx);
+    arena_get(&m, DR, out, n);
+    assert_memory_equal(out, dr, n * sizeof *dr);
+    if (residual) {
+        arena_get(&m, DR2, out, n);
+        assert_memory_equal(out, want_dr, n * sizeof *out);
+    }
+    vkr_buffer_destroy(env.device, &m.buf);
+    free(x), free(r), free(dy), free(g), free(gr), free(y), free(want), free(t), free(dx), free(dr);
+    free(want_dx), free(want_dr), free(td), free(out);
+}
+
+static void test_dropout_fused_matches_unfused(void** state) {
+    (void)state;
+    static const uint32_t sizes[] = {1, 7, 4099, 4100}; /* the last takes the vec4 path */
+    for (size_t si = 0; si < 4; si++)
+        for (int v = 1; v < 4; v++) {
+            fused_case(sizes[si], 0.3f, v & 1, v & 2);
+            fused_case(sizes[si], 0.0f, v & 1, v & 2);
+        }
+    expect_no_validation_messages();
+}
+
 typedef struct dropout_ctx {
     vkr_dropout_params p;
-    float *x, *y, *w;
+    float *x, *y, *w, *r;
 } dropout_ctx;
 
 static double dropout_loss(void* user) {
     dropout_ctx* c = user;
-    VKR_ASSERT_OK(vkr_ref_dropout(&c->p, c->x, c->y));
+    VKR_ASSERT_OK(vkr_ref_dropout_fused(&c->p, c->x, c->r, c->y));
     return vkr_gradcheck_dot(c->y, c->w, c->p.n);
 }
 
@@ -667,6 +732,18 @@ static void test_dropout_gradcheck(void** state) {
     const vkr_gradcheck_input in[] = {{"dx", c.x, dx, 50}};
     ASSERT_GRADCHECK(dropout_loss, &c, in);
     free(c.x), free(c.w), free(c.y), free(dx);
+}
+
+static void test_dropout_fused_gradcheck(void** state) {
+    (void)state;
+    dropout_ctx c = {.p = {.n = 50, .p = 0.3f, .seed = 7, .relu = true, .residual = true}};
+    c.x = rnd(50, 113), c.w = rnd(50, 114), c.r = rnd(50, 115), c.y = malloc(50 * sizeof(float));
+    for (int i = 0; i < 50; i++) c.x[i] += c.x[i] < 0 ? -0.1f : 0.1f; /* away from relu's kink */
+    float *dx = calloc(50, sizeof(float)), *dr = calloc(50, sizeof(float));
+    VKR_ASSERT_OK(vkr_ref_dropout_fused_backward(&c.p, c.x, c.w, dx, dr));
+    const vkr_gradcheck_input in[] = {{"dx", c.x, dx, 50}, {"dr", c.r, dr, 50}};
+    ASSERT_GRADCHECK(dropout_loss, &c, in);
+    free(c.x), free(c.w), free(c.y), free(c.r), free(dx), free(dr);
 }
 
 /* ---- large: more than 65535 workgroups of 256 ---- */
@@ -752,7 +829,7 @@ static void test_reference_backward_accumulates(void** state) {
     }
     const vkr_reduce_params rp = {{3, 4, 5, 1}, 1, true};
     CHECK_ACCUMULATES("mean dx", N, vkr_ref_reduce_backward(&rp, dy, once), vkr_ref_reduce_backward(&rp, dy, after));
-    const vkr_dropout_params dp = {N, 0.4f, 5, 0};
+    const vkr_dropout_params dp = {.n = N, .p = 0.4f, .seed = 5};
     CHECK_ACCUMULATES("dropout dx", N, vkr_ref_dropout_backward(&dp, dy, once),
                       vkr_ref_dropout_backward(&dp, dy, after));
     const vkr_slice_params sp = {{3, 4, 5, 1}, 2, 1, 3};
@@ -798,9 +875,9 @@ static void test_invalid_arguments(void** state) {
     expect_invalid(vkr_ref_binary_backward(&big, NULL, v, v, NULL, v), "needs the forward inputs");
     const vkr_reduce_params axis = {{1, 1, 1, 4}, 4, false};
     expect_invalid(vkr_ref_reduce(&axis, v, v), "axis 4");
-    const vkr_dropout_params p1 = {4, 1.0f, 0, 0};
+    const vkr_dropout_params p1 = {.n = 4, .p = 1.0f, .seed = 0};
     expect_invalid(vkr_gpu_dropout(q, &p1, r, r), "not in [0, 1)");
-    const vkr_dropout_params pnan = {4, NAN, 0, 0};
+    const vkr_dropout_params pnan = {.n = 4, .p = NAN, .seed = 0};
     expect_invalid(vkr_ref_dropout(&pnan, v, v), "not in [0, 1)");
     const vkr_slice_params sl = {{1, 1, 1, 4}, 3, 2, 3};
     expect_invalid(vkr_gpu_slice(q, &sl, r, r), "outside axis 3");
@@ -836,6 +913,8 @@ int main(void) {
         cmocka_unit_test(test_dropout_seed_reproducible),
         cmocka_unit_test(test_dropout_stepped_stream),
         cmocka_unit_test(test_dropout_gradcheck),
+        cmocka_unit_test(test_dropout_fused_matches_unfused),
+        cmocka_unit_test(test_dropout_fused_gradcheck),
         cmocka_unit_test(test_large_grid),
         cmocka_unit_test(test_reference_backward_accumulates),
         cmocka_unit_test(test_invalid_arguments),

@@ -136,6 +136,8 @@ typedef struct vkr_dropout_params {
     float p;       /* drop probability in [0, 1) */
     uint64_t seed; /* mask seed: the same seed gives the same mask; use a new one per call site */
     uint32_t stream; /* Philox counter word 1, e.g. the training step, so masks differ per step */
+    bool relu;       /* fused: the mask applies to max(x, 0) (the backward reads x) */
+    bool residual;   /* fused: y = r + the dropout (the backward accumulates dy into dr) */
 } vkr_dropout_params;
 
 /* Philox4x32-10 (Salmon et al., SC'11): out = the 10-round bijection of ctr under key. */
@@ -144,6 +146,13 @@ void vkr_philox4x32_10(const uint32_t ctr[4], const uint32_t key[2], uint32_t ou
 vkr_status vkr_ref_dropout(const vkr_dropout_params* p, const float* x, float* y);
 /* CPU: dx += mask(dy) * 1/(1-p), regenerating the mask from the seed. */
 vkr_status vkr_ref_dropout_backward(const vkr_dropout_params* p, const float* dy, float* dx);
+/* CPU, fused form: y = [r +] mask([relu] x) * 1/(1-p) as p->relu and p->residual say; r is read only
+ * with residual. y may equal x. The plain functions above are this with both flags off. */
+vkr_status vkr_ref_dropout_fused(const vkr_dropout_params* p, const float* x, const float* r, float* y);
+/* CPU, fused form: dx += mask(dy) * 1/(1-p) * [x > 0] (x read only with relu; dx may be NULL when x
+ * needs no gradient) and, with residual, dr += dy. */
+vkr_status vkr_ref_dropout_fused_backward(const vkr_dropout_params* p, const float* x, const float* dy, float* dx,
+                                          float* dr);
 /* GPU: records y = mask(x) * 1/(1-p). y may be the same range as x. */
 vkr_status vkr_gpu_dropout(vkr_sequence* seq, const vkr_dropout_params* p, vkr_range x, vkr_range y);
 /* GPU: records dx += mask(dy) * 1/(1-p). */
@@ -155,6 +164,13 @@ vkr_status vkr_gpu_dropout_stepped(vkr_sequence* seq, const vkr_dropout_params* 
 /* GPU: the backward of vkr_gpu_dropout_stepped (the same step value gives the same mask). */
 vkr_status vkr_gpu_dropout_backward_stepped(vkr_sequence* seq, const vkr_dropout_params* p, vkr_range step,
                                             vkr_range dy, vkr_range dx);
+/* GPU, fused form of vkr_ref_dropout_fused in one dispatch; `step` as for the stepped versions, or
+ * empty to use p->stream; r is bound only with residual. */
+vkr_status vkr_gpu_dropout_fused(vkr_sequence* seq, const vkr_dropout_params* p, vkr_range step, vkr_range x,
+                                 vkr_range r, vkr_range y);
+/* GPU, fused form of vkr_ref_dropout_fused_backward in one dispatch (dx may be empty with residual). */
+vkr_status vkr_gpu_dropout_fused_backward(vkr_sequence* seq, const vkr_dropout_params* p, vkr_range step, vkr_range x,
+                                          vkr_range dy, vkr_range dx, vkr_range dr);
 
 /* ---- concat and slice ---- */
 

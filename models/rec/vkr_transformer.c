@@ -73,22 +73,26 @@ static vkr_tensor* vkr_tf_attention(vkr_graph* g, const char* prefix, const vkr_
     return vkr_tf_linear(g, name, ctx, D, D, true, c->group);
 }
 
-/* The feed-forward W2 act(W1 f): GELU for the pre-norm style, ReLU with dropout on the hidden
- * activations for the SASRec style (its point-wise convolutions). */
+/* res + dropout(y): one fused kernel each way when dropout is on. */
+static vkr_tensor* vkr_tf_residual(vkr_graph* g, const vkr_tf_config* c, vkr_tensor* res, vkr_tensor* y) {
+    return c->dropout > 0 ? vkr_op_dropout_fused(g, y, c->dropout, false, res) : vkr_op_add(g, res, y);
+}
+
+/* The feed-forward W2 act(W1 f) (the caller applies its output dropout with the residual): GELU for
+ * the pre-norm style, ReLU with dropout on the hidden activations (fused) for the SASRec style (its
+ * point-wise convolutions). */
 static vkr_tensor* vkr_tf_ffn(vkr_graph* g, const char* prefix, const vkr_tf_config* c, vkr_tensor* f) {
     char name[VKR_NAME_BYTES];
     uint32_t D = c->hidden, F = c->ffn_mult ? c->ffn_mult * D : D;
     vkr_name(name, sizeof name, prefix, "ffn1");
     f = vkr_tf_linear(g, name, f, D, F, true, c->group);
     if (c->style == VKR_TF_SASREC) {
-        f = vkr_op_relu(g, f);
-        if (c->dropout > 0) f = vkr_op_dropout(g, f, c->dropout);
+        f = c->dropout > 0 ? vkr_op_dropout_fused(g, f, c->dropout, true, NULL) : vkr_op_relu(g, f);
     } else {
         f = vkr_op_gelu(g, f);
     }
     vkr_name(name, sizeof name, prefix, "ffn2");
-    f = vkr_tf_linear(g, name, f, F, D, true, c->group);
-    return c->dropout > 0 ? vkr_op_dropout(g, f, c->dropout) : f;
+    return vkr_tf_linear(g, name, f, F, D, true, c->group);
 }
 
 vkr_tensor* vkr_tf_block(vkr_graph* g, const char* prefix, const vkr_tf_config* c, vkr_tensor* x, vkr_tensor* key_mask) {
@@ -105,12 +109,11 @@ vkr_tensor* vkr_tf_block(vkr_graph* g, const char* prefix, const vkr_tf_config* 
         /* residual around the attention from the normalized queries, as in the paper's code */
         vkr_tensor* h = vkr_op_add(g, q, vkr_tf_attention(g, prefix, c, q, x, key_mask, c->dropout));
         vkr_tensor* f = vkr_tf_layernorm(g, name, h, D, c->group);
-        return vkr_op_add(g, f, vkr_tf_ffn(g, prefix, c, f));
+        return vkr_tf_residual(g, c, f, vkr_tf_ffn(g, prefix, c, f));
     }
     vkr_tensor* a = vkr_tf_attention(g, prefix, c, q, q, key_mask, 0.0f);
-    if (c->dropout > 0) a = vkr_op_dropout(g, a, c->dropout);
-    vkr_tensor* h = vkr_op_add(g, x, a);
-    return vkr_op_add(g, h, vkr_tf_ffn(g, prefix, c, vkr_tf_layernorm(g, name, h, D, c->group)));
+    vkr_tensor* h = vkr_tf_residual(g, c, x, a);
+    return vkr_tf_residual(g, c, h, vkr_tf_ffn(g, prefix, c, vkr_tf_layernorm(g, name, h, D, c->group)));
 }
 
 vkr_tensor* vkr_tf_encoder(vkr_graph* g, const char* prefix, const vkr_tf_config* c, vkr_tensor* x,

@@ -112,7 +112,8 @@ static vkr_status vkr_matmul_fwd(vkr_exec_ctx* ctx, vkr_tensor* t) {
 }
 
 /* With C = op(A) op(B): dA and dB as matmuls of dC with the other operand, chosen per transpose
- * case so that each writes its gradient in the operand's stored layout; dbias sums dC's rows. */
+ * case so that each writes its gradient in the operand's stored layout; dbias sums dC's rows, inside
+ * the dB product's pass over dC when that product reads dC as its op(B) (a linear layer's weight). */
 static vkr_status vkr_matmul_bwd(vkr_exec_ctx* ctx, vkr_tensor* t) {
     const vkr_matmul_params* p = (const vkr_matmul_params*)t->params;
     vkr_tensor *a = t->src[0], *b = t->src[1], *dc = t->grad;
@@ -149,7 +150,9 @@ static vkr_status vkr_matmul_bwd(vkr_exec_ctx* ctx, vkr_tensor* t) {
             q.trans_a = !ta;
             q.stride_a = p->stride_a;
             q.stride_b = p->stride_c;
-            VKR_TRY(vkr_mm_run(ctx, &q, a, dc, NULL, db));
+            q.bias_grad = dbias && p->batch == 1;
+            VKR_TRY(vkr_mm_run(ctx, &q, a, dc, q.bias_grad ? dbias : NULL, db));
+            if (q.bias_grad) dbias = NULL; /* done */
         } else { /* dB = dC^T op(A), stored [N,K] */
             q.trans_a = true;
             q.trans_b = ta;

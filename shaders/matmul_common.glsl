@@ -23,6 +23,7 @@ const bool VEC_A = (FLAGS & 16u) != 0u; // A rows along k are vec4-aligned (lda,
 const bool VEC_B = (FLAGS & 32u) != 0u; // B storage rows are vec4-aligned (ldb, base % 4 == 0)
 const bool VEC_C = (FLAGS & 64u) != 0u; // C rows are vec4-aligned (ldc, base % 4 == 0)
 const bool K_MUL4 = (FLAGS & 128u) != 0u; // K % 4 == 0: no K tail to compile
+const bool BIAS_GRAD = (FLAGS & 256u) != 0u; // also bgrad[j] += sum_k op(B)[k][j] (bias gradient)
 
 #ifdef MATMUL_F16
 #extension GL_EXT_shader_16bit_storage : require
@@ -43,6 +44,7 @@ layout(std430, binding = 2) readonly buffer Bias1 { float bias1[]; };
 layout(std430, binding = 2) readonly buffer Bias4 { vec4 bias4[]; };
 layout(std430, binding = 3) buffer C1 { float c1[]; };
 layout(std430, binding = 3) buffer C4 { vec4 c4[]; };
+layout(std430, binding = 4) buffer BGrad { float bgrad[]; }; // BIAS_GRAD only (else bound to C)
 
 // op(A)[i][k] and op(B)[k][j] of the batch item whose storage starts at `base`.
 float load_a(uint base, uint i, uint k) { return float(a1[base + (TRANS_A ? k * p.lda + i : i * p.lda + k)]); }

@@ -47,6 +47,11 @@ void main() {
     vec4 acc[TM][TN4];
     for (uint m = 0; m < TM; m++)
         for (uint n = 0; n < TN4; n++) acc[m][n] = vec4(0.0);
+    // BIAS_GRAD: the subgroup of the first row block sums its columns of op(B) as it loads them, so
+    // each column has one owner and a fixed summation order.
+    const bool bg_owner = BIAS_GRAD && row0 == 0u;
+    vec4 bg[TN4];
+    for (uint n = 0; n < TN4; n++) bg[n] = vec4(0.0);
 
     // K in chunks of 4 with vec4 loads of B, then one k at a time for the tail (not compiled at all
     // when K % 4 == 0). Shapes whose B rows are not vec4-aligned take the one-at-a-time loop for all
@@ -67,6 +72,9 @@ void main() {
                     for (uint t = 0; t < 4u; t++) bv[t][n][c] = w[t];
                 }
         }
+        if (bg_owner)
+            for (uint n = 0; n < TN4; n++)
+                for (uint t = 0; t < 4u; t++) bg[n] += bv[t][n]; // k order, as the CPU reference
         vec4 av[RPL];
         for (uint r = 0; r < RPL; r++) av[r] = load_a4(base_a, arow[r], k);
         for (uint m = 0; m < TM; m++) {
@@ -83,6 +91,8 @@ void main() {
         vec4 bv[TN4];
         for (uint n = 0; n < TN4; n++)
             for (uint c = 0; c < 4u; c++) bv[n][c] = load_b(base_b, k, bcol[4u * n + c]);
+        if (bg_owner)
+            for (uint n = 0; n < TN4; n++) bg[n] += bv[n];
         vec4 av = vec4(0.0);
         for (uint r = 0; r < RPL; r++) av[r & 3u] = load_a(base_a, arow[r], k);
         // RPL <= 4 keeps every lane's rows in one vec4 (checked by the host).
@@ -97,6 +107,10 @@ void main() {
     for (uint n = 0; n < TN4; n++)
         bias_v[n] = !HAS_BIAS ? vec4(0.0) : VEC_C ? bias4[bcol4[n] >> 2]
                   : vec4(bias1[bcol[4u * n]], bias1[bcol[4u * n + 1u]], bias1[bcol[4u * n + 2u]], bias1[bcol[4u * n + 3u]]);
+    if (bg_owner)
+        for (uint n = 0; n < TN4; n++)
+            for (uint t = 0; t < 4u; t++)
+                if (col0 + 4u * n + t < p.N) bgrad[col0 + 4u * n + t] += bg[n][t];
     for (uint m = 0; m < TM; m++) {
         uint i = row0 + m;
         if (i >= p.M) break;

@@ -29,6 +29,11 @@ void main() {
     float acc[TM][TN];
     for (uint i = 0; i < TM; i++)
         for (uint j = 0; j < TN; j++) acc[i][j] = 0.0;
+    // BIAS_GRAD: the first row of invocations of the first row block sums its columns of op(B) from
+    // the staged tiles (zero past K), so each column has one owner and a fixed summation order.
+    const bool bg_owner = BIAS_GRAD && row0 == 0u && ty == 0u;
+    float bg[TN];
+    for (uint j = 0; j < TN; j++) bg[j] = 0.0;
 
     for (uint k0 = 0; k0 < p.K; k0 += BK) {
         // Consecutive invocations read consecutive addresses of the storage layout.
@@ -47,12 +52,17 @@ void main() {
             float a[TM], b[TN];
             for (uint i = 0; i < TM; i++) a[i] = sa[k * (BM + PAD) + ty + i * TY];
             for (uint j = 0; j < TN; j++) b[j] = sb[k * BN + tx + j * TX];
+            if (bg_owner)
+                for (uint j = 0; j < TN; j++) bg[j] += b[j];
             for (uint i = 0; i < TM; i++)
                 for (uint j = 0; j < TN; j++) acc[i][j] = fma(a[i], b[j], acc[i][j]);
         }
         barrier();
     }
 
+    if (bg_owner)
+        for (uint j = 0; j < TN; j++)
+            if (col0 + tx + j * TX < p.N) bgrad[col0 + tx + j * TX] += bg[j];
     for (uint i = 0; i < TM; i++) {
         uint gi = row0 + ty + i * TY;
         if (gi >= p.M) break;

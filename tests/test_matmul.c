@@ -39,7 +39,8 @@ static size_t span_b(const vkr_matmul_params* p) { return (size_t)(p->batch - 1)
 static size_t span_c(const vkr_matmul_params* p) { return (size_t)(p->batch - 1) * p->stride_c + (size_t)p->M * p->N; }
 
 /* Runs p on the GPU with random inputs (rounded to fp16 and stored so when p->dtype says so) and
- * returns the NMSE against the cblas reference. */
+ * returns the NMSE against the cblas reference (the larger of C's and, with bias_grad, the bias
+ * gradient's). */
 static double gpu_vs_ref(vkr_device* dev, const vkr_matmul_params* p, uint32_t seed) {
     size_t na = span_a(p), nb = span_b(p), nc = span_c(p);
     float* a = malloc(na * sizeof *a);
@@ -58,7 +59,10 @@ static double gpu_vs_ref(vkr_device* dev, const vkr_matmul_params* p, uint32_t s
     for (size_t i = 0; f16 && i < na; i++) a[i] = vkr_half_to_float(ha[i] = vkr_float_to_half(a[i]));
     for (size_t i = 0; f16 && i < nb; i++) b[i] = vkr_half_to_float(hb[i] = vkr_float_to_half(b[i]));
     memcpy(ref, c, nc * sizeof *c);
-    VKR_ASSERT_OK(vkr_ref_matmul(p, a, b, bias, ref));
+    float* ref_bias = malloc(p->N * sizeof *ref_bias);
+    assert_non_null(ref_bias);
+    memcpy(ref_bias, bias, p->N * sizeof *bias);
+    VKR_ASSERT_OK(vkr_ref_matmul(p, a, b, ref_bias, ref));
 
     size_t es = f16 ? 2 : 4;
     vkr_buffer ba = {0}, bb = {0}, bbias = {0}, bc = {0};
@@ -76,7 +80,10 @@ static double gpu_vs_ref(vkr_device* dev, const vkr_matmul_params* p, uint32_t s
                                  vkr_range_whole(&bc)));
     VKR_ASSERT_OK(vkr_sequence_submit(seq));
     VKR_ASSERT_OK(vkr_buffer_download(dev, &bc, 0, c, nc * 4));
-    double e = vkr_test_nmse(c, ref, nc);
+    VKR_ASSERT_OK(vkr_buffer_download(dev, &bbias, 0, bias, p->N * 4));
+    double e = vkr_test_nmse(c, ref, nc), e_bias = vkr_test_nmse(bias, ref_bias, p->N);
+    if (e_bias > e) e = e_bias; /* unchanged inputs give 0 when bias_grad is off */
+    free(ref_bias);
     vkr_sequence_destroy(seq);
     vkr_buffer_destroy(dev, &ba);
     vkr_buffer_destroy(dev, &bb);
@@ -151,6 +158,23 @@ static void test_gpu_shapes(void** state) {
             p.accumulate = s % 3 == 1;
             p.alpha = s % 4 == 3 ? -0.75f : 1.0f;
             check(env.device, &p, NMSE_F32, (uint32_t)s);
+        }
+    vkr_test_close(&env);
+}
+
+/* The fused bias gradient (column sums of op(B)) on both kernel families and every shape, beside
+ * the product it rides on. */
+static void test_gpu_bias_grad(void** state) {
+    (void)state;
+    vkr_test_env env;
+    vkr_test_open(&env, NULL);
+    for (int v = VKR_MATMUL_SUBGROUP; v <= VKR_MATMUL_TILED; v++)
+        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+            vkr_matmul_params p = mm_params(shapes[s]);
+            p.variant = (vkr_matmul_variant)v;
+            p.bias_grad = true;
+            p.accumulate = s % 2 == 0;
+            check(env.device, &p, NMSE_F32, 100 + (uint32_t)s);
         }
     vkr_test_close(&env);
 }
@@ -289,6 +313,14 @@ static void test_invalid(void** state) {
     p = good;
     p.has_bias = true;
     expect_invalid(vkr_ref_matmul(&p, x, x, NULL, x), "bias");
+    p.bias_grad = true; /* with has_bias */
+    expect_invalid(vkr_matmul_validate(&p, "test"), "bias_grad");
+    p = good;
+    p.bias_grad = true;
+    expect_invalid(vkr_ref_matmul(&p, x, x, NULL, x), "bias");
+    p.batch = 2;
+    p.stride_c = 64;
+    expect_invalid(vkr_matmul_validate(&p, "test"), "bias_grad");
     p = good;
     p.alpha = NAN;
     expect_invalid(vkr_ref_matmul_naive(&p, x, x, NULL, x), "alpha");
@@ -329,6 +361,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ref_matches_naive), cmocka_unit_test(test_gpu_shapes),
         cmocka_unit_test(test_gpu_batch),         cmocka_unit_test(test_gpu_dispatch_limits),
+        cmocka_unit_test(test_gpu_bias_grad),
         cmocka_unit_test(test_gpu_f16),           cmocka_unit_test(test_sqdist),
         cmocka_unit_test(test_invalid),
     };

@@ -25,6 +25,8 @@ vkr_status vkr_matmul_validate(const vkr_matmul_params* p, const char* what) {
         return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: alpha must be finite", what);
     if ((unsigned)p->dtype >= VKR_MATMUL_DTYPE_COUNT)
         return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: dtype %d is not a vkr_matmul_dtype", what, (int)p->dtype);
+    if (p->bias_grad && (p->has_bias || p->batch != 1))
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: bias_grad needs batch 1 and no has_bias", what);
     if ((unsigned)p->variant >= VKR_MATMUL_VARIANT_COUNT)
         return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: variant %d is not a vkr_matmul_variant", what, (int)p->variant);
     return VKR_OK;
@@ -34,8 +36,19 @@ static vkr_status vkr_ref_check_pointers(const vkr_matmul_params* p, const float
                                          const float* bias, const float* c, const char* what) {
     VKR_TRY(vkr_matmul_validate(p, what));
     if (!a || !b || !c) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: a, b and c must not be NULL", what);
-    if (p->has_bias && !bias) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: has_bias is set but bias is NULL", what);
+    if ((p->has_bias || p->bias_grad) && !bias)
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: has_bias or bias_grad is set but bias is NULL", what);
     return VKR_OK;
+}
+
+/* bias[j] += sum_k op(B)[k][j], in k order (bias_grad; the caller's bias array is the gradient then,
+ * so it is written through the pointer the API types as const for the has_bias case). */
+static void vkr_ref_bias_grad(const vkr_matmul_params* p, const float* b, float* bias) {
+    for (uint32_t j = 0; j < p->N; j++) {
+        float s = 0.0f;
+        for (uint32_t k = 0; k < p->K; k++) s += p->trans_b ? b[(size_t)j * p->K + k] : b[(size_t)k * p->N + j];
+        bias[j] += s;
+    }
 }
 
 /* One sgemm of rows [i0, i1) and columns [j0, j1) of C = op(A) op(B) (+ beta C). */
@@ -86,6 +99,7 @@ vkr_status vkr_ref_matmul(const vkr_matmul_params* p, const float* a, const floa
         vkr_sgemm_split(p, a + z * p->stride_a, b + z * p->stride_b, cz, beta);
     }
     if (blas_threads != 1) openblas_set_num_threads(blas_threads); /* other callers of OpenBLAS keep theirs */
+    if (p->bias_grad) vkr_ref_bias_grad(p, b, (float*)bias);
     return VKR_OK;
 }
 
@@ -110,6 +124,7 @@ vkr_status vkr_ref_matmul_naive(const vkr_matmul_params* p, const float* a, cons
                 cz[(size_t)i * p->N + j] = (float)s;
             }
     }
+    if (p->bias_grad) vkr_ref_bias_grad(p, b, (float*)bias);
     return VKR_OK;
 }
 

@@ -6,6 +6,9 @@
  *   trans_a; op(B) is K x N and B is stored K x N, or N x K when trans_b.
  * - C = alpha * op(A) op(B) (+ bias[N] added to every row when has_bias) (+ the old C when
  *   accumulate). alpha is used as given (0 gives zero products; no "0 means 1" shortcut).
+ * - bias_grad (the weight gradient of a linear layer, op(B) = dY): the same call also accumulates
+ *   bias[j] += sum over k of op(B)[k][j], the bias gradient, in the kernel's pass over op(B); bias is
+ *   then written, never read as a bias. Not with has_bias; batch must be 1.
  * - batch items: item z of A starts at z * stride_a elements (likewise B, C); a stride of 0
  *   broadcasts A or B to every item. stride_c must be >= M * N when batch > 1. bias is shared.
  * - dtype VKR_MATMUL_F16: A and B are stored as IEEE binary16 (2 bytes per element; the device must
@@ -49,6 +52,7 @@ typedef struct vkr_matmul_params {
     uint64_t stride_a, stride_b, stride_c; /* elements between batch items; 0 broadcasts A or B */
     bool accumulate;           /* C += result instead of C = result */
     bool has_bias;             /* add bias[N] to every row of C (bias range ignored otherwise) */
+    bool bias_grad;            /* also bias[N] += the column sums of op(B) (see the contract) */
     float alpha;               /* scale of op(A) op(B) */
     vkr_matmul_dtype dtype;    /* storage type of A and B (GPU only) */
     vkr_matmul_variant variant; /* force a kernel family (tests, benchmarks); AUTO normally */

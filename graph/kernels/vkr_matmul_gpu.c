@@ -14,6 +14,7 @@ enum {
     VKR_MM_VEC_B = 32u,
     VKR_MM_VEC_C = 64u,
     VKR_MM_K_MUL4 = 128u,
+    VKR_MM_BIAS_GRAD = 256u,
 };
 
 /* Push constants of the matmul kernels (matmul_common.glsl). */
@@ -152,16 +153,21 @@ vkr_status vkr_gpu_matmul(vkr_sequence* seq, const vkr_matmul_params* p, vkr_ran
     /* Kernels index with 32-bit element offsets. */
     if (na > UINT32_MAX || nb > UINT32_MAX || nc > UINT32_MAX)
         return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: an operand spans more than 2^32 elements", what);
-    vkr_range ranges[4];
+    vkr_range ranges[5];
     VKR_TRY(vkr_mm_range(a, na * esize, what, "a", &ranges[0]));
     VKR_TRY(vkr_mm_range(b, nb * esize, what, "b", &ranges[1]));
     if (p->has_bias) VKR_TRY(vkr_mm_range(bias, (uint64_t)p->N * 4, what, "bias", &ranges[2]));
     else ranges[2] = ranges[0]; /* unused by the kernel; any readable range keeps the binding valid */
     VKR_TRY(vkr_mm_range(c, nc * 4, what, "c", &ranges[3]));
+    /* Binding 4 is the bias gradient; otherwise it repeats C (validation counts a writable binding
+     * as written, so it must not alias anything another dispatch reads). */
+    if (p->bias_grad) VKR_TRY(vkr_mm_range(bias, (uint64_t)p->N * 4, what, "bias (gradient)", &ranges[4]));
+    else ranges[4] = ranges[3];
 
     uint32_t lda = p->trans_a ? p->M : p->K, ldb = p->trans_b ? p->K : p->N;
     uint32_t flags = (p->trans_a ? VKR_MM_TRANS_A : 0) | (p->trans_b ? VKR_MM_TRANS_B : 0) |
-                     (p->accumulate ? VKR_MM_ACCUMULATE : 0) | (p->has_bias ? VKR_MM_BIAS : 0);
+                     (p->accumulate ? VKR_MM_ACCUMULATE : 0) | (p->has_bias ? VKR_MM_BIAS : 0) |
+                     (p->bias_grad ? VKR_MM_BIAS_GRAD : 0);
     /* vec4 views need every row start of the operand at a multiple of 4 elements. */
     if (!p->trans_a && lda % 4 == 0 && p->stride_a % 4 == 0) flags |= VKR_MM_VEC_A;
     if (ldb % 4 == 0 && p->stride_b % 4 == 0) flags |= VKR_MM_VEC_B;
@@ -171,9 +177,10 @@ vkr_status vkr_gpu_matmul(vkr_sequence* seq, const vkr_matmul_params* p, vkr_ran
     vkr_mm_config cfg = {0};
     if (vkr_mm_pick_variant(info, p) == VKR_MATMUL_SUBGROUP) vkr_mm_config_subgroup(info, p, flags, &cfg);
     else VKR_TRY(vkr_mm_config_tiled(info, p, flags, &cfg));
+    const vkr_access c_access = p->accumulate ? VKR_READ_WRITE : VKR_WRITE;
     vkr_kernel_desc desc = {.shader = cfg.shader,
-                            .binding_count = 4,
-                            .access = {VKR_READ, VKR_READ, VKR_READ, p->accumulate ? VKR_READ_WRITE : VKR_WRITE},
+                            .binding_count = 5,
+                            .access = {VKR_READ, VKR_READ, VKR_READ, c_access, p->bias_grad ? VKR_READ_WRITE : c_access},
                             .push_bytes = sizeof(vkr_mm_push),
                             .spec_count = cfg.spec_count};
     for (uint32_t i = 0; i < cfg.spec_count; i++) desc.spec[i] = cfg.spec[i];
@@ -185,7 +192,7 @@ vkr_status vkr_gpu_matmul(vkr_sequence* seq, const vkr_matmul_params* p, vkr_ran
     uint32_t words[sizeof push / 4];
     _Static_assert(sizeof push == sizeof words, "push constants are 32-bit words");
     memcpy(words, &push, sizeof push);
-    return vkr_dispatch_split(seq, k, ranges, 4, words, sizeof words, 10, 11, 12, vkr_ceil_div(p->N, cfg.cols),
+    return vkr_dispatch_split(seq, k, ranges, 5, words, sizeof words, 10, 11, 12, vkr_ceil_div(p->N, cfg.cols),
                               vkr_ceil_div(p->M, cfg.rows), p->batch);
 }
 

@@ -141,6 +141,7 @@ static vkr_status bench_one(vkr_bench* b, vkr_device* dev, const vkr_sasrec_conf
         cJSON_AddNumberToObject(p, "len", c->max_len);
         cJSON_AddNumberToObject(p, "items", c->items);
         cJSON_AddNumberToObject(p, "hidden", c->hidden);
+        if (dev) cJSON_AddNumberToObject(p, "dispatches_per_step", vkr_exec_dispatches(step.ex));
         char name[64];
         snprintf(name, sizeof name, "sasrec_%s_%s", loss, dev ? "gpu" : "cpu");
         double v = peer->standalone;

@@ -568,6 +568,9 @@ vkr_status vkr_exec_set_steps(vkr_exec* ex, uint64_t steps) {
 
 bool vkr_exec_on_gpu(const vkr_exec* ex) { return ex && ex->gpu; }
 uint64_t vkr_exec_arena_bytes(const vkr_exec* ex) { return ex ? ex->arena_bytes : 0; }
+uint32_t vkr_exec_dispatches(const vkr_exec* ex) {
+    return ex && ex->gpu ? vkr_sequence_dispatch_count(ex->seq) + vkr_sequence_dispatch_count(ex->seq_update) : 0;
+}
 uint64_t vkr_exec_unplanned_bytes(const vkr_exec* ex) { return ex ? ex->unplanned_bytes : 0; }
 
 vkr_range vkr_exec_tensor_range(vkr_exec* ex, const vkr_tensor* t) {

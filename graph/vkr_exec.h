@@ -78,6 +78,8 @@ bool vkr_exec_on_gpu(const vkr_exec* exec);
 vkr_range vkr_exec_tensor_range(vkr_exec* exec, const vkr_tensor* tensor);
 /* Bytes of the activation arena after planning (for reports and planner tests). */
 uint64_t vkr_exec_arena_bytes(const vkr_exec* exec);
+/* GPU: kernel dispatches one run records (0 on the CPU backend or before the first run). */
+uint32_t vkr_exec_dispatches(const vkr_exec* exec);
 /* Bytes the activations would need without reuse (sum of their sizes). */
 uint64_t vkr_exec_unplanned_bytes(const vkr_exec* exec);
 

@@ -116,6 +116,7 @@ static const shape_pair binary_shapes[] = {
     {{1, 1, 1, 7}, {2, 3, 5, 7}},      {{2, 1, 5, 1}, {1, 3, 1, 7}},       {{3, 1, 1, 1}, {1, 1, 1, 1}},
     {{1, 13, 1, 11}, {17, 1, 19, 1}},  {{1, 1, 1000, 37}, {1, 1, 1, 37}},  {{1, 1, 1, 1}, {1, 1, 1, 257}},
     {{4, 1, 1, 3}, {4, 67, 1, 3}},     {{2, 3, 4, 8}, {2, 3, 4, 8}},       {{1, 1, 300, 70}, {1, 1, 300, 1}},
+    {{2, 3, 5, 8}, {1, 1, 1, 8}},      {{2, 3, 5, 8}, {2, 3, 5, 1}},       {{1, 3, 1, 4}, {2, 1, 5, 4}},
 };
 
 static float* binary_b(size_t n, vkr_binary_op op, uint32_t seed) {
@@ -271,6 +272,7 @@ static void test_reduce_gpu_matches_reference(void** state) {
         {{3, 5, 7, 11}, 0}, {{3, 5, 7, 11}, 1}, {{3, 5, 7, 11}, 2}, {{3, 5, 7, 11}, 3}, {{1, 1, 1, 1}, 3},
         {{1, 1, 1000, 37}, 2}, {{2, 1, 1, 3001}, 3}, {{70000, 1, 1, 2}, 3}, {{97, 1, 1, 1}, 0},
         {{1, 1, 300, 70}, 3}, /* CPU drivers: one invocation per target; GPUs: one workgroup */
+        {{3, 5, 2, 12}, 3}, {{3, 5, 2, 12}, 2}, /* backward broadcasts as vec4s (a splat, a row) */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         reduce_case_run(&cases[i], false);

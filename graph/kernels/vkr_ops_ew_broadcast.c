@@ -89,11 +89,17 @@ vkr_status vkr_ew_gpu_map(vkr_sequence* seq, const vkr_ew_map* m, vkr_range a, v
     vkr_ew_broadcast_strides(m->b_shape, push.b_stride);
     const bool same = vkr_shape_eq(m->a_shape, m->out) && (m->op == VKR_EW_MAP_A || vkr_shape_eq(m->b_shape, m->out));
     const vkr_range r[3] = {a, b, y};
-    const bool vec4 = same && vkr_ew_vec4(push.n, r, 3);
+    /* vec4s along y's last dim when it is a multiple of 4 and each operand either runs along it
+     * (stride 1, aligned) or is constant along it (stride 0: a splat). */
+    const bool uses_b = m->op != VKR_EW_MAP_A;
+    const bool a_splat = push.a_stride[3] == 0, b_splat = uses_b && push.b_stride[3] == 0;
+    const bool vec4 = push.dims[3] % 4 == 0 && vkr_ew_vec4(0, &y, 1) && (a_splat || vkr_ew_vec4(0, &a, 1)) &&
+                      (!uses_b || b_splat || vkr_ew_vec4(0, &b, 1));
     vkr_kernel_desc d = {.shader = "ew_map", .binding_count = 3,
                          .access = {VKR_READ, VKR_READ, m->accumulate ? VKR_READ_WRITE : VKR_WRITE},
-                         .push_bytes = sizeof push, .spec_count = 5,
-                         .spec = {VKR_EW_WG, m->accumulate, same, (uint32_t)m->op, vec4}};
+                         .push_bytes = sizeof push, .spec_count = 7,
+                         .spec = {VKR_EW_WG, m->accumulate, same, (uint32_t)m->op, vec4, vec4 && a_splat,
+                                  vec4 && b_splat}};
     const uint32_t invocations = vec4 ? push.n / 4 : push.n;
     return vkr_sequence_dispatch_grid(seq, &d, r, &push, (invocations + VKR_EW_WG - 1) / VKR_EW_WG);
 }

@@ -103,6 +103,7 @@ vkr_status vkr_bench_suite_tsne(vkr_bench* b);   /* bench_tsne.c */
 vkr_status vkr_bench_suite_quantize(vkr_bench* b); /* bench_quantize.c */
 vkr_status vkr_bench_suite_beam(vkr_bench* b);   /* bench_beam.c */
 vkr_status vkr_bench_suite_spmm(vkr_bench* b);   /* bench_spmm.c */
+vkr_status vkr_bench_suite_ew(vkr_bench* b);     /* bench_ew.c */
 vkr_status vkr_bench_suite_dp(vkr_bench* b);     /* bench_scaling.c: inside each rank of an MPI launch */
 /* bench train --ranks: one `mpirun -np R vkrec bench dp` launch per rank count, beside 1 rank. */
 vkr_status vkr_bench_train_ranks(vkr_bench* b);

@@ -139,8 +139,8 @@ static vkr_status vkr_moment_get(vkr_exec* ex, uint32_t i, uint32_t which, void*
         memcpy(dst, which ? ex->cpu_v[i] : ex->cpu_m[i], bytes);
         return VKR_OK;
     }
-    const vkr_buffer* b = vkr_optim_moment(ex->optim, ex->optim_index[i], which);
-    return vkr_buffer_download(ex->dev, b, 0, dst, bytes);
+    vkr_range r = vkr_optim_moment(ex->optim, ex->optim_index[i], which);
+    return vkr_buffer_download(ex->dev, r.buffer, r.offset, dst, bytes);
 }
 
 static vkr_status vkr_moment_set(vkr_exec* ex, uint32_t i, uint32_t which, const void* src, uint64_t bytes) {
@@ -148,8 +148,8 @@ static vkr_status vkr_moment_set(vkr_exec* ex, uint32_t i, uint32_t which, const
         memcpy(which ? ex->cpu_v[i] : ex->cpu_m[i], src, bytes);
         return VKR_OK;
     }
-    const vkr_buffer* b = vkr_optim_moment(ex->optim, ex->optim_index[i], which);
-    return vkr_buffer_upload(ex->dev, b, 0, src, bytes);
+    vkr_range r = vkr_optim_moment(ex->optim, ex->optim_index[i], which);
+    return vkr_buffer_upload(ex->dev, r.buffer, r.offset, src, bytes);
 }
 
 static bool vkr_has_moment(const vkr_exec* ex, uint32_t which) {

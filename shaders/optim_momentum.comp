@@ -3,17 +3,11 @@
 // SGD with momentum (PyTorch convention, no dampening): b = mu*b + g, p -= lr*b, g with L2 decay.
 layout(local_size_x_id = 0) in;
 #include "optim_common.glsl"
-layout(std430, binding = 3) buffer Momentum { float buf[]; };
 
-void main() {
-    float lr = st.lr * pc.lr_mult;
-    float scale = st.clip_scale;
-    float mu = pc.beta1;
-    OPTIM_FOR_EACH(i) {
-        float p = param[i];
-        float g = clipped_grad(i, scale) + pc.wd * p;
-        float b = mu * buf[i] + g;
-        buf[i] = b;
-        param[i] = p - lr * b;
-    }
+void optim_element(uint gi, uint pi, uint mi, float lr_mult, float wd) {
+    float p = param[pi];
+    float g = clipped_grad(gi, st.clip_scale) + wd * p;
+    float b = pc.beta1 * m1[mi] + g;
+    m1[mi] = b;
+    param[pi] = p - st.lr * lr_mult * b;
 }

@@ -4,12 +4,8 @@
 layout(local_size_x_id = 0) in;
 #include "optim_common.glsl"
 
-void main() {
-    float lr = st.lr * pc.lr_mult;
-    float scale = st.clip_scale;
-    OPTIM_FOR_EACH(i) {
-        float p = param[i];
-        float g = clipped_grad(i, scale) + pc.wd * p;
-        param[i] = p - lr * g;
-    }
+void optim_element(uint gi, uint pi, uint mi, float lr_mult, float wd) {
+    float p = param[pi];
+    float g = clipped_grad(gi, st.clip_scale) + wd * p;
+    param[pi] = p - st.lr * lr_mult * g;
 }

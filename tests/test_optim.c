@@ -37,30 +37,47 @@ static void check_scalars(const vkr_optim_scalars* g, const vkr_optim_scalars* c
 }
 
 /* Runs `steps` replays of one recorded step on the GPU and the same steps on the CPU, with fresh
- * gradients uploaded before each replay, and compares everything. Group 1 has its own lr and decay. */
-static void run_compare(const vkr_optim_config* cfg, int steps) {
+ * gradients uploaded before each replay, and compares everything. Group 1 has its own lr and decay.
+ * shared: every parameter in one buffer and every gradient in another, at aligned offsets with gaps
+ * (an executor's layout: the one-dispatch update); else a buffer each. */
+static void run_compare_layout(const vkr_optim_config* cfg, int steps, bool shared) {
     vkr_test_env env;
     vkr_test_open(&env, NULL);
     vkr_optim* opt;
     VKR_ASSERT_OK(vkr_optim_create(env.device, cfg, &opt));
     VKR_ASSERT_OK(vkr_optim_set_group(opt, 1, 0.5f, 0.03f));
+    vkr_optim_set_one_dispatch(opt, shared); /* whatever the device's default */
 
-    vkr_buffer pbuf[NPARAM], gbuf[NPARAM];
+    vkr_buffer pbuf[NPARAM] = {{0}}, gbuf[NPARAM] = {{0}};
+    vkr_buffer *pb[NPARAM], *gb[NPARAM];
+    uint64_t p_off[NPARAM], g_off[NPARAM], p_end = 0, g_end = 0;
+    for (uint32_t i = 0; i < NPARAM; i++) {
+        p_off[i] = shared ? p_end : i == 2 ? PARAM_OFFSET : 0;
+        g_off[i] = shared ? g_end + 256 * (i % 2) : 0;
+        p_end = (p_off[i] + k_sizes[i] * 4 + 64 + 255) / 256 * 256;
+        g_end = (g_off[i] + k_sizes[i] * 4 + 255) / 256 * 256;
+        pb[i] = shared ? &pbuf[0] : &pbuf[i];
+        gb[i] = shared ? &gbuf[0] : &gbuf[i];
+        if (shared) continue;
+        VKR_ASSERT_OK(vkr_buffer_create(env.device, p_off[i] + k_sizes[i] * 4 + 64, VKR_MEMORY_DEVICE, &pbuf[i]));
+        VKR_ASSERT_OK(vkr_buffer_create(env.device, k_sizes[i] * 4, VKR_MEMORY_DEVICE, &gbuf[i]));
+    }
+    if (shared) {
+        VKR_ASSERT_OK(vkr_buffer_create(env.device, p_end, VKR_MEMORY_DEVICE, &pbuf[0]));
+        VKR_ASSERT_OK(vkr_buffer_create(env.device, g_end, VKR_MEMORY_DEVICE, &gbuf[0]));
+    }
     float *p[NPARAM], *g[NPARAM], *m[NPARAM], *v[NPARAM];
     for (uint32_t i = 0; i < NPARAM; i++) {
         uint32_t n = k_sizes[i];
-        uint64_t off = i == 2 ? PARAM_OFFSET : 0;
-        VKR_ASSERT_OK(vkr_buffer_create(env.device, off + n * 4 + 64, VKR_MEMORY_DEVICE, &pbuf[i]));
-        VKR_ASSERT_OK(vkr_buffer_create(env.device, n * 4, VKR_MEMORY_DEVICE, &gbuf[i]));
         p[i] = malloc(n * 4);
         g[i] = malloc(n * 4);
         m[i] = calloc(n, 4);
         v[i] = calloc(n, 4);
         vkr_test_fill_random(p[i], n, 100 + i);
-        VKR_ASSERT_OK(vkr_buffer_upload(env.device, &pbuf[i], off, p[i], n * 4));
+        VKR_ASSERT_OK(vkr_buffer_upload(env.device, pb[i], p_off[i], p[i], n * 4));
         uint32_t index;
-        VKR_ASSERT_OK(vkr_optim_add_param(opt, (vkr_range){&pbuf[i], off, n * 4}, vkr_range_whole(&gbuf[i]), n,
-                                          i % 2, &index));
+        VKR_ASSERT_OK(vkr_optim_add_param(opt, (vkr_range){pb[i], p_off[i], n * 4}, (vkr_range){gb[i], g_off[i], n * 4},
+                                          n, i % 2, &index));
         assert_int_equal(index, i);
     }
     vkr_sequence* seq;
@@ -74,7 +91,7 @@ static void run_compare(const vkr_optim_config* cfg, int steps) {
     for (int s = 1; s <= steps; s++) {
         for (uint32_t i = 0; i < NPARAM; i++) {
             vkr_test_fill_random(g[i], k_sizes[i], 1000u * (uint32_t)s + i);
-            VKR_ASSERT_OK(vkr_buffer_upload(env.device, &gbuf[i], 0, g[i], k_sizes[i] * 4));
+            VKR_ASSERT_OK(vkr_buffer_upload(env.device, gb[i], g_off[i], g[i], k_sizes[i] * 4));
         }
         VKR_ASSERT_OK(vkr_sequence_submit(seq));
         vkr_optim_cpu_tick(cfg, &cs);
@@ -88,16 +105,16 @@ static void run_compare(const vkr_optim_config* cfg, int steps) {
     for (uint32_t i = 0; i < NPARAM; i++) {
         uint32_t n = k_sizes[i];
         float* got = malloc(n * 4);
-        VKR_ASSERT_OK(vkr_buffer_download(env.device, &pbuf[i], i == 2 ? PARAM_OFFSET : 0, got, n * 4));
+        VKR_ASSERT_OK(vkr_buffer_download(env.device, pb[i], p_off[i], got, n * 4));
         double e = vkr_test_nmse(got, p[i], n);
         if (e > 1e-12) fail_msg("param %u (%u values): NMSE %g", i, n, e);
         for (uint32_t k = 0; k < 2; k++) {
-            const vkr_buffer* mb = vkr_optim_moment(opt, i, k);
+            vkr_range mr = vkr_optim_moment(opt, i, k);
             float* want = k == 0 ? m[i] : v[i];
             bool used = cfg->kind != VKR_OPTIM_SGD || (k == 0 && cfg->momentum > 0);
-            assert_int_equal(mb != NULL, used);
-            if (!mb) continue;
-            VKR_ASSERT_OK(vkr_buffer_download(env.device, mb, 0, got, n * 4));
+            assert_int_equal(mr.buffer != NULL, used);
+            if (!mr.buffer) continue;
+            VKR_ASSERT_OK(vkr_buffer_download(env.device, mr.buffer, mr.offset, got, n * 4));
             e = vkr_test_nmse(got, want, n);
             if (e > 1e-12) fail_msg("param %u moment %u: NMSE %g", i, k, e);
         }
@@ -109,7 +126,16 @@ static void run_compare(const vkr_optim_config* cfg, int steps) {
     }
     vkr_sequence_destroy(seq);
     vkr_optim_destroy(opt);
+    for (uint32_t i = 0; i < NPARAM; i++) {
+        vkr_buffer_destroy(env.device, &pbuf[i]);
+        vkr_buffer_destroy(env.device, &gbuf[i]);
+    }
     vkr_test_close(&env);
+}
+
+static void run_compare(const vkr_optim_config* cfg, int steps) {
+    run_compare_layout(cfg, steps, false);
+    run_compare_layout(cfg, steps, true);
 }
 
 static void test_sgd(void** state) {
@@ -279,14 +305,15 @@ static void test_resume_and_reset(void** state) {
     VKR_ASSERT_OK(vkr_optim_read_scalars(opt, &gs));
     check_scalars(&gs, &cs, 51);
     float m[37];
-    VKR_ASSERT_OK(vkr_buffer_download(env.device, vkr_optim_moment(opt, 0, 0), 0, m, sizeof m));
+    vkr_range m0 = vkr_optim_moment(opt, 0, 0), v0 = vkr_optim_moment(opt, 0, 1);
+    VKR_ASSERT_OK(vkr_buffer_download(env.device, m0.buffer, m0.offset, m, sizeof m));
     assert_true(m[0] != 0.0f);
 
     VKR_ASSERT_OK(vkr_optim_reset(opt));
     VKR_ASSERT_OK(vkr_optim_read_scalars(opt, &gs));
     assert_int_equal(gs.step, 0);
     assert_true(gs.beta1_pow == 1.0f && gs.clip_scale == 1.0f);
-    VKR_ASSERT_OK(vkr_buffer_download(env.device, vkr_optim_moment(opt, 0, 1), 0, m, sizeof m));
+    VKR_ASSERT_OK(vkr_buffer_download(env.device, v0.buffer, v0.offset, m, sizeof m));
     for (uint32_t i = 0; i < n; i++) assert_true(m[i] == 0.0f);
     vkr_sequence_destroy(seq);
     vkr_optim_destroy(opt);

@@ -10,16 +10,17 @@
 #define VKR_OPTIM_MAX_GROUPS_X 65535u /* the smallest maxComputeWorkGroupCount[0] Vulkan allows */
 #define VKR_OPTIM_UPDATE_GROUPS 1024u /* update grids stride beyond this: enough to fill any GPU, cheap on CPUs */
 #define VKR_OPTIM_NORM_ITEMS 32u   /* gradient elements per thread in the norm pass (at least) */
+#define VKR_OPTIM_CHUNK 4096u      /* elements one workgroup updates in the one-dispatch update */
 
 _Static_assert(sizeof(vkr_optim_scalars) == 32, "vkr_optim_scalars must match the shaders' 32-byte layout");
 
-/* One parameter: caller's ranges, our moments, and its slots in the norm partials buffer. */
+/* One parameter: caller's ranges, its moments' place, and its slots in the norm partials buffer. */
 typedef struct vkr_optim_entry {
     vkr_range param;
     vkr_range grad;
     uint32_t count;
     uint32_t group;
-    vkr_buffer moment[2]; /* m (or SGD momentum) and v; zeroed when unused */
+    uint64_t moment_off;  /* first element of its moments in the moment arenas (aligned) */
     uint32_t part_base;   /* first partial slot (aligned for binding offsets) */
     uint32_t part_groups; /* workgroups of the norm pass = partial slots used */
     uint32_t part_items;  /* elements per thread in the norm pass */
@@ -35,11 +36,21 @@ struct vkr_optim {
     uint32_t part_slots;  /* partial slots needed by all parameters */
     vkr_buffer scalars;   /* vkr_optim_scalars */
     vkr_buffer partials;  /* norm partials; (re)allocated when recording the clip */
+    vkr_buffer moments[2]; /* every parameter's m (or momentum) and v, one arena each, when used */
+    uint64_t moment_words; /* elements of each arena in use */
+    vkr_buffer work;       /* the one-dispatch update's chunk table, written when recording */
+    bool one_dispatch;     /* update every parameter in one dispatch where the layout allows */
 };
+
+/* One chunk of the one-dispatch update (std430 layout of optim_common.glsl's OptimChunk). */
+typedef struct vkr_optim_chunk {
+    uint32_t param_off, grad_off, moment_off, count; /* element offsets, elements in the chunk */
+    float lr_mult, wd, pad0, pad1;                   /* the parameter's group settings */
+} vkr_optim_chunk;
 
 /* Push constants of the update kernels (optim_common.glsl). */
 typedef struct vkr_optim_update_push {
-    uint32_t n;
+    uint32_t n;  /* one parameter: its elements; the chunk table: its chunks */
     float lr_mult;
     float wd;
     float beta1;
@@ -61,6 +72,9 @@ vkr_status vkr_optim_create(vkr_device* dev, const vkr_optim_config* cfg, vkr_op
     if (!o) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory creating an optimizer");
     o->dev = dev;
     o->cfg = *cfg;
+    /* On GPUs one dispatch beats one per parameter (launch and barrier costs); lavapipe measured the
+     * other way (its chunk loop costs more per element than it saves in dispatches). */
+    o->one_dispatch = vkr_device_get_info(dev)->type != VKR_DEVICE_CPU;
     for (uint32_t g = 0; g < VKR_OPTIM_MAX_GROUPS; g++) {
         o->lr_mult[g] = 1.0f;
         o->wd[g] = cfg->weight_decay;
@@ -77,8 +91,8 @@ vkr_status vkr_optim_create(vkr_device* dev, const vkr_optim_config* cfg, vkr_op
 
 void vkr_optim_destroy(vkr_optim* o) {
     if (!o) return;
-    for (uint32_t i = 0; i < o->count; i++)
-        for (int k = 0; k < 2; k++) vkr_buffer_destroy(o->dev, &o->params[i].moment[k]);
+    for (int k = 0; k < 2; k++) vkr_buffer_destroy(o->dev, &o->moments[k]);
+    vkr_buffer_destroy(o->dev, &o->work);
     vkr_buffer_destroy(o->dev, &o->scalars);
     vkr_buffer_destroy(o->dev, &o->partials);
     free(o->params);
@@ -106,20 +120,31 @@ static vkr_status vkr_optim_check_range(const char* what, vkr_range r, uint64_t 
                     (unsigned long long)r.offset, (unsigned long long)vkr_range_bytes(r), (unsigned long long)count);
 }
 
-/* Zeroes `n` buffers with one submission. */
-static vkr_status vkr_optim_zero(vkr_device* dev, const vkr_buffer* const* bufs, uint32_t n) {
-    vkr_sequence* seq;
-    VKR_TRY(vkr_sequence_create(dev, &seq));
-    vkr_status s = VKR_OK;
-    uint32_t filled = 0;
-    for (uint32_t i = 0; i < n && s == VKR_OK; i++)
-        if (bufs[i]->size) {
-            s = vkr_sequence_fill(seq, bufs[i], 0, bufs[i]->size / 4 * 4, 0);
-            filled++;
-        }
-    if (s == VKR_OK && filled) s = vkr_sequence_submit(seq);
+/* Grows the moment arenas to `words` elements: new zeroed arenas, the old contents copied over, in
+ * one submission. Parameters are added before training, so this runs a handful of times. */
+static vkr_status vkr_optim_grow(vkr_optim* o, uint64_t words) {
+    uint32_t moments = vkr_optim_moment_count(&o->cfg);
+    vkr_buffer fresh[2] = {{0}};
+    vkr_sequence* seq = NULL;
+    vkr_status s = vkr_sequence_create(o->dev, &seq);
+    for (uint32_t k = 0; k < moments && s == VKR_OK; k++) {
+        s = vkr_buffer_create(o->dev, words * sizeof(float), VKR_MEMORY_DEVICE, &fresh[k]);
+        if (s == VKR_OK) s = vkr_sequence_fill(seq, &fresh[k], 0, words * sizeof(float), 0);
+        if (s == VKR_OK && o->moment_words)
+            s = vkr_sequence_copy(seq, &o->moments[k], 0, &fresh[k], 0, o->moment_words * sizeof(float));
+    }
+    if (s == VKR_OK && moments) s = vkr_sequence_submit(seq);
     vkr_sequence_destroy(seq);
-    return s;
+    if (s != VKR_OK) {
+        for (int k = 0; k < 2; k++) vkr_buffer_destroy(o->dev, &fresh[k]);
+        return s;
+    }
+    for (int k = 0; k < 2; k++) {
+        vkr_buffer_destroy(o->dev, &o->moments[k]);
+        o->moments[k] = fresh[k];
+    }
+    o->moment_words = words;
+    return VKR_OK;
 }
 
 vkr_status vkr_optim_add_param(vkr_optim* o, vkr_range param, vkr_range grad, uint64_t count, uint32_t group,
@@ -150,16 +175,8 @@ vkr_status vkr_optim_add_param(vkr_optim* o, vkr_range param, vkr_range grad, ui
     uint64_t align = vkr_device_get_info(o->dev)->min_storage_offset_alignment / sizeof(float);
     if (align == 0) align = 1;
     e.part_base = (uint32_t)vkr_align_up(o->part_slots, align);
-    uint32_t moments = vkr_optim_moment_count(&o->cfg);
-    vkr_status s = VKR_OK;
-    for (uint32_t k = 0; k < moments && s == VKR_OK; k++)
-        s = vkr_buffer_create(o->dev, count * sizeof(float), VKR_MEMORY_DEVICE, &e.moment[k]);
-    const vkr_buffer* zero[2] = {&e.moment[0], &e.moment[1]};
-    if (s == VKR_OK) s = vkr_optim_zero(o->dev, zero, moments);
-    if (s != VKR_OK) {
-        for (int k = 0; k < 2; k++) vkr_buffer_destroy(o->dev, &e.moment[k]);
-        return s;
-    }
+    e.moment_off = vkr_align_up(o->moment_words, align);
+    VKR_TRY(vkr_optim_grow(o, e.moment_off + count));
     o->part_slots = e.part_base + e.part_groups;
     if (out_index) *out_index = o->count;
     o->params[o->count++] = e;
@@ -168,9 +185,14 @@ vkr_status vkr_optim_add_param(vkr_optim* o, vkr_range param, vkr_range grad, ui
 
 uint32_t vkr_optim_param_count(const vkr_optim* o) { return o ? o->count : 0; }
 
-const vkr_buffer* vkr_optim_moment(const vkr_optim* o, uint32_t i, uint32_t which) {
-    if (!o || i >= o->count || which >= 2 || !o->params[i].moment[which].size) return NULL;
-    return &o->params[i].moment[which];
+void vkr_optim_set_one_dispatch(vkr_optim* o, bool on) {
+    if (o) o->one_dispatch = on;
+}
+
+vkr_range vkr_optim_moment(const vkr_optim* o, uint32_t i, uint32_t which) {
+    if (!o || i >= o->count || which >= vkr_optim_moment_count(&o->cfg)) return (vkr_range){0};
+    const vkr_optim_entry* e = &o->params[i];
+    return (vkr_range){&o->moments[which], e->moment_off * sizeof(float), (uint64_t)e->count * sizeof(float)};
 }
 
 const vkr_buffer* vkr_optim_scalar_buffer(const vkr_optim* o) { return o ? &o->scalars : NULL; }
@@ -229,33 +251,99 @@ vkr_status vkr_gpu_optim_clip(vkr_sequence* seq, vkr_optim* o) {
     return vkr_sequence_dispatch(seq, clip, r, 2, &push, sizeof push, 1, 1, 1);
 }
 
+/* The update kernel of the configured rule (spec 1: AdamW's decoupled decay; spec 2: the chunk table). */
+static vkr_status vkr_optim_update_kernel(vkr_optim* o, bool multi, vkr_kernel** out) {
+    uint32_t moments = vkr_optim_moment_count(&o->cfg);
+    const char* shader = moments == 2 ? "optim_adam" : moments == 1 ? "optim_momentum" : "optim_sgd";
+    vkr_kernel_desc d = {.shader = shader, .binding_count = 6, .push_bytes = sizeof(vkr_optim_update_push),
+                         .spec_count = 3, .spec = {VKR_OPTIM_WG, o->cfg.kind == VKR_OPTIM_ADAMW, multi},
+                         .access = {VKR_READ, VKR_READ, VKR_READ_WRITE, VKR_READ_WRITE, VKR_READ_WRITE, VKR_READ}};
+    return vkr_kernel_get(o->dev, &d, out);
+}
+
+/* Moment `k`'s range of entry e, or a stand-in for an unused moment: the parameter itself, which the
+ * same dispatch writes anyway (a writable binding counts as written). */
+static vkr_range vkr_optim_moment_range(const vkr_optim* o, const vkr_optim_entry* e, uint32_t k, vkr_range param) {
+    return k < vkr_optim_moment_count(&o->cfg) ? vkr_optim_moment(o, (uint32_t)(e - o->params), k) : param;
+}
+
 vkr_status vkr_gpu_optim_update(vkr_sequence* seq, vkr_optim* o, uint32_t i) {
     if (!seq || !o || i >= o->count)
         return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_gpu_optim_update: parameter %u does not exist", i);
     const vkr_optim_entry* e = &o->params[i];
-    uint32_t moments = vkr_optim_moment_count(&o->cfg);
-    static const vkr_access access[5] = {VKR_READ, VKR_READ, VKR_READ_WRITE, VKR_READ_WRITE, VKR_READ_WRITE};
-    const char* shader = moments == 2 ? "optim_adam" : moments == 1 ? "optim_momentum" : "optim_sgd";
     vkr_kernel* k;
-    VKR_TRY(vkr_optim_kernel(o->dev, shader, 3 + moments, access, sizeof(vkr_optim_update_push), moments == 2 ? 2 : 1,
-                             o->cfg.kind == VKR_OPTIM_ADAMW, &k));
+    VKR_TRY(vkr_optim_update_kernel(o, false, &k));
     uint64_t bytes = (uint64_t)e->count * sizeof(float);
-    vkr_range r[5] = {vkr_range_whole(&o->scalars),
-                      {e->grad.buffer, e->grad.offset, bytes},
-                      {e->param.buffer, e->param.offset, bytes},
-                      vkr_range_whole(&e->moment[0]),
-                      vkr_range_whole(&e->moment[1])};
+    vkr_range param = {e->param.buffer, e->param.offset, bytes};
+    vkr_range r[6] = {vkr_range_whole(&o->scalars), {e->grad.buffer, e->grad.offset, bytes}, param,
+                      vkr_optim_moment_range(o, e, 0, param), vkr_optim_moment_range(o, e, 1, param),
+                      vkr_range_whole(&o->scalars)};
     vkr_optim_update_push push = {e->count, o->lr_mult[e->group], o->wd[e->group],
                                   o->cfg.kind == VKR_OPTIM_SGD ? o->cfg.momentum : o->cfg.beta1, o->cfg.beta2,
                                   o->cfg.eps};
     uint32_t groups = (e->count + VKR_OPTIM_WG - 1) / VKR_OPTIM_WG;
     if (groups > VKR_OPTIM_UPDATE_GROUPS) groups = VKR_OPTIM_UPDATE_GROUPS;
-    return vkr_sequence_dispatch(seq, k, r, 3 + moments, &push, sizeof push, groups, 1, 1);
+    return vkr_sequence_dispatch(seq, k, r, 6, &push, sizeof push, groups, 1, 1);
+}
+
+/* Every parameter's update in one dispatch, when all parameters share one buffer and all gradients
+ * another (the executor's slots): a table of chunks of at most VKR_OPTIM_CHUNK elements, one per
+ * workgroup, each naming its parameter's offsets and group settings. */
+static vkr_status vkr_gpu_optim_update_all(vkr_sequence* seq, vkr_optim* o) {
+    uint64_t chunks = 0;
+    for (uint32_t i = 0; i < o->count; i++) chunks += (o->params[i].count + VKR_OPTIM_CHUNK - 1) / VKR_OPTIM_CHUNK;
+    vkr_optim_chunk* table = calloc(chunks, sizeof *table);
+    if (!table) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory for the optimizer's chunk table");
+    uint64_t c = 0;
+    for (uint32_t i = 0; i < o->count; i++) {
+        const vkr_optim_entry* e = &o->params[i];
+        for (uint32_t done = 0; done < e->count; done += VKR_OPTIM_CHUNK, c++)
+            table[c] = (vkr_optim_chunk){(uint32_t)(e->param.offset / 4) + done, (uint32_t)(e->grad.offset / 4) + done,
+                                         (uint32_t)e->moment_off + done,
+                                         e->count - done < VKR_OPTIM_CHUNK ? e->count - done : VKR_OPTIM_CHUNK,
+                                         o->lr_mult[e->group], o->wd[e->group], 0, 0};
+    }
+    uint64_t bytes = chunks * sizeof *table;
+    vkr_status s = VKR_OK;
+    if (o->work.size < bytes) {
+        vkr_buffer_destroy(o->dev, &o->work);
+        s = vkr_buffer_create(o->dev, bytes, VKR_MEMORY_DEVICE, &o->work);
+    }
+    if (s == VKR_OK) s = vkr_buffer_upload(o->dev, &o->work, 0, table, bytes);
+    free(table);
+    VKR_TRY(s);
+    const vkr_optim_entry* e0 = &o->params[0];
+    vkr_range param = {e0->param.buffer, 0, VKR_WHOLE_SIZE};
+    vkr_range r[6] = {vkr_range_whole(&o->scalars), {e0->grad.buffer, 0, VKR_WHOLE_SIZE}, param,
+                      vkr_optim_moment_count(&o->cfg) > 0 ? vkr_range_whole(&o->moments[0]) : param,
+                      vkr_optim_moment_count(&o->cfg) > 1 ? vkr_range_whole(&o->moments[1]) : param,
+                      {&o->work, 0, bytes}};
+    vkr_optim_update_push push = {(uint32_t)chunks, 1.0f, 0.0f,
+                                  o->cfg.kind == VKR_OPTIM_SGD ? o->cfg.momentum : o->cfg.beta1, o->cfg.beta2,
+                                  o->cfg.eps};
+    vkr_kernel* k;
+    VKR_TRY(vkr_optim_update_kernel(o, true, &k));
+    return vkr_sequence_dispatch(seq, k, r, 6, &push, sizeof push, (uint32_t)chunks, 1, 1);
+}
+
+/* True when one dispatch can update every parameter: one parameter buffer, one gradient buffer,
+ * 32-bit element offsets, and a chunk count within one dispatch. */
+static bool vkr_optim_shared(const vkr_optim* o) {
+    if (!o->one_dispatch || o->count < 2) return false;
+    uint64_t chunks = 0;
+    for (uint32_t i = 0; i < o->count; i++) {
+        const vkr_optim_entry* e = &o->params[i];
+        if (e->param.buffer != o->params[0].param.buffer || e->grad.buffer != o->params[0].grad.buffer) return false;
+        if (e->param.offset / 4 + e->count > UINT32_MAX || e->grad.offset / 4 + e->count > UINT32_MAX) return false;
+        chunks += (e->count + VKR_OPTIM_CHUNK - 1) / VKR_OPTIM_CHUNK;
+    }
+    return chunks <= VKR_OPTIM_MAX_GROUPS_X && o->moment_words <= UINT32_MAX;
 }
 
 vkr_status vkr_gpu_optim_step(vkr_sequence* seq, vkr_optim* o) {
     VKR_TRY(vkr_gpu_optim_tick(seq, o));
     VKR_TRY(vkr_gpu_optim_clip(seq, o));
+    if (vkr_optim_shared(o)) return vkr_gpu_optim_update_all(seq, o);
     for (uint32_t i = 0; i < o->count; i++) VKR_TRY(vkr_gpu_optim_update(seq, o, i));
     return VKR_OK;
 }
@@ -269,15 +357,17 @@ vkr_status vkr_optim_read_scalars(vkr_optim* o, vkr_optim_scalars* out) {
 
 vkr_status vkr_optim_reset(vkr_optim* o) {
     if (!o) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_optim_reset: optimizer is NULL");
-    const vkr_buffer** bufs = malloc(((size_t)o->count * 2 + 1) * sizeof *bufs);
-    if (!bufs) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory resetting the optimizer");
-    for (uint32_t i = 0; i < o->count; i++) {
-        bufs[2 * i] = &o->params[i].moment[0];
-        bufs[2 * i + 1] = &o->params[i].moment[1];
+    uint32_t moments = vkr_optim_moment_count(&o->cfg);
+    if (moments && o->moment_words) {
+        vkr_sequence* seq;
+        VKR_TRY(vkr_sequence_create(o->dev, &seq));
+        vkr_status s = VKR_OK;
+        for (uint32_t k = 0; k < moments && s == VKR_OK; k++)
+            s = vkr_sequence_fill(seq, &o->moments[k], 0, o->moment_words * sizeof(float), 0);
+        if (s == VKR_OK) s = vkr_sequence_submit(seq);
+        vkr_sequence_destroy(seq);
+        VKR_TRY(s);
     }
-    vkr_status s = vkr_optim_zero(o->dev, bufs, o->count * 2);
-    free(bufs);
-    VKR_TRY(s);
     return vkr_optim_set_step(o, 0);
 }
 

@@ -91,14 +91,20 @@ void vkr_optim_destroy(vkr_optim* optim);
 /* Sets group `group`'s lr multiplier and weight decay (defaults: 1 and config.weight_decay). */
 vkr_status vkr_optim_set_group(vkr_optim* optim, uint32_t group, float lr_mult, float weight_decay);
 /* Adds a parameter of `count` float32 values in `param` with its gradient in `grad` (the buffers
- * must outlive the optimizer) to `group`, allocating its zeroed moment buffers; *out_index
- * (optional) receives its index. Call before recording. */
+ * must outlive the optimizer) to `group`, with zeroed moments in the optimizer's moment arenas;
+ * *out_index (optional) receives its index. Call before recording. When every parameter shares one
+ * buffer and every gradient another (an executor's slots), a step can update them all in one
+ * dispatch (vkr_optim_set_one_dispatch). */
 vkr_status vkr_optim_add_param(vkr_optim* optim, vkr_range param, vkr_range grad, uint64_t count, uint32_t group,
                                uint32_t* out_index);
+/* Whether steps recorded from now on update every parameter in one dispatch when they share buffers
+ * (default: on for GPUs, off for CPU drivers, where per-parameter dispatches measured faster). */
+void vkr_optim_set_one_dispatch(vkr_optim* optim, bool on);
 /* Number of parameters added. */
 uint32_t vkr_optim_param_count(const vkr_optim* optim);
-/* Moment buffers of parameter `i` (first: m or the momentum buffer, second: v), NULL when absent. */
-const vkr_buffer* vkr_optim_moment(const vkr_optim* optim, uint32_t i, uint32_t which);
+/* The range of moment `which` of parameter `i` (0: m or the momentum, 1: v); empty when the rule
+ * has no such moment. */
+vkr_range vkr_optim_moment(const vkr_optim* optim, uint32_t i, uint32_t which);
 /* The device buffer holding the vkr_optim_scalars. */
 const vkr_buffer* vkr_optim_scalar_buffer(const vkr_optim* optim);
 

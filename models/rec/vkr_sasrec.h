@@ -2,7 +2,8 @@
  * baseline of the generative recommender, with both losses used in the literature.
  *
  * Contract: item ids are 1..items, 0 is padding; sequences are left-padded to max_len so the last
- * position is the most recent item. vkr_sasrec_build makes one graph for one batch shape: for
+ * position is the most recent item. vkr_sasrec_build makes one graph for one batch shape (B rows of T =
+ * window or max_len positions; pos_emb always has max_len rows, so graphs of every window share it): for
  * training, inputs seq/mask and pos: for CE the next item per position as a candidate index
  * (0..out_count-1, -1 where there is none); for BCE the next item's id (0 where none) plus neg
  * (one sampled negative id per position) and labels; for scoring, `scores` = the last position's
@@ -34,6 +35,8 @@ typedef enum vkr_sasrec_arch {
 typedef struct vkr_sasrec_config {
     uint32_t items;   /* item ids 1..items */
     uint32_t max_len; /* sequence length T */
+    uint32_t window;  /* positions per row of this graph (0: max_len): the last `window` of the max_len window
+                         (they use pos_emb's last rows), for batches whose histories all fit (vkr_sasrec_buckets.h) */
     uint32_t batch;   /* sequences per batch B */
     uint32_t hidden;  /* width D (64 in the paper) */
     uint32_t blocks;  /* transformer blocks (2) */

@@ -302,6 +302,7 @@ static vkr_status train_domain(const vkr_dataset* ds, vkr_device* dev, const cli
         train_s = sm.fit.seconds;
         extra = cli_fit_json(&sm.fit, "best_valid_hr10");
         if (extra) cJSON_AddStringToObject(extra, "arch", arch);
+        if (extra) cJSON_AddStringToObject(extra, "buckets", t.buckets ? "auto" : "off");
     } else {
         return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "--model '%s': expected pop, sasrec or gencdr", job->model);
     }

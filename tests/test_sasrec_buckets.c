@@ -56,10 +56,8 @@ static void write_batch(vkr_exec* ex, const vkr_sasrec* g, const batch* x, uint3
         last_cols(src[k], L, cut);
         VKR_ASSERT_OK(vkr_exec_write(ex, dst[k], cut, n * 4ull));
     }
-    if (g->loss_scale) {
-        float scale = (float)n / (float)x->labelled;
-        VKR_ASSERT_OK(vkr_exec_write(ex, g->loss_scale, &scale, 4));
-    }
+    float scale = g->neg ? (float)n / (float)x->labelled : 1.0f; /* BCE: the mean over labelled pairs */
+    VKR_ASSERT_OK(vkr_exec_write(ex, g->loss_scale, &scale, 4));
     free(cut);
 }
 

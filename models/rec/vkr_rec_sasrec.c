@@ -201,17 +201,16 @@ vkr_scorer vkr_sasrec_scorer(vkr_sasrec_model* m) {
 /* ---- training ---- */
 
 static vkr_status vkr_write_batch(vkr_exec* ex, const vkr_sasrec* g, const vkr_batch* b, uint32_t B, uint32_t L,
-                                  uint32_t labelled, bool bce) {
+                                  float scale, bool bce) {
     uint64_t bytes = 4ull * B * L;
     VKR_TRY(vkr_exec_write(ex, g->seq, b->seq, bytes));
     VKR_TRY(vkr_exec_write(ex, g->mask, b->mask, bytes));
     VKR_TRY(vkr_exec_write(ex, g->pos, b->pos, bytes));
+    VKR_TRY(vkr_exec_write(ex, g->loss_scale, &scale, 4));
     if (!bce) return VKR_OK;
     VKR_TRY(vkr_exec_write(ex, g->neg, b->neg, bytes));
     VKR_TRY(vkr_exec_write(ex, g->pos_label, b->pos_label, bytes));
-    VKR_TRY(vkr_exec_write(ex, g->neg_label, b->neg_label, bytes));
-    float scale = labelled ? (float)(B * L) / (float)labelled : 0.0f; /* mean over real pairs */
-    return vkr_exec_write(ex, g->loss_scale, &scale, 4);
+    return vkr_exec_write(ex, g->neg_label, b->neg_label, bytes);
 }
 
 /* What the loop's hooks work on. */
@@ -221,6 +220,7 @@ typedef struct vkr_sasrec_job {
     vkr_exec* tex;
     vkr_sasrec_buckets buckets; /* length buckets around train and tex (vkr_sasrec_buckets.h) */
     uint32_t* lens;  /* per training user: real positions of its row */
+    double per_user; /* mean labelled positions per training user (the grouped loss's normalizer) */
     vkr_batch bt;
     uint32_t rows;   /* training graph rows: this rank's share of --batch */
     uint32_t* users; /* training users */
@@ -314,8 +314,16 @@ static vkr_status vkr_sasrec_step(void* self, vkr_fit_step* st) {
             j->bt.pos_label[o] = j->bt.neg_label[o] = -1.0f;
         }
     }
-    VKR_TRY(vkr_write_batch(ex, g, &j->bt, B, L, labelled, bce));
-    st->weight = labelled; /* both losses are means over the labelled positions */
+    /* The loss: the mean over the labelled positions; with grouped batches (length buckets) their sum
+     * over the positions st->n users have on average instead, so a batch of short histories weighs as
+     * little as its positions (as a mean, each such batch would weigh a whole step) */
+    bool grouped = j->buckets.count > 1;
+    double terms = grouped ? j->per_user * st->n : labelled;
+    float scale = 0.0f; /* the BCE kernel averages over all B*L pairs (x2), CE's over the labelled ones */
+    if (labelled && grouped) scale = (float)((bce ? (double)B * L : (double)labelled) / terms);
+    else if (labelled) scale = bce ? (float)(B * L) / (float)labelled : 1.0f;
+    VKR_TRY(vkr_write_batch(ex, g, &j->bt, B, L, scale, bce));
+    st->weight = grouped ? st->n : labelled; /* what the loss averages over */
     if (g->contrast) { /* distinct items of the domain */
         uint32_t M = (uint32_t)g->contrast->numel, n_pool = ds->item_begin[cfg->domain + 1] - ds->item_begin[cfg->domain];
         vkr_rng r = vkr_rng_make(rng, 0x7ab1e2);
@@ -399,12 +407,15 @@ vkr_status vkr_sasrec_fit(const vkr_dataset* ds, vkr_device* dev, const vkr_sasr
         for (uint32_t k = 1; k < n_ev && !ok; k++) ok = cfg->train_domains || vkr_in_domain(ds, scratch[k], d);
         if (!ok) continue;
         j.lens[n_users] = n_ev - 1 < cfg->max_len ? n_ev - 1 : cfg->max_len; /* real positions, as vkr_fill_row */
+        for (uint32_t k = n_ev - j.lens[n_users]; k < n_ev; k++) /* the labels of those positions */
+            j.per_user += cfg->train_domains || vkr_in_domain(ds, scratch[k], d);
         j.users[n_users++] = u;
     }
     free(scratch);
     if (s == VKR_OK && n_users == 0)
         s = vkr_fail(VKR_ERR_INVALID_ARGUMENT, "SASRec: no user has training interactions in %s %s",
                      cfg->train_domains ? "the training domains, e.g." : "domain", ds->domain_name[d]);
+    j.per_user /= n_users ? n_users : 1;
     if (s == VKR_OK) s = vkr_fit_rank_batch(cfg->batch, "SASRec", &j.rows);
     vkr_sasrec_config mc = vkr_model_config(ds, cfg, j.rows);
     if (s == VKR_OK) s = vkr_sasrec_build(&mc, true, cfg->seed, &j.train);

@@ -86,8 +86,10 @@ vkr_status vkr_sasrec_build(const vkr_sasrec_config* c, bool train, uint64_t see
         m->scores = vkr_graph_keep(vkr_op_matmul(g, last, cand, NULL, false, true));
     } else if (c->loss == VKR_SASREC_CE) {
         m->pos = vkr_graph_input(g, "pos", VKR_I32, 2, bt);
-        m->loss = vkr_op_linear_xent(g, vkr_op_reshape(g, h, 2, (uint32_t[]){B * T, D}), cand,
-                                     vkr_op_reshape(g, m->pos, 1, (uint32_t[]){B * T}), -1);
+        m->loss_scale = vkr_graph_input(g, "loss_scale", VKR_F32, 1, (uint32_t[]){1});
+        m->loss = vkr_op_mul(g, vkr_op_linear_xent(g, vkr_op_reshape(g, h, 2, (uint32_t[]){B * T, D}), cand,
+                                                   vkr_op_reshape(g, m->pos, 1, (uint32_t[]){B * T}), -1),
+                             m->loss_scale);
     } else {
         m->pos = vkr_graph_input(g, "pos", VKR_I32, 2, bt);
         m->neg = vkr_graph_input(g, "neg", VKR_I32, 2, bt);

@@ -79,8 +79,9 @@ typedef struct vkr_sasrec {
     vkr_tensor* neg;     /* int32 [B, T] sampled negatives (BCE training) */
     vkr_tensor* pos_label; /* fp32 [B*T] 1 where pos is real, -1 (ignored) elsewhere (BCE training) */
     vkr_tensor* neg_label; /* fp32 [B*T] 0 where pos is real, -1 elsewhere (BCE training) */
-    vkr_tensor* loss_scale; /* fp32 [1] = 2*B*T / (labels not ignored): the BCE kernel averages over all
-                               pairs with ignored ones contributing 0, this makes it the mean over real ones */
+    vkr_tensor* loss_scale; /* fp32 [1] the loss's factor (training): the BCE kernel averages over all 2*B*T
+                               pairs (ignored ones contribute 0), CE over the labelled positions; B*T / labelled
+                               (BCE) or 1 (CE) makes it the mean over labelled positions */
     vkr_tensor* loss;    /* training loss (NULL when built for scoring) */
     vkr_tensor* scores;  /* fp32 [B, out_count] last-position logits over the candidates (scoring) */
     vkr_item_views views; /* the item views (views[0] alone without the plug-in) */

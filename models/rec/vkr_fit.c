@@ -207,14 +207,15 @@ static int vkr_u64_cmp(const void* a, const void* b) {
     return (x > y) - (x < y);
 }
 
-/* Groups the shuffled `order` by unit_len (see vkr_fit.h): chunks of VKR_FIT_GROUP_STEPS steps of
- * `global` units sorted by (length, shuffled position), then the whole steps shuffled with rng.
- * keys holds `units` entries, scratch twice as many. */
+/* Groups the shuffled `order` by unit_len (see vkr_fit.h): chunks of VKR_FIT_GROUP_STEPS whole steps
+ * of `global` units sorted by (length, shuffled position), then the whole steps shuffled with rng.
+ * The units of a short last step stay as shuffled (sorted, they would be the longest of their chunk
+ * every epoch). keys holds `units` entries, scratch twice as many. */
 static void vkr_fit_group(const uint32_t* unit_len, uint32_t units, uint32_t global, vkr_rng* rng, uint32_t* order,
                           uint64_t* keys, uint32_t* scratch) {
-    uint64_t chunk = (uint64_t)VKR_FIT_GROUP_STEPS * global;
-    for (uint64_t c0 = 0; c0 < units; c0 += chunk) {
-        uint32_t n = (uint32_t)(units - c0 < chunk ? units - c0 : chunk);
+    uint64_t chunk = (uint64_t)VKR_FIT_GROUP_STEPS * global, sorted = (uint64_t)(units / global) * global;
+    for (uint64_t c0 = 0; c0 < sorted; c0 += chunk) {
+        uint32_t n = (uint32_t)(sorted - c0 < chunk ? sorted - c0 : chunk);
         for (uint32_t i = 0; i < n; i++) keys[i] = (uint64_t)unit_len[order[c0 + i]] << 32 | i;
         qsort(keys, n, sizeof *keys, vkr_u64_cmp);
         for (uint32_t i = 0; i < n; i++) scratch[i] = order[c0 + (uint32_t)keys[i]];

@@ -502,8 +502,7 @@ vkr_status vkr_exec_create(vkr_graph* g, const vkr_exec_options* options, vkr_ex
     if (s == VKR_OK) s = vkr_exec_derive_plan(ex);
     if (s == VKR_OK) s = o.share ? vkr_shared_attach(ex, &o) : vkr_shared_create(ex, &o);
     if (s == VKR_OK) s = vkr_exec_alloc_slots(ex, !o.share);
-    uint32_t trainable = 0;
-    if (s == VKR_OK) s = vkr_exec_number_params(ex, &trainable);
+    if (s == VKR_OK) s = vkr_exec_number_params(ex);
     if (s == VKR_OK && !o.share && ex->sh->optim_config) s = vkr_exec_optim_init(ex);
     if (s == VKR_OK && ex->gpu) {
         vkr_kernel_desc d = {.shader = "graph_step", .binding_count = 1, .access = {VKR_READ_WRITE}};

@@ -16,13 +16,12 @@ static bool vkr_trainable(const vkr_tensor* t) { return t->role == VKR_ROLE_PARA
 static bool vkr_uses_v(const vkr_optim_config* c) { return c->kind != VKR_OPTIM_SGD; }
 static bool vkr_uses_m(const vkr_optim_config* c) { return c->kind != VKR_OPTIM_SGD || c->momentum > 0; }
 
-vkr_status vkr_exec_number_params(vkr_exec* ex, uint32_t* out_count) {
-    *out_count = 0;
-    uint32_t count = vkr_graph_tensor_count(ex->graph);
+vkr_status vkr_exec_number_params(vkr_exec* ex) {
+    uint32_t count = vkr_graph_tensor_count(ex->graph), n = 0;
     ex->optim_index = malloc((count ? count : 1) * sizeof *ex->optim_index);
     if (!ex->optim_index) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory for optimizer state");
     for (uint32_t i = 0; i < count; i++)
-        ex->optim_index[i] = vkr_trainable(vkr_graph_tensor(ex->graph, i)) ? (*out_count)++ : UINT32_MAX;
+        ex->optim_index[i] = vkr_trainable(vkr_graph_tensor(ex->graph, i)) ? n++ : UINT32_MAX;
     return VKR_OK;
 }
 

@@ -42,7 +42,8 @@ static void make_batch(batch* x, int step, bool ce) {
 
 /* Columns [T - L, T) of an int32 or float [B, T] array. */
 static void last_cols(const void* full, uint32_t L, void* out) {
-    for (int b = 0; b < B; b++) memcpy((char*)out + (size_t)b * L * 4, (const char*)full + ((size_t)b * T + T - L) * 4, L * 4);
+    for (int b = 0; b < B; b++)
+        memcpy((char*)out + (size_t)b * L * 4, (const char*)full + ((size_t)b * T + T - L) * 4, L * 4);
 }
 
 /* Writes batch x, cut to the graph's L positions, into its executor. */
@@ -75,7 +76,8 @@ static vkr_status write_consts(void* user, vkr_exec* ex, const vkr_sasrec* g) {
 
 static vkr_exec* full_exec(const vkr_sasrec* g, vkr_device* dev, const vkr_optim_config* oc) {
     vkr_exec* ex = NULL;
-    VKR_ASSERT_OK(vkr_exec_create(g->graph, &(vkr_exec_options){.device = dev, .optimizer = oc, .training = true}, &ex));
+    vkr_exec_options o = {.device = dev, .optimizer = oc, .training = true};
+    VKR_ASSERT_OK(vkr_exec_create(g->graph, &o, &ex));
     VKR_ASSERT_OK(vkr_exec_init_params(ex, 77));
     VKR_ASSERT_OK(write_consts(NULL, ex, g));
     return ex;

@@ -388,7 +388,8 @@ static void sharing(vkr_device* dev) {
     xor_model x;
     xor_build(&x);
     vkr_exec* bad = NULL;
-    assert_int_equal(vkr_exec_create(x.g, &(vkr_exec_options){.device = dev, .share = ea}, &bad), VKR_ERR_INVALID_ARGUMENT);
+    assert_int_equal(vkr_exec_create(x.g, &(vkr_exec_options){.device = dev, .share = ea}, &bad),
+                     VKR_ERR_INVALID_ARGUMENT);
     assert_non_null(strstr(vkr_last_error(), "cannot share parameters"));
     vkr_optim_config other = oc;
     other.eps = 1e-6f;

@@ -75,8 +75,8 @@ static inline bool vkr_slot_is_shared(int kind) {
 }
 /* The tensor whose storage t shares (t itself unless a view). */
 const vkr_tensor* vkr_root(const vkr_tensor* t);
-/* Numbers the trainable parameters of ex's graph (optim_index) and counts them. */
-vkr_status vkr_exec_number_params(vkr_exec* ex, uint32_t* out_count);
+/* Numbers the trainable parameters of ex's graph in graph order (optim_index). */
+vkr_status vkr_exec_number_params(vkr_exec* ex);
 /* Creates the optimizer state for every parameter (the first executor of a shared state). */
 vkr_status vkr_exec_optim_init(vkr_exec* ex);
 /* Refuses (INVALID_ARGUMENT naming the first difference) to let ex share with `share` unless their

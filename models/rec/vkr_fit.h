@@ -6,8 +6,9 @@
  * saves after every epoch, so stopping after any epoch and resuming with the same settings replays
  * exactly what the uninterrupted run does. With unit_len, each epoch's shuffled order is cut into
  * chunks of VKR_FIT_GROUP_STEPS steps, each chunk sorted by length (ties in shuffled order), and the
- * whole steps shuffled again with the same stream (a short last step stays last, unsorted): batches of similar
- * lengths (length-bucketed models run them on shorter graphs) in an order still random. Parameters are moved between executors by name. The report
+ * whole steps shuffled again with the same stream (a short last step stays last, unsorted): batches
+ * of similar lengths (length-bucketed models run them on shorter graphs) in an order still random.
+ * Parameters are moved between executors by name. The report
  * keeps one entry per epoch (training curves); checkpoints carry it, so a resumed run's history holds
  * the epochs before the stop too (NaN where a checkpoint written without it was resumed).
  *

@@ -2,8 +2,8 @@
 
 #include <string.h>
 
-vkr_status vkr_sasrec_buckets_init(const vkr_sasrec_config* c, uint64_t seed, vkr_device* dev, bool on, vkr_sasrec* full,
-                                   vkr_exec* exec, vkr_sasrec_bucket_init init, void* init_user,
+vkr_status vkr_sasrec_buckets_init(const vkr_sasrec_config* c, uint64_t seed, vkr_device* dev, bool on,
+                                   vkr_sasrec* full, vkr_exec* exec, vkr_sasrec_bucket_init init, void* init_user,
                                    vkr_sasrec_buckets* bk) {
     if (!bk) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_sasrec_buckets_init: out is NULL");
     memset(bk, 0, sizeof *bk);

@@ -112,9 +112,9 @@ static const cli_option rec_options[] = {
                "SASRec's sequence encoder: its transformer, or GRU4Rec's GRU (rows gru4rec-...; --blocks, --heads and "
                "--arch do not apply)"),
     CLI_CHOICE(SHARED, "--buckets", cli_rec_args, buckets, bucket_choices, "auto",
-               "SASRec and GRU4Rec training: auto groups batches by history length and runs each on the shortest "
-               "window of 8, 16, 32, ... --max-len that holds its longest history (the full window's losses, less "
-               "padding); off pads every batch to --max-len"),
+               "SASRec and GRU4Rec training: auto groups batches by history length, runs each on the shortest "
+               "window of 8, 16, 32, ... --max-len that holds its longest history (the full window's loss, less "
+               "padding) and weighs it by its labelled positions; off pads every batch to --max-len"),
     CLI_CHOICE(SHARED, "--input", cli_rec_args, input, input_choices, "target",
                "SASRec history: the target domain's items or every domain's"),
     CLI_CUSTOM(SHARED, "--protocol", "P,...", cli_rec_args, job, parse_protocols, "full,sampled:100,sampled:999",

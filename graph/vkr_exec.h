@@ -36,7 +36,7 @@ typedef struct vkr_exec_options {
     uint32_t group_count;     /* entries in group_lr_mult / group_weight_decay (may be 0) */
     const float* group_lr_mult;      /* learning-rate multiplier per parameter group (NULL: all 1) */
     const float* group_weight_decay; /* weight decay per group (NULL: the config's) */
-    struct vkr_exec* share;   /* share this executor's parameters, optimizer and steps (NULL: own ones);
+    vkr_exec* share;          /* share this executor's parameters, optimizer and steps (NULL: own ones);
                                  device must match, optimizer and groups be unset or equal to its */
 } vkr_exec_options;
 

@@ -293,6 +293,8 @@ static vkr_status train_domain(const vkr_dataset* ds, vkr_device* dev, const cli
         const char* arch = vkr_sasrec_arch_name(vkr_sasrec_arch_resolve(t.arch, t.loss));
         cli_meta_add(&meta, "vkrec.arch", "%s", arch);
         cli_meta_add(&meta, "vkrec.encoder", "%s", t.gru ? "gru" : "transformer");
+        /* the batches' order and weighting: resuming exactly needs the same */
+        cli_meta_add(&meta, "vkrec.buckets", "%s", t.buckets ? "auto" : "off");
         cli_meta_views(&meta, job, t.item_views, t.view_lambda);
         t.metadata = meta.kv;
         if (!job->quiet) fprintf(stderr, "training %s for %s on %s\n", label, ds->domain_name[domain], dev ? "the GPU" : "the CPU");
@@ -302,6 +304,7 @@ static vkr_status train_domain(const vkr_dataset* ds, vkr_device* dev, const cli
         train_s = sm.fit.seconds;
         extra = cli_fit_json(&sm.fit, "best_valid_hr10");
         if (extra) cJSON_AddStringToObject(extra, "arch", arch);
+        if (extra) cJSON_AddStringToObject(extra, "buckets", t.buckets ? "auto" : "off");
     } else {
         return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "--model '%s': expected pop, sasrec or gencdr", job->model);
     }

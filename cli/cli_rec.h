@@ -76,6 +76,7 @@ typedef struct cli_rec_args {
     int trie;        /* --trie: index of domain|global */
     int adapter;     /* --adapter: index of linear|mlp */
     int encoder;     /* --encoder: index of transformer|gru */
+    int buckets;     /* --buckets: index of auto|off */
     bool codes_only; /* --codes-only */
     bool no_graph;       /* --no-graph */
     bool no_cross;       /* --no-cross-fusion */

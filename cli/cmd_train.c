@@ -88,6 +88,7 @@ static const char* const arch_choices[] = {"auto", "original", "prenorm", NULL};
 static const char* const input_choices[] = {"target", "mixed", NULL};
 static const char* const split_choices[] = {"test", "valid", NULL};
 static const char* const encoder_choices[] = {"transformer", "gru", NULL};
+static const char* const bucket_choices[] = {"auto", "off", NULL};
 static const char* const adapter_choices[] = {"linear", "mlp", NULL};
 static const char* const trie_choices[] = {"domain", "global", NULL};
 
@@ -110,6 +111,10 @@ static const cli_option rec_options[] = {
     CLI_CHOICE(SHARED, "--encoder", cli_rec_args, encoder, encoder_choices, "transformer",
                "SASRec's sequence encoder: its transformer, or GRU4Rec's GRU (rows gru4rec-...; --blocks, --heads and "
                "--arch do not apply)"),
+    CLI_CHOICE(SHARED, "--buckets", cli_rec_args, buckets, bucket_choices, "auto",
+               "SASRec and GRU4Rec training: auto groups batches by history length, runs each on the shortest "
+               "window of 8, 16, 32, ... --max-len that holds its longest history (the full window's loss, less "
+               "padding) and weighs it by its labelled positions; off pads every batch to --max-len"),
     CLI_CHOICE(SHARED, "--input", cli_rec_args, input, input_choices, "target",
                "SASRec history: the target domain's items or every domain's"),
     CLI_CUSTOM(SHARED, "--protocol", "P,...", cli_rec_args, job, parse_protocols, "full,sampled:100,sampled:999",
@@ -237,6 +242,7 @@ void cli_rec_args_apply(cli_rec_args* a, const cli_common* com) {
     job->gencdr.global_trie = a->trie == 1;
     job->sasrec.semantic_mlp = a->adapter == 1;
     job->sasrec.gru = a->encoder == 1;
+    job->sasrec.buckets = a->buckets == 0;
     job->gencdr.item_ids = !a->codes_only;
     job->cutoffs.count = vkr_sort_unique(job->cutoffs.v, job->cutoffs.count);
     for (uint32_t k = 0; k < job->protocol_count; k++) job->protocols[k].exclude_history = job->exclude_history;

@@ -54,12 +54,13 @@ vkr_status run_report_write(const run_report_in* in) {
         fprintf(f, "%s%s %u items", d ? ", " : "", ds->domain_name[d], ds->item_begin[d + 1] - ds->item_begin[d]);
     fprintf(f, "); split %s\n", ds->split == VKR_SPLIT_LOO ? "leave-one-out" : "given");
     fprintf(f,
-            "- SASRec: %s blocks with BCE, %s with CE, %u blocks, hidden %u, %u head(s), max_len %u, batch %u, dropout %.2f, lr %g, up to %u epochs, "
+            "- SASRec: %s blocks with BCE, %s with CE, %u blocks, hidden %u, %u head(s), max_len %u, batch %u, length "
+            "buckets %s, dropout %.2f, lr %g, up to %u epochs, "
             "patience %u (0: never stops), validated by HR@10 under %s, seed %llu\n",
             vkr_sasrec_arch_name(vkr_sasrec_arch_resolve(job->sasrec.arch, VKR_SASREC_BCE)),
             vkr_sasrec_arch_name(vkr_sasrec_arch_resolve(job->sasrec.arch, VKR_SASREC_CE)), job->sasrec.blocks,
             job->sasrec.hidden, job->sasrec.heads, job->sasrec.max_len, job->sasrec.batch,
-            (double)job->sasrec.dropout, (double)job->sasrec.lr, job->sasrec.epochs, job->sasrec.patience,
+            job->sasrec.buckets ? "auto" : "off", (double)job->sasrec.dropout, (double)job->sasrec.lr, job->sasrec.epochs, job->sasrec.patience,
             job->protocol_names[0], (unsigned long long)job->sasrec.seed);
     fprintf(f,
             "- GenCDR: %u blocks, hidden %u, %u heads, LoRA rank %u per domain with a learned gate, history items as "

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vkr_array.h"
 #include "vkr_graph_ops_internal.h"
 #include "vkr_ops_nn.h"
 
@@ -181,8 +182,8 @@ static uint32_t vkr_plan_storage(vkr_plan_state* ps) {
         t->storage = slot;
         uint64_t bytes = vkr_align_up(vkr_tensor_bytes(t), VKR_STORAGE_ALIGN);
         if (slot != SLOT_ARENA) {
-            t->offset = ex->slots[slot].bytes;
-            ex->slots[slot].bytes += bytes;
+            t->offset = ex->own[slot].bytes;
+            ex->own[slot].bytes += bytes;
             continue;
         }
         bool grad = t->role == VKR_ROLE_GRAD;
@@ -202,7 +203,7 @@ static void vkr_plan_offsets(vkr_plan_state* ps, uint32_t n_iv) {
     vkr_exec* ex = ps->ex;
     vkr_graph* g = ex->graph;
     ex->arena_bytes = vkr_place(ps->iv, n_iv, ps->offsets);
-    ex->slots[SLOT_ARENA].bytes = ex->arena_bytes;
+    ex->own[SLOT_ARENA].bytes = ex->arena_bytes;
     for (uint32_t k = 0; k < n_iv; k++) vkr_graph_tensor(g, ps->iv[k].tensor)->offset = ps->offsets[ps->iv[k].tensor];
     for (uint32_t i = 0; i < ps->count; i++) {
         vkr_tensor* t = vkr_graph_tensor(g, i);
@@ -221,7 +222,7 @@ static vkr_status vkr_plan(vkr_exec* ex) {
         for (uint32_t i = 0; i < ps.count; i++)
             if (vkr_graph_tensor(ex->graph, i)->role == VKR_ROLE_ACTIVATION) vkr_plan_activation(&ps, i);
         vkr_plan_offsets(&ps, vkr_plan_storage(&ps));
-        ex->slots[SLOT_STEP].bytes = VKR_STORAGE_ALIGN;
+        ex->own[SLOT_STEP].bytes = VKR_STORAGE_ALIGN;
     }
     vkr_plan_free(&ps);
     return s;
@@ -231,23 +232,23 @@ static vkr_status vkr_plan(vkr_exec* ex) {
 
 bool vkr_ctx_gpu(const vkr_exec_ctx* ctx) { return ctx->ex->gpu; }
 vkr_sequence* vkr_ctx_sequence(vkr_exec_ctx* ctx) { return ctx->ex->seq; }
-uint64_t vkr_ctx_step(const vkr_exec_ctx* ctx) { return ctx->ex->steps; }
+uint64_t vkr_ctx_step(const vkr_exec_ctx* ctx) { return ctx->ex->sh->steps; }
 bool vkr_ctx_training(const vkr_exec_ctx* ctx) { return ctx->ex->training; }
 uint64_t vkr_ctx_seed(const vkr_exec_ctx* ctx) { return vkr_graph_seed(ctx->ex->graph); }
 
 vkr_range vkr_ctx_range(vkr_exec_ctx* ctx, const vkr_tensor* t) {
     if (!t) return (vkr_range){0};
-    const vkr_slot* s = &ctx->ex->slots[t->storage];
+    const vkr_slot* s = ctx->ex->slots[t->storage];
     return (vkr_range){&s->buffer, t->offset, vkr_tensor_bytes(t)};
 }
 
 void* vkr_ctx_host(vkr_exec_ctx* ctx, const vkr_tensor* t) {
     if (!t) return NULL;
-    return ctx->ex->slots[t->storage].host + t->offset;
+    return ctx->ex->slots[t->storage]->host + t->offset;
 }
 
 vkr_range vkr_ctx_step_range(vkr_exec_ctx* ctx) {
-    return (vkr_range){&ctx->ex->slots[SLOT_STEP].buffer, 0, 4};
+    return (vkr_range){&ctx->ex->slots[SLOT_STEP]->buffer, 0, 4};
 }
 
 /* ---- the step program, shared by both backends ------------------------------------------ */
@@ -278,13 +279,16 @@ static vkr_status vkr_zero_grad_once(vkr_exec* ex, const vkr_tensor* grad) {
 
 /* The optimizer update after backward and the step counter's increment. */
 static vkr_status vkr_program_update(vkr_exec* ex) {
-    if (ex->backward && ex->optim_config) VKR_TRY(vkr_exec_optim_step(ex));
+    if (ex->backward && ex->sh->optim_config) VKR_TRY(vkr_exec_optim_step(ex));
     if (ex->gpu) {
         vkr_range step = vkr_ctx_step_range(&ex->ctx);
         VKR_TRY(vkr_sequence_dispatch(ex->seq, ex->step_kernel, &step, 1, NULL, 0, 1, 1, 1));
     }
     return VKR_OK;
 }
+
+/* The shared gradient hook acts on executors that compute gradients. */
+static bool vkr_exec_hooked(const vkr_exec* ex) { return ex->backward && ex->sh->grad_hook; }
 
 static vkr_status vkr_program(vkr_exec* ex) {
     vkr_graph* g = ex->graph;
@@ -298,12 +302,12 @@ static vkr_status vkr_program(vkr_exec* ex) {
     }
     if (ex->backward) {
         memset(ex->zeroed, 0, count * sizeof *ex->zeroed);
-        if (ex->slots[SLOT_PARAM_GRAD].bytes) {
+        const vkr_slot* grads = ex->slots[SLOT_PARAM_GRAD];
+        if (grads->bytes) {
             if (ex->gpu)
-                VKR_TRY(vkr_sequence_fill(ex->seq, &ex->slots[SLOT_PARAM_GRAD].buffer, 0,
-                                          ex->slots[SLOT_PARAM_GRAD].bytes, 0));
+                VKR_TRY(vkr_sequence_fill(ex->seq, &grads->buffer, 0, grads->bytes, 0));
             else
-                memset(ex->slots[SLOT_PARAM_GRAD].host, 0, ex->slots[SLOT_PARAM_GRAD].bytes);
+                memset(grads->host, 0, grads->bytes);
             for (uint32_t i = 0; i < count; i++) {
                 vkr_tensor* t = vkr_graph_tensor(g, i);
                 if (t->storage == SLOT_PARAM_GRAD && t->role == VKR_ROLE_GRAD) ex->zeroed[ex->root[i]] = true;
@@ -326,9 +330,9 @@ static vkr_status vkr_program(vkr_exec* ex) {
         }
     }
     if (ex->gpu && ex->seq_update) return VKR_OK; /* the update is recorded into its own sequence */
-    if (!ex->gpu && ex->grad_hook)
-        VKR_TRY(ex->grad_hook(ex->grad_hook_user, (float*)ex->slots[SLOT_PARAM_GRAD].host,
-                              ex->slots[SLOT_PARAM_GRAD].bytes / sizeof(float)));
+    if (!ex->gpu && vkr_exec_hooked(ex))
+        VKR_TRY(ex->sh->grad_hook(ex->sh->grad_hook_user, (float*)ex->slots[SLOT_PARAM_GRAD]->host,
+                                  ex->slots[SLOT_PARAM_GRAD]->bytes / sizeof(float)));
     return vkr_program_update(ex);
 }
 
@@ -353,6 +357,131 @@ static vkr_status vkr_exec_derive_plan(vkr_exec* ex) {
 
 /* ---- lifecycle ------------------------------------------------------------------------------ */
 
+/* Adds ex to the members of sh. */
+static vkr_status vkr_shared_join(vkr_exec_shared* sh, vkr_exec* ex) {
+    VKR_TRY(vkr_grow((void**)&sh->members, &sh->member_cap, sh->refs + 1, sizeof *sh->members));
+    sh->members[sh->refs++] = ex;
+    ex->sh = sh;
+    for (int k = 0; k < SLOT_COUNT; k++)
+        if (vkr_slot_is_shared(k)) ex->slots[k] = &sh->slots[k];
+    return VKR_OK;
+}
+
+static void vkr_slot_free(vkr_device* dev, vkr_slot* sl) {
+    if (dev) vkr_buffer_destroy(dev, &sl->buffer);
+    free(sl->host);
+    sl->host = NULL;
+}
+
+/* Removes ex from its shared state, freeing the state with its last member. */
+static void vkr_shared_leave(vkr_exec* ex) {
+    vkr_exec_shared* sh = ex->sh;
+    if (!sh) return;
+    for (uint32_t i = 0; i < sh->refs; i++)
+        if (sh->members[i] == ex) {
+            sh->members[i] = sh->members[--sh->refs];
+            break;
+        }
+    ex->sh = NULL;
+    if (sh->refs) return;
+    vkr_exec_optim_free(sh);
+    for (int k = 0; k < SLOT_COUNT; k++) vkr_slot_free(sh->dev, &sh->slots[k]);
+    free(sh->members);
+    free(sh);
+}
+
+/* The per-group lr multipliers and weight decays options o asks for. */
+static void vkr_exec_groups(const vkr_exec_options* o, float* lr, float* wd) {
+    for (uint32_t k = 0; k < VKR_OPTIM_MAX_GROUPS; k++) {
+        lr[k] = k < o->group_count && o->group_lr_mult ? o->group_lr_mult[k] : 1.0f;
+        wd[k] = k < o->group_count && o->group_weight_decay ? o->group_weight_decay[k]
+                                                           : (o->optimizer ? o->optimizer->weight_decay : 0.0f);
+    }
+}
+
+/* Joins the state of o->share after checking that ex may: same backend, same parameters, and an
+ * optimizer and groups left unset or equal to the state's (one update rule for one set of moments). */
+static vkr_status vkr_shared_attach(vkr_exec* ex, const vkr_exec_options* o) {
+    const vkr_exec* share = o->share;
+    vkr_exec_shared* sh = share->sh;
+    if (share->dev != ex->dev)
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_exec_create: an executor can only share the parameters of one "
+                        "on the same device");
+    VKR_TRY(vkr_exec_check_share(ex, share));
+    if (ex->backward && (o->optimizer || o->group_count)) {
+        float lr[VKR_OPTIM_MAX_GROUPS], wd[VKR_OPTIM_MAX_GROUPS];
+        vkr_exec_groups(o, lr, wd);
+        bool same = sh->optim_config && o->optimizer && !memcmp(o->optimizer, sh->optim_config, sizeof *o->optimizer) &&
+                    !memcmp(lr, sh->group_lr, sizeof lr) && !memcmp(wd, sh->group_wd, sizeof wd);
+        if (!same)
+            return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_exec_create: an executor sharing parameters uses the shared "
+                            "optimizer; leave optimizer and groups unset or equal to it");
+    }
+    return vkr_shared_join(sh, ex);
+}
+
+/* A fresh shared state holding ex's own parameters, gradients, steps and optimizer settings. */
+static vkr_status vkr_shared_create(vkr_exec* ex, const vkr_exec_options* o) {
+    vkr_exec_shared* sh = calloc(1, sizeof *sh);
+    if (!sh) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory creating an executor");
+    sh->dev = ex->dev;
+    if (ex->backward && o->optimizer) {
+        sh->optim_copy = *o->optimizer;
+        sh->optim_config = &sh->optim_copy;
+    }
+    vkr_exec_groups(o, sh->group_lr, sh->group_wd);
+    for (int k = 0; k < SLOT_COUNT; k++)
+        if (vkr_slot_is_shared(k)) sh->slots[k].bytes = ex->own[k].bytes;
+    vkr_status s = vkr_shared_join(sh, ex);
+    if (s != VKR_OK) free(sh);
+    return s;
+}
+
+/* Allocates the slots ex must provide: its own kinds, and the shared ones when it made the state.
+ * GPU storage starts zeroed, so unset constants read as zeros. */
+static vkr_status vkr_exec_alloc_slots(vkr_exec* ex, bool with_shared) {
+    vkr_sequence* init = NULL;
+    vkr_status s = ex->gpu ? vkr_sequence_create(ex->dev, &init) : VKR_OK;
+    for (int k = 0; k < SLOT_COUNT && s == VKR_OK; k++) {
+        vkr_slot* sl = ex->slots[k];
+        if (!sl->bytes || (vkr_slot_is_shared(k) && !with_shared)) continue;
+        if (ex->gpu) {
+            s = vkr_buffer_create(ex->dev, sl->bytes, VKR_MEMORY_DEVICE, &sl->buffer);
+            if (s == VKR_OK) s = vkr_sequence_fill(init, &sl->buffer, 0, sl->bytes, 0);
+        } else if (!(sl->host = calloc(1, sl->bytes))) {
+            s = vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory: %.1f MiB for graph storage",
+                         (double)sl->bytes / 1048576.0);
+        }
+    }
+    if (s == VKR_OK && init) s = vkr_sequence_submit(init);
+    vkr_sequence_destroy(init);
+    return s;
+}
+
+/* (Re)records a GPU executor's step: one sequence, or two around the shared gradient hook. */
+static vkr_status vkr_exec_record_step(vkr_exec* ex) {
+    vkr_sequence_destroy(ex->seq);
+    vkr_sequence_destroy(ex->seq_update);
+    free(ex->grad_host);
+    ex->seq = ex->seq_update = NULL;
+    ex->grad_host = NULL;
+    VKR_TRY(vkr_sequence_create(ex->dev, &ex->seq));
+    bool hooked = vkr_exec_hooked(ex);
+    if (hooked) {
+        ex->grad_host = malloc(ex->slots[SLOT_PARAM_GRAD]->bytes);
+        if (!ex->grad_host) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory staging gradients");
+        VKR_TRY(vkr_sequence_create(ex->dev, &ex->seq_update));
+    }
+    VKR_TRY(vkr_program(ex));
+    if (!hooked) return VKR_OK;
+    /* the update records into the context's sequence: point it at the second one */
+    vkr_sequence* own = ex->seq;
+    ex->seq = ex->seq_update;
+    vkr_status s = vkr_program_update(ex);
+    ex->seq = own;
+    return s;
+}
+
 vkr_status vkr_exec_create(vkr_graph* g, const vkr_exec_options* options, vkr_exec** out) {
     if (!out) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_exec_create: out_exec is NULL");
     *out = NULL;
@@ -367,44 +496,18 @@ vkr_status vkr_exec_create(vkr_graph* g, const vkr_exec_options* options, vkr_ex
     ex->gpu = o.device != NULL;
     ex->backward = !o.no_backward && vkr_graph_loss(g) != NULL;
     ex->training = o.training;
-    if (ex->backward && o.optimizer) {
-        ex->optim_copy = *o.optimizer;
-        ex->optim_config = &ex->optim_copy;
-    }
-    for (uint32_t k = 0; k < VKR_OPTIM_MAX_GROUPS; k++) {
-        ex->group_lr[k] = k < o.group_count && o.group_lr_mult ? o.group_lr_mult[k] : 1.0f;
-        ex->group_wd[k] = k < o.group_count && o.group_weight_decay ? o.group_weight_decay[k]
-                                                                   : (o.optimizer ? o.optimizer->weight_decay : 0.0f);
-    }
     ex->ctx.ex = ex;
+    for (int k = 0; k < SLOT_COUNT; k++) ex->slots[k] = &ex->own[k];
     vkr_status s = vkr_plan(ex);
     if (s == VKR_OK) s = vkr_exec_derive_plan(ex);
-    for (int k = 0; k < SLOT_COUNT && s == VKR_OK; k++) {
-        vkr_slot* sl = &ex->slots[k];
-        if (!sl->bytes) continue;
-        if (ex->gpu) {
-            s = vkr_buffer_create(ex->dev, sl->bytes, VKR_MEMORY_DEVICE, &sl->buffer);
-        } else {
-            sl->host = calloc(1, sl->bytes);
-            if (!sl->host)
-                s = vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory: %.1f MiB for graph storage",
-                             (double)sl->bytes / 1048576.0);
-        }
-    }
-    if (s == VKR_OK && ex->gpu) { /* zero persistent storage so unset constants read as zeros */
-        vkr_sequence* init = NULL;
-        s = vkr_sequence_create(ex->dev, &init);
-        for (int k = 0; k < SLOT_COUNT && s == VKR_OK; k++)
-            if (ex->slots[k].bytes) s = vkr_sequence_fill(init, &ex->slots[k].buffer, 0, ex->slots[k].bytes, 0);
-        if (s == VKR_OK) s = vkr_sequence_submit(init);
-        vkr_sequence_destroy(init);
-    }
-    if (s == VKR_OK && ex->optim_config) s = vkr_exec_optim_init(ex);
+    if (s == VKR_OK) s = o.share ? vkr_shared_attach(ex, &o) : vkr_shared_create(ex, &o);
+    if (s == VKR_OK) s = vkr_exec_alloc_slots(ex, !o.share);
+    if (s == VKR_OK) s = vkr_exec_number_params(ex);
+    if (s == VKR_OK && !o.share && ex->sh->optim_config) s = vkr_exec_optim_init(ex);
     if (s == VKR_OK && ex->gpu) {
         vkr_kernel_desc d = {.shader = "graph_step", .binding_count = 1, .access = {VKR_READ_WRITE}};
         s = vkr_kernel_get(ex->dev, &d, &ex->step_kernel);
-        if (s == VKR_OK) s = vkr_sequence_create(ex->dev, &ex->seq);
-        if (s == VKR_OK) s = vkr_program(ex);
+        if (s == VKR_OK) s = vkr_exec_record_step(ex);
     }
     if (s != VKR_OK) {
         vkr_exec_destroy(ex);
@@ -419,11 +522,9 @@ void vkr_exec_destroy(vkr_exec* ex) {
     vkr_sequence_destroy(ex->seq);
     vkr_sequence_destroy(ex->seq_update);
     free(ex->grad_host);
-    vkr_exec_optim_free(ex);
-    for (int k = 0; k < SLOT_COUNT; k++) {
-        if (ex->gpu) vkr_buffer_destroy(ex->dev, &ex->slots[k].buffer);
-        free(ex->slots[k].host);
-    }
+    vkr_shared_leave(ex);
+    for (int k = 0; k < SLOT_COUNT; k++) vkr_slot_free(ex->gpu ? ex->dev : NULL, &ex->own[k]);
+    free(ex->optim_index);
     free(ex->root);
     free(ex->zeroed);
     free(ex->derive_first);
@@ -494,39 +595,23 @@ vkr_status vkr_exec_read(vkr_exec* ex, const vkr_tensor* t, void* data, uint64_t
 
 vkr_status vkr_exec_set_grad_hook(vkr_exec* ex, vkr_exec_grad_hook hook, void* user) {
     if (!ex) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_exec_set_grad_hook: executor is NULL");
-    if (hook && (!ex->backward || !ex->slots[SLOT_PARAM_GRAD].bytes))
+    if (hook && (!ex->backward || !ex->slots[SLOT_PARAM_GRAD]->bytes))
         return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_exec_set_grad_hook: the executor trains no parameters");
-    ex->grad_hook = hook;
-    ex->grad_hook_user = user;
-    if (!ex->gpu) return VKR_OK;
-    vkr_sequence_destroy(ex->seq);
-    vkr_sequence_destroy(ex->seq_update);
-    free(ex->grad_host);
-    ex->seq = ex->seq_update = NULL;
-    ex->grad_host = NULL;
-    VKR_TRY(vkr_sequence_create(ex->dev, &ex->seq));
-    if (hook) {
-        ex->grad_host = malloc(ex->slots[SLOT_PARAM_GRAD].bytes);
-        if (!ex->grad_host) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory staging gradients");
-        VKR_TRY(vkr_sequence_create(ex->dev, &ex->seq_update));
-    }
-    VKR_TRY(vkr_program(ex));
-    if (!hook) return VKR_OK;
-    /* the update records into the context's sequence: point it at the second one */
-    vkr_sequence* own = ex->seq;
-    ex->seq = ex->seq_update;
-    vkr_status s = vkr_program_update(ex);
-    ex->seq = own;
-    return s;
+    vkr_exec_shared* sh = ex->sh;
+    sh->grad_hook = hook;
+    sh->grad_hook_user = user;
+    for (uint32_t i = 0; i < sh->refs; i++)
+        if (sh->members[i]->gpu) VKR_TRY(vkr_exec_record_step(sh->members[i]));
+    return VKR_OK;
 }
 
 /* A GPU step around the gradient hook: forward and backward, the gradients to host memory and back
  * through the hook, then the update. */
 static vkr_status vkr_exec_run_hooked(vkr_exec* ex) {
-    const vkr_slot* g = &ex->slots[SLOT_PARAM_GRAD];
+    const vkr_slot* g = ex->slots[SLOT_PARAM_GRAD];
     VKR_TRY(vkr_sequence_submit(ex->seq));
     VKR_TRY(vkr_buffer_download(ex->dev, &g->buffer, 0, ex->grad_host, g->bytes));
-    VKR_TRY(ex->grad_hook(ex->grad_hook_user, ex->grad_host, g->bytes / sizeof(float)));
+    VKR_TRY(ex->sh->grad_hook(ex->sh->grad_hook_user, ex->grad_host, g->bytes / sizeof(float)));
     VKR_TRY(vkr_buffer_upload(ex->dev, &g->buffer, 0, ex->grad_host, g->bytes));
     return vkr_sequence_submit(ex->seq_update);
 }
@@ -536,7 +621,7 @@ vkr_status vkr_exec_run(vkr_exec* ex) {
     if (ex->gpu && ex->seq_update) VKR_TRY(vkr_exec_run_hooked(ex));
     else if (ex->gpu) VKR_TRY(vkr_sequence_submit(ex->seq));
     else VKR_TRY(vkr_program(ex));
-    ex->steps++;
+    ex->sh->steps++;
     return VKR_OK;
 }
 
@@ -552,16 +637,16 @@ vkr_status vkr_exec_record(vkr_exec* ex, vkr_sequence* seq) {
     return s;
 }
 
-uint64_t vkr_exec_steps(const vkr_exec* ex) { return ex ? ex->steps : 0; }
+uint64_t vkr_exec_steps(const vkr_exec* ex) { return ex ? ex->sh->steps : 0; }
 
 vkr_status vkr_exec_set_steps(vkr_exec* ex, uint64_t steps) {
     if (!ex) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_exec_set_steps: executor is NULL");
     if (steps > UINT32_MAX) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_exec_set_steps: %llu steps is too many",
                                             (unsigned long long)steps);
-    ex->steps = steps;
+    ex->sh->steps = steps;
     if (ex->gpu) {
         uint32_t v = (uint32_t)steps;
-        return vkr_buffer_upload(ex->dev, &ex->slots[SLOT_STEP].buffer, 0, &v, 4);
+        return vkr_buffer_upload(ex->dev, &ex->slots[SLOT_STEP]->buffer, 0, &v, 4);
     }
     return VKR_OK;
 }

@@ -9,7 +9,14 @@
  * replays the sequence and waits: no host round trip inside a step (except around a gradient hook,
  * vkr_exec_set_grad_hook, which data-parallel training installs). Tensors marked with
  * vkr_graph_keep, parameters and gradients of parameters can be read after a run; other activations
- * may have been overwritten by the planner. */
+ * may have been overwritten by the planner.
+ *
+ * Sharing: an executor created with options.share = E uses E's parameter, parameter-gradient and
+ * step-counter storage, E's optimizer with its moments and scalars, and E's gradient hook, instead of
+ * its own; the graphs must have the same parameters (names, shapes, groups, trainability) in the same
+ * order. Several graphs of one model (e.g. one per sequence length) then train one set of weights:
+ * a step run on any of them is seen by all, exactly as if one executor had run every step. Inputs,
+ * constants and activations stay each executor's own. Members may be destroyed in any order. */
 #ifndef VKR_EXEC_H
 #define VKR_EXEC_H
 #include <stdbool.h>
@@ -29,6 +36,8 @@ typedef struct vkr_exec_options {
     uint32_t group_count;     /* entries in group_lr_mult / group_weight_decay (may be 0) */
     const float* group_lr_mult;      /* learning-rate multiplier per parameter group (NULL: all 1) */
     const float* group_weight_decay; /* weight decay per group (NULL: the config's) */
+    vkr_exec* share;          /* share this executor's parameters, optimizer and steps (NULL: own ones);
+                                 device must match, optimizer and groups be unset or equal to its */
 } vkr_exec_options;
 
 /* Called once per step between the backward and the optimizer update with every parameter gradient
@@ -40,8 +49,8 @@ typedef vkr_status (*vkr_exec_grad_hook)(void* user, float* grads, uint64_t coun
 vkr_status vkr_exec_create(vkr_graph* graph, const vkr_exec_options* options, vkr_exec** out_exec);
 /* Frees the executor (the graph is untouched). */
 void vkr_exec_destroy(vkr_exec* exec);
-/* Installs (NULL: removes) the gradient hook of an executor that trains parameters; a GPU executor
- * re-records its step as two submissions around the hook. */
+/* Installs (NULL: removes) the gradient hook of an executor that trains parameters, for every
+ * executor sharing its parameters; a GPU executor re-records its step as two submissions around it. */
 vkr_status vkr_exec_set_grad_hook(vkr_exec* exec, vkr_exec_grad_hook hook, void* user);
 /* Copies host data into an input, constant or parameter (bytes must equal the tensor's size). */
 vkr_status vkr_exec_write(vkr_exec* exec, const vkr_tensor* tensor, const void* data, uint64_t bytes);

@@ -16,8 +16,48 @@ static bool vkr_trainable(const vkr_tensor* t) { return t->role == VKR_ROLE_PARA
 static bool vkr_uses_v(const vkr_optim_config* c) { return c->kind != VKR_OPTIM_SGD; }
 static bool vkr_uses_m(const vkr_optim_config* c) { return c->kind != VKR_OPTIM_SGD || c->momentum > 0; }
 
+vkr_status vkr_exec_number_params(vkr_exec* ex) {
+    uint32_t count = vkr_graph_tensor_count(ex->graph), n = 0;
+    ex->optim_index = malloc((count ? count : 1) * sizeof *ex->optim_index);
+    if (!ex->optim_index) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory for optimizer state");
+    for (uint32_t i = 0; i < count; i++)
+        ex->optim_index[i] = vkr_trainable(vkr_graph_tensor(ex->graph, i)) ? n++ : UINT32_MAX;
+    return VKR_OK;
+}
+
+/* The next parameter of g from tensor index *i on (advancing *i past it), or NULL. */
+static const vkr_tensor* vkr_next_param(vkr_graph* g, uint32_t* i) {
+    while (*i < vkr_graph_tensor_count(g)) {
+        const vkr_tensor* t = vkr_graph_tensor(g, (*i)++);
+        if (t->role == VKR_ROLE_PARAM) return t;
+    }
+    return NULL;
+}
+
+vkr_status vkr_exec_check_share(const vkr_exec* ex, const vkr_exec* share) {
+    uint32_t i = 0, j = 0;
+    for (;;) {
+        const vkr_tensor *t = vkr_next_param(ex->graph, &i), *u = vkr_next_param(share->graph, &j);
+        if (!t && !u) break;
+        bool same = t && u && !strcmp(t->name, u->name) && t->ndim == u->ndim && t->group == u->group &&
+                    !memcmp(t->shape, u->shape, t->ndim * sizeof *t->shape) && t->offset == u->offset &&
+                    vkr_trainable(t) == vkr_trainable(u) && (!vkr_trainable(t) || t->grad->offset == u->grad->offset);
+        if (!same)
+            return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_exec_create: cannot share parameters: parameter %s has no "
+                            "identical counterpart in the shared executor's graph (names, shapes, groups and order must "
+                            "match)", t ? t->name : u->name);
+    }
+    for (int k = 0; k < SLOT_COUNT; k++)
+        if (vkr_slot_is_shared(k) && ex->own[k].bytes != share->slots[k]->bytes)
+            return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_exec_create: cannot share parameters: the graphs' parameter "
+                            "storage differs (%llu and %llu bytes)", (unsigned long long)ex->own[k].bytes,
+                            (unsigned long long)share->slots[k]->bytes);
+    return VKR_OK;
+}
+
 vkr_status vkr_exec_optim_init(vkr_exec* ex) {
-    const vkr_optim_config* c = ex->optim_config;
+    vkr_exec_shared* sh = ex->sh;
+    const vkr_optim_config* c = sh->optim_config;
     VKR_TRY(vkr_optim_config_check(c));
     uint32_t count = vkr_graph_tensor_count(ex->graph);
     for (uint32_t i = 0; i < count; i++) {
@@ -26,50 +66,49 @@ vkr_status vkr_exec_optim_init(vkr_exec* ex) {
             return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "parameter %s is in group %u; at most %d groups", t->name, t->group,
                             VKR_OPTIM_MAX_GROUPS);
     }
-    ex->optim_index = calloc(count, sizeof *ex->optim_index);
-    if (!ex->optim_index) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory for optimizer state");
     if (ex->gpu) {
-        VKR_TRY(vkr_optim_create(ex->dev, c, &ex->optim));
+        VKR_TRY(vkr_optim_create(ex->dev, c, &sh->optim));
         for (uint32_t k = 0; k < VKR_OPTIM_MAX_GROUPS; k++)
-            VKR_TRY(vkr_optim_set_group(ex->optim, k, ex->group_lr[k], ex->group_wd[k]));
-        for (uint32_t i = 0; i < count; i++) {
+            VKR_TRY(vkr_optim_set_group(sh->optim, k, sh->group_lr[k], sh->group_wd[k]));
+        for (uint32_t i = 0; i < count; i++) { /* added in graph order: the optimizer's index is the ordinal */
             const vkr_tensor* t = vkr_graph_tensor(ex->graph, i);
             if (!vkr_trainable(t)) continue;
-            VKR_TRY(vkr_optim_add_param(ex->optim, vkr_ctx_range(&ex->ctx, t), vkr_ctx_range(&ex->ctx, t->grad), t->numel,
-                                        t->group, &ex->optim_index[i]));
+            VKR_TRY(vkr_optim_add_param(sh->optim, vkr_ctx_range(&ex->ctx, t), vkr_ctx_range(&ex->ctx, t->grad), t->numel,
+                                        t->group, NULL));
         }
         return VKR_OK;
     }
-    ex->cpu_scalars = vkr_optim_scalars_init();
-    ex->cpu_m = calloc(count, sizeof *ex->cpu_m);
-    ex->cpu_v = calloc(count, sizeof *ex->cpu_v);
-    if (!ex->cpu_m || !ex->cpu_v) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory for optimizer state");
+    sh->cpu_scalars = vkr_optim_scalars_init();
+    for (uint32_t i = 0; i < count; i++) sh->trainable += ex->optim_index[i] != UINT32_MAX;
+    sh->cpu_m = calloc(sh->trainable ? sh->trainable : 1, sizeof *sh->cpu_m);
+    sh->cpu_v = calloc(sh->trainable ? sh->trainable : 1, sizeof *sh->cpu_v);
+    if (!sh->cpu_m || !sh->cpu_v) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory for optimizer state");
     for (uint32_t i = 0; i < count; i++) {
         const vkr_tensor* t = vkr_graph_tensor(ex->graph, i);
-        if (!vkr_trainable(t)) continue;
-        if (vkr_uses_m(c) && !(ex->cpu_m[i] = calloc(t->numel, sizeof(float))))
+        uint32_t p = ex->optim_index[i];
+        if (p == UINT32_MAX) continue;
+        if (vkr_uses_m(c) && !(sh->cpu_m[p] = calloc(t->numel, sizeof(float))))
             return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory for optimizer state");
-        if (vkr_uses_v(c) && !(ex->cpu_v[i] = calloc(t->numel, sizeof(float))))
+        if (vkr_uses_v(c) && !(sh->cpu_v[p] = calloc(t->numel, sizeof(float))))
             return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory for optimizer state");
     }
     return VKR_OK;
 }
 
-void vkr_exec_optim_free(vkr_exec* ex) {
-    vkr_optim_destroy(ex->optim);
-    uint32_t count = vkr_graph_tensor_count(ex->graph);
-    for (uint32_t i = 0; ex->cpu_m && i < count; i++) free(ex->cpu_m[i]);
-    for (uint32_t i = 0; ex->cpu_v && i < count; i++) free(ex->cpu_v[i]);
-    free(ex->cpu_m);
-    free(ex->cpu_v);
-    free(ex->optim_index);
+void vkr_exec_optim_free(vkr_exec_shared* sh) {
+    vkr_optim_destroy(sh->optim);
+    for (uint32_t i = 0; sh->cpu_m && i < sh->trainable; i++) free(sh->cpu_m[i]);
+    for (uint32_t i = 0; sh->cpu_v && i < sh->trainable; i++) free(sh->cpu_v[i]);
+    free(sh->cpu_m);
+    free(sh->cpu_v);
 }
 
 vkr_status vkr_exec_optim_step(vkr_exec* ex) {
-    if (ex->gpu) return vkr_gpu_optim_step(ex->seq, ex->optim);
-    const vkr_optim_config* c = ex->optim_config;
+    vkr_exec_shared* sh = ex->sh;
+    if (ex->gpu) return vkr_gpu_optim_step(ex->seq, sh->optim);
+    const vkr_optim_config* c = sh->optim_config;
     uint32_t count = vkr_graph_tensor_count(ex->graph);
-    vkr_optim_cpu_tick(c, &ex->cpu_scalars);
+    vkr_optim_cpu_tick(c, &sh->cpu_scalars);
     if (c->clip_norm > 0) {
         const float** grads = malloc(count * sizeof *grads);
         uint64_t* counts = malloc(count * sizeof *counts);
@@ -85,15 +124,16 @@ vkr_status vkr_exec_optim_step(vkr_exec* ex) {
             grads[n] = vkr_ctx_host(&ex->ctx, t->grad);
             counts[n++] = t->numel;
         }
-        vkr_optim_cpu_clip(c, &ex->cpu_scalars, n, grads, counts);
+        vkr_optim_cpu_clip(c, &sh->cpu_scalars, n, grads, counts);
         free(grads);
         free(counts);
     }
     for (uint32_t i = 0; i < count; i++) {
         const vkr_tensor* t = vkr_graph_tensor(ex->graph, i);
-        if (!vkr_trainable(t)) continue;
-        vkr_optim_cpu_update(c, &ex->cpu_scalars, ex->group_lr[t->group], ex->group_wd[t->group],
-                             vkr_ctx_host(&ex->ctx, t), vkr_ctx_host(&ex->ctx, t->grad), ex->cpu_m[i], ex->cpu_v[i],
+        uint32_t p = ex->optim_index[i];
+        if (p == UINT32_MAX) continue;
+        vkr_optim_cpu_update(c, &sh->cpu_scalars, sh->group_lr[t->group], sh->group_wd[t->group],
+                             vkr_ctx_host(&ex->ctx, t), vkr_ctx_host(&ex->ctx, t->grad), sh->cpu_m[p], sh->cpu_v[p],
                              t->numel);
     }
     return VKR_OK;
@@ -102,9 +142,9 @@ vkr_status vkr_exec_optim_step(vkr_exec* ex) {
 vkr_status vkr_exec_optim_scalars(vkr_exec* ex, vkr_optim_scalars* out) {
     if (!out) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_exec_optim_scalars: out_scalars is NULL");
     memset(out, 0, sizeof *out);
-    if (!ex || !ex->optim_config) return vkr_fail(VKR_ERR_STATE, "the executor has no optimizer");
-    if (ex->gpu) return vkr_optim_read_scalars(ex->optim, out);
-    *out = ex->cpu_scalars;
+    if (!ex || !ex->sh->optim_config) return vkr_fail(VKR_ERR_STATE, "the executor has no optimizer");
+    if (ex->gpu) return vkr_optim_read_scalars(ex->sh->optim, out);
+    *out = ex->sh->cpu_scalars;
     return VKR_OK;
 }
 
@@ -135,25 +175,28 @@ static void vkr_moment_name(char* out, size_t n, const char* param, uint32_t whi
 
 /* Copies moment `which` of parameter tensor index i to host memory `dst`. */
 static vkr_status vkr_moment_get(vkr_exec* ex, uint32_t i, uint32_t which, void* dst, uint64_t bytes) {
+    uint32_t p = ex->optim_index[i];
     if (!ex->gpu) {
-        memcpy(dst, which ? ex->cpu_v[i] : ex->cpu_m[i], bytes);
+        memcpy(dst, which ? ex->sh->cpu_v[p] : ex->sh->cpu_m[p], bytes);
         return VKR_OK;
     }
-    vkr_range r = vkr_optim_moment(ex->optim, ex->optim_index[i], which);
+    vkr_range r = vkr_optim_moment(ex->sh->optim, p, which);
     return vkr_buffer_download(ex->dev, r.buffer, r.offset, dst, bytes);
 }
 
 static vkr_status vkr_moment_set(vkr_exec* ex, uint32_t i, uint32_t which, const void* src, uint64_t bytes) {
+    uint32_t p = ex->optim_index[i];
     if (!ex->gpu) {
-        memcpy(which ? ex->cpu_v[i] : ex->cpu_m[i], src, bytes);
+        memcpy(which ? ex->sh->cpu_v[p] : ex->sh->cpu_m[p], src, bytes);
         return VKR_OK;
     }
-    vkr_range r = vkr_optim_moment(ex->optim, ex->optim_index[i], which);
+    vkr_range r = vkr_optim_moment(ex->sh->optim, p, which);
     return vkr_buffer_upload(ex->dev, r.buffer, r.offset, src, bytes);
 }
 
 static bool vkr_has_moment(const vkr_exec* ex, uint32_t which) {
-    return ex->optim_config && (which ? vkr_uses_v(ex->optim_config) : vkr_uses_m(ex->optim_config));
+    const vkr_optim_config* c = ex->sh->optim_config;
+    return c && (which ? vkr_uses_v(c) : vkr_uses_m(c));
 }
 
 #define VKR_CKPT_REFUSED "refusing to save a non-finite state (the file on disk is kept): "
@@ -202,7 +245,7 @@ vkr_status vkr_exec_save(vkr_exec* ex, const char* path, const char* const* meta
             if (s == VKR_OK) s = vkr_st_writer_add(w, name, VKR_ELEM_F32, t->ndim, shape, m);
         }
     }
-    if (s == VKR_OK && ex->optim_config) {
+    if (s == VKR_OK && ex->sh->optim_config) {
         vkr_optim_scalars* sc = vkr_ckpt_alloc(&bufs, sizeof *sc);
         if (!sc) s = vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory saving optimizer state");
         if (s == VKR_OK) s = vkr_exec_optim_scalars(ex, sc);
@@ -212,7 +255,7 @@ vkr_status vkr_exec_save(vkr_exec* ex, const char* path, const char* const* meta
         if (s == VKR_OK) s = vkr_st_writer_add(w, "optim.scalars", VKR_ELEM_U32, 1, &words, sc);
     }
     char steps[32];
-    snprintf(steps, sizeof steps, "%" PRIu64, ex->steps);
+    snprintf(steps, sizeof steps, "%" PRIu64, ex->sh->steps);
     if (s == VKR_OK) s = vkr_st_writer_set_metadata(w, "vkrec.steps", steps);
     if (s == VKR_OK) s = vkr_st_writer_set_metadata(w, "vkrec.version", vkr_version());
     for (uint32_t k = 0; s == VKR_OK && metadata && metadata[k] && metadata[k + 1]; k += 2)
@@ -251,13 +294,14 @@ vkr_status vkr_exec_load(vkr_exec* ex, const char* path) {
             if (s == VKR_OK) s = vkr_moment_set(ex, i, which, buf, bytes);
         }
     }
-    if (s == VKR_OK && ex->optim_config && vkr_st_find(f, "optim.scalars")) {
+    if (s == VKR_OK && ex->sh->optim_config && vkr_st_find(f, "optim.scalars")) {
         vkr_optim_scalars sc;
         uint64_t words = sizeof sc / 4;
         s = vkr_st_load(f, "optim.scalars", VKR_ELEM_U32, 1, &words, &sc, sizeof sc);
         if (s == VKR_OK) s = vkr_scalars_check(path, &sc);
-        if (s == VKR_OK && ex->gpu) s = vkr_buffer_upload(ex->dev, vkr_optim_scalar_buffer(ex->optim), 0, &sc, sizeof sc);
-        else if (s == VKR_OK) ex->cpu_scalars = sc;
+        if (s == VKR_OK && ex->gpu)
+            s = vkr_buffer_upload(ex->dev, vkr_optim_scalar_buffer(ex->sh->optim), 0, &sc, sizeof sc);
+        else if (s == VKR_OK) ex->sh->cpu_scalars = sc;
     }
     const char* steps = s == VKR_OK ? vkr_st_metadata_get(f, "vkrec.steps") : NULL;
     if (steps) {

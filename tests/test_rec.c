@@ -181,7 +181,7 @@ static void remove_dirs(const char* a, const char* b) {
 
 static void tiny_config(vkr_sasrec_train* t, const char* ckpt) {
     vkr_sasrec_train_defaults(t);
-    t->max_len = 8;
+    t->max_len = 12; /* length buckets 8 and 12 (vkr_sasrec_buckets.h): resuming covers both */
     t->hidden = 16;
     t->blocks = 1;
     t->batch = 256;

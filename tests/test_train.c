@@ -1,6 +1,7 @@
 /* Training end to end on both backends: an MLP learns XOR, a 2-block causal transformer overfits a
  * toy next-token task, runs are bitwise reproducible, checkpoints round-trip and resume exactly,
- * parameters copy between executors, and the gradient hook keeps its contract on both backends. */
+ * parameters copy between executors, the gradient hook keeps its contract on both backends, and
+ * executors sharing parameters train one set of weights. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -351,6 +352,81 @@ static void test_grad_hook_gpu(void** state) {
     hook_contract(vkr_test_shared.device);
 }
 
+/* ---- executors sharing parameters ------------------------------------------------------------ */
+
+/* Two executors over two builds of the toy graph share one set of weights, moments and steps:
+ * steps alternated between them equal (bitwise, dropout masks included) the same steps of one
+ * executor; the gradient hook reaches both; either may go first; a different graph, optimizer or
+ * device is refused. */
+static void sharing(vkr_device* dev) {
+    vkr_optim_config oc = toy_optim();
+    toy one, a, b;
+    toy_build(&one, 0.1f, VKR_TF_PRENORM);
+    toy_build(&a, 0.1f, VKR_TF_PRENORM);
+    toy_build(&b, 0.1f, VKR_TF_PRENORM);
+    vkr_exec* single = toy_exec(&one, dev, &oc);
+    for (int s = 0; s < 4; s++) VKR_ASSERT_OK(vkr_exec_run(single));
+    float *want, *got, *seen;
+    uint64_t n;
+    read_params(single, one.g, &want, &n);
+    vkr_exec *ea = toy_exec(&a, dev, &oc), *eb = NULL;
+    VKR_ASSERT_OK(vkr_exec_create(b.g, &(vkr_exec_options){.device = dev, .training = true, .share = ea}, &eb));
+    toy_batch(eb, &b);
+    for (int s = 0; s < 4; s++) VKR_ASSERT_OK(vkr_exec_run(s % 2 ? eb : ea));
+    assert_int_equal(vkr_exec_steps(ea), 4);
+    assert_int_equal(vkr_exec_steps(eb), 4);
+    read_params(ea, a.g, &got, &n);
+    read_params(eb, b.g, &seen, &n);
+    assert_memory_equal(want, got, n * 4);
+    assert_memory_equal(want, seen, n * 4);
+    hook_probe id = {.scale = 1.0f};
+    VKR_ASSERT_OK(vkr_exec_set_grad_hook(ea, probe_hook, &id));
+    VKR_ASSERT_OK(vkr_exec_run(eb));
+    assert_int_equal(id.calls, 1);
+    VKR_ASSERT_OK(vkr_exec_set_grad_hook(eb, NULL, NULL));
+    vkr_log_level old = vkr_log_get_level();
+    xor_model x;
+    xor_build(&x);
+    vkr_exec* bad = NULL;
+    assert_int_equal(vkr_exec_create(x.g, &(vkr_exec_options){.device = dev, .share = ea}, &bad),
+                     VKR_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(vkr_last_error(), "cannot share parameters"));
+    vkr_optim_config other = oc;
+    other.eps = 1e-6f;
+    assert_int_equal(vkr_exec_create(one.g, &(vkr_exec_options){.device = dev, .optimizer = &other, .share = ea}, &bad),
+                     VKR_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(vkr_last_error(), "shared optimizer"));
+    vkr_device* elsewhere = dev ? NULL : vkr_test_shared.device;
+    assert_int_equal(vkr_exec_create(one.g, &(vkr_exec_options){.device = elsewhere, .share = ea}, &bad),
+                     VKR_ERR_INVALID_ARGUMENT);
+    vkr_log_set_level(old);
+    assert_null(bad);
+    /* the first executor goes first: the state lives on with the second (two steps since the
+     * comparison: the hooked one and this) */
+    vkr_exec_destroy(ea);
+    VKR_ASSERT_OK(vkr_exec_run(eb));
+    for (int s = 0; s < 2; s++) VKR_ASSERT_OK(vkr_exec_run(single));
+    free(want), free(seen);
+    read_params(single, one.g, &want, &n);
+    read_params(eb, b.g, &seen, &n);
+    assert_memory_equal(want, seen, n * 4);
+    free(want), free(got), free(seen);
+    vkr_exec_destroy(eb);
+    vkr_exec_destroy(single);
+    vkr_graph_destroy(x.g);
+    vkr_graph_destroy(one.g), vkr_graph_destroy(a.g), vkr_graph_destroy(b.g);
+}
+
+static void test_sharing_cpu(void** state) {
+    (void)state;
+    sharing(NULL);
+}
+
+static void test_sharing_gpu(void** state) {
+    (void)state;
+    sharing(vkr_test_shared.device);
+}
+
 /* Trained weights move between executors by name, across backends, and a missing one is named. */
 static void test_copy_params_across_backends(void** state) {
     (void)state;
@@ -402,6 +478,8 @@ int main(void) {
         cmocka_unit_test(test_copy_params_across_backends),
         cmocka_unit_test(test_grad_hook_cpu),
         cmocka_unit_test(test_grad_hook_gpu),
+        cmocka_unit_test(test_sharing_cpu),
+        cmocka_unit_test(test_sharing_gpu),
     };
     return cmocka_run_group_tests(tests, vkr_test_group_open, vkr_test_group_close);
 }

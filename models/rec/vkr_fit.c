@@ -202,12 +202,44 @@ static vkr_status vkr_fit_allreduce(void* user, float* grads, uint64_t count) {
     return vkr_dist_sum_f32(grads, count);
 }
 
+static int vkr_u64_cmp(const void* a, const void* b) {
+    uint64_t x = *(const uint64_t*)a, y = *(const uint64_t*)b;
+    return (x > y) - (x < y);
+}
+
+/* Groups the shuffled `order` by unit_len (see vkr_fit.h): chunks of VKR_FIT_GROUP_STEPS whole steps
+ * of `global` units sorted by (length, shuffled position), then the whole steps shuffled with rng.
+ * The units of a short last step stay as shuffled (sorted, they would be the longest of their chunk
+ * every epoch). keys holds `units` entries, scratch twice as many. */
+static void vkr_fit_group(const uint32_t* unit_len, uint32_t units, uint32_t global, vkr_rng* rng, uint32_t* order,
+                          uint64_t* keys, uint32_t* scratch) {
+    uint64_t chunk = (uint64_t)VKR_FIT_GROUP_STEPS * global, sorted = (uint64_t)(units / global) * global;
+    for (uint64_t c0 = 0; c0 < sorted; c0 += chunk) {
+        uint32_t n = (uint32_t)(sorted - c0 < chunk ? sorted - c0 : chunk);
+        for (uint32_t i = 0; i < n; i++) keys[i] = (uint64_t)unit_len[order[c0 + i]] << 32 | i;
+        qsort(keys, n, sizeof *keys, vkr_u64_cmp);
+        for (uint32_t i = 0; i < n; i++) scratch[i] = order[c0 + (uint32_t)keys[i]];
+        memcpy(order + c0, scratch, (size_t)n * sizeof *order);
+    }
+    uint32_t whole = units / global, *perm = scratch + units;
+    for (uint32_t k = 0; k < whole; k++) perm[k] = k;
+    vkr_rng_shuffle_u32(rng, perm, whole);
+    memcpy(scratch, order, (size_t)units * sizeof *order);
+    for (uint32_t k = 0; k < whole; k++)
+        memcpy(order + (size_t)k * global, scratch + (size_t)perm[k] * global, (size_t)global * sizeof *order);
+}
+
 vkr_status vkr_fit(const vkr_fit_model* m, const vkr_fit_options* o, vkr_fit_report* r) {
     memset(r, 0, sizeof *r);
     if (!m || !o || m->units == 0 || m->batch == 0)
         return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_fit: no training units or a zero batch");
     uint32_t* order = malloc((size_t)m->units * sizeof *order);
-    if (!order) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory for the training order");
+    uint64_t* keys = m->unit_len ? malloc((size_t)m->units * sizeof *keys) : NULL;
+    uint32_t* scratch = m->unit_len ? malloc(2 * (size_t)m->units * sizeof *scratch) : NULL;
+    if (!order || (m->unit_len && (!keys || !scratch))) {
+        free(order), free(keys), free(scratch);
+        return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory for the training order");
+    }
     vkr_snapshot best = {0};
     vkr_loop_state st = {0};
     r->best_hr10 = -1;
@@ -230,6 +262,7 @@ vkr_status vkr_fit(const vkr_fit_model* m, const vkr_fit_options* o, vkr_fit_rep
         for (uint32_t i = 0; i < m->units; i++) order[i] = i;
         vkr_rng rng = vkr_rng_make(o->seed, 0xE90C0000ull + st.epoch); /* the (seed, epoch) stream */
         vkr_rng_shuffle_u32(&rng, order, m->units);
+        if (m->unit_len) vkr_fit_group(m->unit_len, m->units, global, &rng, order, keys, scratch);
         double e0 = vkr_now_s(), loss_sum = 0;
         uint32_t loss_n = 0;
         for (uint32_t k = 0; s == VKR_OK && k < steps; k++) {
@@ -304,6 +337,8 @@ vkr_status vkr_fit(const vkr_fit_model* m, const vkr_fit_options* o, vkr_fit_rep
     }
     vkr_snapshot_free(&best);
     free(order);
+    free(keys);
+    free(scratch);
     return s;
 }
 

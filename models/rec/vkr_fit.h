@@ -4,7 +4,11 @@
  * Contract: a model exposes hooks. The loop shuffles `units` (users) with a stream that depends only
  * on (seed, epoch), gives each step a random stream that depends only on (seed, epoch, step), and
  * saves after every epoch, so stopping after any epoch and resuming with the same settings replays
- * exactly what the uninterrupted run does. Parameters are moved between executors by name. The report
+ * exactly what the uninterrupted run does. With unit_len, each epoch's shuffled order is cut into
+ * chunks of VKR_FIT_GROUP_STEPS steps, each chunk sorted by length (ties in shuffled order), and the
+ * whole steps shuffled again with the same stream (a short last step stays last, unsorted): batches
+ * of similar lengths (length-bucketed models run them on shorter graphs) in an order still random.
+ * Parameters are moved between executors by name. The report
  * keeps one entry per epoch (training curves); checkpoints carry it, so a resumed run's history holds
  * the epochs before the stop too (NaN where a checkpoint written without it was resumed).
  *
@@ -44,8 +48,10 @@ typedef struct vkr_fit_model {
     vkr_exec* train_exec;   /* executor being trained (checkpoints of the training state) */
     vkr_exec* score_exec;   /* executor that scores (receives the best parameters) */
     vkr_graph* score_graph; /* its graph */
+    const uint32_t* unit_len; /* per unit, a length to group batches by (NULL: no grouping): see vkr_fit */
 } vkr_fit_model;
 
+#define VKR_FIT_GROUP_STEPS 50 /* steps per chunk sorted by length (vkr_fit_model.unit_len) */
 #define VKR_FIT_MAX_METADATA 64 /* most metadata entries (keys + values) a model passes */
 
 /* Loop settings. */

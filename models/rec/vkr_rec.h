@@ -107,6 +107,10 @@ typedef struct vkr_sasrec_train {
     bool gru;             /* GRU4Rec: a GRU encoder in place of the transformer (vkr_sasrec_config.gru) */
     uint32_t max_len;     /* history window (e.g. 50) */
     uint32_t batch;       /* training sequences per step */
+    bool buckets;         /* length-bucketed training: batches grouped by history length run on windows just long
+                             enough (vkr_sasrec_buckets.h; a window's loss is the full window's, dropout masks
+                             aside), each loss the sum over labelled positions / their mean count per user x users
+                             so that a batch of short histories weighs by its positions */
     uint32_t hidden;      /* width */
     uint32_t blocks;      /* transformer blocks */
     uint32_t heads;       /* attention heads */

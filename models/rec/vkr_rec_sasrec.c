@@ -10,11 +10,12 @@
 #include "vkr_fit.h"
 #include "vkr_rec.h"
 #include "vkr_rng.h"
+#include "vkr_sasrec_buckets.h"
 
 void vkr_sasrec_train_defaults(vkr_sasrec_train* t) {
-    *t = (vkr_sasrec_train){.loss = VKR_SASREC_BCE, .max_len = 50, .batch = 128, .hidden = 64, .blocks = 2, .heads = 1,
-                            .dropout = 0.2f, .lr = 1e-3f, .epochs = 20, .patience = 3, .seed = 42, .eval_batch = 128,
-                            .view_lambda = 0.1f, .view_tau = 0.07f, .semantic_lr = 3e-4f,
+    *t = (vkr_sasrec_train){.loss = VKR_SASREC_BCE, .max_len = 50, .batch = 128, .buckets = true, .hidden = 64,
+                            .blocks = 2, .heads = 1, .dropout = 0.2f, .lr = 1e-3f, .epochs = 20, .patience = 3,
+                            .seed = 42, .eval_batch = 128, .view_lambda = 0.1f, .view_tau = 0.07f, .semantic_lr = 3e-4f,
                             .align_weight = 0.1f, .align_tau = 0.1f, .seq_mix = 0.5f};
 }
 
@@ -86,12 +87,14 @@ uint32_t vkr_sasrec_row_events(const vkr_dataset* ds, const vkr_sasrec_train* t,
     return m;
 }
 
-/* Fills row b from the events of user u before `end` (training: with next-item labels). Returns
- * the number of labelled positions. Ids are item + 1 (0 is padding). Negatives are drawn per
- * position of the step's whole batch, where this batch's rows start at row0 (data-parallel shards
- * draw what one process would). */
-static uint32_t vkr_fill_row(const vkr_dataset* ds, const vkr_sasrec_train* t, vkr_batch* bt, uint32_t b, uint32_t row0,
-                             uint32_t u, uint32_t end, bool labels, uint64_t neg_seed) {
+/* Fills row b, L positions wide, from the events of user u before `end` (training: with next-item
+ * labels). Returns the number of labelled positions. Ids are item + 1 (0 is padding). The row is
+ * the last L positions of the max_len window (a length bucket: the caller picks L no shorter than
+ * the user's real positions, so only padding is left out) and everything else, negatives included,
+ * is drawn as in the full window. Negatives are drawn per position of the step's whole batch, where
+ * this batch's rows start at row0 (data-parallel shards draw what one process would). */
+static uint32_t vkr_fill_row(const vkr_dataset* ds, const vkr_sasrec_train* t, vkr_batch* bt, uint32_t b, uint32_t L,
+                             uint32_t row0, uint32_t u, uint32_t end, bool labels, uint64_t neg_seed) {
     uint32_t T = t->max_len, d = t->domain;
     uint32_t begin = ds->item_begin[d];
     uint32_t m = vkr_sasrec_row_events(ds, t, u, end, bt->items);
@@ -99,8 +102,8 @@ static uint32_t vkr_fill_row(const vkr_dataset* ds, const vkr_sasrec_train* t, v
     uint32_t n_in = labels ? (m ? m - 1 : 0) : m;
     uint32_t first = n_in > T ? n_in - T : 0, pad = T - (n_in - first);
     uint32_t labelled = 0;
-    for (uint32_t k = 0; k < T; k++) {
-        size_t o = (size_t)b * T + k;
+    for (uint32_t k = T - L; k < T; k++) {
+        size_t o = (size_t)b * L + (k - (T - L));
         bool real = k >= pad;
         uint32_t src = first + (k - pad);
         bt->seq[o] = real ? (int32_t)bt->items[src] + 1 : 0;
@@ -164,7 +167,7 @@ static vkr_status vkr_sasrec_run_rows(vkr_sasrec_model* m, const uint32_t* pairs
     vkr_status s = vkr_batch_alloc(&b, B, T, longest);
     for (uint32_t k = 0; k < B && s == VKR_OK; k++) {
         uint32_t src = k < n ? k : 0; /* pad the batch by repeating the first example */
-        vkr_fill_row(ds, &m->cfg, &b, k, 0, pairs[2 * src], pairs[2 * src + 1], false, 0);
+        vkr_fill_row(ds, &m->cfg, &b, k, T, 0, pairs[2 * src], pairs[2 * src + 1], false, 0);
     }
     float* out = s == VKR_OK ? malloc((size_t)B * width * sizeof *out) : NULL;
     if (s == VKR_OK && !out) s = vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory scoring");
@@ -197,18 +200,17 @@ vkr_scorer vkr_sasrec_scorer(vkr_sasrec_model* m) {
 
 /* ---- training ---- */
 
-static vkr_status vkr_write_batch(vkr_exec* ex, const vkr_sasrec* g, const vkr_batch* b, uint32_t B, uint32_t T,
-                                  uint32_t labelled, bool bce) {
-    uint64_t bytes = 4ull * B * T;
+static vkr_status vkr_write_batch(vkr_exec* ex, const vkr_sasrec* g, const vkr_batch* b, uint32_t B, uint32_t L,
+                                  float scale, bool bce) {
+    uint64_t bytes = 4ull * B * L;
     VKR_TRY(vkr_exec_write(ex, g->seq, b->seq, bytes));
     VKR_TRY(vkr_exec_write(ex, g->mask, b->mask, bytes));
     VKR_TRY(vkr_exec_write(ex, g->pos, b->pos, bytes));
+    VKR_TRY(vkr_exec_write(ex, g->loss_scale, &scale, 4));
     if (!bce) return VKR_OK;
     VKR_TRY(vkr_exec_write(ex, g->neg, b->neg, bytes));
     VKR_TRY(vkr_exec_write(ex, g->pos_label, b->pos_label, bytes));
-    VKR_TRY(vkr_exec_write(ex, g->neg_label, b->neg_label, bytes));
-    float scale = labelled ? (float)(B * T) / (float)labelled : 0.0f; /* mean over real pairs */
-    return vkr_exec_write(ex, g->loss_scale, &scale, 4);
+    return vkr_exec_write(ex, g->neg_label, b->neg_label, bytes);
 }
 
 /* What the loop's hooks work on. */
@@ -216,6 +218,9 @@ typedef struct vkr_sasrec_job {
     vkr_sasrec_model* m;
     vkr_sasrec train;
     vkr_exec* tex;
+    vkr_sasrec_buckets buckets; /* length buckets around train and tex (vkr_sasrec_buckets.h) */
+    uint32_t* lens;  /* per training user: real positions of its row */
+    double per_user; /* mean labelled positions per training user (the grouped loss's normalizer) */
     vkr_batch bt;
     uint32_t rows;   /* training graph rows: this rank's share of --batch */
     uint32_t* users; /* training users */
@@ -231,7 +236,7 @@ typedef struct vkr_sasrec_job {
 
 /* The item-level alignment inputs of one step: M source and M target items drawn uniformly (with
  * repeats when a side has fewer), and their pull weights from the text. */
-static vkr_status vkr_sasrec_align_step(vkr_sasrec_job* j, uint64_t rng) {
+static vkr_status vkr_sasrec_align_step(vkr_sasrec_job* j, vkr_exec* ex, const vkr_sasrec* g, uint64_t rng) {
     uint32_t M = j->m->cfg.align_items;
     vkr_rng r = vkr_rng_make(rng, 0xa119);
     for (uint32_t i = 0; i < M; i++) {
@@ -241,12 +246,12 @@ static vkr_status vkr_sasrec_align_step(vkr_sasrec_job* j, uint64_t rng) {
     const vkr_item_views_host* h = &j->m->views_host;
     vkr_sasrec_align_weights(h->text, h->text_dim, j->align_ids, j->align_ids + M, M, j->m->cfg.align_tau, j->align_norm,
                              j->align_p);
-    VKR_TRY(vkr_exec_write(j->tex, j->train.align_src, j->align_ids, 4ull * M));
-    VKR_TRY(vkr_exec_write(j->tex, j->train.align_tgt, j->align_ids + M, 4ull * M));
-    return vkr_exec_write(j->tex, j->train.align_p, j->align_p, 4ull * M * M);
+    VKR_TRY(vkr_exec_write(ex, g->align_src, j->align_ids, 4ull * M));
+    VKR_TRY(vkr_exec_write(ex, g->align_tgt, j->align_ids + M, 4ull * M));
+    return vkr_exec_write(ex, g->align_p, j->align_p, 4ull * M * M);
 }
 
-/* The pools of the item-level alignment and the constant targets of its InfoNCE. */
+/* The pools of the item-level alignment. */
 static vkr_status vkr_sasrec_align_setup(vkr_sasrec_job* j) {
     const vkr_dataset* ds = j->m->ds;
     uint32_t M = j->m->cfg.align_items, mask = j->m->cfg.train_domains;
@@ -255,19 +260,29 @@ static vkr_status vkr_sasrec_align_setup(vkr_sasrec_job* j) {
     j->align_ids = malloc(2ull * M * sizeof *j->align_ids);
     j->align_p = malloc((size_t)M * M * sizeof *j->align_p);
     j->align_norm = malloc((size_t)M * sizeof *j->align_norm);
-    int32_t* arange = malloc((size_t)M * sizeof *arange);
-    vkr_status s = j->src_pool && j->tgt_pool && j->align_ids && j->align_p && j->align_norm && arange
-                       ? VKR_OK
-                       : vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory for the item alignment");
-    for (uint32_t i = 0; s == VKR_OK && i < ds->item_count; i++) {
+    if (!j->src_pool || !j->tgt_pool || !j->align_ids || !j->align_p || !j->align_norm)
+        return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory for the item alignment");
+    for (uint32_t i = 0; i < ds->item_count; i++) {
         if ((mask >> ds->item_domain[i]) & 1u) j->src_pool[j->n_src++] = i + 1;
         else j->tgt_pool[j->n_tgt++] = i + 1;
     }
-    if (s == VKR_OK && (!j->n_src || !j->n_tgt))
-        s = vkr_fail(VKR_ERR_INVALID_ARGUMENT, "SASRec item alignment: it needs items in the training domains and "
-                     "outside them (every domain is a training domain)");
-    for (uint32_t i = 0; s == VKR_OK && i < M; i++) arange[i] = (int32_t)i;
-    if (s == VKR_OK) s = vkr_exec_write(j->tex, j->train.align_arange, arange, 4ull * M);
+    if (!j->n_src || !j->n_tgt)
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "SASRec item alignment: it needs items in the training domains and "
+                        "outside them (every domain is a training domain)");
+    return VKR_OK;
+}
+
+/* The host constants of a training graph (the full window's or a length bucket's): the item views'
+ * inputs, the GRU's mask table and the alignment InfoNCE's targets 0..M-1. */
+static vkr_status vkr_sasrec_train_consts(void* self, vkr_exec* ex, const vkr_sasrec* g) {
+    vkr_sasrec_job* j = self;
+    VKR_TRY(vkr_sasrec_write_consts(ex, g, &j->m->views_host));
+    if (!g->align_arange) return VKR_OK;
+    uint32_t M = (uint32_t)g->align_arange->numel;
+    int32_t* arange = malloc((size_t)M * sizeof *arange);
+    if (!arange) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory for the item alignment");
+    for (uint32_t i = 0; i < M; i++) arange[i] = (int32_t)i;
+    vkr_status s = vkr_exec_write(ex, g->align_arange, arange, 4ull * M);
     free(arange);
     return s;
 }
@@ -276,37 +291,52 @@ static vkr_status vkr_sasrec_step(void* self, vkr_fit_step* st) {
     vkr_sasrec_job* j = self;
     const vkr_sasrec_train* cfg = &j->m->cfg;
     const vkr_dataset* ds = j->m->ds;
-    uint32_t B = j->rows, T = cfg->max_len, labelled = 0;
+    uint32_t B = j->rows, labelled = 0, longest = 0;
+    for (uint32_t k = 0; k < st->n; k++)
+        if (j->lens[st->units[k]] > longest) longest = j->lens[st->units[k]];
+    vkr_sasrec_bucket* bucket = NULL;
+    VKR_TRY(vkr_sasrec_buckets_pick(&j->buckets, longest, &bucket));
+    vkr_exec* ex = bucket->exec;
+    const vkr_sasrec* g = &bucket->graph;
+    uint32_t L = bucket->len;
     uint64_t rng = st->rng;
     bool bce = cfg->loss == VKR_SASREC_BCE;
     for (uint32_t k = 0; k < B; k++) {
         if (k < st->n) {
             uint32_t u = j->users[st->units[k]];
-            labelled += vkr_fill_row(ds, cfg, &j->bt, k, st->row0, u, ds->train_len[u], true, rng);
+            labelled += vkr_fill_row(ds, cfg, &j->bt, k, L, st->row0, u, ds->train_len[u], true, rng);
             continue;
         }
-        for (uint32_t t = 0; t < T; t++) { /* a short last batch: empty rows carry no labels */
-            size_t o = (size_t)k * T + t;
+        for (uint32_t t = 0; t < L; t++) { /* a short last batch: empty rows carry no labels */
+            size_t o = (size_t)k * L + t;
             j->bt.seq[o] = j->bt.mask[o] = j->bt.neg[o] = 0;
             j->bt.pos[o] = bce ? 0 : -1;
             j->bt.pos_label[o] = j->bt.neg_label[o] = -1.0f;
         }
     }
-    VKR_TRY(vkr_write_batch(j->tex, &j->train, &j->bt, B, T, labelled, bce));
-    st->weight = labelled; /* both losses are means over the labelled positions */
-    if (j->train.contrast) { /* distinct items of the domain */
-        uint32_t M = (uint32_t)j->train.contrast->numel, n_pool = ds->item_begin[cfg->domain + 1] - ds->item_begin[cfg->domain];
+    /* The loss: the mean over the labelled positions; with grouped batches (length buckets) their sum
+     * over the positions st->n users have on average instead, so a batch of short histories weighs as
+     * little as its positions (as a mean, each such batch would weigh a whole step) */
+    bool grouped = j->buckets.count > 1;
+    double terms = grouped ? j->per_user * st->n : labelled;
+    float scale = 0.0f; /* the BCE kernel averages over all B*L pairs (x2), CE's over the labelled ones */
+    if (labelled && grouped) scale = (float)((bce ? (double)B * L : (double)labelled) / terms);
+    else if (labelled) scale = bce ? (float)(B * L) / (float)labelled : 1.0f;
+    VKR_TRY(vkr_write_batch(ex, g, &j->bt, B, L, scale, bce));
+    st->weight = grouped ? st->n : labelled; /* what the loss averages over */
+    if (g->contrast) { /* distinct items of the domain */
+        uint32_t M = (uint32_t)g->contrast->numel, n_pool = ds->item_begin[cfg->domain + 1] - ds->item_begin[cfg->domain];
         vkr_rng r = vkr_rng_make(rng, 0x7ab1e2);
         vkr_item_views_draw(j->pool, n_pool, M, &r, j->drawn);
-        VKR_TRY(vkr_exec_write(j->tex, j->train.contrast, j->drawn, 4ull * M));
-        if (j->train.contrast_mask) {
+        VKR_TRY(vkr_exec_write(ex, g->contrast, j->drawn, 4ull * M));
+        if (g->contrast_mask) {
             vkr_item_views_mask(&j->m->views_host, j->drawn, M, j->mask);
-            VKR_TRY(vkr_exec_write(j->tex, j->train.contrast_mask, j->mask, 4ull * M * M));
+            VKR_TRY(vkr_exec_write(ex, g->contrast_mask, j->mask, 4ull * M * M));
         }
     }
-    if (j->train.align_src) VKR_TRY(vkr_sasrec_align_step(j, rng));
-    VKR_TRY(vkr_exec_run(j->tex));
-    return st->want_loss ? vkr_exec_read(j->tex, j->train.loss, &st->loss, 4) : VKR_OK;
+    if (g->align_src) VKR_TRY(vkr_sasrec_align_step(j, ex, g, rng));
+    VKR_TRY(vkr_exec_run(ex));
+    return st->want_loss ? vkr_exec_read(ex, g->loss, &st->loss, 4) : VKR_OK;
 }
 
 static vkr_status vkr_sasrec_validate(void* self, double* hr10) {
@@ -365,8 +395,9 @@ vkr_status vkr_sasrec_fit(const vkr_dataset* ds, vkr_device* dev, const vkr_sasr
     vkr_sasrec_job j = {.m = m};
     /* training users: someone with at least one labelled position */
     j.users = malloc((size_t)ds->user_count * sizeof *j.users);
+    j.lens = malloc((size_t)ds->user_count * sizeof *j.lens);
     uint32_t n_users = 0;
-    vkr_status s = j.users ? VKR_OK : vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory listing users");
+    vkr_status s = j.users && j.lens ? VKR_OK : vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory listing users");
     /* a training user's row has a labelled position: an event after the first that is a label (as in vkr_fill_row) */
     uint32_t* scratch = malloc(((size_t)vkr_dataset_longest(ds) + 1) * sizeof *scratch);
     if (s == VKR_OK && !scratch) s = vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory listing users");
@@ -374,12 +405,17 @@ vkr_status vkr_sasrec_fit(const vkr_dataset* ds, vkr_device* dev, const vkr_sasr
         uint32_t n_ev = vkr_sasrec_row_events(ds, cfg, u, ds->train_len[u], scratch);
         bool ok = false;
         for (uint32_t k = 1; k < n_ev && !ok; k++) ok = cfg->train_domains || vkr_in_domain(ds, scratch[k], d);
-        if (ok) j.users[n_users++] = u;
+        if (!ok) continue;
+        j.lens[n_users] = n_ev - 1 < cfg->max_len ? n_ev - 1 : cfg->max_len; /* real positions, as vkr_fill_row */
+        for (uint32_t k = n_ev - j.lens[n_users]; k < n_ev; k++) /* the labels of those positions */
+            j.per_user += cfg->train_domains || vkr_in_domain(ds, scratch[k], d);
+        j.users[n_users++] = u;
     }
     free(scratch);
     if (s == VKR_OK && n_users == 0)
         s = vkr_fail(VKR_ERR_INVALID_ARGUMENT, "SASRec: no user has training interactions in %s %s",
                      cfg->train_domains ? "the training domains, e.g." : "domain", ds->domain_name[d]);
+    j.per_user /= n_users ? n_users : 1;
     if (s == VKR_OK) s = vkr_fit_rank_batch(cfg->batch, "SASRec", &j.rows);
     vkr_sasrec_config mc = vkr_model_config(ds, cfg, j.rows);
     if (s == VKR_OK) s = vkr_sasrec_build(&mc, true, cfg->seed, &j.train);
@@ -392,7 +428,10 @@ vkr_status vkr_sasrec_fit(const vkr_dataset* ds, vkr_device* dev, const vkr_sasr
                                                 .group_lr_mult = lr_mult},
                             &j.tex);
     if (s == VKR_OK) s = vkr_exec_init_params(j.tex, cfg->seed);
-    if (s == VKR_OK) s = vkr_sasrec_write_consts(j.tex, &j.train, &m->views_host);
+    if (s == VKR_OK) s = vkr_sasrec_train_consts(&j, j.tex, &j.train);
+    if (s == VKR_OK)
+        s = vkr_sasrec_buckets_init(&mc, cfg->seed, dev, cfg->buckets, &j.train, j.tex, vkr_sasrec_train_consts, &j,
+                                    &j.buckets);
     if (s == VKR_OK && j.train.contrast) {
         uint32_t M = (uint32_t)j.train.contrast->numel, n_pool = ds->item_begin[d + 1] - ds->item_begin[d];
         j.pool = malloc((size_t)n_pool * sizeof *j.pool);
@@ -405,14 +444,18 @@ vkr_status vkr_sasrec_fit(const vkr_dataset* ds, vkr_device* dev, const vkr_sasr
     if (s == VKR_OK) s = vkr_batch_alloc(&j.bt, j.rows, cfg->max_len, vkr_dataset_longest(ds));
     vkr_fit_model fm = {.self = &j, .units = n_users, .batch = j.rows, .step = vkr_sasrec_step,
                         .validate = vkr_sasrec_validate, .train_exec = j.tex, .score_exec = m->score_exec,
-                        .score_graph = m->score_graph.graph};
+                        .score_graph = m->score_graph.graph,
+                        /* batches of similar lengths, so most of them fit a short bucket */
+                        .unit_len = j.buckets.count > 1 ? j.lens : NULL};
     vkr_fit_options fo = {.epochs = cfg->epochs, .patience = cfg->patience, .seed = cfg->seed, .ckpt_dir = cfg->ckpt_dir,
                           .resume = cfg->resume, .quiet = cfg->quiet, .metadata = cfg->metadata};
     if (s == VKR_OK) s = vkr_fit(&fm, &fo, &m->fit);
     vkr_batch_free(&j.bt);
+    vkr_sasrec_buckets_free(&j.buckets);
     vkr_exec_destroy(j.tex);
     vkr_sasrec_destroy(&j.train);
     free(j.users);
+    free(j.lens);
     free(j.pool);
     free(j.drawn);
     free(j.mask);

@@ -21,9 +21,12 @@ vkr_status vkr_sasrec_build(const vkr_sasrec_config* c, bool train, uint64_t see
     memset(m, 0, sizeof *m);
     if (!c || c->items == 0 || c->max_len == 0 || c->batch == 0 || c->hidden == 0 || c->blocks == 0)
         return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_sasrec_build: items, max_len, batch, hidden and blocks must be positive");
+    if (c->window > c->max_len)
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_sasrec_build: window %u exceeds max_len %u", c->window,
+                        c->max_len);
     VKR_TRY(vkr_graph_create(seed, &m->graph));
     vkr_graph* g = m->graph;
-    uint32_t B = c->batch, T = c->max_len, D = c->hidden, V = c->items + 1;
+    uint32_t B = c->batch, T = c->window ? c->window : c->max_len, D = c->hidden, V = c->items + 1;
     uint32_t bt[2] = {B, T};
     m->seq = vkr_graph_input(g, "seq", VKR_I32, 2, bt);
     m->mask = vkr_graph_input(g, "mask", VKR_I32, 2, bt);
@@ -32,7 +35,10 @@ vkr_status vkr_sasrec_build(const vkr_sasrec_config* c, bool train, uint64_t see
     vkr_init_kind emb_init = original ? VKR_INIT_XAVIER : VKR_INIT_NORMAL;
     float emb_scale = original ? 1.0f : 1.0f / sqrtf((float)D);
     vkr_tensor* item = c->semantic_only ? NULL : vkr_graph_param_init(g, "item_emb", 2, (uint32_t[]){V, D}, 0, emb_init, emb_scale);
-    vkr_tensor* posemb = c->gru ? NULL : vkr_graph_param_init(g, "pos_emb", 2, (uint32_t[]){T, D}, 0, emb_init, emb_scale);
+    vkr_tensor* posemb =
+        c->gru ? NULL : vkr_graph_param_init(g, "pos_emb", 2, (uint32_t[]){c->max_len, D}, 0, emb_init, emb_scale);
+    /* a shorter window is the full window's last T positions: the same rows of the table */
+    if (posemb && T < c->max_len) posemb = vkr_op_slice(g, posemb, 0, c->max_len - T, T);
     vkr_item_views_shape vs = {.items = c->items, .hidden = D, .views = c->views | VKR_ITEM_VIEW_ID,
                                .text_dim = c->text_dim, .categories = c->categories,
                                .subcategories = c->subcategories, .semantic_group = 1};
@@ -82,8 +88,10 @@ vkr_status vkr_sasrec_build(const vkr_sasrec_config* c, bool train, uint64_t see
         m->scores = vkr_graph_keep(vkr_op_matmul(g, last, cand, NULL, false, true));
     } else if (c->loss == VKR_SASREC_CE) {
         m->pos = vkr_graph_input(g, "pos", VKR_I32, 2, bt);
-        m->loss = vkr_op_linear_xent(g, vkr_op_reshape(g, h, 2, (uint32_t[]){B * T, D}), cand,
-                                     vkr_op_reshape(g, m->pos, 1, (uint32_t[]){B * T}), -1);
+        m->loss_scale = vkr_graph_input(g, "loss_scale", VKR_F32, 1, (uint32_t[]){1});
+        m->loss = vkr_op_mul(g, vkr_op_linear_xent(g, vkr_op_reshape(g, h, 2, (uint32_t[]){B * T, D}), cand,
+                                                   vkr_op_reshape(g, m->pos, 1, (uint32_t[]){B * T}), -1),
+                             m->loss_scale);
     } else {
         m->pos = vkr_graph_input(g, "pos", VKR_I32, 2, bt);
         m->neg = vkr_graph_input(g, "neg", VKR_I32, 2, bt);

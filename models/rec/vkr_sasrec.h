@@ -2,7 +2,8 @@
  * baseline of the generative recommender, with both losses used in the literature.
  *
  * Contract: item ids are 1..items, 0 is padding; sequences are left-padded to max_len so the last
- * position is the most recent item. vkr_sasrec_build makes one graph for one batch shape: for
+ * position is the most recent item. vkr_sasrec_build makes one graph for one batch shape (B rows of T =
+ * window or max_len positions; pos_emb always has max_len rows, so graphs of every window share it): for
  * training, inputs seq/mask and pos: for CE the next item per position as a candidate index
  * (0..out_count-1, -1 where there is none); for BCE the next item's id (0 where none) plus neg
  * (one sampled negative id per position) and labels; for scoring, `scores` = the last position's
@@ -34,6 +35,8 @@ typedef enum vkr_sasrec_arch {
 typedef struct vkr_sasrec_config {
     uint32_t items;   /* item ids 1..items */
     uint32_t max_len; /* sequence length T */
+    uint32_t window;  /* positions per row of this graph (0: max_len): the last `window` of the max_len window
+                         (they use pos_emb's last rows), for batches whose histories all fit (vkr_sasrec_buckets.h) */
     uint32_t batch;   /* sequences per batch B */
     uint32_t hidden;  /* width D (64 in the paper) */
     uint32_t blocks;  /* transformer blocks (2) */
@@ -76,8 +79,9 @@ typedef struct vkr_sasrec {
     vkr_tensor* neg;     /* int32 [B, T] sampled negatives (BCE training) */
     vkr_tensor* pos_label; /* fp32 [B*T] 1 where pos is real, -1 (ignored) elsewhere (BCE training) */
     vkr_tensor* neg_label; /* fp32 [B*T] 0 where pos is real, -1 elsewhere (BCE training) */
-    vkr_tensor* loss_scale; /* fp32 [1] = 2*B*T / (labels not ignored): the BCE kernel averages over all
-                               pairs with ignored ones contributing 0, this makes it the mean over real ones */
+    vkr_tensor* loss_scale; /* fp32 [1] the loss's factor (training): the BCE kernel averages over all 2*B*T
+                               pairs (ignored ones contribute 0), CE over the labelled positions; B*T / labelled
+                               (BCE) or 1 (CE) makes it the mean over labelled positions */
     vkr_tensor* loss;    /* training loss (NULL when built for scoring) */
     vkr_tensor* scores;  /* fp32 [B, out_count] last-position logits over the candidates (scoring) */
     vkr_item_views views; /* the item views (views[0] alone without the plug-in) */

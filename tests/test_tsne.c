@@ -153,6 +153,68 @@ static void test_affinities(void** state) {
     assert_int_equal(vkr_tsne_affinities(env.device, (float[2]){0, 1}, 2, 1, 0.5f, &p), VKR_ERR_INVALID_ARGUMENT);
 }
 
+/* The locality order is a permutation, the renumbered P holds every entry (i, j) of P at
+ * (inv i, inv j) with columns increasing, and KL is unchanged under the same renumbering of y. */
+static void order_case(uint32_t n, uint32_t d, float perp, uint32_t seed) {
+    vkr_tsne_p p, q;
+    float* x = NULL;
+    make_p(n, d, perp, seed, &p, &x);
+    uint32_t *perm = malloc(sizeof(uint32_t) * n), *inv = malloc(sizeof(uint32_t) * n);
+    VKR_ASSERT_OK(vkr_tsne_locality_order(&p, perm));
+    for (uint32_t i = 0; i < n; i++) inv[i] = n;
+    for (uint32_t r = 0; r < n; r++) {
+        assert_true(perm[r] < n && inv[perm[r]] == n);
+        inv[perm[r]] = r;
+    }
+    VKR_ASSERT_OK(vkr_tsne_p_permute(&p, perm, &q));
+    assert_int_equal(q.nnz, p.nnz);
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t r = inv[i];
+        assert_int_equal(q.row_ptr[r + 1] - q.row_ptr[r], p.row_ptr[i + 1] - p.row_ptr[i]);
+        for (uint32_t e = p.row_ptr[i]; e < p.row_ptr[i + 1]; e++) {
+            bool found = false;
+            for (uint32_t f = q.row_ptr[r]; f < q.row_ptr[r + 1]; f++) {
+                if (f > q.row_ptr[r]) assert_true(q.col[f] > q.col[f - 1]);
+                found |= q.col[f] == inv[p.col[e]] && q.val[f] == p.val[e];
+            }
+            if (!found) fail_msg("entry (%u, %u) of P is not at (%u, %u)", i, p.col[e], r, inv[p.col[e]]);
+        }
+    }
+    double *y = malloc(sizeof(double) * 2 * n), *yq = malloc(sizeof(double) * 2 * n), kp = 0, kq = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        y[2 * i] = x[(size_t)i * d];
+        y[2 * i + 1] = x[(size_t)i * d + 1];
+        yq[2 * inv[i]] = y[2 * i];
+        yq[2 * inv[i] + 1] = y[2 * i + 1];
+    }
+    VKR_ASSERT_OK(vkr_ref_tsne_kl(&p, y, &kp));
+    VKR_ASSERT_OK(vkr_ref_tsne_kl(&q, yq, &kq));
+    if (fabs(kp - kq) > 1e-9 * fabs(kp)) fail_msg("KL %.12g after renumbering, %.12g before", kq, kp);
+    vkr_tsne_p_free(&q);
+    perm[n - 1] = perm[0]; /* a repeated id */
+    assert_int_equal(vkr_tsne_p_permute(&p, perm, &q), VKR_ERR_INVALID_ARGUMENT);
+    vkr_tsne_p_free(&p);
+    vkr_tsne_p_free(&q);
+    free(x), free(perm), free(inv), free(y), free(yq);
+}
+
+static void test_locality_order(void** state) {
+    (void)state;
+    order_case(2, 3, 30.0f, 3);
+    order_case(3, 2, 30.0f, 4);
+    order_case(517, 8, 5.0f, 5);
+    /* Two components, {0, 2} and {1, 3}: the search restarts at 1 after 0's component. */
+    vkr_tsne_p p;
+    VKR_ASSERT_OK(vkr_tsne_symmetrize(4, 1, (int32_t[]){2, 3, 0, 1}, (float[]){1, 1, 1, 1}, &p));
+    uint32_t perm[4];
+    VKR_ASSERT_OK(vkr_tsne_locality_order(&p, perm));
+    assert_int_equal(perm[0], 0);
+    assert_int_equal(perm[1], 2);
+    assert_int_equal(perm[2], 1);
+    assert_int_equal(perm[3], 3);
+    vkr_tsne_p_free(&p);
+}
+
 /* The reference gradient is the derivative of the reference KL (central differences, double). */
 static void test_gradient_fd(void** state) {
     (void)state;
@@ -600,7 +662,7 @@ static void test_bad_input(void** state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_knn),          cmocka_unit_test(test_sigma),         cmocka_unit_test(test_affinities),
+        cmocka_unit_test(test_knn),          cmocka_unit_test(test_sigma),         cmocka_unit_test(test_affinities),    cmocka_unit_test(test_locality_order),
         cmocka_unit_test(test_gradient_fd),  cmocka_unit_test(test_repulse_exact), cmocka_unit_test(test_repulse_fft),
         cmocka_unit_test(test_fft_lines),    cmocka_unit_test(test_fft_partial),   cmocka_unit_test(test_fft_convolve),   cmocka_unit_test(test_gradient_gpu),
         cmocka_unit_test(test_run_exact),    cmocka_unit_test(test_run_fft),       cmocka_unit_test(test_callback),

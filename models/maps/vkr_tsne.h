@@ -10,6 +10,8 @@
  *      conditional P_{j|i} over the k neighbours has entropy log(perplexity) (GPU, one invocation
  *      per point; squared distances; at most 100 steps, tolerance 1e-5 nats).
  *   3. Symmetrized sparse P = (P_{j|i} + P_{i|j}) / (2N) in CSR form (host); it sums to 1.
+ *      The run then renumbers the points in breadth-first order of P's graph (host), so that the
+ *      device's gathers of neighbours' y stay in cache; the caller sees its own order throughout.
  *   4. Gradient descent on KL(P || Q), Q_ij = q_ij / Z, q_ij = 1 / (1 + |y_i - y_j|^2):
  *        dKL/dy_i = 4 [ a * sum_j P_ij q_ij (y_i - y_j) - (1/Z) sum_j q_ij^2 (y_i - y_j) ]
  *      with early exaggeration a (12 for the first 250 iterations, then 1), momentum 0.5 then 0.8,
@@ -103,7 +105,7 @@ typedef struct vkr_tsne_report {
     double kl;              /* final KL(P || Q) */
     bool kl_exact;          /* kl used an exact Z */
     double seconds;         /* wall time of the whole run */
-    double affinity_seconds; /* kNN + binary search + symmetrization */
+    double affinity_seconds; /* kNN + binary search + symmetrization + locality order */
     uint32_t max_grid;      /* largest FFT grid side used (0 for EXACT) */
 } vkr_tsne_report;
 
@@ -147,6 +149,11 @@ vkr_status vkr_tsne_affinities(vkr_device* device, const float* x, uint32_t n, u
                                vkr_tsne_p* out_p);
 /* Frees a P and zeroes it. */
 void vkr_tsne_p_free(vkr_tsne_p* p);
+/* Breadth-first order of P's graph (components in order of their lowest id): perm[new] = old id, n
+ * entries. Neighbours get nearby ids, so the device's gathers of their y stay in cache. */
+vkr_status vkr_tsne_locality_order(const vkr_tsne_p* p, uint32_t* perm);
+/* out_p = P with point perm[r] renumbered r (rows and columns; columns increasing within a row). */
+vkr_status vkr_tsne_p_permute(const vkr_tsne_p* p, const uint32_t* perm, vkr_tsne_p* out_p);
 
 /* ---- gradient ------------------------------------------------------------------------------ */
 

@@ -12,18 +12,17 @@ layout(push_constant) uniform Push { uint L; uint log2L; uint load_len; uint sto
 
 void main() {
     fft_twiddles(p.L, -1.0);
-    uint col = min(gl_WorkGroupID.x * gl_WorkGroupSize.x + gl_LocalInvocationID.x, p.L - 1u);
-    uint at = gl_WorkGroupID.y * p.L * p.L + col, shift = 32u - p.log2L;
-    fft_load(at, p.L, p.L, p.log2L, p.load_len);
-    fft_butterflies(p.L, 1.0);
+    uint col = gl_WorkGroupID.x * gl_WorkGroupSize.x + gl_LocalInvocationID.x, c = min(col, p.L - 1u);
+    uint shift = 32u - p.log2L;
+    fft_line_io io = fft_line_io(gl_WorkGroupID.y * p.L * p.L + c, p.L, p.load_len, p.store_len, col < p.L, shift);
+    fft_line(p.L, 1.0, true, false, io);
     // Product with the kernel's transform, written in bit-reversed order, which the inverse reads.
     for (uint e = 0u; e < p.L; e++) {
         uint r = bitfieldReverse(e) >> shift;
         if (r < e) continue;
         vec2 t = a[e];
-        a[e] = cmul(a[r], kern[r * p.L + col]);
-        a[r] = cmul(t, kern[e * p.L + col]);
+        a[e] = cmul(a[r], kern[r * p.L + c]);
+        a[r] = cmul(t, kern[e * p.L + c]);
     }
-    fft_butterflies(p.L, -1.0);
-    if (gl_WorkGroupID.x * gl_WorkGroupSize.x + gl_LocalInvocationID.x < p.L) fft_store(at, p.L, p.store_len);
+    fft_line(p.L, -1.0, false, true, io);
 }

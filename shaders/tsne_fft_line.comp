@@ -14,8 +14,7 @@ void main() {
     uint line = gl_WorkGroupID.x * gl_WorkGroupSize.x + gl_LocalInvocationID.x;
     uint l = min(line, p.lines - 1u); // surplus invocations redo the last line and store nothing
     uint at = gl_WorkGroupID.y * p.L * p.L + (p.columns != 0u ? l : l * p.L);
-    uint stride = p.columns != 0u ? p.L : 1u;
-    fft_load(at, stride, p.L, p.log2L, p.load_len);
-    fft_butterflies(p.L, 1.0);
-    if (line < p.lines) fft_store(at, stride, p.store_len);
+    fft_line_io io = fft_line_io(at, p.columns != 0u ? p.L : 1u, p.load_len, p.store_len, line < p.lines,
+                                 32u - p.log2L);
+    fft_line(p.L, 1.0, true, true, io);
 }

@@ -1,9 +1,12 @@
 // The line-per-invocation FFT shared by tsne_fft_line.comp (plain transforms) and tsne_fft_conv.comp
-// (column convolutions): each invocation holds one whole line in a private array and runs
-// decimation-in-time butterflies on it. Every array index is the same in all invocations, so a CPU
-// driver (which runs invocations as SIMD lanes) turns them into plain vector loads and stores;
-// tsne_fft.comp's shared-memory passes index per lane there, i.e. one scalar gather or scatter per
-// element and pass (lavapipe, L = 256, two grids: 4.6 ms per pass there, 1.5 ms here). A GPU prefers
+// (column convolutions): each invocation transforms one whole line by decimation-in-time
+// butterflies, radix-2 stages fused by three (8 values in registers per pass), then a pair or a
+// single one for the rest of log2(L). On a CPU driver (invocations as SIMD lanes) every load and
+// store of memory, private array included, is one scalar access per lane; only registers are
+// vectors. So each pass moves the line through memory once: the first reads the buffer (bit-reversed,
+// elements from load_len on taken as zero), the middle ones the private array, the last writes the
+// buffer (elements below store_len) or, for a convolution, the array. lavapipe, L = 512: 4 accesses
+// per element and pass instead of 2 per pass plus a separate load and store pass. A GPU prefers
 // tsne_fft.comp (this array would spill). The includer declares binding 0 as `data` (vec2 array).
 #ifndef TSNE_FFT_LINE_GLSL
 #define TSNE_FFT_LINE_GLSL
@@ -11,7 +14,11 @@
 layout(local_size_x = 32) in;
 layout(constant_id = 0) const uint LMAX = 256u;
 shared vec2 tw[LMAX / 2u]; // exp(-2 pi i k / L) or its conjugate (by the sign given), k < L/2
-vec2 a[LMAX];              // this invocation's line
+vec2 a[LMAX];              // this invocation's line between passes
+
+// The line in the buffer: data[at + e * stride]; reads below load_len, writes (when store) below
+// store_len; shift turns a bit-reversed 32-bit index into one of log2(L) bits.
+struct fft_line_io { uint at; uint stride; uint load_len; uint store_len; bool store; uint shift; };
 
 vec2 cmul(vec2 x, vec2 y) { return vec2(x.x * y.x - x.y * y.y, x.x * y.y + x.y * y.x); }
 
@@ -24,30 +31,31 @@ void fft_twiddles(uint L, float sign) {
     barrier();
 }
 
-// Loads the line at data[at + e * stride], e < L, in bit-reversed order; elements e >= load_len
-// are taken as zero (not read): the charges' padding needs neither a fill nor reads.
-void fft_load(uint at, uint stride, uint L, uint log2L, uint load_len) {
-    uint shift = 32u - log2L;
-    for (uint e = 0u; e < L; e++) {
-        uint src = bitfieldReverse(e) >> shift;
-        a[e] = src < load_len ? data[at + src * stride] : vec2(0.0);
-    }
+// Element e of the bit-reversed input: from the buffer in the first pass, else from the array.
+vec2 fft_get(uint e, bool first, fft_line_io io) {
+    if (!first) return a[e];
+    uint src = bitfieldReverse(e) >> io.shift;
+    return src < io.load_len ? data[io.at + src * io.stride] : vec2(0.0);
+}
+
+// Element e of a pass's output: to the buffer in the last pass (when to_buffer), else to the array.
+void fft_put(uint e, vec2 v, bool last, bool to_buffer, fft_line_io io) {
+    if (!(last && to_buffer)) a[e] = v;
+    else if (io.store && e < io.store_len) data[io.at + e * io.stride] = v;
 }
 
 // Twiddle of a decimation-in-time stage of half-size h: exp(i pi t / h) = tw[t L / (2 h)], conjugated
 // by c = (1, -1) for the opposite direction.
 vec2 fft_w(uint t, uint h, uint half_len, vec2 c) { return c * tw[t * (half_len / h)]; }
 
-// Transforms a[] (bit-reversed order in, natural order out) with twiddles tw, conjugated when
-// conj < 0 (the opposite direction). Radix-2 stages fused by three (half-sizes hs, 2 hs, 4 hs), then
-// a pair or a single one for the rest of log2(L): each pass over the private array does three
-// stages' butterflies on 8 values held in registers, since the array lives in memory on a CPU
-// driver, and its loads and stores, not the arithmetic, set the pace (lavapipe, L = 512: 3 passes
-// instead of 4.5 in pairs).
-void fft_butterflies(uint L, float conj) {
+// Transforms the line of length L (power of two >= 2), twiddles conjugated when conj < 0: input from
+// the buffer when in_buffer (else from a[] in bit-reversed order), output to the buffer when
+// out_buffer (else to a[] in natural order).
+void fft_line(uint L, float conj, bool in_buffer, bool out_buffer, fft_line_io io) {
     uint half_len = L >> 1, hs = 1u;
     vec2 c = vec2(1.0, conj);
-    for (; 8u * hs <= L; hs <<= 3)
+    for (; 8u * hs <= L; hs <<= 3) {
+        bool first = in_buffer && hs == 1u, last = 8u * hs == L;
         for (uint k = 0u; k < hs; k++) {
             vec2 w1 = fft_w(k, hs, half_len, c);
             vec2 w2a = fft_w(k, 2u * hs, half_len, c), w2b = fft_w(k + hs, 2u * hs, half_len, c);
@@ -56,7 +64,7 @@ void fft_butterflies(uint L, float conj) {
             for (uint g = k; g < L; g += 8u * hs) {
                 vec2 x[8];
                 for (uint j = 0u; j < 8u; j += 2u) { // half-size hs: pairs (j, j + 1)
-                    vec2 u = a[g + j * hs], v = cmul(a[g + (j + 1u) * hs], w1);
+                    vec2 u = fft_get(g + j * hs, first, io), v = cmul(fft_get(g + (j + 1u) * hs, first, io), w1);
                     x[j] = u + v;
                     x[j + 1u] = u - v;
                 }
@@ -69,36 +77,34 @@ void fft_butterflies(uint L, float conj) {
                 }
                 for (uint j = 0u; j < 4u; j++) { // half-size 4 hs: pairs (j, j + 4)
                     vec2 v = cmul(x[j + 4u], w4[j]);
-                    a[g + j * hs] = x[j] + v;
-                    a[g + (j + 4u) * hs] = x[j] - v;
+                    fft_put(g + j * hs, x[j] + v, last, out_buffer, io);
+                    fft_put(g + (j + 4u) * hs, x[j] - v, last, out_buffer, io);
                 }
             }
         }
+    }
+    bool first = in_buffer && hs == 1u;
     if (4u * hs <= L) { // two stages left: half-sizes hs and 2 hs
         for (uint k = 0u; k < hs; k++) {
             vec2 w1 = fft_w(k, hs, half_len, c), w2 = fft_w(k, 2u * hs, half_len, c);
             vec2 w3 = fft_w(k + hs, 2u * hs, half_len, c);
             for (uint g = k; g < L; g += 4u * hs) {
-                vec2 a0 = a[g], a1 = cmul(a[g + hs], w1), a2 = a[g + 2u * hs], a3 = cmul(a[g + 3u * hs], w1);
+                vec2 a0 = fft_get(g, first, io), a1 = cmul(fft_get(g + hs, first, io), w1);
+                vec2 a2 = fft_get(g + 2u * hs, first, io), a3 = cmul(fft_get(g + 3u * hs, first, io), w1);
                 vec2 b0 = a0 + a1, b1 = a0 - a1, b2 = a2 + a3, b3 = a2 - a3;
                 vec2 c2 = cmul(b2, w2), c3 = cmul(b3, w3);
-                a[g] = b0 + c2;
-                a[g + 2u * hs] = b0 - c2;
-                a[g + hs] = b1 + c3;
-                a[g + 3u * hs] = b1 - c3;
+                fft_put(g, b0 + c2, true, out_buffer, io);
+                fft_put(g + 2u * hs, b0 - c2, true, out_buffer, io);
+                fft_put(g + hs, b1 + c3, true, out_buffer, io);
+                fft_put(g + 3u * hs, b1 - c3, true, out_buffer, io);
             }
         }
     } else if (hs < L) { // one stage left: half-size L / 2
         for (uint k = 0u; k < hs; k++) {
-            vec2 b = cmul(a[k + hs], fft_w(k, hs, half_len, c));
-            a[k + hs] = a[k] - b;
-            a[k] += b;
+            vec2 u = fft_get(k, first, io), v = cmul(fft_get(k + hs, first, io), fft_w(k, hs, half_len, c));
+            fft_put(k, u + v, true, out_buffer, io);
+            fft_put(k + hs, u - v, true, out_buffer, io);
         }
     }
-}
-
-// Stores a[e], e < store_len, to data[at + e * stride] (the rest of the line is not needed).
-void fft_store(uint at, uint stride, uint store_len) {
-    for (uint e = 0u; e < store_len; e++) data[at + e * stride] = a[e];
 }
 #endif

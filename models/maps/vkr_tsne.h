@@ -31,9 +31,11 @@
  *     node grid (circulant embedding in an L x L grid, L = 2^m >= 2 * 3 nb, two complex 2-D FFTs
  *     carrying two real channels each, since the kernel's transform is real), interpolated back to
  *     the points. The 1-D FFTs run in shared memory on a GPU and one line per invocation on a CPU
- *     driver (grids up to VKR_TSNE_FFT_MAX_GRID_CPU), where uniform indexing vectorizes; they read
- *     and write only the node rows and columns that hold data, and on a CPU driver each column of
- *     the charges goes forward, times the kernel and back in one pass. O(N + L^2 log L) per iteration. nb follows the spread of Y (boxes at most one unit
+ *     driver (grids up to VKR_TSNE_FFT_MAX_GRID_CPU), where a line's butterflies run as SIMD vectors
+ *     in registers between few passes through memory (every memory access is a scalar per lane
+ *     there). They read and write only the node rows and columns that hold data, and on a CPU
+ *     driver each column of the charges goes forward, times the kernel and back in one pass.
+ *     O(N + L^2 log L) per iteration. nb follows the spread of Y (boxes at most one unit
  *     wide while L <= the cap: VKR_TSNE_FFT_MAX_GRID on a GPU, VKR_TSNE_FFT_MAX_GRID_CPU on a CPU
  *     driver, where the FFT dominates; on lavapipe at N = 10,000 the 512 cap gives KL 2.776 in 37 s,
  *     256 gives 2.813 in 20 s), re-chosen every VKR_TSNE_CHUNK iterations.

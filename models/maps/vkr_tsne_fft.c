@@ -54,7 +54,7 @@ void vkr_tsne_fft_destroy(vkr_device* device, vkr_tsne_fft* fft) {
     memset(fft, 0, sizeof *fft);
 }
 
-/* A CPU driver runs the line-per-invocation kernels (uniform indexing vectorizes there) up to its
+/* A CPU driver runs the line-per-invocation kernels (butterflies as SIMD vectors in registers) up to its
  * default grid cap, which bounds their private array; larger grids and GPUs the shared-memory one. */
 static bool line_kernel(vkr_device* dev, uint32_t grid) {
     return vkr_device_get_info(dev)->type == VKR_DEVICE_CPU && grid <= VKR_TSNE_FFT_MAX_GRID_CPU;

@@ -1,8 +1,10 @@
 /* Suite "tsne": seconds for a full t-SNE run (1000 iterations, perplexity 30) of a 64-d Gaussian
- * mixture at N = 2,000 / 5,000 / 10,000, with the final KL, beside scikit-learn's TSNE run by
- * bench/tsne_sklearn.py (/usr/bin/python3) in the same run. Both KLs are also evaluated exactly
- * under vkrec's P (the same P definition as scikit-learn's), so the quality comparison does not
- * depend on either side's estimate. One timed run per size (each takes seconds to minutes);
+ * mixture at N = 2,000 / 5,000 / 10,000, with the final KL, beside two peers run in the same run:
+ * scikit-learn's TSNE (bench/tsne_sklearn.py under /usr/bin/python3; the ratio's peer) and, where
+ * Rscript has the Rtsne package (Debian's r-cran-rtsne; bench/tsne_rtsne.R), Rtsne, whose seconds
+ * and KL go into the params. A peer that cannot run is skipped with a note. All KLs are also
+ * evaluated exactly under vkrec's P (the same P definition as the peers'), so the quality comparison
+ * does not depend on any side's estimate. One timed run per size (each takes seconds to minutes);
  * `vkrec bench tsne --sizes 1000,2000` runs other sizes (e.g. a quick check). */
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -20,25 +22,40 @@
 #define VKR_SOURCE_DIR "."
 #endif
 
-/* Exact KL of layout y under P (double-precision Z over all pairs). */
+/* Exact KL of layout y under P (double-precision Z over all pairs; rows in parallel, since at
+ * N = 100,000 this is 1e10 pairs per layout). */
 static double exact_kl(const vkr_tsne_p* p, const float* y) {
     double z = 0;
-    for (uint32_t i = 0; i < p->n; i++)
+#pragma omp parallel for schedule(dynamic, 64) reduction(+ : z)
+    for (uint32_t i = 0; i < p->n; i++) {
+        double row = 0;
         for (uint32_t j = 0; j < p->n; j++) {
-            if (j == i) continue;
             double dx = (double)y[2 * i] - y[2 * j], dy = (double)y[2 * i + 1] - y[2 * j + 1];
-            z += 1 / (1 + dx * dx + dy * dy);
+            row += j == i ? 0 : 1 / (1 + dx * dx + dy * dy);
         }
+        z += row;
+    }
     return vkr_tsne_kl_given_z(p, y, z);
 }
 
-/* Runs the scikit-learn script on in_path; fills seconds and its KL, and the layout into y (n x 2).
- * Returns false (with the reason printed) when the peer cannot run. */
-static bool run_peer(const char* in_path, const char* out_path, uint32_t n, double* seconds, double* kl, float* y,
-                     bool quiet) {
+/* A peer: its name in the output and the shell command that runs it on (source dir, in, out). */
+typedef struct tsne_peer {
+    const char* name;    /* shown in the table and the JSON */
+    const char* key;     /* prefix of its params keys */
+    const char* command; /* printf format of the command: source dir, input path, output path */
+} tsne_peer;
+
+static const tsne_peer peers[] = {
+    {"scikit-learn TSNE", "peer", "/usr/bin/python3 '%s/bench/tsne_sklearn.py' '%s' '%s' 2>&1"},
+    {"Rtsne", "rtsne", "Rscript '%s/bench/tsne_rtsne.R' '%s' '%s' 2>&1"},
+};
+
+/* Runs `peer` on in_path; fills seconds and its KL, and the layout into y (n x 2). Returns false
+ * (with the reason printed) when the peer cannot run. */
+static bool run_peer(const tsne_peer* peer, const char* in_path, const char* out_path, uint32_t n, double* seconds,
+                     double* kl, float* y, bool quiet) {
     char cmd[9000];
-    snprintf(cmd, sizeof cmd, "/usr/bin/python3 '%s/bench/tsne_sklearn.py' '%s' '%s' 2>&1", VKR_SOURCE_DIR, in_path,
-             out_path);
+    snprintf(cmd, sizeof cmd, peer->command, VKR_SOURCE_DIR, in_path, out_path);
     FILE* f = popen(cmd, "r");
     if (!f) return false;
     char line[4096] = "", last[4096] = "";
@@ -57,10 +74,16 @@ static bool run_peer(const char* in_path, const char* out_path, uint32_t n, doub
         if (ok) memcpy(y, m, sizeof(float) * 2 * n);
         free(m);
     }
-    if (!ok && !quiet) printf("tsne      scikit-learn peer unavailable: %s", last[0] ? last : "no output\n");
+    if (!ok && !quiet) printf("tsne      %s peer unavailable, skipped: %s", peer->name, last[0] ? last : "no output\n");
     cJSON_Delete(j);
     return ok;
 }
+
+/* One peer's outcome at one size. */
+typedef struct peer_result {
+    bool ran;              /* it ran and its layout was read */
+    double seconds, kl;    /* its time and own final KL */
+} peer_result;
 
 typedef struct tsne_body {
     vkr_device* dev;
@@ -96,11 +119,15 @@ static vkr_status bench_size(vkr_bench* b, uint32_t n, const char* dir) {
     one.warmup = 0;
     tsne_body body = {b->dev, x, n, d, y, {0}};
     vkr_bench_unit unit = {"s", 1};
-    vkr_bench_stats wall = {0}, peer = {0};
+    vkr_bench_stats wall = {0};
     if (s == VKR_OK) s = vkr_bench_measure(&one, run_vkrec, &body, unit, &wall, NULL, NULL);
-    double peer_s = 0, peer_kl = 0;
-    bool has_peer = s == VKR_OK && run_peer(in_path, out_path, n, &peer_s, &peer_kl, yp, b->quiet);
     if (s == VKR_OK) s = vkr_tsne_affinities(b->dev, x, n, d, 30.0f, &p);
+    peer_result pr[sizeof peers / sizeof peers[0]] = {{0}};
+    double peer_exact[sizeof peers / sizeof peers[0]] = {0};
+    for (size_t i = 0; s == VKR_OK && i < sizeof peers / sizeof peers[0]; i++) {
+        pr[i].ran = run_peer(&peers[i], in_path, out_path, n, &pr[i].seconds, &pr[i].kl, yp, b->quiet);
+        if (pr[i].ran) peer_exact[i] = exact_kl(&p, yp);
+    }
     if (s == VKR_OK) {
         cJSON* params = cJSON_CreateObject();
         cJSON_AddNumberToObject(params, "n", n);
@@ -109,22 +136,31 @@ static vkr_status bench_size(vkr_bench* b, uint32_t n, const char* dir) {
         cJSON_AddNumberToObject(params, "perplexity", 30);
         cJSON_AddStringToObject(params, "method", vkr_tsne_method_name(body.rep.method));
         cJSON_AddNumberToObject(params, "kl", body.rep.kl);
-        cJSON_AddNumberToObject(params, "kl_exact", exact_kl(&p, y));
+        double kl_exact = exact_kl(&p, y);
+        cJSON_AddNumberToObject(params, "kl_exact", kl_exact);
         cJSON_AddNumberToObject(params, "affinity_seconds", body.rep.affinity_seconds);
-        if (has_peer) {
-            cJSON_AddNumberToObject(params, "peer_kl", peer_kl);
-            cJSON_AddNumberToObject(params, "peer_kl_exact", exact_kl(&p, yp));
-            peer = (vkr_bench_stats){peer_s, peer_s, peer_s, 1};
+        if (!b->quiet) printf("tsne      n=%u: vkrec KL %.4f (exact under vkrec's P %.4f)", n, body.rep.kl, kl_exact);
+        for (size_t i = 0; i < sizeof peers / sizeof peers[0]; i++) {
+            char key[64];
+            if (!pr[i].ran) continue;
+            /* The first peer's seconds are the result's "peer"; the others' go beside its KLs. */
+            if (i > 0) {
+                snprintf(key, sizeof key, "%s_seconds", peers[i].key);
+                cJSON_AddNumberToObject(params, key, pr[i].seconds);
+            }
+            snprintf(key, sizeof key, "%s_kl", peers[i].key);
+            cJSON_AddNumberToObject(params, key, pr[i].kl);
+            snprintf(key, sizeof key, "%s_kl_exact", peers[i].key);
+            cJSON_AddNumberToObject(params, key, peer_exact[i]);
+            if (!b->quiet)
+                printf(", %s %.4g s KL %.4f (exact %.4f)", peers[i].name, pr[i].seconds, pr[i].kl, peer_exact[i]);
         }
-        if (!b->quiet)
-            printf("tsne      n=%u: vkrec KL %.4f (exact under vkrec's P %.4f)%s", n, body.rep.kl,
-                   cJSON_GetObjectItem(params, "kl_exact")->valuedouble, has_peer ? "" : "\n");
-        if (!b->quiet && has_peer)
-            printf(", scikit-learn KL %.4f (exact %.4f)\n", peer_kl, cJSON_GetObjectItem(params, "peer_kl_exact")->valuedouble);
+        if (!b->quiet) printf("\n");
         char name[32];
         snprintf(name, sizeof name, "tsne_%u", n);
-        vkr_bench_report(b, "tsne", name, params, unit, &wall, NULL, has_peer ? "scikit-learn TSNE" : NULL,
-                         has_peer ? &peer : NULL);
+        vkr_bench_stats peer = {pr[0].seconds, pr[0].seconds, pr[0].seconds, 1};
+        vkr_bench_report(b, "tsne", name, params, unit, &wall, NULL, pr[0].ran ? peers[0].name : NULL,
+                         pr[0].ran ? &peer : NULL);
     }
     remove(in_path);
     remove(out_path);

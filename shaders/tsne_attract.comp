@@ -23,8 +23,11 @@ void main() {
     uint row = group * (gl_WorkGroupSize.x / SG) + slot / SG, lane = gl_SubgroupInvocationID & (SG - 1u);
     uint i = min(row, p.n - 1u);
     vec2 yi = y[i], acc = vec2(0.0);
-    // No early return: every lane of the cluster must reach the shuffles below.
-    for (uint e = row_ptr[i] + lane; e < row_ptr[i + 1u]; e += SG) {
+    // No early return: every lane of the cluster must reach the shuffles below. The row's end is read
+    // once: the compiler keeps a buffer load in the loop condition, one more per-lane gather per
+    // entry on a CPU driver (lavapipe, N = 100,000: 88 -> 71 ms per call).
+    uint end = row_ptr[i + 1u];
+    for (uint e = row_ptr[i] + lane; e < end; e += SG) {
         vec2 d = yi - y[min(col[e], p.n - 1u)];
         acc += val[e] / (1.0 + dot(d, d)) * d;
     }

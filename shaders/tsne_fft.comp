@@ -3,10 +3,13 @@
 // grids by radix-2 Stockham passes in shared memory (natural order in and out). A workgroup takes
 // `group_lines` lines at once (group_lines * L <= 1024) so that every pass keeps all 64 invocations
 // busy and the barriers are shared: on a CPU driver the barriers, not the butterflies, dominate.
-// Workgroup x: block of lines, y: grid. sign -1: forward, +1: inverse (unscaled).
+// Workgroup x: block of lines, y: grid. sign -1: forward, +1: inverse (unscaled). Elements at or
+// beyond load_len are taken as zero (not read); only those below store_len are written.
 layout(local_size_x = 64) in;
 layout(std430, binding = 0) buffer Data { vec2 data[]; };
-layout(push_constant) uniform Push { uint L; uint log2L; uint columns; float sign; uint lines; uint group_lines; } p;
+layout(push_constant) uniform Push {
+    uint L; uint log2L; uint columns; float sign; uint lines; uint group_lines; uint load_len; uint store_len;
+} p;
 shared vec2 buf[2][1024];
 shared vec2 tw[512]; // exp(sign 2 pi i k / L), k < L/2: sin/cos once per workgroup, not per butterfly
 
@@ -19,7 +22,10 @@ uint addr(uint g, uint e) {
 
 void main() {
     uint t = gl_LocalInvocationID.x, half_len = p.L >> 1, total = p.group_lines * p.L;
-    for (uint i = t; i < total; i += 64u) buf[0][i] = data[addr(i >> p.log2L, i & (p.L - 1u))];
+    for (uint i = t; i < total; i += 64u) {
+        uint e = i & (p.L - 1u);
+        buf[0][i] = e < p.load_len ? data[addr(i >> p.log2L, e)] : vec2(0.0);
+    }
     for (uint e = t; e < half_len; e += 64u) {
         float ang = p.sign * 6.28318530717959 * float(e) / float(p.L);
         tw[e] = vec2(cos(ang), sin(ang));
@@ -43,7 +49,7 @@ void main() {
         barrier();
     }
     for (uint i = t; i < total; i += 64u) {
-        uint g = i >> p.log2L;
-        if (gl_WorkGroupID.x * p.group_lines + g < p.lines) data[addr(g, i & (p.L - 1u))] = buf[src][i];
+        uint g = i >> p.log2L, e = i & (p.L - 1u);
+        if (gl_WorkGroupID.x * p.group_lines + g < p.lines && e < p.store_len) data[addr(g, e)] = buf[src][i];
     }
 }

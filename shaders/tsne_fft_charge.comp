@@ -19,7 +19,8 @@ void main() {
     vec2 centre = geom.xy + 0.5 * geom.z * float(p.nb);
     vec4 acc[9];
     for (int m = 0; m < 9; m++) acc[m] = vec4(0.0);
-    for (uint s = offsets[b]; s < offsets[b + 1u]; s++) {
+    uint end = offsets[b + 1u]; // read once, not per point (a per-lane gather on a CPU driver)
+    for (uint s = offsets[b]; s < end; s++) {
         vec2 yi = y[order[s]];
         uvec2 box;
         vec2 local;

@@ -153,6 +153,68 @@ static void test_affinities(void** state) {
     assert_int_equal(vkr_tsne_affinities(env.device, (float[2]){0, 1}, 2, 1, 0.5f, &p), VKR_ERR_INVALID_ARGUMENT);
 }
 
+/* The locality order is a permutation, the renumbered P holds every entry (i, j) of P at
+ * (inv i, inv j) with columns increasing, and KL is unchanged under the same renumbering of y. */
+static void order_case(uint32_t n, uint32_t d, float perp, uint32_t seed) {
+    vkr_tsne_p p, q;
+    float* x = NULL;
+    make_p(n, d, perp, seed, &p, &x);
+    uint32_t *perm = malloc(sizeof(uint32_t) * n), *inv = malloc(sizeof(uint32_t) * n);
+    VKR_ASSERT_OK(vkr_tsne_locality_order(&p, perm));
+    for (uint32_t i = 0; i < n; i++) inv[i] = n;
+    for (uint32_t r = 0; r < n; r++) {
+        assert_true(perm[r] < n && inv[perm[r]] == n);
+        inv[perm[r]] = r;
+    }
+    VKR_ASSERT_OK(vkr_tsne_p_permute(&p, perm, &q));
+    assert_int_equal(q.nnz, p.nnz);
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t r = inv[i];
+        assert_int_equal(q.row_ptr[r + 1] - q.row_ptr[r], p.row_ptr[i + 1] - p.row_ptr[i]);
+        for (uint32_t e = p.row_ptr[i]; e < p.row_ptr[i + 1]; e++) {
+            bool found = false;
+            for (uint32_t f = q.row_ptr[r]; f < q.row_ptr[r + 1]; f++) {
+                if (f > q.row_ptr[r]) assert_true(q.col[f] > q.col[f - 1]);
+                found |= q.col[f] == inv[p.col[e]] && q.val[f] == p.val[e];
+            }
+            if (!found) fail_msg("entry (%u, %u) of P is not at (%u, %u)", i, p.col[e], r, inv[p.col[e]]);
+        }
+    }
+    double *y = malloc(sizeof(double) * 2 * n), *yq = malloc(sizeof(double) * 2 * n), kp = 0, kq = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        y[2 * i] = x[(size_t)i * d];
+        y[2 * i + 1] = x[(size_t)i * d + 1];
+        yq[2 * inv[i]] = y[2 * i];
+        yq[2 * inv[i] + 1] = y[2 * i + 1];
+    }
+    VKR_ASSERT_OK(vkr_ref_tsne_kl(&p, y, &kp));
+    VKR_ASSERT_OK(vkr_ref_tsne_kl(&q, yq, &kq));
+    if (fabs(kp - kq) > 1e-9 * fabs(kp)) fail_msg("KL %.12g after renumbering, %.12g before", kq, kp);
+    vkr_tsne_p_free(&q);
+    perm[n - 1] = perm[0]; /* a repeated id */
+    assert_int_equal(vkr_tsne_p_permute(&p, perm, &q), VKR_ERR_INVALID_ARGUMENT);
+    vkr_tsne_p_free(&p);
+    vkr_tsne_p_free(&q);
+    free(x), free(perm), free(inv), free(y), free(yq);
+}
+
+static void test_locality_order(void** state) {
+    (void)state;
+    order_case(2, 3, 30.0f, 3);
+    order_case(3, 2, 30.0f, 4);
+    order_case(517, 8, 5.0f, 5);
+    /* Two components, {0, 2} and {1, 3}: the search restarts at 1 after 0's component. */
+    vkr_tsne_p p;
+    VKR_ASSERT_OK(vkr_tsne_symmetrize(4, 1, (int32_t[]){2, 3, 0, 1}, (float[]){1, 1, 1, 1}, &p));
+    uint32_t perm[4];
+    VKR_ASSERT_OK(vkr_tsne_locality_order(&p, perm));
+    assert_int_equal(perm[0], 0);
+    assert_int_equal(perm[1], 2);
+    assert_int_equal(perm[2], 1);
+    assert_int_equal(perm[3], 3);
+    vkr_tsne_p_free(&p);
+}
+
 /* The reference gradient is the derivative of the reference KL (central differences, double). */
 static void test_gradient_fd(void** state) {
     (void)state;
@@ -283,7 +345,8 @@ static void test_fft_lines(void** state) {
         VKR_ASSERT_OK(vkr_buffer_upload(env.device, &b, 0, data, sizeof(float) * 2 * plane));
         vkr_sequence* seq = NULL;
         VKR_ASSERT_OK(vkr_sequence_create(env.device, &seq));
-        VKR_ASSERT_OK(vkr_gpu_tsne_fft(seq, L, 2, L, false, -1, vkr_range_whole(&b)));
+        vkr_tsne_fft_lines rows = {L, 2, L, false, -1, 0, 0};
+        VKR_ASSERT_OK(vkr_gpu_tsne_fft(seq, &rows, vkr_range_whole(&b)));
         VKR_ASSERT_OK(vkr_sequence_submit(seq));
         float* got = malloc(sizeof(float) * 2 * plane);
         VKR_ASSERT_OK(vkr_buffer_download(env.device, &b, 0, got, sizeof(float) * 2 * plane));
@@ -291,36 +354,42 @@ static void test_fft_lines(void** state) {
         if (err > 1e-11) fail_msg("fft rows L=%u: nmse %g", L, err);
         /* Columns forward then inverse on the first grid restores it times L. */
         VKR_ASSERT_OK(vkr_sequence_reset(seq));
-        VKR_ASSERT_OK(vkr_gpu_tsne_fft(seq, L, 1, L, true, -1, vkr_range_whole(&b)));
-        VKR_ASSERT_OK(vkr_gpu_tsne_fft(seq, L, 1, L, true, 1, vkr_range_whole(&b)));
+        vkr_tsne_fft_lines fwd = {L, 1, L, true, -1, 0, 0}, inv = {L, 1, L, true, 1, 0, 0};
+        VKR_ASSERT_OK(vkr_gpu_tsne_fft(seq, &fwd, vkr_range_whole(&b)));
+        VKR_ASSERT_OK(vkr_gpu_tsne_fft(seq, &inv, vkr_range_whole(&b)));
         VKR_ASSERT_OK(vkr_sequence_submit(seq));
         VKR_ASSERT_OK(vkr_buffer_download(env.device, &b, 0, data, sizeof(float) * plane));
         for (size_t e = 0; e < plane; e++) data[e] /= (float)L;
         err = vkr_test_nmse(data, got, plane);
         if (err > 1e-11) fail_msg("fft columns round trip L=%u: nmse %g", L, err);
-        assert_int_equal(vkr_gpu_tsne_fft(seq, 3, 1, 1, false, -1, vkr_range_whole(&b)), VKR_ERR_INVALID_ARGUMENT);
+        vkr_tsne_fft_lines bad = {3, 1, 1, false, -1, 0, 0}, too_long = {L, 1, 1, false, -1, L + 1, 0};
+        assert_int_equal(vkr_gpu_tsne_fft(seq, &bad, vkr_range_whole(&b)), VKR_ERR_INVALID_ARGUMENT);
+        assert_int_equal(vkr_gpu_tsne_fft(seq, &too_long, vkr_range_whole(&b)), VKR_ERR_INVALID_ARGUMENT);
         vkr_sequence_destroy(seq);
         vkr_buffer_destroy(env.device, &b);
         free(data), free(want), free(got);
     }
 }
 
-/* Only the first `lines` rows (columns) are transformed, the rest untouched: 37 lines are one full
- * and one partial workgroup of the line kernel; L = 1024 takes the shared-memory kernel everywhere. */
-static void fft_partial_case(uint32_t L, uint32_t lines, bool columns) {
+/* Only the first `lines` rows (columns) are transformed, the rest untouched; each line reads only its
+ * first load_len elements (the rest taken as zero) and writes only its first store_len (0: all). 37
+ * lines are one full and one partial workgroup of the line kernel; L = 1024 takes the shared-memory
+ * kernel everywhere. */
+static void fft_partial_case(uint32_t L, uint32_t lines, bool columns, uint32_t load_len, uint32_t store_len) {
     size_t plane = (size_t)L * L * 2;
     float *data = malloc(sizeof(float) * plane), *want = malloc(sizeof(float) * plane), *got = malloc(sizeof(float) * plane);
     float* line = malloc(sizeof(float) * 2 * L);
     vkr_test_fill_random(data, plane, L + lines);
     memcpy(want, data, sizeof(float) * plane);
+    uint32_t in = load_len ? load_len : L, out = store_len ? store_len : L;
     for (uint32_t l = 0; l < lines; l++) {
         for (uint32_t e = 0; e < L; e++) {
             size_t at = columns ? (size_t)e * L + l : (size_t)l * L + e;
-            line[2 * e] = want[2 * at];
-            line[2 * e + 1] = want[2 * at + 1];
+            line[2 * e] = e < in ? want[2 * at] : 0.0f;
+            line[2 * e + 1] = e < in ? want[2 * at + 1] : 0.0f;
         }
         VKR_ASSERT_OK(vkr_ref_tsne_fft1d(line, L, 1));
-        for (uint32_t e = 0; e < L; e++) {
+        for (uint32_t e = 0; e < out; e++) {
             size_t at = columns ? (size_t)e * L + l : (size_t)l * L + e;
             want[2 * at] = line[2 * e];
             want[2 * at + 1] = line[2 * e + 1];
@@ -331,11 +400,13 @@ static void fft_partial_case(uint32_t L, uint32_t lines, bool columns) {
     VKR_ASSERT_OK(vkr_buffer_upload(env.device, &b, 0, data, sizeof(float) * plane));
     vkr_sequence* seq = NULL;
     VKR_ASSERT_OK(vkr_sequence_create(env.device, &seq));
-    VKR_ASSERT_OK(vkr_gpu_tsne_fft(seq, L, 1, lines, columns, 1, vkr_range_whole(&b)));
+    vkr_tsne_fft_lines f = {L, 1, lines, columns, 1, load_len, store_len};
+    VKR_ASSERT_OK(vkr_gpu_tsne_fft(seq, &f, vkr_range_whole(&b)));
     VKR_ASSERT_OK(vkr_sequence_submit(seq));
     VKR_ASSERT_OK(vkr_buffer_download(env.device, &b, 0, got, sizeof(float) * plane));
     double err = vkr_test_nmse(got, want, plane);
-    if (err > 1e-11) fail_msg("fft %u of %u %s: nmse %g", lines, L, columns ? "columns" : "rows", err);
+    if (err > 1e-11)
+        fail_msg("fft %u of %u %s, load %u store %u: nmse %g", lines, L, columns ? "columns" : "rows", in, out, err);
     vkr_sequence_destroy(seq);
     vkr_buffer_destroy(env.device, &b);
     free(data), free(want), free(got), free(line);
@@ -343,10 +414,59 @@ static void fft_partial_case(uint32_t L, uint32_t lines, bool columns) {
 
 static void test_fft_partial(void** state) {
     (void)state;
-    fft_partial_case(64, 37, false);
-    fft_partial_case(64, 37, true);
-    fft_partial_case(256, 1, true);
-    fft_partial_case(1024, 37, false);
+    fft_partial_case(64, 37, false, 0, 0);
+    fft_partial_case(64, 37, true, 0, 0);
+    fft_partial_case(256, 1, true, 0, 0);
+    fft_partial_case(1024, 37, false, 0, 0);
+    fft_partial_case(2, 2, false, 1, 1);
+    fft_partial_case(128, 33, true, 41, 0);
+    fft_partial_case(128, 33, false, 0, 85);
+    fft_partial_case(1024, 5, true, 341, 341);
+}
+
+/* Column convolution of `count` grids (rows_in rows read, rows_out written) against the reference:
+ * L <= 512 is the fused line kernel on a CPU driver, 1024 the three-pass path everywhere. */
+static void fft_convolve_case(uint32_t L, uint32_t count, uint32_t rows_in, uint32_t rows_out) {
+    size_t plane = (size_t)L * L * 2, total = plane * count;
+    float *data = malloc(sizeof(float) * total), *want = malloc(sizeof(float) * total), *got = malloc(sizeof(float) * total);
+    float* kern = malloc(sizeof(float) * plane);
+    vkr_test_fill_random(data, total, L + count);
+    vkr_test_fill_random(kern, plane, L + rows_in);
+    memcpy(want, data, sizeof(float) * total);
+    VKR_ASSERT_OK(vkr_ref_tsne_fft_convolve(L, count, rows_in, rows_out, kern, want));
+    vkr_buffer b = {0}, k = {0};
+    VKR_ASSERT_OK(vkr_buffer_create(env.device, sizeof(float) * total, VKR_MEMORY_DEVICE, &b));
+    VKR_ASSERT_OK(vkr_buffer_create(env.device, sizeof(float) * plane, VKR_MEMORY_DEVICE, &k));
+    VKR_ASSERT_OK(vkr_buffer_upload(env.device, &b, 0, data, sizeof(float) * total));
+    VKR_ASSERT_OK(vkr_buffer_upload(env.device, &k, 0, kern, sizeof(float) * plane));
+    vkr_sequence* seq = NULL;
+    VKR_ASSERT_OK(vkr_sequence_create(env.device, &seq));
+    VKR_ASSERT_OK(vkr_gpu_tsne_fft_convolve(seq, L, count, rows_in, rows_out, vkr_range_whole(&k), vkr_range_whole(&b)));
+    VKR_ASSERT_OK(vkr_sequence_submit(seq));
+    VKR_ASSERT_OK(vkr_buffer_download(env.device, &b, 0, got, sizeof(float) * total));
+    /* Rows from rows_out on are left undefined (scratch of the three-pass path): not compared. */
+    for (size_t g = 0; g < count; g++) {
+        size_t from = g * plane + (size_t)rows_out * L * 2;
+        memset(got + from, 0, sizeof(float) * (plane - (size_t)rows_out * L * 2));
+        memset(want + from, 0, sizeof(float) * (plane - (size_t)rows_out * L * 2));
+    }
+    double err = vkr_test_nmse(got, want, total);
+    if (err > 1e-11) fail_msg("fft convolve L=%u x %u, rows %u -> %u: nmse %g", L, count, rows_in, rows_out, err);
+    assert_int_equal(vkr_gpu_tsne_fft_convolve(seq, L, count, 0, rows_out, vkr_range_whole(&k), vkr_range_whole(&b)),
+                     VKR_ERR_INVALID_ARGUMENT);
+    vkr_sequence_destroy(seq);
+    vkr_buffer_destroy(env.device, &b);
+    vkr_buffer_destroy(env.device, &k);
+    free(data), free(want), free(got), free(kern);
+}
+
+static void test_fft_convolve(void** state) {
+    (void)state;
+    fft_convolve_case(2, 1, 1, 2);
+    fft_convolve_case(8, 3, 8, 8);
+    fft_convolve_case(64, 2, 21, 21);
+    fft_convolve_case(512, 2, 255, 170);
+    fft_convolve_case(1024, 1, 341, 341);
 }
 
 /* Attraction + exact repulsion + Z + step on the device against the CPU reference gradient/step. */
@@ -542,9 +662,9 @@ static void test_bad_input(void** state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_knn),          cmocka_unit_test(test_sigma),         cmocka_unit_test(test_affinities),
+        cmocka_unit_test(test_knn),          cmocka_unit_test(test_sigma),         cmocka_unit_test(test_affinities),    cmocka_unit_test(test_locality_order),
         cmocka_unit_test(test_gradient_fd),  cmocka_unit_test(test_repulse_exact), cmocka_unit_test(test_repulse_fft),
-        cmocka_unit_test(test_fft_lines),    cmocka_unit_test(test_fft_partial),   cmocka_unit_test(test_gradient_gpu),
+        cmocka_unit_test(test_fft_lines),    cmocka_unit_test(test_fft_partial),   cmocka_unit_test(test_fft_convolve),   cmocka_unit_test(test_gradient_gpu),
         cmocka_unit_test(test_run_exact),    cmocka_unit_test(test_run_fft),       cmocka_unit_test(test_callback),
         cmocka_unit_test(test_bad_input),
     };

@@ -41,6 +41,8 @@ typedef struct tsne_state {
     vkr_buffer attr, rep, zrow, z;  /* gradient pieces */
     vkr_tsne_fft fft;               /* FFT state (FFT method) */
     uint32_t max_grid;              /* cap on the FFT grid side */
+    const uint32_t* perm;           /* perm[r]: the caller's id of point r (locality order) */
+    float* y_out;                   /* the caller's y, in its order (for callbacks) */
     vkr_sequence* seq;              /* the recorded chunk */
     int key_stage, key_chunk;       /* what seq holds (-1: nothing) */
     uint32_t key_grid;
@@ -136,6 +138,14 @@ static vkr_status reset_momentum(tsne_state* st) {
     return s;
 }
 
+/* y_out[perm[r]] = y[r]: a layout in the locality order back in the caller's. */
+static void unpermute(const uint32_t* perm, const float* y, uint32_t n, float* y_out) {
+    for (uint32_t r = 0; r < n; r++) {
+        y_out[2 * (size_t)perm[r]] = y[2 * (size_t)r];
+        y_out[2 * (size_t)perm[r] + 1] = y[2 * (size_t)r + 1];
+    }
+}
+
 static vkr_status optimize(tsne_state* st, const vkr_tsne_p* p, const vkr_tsne_options* o, float* y,
                            vkr_tsne_report* rep, double t0) {
     st->key_stage = st->key_chunk = -1;
@@ -175,7 +185,8 @@ static vkr_status optimize(tsne_state* st, const vkr_tsne_p* p, const vkr_tsne_o
             fprintf(stderr, "\rt-SNE %s: iteration %u/%u, KL ~ %.4f, %.1f s   ", vkr_tsne_method_name(st->method), it,
                     o->iterations, vkr_tsne_kl_given_z(p, y, z), vkr_now_s() - t0);
         }
-        if (call_now && !o->callback(o->callback_user, it, y, st->n)) break;
+        if (call_now) unpermute(st->perm, y, st->n, st->y_out);
+        if (call_now && !o->callback(o->callback_user, it, st->y_out, st->n)) break;
     }
     rep->iterations = it;
     if (o->progress) fprintf(stderr, "\r%78s\r", "");
@@ -200,29 +211,44 @@ vkr_status vkr_tsne_run(vkr_device* device, const float* x, uint32_t n, uint32_t
         return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "t-SNE: the FFT grid cap %u is not a power of two in [%u, %u]",
                         o.fft_max_grid, VKR_TSNE_FFT_MIN_GRID, VKR_TSNE_FFT_MAX_GRID);
     double t0 = vkr_now_s();
-    vkr_tsne_p p = {0};
+    vkr_tsne_p p = {0}, ordered = {0};
     VKR_TRY(vkr_tsne_affinities(device, x, n, d, o.perplexity, &p));
+    /* The run works in locality order (perm[r] = the caller's id of point r): P renumbered, y
+     * gathered on the way in and scattered on the way out. */
+    uint32_t* perm = malloc(sizeof *perm * n);
+    float* yw = malloc(sizeof *yw * 2 * (size_t)n);
+    vkr_status s = perm && yw ? VKR_OK : vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "t-SNE: out of host memory");
+    if (s == VKR_OK) s = vkr_tsne_locality_order(&p, perm);
+    if (s == VKR_OK) s = vkr_tsne_p_permute(&p, perm, &ordered);
+    vkr_tsne_p_free(&p);
     rep.affinity_seconds = vkr_now_s() - t0;
     rep.n = n;
     rep.k = vkr_tsne_neighbours(o.perplexity, n);
-    rep.nnz = p.nnz;
+    rep.nnz = ordered.nnz;
     rep.learning_rate = o.learning_rate;
     tsne_state st = {.dev = device, .n = n, .method = vkr_tsne_resolve_method(device, o.method, n),
-                     .max_grid = o.fft_max_grid};
+                     .max_grid = o.fft_max_grid, .perm = perm, .y_out = y};
     rep.method = st.method;
-    vkr_status s = vkr_tsne_initial(x, n, d, o.init, o.seed, y);
-    if (s == VKR_OK) s = setup(&st, &p, y);
-    if (s == VKR_OK) s = optimize(&st, &p, &o, y, &rep, t0);
-    if (s == VKR_OK) s = vkr_buffer_download(device, &st.y, 0, y, (uint64_t)n * 8);
-    if (s == VKR_OK && vkr_check_vectors("t-SNE: the computed map", y, n, 2) != VKR_OK)
+    if (s == VKR_OK) s = vkr_tsne_initial(x, n, d, o.init, o.seed, y);
+    for (uint32_t r = 0; s == VKR_OK && r < n; r++) {
+        yw[2 * (size_t)r] = y[2 * (size_t)perm[r]];
+        yw[2 * (size_t)r + 1] = y[2 * (size_t)perm[r] + 1];
+    }
+    if (s == VKR_OK) s = setup(&st, &ordered, yw);
+    if (s == VKR_OK) s = optimize(&st, &ordered, &o, yw, &rep, t0);
+    if (s == VKR_OK) s = vkr_buffer_download(device, &st.y, 0, yw, (uint64_t)n * 8);
+    if (s == VKR_OK && vkr_check_vectors("t-SNE: the computed map", yw, n, 2) != VKR_OK)
         s = vkr_fail_context(VKR_ERR_STATE, "t-SNE diverged after %u iterations: ", rep.iterations);
     double z = 0;
     rep.kl_exact = st.method == VKR_TSNE_EXACT || n <= VKR_TSNE_EXACT_KL_MAX;
     if (s == VKR_OK) s = evaluate_z(&st, rep.kl_exact ? VKR_TSNE_EXACT : VKR_TSNE_FFT, &z);
-    if (s == VKR_OK) rep.kl = vkr_tsne_kl_given_z(&p, y, z);
+    if (s == VKR_OK) rep.kl = vkr_tsne_kl_given_z(&ordered, yw, z);
+    if (s == VKR_OK) unpermute(perm, yw, n, y);
     rep.seconds = vkr_now_s() - t0;
     state_free(&st);
-    vkr_tsne_p_free(&p);
+    vkr_tsne_p_free(&ordered);
+    free(perm);
+    free(yw);
     if (s == VKR_OK && out_report) *out_report = rep;
     return s;
 }

@@ -10,6 +10,8 @@
  *      conditional P_{j|i} over the k neighbours has entropy log(perplexity) (GPU, one invocation
  *      per point; squared distances; at most 100 steps, tolerance 1e-5 nats).
  *   3. Symmetrized sparse P = (P_{j|i} + P_{i|j}) / (2N) in CSR form (host); it sums to 1.
+ *      The run then renumbers the points in breadth-first order of P's graph (host), so that the
+ *      device's gathers of neighbours' y stay in cache; the caller sees its own order throughout.
  *   4. Gradient descent on KL(P || Q), Q_ij = q_ij / Z, q_ij = 1 / (1 + |y_i - y_j|^2):
  *        dKL/dy_i = 4 [ a * sum_j P_ij q_ij (y_i - y_j) - (1/Z) sum_j q_ij^2 (y_i - y_j) ]
  *      with early exaggeration a (12 for the first 250 iterations, then 1), momentum 0.5 then 0.8,
@@ -29,7 +31,11 @@
  *     node grid (circulant embedding in an L x L grid, L = 2^m >= 2 * 3 nb, two complex 2-D FFTs
  *     carrying two real channels each, since the kernel's transform is real), interpolated back to
  *     the points. The 1-D FFTs run in shared memory on a GPU and one line per invocation on a CPU
- *     driver (grids up to VKR_TSNE_FFT_MAX_GRID_CPU), where uniform indexing vectorizes. O(N + L^2 log L) per iteration. nb follows the spread of Y (boxes at most one unit
+ *     driver (grids up to VKR_TSNE_FFT_MAX_GRID_CPU), where a line's butterflies run as SIMD vectors
+ *     in registers between few passes through memory (every memory access is a scalar per lane
+ *     there). They read and write only the node rows and columns that hold data, and on a CPU
+ *     driver each column of the charges goes forward, times the kernel and back in one pass.
+ *     O(N + L^2 log L) per iteration. nb follows the spread of Y (boxes at most one unit
  *     wide while L <= the cap: VKR_TSNE_FFT_MAX_GRID on a GPU, VKR_TSNE_FFT_MAX_GRID_CPU on a CPU
  *     driver, where the FFT dominates; on lavapipe at N = 10,000 the 512 cap gives KL 2.776 in 37 s,
  *     256 gives 2.813 in 20 s), re-chosen every VKR_TSNE_CHUNK iterations.
@@ -101,7 +107,7 @@ typedef struct vkr_tsne_report {
     double kl;              /* final KL(P || Q) */
     bool kl_exact;          /* kl used an exact Z */
     double seconds;         /* wall time of the whole run */
-    double affinity_seconds; /* kNN + binary search + symmetrization */
+    double affinity_seconds; /* kNN + binary search + symmetrization + locality order */
     uint32_t max_grid;      /* largest FFT grid side used (0 for EXACT) */
 } vkr_tsne_report;
 
@@ -145,6 +151,11 @@ vkr_status vkr_tsne_affinities(vkr_device* device, const float* x, uint32_t n, u
                                vkr_tsne_p* out_p);
 /* Frees a P and zeroes it. */
 void vkr_tsne_p_free(vkr_tsne_p* p);
+/* Breadth-first order of P's graph (components in order of their lowest id): perm[new] = old id, n
+ * entries. Neighbours get nearby ids, so the device's gathers of their y stay in cache. */
+vkr_status vkr_tsne_locality_order(const vkr_tsne_p* p, uint32_t* perm);
+/* out_p = P with point perm[r] renumbered r (rows and columns; columns increasing within a row). */
+vkr_status vkr_tsne_p_permute(const vkr_tsne_p* p, const uint32_t* perm, vkr_tsne_p* out_p);
 
 /* ---- gradient ------------------------------------------------------------------------------ */
 
@@ -192,10 +203,30 @@ vkr_status vkr_ref_tsne_repulse(uint32_t n, const float* y, double* rep, double*
 /* CPU reference of one complex FFT of length len (power of two) in place, sign -1 forward, +1 inverse
  * (unscaled); data is len interleaved (re, im) pairs. */
 vkr_status vkr_ref_tsne_fft1d(float* data, uint32_t len, int sign);
-/* Records in-place 1-D FFTs of `lines` lines of an L x L complex grid (count grids back to back):
- * along rows (columns == false) or columns; sign -1 forward, +1 inverse (unscaled). */
-vkr_status vkr_gpu_tsne_fft(vkr_sequence* seq, uint32_t grid, uint32_t count, uint32_t lines, bool columns, int sign,
-                            vkr_range data);
+/* CPU reference of vkr_gpu_tsne_fft_convolve on host grids (interleaved re, im): count L x L
+ * grids in data, one L x L kernel transform in kern. */
+vkr_status vkr_ref_tsne_fft_convolve(uint32_t grid, uint32_t count, uint32_t rows_in, uint32_t rows_out,
+                                     const float* kern, float* data);
+/* One batch of in-place 1-D FFTs over the first `lines` rows (or columns) of L x L complex grids. */
+typedef struct vkr_tsne_fft_lines {
+    uint32_t grid;      /* L, a power of two in [2, VKR_TSNE_FFT_MAX_GRID] */
+    uint32_t count;     /* grids back to back */
+    uint32_t lines;     /* rows (columns) transformed, in [1, L] */
+    bool columns;       /* along the columns, else the rows */
+    int sign;           /* -1 forward, +1 inverse (unscaled) */
+    uint32_t load_len;  /* elements read per line, the rest taken as zero (not read) [0: L] */
+    uint32_t store_len; /* elements written per line, the rest left as they were [0: L] */
+} vkr_tsne_fft_lines;
+
+/* Records the FFTs `f` of data (count L x L complex grids). */
+vkr_status vkr_gpu_tsne_fft(vkr_sequence* seq, const vkr_tsne_fft_lines* f, vkr_range data);
+/* Records the circular convolution along every column of `count` L x L complex grids with the
+ * columns of one kernel grid given by its column-wise transform kern: forward FFT of each column
+ * (rows >= rows_in taken as zero, not read), product with kern, inverse FFT (unscaled), rows
+ * < rows_out written, the others left undefined. One pass per column on a CPU driver (grids up to
+ * VKR_TSNE_FFT_MAX_GRID_CPU), three passes (forward, product, inverse) elsewhere. */
+vkr_status vkr_gpu_tsne_fft_convolve(vkr_sequence* seq, uint32_t grid, uint32_t count, uint32_t rows_in,
+                                     uint32_t rows_out, vkr_range kern, vkr_range data);
 
 /* Records one optimizer step for all points: grad = 4 (a attr - rep / Z) with Z = z[0], gains and
  * momentum update, y += update. */

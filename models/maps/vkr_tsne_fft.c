@@ -54,36 +54,81 @@ void vkr_tsne_fft_destroy(vkr_device* device, vkr_tsne_fft* fft) {
     memset(fft, 0, sizeof *fft);
 }
 
-vkr_status vkr_gpu_tsne_fft(vkr_sequence* seq, uint32_t grid, uint32_t count, uint32_t lines, bool columns, int sign,
-                            vkr_range data) {
-    const char* op = "tsne_fft";
-    if (!seq) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: sequence is NULL", op);
+/* A CPU driver runs the line-per-invocation kernels (butterflies as SIMD vectors in registers) up to its
+ * default grid cap, which bounds their private array; larger grids and GPUs the shared-memory one. */
+static bool line_kernel(vkr_device* dev, uint32_t grid) {
+    return vkr_device_get_info(dev)->type == VKR_DEVICE_CPU && grid <= VKR_TSNE_FFT_MAX_GRID_CPU;
+}
+
+static vkr_status check_grid(const char* op, uint32_t grid) {
     if (grid < 2 || grid > VKR_TSNE_FFT_MAX_GRID || (grid & (grid - 1)))
         return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: grid %u is not a power of two in [2, %u]", op, grid,
                         VKR_TSNE_FFT_MAX_GRID);
-    if (count == 0 || lines == 0 || lines > grid)
-        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: count must be >= 1 and lines in [1, %u]", op, grid);
-    if (sign != 1 && sign != -1) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: sign must be +1 or -1", op);
+    return VKR_OK;
+}
+
+vkr_status vkr_gpu_tsne_fft(vkr_sequence* seq, const vkr_tsne_fft_lines* f, vkr_range data) {
+    const char* op = "tsne_fft";
+    if (!seq || !f) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: sequence or parameters are NULL", op);
+    uint32_t grid = f->grid;
+    VKR_TRY(check_grid(op, grid));
+    if (f->count == 0 || f->lines == 0 || f->lines > grid || f->load_len > grid || f->store_len > grid)
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: count must be >= 1, lines in [1, %u], load_len and store_len <= %u",
+                        op, grid, grid);
+    if (f->sign != 1 && f->sign != -1) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: sign must be +1 or -1", op);
     vkr_range r;
-    VKR_TRY(vkr_range_take(data, (uint64_t)count * grid * grid * 8, op, "data", &r));
-    /* A CPU driver runs the line-per-invocation variant (uniform indexing vectorizes there) up to
-     * its default grid cap, which bounds the private array; larger grids and GPUs the shared one. */
+    VKR_TRY(vkr_range_take(data, (uint64_t)f->count * grid * grid * 8, op, "data", &r));
     vkr_device* dev = vkr_sequence_device(seq);
-    bool per_line = vkr_device_get_info(dev)->type == VKR_DEVICE_CPU && grid <= VKR_TSNE_FFT_MAX_GRID_CPU;
+    bool per_line = line_kernel(dev, grid);
     vkr_kernel_desc d = {.shader = per_line ? "tsne_fft_line" : "tsne_fft", .binding_count = 1,
-                         .access = {VKR_READ_WRITE}, .push_bytes = 24};
+                         .access = {VKR_READ_WRITE}, .push_bytes = 32};
     uint32_t group_lines = per_line ? FFT_LINE_GROUP : VKR_TSNE_FFT_MAX_GRID / grid;
     if (per_line) {
         d.spec_count = 1;
         d.spec[0] = grid; /* the private array's length: one pipeline per grid side */
-    } else if (group_lines > lines) {
-        group_lines = lines;
+    } else if (group_lines > f->lines) {
+        group_lines = f->lines;
     }
-    struct { uint32_t L, log2L, columns; float sign; uint32_t lines, group_lines; } push = {
-        grid, log2_u32(grid), columns ? 1u : 0u, (float)sign, lines, group_lines};
+    struct { uint32_t L, log2L, columns; float sign; uint32_t lines, group_lines, load_len, store_len; } push = {
+        grid, log2_u32(grid), f->columns ? 1u : 0u, (float)f->sign, f->lines, group_lines,
+        f->load_len ? f->load_len : grid, f->store_len ? f->store_len : grid};
     vkr_kernel* k = NULL;
     VKR_TRY(vkr_kernel_get(dev, &d, &k));
-    return vkr_sequence_dispatch(seq, k, &r, 1, &push, sizeof push, (lines + group_lines - 1) / group_lines, count, 1);
+    return vkr_sequence_dispatch(seq, k, &r, 1, &push, sizeof push, (f->lines + group_lines - 1) / group_lines,
+                                 f->count, 1);
+}
+
+vkr_status vkr_gpu_tsne_fft_convolve(vkr_sequence* seq, uint32_t grid, uint32_t count, uint32_t rows_in,
+                                     uint32_t rows_out, vkr_range kern, vkr_range data) {
+    const char* op = "tsne_fft_convolve";
+    if (!seq) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: sequence is NULL", op);
+    VKR_TRY(check_grid(op, grid));
+    if (count == 0 || rows_in == 0 || rows_in > grid || rows_out == 0 || rows_out > grid)
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: count must be >= 1, rows_in and rows_out in [1, %u]", op, grid);
+    uint64_t plane = (uint64_t)grid * grid;
+    vkr_range r[2];
+    VKR_TRY(vkr_range_take(kern, plane * 8, op, "kern", &r[1]));
+    VKR_TRY(vkr_range_take(data, count * plane * 8, op, "data", &r[0]));
+    vkr_device* dev = vkr_sequence_device(seq);
+    if (!line_kernel(dev, grid)) {
+        /* Forward, product, inverse as three passes (the shared-memory FFT holds no kernel column). */
+        vkr_tsne_fft_lines fwd = {grid, count, grid, true, -1, rows_in, grid};
+        VKR_TRY(vkr_gpu_tsne_fft(seq, &fwd, r[0]));
+        struct { uint32_t plane, count; } pm = {(uint32_t)plane, count};
+        vkr_kernel_desc mul_d = {.shader = "tsne_fft_mul", .binding_count = 2,
+                                 .access = {VKR_READ, VKR_READ_WRITE}, .push_bytes = 8};
+        vkr_range r_mul[2] = {r[1], r[0]};
+        VKR_TRY(vkr_tsne_dispatch(seq, &mul_d, r_mul, &pm, plane, 64));
+        vkr_tsne_fft_lines inv = {grid, count, grid, true, 1, grid, rows_out};
+        return vkr_gpu_tsne_fft(seq, &inv, r[0]);
+    }
+    vkr_kernel_desc d = {.shader = "tsne_fft_conv", .binding_count = 2, .access = {VKR_READ_WRITE, VKR_READ},
+                         .push_bytes = 16, .spec_count = 1, .spec = {grid}};
+    struct { uint32_t L, log2L, load_len, store_len; } push = {grid, log2_u32(grid), rows_in, rows_out};
+    vkr_kernel* k = NULL;
+    VKR_TRY(vkr_kernel_get(dev, &d, &k));
+    return vkr_sequence_dispatch(seq, k, r, 2, &push, sizeof push, (grid + FFT_LINE_GROUP - 1) / FFT_LINE_GROUP,
+                                 count, 1);
 }
 
 vkr_status vkr_gpu_tsne_repulse_fft(vkr_sequence* seq, vkr_tsne_fft* fft, vkr_range y, vkr_range rep,
@@ -122,8 +167,7 @@ vkr_status vkr_gpu_tsne_repulse_fft(vkr_sequence* seq, vkr_tsne_fft* fft, vkr_ra
                                .access = {VKR_READ, VKR_READ, VKR_READ_WRITE, VKR_WRITE}, .push_bytes = 4};
     vkr_range r_place[4] = {box_of, counts, cursor, order};
     VKR_TRY(vkr_tsne_dispatch(seq, &place_d, r_place, &n, n, 64));
-    /* Charges on the nodes, zero elsewhere in the padded grids. */
-    VKR_TRY(vkr_sequence_fill(seq, &fft->charges, 0, 2 * plane * 8, 0));
+    /* Charges on the nodes; the rest of the padded grids is never read (the FFTs take it as zero). */
     struct { uint32_t nb, L; } pc = {nb, L};
     vkr_kernel_desc charge_d = {.shader = "tsne_fft_charge", .binding_count = 5,
                                 .access = {VKR_READ, VKR_READ, VKR_READ, VKR_READ, VKR_WRITE}, .push_bytes = 8};
@@ -135,19 +179,15 @@ vkr_status vkr_gpu_tsne_repulse_fft(vkr_sequence* seq, vkr_tsne_fft* fft, vkr_ra
                               .push_bytes = 8};
     vkr_range r_kern[2] = {geom, kern};
     VKR_TRY(vkr_tsne_dispatch(seq, &kern_d, r_kern, &pk, plane, 64));
-    VKR_TRY(vkr_gpu_tsne_fft(seq, L, 1, L, false, -1, kern));
-    VKR_TRY(vkr_gpu_tsne_fft(seq, L, 1, L, true, -1, kern));
-    /* Forward transform of the charges: only the first `nodes` rows are non-zero. */
-    VKR_TRY(vkr_gpu_tsne_fft(seq, L, 2, nodes, false, -1, charges));
-    VKR_TRY(vkr_gpu_tsne_fft(seq, L, 2, L, true, -1, charges));
-    uint32_t pl = (uint32_t)plane;
-    vkr_kernel_desc mul_d = {.shader = "tsne_fft_mul", .binding_count = 2, .access = {VKR_READ, VKR_READ_WRITE},
-                             .push_bytes = 4};
-    vkr_range r_mul[2] = {kern, charges};
-    VKR_TRY(vkr_tsne_dispatch(seq, &mul_d, r_mul, &pl, plane, 64));
-    /* Inverse: all columns, then only the rows that hold nodes. */
-    VKR_TRY(vkr_gpu_tsne_fft(seq, L, 2, L, true, 1, charges));
-    VKR_TRY(vkr_gpu_tsne_fft(seq, L, 2, nodes, false, 1, charges));
+    vkr_tsne_fft_lines kern_rows = {L, 1, L, false, -1, L, L}, kern_cols = {L, 1, L, true, -1, L, L};
+    VKR_TRY(vkr_gpu_tsne_fft(seq, &kern_rows, kern));
+    VKR_TRY(vkr_gpu_tsne_fft(seq, &kern_cols, kern));
+    /* Only the first `nodes` rows and columns of the charges are non-zero, and only those of the
+     * potentials are interpolated: rows forward, columns convolved, rows back, each pruned. */
+    vkr_tsne_fft_lines fwd = {L, 2, nodes, false, -1, nodes, L}, inv = {L, 2, nodes, false, 1, L, nodes};
+    VKR_TRY(vkr_gpu_tsne_fft(seq, &fwd, charges));
+    VKR_TRY(vkr_gpu_tsne_fft_convolve(seq, L, 2, nodes, nodes, kern, charges));
+    VKR_TRY(vkr_gpu_tsne_fft(seq, &inv, charges));
     struct { uint32_t n, nb, L; } pi = {n, nb, L};
     vkr_kernel_desc interp_d = {.shader = "tsne_fft_interp", .binding_count = 5,
                                 .access = {VKR_READ, VKR_READ, VKR_READ, VKR_WRITE, VKR_WRITE}, .push_bytes = 12};

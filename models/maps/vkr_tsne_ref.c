@@ -182,6 +182,37 @@ vkr_status vkr_ref_tsne_fft1d(float* data, uint32_t len, int sign) {
     return VKR_OK;
 }
 
+vkr_status vkr_ref_tsne_fft_convolve(uint32_t grid, uint32_t count, uint32_t rows_in, uint32_t rows_out,
+                                     const float* kern, float* data) {
+    if (!kern || !data || grid == 0 || (grid & (grid - 1)) || rows_in > grid || rows_out > grid)
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_ref_tsne_fft_convolve: bad argument");
+    float* line = malloc(sizeof *line * 2 * grid);
+    if (!line) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "vkr_ref_tsne_fft_convolve: out of host memory");
+    vkr_status s = VKR_OK;
+    for (uint64_t g = 0; g < count && s == VKR_OK; g++)
+        for (uint32_t c = 0; c < grid && s == VKR_OK; c++) {
+            float* at = data + 2 * (g * grid * grid + c);
+            for (uint32_t e = 0; e < grid; e++) {
+                line[2 * e] = e < rows_in ? at[2 * (size_t)e * grid] : 0.0f;
+                line[2 * e + 1] = e < rows_in ? at[2 * (size_t)e * grid + 1] : 0.0f;
+            }
+            s = vkr_ref_tsne_fft1d(line, grid, -1);
+            for (uint32_t e = 0; s == VKR_OK && e < grid; e++) {
+                const float* k = kern + 2 * ((size_t)e * grid + c);
+                float re = line[2 * e] * k[0] - line[2 * e + 1] * k[1];
+                line[2 * e + 1] = line[2 * e] * k[1] + line[2 * e + 1] * k[0];
+                line[2 * e] = re;
+            }
+            if (s == VKR_OK) s = vkr_ref_tsne_fft1d(line, grid, 1);
+            for (uint32_t e = 0; s == VKR_OK && e < rows_out; e++) {
+                at[2 * (size_t)e * grid] = line[2 * e];
+                at[2 * (size_t)e * grid + 1] = line[2 * e + 1];
+            }
+        }
+    free(line);
+    return s;
+}
+
 vkr_status vkr_ref_tsne_step(const vkr_tsne_step_params* p, const float* attr, const float* rep, float z,
                              float* y, float* update, float* gains) {
     if (!p || !attr || !rep || !y || !update || !gains || p->n == 0)

@@ -104,7 +104,10 @@ void vkr_bench_report(vkr_bench* b, const char* suite, const char* name, cJSON* 
                     ? snprintf(params_text + len, sizeof params_text - len, "%s%s=%g", len ? " " : "", it->string, it->valuedouble)
                     : snprintf(params_text + len, sizeof params_text - len, "%s%s=%s", len ? " " : "", it->string,
                                cJSON_IsString(it) ? it->valuestring : "?");
-        if (w < 0) break;
+        if (w < 0 || (size_t)w >= sizeof params_text - 4 - len) { /* a parameter that does not fit whole: "..." */
+            snprintf(params_text + len, sizeof params_text - len, " ...");
+            break;
+        }
         len += (size_t)w;
     }
     printf("%-9s %-24s %-28s %11.4g %-8s (min %.4g", suite, name, params_text, wall->median, unit.name, wall->min);

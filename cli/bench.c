@@ -68,6 +68,13 @@ vkr_status vkr_bench_measure(const vkr_bench* b, vkr_bench_fn fn, void* user, vk
     return s;
 }
 
+vkr_status vkr_bench_submit(vkr_sequence* seq, double* out_device_s) {
+    VKR_TRY(vkr_sequence_submit(seq));
+    double ms = vkr_sequence_last_device_ms(seq);
+    *out_device_s = ms > 0 ? ms * 1e-3 : -1;
+    return VKR_OK;
+}
+
 void vkr_bench_report(vkr_bench* b, const char* suite, const char* name, cJSON* params, vkr_bench_unit unit,
                       const vkr_bench_stats* wall, const vkr_bench_stats* device, const char* peer_name,
                       const vkr_bench_stats* peer) {

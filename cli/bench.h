@@ -53,6 +53,9 @@ typedef struct vkr_bench_unit {
 /* Runs `fn` warmup + runs times; fills wall and (when every run reported one) device statistics. */
 vkr_status vkr_bench_measure(const vkr_bench* b, vkr_bench_fn fn, void* user, vkr_bench_unit unit,
                              vkr_bench_stats* out_wall, vkr_bench_stats* out_device, bool* out_has_device);
+/* Submits `seq` once and reports its device time in seconds (or -1 without timestamps): the body of
+ * every suite that times a recorded sequence. */
+vkr_status vkr_bench_submit(vkr_sequence* seq, double* out_device_s);
 /* Records one result (params is adopted by the JSON tree; peer may be NULL) and prints its row. */
 void vkr_bench_report(vkr_bench* b, const char* suite, const char* name, cJSON* params, vkr_bench_unit unit,
                       const vkr_bench_stats* wall, const vkr_bench_stats* device, const char* peer_name,

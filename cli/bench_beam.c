@@ -35,11 +35,7 @@ typedef struct bbench {
 } bbench;
 
 static vkr_status run_gpu(void* user, double* out_device_s) {
-    bbench* q = user;
-    VKR_TRY(vkr_sequence_submit(q->seq));
-    double ms = vkr_sequence_last_device_ms(q->seq);
-    *out_device_s = ms > 0 ? ms * 1e-3 : -1;
-    return VKR_OK;
+    return vkr_bench_submit(((bbench*)user)->seq, out_device_s);
 }
 
 static vkr_status run_cpu(void* user, double* out_device_s) {

@@ -104,11 +104,7 @@ typedef struct ew_body {
 } ew_body;
 
 static vkr_status run_gpu(void* user, double* out_device_s) {
-    ew_body* e = user;
-    VKR_TRY(vkr_sequence_submit(e->seq));
-    double ms = vkr_sequence_last_device_ms(e->seq);
-    *out_device_s = ms > 0 ? ms * 1e-3 : -1;
-    return VKR_OK;
+    return vkr_bench_submit(((ew_body*)user)->seq, out_device_s);
 }
 
 static vkr_status run_cpu(void* user, double* out_device_s) {

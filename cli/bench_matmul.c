@@ -28,11 +28,7 @@ typedef struct peak_body {
 } peak_body;
 
 static vkr_status run_peak(void* user, double* out_device_s) {
-    peak_body* p = user;
-    VKR_TRY(vkr_sequence_submit(p->seq));
-    double ms = vkr_sequence_last_device_ms(p->seq);
-    *out_device_s = ms > 0 ? ms * 1e-3 : -1;
-    return VKR_OK;
+    return vkr_bench_submit(((peak_body*)user)->seq, out_device_s);
 }
 
 /* The C peer: CPU_CHAINS independent chains of x = x * mul + add over CPU_LANES floats, one chain
@@ -165,11 +161,7 @@ typedef struct mm_body {
 } mm_body;
 
 static vkr_status run_gpu_mm(void* user, double* out_device_s) {
-    mm_body* m = user;
-    VKR_TRY(vkr_sequence_submit(m->seq));
-    double ms = vkr_sequence_last_device_ms(m->seq);
-    *out_device_s = ms > 0 ? ms * 1e-3 : -1;
-    return VKR_OK;
+    return vkr_bench_submit(((mm_body*)user)->seq, out_device_s);
 }
 
 static vkr_status run_cblas(void* user, double* out_device_s) {

@@ -17,11 +17,7 @@ typedef struct optim_body {
 } optim_body;
 
 static vkr_status run_gpu_step(void* user, double* out_device_s) {
-    optim_body* o = user;
-    VKR_TRY(vkr_sequence_submit(o->seq));
-    double ms = vkr_sequence_last_device_ms(o->seq);
-    *out_device_s = ms > 0 ? ms * 1e-3 : -1;
-    return VKR_OK;
+    return vkr_bench_submit(((optim_body*)user)->seq, out_device_s);
 }
 
 static vkr_status run_cpu_step(void* user, double* out_device_s) {

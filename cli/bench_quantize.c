@@ -32,11 +32,7 @@ typedef struct qbench {
 } qbench;
 
 static vkr_status run_gpu(void* user, double* out_device_s) {
-    qbench* q = user;
-    VKR_TRY(vkr_sequence_submit(q->seq));
-    double ms = vkr_sequence_last_device_ms(q->seq);
-    *out_device_s = ms > 0 ? ms * 1e-3 : -1;
-    return VKR_OK;
+    return vkr_bench_submit(((qbench*)user)->seq, out_device_s);
 }
 
 /* Peer assignment: blocked sgemm of inner products, then argmin per row. */

@@ -9,11 +9,7 @@ typedef struct seq_body {
 } seq_body;
 
 static vkr_status run_sequence(void* user, double* out_device_s) {
-    seq_body* b = user;
-    VKR_TRY(vkr_sequence_submit(b->seq));
-    double ms = vkr_sequence_last_device_ms(b->seq);
-    *out_device_s = ms > 0 ? ms * 1e-3 : -1;
-    return VKR_OK;
+    return vkr_bench_submit(((seq_body*)user)->seq, out_device_s);
 }
 
 /* Records `count` dispatches once and replays the sequence per run; chained dispatches all update

@@ -41,11 +41,7 @@ typedef struct sp_product {
 } sp_product;
 
 static vkr_status run_gpu_product(void* user, double* out_device_s) {
-    sp_product* p = user;
-    VKR_TRY(vkr_sequence_submit(p->seq));
-    double ms = vkr_sequence_last_device_ms(p->seq);
-    *out_device_s = ms > 0 ? ms * 1e-3 : -1;
-    return VKR_OK;
+    return vkr_bench_submit(((sp_product*)user)->seq, out_device_s);
 }
 
 static vkr_status run_cpu_product(void* user, double* out_device_s) {

@@ -287,11 +287,9 @@ vkr_status vkr_gpu_optim_update(vkr_sequence* seq, vkr_optim* o, uint32_t i) {
 }
 
 /* Every parameter's update in one dispatch, when all parameters share one buffer and all gradients
- * another (the executor's slots): a table of chunks of at most VKR_OPTIM_CHUNK elements, one per
+ * another (the executor's slots): a table of `chunks` chunks of at most VKR_OPTIM_CHUNK elements, one per
  * workgroup, each naming its parameter's offsets and group settings. */
-static vkr_status vkr_gpu_optim_update_all(vkr_sequence* seq, vkr_optim* o) {
-    uint64_t chunks = 0;
-    for (uint32_t i = 0; i < o->count; i++) chunks += (o->params[i].count + VKR_OPTIM_CHUNK - 1) / VKR_OPTIM_CHUNK;
+static vkr_status vkr_gpu_optim_update_all(vkr_sequence* seq, vkr_optim* o, uint64_t chunks) {
     vkr_optim_chunk* table = calloc(chunks, sizeof *table);
     if (!table) return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "out of host memory for the optimizer's chunk table");
     uint64_t c = 0;
@@ -326,24 +324,26 @@ static vkr_status vkr_gpu_optim_update_all(vkr_sequence* seq, vkr_optim* o) {
     return vkr_sequence_dispatch(seq, k, r, 6, &push, sizeof push, (uint32_t)chunks, 1, 1);
 }
 
-/* True when one dispatch can update every parameter: one parameter buffer, one gradient buffer,
- * 32-bit element offsets, and a chunk count within one dispatch. */
-static bool vkr_optim_shared(const vkr_optim* o) {
-    if (!o->one_dispatch || o->count < 2) return false;
+/* The chunk count of a one-dispatch update, when one dispatch can update every
+ * parameter: one parameter buffer, one gradient buffer, 32-bit element offsets, and a chunk count
+ * within one dispatch; 0 otherwise. */
+static uint64_t vkr_optim_shared_chunks(const vkr_optim* o) {
+    if (!o->one_dispatch || o->count < 2) return 0;
     uint64_t chunks = 0;
     for (uint32_t i = 0; i < o->count; i++) {
         const vkr_optim_entry* e = &o->params[i];
-        if (e->param.buffer != o->params[0].param.buffer || e->grad.buffer != o->params[0].grad.buffer) return false;
-        if (e->param.offset / 4 + e->count > UINT32_MAX || e->grad.offset / 4 + e->count > UINT32_MAX) return false;
+        if (e->param.buffer != o->params[0].param.buffer || e->grad.buffer != o->params[0].grad.buffer) return 0;
+        if (e->param.offset / 4 + e->count > UINT32_MAX || e->grad.offset / 4 + e->count > UINT32_MAX) return 0;
         chunks += (e->count + VKR_OPTIM_CHUNK - 1) / VKR_OPTIM_CHUNK;
     }
-    return chunks <= VKR_OPTIM_MAX_GROUPS_X && o->moment_words <= UINT32_MAX;
+    return chunks <= VKR_OPTIM_MAX_GROUPS_X && o->moment_words <= UINT32_MAX ? chunks : 0;
 }
 
 vkr_status vkr_gpu_optim_step(vkr_sequence* seq, vkr_optim* o) {
     VKR_TRY(vkr_gpu_optim_tick(seq, o));
     VKR_TRY(vkr_gpu_optim_clip(seq, o));
-    if (vkr_optim_shared(o)) return vkr_gpu_optim_update_all(seq, o);
+    uint64_t chunks = vkr_optim_shared_chunks(o);
+    if (chunks) return vkr_gpu_optim_update_all(seq, o, chunks);
     for (uint32_t i = 0; i < o->count; i++) VKR_TRY(vkr_gpu_optim_update(seq, o, i));
     return VKR_OK;
 }

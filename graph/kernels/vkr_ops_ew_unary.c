@@ -56,12 +56,54 @@ static vkr_status vkr_unary_check(const vkr_unary_params* p, const char* op) {
     return VKR_OK;
 }
 
+/* The op is a loop invariant; a switch per element keeps the loop from vectorizing (OpenMP's outlined
+ * body sees op as a variable), so each block branches once and runs a loop specialized on a constant. */
+enum { VKR_UNARY_BLOCK = 4096 };
+
+static inline __attribute__((always_inline)) void vkr_unary_span(vkr_unary_op op, const float* x, float* y,
+                                                                  int64_t n, float alpha) {
+    for (int64_t i = 0; i < n; i++) y[i] = vkr_unary_f(op, x[i], alpha);
+}
+
+static inline __attribute__((always_inline)) void vkr_unary_grad_span(vkr_unary_op op, const float* s,
+                                                                       const float* dy, float* dx, int64_t n,
+                                                                       float alpha) {
+    for (int64_t i = 0; i < n; i++) dx[i] += vkr_unary_df(op, s ? s[i] : 0.0f, alpha) * dy[i];
+}
+
+#define VKR_UNARY_CASES(CALL)                                                                                     \
+    switch (op) {                                                                                                 \
+        case VKR_UNARY_SCALE: CALL(VKR_UNARY_SCALE); break;                                                       \
+        case VKR_UNARY_RELU: CALL(VKR_UNARY_RELU); break;                                                         \
+        case VKR_UNARY_LEAKY_RELU: CALL(VKR_UNARY_LEAKY_RELU); break;                                             \
+        case VKR_UNARY_GELU: CALL(VKR_UNARY_GELU); break;                                                         \
+        case VKR_UNARY_SIGMOID: CALL(VKR_UNARY_SIGMOID); break;                                                   \
+        case VKR_UNARY_RSQRT: CALL(VKR_UNARY_RSQRT); break;                                                       \
+        default: CALL(VKR_UNARY_TANH); break;                                                                     \
+    }
+
+static void vkr_unary_block(vkr_unary_op op, const float* x, float* y, int64_t n, float alpha) {
+#define VKR_UNARY_FWD(OP) vkr_unary_span(OP, x, y, n, alpha)
+    VKR_UNARY_CASES(VKR_UNARY_FWD)
+#undef VKR_UNARY_FWD
+}
+
+static void vkr_unary_grad_block(vkr_unary_op op, const float* s, const float* dy, float* dx, int64_t n,
+                                 float alpha) {
+#define VKR_UNARY_BWD(OP) vkr_unary_grad_span(OP, s, dy, dx, n, alpha)
+    VKR_UNARY_CASES(VKR_UNARY_BWD)
+#undef VKR_UNARY_BWD
+}
+
 vkr_status vkr_ref_unary(const vkr_unary_params* p, const float* x, float* y) {
     VKR_TRY(vkr_unary_check(p, "vkr_ref_unary"));
     if (!x || !y) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_ref_unary: x and y must not be NULL");
-    const int64_t n = p->n;
+    const int64_t n = p->n, blocks = (n + VKR_UNARY_BLOCK - 1) / VKR_UNARY_BLOCK;
 #pragma omp parallel for if (n >= VKR_EW_OMP_MIN)
-    for (int64_t i = 0; i < n; i++) y[i] = vkr_unary_f(p->op, x[i], p->alpha);
+    for (int64_t b = 0; b < blocks; b++) {
+        int64_t lo = b * VKR_UNARY_BLOCK, len = n - lo < VKR_UNARY_BLOCK ? n - lo : VKR_UNARY_BLOCK;
+        vkr_unary_block(p->op, x + lo, y + lo, len, p->alpha);
+    }
     return VKR_OK;
 }
 
@@ -72,9 +114,12 @@ vkr_status vkr_ref_unary_backward(const vkr_unary_params* p, const float* saved,
     if (needs && !saved)
         return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_ref_unary_backward: saved is NULL but op %d needs %s",
                         (int)p->op, vkr_unary_grad_needs(p->op) == VKR_UNARY_GRAD_X ? "x" : "y");
-    const int64_t n = p->n;
+    const int64_t n = p->n, blocks = (n + VKR_UNARY_BLOCK - 1) / VKR_UNARY_BLOCK;
 #pragma omp parallel for if (n >= VKR_EW_OMP_MIN)
-    for (int64_t i = 0; i < n; i++) dx[i] += vkr_unary_df(p->op, needs ? saved[i] : 0.0f, p->alpha) * dy[i];
+    for (int64_t b = 0; b < blocks; b++) {
+        int64_t lo = b * VKR_UNARY_BLOCK, len = n - lo < VKR_UNARY_BLOCK ? n - lo : VKR_UNARY_BLOCK;
+        vkr_unary_grad_block(p->op, needs ? saved + lo : NULL, dy + lo, dx + lo, len, p->alpha);
+    }
     return VKR_OK;
 }
 

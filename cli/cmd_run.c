@@ -414,9 +414,12 @@ static vkr_status run_write(run_job* r) {
                         .job = &r->rec, .stages = &r->rs, .results = r->results, .summary = summary,
                         .seed_count = r->seeds, .source = r->src,
                         .id_view = id_source_views[r->id_source], .maps_md = r->maps_md, .curves_md = r->curves_md};
-    if (s == VKR_OK) s = run_report_write(&in);
+    uint32_t weak = 0;
+    if (s == VKR_OK) s = run_report_write(&in, &weak);
     cJSON_Delete(summary);
     if (s == VKR_OK && !r->rec.quiet) printf("wrote %s/report.md and %s\n", r->out, path);
+    if (s == VKR_OK && weak && !r->rec.quiet)
+        printf("note: %u result row(s) are not above popularity's HR (report.md, \"Against popularity\")\n", weak);
     return s;
 }
 

@@ -33,7 +33,8 @@ static void run_report_skipped(FILE* f, const vkr_dataset* ds, const cli_rec_job
                 fprintf(f, "\nNot reported: %s\n", vkr_last_error());
 }
 
-vkr_status run_report_write(const run_report_in* in) {
+vkr_status run_report_write(const run_report_in* in, uint32_t* out_not_above_pop) {
+    if (out_not_above_pop) *out_not_above_pop = 0;
     const vkr_dataset* ds = in->ds;
     const vkr_device_info* dev = in->dev;
     const cli_rec_job* job = in->job;
@@ -89,7 +90,10 @@ vkr_status run_report_write(const run_report_in* in) {
                    "from the first seed\n");
     }
     fprintf(f, "\n## Metrics\n\n");
-    run_seeds_table(f, in->seed_count > 1 ? in->summary : in->results);
+    const cJSON* table = in->seed_count > 1 ? in->summary : in->results;
+    run_seeds_table(f, table);
+    uint32_t weak = run_seeds_vs_pop(f, table);
+    if (out_not_above_pop) *out_not_above_pop = weak;
     run_report_skipped(f, in->ds, job);
     fprintf(f, "%s", in->curves_md ? in->curves_md : "");
     fprintf(f, "\n%s", in->maps_md ? in->maps_md : "");

@@ -44,7 +44,8 @@ typedef struct run_report_in {
 /* Records stage `name`, begun at t0 (vkr_now_s), on `backend` (a string that outlives r); a stage recorded
  * before (another seed) adds its time to the first record. */
 void run_stage_done(run_state* r, const char* name, const char* backend, double t0);
-/* Writes RUN_DIR/report.md. */
-vkr_status run_report_write(const run_report_in* in);
+/* Writes RUN_DIR/report.md; *out_not_above_pop (may be NULL) counts the result rows that are not above
+ * popularity (run_seeds_vs_pop). */
+vkr_status run_report_write(const run_report_in* in, uint32_t* out_not_above_pop);
 
 #endif

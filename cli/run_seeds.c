@@ -7,14 +7,17 @@
 
 static const char* const group_keys[] = {"model", "domain", "protocol", "split"};
 
-static bool same_group(const cJSON* a, const cJSON* b) {
-    for (size_t k = 0; k < sizeof group_keys / sizeof *group_keys; k++) {
+/* Whether a and b agree on group_keys from index `from` on (0: the whole group; 1: all but the model). */
+static bool same_keys(const cJSON* a, const cJSON* b, size_t from) {
+    for (size_t k = from; k < sizeof group_keys / sizeof *group_keys; k++) {
         const cJSON* x = cJSON_GetObjectItemCaseSensitive(a, group_keys[k]);
         const cJSON* y = cJSON_GetObjectItemCaseSensitive(b, group_keys[k]);
         if (!cJSON_Compare(x, y, true)) return false;
     }
     return true;
 }
+
+static bool same_group(const cJSON* a, const cJSON* b) { return same_keys(a, b, 0); }
 
 /* {"mean", "std", "values"} of field `key` over the rows of first's group. */
 static cJSON* aggregate(const cJSON* results, const cJSON* first, const char* key) {
@@ -113,4 +116,40 @@ void run_seeds_append(cJSON* results, cJSON* rows, uint64_t seed) {
         cJSON_AddNumberToObject(row, "seed", (double)seed);
         cJSON_AddItemToArray(results, row);
     }
+}
+
+/* A cell's value: the number of a result row, the mean of a summary group. */
+static double cell_value(const cJSON* v) {
+    return cJSON_IsObject(v) ? cJSON_GetObjectItem(v, "mean")->valuedouble : v->valuedouble;
+}
+
+uint32_t run_seeds_vs_pop(FILE* f, const cJSON* rows) {
+    const char* hr_key = NULL; /* the largest HR cutoff the rows report */
+    const cJSON* fld = NULL;
+    cJSON_ArrayForEach(fld, rows->child) if (is_metric(fld) && strncmp(fld->string, "hr", 2) == 0) hr_key = fld->string;
+    if (!hr_key) return 0;
+    uint32_t weak = 0, listed = 0;
+    const cJSON *it = NULL, *pop = NULL;
+    cJSON_ArrayForEach(it, rows) {
+        if (strcmp(cJSON_GetObjectItem(it, "model")->valuestring, "pop") == 0) continue;
+        cJSON_ArrayForEach(pop, rows) if (strcmp(cJSON_GetObjectItem(pop, "model")->valuestring, "pop") == 0 &&
+                                          same_keys(pop, it, 1)) break;
+        const cJSON *mv = cJSON_GetObjectItem(it, hr_key), *pv = pop ? cJSON_GetObjectItem(pop, hr_key) : NULL;
+        if (!mv || !pv) continue;
+        if (!listed++)
+            fprintf(f, "\n## Against popularity\n\nHR@%s of each model beside pop's on the same test examples; "
+                       "\"within noise\" when the difference is under two standard errors of the difference of two "
+                       "proportions (unpaired, so a conservative test).\n\n| model | domain | protocol | HR@%s | pop | "
+                       "ratio | verdict |\n|---|---|---|---:|---:|---:|---|\n",
+                    hr_key + 2, hr_key + 2);
+        double m = cell_value(mv), p = cell_value(pv), n = cJSON_GetObjectItem(it, "examples")->valuedouble;
+        double se = n > 0 ? sqrt((m * (1 - m) + p * (1 - p)) / n) : 0;
+        const char* verdict = m - p > 2 * se ? "above" : p - m > 2 * se ? "**below**" : "within noise";
+        weak += m - p <= 2 * se;
+        fprintf(f, "| %s | %s | %s | %.4f | %.4f | ", cJSON_GetObjectItem(it, "model")->valuestring,
+                cJSON_GetObjectItem(it, "domain")->valuestring, cJSON_GetObjectItem(it, "protocol")->valuestring, m, p);
+        if (p > 0) fprintf(f, "%.2fx | %s |\n", m / p, verdict);
+        else fprintf(f, "- | %s |\n", verdict);
+    }
+    return weak;
 }

@@ -16,5 +16,9 @@ void run_seeds_append(cJSON* results, cJSON* rows, uint64_t seed);
 /* Writes the metrics table of result rows (a value per cell) or of summary groups (mean ± std per cell):
  * model, domain, protocol, examples and the rows' hr*, ndcg* and mrr fields, in their order. */
 void run_seeds_table(FILE* f, const cJSON* rows);
+/* Writes every trained model's largest-cutoff HR beside popularity's on the same domain, protocol and
+ * split, as a ratio and a verdict (above, below, or within two standard errors of pop's); nothing when
+ * the rows hold no pop row. Returns the rows that are not above popularity. */
+uint32_t run_seeds_vs_pop(FILE* f, const cJSON* rows);
 
 #endif

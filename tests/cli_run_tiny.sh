@@ -33,6 +33,22 @@ if [ "$MODE" = cpu ]; then
   for png in $(grep -o '(curves/[^)]*\.png)' "$r/report.md" | tr -d '()'); do test -s "$r/$png"; n=$((n + 1)); done
   test "$n" -eq 3 || test "$(grep -c 'picture not drawn' "$r/report.md")" -ge 3
   grep -q '"curve":{"loss":\[' "$d/metrics.txt"
+  # every trained model beside pop: HR@10 and pop's as in the metrics table, the ratio, and a verdict
+  # that follows from two standard errors of the difference
+  awk -F'|' '
+    function t(x) { gsub(/ /, "", x); return x }
+    /^## / { sec = $0 }
+    sec == "## Metrics" && NF > 8 && t($5) ~ /^[0-9]+$/ { key = t($2) SUBSEP t($3) SUBSEP t($4); hr[key] = t($7); n[key] = t($5); rows += t($2) != "pop" }
+    sec == "## Against popularity" && NF == 9 && t($5) ~ /^[0-9.]+$/ {
+      m = t($5); p = t($6); k = t($2) SUBSEP t($3) SUBSEP t($4); kp = "pop" SUBSEP t($3) SUBSEP t($4)
+      if (m != hr[k] || p != hr[kp]) { print "against-pop row " $0 " disagrees with the metrics table"; bad = 1 }
+      se = sqrt((m * (1 - m) + p * (1 - p)) / n[k]); v = t($8)
+      want = m - p > 2 * se ? "above" : p - m > 2 * se ? "**below**" : "withinnoise"
+      if (v != want) { print "verdict " v " for " $0 ", expected " want; bad = 1 }
+      if (p > 0 && sprintf("%.2fx", m / p) != t($7)) { print "ratio of " $0; bad = 1 }
+      listed++ }
+    END { if (!rows || listed != rows) { print "against popularity lists " listed + 0 " of " rows + 0 " rows"; bad = 1 }; exit bad }
+  ' "$r/report.md"
   echo run-cpu-ok
   exit 0
 fi

@@ -316,7 +316,7 @@ static vkr_status tokenize_terms(vkr_device* dev, const vkr_dataset* d, const vk
         dist = malloc((size_t)n * (k ? k : 1) * sizeof *dist);
         if (!knn || !dist) s = vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "tokenize: out of host memory for %u neighbours", n);
         if (s == VKR_OK && k)
-            s = dev ? vkr_tsne_knn(dev, x, n, dim, k, knn, dist) : vkr_ref_tsne_knn(x, n, dim, k, knn, dist);
+            s = dev ? vkr_tsne_knn(dev, x, n, dim, k, knn, dist) : vkr_tsne_knn_host(x, n, dim, k, knn, dist);
         /* an all-zero row has no meaningful neighbours and is no item's neighbour */
         uint8_t* zero = s == VKR_OK ? calloc(n, 1) : NULL;
         if (s == VKR_OK && !zero) s = vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "tokenize: out of host memory");

@@ -32,14 +32,18 @@ static void knn_case(uint32_t n, uint32_t d, uint32_t k, bool duplicates) {
         for (uint32_t i = 1; i < n; i += 5) memcpy(x + (size_t)i * d, x + (size_t)(i - 1) * d, d * sizeof(float));
     int32_t *gi = malloc(sizeof(int32_t) * n * k), *ri = malloc(sizeof(int32_t) * n * k);
     float *gd = malloc(sizeof(float) * n * k), *rd = malloc(sizeof(float) * n * k);
-    VKR_ASSERT_OK(vkr_tsne_knn(env.device, x, n, d, k, gi, gd));
     VKR_ASSERT_OK(vkr_ref_tsne_knn(x, n, d, k, ri, rd));
-    for (size_t e = 0; e < (size_t)n * k; e++) {
-        if (fabsf(gd[e] - rd[e]) > 1e-4f * (1 + rd[e])) fail_msg("knn n=%u d=%u k=%u: dist[%zu] %g vs %g", n, d, k, e, gd[e], rd[e]);
-        /* Indices must agree except where distances tie within rounding. */
-        if (gi[e] != ri[e] && fabsf(gd[e] - rd[e]) > 1e-4f * (1 + rd[e]))
-            fail_msg("knn n=%u: index[%zu] %d vs %d", n, e, gi[e], ri[e]);
-        if (gi[e] == (int32_t)(e / k)) fail_msg("knn n=%u: point %zu is its own neighbour", n, e / k);
+    /* the device path (the host one on a CPU driver from VKR_TSNE_KNN_HOST_MIN points), then the host one */
+    for (int host = 0; host < 2; host++) {
+        VKR_ASSERT_OK(host ? vkr_tsne_knn_host(x, n, d, k, gi, gd) : vkr_tsne_knn(env.device, x, n, d, k, gi, gd));
+        for (size_t e = 0; e < (size_t)n * k; e++) {
+            if (fabsf(gd[e] - rd[e]) > 1e-4f * (1 + rd[e]))
+                fail_msg("knn%s n=%u d=%u k=%u: dist[%zu] %g vs %g", host ? " host" : "", n, d, k, e, gd[e], rd[e]);
+            /* Indices must agree except where distances tie within rounding. */
+            if (gi[e] != ri[e] && fabsf(gd[e] - rd[e]) > 1e-4f * (1 + rd[e]))
+                fail_msg("knn%s n=%u: index[%zu] %d vs %d", host ? " host" : "", n, e, gi[e], ri[e]);
+            if (gi[e] == (int32_t)(e / k)) fail_msg("knn n=%u: point %zu is its own neighbour", n, e / k);
+        }
     }
     free(x), free(gi), free(ri), free(gd), free(rd);
 }
@@ -60,6 +64,8 @@ static void test_knn(void** state) {
     float d[4];
     assert_int_equal(vkr_tsne_knn(env.device, x, 2, 2, 2, i, d), VKR_ERR_INVALID_ARGUMENT);
     assert_int_equal(vkr_tsne_knn(env.device, x, 1, 4, 1, i, d), VKR_ERR_INVALID_ARGUMENT);
+    assert_int_equal(vkr_tsne_knn_host(x, 2, 2, 2, i, d), VKR_ERR_INVALID_ARGUMENT);
+    assert_int_equal(vkr_tsne_knn_host(x, 2, 2, 1, NULL, d), VKR_ERR_INVALID_ARGUMENT);
 }
 
 /* Entropy-derived perplexity 2^H (H in bits) of one row. */

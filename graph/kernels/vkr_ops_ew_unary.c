@@ -57,17 +57,20 @@ static vkr_status vkr_unary_check(const vkr_unary_params* p, const char* op) {
 }
 
 /* The op is a loop invariant; a switch per element keeps the loop from vectorizing (OpenMP's outlined
- * body sees op as a variable), so each block branches once and runs a loop specialized on a constant. */
+ * body sees op as a variable), so each block branches once and runs a loop specialized on a constant.
+ * `omp simd` because x and y may be the same array (in place), which rules out restrict. */
 enum { VKR_UNARY_BLOCK = 4096 };
 
 static inline __attribute__((always_inline)) void vkr_unary_span(vkr_unary_op op, const float* x, float* y,
                                                                   int64_t n, float alpha) {
+#pragma omp simd
     for (int64_t i = 0; i < n; i++) y[i] = vkr_unary_f(op, x[i], alpha);
 }
 
 static inline __attribute__((always_inline)) void vkr_unary_grad_span(vkr_unary_op op, const float* s,
                                                                        const float* dy, float* dx, int64_t n,
                                                                        float alpha) {
+#pragma omp simd
     for (int64_t i = 0; i < n; i++) dx[i] += vkr_unary_df(op, s ? s[i] : 0.0f, alpha) * dy[i];
 }
 

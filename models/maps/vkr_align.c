@@ -45,7 +45,7 @@ vkr_status vkr_align_from_knn(const int32_t* knn, uint32_t n, uint32_t k, const 
     return VKR_OK;
 }
 
-/* kNN by `device` (GPU) or the reference (device NULL), then the measure. */
+/* kNN by `device` or on the host (device NULL: the reference's result at BLAS speed), then the measure. */
 static vkr_status align_with(vkr_device* device, const float* x, uint32_t n, uint32_t d, const uint8_t* domain,
                              uint32_t domain_count, uint32_t k, vkr_align_result* out) {
     memset(out, 0, sizeof *out);
@@ -55,7 +55,7 @@ static vkr_status align_with(vkr_device* device, const float* x, uint32_t n, uin
     int32_t* idx = malloc(sizeof *idx * n * k);
     float* dist = malloc(sizeof *dist * n * k);
     vkr_status s = idx && dist ? VKR_OK : vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "alignment: out of host memory");
-    if (s == VKR_OK) s = device ? vkr_tsne_knn(device, x, n, d, k, idx, dist) : vkr_ref_tsne_knn(x, n, d, k, idx, dist);
+    if (s == VKR_OK) s = device ? vkr_tsne_knn(device, x, n, d, k, idx, dist) : vkr_tsne_knn_host(x, n, d, k, idx, dist);
     if (s == VKR_OK) s = vkr_align_from_knn(idx, n, k, domain, domain_count, out);
     free(idx);
     free(dist);

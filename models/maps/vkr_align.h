@@ -6,7 +6,7 @@
  * mixing_c = mean_{i in c} f_i / e_c, and overall: sum_i f_i / sum_i e_{c(i)}. 0 means the domains
  * are fully separated, 1 means they are as mixed as chance (values above 1: neighbours prefer the
  * other domain). Needs items of at least two domains. The kNN graph comes from vkr_tsne_knn (GPU
- * brute force) or, for the reference, vkr_ref_tsne_knn. */
+ * brute force) or, for the reference, vkr_tsne_knn_host. */
 #ifndef VKR_ALIGN_H
 #define VKR_ALIGN_H
 #include <stdint.h>
@@ -31,7 +31,7 @@ vkr_status vkr_align_from_knn(const int32_t* knn, uint32_t n, uint32_t k, const 
 /* kNN of X (n x d) on the device (k clamped to n - 1), then the measure. */
 vkr_status vkr_align_compute(vkr_device* device, const float* x, uint32_t n, uint32_t d, const uint8_t* domain,
                              uint32_t domain_count, uint32_t k, vkr_align_result* out_result);
-/* The same with the CPU reference kNN. */
+/* The same on the host (vkr_tsne_knn_host: the reference kNN's result), for the CPU backend. */
 vkr_status vkr_ref_align_compute(const float* x, uint32_t n, uint32_t d, const uint8_t* domain, uint32_t domain_count,
                                  uint32_t k, vkr_align_result* out_result);
 

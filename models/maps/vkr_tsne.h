@@ -137,6 +137,10 @@ vkr_tsne_method vkr_tsne_resolve_method(const vkr_device* device, vkr_tsne_metho
 /* kNN graph of X (n x d) on the device: idx and dist (n x k, host) sorted by squared distance. */
 vkr_status vkr_tsne_knn(vkr_device* device, const float* x, uint32_t n, uint32_t d, uint32_t k, int32_t* idx,
                         float* dist);
+/* The same kNN graph on the host (OpenBLAS X X^T by row blocks, a bounded heap per row, candidates'
+ * distances recomputed in double): the reference's result, at BLAS speed. The CPU backend's kNN, and a
+ * CPU driver's from VKR_TSNE_KNN_HOST_MIN points. */
+vkr_status vkr_tsne_knn_host(const float* x, uint32_t n, uint32_t d, uint32_t k, int32_t* idx, float* dist);
 /* CPU reference kNN (full sort per row; ties by lower index; the point itself excluded). */
 vkr_status vkr_ref_tsne_knn(const float* x, uint32_t n, uint32_t d, uint32_t k, int32_t* idx, float* dist);
 /* Records the binary search: dist (n x k squared distances) -> cond (n x k, rows sum to 1). */

@@ -116,10 +116,21 @@ static void knn_host_rows(const float* x, const float* norms, const float* g, ui
 }
 
 /* The kNN graph on the host, for a CPU driver, whose "device" is these same cores: OpenBLAS forms
- * X X^T by blocks of rows and a bounded list per row selects, which on lavapipe is ~10x faster than
+ * X X^T by blocks of rows and a bounded heap per row selects, which on lavapipe is ~10x faster than
  * the distance-matrix + radix top-k kernels (those spend their time in per-lane gathers and
  * shared-memory atomics there). */
-static vkr_status knn_host(const float* x, uint32_t n, uint32_t d, uint32_t k, int32_t* idx, float* dist) {
+/* Arguments of the kNN entry points. */
+static vkr_status knn_check(const char* what, const float* x, uint32_t n, uint32_t d, uint32_t k, const int32_t* idx,
+                            const float* dist) {
+    if (!x || !idx || !dist) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: NULL argument", what);
+    if (n < 2 || d == 0 || k == 0 || k >= n || k + 1 > VKR_TOPK_MAX_K)
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "%s: need n >= 2, d >= 1, 1 <= k < n and k < %u (n %u, d %u, k %u)",
+                        what, VKR_TOPK_MAX_K, n, d, k);
+    return VKR_OK;
+}
+
+vkr_status vkr_tsne_knn_host(const float* x, uint32_t n, uint32_t d, uint32_t k, int32_t* idx, float* dist) {
+    VKR_TRY(knn_check("vkr_tsne_knn_host", x, n, d, k, idx, dist));
     uint32_t kc = k + KNN_HOST_SLACK < n - 1 ? k + KNN_HOST_SLACK : n - 1;
     uint32_t block = n < KNN_HOST_BLOCK ? n : KNN_HOST_BLOCK;
     float* norms = malloc(sizeof *norms * n);
@@ -142,13 +153,11 @@ static vkr_status knn_host(const float* x, uint32_t n, uint32_t d, uint32_t k, i
 
 vkr_status vkr_tsne_knn(vkr_device* device, const float* x, uint32_t n, uint32_t d, uint32_t k, int32_t* idx,
                         float* dist) {
-    if (!device || !x || !idx || !dist) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_tsne_knn: NULL argument");
-    if (n < 2 || d == 0 || k == 0 || k >= n || k + 1 > VKR_TOPK_MAX_K)
-        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_tsne_knn: need n >= 2, d >= 1, 1 <= k < n and k < %u (n %u, d %u, k %u)",
-                        VKR_TOPK_MAX_K, n, d, k);
+    if (!device) return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_tsne_knn: NULL device");
+    VKR_TRY(knn_check("vkr_tsne_knn", x, n, d, k, idx, dist));
     /* Small inputs stay on the device path, so that a CPU driver's tests still exercise it. */
     if (vkr_device_get_info(device)->type == VKR_DEVICE_CPU && n >= VKR_TSNE_KNN_HOST_MIN)
-        return knn_host(x, n, d, k, idx, dist);
+        return vkr_tsne_knn_host(x, n, d, k, idx, dist);
     uint32_t kk = k + 1, block = knn_block_rows(device, n);
     if ((uint64_t)block * n * 4 > vkr_device_get_info(device)->max_storage_buffer_range)
         return vkr_fail(VKR_ERR_UNSUPPORTED, "vkr_tsne_knn: %u points need distance rows larger than the device binds", n);

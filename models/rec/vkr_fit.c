@@ -274,10 +274,10 @@ vkr_status vkr_fit(const vkr_fit_model* m, const vkr_fit_options* o, vkr_fit_rep
             dp.empty = hi == lo;
             step = (vkr_fit_step){.units = order + first + (dp.empty ? 0 : lo), .n = dp.empty ? 1 : hi - lo,
                                   .row0 = dp.empty ? 0 : lo, .rng = vkr_rng_u64(o->seed, st.epoch, k),
-                                  .want_loss = want, .weight = 1.0};
+                                  .want_loss = want, .weight = 1.0, .loss_display = 1.0};
             s = m->step(m->self, &step);
             units_done += n;
-            float loss = step.loss;
+            float loss = (float)(step.loss * step.loss_display);
             if (s == VKR_OK && want && ranks > 1) { /* the whole batch's loss, as one process computes it */
                 double l = dp.share > 0 ? dp.share * (double)loss : 0.0;
                 s = vkr_dist_sum_f64(&l, 1);

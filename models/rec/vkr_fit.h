@@ -34,6 +34,8 @@ typedef struct vkr_fit_step {
     float loss;            /* out: the loss of these units (when want_loss) */
     double weight;         /* out, set before the executor runs: the terms the loss averages (ranks'
                               gradients and losses are combined in proportion to it) */
+    double loss_display;   /* out (1 unless set): turns `loss` into a mean per loss term for the progress
+                              line and the epoch's mean, where the loss divides by a nominal count */
 } vkr_fit_step;
 
 /* The model side of the loop. */

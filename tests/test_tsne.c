@@ -526,6 +526,12 @@ static void step_case(uint32_t n) {
     float* ga = malloc(sizeof(float) * 2 * n);
     float* gz = malloc(sizeof(float) * n);
     VKR_ASSERT_OK(vkr_buffer_download(env.device, &b[4], 0, ga, bytes[4]));
+    /* the host attraction (CPU drivers') agrees with the kernel */
+    float* gh = malloc(sizeof(float) * 2 * n);
+    VKR_ASSERT_OK(vkr_tsne_attract_host(&p, y, gh));
+    double herr = vkr_test_nmse(gh, ga, 2 * (size_t)n);
+    if (herr > 1e-10) fail_msg("host attraction n=%u: nmse %g", n, herr);
+    free(gh);
     VKR_ASSERT_OK(vkr_buffer_download(env.device, &brep, 0, rep, 8ull * n));
     VKR_ASSERT_OK(vkr_buffer_download(env.device, &b[7], 0, gz, 4ull * n));
     double zg = 0;

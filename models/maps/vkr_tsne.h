@@ -137,7 +137,7 @@ vkr_tsne_method vkr_tsne_resolve_method(const vkr_device* device, vkr_tsne_metho
 /* kNN graph of X (n x d) on the device: idx and dist (n x k, host) sorted by squared distance. */
 vkr_status vkr_tsne_knn(vkr_device* device, const float* x, uint32_t n, uint32_t d, uint32_t k, int32_t* idx,
                         float* dist);
-/* The same kNN graph on the host (OpenBLAS X X^T by row blocks, a bounded heap per row, candidates'
+/* The same kNN graph on the host (OpenBLAS X X^T by row blocks, a bounded list per row, candidates'
  * distances recomputed in double): the reference's result, at BLAS speed. The CPU backend's kNN, and a
  * CPU driver's from VKR_TSNE_KNN_HOST_MIN points. */
 vkr_status vkr_tsne_knn_host(const float* x, uint32_t n, uint32_t d, uint32_t k, int32_t* idx, float* dist);
@@ -171,6 +171,9 @@ vkr_status vkr_ref_tsne_gradient(const vkr_tsne_p* p, const float* y, float exag
 vkr_status vkr_ref_tsne_kl(const vkr_tsne_p* p, const double* y, double* out_kl);
 /* KL from the sparse P, the layout and a given Z (host; O(nnz)). */
 double vkr_tsne_kl_given_z(const vkr_tsne_p* p, const float* y, double z);
+/* The attractive term on the host, on one thread (y and attr n x 2): a CPU driver's, where the
+ * kernel's per-lane gathers cost several times what these cores take directly. */
+vkr_status vkr_tsne_attract_host(const vkr_tsne_p* p, const float* y, float* attr);
 /* Records the attractive term attr_i = sum_j P_ij q_ij (y_i - y_j) (n x 2) from CSR P on the device. */
 vkr_status vkr_gpu_tsne_attract(vkr_sequence* seq, uint32_t n, vkr_range row_ptr, vkr_range col, vkr_range val,
                                 vkr_range y, vkr_range attr);

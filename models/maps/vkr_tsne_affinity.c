@@ -1,7 +1,6 @@
 /* Input affinities of t-SNE: the kNN graph by GPU brute force, the per-point binary search on the
  * device, and the host-side symmetrization into CSR. */
 #include <cblas.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,7 +27,6 @@ static uint32_t knn_block_rows(const vkr_device* device, uint32_t n) {
 
 #define KNN_HOST_SLACK 8   /* candidates kept beyond k against rounding of the expanded distance */
 #define KNN_HOST_BLOCK 256 /* rows per X X^T block (256 x n floats) */
-#define KNN_HOST_CHUNK 64  /* candidates per vectorized screening pass */
 
 /* One candidate neighbour: squared distance and index. */
 typedef struct knn_pair {
@@ -42,68 +40,30 @@ static int pair_cmp(const void* a, const void* b) {
     return (x->j > y->j) - (x->j < y->j);
 }
 
-/* (distance, index) order: a strict weak order, so ties keep the lower index as the reference does. */
-static inline bool pair_after(knn_pair a, knn_pair b) { return a.d > b.d || (a.d == b.d && a.j > b.j); }
-
-/* Adds p to the max-heap h of at most cap entries (when full, p replaces the largest, which the
- * caller checked p is below). A heap rather than a sorted list: a full list's shifts cost O(k) on
- * each of the ~k log(n / k) candidates that get in. */
-static void knn_heap_offer(knn_pair* h, uint32_t* len, uint32_t cap, knn_pair p) {
-    uint32_t m;
-    if (*len < cap) { /* sift up from the new leaf */
-        m = (*len)++;
-        while (m > 0 && pair_after(p, h[(m - 1) / 2])) {
-            h[m] = h[(m - 1) / 2];
-            m = (m - 1) / 2;
-        }
-        h[m] = p;
-        return;
-    }
-    m = 0; /* replace the root, sift down */
-    for (;;) {
-        uint32_t c = 2 * m + 1;
-        if (c >= *len) break;
-        if (c + 1 < *len && pair_after(h[c + 1], h[c])) c++;
-        if (!pair_after(h[c], p)) break;
-        h[m] = h[c];
-        m = c;
-    }
-    h[m] = p;
-}
-
 /* Selection for rows [r0, r0 + rows) from their block of inner products g (rows x n): the `kc`
- * smallest |xi|^2 + |xj|^2 - 2 xi.xj (j != i) by a bounded heap, then those candidates'
+ * smallest |xi|^2 + |xj|^2 - 2 xi.xj (j != i) by a bounded insertion list, then those candidates'
  * distances recomputed directly in double (the expanded form cancels for close points) and sorted
  * by (distance, index) as the reference does; the first k are the result. */
 static void knn_host_rows(const float* x, const float* norms, const float* g, uint32_t n, uint32_t d, uint32_t k,
                           uint32_t kc, uint32_t r0, uint32_t rows, int32_t* idx, float* dist) {
 #pragma omp parallel for schedule(dynamic, 8)
     for (uint32_t r = 0; r < rows; r++) {
-        knn_pair list[VKR_TOPK_MAX_K + KNN_HOST_SLACK]; /* a max-heap by (distance, index) */
+        knn_pair list[VKR_TOPK_MAX_K + KNN_HOST_SLACK];
         uint32_t len = 0, i = r0 + r;
         const float* gr = g + (size_t)r * n;
-        /* Once the list is full almost every candidate loses to its last entry: a vectorized pass finds
-         * a chunk's smallest distance, and only chunks that beat the list go through insertion. */
-        for (uint32_t j0 = 0; j0 < n; j0 += KNN_HOST_CHUNK) {
-            const uint32_t cn = n - j0 < KNN_HOST_CHUNK ? n - j0 : KNN_HOST_CHUNK;
-            float v[KNN_HOST_CHUNK], lo = INFINITY;
-#pragma omp simd reduction(min : lo)
-            for (uint32_t c = 0; c < cn; c++) {
-                v[c] = norms[i] + norms[j0 + c] - 2.0f * gr[j0 + c];
-                lo = v[c] < lo ? v[c] : lo;
+        for (uint32_t j = 0; j < n; j++) {
+            float v = norms[i] + norms[j] - 2.0f * gr[j];
+            if (j == i || (len == kc && !(v < list[kc - 1].d))) continue;
+            uint32_t m = len < kc ? len++ : kc - 1;
+            while (m > 0 && list[m - 1].d > v) {
+                list[m] = list[m - 1];
+                m--;
             }
-            if (len == kc && !(lo < list[0].d)) continue;
-            for (uint32_t c = 0; c < cn; c++) {
-                uint32_t j = j0 + c;
-                if (j == i || (len == kc && !(v[c] < list[0].d))) continue;
-                knn_heap_offer(list, &len, kc, (knn_pair){v[c], (int32_t)j});
-            }
+            list[m] = (knn_pair){v, (int32_t)j};
         }
-        const float* a = x + (size_t)i * d;
         for (uint32_t c = 0; c < len; c++) {
             double s = 0;
-            const float* b = x + (size_t)list[c].j * d;
-#pragma omp simd reduction(+ : s)
+            const float *a = x + (size_t)i * d, *b = x + (size_t)list[c].j * d;
             for (uint32_t t = 0; t < d; t++) s += ((double)a[t] - b[t]) * ((double)a[t] - b[t]);
             list[c].d = (float)s;
         }
@@ -115,10 +75,6 @@ static void knn_host_rows(const float* x, const float* norms, const float* g, ui
     }
 }
 
-/* The kNN graph on the host, for a CPU driver, whose "device" is these same cores: OpenBLAS forms
- * X X^T by blocks of rows and a bounded heap per row selects, which on lavapipe is ~10x faster than
- * the distance-matrix + radix top-k kernels (those spend their time in per-lane gathers and
- * shared-memory atomics there). */
 /* Arguments of the kNN entry points. */
 static vkr_status knn_check(const char* what, const float* x, uint32_t n, uint32_t d, uint32_t k, const int32_t* idx,
                             const float* dist) {
@@ -129,6 +85,10 @@ static vkr_status knn_check(const char* what, const float* x, uint32_t n, uint32
     return VKR_OK;
 }
 
+/* The kNN graph on the host, for a CPU driver, whose "device" is these same cores: OpenBLAS forms
+ * X X^T by blocks of rows and a bounded list per row selects, which on lavapipe is ~10x faster than
+ * the distance-matrix + radix top-k kernels (those spend their time in per-lane gathers and
+ * shared-memory atomics there). */
 vkr_status vkr_tsne_knn_host(const float* x, uint32_t n, uint32_t d, uint32_t k, int32_t* idx, float* dist) {
     VKR_TRY(knn_check("vkr_tsne_knn_host", x, n, d, k, idx, dist));
     uint32_t kc = k + KNN_HOST_SLACK < n - 1 ? k + KNN_HOST_SLACK : n - 1;

@@ -1,5 +1,5 @@
 /* GPU recorders of the t-SNE kernels other than the FFT repulsion: binary search, attraction,
- * exact repulsion and the optimizer step. */
+ * exact repulsion and the optimizer step; and the host attraction of CPU drivers. */
 #include <math.h>
 
 #include "vkr_tsne_internal.h"
@@ -23,6 +23,27 @@ vkr_status vkr_gpu_tsne_sigma(vkr_sequence* seq, uint32_t n, uint32_t k, float p
                          .push_bytes = 12};
     struct { uint32_t n, k; float log_perp; } push = {n, k, logf(perplexity)};
     return vkr_tsne_dispatch(seq, &d, r, &push, n, 64);
+}
+
+vkr_status vkr_tsne_attract_host(const vkr_tsne_p* p, const float* y, float* attr) {
+    if (!p || !p->row_ptr || !y || !attr || p->n == 0)
+        return vkr_fail(VKR_ERR_INVALID_ARGUMENT, "vkr_tsne_attract_host: NULL argument or no points");
+    /* One thread: OpenMP workers spin-wait after a parallel region, which takes the cores from the
+     * driver's threads that run the next submission (measured slower than the kernel that way). */
+    const int64_t n = p->n;
+    for (int64_t i = 0; i < n; i++) {
+        float yx = y[2 * i], yy = y[2 * i + 1], ax = 0.0f, ay = 0.0f;
+        for (uint32_t e = p->row_ptr[i]; e < p->row_ptr[i + 1]; e++) {
+            const uint32_t j = p->col[e] < p->n ? p->col[e] : p->n - 1; /* clamped as the kernel does */
+            float dx = yx - y[2 * (size_t)j], dy = yy - y[2 * (size_t)j + 1];
+            float w = p->val[e] / (1.0f + dx * dx + dy * dy);
+            ax += w * dx;
+            ay += w * dy;
+        }
+        attr[2 * i] = ax;
+        attr[2 * i + 1] = ay;
+    }
+    return VKR_OK;
 }
 
 vkr_status vkr_gpu_tsne_attract(vkr_sequence* seq, uint32_t n, vkr_range row_ptr, vkr_range col, vkr_range val,

@@ -17,6 +17,8 @@
  *      with early exaggeration a (12 for the first 250 iterations, then 1), momentum 0.5 then 0.8,
  *      per-coordinate gains (+0.2 when the gradient changes sign against the update, x0.8 otherwise,
  *      floor 0.01); update and gains restart when the exaggeration ends, as in scikit-learn.
+ *      On a CPU driver the attractive sum runs on the host (vkr_tsne_attract_host, through the
+ *      buffers' coherent mappings) between submissions of one iteration each.
  *      The learning rate "auto" is N/12 in the convention of bhtsne/openTSNE (gradient without the
  *      factor 4), i.e. max(N / 48, 50) on the true gradient used here (scikit-learn's "auto").
  *   5. Initialization: PCA (default; the top two principal components scaled so that the first has

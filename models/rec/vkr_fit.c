@@ -274,15 +274,19 @@ vkr_status vkr_fit(const vkr_fit_model* m, const vkr_fit_options* o, vkr_fit_rep
             dp.empty = hi == lo;
             step = (vkr_fit_step){.units = order + first + (dp.empty ? 0 : lo), .n = dp.empty ? 1 : hi - lo,
                                   .row0 = dp.empty ? 0 : lo, .rng = vkr_rng_u64(o->seed, st.epoch, k),
-                                  .want_loss = want, .weight = 1.0, .loss_display = 1.0};
+                                  .want_loss = want, .weight = 1.0};
             s = m->step(m->self, &step);
             units_done += n;
-            float loss = (float)(step.loss * step.loss_display);
+            float loss = step.loss;
+            double shown[2] = {step.shown_terms, step.shown_count};
             if (s == VKR_OK && want && ranks > 1) { /* the whole batch's loss, as one process computes it */
-                double l = dp.share > 0 ? dp.share * (double)loss : 0.0;
-                s = vkr_dist_sum_f64(&l, 1);
-                loss = (float)l;
+                double v[3] = {dp.share > 0 ? dp.share * (double)loss : 0.0, dp.empty ? 0.0 : shown[0],
+                               dp.empty ? 0.0 : shown[1]};
+                s = vkr_dist_sum_f64(v, 3);
+                loss = (float)v[0];
+                shown[0] = v[1], shown[1] = v[2];
             }
+            if (shown[1] > 0) loss = (float)(loss * shown[0] / shown[1]);
             if (s != VKR_OK || !want) continue;
             if (!isfinite(loss)) { /* stop before the diverged state reaches a checkpoint */
                 s = vkr_fail(VKR_ERR_STATE, "training diverged: the loss is %g at epoch %u, step %u of %u; nothing of "

@@ -34,8 +34,10 @@ typedef struct vkr_fit_step {
     float loss;            /* out: the loss of these units (when want_loss) */
     double weight;         /* out, set before the executor runs: the terms the loss averages (ranks'
                               gradients and losses are combined in proportion to it) */
-    double loss_display;   /* out (1 unless set): turns `loss` into a mean per loss term for the progress
-                              line and the epoch's mean, where the loss divides by a nominal count */
+    double shown_terms;    /* out (0: `loss` is shown as it is): where the loss divides by a nominal count
+                              of terms, that count; the progress line and the epoch's mean show
+                              loss * shown_terms / shown_count, summed over ranks first */
+    double shown_count;    /* out: the terms the loss really holds (e.g. labelled positions) */
 } vkr_fit_step;
 
 /* The model side of the loop. */

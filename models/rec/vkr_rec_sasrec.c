@@ -325,7 +325,7 @@ static vkr_status vkr_sasrec_step(void* self, vkr_fit_step* st) {
     VKR_TRY(vkr_write_batch(ex, g, &j->bt, B, L, scale, bce));
     st->weight = grouped ? st->n : labelled; /* what the loss averages over */
     /* shown per labelled position: a grouped batch's sum over a nominal count swings with its lengths */
-    if (grouped && labelled) st->loss_display = terms / labelled;
+    if (grouped) st->shown_terms = terms, st->shown_count = labelled;
     if (g->contrast) { /* distinct items of the domain */
         uint32_t M = (uint32_t)g->contrast->numel, n_pool = ds->item_begin[cfg->domain + 1] - ds->item_begin[cfg->domain];
         vkr_rng r = vkr_rng_make(rng, 0x7ab1e2);

@@ -18,7 +18,8 @@
  *      per-coordinate gains (+0.2 when the gradient changes sign against the update, x0.8 otherwise,
  *      floor 0.01); update and gains restart when the exaggeration ends, as in scikit-learn.
  *      On a CPU driver the attractive sum runs on the host (vkr_tsne_attract_host, through the
- *      buffers' coherent mappings) between submissions of one iteration each.
+ *      buffers' coherent mappings) between submissions of one iteration each, and from
+ *      VKR_TSNE_OVERLAP_MIN entries of P while the device computes the repulsion.
  *      The learning rate "auto" is N/12 in the convention of bhtsne/openTSNE (gradient without the
  *      factor 4), i.e. max(N / 48, 50) on the true gradient used here (scikit-learn's "auto").
  *   5. Initialization: PCA (default; the top two principal components scaled so that the first has
@@ -57,6 +58,7 @@
 #include "vkr_runtime.h"
 
 #define VKR_TSNE_CHUNK 10               /* iterations recorded per submission */
+#define VKR_TSNE_OVERLAP_MIN 4000000u   /* entries of P from which a CPU driver's host attraction overlaps the repulsion */
 #define VKR_TSNE_EXACT_KL_MAX 20000     /* exact final KL up to this many points */
 #define VKR_TSNE_FFT_MIN_GRID 64        /* smallest FFT grid side */
 #define VKR_TSNE_FFT_MAX_GRID 1024      /* largest FFT grid side (the FFT runs in shared memory) */
@@ -77,6 +79,15 @@ typedef enum vkr_tsne_init {
     VKR_TSNE_INIT_RANDOM   /* seeded Gaussian, std 1e-4 */
 } vkr_tsne_init;
 
+/* Where the attractive term is computed. */
+typedef enum vkr_tsne_attraction {
+    VKR_TSNE_ATTRACT_AUTO = 0,     /* the host on CPU drivers (overlapping from VKR_TSNE_OVERLAP_MIN entries of
+                                      P), the device elsewhere */
+    VKR_TSNE_ATTRACT_DEVICE,       /* the tsne_attract kernel, in the recorded chunks */
+    VKR_TSNE_ATTRACT_HOST,         /* the host, between one-iteration submissions (needs mapped buffers) */
+    VKR_TSNE_ATTRACT_HOST_OVERLAP, /* the host, while the device computes the repulsion (likewise) */
+} vkr_tsne_attraction;
+
 /* Called every `callback_every` iterations with the current layout (N x 2, host memory); returning
  * false stops the run there (the layout so far is the result; the report's `iterations` says where). */
 typedef bool (*vkr_tsne_callback)(void* user, uint32_t iteration, const float* y, uint32_t n);
@@ -96,6 +107,7 @@ typedef struct vkr_tsne_options {
     void* callback_user;         /* passed to callback */
     uint32_t callback_every;     /* iterations between callbacks [VKR_TSNE_CHUNK] */
     uint32_t fft_max_grid;       /* largest FFT grid side, a power of two [vkr_tsne_fft_max_grid(device)] */
+    vkr_tsne_attraction attraction; /* where the attraction runs [auto] */
 } vkr_tsne_options;
 
 /* What vkr_tsne_run did. */

@@ -43,7 +43,6 @@ typedef struct tsne_state {
     uint32_t max_grid;              /* cap on the FFT grid side */
     const uint32_t* perm;           /* perm[r]: the caller's id of point r (locality order) */
     float* y_out;                   /* the caller's y, in its order (for callbacks) */
-    const vkr_tsne_p* p;            /* CSR P on the host (host_attract) */
     bool host_attract;              /* the attraction runs on the host between submissions (CPU driver) */
     bool overlap;                   /* host_attract: the host attraction runs while the device repulses */
     vkr_sequence* seq;              /* the recorded chunk (host_attract: one iteration; overlap: its repulsion) */
@@ -131,7 +130,6 @@ static vkr_status setup(tsne_state* st, const vkr_tsne_p* p, const float* y, vkr
     VKR_TRY(vkr_transfer_submit(t));
     /* A CPU driver's "device" is these cores and its buffers are host memory: the attraction's
      * gathers run several times faster as host code on the mapped y and attr. */
-    st->p = p;
     bool mapped = st->y.host && st->attr.host;
     if (where == VKR_TSNE_ATTRACT_HOST || where == VKR_TSNE_ATTRACT_HOST_OVERLAP) {
         if (!mapped)
@@ -207,13 +205,13 @@ static vkr_status optimize(tsne_state* st, const vkr_tsne_p* p, const vkr_tsne_o
          * the driver's threads compute the repulsion (which writes neither), then the step follows. */
         if (st->overlap) {
             VKR_TRY(vkr_sequence_submit_async(st->seq));
-            vkr_status sa = vkr_tsne_attract_host(st->p, st->y.host, st->attr.host);
+            vkr_status sa = vkr_tsne_attract_host(p, st->y.host, st->attr.host);
             vkr_status sw = vkr_sequence_wait(st->seq);
             VKR_TRY(sa);
             VKR_TRY(sw);
             VKR_TRY(vkr_sequence_submit(st->seq_step));
         } else {
-            if (st->host_attract) VKR_TRY(vkr_tsne_attract_host(st->p, st->y.host, st->attr.host));
+            if (st->host_attract) VKR_TRY(vkr_tsne_attract_host(p, st->y.host, st->attr.host));
             VKR_TRY(vkr_sequence_submit(st->seq));
         }
         it += (uint32_t)chunk;

@@ -97,7 +97,7 @@ vkr_status vkr_tsne_knn_host(const float* x, uint32_t n, uint32_t d, uint32_t k,
     float* g = malloc(sizeof *g * (size_t)block * n);
     if (!norms || !g) {
         free(norms), free(g);
-        return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "vkr_tsne_knn: out of host memory for %u points", n);
+        return vkr_fail(VKR_ERR_OUT_OF_HOST_MEMORY, "vkr_tsne_knn_host: out of host memory for %u points", n);
     }
     for (uint32_t i = 0; i < n; i++) norms[i] = cblas_sdot((int)d, x + (size_t)i * d, 1, x + (size_t)i * d, 1);
     for (uint32_t r0 = 0; r0 < n; r0 += block) {
